@@ -1,0 +1,82 @@
+"""The actor base class and its context.
+
+An actor is a plain class: state in attributes, one ``receive`` method that
+handles each message (dispatching with ``match``). Its return value is the reply
+to an ask. An actor that replies later (after a journal commit, say) calls
+``ctx.defer()`` and keeps the returned reply callable. An actor touches the world
+only through its context: its own reference, other actors, the clock, timers and
+the services the system was given (the store, the directory).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.runtime.clock import Clock, Timer
+from engine.runtime.ref import Ref, Reply
+
+if TYPE_CHECKING:
+    from engine.runtime.system import ActorSystem, Cell
+
+
+class Actor:
+    """Subclass and implement :meth:`receive`."""
+
+    def started(self, ctx: Context) -> None:
+        """Called once after activation or restart, before any message."""
+
+    def receive(self, message: Any, ctx: Context) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not handle {message!r}")
+
+    def snapshot(self) -> bytes | None:
+        """State to keep when passivated; None keeps nothing."""
+        return None
+
+    def can_passivate(self) -> bool:
+        """False while the actor holds live connections or pending work."""
+        return True
+
+
+class Context:
+    """What an actor may use; one per activation."""
+
+    __slots__ = ("_cell", "self_ref", "_reply", "_deferred")
+
+    def __init__(self, cell: Cell) -> None:
+        self._cell = cell
+        self.self_ref = Ref(cell.system, cell.kind, cell.key)
+        self._reply: Reply | None = None
+        self._deferred = False
+
+    @property
+    def key(self) -> str:
+        return self._cell.key
+
+    @property
+    def system(self) -> ActorSystem:
+        return self._cell.system
+
+    @property
+    def clock(self) -> Clock:
+        return self._cell.system.clock
+
+    @property
+    def services(self) -> Any:
+        return self._cell.system.services
+
+    def ref(self, kind: str, key: str) -> Ref:
+        return self._cell.system.ref(kind, key)
+
+    def defer(self) -> Reply | None:
+        """Take the current message's reply to complete later (None for a tell)."""
+        self._deferred = True
+        return self._reply
+
+    def schedule(self, delay: float, message: object) -> Timer:
+        """Send ``message`` to this actor after ``delay`` seconds."""
+        ref = self.self_ref
+        return self._cell.system.clock.call_later(delay, lambda: ref.tell_system(message))
+
+    def stop(self) -> None:
+        """Stop this actor after the current message."""
+        self._cell.stop_requested = True

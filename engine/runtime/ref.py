@@ -1,0 +1,91 @@
+"""References to actors, and how replies travel.
+
+A reply is a callable ``reply(value, error)`` carried in the envelope beside the
+message (never inside it). ``tell`` takes an optional reply callable; ``ask``
+builds one that completes a future, with a timeout. Callables instead of futures
+keep the hot path free of future allocations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.runtime.errors import AskTimeout, MailboxFull
+
+if TYPE_CHECKING:
+    from engine.runtime.system import ActorSystem, Cell
+
+Reply = Callable[[Any, BaseException | None], None]
+
+
+class Ref:
+    """Address of a virtual actor: kind plus key. Survives passivation: a stale
+    reference re-activates the actor on its next message."""
+
+    __slots__ = ("_system", "kind", "key", "_cell")
+
+    def __init__(self, system: ActorSystem, kind: str, key: str) -> None:
+        self._system = system
+        self.kind = kind
+        self.key = key
+        self._cell: Cell | None = None
+
+    def _live_cell(self) -> Cell:
+        cell = self._cell
+        if cell is None or cell.stopped:
+            cell = self._cell = self._system._cell_for(self.kind, self.key)
+        return cell
+
+    def tell(self, message: object, reply: Reply | None = None) -> None:
+        """Enqueue ``message``; raise :class:`MailboxFull` if the mailbox refuses it."""
+        cell = self._live_cell()
+        if not cell.mailbox.put((message, reply)):
+            raise MailboxFull(f"mailbox of {self.kind}/{self.key} is full")
+        if not cell.scheduled:
+            cell.system.scheduler.schedule(cell)
+
+    def tell_system(self, message: object, reply: Reply | None = None) -> None:
+        """Enqueue ahead of user messages, never refused (runtime and store notices)."""
+        cell = self._live_cell()
+        cell.mailbox.put_system((message, reply))
+        if not cell.scheduled:
+            cell.system.scheduler.schedule(cell)
+
+    def ask(self, message: object, timeout: float = 5.0) -> asyncio.Future[Any]:
+        """Send ``message`` and return a future for the reply.
+
+        The future fails with :class:`AskTimeout` after ``timeout`` seconds, with
+        the actor's refusal if it refuses, or with :class:`MailboxFull`.
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+
+        def on_reply(value: Any, error: BaseException | None) -> None:
+            if fut.done():
+                return
+            if error is not None:
+                fut.set_exception(error)
+            else:
+                fut.set_result(value)
+
+        def on_timeout() -> None:
+            if not fut.done():
+                fut.set_exception(
+                    AskTimeout(f"{self.kind}/{self.key} did not reply within {timeout}s")
+                )
+
+        self.tell(message, on_reply)
+        handle = loop.call_later(timeout, on_timeout)
+        fut.add_done_callback(lambda _f: handle.cancel())
+        return fut
+
+    def __repr__(self) -> str:
+        return f"Ref({self.kind}/{self.key})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ref) and (other.kind, other.key) == (self.kind, self.key)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.key))

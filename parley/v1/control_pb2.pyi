@@ -1,0 +1,158 @@
+from parley.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class LoginRequest(_message.Message):
+    __slots__ = ("email", "password")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class LoginReply(_message.Message):
+    __slots__ = ("token", "expires_at_ms", "operator")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    expires_at_ms: int
+    operator: Operator
+    def __init__(self, token: _Optional[str] = ..., expires_at_ms: _Optional[int] = ..., operator: _Optional[_Union[Operator, _Mapping]] = ...) -> None: ...
+
+class Site(_message.Message):
+    __slots__ = ("id", "account_id", "name", "allowed_origins", "timezone")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    account_id: str
+    name: str
+    allowed_origins: _containers.RepeatedScalarFieldContainer[str]
+    timezone: str
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ...) -> None: ...
+
+class CreateSiteRequest(_message.Message):
+    __slots__ = ("name", "allowed_origins", "timezone")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    allowed_origins: _containers.RepeatedScalarFieldContainer[str]
+    timezone: str
+    def __init__(self, name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ...) -> None: ...
+
+class ListSitesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSitesReply(_message.Message):
+    __slots__ = ("sites",)
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    sites: _containers.RepeatedCompositeFieldContainer[Site]
+    def __init__(self, sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ...) -> None: ...
+
+class Department(_message.Message):
+    __slots__ = ("id", "site_id", "name", "description")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    site_id: str
+    name: str
+    description: str
+    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CreateDepartmentRequest(_message.Message):
+    __slots__ = ("site_id", "name", "description")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    name: str
+    description: str
+    def __init__(self, site_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ListDepartmentsRequest(_message.Message):
+    __slots__ = ("site_id",)
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    def __init__(self, site_id: _Optional[str] = ...) -> None: ...
+
+class ListDepartmentsReply(_message.Message):
+    __slots__ = ("departments",)
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    departments: _containers.RepeatedCompositeFieldContainer[Department]
+    def __init__(self, departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ...) -> None: ...
+
+class Operator(_message.Message):
+    __slots__ = ("id", "account_id", "email", "display_name", "role", "department_ids", "max_chats", "online")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    account_id: str
+    email: str
+    display_name: str
+    role: str
+    department_ids: _containers.RepeatedScalarFieldContainer[str]
+    max_chats: int
+    online: bool
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., department_ids: _Optional[_Iterable[str]] = ..., max_chats: _Optional[int] = ..., online: _Optional[bool] = ...) -> None: ...
+
+class AddOperatorRequest(_message.Message):
+    __slots__ = ("email", "password", "display_name", "role", "department_ids", "max_chats")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    display_name: str
+    role: str
+    department_ids: _containers.RepeatedScalarFieldContainer[str]
+    max_chats: int
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., department_ids: _Optional[_Iterable[str]] = ..., max_chats: _Optional[int] = ...) -> None: ...
+
+class ListOperatorsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListOperatorsReply(_message.Message):
+    __slots__ = ("operators",)
+    OPERATORS_FIELD_NUMBER: _ClassVar[int]
+    operators: _containers.RepeatedCompositeFieldContainer[Operator]
+    def __init__(self, operators: _Optional[_Iterable[_Union[Operator, _Mapping]]] = ...) -> None: ...
+
+class GetTranscriptRequest(_message.Message):
+    __slots__ = ("conversation_id", "after_seq", "limit")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    after_seq: int
+    limit: int
+    def __init__(self, conversation_id: _Optional[str] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Transcript(_message.Message):
+    __slots__ = ("conversation_id", "messages")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    messages: _containers.RepeatedCompositeFieldContainer[_common_pb2.ChatMessage]
+    def __init__(self, conversation_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_common_pb2.ChatMessage, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,102 @@
+from parley.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OperatorCommandBatch(_message.Message):
+    __slots__ = ("commands",)
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    commands: _containers.RepeatedCompositeFieldContainer[OperatorCommand]
+    def __init__(self, commands: _Optional[_Iterable[_Union[OperatorCommand, _Mapping]]] = ...) -> None: ...
+
+class OperatorCommand(_message.Message):
+    __slots__ = ("hello", "send", "close")
+    HELLO_FIELD_NUMBER: _ClassVar[int]
+    SEND_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_FIELD_NUMBER: _ClassVar[int]
+    hello: OperatorHello
+    send: OperatorSend
+    close: CloseConversation
+    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ...) -> None: ...
+
+class OperatorHello(_message.Message):
+    __slots__ = ("resume",)
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    resume: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResumePoint]
+    def __init__(self, resume: _Optional[_Iterable[_Union[_common_pb2.ResumePoint, _Mapping]]] = ...) -> None: ...
+
+class OperatorSend(_message.Message):
+    __slots__ = ("conversation_id", "client_msg_id", "text")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    client_msg_id: str
+    text: str
+    def __init__(self, conversation_id: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class CloseConversation(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class OperatorEventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[OperatorEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
+
+class OperatorEvent(_message.Message):
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed")
+    READY_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ACK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
+    ready: SessionReady
+    assigned: ConversationAssigned
+    message: _common_pb2.ChatMessage
+    ack: _common_pb2.MessageAck
+    error: _common_pb2.CommandError
+    closed: ConversationClosed
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ...) -> None: ...
+
+class SessionReady(_message.Message):
+    __slots__ = ("operator_id", "display_name", "max_chats")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    display_name: str
+    max_chats: int
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., max_chats: _Optional[int] = ...) -> None: ...
+
+class ConversationAssigned(_message.Message):
+    __slots__ = ("conversation_id", "site_id", "department_id", "visitor_id", "visitor_name", "last_seq")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    visitor_name: str
+    last_seq: int
+    def __init__(self, conversation_id: _Optional[str] = ..., site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., visitor_name: _Optional[str] = ..., last_seq: _Optional[int] = ...) -> None: ...
+
+class ConversationClosed(_message.Message):
+    __slots__ = ("conversation_id", "closed_by")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    closed_by: str
+    def __init__(self, conversation_id: _Optional[str] = ..., closed_by: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,187 @@
+"""Actor runtime: ordering, ask, overflow, supervision, passivation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from engine.runtime import (
+    Actor,
+    ActorSystem,
+    AskTimeout,
+    Context,
+    Directive,
+    FakeClock,
+    InlineScheduler,
+    MailboxFull,
+    SupervisorStrategy,
+)
+from engine.runtime.system import MemorySnapshots, Props
+
+
+class Recorder(Actor):
+    """Keeps what it got; 'boom' raises; ('get',) returns the log."""
+
+    def __init__(self, key: str, snapshot: bytes | None) -> None:
+        self.log: list[Any] = orjson.loads(snapshot) if snapshot else []
+
+    def receive(self, message: Any, ctx: Context) -> Any:
+        match message:
+            case "boom":
+                raise RuntimeError("boom")
+            case ("get",):
+                return list(self.log)
+            case ("later", delay):
+                ctx.schedule(delay, ("fired",))
+                return None
+            case ("silent",):
+                ctx.defer()  # never replies
+                return None
+            case _:
+                self.log.append(message)
+                return len(self.log)
+
+    def snapshot(self) -> bytes | None:
+        return orjson.dumps(self.log)
+
+
+def make_system(**props: Any) -> tuple[ActorSystem, FakeClock, MemorySnapshots]:
+    clock = FakeClock()
+    snaps = MemorySnapshots()
+    system = ActorSystem(scheduler=InlineScheduler(), clock=clock, snapshots=snaps)
+    system.register("rec", Props(factory=Recorder, **props))
+    return system, clock, snaps
+
+
+def test_messages_from_one_sender_arrive_in_order() -> None:
+    system, _, _ = make_system()
+    ref = system.ref("rec", "a")
+    for i in range(1000):
+        ref.tell(i)
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [list(range(1000))]
+
+
+async def test_per_sender_order_on_the_loop_with_interleaved_senders() -> None:
+    system = ActorSystem()
+    system.register("rec", Props(factory=Recorder))
+    ref = system.ref("rec", "a")
+    for i in range(500):
+        ref.tell(("x", i))
+        ref.tell(("y", i))
+    got = await ref.ask(("get",))
+    xs = [i for tag, i in got if tag == "x"]
+    ys = [i for tag, i in got if tag == "y"]
+    assert xs == list(range(500)) and ys == list(range(500))
+
+
+async def test_ask_times_out() -> None:
+    system = ActorSystem()
+    system.register("rec", Props(factory=Recorder))
+    with pytest.raises(AskTimeout):
+        await system.ref("rec", "a").ask(("silent",), timeout=0.05)
+
+
+async def test_ask_returns_the_reply() -> None:
+    system = ActorSystem()
+    system.register("rec", Props(factory=Recorder))
+    assert await system.ref("rec", "a").ask("hello") == 1
+
+
+async def test_bounded_mailbox_rejects_overflow_and_keeps_what_it_took() -> None:
+    system = ActorSystem()
+    system.register("rec", Props(factory=Recorder, capacity=10))
+    ref = system.ref("rec", "a")
+    for i in range(10):
+        ref.tell(i)
+    with pytest.raises(MailboxFull):
+        ref.tell(10)
+    # The 10 accepted are all delivered once the loop runs; nothing else was.
+    await asyncio.sleep(0)
+    assert await ref.ask(("get",)) == list(range(10))
+
+
+def test_failing_actor_restarts_from_last_snapshot_and_others_go_on() -> None:
+    system, _, snaps = make_system()
+    ref = system.ref("rec", "a")
+    other = system.ref("rec", "b")
+    ref.tell("kept")
+    assert system.passivate("rec", "a")  # snapshot ["kept"]
+    ref.tell("lost-on-restart")
+    errors: list[Any] = []
+    ref.tell("boom", lambda v, e: errors.append(e))
+    other.tell("fine")
+    assert errors and "boom" in str(errors[0])
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [["kept"]]
+    other.tell(("get",), lambda v, e: replies.append(v))
+    assert replies[-1] == ["fine"]
+    assert system.restarts == 1
+
+
+def test_restart_budget_exhausted_stops_the_actor() -> None:
+    strategy = SupervisorStrategy(max_restarts=2, window_seconds=60)
+    system, _, _ = make_system(strategy=strategy)
+    ref = system.ref("rec", "a")
+    for _ in range(3):
+        ref.tell("boom")
+    assert system.restarts == 2
+    assert not system.is_active("rec", "a")
+
+
+def test_resume_directive_keeps_state() -> None:
+    strategy = SupervisorStrategy(directives=((RuntimeError, Directive.RESUME),))
+    system, _, _ = make_system(strategy=strategy)
+    ref = system.ref("rec", "a")
+    ref.tell("one")
+    ref.tell("boom")
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [["one"]]
+
+
+def test_idle_actor_passivates_and_reactivates_with_state() -> None:
+    system, clock, snaps = make_system(idle_seconds=30)
+    system.start_passivation(interval=10)
+    ref = system.ref("rec", "a")
+    ref.tell("x")
+    ref.tell("y")
+    clock.advance(25)
+    assert system.is_active("rec", "a")
+    clock.advance(20)
+    assert not system.is_active("rec", "a")
+    assert orjson.loads(snaps.data[("rec", "a")]) == ["x", "y"]
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [["x", "y"]]
+    assert system.activated == 2
+
+
+def test_timers_use_the_injected_clock() -> None:
+    system, clock, _ = make_system()
+    ref = system.ref("rec", "a")
+    ref.tell(("later", 60.0))
+    clock.advance(59)
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [[]]
+    clock.advance(2)
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies[-1] == [("fired",)]
+
+
+def test_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError, match="capacity"):
+        Props(factory=Recorder, capacity=0)
+    with pytest.raises(ValueError, match="max_restarts"):
+        SupervisorStrategy(max_restarts=-1)
+    system, _, _ = make_system()
+    with pytest.raises(KeyError):
+        system.ref("nope", "a")
+
+
