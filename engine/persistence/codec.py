@@ -1,0 +1,44 @@
+"""Keys and values of the store.
+
+Keys are built for range scans: a journal entry is ``<stream id> 0x00 <seq as 8
+big-endian bytes>``, so one conversation's entries are contiguous and in order,
+and a conversation id begins with its site id, so one site's conversations are
+contiguous too (the unit a shard will own). Values are orjson documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+SEP = b"\x00"
+
+
+def journal_key(stream: str, seq: int) -> bytes:
+    return stream.encode() + SEP + seq.to_bytes(8, "big")
+
+
+def journal_prefix(stream: str) -> bytes:
+    return stream.encode() + SEP
+
+
+def seq_of(key: bytes) -> int:
+    return int.from_bytes(key[-8:], "big")
+
+
+def pair_key(first: str, second: str) -> bytes:
+    """A key of two strings (e.g. conversation and client message id)."""
+    return first.encode() + SEP + second.encode()
+
+
+def snapshot_key(kind: str, key: str) -> bytes:
+    return kind.encode() + SEP + key.encode()
+
+
+def encode(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def decode(data: bytes) -> Any:
+    return orjson.loads(data)
