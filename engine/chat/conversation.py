@@ -1,0 +1,320 @@
+"""The Conversation actor: participants, status and the message journal.
+
+Messages get their seq only when they are written, so seqs stay contiguous even
+when a write fails. At most one write per conversation is in flight; posts that
+arrive meanwhile wait in ``_buffer`` and go out together in the next write (the
+store gathers many conversations' writes into one commit). After the commit the
+conversation acknowledges each post with its seq and delivers the events to its
+subscribers, in seq order. A failed write acknowledges nothing: its posts get the
+store's refusal and their client ids are forgotten, so a resend is new.
+
+Subscribers are sinks: visitor connections and operator sessions. A subscribe
+replays the journal from the sink's last seen seq up to the last delivered seq,
+inside one turn, so the sink sees every seq once and in order.
+
+The conversation's record in ``conversations`` is its snapshot: it is rewritten
+in the same commit as the event that changes it (start, join, close).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from engine.chat.events import Closed, MessageEvent, OperatorJoined, Queued, Sink
+from engine.chat.messages import (
+    AssignTo,
+    CloseConversation,
+    Committed,
+    ConversationEnded,
+    ConversationInfo,
+    Dequeue,
+    Enqueue,
+    GetConversation,
+    Post,
+    QueuePositionChanged,
+    Released,
+    Start,
+    Subscribe,
+    Unsubscribe,
+)
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from engine.persistence.codec import decode, encode, journal_key, journal_prefix, pair_key, seq_of
+from engine.runtime import Actor, Context, Reply
+
+log = logging.getLogger("parley.conversation")
+
+
+def event_from_record(conversation_id: str, doc: dict[str, Any]) -> MessageEvent:
+    return MessageEvent(
+        conversation_id, doc["s"], doc["k"], doc["a"], doc["n"], doc["t"], doc["c"], doc["ts"]
+    )
+
+
+def record_of(event: MessageEvent) -> bytes:
+    return encode({
+        "s": event.seq, "k": event.author_kind, "a": event.author_id, "n": event.author_name,
+        "t": event.text, "c": event.client_msg_id, "ts": event.sent_at_ms,
+    })
+
+
+class _Entry:
+    """A post or system notice waiting for its write."""
+
+    __slots__ = ("kind", "author_id", "name", "cid", "text", "replies", "after", "event")
+
+    def __init__(self, kind: str, author_id: str, name: str, cid: str, text: str,
+                 replies: list[Reply], after: Callable[[], None] | None = None) -> None:
+        self.kind = kind
+        self.author_id = author_id
+        self.name = name
+        self.cid = cid
+        self.text = text
+        self.replies = replies
+        self.after = after
+        self.event: MessageEvent | None = None
+
+
+class Conversation(Actor):
+    def __init__(self, key: str, snapshot: bytes | None) -> None:
+        self.id = key
+        self.info: ConversationInfo | None = None
+        self.status = "new"
+        self.operators: dict[str, str] = {}
+        self.position = 0
+        self.created_ms = 0
+        self.delivered = 0
+        self.cids: dict[str, int] = {}
+        self._cid_pending: dict[str, _Entry] = {}
+        self._buffer: list[_Entry] = []
+        self._inflight: list[_Entry] | None = None
+        self.subs: dict[Sink, str] = {}
+
+    # -- recovery ------------------------------------------------------------------
+
+    def started(self, ctx: Context) -> None:
+        store = ctx.services.store
+        raw = store.get("conversations", self.id.encode())
+        if raw is None:
+            return
+        doc = decode(raw)
+        self.info = ConversationInfo(
+            self.id, doc["site"], doc["dept"], doc["visitor"], doc["visitor_name"]
+        )
+        self.status = doc["status"]
+        self.operators = dict(doc["operators"])
+        self.created_ms = doc["created_ms"]
+        last = store.last("journal", journal_prefix(self.id))
+        self.delivered = seq_of(last[0]) if last else 0
+        prefix = self.id.encode() + b"\x00"
+        for key, value in store.scan("msgids", prefix):
+            self.cids[key[len(prefix):].decode()] = int(value)
+
+    def _meta_op(self) -> tuple[str, bytes, bytes]:
+        assert self.info is not None
+        doc = {
+            "site": self.info.site_id, "dept": self.info.department_id,
+            "visitor": self.info.visitor_id, "visitor_name": self.info.visitor_name,
+            "status": self.status, "operators": list(self.operators.items()),
+            "created_ms": self.created_ms,
+        }
+        return ("conversations", self.id.encode(), encode(doc))
+
+    def can_passivate(self) -> bool:
+        return not self.subs and self._inflight is None and not self._buffer
+
+    # -- messages ------------------------------------------------------------------
+
+    def receive(self, message: Any, ctx: Context) -> Any:
+        match message:
+            case Post():
+                return self._post(message, ctx)
+            case Committed(seq, error):
+                self._committed(error, ctx)
+                return seq
+            case Subscribe(sink, after_seq, role):
+                return self._subscribe(sink, after_seq, role, ctx)
+            case Unsubscribe(sink):
+                self.subs.pop(sink, None)
+                return None
+            case Start(info):
+                return self._start(info, ctx)
+            case AssignTo(operator_id, operator_name):
+                return self._assign(operator_id, operator_name, ctx)
+            case QueuePositionChanged(position):
+                self.position = position
+                if self.status == "queued":
+                    event = Queued(self.id, position)
+                    for sink, role in self.subs.items():
+                        if role == "visitor":
+                            sink.push(event)
+                return None
+            case CloseConversation(by_kind, by_id):
+                return self._close(by_kind, by_id, ctx)
+            case GetConversation():
+                return self._summary()
+        raise InvalidArgument("unknown_command", f"conversation cannot handle {message!r}")
+
+    def _require(self) -> ConversationInfo:
+        if self.info is None:
+            raise NotFound("unknown_conversation", f"no conversation {self.id!r}")
+        return self.info
+
+    def _start(self, info: ConversationInfo, ctx: Context) -> str:
+        if self.info is not None:
+            return self.id
+        self.info = info
+        self.status = "queued"
+        self.created_ms = ctx.clock.wall_ms()
+        ctx.services.store.write([self._meta_op()], _log_failure)
+        ctx.ref("queue", info.department_id).tell(Enqueue(info))
+        return self.id
+
+    def _post(self, post: Post, ctx: Context) -> int | None:
+        info = self._require()
+        if self.status == "closed":
+            raise FailedPrecondition("conversation_closed", "the conversation is closed")
+        if post.author_kind == "visitor":
+            if post.author_id != info.visitor_id:
+                raise PermissionDenied("not_participant", "not this conversation's visitor")
+        elif post.author_id not in self.operators:
+            raise PermissionDenied("not_participant", "you are not in this conversation")
+        cid = post.client_msg_id
+        seq = self.cids.get(cid)
+        if seq is not None:
+            return seq  # a resend: the original seq, stored once
+        reply = ctx.defer()
+        pending = self._cid_pending.get(cid)
+        if pending is not None:
+            if reply is not None:
+                pending.replies.append(reply)
+            return None
+        entry = _Entry(post.author_kind, post.author_id, post.author_name, cid, post.text,
+                       [reply] if reply is not None else [])
+        self._cid_pending[cid] = entry
+        self._buffer.append(entry)
+        if self._inflight is None:
+            self._flush(ctx)
+        return None
+
+    def _system_entry(self, text: str, after: Callable[[], None] | None, ctx: Context) -> None:
+        self._buffer.append(_Entry("system", "", "", "", text, [], after))
+        if self._inflight is None:
+            self._flush(ctx)
+
+    def _flush(self, ctx: Context) -> None:
+        entries, self._buffer = self._buffer, []
+        now = ctx.clock.wall_ms()
+        seq = self.delivered
+        cid_id = self.id
+        ops: list[tuple[str, bytes, bytes | None]] = []
+        for entry in entries:
+            seq += 1
+            event = MessageEvent(cid_id, seq, entry.kind, entry.author_id, entry.name,
+                                 entry.text, entry.cid, now)
+            entry.event = event
+            ops.append(("journal", journal_key(cid_id, seq), record_of(event)))
+            if entry.cid:
+                ops.append(("msgids", pair_key(cid_id, entry.cid), str(seq).encode()))
+            if entry.after is not None and entry.kind == "system":
+                ops.append(self._meta_op())
+        self._inflight = entries
+        ref = ctx.self_ref
+        ctx.services.store.write(ops, lambda error: ref.tell_system(Committed(seq, error)))
+
+    def _committed(self, error: BaseException | None, ctx: Context) -> None:
+        entries = self._inflight or []
+        self._inflight = None
+        if error is not None:
+            log.warning("conversation %s: write failed: %r", self.id, error)
+            for entry in entries:
+                self._cid_pending.pop(entry.cid, None)
+                for reply in entry.replies:
+                    reply(None, error)
+        else:
+            subs = self.subs
+            for entry in entries:
+                event = entry.event
+                assert event is not None
+                self.delivered = event.seq
+                if entry.cid:
+                    self.cids[entry.cid] = event.seq
+                    self._cid_pending.pop(entry.cid, None)
+                for reply in entry.replies:
+                    reply(event.seq, None)
+                for sink in subs:
+                    sink.push(event)
+                if entry.after is not None:
+                    entry.after()
+        if self._buffer:
+            self._flush(ctx)
+
+    def _subscribe(self, sink: Sink, after_seq: int, role: str, ctx: Context) -> int:
+        info = self._require()
+        if after_seq < self.delivered:
+            start = journal_key(self.id, after_seq + 1)
+            limit = self.delivered - after_seq
+            for _key, value in ctx.services.store.scan(
+                "journal", journal_prefix(self.id), start=start, limit=limit
+            ):
+                sink.push(event_from_record(self.id, decode(value)))
+        self.subs[sink] = role
+        if role == "visitor":
+            if self.status == "queued" and self.position:
+                sink.push(Queued(info.conversation_id, self.position))
+            elif self.status == "closed":
+                sink.push(Closed(self.id, ""))
+        return self.delivered
+
+    def _assign(self, operator_id: str, operator_name: str, ctx: Context) -> None:
+        self._require()
+        if self.status == "closed":
+            ctx.ref("operator", operator_id).tell(Released(self.id))
+            return
+        self.operators[operator_id] = operator_name
+        self.status = "active"
+        joined = OperatorJoined(self.id, operator_name)
+
+        def announce() -> None:
+            for sink, role in self.subs.items():
+                if role == "visitor":
+                    sink.push(joined)
+
+        self._system_entry(f"{operator_name} joined the chat", announce, ctx)
+
+    def _close(self, by_kind: str, by_id: str, ctx: Context) -> None:
+        info = self._require()
+        if by_kind == "operator" and by_id not in self.operators:
+            raise PermissionDenied("not_participant", "you are not in this conversation")
+        if self.status == "closed":
+            raise FailedPrecondition("conversation_closed", "the conversation is closed already")
+        was_queued = self.status == "queued"
+        self.status = "closed"
+        name = self.operators.get(by_id, "the visitor") if by_kind == "operator" else "the visitor"
+        closed = Closed(self.id, by_id)
+
+        def finish() -> None:
+            for sink in self.subs:
+                sink.push(closed)
+            for op_id in self.operators:
+                ctx.ref("operator", op_id).tell(Released(self.id))
+            ctx.ref("visitor", info.visitor_id).tell(ConversationEnded(self.id))
+            if was_queued:
+                ctx.ref("queue", info.department_id).tell(Dequeue(self.id))
+
+        self._system_entry(f"Chat closed by {name}", finish, ctx)
+
+    def _summary(self) -> dict[str, Any]:
+        info = self._require()
+        return {
+            "id": self.id, "site_id": info.site_id, "department_id": info.department_id,
+            "visitor_id": info.visitor_id, "status": self.status,
+            "operators": dict(self.operators), "last_seq": self.delivered,
+        }
+
+
+def _log_failure(error: BaseException | None) -> None:
+    if error is not None:
+        log.error("conversation record not stored: %r", error)
+

@@ -1,0 +1,215 @@
+"""The directory: accounts, sites, departments and operators.
+
+Configuration is small and read on every connection, so it is held in memory
+and written through to LMDB: a change is visible only after its commit (the
+caller awaits it). Every lookup that crosses a tenant boundary takes the
+account id, so a caller never reaches another account's records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from engine.chat import ids
+from engine.chat.records import Account, Department, Operator, Site
+from engine.errors import AlreadyExists, InvalidArgument, NotFound
+from engine.persistence.codec import decode, encode
+from engine.persistence.lmdb_store import LmdbStore
+
+_hasher = PasswordHasher()  # argon2id with the library's current defaults
+MIN_PASSWORD = 8
+
+
+async def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidArgument(
+            "weak_password", f"a password needs at least {MIN_PASSWORD} characters"
+        )
+    if len(password) > 1024:
+        raise InvalidArgument("invalid_argument", "password is longer than 1024 characters")
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+class Directory:
+    """In-memory view of the configuration, written through to the store."""
+
+    def __init__(self, store: LmdbStore) -> None:
+        self.store = store
+        self.accounts: dict[str, Account] = {}
+        self.sites: dict[str, Site] = {}
+        self.departments: dict[str, Department] = {}
+        self.operators: dict[str, Operator] = {}
+        self._by_email: dict[str, str] = {}
+
+    def load(self) -> None:
+        for _, value in self.store.scan("accounts"):
+            account = Account(**decode(value))
+            self.accounts[account.id] = account
+        for _, value in self.store.scan("sites"):
+            site = Site.from_doc(decode(value))
+            self.sites[site.id] = site
+        for _, value in self.store.scan("departments"):
+            dept = Department.from_doc(decode(value))
+            self.departments[dept.id] = dept
+        for _, value in self.store.scan("operators"):
+            op = Operator.from_doc(decode(value))
+            self.operators[op.id] = op
+            self._by_email[op.email] = op.id
+
+    # -- accounts and sites -----------------------------------------------------
+
+    async def create_account(self, name: str) -> Account:
+        account = Account(id="a" + ids.random_id(9), name=name)
+        await self.store.write_async([("accounts", account.id.encode(), encode(account.to_doc()))])
+        self.accounts[account.id] = account
+        return account
+
+    async def create_site(
+        self, account_id: str, name: str, allowed_origins: list[str], timezone: str = "UTC"
+    ) -> Site:
+        if account_id not in self.accounts:
+            raise NotFound("unknown_account", f"no account {account_id!r}")
+        if any(s.name == name for s in self.sites.values() if s.account_id == account_id):
+            raise AlreadyExists("already_exists", f"a site named {name!r} exists already")
+        site = Site(
+            id=ids.new_site_id(),
+            account_id=account_id,
+            name=name,
+            allowed_origins=tuple(allowed_origins),
+            timezone=timezone or "UTC",
+        )
+        await self.store.write_async([("sites", site.id.encode(), encode(site.to_doc()))])
+        self.sites[site.id] = site
+        return site
+
+    def site(self, site_id: str, account_id: str | None = None) -> Site:
+        site = self.sites.get(site_id)
+        if site is None or (account_id is not None and site.account_id != account_id):
+            raise NotFound("unknown_site", f"no site {site_id!r}")
+        return site
+
+    def list_sites(self, account_id: str) -> list[Site]:
+        return sorted(
+            (s for s in self.sites.values() if s.account_id == account_id), key=lambda s: s.name
+        )
+
+    # -- departments ---------------------------------------------------------------
+
+    async def create_department(
+        self, account_id: str, site_id: str, name: str, description: str = ""
+    ) -> Department:
+        self.site(site_id, account_id)
+        if any(d.name == name for d in self.departments.values() if d.site_id == site_id):
+            raise AlreadyExists("already_exists", f"a department named {name!r} exists already")
+        dept = Department(id="d" + ids.random_id(9), site_id=site_id, name=name,
+                          description=description)
+        await self.store.write_async(
+            [("departments", dept.id.encode(), encode(dept.to_doc()))]
+        )
+        self.departments[dept.id] = dept
+        return dept
+
+    def department(self, dept_id: str, site_id: str | None = None) -> Department:
+        dept = self.departments.get(dept_id)
+        if dept is None or (site_id is not None and dept.site_id != site_id):
+            raise NotFound("unknown_department", f"no department {dept_id!r} on this site")
+        return dept
+
+    def department_of_account(self, dept_id: str, account_id: str) -> Department:
+        dept = self.departments.get(dept_id)
+        if dept is None or self.sites[dept.site_id].account_id != account_id:
+            raise NotFound("unknown_department", f"no department {dept_id!r}")
+        return dept
+
+    def list_departments(self, account_id: str, site_id: str) -> list[Department]:
+        self.site(site_id, account_id)
+        return sorted(
+            (d for d in self.departments.values() if d.site_id == site_id), key=lambda d: d.name
+        )
+
+    # -- operators -------------------------------------------------------------------
+
+    async def add_operator(
+        self,
+        account_id: str,
+        *,
+        email: str,
+        password: str,
+        display_name: str,
+        role: str = "operator",
+        department_ids: list[str] | tuple[str, ...] = (),
+        max_chats: int = 5,
+    ) -> Operator:
+        email = email.strip().lower()
+        if email in self._by_email:
+            raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
+        for dept_id in department_ids:
+            self.department_of_account(dept_id, account_id)
+        # Validate everything before the slow hash, so a bad request costs little.
+        Operator(id="o", account_id=account_id, email=email, display_name=display_name,
+                 role=role, password_hash="", department_ids=tuple(department_ids),
+                 max_chats=max_chats)
+        op = Operator(
+            id="o" + ids.random_id(9),
+            account_id=account_id,
+            email=email,
+            display_name=display_name,
+            role=role,
+            password_hash=await hash_password(password),
+            department_ids=tuple(dict.fromkeys(department_ids)),
+            max_chats=max_chats,
+        )
+        if email in self._by_email:  # taken while we hashed
+            raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
+        self._by_email[email] = op.id
+        try:
+            await self.store.write_async([
+                ("operators", op.id.encode(), encode(op.to_doc())),
+                ("emails", email.encode(), op.id.encode()),
+            ])
+        except BaseException:
+            del self._by_email[email]
+            raise
+        self.operators[op.id] = op
+        return op
+
+    def operator(self, operator_id: str, account_id: str | None = None) -> Operator:
+        op = self.operators.get(operator_id)
+        if op is None or (account_id is not None and op.account_id != account_id):
+            raise NotFound("unknown_operator", f"no operator {operator_id!r}")
+        return op
+
+    def operator_by_email(self, email: str) -> Operator | None:
+        op_id = self._by_email.get(email.strip().lower())
+        return self.operators.get(op_id) if op_id else None
+
+    def list_operators(self, account_id: str) -> list[Operator]:
+        return sorted(
+            (o for o in self.operators.values() if o.account_id == account_id),
+            key=lambda o: o.email,
+        )
+
+    def department_operators(self, dept_id: str) -> list[Operator]:
+        return [o for o in self.operators.values() if dept_id in o.department_ids]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "accounts": len(self.accounts),
+            "sites": len(self.sites),
+            "departments": len(self.departments),
+            "operators": len(self.operators),
+        }

@@ -1,0 +1,78 @@
+"""The Visitor actor: a visitor's identity and its open conversation.
+
+It serialises the opening of conversations, so two tabs of one visitor never
+open two chats. Its state is its snapshot, saved on every change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.chat import ids
+from engine.chat.messages import (
+    ConversationEnded,
+    ConversationInfo,
+    GetVisitor,
+    OpenConversation,
+    Start,
+)
+from engine.errors import InvalidArgument, NotFound
+from engine.persistence.codec import decode, encode, snapshot_key
+from engine.runtime import Actor, Context
+
+log = logging.getLogger("parley.visitor")
+
+
+def visitor_snapshot(site_id: str, name: str, email: str, conversation_id: str) -> bytes:
+    return encode({"site": site_id, "name": name, "email": email, "conv": conversation_id})
+
+
+class VisitorActor(Actor):
+    def __init__(self, key: str, snapshot: bytes | None) -> None:
+        self.id = key
+        self.known = snapshot is not None
+        doc = decode(snapshot) if snapshot else {"site": "", "name": "", "email": "", "conv": ""}
+        self.site_id: str = doc["site"]
+        self.name: str = doc["name"]
+        self.email: str = doc["email"]
+        self.conversation_id: str = doc["conv"]
+
+    def snapshot(self) -> bytes | None:
+        if not self.known:
+            return None
+        return visitor_snapshot(self.site_id, self.name, self.email, self.conversation_id)
+
+    def _save(self, ctx: Context) -> None:
+        data = self.snapshot()
+        if data is None:
+            return
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                log.error("visitor %s not stored: %r", self.id, error)
+
+        ctx.services.store.write([("snapshots", snapshot_key("visitor", self.id), data)], done)
+
+    def receive(self, message: Any, ctx: Context) -> Any:
+        if not self.known:
+            raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
+        match message:
+            case OpenConversation(department_id):
+                if self.conversation_id:
+                    return self.conversation_id
+                conv_id = ids.new_conversation_id(self.site_id)
+                self.conversation_id = conv_id
+                self._save(ctx)
+                info = ConversationInfo(conv_id, self.site_id, department_id, self.id,
+                                        self.name or f"Visitor {self.id[-4:]}")
+                ctx.ref("conversation", conv_id).tell(Start(info))
+                return conv_id
+            case ConversationEnded(conv_id):
+                if self.conversation_id == conv_id:
+                    self.conversation_id = ""
+                    self._save(ctx)
+                return None
+            case GetVisitor():
+                return self.conversation_id, self.name
+        raise InvalidArgument("unknown_command", f"visitor cannot handle {message!r}")

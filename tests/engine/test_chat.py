@@ -1,0 +1,142 @@
+"""The chat actors through engine sessions, on a real LMDB in a temp directory."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.app import Engine
+from engine.chat.auth import Principal
+from engine.chat.events import Ack, Assigned, Closed, CommandFailed, MessageEvent, Queued
+from engine.chat.messages import GetOperatorState
+from engine.chat.sessions import OperatorSession, VisitorSession
+from engine.errors import NotFound
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def push(self, event: Any) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def wait(self, pred: Any, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not pred(self):
+                await asyncio.sleep(0.002)
+
+
+async def setup(tmp_path: Path, max_chats: int = 2) -> tuple[Engine, Any, Any, Any]:
+    engine = Engine(tmp_path)
+    account = await engine.directory.create_account("acme")
+    site = await engine.directory.create_site(account.id, "web", ["https://acme.test"])
+    dept = await engine.directory.create_department(account.id, site.id, "Support")
+    op = await engine.directory.add_operator(
+        account.id, email="ana@acme.test", password="correct horse", display_name="Ana",
+        department_ids=[dept.id], max_chats=max_chats,
+    )
+    return engine, site, dept, op
+
+
+def principal(op: Any) -> Principal:
+    return Principal(op.id, op.account_id, op.role, b"")
+
+
+async def test_visitor_and_operator_exchange_messages(tmp_path: Path) -> None:
+    engine, site, dept, op = await setup(tmp_path)
+    try:
+        osink = Collect()
+        osession = OperatorSession(engine, principal(op), osink)
+        await osession.hello({})
+        vsink = Collect()
+        visitor = VisitorSession(engine, site, vsink)
+        welcome = await visitor.hello(department_id=dept.id, name="Bob")
+        assert welcome["conversation_id"] == "" and welcome["token"]
+        visitor.send("m1", "hello?")
+        visitor.send("m1", "hello?")  # resent before the ack: one message
+        await vsink.wait(lambda s: len(s.of(Ack)) == 2)
+        assert {a.seq for a in vsink.of(Ack)} == {1}
+        await osink.wait(lambda s: any(e.text == "hello?" for e in s.of(MessageEvent)))
+        conv_id = osink.of(Assigned)[0].conversation_id
+        osession.send(conv_id, "o1", "Hi Bob")
+        await vsink.wait(lambda s: any(e.text == "Hi Bob" for e in s.of(MessageEvent)))
+        texts = [e.text for e in engine.transcript(conv_id)]
+        assert texts == ["hello?", "Ana joined the chat", "Hi Bob"]
+        assert [e.seq for e in engine.transcript(conv_id)] == [1, 2, 3]
+        visitor.send("m1", "hello?")  # resent after the ack: the original seq
+        await vsink.wait(lambda s: len(s.of(Ack)) == 3)
+        assert vsink.of(Ack)[-1].seq == 1
+
+        # Resume from seq 1 with the token: exactly what was missed, in order.
+        visitor.detach()
+        again = Collect()
+        v2 = VisitorSession(engine, site, again)
+        w2 = await v2.hello(token=welcome["token"], last_seq=1)
+        assert w2["visitor_id"] == welcome["visitor_id"] and w2["conversation_id"] == conv_id
+        assert [e.seq for e in again.of(MessageEvent)] == [2, 3]
+
+        osession.close_conversation(conv_id)
+        await again.wait(lambda s: bool(s.of(Closed)))
+        state = await engine.system.ref("operator", op.id).ask(GetOperatorState())
+        assert state["load"] == 0
+        osession.send(conv_id, "o2", "too late")
+        await osink.wait(lambda s: bool(s.of(CommandFailed)))
+        assert osink.of(CommandFailed)[0].code == "conversation_closed"
+    finally:
+        await engine.close()
+
+
+async def test_queue_positions_and_assignment_when_capacity_frees(tmp_path: Path) -> None:
+    engine, site, dept, op = await setup(tmp_path, max_chats=1)
+    try:
+        osink = Collect()
+        osession = OperatorSession(engine, principal(op), osink)
+        await osession.hello({})
+        sinks = []
+        for i in range(3):
+            sink = Collect()
+            v = VisitorSession(engine, site, sink)
+            await v.hello(department_id=dept.id)
+            v.send(f"c{i}", f"visitor {i}")
+            await sink.wait(lambda s: bool(s.of(Ack)))
+            sinks.append(sink)
+        await sinks[2].wait(lambda s: bool(s.of(Queued)) and s.of(Queued)[-1].position == 2)
+        assert sinks[1].of(Queued)[-1].position == 1
+        first = osink.of(Assigned)[0].conversation_id
+        osession.close_conversation(first)
+        await osink.wait(lambda s: len(s.of(Assigned)) == 2)
+        await sinks[2].wait(lambda s: s.of(Queued)[-1].position == 1)
+        assert len(osink.of(Assigned)) == 2
+    finally:
+        await engine.close()
+
+
+async def test_bad_commands_get_clear_refusals(tmp_path: Path) -> None:
+    engine, site, dept, op = await setup(tmp_path)
+    try:
+        sink = Collect()
+        v = VisitorSession(engine, site, sink)
+        v.send("x", "before hello")
+        assert sink.events[-1].code == "no_hello"
+        with pytest.raises(NotFound):
+            await v.hello(department_id="dnope")
+        await v.hello(department_id=dept.id)
+        v.send("x", "")
+        v.send("x", "y" * 5000)
+        v.send("", "no id")
+        assert [e.code for e in sink.of(CommandFailed)][-3:] == [
+            "empty_message", "message_too_long", "bad_client_msg_id"]
+        osink = Collect()
+        o = OperatorSession(engine, principal(op), osink)
+        await o.hello({})
+        o.send("s" + "a" * 9 + "-" + "b" * 12, "c1", "unknown")
+        await osink.wait(lambda s: bool(s.of(CommandFailed)))
+        assert osink.of(CommandFailed)[0].code == "unknown_conversation"
+    finally:
+        await engine.close()
