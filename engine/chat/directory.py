@@ -96,6 +96,17 @@ class Directory:
         self.sites[site.id] = site
         return site
 
+    async def add_site_origins(self, site_id: str, origins: list[str]) -> Site:
+        """Allow more origins on a site (the demo site follows its port)."""
+        site = self.site(site_id)
+        merged = tuple(dict.fromkeys((*site.allowed_origins, *origins)))
+        if merged == site.allowed_origins:
+            return site
+        updated = Site(site.id, site.account_id, site.name, merged, site.timezone)
+        await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
+        self.sites[site.id] = updated
+        return updated
+
     def site(self, site_id: str, account_id: str | None = None) -> Site:
         site = self.sites.get(site_id)
         if site is None or (account_id is not None and site.account_id != account_id):

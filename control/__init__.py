@@ -1,0 +1,1 @@
+"""The control plane: gRPC services, the admin CLI and the ``parley`` command."""

@@ -1,0 +1,215 @@
+"""``parley serve``: engine, edge and gRPC in one process on uvloop.
+
+Also the first-start bootstrap: an owner account, and with ``--demo`` a demo
+site, department and operator whose credentials are kept in the data directory
+(mode 0600) and printed at every start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from control import services
+from edge.config import EdgeConfig
+from edge.server import Edge
+from engine.app import Engine
+from engine.chat import ids
+from engine.persistence.codec import decode, encode
+from parley.v1 import (
+    control_pb2,
+    control_pb2_grpc,
+    operator_pb2,
+    operator_pb2_grpc,
+    visitor_pb2,
+    visitor_pb2_grpc,
+)
+
+log = logging.getLogger("parley.serve")
+
+SERVICE_NAMES = (
+    control_pb2.DESCRIPTOR.services_by_name["Auth"].full_name,
+    control_pb2.DESCRIPTOR.services_by_name["Control"].full_name,
+    operator_pb2.DESCRIPTOR.services_by_name["OperatorSession"].full_name,
+    visitor_pb2.DESCRIPTOR.services_by_name["VisitorChannel"].full_name,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_port: int = 50051
+    demo: bool = False
+    map_size_mb: int = 1024
+    idle_seconds: float = 300.0
+    edge: EdgeConfig = field(default_factory=EdgeConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.grpc_port <= 65535:
+            raise ValueError(f"grpc port must be 0-65535, got {self.grpc_port}")
+        if self.map_size_mb < 1:
+            raise ValueError("map size must be at least 1 MiB")
+        if self.idle_seconds <= 0:
+            raise ValueError("idle seconds must be positive")
+
+
+def _write_secret(path: Path, doc: dict[str, Any]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(encode(doc))
+
+
+async def bootstrap_owner(engine: Engine) -> dict[str, str] | None:
+    """On the first start, make the account and its owner. Returns the new
+    credentials (to print once), or None when an owner exists."""
+    if engine.directory.accounts:
+        return None
+    email = os.environ.get("PARLEY_OWNER_EMAIL", "owner@parley.local")
+    password = os.environ.get("PARLEY_OWNER_PASSWORD") or ids.random_id(20)
+    account = await engine.directory.create_account("default")
+    await engine.directory.add_operator(account.id, email=email, password=password,
+                                        display_name="Owner", role="owner", max_chats=0)
+    creds = {"email": email, "password": password}
+    _write_secret(engine.store.path / "owner-credentials.json", creds)
+    return creds
+
+
+async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, str]:
+    """Make the demo site, department and operator if absent; return their ids
+    and the demo operator's credentials."""
+    secret_file = engine.store.path / "demo-credentials.json"
+    raw = engine.store.get("meta", b"demo")
+    if raw is not None and secret_file.exists():
+        demo: dict[str, str] = decode(raw)
+        if demo["site"] in engine.directory.sites:
+            await engine.directory.add_site_origins(demo["site"], http_origin)
+            demo.update(decode(secret_file.read_bytes()))
+            return demo
+    account_id = next(iter(sorted(engine.directory.accounts)))
+    site = await engine.directory.create_site(account_id, f"Demo site {ids.random_id(4)}",
+                                              http_origin)
+    dept = await engine.directory.create_department(account_id, site.id, "Support",
+                                                    "Questions about the demo shop")
+    password = ids.random_id(16)
+    email = f"demo-{site.id}@parley.local"
+    op = await engine.directory.add_operator(account_id, email=email, password=password,
+                                             display_name="Demo operator",
+                                             department_ids=[dept.id], max_chats=5)
+    demo = {"site": site.id, "department": dept.id, "operator": op.id}
+    await engine.store.write_async([("meta", b"demo", encode(demo))])
+    _write_secret(secret_file, {"email": email, "password": password})
+    return {**demo, "email": email, "password": password}
+
+
+async def build_grpc_server(engine: Engine, address: str) -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server(options=[
+        ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+        ("grpc.max_send_message_length", 16 * 1024 * 1024),
+    ])
+    control_pb2_grpc.add_AuthServicer_to_server(services.AuthService(engine), server)
+    control_pb2_grpc.add_ControlServicer_to_server(services.ControlService(engine), server)
+    operator_pb2_grpc.add_OperatorSessionServicer_to_server(
+        services.OperatorSessionService(engine), server)
+    visitor_pb2_grpc.add_VisitorChannelServicer_to_server(
+        services.VisitorChannelService(engine), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen for gRPC on {address}")
+    return server, port
+
+
+class Parley:
+    """One process: engine, edge and gRPC."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.engine: Engine | None = None
+        self.edge: Edge | None = None
+        self.grpc: grpc.aio.Server | None = None
+        self.http_port = 0
+        self.grpc_port = 0
+        self.owner: dict[str, str] | None = None
+        self.demo: dict[str, str] | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        self.engine = engine = Engine(config.data_dir, map_size=config.map_size_mb << 20,
+                                      idle_seconds=config.idle_seconds)
+        self.owner = await bootstrap_owner(engine)
+        engine.start()
+        self.grpc, self.grpc_port = await build_grpc_server(engine,
+                                                      f"{config.host}:{config.grpc_port}")
+        await self.grpc.start()
+        # The demo site's allowed origins name the HTTP port, so bind it first.
+        self.edge = Edge(engine, config.edge)
+        self.http_port = await self.edge.start()
+        if config.demo:
+            origins = [f"http://127.0.0.1:{self.http_port}", f"http://localhost:{self.http_port}"]
+            self.demo = await bootstrap_demo(engine, origins)
+            self.edge.demo_site = self.demo["site"]
+
+    async def stop(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop(1.0)
+        if self.edge is not None:
+            await self.edge.close()
+        if self.engine is not None:
+            await self.engine.close()
+
+    def banner(self) -> str:
+        host = self.config.host
+        lines = ["Parley is running."]
+        if self.demo:
+            lines += [
+                f"  Demo page (chat as a visitor): http://{host}:{self.http_port}/",
+                f"  Demo operator: {self.demo['email']} / {self.demo['password']}",
+                f"  Demo site id: {self.demo['site']}  department id: {self.demo['department']}",
+            ]
+        lines += [
+            f"  Widget script: http://{host}:{self.http_port}/widget.js",
+            f"  Visitor websocket: ws://{host}:{self.http_port}/v1/visitor?site=SITE_ID",
+            f"  gRPC (control, operator sessions, visitor channel): {host}:{self.grpc_port}",
+        ]
+        if self.owner:
+            lines.append(
+                f"  Owner account created: {self.owner['email']} / {self.owner['password']} "
+                f"(also in {self.config.data_dir}/owner-credentials.json)"
+            )
+        if self.demo:
+            lines.append(f"  Try: parley login --server {host}:{self.grpc_port} "
+                         f"--email {self.demo['email']}")
+        return "\n".join(lines)
+
+
+async def run(config: ServeConfig) -> None:
+    app = Parley(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        sys.stdout.write(app.banner() + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await app.stop()

@@ -1,0 +1,1 @@
+"""The edge: visitor websockets, static pages (widget, demo, console)."""

@@ -1,0 +1,31 @@
+"""Edge settings, typed and validated where they are used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.visitor.protocol import RATE_BURST, RATE_PER_SECOND
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    hello_timeout: float = 10.0  # seconds to send hello after connecting
+    idle_timeout: float = 120.0  # ping a silent connection after this long
+    visitor_rate: float = RATE_PER_SECOND
+    visitor_burst: float = RATE_BURST
+    hard_frame_limit: int = 64 * 1024  # above this picows closes with 1009
+    demo_site: str = ""  # site id the demo page embeds, if any
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0-65535, got {self.port}")
+        if self.hello_timeout <= 0:
+            raise ValueError("hello_timeout must be positive")
+        if self.idle_timeout <= 0:
+            raise ValueError("idle_timeout must be positive")
+        if self.visitor_rate <= 0 or self.visitor_burst < 1:
+            raise ValueError("visitor_rate must be positive and visitor_burst at least 1")
+        if self.hard_frame_limit < 16 * 1024:
+            raise ValueError("hard_frame_limit must be at least 16 KiB")

@@ -1,0 +1,256 @@
+"""The websocket edge: glue between picows connections and engine sessions.
+
+picows calls back on each frame (no task per connection), which keeps an idle
+visitor near 13 KiB. Each connection owns a sans-I/O
+:class:`~edge.visitor.protocol.VisitorProtocol` and a
+:class:`~engine.chat.sessions.VisitorSession`; this module only moves bytes.
+
+HTTP requests that are not websocket upgrades get the static pages (the widget
+script, the demo page, the console) from the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from picows import (
+    WSAutoPingStrategy,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
+
+from edge import static
+from edge.config import EdgeConfig
+from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_TIMEOUT
+from edge.visitor.frames import (
+    PONG,
+    CloseChat,
+    FrameError,
+    Hello,
+    Ping,
+    Send,
+    encode_error,
+    encode_event,
+    encode_welcome,
+)
+from edge.visitor.protocol import VisitorProtocol
+from engine.app import Engine
+from engine.chat.events import CommandFailed, Event
+from engine.chat.records import Site
+from engine.chat.sessions import VisitorSession, failure
+from engine.errors import Refused
+
+log = logging.getLogger("parley.edge")
+
+VISITOR_PATH = "/v1/visitor"
+
+
+def origin_allowed(site: Site, origin: str | None) -> bool:
+    """Exact scheme, host and port match; a request without Origin (not a browser)
+    passes, since only browsers need protecting from other pages."""
+    if origin is None:
+        return True
+    return origin.rstrip("/").lower() in site.allowed_origins
+
+
+def _json_response(status: int, code: str, message: str) -> WSUpgradeResponseWithListener:
+    body = orjson.dumps({"error": code, "message": message})
+    response = WSUpgradeResponse.create_error_response(
+        status, body, {"Content-Type": "application/json"}
+    )
+    return WSUpgradeResponseWithListener(response, None)
+
+
+class VisitorConnection(WSListener):  # type: ignore[misc]
+    """One visitor websocket."""
+
+    def __init__(self, edge: Edge, site: Site, peer: str) -> None:
+        self.edge = edge
+        self.peer = peer
+        self.transport: WSTransport | None = None
+        self.protocol = VisitorProtocol(time.monotonic(), edge.config.visitor_rate,
+                                        edge.config.visitor_burst)
+        self.session = VisitorSession(edge.engine, site, self)
+        self._held: list[Any] | None = None  # commands that came while hello ran
+        self._deadline: asyncio.TimerHandle | None = None
+
+    # -- picows callbacks -------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.edge.connections.add(self)
+        self._deadline = self.edge.loop.call_later(self.edge.config.hello_timeout,
+                                                   self._hello_overdue)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.edge.connections.discard(self)
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self.session.detach()
+        self.transport = None
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            if not frame.fin:
+                self._send(encode_error(FrameError("fragmented", "send whole frames")))
+                return
+            command = self.protocol.receive(frame.get_payload_as_bytes(),
+                                            kind is WSMsgType.TEXT, time.monotonic())
+            self._handle(command)
+        elif kind is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        elif kind is WSMsgType.CONTINUATION:
+            pass  # the head frame was refused already
+
+    # -- commands --------------------------------------------------------------------
+
+    def _handle(self, command: Any) -> None:
+        if self._held is not None:
+            self._held.append(command)
+            return
+        cls = type(command)
+        if cls is Send:
+            self.session.send(command.cid, command.text)
+        elif cls is FrameError:
+            self._send(encode_error(command))
+            if command.close_code:
+                self._close(command.close_code, command.code)
+        elif cls is Hello:
+            if self.session.ready:
+                self._send(encode_error(FrameError("already_hello", "hello was sent already")))
+                return
+            self._held = []
+            self.edge.loop.create_task(self._hello(command))
+        elif cls is Ping:
+            self._send(PONG)
+        elif cls is CloseChat:
+            if not self.session.ready:
+                self.push(CommandFailed("no_hello", "send hello first"))
+            else:
+                self.session.close_conversation()
+
+    async def _hello(self, hello: Hello) -> None:
+        try:
+            welcome = await self.session.hello(
+                department_id=hello.department, token=hello.token, last_seq=hello.last_seq,
+                name=hello.name, email=hello.email,
+            )
+        except Refused as error:
+            self.push(failure(error))
+        except Exception as error:  # a bug: log it, tell the client, keep serving
+            log.exception("hello failed")
+            self.push(failure(error))
+            self._close(CLOSE_INTERNAL, "internal")
+        else:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            # The welcome goes before anything the resume replayed? No: replay was
+            # pushed during hello; a client tells them apart by type. Welcome last
+            # keeps the replay in seq order with live messages.
+            self._send(encode_welcome(welcome["visitor_id"], welcome["token"],
+                                      welcome["conversation_id"], welcome["last_seq"]))
+        held, self._held = self._held, None
+        for command in held or ():
+            self._handle(command)
+
+    def _hello_overdue(self) -> None:
+        self._deadline = None
+        if not self.session.ready:
+            self._send(encode_error(FrameError("hello_timeout", "no hello in time")))
+            self._close(CLOSE_TIMEOUT, "hello timeout")
+
+    # -- output ------------------------------------------------------------------------
+
+    def push(self, event: Event) -> None:
+        self._send(encode_event(event))
+
+    def _send(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.send(WSMsgType.TEXT, data)
+
+    def _close(self, code: int, reason: str) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.send_close(code, reason.encode()[:120])
+            transport.disconnect()
+
+
+class Edge:
+    """The websocket and HTTP listener."""
+
+    def __init__(self, engine: Engine, config: EdgeConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.connections: set[VisitorConnection] = set()
+        self.server: asyncio.Server | None = None
+        self.loop = asyncio.get_running_loop()
+        self.port = 0
+        self.demo_site = config.demo_site
+
+    async def start(self) -> int:
+        self.server = await ws_create_server(
+            self._route,
+            self.config.host,
+            self.config.port,
+            max_frame_size=self.config.hard_frame_limit,
+            websocket_handshake_timeout=self.config.hello_timeout,
+            enable_auto_ping=True,
+            auto_ping_idle_timeout=self.config.idle_timeout,
+            auto_ping_reply_timeout=30.0,
+            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
+            read_buffer_init_size=1024,
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self.port
+
+    def _route(self, request: WSUpgradeRequest) -> Any:
+        try:
+            return self._route_unsafe(request)
+        except Exception:
+            log.exception("routing failed")
+            return _json_response(500, "internal", "the server could not handle this request")
+
+    def _route_unsafe(self, request: WSUpgradeRequest) -> Any:
+        target = request.path.decode("latin-1") if isinstance(request.path, bytes) \
+            else str(request.path)
+        parts = urlsplit(target)
+        path = parts.path
+        if path != VISITOR_PATH:
+            return static.respond(path, self)
+        if request.method not in (b"GET", "GET"):
+            return _json_response(405, "bad_request", "use GET")
+        query = parse_qs(parts.query)
+        site_id = (query.get("site") or [""])[0]
+        site = self.engine.directory.sites.get(site_id)
+        if site is None:
+            return _json_response(404, "unknown_site", f"no site {site_id[:40]!r}")
+        headers = request.headers
+        origin = headers.get("origin") if headers is not None else None
+        if isinstance(origin, bytes):
+            origin = origin.decode("latin-1")
+        if not origin_allowed(site, origin):
+            return _json_response(403, "origin_not_allowed",
+                                  "this page's origin may not open chats on this site")
+        return VisitorConnection(self, site, "")
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            for conn in list(self.connections):
+                conn._close(1001, "server stopping")
+            await self.server.wait_closed()

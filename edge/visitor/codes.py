@@ -1,0 +1,20 @@
+"""Close codes and HTTP refusals of the visitor websocket, in one table.
+
+Application close codes live in 4000-4999 (RFC 6455 leaves them to us):
+
+    4400  protocol   too many bad frames in a row
+    4403  forbidden  blacklisted (later) or token bound to another site
+    4408  timeout    no hello within the first-frame deadline, or idle too long
+    4429  rate       message rate exceeded repeatedly
+    4500  internal   a bug; the client may reconnect and resume
+    1009  too big    a frame over the hard limit (picows closes it)
+
+Refusals before the upgrade are HTTP answers with a JSON body {"error": code}:
+404 unknown_site, 403 origin_not_allowed, 400 bad_request.
+"""
+
+CLOSE_PROTOCOL = 4400
+CLOSE_FORBIDDEN = 4403
+CLOSE_TIMEOUT = 4408
+CLOSE_RATE = 4429
+CLOSE_INTERNAL = 4500

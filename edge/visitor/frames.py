@@ -1,0 +1,118 @@
+"""Frames of visitor protocol v1: what a client may send, and how every engine
+event is written. The README's "Visitor protocol" section documents the same.
+
+Client to server: hello, msg, close, ping. Server to client: welcome, msg, ack,
+queued, joined, closed, error, pong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from engine.chat.events import (
+    Ack,
+    Assigned,
+    Closed,
+    CommandFailed,
+    Event,
+    MessageEvent,
+    OperatorJoined,
+    Queued,
+)
+
+VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    department: str = ""
+    token: str = ""
+    last_seq: int = 0
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    cid: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseChat:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A frame the protocol refuses; the connection goes on unless ``close_code``."""
+
+    code: str
+    message: str
+    cid: str = ""
+    close_code: int = 0
+
+
+Command = Hello | Send | CloseChat | Ping
+
+
+def encode_event(event: Event) -> bytes:
+    """The frame for an engine event."""
+    cls = type(event)
+    if cls is MessageEvent:
+        e: Any = event
+        return orjson.dumps({
+            "type": "msg", "conversation": e.conversation_id, "seq": e.seq,
+            "from": e.author_kind, "name": e.author_name, "text": e.text,
+            "cid": e.client_msg_id, "ts": e.sent_at_ms,
+        })
+    if cls is Ack:
+        a: Any = event
+        return orjson.dumps({"type": "ack", "conversation": a.conversation_id,
+                             "cid": a.client_msg_id, "seq": a.seq})
+    if cls is CommandFailed:
+        f: Any = event
+        doc: dict[str, Any] = {"type": "error", "code": f.code, "message": f.message,
+                               "retryable": f.retryable}
+        if f.client_msg_id:
+            doc["cid"] = f.client_msg_id
+        return orjson.dumps(doc)
+    if cls is Queued:
+        q: Any = event
+        return orjson.dumps({"type": "queued", "conversation": q.conversation_id,
+                             "position": q.position})
+    if cls is OperatorJoined:
+        j: Any = event
+        return orjson.dumps({"type": "joined", "conversation": j.conversation_id,
+                             "operator": j.operator_name})
+    if cls is Closed:
+        c: Any = event
+        return orjson.dumps({"type": "closed", "conversation": c.conversation_id})
+    if cls is Assigned:  # operators only; never sent to a visitor
+        raise ValueError("Assigned is not a visitor event")
+    raise ValueError(f"no frame for {event!r}")
+
+
+def encode_welcome(visitor_id: str, token: str, conversation_id: str, last_seq: int) -> bytes:
+    return orjson.dumps({"type": "welcome", "v": VERSION, "visitor": visitor_id,
+                         "token": token, "conversation": conversation_id or None,
+                         "last_seq": last_seq})
+
+
+def encode_error(error: FrameError) -> bytes:
+    doc: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message,
+                           "retryable": False}
+    if error.cid:
+        doc["cid"] = error.cid
+    return orjson.dumps(doc)
+
+
+PONG = orjson.dumps({"type": "pong"})

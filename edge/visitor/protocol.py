@@ -1,0 +1,132 @@
+"""The visitor protocol for one connection, without I/O.
+
+``receive`` takes a frame's payload and whether it was a text frame, and returns a
+:class:`~edge.visitor.frames.Command` or a :class:`~edge.visitor.frames.FrameError`.
+It checks, in order: frame kind, size, UTF-8, JSON, shape and field types, and the
+message rate (a token bucket; time is passed in, so tests need no clock). Bad
+frames are answered, not fatal; ``MAX_BAD_IN_A_ROW`` bad frames in a row, or
+sustained flooding, close the connection. The server and the load generator both
+use this module, so they cannot disagree about the protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from edge.visitor.codes import CLOSE_PROTOCOL, CLOSE_RATE
+from edge.visitor.frames import VERSION, CloseChat, Command, FrameError, Hello, Ping, Send
+
+MAX_FRAME = 16 * 1024  # bytes in one client frame
+MAX_BAD_IN_A_ROW = 20
+RATE_PER_SECOND = 20.0  # sustained client frames per second
+RATE_BURST = 60.0
+MAX_RATE_STRIKES = 50  # refused frames before the connection is closed
+
+_HELLO_FIELDS = {"type", "v", "department", "token", "last_seq", "name", "email", "site"}
+
+
+class VisitorProtocol:
+    __slots__ = ("_bad", "_tokens", "_last", "_strikes", "rate", "burst")
+
+    def __init__(self, now: float, rate: float = RATE_PER_SECOND,
+                 burst: float = RATE_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._last = now
+        self._bad = 0
+        self._strikes = 0
+
+    def receive(self, payload: bytes, is_text: bool, now: float) -> Command | FrameError:
+        result = self._parse(payload, is_text)
+        if isinstance(result, FrameError):
+            self._bad += 1
+            if self._bad >= MAX_BAD_IN_A_ROW:
+                return FrameError("too_many_errors", "too many bad frames in a row", result.cid,
+                                  CLOSE_PROTOCOL)
+            return result
+        self._bad = 0
+        if not self._take(now):
+            self._strikes += 1
+            if self._strikes >= MAX_RATE_STRIKES:
+                return FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
+            cid = result.cid if isinstance(result, Send) else ""
+            return FrameError("rate_limited", "too many frames; slow down", cid)
+        return result
+
+    def _take(self, now: float) -> bool:
+        tokens = self._tokens + (now - self._last) * self.rate
+        self._last = now
+        if tokens > self.burst:
+            tokens = self.burst
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True
+
+    @staticmethod
+    def _parse(payload: bytes, is_text: bool) -> Command | FrameError:
+        if not is_text:
+            return FrameError("binary_frame", "frames are JSON text")
+        if len(payload) > MAX_FRAME:
+            return FrameError("too_large", f"a frame has at most {MAX_FRAME} bytes")
+        try:
+            doc = orjson.loads(payload)  # also rejects invalid UTF-8
+        except orjson.JSONDecodeError as error:
+            if _bad_utf8(payload):
+                return FrameError("bad_utf8", "the frame is not valid UTF-8")
+            return FrameError("bad_json", f"the frame is not JSON: {error.msg}")
+        if not isinstance(doc, dict):
+            return FrameError("bad_frame", "a frame is a JSON object")
+        kind = doc.get("type")
+        if kind == "msg":
+            cid = doc.get("cid")
+            text = doc.get("text")
+            if not isinstance(cid, str) or not isinstance(text, str):
+                return FrameError("bad_frame", "msg needs string cid and text",
+                                  cid if isinstance(cid, str) else "")
+            return Send(cid, text)
+        if kind == "hello":
+            return _hello(doc)
+        if kind == "ping":
+            return Ping()
+        if kind == "close":
+            return CloseChat()
+        if not isinstance(kind, str):
+            return FrameError("bad_frame", "a frame needs a string 'type'")
+        return FrameError("unknown_type", f"unknown frame type {kind[:40]!r}")
+
+
+def _bad_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _hello(doc: dict[str, Any]) -> Hello | FrameError:
+    version = doc.get("v", VERSION)
+    if version != VERSION:
+        return FrameError("bad_version", f"this server speaks protocol version {VERSION}")
+    unknown = set(doc) - _HELLO_FIELDS
+    if unknown:
+        return FrameError("bad_frame", f"unknown hello fields: {', '.join(sorted(unknown))}")
+    strings = {}
+    for name in ("department", "token", "name", "email"):
+        value = doc.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            return FrameError("bad_frame", f"hello field {name!r} must be a string")
+        strings[name] = value
+    last_seq = doc.get("last_seq", 0)
+    if last_seq is None:
+        last_seq = 0
+    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+        return FrameError("bad_frame", "hello field 'last_seq' must be a whole number >= 0")
+    return Hello(strings["department"], strings["token"], last_seq, strings["name"],
+                 strings["email"])
