@@ -1,0 +1,192 @@
+"""Real clients for integration tests: a picows websocket visitor and a grpc.aio
+operator, against a real Parley started on 127.0.0.1 with port 0."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from control.runner import Parley, ServeConfig
+from edge.config import EdgeConfig
+from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+
+
+@asynccontextmanager
+async def running(tmp_path: Path, **edge: Any) -> AsyncIterator[Parley]:
+    config = ServeConfig(data_dir=tmp_path / "data", http_port=0, grpc_port=0, demo=True,
+                         edge=EdgeConfig(port=0, **edge))
+    app = Parley(config)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+class _Listener(WSListener):  # type: ignore[misc]
+    def __init__(self, inbox: asyncio.Queue[Any]) -> None:
+        self.inbox = inbox
+        self.close_code: int | None = None
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.TEXT:
+            self.inbox.put_nowait(orjson.loads(frame.get_payload_as_bytes()))
+        elif frame.msg_type is WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.inbox.put_nowait({"type": "_disconnected", "code": self.close_code})
+
+
+class Visitor:
+    """A websocket visitor speaking protocol v1."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.transport: WSTransport | None = None
+        self.listener: _Listener | None = None
+        self.seen: list[dict[str, Any]] = []
+        self.backlog: list[dict[str, Any]] = []
+
+    async def connect(self, origin: str | None = None) -> Visitor:
+        headers = {"Origin": origin} if origin else None
+        self.transport, self.listener = await ws_connect(
+            lambda: _Listener(self.inbox), self.url, extra_headers=headers)
+        return self
+
+    def send(self, doc: dict[str, Any]) -> None:
+        self.send_raw(orjson.dumps(doc))
+
+    def send_raw(self, data: bytes, binary: bool = False) -> None:
+        assert self.transport is not None
+        self.transport.send(WSMsgType.BINARY if binary else WSMsgType.TEXT, data)
+
+    async def recv(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """The first frame of ``kind`` (any kind if None); frames of other kinds
+        stay queued for later calls, in order."""
+        for i, frame in enumerate(self.backlog):
+            if kind is None or frame["type"] == kind:
+                return self.backlog.pop(i)
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.inbox.get()
+                self.seen.append(frame)
+                if kind is None or frame["type"] == kind:
+                    return frame
+                self.backlog.append(frame)
+
+    async def hello(self, **fields: Any) -> dict[str, Any]:
+        self.send({"type": "hello", "v": 1, **fields})
+        return await self.recv("welcome")
+
+    async def close(self) -> None:
+        if self.transport is not None:
+            self.transport.disconnect()
+            await self.transport.wait_disconnected()
+
+
+def visitor_url(app: Parley, site: str | None = None) -> str:
+    assert app.demo is not None
+    return f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={site or app.demo['site']}"
+
+
+class Operator:
+    """An operator over gRPC: login, then one session stream."""
+
+    def __init__(self, app: Parley) -> None:
+        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
+        self.auth = control_pb2_grpc.AuthStub(self.channel)
+        self.control = control_pb2_grpc.ControlStub(self.channel)
+        self.sessions = operator_pb2_grpc.OperatorSessionStub(self.channel)
+        self.token = ""
+        self.events: asyncio.Queue[Any] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.call: Any = None
+        self.backlog: list[Any] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def login(self, email: str, password: str) -> Operator:
+        reply = await self.auth.Login(control_pb2.LoginRequest(email=email, password=password))
+        self.token = reply.token
+        return self
+
+    @property
+    def metadata(self) -> list[tuple[str, str]]:
+        return [("authorization", f"Bearer {self.token}")]
+
+    async def open(self, hello: bool = True, resume: dict[str, int] | None = None) -> None:
+        async def commands() -> AsyncIterator[Any]:
+            while True:
+                item = await self.outbox.get()
+                if item is None:
+                    return
+                yield operator_pb2.OperatorCommandBatch(commands=item)
+
+        self.call = self.sessions.Connect(commands(), metadata=self.metadata)
+
+        async def read() -> None:
+            try:
+                async for batch in self.call:
+                    for event in batch.events:
+                        self.events.put_nowait(event)
+            except grpc.aio.AioRpcError as error:
+                self.events.put_nowait(error)
+
+        self._reader = asyncio.create_task(read())
+        if hello:
+            points = [common_pb2.ResumePoint(conversation_id=c, after_seq=s)
+                      for c, s in (resume or {}).items()]
+            self.send_commands(operator_pb2.OperatorCommand(
+                hello=operator_pb2.OperatorHello(resume=points)))
+            await self.recv("ready")
+
+    def send_commands(self, *commands: Any) -> None:
+        self.outbox.put_nowait(list(commands))
+
+    def say(self, conversation_id: str, cid: str, text: str) -> None:
+        self.send_commands(operator_pb2.OperatorCommand(send=operator_pb2.OperatorSend(
+            conversation_id=conversation_id, client_msg_id=cid, text=text)))
+
+    async def recv(self, kind: str | None = None, timeout: float = 5.0) -> Any:
+        """The first event of ``kind``; others stay queued for later calls."""
+        for i, event in enumerate(self.backlog):
+            which = event.WhichOneof("event")
+            if kind is None or which == kind:
+                del self.backlog[i]
+                return getattr(event, which)
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await self.events.get()
+                if isinstance(event, Exception):
+                    raise event
+                which = event.WhichOneof("event")
+                if kind is None or which == kind:
+                    return getattr(event, which)
+                self.backlog.append(event)
+
+    async def close(self) -> None:
+        self.outbox.put_nowait(None)
+        if self.call is not None:
+            self.call.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+        await self.channel.close()
+
+
+async def demo_operator(app: Parley) -> Operator:
+    assert app.demo is not None
+    return await Operator(app).login(app.demo["email"], app.demo["password"])
+
+
+async def owner(app: Parley) -> Operator:
+    assert app.owner is not None
+    return await Operator(app).login(app.owner["email"], app.owner["password"])
