@@ -82,6 +82,8 @@ class Visitor:
                 self.seen.append(frame)
                 if kind is None or frame["type"] == kind:
                     return frame
+                if frame["type"] == "_disconnected":
+                    raise ConnectionResetError(f"closed with code {frame['code']}")
                 self.backlog.append(frame)
 
     async def hello(self, **fields: Any) -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""Kill -9 at a random moment: every acknowledged message survives, exactly once,
+in order, with contiguous seqs; unacknowledged ones are there at most once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.integration.helpers import Visitor
+
+VISITORS = 20
+WINDOW = 8  # messages in flight per visitor
+
+
+async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "control.cli", "serve", "--demo", "--data", str(data),
+        "--http-port", "0", "--grpc-port", "0", "--visitor-rate", "100000",
+        "--visitor-burst", "100000",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    found: dict[str, str] = {}
+    async with asyncio.timeout(30):
+        while "site" not in found or "ws" not in found:
+            line = (await proc.stdout.readline()).decode()
+            assert line, "server exited before it was ready"
+            if m := re.search(r"ws://(127\.0\.0\.1:\d+)/", line):
+                found["ws"] = m.group(1)
+            if m := re.search(r"Demo site id: (\S+)", line):
+                found["site"] = m.group(1)
+    return proc, found
+
+
+async def chatter(url: str, index: int, acked: dict[str, int], sent: set[str],
+                  stop: asyncio.Event, identity: dict[str, Any]) -> None:
+    v = await Visitor(url).connect()
+    welcome = await v.hello(name=f"visitor {index}")
+    identity["token"] = welcome["token"]
+    n = 0
+    in_flight = 0
+    try:
+        while not stop.is_set():
+            while in_flight < WINDOW:
+                cid = f"v{index}-{n}"
+                n += 1
+                sent.add(cid)
+                v.send({"type": "msg", "cid": cid, "text": f"message {cid}"})
+                in_flight += 1
+            frame = await v.recv("ack", timeout=10)
+            acked[frame["cid"]] = frame["seq"]
+            in_flight -= 1
+    except (TimeoutError, KeyError, AssertionError, OSError):
+        pass  # the server died under us: that is the point
+
+
+async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    proc, where = await start_server(data)
+    url = f"ws://{where['ws']}/v1/visitor?site={where['site']}"
+    acked: list[dict[str, int]] = [{} for _ in range(VISITORS)]
+    sent: list[set[str]] = [set() for _ in range(VISITORS)]
+    identities: list[dict[str, Any]] = [{} for _ in range(VISITORS)]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(chatter(url, i, acked[i], sent[i], stop, identities[i]))
+             for i in range(VISITORS)]
+    await asyncio.sleep(random.uniform(0.8, 2.0))
+    os.kill(proc.pid, signal.SIGKILL)
+    await proc.wait()
+    stop.set()
+    await asyncio.wait(tasks, timeout=15)
+    total_acked = sum(len(a) for a in acked)
+    assert total_acked > 100, "too few messages went through to prove anything"
+
+    proc, where = await start_server(data)
+    try:
+        url = f"ws://{where['ws']}/v1/visitor?site={where['site']}"
+        for i in range(VISITORS):
+            if not identities[i]:
+                continue
+            v = await Visitor(url).connect()
+            v.send({"type": "hello", "v": 1, "token": identities[i]["token"], "last_seq": 0})
+            welcome = await v.recv("welcome", timeout=10)
+            stored = [f for f in v.backlog if f["type"] == "msg"]
+            await v.close()
+            if not acked[i]:
+                continue
+            assert welcome["conversation"], f"visitor {i} lost its conversation"
+            seqs = [f["seq"] for f in stored]
+            assert seqs == list(range(1, len(seqs) + 1)), f"visitor {i}: seqs not contiguous"
+            by_cid: dict[str, list[int]] = {}
+            for f in stored:
+                if f["from"] == "visitor":
+                    by_cid.setdefault(f["cid"], []).append(f["seq"])
+            for cid, seq in acked[i].items():
+                assert by_cid.get(cid) == [seq], f"acknowledged {cid} missing or moved"
+            for cid, where_seq in by_cid.items():
+                assert len(where_seq) == 1 and cid in sent[i]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()
