@@ -40,13 +40,21 @@ class Actor:
 class Context:
     """What an actor may use; one per activation."""
 
-    __slots__ = ("_cell", "self_ref", "_reply", "_deferred")
+    __slots__ = ("_cell", "_self_ref", "_reply", "_deferred")
 
     def __init__(self, cell: Cell) -> None:
         self._cell = cell
-        self.self_ref = Ref(cell.system, cell.kind, cell.key)
+        self._self_ref: Ref | None = None  # made on first use: most actors never ask
         self._reply: Reply | None = None
         self._deferred = False
+
+    @property
+    def self_ref(self) -> Ref:
+        ref = self._self_ref
+        if ref is None:
+            cell = self._cell
+            ref = self._self_ref = Ref(cell.owner, cell.kind, cell.key)
+        return ref
 
     @property
     def key(self) -> str:
@@ -54,18 +62,18 @@ class Context:
 
     @property
     def system(self) -> ActorSystem:
-        return self._cell.system
+        return self._cell.owner
 
     @property
     def clock(self) -> Clock:
-        return self._cell.system.clock
+        return self._cell.owner.clock
 
     @property
     def services(self) -> Any:
-        return self._cell.system.services
+        return self._cell.owner.services
 
     def ref(self, kind: str, key: str) -> Ref:
-        return self._cell.system.ref(kind, key)
+        return self._cell.owner.ref(kind, key)
 
     def defer(self) -> Reply | None:
         """Take the current message's reply to complete later (None for a tell)."""
@@ -75,7 +83,7 @@ class Context:
     def schedule(self, delay: float, message: object) -> Timer:
         """Send ``message`` to this actor after ``delay`` seconds."""
         ref = self.self_ref
-        return self._cell.system.clock.call_later(delay, lambda: ref.tell_system(message))
+        return self._cell.owner.clock.call_later(delay, lambda: ref.tell_system(message))
 
     def stop(self) -> None:
         """Stop this actor after the current message."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime.errors import AskTimeout, MailboxFull
+from engine.runtime.mailbox import Envelope
 
 if TYPE_CHECKING:
     from engine.runtime.system import ActorSystem, Cell
@@ -40,18 +41,30 @@ class Ref:
 
     def tell(self, message: object, reply: Reply | None = None) -> None:
         """Enqueue ``message``; raise :class:`MailboxFull` if the mailbox refuses it."""
-        cell = self._live_cell()
-        if not cell.mailbox.put((message, reply)):
+        # The hot path of the whole engine: kept inline on purpose.
+        cell = self._cell
+        if cell is None or cell.stopped:
+            cell = self._live_cell()
+        user = cell.user
+        if len(user) >= cell.capacity:
+            cell.rejected += 1
             raise MailboxFull(f"mailbox of {self.kind}/{self.key} is full")
+        user.append(message if reply is None else Envelope(message, reply))
         if not cell.scheduled:
-            cell.system.scheduler.schedule(cell)
+            cell.scheduled = True
+            scheduler = cell.owner.scheduler
+            scheduler.ready.append(cell)
+            if not scheduler.pending:
+                scheduler.kick()
 
     def tell_system(self, message: object, reply: Reply | None = None) -> None:
         """Enqueue ahead of user messages, never refused (runtime and store notices)."""
-        cell = self._live_cell()
-        cell.mailbox.put_system((message, reply))
+        cell = self._cell
+        if cell is None or cell.stopped:
+            cell = self._live_cell()
+        cell.put_system(message if reply is None else Envelope(message, reply))
         if not cell.scheduled:
-            cell.system.scheduler.schedule(cell)
+            cell.owner.scheduler.schedule(cell)
 
     def ask(self, message: object, timeout: float = 5.0) -> asyncio.Future[Any]:
         """Send ``message`` and return a future for the reply.
