@@ -116,3 +116,16 @@ def encode_error(error: FrameError) -> bytes:
 
 
 PONG = orjson.dumps({"type": "pong"})
+
+
+# -- client side (the load generator and tests write frames with these) ------------
+
+
+def client_hello(department: str = "", token: str = "", last_seq: int = 0,
+                 name: str = "") -> bytes:
+    return orjson.dumps({"type": "hello", "v": VERSION, "department": department,
+                         "token": token, "last_seq": last_seq, "name": name})
+
+
+def client_msg(cid: str, text: str) -> bytes:
+    return orjson.dumps({"type": "msg", "cid": cid, "text": text})

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
+from loadtest.server import start
 from tests.integration.helpers import Visitor
 
 VISITORS = 20
@@ -19,23 +18,8 @@ WINDOW = 8  # messages in flight per visitor
 
 
 async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "control.cli", "serve", "--demo", "--data", str(data),
-        "--http-port", "0", "--grpc-port", "0", "--visitor-rate", "100000",
-        "--visitor-burst", "100000",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    assert proc.stdout is not None
-    found: dict[str, str] = {}
-    async with asyncio.timeout(30):
-        while "site" not in found or "ws" not in found:
-            line = (await proc.stdout.readline()).decode()
-            assert line, "server exited before it was ready"
-            if m := re.search(r"ws://(127\.0\.0\.1:\d+)/", line):
-                found["ws"] = m.group(1)
-            if m := re.search(r"Demo site id: (\S+)", line):
-                found["site"] = m.group(1)
-    return proc, found
+    server = await start(data, "--visitor-rate", "100000", "--visitor-burst", "100000")
+    return server.proc, server.info
 
 
 async def chatter(url: str, index: int, acked: dict[str, int], sent: set[str],

@@ -1,0 +1,328 @@
+"""End-to-end benchmark: visitors on websockets send messages that operators
+receive on gRPC session streams; every message is stored (synced LMDB commit)
+before its ack. Beside it, in the same run, a bare picows echo server on the same
+core with the same load pattern.
+
+    python -m loadtest.bench_e2e [--visitors 200] [--operators 4] [--window 8]
+                                 [--seconds 10]
+
+The server runs on core 0 (taskset), this load generator on core 1. Phases:
+1. echo: the bare echo server, each connection keeping WINDOW frames in flight;
+2. saturation: each visitor keeps WINDOW messages in flight (a new one on each
+   ack); durable acks per second, and latency from the visitor's send to the
+   operator's receipt;
+3. half rate: a steady total rate of half the saturation rate, latency again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import orjson
+import uvloop
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from edge.visitor.frames import client_hello, client_msg
+from loadtest import server as parley_server
+from loadtest.machine import describe, pin, table
+from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+
+TEXT = "Hello, I have a question about my order number 12345, thanks!"
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# -- echo baseline ------------------------------------------------------------------
+
+
+class EchoClient(WSListener):  # type: ignore[misc]
+    def __init__(self, stats: dict[str, Any]) -> None:
+        self.stats = stats
+        self.transport: WSTransport | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            return
+        payload = frame.get_payload_as_bytes()
+        orjson.loads(payload)  # the same parsing work a chat client does
+        stats = self.stats
+        if stats["measuring"]:
+            stats["count"] += 1
+        if stats["running"]:
+            transport.send(WSMsgType.TEXT, payload)
+
+
+async def echo_phase(conns: int, window: int, seconds: float) -> float:
+    srv = await parley_server.start(
+        Path("."), cpu=0, command=[sys.executable, "-m", "loadtest.echo_server", "0"],
+        required=("ws",))
+    try:
+        url = srv.info.get("ws")
+        assert url
+        stats: dict[str, Any] = {"count": 0, "measuring": False, "running": True}
+        clients = []
+        for _ in range(conns):
+            transport, client = await ws_connect(lambda: EchoClient(stats), f"ws://{url}/")
+            clients.append(transport)
+        frame = client_msg("0-0", TEXT)
+        for transport in clients:
+            for _ in range(window):
+                transport.send(WSMsgType.TEXT, frame)
+        await asyncio.sleep(1.0)
+        stats["measuring"] = True
+        start = time.perf_counter()
+        await asyncio.sleep(seconds)
+        stats["measuring"] = False
+        rate = stats["count"] / (time.perf_counter() - start)
+        stats["running"] = False
+        for transport in clients:
+            transport.disconnect()
+        return rate
+    finally:
+        await srv.stop()
+
+
+# -- Parley ----------------------------------------------------------------------------
+
+
+class Load:
+    """Shared counters of one Parley run."""
+
+    def __init__(self) -> None:
+        self.sent_at: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.acks = 0
+        self.errors = 0
+        self.measuring = False
+        self.saturate = False
+        self.assigned = 0
+        self.first_acks = 0
+
+
+class VisitorClient(WSListener):  # type: ignore[misc]
+    def __init__(self, load: Load, index: int) -> None:
+        self.load = load
+        self.index = index
+        self.n = 0
+        self.transport: WSTransport | None = None
+        self.welcomed = asyncio.get_running_loop().create_future()
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def send_one(self) -> None:
+        cid = f"{self.index}-{self.n}"
+        self.n += 1
+        self.load.sent_at[cid] = time.perf_counter()
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, client_msg(cid, TEXT))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            return
+        doc = orjson.loads(frame.get_payload_as_bytes())
+        kind = doc["type"]
+        load = self.load
+        if kind == "ack":
+            if load.measuring:
+                load.acks += 1
+            if doc["cid"].endswith("-0"):
+                load.first_acks += 1
+            if load.saturate:
+                self.send_one()
+        elif kind == "welcome":
+            if not self.welcomed.done():
+                self.welcomed.set_result(doc)
+        elif kind == "error":
+            load.errors += 1
+
+
+async def operator_session(stub: Any, token: str, load: Load, ready: asyncio.Event) -> None:
+    async def commands() -> Any:
+        yield operator_pb2.OperatorCommandBatch(commands=[
+            operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())])
+        await asyncio.Event().wait()  # keep the stream open
+
+    call = stub.Connect(commands(), metadata=[("authorization", f"Bearer {token}")])
+    try:
+        async for batch in call:
+            now = time.perf_counter()
+            for event in batch.events:
+                which = event.WhichOneof("event")
+                if which == "message":
+                    m = event.message
+                    if m.author_kind == 1:
+                        sent = load.sent_at.pop(m.client_msg_id, None)
+                        if sent is not None and load.measuring:
+                            load.latencies.append(now - sent)
+                elif which == "assigned":
+                    load.assigned += 1
+                elif which == "ready":
+                    ready.set()
+    except (grpc.aio.AioRpcError, asyncio.CancelledError):
+        pass
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def parley_phases(visitors: int, operators: int, window: int,
+                        seconds: float) -> dict[str, Any]:
+    data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    srv = await parley_server.start(data, "--visitor-rate", "1000000", "--visitor-burst",
+                                    "1000000", cpu=0,
+                                    required=(*parley_server.REQUIRED, "owner_password"))
+    info = srv.info
+    channel = grpc.aio.insecure_channel(info["grpc"])
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        auth = control_pb2_grpc.AuthStub(channel)
+        control = control_pb2_grpc.ControlStub(channel)
+        owner = await auth.Login(control_pb2.LoginRequest(email=info["owner_email"],
+                                                          password=info["owner_password"]))
+        md = [("authorization", f"Bearer {owner.token}")]
+        per_op = math.ceil(visitors / operators)
+        load = Load()
+        stub = operator_pb2_grpc.OperatorSessionStub(channel)
+        for i in range(operators):
+            email = f"bench{i}@parley.local"
+            await control.AddOperator(control_pb2.AddOperatorRequest(
+                email=email, password="bench-password", display_name=f"Bench {i}",
+                department_ids=[info["department"]], max_chats=per_op), metadata=md)
+            login = await auth.Login(control_pb2.LoginRequest(email=email,
+                                                              password="bench-password"))
+            ready = asyncio.Event()
+            tasks.append(asyncio.create_task(operator_session(stub, login.token, load, ready)))
+            await ready.wait()
+
+        clients: list[VisitorClient] = []
+        url = srv.visitor_url()
+        for i in range(visitors):
+            _, client = await ws_connect(lambda i=i: VisitorClient(load, i), url)
+            client.transport.send(WSMsgType.TEXT, client_hello(name=f"visitor {i}"))
+            await client.welcomed
+            clients.append(client)
+        for client in clients:
+            client.send_one()
+        async with asyncio.timeout(60):
+            while load.assigned < visitors or load.first_acks < visitors:
+                await asyncio.sleep(0.05)
+
+        # Saturation.
+        load.saturate = True
+        for client in clients:
+            for _ in range(window - 1):
+                client.send_one()
+            client.send_one()
+        await asyncio.sleep(1.0)
+        load.acks, load.latencies = 0, []
+        load.measuring = True
+        start = time.perf_counter()
+        await asyncio.sleep(seconds)
+        load.measuring = False
+        sat_rate = load.acks / (time.perf_counter() - start)
+        sat_lat = load.latencies
+        load.saturate = False
+        await asyncio.sleep(1.0)  # let in-flight messages land
+        load.sent_at.clear()
+
+        # Half rate, paced by a 1 ms ticker.
+        target = sat_rate / 2
+        load.acks, load.latencies = 0, []
+        owed = 0.0
+        turn = 0
+        tick = 0.001
+        end = time.perf_counter() + seconds + 1.0
+        measure_from = time.perf_counter() + 1.0
+        last = time.perf_counter()
+        while (now := time.perf_counter()) < end:
+            if not load.measuring and now >= measure_from:
+                load.measuring = True
+                load.acks = 0
+                start = now
+            owed += (now - last) * target
+            last = now
+            while owed >= 1.0:
+                clients[turn % visitors].send_one()
+                turn += 1
+                owed -= 1.0
+            await asyncio.sleep(tick)
+        load.measuring = False
+        half_rate = load.acks / (time.perf_counter() - start)
+        half_lat = load.latencies
+        rss = rss_kib(srv.pid)
+        for client in clients:
+            assert client.transport is not None
+            client.transport.disconnect()
+        return {"sat_rate": sat_rate, "sat_lat": sat_lat, "half_rate": half_rate,
+                "half_lat": half_lat, "errors": load.errors, "rss_kib": rss}
+    finally:
+        for task in tasks:
+            task.cancel()
+        await channel.close()
+        await srv.stop()
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+async def run(args: argparse.Namespace) -> None:
+    echo = await echo_phase(args.visitors, args.window, args.seconds)
+    p = await parley_phases(args.visitors, args.operators, args.window, args.seconds)
+    print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
+    print(f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
+          f"visitor, {args.seconds:.0f} s per phase; errors seen: {p['errors']}; "
+          f"server RSS at the end: {p['rss_kib'] / 1024:.0f} MiB")
+    rows = [
+        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-"],
+        ["parley, saturated (durable acks)", f"{p['sat_rate']:,.0f}/s",
+         f"{100 * p['sat_rate'] / echo:.1f}%", ms(statistics.median(p["sat_lat"] or [0])),
+         ms(percentile(p["sat_lat"], 0.99))],
+        ["parley, half the saturated rate", f"{p['half_rate']:,.0f}/s",
+         f"{100 * p['half_rate'] / echo:.1f}%", ms(statistics.median(p["half_lat"] or [0])),
+         ms(percentile(p["half_lat"], 0.99))],
+    ]
+    print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator",
+                       "p99 send->operator"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--visitors", type=int, default=200)
+    parser.add_argument("--operators", type=int, default=4)
+    parser.add_argument("--window", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    if args.visitors < 1 or args.operators < 1 or args.window < 1 or args.seconds <= 0:
+        parser.error("counts must be positive")
+    pin(1)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    uvloop.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

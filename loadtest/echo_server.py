@@ -1,0 +1,32 @@
+"""A bare picows websocket echo server: the baseline the end-to-end benchmark
+compares Parley with, on the same websocket library and the same core.
+
+    python -m loadtest.echo_server PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import uvloop
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_create_server
+
+
+class Echo(WSListener):  # type: ignore[misc]
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+        else:
+            transport.send(frame.msg_type, frame.get_payload_as_bytes())
+
+
+async def main(port: int) -> None:
+    server = await ws_create_server(lambda _request: Echo(), "127.0.0.1", port)
+    print(f"echo listening on ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/", flush=True)
+    await asyncio.Future()
+
+
+if __name__ == "__main__":
+    uvloop.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
