@@ -77,7 +77,12 @@
         seen[f.conversation + ":" + f.seq] = 1;
         line(f.from, f.from === "operator" ? f.name + ": " + f.text : f.text);
       } else if (f.type === "ack") {
-        if (unacked[f.cid]) { unacked[f.cid].el.title = "delivered"; }
+        // Every message before this seq has reached this connection already,
+        // and the server does not echo our own message back to us.
+        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; }
+        if (f.seq > lastSeq) { lastSeq = f.seq; save(); }
+        seen[f.conversation + ":" + f.seq] = 1;
+        if (unacked[f.cid]) { unacked[f.cid].el.title = "delivered"; delete unacked[f.cid]; }
       } else if (f.type === "queued") {
         state.textContent = "waiting: you are number " + f.position;
       } else if (f.type === "joined") {

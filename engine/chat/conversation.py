@@ -40,7 +40,7 @@ from engine.chat.messages import (
     Unsubscribe,
 )
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from engine.persistence.codec import decode, encode, journal_key, journal_prefix, pair_key, seq_of
+from engine.persistence.codec import decode, encode, journal_key, journal_prefix, seq_of
 from engine.runtime import Actor, Context, Reply
 
 log = logging.getLogger("parley.conversation")
@@ -62,10 +62,12 @@ def record_of(event: MessageEvent) -> bytes:
 class _Entry:
     """A post or system notice waiting for its write."""
 
-    __slots__ = ("kind", "author_id", "name", "cid", "text", "replies", "after", "event")
+    __slots__ = ("kind", "author_id", "name", "cid", "text", "replies", "after", "event",
+                 "origin")
 
     def __init__(self, kind: str, author_id: str, name: str, cid: str, text: str,
-                 replies: list[Reply], after: Callable[[], None] | None = None) -> None:
+                 replies: list[Reply], after: Callable[[], None] | None = None,
+                 origin: Sink | None = None) -> None:
         self.kind = kind
         self.author_id = author_id
         self.name = name
@@ -73,6 +75,7 @@ class _Entry:
         self.text = text
         self.replies = replies
         self.after = after
+        self.origin = origin
         self.event: MessageEvent | None = None
 
 
@@ -105,11 +108,14 @@ class Conversation(Actor):
         self.status = doc["status"]
         self.operators = dict(doc["operators"])
         self.created_ms = doc["created_ms"]
-        last = store.last("journal", journal_prefix(self.id))
-        self.delivered = seq_of(last[0]) if last else 0
-        prefix = self.id.encode() + b"\x00"
-        for key, value in store.scan("msgids", prefix):
-            self.cids[key[len(prefix):].decode()] = int(value)
+        # The journal is the truth: it gives the last seq and the client ids
+        # already stored (one put per message, no separate id index).
+        cids = self.cids
+        for key, value in store.scan("journal", journal_prefix(self.id)):
+            self.delivered = seq_of(key)
+            cid = decode(value)["c"]
+            if cid:
+                cids[cid] = self.delivered
 
     def _meta_op(self) -> tuple[str, bytes, bytes]:
         assert self.info is not None
@@ -191,7 +197,7 @@ class Conversation(Actor):
                 pending.replies.append(reply)
             return None
         entry = _Entry(post.author_kind, post.author_id, post.author_name, cid, post.text,
-                       [reply] if reply is not None else [])
+                       [reply] if reply is not None else [], None, post.origin)
         self._cid_pending[cid] = entry
         self._buffer.append(entry)
         if self._inflight is None:
@@ -215,8 +221,6 @@ class Conversation(Actor):
                                  entry.text, entry.cid, now)
             entry.event = event
             ops.append(("journal", journal_key(cid_id, seq), record_of(event)))
-            if entry.cid:
-                ops.append(("msgids", pair_key(cid_id, entry.cid), str(seq).encode()))
             if entry.after is not None and entry.kind == "system":
                 ops.append(self._meta_op())
         self._inflight = entries
@@ -243,8 +247,10 @@ class Conversation(Actor):
                     self._cid_pending.pop(entry.cid, None)
                 for reply in entry.replies:
                     reply(event.seq, None)
+                origin = entry.origin  # has the text already; its ack says stored
                 for sink in subs:
-                    sink.push(event)
+                    if sink is not origin:
+                        sink.push(event)
                 if entry.after is not None:
                     entry.after()
         if self._buffer:

@@ -52,13 +52,15 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """Reply: the message's seq, after its commit (the original seq for a resend)."""
+    """Reply: the message's seq, after its commit (the original seq for a resend).
+    ``origin`` is the sink the post came from: it gets the ack, not an echo."""
 
     author_kind: str
     author_id: str
     author_name: str
     client_msg_id: str
     text: str
+    origin: Sink | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,7 +173,7 @@ class VisitorSession:
 
         try:
             conversation.tell(
-                Post("visitor", self.visitor_id, self.name, client_msg_id, text), acked
+                Post("visitor", self.visitor_id, self.name, client_msg_id, text, self), acked
             )
         except MailboxFull as error:
             acked(None, error)
@@ -261,7 +261,8 @@ class OperatorSession:
 
         try:
             self._conversation(conversation_id).tell(
-                Post("operator", self.operator_id, self.display_name, client_msg_id, text),
+                Post("operator", self.operator_id, self.display_name, client_msg_id, text,
+                     self),
                 acked,
             )
         except (NotFound, MailboxFull) as error:

@@ -27,11 +27,6 @@ def seq_of(key: bytes) -> int:
     return int.from_bytes(key[-8:], "big")
 
 
-def pair_key(first: str, second: str) -> bytes:
-    """A key of two strings (e.g. conversation and client message id)."""
-    return first.encode() + SEP + second.encode()
-
-
 def snapshot_key(kind: str, key: str) -> bytes:
     return kind.encode() + SEP + key.encode()
 

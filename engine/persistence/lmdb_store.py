@@ -34,7 +34,6 @@ from engine.persistence.codec import snapshot_key
 
 DATABASES = (
     "journal",  # conversation events: <conv> 0 <seq>
-    "msgids",  # client message ids: <conv> 0 <client id> -> seq
     "snapshots",  # actor snapshots: <kind> 0 <key>
     "accounts",
     "sites",
