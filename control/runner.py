@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -200,7 +201,15 @@ class Parley:
         return "\n".join(lines)
 
 
+def raise_fd_limit() -> None:
+    """A chat server holds a socket per visitor: take every descriptor allowed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 async def run(config: ServeConfig) -> None:
+    raise_fd_limit()
     app = Parley(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

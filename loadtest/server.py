@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ async def start(data: Path, *args: str, cpu: int | None = None,
         argv = ["taskset", "-c", str(cpu), *argv]
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        limit=1 << 20,
+        limit=1 << 20, preexec_fn=_more_descriptors,
     )
     server = Server(proc)
     assert proc.stdout is not None
@@ -74,6 +75,16 @@ async def start(data: Path, *args: str, cpu: int | None = None,
     # Keep draining its output so a chatty server never blocks on a full pipe.
     asyncio.get_running_loop().create_task(_drain(proc))
     return server
+
+
+def _more_descriptors() -> None:
+    """In the child: allow enough sockets for the large benchmarks (root may raise
+    the hard limit; others keep theirs)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (65536, max(hard, 65536)))
+    except (ValueError, PermissionError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def _drain(proc: asyncio.subprocess.Process) -> None:
