@@ -32,8 +32,9 @@ class Collect:
                 await asyncio.sleep(0.002)
 
 
-async def setup(tmp_path: Path, max_chats: int = 2) -> tuple[Engine, Any, Any, Any]:
-    engine = Engine(tmp_path)
+async def setup(tmp_path: Path, max_chats: int = 2,
+                map_size: int = 1 << 30) -> tuple[Engine, Any, Any, Any]:
+    engine = Engine(tmp_path, map_size=map_size)
     account = await engine.directory.create_account("acme")
     site = await engine.directory.create_site(account.id, "web", ["https://acme.test"])
     dept = await engine.directory.create_department(account.id, site.id, "Support")
@@ -138,5 +139,78 @@ async def test_bad_commands_get_clear_refusals(tmp_path: Path) -> None:
         o.send("s" + "a" * 9 + "-" + "b" * 12, "c1", "unknown")
         await osink.wait(lambda s: bool(s.of(CommandFailed)))
         assert osink.of(CommandFailed)[0].code == "unknown_conversation"
+    finally:
+        await engine.close()
+
+
+async def test_a_full_store_refuses_the_message_and_keeps_serving(tmp_path: Path) -> None:
+    engine, site, dept, op = await setup(tmp_path, map_size=1 << 20)
+    try:
+        sink = Collect()
+        v = VisitorSession(engine, site, sink)
+        await v.hello(department_id=dept.id)
+        v.send("ok", "fits")
+        await sink.wait(lambda s: bool(s.of(Ack)))
+        # Fill the map behind the engine's back until it is full.
+        from engine.persistence import StoreFull
+
+        filler = 0
+        while True:
+            try:
+                await engine.store.write_async([("meta", f"fill{filler}".encode(), b"x" * 16384)])
+            except StoreFull:
+                break
+            filler += 1
+            assert filler < 1000
+        v.send("big", "y" * 3000)
+        await sink.wait(lambda s: bool(s.of(CommandFailed)))
+        refusal = sink.of(CommandFailed)[0]
+        assert (refusal.code, refusal.retryable, refusal.client_msg_id) == ("store_full", True, "big")
+        # Free space: the resend with the same id is stored, once.
+        for i in range(filler):
+            await engine.store.write_async([("meta", f"fill{i}".encode(), None)])
+        v.send("big", "y" * 3000)
+        await sink.wait(lambda s: len(s.of(Ack)) == 2)
+        assert [e.seq for e in engine.transcript(v.conversation_id)] == [1, 2]
+    finally:
+        await engine.close()
+
+
+async def test_state_survives_passivation_and_restart(tmp_path: Path) -> None:
+    engine, site, dept, op = await setup(tmp_path)
+    osink = Collect()
+    o = OperatorSession(engine, principal(op), osink)
+    await o.hello({})
+    vsink = Collect()
+    v = VisitorSession(engine, site, vsink)
+    welcome = await v.hello(department_id=dept.id)
+    v.send("a", "first")
+    await osink.wait(lambda s: bool(s.of(MessageEvent)))
+    conv = v.conversation_id
+    v.detach()
+    o.detach()
+    await asyncio.sleep(0.01)
+    assert engine.system.passivate("conversation", conv)
+    assert not engine.system.is_active("conversation", conv)
+    await engine.close()
+
+    engine = Engine(tmp_path)
+    try:
+        osink = Collect()
+        o = OperatorSession(engine, principal(op), osink)
+        await o.hello({conv: 1})  # seen up to 1: only the join notice comes again
+        await osink.wait(lambda s: bool(s.of(MessageEvent)))
+        assert osink.of(Assigned)[0].conversation_id == conv
+        assert [e.seq for e in osink.of(MessageEvent)] == [2]
+        vsink = Collect()
+        v = VisitorSession(engine, site, vsink)
+        w = await v.hello(token=welcome["token"], last_seq=2)
+        assert w["conversation_id"] == conv
+        v.send("a", "first")  # a resend after the restart: still seq 1
+        v.send("b", "second")
+        await vsink.wait(lambda s: len(s.of(Ack)) == 2)
+        assert [a.seq for a in vsink.of(Ack)] == [1, 3]
+        state = await engine.system.ref("operator", op.id).ask(GetOperatorState())
+        assert state["load"] == 1 and state["online"]
     finally:
         await engine.close()
