@@ -39,8 +39,7 @@ def fail(message: str, code: int) -> NoReturn:
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -48,8 +47,9 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 class Ctx:
     def __init__(self, server: str | None, token: str | None, as_json: bool) -> None:
         saved = load_credentials()
-        self.server = server or os.environ.get("PARLEY_SERVER") or saved.get("server") \
-            or DEFAULT_SERVER
+        self.server = (
+            server or os.environ.get("PARLEY_SERVER") or saved.get("server") or DEFAULT_SERVER
+        )
         self.token = token or os.environ.get("PARLEY_TOKEN") or saved.get("token")
         self.as_json = as_json
         self._client: Client | None = None
@@ -68,16 +68,22 @@ class Ctx:
         except grpc.RpcError as error:
             code = error.code()
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                fail(f"cannot reach the Parley server at {self.server}: {error.details()}",
-                     EXIT_UNREACHABLE)
+                fail(
+                    f"cannot reach the Parley server at {self.server}: {error.details()}",
+                    EXIT_UNREACHABLE,
+                )
             if code is grpc.StatusCode.UNAUTHENTICATED and need_token:
                 fail(f"{error.details()} (run 'parley login')", EXIT_NOT_LOGGED_IN)
             fail(f"{error.details()} [{code.name}]", EXIT_REFUSED)
 
     def out(self, message: Any, human: Callable[[], str]) -> None:
         if self.as_json:
-            click.echo(orjson.dumps(MessageToDict(message, preserving_proto_field_name=True),
-                                    option=orjson.OPT_INDENT_2).decode())
+            click.echo(
+                orjson.dumps(
+                    MessageToDict(message, preserving_proto_field_name=True),
+                    option=orjson.OPT_INDENT_2,
+                ).decode()
+            )
         else:
             click.echo(human())
 
@@ -90,29 +96,67 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.option("--token", help="Session token [env PARLEY_TOKEN]; else the saved login")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables")
 @click.pass_context
-def main(click_ctx: click.Context, server: str | None, token: str | None,
-         as_json: bool) -> None:
+def main(click_ctx: click.Context, server: str | None, token: str | None, as_json: bool) -> None:
     """Parley: a self-hosted live-chat engine for customer support."""
     click_ctx.obj = Ctx(server, token, as_json)
 
 
 @main.command()
 @click.option("--demo", is_flag=True, help="Create a demo site, department and operator")
-@click.option("--data", "data_dir", default="data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Data directory")
+@click.option(
+    "--data",
+    "data_dir",
+    default="data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
-@click.option("--http-port", default=8080, show_default=True, type=click.IntRange(0, 65535),
-              help="Port for websockets, the widget and pages")
-@click.option("--grpc-port", default=50051, show_default=True, type=click.IntRange(0, 65535),
-              help="Port for the gRPC services")
-@click.option("--map-size-mb", default=1024, show_default=True, type=click.IntRange(1),
-              help="Largest size of the LMDB store")
-@click.option("--visitor-rate", default=20.0, show_default=True, type=click.FloatRange(0.1),
-              help="Frames per second a visitor connection may send, sustained")
-@click.option("--visitor-burst", default=60.0, show_default=True, type=click.FloatRange(1),
-              help="Frames a visitor may send at once")
-def serve(demo: bool, data_dir: Path, host: str, http_port: int, grpc_port: int,
-          map_size_mb: int, visitor_rate: float, visitor_burst: float) -> None:
+@click.option(
+    "--http-port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port for websockets, the widget and pages",
+)
+@click.option(
+    "--grpc-port",
+    default=50051,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port for the gRPC services",
+)
+@click.option(
+    "--map-size-mb",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest size of the LMDB store",
+)
+@click.option(
+    "--visitor-rate",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Frames per second a visitor connection may send, sustained",
+)
+@click.option(
+    "--visitor-burst",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Frames a visitor may send at once",
+)
+def serve(
+    demo: bool,
+    data_dir: Path,
+    host: str,
+    http_port: int,
+    grpc_port: int,
+    map_size_mb: int,
+    visitor_rate: float,
+    visitor_burst: float,
+) -> None:
     """Run engine, edge and gRPC in one process."""
     import logging
 
@@ -122,13 +166,19 @@ def serve(demo: bool, data_dir: Path, host: str, http_port: int, grpc_port: int,
     from edge.config import EdgeConfig
     from engine.persistence import DataDirLocked
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     config = ServeConfig(
-        data_dir=data_dir, host=host, http_port=http_port, grpc_port=grpc_port, demo=demo,
+        data_dir=data_dir,
+        host=host,
+        http_port=http_port,
+        grpc_port=grpc_port,
+        demo=demo,
         map_size_mb=map_size_mb,
-        edge=EdgeConfig(host=host, port=http_port, visitor_rate=visitor_rate,
-                        visitor_burst=visitor_burst),
+        edge=EdgeConfig(
+            host=host, port=http_port, visitor_rate=visitor_rate, visitor_burst=visitor_burst
+        ),
     )
     try:
         uvloop.run(run(config))
@@ -145,11 +195,19 @@ def serve(demo: bool, data_dir: Path, host: str, http_port: int, grpc_port: int,
 def login(ctx: Ctx, email: str, password: str | None) -> None:
     """Log in and keep the session token for the next commands."""
     password = password or os.environ.get("PARLEY_PASSWORD") or getpass.getpass("Password: ")
-    reply = ctx.call(ctx.client(need_token=False).auth.Login,
-                     control_pb2.LoginRequest(email=email, password=password), need_token=False)
+    reply = ctx.call(
+        ctx.client(need_token=False).auth.Login,
+        control_pb2.LoginRequest(email=email, password=password),
+        need_token=False,
+    )
     path = save_credentials(ctx.server, reply.token, email)
-    ctx.out(reply, lambda: f"Logged in as {reply.operator.display_name} "
-                           f"({reply.operator.role}); token saved in {path}")
+    ctx.out(
+        reply,
+        lambda: (
+            f"Logged in as {reply.operator.display_name} "
+            f"({reply.operator.role}); token saved in {path}"
+        ),
+    )
 
 
 @main.command()
@@ -180,14 +238,20 @@ def site() -> None:
 
 @site.command("create")
 @click.argument("name")
-@click.option("--origin", "origins", multiple=True,
-              help="Allowed page origin, e.g. https://shop.example (repeatable)")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    help="Allowed page origin, e.g. https://shop.example (repeatable)",
+)
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone")
 @pass_ctx
 def site_create(ctx: Ctx, name: str, origins: tuple[str, ...], timezone: str) -> None:
     """Create a site."""
-    s = ctx.call(ctx.client().control.CreateSite, control_pb2.CreateSiteRequest(
-        name=name, allowed_origins=list(origins), timezone=timezone))
+    s = ctx.call(
+        ctx.client().control.CreateSite,
+        control_pb2.CreateSiteRequest(name=name, allowed_origins=list(origins), timezone=timezone),
+    )
     ctx.out(s, lambda: f"Created site {s.name} with id {s.id}")
 
 
@@ -196,9 +260,13 @@ def site_create(ctx: Ctx, name: str, origins: tuple[str, ...], timezone: str) ->
 def site_list(ctx: Ctx) -> None:
     """List the account's sites."""
     reply = ctx.call(ctx.client().control.ListSites, control_pb2.ListSitesRequest())
-    ctx.out(reply, lambda: table(
-        [(s.id, s.name, s.timezone, " ".join(s.allowed_origins) or "-") for s in reply.sites],
-        ("ID", "NAME", "TIMEZONE", "ALLOWED ORIGINS")))
+    ctx.out(
+        reply,
+        lambda: table(
+            [(s.id, s.name, s.timezone, " ".join(s.allowed_origins) or "-") for s in reply.sites],
+            ("ID", "NAME", "TIMEZONE", "ALLOWED ORIGINS"),
+        ),
+    )
 
 
 # -- departments --------------------------------------------------------------------
@@ -216,8 +284,10 @@ def department() -> None:
 @pass_ctx
 def department_create(ctx: Ctx, name: str, site_id: str, description: str) -> None:
     """Create a department."""
-    d = ctx.call(ctx.client().control.CreateDepartment, control_pb2.CreateDepartmentRequest(
-        site_id=site_id, name=name, description=description))
+    d = ctx.call(
+        ctx.client().control.CreateDepartment,
+        control_pb2.CreateDepartmentRequest(site_id=site_id, name=name, description=description),
+    )
     ctx.out(d, lambda: f"Created department {d.name} with id {d.id}")
 
 
@@ -226,11 +296,16 @@ def department_create(ctx: Ctx, name: str, site_id: str, description: str) -> No
 @pass_ctx
 def department_list(ctx: Ctx, site_id: str) -> None:
     """List a site's departments."""
-    reply = ctx.call(ctx.client().control.ListDepartments,
-                     control_pb2.ListDepartmentsRequest(site_id=site_id))
-    ctx.out(reply, lambda: table(
-        [(d.id, d.name, d.description) for d in reply.departments],
-        ("ID", "NAME", "DESCRIPTION")))
+    reply = ctx.call(
+        ctx.client().control.ListDepartments, control_pb2.ListDepartmentsRequest(site_id=site_id)
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [(d.id, d.name, d.description) for d in reply.departments],
+            ("ID", "NAME", "DESCRIPTION"),
+        ),
+    )
 
 
 # -- operators ----------------------------------------------------------------------
@@ -245,20 +320,41 @@ def operator() -> None:
 @click.option("--email", required=True, help="Login email")
 @click.option("--name", "display_name", required=True, help="Name shown to visitors")
 @click.option("--password", help="Initial password [env PARLEY_NEW_PASSWORD]; asked if absent")
-@click.option("--role", type=click.Choice(["operator", "admin", "owner"]), default="operator",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["operator", "admin", "owner"]),
+    default="operator",
+    show_default=True,
+)
 @click.option("--department", "departments", multiple=True, help="Department id (repeatable)")
-@click.option("--max-chats", default=5, show_default=True, type=click.IntRange(0, 1000),
-              help="Chats at once")
+@click.option(
+    "--max-chats", default=5, show_default=True, type=click.IntRange(0, 1000), help="Chats at once"
+)
 @pass_ctx
-def operator_add(ctx: Ctx, email: str, display_name: str, password: str | None, role: str,
-                 departments: tuple[str, ...], max_chats: int) -> None:
+def operator_add(
+    ctx: Ctx,
+    email: str,
+    display_name: str,
+    password: str | None,
+    role: str,
+    departments: tuple[str, ...],
+    max_chats: int,
+) -> None:
     """Add an operator."""
-    password = password or os.environ.get("PARLEY_NEW_PASSWORD") or getpass.getpass(
-        "Initial password: ")
-    op = ctx.call(ctx.client().control.AddOperator, control_pb2.AddOperatorRequest(
-        email=email, password=password, display_name=display_name, role=role,
-        department_ids=list(departments), max_chats=max_chats))
+    password = (
+        password or os.environ.get("PARLEY_NEW_PASSWORD") or getpass.getpass("Initial password: ")
+    )
+    op = ctx.call(
+        ctx.client().control.AddOperator,
+        control_pb2.AddOperatorRequest(
+            email=email,
+            password=password,
+            display_name=display_name,
+            role=role,
+            department_ids=list(departments),
+            max_chats=max_chats,
+        ),
+    )
     ctx.out(op, lambda: f"Added operator {op.display_name} <{op.email}> with id {op.id}")
 
 
@@ -267,11 +363,24 @@ def operator_add(ctx: Ctx, email: str, display_name: str, password: str | None, 
 def operator_list(ctx: Ctx) -> None:
     """List the account's operators and whether they are online."""
     reply = ctx.call(ctx.client().control.ListOperators, control_pb2.ListOperatorsRequest())
-    ctx.out(reply, lambda: table(
-        [(o.id, o.email, o.display_name, o.role, o.max_chats,
-          "online" if o.online else "offline", ",".join(o.department_ids) or "-")
-         for o in reply.operators],
-        ("ID", "EMAIL", "NAME", "ROLE", "MAX", "STATUS", "DEPARTMENTS")))
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (
+                    o.id,
+                    o.email,
+                    o.display_name,
+                    o.role,
+                    o.max_chats,
+                    "online" if o.online else "offline",
+                    ",".join(o.department_ids) or "-",
+                )
+                for o in reply.operators
+            ],
+            ("ID", "EMAIL", "NAME", "ROLE", "MAX", "STATUS", "DEPARTMENTS"),
+        ),
+    )
 
 
 # -- history --------------------------------------------------------------------------
@@ -283,12 +392,21 @@ def operator_list(ctx: Ctx) -> None:
 @pass_ctx
 def transcript(ctx: Ctx, conversation_id: str, after: int) -> None:
     """Print a conversation's stored messages."""
-    reply = ctx.call(ctx.client().control.GetTranscript, control_pb2.GetTranscriptRequest(
-        conversation_id=conversation_id, after_seq=after))
+    reply = ctx.call(
+        ctx.client().control.GetTranscript,
+        control_pb2.GetTranscriptRequest(conversation_id=conversation_id, after_seq=after),
+    )
     kinds = {1: "visitor", 2: "operator", 3: "system"}
-    ctx.out(reply, lambda: table(
-        [(m.seq, kinds.get(m.author_kind, "?"), m.author_name or "-", m.text)
-         for m in reply.messages], ("SEQ", "FROM", "NAME", "TEXT")))
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (m.seq, kinds.get(m.author_kind, "?"), m.author_name or "-", m.text)
+                for m in reply.messages
+            ],
+            ("SEQ", "FROM", "NAME", "TEXT"),
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -27,21 +27,31 @@ AUTHOR_NAMES = {v: k for k, v in AUTHOR_KINDS.items()}
 
 def message_pb(e: MessageEvent) -> common_pb2.ChatMessage:
     return common_pb2.ChatMessage(
-        conversation_id=e.conversation_id, seq=e.seq, author_kind=AUTHOR_KINDS[e.author_kind],
-        author_id=e.author_id, author_name=e.author_name, text=e.text,
-        client_msg_id=e.client_msg_id, sent_at_ms=e.sent_at_ms,
+        conversation_id=e.conversation_id,
+        seq=e.seq,
+        author_kind=AUTHOR_KINDS[e.author_kind],
+        author_id=e.author_id,
+        author_name=e.author_name,
+        text=e.text,
+        client_msg_id=e.client_msg_id,
+        sent_at_ms=e.sent_at_ms,
     )
 
 
 def error_pb(e: CommandFailed) -> common_pb2.CommandError:
-    return common_pb2.CommandError(code=e.code, message=e.message, retryable=e.retryable,
-                                   client_msg_id=e.client_msg_id,
-                                   conversation_id=e.conversation_id)
+    return common_pb2.CommandError(
+        code=e.code,
+        message=e.message,
+        retryable=e.retryable,
+        client_msg_id=e.client_msg_id,
+        conversation_id=e.conversation_id,
+    )
 
 
 def ack_pb(e: Ack) -> common_pb2.MessageAck:
-    return common_pb2.MessageAck(conversation_id=e.conversation_id,
-                                 client_msg_id=e.client_msg_id, seq=e.seq)
+    return common_pb2.MessageAck(
+        conversation_id=e.conversation_id, client_msg_id=e.client_msg_id, seq=e.seq
+    )
 
 
 def operator_event(event: Event) -> operator_pb2.OperatorEvent:
@@ -52,15 +62,24 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
     if cls is Ack:
         return operator_pb2.OperatorEvent(ack=ack_pb(e))
     if cls is Assigned:
-        return operator_pb2.OperatorEvent(assigned=operator_pb2.ConversationAssigned(
-            conversation_id=e.conversation_id, site_id=e.site_id,
-            department_id=e.department_id, visitor_id=e.visitor_id,
-            visitor_name=e.visitor_name, last_seq=e.last_seq))
+        return operator_pb2.OperatorEvent(
+            assigned=operator_pb2.ConversationAssigned(
+                conversation_id=e.conversation_id,
+                site_id=e.site_id,
+                department_id=e.department_id,
+                visitor_id=e.visitor_id,
+                visitor_name=e.visitor_name,
+                last_seq=e.last_seq,
+            )
+        )
     if cls is CommandFailed:
         return operator_pb2.OperatorEvent(error=error_pb(e))
     if cls is Closed:
-        return operator_pb2.OperatorEvent(closed=operator_pb2.ConversationClosed(
-            conversation_id=e.conversation_id, closed_by=e.closed_by))
+        return operator_pb2.OperatorEvent(
+            closed=operator_pb2.ConversationClosed(
+                conversation_id=e.conversation_id, closed_by=e.closed_by
+            )
+        )
     raise ValueError(f"no operator event for {event!r}")
 
 
@@ -74,29 +93,46 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
     if cls is CommandFailed:
         return visitor_pb2.VisitorEvent(error=error_pb(e))
     if cls is Queued:
-        return visitor_pb2.VisitorEvent(queued=visitor_pb2.QueuePosition(
-            conversation_id=e.conversation_id, position=e.position))
+        return visitor_pb2.VisitorEvent(
+            queued=visitor_pb2.QueuePosition(conversation_id=e.conversation_id, position=e.position)
+        )
     if cls is OperatorJoined:
-        return visitor_pb2.VisitorEvent(assigned=visitor_pb2.OperatorJoined(
-            conversation_id=e.conversation_id, operator_name=e.operator_name))
+        return visitor_pb2.VisitorEvent(
+            assigned=visitor_pb2.OperatorJoined(
+                conversation_id=e.conversation_id, operator_name=e.operator_name
+            )
+        )
     if cls is Closed:
-        return visitor_pb2.VisitorEvent(closed=visitor_pb2.ConversationClosedForVisitor(
-            conversation_id=e.conversation_id))
+        return visitor_pb2.VisitorEvent(
+            closed=visitor_pb2.ConversationClosedForVisitor(conversation_id=e.conversation_id)
+        )
     raise ValueError(f"no visitor event for {event!r}")
 
 
 def site_pb(s: Site) -> control_pb2.Site:
-    return control_pb2.Site(id=s.id, account_id=s.account_id, name=s.name,
-                            allowed_origins=list(s.allowed_origins), timezone=s.timezone)
+    return control_pb2.Site(
+        id=s.id,
+        account_id=s.account_id,
+        name=s.name,
+        allowed_origins=list(s.allowed_origins),
+        timezone=s.timezone,
+    )
 
 
 def department_pb(d: Department) -> control_pb2.Department:
-    return control_pb2.Department(id=d.id, site_id=d.site_id, name=d.name,
-                                  description=d.description)
+    return control_pb2.Department(
+        id=d.id, site_id=d.site_id, name=d.name, description=d.description
+    )
 
 
 def operator_pb(o: Operator, online: bool = False) -> control_pb2.Operator:
-    return control_pb2.Operator(id=o.id, account_id=o.account_id, email=o.email,
-                                display_name=o.display_name, role=o.role,
-                                department_ids=list(o.department_ids),
-                                max_chats=o.max_chats, online=online)
+    return control_pb2.Operator(
+        id=o.id,
+        account_id=o.account_id,
+        email=o.email,
+        display_name=o.display_name,
+        role=o.role,
+        department_ids=list(o.department_ids),
+        max_chats=o.max_chats,
+        online=online,
+    )

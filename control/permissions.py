@@ -30,10 +30,19 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }
 
-_ALL = frozenset({
-    CHAT, VIEW_CONFIG, MANAGE_SITES, MANAGE_DEPARTMENTS, VIEW_OPERATORS, MANAGE_OPERATORS,
-    VIEW_HISTORY, VISITOR_CHANNEL, SELF,
-})
+_ALL = frozenset(
+    {
+        CHAT,
+        VIEW_CONFIG,
+        MANAGE_SITES,
+        MANAGE_DEPARTMENTS,
+        VIEW_OPERATORS,
+        MANAGE_OPERATORS,
+        VIEW_HISTORY,
+        VISITOR_CHANNEL,
+        SELF,
+    }
+)
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": _ALL,

@@ -80,8 +80,9 @@ async def bootstrap_owner(engine: Engine) -> dict[str, str] | None:
     email = os.environ.get("PARLEY_OWNER_EMAIL", "owner@parley.local")
     password = os.environ.get("PARLEY_OWNER_PASSWORD") or ids.random_id(20)
     account = await engine.directory.create_account("default")
-    await engine.directory.add_operator(account.id, email=email, password=password,
-                                        display_name="Owner", role="owner", max_chats=0)
+    await engine.directory.add_operator(
+        account.id, email=email, password=password, display_name="Owner", role="owner", max_chats=0
+    )
     creds = {"email": email, "password": password}
     _write_secret(engine.store.path / "owner-credentials.json", creds)
     return creds
@@ -99,15 +100,22 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
             demo.update(decode(secret_file.read_bytes()))
             return demo
     account_id = next(iter(sorted(engine.directory.accounts)))
-    site = await engine.directory.create_site(account_id, f"Demo site {ids.random_id(4)}",
-                                              http_origin)
-    dept = await engine.directory.create_department(account_id, site.id, "Support",
-                                                    "Questions about the demo shop")
+    site = await engine.directory.create_site(
+        account_id, f"Demo site {ids.random_id(4)}", http_origin
+    )
+    dept = await engine.directory.create_department(
+        account_id, site.id, "Support", "Questions about the demo shop"
+    )
     password = ids.random_id(16)
     email = f"demo-{site.id}@parley.local"
-    op = await engine.directory.add_operator(account_id, email=email, password=password,
-                                             display_name="Demo operator",
-                                             department_ids=[dept.id], max_chats=5)
+    op = await engine.directory.add_operator(
+        account_id,
+        email=email,
+        password=password,
+        display_name="Demo operator",
+        department_ids=[dept.id],
+        max_chats=5,
+    )
     demo = {"site": site.id, "department": dept.id, "operator": op.id}
     await engine.store.write_async([("meta", b"demo", encode(demo))])
     _write_secret(secret_file, {"email": email, "password": password})
@@ -115,23 +123,32 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
 
 
 async def build_grpc_server(engine: Engine, address: str) -> tuple[grpc.aio.Server, int]:
-    server = grpc.aio.server(options=[
-        ("grpc.max_receive_message_length", 4 * 1024 * 1024),
-        ("grpc.max_send_message_length", 16 * 1024 * 1024),
-    ])
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+            ("grpc.max_send_message_length", 16 * 1024 * 1024),
+        ]
+    )
     control_pb2_grpc.add_AuthServicer_to_server(services.AuthService(engine), server)
     control_pb2_grpc.add_ControlServicer_to_server(services.ControlService(engine), server)
     operator_pb2_grpc.add_OperatorSessionServicer_to_server(
-        services.OperatorSessionService(engine), server)
+        services.OperatorSessionService(engine), server
+    )
     visitor_pb2_grpc.add_VisitorChannelServicer_to_server(
-        services.VisitorChannelService(engine), server)
+        services.VisitorChannelService(engine), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME), server)
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen for gRPC on {address}")
@@ -153,12 +170,14 @@ class Parley:
 
     async def start(self) -> None:
         config = self.config
-        self.engine = engine = Engine(config.data_dir, map_size=config.map_size_mb << 20,
-                                      idle_seconds=config.idle_seconds)
+        self.engine = engine = Engine(
+            config.data_dir, map_size=config.map_size_mb << 20, idle_seconds=config.idle_seconds
+        )
         self.owner = await bootstrap_owner(engine)
         engine.start()
-        self.grpc, self.grpc_port = await build_grpc_server(engine,
-                                                      f"{config.host}:{config.grpc_port}")
+        self.grpc, self.grpc_port = await build_grpc_server(
+            engine, f"{config.host}:{config.grpc_port}"
+        )
         await self.grpc.start()
         # The demo site's allowed origins name the HTTP port, so bind it first.
         self.edge = Edge(engine, config.edge)
@@ -196,8 +215,9 @@ class Parley:
                 f"(also in {self.config.data_dir}/owner-credentials.json)"
             )
         if self.demo:
-            lines.append(f"  Try: parley login --server {host}:{self.grpc_port} "
-                         f"--email {self.demo['email']}")
+            lines.append(
+                f"  Try: parley login --server {host}:{self.grpc_port} --email {self.demo['email']}"
+            )
         return "\n".join(lines)
 
 

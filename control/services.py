@@ -85,8 +85,9 @@ class AuthService(control_pb2_grpc.AuthServicer):  # type: ignore[misc]
     @rpc("Auth", "Login")
     async def Login(self, request: Any, principal: Any, context: Any) -> Any:
         token, expires, op = await self.engine.auth.login(request.email, request.password)
-        return control_pb2.LoginReply(token=token, expires_at_ms=expires,
-                                      operator=converters.operator_pb(op))
+        return control_pb2.LoginReply(
+            token=token, expires_at_ms=expires, operator=converters.operator_pb(op)
+        )
 
     @rpc("Auth", "Logout")
     async def Logout(self, request: Any, principal: Principal, context: Any) -> Any:
@@ -105,27 +106,30 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
 
     @rpc("Control", "CreateSite")
     async def CreateSite(self, request: Any, p: Principal, context: Any) -> Any:
-        site = await self.directory.create_site(p.account_id, request.name,
-                                                list(request.allowed_origins),
-                                                request.timezone or "UTC")
+        site = await self.directory.create_site(
+            p.account_id, request.name, list(request.allowed_origins), request.timezone or "UTC"
+        )
         return converters.site_pb(site)
 
     @rpc("Control", "ListSites")
     async def ListSites(self, request: Any, p: Principal, context: Any) -> Any:
         return control_pb2.ListSitesReply(
-            sites=[converters.site_pb(s) for s in self.directory.list_sites(p.account_id)])
+            sites=[converters.site_pb(s) for s in self.directory.list_sites(p.account_id)]
+        )
 
     @rpc("Control", "CreateDepartment")
     async def CreateDepartment(self, request: Any, p: Principal, context: Any) -> Any:
-        dept = await self.directory.create_department(p.account_id, request.site_id,
-                                                      request.name, request.description)
+        dept = await self.directory.create_department(
+            p.account_id, request.site_id, request.name, request.description
+        )
         return converters.department_pb(dept)
 
     @rpc("Control", "ListDepartments")
     async def ListDepartments(self, request: Any, p: Principal, context: Any) -> Any:
         depts = self.directory.list_departments(p.account_id, request.site_id)
         return control_pb2.ListDepartmentsReply(
-            departments=[converters.department_pb(d) for d in depts])
+            departments=[converters.department_pb(d) for d in depts]
+        )
 
     @rpc("Control", "AddOperator")
     async def AddOperator(self, request: Any, p: Principal, context: Any) -> Any:
@@ -133,9 +137,13 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         if role == "owner" and p.role != "owner":
             raise PermissionDenied("permission_denied", "only an owner may add an owner")
         op = await self.directory.add_operator(
-            p.account_id, email=request.email, password=request.password,
-            display_name=request.display_name, role=role,
-            department_ids=list(request.department_ids), max_chats=request.max_chats,
+            p.account_id,
+            email=request.email,
+            password=request.password,
+            display_name=request.display_name,
+            role=role,
+            department_ids=list(request.department_ids),
+            max_chats=request.max_chats,
         )
         return converters.operator_pb(op)
 
@@ -143,11 +151,14 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
     async def ListOperators(self, request: Any, p: Principal, context: Any) -> Any:
         system = self.engine.system
         ops = self.directory.list_operators(p.account_id)
-        return control_pb2.ListOperatorsReply(operators=[
-            converters.operator_pb(o, system.is_active("operator", o.id)
-                                   and _online(self.engine, o.id))
-            for o in ops
-        ])
+        return control_pb2.ListOperatorsReply(
+            operators=[
+                converters.operator_pb(
+                    o, system.is_active("operator", o.id) and _online(self.engine, o.id)
+                )
+                for o in ops
+            ]
+        )
 
     @rpc("Control", "GetTranscript")
     async def GetTranscript(self, request: Any, p: Principal, context: Any) -> Any:
@@ -158,8 +169,9 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
             raise NotFound("unknown_conversation", f"no conversation {conv_id[:40]!r}")
         limit = min(request.limit or 1000, 10_000)
         events = self.engine.transcript(conv_id, request.after_seq, limit)
-        return control_pb2.Transcript(conversation_id=conv_id,
-                                      messages=[converters.message_pb(e) for e in events])
+        return control_pb2.Transcript(
+            conversation_id=conv_id, messages=[converters.message_pb(e) for e in events]
+        )
 
 
 def _online(engine: Engine, operator_id: str) -> bool:
@@ -203,8 +215,9 @@ class BatchSink:
         self.wake.set()
 
 
-async def _pump(commands: AsyncIterator[Any], handle: Callable[[Any], Awaitable[None]],
-                sink: BatchSink) -> None:
+async def _pump(
+    commands: AsyncIterator[Any], handle: Callable[[Any], Awaitable[None]], sink: BatchSink
+) -> None:
     try:
         async for batch in commands:
             for command in batch.commands:
@@ -221,8 +234,9 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def Connect(self, request_iterator: AsyncIterator[Any],
-                      context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def Connect(
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         try:
             principal = authorize(self.engine, context, "/parley.v1.OperatorSession/Connect")
         except Refused as error:
@@ -241,12 +255,16 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
             elif which == "hello":
                 try:
                     name, max_chats = await session.hello(
-                        {r.conversation_id: r.after_seq for r in command.hello.resume})
+                        {r.conversation_id: r.after_seq for r in command.hello.resume}
+                    )
                 except Refused as error:
                     sink.push(failure(error))
                     return
-                ready = operator_pb2.OperatorEvent(ready=operator_pb2.SessionReady(
-                    operator_id=principal.operator_id, display_name=name, max_chats=max_chats))
+                ready = operator_pb2.OperatorEvent(
+                    ready=operator_pb2.SessionReady(
+                        operator_id=principal.operator_id, display_name=name, max_chats=max_chats
+                    )
+                )
                 sink.push(ready)  # type: ignore[arg-type]
             else:
                 sink.push(_unknown_command())
@@ -254,10 +272,14 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
         pump = asyncio.create_task(_pump(request_iterator, handle, sink))
         try:
             async for batch in sink.batches():
-                yield operator_pb2.OperatorEventBatch(events=[
-                    e if isinstance(e, operator_pb2.OperatorEvent) else converters.operator_event(e)
-                    for e in batch
-                ])
+                yield operator_pb2.OperatorEventBatch(
+                    events=[
+                        e
+                        if isinstance(e, operator_pb2.OperatorEvent)
+                        else converters.operator_event(e)
+                        for e in batch
+                    ]
+                )
         finally:
             session.detach()
             pump.cancel()
@@ -271,8 +293,9 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def Connect(self, request_iterator: AsyncIterator[Any],
-                      context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def Connect(
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         try:
             principal = authorize(self.engine, context, "/parley.v1.VisitorChannel/Connect")
         except Refused as error:
@@ -294,20 +317,34 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                     return
                 session = VisitorSession(self.engine, site, sink)
                 try:
-                    w = await session.hello(department_id=h.department_id, token=h.token,
-                                            last_seq=h.last_seq, name=h.name, email=h.email)
+                    w = await session.hello(
+                        department_id=h.department_id,
+                        token=h.token,
+                        last_seq=h.last_seq,
+                        name=h.name,
+                        email=h.email,
+                    )
                 except Refused as error:
                     sink.push(failure(error))
                     return
                 holder.append(session)
-                sink.push(visitor_pb2.VisitorEvent(  # type: ignore[arg-type]
-                    welcome=visitor_pb2.VisitorWelcome(
-                        visitor_id=w["visitor_id"], token=w["token"],
-                        conversation_id=w["conversation_id"], last_seq=w["last_seq"])))
+                sink.push(
+                    visitor_pb2.VisitorEvent(  # type: ignore[arg-type]
+                        welcome=visitor_pb2.VisitorWelcome(
+                            visitor_id=w["visitor_id"],
+                            token=w["token"],
+                            conversation_id=w["conversation_id"],
+                            last_seq=w["last_seq"],
+                        )
+                    )
+                )
             elif which == "send":
                 if not holder:
-                    sink.push(CommandFailed("no_hello", "send hello first", False,
-                                            command.send.client_msg_id))
+                    sink.push(
+                        CommandFailed(
+                            "no_hello", "send hello first", False, command.send.client_msg_id
+                        )
+                    )
                     return
                 holder[0].send(command.send.client_msg_id, command.send.text)
             else:
@@ -316,10 +353,14 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
         pump = asyncio.create_task(_pump(request_iterator, handle, sink))
         try:
             async for batch in sink.batches():
-                yield visitor_pb2.VisitorEventBatch(events=[
-                    e if isinstance(e, visitor_pb2.VisitorEvent) else converters.visitor_event(e)
-                    for e in batch
-                ])
+                yield visitor_pb2.VisitorEventBatch(
+                    events=[
+                        e
+                        if isinstance(e, visitor_pb2.VisitorEvent)
+                        else converters.visitor_event(e)
+                        for e in batch
+                    ]
+                )
         finally:
             for session in holder:
                 session.detach()

@@ -79,8 +79,9 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
         self.edge = edge
         self.peer = peer
         self.transport: WSTransport | None = None
-        self.protocol = VisitorProtocol(time.monotonic(), edge.config.visitor_rate,
-                                        edge.config.visitor_burst)
+        self.protocol = VisitorProtocol(
+            time.monotonic(), edge.config.visitor_rate, edge.config.visitor_burst
+        )
         self.session = VisitorSession(edge.engine, site, self)
         self._held: list[Any] | None = None  # commands that came while hello ran
         self._deadline: asyncio.TimerHandle | None = None
@@ -90,8 +91,9 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.edge.connections.add(self)
-        self._deadline = self.edge.loop.call_later(self.edge.config.hello_timeout,
-                                                   self._hello_overdue)
+        self._deadline = self.edge.loop.call_later(
+            self.edge.config.hello_timeout, self._hello_overdue
+        )
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.edge.connections.discard(self)
@@ -106,8 +108,9 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
             if not frame.fin:
                 self._send(encode_error(FrameError("fragmented", "send whole frames")))
                 return
-            command = self.protocol.receive(frame.get_payload_as_bytes(),
-                                            kind is WSMsgType.TEXT, time.monotonic())
+            command = self.protocol.receive(
+                frame.get_payload_as_bytes(), kind is WSMsgType.TEXT, time.monotonic()
+            )
             self._handle(command)
         elif kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
@@ -145,8 +148,11 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
     async def _hello(self, hello: Hello) -> None:
         try:
             welcome = await self.session.hello(
-                department_id=hello.department, token=hello.token, last_seq=hello.last_seq,
-                name=hello.name, email=hello.email,
+                department_id=hello.department,
+                token=hello.token,
+                last_seq=hello.last_seq,
+                name=hello.name,
+                email=hello.email,
             )
         except Refused as error:
             self.push(failure(error))
@@ -161,8 +167,14 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
             # The welcome goes before anything the resume replayed? No: replay was
             # pushed during hello; a client tells them apart by type. Welcome last
             # keeps the replay in seq order with live messages.
-            self._send(encode_welcome(welcome["visitor_id"], welcome["token"],
-                                      welcome["conversation_id"], welcome["last_seq"]))
+            self._send(
+                encode_welcome(
+                    welcome["visitor_id"],
+                    welcome["token"],
+                    welcome["conversation_id"],
+                    welcome["last_seq"],
+                )
+            )
         held, self._held = self._held, None
         for command in held or ():
             self._handle(command)
@@ -226,8 +238,9 @@ class Edge:
             return _json_response(500, "internal", "the server could not handle this request")
 
     def _route_unsafe(self, request: WSUpgradeRequest) -> Any:
-        target = request.path.decode("latin-1") if isinstance(request.path, bytes) \
-            else str(request.path)
+        target = (
+            request.path.decode("latin-1") if isinstance(request.path, bytes) else str(request.path)
+        )
         parts = urlsplit(target)
         path = parts.path
         if path != VISITOR_PATH:
@@ -244,8 +257,9 @@ class Edge:
         if isinstance(origin, bytes):
             origin = origin.decode("latin-1")
         if not origin_allowed(site, origin):
-            return _json_response(403, "origin_not_allowed",
-                                  "this page's origin may not open chats on this site")
+            return _json_response(
+                403, "origin_not_allowed", "this page's origin may not open chats on this site"
+            )
         return VisitorConnection(self, site, "")
 
     async def close(self) -> None:

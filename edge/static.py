@@ -47,9 +47,11 @@ def respond(path: str, edge: Edge) -> WSUpgradeResponseWithListener:
     if path == "/widget.js":
         return _page(200, WIDGET_JS, "application/javascript; charset=utf-8")
     if path == "/healthz":
-        return _page(200, orjson.dumps({"status": "ok",
-                                        "connections": len(edge.connections)}),
-                     "application/json")
+        return _page(
+            200,
+            orjson.dumps({"status": "ok", "connections": len(edge.connections)}),
+            "application/json",
+        )
     if path in ("/", "/demo") and edge.demo_site:
         body = DEMO_PAGE.format(site=html.escape(edge.demo_site)).encode()
         return _page(200, body, "text/html; charset=utf-8")

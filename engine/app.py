@@ -26,8 +26,14 @@ log = logging.getLogger("parley.engine")
 
 
 class Engine:
-    def __init__(self, data_dir: Path | str, *, map_size: int = 1 << 30,
-                 clock: Clock | None = None, idle_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        map_size: int = 1 << 30,
+        clock: Clock | None = None,
+        idle_seconds: float = 300.0,
+    ) -> None:
         self.store = LmdbStore(data_dir, map_size=map_size)
         self.clock = clock or LoopClock()
         self.directory = Directory(self.store)
@@ -35,24 +41,37 @@ class Engine:
         self.auth = Auth(self.directory, self.clock)
         self.system = ActorSystem(clock=self.clock, snapshots=self.store, services=self)
         expected = (Refused,)
-        self.system.register("conversation", Props(
-            Conversation, capacity=10_000, idle_seconds=idle_seconds, expected=expected))
-        self.system.register("operator", Props(
-            OperatorActor, capacity=50_000, idle_seconds=idle_seconds, expected=expected))
-        self.system.register("queue", Props(
-            DepartmentQueue, capacity=100_000, idle_seconds=idle_seconds, expected=expected))
-        self.system.register("visitor", Props(
-            VisitorActor, capacity=1_000, idle_seconds=idle_seconds, expected=expected))
+        self.system.register(
+            "conversation",
+            Props(Conversation, capacity=10_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
+            "operator",
+            Props(OperatorActor, capacity=50_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
+            "queue",
+            Props(DepartmentQueue, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
+            "visitor",
+            Props(VisitorActor, capacity=1_000, idle_seconds=idle_seconds, expected=expected),
+        )
         self._idle_seconds = idle_seconds
 
     def start(self) -> None:
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))
 
-    def transcript(self, conversation_id: str, after_seq: int = 0,
-                   limit: int = 1000) -> list[MessageEvent]:
+    def transcript(
+        self, conversation_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[MessageEvent]:
         """Stored messages of a conversation, in seq order."""
-        rows = self.store.scan("journal", journal_prefix(conversation_id),
-                               start=journal_key(conversation_id, after_seq + 1), limit=limit)
+        rows = self.store.scan(
+            "journal",
+            journal_prefix(conversation_id),
+            start=journal_key(conversation_id, after_seq + 1),
+            limit=limit,
+        )
         return [event_from_record(conversation_id, decode(value)) for _, value in rows]
 
     def conversation_site(self, conversation_id: str) -> str | None:

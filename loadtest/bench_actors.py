@@ -95,8 +95,13 @@ class Idle(Actor):
 
 def parley_system() -> ActorSystem:
     system = ActorSystem()
-    for kind, cls in (("ping", Pinger), ("pong", Ponger), ("sink", Sink), ("send", Sender),
-                      ("idle", Idle)):
+    for kind, cls in (
+        ("ping", Pinger),
+        ("pong", Ponger),
+        ("sink", Sink),
+        ("send", Sender),
+        ("idle", Idle),
+    ):
         system.register(kind, Props(cls, capacity=10_000_000))
     return system
 
@@ -323,17 +328,33 @@ def main() -> None:
         return f"{x / 1e6:.2f}M/s" if x >= 1e6 else f"{x / 1e3:.0f}k/s"
 
     rows = [
-        ["ping-pong (2 actors)", rate(r["parley_pp"]), rate(r["queue_pp"]), rate(pk_pp),
-         f"{r['parley_pp'] / r['queue_pp']:.1f}x", f"{r['parley_pp'] / pk_pp:.0f}x"],
-        ["fan-in (10,000 to 1; pykka 100)", rate(r["parley_fan"]), rate(r["queue_fan"]),
-         rate(pk_fan), f"{r['parley_fan'] / r['queue_fan']:.1f}x",
-         f"{r['parley_fan'] / pk_fan:.0f}x"],
-        ["bytes per idle actor", f"{r['parley_mem']:.0f} B", f"{r['queue_mem']:.0f} B", "-",
-         "-", "-"],
+        [
+            "ping-pong (2 actors)",
+            rate(r["parley_pp"]),
+            rate(r["queue_pp"]),
+            rate(pk_pp),
+            f"{r['parley_pp'] / r['queue_pp']:.1f}x",
+            f"{r['parley_pp'] / pk_pp:.0f}x",
+        ],
+        [
+            "fan-in (10,000 to 1; pykka 100)",
+            rate(r["parley_fan"]),
+            rate(r["queue_fan"]),
+            rate(pk_fan),
+            f"{r['parley_fan'] / r['queue_fan']:.1f}x",
+            f"{r['parley_fan'] / pk_fan:.0f}x",
+        ],
+        [
+            "bytes per idle actor",
+            f"{r['parley_mem']:.0f} B",
+            f"{r['queue_mem']:.0f} B",
+            "-",
+            "-",
+            "-",
+        ],
     ]
     print(f"Actor runtime, one core, uvloop. Machine: {describe()}")
-    print(table(rows, ["benchmark", "parley", "task+Queue", "pykka", "vs task+Queue",
-                       "vs pykka"]))
+    print(table(rows, ["benchmark", "parley", "task+Queue", "pykka", "vs task+Queue", "vs pykka"]))
 
 
 if __name__ == "__main__":

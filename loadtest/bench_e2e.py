@@ -73,8 +73,11 @@ class EchoClient(WSListener):  # type: ignore[misc]
 
 async def echo_phase(conns: int, window: int, seconds: float) -> float:
     srv = await parley_server.start(
-        Path("."), cpu=0, command=[sys.executable, "-m", "loadtest.echo_server", "0"],
-        required=("ws",))
+        Path("."),
+        cpu=0,
+        command=[sys.executable, "-m", "loadtest.echo_server", "0"],
+        required=("ws",),
+    )
     try:
         url = srv.info.get("ws")
         assert url
@@ -158,8 +161,9 @@ class VisitorClient(WSListener):  # type: ignore[misc]
 
 async def operator_session(stub: Any, token: str, load: Load, ready: asyncio.Event) -> None:
     async def commands() -> Any:
-        yield operator_pb2.OperatorCommandBatch(commands=[
-            operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())])
+        yield operator_pb2.OperatorCommandBatch(
+            commands=[operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())]
+        )
         await asyncio.Event().wait()  # keep the stream open
 
     call = stub.Connect(commands(), metadata=[("authorization", f"Bearer {token}")])
@@ -189,31 +193,47 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def parley_phases(visitors: int, operators: int, window: int,
-                        seconds: float) -> dict[str, Any]:
+async def parley_phases(
+    visitors: int, operators: int, window: int, seconds: float
+) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    srv = await parley_server.start(data, "--visitor-rate", "1000000", "--visitor-burst",
-                                    "1000000", cpu=0,
-                                    required=(*parley_server.REQUIRED, "owner_password"))
+    srv = await parley_server.start(
+        data,
+        "--visitor-rate",
+        "1000000",
+        "--visitor-burst",
+        "1000000",
+        cpu=0,
+        required=(*parley_server.REQUIRED, "owner_password"),
+    )
     info = srv.info
     channel = grpc.aio.insecure_channel(info["grpc"])
     tasks: list[asyncio.Task[None]] = []
     try:
         auth = control_pb2_grpc.AuthStub(channel)
         control = control_pb2_grpc.ControlStub(channel)
-        owner = await auth.Login(control_pb2.LoginRequest(email=info["owner_email"],
-                                                          password=info["owner_password"]))
+        owner = await auth.Login(
+            control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
+        )
         md = [("authorization", f"Bearer {owner.token}")]
         per_op = math.ceil(visitors / operators)
         load = Load()
         stub = operator_pb2_grpc.OperatorSessionStub(channel)
         for i in range(operators):
             email = f"bench{i}@parley.local"
-            await control.AddOperator(control_pb2.AddOperatorRequest(
-                email=email, password="bench-password", display_name=f"Bench {i}",
-                department_ids=[info["department"]], max_chats=per_op), metadata=md)
-            login = await auth.Login(control_pb2.LoginRequest(email=email,
-                                                              password="bench-password"))
+            await control.AddOperator(
+                control_pb2.AddOperatorRequest(
+                    email=email,
+                    password="bench-password",
+                    display_name=f"Bench {i}",
+                    department_ids=[info["department"]],
+                    max_chats=per_op,
+                ),
+                metadata=md,
+            )
+            login = await auth.Login(
+                control_pb2.LoginRequest(email=email, password="bench-password")
+            )
             ready = asyncio.Event()
             tasks.append(asyncio.create_task(operator_session(stub, login.token, load, ready)))
             await ready.wait()
@@ -277,8 +297,14 @@ async def parley_phases(visitors: int, operators: int, window: int,
         for client in clients:
             assert client.transport is not None
             client.transport.disconnect()
-        return {"sat_rate": sat_rate, "sat_lat": sat_lat, "half_rate": half_rate,
-                "half_lat": half_lat, "errors": load.errors, "rss_kib": rss}
+        return {
+            "sat_rate": sat_rate,
+            "sat_lat": sat_lat,
+            "half_rate": half_rate,
+            "half_lat": half_lat,
+            "errors": load.errors,
+            "rss_kib": rss,
+        }
     finally:
         for task in tasks:
             task.cancel()
@@ -294,20 +320,29 @@ async def run(args: argparse.Namespace) -> None:
     echo = await echo_phase(args.visitors, args.window, args.seconds)
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds)
     print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
-    print(f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
-          f"visitor, {args.seconds:.0f} s per phase; errors seen: {p['errors']}; "
-          f"server RSS at the end: {p['rss_kib'] / 1024:.0f} MiB")
+    print(
+        f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
+        f"visitor, {args.seconds:.0f} s per phase; errors seen: {p['errors']}; "
+        f"server RSS at the end: {p['rss_kib'] / 1024:.0f} MiB"
+    )
     rows = [
         ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-"],
-        ["parley, saturated (durable acks)", f"{p['sat_rate']:,.0f}/s",
-         f"{100 * p['sat_rate'] / echo:.1f}%", ms(statistics.median(p["sat_lat"] or [0])),
-         ms(percentile(p["sat_lat"], 0.99))],
-        ["parley, half the saturated rate", f"{p['half_rate']:,.0f}/s",
-         f"{100 * p['half_rate'] / echo:.1f}%", ms(statistics.median(p["half_lat"] or [0])),
-         ms(percentile(p["half_lat"], 0.99))],
+        [
+            "parley, saturated (durable acks)",
+            f"{p['sat_rate']:,.0f}/s",
+            f"{100 * p['sat_rate'] / echo:.1f}%",
+            ms(statistics.median(p["sat_lat"] or [0])),
+            ms(percentile(p["sat_lat"], 0.99)),
+        ],
+        [
+            "parley, half the saturated rate",
+            f"{p['half_rate']:,.0f}/s",
+            f"{100 * p['half_rate'] / echo:.1f}%",
+            ms(statistics.median(p["half_lat"] or [0])),
+            ms(percentile(p["half_lat"], 0.99)),
+        ],
     ]
-    print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator",
-                       "p99 send->operator"]))
+    print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator", "p99 send->operator"]))
 
 
 def main() -> None:

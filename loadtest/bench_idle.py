@@ -82,11 +82,26 @@ async def run(visitors: int, concurrency: int) -> None:
         after = rss_kib(srv.pid)
         per = (after - before) / visitors
         print(f"Idle visitors, server on core 0. Machine: {describe()}")
-        print(table([[f"{visitors:,}", f"{visitors / elapsed:,.0f}/s",
-                      f"{before / 1024:.0f} MiB", f"{after / 1024:.0f} MiB",
-                      f"{per:.1f} KiB"]],
-                    ["visitors (hello done)", "connect+hello rate", "RSS before",
-                     "RSS after", "per visitor"]))
+        print(
+            table(
+                [
+                    [
+                        f"{visitors:,}",
+                        f"{visitors / elapsed:,.0f}/s",
+                        f"{before / 1024:.0f} MiB",
+                        f"{after / 1024:.0f} MiB",
+                        f"{per:.1f} KiB",
+                    ]
+                ],
+                [
+                    "visitors (hello done)",
+                    "connect+hello rate",
+                    "RSS before",
+                    "RSS after",
+                    "per visitor",
+                ],
+            )
+        )
     finally:
         for transport in transports:
             transport.disconnect()

@@ -23,9 +23,9 @@ import time
 import uuid
 from typing import Any
 
+import gevent
 import grpc
 import grpc.experimental.gevent as grpc_gevent
-import gevent
 import orjson
 import websocket
 from locust import User, between, task
@@ -41,11 +41,17 @@ OP_PASSWORD = os.environ.get("PARLEY_OPERATOR_PASSWORD", "")
 _counter = itertools.count()
 
 
-def fire(environment: Any, kind: str, name: str, started: float,
-         error: Exception | None = None) -> None:
+def fire(
+    environment: Any, kind: str, name: str, started: float, error: Exception | None = None
+) -> None:
     environment.events.request.fire(
-        request_type=kind, name=name, response_time=(time.perf_counter() - started) * 1000,
-        response_length=0, exception=error, context={})
+        request_type=kind,
+        name=name,
+        response_time=(time.perf_counter() - started) * 1000,
+        response_length=0,
+        exception=error,
+        context={},
+    )
 
 
 class VisitorUser(User):
@@ -106,8 +112,7 @@ class OperatorUser(User):
         self.pending: dict[str, float] = {}
         self.outbox.put([operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())])
         stub = operator_pb2_grpc.OperatorSessionStub(self.channel)
-        self.call = stub.Connect(self._commands(),
-                                 metadata=[("authorization", f"Bearer {token}")])
+        self.call = stub.Connect(self._commands(), metadata=[("authorization", f"Bearer {token}")])
         self.reader = gevent.spawn(self._read)
 
     def _commands(self) -> Any:
@@ -125,17 +130,29 @@ class OperatorUser(User):
                     if which == "message" and event.message.author_kind == 1:
                         cid = uuid.uuid4().hex[:16]
                         self.pending[cid] = time.perf_counter()
-                        self.outbox.put([operator_pb2.OperatorCommand(
-                            send=operator_pb2.OperatorSend(
-                                conversation_id=event.message.conversation_id,
-                                client_msg_id=cid, text="Thanks, looking into it"))])
+                        self.outbox.put(
+                            [
+                                operator_pb2.OperatorCommand(
+                                    send=operator_pb2.OperatorSend(
+                                        conversation_id=event.message.conversation_id,
+                                        client_msg_id=cid,
+                                        text="Thanks, looking into it",
+                                    )
+                                )
+                            ]
+                        )
                     elif which == "ack":
                         started = self.pending.pop(event.ack.client_msg_id, None)
                         if started is not None:
                             fire(self.environment, "grpc", "operator reply -> ack", started)
                     elif which == "error":
-                        fire(self.environment, "grpc", "operator command", time.perf_counter(),
-                             RuntimeError(f"{event.error.code}: {event.error.message}"))
+                        fire(
+                            self.environment,
+                            "grpc",
+                            "operator command",
+                            time.perf_counter(),
+                            RuntimeError(f"{event.error.code}: {event.error.message}"),
+                        )
         except grpc.RpcError:
             pass
 

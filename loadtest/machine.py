@@ -24,15 +24,18 @@ def describe() -> str:
             mem = f", {kib / 1024 / 1024:.0f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    return (f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, "
-            f"Python {sys.version.split()[0]}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, "
+        f"Python {sys.version.split()[0]}"
+    )
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
     cells = [headers] + rows
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-           for r in cells]
+    out = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
     out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(out)
 

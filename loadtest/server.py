@@ -47,17 +47,36 @@ class Server:
                 await self.proc.wait()
 
 
-async def start(data: Path, *args: str, cpu: int | None = None,
-                command: list[str] | None = None,
-                required: tuple[str, ...] = REQUIRED) -> Server:
+async def start(
+    data: Path,
+    *args: str,
+    cpu: int | None = None,
+    command: list[str] | None = None,
+    required: tuple[str, ...] = REQUIRED,
+) -> Server:
     """Start Parley (or ``command``) on ``data``; wait for its banner."""
-    argv = command or [sys.executable, "-m", "control.cli", "serve", "--demo", "--data",
-                       str(data), "--http-port", "0", "--grpc-port", "0", *args]
+    argv = command or [
+        sys.executable,
+        "-m",
+        "control.cli",
+        "serve",
+        "--demo",
+        "--data",
+        str(data),
+        "--http-port",
+        "0",
+        "--grpc-port",
+        "0",
+        *args,
+    ]
     if cpu is not None and cpu < (os.cpu_count() or 1):
         argv = ["taskset", "-c", str(cpu), *argv]
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        limit=1 << 20, preexec_fn=_more_descriptors,
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        limit=1 << 20,
+        preexec_fn=_more_descriptors,
     )
     server = Server(proc)
     assert proc.stdout is not None

@@ -69,30 +69,44 @@ def encode_event(event: Event) -> bytes:
     cls = type(event)
     if cls is MessageEvent:
         e: Any = event
-        return orjson.dumps({
-            "type": "msg", "conversation": e.conversation_id, "seq": e.seq,
-            "from": e.author_kind, "name": e.author_name, "text": e.text,
-            "cid": e.client_msg_id, "ts": e.sent_at_ms,
-        })
+        return orjson.dumps(
+            {
+                "type": "msg",
+                "conversation": e.conversation_id,
+                "seq": e.seq,
+                "from": e.author_kind,
+                "name": e.author_name,
+                "text": e.text,
+                "cid": e.client_msg_id,
+                "ts": e.sent_at_ms,
+            }
+        )
     if cls is Ack:
         a: Any = event
-        return orjson.dumps({"type": "ack", "conversation": a.conversation_id,
-                             "cid": a.client_msg_id, "seq": a.seq})
+        return orjson.dumps(
+            {"type": "ack", "conversation": a.conversation_id, "cid": a.client_msg_id, "seq": a.seq}
+        )
     if cls is CommandFailed:
         f: Any = event
-        doc: dict[str, Any] = {"type": "error", "code": f.code, "message": f.message,
-                               "retryable": f.retryable}
+        doc: dict[str, Any] = {
+            "type": "error",
+            "code": f.code,
+            "message": f.message,
+            "retryable": f.retryable,
+        }
         if f.client_msg_id:
             doc["cid"] = f.client_msg_id
         return orjson.dumps(doc)
     if cls is Queued:
         q: Any = event
-        return orjson.dumps({"type": "queued", "conversation": q.conversation_id,
-                             "position": q.position})
+        return orjson.dumps(
+            {"type": "queued", "conversation": q.conversation_id, "position": q.position}
+        )
     if cls is OperatorJoined:
         j: Any = event
-        return orjson.dumps({"type": "joined", "conversation": j.conversation_id,
-                             "operator": j.operator_name})
+        return orjson.dumps(
+            {"type": "joined", "conversation": j.conversation_id, "operator": j.operator_name}
+        )
     if cls is Closed:
         c: Any = event
         return orjson.dumps({"type": "closed", "conversation": c.conversation_id})
@@ -102,14 +116,25 @@ def encode_event(event: Event) -> bytes:
 
 
 def encode_welcome(visitor_id: str, token: str, conversation_id: str, last_seq: int) -> bytes:
-    return orjson.dumps({"type": "welcome", "v": VERSION, "visitor": visitor_id,
-                         "token": token, "conversation": conversation_id or None,
-                         "last_seq": last_seq})
+    return orjson.dumps(
+        {
+            "type": "welcome",
+            "v": VERSION,
+            "visitor": visitor_id,
+            "token": token,
+            "conversation": conversation_id or None,
+            "last_seq": last_seq,
+        }
+    )
 
 
 def encode_error(error: FrameError) -> bytes:
-    doc: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message,
-                           "retryable": False}
+    doc: dict[str, Any] = {
+        "type": "error",
+        "code": error.code,
+        "message": error.message,
+        "retryable": False,
+    }
     if error.cid:
         doc["cid"] = error.cid
     return orjson.dumps(doc)
@@ -121,10 +146,17 @@ PONG = orjson.dumps({"type": "pong"})
 # -- client side (the load generator and tests write frames with these) ------------
 
 
-def client_hello(department: str = "", token: str = "", last_seq: int = 0,
-                 name: str = "") -> bytes:
-    return orjson.dumps({"type": "hello", "v": VERSION, "department": department,
-                         "token": token, "last_seq": last_seq, "name": name})
+def client_hello(department: str = "", token: str = "", last_seq: int = 0, name: str = "") -> bytes:
+    return orjson.dumps(
+        {
+            "type": "hello",
+            "v": VERSION,
+            "department": department,
+            "token": token,
+            "last_seq": last_seq,
+            "name": name,
+        }
+    )
 
 
 def client_msg(cid: str, text: str) -> bytes:

@@ -30,8 +30,9 @@ _HELLO_FIELDS = {"type", "v", "department", "token", "last_seq", "name", "email"
 class VisitorProtocol:
     __slots__ = ("_bad", "_tokens", "_last", "_strikes", "rate", "burst")
 
-    def __init__(self, now: float, rate: float = RATE_PER_SECOND,
-                 burst: float = RATE_BURST) -> None:
+    def __init__(
+        self, now: float, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self._tokens = burst
@@ -44,8 +45,9 @@ class VisitorProtocol:
         if isinstance(result, FrameError):
             self._bad += 1
             if self._bad >= MAX_BAD_IN_A_ROW:
-                return FrameError("too_many_errors", "too many bad frames in a row", result.cid,
-                                  CLOSE_PROTOCOL)
+                return FrameError(
+                    "too_many_errors", "too many bad frames in a row", result.cid, CLOSE_PROTOCOL
+                )
             return result
         self._bad = 0
         if not self._take(now):
@@ -86,8 +88,11 @@ class VisitorProtocol:
             cid = doc.get("cid")
             text = doc.get("text")
             if not isinstance(cid, str) or not isinstance(text, str):
-                return FrameError("bad_frame", "msg needs string cid and text",
-                                  cid if isinstance(cid, str) else "")
+                return FrameError(
+                    "bad_frame",
+                    "msg needs string cid and text",
+                    cid if isinstance(cid, str) else "",
+                )
             return Send(cid, text)
         if kind == "hello":
             return _hello(doc)
@@ -128,5 +133,6 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
         last_seq = 0
     if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
         return FrameError("bad_frame", "hello field 'last_seq' must be a whole number >= 0")
-    return Hello(strings["department"], strings["token"], last_seq, strings["name"],
-                 strings["email"])
+    return Hello(
+        strings["department"], strings["token"], last_seq, strings["name"], strings["email"]
+    )

@@ -53,21 +53,35 @@ def event_from_record(conversation_id: str, doc: dict[str, Any]) -> MessageEvent
 
 
 def record_of(event: MessageEvent) -> bytes:
-    return encode({
-        "s": event.seq, "k": event.author_kind, "a": event.author_id, "n": event.author_name,
-        "t": event.text, "c": event.client_msg_id, "ts": event.sent_at_ms,
-    })
+    return encode(
+        {
+            "s": event.seq,
+            "k": event.author_kind,
+            "a": event.author_id,
+            "n": event.author_name,
+            "t": event.text,
+            "c": event.client_msg_id,
+            "ts": event.sent_at_ms,
+        }
+    )
 
 
 class _Entry:
     """A post or system notice waiting for its write."""
 
-    __slots__ = ("kind", "author_id", "name", "cid", "text", "replies", "after", "event",
-                 "origin")
+    __slots__ = ("kind", "author_id", "name", "cid", "text", "replies", "after", "event", "origin")
 
-    def __init__(self, kind: str, author_id: str, name: str, cid: str, text: str,
-                 replies: list[Reply], after: Callable[[], None] | None = None,
-                 origin: Sink | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        author_id: str,
+        name: str,
+        cid: str,
+        text: str,
+        replies: list[Reply],
+        after: Callable[[], None] | None = None,
+        origin: Sink | None = None,
+    ) -> None:
         self.kind = kind
         self.author_id = author_id
         self.name = name
@@ -120,9 +134,12 @@ class Conversation(Actor):
     def _meta_op(self) -> tuple[str, bytes, bytes]:
         assert self.info is not None
         doc = {
-            "site": self.info.site_id, "dept": self.info.department_id,
-            "visitor": self.info.visitor_id, "visitor_name": self.info.visitor_name,
-            "status": self.status, "operators": list(self.operators.items()),
+            "site": self.info.site_id,
+            "dept": self.info.department_id,
+            "visitor": self.info.visitor_id,
+            "visitor_name": self.info.visitor_name,
+            "status": self.status,
+            "operators": list(self.operators.items()),
             "created_ms": self.created_ms,
         }
         return ("conversations", self.id.encode(), encode(doc))
@@ -196,8 +213,16 @@ class Conversation(Actor):
             if reply is not None:
                 pending.replies.append(reply)
             return None
-        entry = _Entry(post.author_kind, post.author_id, post.author_name, cid, post.text,
-                       [reply] if reply is not None else [], None, post.origin)
+        entry = _Entry(
+            post.author_kind,
+            post.author_id,
+            post.author_name,
+            cid,
+            post.text,
+            [reply] if reply is not None else [],
+            None,
+            post.origin,
+        )
         self._cid_pending[cid] = entry
         self._buffer.append(entry)
         if self._inflight is None:
@@ -217,8 +242,9 @@ class Conversation(Actor):
         ops: list[tuple[str, bytes, bytes | None]] = []
         for entry in entries:
             seq += 1
-            event = MessageEvent(cid_id, seq, entry.kind, entry.author_id, entry.name,
-                                 entry.text, entry.cid, now)
+            event = MessageEvent(
+                cid_id, seq, entry.kind, entry.author_id, entry.name, entry.text, entry.cid, now
+            )
             entry.event = event
             ops.append(("journal", journal_key(cid_id, seq), record_of(event)))
             if entry.after is not None and entry.kind == "system":
@@ -314,13 +340,16 @@ class Conversation(Actor):
     def _summary(self) -> dict[str, Any]:
         info = self._require()
         return {
-            "id": self.id, "site_id": info.site_id, "department_id": info.department_id,
-            "visitor_id": info.visitor_id, "status": self.status,
-            "operators": dict(self.operators), "last_seq": self.delivered,
+            "id": self.id,
+            "site_id": info.site_id,
+            "department_id": info.department_id,
+            "visitor_id": info.visitor_id,
+            "status": self.status,
+            "operators": dict(self.operators),
+            "last_seq": self.delivered,
         }
 
 
 def _log_failure(error: BaseException | None) -> None:
     if error is not None:
         log.error("conversation record not stored: %r", error)
-

@@ -44,10 +44,14 @@ class DepartmentQueue(Actor):
             self.waiting = [ConversationInfo(*doc) for doc in decode(snapshot)["waiting"]]
 
     def snapshot(self) -> bytes | None:
-        return encode({"waiting": [
-            [i.conversation_id, i.site_id, i.department_id, i.visitor_id, i.visitor_name]
-            for i in self.waiting
-        ]})
+        return encode(
+            {
+                "waiting": [
+                    [i.conversation_id, i.site_id, i.department_id, i.visitor_id, i.visitor_name]
+                    for i in self.waiting
+                ]
+            }
+        )
 
     def can_passivate(self) -> bool:
         # Its view of who is online lives only here: keep it while anyone is.
@@ -115,8 +119,7 @@ class DepartmentQueue(Actor):
                 me.tell_system(ClaimResult(info.conversation_id, op_id, False, 0, 0))
             else:
                 accepted, load, max_chats = value
-                me.tell_system(ClaimResult(info.conversation_id, op_id, accepted, load,
-                                           max_chats))
+                me.tell_system(ClaimResult(info.conversation_id, op_id, accepted, load, max_chats))
 
         ctx.ref("operator", op_id).tell(Claim(info), on_reply)
 
@@ -130,8 +133,14 @@ class DepartmentQueue(Actor):
                 result.operator_id, result.load, result.max_chats, op.idle_since
             )
         if result.accepted:
-            index = next((i for i, w in enumerate(self.waiting)
-                          if w.conversation_id == result.conversation_id), None)
+            index = next(
+                (
+                    i
+                    for i, w in enumerate(self.waiting)
+                    if w.conversation_id == result.conversation_id
+                ),
+                None,
+            )
             if index is None:
                 # The visitor left while the claim was out: give the slot back.
                 ctx.ref("operator", result.operator_id).tell(Released(result.conversation_id))

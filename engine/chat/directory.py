@@ -126,11 +126,10 @@ class Directory:
         self.site(site_id, account_id)
         if any(d.name == name for d in self.departments.values() if d.site_id == site_id):
             raise AlreadyExists("already_exists", f"a department named {name!r} exists already")
-        dept = Department(id="d" + ids.random_id(9), site_id=site_id, name=name,
-                          description=description)
-        await self.store.write_async(
-            [("departments", dept.id.encode(), encode(dept.to_doc()))]
+        dept = Department(
+            id="d" + ids.random_id(9), site_id=site_id, name=name, description=description
         )
+        await self.store.write_async([("departments", dept.id.encode(), encode(dept.to_doc()))])
         self.departments[dept.id] = dept
         return dept
 
@@ -171,9 +170,16 @@ class Directory:
         for dept_id in department_ids:
             self.department_of_account(dept_id, account_id)
         # Validate everything before the slow hash, so a bad request costs little.
-        Operator(id="o", account_id=account_id, email=email, display_name=display_name,
-                 role=role, password_hash="", department_ids=tuple(department_ids),
-                 max_chats=max_chats)
+        Operator(
+            id="o",
+            account_id=account_id,
+            email=email,
+            display_name=display_name,
+            role=role,
+            password_hash="",
+            department_ids=tuple(department_ids),
+            max_chats=max_chats,
+        )
         op = Operator(
             id="o" + ids.random_id(9),
             account_id=account_id,
@@ -188,10 +194,12 @@ class Directory:
             raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
         self._by_email[email] = op.id
         try:
-            await self.store.write_async([
-                ("operators", op.id.encode(), encode(op.to_doc())),
-                ("emails", email.encode(), op.id.encode()),
-            ])
+            await self.store.write_async(
+                [
+                    ("operators", op.id.encode(), encode(op.to_doc())),
+                    ("emails", email.encode(), op.id.encode()),
+                ]
+            )
         except BaseException:
             del self._by_email[email]
             raise

@@ -109,8 +109,15 @@ class GetConversation:
 
 
 ConversationCommand = (
-    Start | Post | Subscribe | Unsubscribe | AssignTo | QueuePositionChanged
-    | CloseConversation | Committed | GetConversation
+    Start
+    | Post
+    | Subscribe
+    | Unsubscribe
+    | AssignTo
+    | QueuePositionChanged
+    | CloseConversation
+    | Committed
+    | GetConversation
 )
 
 

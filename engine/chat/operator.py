@@ -48,10 +48,14 @@ class OperatorActor(Actor):
         self.idle_since = ctx.clock.monotonic()
 
     def snapshot(self) -> bytes | None:
-        return encode({"active": [
-            [i.conversation_id, i.site_id, i.department_id, i.visitor_id, i.visitor_name]
-            for i in self.active.values()
-        ]})
+        return encode(
+            {
+                "active": [
+                    [i.conversation_id, i.site_id, i.department_id, i.visitor_id, i.visitor_name]
+                    for i in self.active.values()
+                ]
+            }
+        )
 
     def can_passivate(self) -> bool:
         return not self.sessions
@@ -74,8 +78,9 @@ class OperatorActor(Actor):
 
     def _announce(self, ctx: Context, op: Operator) -> None:
         if self.sessions:
-            message: Any = OperatorAvailable(self.id, len(self.active), op.max_chats,
-                                             self.idle_since)
+            message: Any = OperatorAvailable(
+                self.id, len(self.active), op.max_chats, self.idle_since
+            )
         else:
             message = OperatorGone(self.id)
         for dept_id in op.department_ids:
@@ -127,6 +132,14 @@ class OperatorActor(Actor):
         raise InvalidArgument("unknown_command", f"operator cannot handle {message!r}")
 
     def _open_for(self, sink: Sink, info: ConversationInfo, after: int, ctx: Context) -> None:
-        sink.push(Assigned(info.conversation_id, info.site_id, info.department_id,
-                           info.visitor_id, info.visitor_name, 0))
+        sink.push(
+            Assigned(
+                info.conversation_id,
+                info.site_id,
+                info.department_id,
+                info.visitor_id,
+                info.visitor_name,
+                0,
+            )
+        )
         ctx.ref("conversation", info.conversation_id).tell(Subscribe(sink, after, "operator"))

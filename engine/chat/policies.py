@@ -25,7 +25,9 @@ def choose_operator(candidates: Iterable[Candidate]) -> Candidate | None:
         if c.load >= c.max_chats:
             continue
         if best is None or (c.load, c.idle_since, c.operator_id) < (
-            best.load, best.idle_since, best.operator_id
+            best.load,
+            best.idle_since,
+            best.operator_id,
         ):
             best = c
     return best

@@ -39,16 +39,21 @@ MAX_NAME = 100
 MAX_EMAIL = 254
 
 
-def failure(error: BaseException, client_msg_id: str = "", conversation_id: str = "") -> CommandFailed:
+def failure(
+    error: BaseException, client_msg_id: str = "", conversation_id: str = ""
+) -> CommandFailed:
     """The event that tells a client its command was refused."""
     if isinstance(error, Refused):
-        return CommandFailed(error.code, error.message, error.retryable, client_msg_id,
-                             conversation_id)
+        return CommandFailed(
+            error.code, error.message, error.retryable, client_msg_id, conversation_id
+        )
     if isinstance(error, MailboxFull):
-        return CommandFailed("overloaded", "the server is busy; resend later", True,
-                             client_msg_id, conversation_id)
-    return CommandFailed("internal", "the server could not handle this", True, client_msg_id,
-                         conversation_id)
+        return CommandFailed(
+            "overloaded", "the server is busy; resend later", True, client_msg_id, conversation_id
+        )
+    return CommandFailed(
+        "internal", "the server could not handle this", True, client_msg_id, conversation_id
+    )
 
 
 class VisitorSession:
@@ -71,8 +76,15 @@ class VisitorSession:
     def ready(self) -> bool:
         return self._visitor is not None
 
-    async def hello(self, *, department_id: str = "", token: str = "", last_seq: int = 0,
-                    name: str = "", email: str = "") -> dict[str, Any]:
+    async def hello(
+        self,
+        *,
+        department_id: str = "",
+        token: str = "",
+        last_seq: int = 0,
+        name: str = "",
+        email: str = "",
+    ) -> dict[str, Any]:
         """Identify the visitor (a new one without a valid token) and resume its
         open conversation from ``last_seq``. Returns the welcome's fields."""
         if self._visitor is not None:
@@ -103,11 +115,16 @@ class VisitorSession:
         if not visitor_id:
             visitor_id = "v" + ids.random_id(15)
             token = ids.new_token()
-            await store.write_async([
-                ("vtokens", ids.token_digest(token), f"{self.site.id} {visitor_id}".encode()),
-                ("snapshots", snapshot_key("visitor", visitor_id),
-                 visitor_snapshot(self.site.id, name, email, "")),
-            ])
+            await store.write_async(
+                [
+                    ("vtokens", ids.token_digest(token), f"{self.site.id} {visitor_id}".encode()),
+                    (
+                        "snapshots",
+                        snapshot_key("visitor", visitor_id),
+                        visitor_snapshot(self.site.id, name, email, ""),
+                    ),
+                ]
+            )
         self.visitor_id = visitor_id
         visitor = self.engine.system.ref("visitor", visitor_id)
         conversation_id, stored_name = await visitor.ask(GetVisitor())
@@ -118,8 +135,12 @@ class VisitorSession:
             self._conversation = self.engine.system.ref("conversation", conversation_id)
             self.conversation_id = conversation_id
             seen = await self._conversation.ask(Subscribe(self, last_seq, "visitor"))
-        return {"visitor_id": visitor_id, "token": token, "conversation_id": conversation_id,
-                "last_seq": seen}
+        return {
+            "visitor_id": visitor_id,
+            "token": token,
+            "conversation_id": conversation_id,
+            "last_seq": seen,
+        }
 
     def send(self, client_msg_id: str, text: str) -> None:
         """Post a message; the sink gets an Ack with its seq after it is stored."""
@@ -243,13 +264,15 @@ class OperatorSession:
 
     def send(self, conversation_id: str, client_msg_id: str, text: str) -> None:
         if not self._attached:
-            self.sink.push(CommandFailed("no_hello", "send hello first", False, client_msg_id,
-                                         conversation_id))
+            self.sink.push(
+                CommandFailed("no_hello", "send hello first", False, client_msg_id, conversation_id)
+            )
             return
         code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
         if code is not None:
-            self.sink.push(CommandFailed(code, _TEXT_ERRORS[code], False, client_msg_id,
-                                         conversation_id))
+            self.sink.push(
+                CommandFailed(code, _TEXT_ERRORS[code], False, client_msg_id, conversation_id)
+            )
             return
         sink = self.sink
 
@@ -261,8 +284,7 @@ class OperatorSession:
 
         try:
             self._conversation(conversation_id).tell(
-                Post("operator", self.operator_id, self.display_name, client_msg_id, text,
-                     self),
+                Post("operator", self.operator_id, self.display_name, client_msg_id, text, self),
                 acked,
             )
         except (NotFound, MailboxFull) as error:

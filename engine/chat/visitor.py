@@ -64,8 +64,13 @@ class VisitorActor(Actor):
                 conv_id = ids.new_conversation_id(self.site_id)
                 self.conversation_id = conv_id
                 self._save(ctx)
-                info = ConversationInfo(conv_id, self.site_id, department_id, self.id,
-                                        self.name or f"Visitor {self.id[-4:]}")
+                info = ConversationInfo(
+                    conv_id,
+                    self.site_id,
+                    department_id,
+                    self.id,
+                    self.name or f"Visitor {self.id[-4:]}",
+                )
                 ctx.ref("conversation", conv_id).tell(Start(info))
                 return conv_id
             case ConversationEnded(conv_id):

@@ -185,8 +185,8 @@ class LmdbStore:
 
     async def drain(self) -> None:
         """Wait until every queued write has committed."""
-        while self._busy or self._pending or self._flush_scheduled:
-            await asyncio.sleep(0.001)
+        if self._busy or self._pending or self._flush_scheduled:
+            await self.write_async([])  # commits after everything queued before it
 
     # -- reading -----------------------------------------------------------------
 
@@ -195,8 +195,9 @@ class LmdbStore:
             value = txn.get(key)
             return bytes(value) if value is not None else None
 
-    def scan(self, db: str, prefix: bytes = b"", start: bytes | None = None,
-             limit: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+    def scan(
+        self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
         """Yield (key, value) with keys starting with ``prefix``, from ``start`` on."""
         out: list[tuple[bytes, bytes]] = []
         with self.env.begin(db=self._dbs[db]) as txn:

@@ -1,9 +1,9 @@
 """Errors of the actor runtime.
 
-    RuntimeFault              base of everything the runtime raises
-    ├── MailboxFull           the target's bounded mailbox refused the message
-    ├── AskTimeout            no reply within the ask's timeout
-    └── ActorStopped          the actor stopped (or failed) before replying
+RuntimeFault              base of everything the runtime raises
+├── MailboxFull           the target's bounded mailbox refused the message
+├── AskTimeout            no reply within the ask's timeout
+└── ActorStopped          the actor stopped (or failed) before replying
 """
 
 

@@ -83,8 +83,18 @@ class Cell(Mailbox):
     """The runtime's side of one live actor: its mailbox, its actor, its state."""
 
     __slots__ = (
-        "owner", "kind", "key", "props", "actor", "ctx",
-        "scheduled", "stopped", "stop_requested", "touched", "idle_sweeps", "budget",
+        "owner",
+        "kind",
+        "key",
+        "props",
+        "actor",
+        "ctx",
+        "scheduled",
+        "stopped",
+        "stop_requested",
+        "touched",
+        "idle_sweeps",
+        "budget",
     )
 
     def __init__(self, system: ActorSystem, kind: str, key: str, props: Props) -> None:
@@ -200,7 +210,11 @@ class Cell(Mailbox):
         strategy = self.props.strategy
         directive = strategy.decide(error)
         log.error(
-            "actor %s/%s failed (%s): %r", self.kind, self.key, directive.value, error,
+            "actor %s/%s failed (%s): %r",
+            self.kind,
+            self.key,
+            directive.value,
+            error,
             exc_info=error,
         )
         if reply is not None:
@@ -396,8 +410,13 @@ class ActorSystem:
                 continue
             cell.idle_sweeps += 1
             limit = cell.props.idle_seconds
-            if (limit is not None and cell.idle_sweeps * interval >= limit
-                    and not cell.user and not cell.system and cell.actor.can_passivate()):
+            if (
+                limit is not None
+                and cell.idle_sweeps * interval >= limit
+                and not cell.user
+                and not cell.system
+                and cell.actor.can_passivate()
+            ):
                 idle.append(cell)
         for cell in idle:
             self.passivate(cell.kind, cell.key)

@@ -15,8 +15,11 @@ from tests.integration.helpers import running
 
 async def cli(app: Any, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     runner = CliRunner()
-    full_env = {"PARLEY_CONFIG_DIR": str(tmp_path / "cfg"),
-                "PARLEY_SERVER": f"127.0.0.1:{app.grpc_port}", **(env or {})}
+    full_env = {
+        "PARLEY_CONFIG_DIR": str(tmp_path / "cfg"),
+        "PARLEY_SERVER": f"127.0.0.1:{app.grpc_port}",
+        **(env or {}),
+    }
     return await asyncio.to_thread(runner.invoke, main, list(args), env=full_env)
 
 
@@ -28,13 +31,30 @@ async def test_admin_flow(tmp_path: Path) -> None:
         r = await cli(app, tmp_path, "login", "--email", app.owner["email"], "--password", "nope")
         assert r.exit_code == 1 and "bad_credentials" in r.output
 
-        r = await cli(app, tmp_path, "login", "--email", app.owner["email"],
-                      "--password", app.owner["password"])
+        r = await cli(
+            app,
+            tmp_path,
+            "login",
+            "--email",
+            app.owner["email"],
+            "--password",
+            app.owner["password"],
+        )
         assert r.exit_code == 0, r.output
         assert "Logged in as Owner" in r.output
 
-        r = await cli(app, tmp_path, "--json", "site", "create", "Shop",
-                      "--origin", "https://shop.example", "--timezone", "Europe/Paris")
+        r = await cli(
+            app,
+            tmp_path,
+            "--json",
+            "site",
+            "create",
+            "Shop",
+            "--origin",
+            "https://shop.example",
+            "--timezone",
+            "Europe/Paris",
+        )
         assert r.exit_code == 0, r.output
         site = orjson.loads(r.output)
         assert site["allowed_origins"] == ["https://shop.example"]
@@ -42,21 +62,55 @@ async def test_admin_flow(tmp_path: Path) -> None:
         r = await cli(app, tmp_path, "site", "create", "Bad", "--timezone", "Mars/Olympus")
         assert r.exit_code == 1 and "timezone" in r.output
 
-        r = await cli(app, tmp_path, "--json", "department", "create", "Sales",
-                      "--site", site["id"])
+        r = await cli(
+            app, tmp_path, "--json", "department", "create", "Sales", "--site", site["id"]
+        )
         dept = orjson.loads(r.output)
         r = await cli(app, tmp_path, "department", "create", "Sales", "--site", "snosuchsit")
         assert r.exit_code == 1 and "unknown_site" in r.output
 
-        r = await cli(app, tmp_path, "operator", "add", "--email", "kim@shop.example",
-                      "--name", "Kim", "--password", "kim-password-1",
-                      "--department", dept["id"], "--max-chats", "3")
+        r = await cli(
+            app,
+            tmp_path,
+            "operator",
+            "add",
+            "--email",
+            "kim@shop.example",
+            "--name",
+            "Kim",
+            "--password",
+            "kim-password-1",
+            "--department",
+            dept["id"],
+            "--max-chats",
+            "3",
+        )
         assert r.exit_code == 0, r.output
-        r = await cli(app, tmp_path, "operator", "add", "--email", "kim@shop.example",
-                      "--name", "Kim", "--password", "kim-password-1")
+        r = await cli(
+            app,
+            tmp_path,
+            "operator",
+            "add",
+            "--email",
+            "kim@shop.example",
+            "--name",
+            "Kim",
+            "--password",
+            "kim-password-1",
+        )
         assert r.exit_code == 1 and "already_exists" in r.output
-        r = await cli(app, tmp_path, "operator", "add", "--email", "lee@shop.example",
-                      "--name", "Lee", "--password", "short")
+        r = await cli(
+            app,
+            tmp_path,
+            "operator",
+            "add",
+            "--email",
+            "lee@shop.example",
+            "--name",
+            "Lee",
+            "--password",
+            "short",
+        )
         assert r.exit_code == 1 and "weak_password" in r.output
 
         r = await cli(app, tmp_path, "operator", "list")

@@ -50,7 +50,9 @@ async def test_map_full_is_an_error_to_the_writer_and_the_store_goes_on(tmp_path
     store = LmdbStore(tmp_path, map_size=256 * 1024)
     try:
         with pytest.raises(StoreFull) as info:
-            await store.write_async([("journal", journal_key("c", i), b"y" * 4000) for i in range(200)])
+            await store.write_async(
+                [("journal", journal_key("c", i), b"y" * 4000) for i in range(200)]
+            )
         assert info.value.code == "store_full" and info.value.retryable
         assert list(store.scan("journal")) == []  # nothing half-written
         await store.write_async([("meta", b"small", b"ok")])
@@ -96,8 +98,10 @@ async def test_last_and_range_scan(tmp_path: Path) -> None:
         last = store.last("journal", journal_prefix("a"))
         assert last is not None and seq_of(last[0]) == 299
         assert store.last("journal", journal_prefix("zz")) is None
-        tail = [seq_of(k) for k, _ in store.scan("journal", journal_prefix("b"),
-                                                 start=journal_key("b", 297))]
+        tail = [
+            seq_of(k)
+            for k, _ in store.scan("journal", journal_prefix("b"), start=journal_key("b", 297))
+        ]
         assert tail == [297, 298, 299]
     finally:
         store.close()

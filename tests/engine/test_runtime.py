@@ -183,5 +183,3 @@ def test_bad_configuration_is_refused() -> None:
     system, _, _ = make_system()
     with pytest.raises(KeyError):
         system.ref("nope", "a")
-
-

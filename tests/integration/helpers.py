@@ -20,8 +20,13 @@ from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, o
 
 @asynccontextmanager
 async def running(tmp_path: Path, **edge: Any) -> AsyncIterator[Parley]:
-    config = ServeConfig(data_dir=tmp_path / "data", http_port=0, grpc_port=0, demo=True,
-                         edge=EdgeConfig(port=0, **edge))
+    config = ServeConfig(
+        data_dir=tmp_path / "data",
+        http_port=0,
+        grpc_port=0,
+        demo=True,
+        edge=EdgeConfig(port=0, **edge),
+    )
     app = Parley(config)
     await app.start()
     try:
@@ -60,7 +65,8 @@ class Visitor:
     async def connect(self, origin: str | None = None) -> Visitor:
         headers = {"Origin": origin} if origin else None
         self.transport, self.listener = await ws_connect(
-            lambda: _Listener(self.inbox), self.url, extra_headers=headers)
+            lambda: _Listener(self.inbox), self.url, extra_headers=headers
+        )
         return self
 
     def send(self, doc: dict[str, Any]) -> None:
@@ -145,18 +151,26 @@ class Operator:
 
         self._reader = asyncio.create_task(read())
         if hello:
-            points = [common_pb2.ResumePoint(conversation_id=c, after_seq=s)
-                      for c, s in (resume or {}).items()]
-            self.send_commands(operator_pb2.OperatorCommand(
-                hello=operator_pb2.OperatorHello(resume=points)))
+            points = [
+                common_pb2.ResumePoint(conversation_id=c, after_seq=s)
+                for c, s in (resume or {}).items()
+            ]
+            self.send_commands(
+                operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello(resume=points))
+            )
             await self.recv("ready")
 
     def send_commands(self, *commands: Any) -> None:
         self.outbox.put_nowait(list(commands))
 
     def say(self, conversation_id: str, cid: str, text: str) -> None:
-        self.send_commands(operator_pb2.OperatorCommand(send=operator_pb2.OperatorSend(
-            conversation_id=conversation_id, client_msg_id=cid, text=text)))
+        self.send_commands(
+            operator_pb2.OperatorCommand(
+                send=operator_pb2.OperatorSend(
+                    conversation_id=conversation_id, client_msg_id=cid, text=text
+                )
+            )
+        )
 
     async def recv(self, kind: str | None = None, timeout: float = 5.0) -> Any:
         """The first event of ``kind``; others stay queued for later calls."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from picows import WSError, WSMsgType, ws_connect
+from picows import WSError
 
 from engine.chat import ids
 from engine.persistence.codec import encode
@@ -105,7 +105,7 @@ async def test_rate_limit_refuses_floods(tmp_path: Path) -> None:
     async with running(tmp_path, visitor_rate=1.0, visitor_burst=5.0) as app:
         v = await Visitor(visitor_url(app)).connect()
         await v.hello()
-        for i in range(8):
+        for _i in range(8):
             v.send({"type": "ping"})
         codes = [(await v.recv())["type"] for _ in range(8)]
         assert codes.count("pong") <= 5 and "error" in codes
@@ -128,11 +128,19 @@ async def test_wrong_password_and_bad_tokens(tmp_path: Path) -> None:
         # Expired token.
         assert app.engine is not None
         token = ids.new_token()
-        await app.engine.store.write_async([("tokens", ids.token_digest(token), encode(
-            {"operator_id": app.demo["operator"], "expires_ms": 1}))])
+        await app.engine.store.write_async(
+            [
+                (
+                    "tokens",
+                    ids.token_digest(token),
+                    encode({"operator_id": app.demo["operator"], "expires_ms": 1}),
+                )
+            ]
+        )
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await op.control.ListSites(control_pb2.ListSitesRequest(),
-                                       metadata=[("authorization", f"Bearer {token}")])
+            await op.control.ListSites(
+                control_pb2.ListSitesRequest(), metadata=[("authorization", f"Bearer {token}")]
+            )
         assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
         assert "token_expired" in (info.value.details() or "")
 
@@ -149,17 +157,21 @@ async def test_operator_role_cannot_administer(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         op = await demo_operator(app)
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await op.control.CreateSite(control_pb2.CreateSiteRequest(name="x"),
-                                        metadata=op.metadata)
+            await op.control.CreateSite(
+                control_pb2.CreateSiteRequest(name="x"), metadata=op.metadata
+            )
         assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
         boss = await owner(app)
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await boss.control.CreateSite(control_pb2.CreateSiteRequest(
-                name="bad", allowed_origins=["not a url"]), metadata=boss.metadata)
+            await boss.control.CreateSite(
+                control_pb2.CreateSiteRequest(name="bad", allowed_origins=["not a url"]),
+                metadata=boss.metadata,
+            )
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await boss.control.ListDepartments(control_pb2.ListDepartmentsRequest(
-                site_id="snosuchsit"), metadata=boss.metadata)
+            await boss.control.ListDepartments(
+                control_pb2.ListDepartmentsRequest(site_id="snosuchsit"), metadata=boss.metadata
+            )
         assert info.value.code() is grpc.StatusCode.NOT_FOUND
         await op.close()
         await boss.close()
@@ -174,8 +186,13 @@ async def test_operator_commands_before_hello_and_on_unknown_conversations(
         op.say("sabcdefghi-abcdefghijkl", "c1", "hello?")
         err = await op.recv("error")
         assert err.code == "no_hello"
-        op.send_commands(operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello(
-            resume=[common_pb2.ResumePoint(conversation_id="../etc", after_seq=1)])))
+        op.send_commands(
+            operator_pb2.OperatorCommand(
+                hello=operator_pb2.OperatorHello(
+                    resume=[common_pb2.ResumePoint(conversation_id="../etc", after_seq=1)]
+                )
+            )
+        )
         assert (await op.recv("error")).code == "invalid_argument"
         op.send_commands(operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello()))
         await op.recv("ready")
@@ -192,9 +209,16 @@ async def test_operator_cannot_write_into_someone_elses_chat(tmp_path: Path) -> 
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.AddOperator(control_pb2.AddOperatorRequest(
-            email="eve@parley.local", password="eve-password", display_name="Eve",
-            department_ids=[app.demo["department"]], max_chats=0), metadata=boss.metadata)
+        await boss.control.AddOperator(
+            control_pb2.AddOperatorRequest(
+                email="eve@parley.local",
+                password="eve-password",
+                display_name="Eve",
+                department_ids=[app.demo["department"]],
+                max_chats=0,
+            ),
+            metadata=boss.metadata,
+        )
         ana = await demo_operator(app)
         await ana.open()
         v = await Visitor(visitor_url(app)).connect()

@@ -22,8 +22,14 @@ async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, dict[str
     return server.proc, server.info
 
 
-async def chatter(url: str, index: int, acked: dict[str, int], sent: set[str],
-                  stop: asyncio.Event, identity: dict[str, Any]) -> None:
+async def chatter(
+    url: str,
+    index: int,
+    acked: dict[str, int],
+    sent: set[str],
+    stop: asyncio.Event,
+    identity: dict[str, Any],
+) -> None:
     v = await Visitor(url).connect()
     welcome = await v.hello(name=f"visitor {index}")
     identity["token"] = welcome["token"]
@@ -52,8 +58,10 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     sent: list[set[str]] = [set() for _ in range(VISITORS)]
     identities: list[dict[str, Any]] = [{} for _ in range(VISITORS)]
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(chatter(url, i, acked[i], sent[i], stop, identities[i]))
-             for i in range(VISITORS)]
+    tasks = [
+        asyncio.create_task(chatter(url, i, acked[i], sent[i], stop, identities[i]))
+        for i in range(VISITORS)
+    ]
     await asyncio.sleep(random.uniform(0.8, 2.0))
     os.kill(proc.pid, signal.SIGKILL)
     await proc.wait()

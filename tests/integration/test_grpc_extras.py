@@ -44,18 +44,28 @@ async def test_visitor_channel_chats_like_the_websocket(tmp_path: Path) -> None:
         op = await demo_operator(app)
         await op.open()
         call, outbox = await visitor_stream(app, boss.token)
-        outbox.put_nowait(visitor_pb2.VisitorCommand(send=visitor_pb2.VisitorSend(
-            client_msg_id="early", text="before hello")))
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(
+                send=visitor_pb2.VisitorSend(client_msg_id="early", text="before hello")
+            )
+        )
         assert (await next_event(call, "error")).code == "no_hello"
-        outbox.put_nowait(visitor_pb2.VisitorCommand(hello=visitor_pb2.VisitorHello(
-            site_id="snosuchsit")))
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(hello=visitor_pb2.VisitorHello(site_id="snosuchsit"))
+        )
         assert (await next_event(call, "error")).code == "unknown_site"
-        outbox.put_nowait(visitor_pb2.VisitorCommand(hello=visitor_pb2.VisitorHello(
-            site_id=app.demo["site"], name="App user")))
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(
+                hello=visitor_pb2.VisitorHello(site_id=app.demo["site"], name="App user")
+            )
+        )
         welcome = await next_event(call, "welcome")
         assert welcome.token
-        outbox.put_nowait(visitor_pb2.VisitorCommand(send=visitor_pb2.VisitorSend(
-            client_msg_id="m1", text="from the mobile app")))
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(
+                send=visitor_pb2.VisitorSend(client_msg_id="m1", text="from the mobile app")
+            )
+        )
         assert (await next_event(call, "ack")).seq == 1
         message = await op.recv("message")
         assert message.text == "from the mobile app"
@@ -77,19 +87,26 @@ async def test_visitor_channel_needs_a_service_role(tmp_path: Path) -> None:
 
 
 async def test_health_and_reflection(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            reply = await health.Check(health_pb2.HealthCheckRequest(
-                service="parley.v1.OperatorSession"))
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
-            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    async with (
+        running(tmp_path) as app,
+        grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel,
+    ):
+        health = health_pb2_grpc.HealthStub(channel)
+        reply = await health.Check(
+            health_pb2.HealthCheckRequest(service="parley.v1.OperatorSession")
+        )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
-            async def ask() -> Any:
-                yield reflection_pb2.ServerReflectionRequest(list_services="")
+        async def ask() -> Any:
+            yield reflection_pb2.ServerReflectionRequest(list_services="")
 
-            async for answer in stub.ServerReflectionInfo(ask()):
-                names = {s.name for s in answer.list_services_response.service}
-                break
-            assert {"parley.v1.Control", "parley.v1.OperatorSession",
-                    "parley.v1.VisitorChannel", "grpc.health.v1.Health"} <= names
+        async for answer in stub.ServerReflectionInfo(ask()):
+            names = {s.name for s in answer.list_services_response.service}
+            break
+        assert {
+            "parley.v1.Control",
+            "parley.v1.OperatorSession",
+            "parley.v1.VisitorChannel",
+            "grpc.health.v1.Health",
+        } <= names
