@@ -61,7 +61,7 @@ class OperatorActor(Actor):
         return not self.sessions
 
     def _record(self, ctx: Context) -> Operator:
-        op = ctx.services.directory.operators.get(self.id)
+        op: Operator | None = ctx.services.directory.operators.get(self.id)
         if op is None:
             raise NotFound("unknown_operator", f"no operator {self.id!r}")
         return op

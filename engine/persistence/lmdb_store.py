@@ -169,7 +169,9 @@ class LmdbStore:
             return StoreError(f"the store could not write: {error}")
         return None
 
-    def _committed(self, batch: list[tuple[list[Op], Done]], fut: asyncio.Future[object]) -> None:
+    def _committed(
+        self, batch: list[tuple[list[Op], Done]], fut: asyncio.Future[BaseException | None]
+    ) -> None:
         self._busy = False
         error = fut.exception() if not fut.cancelled() else StoreError("write cancelled")
         if error is None:
