@@ -54,6 +54,37 @@ def ack_pb(e: Ack) -> common_pb2.MessageAck:
     )
 
 
+def fill_message(target: Any, e: MessageEvent) -> None:
+    """Write ``e`` into an existing ChatMessage (no intermediate message to copy:
+    this runs once per delivered message)."""
+    target.conversation_id = e.conversation_id
+    target.seq = e.seq
+    target.author_kind = AUTHOR_KINDS[e.author_kind]
+    target.author_id = e.author_id
+    target.author_name = e.author_name
+    target.text = e.text
+    target.client_msg_id = e.client_msg_id
+    target.sent_at_ms = e.sent_at_ms
+
+
+def add_operator_events(batch: operator_pb2.OperatorEventBatch, events: list[Any]) -> None:
+    """Append engine events (or ready protobuf events) to an outgoing batch."""
+    add = batch.events.add
+    for event in events:
+        cls = type(event)
+        if cls is MessageEvent:
+            fill_message(add().message, event)
+        elif cls is Ack:
+            ack = add().ack
+            ack.conversation_id = event.conversation_id
+            ack.client_msg_id = event.client_msg_id
+            ack.seq = event.seq
+        elif cls is operator_pb2.OperatorEvent:
+            batch.events.append(event)
+        else:
+            batch.events.append(operator_event(event))
+
+
 def operator_event(event: Event) -> operator_pb2.OperatorEvent:
     cls = type(event)
     e: Any = event

@@ -272,14 +272,9 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
         pump = asyncio.create_task(_pump(request_iterator, handle, sink))
         try:
             async for batch in sink.batches():
-                yield operator_pb2.OperatorEventBatch(
-                    events=[
-                        e
-                        if isinstance(e, operator_pb2.OperatorEvent)
-                        else converters.operator_event(e)
-                        for e in batch
-                    ]
-                )
+                out = operator_pb2.OperatorEventBatch()
+                converters.add_operator_events(out, batch)
+                yield out
         finally:
             session.detach()
             pump.cancel()
