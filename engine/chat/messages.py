@@ -1,4 +1,5 @@
-"""Commands to the chat actors: frozen, slotted dataclasses, a union per kind.
+"""Commands to the chat actors: frozen, slotted dataclasses, a union per kind (the
+one-per-message commands, Post and Committed, are NamedTuples: see events.py).
 
 Replies travel in the envelope (``tell(msg, reply)`` / ``ask``), never in here.
 """
@@ -6,6 +7,7 @@ Replies travel in the envelope (``tell(msg, reply)`` / ``ask``), never in here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from engine.chat.events import Sink
 
@@ -50,17 +52,17 @@ class Start:
     info: ConversationInfo
 
 
-@dataclass(frozen=True, slots=True)
-class Post:
+class Post(NamedTuple):
     """Reply: the message's seq, after its commit (the original seq for a resend).
-    ``origin`` is the sink the post came from: it gets the ack, not an echo."""
+    ``origin`` is the sink the post came from: it gets the ack, not an echo.
+    A NamedTuple, like the events: one is made per chat message (see events.py)."""
 
     author_kind: str
     author_id: str
     author_name: str
     client_msg_id: str
     text: str
-    origin: Sink | None = field(default=None, compare=False)
+    origin: Sink | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,7 @@ class CloseConversation:
     by_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Committed:
+class Committed(NamedTuple):
     """The store committed (or failed) the conversation's pending entries up to seq."""
 
     seq: int
