@@ -8,6 +8,7 @@ site, department and operator whose credentials are kept in the data directory
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import resource
@@ -221,6 +222,16 @@ class Parley:
         return "\n".join(lines)
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper collections: what start-up made is kept out of every
+    collection from now on, and young collections run every 50,000 allocations
+    instead of 700 (a chat message makes about ten tracked objects). Full
+    collections, which walk every live object, are what makes the tail latency."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def raise_fd_limit() -> None:
     """A chat server holds a socket per visitor: take every descriptor allowed."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -237,6 +248,7 @@ async def run(config: ServeConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await app.start()
+        tune_gc()
         sys.stdout.write(app.banner() + "\n")
         sys.stdout.flush()
         await stop.wait()
