@@ -13,12 +13,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime.errors import AskTimeout, MailboxFull
-from engine.runtime.mailbox import Envelope
+from engine.runtime.mailbox import Envelope, Mailbox
 
 if TYPE_CHECKING:
     from engine.runtime.system import ActorSystem, Cell
 
 Reply = Callable[[Any, BaseException | None], None]
+
+# What an unbound reference points at: capacity 0 sends its first tell to the slow path.
+_UNBOUND = Mailbox(1)
+_UNBOUND.capacity = 0
 
 
 class Ref:
@@ -31,25 +35,31 @@ class Ref:
         self._system = system
         self.kind = kind
         self.key = key
-        self._cell: Cell | None = None
+        self._cell: Cell | Mailbox = _UNBOUND
 
     def _live_cell(self) -> Cell:
         cell = self._cell
-        if cell is None or cell.stopped:
+        if cell is _UNBOUND or cell.stopped:  # type: ignore[union-attr]
             cell = self._cell = self._system._cell_for(self.kind, self.key)
+        return cell  # type: ignore[return-value]
+
+    def _room(self) -> Cell:
+        """The slow path of tell: a reference not bound yet, a stopped actor (its
+        capacity is set to 0), or a really full mailbox."""
+        cell = self._live_cell()
+        if len(cell.user) >= cell.capacity:
+            cell.rejected += 1
+            raise MailboxFull(f"mailbox of {self.kind}/{self.key} is full")
         return cell
 
     def tell(self, message: object, reply: Reply | None = None) -> None:
         """Enqueue ``message``; raise :class:`MailboxFull` if the mailbox refuses it."""
-        # The hot path of the whole engine: kept inline on purpose.
+        # The hot path of the whole engine, kept short on purpose: one length
+        # check covers unbound, stopped and full (see _room).
         cell = self._cell
-        if cell is None or cell.stopped:
-            cell = self._live_cell()
-        user = cell.user
-        if len(user) >= cell.capacity:
-            cell.rejected += 1
-            raise MailboxFull(f"mailbox of {self.kind}/{self.key} is full")
-        user.append(message if reply is None else Envelope(message, reply))
+        if len(cell.user) >= cell.capacity:
+            cell = self._room()
+        cell.user.append(message if reply is None else Envelope(message, reply))
         if not cell.scheduled:
             cell.scheduled = True
             scheduler = cell.owner.scheduler
@@ -59,9 +69,7 @@ class Ref:
 
     def tell_system(self, message: object, reply: Reply | None = None) -> None:
         """Enqueue ahead of user messages, never refused (runtime and store notices)."""
-        cell = self._cell
-        if cell is None or cell.stopped:
-            cell = self._live_cell()
+        cell = self._live_cell()
         cell.put_system(message if reply is None else Envelope(message, reply))
         if not cell.scheduled:
             cell.owner.scheduler.schedule(cell)

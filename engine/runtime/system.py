@@ -121,24 +121,40 @@ class Cell(Mailbox):
         handful of bytecodes: this loop is where the engine spends its time.
         """
         user = self.user
+        self.touched = True
+        if not self.system and len(user) == 1:
+            # One message waiting (the common case below saturation): no loop.
+            self._handle(user.popleft())
+            self.received += 1
+        else:
+            self._run_batch(budget)
+        if self.stop_requested and not self.stopped:
+            self.owner._stop(self)
+        if self.stopped:
+            return False
+        return bool(user) or bool(self.system)
+
+    def _run_batch(self, budget: int) -> None:
+        user = self.user
         waiting = len(user)
         if waiting > self.high_water:
             self.high_water = waiting
-        self.touched = True
         if self.system:
             budget -= self._run_system(budget)
+            if self.stopped:
+                return
         ctx = self.ctx
         receive = self.actor.receive
         expected = self.props.expected
         popleft = user.popleft
         replied = False  # whether ctx still holds the last envelope's reply
-        done = budget
-        for index in range(budget):
-            if not user or self.stopped:
-                done = index
-                break
+        # Only what is queued now: messages that arrive during the turn wait for
+        # the next one, so the loop needs no emptiness check per message.
+        done = min(budget, len(user))
+        envelope = Envelope
+        for index in range(done):
             item = popleft()
-            if type(item) is Envelope:
+            if type(item) is envelope:
                 message = item.message
                 reply = item.reply
                 ctx._reply = reply
@@ -154,6 +170,9 @@ class Cell(Mailbox):
                     pass
                 except Exception as error:  # supervision decides; nothing else stops
                     self._failed(error, None)
+                    if self.stopped:
+                        done = index + 1
+                        break
                     receive = self.actor.receive  # a restart made a new actor
                 continue
             try:
@@ -163,16 +182,14 @@ class Cell(Mailbox):
                 continue
             except Exception as error:
                 self._failed(error, reply)
+                if self.stopped:
+                    done = index + 1
+                    break
                 receive = self.actor.receive
                 continue
             if not ctx._deferred:
                 reply(result, None)
         self.received += done
-        if self.stop_requested and not self.stopped:
-            self.owner._stop(self)
-        if self.stopped:
-            return False
-        return bool(user) or bool(self.system)
 
     def _run_system(self, budget: int) -> int:
         system = self.system
@@ -189,10 +206,10 @@ class Cell(Mailbox):
         ctx = self.ctx
         if type(item) is Envelope:
             message, reply = item.message, item.reply
+            ctx._reply = reply
+            ctx._deferred = False
         else:
             message, reply = item, None
-        ctx._reply = reply
-        ctx._deferred = False
         try:
             result = self.actor.receive(message, ctx)
         except self.props.expected as refusal:
@@ -202,9 +219,10 @@ class Cell(Mailbox):
         except Exception as error:
             self._failed(error, reply)
             return
-        if reply is not None and not ctx._deferred:
-            reply(result, None)
-        ctx._reply = None
+        if reply is not None:
+            if not ctx._deferred:
+                reply(result, None)
+            ctx._reply = None
 
     def _failed(self, error: Exception, reply: Reply | None) -> None:
         strategy = self.props.strategy
@@ -374,6 +392,7 @@ class ActorSystem:
         if cell.stopped:
             return
         cell.stopped = True
+        cell.capacity = 0  # every later tell takes Ref's slow path and re-resolves
         if self._cells.get((cell.kind, cell.key)) is cell:
             del self._cells[(cell.kind, cell.key)]
         for item in cell.drain():

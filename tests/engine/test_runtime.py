@@ -183,3 +183,27 @@ def test_bad_configuration_is_refused() -> None:
     system, _, _ = make_system()
     with pytest.raises(KeyError):
         system.ref("nope", "a")
+
+
+def test_a_reference_to_a_stopped_actor_reaches_a_fresh_one() -> None:
+    strategy = SupervisorStrategy(max_restarts=0)
+    system, _, _ = make_system(strategy=strategy)
+    ref = system.ref("rec", "a")
+    ref.tell("before")
+    ref.tell("boom")  # no restarts allowed: stopped
+    assert not system.is_active("rec", "a")
+    ref.tell("after")  # the same reference activates the actor again
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [["after"]]
+    assert system.activated == 2
+
+
+def test_mailbox_statistics() -> None:
+    system, _, _ = make_system()
+    ref = system.ref("rec", "a")
+    for i in range(5):
+        ref.tell(i)
+    cell = system._cells[("rec", "a")]
+    stats = cell.stats()
+    assert stats["received"] == 5 and stats["queued"] == 0 and stats["rejected"] == 0
