@@ -23,3 +23,38 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         runner.get_loop().slow_callback_duration = 1.0
         runner.run(func(**kwargs))
     return True
+
+
+def _install_chromium() -> str | None:
+    """Debian's chromium, installed on first use where we may (CI runs as root)."""
+    import fcntl
+    import os
+    import shutil
+    import subprocess
+
+    found = shutil.which("chromium")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    with open("/tmp/parley-chromium-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not shutil.which("chromium"):
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+                           env=env)
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = _install_chromium()
+    if path is None:
+        pytest.skip("Chromium is missing and this user cannot install it: "
+                    "apt-get install chromium")
+    return path
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]

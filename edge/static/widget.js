@@ -1,8 +1,9 @@
 // Parley visitor widget (protocol v1). Embed with:
 //   <script src="https://CHAT-HOST/widget.js" data-site="SITE_ID" async></script>
-// It keeps the visitor's token and last seen seq in localStorage, reconnects with
-// backoff, resumes from the last seq, and resends messages not yet acknowledged
-// (the server stores a client message id once).
+// It keeps the visitor's token in localStorage; a page load replays the open
+// conversation from the start (to show it), a reconnect resumes from the last seq
+// seen, and messages not yet acknowledged are resent with their id (the server
+// stores a client message id once).
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -13,8 +14,13 @@
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host +
     "/v1/visitor?site=" + encodeURIComponent(site);
   var key = "parley:" + site;
-  var saved = JSON.parse(localStorage.getItem(key) || "{}");
-  var lastSeq = saved.lastSeq || 0, token = saved.token || "", conv = saved.conv || "";
+  // Storage can be refused (privacy settings, sandboxed pages): then the
+  // identity lasts as long as the page.
+  var store = null;
+  try { store = window.localStorage; store.getItem(key); } catch (e) { store = null; }
+  var saved = {};
+  try { saved = JSON.parse((store && store.getItem(key)) || "{}") || {}; } catch (e) { saved = {}; }
+  var lastSeq = 0, token = saved.token || "", conv = saved.conv || "";
   var unacked = {}; var seen = {}; var ws = null; var delay = 500; var ready = false;
 
   var box = document.createElement("div");
@@ -40,7 +46,9 @@
   var log = box.querySelector(".pw-log"), state = box.querySelector(".pw-state");
 
   function save() {
-    localStorage.setItem(key, JSON.stringify({lastSeq: lastSeq, token: token, conv: conv}));
+    if (store) {
+      try { store.setItem(key, JSON.stringify({token: token, conv: conv})); } catch (e) { store = null; }
+    }
   }
   function line(cls, text) {
     var div = document.createElement("div");

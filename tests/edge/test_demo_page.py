@@ -1,0 +1,78 @@
+"""The demo page and its widget in a real headless Chromium, against a real
+server, with an operator answering over gRPC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import async_playwright
+
+from tests.conftest import CHROMIUM_ARGS
+from parley.v1 import common_pb2
+from tests.integration.helpers import Operator, demo_operator, running
+
+
+async def visitor_message(op: Operator) -> Any:
+    """The next message a visitor wrote (system notices are skipped)."""
+    while True:
+        message = await op.recv("message", timeout=10)
+        if message.author_kind == common_pb2.AUTHOR_KIND_VISITOR:
+            return message
+
+
+async def test_a_visitor_chats_from_the_demo_page(tmp_path: Path, chromium_path: str) -> None:
+    async with running(tmp_path) as app, async_playwright() as pw:
+        op = await demo_operator(app)
+        await op.open()
+        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"http://127.0.0.1:{app.http_port}/")
+            state = page.locator("#parley-widget .pw-state")
+            await state.filter(has_text="online").wait_for(timeout=10_000)
+            await page.fill("#parley-widget .pw-input", "Do you ship to Norway?")
+            await page.press("#parley-widget .pw-input", "Enter")
+
+            message = await visitor_message(op)
+            assert message.text == "Do you ship to Norway?"
+            op.say(message.conversation_id, "r1", "Yes, in 3 days.")
+            log = page.locator("#parley-widget .pw-log")
+            await log.filter(has_text="Demo operator: Yes, in 3 days.").wait_for(timeout=10_000)
+            await page.screenshot(path=str(tmp_path / "demo.png"))
+
+            # A reload keeps the identity and shows the conversation again.
+            await page.reload()
+            await state.filter(has_text="online").wait_for(timeout=10_000)
+            await log.filter(has_text="Do you ship to Norway?").wait_for(timeout=10_000)
+            await log.filter(has_text="Yes, in 3 days.").wait_for(timeout=10_000)
+            await page.fill("#parley-widget .pw-input", "Great, thanks")
+            await page.press("#parley-widget .pw-input", "Enter")
+            again = await visitor_message(op)
+            assert again.conversation_id == message.conversation_id
+            assert again.text == "Great, thanks"
+            assert errors == []
+        finally:
+            await browser.close()
+            await op.close()
+
+
+async def test_the_demo_page_refuses_another_origin(tmp_path: Path, chromium_path: str) -> None:
+    """The widget on a page whose origin the site does not allow (here a blank
+    page: Origin "null") cannot open a chat."""
+    async with running(tmp_path) as app, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.set_content(
+                f'<body><p>Another shop</p><script src="http://127.0.0.1:{app.http_port}'
+                f'/widget.js" data-site="{app.demo["site"] if app.demo else ""}"></script>'
+                "</body>"
+            )
+            state = page.locator("#parley-widget .pw-state")
+            await state.filter(has_text="reconnecting").wait_for(timeout=10_000)
+            assert "online" not in (await state.text_content() or "")
+        finally:
+            await browser.close()
