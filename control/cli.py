@@ -409,5 +409,103 @@ def transcript(ctx: Ctx, conversation_id: str, after: int) -> None:
     )
 
 
+# -- a terminal operator console ---------------------------------------------------
+
+
+@main.command()
+@pass_ctx
+def chat(ctx: Ctx) -> None:
+    """Answer chats from the terminal, as the logged-in operator.
+
+    Incoming messages are printed as they arrive. A typed line goes to the
+    conversation that spoke last; "/to CONVERSATION_ID" switches, "/close" closes
+    the current one, "/quit" (or end of input) leaves.
+    """
+    import itertools
+    import queue
+    import threading
+
+    from parley.v1 import operator_pb2, operator_pb2_grpc
+
+    client = ctx.client()
+    outbox: queue.Queue[Any] = queue.Queue()
+    outbox.put([operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())])
+    current: list[str] = [""]
+    ids = itertools.count(1)
+    prefix = os.urandom(4).hex()
+
+    def commands() -> Any:
+        while (batch := outbox.get()) is not None:
+            yield operator_pb2.OperatorCommandBatch(commands=batch)
+
+    stub = operator_pb2_grpc.OperatorSessionStub(client.channel)
+    call = stub.Connect(commands(), metadata=client.metadata())
+
+    def read_input() -> None:
+        for raw in sys.stdin:
+            line = raw.strip()
+            if not line:
+                continue
+            if line == "/quit":
+                break
+            if line.startswith("/to "):
+                current[0] = line[4:].strip()
+                click.echo(f"-- now writing to {current[0]}")
+            elif not current[0]:
+                click.echo("-- no conversation yet; wait for a visitor or use /to ID")
+            elif line == "/close":
+                outbox.put(
+                    [
+                        operator_pb2.OperatorCommand(
+                            close=operator_pb2.CloseConversation(conversation_id=current[0])
+                        )
+                    ]
+                )
+            else:
+                outbox.put(
+                    [
+                        operator_pb2.OperatorCommand(
+                            send=operator_pb2.OperatorSend(
+                                conversation_id=current[0],
+                                client_msg_id=f"{prefix}-{next(ids)}",
+                                text=line,
+                            )
+                        )
+                    ]
+                )
+        outbox.put(None)
+        call.cancel()
+
+    threading.Thread(target=read_input, daemon=True).start()
+    try:
+        for batch in call:
+            for event in batch.events:
+                which = event.WhichOneof("event")
+                if which == "ready":
+                    click.echo(f"-- signed in as {event.ready.display_name}; waiting for chats")
+                elif which == "assigned":
+                    a = event.assigned
+                    current[0] = a.conversation_id
+                    click.echo(f"-- chat {a.conversation_id} with {a.visitor_name}")
+                elif which == "message":
+                    m = event.message
+                    if m.author_kind == 1:
+                        current[0] = m.conversation_id
+                    who = {1: m.author_name or "visitor", 2: m.author_name, 3: "*"}.get(
+                        m.author_kind, "?"
+                    )
+                    click.echo(f"[{m.conversation_id} #{m.seq}] {who}: {m.text}")
+                elif which == "closed":
+                    click.echo(f"-- chat {event.closed.conversation_id} closed")
+                elif which == "error":
+                    click.echo(f"-- refused: {event.error.code}: {event.error.message}")
+    except grpc.RpcError as error:
+        if error.code() is not grpc.StatusCode.CANCELLED:
+            fail(
+                f"{error.details()} [{error.code().name}]",
+                EXIT_UNREACHABLE if error.code() is grpc.StatusCode.UNAVAILABLE else EXIT_REFUSED,
+            )
+
+
 if __name__ == "__main__":
     main()

@@ -217,7 +217,9 @@ class Parley:
             )
         if self.demo:
             lines.append(
-                f"  Try: parley login --server {host}:{self.grpc_port} --email {self.demo['email']}"
+                f"  Answer as the operator: .venv/bin/parley login --server "
+                f"{host}:{self.grpc_port} --email {self.demo['email']} --password "
+                f"{self.demo['password']} && .venv/bin/parley chat"
             )
         return "\n".join(lines)
 

@@ -23,8 +23,9 @@ DEMO_PAGE = """<!doctype html>
 </head><body>
 <h1>Parley demo shop</h1>
 <p>This page embeds the Parley visitor widget for the demo site <code>{site}</code>.
-Write in the chat box at the bottom right; an operator answers from a gRPC session
-(for example <code>parley chat --as-operator</code> or the load test's operator user).</p>
+Write in the chat box at the bottom right; an operator answers over a gRPC session,
+for example from a terminal with <code>parley login</code> as the demo operator, then
+<code>parley chat</code> (the server printed the exact commands).</p>
 <script src="/widget.js" data-site="{site}" async></script>
 </body></html>
 """

@@ -40,8 +40,7 @@ def _install_chromium() -> str | None:
         if not shutil.which("chromium"):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
-                           env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
     return shutil.which("chromium")
 
 
@@ -49,12 +48,15 @@ def _install_chromium() -> str | None:
 def chromium_path() -> str:
     path = _install_chromium()
     if path is None:
-        pytest.skip("Chromium is missing and this user cannot install it: "
-                    "apt-get install chromium")
+        pytest.skip("Chromium is missing and this user cannot install it: apt-get install chromium")
     return path
 
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]

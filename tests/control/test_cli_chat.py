@@ -1,0 +1,65 @@
+"""`parley chat`: a terminal operator console over the real session stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.integration.helpers import Visitor, demo_operator, running, visitor_url
+
+
+async def test_terminal_operator_answers_a_visitor(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        op = await demo_operator(app)  # only for its token
+        env = {
+            **os.environ,
+            "PARLEY_SERVER": f"127.0.0.1:{app.grpc_port}",
+            "PARLEY_TOKEN": op.token,
+            "PARLEY_CONFIG_DIR": str(tmp_path / "cfg"),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "control.cli",
+            "chat",
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert proc.stdout is not None and proc.stdin is not None
+
+        async def line_with(text: str) -> str:
+            async with asyncio.timeout(15):
+                while True:
+                    line = (await proc.stdout.readline()).decode()
+                    assert line, "parley chat ended early"
+                    if text in line:
+                        return line
+
+        try:
+            await line_with("waiting for chats")
+            proc.stdin.write(b"too early\n")
+            await line_with("no conversation yet")
+            v = await Visitor(visitor_url(app)).connect()
+            await v.hello(name="Ola")
+            v.send({"type": "msg", "cid": "1", "text": "Is anyone there?"})
+            await line_with("Ola: Is anyone there?")
+            proc.stdin.write(b"Yes, how can I help?\n")
+            got = await v.recv("msg")
+            while got["from"] != "operator":
+                got = await v.recv("msg")
+            assert got["text"] == "Yes, how can I help?"
+            proc.stdin.write(b"/close\n")
+            await v.recv("closed")
+            proc.stdin.write(b"/quit\n")
+            await proc.stdin.drain()
+            async with asyncio.timeout(10):
+                assert await proc.wait() == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            await op.close()
