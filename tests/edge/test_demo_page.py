@@ -8,8 +8,8 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
-from tests.conftest import CHROMIUM_ARGS
 from parley.v1 import common_pb2
+from tests.conftest import CHROMIUM_ARGS
 from tests.integration.helpers import Operator, demo_operator, running
 
 
