@@ -10,7 +10,6 @@ queue's snapshot, saved on every change.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from engine.chat.messages import (
@@ -28,10 +27,8 @@ from engine.chat.messages import (
 )
 from engine.chat.policies import Candidate, choose_operator
 from engine.errors import InvalidArgument
-from engine.persistence.codec import decode, encode, snapshot_key
+from engine.persistence.codec import decode, encode
 from engine.runtime import Actor, Context
-
-log = logging.getLogger("parley.queue")
 
 
 class DepartmentQueue(Actor):
@@ -57,16 +54,6 @@ class DepartmentQueue(Actor):
         # Its view of who is online lives only here: keep it while anyone is.
         return not self.waiting and not self.operators and self.claiming is None
 
-    def _save(self, ctx: Context) -> None:
-        data = self.snapshot()
-        assert data is not None
-
-        def done(error: BaseException | None) -> None:
-            if error is not None:
-                log.error("queue %s not stored: %r", self.id, error)
-
-        ctx.services.store.write([("snapshots", snapshot_key("queue", self.id), data)], done)
-
     def _positions(self, ctx: Context, start: int = 0) -> None:
         for index in range(start, len(self.waiting)):
             conv_id = self.waiting[index].conversation_id
@@ -77,7 +64,7 @@ class DepartmentQueue(Actor):
             case Enqueue(info):
                 if all(w.conversation_id != info.conversation_id for w in self.waiting):
                     self.waiting.append(info)
-                    self._save(ctx)
+                    ctx.save_snapshot()
                     self._positions(ctx, len(self.waiting) - 1)
                 self._try_assign(ctx)
                 return len(self.waiting)
@@ -85,7 +72,7 @@ class DepartmentQueue(Actor):
                 for index, info in enumerate(self.waiting):
                     if info.conversation_id == conv_id:
                         del self.waiting[index]
-                        self._save(ctx)
+                        ctx.save_snapshot()
                         self._positions(ctx, index)
                         break
                 return None
@@ -146,7 +133,7 @@ class DepartmentQueue(Actor):
                 ctx.ref("operator", result.operator_id).tell(Released(result.conversation_id))
             else:
                 del self.waiting[index]
-                self._save(ctx)
+                ctx.save_snapshot()
                 directory = ctx.services.directory
                 name = directory.operators[result.operator_id].display_name
                 ctx.ref("conversation", result.conversation_id).tell(

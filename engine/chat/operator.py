@@ -9,7 +9,6 @@ snapshot, saved on every change, so a restart knows its load.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from engine.chat.events import Assigned, Sink
@@ -27,10 +26,8 @@ from engine.chat.messages import (
 )
 from engine.chat.records import Operator
 from engine.errors import InvalidArgument, NotFound
-from engine.persistence.codec import decode, encode, snapshot_key
+from engine.persistence.codec import decode, encode
 from engine.runtime import Actor, Context
-
-log = logging.getLogger("parley.operator")
 
 
 class OperatorActor(Actor):
@@ -66,16 +63,6 @@ class OperatorActor(Actor):
             raise NotFound("unknown_operator", f"no operator {self.id!r}")
         return op
 
-    def _save(self, ctx: Context) -> None:
-        data = self.snapshot()
-        assert data is not None
-
-        def done(error: BaseException | None) -> None:
-            if error is not None:
-                log.error("operator %s state not stored: %r", self.id, error)
-
-        ctx.services.store.write([("snapshots", snapshot_key("operator", self.id), data)], done)
-
     def _announce(self, ctx: Context, op: Operator) -> None:
         if self.sessions:
             message: Any = OperatorAvailable(
@@ -109,13 +96,13 @@ class OperatorActor(Actor):
                 if not self.sessions or len(self.active) >= op.max_chats:
                     return False, len(self.active), op.max_chats
                 self.active[info.conversation_id] = info
-                self._save(ctx)
+                ctx.save_snapshot()
                 for sink in self.sessions:
                     self._open_for(sink, info, 0, ctx)
                 return True, len(self.active), op.max_chats
             case Released(conv_id):
                 if self.active.pop(conv_id, None) is not None:
-                    self._save(ctx)
+                    ctx.save_snapshot()
                     self.idle_since = ctx.clock.monotonic()
                     for sink in self.sessions:
                         ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))

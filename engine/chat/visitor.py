@@ -6,7 +6,6 @@ open two chats. Its state is its snapshot, saved on every change.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from engine.chat import ids
@@ -18,10 +17,8 @@ from engine.chat.messages import (
     Start,
 )
 from engine.errors import InvalidArgument, NotFound
-from engine.persistence.codec import decode, encode, snapshot_key
+from engine.persistence.codec import decode, encode
 from engine.runtime import Actor, Context
-
-log = logging.getLogger("parley.visitor")
 
 
 def visitor_snapshot(site_id: str, name: str, email: str, conversation_id: str) -> bytes:
@@ -43,17 +40,6 @@ class VisitorActor(Actor):
             return None
         return visitor_snapshot(self.site_id, self.name, self.email, self.conversation_id)
 
-    def _save(self, ctx: Context) -> None:
-        data = self.snapshot()
-        if data is None:
-            return
-
-        def done(error: BaseException | None) -> None:
-            if error is not None:
-                log.error("visitor %s not stored: %r", self.id, error)
-
-        ctx.services.store.write([("snapshots", snapshot_key("visitor", self.id), data)], done)
-
     def receive(self, message: Any, ctx: Context) -> Any:
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
@@ -63,7 +49,7 @@ class VisitorActor(Actor):
                     return self.conversation_id
                 conv_id = ids.new_conversation_id(self.site_id)
                 self.conversation_id = conv_id
-                self._save(ctx)
+                ctx.save_snapshot()
                 info = ConversationInfo(
                     conv_id,
                     self.site_id,
@@ -76,7 +62,7 @@ class VisitorActor(Actor):
             case ConversationEnded(conv_id):
                 if self.conversation_id == conv_id:
                     self.conversation_id = ""
-                    self._save(ctx)
+                    ctx.save_snapshot()
                 return None
             case GetVisitor():
                 return self.conversation_id, self.name

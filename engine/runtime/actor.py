@@ -10,6 +10,7 @@ the services the system was given (the store, the directory).
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime.clock import Clock, Timer
@@ -17,6 +18,8 @@ from engine.runtime.ref import Ref, Reply
 
 if TYPE_CHECKING:
     from engine.runtime.system import ActorSystem, Cell
+
+log = logging.getLogger("parley.runtime")
 
 
 class Actor:
@@ -84,6 +87,22 @@ class Context:
         """Send ``message`` to this actor after ``delay`` seconds."""
         ref = self.self_ref
         return self._cell.owner.clock.call_later(delay, lambda: ref.tell_system(message))
+
+    def save_snapshot(self) -> None:
+        """Store the actor's snapshot now (not only at passivation): for actors
+        whose state must survive a crash. A failed write is logged; the next
+        change writes it again."""
+        cell = self._cell
+        data = cell.actor.snapshot()
+        if data is None:
+            return
+        kind, key = cell.kind, cell.key
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                log.error("snapshot of %s/%s not stored: %r", kind, key, error)
+
+        cell.owner.snapshots.save_snapshot(kind, key, data, done)
 
     def stop(self) -> None:
         """Stop this actor after the current message."""

@@ -56,7 +56,9 @@ class Ref:
         """Enqueue ``message``; raise :class:`MailboxFull` if the mailbox refuses it."""
         # The hot path of the whole engine, kept short on purpose: one length
         # check covers unbound, stopped and full (see _room).
-        cell = self._cell
+        # _UNBOUND (a bare Mailbox) never passes the length check, so past it
+        # the cell is a real Cell.
+        cell: Cell = self._cell  # type: ignore[assignment]
         if len(cell.user) >= cell.capacity:
             cell = self._room()
         cell.user.append(message if reply is None else Envelope(message, reply))
