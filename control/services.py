@@ -20,6 +20,7 @@ from control.errors import detail_of, status_of
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.events import CommandFailed, Event
+from engine.chat.messages import GetOperatorState
 from engine.chat.sessions import OperatorSession, VisitorSession, failure
 from engine.errors import NotFound, PermissionDenied, Refused
 from parley.v1 import (
@@ -149,15 +150,10 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
 
     @rpc("Control", "ListOperators")
     async def ListOperators(self, request: Any, p: Principal, context: Any) -> Any:
-        system = self.engine.system
         ops = self.directory.list_operators(p.account_id)
+        online = {o.id: await _online(self.engine, o.id) for o in ops}
         return control_pb2.ListOperatorsReply(
-            operators=[
-                converters.operator_pb(
-                    o, system.is_active("operator", o.id) and _online(self.engine, o.id)
-                )
-                for o in ops
-            ]
+            operators=[converters.operator_pb(o, online[o.id]) for o in ops]
         )
 
     @rpc("Control", "GetTranscript")
@@ -174,9 +170,13 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         )
 
 
-def _online(engine: Engine, operator_id: str) -> bool:
-    cell = engine.system._cells.get(("operator", operator_id))
-    return bool(cell is not None and getattr(cell.actor, "sessions", None))
+async def _online(engine: Engine, operator_id: str) -> bool:
+    """Whether the operator has a session; an operator not in memory has none
+    (asking it would only wake it up)."""
+    if not engine.system.is_active("operator", operator_id):
+        return False
+    state = await engine.system.ref("operator", operator_id).ask(GetOperatorState())
+    return bool(state["online"])
 
 
 class BatchSink:
@@ -230,6 +230,51 @@ async def _pump(
         sink.close()
 
 
+async def _stream_caller(
+    engine: Engine, context: grpc.aio.ServicerContext, method: str
+) -> Principal:
+    """The authorised caller of a stream, or the call ends with the refusal."""
+    try:
+        principal = authorize(engine, context, method)
+    except Refused as error:
+        await context.abort(status_of(error), detail_of(error))
+    assert principal is not None
+    return principal
+
+
+async def _serve_stream(
+    commands: AsyncIterator[Any],
+    handle: Callable[[Any], Awaitable[None]],
+    sink: BatchSink,
+    encode: Callable[[list[Event]], Any],
+    detach: Callable[[], None],
+) -> AsyncIterator[Any]:
+    """Read commands in a task while writing batches of events; detach the
+    session however the stream ends."""
+    pump = asyncio.create_task(_pump(commands, handle, sink))
+    try:
+        async for batch in sink.batches():
+            yield encode(batch)
+    finally:
+        detach()
+        pump.cancel()
+
+
+def _operator_batch(events: list[Event]) -> operator_pb2.OperatorEventBatch:
+    out = operator_pb2.OperatorEventBatch()
+    converters.add_operator_events(out, events)
+    return out
+
+
+def _visitor_batch(events: list[Any]) -> visitor_pb2.VisitorEventBatch:
+    return visitor_pb2.VisitorEventBatch(
+        events=[
+            e if isinstance(e, visitor_pb2.VisitorEvent) else converters.visitor_event(e)
+            for e in events
+        ]
+    )
+
+
 class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type: ignore[misc]
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -237,11 +282,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
     async def Connect(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
-        try:
-            principal = authorize(self.engine, context, "/parley.v1.OperatorSession/Connect")
-        except Refused as error:
-            await context.abort(status_of(error), detail_of(error))
-        assert principal is not None
+        principal = await _stream_caller(self.engine, context, "/parley.v1.OperatorSession/Connect")
         sink = BatchSink()
         session = OperatorSession(self.engine, principal, sink)
 
@@ -269,15 +310,10 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
             else:
                 sink.push(_unknown_command())
 
-        pump = asyncio.create_task(_pump(request_iterator, handle, sink))
-        try:
-            async for batch in sink.batches():
-                out = operator_pb2.OperatorEventBatch()
-                converters.add_operator_events(out, batch)
-                yield out
-        finally:
-            session.detach()
-            pump.cancel()
+        async for out in _serve_stream(
+            request_iterator, handle, sink, _operator_batch, session.detach
+        ):
+            yield out
 
 
 def _unknown_command() -> CommandFailed:
@@ -291,11 +327,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
     async def Connect(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
-        try:
-            principal = authorize(self.engine, context, "/parley.v1.VisitorChannel/Connect")
-        except Refused as error:
-            await context.abort(status_of(error), detail_of(error))
-        assert principal is not None
+        principal = await _stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
         sink = BatchSink()
         holder: list[VisitorSession] = []
 
@@ -345,21 +377,12 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
             else:
                 sink.push(_unknown_command())
 
-        pump = asyncio.create_task(_pump(request_iterator, handle, sink))
-        try:
-            async for batch in sink.batches():
-                yield visitor_pb2.VisitorEventBatch(
-                    events=[
-                        e
-                        if isinstance(e, visitor_pb2.VisitorEvent)
-                        else converters.visitor_event(e)
-                        for e in batch
-                    ]
-                )
-        finally:
+        def detach() -> None:
             for session in holder:
                 session.detach()
-            pump.cancel()
+
+        async for out in _serve_stream(request_iterator, handle, sink, _visitor_batch, detach):
+            yield out
 
 
 SERVICES = (AuthService, ControlService, OperatorSessionService, VisitorChannelService)

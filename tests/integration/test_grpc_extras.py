@@ -11,7 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from parley.v1 import visitor_pb2, visitor_pb2_grpc
+from parley.v1 import control_pb2, visitor_pb2, visitor_pb2_grpc
 from tests.integration.helpers import demo_operator, owner, running
 
 
@@ -110,3 +110,24 @@ async def test_health_and_reflection(tmp_path: Path) -> None:
             "parley.v1.VisitorChannel",
             "grpc.health.v1.Health",
         } <= names
+
+
+async def test_operator_list_shows_who_is_online(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        op = await demo_operator(app)
+
+        async def online() -> bool:
+            reply = await boss.control.ListOperators(
+                control_pb2.ListOperatorsRequest(), metadata=boss.metadata)
+            return next(o.online for o in reply.operators if o.id == app.demo["operator"])
+
+        assert not await online()
+        await op.open()
+        assert await online()
+        await op.close()
+        async with asyncio.timeout(5):
+            while await online():
+                await asyncio.sleep(0.02)
+        await boss.close()
