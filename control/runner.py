@@ -56,6 +56,7 @@ class ServeConfig:
     demo: bool = False
     map_size_mb: int = 1024
     idle_seconds: float = 300.0
+    stream_backlog: int = 100_000  # unsent events on a gRPC stream before it is ended
     edge: EdgeConfig = field(default_factory=EdgeConfig)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,8 @@ class ServeConfig:
             raise ValueError("map size must be at least 1 MiB")
         if self.idle_seconds <= 0:
             raise ValueError("idle seconds must be positive")
+        if self.stream_backlog < 10:
+            raise ValueError("stream backlog must be at least 10 events")
 
 
 def _write_secret(path: Path, doc: dict[str, Any]) -> None:
@@ -123,7 +126,9 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
     return {**demo, "email": email, "password": password}
 
 
-async def build_grpc_server(engine: Engine, address: str) -> tuple[grpc.aio.Server, int]:
+async def build_grpc_server(
+    engine: Engine, address: str, stream_backlog: int = 100_000
+) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 4 * 1024 * 1024),
@@ -133,10 +138,10 @@ async def build_grpc_server(engine: Engine, address: str) -> tuple[grpc.aio.Serv
     control_pb2_grpc.add_AuthServicer_to_server(services.AuthService(engine), server)
     control_pb2_grpc.add_ControlServicer_to_server(services.ControlService(engine), server)
     operator_pb2_grpc.add_OperatorSessionServicer_to_server(
-        services.OperatorSessionService(engine), server
+        services.OperatorSessionService(engine, stream_backlog), server
     )
     visitor_pb2_grpc.add_VisitorChannelServicer_to_server(
-        services.VisitorChannelService(engine), server
+        services.VisitorChannelService(engine, stream_backlog), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -177,7 +182,7 @@ class Parley:
         self.owner = await bootstrap_owner(engine)
         engine.start()
         self.grpc, self.grpc_port = await build_grpc_server(
-            engine, f"{config.host}:{config.grpc_port}"
+            engine, f"{config.host}:{config.grpc_port}", config.stream_backlog
         )
         await self.grpc.start()
         # The demo site's allowed origins name the HTTP port, so bind it first.

@@ -22,7 +22,7 @@ from engine.chat.auth import Principal
 from engine.chat.events import CommandFailed, Event
 from engine.chat.messages import GetOperatorState
 from engine.chat.sessions import OperatorSession, VisitorSession, failure
-from engine.errors import NotFound, PermissionDenied, Refused
+from engine.errors import NotFound, PermissionDenied, Refused, Unavailable
 from parley.v1 import (
     common_pb2,
     control_pb2,
@@ -183,21 +183,34 @@ class BatchSink:
     """Collects events for one stream; the writer sends whatever is ready as one
     batch (one event per stream message caps a stream near 13k events/s)."""
 
-    __slots__ = ("events", "wake", "closed")
+    __slots__ = ("events", "wake", "closed", "overflowed", "limit")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 100_000) -> None:
         self.events: list[Event] = []
         self.wake = asyncio.Event()
         self.closed = False
+        self.overflowed = False
+        self.limit = limit  # unsent events before the client counts as too slow
 
     def push(self, event: Event) -> None:
-        self.events.append(event)
-        if len(self.events) == 1:
+        events = self.events
+        if len(events) >= self.limit:
+            # The client does not read: end its stream rather than buffer
+            # without bound. It reconnects and resumes by seq.
+            self.overflowed = True
+            self.wake.set()
+            return
+        events.append(event)
+        if len(events) == 1:
             self.wake.set()
 
     async def batches(self, limit: int = 500) -> AsyncIterator[list[Event]]:
         while True:
             await self.wake.wait()
+            if self.overflowed:
+                raise Unavailable(
+                    "too_slow", "the client did not read its events; reconnect and resume"
+                )
             if self.closed and not self.events:
                 return
             self.wake.clear()
@@ -243,6 +256,7 @@ async def _stream_caller(
 
 
 async def _serve_stream(
+    context: grpc.aio.ServicerContext,
     commands: AsyncIterator[Any],
     handle: Callable[[Any], Awaitable[None]],
     sink: BatchSink,
@@ -255,6 +269,8 @@ async def _serve_stream(
     try:
         async for batch in sink.batches():
             yield encode(batch)
+    except Refused as error:
+        await context.abort(status_of(error), detail_of(error))
     finally:
         detach()
         pump.cancel()
@@ -276,14 +292,15 @@ def _visitor_batch(events: list[Any]) -> visitor_pb2.VisitorEventBatch:
 
 
 class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type: ignore[misc]
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, backlog: int = 100_000) -> None:
         self.engine = engine
+        self.backlog = backlog
 
     async def Connect(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         principal = await _stream_caller(self.engine, context, "/parley.v1.OperatorSession/Connect")
-        sink = BatchSink()
+        sink = BatchSink(self.backlog)
         session = OperatorSession(self.engine, principal, sink)
 
         async def handle(command: Any) -> None:
@@ -311,7 +328,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                 sink.push(_unknown_command())
 
         async for out in _serve_stream(
-            request_iterator, handle, sink, _operator_batch, session.detach
+            context, request_iterator, handle, sink, _operator_batch, session.detach
         ):
             yield out
 
@@ -321,14 +338,15 @@ def _unknown_command() -> CommandFailed:
 
 
 class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: ignore[misc]
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, backlog: int = 100_000) -> None:
         self.engine = engine
+        self.backlog = backlog
 
     async def Connect(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         principal = await _stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
-        sink = BatchSink()
+        sink = BatchSink(self.backlog)
         holder: list[VisitorSession] = []
 
         async def handle(command: Any) -> None:
@@ -381,7 +399,9 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
             for session in holder:
                 session.detach()
 
-        async for out in _serve_stream(request_iterator, handle, sink, _visitor_batch, detach):
+        async for out in _serve_stream(
+            context, request_iterator, handle, sink, _visitor_batch, detach
+        ):
             yield out
 
 

@@ -91,6 +91,11 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.edge.connections.add(self)
+        # Past this many unread bytes picows calls pause_writing: we drop the
+        # client rather than buffer without bound (it resumes by seq).
+        transport.underlying_transport.set_write_buffer_limits(
+            high=self.edge.config.send_buffer_limit
+        )
         self._deadline = self.edge.loop.call_later(
             self.edge.config.hello_timeout, self._hello_overdue
         )
@@ -101,6 +106,13 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
             self._deadline.cancel()
         self.session.detach()
         self.transport = None
+
+    def pause_writing(self) -> None:
+        log.info("visitor connection dropped: it does not read what it is sent")
+        transport = self.transport
+        if transport is not None:
+            # The close frame would queue behind the unread data: just cut it.
+            transport.disconnect(graceful=False)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type

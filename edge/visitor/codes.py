@@ -7,6 +7,10 @@ Application close codes live in 4000-4999 (RFC 6455 leaves them to us):
     4408  timeout    no hello within the first-frame deadline, or idle too long
     4429  rate       message rate exceeded repeatedly
     4500  internal   a bug; the client may reconnect and resume
+    1006  (abort)    the client did not read what it was sent (over the send
+                     buffer limit, 1 MiB): the connection is cut without a close
+                     frame, which would only queue behind the unread data; the
+                     client reconnects and resumes by seq
     1009  too big    a frame over the hard limit (picows closes it)
 
 Refusals before the upgrade are HTTP answers with a JSON body {"error": code}:

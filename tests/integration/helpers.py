@@ -19,12 +19,15 @@ from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, o
 
 
 @asynccontextmanager
-async def running(tmp_path: Path, **edge: Any) -> AsyncIterator[Parley]:
+async def running(
+    tmp_path: Path, stream_backlog: int = 100_000, **edge: Any
+) -> AsyncIterator[Parley]:
     config = ServeConfig(
         data_dir=tmp_path / "data",
         http_port=0,
         grpc_port=0,
         demo=True,
+        stream_backlog=stream_backlog,
         edge=EdgeConfig(port=0, **edge),
     )
     app = Parley(config)

@@ -120,7 +120,8 @@ async def test_operator_list_shows_who_is_online(tmp_path: Path) -> None:
 
         async def online() -> bool:
             reply = await boss.control.ListOperators(
-                control_pb2.ListOperatorsRequest(), metadata=boss.metadata)
+                control_pb2.ListOperatorsRequest(), metadata=boss.metadata
+            )
             return next(o.online for o in reply.operators if o.id == app.demo["operator"])
 
         assert not await online()

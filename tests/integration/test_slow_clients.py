@@ -1,0 +1,137 @@
+"""Clients that stop reading are cut off; nothing grows without bound, and the
+others go on."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import orjson
+import pytest
+
+from control.runner import Parley
+from engine.chat.messages import GetConversation, GetOperatorState
+from parley.v1 import operator_pb2
+from tests.integration.helpers import Operator, Visitor, demo_operator, running, visitor_url
+
+BIG = "x" * 3900
+
+
+def masked_text_frame(payload: bytes) -> bytes:
+    """A client-to-server websocket text frame (RFC 6455, masked)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x81, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def test_an_operator_that_does_not_read_loses_its_stream(tmp_path: Path) -> None:
+    async with running(
+        tmp_path, stream_backlog=50, visitor_rate=10_000, visitor_burst=10_000
+    ) as app:
+        lazy = await demo_operator(app)
+        outbox: asyncio.Queue[object] = asyncio.Queue()
+
+        async def commands() -> AsyncIterator[operator_pb2.OperatorCommandBatch]:
+            yield operator_pb2.OperatorCommandBatch(
+                commands=[operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())]
+            )
+            await outbox.get()  # hold the stream open; never read from it
+
+        call = lazy.sessions.Connect(commands(), metadata=lazy.metadata)
+        # Wait until the session is attached (the operator shows as online).
+        async with asyncio.timeout(10):
+            while not await _online(app, app.demo["operator"]):  # type: ignore[index]
+                await asyncio.sleep(0.02)
+        v = await Visitor(visitor_url(app)).connect()
+        await v.hello()
+        for i in range(400):
+            v.send({"type": "msg", "cid": f"m{i}", "text": BIG})
+        for _ in range(400):
+            ack = await v.recv("ack", timeout=20)
+        # The server gave up on the stream: reading it now ends in UNAVAILABLE.
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async with asyncio.timeout(20):
+                async for _batch in call:
+                    pass
+        assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert "too_slow" in (info.value.details() or "")
+        # A fresh session resumes the conversation where its client had got to
+        # (a replay counts toward the backlog too, and this one is small).
+        fresh = await demo_operator(app)
+        await fresh.open(resume={ack["conversation"]: ack["seq"] - 3})
+        assigned = await fresh.recv("assigned")
+        assert assigned.conversation_id == ack["conversation"]
+        replay = [(await fresh.recv("message")).seq for _ in range(3)]
+        assert replay == [ack["seq"] - 2, ack["seq"] - 1, ack["seq"]]
+        await fresh.close()
+        outbox.put_nowait(None)
+        await lazy.close()
+
+
+async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
+    async with running(tmp_path, send_buffer_limit=64 * 1024) as app:
+        op: Operator = await demo_operator(app)
+        await op.open()
+        host, port = "127.0.0.1", app.http_port
+        assert app.demo is not None
+        reader, writer = await asyncio.open_connection(host, port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
+        writer.write(
+            masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "please flood me"}))
+        )
+        await writer.drain()
+        conv = (await op.recv("assigned")).conversation_id
+        # The operator writes far more than the buffer limit; the visitor reads nothing.
+        for i in range(2000):
+            op.say(conv, f"o{i}", BIG)
+        async with asyncio.timeout(30):
+            while True:
+                state = await app.engine.system.ref(  # type: ignore[union-attr]
+                    "conversation", conv
+                ).ask(_summary())
+                if state["last_seq"] >= 2001:
+                    break
+                await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):
+            while app.edge is not None and app.edge.connections:
+                await asyncio.sleep(0.05)
+        writer.close()
+        # Everyone else is fine.
+        other = await Visitor(visitor_url(app)).connect()
+        await other.hello()
+        other.send({"type": "msg", "cid": "x", "text": "hi"})
+        assert (await other.recv("ack"))["seq"] == 1
+        await op.close()
+
+
+def _summary() -> object:
+    return GetConversation()
+
+
+async def _online(app: Parley, operator_id: str) -> bool:
+    assert app.engine is not None
+    state = await app.engine.system.ref("operator", operator_id).ask(GetOperatorState())
+    return bool(state["online"])
