@@ -133,6 +133,9 @@ async def build_grpc_server(
         options=[
             ("grpc.max_receive_message_length", 4 * 1024 * 1024),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            # Without this a second server binds the same port and takes half
+            # the calls instead of failing to start.
+            ("grpc.so_reuseport", 0),
         ]
     )
     control_pb2_grpc.add_AuthServicer_to_server(services.AuthService(engine), server)
@@ -155,7 +158,10 @@ async def build_grpc_server(
         ),
         server,
     )
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:  # grpc's way of saying the bind failed
+        raise OSError(f"cannot listen for gRPC on {address}: {error}") from None
     if port == 0:
         raise OSError(f"cannot listen for gRPC on {address}")
     return server, port
