@@ -43,6 +43,15 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
+def peer_address(context: grpc.aio.ServicerContext) -> str:
+    """The caller's IP address without the port ("ipv4:1.2.3.4:5678" -> "1.2.3.4")."""
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]").replace("%5B", "").replace("%5D", "")
+    return rest.rsplit(":", 1)[0] if kind == "ipv4" else peer
+
+
 def authorize(engine: Engine, context: grpc.aio.ServicerContext, method: str) -> Principal | None:
     """The caller, checked against the method's permission; raises a refusal."""
     if method not in permissions.RPC_PERMISSIONS:
@@ -85,7 +94,9 @@ class AuthService(control_pb2_grpc.AuthServicer):  # type: ignore[misc]
 
     @rpc("Auth", "Login")
     async def Login(self, request: Any, principal: Any, context: Any) -> Any:
-        token, expires, op = await self.engine.auth.login(request.email, request.password)
+        token, expires, op = await self.engine.auth.login(
+            request.email, request.password, peer_address(context)
+        )
         return control_pb2.LoginReply(
             token=token, expires_at_ms=expires, operator=converters.operator_pb(op)
         )

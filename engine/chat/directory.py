@@ -20,7 +20,7 @@ from engine.errors import AlreadyExists, InvalidArgument, NotFound
 from engine.persistence.codec import decode, encode
 from engine.persistence.lmdb_store import LmdbStore
 
-_hasher = PasswordHasher()  # argon2id with the library's current defaults
+PASSWORD_HASHER = PasswordHasher()  # argon2id with the library's current defaults
 MIN_PASSWORD = 8
 
 
@@ -31,13 +31,13 @@ async def hash_password(password: str) -> str:
         )
     if len(password) > 1024:
         raise InvalidArgument("invalid_argument", "password is longer than 1024 characters")
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.to_thread(PASSWORD_HASHER.hash, password)
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
     def check() -> bool:
         try:
-            return _hasher.verify(password_hash, password)
+            return PASSWORD_HASHER.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -53,8 +53,11 @@ async def call(channel: grpc.aio.Channel, method: Any, path: str, token: str) ->
     try:
         async with asyncio.timeout(10):
             if method.client_streaming:
-                stub = channel.stream_stream(path, request_serializer=request_cls.SerializeToString,
-                                             response_deserializer=response_cls.FromString)
+                stub = channel.stream_stream(
+                    path,
+                    request_serializer=request_cls.SerializeToString,
+                    response_deserializer=response_cls.FromString,
+                )
                 stop = asyncio.Event()
 
                 async def requests() -> Any:
@@ -72,8 +75,11 @@ async def call(channel: grpc.aio.Channel, method: Any, path: str, token: str) ->
                     stop.set()
                     stream.cancel()
                 return grpc.StatusCode.OK
-            stub = channel.unary_unary(path, request_serializer=request_cls.SerializeToString,
-                                       response_deserializer=response_cls.FromString)
+            stub = channel.unary_unary(
+                path,
+                request_serializer=request_cls.SerializeToString,
+                response_deserializer=response_cls.FromString,
+            )
             await stub(request_cls(), metadata=metadata)
             return grpc.StatusCode.OK
     except grpc.aio.AioRpcError as error:
@@ -84,9 +90,15 @@ async def test_permission_matrix(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.demo is not None and app.owner is not None
         boss = await owner(app)
-        await boss.control.AddOperator(control_pb2.AddOperatorRequest(
-            email="admin@parley.local", password="admin-password", display_name="Admin",
-            role="admin"), metadata=boss.metadata)
+        await boss.control.AddOperator(
+            control_pb2.AddOperatorRequest(
+                email="admin@parley.local",
+                password="admin-password",
+                display_name="Admin",
+                role="admin",
+            ),
+            metadata=boss.metadata,
+        )
         logins = {
             "owner": (app.owner["email"], app.owner["password"]),
             "admin": ("admin@parley.local", "admin-password"),
@@ -102,7 +114,8 @@ async def test_permission_matrix(tmp_path: Path) -> None:
                         continue
                     # A fresh token per call: Logout revokes the one it is given.
                     reply = await boss.auth.Login(
-                        control_pb2.LoginRequest(email=email, password=password))
+                        control_pb2.LoginRequest(email=email, password=password)
+                    )
                     status = await call(channel, methods[path], path, reply.token)
                     denied = status is grpc.StatusCode.PERMISSION_DENIED
                     if allowed(role, permission) == denied:
@@ -115,4 +128,3 @@ async def test_permission_matrix(tmp_path: Path) -> None:
 def test_roles_grant_known_permissions_only(role: str) -> None:
     known = {p for p in RPC_PERMISSIONS.values() if p is not None}
     assert ROLE_PERMISSIONS[role] <= known
-

@@ -232,3 +232,19 @@ async def test_operator_cannot_write_into_someone_elses_chat(tmp_path: Path) -> 
         with pytest.raises(asyncio.TimeoutError):
             await eve.recv("message", timeout=0.3)
         await asyncio.gather(ana.close(), eve.close(), boss.close())
+
+
+async def test_login_brute_force_is_throttled_over_grpc(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        op = Operator(app)
+        codes = []
+        for _ in range(6):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await op.login(app.demo["email"], "not the password")
+            codes.append(info.value.code())
+        assert codes[:5] == [grpc.StatusCode.UNAUTHENTICATED] * 5
+        assert codes[5] is grpc.StatusCode.UNAVAILABLE
+        assert "throttled" in (info.value.details() or "")
+        assert "not the password" not in (info.value.details() or "")
+        await op.close()
