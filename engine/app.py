@@ -66,6 +66,8 @@ class Engine:
         self, conversation_id: str, after_seq: int = 0, limit: int = 1000
     ) -> list[MessageEvent]:
         """Stored messages of a conversation, in seq order."""
+        if after_seq >= 2**63 or limit <= 0:
+            return []
         rows = self.store.scan(
             "journal",
             journal_prefix(conversation_id),

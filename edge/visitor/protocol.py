@@ -131,7 +131,12 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
     last_seq = doc.get("last_seq", 0)
     if last_seq is None:
         last_seq = 0
-    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+    if (
+        not isinstance(last_seq, int)
+        or isinstance(last_seq, bool)
+        or last_seq < 0
+        or last_seq >= 2**63
+    ):
         return FrameError("bad_frame", "hello field 'last_seq' must be a whole number >= 0")
     return Hello(
         strings["department"], strings["token"], last_seq, strings["name"], strings["email"]

@@ -1,0 +1,132 @@
+"""The visitor protocol without I/O: every input gives a command or a clear error."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.visitor.frames import (
+    CloseChat,
+    FrameError,
+    Hello,
+    Ping,
+    Send,
+    client_hello,
+    client_msg,
+    encode_event,
+)
+from edge.visitor.protocol import MAX_BAD_IN_A_ROW, MAX_FRAME, VisitorProtocol
+from engine.chat.events import Ack, Closed, CommandFailed, MessageEvent, OperatorJoined, Queued
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+frames = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(orjson.dumps),
+    st.dictionaries(
+        st.sampled_from(["type", "cid", "text", "v", "last_seq", "token"]), json_values, max_size=5
+    ).map(orjson.dumps),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["hello", "msg", "ping", "close", "x"])},
+        optional={
+            "cid": json_values,
+            "text": json_values,
+            "v": json_values,
+            "last_seq": json_values,
+        },
+    ).map(orjson.dumps),
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(st.tuples(frames, st.booleans()), max_size=30))
+def test_any_input_gives_a_command_or_an_error(inputs: list[tuple[bytes, bool]]) -> None:
+    protocol = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)
+    for payload, is_text in inputs:
+        result = protocol.receive(payload, is_text, 0.0)
+        assert isinstance(result, Hello | Send | CloseChat | Ping | FrameError)
+        if isinstance(result, FrameError):
+            assert result.code and result.message
+
+
+def test_the_client_helpers_speak_the_protocol() -> None:
+    protocol = VisitorProtocol(now=0.0)
+    assert protocol.receive(client_hello("d1", "tok", 5, "Bo"), True, 0.0) == Hello(
+        "d1", "tok", 5, "Bo", ""
+    )
+    assert protocol.receive(client_msg("c1", "hi"), True, 0.0) == Send("c1", "hi")
+
+
+def test_specific_refusals() -> None:
+    p = VisitorProtocol(now=0.0)
+    cases = {
+        b"\xc3\x28": "bad_utf8",
+        b"{": "bad_json",
+        b"1": "bad_frame",
+        b'{"type": 3}': "bad_frame",
+        b'{"type": "hello", "last_seq": -1}': "bad_frame",
+        b'{"type": "hello", "last_seq": true}': "bad_frame",
+        b'{"type": "hello", "name": 5}': "bad_frame",
+        b'{"type": "hello", "evil": 1}': "bad_frame",
+        b'{"type": "hello", "v": 2}': "bad_version",
+        b'{"type": "msg", "text": "no id"}': "bad_frame",
+        b'{"type": "nope"}': "unknown_type",
+        b'{"type": "hello", "last_seq": 123456789012345678901234567890}': "bad_frame",
+        b'{"type": "hello", "last_seq": 18446744073709551615}': "bad_frame",
+        b'{"type": "hello", "last_seq": 1.5}': "bad_frame",
+        b" " * (MAX_FRAME + 1): "too_large",
+    }
+    for payload, code in cases.items():
+        result = p.receive(payload, True, 0.0)
+        assert isinstance(result, FrameError) and result.code == code, payload[:30]
+        p = VisitorProtocol(now=0.0)
+    assert p.receive(b"{}", False, 0.0) == FrameError("binary_frame", "frames are JSON text")
+
+
+def test_too_many_bad_frames_in_a_row_close() -> None:
+    p = VisitorProtocol(now=0.0)
+    results = [p.receive(b"{", True, 0.0) for _ in range(MAX_BAD_IN_A_ROW)]
+    assert all(isinstance(r, FrameError) for r in results)
+    last = results[-1]
+    assert isinstance(last, FrameError) and last.close_code == 4400
+    # A good frame in between resets the count.
+    p = VisitorProtocol(now=0.0)
+    for _ in range(MAX_BAD_IN_A_ROW * 2):
+        p.receive(b"{", True, 0.0)
+        assert p.receive(b'{"type":"ping"}', True, 0.0) == Ping()
+
+
+def test_rate_limit_refills_with_time() -> None:
+    p = VisitorProtocol(now=0.0, rate=2.0, burst=3.0)
+    got = [p.receive(b'{"type":"ping"}', True, 0.0) for _ in range(5)]
+    assert got[:3] == [Ping()] * 3
+    assert all(isinstance(r, FrameError) and r.code == "rate_limited" for r in got[3:])
+    assert p.receive(b'{"type":"ping"}', True, 1.0) == Ping()  # 2 tokens back after 1 s
+    flood = VisitorProtocol(now=0.0, rate=1.0, burst=1.0)
+    last = None
+    for _ in range(60):
+        last = flood.receive(b'{"type":"ping"}', True, 0.0)
+    assert isinstance(last, FrameError) and last.close_code == 4429
+
+
+def test_every_event_has_a_frame() -> None:
+    events = [
+        MessageEvent("c", 1, "operator", "o1", "Ana", "hi", "x", 5),
+        Ack("c", "x", 1),
+        CommandFailed("bad", "no", True, "x"),
+        Queued("c", 2),
+        OperatorJoined("c", "Ana"),
+        Closed("c", "o1"),
+    ]
+    kinds = [orjson.loads(encode_event(e))["type"] for e in events]
+    assert kinds == ["msg", "ack", "error", "queued", "joined", "closed"]
