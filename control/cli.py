@@ -147,6 +147,13 @@ def main(click_ctx: click.Context, server: str | None, token: str | None, as_jso
     type=click.FloatRange(1),
     help="Frames a visitor may send at once",
 )
+@click.option(
+    "--max-visitors-per-ip",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Visitor connections from one address",
+)
 def serve(
     demo: bool,
     data_dir: Path,
@@ -156,6 +163,7 @@ def serve(
     map_size_mb: int,
     visitor_rate: float,
     visitor_burst: float,
+    max_visitors_per_ip: int,
 ) -> None:
     """Run engine, edge and gRPC in one process."""
     import logging
@@ -177,7 +185,11 @@ def serve(
         demo=demo,
         map_size_mb=map_size_mb,
         edge=EdgeConfig(
-            host=host, port=http_port, visitor_rate=visitor_rate, visitor_burst=visitor_burst
+            host=host,
+            port=http_port,
+            visitor_rate=visitor_rate,
+            visitor_burst=visitor_burst,
+            max_per_ip=max_visitors_per_ip,
         ),
     )
     try:

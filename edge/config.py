@@ -17,6 +17,7 @@ class EdgeConfig:
     visitor_burst: float = RATE_BURST
     hard_frame_limit: int = 64 * 1024  # above this picows closes with 1009
     send_buffer_limit: int = 1024 * 1024  # unread bytes before a visitor is dropped
+    max_per_ip: int = 200  # visitor connections from one address (offices share one)
     demo_site: str = ""  # site id the demo page embeds, if any
 
     def __post_init__(self) -> None:
@@ -28,6 +29,8 @@ class EdgeConfig:
             raise ValueError("idle_timeout must be positive")
         if self.visitor_rate <= 0 or self.visitor_burst < 1:
             raise ValueError("visitor_rate must be positive and visitor_burst at least 1")
+        if self.max_per_ip < 1:
+            raise ValueError("max_per_ip must be at least 1")
         if self.send_buffer_limit < 64 * 1024:
             raise ValueError("send_buffer_limit must be at least 64 KiB")
         if self.hard_frame_limit < 16 * 1024:

@@ -32,7 +32,7 @@ from picows import (
 
 from edge import static
 from edge.config import EdgeConfig
-from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_TIMEOUT
+from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
 from edge.visitor.frames import (
     PONG,
     CloseChat,
@@ -84,12 +84,24 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
         )
         self.session = VisitorSession(edge.engine, site, self)
         self._held: list[Any] | None = None  # commands that came while hello ran
+        self._ip = ""  # set once counted against the per-address limit
         self._deadline: asyncio.TimerHandle | None = None
 
     # -- picows callbacks -------------------------------------------------------------
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
+        peer = transport.underlying_transport.get_extra_info("peername")
+        ip = peer[0] if peer else ""
+        if not self.edge.admit(ip):
+            self._send(
+                encode_error(
+                    FrameError("too_many_connections", "too many chats open from your address")
+                )
+            )
+            self._close(CLOSE_RATE, "too many connections")
+            return
+        self._ip = ip
         self.edge.connections.add(self)
         # Past this many unread bytes picows calls pause_writing: we drop the
         # client rather than buffer without bound (it resumes by seq).
@@ -101,6 +113,9 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
         )
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._ip:
+            self.edge.release(self._ip)
+            self._ip = ""
         self.edge.connections.discard(self)
         if self._deadline is not None:
             self._deadline.cancel()
@@ -221,10 +236,26 @@ class Edge:
         self.engine = engine
         self.config = config
         self.connections: set[VisitorConnection] = set()
+        self.per_ip: dict[str, int] = {}
         self.server: asyncio.Server | None = None
         self.loop = asyncio.get_running_loop()
         self.port = 0
         self.demo_site = config.demo_site
+
+    def admit(self, ip: str) -> bool:
+        """Count a connection from ``ip``; False when that address has too many."""
+        count = self.per_ip.get(ip, 0)
+        if count >= self.config.max_per_ip:
+            return False
+        self.per_ip[ip] = count + 1
+        return True
+
+    def release(self, ip: str) -> None:
+        count = self.per_ip.get(ip, 0) - 1
+        if count > 0:
+            self.per_ip[ip] = count
+        else:
+            self.per_ip.pop(ip, None)
 
     async def start(self) -> int:
         self.server = await ws_create_server(

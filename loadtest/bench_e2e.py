@@ -200,6 +200,8 @@ async def parley_phases(
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     srv = await parley_server.start(
         data,
+        "--max-visitors-per-ip",
+        "1000000",
         "--visitor-rate",
         "1000000",
         "--visitor-burst",

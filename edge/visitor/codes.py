@@ -5,7 +5,8 @@ Application close codes live in 4000-4999 (RFC 6455 leaves them to us):
     4400  protocol   too many bad frames in a row
     4403  forbidden  blacklisted (later) or token bound to another site
     4408  timeout    no hello within the first-frame deadline, or idle too long
-    4429  rate       message rate exceeded repeatedly
+    4429  rate       message rate exceeded repeatedly, or too many connections
+                     from one address
     4500  internal   a bug; the client may reconnect and resume
     1006  (abort)    the client did not read what it was sent (over the send
                      buffer limit, 1 MiB): the connection is cut without a close

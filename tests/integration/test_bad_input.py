@@ -248,3 +248,24 @@ async def test_login_brute_force_is_throttled_over_grpc(tmp_path: Path) -> None:
         assert "throttled" in (info.value.details() or "")
         assert "not the password" not in (info.value.details() or "")
         await op.close()
+
+
+async def test_connections_per_address_are_limited(tmp_path: Path) -> None:
+    async with running(tmp_path, max_per_ip=2) as app:
+        first = await Visitor(visitor_url(app)).connect()
+        second = await Visitor(visitor_url(app)).connect()
+        third = await Visitor(visitor_url(app)).connect()
+        assert (await third.recv("error"))["code"] == "too_many_connections"
+        assert (await third.recv("_disconnected"))["code"] == 4429
+        await first.hello()
+        await first.close()
+        async with asyncio.timeout(5):
+            while app.edge is not None and len(app.edge.connections) > 1:
+                await asyncio.sleep(0.01)
+        fourth = await Visitor(visitor_url(app)).connect()  # a slot came free
+        await fourth.hello()
+        await second.hello()
+        await asyncio.gather(second.close(), fourth.close())
+        async with asyncio.timeout(5):
+            while app.edge is not None and app.edge.per_ip:
+                await asyncio.sleep(0.01)
