@@ -72,7 +72,12 @@ class Ctx:
                     f"cannot reach the Parley server at {self.server}: {error.details()}",
                     EXIT_UNREACHABLE,
                 )
-            if code is grpc.StatusCode.UNAUTHENTICATED and need_token:
+            details = error.details() or ""
+            if (
+                code is grpc.StatusCode.UNAUTHENTICATED
+                and need_token
+                and not details.startswith("bad_credentials")
+            ):
                 fail(f"{error.details()} (run 'parley login')", EXIT_NOT_LOGGED_IN)
             fail(f"{error.details()} [{code.name}]", EXIT_REFUSED)
 
@@ -238,6 +243,78 @@ def whoami(ctx: Ctx) -> None:
     """Show who the token belongs to."""
     op = ctx.call(ctx.client().auth.WhoAmI, common_pb2.Empty())
     ctx.out(op, lambda: f"{op.display_name} <{op.email}> role={op.role} id={op.id}")
+
+
+@main.group()
+def password() -> None:
+    """Passwords: your own, and (for admins) other operators'."""
+
+
+@password.command("change")
+@pass_ctx
+def password_change(ctx: Ctx) -> None:
+    """Change your password; your other sessions are logged out."""
+    current = os.environ.get("PARLEY_PASSWORD") or getpass.getpass("Current password: ")
+    new = os.environ.get("PARLEY_NEW_PASSWORD") or getpass.getpass("New password: ")
+    ctx.call(
+        ctx.client().auth.ChangePassword,
+        control_pb2.ChangePasswordRequest(current_password=current, new_password=new),
+    )
+    click.echo("Password changed; your other sessions are logged out.")
+
+
+@password.command("reset")
+@click.argument("operator_id")
+@pass_ctx
+def password_reset(ctx: Ctx, operator_id: str) -> None:
+    """Set another operator's password and log them out everywhere."""
+    new = os.environ.get("PARLEY_NEW_PASSWORD") or getpass.getpass("New password: ")
+    ctx.call(
+        ctx.client().control.ResetPassword,
+        control_pb2.ResetPasswordRequest(operator_id=operator_id, new_password=new),
+    )
+    click.echo(f"Password of {operator_id} reset; their sessions are logged out.")
+
+
+@main.group()
+def session() -> None:
+    """Your sessions (logged-in tokens)."""
+
+
+@session.command("list")
+@pass_ctx
+def session_list(ctx: Ctx) -> None:
+    """List your live sessions."""
+    import datetime
+
+    reply = ctx.call(ctx.client().auth.ListMySessions, common_pb2.Empty())
+
+    def when(ms: int) -> str:
+        return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        )
+
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (s.id, when(s.created_at_ms), when(s.expires_at_ms), "yes" if s.current else "")
+                for s in reply.sessions
+            ],
+            ("ID", "CREATED", "EXPIRES", "THIS ONE"),
+        ),
+    )
+
+
+@session.command("revoke")
+@click.argument("session_id")
+@pass_ctx
+def session_revoke(ctx: Ctx, session_id: str) -> None:
+    """Log out one of your sessions."""
+    ctx.call(
+        ctx.client().auth.RevokeMySession, control_pb2.RevokeSessionRequest(session_id=session_id)
+    )
+    click.echo(f"Session {session_id} revoked.")
 
 
 # -- sites -----------------------------------------------------------------------

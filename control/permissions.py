@@ -19,6 +19,9 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Auth/Login": None,  # no token yet
     "/parley.v1.Auth/Logout": SELF,
     "/parley.v1.Auth/WhoAmI": SELF,
+    "/parley.v1.Auth/ChangePassword": SELF,
+    "/parley.v1.Auth/ListMySessions": SELF,
+    "/parley.v1.Auth/RevokeMySession": SELF,
     "/parley.v1.Control/CreateSite": MANAGE_SITES,
     "/parley.v1.Control/ListSites": VIEW_CONFIG,
     "/parley.v1.Control/CreateDepartment": MANAGE_DEPARTMENTS,
@@ -26,6 +29,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/AddOperator": MANAGE_OPERATORS,
     "/parley.v1.Control/ListOperators": VIEW_OPERATORS,
     "/parley.v1.Control/GetTranscript": VIEW_HISTORY,
+    "/parley.v1.Control/ResetPassword": MANAGE_OPERATORS,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }

@@ -110,6 +110,33 @@ class AuthService(control_pb2_grpc.AuthServicer):  # type: ignore[misc]
     async def WhoAmI(self, request: Any, principal: Principal, context: Any) -> Any:
         return converters.operator_pb(self.engine.directory.operator(principal.operator_id))
 
+    @rpc("Auth", "ChangePassword")
+    async def ChangePassword(self, request: Any, principal: Principal, context: Any) -> Any:
+        await self.engine.auth.change_password(
+            principal, request.current_password, request.new_password
+        )
+        return common_pb2.Empty()
+
+    @rpc("Auth", "ListMySessions")
+    async def ListMySessions(self, request: Any, principal: Principal, context: Any) -> Any:
+        sessions = self.engine.auth.sessions(principal.operator_id, principal.token_digest)
+        return control_pb2.ListSessionsReply(
+            sessions=[
+                control_pb2.SessionInfo(
+                    id=s["id"],
+                    created_at_ms=s["created_ms"],
+                    expires_at_ms=s["expires_ms"],
+                    current=s["current"],
+                )
+                for s in sessions
+            ]
+        )
+
+    @rpc("Auth", "RevokeMySession")
+    async def RevokeMySession(self, request: Any, principal: Principal, context: Any) -> Any:
+        await self.engine.auth.revoke_session(principal.operator_id, request.session_id)
+        return common_pb2.Empty()
+
 
 class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
     def __init__(self, engine: Engine) -> None:
@@ -166,6 +193,11 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         return control_pb2.ListOperatorsReply(
             operators=[converters.operator_pb(o, online[o.id]) for o in ops]
         )
+
+    @rpc("Control", "ResetPassword")
+    async def ResetPassword(self, request: Any, p: Principal, context: Any) -> Any:
+        await self.engine.auth.reset_password(p, request.operator_id, request.new_password)
+        return common_pb2.Empty()
 
     @rpc("Control", "GetTranscript")
     async def GetTranscript(self, request: Any, p: Principal, context: Any) -> Any:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import functools
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from engine.chat import ids
 from engine.chat.directory import PASSWORD_HASHER, Directory, verify_password
+from engine.chat.policies import may_manage
 from engine.chat.records import Operator
-from engine.errors import Unauthenticated, Unavailable
+from engine.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
 from engine.persistence.codec import decode, encode
 from engine.runtime.clock import Clock
 
@@ -28,6 +30,15 @@ MAX_FAILURES = 5
 MAX_FAILURES_PER_IP = 20
 FAILURE_WINDOW = 60.0
 MAX_TRACKED = 100_000  # failure windows kept at once (oldest dropped first)
+
+
+def _session_key(operator_id: str, digest: bytes) -> bytes:
+    return operator_id.encode() + b"\x00" + digest
+
+
+def session_id(digest: bytes) -> str:
+    """The public handle of a session: part of its token's hash, not the token."""
+    return digest[:8].hex()
 
 
 @functools.cache
@@ -92,11 +103,22 @@ class Auth:
                 self._failed(by_peer)
             raise Unauthenticated("bad_credentials", "wrong email or password")
         self._failures.pop(by_email, None)
-        token = ids.new_token()
-        expires = self.clock.wall_ms() + TOKEN_TTL_SECONDS * 1000
-        doc = {"operator_id": op.id, "expires_ms": expires}
-        await self.store.write_async([("tokens", ids.token_digest(token), encode(doc))])
+        token, expires = await self._new_session(op)
         return token, expires, op
+
+    async def _new_session(self, op: Operator) -> tuple[str, int]:
+        token = ids.new_token()
+        digest = ids.token_digest(token)
+        now = self.clock.wall_ms()
+        expires = now + TOKEN_TTL_SECONDS * 1000
+        doc = {"operator_id": op.id, "created_ms": now, "expires_ms": expires}
+        await self.store.write_async(
+            [
+                ("tokens", digest, encode(doc)),
+                ("opsessions", _session_key(op.id, digest), b""),
+            ]
+        )
+        return token, expires
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal for a bearer token, or Unauthenticated."""
@@ -115,4 +137,77 @@ class Auth:
         return Principal(op.id, op.account_id, op.role, digest)
 
     async def logout(self, principal: Principal) -> None:
-        await self.store.write_async([("tokens", principal.token_digest, None)])
+        await self._revoke(principal.operator_id, [principal.token_digest])
+
+    def sessions(self, operator_id: str, current: bytes = b"") -> list[dict[str, Any]]:
+        """The operator's live sessions, newest first (expired ones are left out)."""
+        now = self.clock.wall_ms()
+        prefix = operator_id.encode() + b"\x00"
+        out = []
+        for key, _ in self.store.scan("opsessions", prefix):
+            digest = key[len(prefix) :]
+            raw = self.store.get("tokens", digest)
+            if raw is None:
+                continue
+            doc = decode(raw)
+            if doc["expires_ms"] <= now:
+                continue
+            out.append(
+                {
+                    "id": session_id(digest),
+                    "created_ms": doc.get("created_ms", 0),
+                    "expires_ms": doc["expires_ms"],
+                    "current": digest == current,
+                }
+            )
+        return sorted(out, key=lambda d: -d["created_ms"])
+
+    async def revoke_session(self, operator_id: str, sid: str) -> None:
+        """Revoke one of the operator's own sessions by its public id."""
+        prefix = operator_id.encode() + b"\x00"
+        for key, _ in self.store.scan("opsessions", prefix):
+            digest = key[len(prefix) :]
+            if session_id(digest) == sid:
+                await self._revoke(operator_id, [digest])
+                return
+        raise NotFound("unknown_session", f"no session {sid[:40]!r} of yours")
+
+    async def revoke_all(self, operator_id: str, keep: bytes = b"") -> int:
+        """Revoke every session of the operator but ``keep``; how many went."""
+        prefix = operator_id.encode() + b"\x00"
+        digests = [key[len(prefix) :] for key, _ in self.store.scan("opsessions", prefix)]
+        gone = [d for d in digests if d != keep]
+        await self._revoke(operator_id, gone)
+        return len(gone)
+
+    async def _revoke(self, operator_id: str, digests: list[bytes]) -> None:
+        ops: list[tuple[str, bytes, bytes | None]] = []
+        for digest in digests:
+            ops.append(("tokens", digest, None))
+            ops.append(("opsessions", _session_key(operator_id, digest), None))
+        if ops:
+            await self.store.write_async(ops)
+
+    async def change_password(self, principal: Principal, current: str, new: str) -> None:
+        """The caller's own password; wrong current passwords count as failed
+        logins, and every other session of the caller is revoked."""
+        op = self.directory.operator(principal.operator_id)
+        key = "e:" + op.email
+        if self._throttled(key, MAX_FAILURES):
+            raise Unavailable("throttled", "too many failed attempts; try again in a minute")
+        if len(current) > 1024 or not await verify_password(op.password_hash, current):
+            self._failed(key)
+            raise Unauthenticated("bad_credentials", "the current password is wrong")
+        await self.directory.set_password(op.id, new)
+        await self.revoke_all(op.id, keep=principal.token_digest)
+
+    async def reset_password(self, principal: Principal, operator_id: str, new: str) -> None:
+        """Set another operator's password (same account, a role not above the
+        caller's) and end all their sessions."""
+        target = self.directory.operator(operator_id, principal.account_id)
+        if not may_manage(principal.role, target.role):
+            raise PermissionDenied(
+                "permission_denied", f"the {principal.role} role may not reset an {target.role}"
+            )
+        await self.directory.set_password(target.id, new)
+        await self.revoke_all(target.id)

@@ -9,6 +9,7 @@ account id, so a caller never reaches another account's records.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -205,6 +206,14 @@ class Directory:
             raise
         self.operators[op.id] = op
         return op
+
+    async def set_password(self, operator_id: str, password: str) -> Operator:
+        """Replace an operator's password (hashed here)."""
+        op = self.operator(operator_id)
+        updated = dataclasses.replace(op, password_hash=await hash_password(password))
+        await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
+        self.operators[op.id] = updated
+        return updated
 
     def operator(self, operator_id: str, account_id: str | None = None) -> Operator:
         op = self.operators.get(operator_id)

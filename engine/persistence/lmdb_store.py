@@ -41,6 +41,7 @@ DATABASES = (
     "operators",
     "emails",  # email -> operator id
     "tokens",  # sha256(token) -> session
+    "opsessions",  # <operator id> 0 <sha256(token)> -> "" (an operator's sessions)
     "visitors",  # visitor id -> record
     "vtokens",  # sha256(visitor token) -> visitor id
     "conversations",  # conversation id -> summary

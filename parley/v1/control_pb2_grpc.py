@@ -50,6 +50,21 @@ class AuthStub:
                 request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
                 _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/parley.v1.Auth/ChangePassword',
+                request_serializer=parley_dot_v1_dot_control__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ListMySessions = channel.unary_unary(
+                '/parley.v1.Auth/ListMySessions',
+                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListSessionsReply.FromString,
+                _registered_method=True)
+        self.RevokeMySession = channel.unary_unary(
+                '/parley.v1.Auth/RevokeMySession',
+                request_serializer=parley_dot_v1_dot_control__pb2.RevokeSessionRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class AuthServicer:
@@ -62,12 +77,33 @@ class AuthServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Logout(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Revokes the caller's token.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WhoAmI(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """The caller changes its own password; its other sessions are revoked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMySessions(self, request, context):
+        """The caller's live sessions (tokens), and revoking one of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeMySession(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -90,6 +126,21 @@ def add_AuthServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'ListMySessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMySessions,
+                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListSessionsReply.SerializeToString,
+            ),
+            'RevokeMySession': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeMySession,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.RevokeSessionRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -183,6 +234,87 @@ class Auth:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/ChangePassword',
+            parley_dot_v1_dot_control__pb2.ChangePasswordRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMySessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/ListMySessions',
+            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListSessionsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeMySession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/RevokeMySession',
+            parley_dot_v1_dot_control__pb2.RevokeSessionRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class ControlStub:
     """Missing associated documentation comment in .proto file."""
@@ -227,6 +359,11 @@ class ControlStub:
                 '/parley.v1.Control/GetTranscript',
                 request_serializer=parley_dot_v1_dot_control__pb2.GetTranscriptRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Transcript.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/parley.v1.Control/ResetPassword',
+                request_serializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
 
 
@@ -275,6 +412,14 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResetPassword(self, request, context):
+        """Sets another operator's password and revokes all their sessions. Nobody
+        resets the password of a role above their own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -312,6 +457,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.GetTranscript,
                     request_deserializer=parley_dot_v1_dot_control__pb2.GetTranscriptRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Transcript.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -503,6 +653,33 @@ class Control:
             '/parley.v1.Control/GetTranscript',
             parley_dot_v1_dot_control__pb2.GetTranscriptRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Transcript.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ResetPassword',
+            parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -136,3 +136,42 @@ async def test_unreachable_server(tmp_path: Path) -> None:
 
     r = await cli(Nowhere(), tmp_path, "--token", "x", "site", "list")
     assert r.exit_code == 3 and "cannot reach" in r.output
+
+
+async def test_password_and_sessions_from_the_cli(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        email, old = app.demo["email"], app.demo["password"]
+        r = await cli(app, tmp_path, "login", "--email", email, "--password", old)
+        assert r.exit_code == 0, r.output
+        r = await cli(app, tmp_path, "session", "list")
+        assert r.exit_code == 0 and "THIS ONE" in r.output and "yes" in r.output
+        r = await cli(
+            app,
+            tmp_path,
+            "password",
+            "change",
+            env={"PARLEY_PASSWORD": "wrong", "PARLEY_NEW_PASSWORD": "new-password-1"},
+        )
+        assert r.exit_code == 1 and "bad_credentials" in r.output
+        r = await cli(
+            app,
+            tmp_path,
+            "password",
+            "change",
+            env={"PARLEY_PASSWORD": old, "PARLEY_NEW_PASSWORD": "new-password-1"},
+        )
+        assert r.exit_code == 0, r.output
+        r = await cli(app, tmp_path, "login", "--email", email, "--password", "new-password-1")
+        assert r.exit_code == 0
+        r = await cli(
+            app,
+            tmp_path,
+            "password",
+            "reset",
+            app.demo["operator"],
+            env={"PARLEY_NEW_PASSWORD": "whatever-123"},
+        )
+        assert r.exit_code == 1 and "PERMISSION_DENIED" in r.output
+        r = await cli(app, tmp_path, "session", "revoke", "ffffffffffffffff")
+        assert r.exit_code == 1 and "unknown_session" in r.output

@@ -1,0 +1,139 @@
+"""Self-service passwords, session lists and revocation, and resets by admins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from parley.v1 import common_pb2, control_pb2
+from tests.integration.helpers import Operator, demo_operator, owner, running
+
+
+async def expect(code: grpc.StatusCode, awaitable: object) -> str:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await awaitable  # type: ignore[misc]
+    assert info.value.code() is code, info.value.details()
+    return info.value.details() or ""
+
+
+async def test_change_own_password_and_sessions(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        email, old = app.demo["email"], app.demo["password"]
+        laptop = await demo_operator(app)
+        phone = await demo_operator(app)
+
+        listed = await laptop.auth.ListMySessions(common_pb2.Empty(), metadata=laptop.metadata)
+        assert len(listed.sessions) == 2
+        assert [s.current for s in listed.sessions].count(True) == 1
+        assert all(laptop.token not in s.id and phone.token not in s.id for s in listed.sessions)
+
+        details = await expect(
+            grpc.StatusCode.UNAUTHENTICATED,
+            laptop.auth.ChangePassword(
+                control_pb2.ChangePasswordRequest(current_password="nope", new_password="x" * 12),
+                metadata=laptop.metadata,
+            ),
+        )
+        assert "bad_credentials" in details
+        details = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            laptop.auth.ChangePassword(
+                control_pb2.ChangePasswordRequest(current_password=old, new_password="short"),
+                metadata=laptop.metadata,
+            ),
+        )
+        assert "weak_password" in details
+
+        await laptop.auth.ChangePassword(
+            control_pb2.ChangePasswordRequest(
+                current_password=old, new_password="a much better password"
+            ),
+            metadata=laptop.metadata,
+        )
+        # The phone's session ended; the laptop's goes on.
+        await expect(
+            grpc.StatusCode.UNAUTHENTICATED,
+            phone.auth.WhoAmI(common_pb2.Empty(), metadata=phone.metadata),
+        )
+        me = await laptop.auth.WhoAmI(common_pb2.Empty(), metadata=laptop.metadata)
+        assert me.email == email
+        await expect(grpc.StatusCode.UNAUTHENTICATED, Operator(app).login(email, old))
+        tablet = await Operator(app).login(email, "a much better password")
+
+        listed = await laptop.auth.ListMySessions(common_pb2.Empty(), metadata=laptop.metadata)
+        other = next(s.id for s in listed.sessions if not s.current)
+        await laptop.auth.RevokeMySession(
+            control_pb2.RevokeSessionRequest(session_id=other), metadata=laptop.metadata
+        )
+        await expect(
+            grpc.StatusCode.UNAUTHENTICATED,
+            tablet.auth.WhoAmI(common_pb2.Empty(), metadata=tablet.metadata),
+        )
+        await expect(
+            grpc.StatusCode.NOT_FOUND,
+            laptop.auth.RevokeMySession(
+                control_pb2.RevokeSessionRequest(session_id="0123456789abcdef"),
+                metadata=laptop.metadata,
+            ),
+        )
+        for client in (laptop, phone, tablet):
+            await client.close()
+
+
+async def test_reset_by_admin_and_its_limits(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None and app.owner is not None
+        boss = await owner(app)
+        await boss.control.AddOperator(
+            control_pb2.AddOperatorRequest(
+                email="ad@parley.local", password="admin-password", display_name="Ad", role="admin"
+            ),
+            metadata=boss.metadata,
+        )
+        admin = await Operator(app).login("ad@parley.local", "admin-password")
+        victim = await demo_operator(app)
+
+        await admin.control.ResetPassword(
+            control_pb2.ResetPasswordRequest(
+                operator_id=app.demo["operator"], new_password="reset-by-admin"
+            ),
+            metadata=admin.metadata,
+        )
+        await expect(
+            grpc.StatusCode.UNAUTHENTICATED,
+            victim.auth.WhoAmI(common_pb2.Empty(), metadata=victim.metadata),
+        )
+        again = await Operator(app).login(app.demo["email"], "reset-by-admin")
+
+        me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+        details = await expect(
+            grpc.StatusCode.PERMISSION_DENIED,
+            admin.control.ResetPassword(
+                control_pb2.ResetPasswordRequest(operator_id=me.id, new_password="taken over!"),
+                metadata=admin.metadata,
+            ),
+        )
+        assert "may not reset" in details
+        await expect(
+            grpc.StatusCode.NOT_FOUND,
+            admin.control.ResetPassword(
+                control_pb2.ResetPasswordRequest(
+                    operator_id="onosuchone", new_password="whatever1"
+                ),
+                metadata=admin.metadata,
+            ),
+        )
+        await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            boss.control.ResetPassword(
+                control_pb2.ResetPasswordRequest(
+                    operator_id=app.demo["operator"], new_password="short"
+                ),
+                metadata=boss.metadata,
+            ),
+        )
+        for client in (boss, admin, victim, again):
+            await client.close()
