@@ -1,0 +1,88 @@
+"""Tenant isolation: an operator of account A reaches nothing of account B, by
+any RPC or frame; visitor tokens are bound to their site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from parley.v1 import control_pb2
+from tests.integration.helpers import Operator, Visitor, owner, running, visitor_url
+
+
+async def test_one_account_cannot_reach_another(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.engine is not None and app.demo is not None
+        directory = app.engine.directory
+        other = await directory.create_account("other co")
+        b_site = await directory.create_site(other.id, "B shop", [])
+        b_dept = await directory.create_department(other.id, b_site.id, "B support")
+        b_op = await directory.add_operator(other.id, email="b-owner@other.test",
+                                            password="b-owner-pass", display_name="B",
+                                            role="owner", department_ids=[b_dept.id])
+        a_owner = await owner(app)
+        md = a_owner.metadata
+
+        sites = await a_owner.control.ListSites(control_pb2.ListSitesRequest(), metadata=md)
+        assert b_site.id not in {s.id for s in sites.sites}
+        ops = await a_owner.control.ListOperators(control_pb2.ListOperatorsRequest(),
+                                                  metadata=md)
+        assert b_op.id not in {o.id for o in ops.operators}
+
+        refused = [
+            a_owner.control.ListDepartments(
+                control_pb2.ListDepartmentsRequest(site_id=b_site.id), metadata=md),
+            a_owner.control.CreateDepartment(
+                control_pb2.CreateDepartmentRequest(site_id=b_site.id, name="sneaky"),
+                metadata=md),
+            a_owner.control.AddOperator(control_pb2.AddOperatorRequest(
+                email="spy@a.test", password="spy-password", display_name="Spy",
+                department_ids=[b_dept.id]), metadata=md),
+            a_owner.control.ResetPassword(control_pb2.ResetPasswordRequest(
+                operator_id=b_op.id, new_password="taken-over-1"), metadata=md),
+        ]
+        for call in refused:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call
+            assert info.value.code() is grpc.StatusCode.NOT_FOUND, info.value.details()
+
+        # B's conversation is invisible to A.
+        b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
+        await b_visitor.hello()
+        b_visitor.send({"type": "msg", "cid": "1", "text": "B's secret"})
+        conv = (await b_visitor.recv("ack"))["conversation"]
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await a_owner.control.GetTranscript(
+                control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=md)
+        assert info.value.code() is grpc.StatusCode.NOT_FOUND
+        b = await Operator(app).login("b-owner@other.test", "b-owner-pass")
+        got = await b.control.GetTranscript(
+            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=b.metadata)
+        assert [m.text for m in got.messages] == ["B's secret"]
+
+        # A's operator cannot write into B's conversation either.
+        a_op = await Operator(app).login(app.demo["email"], app.demo["password"])
+        await a_op.open()
+        a_op.say(conv, "x", "hello B")
+        assert (await a_op.recv("error")).code == "not_participant"
+        for client in (a_owner, b, a_op):
+            await client.close()
+
+
+async def test_a_visitor_token_is_bound_to_its_site(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.engine is not None and app.owner is not None
+        directory = app.engine.directory
+        account_id = next(iter(directory.accounts))
+        other_site = await directory.create_site(account_id, "Second site", [])
+        await directory.create_department(account_id, other_site.id, "Help")
+        v = await Visitor(visitor_url(app)).connect()
+        first = await v.hello()
+        elsewhere = await Visitor(visitor_url(app, site=other_site.id)).connect()
+        second = await elsewhere.hello(token=first["token"])
+        assert second["visitor"] != first["visitor"] and second["token"] != first["token"]
+        forged = await Visitor(visitor_url(app)).connect()
+        third = await forged.hello(token="A" * 43)
+        assert third["visitor"] != first["visitor"]
