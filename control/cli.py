@@ -45,20 +45,27 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 class Ctx:
-    def __init__(self, server: str | None, token: str | None, as_json: bool) -> None:
+    def __init__(
+        self, server: str | None, token: str | None, as_json: bool, tls_ca: Path | None = None
+    ) -> None:
         saved = load_credentials()
         self.server = (
             server or os.environ.get("PARLEY_SERVER") or saved.get("server") or DEFAULT_SERVER
         )
         self.token = token or os.environ.get("PARLEY_TOKEN") or saved.get("token")
         self.as_json = as_json
+        env_ca = os.environ.get("PARLEY_TLS_CA")
+        self.tls_ca = tls_ca or (Path(env_ca) if env_ca else None)
         self._client: Client | None = None
 
     def client(self, need_token: bool = True) -> Client:
         if need_token and not self.token:
             fail("not logged in: run 'parley login' or set PARLEY_TOKEN", EXIT_NOT_LOGGED_IN)
         if self._client is None:
-            self._client = Client(self.server, self.token)
+            try:
+                self._client = Client(self.server, self.token, self.tls_ca)
+            except OSError as error:
+                fail(f"cannot read the TLS CA file: {error}", EXIT_UNREACHABLE)
         return self._client
 
     def call(self, method: Callable[..., Any], request: Any, need_token: bool = True) -> Any:
@@ -100,10 +107,21 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.option("--server", help="gRPC address of the Parley server [env PARLEY_SERVER]")
 @click.option("--token", help="Session token [env PARLEY_TOKEN]; else the saved login")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables")
+@click.option(
+    "--tls-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CA certificate (PEM) of a server with TLS [env PARLEY_TLS_CA]",
+)
 @click.pass_context
-def main(click_ctx: click.Context, server: str | None, token: str | None, as_json: bool) -> None:
+def main(
+    click_ctx: click.Context,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
+    tls_ca: Path | None,
+) -> None:
     """Parley: a self-hosted live-chat engine for customer support."""
-    click_ctx.obj = Ctx(server, token, as_json)
+    click_ctx.obj = Ctx(server, token, as_json, tls_ca)
 
 
 @main.command()
@@ -153,6 +171,16 @@ def main(click_ctx: click.Context, server: str | None, token: str | None, as_jso
     help="Frames a visitor may send at once",
 )
 @click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate chain: serve gRPC over TLS",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert",
+)
+@click.option(
     "--max-visitors-per-ip",
     default=200,
     show_default=True,
@@ -168,6 +196,8 @@ def serve(
     map_size_mb: int,
     visitor_rate: float,
     visitor_burst: float,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     max_visitors_per_ip: int,
 ) -> None:
     """Run engine, edge and gRPC in one process."""
@@ -182,6 +212,8 @@ def serve(
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key go together", 2)
     config = ServeConfig(
         data_dir=data_dir,
         host=host,
@@ -189,6 +221,8 @@ def serve(
         grpc_port=grpc_port,
         demo=demo,
         map_size_mb=map_size_mb,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
         edge=EdgeConfig(
             host=host,
             port=http_port,

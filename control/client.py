@@ -53,10 +53,14 @@ def forget_credentials() -> None:
 class Client:
     """Synchronous stubs with the bearer token attached."""
 
-    def __init__(self, server: str, token: str | None) -> None:
+    def __init__(self, server: str, token: str | None, tls_ca: Path | None = None) -> None:
         self.server = server
         self.token = token
-        self.channel = grpc.insecure_channel(server)
+        if tls_ca is None:
+            self.channel = grpc.insecure_channel(server)
+        else:
+            credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())
+            self.channel = grpc.secure_channel(server, credentials)
         self.auth = control_pb2_grpc.AuthStub(self.channel)
         self.control = control_pb2_grpc.ControlStub(self.channel)
 

@@ -57,6 +57,8 @@ class ServeConfig:
     map_size_mb: int = 1024
     idle_seconds: float = 300.0
     stream_backlog: int = 100_000  # unsent events on a gRPC stream before it is ended
+    tls_cert: Path | None = None  # PEM certificate chain for the gRPC port
+    tls_key: Path | None = None  # its PEM private key
     edge: EdgeConfig = field(default_factory=EdgeConfig)
 
     def __post_init__(self) -> None:
@@ -68,6 +70,8 @@ class ServeConfig:
             raise ValueError("idle seconds must be positive")
         if self.stream_backlog < 10:
             raise ValueError("stream backlog must be at least 10 events")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both a certificate and a key")
 
 
 def _write_secret(path: Path, doc: dict[str, Any]) -> None:
@@ -126,8 +130,22 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
     return {**demo, "email": email, "password": password}
 
 
+def tls_credentials(cert: Path, key: Path) -> grpc.ServerCredentials:
+    """Server credentials from PEM files, with a clear error when they are unusable."""
+    try:
+        chain, private = cert.read_bytes(), key.read_bytes()
+    except OSError as error:
+        raise OSError(f"cannot read the TLS certificate or key: {error}") from None
+    if b"-----BEGIN" not in chain or b"PRIVATE KEY-----" not in private:
+        raise OSError("the TLS certificate and key must be PEM files")
+    return grpc.ssl_server_credentials([(private, chain)])
+
+
 async def build_grpc_server(
-    engine: Engine, address: str, stream_backlog: int = 100_000
+    engine: Engine,
+    address: str,
+    stream_backlog: int = 100_000,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(
         options=[
@@ -159,7 +177,10 @@ async def build_grpc_server(
         server,
     )
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError as error:  # grpc's way of saying the bind failed
         raise OSError(f"cannot listen for gRPC on {address}: {error}") from None
     if port == 0:
@@ -187,8 +208,11 @@ class Parley:
         )
         self.owner = await bootstrap_owner(engine)
         engine.start()
+        credentials = None
+        if config.tls_cert is not None and config.tls_key is not None:
+            credentials = tls_credentials(config.tls_cert, config.tls_key)
         self.grpc, self.grpc_port = await build_grpc_server(
-            engine, f"{config.host}:{config.grpc_port}", config.stream_backlog
+            engine, f"{config.host}:{config.grpc_port}", config.stream_backlog, credentials
         )
         await self.grpc.start()
         # The demo site's allowed origins name the HTTP port, so bind it first.
@@ -219,7 +243,8 @@ class Parley:
         lines += [
             f"  Widget script: http://{host}:{self.http_port}/widget.js",
             f"  Visitor websocket: ws://{host}:{self.http_port}/v1/visitor?site=SITE_ID",
-            f"  gRPC (control, operator sessions, visitor channel): {host}:{self.grpc_port}",
+            f"  gRPC{' with TLS' if self.config.tls_cert else ''} "
+            f"(control, operator sessions, visitor channel): {host}:{self.grpc_port}",
         ]
         if self.owner:
             lines.append(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 PATTERNS = {
     "ws": r"ws://(127\.0\.0\.1:\d+)/(?:v1/visitor)?",
-    "grpc": r"gRPC \(.*\): (\S+:\d+)",
+    "grpc": r"gRPC[^(]*\(.*\): (\S+:\d+)",
     "site": r"Demo site id: (\S+)",
     "department": r"department id: (\S+)",
     "demo_email": r"Demo operator: (\S+) /",

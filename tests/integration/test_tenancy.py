@@ -19,29 +19,42 @@ async def test_one_account_cannot_reach_another(tmp_path: Path) -> None:
         other = await directory.create_account("other co")
         b_site = await directory.create_site(other.id, "B shop", [])
         b_dept = await directory.create_department(other.id, b_site.id, "B support")
-        b_op = await directory.add_operator(other.id, email="b-owner@other.test",
-                                            password="b-owner-pass", display_name="B",
-                                            role="owner", department_ids=[b_dept.id])
+        b_op = await directory.add_operator(
+            other.id,
+            email="b-owner@other.test",
+            password="b-owner-pass",
+            display_name="B",
+            role="owner",
+            department_ids=[b_dept.id],
+        )
         a_owner = await owner(app)
         md = a_owner.metadata
 
         sites = await a_owner.control.ListSites(control_pb2.ListSitesRequest(), metadata=md)
         assert b_site.id not in {s.id for s in sites.sites}
-        ops = await a_owner.control.ListOperators(control_pb2.ListOperatorsRequest(),
-                                                  metadata=md)
+        ops = await a_owner.control.ListOperators(control_pb2.ListOperatorsRequest(), metadata=md)
         assert b_op.id not in {o.id for o in ops.operators}
 
         refused = [
             a_owner.control.ListDepartments(
-                control_pb2.ListDepartmentsRequest(site_id=b_site.id), metadata=md),
+                control_pb2.ListDepartmentsRequest(site_id=b_site.id), metadata=md
+            ),
             a_owner.control.CreateDepartment(
-                control_pb2.CreateDepartmentRequest(site_id=b_site.id, name="sneaky"),
-                metadata=md),
-            a_owner.control.AddOperator(control_pb2.AddOperatorRequest(
-                email="spy@a.test", password="spy-password", display_name="Spy",
-                department_ids=[b_dept.id]), metadata=md),
-            a_owner.control.ResetPassword(control_pb2.ResetPasswordRequest(
-                operator_id=b_op.id, new_password="taken-over-1"), metadata=md),
+                control_pb2.CreateDepartmentRequest(site_id=b_site.id, name="sneaky"), metadata=md
+            ),
+            a_owner.control.AddOperator(
+                control_pb2.AddOperatorRequest(
+                    email="spy@a.test",
+                    password="spy-password",
+                    display_name="Spy",
+                    department_ids=[b_dept.id],
+                ),
+                metadata=md,
+            ),
+            a_owner.control.ResetPassword(
+                control_pb2.ResetPasswordRequest(operator_id=b_op.id, new_password="taken-over-1"),
+                metadata=md,
+            ),
         ]
         for call in refused:
             with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -55,11 +68,13 @@ async def test_one_account_cannot_reach_another(tmp_path: Path) -> None:
         conv = (await b_visitor.recv("ack"))["conversation"]
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await a_owner.control.GetTranscript(
-                control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=md)
+                control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=md
+            )
         assert info.value.code() is grpc.StatusCode.NOT_FOUND
         b = await Operator(app).login("b-owner@other.test", "b-owner-pass")
         got = await b.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=b.metadata)
+            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=b.metadata
+        )
         assert [m.text for m in got.messages] == ["B's secret"]
 
         # A's operator cannot write into B's conversation either.
