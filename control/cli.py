@@ -445,9 +445,9 @@ def operator() -> None:
 @click.option("--password", help="Initial password [env PARLEY_NEW_PASSWORD]; asked if absent")
 @click.option(
     "--role",
-    type=click.Choice(["operator", "admin", "owner"]),
     default="operator",
     show_default=True,
+    help="owner, admin, operator, or a custom role (parley role list)",
 )
 @click.option("--department", "departments", multiple=True, help="Department id (repeatable)")
 @click.option(
@@ -502,6 +502,50 @@ def operator_list(ctx: Ctx) -> None:
                 for o in reply.operators
             ],
             ("ID", "EMAIL", "NAME", "ROLE", "MAX", "STATUS", "DEPARTMENTS"),
+        ),
+    )
+
+
+# -- roles ----------------------------------------------------------------------------
+
+
+@main.group()
+def role() -> None:
+    """Roles: built-in (owner, admin, operator) and the account's own."""
+
+
+@role.command("create")
+@click.argument("name")
+@click.option(
+    "--permission",
+    "perms",
+    multiple=True,
+    required=True,
+    help="A permission the role holds (repeatable; parley role list shows them)",
+)
+@pass_ctx
+def role_create(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
+    """Create a custom role, e.g. a trainee who may chat only."""
+    r = ctx.call(
+        ctx.client().control.CreateRole,
+        control_pb2.CreateRoleRequest(name=name, permissions=list(perms)),
+    )
+    ctx.out(r, lambda: f"Created role {r.name}: {', '.join(r.permissions)}")
+
+
+@role.command("list")
+@pass_ctx
+def role_list(ctx: Ctx) -> None:
+    """List roles and their permissions."""
+    reply = ctx.call(ctx.client().control.ListRoles, common_pb2.Empty())
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (r.name, "built in" if r.builtin else "custom", " ".join(r.permissions))
+                for r in reply.roles
+            ],
+            ("ROLE", "KIND", "PERMISSIONS"),
         ),
     )
 

@@ -1,19 +1,23 @@
-"""Who may call what: one table from RPC to permission, one from role to
-permissions. Every servicer method looks itself up here; a method missing from
-the table is refused (and the permission test fails)."""
+"""Who may call what: one table from RPC to the permission it needs. Every
+servicer method looks itself up here; a method missing from the table is refused
+(and the permission test fails). What each role holds is in
+``engine/chat/permissions.py`` (built-in roles) and the directory (custom roles)."""
 
 from __future__ import annotations
 
-# Permission names (PRODUCT.md A3; custom roles come with the roles work).
-CHAT = "chat"  # operator session stream
-VIEW_CONFIG = "view_config"
-MANAGE_SITES = "manage_sites"
-MANAGE_DEPARTMENTS = "manage_departments"
-VIEW_OPERATORS = "view_operators"
-MANAGE_OPERATORS = "manage_operators"
-VIEW_HISTORY = "view_history"
-VISITOR_CHANNEL = "visitor_channel"
-SELF = "self"  # any signed-in operator: who am I, log out
+from engine.chat.permissions import (
+    BUILTIN_ROLES,
+    CHAT,
+    MANAGE_DEPARTMENTS,
+    MANAGE_OPERATORS,
+    MANAGE_ROLES,
+    MANAGE_SITES,
+    SELF,
+    VIEW_CONFIG,
+    VIEW_HISTORY,
+    VIEW_OPERATORS,
+    VISITOR_CHANNEL,
+)
 
 RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Auth/Login": None,  # no token yet
@@ -30,30 +34,15 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/ListOperators": VIEW_OPERATORS,
     "/parley.v1.Control/GetTranscript": VIEW_HISTORY,
     "/parley.v1.Control/ResetPassword": MANAGE_OPERATORS,
+    "/parley.v1.Control/CreateRole": MANAGE_ROLES,
+    "/parley.v1.Control/ListRoles": VIEW_OPERATORS,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }
 
-_ALL = frozenset(
-    {
-        CHAT,
-        VIEW_CONFIG,
-        MANAGE_SITES,
-        MANAGE_DEPARTMENTS,
-        VIEW_OPERATORS,
-        MANAGE_OPERATORS,
-        VIEW_HISTORY,
-        VISITOR_CHANNEL,
-        SELF,
-    }
-)
-
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "owner": _ALL,
-    "admin": _ALL,
-    "operator": frozenset({CHAT, VIEW_CONFIG, VIEW_OPERATORS, SELF}),
-}
+ROLE_PERMISSIONS = BUILTIN_ROLES  # the built-in roles; accounts add their own
 
 
 def allowed(role: str, permission: str) -> bool:
-    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+    """Whether a built-in role holds ``permission`` (custom roles: Directory)."""
+    return permission in BUILTIN_ROLES.get(role, frozenset())

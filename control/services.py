@@ -60,7 +60,7 @@ def authorize(engine: Engine, context: grpc.aio.ServicerContext, method: str) ->
     if needed is None:
         return None
     principal = engine.auth.authenticate(bearer_token(context))
-    if not permissions.allowed(principal.role, needed):
+    if needed not in engine.directory.role_permissions(principal.account_id, principal.role):
         raise PermissionDenied(
             "permission_denied", f"the {principal.role} role may not {needed.replace('_', ' ')}"
         )
@@ -175,6 +175,14 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         role = request.role or "operator"
         if role == "owner" and p.role != "owner":
             raise PermissionDenied("permission_denied", "only an owner may add an owner")
+        directory = self.directory
+        beyond = directory.role_permissions(p.account_id, role) - directory.role_permissions(
+            p.account_id, p.role
+        )
+        if beyond:
+            raise PermissionDenied(
+                "permission_denied", f"the {role} role holds more than yours: {sorted(beyond)}"
+            )
         op = await self.directory.add_operator(
             p.account_id,
             email=request.email,
@@ -198,6 +206,23 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
     async def ResetPassword(self, request: Any, p: Principal, context: Any) -> Any:
         await self.engine.auth.reset_password(p, request.operator_id, request.new_password)
         return common_pb2.Empty()
+
+    @rpc("Control", "CreateRole")
+    async def CreateRole(self, request: Any, p: Principal, context: Any) -> Any:
+        granter = self.directory.role_permissions(p.account_id, p.role)
+        perms = await self.directory.create_role(
+            p.account_id, request.name, list(request.permissions), granter
+        )
+        return control_pb2.Role(name=request.name, permissions=sorted(perms), builtin=False)
+
+    @rpc("Control", "ListRoles")
+    async def ListRoles(self, request: Any, p: Principal, context: Any) -> Any:
+        return control_pb2.ListRolesReply(
+            roles=[
+                control_pb2.Role(name=name, permissions=sorted(perms), builtin=builtin)
+                for name, perms, builtin in self.directory.list_roles(p.account_id)
+            ]
+        )
 
     @rpc("Control", "GetTranscript")
     async def GetTranscript(self, request: Any, p: Principal, context: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.chat import ids
 from engine.chat.directory import PASSWORD_HASHER, Directory, verify_password
-from engine.chat.policies import may_manage
+from engine.chat.permissions import may_manage
 from engine.chat.records import Operator
 from engine.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
 from engine.persistence.codec import decode, encode

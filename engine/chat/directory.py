@@ -16,8 +16,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.chat import ids
+from engine.chat.permissions import BUILTIN_ROLES, check_role
 from engine.chat.records import Account, Department, Operator, Site
-from engine.errors import AlreadyExists, InvalidArgument, NotFound
+from engine.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from engine.persistence.codec import decode, encode
 from engine.persistence.lmdb_store import LmdbStore
 
@@ -55,6 +56,7 @@ class Directory:
         self.departments: dict[str, Department] = {}
         self.operators: dict[str, Operator] = {}
         self._by_email: dict[str, str] = {}
+        self.roles: dict[str, dict[str, frozenset[str]]] = {}  # account -> custom roles
 
     def load(self) -> None:
         for _, value in self.store.scan("accounts"):
@@ -66,6 +68,9 @@ class Directory:
         for _, value in self.store.scan("departments"):
             dept = Department.from_doc(decode(value))
             self.departments[dept.id] = dept
+        for key, value in self.store.scan("roles"):
+            account_id, _, name = key.decode().partition("\x00")
+            self.roles.setdefault(account_id, {})[name] = frozenset(decode(value))
         for _, value in self.store.scan("operators"):
             op = Operator.from_doc(decode(value))
             self.operators[op.id] = op
@@ -152,6 +157,41 @@ class Directory:
             (d for d in self.departments.values() if d.site_id == site_id), key=lambda d: d.name
         )
 
+    # -- roles -----------------------------------------------------------------------
+
+    def role_permissions(self, account_id: str, role: str) -> frozenset[str]:
+        """What ``role`` may do in the account (nothing for an unknown role)."""
+        builtin = BUILTIN_ROLES.get(role)
+        if builtin is not None:
+            return builtin
+        return self.roles.get(account_id, {}).get(role, frozenset())
+
+    def role_exists(self, account_id: str, role: str) -> bool:
+        return role in BUILTIN_ROLES or role in self.roles.get(account_id, {})
+
+    async def create_role(
+        self, account_id: str, name: str, permissions: list[str], granter: frozenset[str]
+    ) -> frozenset[str]:
+        """A custom role; nobody grants a permission they do not hold."""
+        perms = check_role(name, permissions)
+        beyond = sorted(perms - granter)
+        if beyond:
+            raise PermissionDenied(
+                "permission_denied", f"you cannot grant what you lack: {', '.join(beyond)}"
+            )
+        if self.role_exists(account_id, name):
+            raise AlreadyExists("already_exists", f"a role named {name!r} exists already")
+        key = account_id.encode() + b"\x00" + name.encode()
+        await self.store.write_async([("roles", key, encode(sorted(perms)))])
+        self.roles.setdefault(account_id, {})[name] = perms
+        return perms
+
+    def list_roles(self, account_id: str) -> list[tuple[str, frozenset[str], bool]]:
+        """(name, permissions, built in) for every role of the account."""
+        out = [(name, perms, True) for name, perms in BUILTIN_ROLES.items()]
+        out += sorted((n, p, False) for n, p in self.roles.get(account_id, {}).items())
+        return out
+
     # -- operators -------------------------------------------------------------------
 
     async def add_operator(
@@ -168,6 +208,8 @@ class Directory:
         email = email.strip().lower()
         if email in self._by_email:
             raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
+        if not self.role_exists(account_id, role):
+            raise NotFound("unknown_role", f"no role {role[:40]!r} in this account")
         for dept_id in department_ids:
             self.department_of_account(dept_id, account_id)
         # Validate everything before the slow hash, so a bad request costs little.

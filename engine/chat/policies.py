@@ -46,12 +46,3 @@ def check_client_msg_id(client_msg_id: str) -> str | None:
     if not client_msg_id or len(client_msg_id) > MAX_CLIENT_MSG_ID:
         return "bad_client_msg_id"
     return None
-
-
-ROLE_RANK = {"operator": 0, "admin": 1, "owner": 2}
-
-
-def may_manage(actor_role: str, target_role: str) -> bool:
-    """Whether someone of ``actor_role`` may act on an operator of ``target_role``
-    (reset a password, say): never on a role above their own."""
-    return ROLE_RANK.get(actor_role, -1) >= ROLE_RANK.get(target_role, 99)

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.chat.permissions import ROLE_NAME
 from engine.errors import InvalidArgument
 
-ROLES = ("owner", "admin", "operator")
 MAX_NAME = 200
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
@@ -112,10 +112,8 @@ class Operator:
         if not EMAIL_RE.match(self.email):
             raise InvalidArgument("invalid_argument", f"email {self.email!r} is not an address")
         _check_name("display name", self.display_name)
-        if self.role not in ROLES:
-            raise InvalidArgument(
-                "invalid_argument", f"role {self.role!r} is not one of {', '.join(ROLES)}"
-            )
+        if not ROLE_NAME.match(self.role):
+            raise InvalidArgument("invalid_argument", f"role {self.role[:40]!r} is not a role name")
         if not 0 <= self.max_chats <= 1000:
             raise InvalidArgument("invalid_argument", "max chats must be between 0 and 1000")
 

@@ -38,6 +38,7 @@ DATABASES = (
     "accounts",
     "sites",
     "departments",
+    "roles",  # <account id> 0 <role name> -> permissions
     "operators",
     "emails",  # email -> operator id
     "tokens",  # sha256(token) -> session

@@ -365,6 +365,16 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.CreateRole = channel.unary_unary(
+                '/parley.v1.Control/CreateRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
+                _registered_method=True)
+        self.ListRoles = channel.unary_unary(
+                '/parley.v1.Control/ListRoles',
+                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -420,6 +430,19 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateRole(self, request, context):
+        """Custom roles: a named set of permissions (see README, "Roles").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -462,6 +485,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ResetPassword,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.FromString,
                     response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'CreateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateRoleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
+            ),
+            'ListRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoles,
+                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListRolesReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -680,6 +713,60 @@ class Control:
             '/parley.v1.Control/ResetPassword',
             parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
             parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/CreateRole',
+            parley_dot_v1_dot_control__pb2.CreateRoleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListRoles',
+            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
             options,
             channel_credentials,
             insecure,

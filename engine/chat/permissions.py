@@ -1,0 +1,76 @@
+"""Permissions and roles, as plain data (PRODUCT.md A3).
+
+A role is a set of permission names. Three roles are built in; an account adds
+its own (a "trainee" that may chat but not see the operators list, say). What
+each RPC needs is one table in ``control/permissions.py``; this module only
+says what the names are and what each role holds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.errors import InvalidArgument
+
+CHAT = "chat"  # hold an operator session: receive and answer chats
+VIEW_CONFIG = "view_config"  # see sites and departments
+MANAGE_SITES = "manage_sites"
+MANAGE_DEPARTMENTS = "manage_departments"
+VIEW_OPERATORS = "view_operators"  # the operators list with presence
+MANAGE_OPERATORS = "manage_operators"  # add operators, reset their passwords
+MANAGE_ROLES = "manage_roles"
+VIEW_HISTORY = "view_history"  # transcripts of the account's conversations
+VISITOR_CHANNEL = "visitor_channel"  # speak for visitors (embedding services)
+SELF = "self"  # who am I, log out, own password and sessions
+
+PERMISSIONS = frozenset(
+    {
+        CHAT,
+        VIEW_CONFIG,
+        MANAGE_SITES,
+        MANAGE_DEPARTMENTS,
+        VIEW_OPERATORS,
+        MANAGE_OPERATORS,
+        MANAGE_ROLES,
+        VIEW_HISTORY,
+        VISITOR_CHANNEL,
+        SELF,
+    }
+)
+
+BUILTIN_ROLES: dict[str, frozenset[str]] = {
+    "owner": PERMISSIONS,
+    "admin": PERMISSIONS,
+    "operator": frozenset({CHAT, VIEW_CONFIG, VIEW_OPERATORS, SELF}),
+}
+
+# Who may act on whom (reset a password): never on a role ranked above one's own.
+# Custom roles rank with "operator".
+ROLE_RANK = {"operator": 0, "admin": 1, "owner": 2}
+
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+
+
+def rank(role: str) -> int:
+    return ROLE_RANK.get(role, 0)
+
+
+def may_manage(actor_role: str, target_role: str) -> bool:
+    """Whether ``actor_role`` may act on an operator of ``target_role``."""
+    return rank(actor_role) >= rank(target_role)
+
+
+def check_role(name: str, permissions: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """Validate a custom role; return its permission set."""
+    if not ROLE_NAME.match(name):
+        raise InvalidArgument(
+            "invalid_argument",
+            f"role name {name[:40]!r} must be 2-32 lowercase letters, digits, - or _",
+        )
+    unknown = sorted(set(permissions) - PERMISSIONS)
+    if unknown:
+        raise InvalidArgument(
+            "unknown_permission",
+            f"unknown permissions: {', '.join(unknown)}; known: {', '.join(sorted(PERMISSIONS))}",
+        )
+    return frozenset(permissions) | {SELF}
