@@ -332,12 +332,62 @@ def session_list(ctx: Ctx) -> None:
         reply,
         lambda: table(
             [
-                (s.id, when(s.created_at_ms), when(s.expires_at_ms), "yes" if s.current else "")
+                (
+                    s.id,
+                    s.name or "login",
+                    when(s.created_at_ms),
+                    when(s.expires_at_ms),
+                    "yes" if s.current else "",
+                )
                 for s in reply.sessions
             ],
-            ("ID", "CREATED", "EXPIRES", "THIS ONE"),
+            ("ID", "KIND", "CREATED", "EXPIRES", "THIS ONE"),
         ),
     )
+
+
+@main.group()
+def token() -> None:
+    """API tokens for scripts (use one as PARLEY_TOKEN)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 365),
+    help="How long the token lives",
+)
+@pass_ctx
+def token_create(ctx: Ctx, name: str, days: int) -> None:
+    """Create a token with your role; it is shown once. Revoke it with
+    'parley session revoke ID'."""
+    reply = ctx.call(
+        ctx.client().auth.CreateApiToken, control_pb2.CreateApiTokenRequest(name=name, days=days)
+    )
+    ctx.out(reply, lambda: reply.token)
+
+
+@main.command()
+@click.option("--name", "display_name", help="The name visitors see")
+@click.option("--avatar", help="An https URL of your picture; '' removes it")
+@pass_ctx
+def profile(ctx: Ctx, display_name: str | None, avatar: str | None) -> None:
+    """Change your display name and avatar."""
+    if display_name is None and avatar is None:
+        fail("give --name and/or --avatar", 2)
+    op = None
+    if display_name is not None:
+        op = ctx.call(
+            ctx.client().auth.SetDisplayName,
+            control_pb2.SetDisplayNameRequest(display_name=display_name),
+        )
+    if avatar is not None:
+        op = ctx.call(ctx.client().auth.SetAvatar, control_pb2.SetAvatarRequest(avatar_url=avatar))
+    assert op is not None
+    ctx.out(op, lambda: f"{op.display_name} avatar={op.avatar_url or '-'}")
 
 
 @session.command("revoke")

@@ -166,4 +166,5 @@ def operator_pb(o: Operator, online: bool = False) -> control_pb2.Operator:
         department_ids=list(o.department_ids),
         max_chats=o.max_chats,
         online=online,
+        avatar_url=o.avatar_url,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from engine.chat.permissions import (
     BUILTIN_ROLES,
+    CHANGE_DISPLAY_NAME,
     CHAT,
     MANAGE_DEPARTMENTS,
     MANAGE_OPERATORS,
@@ -26,6 +27,9 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Auth/ChangePassword": SELF,
     "/parley.v1.Auth/ListMySessions": SELF,
     "/parley.v1.Auth/RevokeMySession": SELF,
+    "/parley.v1.Auth/CreateApiToken": SELF,
+    "/parley.v1.Auth/SetDisplayName": CHANGE_DISPLAY_NAME,
+    "/parley.v1.Auth/SetAvatar": SELF,
     "/parley.v1.Control/CreateSite": MANAGE_SITES,
     "/parley.v1.Control/ListSites": VIEW_CONFIG,
     "/parley.v1.Control/CreateDepartment": MANAGE_DEPARTMENTS,

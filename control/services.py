@@ -127,10 +127,35 @@ class AuthService(control_pb2_grpc.AuthServicer):  # type: ignore[misc]
                     created_at_ms=s["created_ms"],
                     expires_at_ms=s["expires_ms"],
                     current=s["current"],
+                    name=s["name"],
                 )
                 for s in sessions
             ]
         )
+
+    @rpc("Auth", "CreateApiToken")
+    async def CreateApiToken(self, request: Any, principal: Principal, context: Any) -> Any:
+        token, expires = await self.engine.auth.create_api_token(
+            principal, request.name, request.days or 90
+        )
+        op = self.engine.directory.operator(principal.operator_id)
+        return control_pb2.LoginReply(
+            token=token, expires_at_ms=expires, operator=converters.operator_pb(op)
+        )
+
+    @rpc("Auth", "SetDisplayName")
+    async def SetDisplayName(self, request: Any, principal: Principal, context: Any) -> Any:
+        op = await self.engine.directory.update_profile(
+            principal.operator_id, display_name=request.display_name
+        )
+        return converters.operator_pb(op)
+
+    @rpc("Auth", "SetAvatar")
+    async def SetAvatar(self, request: Any, principal: Principal, context: Any) -> Any:
+        op = await self.engine.directory.update_profile(
+            principal.operator_id, avatar_url=request.avatar_url
+        )
+        return converters.operator_pb(op)
 
     @rpc("Auth", "RevokeMySession")
     async def RevokeMySession(self, request: Any, principal: Principal, context: Any) -> Any:

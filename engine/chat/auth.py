@@ -21,11 +21,18 @@ from engine.chat import ids
 from engine.chat.directory import PASSWORD_HASHER, Directory, verify_password
 from engine.chat.permissions import may_manage
 from engine.chat.records import Operator
-from engine.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
+from engine.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
 from engine.persistence.codec import decode, encode
 from engine.runtime.clock import Clock
 
 TOKEN_TTL_SECONDS = 12 * 3600
+MAX_API_TOKEN_DAYS = 365
 MAX_FAILURES = 5
 MAX_FAILURES_PER_IP = 20
 FAILURE_WINDOW = 60.0
@@ -106,12 +113,27 @@ class Auth:
         token, expires = await self._new_session(op)
         return token, expires, op
 
-    async def _new_session(self, op: Operator) -> tuple[str, int]:
+    async def create_api_token(self, principal: Principal, name: str, days: int) -> tuple[str, int]:
+        """A long-lived token for scripts, with the caller's role, listed and
+        revocable among the caller's sessions."""
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise InvalidArgument("invalid_argument", "a token needs a name of 1-64 characters")
+        if not 1 <= days <= MAX_API_TOKEN_DAYS:
+            raise InvalidArgument(
+                "invalid_argument", f"a token lives 1 to {MAX_API_TOKEN_DAYS} days"
+            )
+        op = self.directory.operator(principal.operator_id)
+        return await self._new_session(op, days * 86400, name)
+
+    async def _new_session(
+        self, op: Operator, ttl: int = TOKEN_TTL_SECONDS, name: str = ""
+    ) -> tuple[str, int]:
         token = ids.new_token()
         digest = ids.token_digest(token)
         now = self.clock.wall_ms()
-        expires = now + TOKEN_TTL_SECONDS * 1000
-        doc = {"operator_id": op.id, "created_ms": now, "expires_ms": expires}
+        expires = now + ttl * 1000
+        doc = {"operator_id": op.id, "created_ms": now, "expires_ms": expires, "name": name}
         await self.store.write_async(
             [
                 ("tokens", digest, encode(doc)),
@@ -158,6 +180,7 @@ class Auth:
                     "created_ms": doc.get("created_ms", 0),
                     "expires_ms": doc["expires_ms"],
                     "current": digest == current,
+                    "name": doc.get("name", ""),
                 }
             )
         return sorted(out, key=lambda d: -d["created_ms"])

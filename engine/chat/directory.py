@@ -249,6 +249,20 @@ class Directory:
         self.operators[op.id] = op
         return op
 
+    async def update_profile(
+        self, operator_id: str, *, display_name: str | None = None, avatar_url: str | None = None
+    ) -> Operator:
+        """Change an operator's display name and/or avatar (validated by the record)."""
+        op = self.operator(operator_id)
+        updated = dataclasses.replace(
+            op,
+            display_name=op.display_name if display_name is None else display_name.strip(),
+            avatar_url=op.avatar_url if avatar_url is None else avatar_url.strip(),
+        )
+        await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
+        self.operators[op.id] = updated
+        return updated
+
     async def set_password(self, operator_id: str, password: str) -> Operator:
         """Replace an operator's password (hashed here)."""
         op = self.operator(operator_id)

@@ -21,7 +21,8 @@ MANAGE_OPERATORS = "manage_operators"  # add operators, reset their passwords
 MANAGE_ROLES = "manage_roles"
 VIEW_HISTORY = "view_history"  # transcripts of the account's conversations
 VISITOR_CHANNEL = "visitor_channel"  # speak for visitors (embedding services)
-SELF = "self"  # who am I, log out, own password and sessions
+CHANGE_DISPLAY_NAME = "change_display_name"  # the name visitors see, one's own
+SELF = "self"  # who am I, log out, own password, avatar, sessions and tokens
 
 PERMISSIONS = frozenset(
     {
@@ -34,6 +35,7 @@ PERMISSIONS = frozenset(
         MANAGE_ROLES,
         VIEW_HISTORY,
         VISITOR_CHANNEL,
+        CHANGE_DISPLAY_NAME,
         SELF,
     }
 )
@@ -41,7 +43,7 @@ PERMISSIONS = frozenset(
 BUILTIN_ROLES: dict[str, frozenset[str]] = {
     "owner": PERMISSIONS,
     "admin": PERMISSIONS,
-    "operator": frozenset({CHAT, VIEW_CONFIG, VIEW_OPERATORS, SELF}),
+    "operator": frozenset({CHAT, VIEW_CONFIG, VIEW_OPERATORS, CHANGE_DISPLAY_NAME, SELF}),
 }
 
 # Who may act on whom (reset a password): never on a role ranked above one's own.

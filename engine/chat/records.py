@@ -40,6 +40,15 @@ def check_origin(origin: str) -> str:
     return origin.rstrip("/").lower()
 
 
+def check_avatar(url: str) -> None:
+    """An avatar is an https URL of at most 500 characters (or none)."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if len(url) > 500 or parts.scheme != "https" or not parts.hostname or parts.username:
+        raise InvalidArgument("invalid_argument", "an avatar must be an https URL (500 chars)")
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     id: str
@@ -107,8 +116,10 @@ class Operator:
     password_hash: str = field(repr=False)
     department_ids: tuple[str, ...] = ()
     max_chats: int = 5
+    avatar_url: str = ""
 
     def __post_init__(self) -> None:
+        check_avatar(self.avatar_url)
         if not EMAIL_RE.match(self.email):
             raise InvalidArgument("invalid_argument", f"email {self.email!r} is not an address")
         _check_name("display name", self.display_name)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17parley/v1/control.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"/\n\x0cLoginRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"Y\n\nLoginReply\x12\r\n\x05token\x18\x01 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\x12%\n\x08operator\x18\x03 \x01(\x0b\x32\x13.parley.v1.Operator\"_\n\x04Site\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x17\n\x0f\x61llowed_origins\x18\x04 \x03(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\"L\n\x11\x43reateSiteRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x61llowed_origins\x18\x02 \x03(\t\x12\x10\n\x08timezone\x18\x03 \x01(\t\"\x12\n\x10ListSitesRequest\"0\n\x0eListSitesReply\x12\x1e\n\x05sites\x18\x01 \x03(\x0b\x32\x0f.parley.v1.Site\"L\n\nDepartment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"M\n\x17\x43reateDepartmentRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\")\n\x16ListDepartmentsRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\"B\n\x14ListDepartmentsReply\x12*\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x15.parley.v1.Department\"\x98\x01\n\x08Operator\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x16\n\x0e\x64\x65partment_ids\x18\x06 \x03(\t\x12\x11\n\tmax_chats\x18\x07 \x01(\r\x12\x0e\n\x06online\x18\x08 \x01(\x08\"\x84\x01\n\x12\x41\x64\x64OperatorRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65partment_ids\x18\x05 \x03(\t\x12\x11\n\tmax_chats\x18\x06 \x01(\r\"\x16\n\x14ListOperatorsRequest\"<\n\x12ListOperatorsReply\x12&\n\toperators\x18\x01 \x03(\x0b\x32\x13.parley.v1.Operator\"Q\n\x14GetTranscriptRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12\r\n\x05limit\x18\x03 \x01(\r\"O\n\nTranscript\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12(\n\x08messages\x18\x02 \x03(\x0b\x32\x16.parley.v1.ChatMessage\"G\n\x15\x43hangePasswordRequest\x12\x18\n\x10\x63urrent_password\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"A\n\x14ResetPasswordRequest\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"X\n\x0bSessionInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x15\n\rexpires_at_ms\x18\x03 \x01(\x03\x12\x0f\n\x07\x63urrent\x18\x04 \x01(\x08\"=\n\x11ListSessionsReply\x12(\n\x08sessions\x18\x01 \x03(\x0b\x32\x16.parley.v1.SessionInfo\"*\n\x14RevokeSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\":\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bpermissions\x18\x02 \x03(\t\x12\x0f\n\x07\x62uiltin\x18\x03 \x01(\x08\"6\n\x11\x43reateRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bpermissions\x18\x02 \x03(\t\"0\n\x0eListRolesReply\x12\x1e\n\x05roles\x18\x01 \x03(\x0b\x32\x0f.parley.v1.Role2\xec\x02\n\x04\x41uth\x12\x37\n\x05Login\x12\x17.parley.v1.LoginRequest\x1a\x15.parley.v1.LoginReply\x12,\n\x06Logout\x12\x10.parley.v1.Empty\x1a\x10.parley.v1.Empty\x12/\n\x06WhoAmI\x12\x10.parley.v1.Empty\x1a\x13.parley.v1.Operator\x12\x44\n\x0e\x43hangePassword\x12 .parley.v1.ChangePasswordRequest\x1a\x10.parley.v1.Empty\x12@\n\x0eListMySessions\x12\x10.parley.v1.Empty\x1a\x1c.parley.v1.ListSessionsReply\x12\x44\n\x0fRevokeMySession\x12\x1f.parley.v1.RevokeSessionRequest\x1a\x10.parley.v1.Empty2\xc9\x05\n\x07\x43ontrol\x12;\n\nCreateSite\x12\x1c.parley.v1.CreateSiteRequest\x1a\x0f.parley.v1.Site\x12\x43\n\tListSites\x12\x1b.parley.v1.ListSitesRequest\x1a\x19.parley.v1.ListSitesReply\x12M\n\x10\x43reateDepartment\x12\".parley.v1.CreateDepartmentRequest\x1a\x15.parley.v1.Department\x12U\n\x0fListDepartments\x12!.parley.v1.ListDepartmentsRequest\x1a\x1f.parley.v1.ListDepartmentsReply\x12\x41\n\x0b\x41\x64\x64Operator\x12\x1d.parley.v1.AddOperatorRequest\x1a\x13.parley.v1.Operator\x12O\n\rListOperators\x12\x1f.parley.v1.ListOperatorsRequest\x1a\x1d.parley.v1.ListOperatorsReply\x12G\n\rGetTranscript\x12\x1f.parley.v1.GetTranscriptRequest\x1a\x15.parley.v1.Transcript\x12\x42\n\rResetPassword\x12\x1f.parley.v1.ResetPasswordRequest\x1a\x10.parley.v1.Empty\x12;\n\nCreateRole\x12\x1c.parley.v1.CreateRoleRequest\x1a\x0f.parley.v1.Role\x12\x38\n\tListRoles\x12\x10.parley.v1.Empty\x1a\x19.parley.v1.ListRolesReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17parley/v1/control.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"/\n\x0cLoginRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"Y\n\nLoginReply\x12\r\n\x05token\x18\x01 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\x12%\n\x08operator\x18\x03 \x01(\x0b\x32\x13.parley.v1.Operator\"_\n\x04Site\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x17\n\x0f\x61llowed_origins\x18\x04 \x03(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\"L\n\x11\x43reateSiteRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x61llowed_origins\x18\x02 \x03(\t\x12\x10\n\x08timezone\x18\x03 \x01(\t\"\x12\n\x10ListSitesRequest\"0\n\x0eListSitesReply\x12\x1e\n\x05sites\x18\x01 \x03(\x0b\x32\x0f.parley.v1.Site\"L\n\nDepartment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"M\n\x17\x43reateDepartmentRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\")\n\x16ListDepartmentsRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\"B\n\x14ListDepartmentsReply\x12*\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x15.parley.v1.Department\"\xac\x01\n\x08Operator\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x16\n\x0e\x64\x65partment_ids\x18\x06 \x03(\t\x12\x11\n\tmax_chats\x18\x07 \x01(\r\x12\x0e\n\x06online\x18\x08 \x01(\x08\x12\x12\n\navatar_url\x18\t \x01(\t\"\x84\x01\n\x12\x41\x64\x64OperatorRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65partment_ids\x18\x05 \x03(\t\x12\x11\n\tmax_chats\x18\x06 \x01(\r\"\x16\n\x14ListOperatorsRequest\"<\n\x12ListOperatorsReply\x12&\n\toperators\x18\x01 \x03(\x0b\x32\x13.parley.v1.Operator\"Q\n\x14GetTranscriptRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12\r\n\x05limit\x18\x03 \x01(\r\"O\n\nTranscript\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12(\n\x08messages\x18\x02 \x03(\x0b\x32\x16.parley.v1.ChatMessage\"G\n\x15\x43hangePasswordRequest\x12\x18\n\x10\x63urrent_password\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"A\n\x14ResetPasswordRequest\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"f\n\x0bSessionInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x15\n\rexpires_at_ms\x18\x03 \x01(\x03\x12\x0f\n\x07\x63urrent\x18\x04 \x01(\x08\x12\x0c\n\x04name\x18\x05 \x01(\t\"=\n\x11ListSessionsReply\x12(\n\x08sessions\x18\x01 \x03(\x0b\x32\x16.parley.v1.SessionInfo\"*\n\x14RevokeSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\":\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bpermissions\x18\x02 \x03(\t\x12\x0f\n\x07\x62uiltin\x18\x03 \x01(\x08\"6\n\x11\x43reateRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bpermissions\x18\x02 \x03(\t\"0\n\x0eListRolesReply\x12\x1e\n\x05roles\x18\x01 \x03(\x0b\x32\x0f.parley.v1.Role\"3\n\x15\x43reateApiTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\"-\n\x15SetDisplayNameRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\"&\n\x10SetAvatarRequest\x12\x12\n\navatar_url\x18\x01 \x01(\t2\xbf\x04\n\x04\x41uth\x12\x37\n\x05Login\x12\x17.parley.v1.LoginRequest\x1a\x15.parley.v1.LoginReply\x12,\n\x06Logout\x12\x10.parley.v1.Empty\x1a\x10.parley.v1.Empty\x12/\n\x06WhoAmI\x12\x10.parley.v1.Empty\x1a\x13.parley.v1.Operator\x12\x44\n\x0e\x43hangePassword\x12 .parley.v1.ChangePasswordRequest\x1a\x10.parley.v1.Empty\x12@\n\x0eListMySessions\x12\x10.parley.v1.Empty\x1a\x1c.parley.v1.ListSessionsReply\x12\x44\n\x0fRevokeMySession\x12\x1f.parley.v1.RevokeSessionRequest\x1a\x10.parley.v1.Empty\x12I\n\x0e\x43reateApiToken\x12 .parley.v1.CreateApiTokenRequest\x1a\x15.parley.v1.LoginReply\x12G\n\x0eSetDisplayName\x12 .parley.v1.SetDisplayNameRequest\x1a\x13.parley.v1.Operator\x12=\n\tSetAvatar\x12\x1b.parley.v1.SetAvatarRequest\x1a\x13.parley.v1.Operator2\xc9\x05\n\x07\x43ontrol\x12;\n\nCreateSite\x12\x1c.parley.v1.CreateSiteRequest\x1a\x0f.parley.v1.Site\x12\x43\n\tListSites\x12\x1b.parley.v1.ListSitesRequest\x1a\x19.parley.v1.ListSitesReply\x12M\n\x10\x43reateDepartment\x12\".parley.v1.CreateDepartmentRequest\x1a\x15.parley.v1.Department\x12U\n\x0fListDepartments\x12!.parley.v1.ListDepartmentsRequest\x1a\x1f.parley.v1.ListDepartmentsReply\x12\x41\n\x0b\x41\x64\x64Operator\x12\x1d.parley.v1.AddOperatorRequest\x1a\x13.parley.v1.Operator\x12O\n\rListOperators\x12\x1f.parley.v1.ListOperatorsRequest\x1a\x1d.parley.v1.ListOperatorsReply\x12G\n\rGetTranscript\x12\x1f.parley.v1.GetTranscriptRequest\x1a\x15.parley.v1.Transcript\x12\x42\n\rResetPassword\x12\x1f.parley.v1.ResetPasswordRequest\x1a\x10.parley.v1.Empty\x12;\n\nCreateRole\x12\x1c.parley.v1.CreateRoleRequest\x1a\x0f.parley.v1.Role\x12\x38\n\tListRoles\x12\x10.parley.v1.Empty\x1a\x19.parley.v1.ListRolesReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,35 +53,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTDEPARTMENTSREPLY']._serialized_start=647
   _globals['_LISTDEPARTMENTSREPLY']._serialized_end=713
   _globals['_OPERATOR']._serialized_start=716
-  _globals['_OPERATOR']._serialized_end=868
-  _globals['_ADDOPERATORREQUEST']._serialized_start=871
-  _globals['_ADDOPERATORREQUEST']._serialized_end=1003
-  _globals['_LISTOPERATORSREQUEST']._serialized_start=1005
-  _globals['_LISTOPERATORSREQUEST']._serialized_end=1027
-  _globals['_LISTOPERATORSREPLY']._serialized_start=1029
-  _globals['_LISTOPERATORSREPLY']._serialized_end=1089
-  _globals['_GETTRANSCRIPTREQUEST']._serialized_start=1091
-  _globals['_GETTRANSCRIPTREQUEST']._serialized_end=1172
-  _globals['_TRANSCRIPT']._serialized_start=1174
-  _globals['_TRANSCRIPT']._serialized_end=1253
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=1255
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1326
-  _globals['_RESETPASSWORDREQUEST']._serialized_start=1328
-  _globals['_RESETPASSWORDREQUEST']._serialized_end=1393
-  _globals['_SESSIONINFO']._serialized_start=1395
-  _globals['_SESSIONINFO']._serialized_end=1483
-  _globals['_LISTSESSIONSREPLY']._serialized_start=1485
-  _globals['_LISTSESSIONSREPLY']._serialized_end=1546
-  _globals['_REVOKESESSIONREQUEST']._serialized_start=1548
-  _globals['_REVOKESESSIONREQUEST']._serialized_end=1590
-  _globals['_ROLE']._serialized_start=1592
-  _globals['_ROLE']._serialized_end=1650
-  _globals['_CREATEROLEREQUEST']._serialized_start=1652
-  _globals['_CREATEROLEREQUEST']._serialized_end=1706
-  _globals['_LISTROLESREPLY']._serialized_start=1708
-  _globals['_LISTROLESREPLY']._serialized_end=1756
-  _globals['_AUTH']._serialized_start=1759
-  _globals['_AUTH']._serialized_end=2123
-  _globals['_CONTROL']._serialized_start=2126
-  _globals['_CONTROL']._serialized_end=2839
+  _globals['_OPERATOR']._serialized_end=888
+  _globals['_ADDOPERATORREQUEST']._serialized_start=891
+  _globals['_ADDOPERATORREQUEST']._serialized_end=1023
+  _globals['_LISTOPERATORSREQUEST']._serialized_start=1025
+  _globals['_LISTOPERATORSREQUEST']._serialized_end=1047
+  _globals['_LISTOPERATORSREPLY']._serialized_start=1049
+  _globals['_LISTOPERATORSREPLY']._serialized_end=1109
+  _globals['_GETTRANSCRIPTREQUEST']._serialized_start=1111
+  _globals['_GETTRANSCRIPTREQUEST']._serialized_end=1192
+  _globals['_TRANSCRIPT']._serialized_start=1194
+  _globals['_TRANSCRIPT']._serialized_end=1273
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=1275
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1346
+  _globals['_RESETPASSWORDREQUEST']._serialized_start=1348
+  _globals['_RESETPASSWORDREQUEST']._serialized_end=1413
+  _globals['_SESSIONINFO']._serialized_start=1415
+  _globals['_SESSIONINFO']._serialized_end=1517
+  _globals['_LISTSESSIONSREPLY']._serialized_start=1519
+  _globals['_LISTSESSIONSREPLY']._serialized_end=1580
+  _globals['_REVOKESESSIONREQUEST']._serialized_start=1582
+  _globals['_REVOKESESSIONREQUEST']._serialized_end=1624
+  _globals['_ROLE']._serialized_start=1626
+  _globals['_ROLE']._serialized_end=1684
+  _globals['_CREATEROLEREQUEST']._serialized_start=1686
+  _globals['_CREATEROLEREQUEST']._serialized_end=1740
+  _globals['_LISTROLESREPLY']._serialized_start=1742
+  _globals['_LISTROLESREPLY']._serialized_end=1790
+  _globals['_CREATEAPITOKENREQUEST']._serialized_start=1792
+  _globals['_CREATEAPITOKENREQUEST']._serialized_end=1843
+  _globals['_SETDISPLAYNAMEREQUEST']._serialized_start=1845
+  _globals['_SETDISPLAYNAMEREQUEST']._serialized_end=1890
+  _globals['_SETAVATARREQUEST']._serialized_start=1892
+  _globals['_SETAVATARREQUEST']._serialized_end=1930
+  _globals['_AUTH']._serialized_start=1933
+  _globals['_AUTH']._serialized_end=2508
+  _globals['_CONTROL']._serialized_start=2511
+  _globals['_CONTROL']._serialized_end=3224
 # @@protoc_insertion_point(module_scope)

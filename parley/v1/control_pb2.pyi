@@ -94,7 +94,7 @@ class ListDepartmentsReply(_message.Message):
     def __init__(self, departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ...) -> None: ...
 
 class Operator(_message.Message):
-    __slots__ = ("id", "account_id", "email", "display_name", "role", "department_ids", "max_chats", "online")
+    __slots__ = ("id", "account_id", "email", "display_name", "role", "department_ids", "max_chats", "online", "avatar_url")
     ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,7 @@ class Operator(_message.Message):
     DEPARTMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
+    AVATAR_URL_FIELD_NUMBER: _ClassVar[int]
     id: str
     account_id: str
     email: str
@@ -111,7 +112,8 @@ class Operator(_message.Message):
     department_ids: _containers.RepeatedScalarFieldContainer[str]
     max_chats: int
     online: bool
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., department_ids: _Optional[_Iterable[str]] = ..., max_chats: _Optional[int] = ..., online: _Optional[bool] = ...) -> None: ...
+    avatar_url: str
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., department_ids: _Optional[_Iterable[str]] = ..., max_chats: _Optional[int] = ..., online: _Optional[bool] = ..., avatar_url: _Optional[str] = ...) -> None: ...
 
 class AddOperatorRequest(_message.Message):
     __slots__ = ("email", "password", "display_name", "role", "department_ids", "max_chats")
@@ -174,16 +176,18 @@ class ResetPasswordRequest(_message.Message):
     def __init__(self, operator_id: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...
 
 class SessionInfo(_message.Message):
-    __slots__ = ("id", "created_at_ms", "expires_at_ms", "current")
+    __slots__ = ("id", "created_at_ms", "expires_at_ms", "current", "name")
     ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CURRENT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     created_at_ms: int
     expires_at_ms: int
     current: bool
-    def __init__(self, id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., current: _Optional[bool] = ...) -> None: ...
+    name: str
+    def __init__(self, id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., current: _Optional[bool] = ..., name: _Optional[str] = ...) -> None: ...
 
 class ListSessionsReply(_message.Message):
     __slots__ = ("sessions",)
@@ -220,3 +224,23 @@ class ListRolesReply(_message.Message):
     ROLES_FIELD_NUMBER: _ClassVar[int]
     roles: _containers.RepeatedCompositeFieldContainer[Role]
     def __init__(self, roles: _Optional[_Iterable[_Union[Role, _Mapping]]] = ...) -> None: ...
+
+class CreateApiTokenRequest(_message.Message):
+    __slots__ = ("name", "days")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    days: int
+    def __init__(self, name: _Optional[str] = ..., days: _Optional[int] = ...) -> None: ...
+
+class SetDisplayNameRequest(_message.Message):
+    __slots__ = ("display_name",)
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    display_name: str
+    def __init__(self, display_name: _Optional[str] = ...) -> None: ...
+
+class SetAvatarRequest(_message.Message):
+    __slots__ = ("avatar_url",)
+    AVATAR_URL_FIELD_NUMBER: _ClassVar[int]
+    avatar_url: str
+    def __init__(self, avatar_url: _Optional[str] = ...) -> None: ...

@@ -65,6 +65,21 @@ class AuthStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.RevokeSessionRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.CreateApiToken = channel.unary_unary(
+                '/parley.v1.Auth/CreateApiToken',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateApiTokenRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LoginReply.FromString,
+                _registered_method=True)
+        self.SetDisplayName = channel.unary_unary(
+                '/parley.v1.Auth/SetDisplayName',
+                request_serializer=parley_dot_v1_dot_control__pb2.SetDisplayNameRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
+        self.SetAvatar = channel.unary_unary(
+                '/parley.v1.Auth/SetAvatar',
+                request_serializer=parley_dot_v1_dot_control__pb2.SetAvatarRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
 
 
 class AuthServicer:
@@ -109,6 +124,27 @@ class AuthServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateApiToken(self, request, context):
+        """A long-lived token for scripts (the CLI in CI, an embedding service), with
+        the caller's role; it is listed and revoked like a session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDisplayName(self, request, context):
+        """The caller's own display name (needs change_display_name) and avatar.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAvatar(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -141,6 +177,21 @@ def add_AuthServicer_to_server(servicer, server):
                     servicer.RevokeMySession,
                     request_deserializer=parley_dot_v1_dot_control__pb2.RevokeSessionRequest.FromString,
                     response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'CreateApiToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiToken,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateApiTokenRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LoginReply.SerializeToString,
+            ),
+            'SetDisplayName': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDisplayName,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SetDisplayNameRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'SetAvatar': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAvatar,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SetAvatarRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -305,6 +356,87 @@ class Auth:
             '/parley.v1.Auth/RevokeMySession',
             parley_dot_v1_dot_control__pb2.RevokeSessionRequest.SerializeToString,
             parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/CreateApiToken',
+            parley_dot_v1_dot_control__pb2.CreateApiTokenRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.LoginReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDisplayName(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/SetDisplayName',
+            parley_dot_v1_dot_control__pb2.SetDisplayNameRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAvatar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/SetAvatar',
+            parley_dot_v1_dot_control__pb2.SetAvatarRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
             options,
             channel_credentials,
             insecure,

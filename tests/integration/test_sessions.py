@@ -137,3 +137,96 @@ async def test_reset_by_admin_and_its_limits(tmp_path: Path) -> None:
         )
         for client in (boss, admin, victim, again):
             await client.close()
+
+
+async def test_api_tokens_for_scripts(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        boss = await owner(app)
+        reply = await boss.auth.CreateApiToken(
+            control_pb2.CreateApiTokenRequest(name="ci", days=30), metadata=boss.metadata
+        )
+        assert reply.expires_at_ms > 0 and reply.operator.role == "owner"
+        script = [("authorization", f"Bearer {reply.token}")]
+        sites = await boss.control.ListSites(control_pb2.ListSitesRequest(), metadata=script)
+        assert len(sites.sites) == 1
+        listed = await boss.auth.ListMySessions(common_pb2.Empty(), metadata=boss.metadata)
+        named = [s for s in listed.sessions if s.name == "ci"]
+        assert len(named) == 1 and named[0].expires_at_ms == reply.expires_at_ms
+        await boss.auth.RevokeMySession(
+            control_pb2.RevokeSessionRequest(session_id=named[0].id), metadata=boss.metadata
+        )
+        await expect(
+            grpc.StatusCode.UNAUTHENTICATED,
+            boss.control.ListSites(control_pb2.ListSitesRequest(), metadata=script),
+        )
+        for bad in (
+            control_pb2.CreateApiTokenRequest(name="", days=5),
+            control_pb2.CreateApiTokenRequest(name="x" * 65, days=5),
+            control_pb2.CreateApiTokenRequest(name="long", days=366),
+        ):
+            await expect(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                boss.auth.CreateApiToken(bad, metadata=boss.metadata),
+            )
+        await boss.close()
+
+
+async def test_own_display_name_and_avatar(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        boss = await owner(app)
+        op = await demo_operator(app)
+        me = await op.auth.SetDisplayName(
+            control_pb2.SetDisplayNameRequest(display_name="  Nina  "), metadata=op.metadata
+        )
+        assert me.display_name == "Nina"
+        me = await op.auth.SetAvatar(
+            control_pb2.SetAvatarRequest(avatar_url="https://cdn.example/nina.png"),
+            metadata=op.metadata,
+        )
+        assert me.avatar_url == "https://cdn.example/nina.png" and me.display_name == "Nina"
+        for bad in (
+            "http://cdn.example/x.png",
+            "javascript:alert(1)",
+            "https://" + "a" * 600,
+            "https://user@cdn.example/x.png",
+        ):
+            await expect(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                op.auth.SetAvatar(
+                    control_pb2.SetAvatarRequest(avatar_url=bad), metadata=op.metadata
+                ),
+            )
+        await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            op.auth.SetDisplayName(
+                control_pb2.SetDisplayNameRequest(display_name="   "), metadata=op.metadata
+            ),
+        )
+        me = await op.auth.SetAvatar(
+            control_pb2.SetAvatarRequest(avatar_url=""), metadata=op.metadata
+        )
+        assert me.avatar_url == ""
+        # A role without change_display_name may not rename itself.
+        await boss.control.CreateRole(
+            control_pb2.CreateRoleRequest(name="quiet", permissions=["chat"]),
+            metadata=boss.metadata,
+        )
+        await boss.control.AddOperator(
+            control_pb2.AddOperatorRequest(
+                email="q@parley.local", password="quiet-pass", display_name="Q", role="quiet"
+            ),
+            metadata=boss.metadata,
+        )
+        q = await Operator(app).login("q@parley.local", "quiet-pass")
+        await expect(
+            grpc.StatusCode.PERMISSION_DENIED,
+            q.auth.SetDisplayName(
+                control_pb2.SetDisplayNameRequest(display_name="Queen"), metadata=q.metadata
+            ),
+        )
+        await q.auth.SetAvatar(
+            control_pb2.SetAvatarRequest(avatar_url="https://cdn.example/q.png"),
+            metadata=q.metadata,
+        )
+        for client in (boss, op, q):
+            await client.close()
