@@ -175,3 +175,37 @@ async def test_password_and_sessions_from_the_cli(tmp_path: Path) -> None:
         assert r.exit_code == 1 and "PERMISSION_DENIED" in r.output
         r = await cli(app, tmp_path, "session", "revoke", "ffffffffffffffff")
         assert r.exit_code == 1 and "unknown_session" in r.output
+
+
+async def test_api_token_and_profile_from_the_cli(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.owner is not None
+        r = await cli(
+            app,
+            tmp_path,
+            "login",
+            "--email",
+            app.owner["email"],
+            "--password",
+            app.owner["password"],
+        )
+        assert r.exit_code == 0
+        r = await cli(app, tmp_path, "token", "create", "ci", "--days", "7")
+        assert r.exit_code == 0
+        api_token = r.output.strip()
+        r = await cli(app, tmp_path, "logout")
+        assert r.exit_code == 0
+        r = await cli(app, tmp_path, "whoami", env={"PARLEY_TOKEN": api_token})
+        assert r.exit_code == 0 and app.owner["email"] in r.output
+        r = await cli(app, tmp_path, "profile", "--name", "Boss", env={"PARLEY_TOKEN": api_token})
+        assert r.exit_code == 0 and "Boss" in r.output
+        r = await cli(
+            app, tmp_path, "profile", "--avatar", "ftp://x", env={"PARLEY_TOKEN": api_token}
+        )
+        assert r.exit_code == 1 and "https" in r.output
+        r = await cli(app, tmp_path, "profile", env={"PARLEY_TOKEN": api_token})
+        assert r.exit_code == 2
+        r = await cli(
+            app, tmp_path, "token", "create", "x", "--days", "400", env={"PARLEY_TOKEN": api_token}
+        )
+        assert r.exit_code == 2
