@@ -22,20 +22,12 @@ AUTHOR_KINDS = {
     "operator": common_pb2.AUTHOR_KIND_OPERATOR,
     "system": common_pb2.AUTHOR_KIND_SYSTEM,
 }
-AUTHOR_NAMES = {v: k for k, v in AUTHOR_KINDS.items()}
 
 
 def message_pb(e: MessageEvent) -> common_pb2.ChatMessage:
-    return common_pb2.ChatMessage(
-        conversation_id=e.conversation_id,
-        seq=e.seq,
-        author_kind=AUTHOR_KINDS[e.author_kind],
-        author_id=e.author_id,
-        author_name=e.author_name,
-        text=e.text,
-        client_msg_id=e.client_msg_id,
-        sent_at_ms=e.sent_at_ms,
-    )
+    message = common_pb2.ChatMessage()
+    fill_message(message, e)
+    return message
 
 
 def error_pb(e: CommandFailed) -> common_pb2.CommandError:

@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime.clock import Clock, Timer
+from engine.runtime.errors import UnhandledMessage
 from engine.runtime.ref import Ref, Reply
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class Actor:
         """Called once after activation or restart, before any message."""
 
     def receive(self, message: Any, ctx: Context) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} does not handle {message!r}")
+        raise UnhandledMessage(f"{type(self).__name__} does not handle {message!r}")
 
     def snapshot(self) -> bytes | None:
         """State to keep when passivated; None keeps nothing."""

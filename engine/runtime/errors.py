@@ -21,3 +21,7 @@ class AskTimeout(RuntimeFault):
 
 class ActorStopped(RuntimeFault):
     """The actor is stopped or failed while handling the message."""
+
+
+class UnhandledMessage(RuntimeFault):
+    """An actor class does not handle this message (override ``receive``)."""
