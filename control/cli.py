@@ -181,6 +181,13 @@ def main(
     help="PEM private key of --tls-cert",
 )
 @click.option(
+    "--visitor-ip-rate",
+    default=500.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Frames per second from one address, all its connections (bursts of twice that)",
+)
+@click.option(
     "--max-visitors-per-ip",
     default=200,
     show_default=True,
@@ -198,6 +205,7 @@ def serve(
     visitor_burst: float,
     tls_cert: Path | None,
     tls_key: Path | None,
+    visitor_ip_rate: float,
     max_visitors_per_ip: int,
 ) -> None:
     """Run engine, edge and gRPC in one process."""
@@ -229,6 +237,8 @@ def serve(
             visitor_rate=visitor_rate,
             visitor_burst=visitor_burst,
             max_per_ip=max_visitors_per_ip,
+            ip_rate=visitor_ip_rate,
+            ip_burst=2 * visitor_ip_rate,
         ),
     )
     try:

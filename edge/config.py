@@ -18,6 +18,8 @@ class EdgeConfig:
     hard_frame_limit: int = 64 * 1024  # above this picows closes with 1009
     send_buffer_limit: int = 1024 * 1024  # unread bytes before a visitor is dropped
     max_per_ip: int = 200  # visitor connections from one address (offices share one)
+    ip_rate: float = 500.0  # frames per second from one address, all its connections
+    ip_burst: float = 1000.0
     demo_site: str = ""  # site id the demo page embeds, if any
 
     def __post_init__(self) -> None:
@@ -29,6 +31,8 @@ class EdgeConfig:
             raise ValueError("idle_timeout must be positive")
         if self.visitor_rate <= 0 or self.visitor_burst < 1:
             raise ValueError("visitor_rate must be positive and visitor_burst at least 1")
+        if self.ip_rate <= 0 or self.ip_burst < 1:
+            raise ValueError("ip_rate must be positive and ip_burst at least 1")
         if self.max_per_ip < 1:
             raise ValueError("max_per_ip must be at least 1")
         if self.send_buffer_limit < 64 * 1024:

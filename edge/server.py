@@ -44,7 +44,7 @@ from edge.visitor.frames import (
     encode_event,
     encode_welcome,
 )
-from edge.visitor.protocol import VisitorProtocol
+from edge.visitor.protocol import TokenBucket, VisitorProtocol
 from engine.app import Engine
 from engine.chat.events import CommandFailed, Event
 from engine.chat.records import Site
@@ -102,6 +102,7 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
             self._close(CLOSE_RATE, "too many connections")
             return
         self._ip = ip
+        self.protocol.shared = self.edge.ip_buckets[ip]
         self.edge.connections.add(self)
         # Past this many unread bytes picows calls pause_writing: we drop the
         # client rather than buffer without bound (it resumes by seq).
@@ -237,6 +238,7 @@ class Edge:
         self.config = config
         self.connections: set[VisitorConnection] = set()
         self.per_ip: dict[str, int] = {}
+        self.ip_buckets: dict[str, TokenBucket] = {}  # one per address with connections
         self.server: asyncio.Server | None = None
         self.loop = asyncio.get_running_loop()
         self.port = 0
@@ -248,6 +250,9 @@ class Edge:
         if count >= self.config.max_per_ip:
             return False
         self.per_ip[ip] = count + 1
+        if count == 0:
+            config = self.config
+            self.ip_buckets[ip] = TokenBucket(time.monotonic(), config.ip_rate, config.ip_burst)
         return True
 
     def release(self, ip: str) -> None:
@@ -256,6 +261,7 @@ class Edge:
             self.per_ip[ip] = count
         else:
             self.per_ip.pop(ip, None)
+            self.ip_buckets.pop(ip, None)
 
     async def start(self) -> int:
         self.server = await ws_create_server(

@@ -202,6 +202,8 @@ async def parley_phases(
         data,
         "--max-visitors-per-ip",
         "1000000",
+        "--visitor-ip-rate",
+        "100000000",
         "--visitor-rate",
         "1000000",
         "--visitor-burst",

@@ -55,7 +55,9 @@ def raise_fd_limit(n: int) -> None:
 
 async def run(visitors: int, concurrency: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="parley-idle-"))
-    srv = await parley_server.start(data, "--max-visitors-per-ip", "1000000", cpu=0)
+    srv = await parley_server.start(
+        data, "--max-visitors-per-ip", "1000000", "--visitor-ip-rate", "100000000", cpu=0
+    )
     transports: list[WSTransport] = []
     try:
         url = srv.visitor_url()

@@ -27,16 +27,40 @@ MAX_RATE_STRIKES = 50  # refused frames before the connection is closed
 _HELLO_FIELDS = {"type", "v", "department", "token", "last_seq", "name", "email", "site"}
 
 
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved; a frame costs one."""
+
+    __slots__ = ("rate", "burst", "tokens", "last")
+
+    def __init__(self, now: float, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.last = now
+
+    def take(self, now: float) -> bool:
+        tokens = self.tokens + (now - self.last) * self.rate
+        self.last = now
+        if tokens > self.burst:
+            tokens = self.burst
+        if tokens < 1.0:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1.0
+        return True
+
+
 class VisitorProtocol:
-    __slots__ = ("_bad", "_tokens", "_last", "_strikes", "rate", "burst")
+    """One connection's protocol state. ``shared`` is the bucket of the client's
+    address, shared by all its connections (set once the address is known)."""
+
+    __slots__ = ("_bad", "_strikes", "bucket", "shared")
 
     def __init__(
         self, now: float, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST
     ) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._last = now
+        self.bucket = TokenBucket(now, rate, burst)
+        self.shared: TokenBucket | None = None
         self._bad = 0
         self._strikes = 0
 
@@ -50,24 +74,14 @@ class VisitorProtocol:
                 )
             return result
         self._bad = 0
-        if not self._take(now):
+        shared = self.shared
+        if not self.bucket.take(now) or (shared is not None and not shared.take(now)):
             self._strikes += 1
             if self._strikes >= MAX_RATE_STRIKES:
                 return FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
             cid = result.cid if isinstance(result, Send) else ""
             return FrameError("rate_limited", "too many frames; slow down", cid)
         return result
-
-    def _take(self, now: float) -> bool:
-        tokens = self._tokens + (now - self._last) * self.rate
-        self._last = now
-        if tokens > self.burst:
-            tokens = self.burst
-        if tokens < 1.0:
-            self._tokens = tokens
-            return False
-        self._tokens = tokens - 1.0
-        return True
 
     @staticmethod
     def _parse(payload: bytes, is_text: bool) -> Command | FrameError:

@@ -130,3 +130,18 @@ def test_every_event_has_a_frame() -> None:
     ]
     kinds = [orjson.loads(encode_event(e))["type"] for e in events]
     assert kinds == ["msg", "ack", "error", "queued", "joined", "closed"]
+
+
+def test_a_shared_bucket_limits_all_connections_of_an_address() -> None:
+    from edge.visitor.protocol import TokenBucket
+
+    shared = TokenBucket(0.0, rate=1.0, burst=2.0)
+    one, two = VisitorProtocol(now=0.0), VisitorProtocol(now=0.0)
+    one.shared = two.shared = shared
+    results = [
+        one.receive(b'{"type":"ping"}', True, 0.0),
+        two.receive(b'{"type":"ping"}', True, 0.0),
+        two.receive(b'{"type":"ping"}', True, 0.0),
+    ]
+    assert results[:2] == [Ping(), Ping()]
+    assert isinstance(results[2], FrameError) and results[2].code == "rate_limited"

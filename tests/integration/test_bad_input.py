@@ -269,3 +269,16 @@ async def test_connections_per_address_are_limited(tmp_path: Path) -> None:
         async with asyncio.timeout(5):
             while app.edge is not None and app.edge.per_ip:
                 await asyncio.sleep(0.01)
+
+
+async def test_frames_are_limited_per_address_across_connections(tmp_path: Path) -> None:
+    async with running(tmp_path, ip_rate=1.0, ip_burst=6.0) as app:
+        a = await Visitor(visitor_url(app)).connect()
+        b = await Visitor(visitor_url(app)).connect()
+        for _ in range(4):
+            a.send({"type": "ping"})
+            b.send({"type": "ping"})
+        answers = [(await a.recv())["type"] for _ in range(4)]
+        answers += [(await b.recv())["type"] for _ in range(4)]
+        # Each connection alone is under its own limit; together they are not.
+        assert answers.count("pong") == 6 and answers.count("error") == 2

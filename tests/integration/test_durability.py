@@ -18,7 +18,15 @@ WINDOW = 8  # messages in flight per visitor
 
 
 async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
-    server = await start(data, "--visitor-rate", "100000", "--visitor-burst", "100000")
+    server = await start(
+        data,
+        "--visitor-rate",
+        "100000",
+        "--visitor-burst",
+        "100000",
+        "--visitor-ip-rate",
+        "1000000",
+    )
     return server.proc, server.info
 
 

@@ -72,7 +72,9 @@ class Background:
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
             self.stop = asyncio.Event()
-            async with running(tmp_path, visitor_rate=1e6, visitor_burst=1e6) as app:
+            async with running(
+                tmp_path, visitor_rate=1e6, visitor_burst=1e6, ip_rate=1e9, ip_burst=1e9
+            ) as app:
                 self.app = app
                 self.ready.set()
                 await self.stop.wait()
