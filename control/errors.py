@@ -19,7 +19,7 @@ STATUS: dict[type[errors.Refused], grpc.StatusCode] = {
 
 def status_of(error: errors.Refused) -> grpc.StatusCode:
     for cls in type(error).__mro__:
-        status = STATUS.get(cls)  # type: ignore[call-overload]
+        status = STATUS.get(cls)
         if status is not None:
             return status
     return grpc.StatusCode.FAILED_PRECONDITION

@@ -36,14 +36,14 @@ from parley.v1 import (
 log = logging.getLogger("parley.grpc")
 
 
-def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
+def bearer_token(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     for key, value in context.invocation_metadata() or ():
         if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
             return value[7:].strip()
     return None
 
 
-def peer_address(context: grpc.aio.ServicerContext) -> str:
+def peer_address(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     """The caller's IP address without the port ("ipv4:1.2.3.4:5678" -> "1.2.3.4")."""
     peer = context.peer() or ""
     kind, _, rest = peer.partition(":")
@@ -52,7 +52,9 @@ def peer_address(context: grpc.aio.ServicerContext) -> str:
     return rest.rsplit(":", 1)[0] if kind == "ipv4" else peer
 
 
-def authorize(engine: Engine, context: grpc.aio.ServicerContext, method: str) -> Principal | None:
+def authorize(
+    engine: Engine, context: grpc.aio.ServicerContext[Any, Any], method: str
+) -> Principal | None:
     """The caller, checked against the method's permission; raises a refusal."""
     if method not in permissions.RPC_PERMISSIONS:
         raise PermissionDenied("permission_denied", f"{method} is not open to anyone")
@@ -67,7 +69,8 @@ def authorize(engine: Engine, context: grpc.aio.ServicerContext, method: str) ->
     return principal
 
 
-Handler = Callable[[Any, Any, Principal | None, grpc.aio.ServicerContext], Awaitable[Any]]
+# (servicer, request, principal, context): the principal is None only for Login.
+Handler = Callable[[Any, Any, Any, Any], Awaitable[Any]]
 
 
 def rpc(service: str, name: str) -> Callable[[Handler], Callable[..., Awaitable[Any]]]:
@@ -75,7 +78,7 @@ def rpc(service: str, name: str) -> Callable[[Handler], Callable[..., Awaitable[
 
     def wrap(handler: Handler) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(handler)
-        async def call(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def call(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
                 principal = authorize(self.engine, context, method)
                 return await handler(self, request, principal, context)
@@ -337,7 +340,7 @@ async def _pump(
 
 
 async def _stream_caller(
-    engine: Engine, context: grpc.aio.ServicerContext, method: str
+    engine: Engine, context: grpc.aio.ServicerContext[Any, Any], method: str
 ) -> Principal:
     """The authorised caller of a stream, or the call ends with the refusal."""
     try:
@@ -349,7 +352,7 @@ async def _stream_caller(
 
 
 async def _serve_stream(
-    context: grpc.aio.ServicerContext,
+    context: grpc.aio.ServicerContext[Any, Any],
     commands: AsyncIterator[Any],
     handle: Callable[[Any], Awaitable[None]],
     sink: BatchSink,
@@ -390,7 +393,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
         self.backlog = backlog
 
     async def Connect(
-        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         principal = await _stream_caller(self.engine, context, "/parley.v1.OperatorSession/Connect")
         sink = BatchSink(self.backlog)
@@ -436,7 +439,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
         self.backlog = backlog
 
     async def Connect(
-        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         principal = await _stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
         sink = BatchSink(self.backlog)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 from picows import (
     WSAutoPingStrategy,
+    WSCloseCode,
     WSFrame,
     WSListener,
     WSMsgType,
@@ -72,7 +73,7 @@ def _json_response(status: int, code: str, message: str) -> WSUpgradeResponseWit
     return WSUpgradeResponseWithListener(response, None)
 
 
-class VisitorConnection(WSListener):  # type: ignore[misc]
+class VisitorConnection(WSListener):
     """One visitor websocket."""
 
     def __init__(self, edge: Edge, site: Site, peer: str) -> None:
@@ -226,7 +227,9 @@ class VisitorConnection(WSListener):  # type: ignore[misc]
     def _close(self, code: int, reason: str) -> None:
         transport = self.transport
         if transport is not None:
-            transport.send_close(code, reason.encode()[:120])
+            # picows types the code as its enum; our 4xxx application codes are
+            # plain ints, which it sends as they are.
+            transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
             transport.disconnect()
 
 
