@@ -85,7 +85,6 @@ def rpc(service: str, name: str) -> Callable[[Handler], Callable[..., Awaitable[
             except Refused as error:
                 await context.abort(status_of(error), detail_of(error))
 
-        call.method = method  # type: ignore[attr-defined]
         return call
 
     return wrap
