@@ -13,6 +13,7 @@ from engine.chat.events import (
     MessageEvent,
     OperatorJoined,
     Queued,
+    Rated,
 )
 from engine.chat.records import Department, Operator, Site
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
@@ -97,6 +98,10 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
         )
     if cls is CommandFailed:
         return operator_pb2.OperatorEvent(error=error_pb(e))
+    if cls is Rated:
+        return operator_pb2.OperatorEvent(
+            rated=operator_pb2.ConversationRated(conversation_id=e.conversation_id, score=e.score)
+        )
     if cls is Closed:
         return operator_pb2.OperatorEvent(
             closed=operator_pb2.ConversationClosed(
@@ -123,6 +128,12 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         return visitor_pb2.VisitorEvent(
             assigned=visitor_pb2.OperatorJoined(
                 conversation_id=e.conversation_id, operator_name=e.operator_name
+            )
+        )
+    if cls is Rated:
+        return visitor_pb2.VisitorEvent(
+            rated=visitor_pb2.ConversationRatedForVisitor(
+                conversation_id=e.conversation_id, score=e.score
             )
         )
     if cls is Closed:

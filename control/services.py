@@ -487,6 +487,11 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                     )
                     return
                 holder[0].send(command.send.client_msg_id, command.send.text)
+            elif which == "rate":
+                if not holder:
+                    sink.push(CommandFailed("no_hello", "send hello first"))
+                    return
+                holder[0].rate(command.rate.score, command.rate.comment)
             else:
                 sink.push(_unknown_command())
 

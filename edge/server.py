@@ -40,6 +40,7 @@ from edge.visitor.frames import (
     FrameError,
     Hello,
     Ping,
+    RateChat,
     Send,
     encode_error,
     encode_event,
@@ -168,6 +169,8 @@ class VisitorConnection(WSListener):
             self.edge.loop.create_task(self._hello(command))
         elif cls is Ping:
             self._send(PONG)
+        elif cls is RateChat:
+            self.session.rate(command.score, command.comment)
         elif cls is CloseChat:
             if not self.session.ready:
                 self.push(CommandFailed("no_hello", "send hello first"))

@@ -1,8 +1,8 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, msg, close, ping. Server to client: welcome, msg, ack,
-queued, joined, closed, error, pong.
+Client to server: hello, msg, close, rate, ping. Server to client: welcome, msg,
+ack, queued, joined, closed, rated, error, pong.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from engine.chat.events import (
     MessageEvent,
     OperatorJoined,
     Queued,
+    Rated,
 )
 
 VERSION = 1
@@ -52,6 +53,12 @@ class Ping:
 
 
 @dataclass(frozen=True, slots=True)
+class RateChat:
+    score: int
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FrameError:
     """A frame the protocol refuses; the connection goes on unless ``close_code``."""
 
@@ -61,7 +68,7 @@ class FrameError:
     close_code: int = 0
 
 
-Command = Hello | Send | CloseChat | Ping
+Command = Hello | Send | CloseChat | Ping | RateChat
 
 
 def encode_event(event: Event) -> bytes:
@@ -110,6 +117,9 @@ def encode_event(event: Event) -> bytes:
     if cls is Closed:
         c: Any = event
         return orjson.dumps({"type": "closed", "conversation": c.conversation_id})
+    if cls is Rated:
+        r: Any = event
+        return orjson.dumps({"type": "rated", "conversation": r.conversation_id, "score": r.score})
     if cls is Assigned:  # operators only; never sent to a visitor
         raise ValueError("Assigned is not a visitor event")
     raise ValueError(f"no frame for {event!r}")

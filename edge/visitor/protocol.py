@@ -16,7 +16,16 @@ from typing import Any
 import orjson
 
 from edge.visitor.codes import CLOSE_PROTOCOL, CLOSE_RATE
-from edge.visitor.frames import VERSION, CloseChat, Command, FrameError, Hello, Ping, Send
+from edge.visitor.frames import (
+    VERSION,
+    CloseChat,
+    Command,
+    FrameError,
+    Hello,
+    Ping,
+    RateChat,
+    Send,
+)
 
 MAX_FRAME = 16 * 1024  # bytes in one client frame
 MAX_BAD_IN_A_ROW = 20
@@ -112,6 +121,8 @@ class VisitorProtocol:
             return _hello(doc)
         if kind == "ping":
             return Ping()
+        if kind == "rate":
+            return _rate(doc)
         if kind == "close":
             return CloseChat()
         if not isinstance(kind, str):
@@ -155,3 +166,13 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
     return Hello(
         strings["department"], strings["token"], last_seq, strings["name"], strings["email"]
     )
+
+
+def _rate(doc: dict[str, Any]) -> RateChat | FrameError:
+    score = doc.get("score")
+    comment = doc.get("comment", "") or ""
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        return FrameError("bad_frame", "rate needs a whole 'score' from 1 to 5")
+    if not isinstance(comment, str) or len(comment) > 1000:
+        return FrameError("bad_frame", "a rating's 'comment' is text of at most 1000 characters")
+    return RateChat(score, comment)

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from engine.chat.events import Closed, MessageEvent, OperatorJoined, Queued, Sink
+from engine.chat.events import Closed, MessageEvent, OperatorJoined, Queued, Rated, Sink
 from engine.chat.messages import (
     AssignTo,
     CloseConversation,
@@ -32,8 +32,10 @@ from engine.chat.messages import (
     Dequeue,
     Enqueue,
     GetConversation,
+    NotifySessions,
     Post,
     QueuePositionChanged,
+    Rate,
     Released,
     Start,
     Subscribe,
@@ -101,6 +103,8 @@ class Conversation(Actor):
         self.operators: dict[str, str] = {}
         self.position = 0
         self.created_ms = 0
+        self.rating = 0  # 1-5 once the visitor rated the closed chat
+        self.comment = ""
         self.delivered = 0
         self.cids: dict[str, int] = {}
         self._cid_pending: dict[str, _Entry] = {}
@@ -122,6 +126,8 @@ class Conversation(Actor):
         self.status = doc["status"]
         self.operators = dict(doc["operators"])
         self.created_ms = doc["created_ms"]
+        self.rating = doc.get("rating", 0)
+        self.comment = doc.get("comment", "")
         # The journal is the truth: it gives the last seq and the client ids
         # already stored (one put per message, no separate id index).
         cids = self.cids
@@ -141,6 +147,8 @@ class Conversation(Actor):
             "status": self.status,
             "operators": list(self.operators.items()),
             "created_ms": self.created_ms,
+            "rating": self.rating,
+            "comment": self.comment,
         }
         return ("conversations", self.id.encode(), encode(doc))
 
@@ -175,6 +183,8 @@ class Conversation(Actor):
                 return None
             case CloseConversation(by_kind, by_id):
                 return self._close(by_kind, by_id, ctx)
+            case Rate(visitor_id, score, comment):
+                return self._rate(visitor_id, score, comment, ctx)
             case GetConversation():
                 return self._summary()
         raise InvalidArgument("unknown_command", f"conversation cannot handle {message!r}")
@@ -337,6 +347,29 @@ class Conversation(Actor):
 
         self._system_entry(f"Chat closed by {name}", finish, ctx)
 
+    def _rate(self, visitor_id: str, score: int, comment: str, ctx: Context) -> int:
+        info = self._require()
+        if visitor_id != info.visitor_id:
+            raise PermissionDenied("not_participant", "not this conversation's visitor")
+        if self.status != "closed":
+            raise FailedPrecondition("not_closed", "a chat is rated once it is closed")
+        if self.rating:
+            raise FailedPrecondition("already_rated", "this chat has been rated already")
+        if not 1 <= score <= 5 or len(comment) > 1000:
+            raise InvalidArgument("invalid_argument", "a rating is 1-5 with a comment of 1000")
+        self.rating, self.comment = score, comment
+        rated = Rated(self.id, score)
+
+        def announce() -> None:
+            # The chat is closed, so its operators' sessions have left it: tell
+            # them through their operator actors. The visitor hears it in the reply.
+            for op_id in self.operators:
+                ctx.ref("operator", op_id).tell(NotifySessions(rated))
+
+        text = f"The visitor rated the chat {score}/5" + (f": {comment}" if comment else "")
+        self._system_entry(text, announce, ctx)
+        return score
+
     def _summary(self) -> dict[str, Any]:
         info = self._require()
         return {
@@ -347,6 +380,7 @@ class Conversation(Actor):
             "status": self.status,
             "operators": dict(self.operators),
             "last_seq": self.delivered,
+            "rating": self.rating,
         }
 
 

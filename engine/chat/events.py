@@ -65,7 +65,14 @@ class Closed(NamedTuple):
     closed_by: str
 
 
-Event = MessageEvent | Ack | CommandFailed | Queued | OperatorJoined | Assigned | Closed
+class Rated(NamedTuple):
+    """The visitor rated a closed conversation (1-5)."""
+
+    conversation_id: str
+    score: int
+
+
+Event = MessageEvent | Ack | CommandFailed | Queued | OperatorJoined | Assigned | Closed | Rated
 
 
 class Sink(Protocol):

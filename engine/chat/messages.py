@@ -7,7 +7,7 @@ Replies travel in the envelope (``tell(msg, reply)`` / ``ask``), never in here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from engine.chat.events import Sink
 
@@ -38,7 +38,7 @@ class ConversationEnded:
 
 @dataclass(frozen=True, slots=True)
 class GetVisitor:
-    """Reply: (conversation id or "", name)."""
+    """Reply: (open conversation id or "", name, last ended conversation id or "")."""
 
 
 VisitorCommand = OpenConversation | ConversationEnded | GetVisitor
@@ -105,6 +105,15 @@ class Committed(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Rate:
+    """The visitor's rating of a closed conversation, once. Reply: the score."""
+
+    visitor_id: str
+    score: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetConversation:
     """Reply: a dict summary."""
 
@@ -118,6 +127,7 @@ ConversationCommand = (
     | QueuePositionChanged
     | CloseConversation
     | Committed
+    | Rate
     | GetConversation
 )
 
@@ -151,11 +161,20 @@ class Released:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySessions:
+    """An event for every session of the operator (about a chat it has left)."""
+
+    event: Any = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class GetOperatorState:
     """Reply: dict with online, load, conversations."""
 
 
-OperatorCommand = AttachSession | DetachSession | Claim | Released | GetOperatorState
+OperatorCommand = (
+    AttachSession | DetachSession | Claim | Released | NotifySessions | GetOperatorState
+)
 
 
 # -- DepartmentQueue ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from engine.chat.messages import (
     ConversationInfo,
     DetachSession,
     GetOperatorState,
+    NotifySessions,
     OperatorAvailable,
     OperatorGone,
     Released,
@@ -108,6 +109,10 @@ class OperatorActor(Actor):
                         ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
                     if self.sessions:
                         self._announce(ctx, self._record(ctx))
+                return None
+            case NotifySessions(event):
+                for sink in self.sessions:
+                    sink.push(event)
                 return None
             case GetOperatorState():
                 return {

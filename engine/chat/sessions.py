@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import ids, policies
-from engine.chat.events import Ack, Closed, CommandFailed, Event, Sink
+from engine.chat.events import Ack, Closed, CommandFailed, Event, Rated, Sink
 from engine.chat.messages import (
     AttachSession,
     CloseConversation,
@@ -21,6 +21,7 @@ from engine.chat.messages import (
     GetVisitor,
     OpenConversation,
     Post,
+    Rate,
     Subscribe,
     Unsubscribe,
 )
@@ -67,6 +68,7 @@ class VisitorSession:
         self.name = ""
         self.department_id = ""
         self.conversation_id = ""
+        self.last_conversation_id = ""  # the last one closed: what a rating is for
         self._visitor: Ref | None = None
         self._conversation: Ref | None = None
         self._opening = False
@@ -127,7 +129,8 @@ class VisitorSession:
             )
         self.visitor_id = visitor_id
         visitor = self.engine.system.ref("visitor", visitor_id)
-        conversation_id, stored_name = await visitor.ask(GetVisitor())
+        conversation_id, stored_name, last = await visitor.ask(GetVisitor())
+        self.last_conversation_id = last
         self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
         self._visitor = visitor
         seen = 0
@@ -211,10 +214,35 @@ class VisitorSession:
 
         self._conversation.tell(CloseConversation("visitor", self.visitor_id), done)
 
+    def rate(self, score: int, comment: str) -> None:
+        """Rate the conversation that closed last (or the open one, which is refused
+        until it closes); the sink gets Rated or the refusal."""
+        if self._visitor is None:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        target = self.conversation_id or self.last_conversation_id
+        if not target:
+            self.sink.push(CommandFailed("no_conversation", "there is no chat to rate"))
+            return
+
+        def done(value: Any, error: BaseException | None) -> None:
+            if error is None:
+                self.sink.push(Rated(target, value))
+            else:
+                self.sink.push(failure(error, conversation_id=target))
+
+        try:
+            self.engine.system.ref("conversation", target).tell(
+                Rate(self.visitor_id, score, comment), done
+            )
+        except MailboxFull as error:
+            done(None, error)
+
     def push(self, event: Event) -> None:
         if type(event) is Closed and event.conversation_id == self.conversation_id:
-            # The next message opens a new conversation.
+            # The next message opens a new conversation; a rating goes to this one.
             self._conversation = None
+            self.last_conversation_id = self.conversation_id
             self.conversation_id = ""
         self.sink.push(event)
 

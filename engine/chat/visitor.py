@@ -21,8 +21,12 @@ from engine.persistence.codec import decode, encode
 from engine.runtime import Actor, Context
 
 
-def visitor_snapshot(site_id: str, name: str, email: str, conversation_id: str) -> bytes:
-    return encode({"site": site_id, "name": name, "email": email, "conv": conversation_id})
+def visitor_snapshot(
+    site_id: str, name: str, email: str, conversation_id: str, last: str = ""
+) -> bytes:
+    return encode(
+        {"site": site_id, "name": name, "email": email, "conv": conversation_id, "last": last}
+    )
 
 
 class VisitorActor(Actor):
@@ -34,11 +38,14 @@ class VisitorActor(Actor):
         self.name: str = doc["name"]
         self.email: str = doc["email"]
         self.conversation_id: str = doc["conv"]
+        self.last_conversation_id: str = doc.get("last", "")  # the last one that ended
 
     def snapshot(self) -> bytes | None:
         if not self.known:
             return None
-        return visitor_snapshot(self.site_id, self.name, self.email, self.conversation_id)
+        return visitor_snapshot(
+            self.site_id, self.name, self.email, self.conversation_id, self.last_conversation_id
+        )
 
     def receive(self, message: Any, ctx: Context) -> Any:
         if not self.known:
@@ -62,8 +69,9 @@ class VisitorActor(Actor):
             case ConversationEnded(conv_id):
                 if self.conversation_id == conv_id:
                     self.conversation_id = ""
+                    self.last_conversation_id = conv_id
                     ctx.save_snapshot()
                 return None
             case GetVisitor():
-                return self.conversation_id, self.name
+                return self.conversation_id, self.name, self.last_conversation_id
         raise InvalidArgument("unknown_command", f"visitor cannot handle {message!r}")

@@ -52,20 +52,30 @@ class OperatorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
 
 class OperatorEvent(_message.Message):
-    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed")
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated")
     READY_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CLOSED_FIELD_NUMBER: _ClassVar[int]
+    RATED_FIELD_NUMBER: _ClassVar[int]
     ready: SessionReady
     assigned: ConversationAssigned
     message: _common_pb2.ChatMessage
     ack: _common_pb2.MessageAck
     error: _common_pb2.CommandError
     closed: ConversationClosed
-    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ...) -> None: ...
+    rated: ConversationRated
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ...) -> None: ...
+
+class ConversationRated(_message.Message):
+    __slots__ = ("conversation_id", "score")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    score: int
+    def __init__(self, conversation_id: _Optional[str] = ..., score: _Optional[int] = ...) -> None: ...
 
 class SessionReady(_message.Message):
     __slots__ = ("operator_id", "display_name", "max_chats")

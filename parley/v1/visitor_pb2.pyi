@@ -14,12 +14,22 @@ class VisitorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[VisitorCommand, _Mapping]]] = ...) -> None: ...
 
 class VisitorCommand(_message.Message):
-    __slots__ = ("hello", "send")
+    __slots__ = ("hello", "send", "rate")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
     hello: VisitorHello
     send: VisitorSend
-    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ...) -> None: ...
+    rate: VisitorRate
+    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ...) -> None: ...
+
+class VisitorRate(_message.Message):
+    __slots__ = ("score", "comment")
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    score: int
+    comment: str
+    def __init__(self, score: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class VisitorHello(_message.Message):
     __slots__ = ("site_id", "department_id", "token", "last_seq", "name", "email")
@@ -52,7 +62,7 @@ class VisitorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[VisitorEvent, _Mapping]]] = ...) -> None: ...
 
 class VisitorEvent(_message.Message):
-    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed")
+    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +70,7 @@ class VisitorEvent(_message.Message):
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     CLOSED_FIELD_NUMBER: _ClassVar[int]
+    RATED_FIELD_NUMBER: _ClassVar[int]
     welcome: VisitorWelcome
     message: _common_pb2.ChatMessage
     ack: _common_pb2.MessageAck
@@ -67,7 +78,16 @@ class VisitorEvent(_message.Message):
     queued: QueuePosition
     assigned: OperatorJoined
     closed: ConversationClosedForVisitor
-    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ...) -> None: ...
+    rated: ConversationRatedForVisitor
+    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ...) -> None: ...
+
+class ConversationRatedForVisitor(_message.Message):
+    __slots__ = ("conversation_id", "score")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    score: int
+    def __init__(self, conversation_id: _Optional[str] = ..., score: _Optional[int] = ...) -> None: ...
 
 class VisitorWelcome(_message.Message):
     __slots__ = ("visitor_id", "token", "conversation_id", "last_seq")

@@ -11,6 +11,7 @@ from edge.visitor.frames import (
     FrameError,
     Hello,
     Ping,
+    RateChat,
     Send,
     client_hello,
     client_msg,
@@ -37,12 +38,14 @@ frames = st.one_of(
         st.sampled_from(["type", "cid", "text", "v", "last_seq", "token"]), json_values, max_size=5
     ).map(orjson.dumps),
     st.fixed_dictionaries(
-        {"type": st.sampled_from(["hello", "msg", "ping", "close", "x"])},
+        {"type": st.sampled_from(["hello", "msg", "ping", "close", "rate", "x"])},
         optional={
             "cid": json_values,
             "text": json_values,
             "v": json_values,
             "last_seq": json_values,
+            "score": st.integers(-1, 7) | json_values,
+            "comment": json_values,
         },
     ).map(orjson.dumps),
 )
@@ -54,7 +57,7 @@ def test_any_input_gives_a_command_or_an_error(inputs: list[tuple[bytes, bool]])
     protocol = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)
     for payload, is_text in inputs:
         result = protocol.receive(payload, is_text, 0.0)
-        assert isinstance(result, Hello | Send | CloseChat | Ping | FrameError)
+        assert isinstance(result, Hello | Send | CloseChat | Ping | RateChat | FrameError)
         if isinstance(result, FrameError):
             assert result.code and result.message
 
@@ -81,6 +84,10 @@ def test_specific_refusals() -> None:
         b'{"type": "hello", "v": 2}': "bad_version",
         b'{"type": "msg", "text": "no id"}': "bad_frame",
         b'{"type": "nope"}': "unknown_type",
+        b'{"type": "rate", "score": 0}': "bad_frame",
+        b'{"type": "rate", "score": 6}': "bad_frame",
+        b'{"type": "rate", "score": "5"}': "bad_frame",
+        b'{"type": "rate", "score": 5, "comment": 7}': "bad_frame",
         b'{"type": "hello", "last_seq": 123456789012345678901234567890}': "bad_frame",
         b'{"type": "hello", "last_seq": 18446744073709551615}': "bad_frame",
         b'{"type": "hello", "last_seq": 1.5}': "bad_frame",

@@ -24,6 +24,7 @@ VALID = [
     orjson.dumps({"type": "msg", "cid": "c1", "text": "hello"}),
     orjson.dumps({"type": "ping"}),
     orjson.dumps({"type": "close"}),
+    orjson.dumps({"type": "rate", "score": 4, "comment": "ok"}),
 ]
 
 
@@ -140,6 +141,7 @@ def test_fuzzed_frames_get_answers_and_the_server_lives(
             "queued",
             "joined",
             "closed",
+            "rated",
             "pong",
         }
         if answer["type"] == "error":
