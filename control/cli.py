@@ -428,12 +428,24 @@ def site() -> None:
     help="Allowed page origin, e.g. https://shop.example (repeatable)",
 )
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone")
+@click.option(
+    "--no-typing-preview",
+    is_flag=True,
+    help="Operators never see what visitors type before they send it",
+)
 @pass_ctx
-def site_create(ctx: Ctx, name: str, origins: tuple[str, ...], timezone: str) -> None:
+def site_create(
+    ctx: Ctx, name: str, origins: tuple[str, ...], timezone: str, no_typing_preview: bool
+) -> None:
     """Create a site."""
     s = ctx.call(
         ctx.client().control.CreateSite,
-        control_pb2.CreateSiteRequest(name=name, allowed_origins=list(origins), timezone=timezone),
+        control_pb2.CreateSiteRequest(
+            name=name,
+            allowed_origins=list(origins),
+            timezone=timezone,
+            no_typing_preview=no_typing_preview,
+        ),
     )
     ctx.out(s, lambda: f"Created site {s.name} with id {s.id}")
 

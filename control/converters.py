@@ -14,6 +14,7 @@ from engine.chat.events import (
     OperatorJoined,
     Queued,
     Rated,
+    Typing,
 )
 from engine.chat.records import Department, Operator, Site
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
@@ -78,6 +79,16 @@ def add_operator_events(batch: operator_pb2.OperatorEventBatch, events: list[Any
             batch.events.append(operator_event(event))
 
 
+def typing_pb(e: Typing) -> common_pb2.TypingNotice:
+    return common_pb2.TypingNotice(
+        conversation_id=e.conversation_id,
+        author_kind=AUTHOR_KINDS[e.author_kind],
+        author_name=e.author_name,
+        active=e.active,
+        preview=e.preview,
+    )
+
+
 def operator_event(event: Event) -> operator_pb2.OperatorEvent:
     cls = type(event)
     e: Any = event
@@ -98,6 +109,8 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
         )
     if cls is CommandFailed:
         return operator_pb2.OperatorEvent(error=error_pb(e))
+    if cls is Typing:
+        return operator_pb2.OperatorEvent(typing=typing_pb(e))
     if cls is Rated:
         return operator_pb2.OperatorEvent(
             rated=operator_pb2.ConversationRated(conversation_id=e.conversation_id, score=e.score)
@@ -130,6 +143,8 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
                 conversation_id=e.conversation_id, operator_name=e.operator_name
             )
         )
+    if cls is Typing:
+        return visitor_pb2.VisitorEvent(typing=typing_pb(e))
     if cls is Rated:
         return visitor_pb2.VisitorEvent(
             rated=visitor_pb2.ConversationRatedForVisitor(
@@ -145,6 +160,7 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
 
 def site_pb(s: Site) -> control_pb2.Site:
     return control_pb2.Site(
+        typing_preview=s.typing_preview,
         id=s.id,
         account_id=s.account_id,
         name=s.name,

@@ -173,7 +173,11 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
     @rpc("Control", "CreateSite")
     async def CreateSite(self, request: Any, p: Principal, context: Any) -> Any:
         site = await self.directory.create_site(
-            p.account_id, request.name, list(request.allowed_origins), request.timezone or "UTC"
+            p.account_id,
+            request.name,
+            list(request.allowed_origins),
+            request.timezone or "UTC",
+            typing_preview=not request.no_typing_preview,
         )
         return converters.site_pb(site)
 
@@ -217,7 +221,7 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
             display_name=request.display_name,
             role=role,
             department_ids=list(request.department_ids),
-            max_chats=request.max_chats,
+            max_chats=request.max_chats if request.HasField("max_chats") else 5,
         )
         return converters.operator_pb(op)
 
@@ -405,6 +409,8 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                 session.send(s.conversation_id, s.client_msg_id, s.text)
             elif which == "close":
                 session.close_conversation(command.close.conversation_id)
+            elif which == "typing":
+                session.typing(command.typing.conversation_id, command.typing.active)
             elif which == "hello":
                 try:
                     name, max_chats = await session.hello(
@@ -492,6 +498,9 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                     sink.push(CommandFailed("no_hello", "send hello first"))
                     return
                 holder[0].rate(command.rate.score, command.rate.comment)
+            elif which == "typing":
+                if holder:
+                    holder[0].typing(command.typing.active, command.typing.text)
             else:
                 sink.push(_unknown_command())
 

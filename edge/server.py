@@ -42,6 +42,7 @@ from edge.visitor.frames import (
     Ping,
     RateChat,
     Send,
+    TypingNow,
     encode_error,
     encode_event,
     encode_welcome,
@@ -169,6 +170,8 @@ class VisitorConnection(WSListener):
             self.edge.loop.create_task(self._hello(command))
         elif cls is Ping:
             self._send(PONG)
+        elif cls is TypingNow:
+            self.session.typing(command.active, command.text)
         elif cls is RateChat:
             self.session.rate(command.score, command.comment)
         elif cls is CloseChat:

@@ -1,8 +1,8 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, msg, close, rate, ping. Server to client: welcome, msg,
-ack, queued, joined, closed, rated, error, pong.
+Client to server: hello, msg, typing, close, rate, ping. Server to client: welcome,
+msg, ack, typing, queued, joined, closed, rated, error, pong.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from engine.chat.events import (
     OperatorJoined,
     Queued,
     Rated,
+    Typing,
 )
 
 VERSION = 1
@@ -53,6 +54,12 @@ class Ping:
 
 
 @dataclass(frozen=True, slots=True)
+class TypingNow:
+    active: bool
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RateChat:
     score: int
     comment: str = ""
@@ -68,7 +75,7 @@ class FrameError:
     close_code: int = 0
 
 
-Command = Hello | Send | CloseChat | Ping | RateChat
+Command = Hello | Send | CloseChat | Ping | RateChat | TypingNow
 
 
 def encode_event(event: Event) -> bytes:
@@ -117,6 +124,17 @@ def encode_event(event: Event) -> bytes:
     if cls is Closed:
         c: Any = event
         return orjson.dumps({"type": "closed", "conversation": c.conversation_id})
+    if cls is Typing:
+        t: Any = event
+        return orjson.dumps(
+            {
+                "type": "typing",
+                "conversation": t.conversation_id,
+                "from": t.author_kind,
+                "name": t.author_name,
+                "active": t.active,
+            }
+        )
     if cls is Rated:
         r: Any = event
         return orjson.dumps({"type": "rated", "conversation": r.conversation_id, "score": r.score})

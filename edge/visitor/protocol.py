@@ -25,6 +25,7 @@ from edge.visitor.frames import (
     Ping,
     RateChat,
     Send,
+    TypingNow,
 )
 
 MAX_FRAME = 16 * 1024  # bytes in one client frame
@@ -121,6 +122,8 @@ class VisitorProtocol:
             return _hello(doc)
         if kind == "ping":
             return Ping()
+        if kind == "typing":
+            return _typing(doc)
         if kind == "rate":
             return _rate(doc)
         if kind == "close":
@@ -176,3 +179,13 @@ def _rate(doc: dict[str, Any]) -> RateChat | FrameError:
     if not isinstance(comment, str) or len(comment) > 1000:
         return FrameError("bad_frame", "a rating's 'comment' is text of at most 1000 characters")
     return RateChat(score, comment)
+
+
+def _typing(doc: dict[str, Any]) -> TypingNow | FrameError:
+    active = doc.get("active")
+    text = doc.get("text", "") or ""
+    if not isinstance(active, bool):
+        return FrameError("bad_frame", "typing needs a true or false 'active'")
+    if not isinstance(text, str) or len(text) > 4000:
+        return FrameError("bad_frame", "typing 'text' is the draft, at most 4000 characters")
+    return TypingNow(active, text)

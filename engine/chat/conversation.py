@@ -22,7 +22,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from engine.chat.events import Closed, MessageEvent, OperatorJoined, Queued, Rated, Sink
+from engine.chat.events import (
+    Closed,
+    MessageEvent,
+    OperatorJoined,
+    Queued,
+    Rated,
+    Sink,
+    Typing,
+)
 from engine.chat.messages import (
     AssignTo,
     CloseConversation,
@@ -37,6 +45,7 @@ from engine.chat.messages import (
     QueuePositionChanged,
     Rate,
     Released,
+    SetTyping,
     Start,
     Subscribe,
     Unsubscribe,
@@ -183,6 +192,9 @@ class Conversation(Actor):
                 return None
             case CloseConversation(by_kind, by_id):
                 return self._close(by_kind, by_id, ctx)
+            case SetTyping():
+                self._typing(message, ctx)
+                return None
             case Rate(visitor_id, score, comment):
                 return self._rate(visitor_id, score, comment, ctx)
             case GetConversation():
@@ -346,6 +358,27 @@ class Conversation(Actor):
                 ctx.ref("queue", info.department_id).tell(Dequeue(self.id))
 
         self._system_entry(f"Chat closed by {name}", finish, ctx)
+
+    def _typing(self, typing: SetTyping, ctx: Context) -> None:
+        info = self._require()
+        if self.status == "closed":
+            raise FailedPrecondition("conversation_closed", "the conversation is closed")
+        if typing.author_kind == "visitor":
+            if typing.author_id != info.visitor_id:
+                raise PermissionDenied("not_participant", "not this conversation's visitor")
+        elif typing.author_id not in self.operators:
+            raise PermissionDenied("not_participant", "you are not in this conversation")
+        site = ctx.services.directory.sites.get(info.site_id)
+        preview = typing.preview if typing.author_kind == "visitor" and typing.active else ""
+        if site is None or not site.typing_preview:
+            preview = ""
+        plain = Typing(self.id, typing.author_kind, typing.author_name, typing.active, "")
+        full = plain._replace(preview=preview) if preview else plain
+        for sink, role in self.subs.items():
+            if sink is not typing.origin:
+                # A visitor never sees a draft; operator sessions drop it unless
+                # their role has typing_preview.
+                sink.push(full if role == "operator" else plain)
 
     def _rate(self, visitor_id: str, score: int, comment: str, ctx: Context) -> int:
         info = self._require()

@@ -85,7 +85,12 @@ class Directory:
         return account
 
     async def create_site(
-        self, account_id: str, name: str, allowed_origins: list[str], timezone: str = "UTC"
+        self,
+        account_id: str,
+        name: str,
+        allowed_origins: list[str],
+        timezone: str = "UTC",
+        typing_preview: bool = True,
     ) -> Site:
         if account_id not in self.accounts:
             raise NotFound("unknown_account", f"no account {account_id!r}")
@@ -97,6 +102,7 @@ class Directory:
             name=name,
             allowed_origins=tuple(allowed_origins),
             timezone=timezone or "UTC",
+            typing_preview=typing_preview,
         )
         await self.store.write_async([("sites", site.id.encode(), encode(site.to_doc()))])
         self.sites[site.id] = site
@@ -108,7 +114,7 @@ class Directory:
         merged = tuple(dict.fromkeys((*site.allowed_origins, *origins)))
         if merged == site.allowed_origins:
             return site
-        updated = Site(site.id, site.account_id, site.name, merged, site.timezone)
+        updated = dataclasses.replace(site, allowed_origins=merged)
         await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
         self.sites[site.id] = updated
         return updated

@@ -65,6 +65,17 @@ class Closed(NamedTuple):
     closed_by: str
 
 
+class Typing(NamedTuple):
+    """Someone in the conversation is typing (or stopped). ``preview`` is the
+    visitor's draft, for operators allowed to see it; empty otherwise."""
+
+    conversation_id: str
+    author_kind: str
+    author_name: str
+    active: bool
+    preview: str
+
+
 class Rated(NamedTuple):
     """The visitor rated a closed conversation (1-5)."""
 
@@ -72,7 +83,17 @@ class Rated(NamedTuple):
     score: int
 
 
-Event = MessageEvent | Ack | CommandFailed | Queued | OperatorJoined | Assigned | Closed | Rated
+Event = (
+    MessageEvent
+    | Ack
+    | CommandFailed
+    | Queued
+    | OperatorJoined
+    | Assigned
+    | Closed
+    | Rated
+    | Typing
+)
 
 
 class Sink(Protocol):

@@ -105,6 +105,18 @@ class Committed(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class SetTyping:
+    """Not stored: passed to the other participants at once."""
+
+    author_kind: str
+    author_id: str
+    author_name: str
+    active: bool
+    preview: str
+    origin: Sink | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Rate:
     """The visitor's rating of a closed conversation, once. Reply: the score."""
 
@@ -128,6 +140,7 @@ ConversationCommand = (
     | CloseConversation
     | Committed
     | Rate
+    | SetTyping
     | GetConversation
 )
 

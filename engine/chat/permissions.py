@@ -22,6 +22,7 @@ MANAGE_ROLES = "manage_roles"
 VIEW_HISTORY = "view_history"  # transcripts of the account's conversations
 VISITOR_CHANNEL = "visitor_channel"  # speak for visitors (embedding services)
 CHANGE_DISPLAY_NAME = "change_display_name"  # the name visitors see, one's own
+TYPING_PREVIEW = "typing_preview"  # see what a visitor types before it is sent
 SELF = "self"  # who am I, log out, own password, avatar, sessions and tokens
 
 PERMISSIONS = frozenset(
@@ -36,6 +37,7 @@ PERMISSIONS = frozenset(
         VIEW_HISTORY,
         VISITOR_CHANNEL,
         CHANGE_DISPLAY_NAME,
+        TYPING_PREVIEW,
         SELF,
     }
 )

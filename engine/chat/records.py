@@ -65,6 +65,7 @@ class Site:
     name: str
     allowed_origins: tuple[str, ...] = ()
     timezone: str = "UTC"
+    typing_preview: bool = True  # operators with the permission see visitors' drafts
 
     def __post_init__(self) -> None:
         _check_name("site name", self.name)

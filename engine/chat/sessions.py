@@ -9,11 +9,12 @@ deliver to; it forwards to the front end's sink.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import ids, policies
-from engine.chat.events import Ack, Closed, CommandFailed, Event, Rated, Sink
+from engine.chat.events import Ack, Closed, CommandFailed, Event, Rated, Sink, Typing
 from engine.chat.messages import (
     AttachSession,
     CloseConversation,
@@ -22,9 +23,11 @@ from engine.chat.messages import (
     OpenConversation,
     Post,
     Rate,
+    SetTyping,
     Subscribe,
     Unsubscribe,
 )
+from engine.chat.permissions import TYPING_PREVIEW
 from engine.chat.records import Site
 from engine.chat.visitor import visitor_snapshot
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
 CONVERSATION_ID = re.compile(r"^s[a-z2-7]{9}-[a-z2-7]{12}$")
 MAX_NAME = 100
+MAX_PREVIEW = 1000  # characters of a typing preview
 MAX_EMAIL = 254
 
 
@@ -214,6 +218,22 @@ class VisitorSession:
 
         self._conversation.tell(CloseConversation("visitor", self.visitor_id), done)
 
+    def typing(self, active: bool, preview: str) -> None:
+        """Tell the chat's operators the visitor is typing (with the draft, which
+        only operators allowed to preview see)."""
+        if self._visitor is None:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        if self._conversation is None:
+            return  # nobody to tell before the first message
+        # A typing notice that does not fit in a full mailbox is not worth an error.
+        with contextlib.suppress(MailboxFull):
+            self._conversation.tell(
+                SetTyping(
+                    "visitor", self.visitor_id, self.name, active, preview[:MAX_PREVIEW], self
+                )
+            )
+
     def rate(self, score: int, comment: str) -> None:
         """Rate the conversation that closed last (or the open one, which is refused
         until it closes); the sink gets Rated or the refusal."""
@@ -270,6 +290,9 @@ class OperatorSession:
         self.display_name = ""
         self._operator = engine.system.ref("operator", principal.operator_id)
         self._attached = False
+        self._may_preview = TYPING_PREVIEW in engine.directory.role_permissions(
+            principal.account_id, principal.role
+        )
 
     @property
     def ready(self) -> bool:
@@ -334,7 +357,26 @@ class OperatorSession:
         except (NotFound, MailboxFull) as error:
             done(None, error)
 
+    def typing(self, conversation_id: str, active: bool) -> None:
+        if not self._attached:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conversation_id))
+
+        try:
+            self._conversation(conversation_id).tell(
+                SetTyping("operator", self.operator_id, self.display_name, active, "", self),
+                done,
+            )
+        except (NotFound, MailboxFull) as error:
+            done(None, error)
+
     def push(self, event: Event) -> None:
+        if type(event) is Typing and event.preview and not self._may_preview:
+            event = event._replace(preview="")
         self.sink.push(event)
 
     def detach(self) -> None:

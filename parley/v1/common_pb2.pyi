@@ -79,6 +79,20 @@ class ResumePoint(_message.Message):
     after_seq: int
     def __init__(self, conversation_id: _Optional[str] = ..., after_seq: _Optional[int] = ...) -> None: ...
 
+class TypingNotice(_message.Message):
+    __slots__ = ("conversation_id", "author_kind", "author_name", "active", "preview")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_KIND_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    author_kind: AuthorKind
+    author_name: str
+    active: bool
+    preview: str
+    def __init__(self, conversation_id: _Optional[str] = ..., author_kind: _Optional[_Union[AuthorKind, str]] = ..., author_name: _Optional[str] = ..., active: _Optional[bool] = ..., preview: _Optional[str] = ...) -> None: ...
+
 class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -26,28 +26,32 @@ class LoginReply(_message.Message):
     def __init__(self, token: _Optional[str] = ..., expires_at_ms: _Optional[int] = ..., operator: _Optional[_Union[Operator, _Mapping]] = ...) -> None: ...
 
 class Site(_message.Message):
-    __slots__ = ("id", "account_id", "name", "allowed_origins", "timezone")
+    __slots__ = ("id", "account_id", "name", "allowed_origins", "timezone", "typing_preview")
     ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    TYPING_PREVIEW_FIELD_NUMBER: _ClassVar[int]
     id: str
     account_id: str
     name: str
     allowed_origins: _containers.RepeatedScalarFieldContainer[str]
     timezone: str
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ...) -> None: ...
+    typing_preview: bool
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ..., typing_preview: _Optional[bool] = ...) -> None: ...
 
 class CreateSiteRequest(_message.Message):
-    __slots__ = ("name", "allowed_origins", "timezone")
+    __slots__ = ("name", "allowed_origins", "timezone", "no_typing_preview")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    NO_TYPING_PREVIEW_FIELD_NUMBER: _ClassVar[int]
     name: str
     allowed_origins: _containers.RepeatedScalarFieldContainer[str]
     timezone: str
-    def __init__(self, name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ...) -> None: ...
+    no_typing_preview: bool
+    def __init__(self, name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ..., no_typing_preview: _Optional[bool] = ...) -> None: ...
 
 class ListSitesRequest(_message.Message):
     __slots__ = ()

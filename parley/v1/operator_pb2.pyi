@@ -14,14 +14,24 @@ class OperatorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[OperatorCommand, _Mapping]]] = ...) -> None: ...
 
 class OperatorCommand(_message.Message):
-    __slots__ = ("hello", "send", "close")
+    __slots__ = ("hello", "send", "close", "typing")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
+    TYPING_FIELD_NUMBER: _ClassVar[int]
     hello: OperatorHello
     send: OperatorSend
     close: CloseConversation
-    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ...) -> None: ...
+    typing: OperatorTyping
+    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ...) -> None: ...
+
+class OperatorTyping(_message.Message):
+    __slots__ = ("conversation_id", "active")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    active: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
 
 class OperatorHello(_message.Message):
     __slots__ = ("resume",)
@@ -52,7 +62,7 @@ class OperatorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
 
 class OperatorEvent(_message.Message):
-    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated")
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing")
     READY_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +70,7 @@ class OperatorEvent(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CLOSED_FIELD_NUMBER: _ClassVar[int]
     RATED_FIELD_NUMBER: _ClassVar[int]
+    TYPING_FIELD_NUMBER: _ClassVar[int]
     ready: SessionReady
     assigned: ConversationAssigned
     message: _common_pb2.ChatMessage
@@ -67,7 +78,8 @@ class OperatorEvent(_message.Message):
     error: _common_pb2.CommandError
     closed: ConversationClosed
     rated: ConversationRated
-    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ...) -> None: ...
+    typing: _common_pb2.TypingNotice
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ...) -> None: ...
 
 class ConversationRated(_message.Message):
     __slots__ = ("conversation_id", "score")

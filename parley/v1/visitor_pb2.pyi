@@ -14,14 +14,24 @@ class VisitorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[VisitorCommand, _Mapping]]] = ...) -> None: ...
 
 class VisitorCommand(_message.Message):
-    __slots__ = ("hello", "send", "rate")
+    __slots__ = ("hello", "send", "rate", "typing")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
+    TYPING_FIELD_NUMBER: _ClassVar[int]
     hello: VisitorHello
     send: VisitorSend
     rate: VisitorRate
-    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ...) -> None: ...
+    typing: VisitorTyping
+    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ...) -> None: ...
+
+class VisitorTyping(_message.Message):
+    __slots__ = ("active", "text")
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    active: bool
+    text: str
+    def __init__(self, active: _Optional[bool] = ..., text: _Optional[str] = ...) -> None: ...
 
 class VisitorRate(_message.Message):
     __slots__ = ("score", "comment")
@@ -62,7 +72,7 @@ class VisitorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[VisitorEvent, _Mapping]]] = ...) -> None: ...
 
 class VisitorEvent(_message.Message):
-    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated")
+    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +81,7 @@ class VisitorEvent(_message.Message):
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     CLOSED_FIELD_NUMBER: _ClassVar[int]
     RATED_FIELD_NUMBER: _ClassVar[int]
+    TYPING_FIELD_NUMBER: _ClassVar[int]
     welcome: VisitorWelcome
     message: _common_pb2.ChatMessage
     ack: _common_pb2.MessageAck
@@ -79,7 +90,8 @@ class VisitorEvent(_message.Message):
     assigned: OperatorJoined
     closed: ConversationClosedForVisitor
     rated: ConversationRatedForVisitor
-    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ...) -> None: ...
+    typing: _common_pb2.TypingNotice
+    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ...) -> None: ...
 
 class ConversationRatedForVisitor(_message.Message):
     __slots__ = ("conversation_id", "score")

@@ -14,6 +14,7 @@ import pytest
 from google.protobuf import symbol_database
 
 from control.permissions import ROLE_PERMISSIONS, RPC_PERMISSIONS, allowed
+from engine.chat.permissions import PERMISSIONS, TYPING_PREVIEW
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import owner, running
 
@@ -126,5 +127,11 @@ async def test_permission_matrix(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("role", sorted(ROLE_PERMISSIONS))
 def test_roles_grant_known_permissions_only(role: str) -> None:
-    known = {p for p in RPC_PERMISSIONS.values() if p is not None}
-    assert ROLE_PERMISSIONS[role] <= known
+    assert ROLE_PERMISSIONS[role] <= PERMISSIONS
+
+
+def test_every_permission_gates_something() -> None:
+    """Each permission is needed by an RPC, or checked by a session (the typing
+    preview, which filters events rather than refusing a call)."""
+    by_rpc = {p for p in RPC_PERMISSIONS.values() if p is not None}
+    assert PERMISSIONS - by_rpc == {TYPING_PREVIEW}
