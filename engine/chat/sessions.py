@@ -342,22 +342,16 @@ class OperatorSession:
             acked(None, error)
 
     def close_conversation(self, conversation_id: str) -> None:
-        if not self._attached:
-            self.sink.push(CommandFailed("no_hello", "send hello first"))
-            return
-
-        def done(_value: Any, error: BaseException | None) -> None:
-            if error is not None:
-                self.sink.push(failure(error, conversation_id=conversation_id))
-
-        try:
-            self._conversation(conversation_id).tell(
-                CloseConversation("operator", self.operator_id), done
-            )
-        except (NotFound, MailboxFull) as error:
-            done(None, error)
+        self._command(conversation_id, CloseConversation("operator", self.operator_id))
 
     def typing(self, conversation_id: str, active: bool) -> None:
+        self._command(
+            conversation_id,
+            SetTyping("operator", self.operator_id, self.display_name, active, "", self),
+        )
+
+    def _command(self, conversation_id: str, message: object) -> None:
+        """Send ``message`` to a conversation; a refusal comes back as an event."""
         if not self._attached:
             self.sink.push(CommandFailed("no_hello", "send hello first"))
             return
@@ -367,10 +361,7 @@ class OperatorSession:
                 self.sink.push(failure(error, conversation_id=conversation_id))
 
         try:
-            self._conversation(conversation_id).tell(
-                SetTyping("operator", self.operator_id, self.display_name, active, "", self),
-                done,
-            )
+            self._conversation(conversation_id).tell(message, done)
         except (NotFound, MailboxFull) as error:
             done(None, error)
 
