@@ -14,6 +14,7 @@ from engine.chat.events import (
     OperatorJoined,
     Queued,
     Rated,
+    ReadUpTo,
     Typing,
 )
 from engine.chat.records import Department, Operator, Site
@@ -89,6 +90,15 @@ def typing_pb(e: Typing) -> common_pb2.TypingNotice:
     )
 
 
+def read_pb(e: ReadUpTo) -> common_pb2.ReadReceipt:
+    return common_pb2.ReadReceipt(
+        conversation_id=e.conversation_id,
+        reader_kind=AUTHOR_KINDS[e.reader_kind],
+        reader_name=e.reader_name,
+        seq=e.seq,
+    )
+
+
 def operator_event(event: Event) -> operator_pb2.OperatorEvent:
     cls = type(event)
     e: Any = event
@@ -111,6 +121,8 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
         return operator_pb2.OperatorEvent(error=error_pb(e))
     if cls is Typing:
         return operator_pb2.OperatorEvent(typing=typing_pb(e))
+    if cls is ReadUpTo:
+        return operator_pb2.OperatorEvent(read=read_pb(e))
     if cls is Rated:
         return operator_pb2.OperatorEvent(
             rated=operator_pb2.ConversationRated(conversation_id=e.conversation_id, score=e.score)
@@ -145,6 +157,8 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         )
     if cls is Typing:
         return visitor_pb2.VisitorEvent(typing=typing_pb(e))
+    if cls is ReadUpTo:
+        return visitor_pb2.VisitorEvent(read=read_pb(e))
     if cls is Rated:
         return visitor_pb2.VisitorEvent(
             rated=visitor_pb2.ConversationRatedForVisitor(

@@ -411,6 +411,8 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                 session.close_conversation(command.close.conversation_id)
             elif which == "typing":
                 session.typing(command.typing.conversation_id, command.typing.active)
+            elif which == "read":
+                session.read(command.read.conversation_id, command.read.seq)
             elif which == "hello":
                 try:
                     name, max_chats = await session.hello(
@@ -501,6 +503,11 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
             elif which == "typing":
                 if holder:
                     holder[0].typing(command.typing.active, command.typing.text)
+            elif which == "read":
+                if not holder:
+                    sink.push(CommandFailed("no_hello", "send hello first"))
+                    return
+                holder[0].read(command.read.seq)
             else:
                 sink.push(_unknown_command())
 

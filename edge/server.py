@@ -41,6 +41,7 @@ from edge.visitor.frames import (
     Hello,
     Ping,
     RateChat,
+    ReadTo,
     Send,
     TypingNow,
     encode_error,
@@ -170,6 +171,8 @@ class VisitorConnection(WSListener):
             self.edge.loop.create_task(self._hello(command))
         elif cls is Ping:
             self._send(PONG)
+        elif cls is ReadTo:
+            self.session.read(command.seq)
         elif cls is TypingNow:
             self.session.typing(command.active, command.text)
         elif cls is RateChat:

@@ -1,8 +1,8 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, msg, typing, close, rate, ping. Server to client: welcome,
-msg, ack, typing, queued, joined, closed, rated, error, pong.
+Client to server: hello, msg, typing, read, close, rate, ping. Server to client:
+welcome, msg, ack, typing, read, queued, joined, closed, rated, error, pong.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from engine.chat.events import (
     OperatorJoined,
     Queued,
     Rated,
+    ReadUpTo,
     Typing,
 )
 
@@ -54,6 +55,11 @@ class Ping:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadTo:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class TypingNow:
     active: bool
     text: str = ""
@@ -75,7 +81,7 @@ class FrameError:
     close_code: int = 0
 
 
-Command = Hello | Send | CloseChat | Ping | RateChat | TypingNow
+Command = Hello | Send | CloseChat | Ping | RateChat | TypingNow | ReadTo
 
 
 def encode_event(event: Event) -> bytes:
@@ -133,6 +139,17 @@ def encode_event(event: Event) -> bytes:
                 "from": t.author_kind,
                 "name": t.author_name,
                 "active": t.active,
+            }
+        )
+    if cls is ReadUpTo:
+        u: Any = event
+        return orjson.dumps(
+            {
+                "type": "read",
+                "conversation": u.conversation_id,
+                "from": u.reader_kind,
+                "name": u.reader_name,
+                "seq": u.seq,
             }
         )
     if cls is Rated:

@@ -24,6 +24,7 @@ from edge.visitor.frames import (
     Hello,
     Ping,
     RateChat,
+    ReadTo,
     Send,
     TypingNow,
 )
@@ -124,6 +125,11 @@ class VisitorProtocol:
             return Ping()
         if kind == "typing":
             return _typing(doc)
+        if kind == "read":
+            seq = doc.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq < 2**63:
+                return FrameError("bad_frame", "read needs a whole 'seq' of at least 1")
+            return ReadTo(seq)
         if kind == "rate":
             return _rate(doc)
         if kind == "close":

@@ -28,6 +28,7 @@ from engine.chat.events import (
     OperatorJoined,
     Queued,
     Rated,
+    ReadUpTo,
     Sink,
     Typing,
 )
@@ -40,6 +41,7 @@ from engine.chat.messages import (
     Dequeue,
     Enqueue,
     GetConversation,
+    MarkRead,
     NotifySessions,
     Post,
     QueuePositionChanged,
@@ -113,6 +115,9 @@ class Conversation(Actor):
         self.position = 0
         self.created_ms = 0
         self.rating = 0  # 1-5 once the visitor rated the closed chat
+        # How far each side has read (kept in memory: a receipt is a courtesy,
+        # not a record).
+        self.read_up_to = {"visitor": 0, "operator": 0}
         self.comment = ""
         self.delivered = 0
         self.cids: dict[str, int] = {}
@@ -195,6 +200,8 @@ class Conversation(Actor):
             case SetTyping():
                 self._typing(message, ctx)
                 return None
+            case MarkRead():
+                return self._mark_read(message)
             case Rate(visitor_id, score, comment):
                 return self._rate(visitor_id, score, comment, ctx)
             case GetConversation():
@@ -358,6 +365,25 @@ class Conversation(Actor):
                 ctx.ref("queue", info.department_id).tell(Dequeue(self.id))
 
         self._system_entry(f"Chat closed by {name}", finish, ctx)
+
+    def _mark_read(self, read: MarkRead) -> int:
+        info = self._require()
+        if read.reader_kind == "visitor":
+            if read.reader_id != info.visitor_id:
+                raise PermissionDenied("not_participant", "not this conversation's visitor")
+        elif read.reader_id not in self.operators:
+            raise PermissionDenied("not_participant", "you are not in this conversation")
+        if read.seq > self.delivered:
+            raise InvalidArgument("invalid_argument", f"seq {read.seq} is not stored yet")
+        side = "visitor" if read.reader_kind == "visitor" else "operator"
+        if read.seq <= self.read_up_to[side]:
+            return self.read_up_to[side]  # old news: nothing to tell
+        self.read_up_to[side] = read.seq
+        event = ReadUpTo(self.id, read.reader_kind, read.reader_name, read.seq)
+        for sink in self.subs:
+            if sink is not read.origin:
+                sink.push(event)
+        return read.seq
 
     def _typing(self, typing: SetTyping, ctx: Context) -> None:
         info = self._require()

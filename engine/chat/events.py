@@ -76,6 +76,15 @@ class Typing(NamedTuple):
     preview: str
 
 
+class ReadUpTo(NamedTuple):
+    """The other side has read the conversation up to ``seq``."""
+
+    conversation_id: str
+    reader_kind: str  # "visitor" | "operator"
+    reader_name: str
+    seq: int
+
+
 class Rated(NamedTuple):
     """The visitor rated a closed conversation (1-5)."""
 
@@ -93,6 +102,7 @@ Event = (
     | Closed
     | Rated
     | Typing
+    | ReadUpTo
 )
 
 

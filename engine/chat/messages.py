@@ -105,6 +105,18 @@ class Committed(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class MarkRead:
+    """A participant has read up to ``seq``. Reply: the read position kept
+    (it never moves back)."""
+
+    reader_kind: str
+    reader_id: str
+    reader_name: str
+    seq: int
+    origin: Sink | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SetTyping:
     """Not stored: passed to the other participants at once."""
 
@@ -141,6 +153,7 @@ ConversationCommand = (
     | Committed
     | Rate
     | SetTyping
+    | MarkRead
     | GetConversation
 )
 

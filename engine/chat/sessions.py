@@ -20,6 +20,7 @@ from engine.chat.messages import (
     CloseConversation,
     DetachSession,
     GetVisitor,
+    MarkRead,
     OpenConversation,
     Post,
     Rate,
@@ -234,6 +235,27 @@ class VisitorSession:
                 )
             )
 
+    def read(self, seq: int) -> None:
+        """The visitor has read its conversation up to ``seq``."""
+        if self._visitor is None:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        if self._conversation is None:
+            self.sink.push(CommandFailed("no_conversation", "there is no open conversation"))
+            return
+        conv_id = self.conversation_id
+
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conv_id))
+
+        try:
+            self._conversation.tell(
+                MarkRead("visitor", self.visitor_id, self.name, seq, self), done
+            )
+        except MailboxFull as error:
+            done(None, error)
+
     def rate(self, score: int, comment: str) -> None:
         """Rate the conversation that closed last (or the open one, which is refused
         until it closes); the sink gets Rated or the refusal."""
@@ -348,6 +370,12 @@ class OperatorSession:
         self._command(
             conversation_id,
             SetTyping("operator", self.operator_id, self.display_name, active, "", self),
+        )
+
+    def read(self, conversation_id: str, seq: int) -> None:
+        self._command(
+            conversation_id,
+            MarkRead("operator", self.operator_id, self.display_name, seq, self),
         )
 
     def _command(self, conversation_id: str, message: object) -> None:

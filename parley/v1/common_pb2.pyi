@@ -93,6 +93,18 @@ class TypingNotice(_message.Message):
     preview: str
     def __init__(self, conversation_id: _Optional[str] = ..., author_kind: _Optional[_Union[AuthorKind, str]] = ..., author_name: _Optional[str] = ..., active: _Optional[bool] = ..., preview: _Optional[str] = ...) -> None: ...
 
+class ReadReceipt(_message.Message):
+    __slots__ = ("conversation_id", "reader_kind", "reader_name", "seq")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    READER_KIND_FIELD_NUMBER: _ClassVar[int]
+    READER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    reader_kind: AuthorKind
+    reader_name: str
+    seq: int
+    def __init__(self, conversation_id: _Optional[str] = ..., reader_kind: _Optional[_Union[AuthorKind, str]] = ..., reader_name: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+
 class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18parley/v1/operator.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"D\n\x14OperatorCommandBatch\x12,\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x1a.parley.v1.OperatorCommand\"\xcc\x01\n\x0fOperatorCommand\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.parley.v1.OperatorHelloH\x00\x12\'\n\x04send\x18\x02 \x01(\x0b\x32\x17.parley.v1.OperatorSendH\x00\x12-\n\x05\x63lose\x18\x03 \x01(\x0b\x32\x1c.parley.v1.CloseConversationH\x00\x12+\n\x06typing\x18\x04 \x01(\x0b\x32\x19.parley.v1.OperatorTypingH\x00\x42\t\n\x07\x63ommand\"9\n\x0eOperatorTyping\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x08\"7\n\rOperatorHello\x12&\n\x06resume\x18\x01 \x03(\x0b\x32\x16.parley.v1.ResumePoint\"L\n\x0cOperatorSend\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\rclient_msg_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\",\n\x11\x43loseConversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\">\n\x12OperatorEventBatch\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.parley.v1.OperatorEvent\"\xfd\x02\n\rOperatorEvent\x12(\n\x05ready\x18\x01 \x01(\x0b\x32\x17.parley.v1.SessionReadyH\x00\x12\x33\n\x08\x61ssigned\x18\x02 \x01(\x0b\x32\x1f.parley.v1.ConversationAssignedH\x00\x12)\n\x07message\x18\x03 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x04 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12/\n\x06\x63losed\x18\x06 \x01(\x0b\x32\x1d.parley.v1.ConversationClosedH\x00\x12-\n\x05rated\x18\x07 \x01(\x0b\x32\x1c.parley.v1.ConversationRatedH\x00\x12)\n\x06typing\x18\x08 \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x42\x07\n\x05\x65vent\";\n\x11\x43onversationRated\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"L\n\x0cSessionReady\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\tmax_chats\x18\x03 \x01(\r\"\x93\x01\n\x14\x43onversationAssigned\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x12\n\nvisitor_id\x18\x04 \x01(\t\x12\x14\n\x0cvisitor_name\x18\x05 \x01(\t\x12\x10\n\x08last_seq\x18\x06 \x01(\x04\"@\n\x12\x43onversationClosed\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t2`\n\x0fOperatorSession\x12M\n\x07\x43onnect\x12\x1f.parley.v1.OperatorCommandBatch\x1a\x1d.parley.v1.OperatorEventBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18parley/v1/operator.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"D\n\x14OperatorCommandBatch\x12,\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x1a.parley.v1.OperatorCommand\"\xf5\x01\n\x0fOperatorCommand\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.parley.v1.OperatorHelloH\x00\x12\'\n\x04send\x18\x02 \x01(\x0b\x32\x17.parley.v1.OperatorSendH\x00\x12-\n\x05\x63lose\x18\x03 \x01(\x0b\x32\x1c.parley.v1.CloseConversationH\x00\x12+\n\x06typing\x18\x04 \x01(\x0b\x32\x19.parley.v1.OperatorTypingH\x00\x12\'\n\x04read\x18\x05 \x01(\x0b\x32\x17.parley.v1.OperatorReadH\x00\x42\t\n\x07\x63ommand\"4\n\x0cOperatorRead\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"9\n\x0eOperatorTyping\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x08\"7\n\rOperatorHello\x12&\n\x06resume\x18\x01 \x03(\x0b\x32\x16.parley.v1.ResumePoint\"L\n\x0cOperatorSend\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\rclient_msg_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\",\n\x11\x43loseConversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\">\n\x12OperatorEventBatch\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.parley.v1.OperatorEvent\"\xa5\x03\n\rOperatorEvent\x12(\n\x05ready\x18\x01 \x01(\x0b\x32\x17.parley.v1.SessionReadyH\x00\x12\x33\n\x08\x61ssigned\x18\x02 \x01(\x0b\x32\x1f.parley.v1.ConversationAssignedH\x00\x12)\n\x07message\x18\x03 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x04 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12/\n\x06\x63losed\x18\x06 \x01(\x0b\x32\x1d.parley.v1.ConversationClosedH\x00\x12-\n\x05rated\x18\x07 \x01(\x0b\x32\x1c.parley.v1.ConversationRatedH\x00\x12)\n\x06typing\x18\x08 \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x12&\n\x04read\x18\t \x01(\x0b\x32\x16.parley.v1.ReadReceiptH\x00\x42\x07\n\x05\x65vent\";\n\x11\x43onversationRated\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"L\n\x0cSessionReady\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\tmax_chats\x18\x03 \x01(\r\"\x93\x01\n\x14\x43onversationAssigned\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x12\n\nvisitor_id\x18\x04 \x01(\t\x12\x14\n\x0cvisitor_name\x18\x05 \x01(\t\x12\x10\n\x08last_seq\x18\x06 \x01(\x04\"@\n\x12\x43onversationClosed\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t2`\n\x0fOperatorSession\x12M\n\x07\x43onnect\x12\x1f.parley.v1.OperatorCommandBatch\x1a\x1d.parley.v1.OperatorEventBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,27 +35,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OPERATORCOMMANDBATCH']._serialized_start=63
   _globals['_OPERATORCOMMANDBATCH']._serialized_end=131
   _globals['_OPERATORCOMMAND']._serialized_start=134
-  _globals['_OPERATORCOMMAND']._serialized_end=338
-  _globals['_OPERATORTYPING']._serialized_start=340
-  _globals['_OPERATORTYPING']._serialized_end=397
-  _globals['_OPERATORHELLO']._serialized_start=399
-  _globals['_OPERATORHELLO']._serialized_end=454
-  _globals['_OPERATORSEND']._serialized_start=456
-  _globals['_OPERATORSEND']._serialized_end=532
-  _globals['_CLOSECONVERSATION']._serialized_start=534
-  _globals['_CLOSECONVERSATION']._serialized_end=578
-  _globals['_OPERATOREVENTBATCH']._serialized_start=580
-  _globals['_OPERATOREVENTBATCH']._serialized_end=642
-  _globals['_OPERATOREVENT']._serialized_start=645
-  _globals['_OPERATOREVENT']._serialized_end=1026
-  _globals['_CONVERSATIONRATED']._serialized_start=1028
-  _globals['_CONVERSATIONRATED']._serialized_end=1087
-  _globals['_SESSIONREADY']._serialized_start=1089
-  _globals['_SESSIONREADY']._serialized_end=1165
-  _globals['_CONVERSATIONASSIGNED']._serialized_start=1168
-  _globals['_CONVERSATIONASSIGNED']._serialized_end=1315
-  _globals['_CONVERSATIONCLOSED']._serialized_start=1317
-  _globals['_CONVERSATIONCLOSED']._serialized_end=1381
-  _globals['_OPERATORSESSION']._serialized_start=1383
-  _globals['_OPERATORSESSION']._serialized_end=1479
+  _globals['_OPERATORCOMMAND']._serialized_end=379
+  _globals['_OPERATORREAD']._serialized_start=381
+  _globals['_OPERATORREAD']._serialized_end=433
+  _globals['_OPERATORTYPING']._serialized_start=435
+  _globals['_OPERATORTYPING']._serialized_end=492
+  _globals['_OPERATORHELLO']._serialized_start=494
+  _globals['_OPERATORHELLO']._serialized_end=549
+  _globals['_OPERATORSEND']._serialized_start=551
+  _globals['_OPERATORSEND']._serialized_end=627
+  _globals['_CLOSECONVERSATION']._serialized_start=629
+  _globals['_CLOSECONVERSATION']._serialized_end=673
+  _globals['_OPERATOREVENTBATCH']._serialized_start=675
+  _globals['_OPERATOREVENTBATCH']._serialized_end=737
+  _globals['_OPERATOREVENT']._serialized_start=740
+  _globals['_OPERATOREVENT']._serialized_end=1161
+  _globals['_CONVERSATIONRATED']._serialized_start=1163
+  _globals['_CONVERSATIONRATED']._serialized_end=1222
+  _globals['_SESSIONREADY']._serialized_start=1224
+  _globals['_SESSIONREADY']._serialized_end=1300
+  _globals['_CONVERSATIONASSIGNED']._serialized_start=1303
+  _globals['_CONVERSATIONASSIGNED']._serialized_end=1450
+  _globals['_CONVERSATIONCLOSED']._serialized_start=1452
+  _globals['_CONVERSATIONCLOSED']._serialized_end=1516
+  _globals['_OPERATORSESSION']._serialized_start=1518
+  _globals['_OPERATORSESSION']._serialized_end=1614
 # @@protoc_insertion_point(module_scope)

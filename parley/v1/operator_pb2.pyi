@@ -14,16 +14,26 @@ class OperatorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[OperatorCommand, _Mapping]]] = ...) -> None: ...
 
 class OperatorCommand(_message.Message):
-    __slots__ = ("hello", "send", "close", "typing")
+    __slots__ = ("hello", "send", "close", "typing", "read")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
+    READ_FIELD_NUMBER: _ClassVar[int]
     hello: OperatorHello
     send: OperatorSend
     close: CloseConversation
     typing: OperatorTyping
-    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ...) -> None: ...
+    read: OperatorRead
+    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ...) -> None: ...
+
+class OperatorRead(_message.Message):
+    __slots__ = ("conversation_id", "seq")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    seq: int
+    def __init__(self, conversation_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class OperatorTyping(_message.Message):
     __slots__ = ("conversation_id", "active")
@@ -62,7 +72,7 @@ class OperatorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
 
 class OperatorEvent(_message.Message):
-    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing")
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read")
     READY_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +81,7 @@ class OperatorEvent(_message.Message):
     CLOSED_FIELD_NUMBER: _ClassVar[int]
     RATED_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
+    READ_FIELD_NUMBER: _ClassVar[int]
     ready: SessionReady
     assigned: ConversationAssigned
     message: _common_pb2.ChatMessage
@@ -79,7 +90,8 @@ class OperatorEvent(_message.Message):
     closed: ConversationClosed
     rated: ConversationRated
     typing: _common_pb2.TypingNotice
-    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ...) -> None: ...
+    read: _common_pb2.ReadReceipt
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ...) -> None: ...
 
 class ConversationRated(_message.Message):
     __slots__ = ("conversation_id", "score")

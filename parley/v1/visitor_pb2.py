@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17parley/v1/visitor.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"B\n\x13VisitorCommandBatch\x12+\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x19.parley.v1.VisitorCommand\"\xc1\x01\n\x0eVisitorCommand\x12(\n\x05hello\x18\x01 \x01(\x0b\x32\x17.parley.v1.VisitorHelloH\x00\x12&\n\x04send\x18\x02 \x01(\x0b\x32\x16.parley.v1.VisitorSendH\x00\x12&\n\x04rate\x18\x03 \x01(\x0b\x32\x16.parley.v1.VisitorRateH\x00\x12*\n\x06typing\x18\x04 \x01(\x0b\x32\x18.parley.v1.VisitorTypingH\x00\x42\t\n\x07\x63ommand\"-\n\rVisitorTyping\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0c\n\x04text\x18\x02 \x01(\t\"-\n\x0bVisitorRate\x12\r\n\x05score\x18\x01 \x01(\r\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"t\n\x0cVisitorHello\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\"2\n\x0bVisitorSend\x12\x15\n\rclient_msg_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"<\n\x11VisitorEventBatch\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.parley.v1.VisitorEvent\"\xba\x03\n\x0cVisitorEvent\x12,\n\x07welcome\x18\x01 \x01(\x0b\x32\x19.parley.v1.VisitorWelcomeH\x00\x12)\n\x07message\x18\x02 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x03 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12*\n\x06queued\x18\x05 \x01(\x0b\x32\x18.parley.v1.QueuePositionH\x00\x12-\n\x08\x61ssigned\x18\x06 \x01(\x0b\x32\x19.parley.v1.OperatorJoinedH\x00\x12\x39\n\x06\x63losed\x18\x07 \x01(\x0b\x32\'.parley.v1.ConversationClosedForVisitorH\x00\x12\x37\n\x05rated\x18\x08 \x01(\x0b\x32&.parley.v1.ConversationRatedForVisitorH\x00\x12)\n\x06typing\x18\t \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x42\x07\n\x05\x65vent\"E\n\x1b\x43onversationRatedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"^\n\x0eVisitorWelcome\x12\x12\n\nvisitor_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\":\n\rQueuePosition\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\r\"@\n\x0eOperatorJoined\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\"7\n\x1c\x43onversationClosedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t2]\n\x0eVisitorChannel\x12K\n\x07\x43onnect\x12\x1e.parley.v1.VisitorCommandBatch\x1a\x1c.parley.v1.VisitorEventBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17parley/v1/visitor.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"B\n\x13VisitorCommandBatch\x12+\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x19.parley.v1.VisitorCommand\"\xe9\x01\n\x0eVisitorCommand\x12(\n\x05hello\x18\x01 \x01(\x0b\x32\x17.parley.v1.VisitorHelloH\x00\x12&\n\x04send\x18\x02 \x01(\x0b\x32\x16.parley.v1.VisitorSendH\x00\x12&\n\x04rate\x18\x03 \x01(\x0b\x32\x16.parley.v1.VisitorRateH\x00\x12*\n\x06typing\x18\x04 \x01(\x0b\x32\x18.parley.v1.VisitorTypingH\x00\x12&\n\x04read\x18\x05 \x01(\x0b\x32\x16.parley.v1.VisitorReadH\x00\x42\t\n\x07\x63ommand\"\x1a\n\x0bVisitorRead\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"-\n\rVisitorTyping\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0c\n\x04text\x18\x02 \x01(\t\"-\n\x0bVisitorRate\x12\r\n\x05score\x18\x01 \x01(\r\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"t\n\x0cVisitorHello\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\"2\n\x0bVisitorSend\x12\x15\n\rclient_msg_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"<\n\x11VisitorEventBatch\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.parley.v1.VisitorEvent\"\xe2\x03\n\x0cVisitorEvent\x12,\n\x07welcome\x18\x01 \x01(\x0b\x32\x19.parley.v1.VisitorWelcomeH\x00\x12)\n\x07message\x18\x02 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x03 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12*\n\x06queued\x18\x05 \x01(\x0b\x32\x18.parley.v1.QueuePositionH\x00\x12-\n\x08\x61ssigned\x18\x06 \x01(\x0b\x32\x19.parley.v1.OperatorJoinedH\x00\x12\x39\n\x06\x63losed\x18\x07 \x01(\x0b\x32\'.parley.v1.ConversationClosedForVisitorH\x00\x12\x37\n\x05rated\x18\x08 \x01(\x0b\x32&.parley.v1.ConversationRatedForVisitorH\x00\x12)\n\x06typing\x18\t \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x12&\n\x04read\x18\n \x01(\x0b\x32\x16.parley.v1.ReadReceiptH\x00\x42\x07\n\x05\x65vent\"E\n\x1b\x43onversationRatedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"^\n\x0eVisitorWelcome\x12\x12\n\nvisitor_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\":\n\rQueuePosition\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\r\"@\n\x0eOperatorJoined\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\"7\n\x1c\x43onversationClosedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t2]\n\x0eVisitorChannel\x12K\n\x07\x43onnect\x12\x1e.parley.v1.VisitorCommandBatch\x1a\x1c.parley.v1.VisitorEventBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,29 +35,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VISITORCOMMANDBATCH']._serialized_start=62
   _globals['_VISITORCOMMANDBATCH']._serialized_end=128
   _globals['_VISITORCOMMAND']._serialized_start=131
-  _globals['_VISITORCOMMAND']._serialized_end=324
-  _globals['_VISITORTYPING']._serialized_start=326
-  _globals['_VISITORTYPING']._serialized_end=371
-  _globals['_VISITORRATE']._serialized_start=373
-  _globals['_VISITORRATE']._serialized_end=418
-  _globals['_VISITORHELLO']._serialized_start=420
-  _globals['_VISITORHELLO']._serialized_end=536
-  _globals['_VISITORSEND']._serialized_start=538
-  _globals['_VISITORSEND']._serialized_end=588
-  _globals['_VISITOREVENTBATCH']._serialized_start=590
-  _globals['_VISITOREVENTBATCH']._serialized_end=650
-  _globals['_VISITOREVENT']._serialized_start=653
-  _globals['_VISITOREVENT']._serialized_end=1095
-  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_start=1097
-  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_end=1166
-  _globals['_VISITORWELCOME']._serialized_start=1168
-  _globals['_VISITORWELCOME']._serialized_end=1262
-  _globals['_QUEUEPOSITION']._serialized_start=1264
-  _globals['_QUEUEPOSITION']._serialized_end=1322
-  _globals['_OPERATORJOINED']._serialized_start=1324
-  _globals['_OPERATORJOINED']._serialized_end=1388
-  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_start=1390
-  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_end=1445
-  _globals['_VISITORCHANNEL']._serialized_start=1447
-  _globals['_VISITORCHANNEL']._serialized_end=1540
+  _globals['_VISITORCOMMAND']._serialized_end=364
+  _globals['_VISITORREAD']._serialized_start=366
+  _globals['_VISITORREAD']._serialized_end=392
+  _globals['_VISITORTYPING']._serialized_start=394
+  _globals['_VISITORTYPING']._serialized_end=439
+  _globals['_VISITORRATE']._serialized_start=441
+  _globals['_VISITORRATE']._serialized_end=486
+  _globals['_VISITORHELLO']._serialized_start=488
+  _globals['_VISITORHELLO']._serialized_end=604
+  _globals['_VISITORSEND']._serialized_start=606
+  _globals['_VISITORSEND']._serialized_end=656
+  _globals['_VISITOREVENTBATCH']._serialized_start=658
+  _globals['_VISITOREVENTBATCH']._serialized_end=718
+  _globals['_VISITOREVENT']._serialized_start=721
+  _globals['_VISITOREVENT']._serialized_end=1203
+  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_start=1205
+  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_end=1274
+  _globals['_VISITORWELCOME']._serialized_start=1276
+  _globals['_VISITORWELCOME']._serialized_end=1370
+  _globals['_QUEUEPOSITION']._serialized_start=1372
+  _globals['_QUEUEPOSITION']._serialized_end=1430
+  _globals['_OPERATORJOINED']._serialized_start=1432
+  _globals['_OPERATORJOINED']._serialized_end=1496
+  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_start=1498
+  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_end=1553
+  _globals['_VISITORCHANNEL']._serialized_start=1555
+  _globals['_VISITORCHANNEL']._serialized_end=1648
 # @@protoc_insertion_point(module_scope)

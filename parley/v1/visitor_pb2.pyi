@@ -14,16 +14,24 @@ class VisitorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[VisitorCommand, _Mapping]]] = ...) -> None: ...
 
 class VisitorCommand(_message.Message):
-    __slots__ = ("hello", "send", "rate", "typing")
+    __slots__ = ("hello", "send", "rate", "typing", "read")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
+    READ_FIELD_NUMBER: _ClassVar[int]
     hello: VisitorHello
     send: VisitorSend
     rate: VisitorRate
     typing: VisitorTyping
-    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ...) -> None: ...
+    read: VisitorRead
+    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ...) -> None: ...
+
+class VisitorRead(_message.Message):
+    __slots__ = ("seq",)
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    def __init__(self, seq: _Optional[int] = ...) -> None: ...
 
 class VisitorTyping(_message.Message):
     __slots__ = ("active", "text")
@@ -72,7 +80,7 @@ class VisitorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[VisitorEvent, _Mapping]]] = ...) -> None: ...
 
 class VisitorEvent(_message.Message):
-    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing")
+    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +90,7 @@ class VisitorEvent(_message.Message):
     CLOSED_FIELD_NUMBER: _ClassVar[int]
     RATED_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
+    READ_FIELD_NUMBER: _ClassVar[int]
     welcome: VisitorWelcome
     message: _common_pb2.ChatMessage
     ack: _common_pb2.MessageAck
@@ -91,7 +100,8 @@ class VisitorEvent(_message.Message):
     closed: ConversationClosedForVisitor
     rated: ConversationRatedForVisitor
     typing: _common_pb2.TypingNotice
-    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ...) -> None: ...
+    read: _common_pb2.ReadReceipt
+    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ...) -> None: ...
 
 class ConversationRatedForVisitor(_message.Message):
     __slots__ = ("conversation_id", "score")

@@ -12,7 +12,9 @@ from edge.visitor.frames import (
     Hello,
     Ping,
     RateChat,
+    ReadTo,
     Send,
+    TypingNow,
     client_hello,
     client_msg,
     encode_event,
@@ -38,7 +40,7 @@ frames = st.one_of(
         st.sampled_from(["type", "cid", "text", "v", "last_seq", "token"]), json_values, max_size=5
     ).map(orjson.dumps),
     st.fixed_dictionaries(
-        {"type": st.sampled_from(["hello", "msg", "ping", "close", "rate", "x"])},
+        {"type": st.sampled_from(["hello", "msg", "ping", "close", "rate", "typing", "read", "x"])},
         optional={
             "cid": json_values,
             "text": json_values,
@@ -46,6 +48,8 @@ frames = st.one_of(
             "last_seq": json_values,
             "score": st.integers(-1, 7) | json_values,
             "comment": json_values,
+            "active": st.booleans() | json_values,
+            "seq": st.integers(-1, 2**63) | json_values,
         },
     ).map(orjson.dumps),
 )
@@ -57,7 +61,9 @@ def test_any_input_gives_a_command_or_an_error(inputs: list[tuple[bytes, bool]])
     protocol = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)
     for payload, is_text in inputs:
         result = protocol.receive(payload, is_text, 0.0)
-        assert isinstance(result, Hello | Send | CloseChat | Ping | RateChat | FrameError)
+        assert isinstance(
+            result, Hello | Send | CloseChat | Ping | RateChat | TypingNow | ReadTo | FrameError
+        )
         if isinstance(result, FrameError):
             assert result.code and result.message
 
