@@ -39,11 +39,15 @@
     "#parley-widget .pw-log{height:260px;overflow-y:auto;padding:8px}" +
     "#parley-widget .pw-m{margin:4px 0}#parley-widget .pw-visitor{text-align:right}" +
     "#parley-widget .pw-system{color:#777;font-style:italic;text-align:center}" +
+    "#parley-widget .pw-typing{min-height:1.2em;padding:0 8px;color:#777;font-size:12px}" +
     "#parley-widget .pw-form{display:flex;border-top:1px solid #ccd}" +
     "#parley-widget .pw-input{flex:1;border:0;padding:8px}";
   document.head.appendChild(css);
   document.body.appendChild(box);
   var log = box.querySelector(".pw-log"), state = box.querySelector(".pw-state");
+  var typingLine = document.createElement("div");
+  typingLine.className = "pw-typing";
+  log.after(typingLine);
 
   function save() {
     if (store) {
@@ -84,6 +88,12 @@
         if (seen[f.conversation + ":" + f.seq]) return;
         seen[f.conversation + ":" + f.seq] = 1;
         line(f.from, f.from === "operator" ? f.name + ": " + f.text : f.text);
+        if (f.from === "operator") {
+          typingLine.textContent = "";
+          if (document.visibilityState !== "hidden") send({type: "read", seq: f.seq});
+        }
+      } else if (f.type === "typing") {
+        typingLine.textContent = f.active ? f.name + " is typing…" : "";
       } else if (f.type === "ack") {
         // Every message before this seq has reached this connection already,
         // and the server does not echo our own message back to us.
@@ -108,12 +118,26 @@
     };
   }
 
+  // Typing: tell the operator at most every 2 s while the draft changes, and
+  // that it stopped when the box empties or the message goes.
+  var lastTyping = 0;
+  box.querySelector(".pw-input").addEventListener("input", function (ev) {
+    var draft = ev.target.value;
+    var now = Date.now();
+    if (!draft) { lastTyping = 0; send({type: "typing", active: false}); return; }
+    if (now - lastTyping > 2000) {
+      lastTyping = now;
+      send({type: "typing", active: true, text: draft.slice(0, 4000)});
+    }
+  });
+
   box.querySelector(".pw-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var input = box.querySelector(".pw-input");
     var text = input.value.trim();
     if (!text) return;
     input.value = "";
+    lastTyping = 0;
     var cid = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
     unacked[cid] = {text: text, el: line("visitor", text)};
     if (ready) send({type: "msg", cid: cid, text: text});

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
-from parley.v1 import common_pb2
+from parley.v1 import common_pb2, operator_pb2
 from tests.conftest import CHROMIUM_ARGS
 from tests.integration.helpers import Operator, demo_operator, running
 
@@ -38,9 +38,23 @@ async def test_a_visitor_chats_from_the_demo_page(tmp_path: Path, chromium_path:
 
             message = await visitor_message(op)
             assert message.text == "Do you ship to Norway?"
+            op.send_commands(
+                operator_pb2.OperatorCommand(
+                    typing=operator_pb2.OperatorTyping(
+                        conversation_id=message.conversation_id, active=True
+                    )
+                )
+            )
+            await (
+                page.locator("#parley-widget .pw-typing")
+                .filter(has_text="Demo operator is typing")
+                .wait_for(timeout=10_000)
+            )
             op.say(message.conversation_id, "r1", "Yes, in 3 days.")
             log = page.locator("#parley-widget .pw-log")
             await log.filter(has_text="Demo operator: Yes, in 3 days.").wait_for(timeout=10_000)
+            receipt = await op.recv("read", timeout=10)  # the page read the answer
+            assert receipt.conversation_id == message.conversation_id
             await page.screenshot(path=str(tmp_path / "demo.png"))
 
             # A reload keeps the identity and shows the conversation again.
@@ -50,6 +64,10 @@ async def test_a_visitor_chats_from_the_demo_page(tmp_path: Path, chromium_path:
             await log.filter(has_text="Yes, in 3 days.").wait_for(timeout=10_000)
             await page.fill("#parley-widget .pw-input", "Great, thanks")
             await page.press("#parley-widget .pw-input", "Enter")
+            # Typing into an open chat reaches the operator (no draft: the operator
+            # role may not preview).
+            typing = await op.recv("typing", timeout=10)
+            assert typing.active and typing.preview == ""
             again = await visitor_message(op)
             assert again.conversation_id == message.conversation_id
             assert again.text == "Great, thanks"
