@@ -9,15 +9,20 @@ from engine.chat.events import (
     Assigned,
     Closed,
     CommandFailed,
+    Departments,
     Event,
     MessageEvent,
+    Offered,
+    OfferWithdrawn,
     OperatorJoined,
+    OperatorPresence,
     Queued,
     Rated,
     ReadUpTo,
+    TicketSaved,
     Typing,
 )
-from engine.chat.records import Department, Operator, Site
+from engine.chat.records import Department, Group, LinkRule, Operator, Region, Site, Ticket
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 
 AUTHOR_KINDS = {
@@ -130,10 +135,52 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
     if cls is Closed:
         return operator_pb2.OperatorEvent(
             closed=operator_pb2.ConversationClosed(
-                conversation_id=e.conversation_id, closed_by=e.closed_by
+                conversation_id=e.conversation_id, closed_by=e.closed_by, reason=e.reason
+            )
+        )
+    if cls is Offered:
+        return operator_pb2.OperatorEvent(
+            offered=operator_pb2.ChatOffered(
+                conversation_id=e.conversation_id,
+                site_id=e.site_id,
+                department_id=e.department_id,
+                visitor_id=e.visitor_id,
+                visitor_name=e.visitor_name,
+                expires_in_seconds=e.expires_in,
+            )
+        )
+    if cls is OfferWithdrawn:
+        return operator_pb2.OperatorEvent(
+            withdrawn=operator_pb2.OfferWithdrawn(
+                conversation_id=e.conversation_id, reason=e.reason
+            )
+        )
+    if cls is OperatorPresence:
+        return operator_pb2.OperatorEvent(
+            presence=operator_pb2.OperatorStatus(
+                operator_id=e.operator_id, display_name=e.display_name, status=e.status
             )
         )
     raise ValueError(f"no operator event for {event!r}")
+
+
+def departments_pb(d: Departments) -> visitor_pb2.DepartmentsState:
+    return visitor_pb2.DepartmentsState(
+        departments=[
+            visitor_pb2.DepartmentState(
+                department_id=s.department_id,
+                name=s.name,
+                online=s.online,
+                regions=[
+                    visitor_pb2.RegionState(region_id=r.region_id, name=r.name, online=r.online)
+                    for r in s.regions
+                ],
+            )
+            for s in d.departments
+        ],
+        chosen_department_id=d.department_id,
+        offline=d.offline,
+    )
 
 
 def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
@@ -147,7 +194,9 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         return visitor_pb2.VisitorEvent(error=error_pb(e))
     if cls is Queued:
         return visitor_pb2.VisitorEvent(
-            queued=visitor_pb2.QueuePosition(conversation_id=e.conversation_id, position=e.position)
+            queued=visitor_pb2.QueuePosition(
+                conversation_id=e.conversation_id, position=e.position, eta_seconds=e.eta_seconds
+            )
         )
     if cls is OperatorJoined:
         return visitor_pb2.VisitorEvent(
@@ -167,8 +216,14 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         )
     if cls is Closed:
         return visitor_pb2.VisitorEvent(
-            closed=visitor_pb2.ConversationClosedForVisitor(conversation_id=e.conversation_id)
+            closed=visitor_pb2.ConversationClosedForVisitor(
+                conversation_id=e.conversation_id, reason=e.reason
+            )
         )
+    if cls is Departments:
+        return visitor_pb2.VisitorEvent(departments=departments_pb(e))
+    if cls is TicketSaved:
+        return visitor_pb2.VisitorEvent(ticket=visitor_pb2.TicketSaved(ticket_id=e.ticket_id))
     raise ValueError(f"no visitor event for {event!r}")
 
 
@@ -180,16 +235,61 @@ def site_pb(s: Site) -> control_pb2.Site:
         name=s.name,
         allowed_origins=list(s.allowed_origins),
         timezone=s.timezone,
+        languages=list(s.languages),
     )
 
 
 def department_pb(d: Department) -> control_pb2.Department:
     return control_pb2.Department(
-        id=d.id, site_id=d.site_id, name=d.name, description=d.description
+        id=d.id,
+        site_id=d.site_id,
+        name=d.name,
+        description=d.description,
+        chat_enabled=d.chat_enabled,
+        hours=d.hours,
+        timezone=d.timezone,
+        max_wait_seconds=d.max_wait_seconds,
+        fallback_department_id=d.fallback_department_id,
+        offer_seconds=d.offer_seconds,
+        offline_action=d.offline_action,
+        offline_seconds=d.offline_seconds,
     )
 
 
-def operator_pb(o: Operator, online: bool = False) -> control_pb2.Operator:
+def region_pb(r: Region) -> control_pb2.Region:
+    return control_pb2.Region(id=r.id, department_id=r.department_id, name=r.name)
+
+
+def group_pb(g: Group) -> control_pb2.Group:
+    return control_pb2.Group(id=g.id, site_id=g.site_id, name=g.name)
+
+
+def link_pb(link: LinkRule) -> control_pb2.LinkRule:
+    return control_pb2.LinkRule(
+        id=link.id,
+        site_id=link.site_id,
+        pattern=link.pattern,
+        group_id=link.group_id,
+        position=link.position,
+    )
+
+
+def ticket_pb(t: Ticket) -> control_pb2.Ticket:
+    return control_pb2.Ticket(
+        id=t.id,
+        site_id=t.site_id,
+        department_id=t.department_id,
+        visitor_id=t.visitor_id,
+        name=t.name,
+        email=t.email,
+        text=t.text,
+        created_ms=t.created_ms,
+        language=t.language,
+        page_url=t.page_url,
+    )
+
+
+def operator_pb(o: Operator, status: str = "offline") -> control_pb2.Operator:
     return control_pb2.Operator(
         id=o.id,
         account_id=o.account_id,
@@ -198,6 +298,14 @@ def operator_pb(o: Operator, online: bool = False) -> control_pb2.Operator:
         role=o.role,
         department_ids=list(o.department_ids),
         max_chats=o.max_chats,
-        online=online,
+        online=status != "offline",
+        status=status,
         avatar_url=o.avatar_url,
+        languages=list(o.languages),
+        region_ids=list(o.region_ids),
+        group_ids=list(o.group_ids),
+        schedule=o.schedule,
+        timezone=o.timezone,
+        auto_distribution=o.auto_distribution,
+        auto_accept=o.auto_accept,
     )

@@ -6,6 +6,7 @@ servicer method looks itself up here; a method missing from the table is refused
 from __future__ import annotations
 
 from engine.chat.permissions import (
+    ACCEPT,
     BUILTIN_ROLES,
     CHANGE_DISPLAY_NAME,
     CHAT,
@@ -17,6 +18,7 @@ from engine.chat.permissions import (
     VIEW_CONFIG,
     VIEW_HISTORY,
     VIEW_OPERATORS,
+    VIEW_TICKETS,
     VISITOR_CHANNEL,
 )
 
@@ -40,6 +42,18 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/ResetPassword": MANAGE_OPERATORS,
     "/parley.v1.Control/CreateRole": MANAGE_ROLES,
     "/parley.v1.Control/ListRoles": VIEW_OPERATORS,
+    "/parley.v1.Control/UpdateDepartment": MANAGE_DEPARTMENTS,
+    "/parley.v1.Control/CreateRegion": MANAGE_DEPARTMENTS,
+    "/parley.v1.Control/ListRegions": VIEW_CONFIG,
+    "/parley.v1.Control/CreateGroup": MANAGE_DEPARTMENTS,
+    "/parley.v1.Control/ListGroups": VIEW_CONFIG,
+    "/parley.v1.Control/AddLinkRule": MANAGE_DEPARTMENTS,
+    "/parley.v1.Control/ListLinkRules": VIEW_CONFIG,
+    "/parley.v1.Control/DeleteLinkRule": MANAGE_DEPARTMENTS,
+    "/parley.v1.Control/SetSiteLanguages": MANAGE_SITES,
+    "/parley.v1.Control/UpdateOperator": MANAGE_OPERATORS,
+    "/parley.v1.Control/ListWaiting": ACCEPT,
+    "/parley.v1.Control/ListTickets": VIEW_TICKETS,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }

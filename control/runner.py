@@ -28,6 +28,7 @@ from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
 from engine.persistence.codec import decode, encode
+from engine.runtime import Clock
 from parley.v1 import (
     control_pb2,
     control_pb2_grpc,
@@ -59,7 +60,10 @@ class ServeConfig:
     stream_backlog: int = 100_000  # unsent events on a gRPC stream before it is ended
     tls_cert: Path | None = None  # PEM certificate chain for the gRPC port
     tls_key: Path | None = None  # its PEM private key
+    grace_seconds: float = 30.0  # an operator whose session dropped is offline after this
+    abandon_seconds: float = 60.0  # a waiting visitor gone this long has abandoned
     edge: EdgeConfig = field(default_factory=EdgeConfig)
+    clock: Clock | None = None  # tests move time by hand
 
     def __post_init__(self) -> None:
         if not 0 <= self.grpc_port <= 65535:
@@ -68,6 +72,8 @@ class ServeConfig:
             raise ValueError("map size must be at least 1 MiB")
         if self.idle_seconds <= 0:
             raise ValueError("idle seconds must be positive")
+        if self.grace_seconds < 0 or self.abandon_seconds < 0:
+            raise ValueError("grace and abandon seconds must be >= 0")
         if self.stream_backlog < 10:
             raise ValueError("stream backlog must be at least 10 events")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -204,7 +210,12 @@ class Parley:
     async def start(self) -> None:
         config = self.config
         self.engine = engine = Engine(
-            config.data_dir, map_size=config.map_size_mb << 20, idle_seconds=config.idle_seconds
+            config.data_dir,
+            map_size=config.map_size_mb << 20,
+            idle_seconds=config.idle_seconds,
+            clock=config.clock,
+            grace_seconds=config.grace_seconds,
+            abandon_seconds=config.abandon_seconds,
         )
         self.owner = await bootstrap_owner(engine)
         engine.start()

@@ -20,7 +20,8 @@ from control.errors import detail_of, status_of
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.events import CommandFailed, Event
-from engine.chat.messages import GetOperatorState
+from engine.chat.messages import ConfigChanged, GetPresence, GetQueue, SettingsChanged
+from engine.chat.permissions import MANAGE_DEPARTMENTS, VIEW_OPERATORS, may_manage
 from engine.chat.sessions import OperatorSession, VisitorSession, failure
 from engine.errors import NotFound, PermissionDenied, Refused, Unavailable
 from parley.v1 import (
@@ -228,10 +229,114 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
     @rpc("Control", "ListOperators")
     async def ListOperators(self, request: Any, p: Principal, context: Any) -> Any:
         ops = self.directory.list_operators(p.account_id)
-        online = {o.id: await _online(self.engine, o.id) for o in ops}
+        statuses = await self.engine.system.ref("presence", p.account_id).ask(GetPresence())
         return control_pb2.ListOperatorsReply(
-            operators=[converters.operator_pb(o, online[o.id]) for o in ops]
+            operators=[converters.operator_pb(o, statuses.get(o.id, "offline")) for o in ops]
         )
+
+    @rpc("Control", "UpdateOperator")
+    async def UpdateOperator(self, request: Any, p: Principal, context: Any) -> Any:
+        target = self.directory.operator(request.operator_id, p.account_id)
+        if not may_manage(p.role, target.role):
+            raise PermissionDenied("permission_denied", "you may not change a higher role")
+        changes: dict[str, Any] = {}
+        for name in ("max_chats", "schedule", "timezone", "auto_distribution", "auto_accept"):
+            if request.HasField(name):
+                changes[name] = getattr(request, name)
+        for name in ("department_ids", "languages", "region_ids", "group_ids"):
+            if request.HasField(name):
+                changes[name] = list(getattr(request, name).values)
+        op = await self.directory.update_operator(p.account_id, target.id, changes)
+        self.engine.system.ref("operator", op.id).tell(SettingsChanged())
+        self._config_changed(p)
+        return converters.operator_pb(op)
+
+    def _config_changed(self, p: Principal) -> None:
+        self.engine.system.ref("presence", p.account_id).tell(ConfigChanged())
+
+    @rpc("Control", "UpdateDepartment")
+    async def UpdateDepartment(self, request: Any, p: Principal, context: Any) -> Any:
+        fields = (
+            "name",
+            "description",
+            "chat_enabled",
+            "hours",
+            "timezone",
+            "max_wait_seconds",
+            "fallback_department_id",
+            "offer_seconds",
+            "offline_action",
+            "offline_seconds",
+        )
+        changes = {f: getattr(request, f) for f in fields if request.HasField(f)}
+        dept = await self.directory.update_department(p.account_id, request.department_id, changes)
+        self._config_changed(p)
+        return converters.department_pb(dept)
+
+    @rpc("Control", "CreateRegion")
+    async def CreateRegion(self, request: Any, p: Principal, context: Any) -> Any:
+        region = await self.directory.create_region(
+            p.account_id, request.department_id, request.name
+        )
+        return converters.region_pb(region)
+
+    @rpc("Control", "ListRegions")
+    async def ListRegions(self, request: Any, p: Principal, context: Any) -> Any:
+        regions = self.directory.list_regions(p.account_id, request.department_id)
+        return control_pb2.ListRegionsReply(regions=[converters.region_pb(r) for r in regions])
+
+    @rpc("Control", "CreateGroup")
+    async def CreateGroup(self, request: Any, p: Principal, context: Any) -> Any:
+        group = await self.directory.create_group(p.account_id, request.site_id, request.name)
+        return converters.group_pb(group)
+
+    @rpc("Control", "ListGroups")
+    async def ListGroups(self, request: Any, p: Principal, context: Any) -> Any:
+        groups = self.directory.list_groups(p.account_id, request.site_id)
+        return control_pb2.ListGroupsReply(groups=[converters.group_pb(g) for g in groups])
+
+    @rpc("Control", "AddLinkRule")
+    async def AddLinkRule(self, request: Any, p: Principal, context: Any) -> Any:
+        link = await self.directory.add_link(
+            p.account_id, request.site_id, request.pattern, request.group_id, request.position
+        )
+        return converters.link_pb(link)
+
+    @rpc("Control", "ListLinkRules")
+    async def ListLinkRules(self, request: Any, p: Principal, context: Any) -> Any:
+        links = self.directory.list_links(p.account_id, request.site_id)
+        return control_pb2.ListLinkRulesReply(rules=[converters.link_pb(x) for x in links])
+
+    @rpc("Control", "DeleteLinkRule")
+    async def DeleteLinkRule(self, request: Any, p: Principal, context: Any) -> Any:
+        await self.directory.delete_link(p.account_id, request.link_id)
+        return common_pb2.Empty()
+
+    @rpc("Control", "SetSiteLanguages")
+    async def SetSiteLanguages(self, request: Any, p: Principal, context: Any) -> Any:
+        site = await self.directory.set_site_languages(
+            p.account_id, request.site_id, list(request.languages)
+        )
+        return converters.site_pb(site)
+
+    @rpc("Control", "ListWaiting")
+    async def ListWaiting(self, request: Any, p: Principal, context: Any) -> Any:
+        dept = self.directory.department_of_account(request.department_id, p.account_id)
+        me = self.directory.operator(p.operator_id)
+        if dept.id not in me.department_ids and MANAGE_DEPARTMENTS not in (
+            self.directory.role_permissions(p.account_id, p.role)
+        ):
+            raise PermissionDenied("permission_denied", "you do not serve that department")
+        waiting = await self.engine.system.ref("queue", dept.id).ask(GetQueue())
+        return control_pb2.ListWaitingReply(
+            chats=[control_pb2.WaitingChat(**chat) for chat in waiting]
+        )
+
+    @rpc("Control", "ListTickets")
+    async def ListTickets(self, request: Any, p: Principal, context: Any) -> Any:
+        site = self.directory.site(request.site_id, p.account_id)
+        tickets = self.engine.list_tickets(site.id, min(request.limit or 100, 1000))
+        return control_pb2.ListTicketsReply(tickets=[converters.ticket_pb(t) for t in tickets])
 
     @rpc("Control", "ResetPassword")
     async def ResetPassword(self, request: Any, p: Principal, context: Any) -> Any:
@@ -267,15 +372,6 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         return control_pb2.Transcript(
             conversation_id=conv_id, messages=[converters.message_pb(e) for e in events]
         )
-
-
-async def _online(engine: Engine, operator_id: str) -> bool:
-    """Whether the operator has a session; an operator not in memory has none
-    (asking it would only wake it up)."""
-    if not engine.system.is_active("operator", operator_id):
-        return False
-    state = await engine.system.ref("operator", operator_id).ask(GetOperatorState())
-    return bool(state["online"])
 
 
 class BatchSink:
@@ -413,6 +509,12 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                 session.typing(command.typing.conversation_id, command.typing.active)
             elif which == "read":
                 session.read(command.read.conversation_id, command.read.seq)
+            elif which == "status":
+                session.set_status(command.status.status)
+            elif which == "answer":
+                session.answer_offer(command.answer.conversation_id, command.answer.accept)
+            elif which == "pick":
+                await session.pick(command.pick.conversation_id)
             elif which == "hello":
                 try:
                     name, max_chats = await session.hello(
@@ -423,10 +525,17 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                     return
                 ready = operator_pb2.OperatorEvent(
                     ready=operator_pb2.SessionReady(
-                        operator_id=principal.operator_id, display_name=name, max_chats=max_chats
+                        operator_id=principal.operator_id,
+                        display_name=name,
+                        max_chats=max_chats,
+                        status=session.status,
                     )
                 )
                 sink.push(ready)  # type: ignore[arg-type]
+                if VIEW_OPERATORS in self.engine.directory.role_permissions(
+                    principal.account_id, principal.role
+                ):
+                    await session.watch_operators()
             else:
                 sink.push(_unknown_command())
 
@@ -471,6 +580,9 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                         last_seq=h.last_seq,
                         name=h.name,
                         email=h.email,
+                        region_id=h.region_id,
+                        page_url=h.page_url,
+                        language=h.language,
                     )
                 except Refused as error:
                     sink.push(failure(error))
@@ -483,6 +595,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                             token=w["token"],
                             conversation_id=w["conversation_id"],
                             last_seq=w["last_seq"],
+                            departments=converters.departments_pb(w["departments"]),
                         )
                     )
                 )
@@ -508,6 +621,17 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                     sink.push(CommandFailed("no_hello", "send hello first"))
                     return
                 holder[0].read(command.read.seq)
+            elif which == "choose":
+                if not holder:
+                    sink.push(CommandFailed("no_hello", "send hello first"))
+                    return
+                holder[0].choose(command.choose.department_id, command.choose.region_id)
+            elif which == "ticket":
+                if not holder:
+                    sink.push(CommandFailed("no_hello", "send hello first"))
+                    return
+                t = command.ticket
+                holder[0].leave_ticket(t.name, t.email, t.text)
             else:
                 sink.push(_unknown_command())
 

@@ -36,9 +36,11 @@ from edge.config import EdgeConfig
 from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
 from edge.visitor.frames import (
     PONG,
+    Choose,
     CloseChat,
     FrameError,
     Hello,
+    LeaveTicket,
     Ping,
     RateChat,
     ReadTo,
@@ -177,6 +179,10 @@ class VisitorConnection(WSListener):
             self.session.typing(command.active, command.text)
         elif cls is RateChat:
             self.session.rate(command.score, command.comment)
+        elif cls is Choose:
+            self.session.choose(command.department, command.region)
+        elif cls is LeaveTicket:
+            self.session.leave_ticket(command.name, command.email, command.text)
         elif cls is CloseChat:
             if not self.session.ready:
                 self.push(CommandFailed("no_hello", "send hello first"))
@@ -191,6 +197,9 @@ class VisitorConnection(WSListener):
                 last_seq=hello.last_seq,
                 name=hello.name,
                 email=hello.email,
+                region_id=hello.region,
+                page_url=hello.page_url,
+                language=hello.language,
             )
         except Refused as error:
             self.push(failure(error))
@@ -211,6 +220,7 @@ class VisitorConnection(WSListener):
                     welcome["token"],
                     welcome["conversation_id"],
                     welcome["last_seq"],
+                    welcome["departments"],
                 )
             )
         held, self._held = self._held, None

@@ -15,9 +15,11 @@ from engine.chat.department import DepartmentQueue
 from engine.chat.directory import Directory
 from engine.chat.events import MessageEvent
 from engine.chat.operator import OperatorActor
+from engine.chat.presence import Presence
+from engine.chat.records import Ticket
 from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
-from engine.persistence.codec import decode, journal_key, journal_prefix
+from engine.persistence.codec import decode, encode, journal_key, journal_prefix
 from engine.persistence.lmdb_store import LmdbStore
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props
@@ -33,7 +35,13 @@ class Engine:
         map_size: int = 1 << 30,
         clock: Clock | None = None,
         idle_seconds: float = 300.0,
+        grace_seconds: float = 30.0,
+        abandon_seconds: float = 60.0,
     ) -> None:
+        # An operator whose last session dropped is offline after grace_seconds;
+        # a waiting visitor gone for abandon_seconds has abandoned the chat.
+        self.grace_seconds = grace_seconds
+        self.abandon_seconds = abandon_seconds
         self.store = LmdbStore(data_dir, map_size=map_size)
         self.clock = clock or LoopClock()
         self.directory = Directory(self.store)
@@ -52,6 +60,10 @@ class Engine:
         self.system.register(
             "queue",
             Props(DepartmentQueue, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
+            "presence",
+            Props(Presence, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
             "visitor",
@@ -75,6 +87,18 @@ class Engine:
             limit=limit,
         )
         return [event_from_record(conversation_id, decode(value)) for _, value in rows]
+
+    @staticmethod
+    def ticket_op(ticket: Ticket) -> tuple[str, bytes, bytes]:
+        key = ticket.site_id.encode() + b"\x00" + ticket.id.encode()
+        return ("tickets", key, encode(ticket.to_doc()))
+
+    def list_tickets(self, site_id: str, limit: int = 100) -> list[Ticket]:
+        """The site's offline requests, newest first."""
+        rows = self.store.scan("tickets", site_id.encode() + b"\x00")
+        tickets = [Ticket(**decode(value)) for _, value in rows]
+        tickets.sort(key=lambda t: (t.created_ms, t.id), reverse=True)
+        return tickets[: max(0, limit)]
 
     def conversation_site(self, conversation_id: str) -> str | None:
         raw = self.store.get("conversations", conversation_id.encode())

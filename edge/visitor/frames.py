@@ -1,8 +1,9 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, msg, typing, read, close, rate, ping. Server to client:
-welcome, msg, ack, typing, read, queued, joined, closed, rated, error, pong.
+Client to server: hello, choose, msg, typing, read, close, rate, ticket, ping.
+Server to client: welcome, departments, msg, ack, typing, read, queued, joined,
+closed, rated, ticket_saved, error, pong.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from engine.chat.events import (
     Assigned,
     Closed,
     CommandFailed,
+    Departments,
     Event,
     MessageEvent,
     OperatorJoined,
     Queued,
     Rated,
     ReadUpTo,
+    TicketSaved,
     Typing,
 )
 
@@ -36,6 +39,24 @@ class Hello:
     last_seq: int = 0
     name: str = ""
     email: str = ""
+    region: str = ""
+    page_url: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    department: str
+    region: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveTicket:
+    """The offline form."""
+
+    name: str
+    email: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +102,7 @@ class FrameError:
     close_code: int = 0
 
 
-Command = Hello | Send | CloseChat | Ping | RateChat | TypingNow | ReadTo
+Command = Hello | Send | CloseChat | Ping | RateChat | TypingNow | ReadTo | Choose | LeaveTicket
 
 
 def encode_event(event: Event) -> bytes:
@@ -120,7 +141,12 @@ def encode_event(event: Event) -> bytes:
     if cls is Queued:
         q: Any = event
         return orjson.dumps(
-            {"type": "queued", "conversation": q.conversation_id, "position": q.position}
+            {
+                "type": "queued",
+                "conversation": q.conversation_id,
+                "position": q.position,
+                "eta": q.eta_seconds,
+            }
         )
     if cls is OperatorJoined:
         j: Any = event
@@ -129,7 +155,10 @@ def encode_event(event: Event) -> bytes:
         )
     if cls is Closed:
         c: Any = event
-        return orjson.dumps({"type": "closed", "conversation": c.conversation_id})
+        closed: dict[str, Any] = {"type": "closed", "conversation": c.conversation_id}
+        if c.reason:
+            closed["reason"] = c.reason
+        return orjson.dumps(closed)
     if cls is Typing:
         t: Any = event
         return orjson.dumps(
@@ -155,22 +184,53 @@ def encode_event(event: Event) -> bytes:
     if cls is Rated:
         r: Any = event
         return orjson.dumps({"type": "rated", "conversation": r.conversation_id, "score": r.score})
+    if cls is Departments:
+        return orjson.dumps({"type": "departments", **departments_doc(event)})  # type: ignore[arg-type]
+    if cls is TicketSaved:
+        k: Any = event
+        return orjson.dumps({"type": "ticket_saved", "ticket": k.ticket_id})
     if cls is Assigned:  # operators only; never sent to a visitor
         raise ValueError("Assigned is not a visitor event")
     raise ValueError(f"no frame for {event!r}")
 
 
-def encode_welcome(visitor_id: str, token: str, conversation_id: str, last_seq: int) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "welcome",
-            "v": VERSION,
-            "visitor": visitor_id,
-            "token": token,
-            "conversation": conversation_id or None,
-            "last_seq": last_seq,
-        }
-    )
+def departments_doc(view: Departments) -> dict[str, Any]:
+    """The departments as the widget lists them; regions only when offered."""
+    return {
+        "departments": [
+            {
+                "id": d.department_id,
+                "name": d.name,
+                "online": d.online,
+                "regions": [
+                    {"id": r.region_id, "name": r.name, "online": r.online} for r in d.regions
+                ],
+            }
+            for d in view.departments
+        ],
+        "department": view.department_id or None,
+        "offline": view.offline,
+    }
+
+
+def encode_welcome(
+    visitor_id: str,
+    token: str,
+    conversation_id: str,
+    last_seq: int,
+    departments: Departments | None = None,
+) -> bytes:
+    doc: dict[str, Any] = {
+        "type": "welcome",
+        "v": VERSION,
+        "visitor": visitor_id,
+        "token": token,
+        "conversation": conversation_id or None,
+        "last_seq": last_seq,
+    }
+    if departments is not None:
+        doc.update(departments_doc(departments))
+    return orjson.dumps(doc)
 
 
 def encode_error(error: FrameError) -> bytes:

@@ -18,10 +18,12 @@ import orjson
 from edge.visitor.codes import CLOSE_PROTOCOL, CLOSE_RATE
 from edge.visitor.frames import (
     VERSION,
+    Choose,
     CloseChat,
     Command,
     FrameError,
     Hello,
+    LeaveTicket,
     Ping,
     RateChat,
     ReadTo,
@@ -35,7 +37,19 @@ RATE_PER_SECOND = 20.0  # sustained client frames per second
 RATE_BURST = 60.0
 MAX_RATE_STRIKES = 50  # refused frames before the connection is closed
 
-_HELLO_FIELDS = {"type", "v", "department", "token", "last_seq", "name", "email", "site"}
+_HELLO_FIELDS = {
+    "type",
+    "v",
+    "department",
+    "region",
+    "token",
+    "last_seq",
+    "name",
+    "email",
+    "site",
+    "page",
+    "language",
+}
 
 
 class TokenBucket:
@@ -134,6 +148,10 @@ class VisitorProtocol:
             return _rate(doc)
         if kind == "close":
             return CloseChat()
+        if kind == "choose":
+            return _choose(doc)
+        if kind == "ticket":
+            return _ticket(doc)
         if not isinstance(kind, str):
             return FrameError("bad_frame", "a frame needs a string 'type'")
         return FrameError("unknown_type", f"unknown frame type {kind[:40]!r}")
@@ -155,7 +173,7 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
     if unknown:
         return FrameError("bad_frame", f"unknown hello fields: {', '.join(sorted(unknown))}")
     strings = {}
-    for name in ("department", "token", "name", "email"):
+    for name in ("department", "region", "token", "name", "email", "page", "language"):
         value = doc.get(name, "")
         if value is None:
             value = ""
@@ -173,8 +191,43 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
     ):
         return FrameError("bad_frame", "hello field 'last_seq' must be a whole number >= 0")
     return Hello(
-        strings["department"], strings["token"], last_seq, strings["name"], strings["email"]
+        strings["department"],
+        strings["token"],
+        last_seq,
+        strings["name"],
+        strings["email"],
+        strings["region"],
+        strings["page"],
+        strings["language"],
     )
+
+
+def _strings(doc: dict[str, Any], kind: str, names: tuple[str, ...]) -> list[str] | FrameError:
+    out = []
+    for name in names:
+        value = doc.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            return FrameError("bad_frame", f"{kind} field {name!r} must be a string")
+        out.append(value)
+    return out
+
+
+def _choose(doc: dict[str, Any]) -> Choose | FrameError:
+    values = _strings(doc, "choose", ("department", "region"))
+    if isinstance(values, FrameError):
+        return values
+    if not values[0]:
+        return FrameError("bad_frame", "choose needs a 'department'")
+    return Choose(values[0], values[1])
+
+
+def _ticket(doc: dict[str, Any]) -> LeaveTicket | FrameError:
+    values = _strings(doc, "ticket", ("name", "email", "text"))
+    if isinstance(values, FrameError):
+        return values
+    return LeaveTicket(*values)
 
 
 def _rate(doc: dict[str, Any]) -> RateChat | FrameError:

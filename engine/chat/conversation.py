@@ -18,6 +18,7 @@ in the same commit as the event that changes it (start, join, close).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ from engine.chat.events import (
     Typing,
 )
 from engine.chat.messages import (
+    AbandonCheck,
     AssignTo,
     CloseConversation,
     Committed,
@@ -42,7 +44,9 @@ from engine.chat.messages import (
     Enqueue,
     GetConversation,
     MarkRead,
+    MoveToDepartment,
     NotifySessions,
+    OperatorLeft,
     Post,
     QueuePositionChanged,
     Rate,
@@ -113,6 +117,11 @@ class Conversation(Actor):
         self.status = "new"
         self.operators: dict[str, str] = {}
         self.position = 0
+        self.eta = 0
+        self.visitors = 0  # visitor connections subscribed
+        self.abandon_epoch = 0
+        self.abandon_pending = False
+        self.closed_reason = ""
         self.created_ms = 0
         self.rating = 0  # 1-5 once the visitor rated the closed chat
         # How far each side has read (kept in memory: a receipt is a courtesy,
@@ -134,14 +143,20 @@ class Conversation(Actor):
         if raw is None:
             return
         doc = decode(raw)
-        self.info = ConversationInfo(
-            self.id, doc["site"], doc["dept"], doc["visitor"], doc["visitor_name"]
-        )
+        stored = doc.get("info") or [
+            self.id,
+            doc["site"],
+            doc["dept"],
+            doc["visitor"],
+            doc["visitor_name"],
+        ]
+        self.info = ConversationInfo(self.id, *stored[1:])
         self.status = doc["status"]
         self.operators = dict(doc["operators"])
         self.created_ms = doc["created_ms"]
         self.rating = doc.get("rating", 0)
         self.comment = doc.get("comment", "")
+        self.closed_reason = doc.get("closed_reason", "")
         # The journal is the truth: it gives the last seq and the client ids
         # already stored (one put per message, no separate id index).
         cids = self.cids
@@ -158,6 +173,8 @@ class Conversation(Actor):
             "dept": self.info.department_id,
             "visitor": self.info.visitor_id,
             "visitor_name": self.info.visitor_name,
+            "info": self.info.to_list(),
+            "closed_reason": self.closed_reason,
             "status": self.status,
             "operators": list(self.operators.items()),
             "created_ms": self.created_ms,
@@ -167,7 +184,12 @@ class Conversation(Actor):
         return ("conversations", self.id.encode(), encode(doc))
 
     def can_passivate(self) -> bool:
-        return not self.subs and self._inflight is None and not self._buffer
+        return (
+            not self.subs
+            and self._inflight is None
+            and not self._buffer
+            and not self.abandon_pending
+        )
 
     # -- messages ------------------------------------------------------------------
 
@@ -181,22 +203,41 @@ class Conversation(Actor):
             case Subscribe(sink, after_seq, role):
                 return self._subscribe(sink, after_seq, role, ctx)
             case Unsubscribe(sink):
-                self.subs.pop(sink, None)
+                if self.subs.pop(sink, None) == "visitor":
+                    self.visitors -= 1
+                    if not self.visitors and self.status == "queued":
+                        # The visitor left while waiting: gone for good unless
+                        # it is back within the abandonment time.
+                        self.abandon_epoch += 1
+                        self.abandon_pending = True
+                        ctx.schedule(ctx.services.abandon_seconds, AbandonCheck(self.abandon_epoch))
+                return None
+            case AbandonCheck(epoch):
+                if epoch == self.abandon_epoch:
+                    self.abandon_pending = False
+                    if not self.visitors and self.status == "queued":
+                        self._close("system", "", ctx, "abandoned")
+                return None
+            case MoveToDepartment(dept_id, reason):
+                self._move(dept_id, reason, ctx)
+                return None
+            case OperatorLeft(op_id, requeue):
+                self._operator_left(op_id, requeue, ctx)
                 return None
             case Start(info):
                 return self._start(info, ctx)
             case AssignTo(operator_id, operator_name):
                 return self._assign(operator_id, operator_name, ctx)
-            case QueuePositionChanged(position):
-                self.position = position
+            case QueuePositionChanged(position, eta):
+                self.position, self.eta = position, eta
                 if self.status == "queued":
-                    event = Queued(self.id, position)
+                    event = Queued(self.id, position, eta)
                     for sink, role in self.subs.items():
                         if role == "visitor":
                             sink.push(event)
                 return None
-            case CloseConversation(by_kind, by_id):
-                return self._close(by_kind, by_id, ctx)
+            case CloseConversation(by_kind, by_id, reason):
+                return self._close(by_kind, by_id, ctx, reason)
             case SetTyping():
                 self._typing(message, ctx)
                 return None
@@ -320,12 +361,17 @@ class Conversation(Actor):
                 "journal", journal_prefix(self.id), start=start, limit=limit
             ):
                 sink.push(event_from_record(self.id, decode(value)))
-        self.subs[sink] = role
+        if self.subs.get(sink) != role:
+            if role == "visitor":
+                self.visitors += 1
+                self.abandon_epoch += 1  # back in time: not abandoned
+                self.abandon_pending = False
+            self.subs[sink] = role
         if role == "visitor":
             if self.status == "queued" and self.position:
-                sink.push(Queued(info.conversation_id, self.position))
+                sink.push(Queued(info.conversation_id, self.position, self.eta))
             elif self.status == "closed":
-                sink.push(Closed(self.id, ""))
+                sink.push(Closed(self.id, "", self.closed_reason))
         return self.delivered
 
     def _assign(self, operator_id: str, operator_name: str, ctx: Context) -> None:
@@ -344,27 +390,73 @@ class Conversation(Actor):
 
         self._system_entry(f"{operator_name} joined the chat", announce, ctx)
 
-    def _close(self, by_kind: str, by_id: str, ctx: Context) -> None:
+    def _close(self, by_kind: str, by_id: str, ctx: Context, reason: str = "") -> None:
         info = self._require()
         if by_kind == "operator" and by_id not in self.operators:
             raise PermissionDenied("not_participant", "you are not in this conversation")
         if self.status == "closed":
+            if by_kind == "system":
+                return  # a timer that lost the race: nothing to do
             raise FailedPrecondition("conversation_closed", "the conversation is closed already")
         was_queued = self.status == "queued"
         self.status = "closed"
-        name = self.operators.get(by_id, "the visitor") if by_kind == "operator" else "the visitor"
-        closed = Closed(self.id, by_id)
+        self.closed_reason = reason if by_kind == "system" else ""
+        last_operator = next(reversed(self.operators), "")
+        closed = Closed(self.id, by_id, self.closed_reason)
+        if by_kind == "system":
+            text = _SYSTEM_CLOSE.get(reason, "Chat closed")
+        else:
+            name = self.operators.get(by_id, "") if by_kind == "operator" else "the visitor"
+            text = f"Chat closed by {name}"
 
         def finish() -> None:
             for sink in self.subs:
                 sink.push(closed)
             for op_id in self.operators:
                 ctx.ref("operator", op_id).tell(Released(self.id))
-            ctx.ref("visitor", info.visitor_id).tell(ConversationEnded(self.id))
+            ctx.ref("visitor", info.visitor_id).tell(ConversationEnded(self.id, last_operator))
             if was_queued:
                 ctx.ref("queue", info.department_id).tell(Dequeue(self.id))
 
-        self._system_entry(f"Chat closed by {name}", finish, ctx)
+        self._system_entry(text, finish, ctx)
+
+    def _move(self, dept_id: str, reason: str, ctx: Context) -> None:
+        """Wait on in another department (the fallback after the maximum wait)."""
+        info = self._require()
+        if self.status != "queued":
+            return
+        dept = ctx.services.directory.departments.get(dept_id)
+        if dept is None:
+            self._close("system", "", ctx, "no_operator")
+            return
+        self.info = moved = dataclasses.replace(
+            info, department_id=dept_id, region_id="", priority=1
+        )
+
+        def enqueue() -> None:
+            ctx.ref("queue", dept_id).tell(Enqueue(moved))
+
+        why = "nobody was free in time" if reason == "max_wait" else reason
+        self._system_entry(f"Moved to {dept.name}: {why}", enqueue, ctx)
+
+    def _operator_left(self, op_id: str, requeue: bool, ctx: Context) -> None:
+        info = self._require()
+        name = self.operators.pop(op_id, None)
+        if name is None or self.status == "closed":
+            return
+        if self.operators:
+            self._system_entry(f"{name} went offline and left the chat", _nothing, ctx)
+            return
+        if not requeue:
+            self._close("system", op_id, ctx, "operator_offline")
+            return
+        self.status = "queued"
+        self.info = waiting = dataclasses.replace(info, preferred_operator_id="", priority=1)
+
+        def enqueue() -> None:
+            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting))
+
+        self._system_entry(f"{name} went offline; finding another operator", enqueue, ctx)
 
     def _mark_read(self, read: MarkRead) -> int:
         info = self._require()
@@ -441,6 +533,17 @@ class Conversation(Actor):
             "last_seq": self.delivered,
             "rating": self.rating,
         }
+
+
+_SYSTEM_CLOSE = {
+    "abandoned": "The visitor left before anyone answered",
+    "no_operator": "Nobody could answer in time",
+    "operator_offline": "Chat closed: the operator went offline",
+}
+
+
+def _nothing() -> None:
+    return None
 
 
 def _log_failure(error: BaseException | None) -> None:

@@ -1,83 +1,178 @@
 """The DepartmentQueue actor: the waiting line of one department.
 
-First come, first served: only the head of the line is offered, one claim at a
-time, to the operator the policy chooses (free capacity, least loaded, then
-longest idle). The operator accepts or refuses (it is the authority on its own
-limit); a refusal updates the queue's view and the next operator is tried.
-Every waiting visitor is told its position whenever it changes. The line is the
-queue's snapshot, saved on every change.
+First come, first served, priority first (a chat moved or forwarded here keeps
+its place ahead of new ones). The queue walks the line in order and claims, one
+claim at a time, the operator the policy chooses for the first chat that has an
+eligible one; a later chat never takes an operator an earlier one could have had.
+The operator is the authority on its own limit: it accepts, refuses, or (without
+auto-accept) turns the claim into an offer, which it answers later. A refusal or
+a declined offer moves on to the next operator.
+
+Every waiting visitor is told its position and an estimated wait when they
+change; updates are gathered and sent once the mailbox is drained, so a burst of
+arrivals or assignments costs one pass. The line is stored entry by entry in the
+``waiting`` database (put on arrival, delete on leaving), not as a snapshot, so a
+long line costs the same per change as a short one.
 """
 
 from __future__ import annotations
 
+import bisect
+import logging
 from typing import Any
 
 from engine.chat.messages import (
     AssignTo,
     Claim,
     ClaimResult,
+    CloseConversation,
     ConversationInfo,
     Dequeue,
     Enqueue,
     GetQueue,
+    MoveToDepartment,
+    OfferAnswered,
     OperatorAvailable,
     OperatorGone,
+    Pick,
     QueuePositionChanged,
     Released,
+    WaitExpired,
+    WithdrawOffer,
 )
-from engine.chat.policies import Candidate, choose_operator
-from engine.errors import InvalidArgument
-from engine.persistence.codec import decode, encode
-from engine.runtime import Actor, Context
+from engine.chat.policies import Candidate, Want, choose_operator
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from engine.persistence.codec import SEP, decode, encode
+from engine.runtime import Actor, Context, MailboxFull, Reply
+
+log = logging.getLogger("parley.queue")
+
+
+class FlushPositions:
+    """Self-message: send the positions that changed (once per drained burst)."""
+
+    __slots__ = ()
+
+
+_FLUSH = FlushPositions()
+
+
+class _Wait:
+    __slots__ = ("info", "serial", "since", "holder", "offered", "excluded", "told")
+
+    def __init__(self, info: ConversationInfo, serial: int, since: float) -> None:
+        self.info = info
+        self.serial = serial
+        self.since = since
+        self.holder = ""  # operator with a claim or an offer out for this chat
+        self.offered = False  # the holder has it as an offer (not a claim in flight)
+        self.excluded: set[str] = set()
+        self.told = 0  # the position the visitor was last told
+
+    def order(self) -> tuple[int, int]:
+        return (-self.info.priority, self.serial)
+
+    def want(self) -> Want:
+        i = self.info
+        return Want(
+            i.language, i.region_id, i.group_id, i.preferred_operator_id, frozenset(self.excluded)
+        )
 
 
 class DepartmentQueue(Actor):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
-        self.waiting: list[ConversationInfo] = []
+        self.waiting: list[_Wait] = []
         self.operators: dict[str, Candidate] = {}
-        self.claiming: str | None = None
-        if snapshot:
-            self.waiting = [ConversationInfo(*doc) for doc in decode(snapshot)["waiting"]]
+        self.claiming: str | None = None  # the automatic claim in flight
+        self.picks: dict[str, Reply | None] = {}  # hand-picks in flight
+        self.serial = 0
+        self.gap = 0.0  # moving average of the time between assignments
+        self.last_assigned = 0.0
+        self.dirty: int | None = None  # first index whose position may have changed
 
-    def snapshot(self) -> bytes | None:
-        return encode(
-            {
-                "waiting": [
-                    [i.conversation_id, i.site_id, i.department_id, i.visitor_id, i.visitor_name]
-                    for i in self.waiting
-                ]
-            }
-        )
+    def started(self, ctx: Context) -> None:
+        now = ctx.clock.monotonic()
+        prefix = self.id.encode() + SEP
+        for key, value in ctx.services.store.scan("waiting", prefix):
+            serial = int.from_bytes(key[-8:], "big")
+            self._insert(_Wait(ConversationInfo(*decode(value)), serial, now))
+            self.serial = max(self.serial, serial)
+        if self.waiting:
+            self._mark(ctx, 0)
 
     def can_passivate(self) -> bool:
-        # Its view of who is online lives only here: keep it while anyone is.
+        # Its view of who is available lives only here: keep it while anyone is.
         return not self.waiting and not self.operators and self.claiming is None
 
-    def _positions(self, ctx: Context, start: int = 0) -> None:
+    # -- the line -----------------------------------------------------------------
+
+    def _key(self, w: _Wait) -> bytes:
+        return self.id.encode() + SEP + w.serial.to_bytes(8, "big")
+
+    def _insert(self, w: _Wait) -> int:
+        index = bisect.bisect_right(self.waiting, w.order(), key=_Wait.order)
+        self.waiting.insert(index, w)
+        return index
+
+    def _find(self, conv_id: str) -> tuple[int, _Wait | None]:
+        for index, w in enumerate(self.waiting):
+            if w.info.conversation_id == conv_id:
+                return index, w
+        return -1, None
+
+    def _remove(self, index: int, ctx: Context) -> _Wait:
+        w = self.waiting.pop(index)
+        ctx.services.store.write([("waiting", self._key(w), None)], _logged)
+        self._mark(ctx, index)
+        return w
+
+    def _mark(self, ctx: Context, index: int) -> None:
+        """Positions from ``index`` on may have changed: send them after the
+        messages already in the mailbox (a user message queues behind them)."""
+        if self.dirty is None:
+            self.dirty = index
+            me = ctx.self_ref
+            try:
+                me.tell(_FLUSH)
+            except MailboxFull:
+                me.tell_system(_FLUSH)  # sooner, then: never lost
+        elif index < self.dirty:
+            self.dirty = index
+
+    def _flush_positions(self, ctx: Context) -> None:
+        start, self.dirty = self.dirty, None
+        if start is None:
+            return
+        gap = self.gap
         for index in range(start, len(self.waiting)):
-            conv_id = self.waiting[index].conversation_id
-            ctx.ref("conversation", conv_id).tell(QueuePositionChanged(index + 1))
+            w = self.waiting[index]
+            position = index + 1
+            if w.told != position:
+                w.told = position
+                eta = round(position * gap) if gap else 0
+                ctx.ref("conversation", w.info.conversation_id).tell(
+                    QueuePositionChanged(position, eta)
+                )
+
+    # -- messages -----------------------------------------------------------------
 
     def receive(self, message: Any, ctx: Context) -> Any:
         match message:
-            case Enqueue(info):
-                if all(w.conversation_id != info.conversation_id for w in self.waiting):
-                    self.waiting.append(info)
-                    ctx.save_snapshot()
-                    self._positions(ctx, len(self.waiting) - 1)
-                self._try_assign(ctx)
-                return len(self.waiting)
-            case Dequeue(conv_id):
-                for index, info in enumerate(self.waiting):
-                    if info.conversation_id == conv_id:
-                        del self.waiting[index]
-                        ctx.save_snapshot()
-                        self._positions(ctx, index)
-                        break
+            case FlushPositions():
+                self._flush_positions(ctx)
                 return None
-            case OperatorAvailable(op_id, load, max_chats, idle_since):
-                self.operators[op_id] = Candidate(op_id, load, max_chats, idle_since)
+            case Enqueue(info):
+                return self._enqueue(info, ctx)
+            case Dequeue(conv_id):
+                index, w = self._find(conv_id)
+                if w is not None:
+                    self._remove(index, ctx)
+                    if w.holder and w.offered:
+                        ctx.ref("operator", w.holder).tell(WithdrawOffer(conv_id))
+                return None
+            case OperatorAvailable(candidate):
+                self.operators[candidate.operator_id] = candidate
                 self._try_assign(ctx)
                 return None
             case OperatorGone(op_id):
@@ -86,58 +181,169 @@ class DepartmentQueue(Actor):
             case ClaimResult():
                 self._claim_result(message, ctx)
                 return None
+            case OfferAnswered(conv_id, op_id, accepted):
+                self._offer_answered(conv_id, op_id, accepted, ctx)
+                return None
+            case Pick(conv_id, op_id):
+                return self._pick(conv_id, op_id, ctx)
+            case WaitExpired(conv_id, serial):
+                self._wait_expired(conv_id, serial, ctx)
+                return None
             case GetQueue():
-                return [info.conversation_id for info in self.waiting]
+                now = ctx.clock.monotonic()
+                return [
+                    {
+                        "conversation_id": w.info.conversation_id,
+                        "visitor_name": w.info.visitor_name,
+                        "position": index + 1,
+                        "waited_seconds": int(now - w.since),
+                        "language": w.info.language,
+                        "region_id": w.info.region_id,
+                        "offered_to": w.holder if w.offered else "",
+                    }
+                    for index, w in enumerate(self.waiting)
+                ]
         raise InvalidArgument("unknown_command", f"queue cannot handle {message!r}")
+
+    def _enqueue(self, info: ConversationInfo, ctx: Context) -> int:
+        index, w = self._find(info.conversation_id)
+        if w is None:
+            self.serial += 1
+            w = _Wait(info, self.serial, ctx.clock.monotonic())
+            index = self._insert(w)
+            ctx.services.store.write([("waiting", self._key(w), encode(info.to_list()))], _logged)
+            dept = ctx.services.directory.departments.get(self.id)
+            if dept is not None and dept.max_wait_seconds:
+                ctx.schedule(dept.max_wait_seconds, WaitExpired(info.conversation_id, w.serial))
+            self._mark(ctx, index)
+        self._try_assign(ctx)
+        return index + 1
 
     def _try_assign(self, ctx: Context) -> None:
         if self.claiming is not None or not self.waiting:
             return
-        chosen = choose_operator(self.operators.values())
-        if chosen is None:
+        operators = self.operators
+        if not any(c.load < c.max_chats for c in operators.values()):
             return
-        info = self.waiting[0]
-        self.claiming = info.conversation_id
+        for w in self.waiting:
+            if w.holder:
+                continue
+            chosen = choose_operator(operators.values(), w.want())
+            if chosen is not None:
+                self._claim(w, chosen.operator_id, False, ctx)
+                return
+
+    def _claim(self, w: _Wait, op_id: str, picked: bool, ctx: Context) -> None:
+        info = w.info
+        w.holder, w.offered = op_id, False
+        if not picked:
+            self.claiming = info.conversation_id
         me = ctx.self_ref
-        op_id = chosen.operator_id
 
         def on_reply(value: Any, error: BaseException | None) -> None:
             if error is not None or value is None:
-                me.tell_system(ClaimResult(info.conversation_id, op_id, False, 0, 0))
+                result = ClaimResult(info.conversation_id, op_id, "failed", 0, 0, picked)
             else:
-                accepted, load, max_chats = value
-                me.tell_system(ClaimResult(info.conversation_id, op_id, accepted, load, max_chats))
+                outcome, load, max_chats = value
+                result = ClaimResult(info.conversation_id, op_id, outcome, load, max_chats, picked)
+            me.tell_system(result)
 
-        ctx.ref("operator", op_id).tell(Claim(info), on_reply)
+        ctx.ref("operator", op_id).tell(Claim(info, picked), on_reply)
 
     def _claim_result(self, result: ClaimResult, ctx: Context) -> None:
-        self.claiming = None
-        op = self.operators.get(result.operator_id)
-        if result.max_chats == 0 and not result.accepted:
-            self.operators.pop(result.operator_id, None)  # failed or gone
+        conv_id, op_id = result.conversation_id, result.operator_id
+        if not result.picked and self.claiming == conv_id:
+            self.claiming = None
+        reply = self.picks.pop(conv_id, None) if result.picked else None
+        op = self.operators.get(op_id)
+        if result.outcome == "failed" or (result.max_chats == 0 and result.outcome == "refused"):
+            self.operators.pop(op_id, None)
         elif op is not None:
-            self.operators[result.operator_id] = Candidate(
-                result.operator_id, result.load, result.max_chats, op.idle_since
-            )
-        if result.accepted:
-            index = next(
-                (
-                    i
-                    for i, w in enumerate(self.waiting)
-                    if w.conversation_id == result.conversation_id
-                ),
-                None,
-            )
-            if index is None:
-                # The visitor left while the claim was out: give the slot back.
-                ctx.ref("operator", result.operator_id).tell(Released(result.conversation_id))
-            else:
-                del self.waiting[index]
-                ctx.save_snapshot()
-                directory = ctx.services.directory
-                name = directory.operators[result.operator_id].display_name
-                ctx.ref("conversation", result.conversation_id).tell(
-                    AssignTo(result.operator_id, name)
-                )
-                self._positions(ctx, index)
+            self.operators[op_id] = _with_load(op, result.load, result.max_chats)
+        index, w = self._find(conv_id)
+        if w is None or w.holder != op_id:
+            # The visitor left (or the chat moved) while the claim was out.
+            if result.outcome == "accepted":
+                ctx.ref("operator", op_id).tell(Released(conv_id))
+            elif result.outcome == "offered":
+                ctx.ref("operator", op_id).tell(WithdrawOffer(conv_id))
+            if reply is not None:
+                reply(None, NotFound("not_waiting", "that chat is no longer waiting"))
+        elif result.outcome == "accepted":
+            self._assigned(index, op_id, ctx)
+            if reply is not None:
+                reply(None, None)
+        elif result.outcome == "offered":
+            w.offered = True
+        else:
+            w.holder = ""
+            if reply is not None:
+                reply(None, FailedPrecondition("at_capacity", "you are at your chat limit"))
         self._try_assign(ctx)
+
+    def _assigned(self, index: int, op_id: str, ctx: Context) -> None:
+        w = self._remove(index, ctx)
+        now = ctx.clock.monotonic()
+        if self.last_assigned:
+            gap = now - self.last_assigned
+            self.gap = gap if not self.gap else 0.8 * self.gap + 0.2 * gap
+        self.last_assigned = now
+        directory = ctx.services.directory
+        op = directory.operators.get(op_id)
+        name = op.display_name if op is not None else "An operator"
+        ctx.ref("conversation", w.info.conversation_id).tell(AssignTo(op_id, name))
+
+    def _offer_answered(self, conv_id: str, op_id: str, accepted: bool, ctx: Context) -> None:
+        index, w = self._find(conv_id)
+        if w is None or w.holder != op_id:
+            if accepted:  # too late: the chat went elsewhere
+                ctx.ref("operator", op_id).tell(Released(conv_id))
+            return
+        if accepted:
+            self._assigned(index, op_id, ctx)
+        else:
+            w.holder, w.offered = "", False
+            w.excluded.add(op_id)
+        self._try_assign(ctx)
+
+    def _pick(self, conv_id: str, op_id: str, ctx: Context) -> None:
+        _index, w = self._find(conv_id)
+        if w is None:
+            raise NotFound("not_waiting", "that chat is not waiting in this department")
+        if w.holder:
+            raise Unavailable("being_offered", "that chat is being offered to an operator now")
+        self.picks[conv_id] = ctx.defer()
+        self._claim(w, op_id, True, ctx)
+
+    def _wait_expired(self, conv_id: str, serial: int, ctx: Context) -> None:
+        index, w = self._find(conv_id)
+        if w is None or w.serial != serial:
+            return
+        dept = ctx.services.directory.departments.get(self.id)
+        if w.holder:  # an offer or claim is out: let it finish, then look again
+            ctx.schedule(dept.offer_seconds if dept else 30, WaitExpired(conv_id, serial))
+            return
+        self._remove(index, ctx)
+        conversation = ctx.ref("conversation", conv_id)
+        if dept is not None and dept.fallback_department_id:
+            conversation.tell(MoveToDepartment(dept.fallback_department_id, "max_wait"))
+        else:
+            conversation.tell(CloseConversation("system", "", "no_operator"))
+
+
+def _with_load(c: Candidate, load: int, max_chats: int) -> Candidate:
+    return Candidate(
+        c.operator_id,
+        load,
+        max_chats,
+        c.idle_since,
+        c.languages,
+        c.region_ids,
+        c.group_ids,
+        c.auto_distribution,
+    )
+
+
+def _logged(error: BaseException | None) -> None:
+    if error is not None:
+        log.error("waiting line not stored: %r", error)

@@ -17,7 +17,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.chat import ids
 from engine.chat.permissions import BUILTIN_ROLES, check_role
-from engine.chat.records import Account, Department, Operator, Site
+from engine.chat.records import (
+    Account,
+    Department,
+    Group,
+    LinkRule,
+    Operator,
+    Region,
+    Site,
+    check_languages,
+)
 from engine.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from engine.persistence.codec import decode, encode
 from engine.persistence.lmdb_store import LmdbStore
@@ -56,6 +65,9 @@ class Directory:
         self.departments: dict[str, Department] = {}
         self.operators: dict[str, Operator] = {}
         self._by_email: dict[str, str] = {}
+        self.regions: dict[str, Region] = {}
+        self.groups: dict[str, Group] = {}
+        self.links: dict[str, LinkRule] = {}
         self.roles: dict[str, dict[str, frozenset[str]]] = {}  # account -> custom roles
 
     def load(self) -> None:
@@ -68,6 +80,15 @@ class Directory:
         for _, value in self.store.scan("departments"):
             dept = Department.from_doc(decode(value))
             self.departments[dept.id] = dept
+        for _, value in self.store.scan("regions"):
+            region = Region(**decode(value))
+            self.regions[region.id] = region
+        for _, value in self.store.scan("groups"):
+            group = Group(**decode(value))
+            self.groups[group.id] = group
+        for _, value in self.store.scan("links"):
+            link = LinkRule(**decode(value))
+            self.links[link.id] = link
         for key, value in self.store.scan("roles"):
             account_id, _, name = key.decode().partition("\x00")
             self.roles.setdefault(account_id, {})[name] = frozenset(decode(value))
@@ -162,6 +183,139 @@ class Directory:
         return sorted(
             (d for d in self.departments.values() if d.site_id == site_id), key=lambda d: d.name
         )
+
+    async def update_department(
+        self, account_id: str, dept_id: str, changes: dict[str, Any]
+    ) -> Department:
+        """Change a department's settings; all are validated before anything is
+        written (a bad one saves nothing)."""
+        dept = self.department_of_account(dept_id, account_id)
+        allowed = {
+            "name",
+            "description",
+            "chat_enabled",
+            "hours",
+            "timezone",
+            "max_wait_seconds",
+            "fallback_department_id",
+            "offer_seconds",
+            "offline_action",
+            "offline_seconds",
+        }
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise InvalidArgument("invalid_argument", f"no such setting: {', '.join(unknown)}")
+        updated = dataclasses.replace(dept, **changes)
+        fallback = updated.fallback_department_id
+        if fallback:
+            self.department(fallback, dept.site_id)  # same site only
+        if updated.name != dept.name and any(
+            d.name == updated.name for d in self.departments.values() if d.site_id == dept.site_id
+        ):
+            raise AlreadyExists("already_exists", f"a department named {updated.name!r} exists")
+        await self.store.write_async([("departments", dept.id.encode(), encode(updated.to_doc()))])
+        self.departments[dept.id] = updated
+        return updated
+
+    def department_timezone(self, dept: Department) -> str:
+        return dept.timezone or self.sites[dept.site_id].timezone
+
+    # -- regions, groups, link rules, languages ---------------------------------------
+
+    async def create_region(self, account_id: str, dept_id: str, name: str) -> Region:
+        self.department_of_account(dept_id, account_id)
+        if any(r.name == name for r in self.regions.values() if r.department_id == dept_id):
+            raise AlreadyExists("already_exists", f"a region named {name!r} exists already")
+        region = Region(id="r" + ids.random_id(9), department_id=dept_id, name=name)
+        await self.store.write_async([("regions", region.id.encode(), encode(region.to_doc()))])
+        self.regions[region.id] = region
+        return region
+
+    def region(self, region_id: str, dept_id: str | None = None) -> Region:
+        region = self.regions.get(region_id)
+        if region is None or (dept_id is not None and region.department_id != dept_id):
+            raise NotFound("unknown_region", f"no region {region_id[:40]!r} in this department")
+        return region
+
+    def list_regions(self, account_id: str, dept_id: str) -> list[Region]:
+        self.department_of_account(dept_id, account_id)
+        return sorted(
+            (r for r in self.regions.values() if r.department_id == dept_id), key=lambda r: r.name
+        )
+
+    async def create_group(self, account_id: str, site_id: str, name: str) -> Group:
+        self.site(site_id, account_id)
+        if any(g.name == name for g in self.groups.values() if g.site_id == site_id):
+            raise AlreadyExists("already_exists", f"a group named {name!r} exists already")
+        group = Group(id="g" + ids.random_id(9), site_id=site_id, name=name)
+        await self.store.write_async([("groups", group.id.encode(), encode(group.to_doc()))])
+        self.groups[group.id] = group
+        return group
+
+    def group_of_account(self, group_id: str, account_id: str) -> Group:
+        group = self.groups.get(group_id)
+        if group is None or self.sites[group.site_id].account_id != account_id:
+            raise NotFound("unknown_group", f"no group {group_id[:40]!r}")
+        return group
+
+    def list_groups(self, account_id: str, site_id: str) -> list[Group]:
+        self.site(site_id, account_id)
+        return sorted(
+            (g for g in self.groups.values() if g.site_id == site_id), key=lambda g: g.name
+        )
+
+    async def add_link(
+        self, account_id: str, site_id: str, pattern: str, group_id: str, position: int
+    ) -> LinkRule:
+        self.site(site_id, account_id)
+        group = self.group_of_account(group_id, account_id)
+        if group.site_id != site_id:
+            raise InvalidArgument("invalid_argument", "the group belongs to another site")
+        link = LinkRule(
+            id="l" + ids.random_id(9),
+            site_id=site_id,
+            pattern=pattern,
+            group_id=group_id,
+            position=position,
+        )
+        await self.store.write_async([("links", link.id.encode(), encode(link.to_doc()))])
+        self.links[link.id] = link
+        return link
+
+    async def delete_link(self, account_id: str, link_id: str) -> None:
+        link = self.links.get(link_id)
+        if link is None or self.sites[link.site_id].account_id != account_id:
+            raise NotFound("unknown_link", f"no link rule {link_id[:40]!r}")
+        await self.store.write_async([("links", link.id.encode(), None)])
+        del self.links[link_id]
+
+    def list_links(self, account_id: str, site_id: str) -> list[LinkRule]:
+        """The site's link rules in the order they are tried."""
+        self.site(site_id, account_id)
+        return sorted(
+            (link for link in self.links.values() if link.site_id == site_id),
+            key=lambda link: (link.position, link.id),
+        )
+
+    def group_for_page(self, site_id: str, url: str) -> str:
+        """The group of the first link rule matching ``url`` ('' when none does)."""
+        if not url:
+            return ""
+        rules = sorted(
+            (link for link in self.links.values() if link.site_id == site_id),
+            key=lambda link: (link.position, link.id),
+        )
+        for link in rules:
+            if link.matches(url):
+                return link.group_id
+        return ""
+
+    async def set_site_languages(self, account_id: str, site_id: str, languages: list[str]) -> Site:
+        site = self.site(site_id, account_id)
+        updated = dataclasses.replace(site, languages=check_languages(languages))
+        await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
+        self.sites[site.id] = updated
+        return updated
 
     # -- roles -----------------------------------------------------------------------
 
@@ -276,6 +430,58 @@ class Directory:
         await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
         self.operators[op.id] = updated
         return updated
+
+    async def update_operator(
+        self, account_id: str, operator_id: str, changes: dict[str, Any]
+    ) -> Operator:
+        """Change an operator's routing settings. Departments, regions and groups
+        must be the account's; a region must be in one of the operator's
+        departments and a group on one of their sites. Validated as a whole
+        before the write: a bad request saves nothing."""
+        op = self.operator(operator_id, account_id)
+        allowed = {
+            "max_chats",
+            "department_ids",
+            "languages",
+            "region_ids",
+            "group_ids",
+            "schedule",
+            "timezone",
+            "auto_distribution",
+            "auto_accept",
+        }
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise InvalidArgument("invalid_argument", f"no such setting: {', '.join(unknown)}")
+        changes = dict(changes)
+        for name in ("department_ids", "languages", "region_ids", "group_ids"):
+            if name in changes:
+                changes[name] = tuple(dict.fromkeys(changes[name]))
+        updated = dataclasses.replace(op, **changes)
+        self.check_operator_links(updated)
+        await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
+        self.operators[op.id] = updated
+        return updated
+
+    def check_operator_links(self, op: Operator) -> None:
+        sites = set()
+        for dept_id in op.department_ids:
+            sites.add(self.department_of_account(dept_id, op.account_id).site_id)
+        for region_id in op.region_ids:
+            region = self.regions.get(region_id)
+            if region is None or region.department_id not in op.department_ids:
+                raise InvalidArgument(
+                    "invalid_argument",
+                    f"region {region_id[:40]!r} is not in one of the operator's departments",
+                )
+        for group_id in op.group_ids:
+            group = self.group_of_account(group_id, op.account_id)
+            if group.site_id not in sites:
+                raise InvalidArgument(
+                    "invalid_argument",
+                    f"group {group_id[:40]!r} is on a site none of the operator's "
+                    "departments belong to",
+                )
 
     def operator(self, operator_id: str, account_id: str | None = None) -> Operator:
         op = self.operators.get(operator_id)

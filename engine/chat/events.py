@@ -42,6 +42,7 @@ class CommandFailed(NamedTuple):
 class Queued(NamedTuple):
     conversation_id: str
     position: int
+    eta_seconds: int = 0  # estimated wait; 0 when there is nothing to go by yet
 
 
 class OperatorJoined(NamedTuple):
@@ -63,6 +64,68 @@ class Assigned(NamedTuple):
 class Closed(NamedTuple):
     conversation_id: str
     closed_by: str
+    # Why the system closed it: abandoned, no_operator (waited too long, the
+    # offline form is next), operator_offline; '' when a person closed it.
+    reason: str = ""
+
+
+class Offered(NamedTuple):
+    """To an operator without auto-accept: accept this chat within the time."""
+
+    conversation_id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    visitor_name: str
+    expires_in: int  # seconds
+
+
+class OfferWithdrawn(NamedTuple):
+    """The offer is gone: declined, timed out, or the visitor left."""
+
+    conversation_id: str
+    reason: str
+
+
+class OperatorPresence(NamedTuple):
+    """One operator's status in the operators list (and its changes)."""
+
+    operator_id: str
+    display_name: str
+    status: str  # online | away | offline
+
+
+class RegionState(NamedTuple):
+    region_id: str
+    name: str
+    online: bool
+
+
+class DepartmentState(NamedTuple):
+    """A department as the widget shows it. ``languages``: what its available
+    operators speak ('*' when one of them takes any language). ``regions`` is
+    filled only when operators of more than one region are online."""
+
+    department_id: str
+    name: str
+    online: bool
+    languages: frozenset[str]
+    regions: tuple[RegionState, ...]
+
+
+class Departments(NamedTuple):
+    """The site's departments, at hello and whenever their state changes. To a
+    visitor, ``online`` already counts its language, and ``department_id`` and
+    ``offline`` say what it chose and whether that one can chat now."""
+
+    site_id: str
+    departments: tuple[DepartmentState, ...]
+    department_id: str = ""
+    offline: bool = False
+
+
+class TicketSaved(NamedTuple):
+    ticket_id: str
 
 
 class Typing(NamedTuple):
@@ -103,6 +166,11 @@ Event = (
     | Rated
     | Typing
     | ReadUpTo
+    | Offered
+    | OfferWithdrawn
+    | OperatorPresence
+    | Departments
+    | TicketSaved
 )
 
 

@@ -10,15 +10,38 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from engine.chat.events import Sink
+from engine.chat.policies import Candidate
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationInfo:
+    """What routing needs to know of a conversation (stored as a list, so new
+    fields go last, with defaults)."""
+
     conversation_id: str
     site_id: str
     department_id: str
     visitor_id: str
     visitor_name: str
+    language: str = ""  # the visitor's primary language ('' when unknown)
+    region_id: str = ""  # the region the visitor chose
+    group_id: str = ""  # from the first link rule matching the visitor's page
+    preferred_operator_id: str = ""  # the one the visitor spoke to last
+    priority: int = 0  # higher first; forwarded and moved chats get 1
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.conversation_id,
+            self.site_id,
+            self.department_id,
+            self.visitor_id,
+            self.visitor_name,
+            self.language,
+            self.region_id,
+            self.group_id,
+            self.preferred_operator_id,
+            self.priority,
+        ]
 
 
 # -- Visitor ---------------------------------------------------------------------
@@ -29,11 +52,15 @@ class OpenConversation:
     """Reply: the id of the visitor's open conversation, made if there is none."""
 
     department_id: str
+    language: str = ""
+    region_id: str = ""
+    group_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationEnded:
     conversation_id: str
+    last_operator_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +116,38 @@ class AssignTo:
 @dataclass(frozen=True, slots=True)
 class QueuePositionChanged:
     position: int
+    eta_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class CloseConversation:
-    by_kind: str
+    by_kind: str  # "visitor" | "operator" | "system"
     by_id: str
+    reason: str = ""  # for "system": abandoned, no_operator, operator_offline
+
+
+@dataclass(frozen=True, slots=True)
+class MoveToDepartment:
+    """The queue gave up waiting: go on waiting in another department."""
+
+    department_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorLeft:
+    """An operator left the chat (went offline); with ``requeue`` the chat goes
+    back to its department's queue if nobody else is in it."""
+
+    operator_id: str
+    requeue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonCheck:
+    """Timer: is the waiting visitor still gone?"""
+
+    epoch: int
 
 
 class Committed(NamedTuple):
@@ -155,6 +208,9 @@ ConversationCommand = (
     | SetTyping
     | MarkRead
     | GetConversation
+    | MoveToDepartment
+    | OperatorLeft
+    | AbandonCheck
 )
 
 
@@ -176,9 +232,67 @@ class DetachSession:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """From a queue. Reply: (accepted, load, max chats)."""
+    """From a queue. Reply: (outcome, load, max chats), outcome one of
+    "accepted", "offered" (the operator must accept in time) or "refused".
+    ``picked``: the operator chose it from the New pool (capacity still holds)."""
 
     info: ConversationInfo
+    picked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOffer:
+    """The operator accepts or declines an offer. Reply: None."""
+
+    conversation_id: str
+    accept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfferExpired:
+    conversation_id: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawOffer:
+    """From the queue: the visitor left while the offer was out."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    """online | away | offline. Reply: the status shown."""
+
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """The operator's record changed (limit, departments, languages...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceTick:
+    """Timer: re-check the reception schedule; and the grace after a drop."""
+
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class GraceOver:
+    """Timer: the operator's last session dropped this long ago."""
+
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanCheck:
+    """Timer: the operator has been offline for a department's offline_seconds."""
+
+    epoch: int
+    conversation_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +313,20 @@ class GetOperatorState:
 
 
 OperatorCommand = (
-    AttachSession | DetachSession | Claim | Released | NotifySessions | GetOperatorState
+    AttachSession
+    | DetachSession
+    | Claim
+    | Released
+    | NotifySessions
+    | GetOperatorState
+    | AnswerOffer
+    | OfferExpired
+    | WithdrawOffer
+    | SetStatus
+    | SettingsChanged
+    | PresenceTick
+    | GraceOver
+    | OrphanCheck
 )
 
 
@@ -218,10 +345,7 @@ class Dequeue:
 
 @dataclass(frozen=True, slots=True)
 class OperatorAvailable:
-    operator_id: str
-    load: int
-    max_chats: int
-    idle_since: float
+    candidate: Candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,14 +357,110 @@ class OperatorGone:
 class ClaimResult:
     conversation_id: str
     operator_id: str
-    accepted: bool
+    outcome: str  # accepted | offered | refused | failed
     load: int
     max_chats: int
+    picked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    conversation_id: str
+    operator_id: str
+    accepted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """An operator takes a waiting chat from the New pool. Reply: None once
+    claimed, or a refusal."""
+
+    conversation_id: str
+    operator_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitExpired:
+    conversation_id: str
+    serial: int
 
 
 @dataclass(frozen=True, slots=True)
 class GetQueue:
-    """Reply: list of waiting conversation ids."""
+    """Reply: the waiting line, a dict per chat, in order."""
 
 
-QueueCommand = Enqueue | Dequeue | OperatorAvailable | OperatorGone | ClaimResult | GetQueue
+QueueCommand = (
+    Enqueue
+    | Dequeue
+    | OperatorAvailable
+    | OperatorGone
+    | ClaimResult
+    | OfferAnswered
+    | Pick
+    | WaitExpired
+    | GetQueue
+)
+
+
+# -- Presence (one per account) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceUpdate:
+    """From an operator actor: the status shown and whether it takes chats now."""
+
+    operator_id: str
+    status: str  # online | away | offline
+    available: bool
+    languages: tuple[str, ...]
+    region_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSite:
+    """A visitor connection wants the site's department states. Reply: the view."""
+
+    site_id: str
+    sink: Sink = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchSite:
+    site_id: str
+    sink: Sink = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOperators:
+    """An operator session wants the operators list. Reply: list of
+    (operator id, display name, status)."""
+
+    sink: Sink = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchOperators:
+    sink: Sink = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GetPresence:
+    """Reply: {operator id: status} for the account's operators known online."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    """Departments, regions or operators changed: recompute the views."""
+
+
+PresenceCommand = (
+    PresenceUpdate
+    | WatchSite
+    | UnwatchSite
+    | WatchOperators
+    | UnwatchOperators
+    | GetPresence
+    | ConfigChanged
+    | PresenceTick
+)

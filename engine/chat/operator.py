@@ -1,34 +1,70 @@
-"""The Operator actor: presence, sessions and load.
+"""The Operator actor: presence, schedule, sessions, offers and load.
 
 The operator is the authority on its own capacity: a department queue proposes a
-conversation with ``Claim`` and the operator accepts only below its limit, so no
-race between queues (an operator may serve several departments) can push it over.
-Online means at least one session is attached. Its active conversations are its
-snapshot, saved on every change, so a restart knows its load.
+conversation with ``Claim`` and the operator accepts only below its limit (open
+chats plus offers outstanding), so no race between queues (an operator may serve
+several departments) can push it over. Without auto-accept a claim becomes an
+offer the operator must accept within the department's offer time.
+
+Presence: the status the operator sets (online, away, offline) counts only with a
+session attached and inside the reception schedule. When the last session drops
+the operator takes no new chats at once, and is offline after a grace period
+unless a session comes back. Offline, its open chats are forwarded or closed
+after each department's ``offline_seconds`` (or kept, the default). The account's
+presence actor hears every change of the status shown.
+
+Its open conversations and status are its snapshot, saved on every change, so a
+restart knows its load.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.chat.events import Assigned, Sink
+from engine.chat import schedule
+from engine.chat.events import Assigned, Offered, OfferWithdrawn, Sink
 from engine.chat.messages import (
+    AnswerOffer,
     AttachSession,
     Claim,
+    CloseConversation,
     ConversationInfo,
     DetachSession,
     GetOperatorState,
+    GraceOver,
     NotifySessions,
+    OfferAnswered,
+    OfferExpired,
     OperatorAvailable,
     OperatorGone,
+    OperatorLeft,
+    OrphanCheck,
+    PresenceTick,
+    PresenceUpdate,
     Released,
+    SetStatus,
+    SettingsChanged,
     Subscribe,
     Unsubscribe,
+    WithdrawOffer,
 )
+from engine.chat.policies import Candidate
 from engine.chat.records import Operator
-from engine.errors import InvalidArgument, NotFound
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from engine.persistence.codec import decode, encode
-from engine.runtime import Actor, Context
+from engine.runtime import Actor, Context, Timer
+
+STATUSES = ("online", "away", "offline")
+SCHEDULE_TICK = 60.0  # seconds between reception-schedule checks
+
+
+class _Offer:
+    __slots__ = ("info", "epoch", "timer")
+
+    def __init__(self, info: ConversationInfo, epoch: int, timer: Timer) -> None:
+        self.info = info
+        self.epoch = epoch
+        self.timer = timer
 
 
 class OperatorActor(Actor):
@@ -36,27 +72,32 @@ class OperatorActor(Actor):
         self.id = key
         self.sessions: list[Sink] = []
         self.active: dict[str, ConversationInfo] = {}
+        self.offers: dict[str, _Offer] = {}
         self.idle_since = 0.0
+        self.status = "online"  # as set by the operator
+        self.in_grace = False
+        self.epoch = 0  # timers of an older epoch are stale
+        self.orphan_epoch = 0
+        self.announced: tuple[bool, tuple[str, ...]] = (False, ())  # available, departments
+        self.shown: tuple[str, bool, tuple[str, ...], tuple[str, ...]] | None = None
+        self.tick: Timer | None = None
         if snapshot:
-            for doc in decode(snapshot)["active"]:
-                info = ConversationInfo(*doc)
+            doc = decode(snapshot)
+            for item in doc["active"]:
+                info = ConversationInfo(*item)
                 self.active[info.conversation_id] = info
+            self.status = doc.get("status", "online")
 
     def started(self, ctx: Context) -> None:
         self.idle_since = ctx.clock.monotonic()
 
     def snapshot(self) -> bytes | None:
         return encode(
-            {
-                "active": [
-                    [i.conversation_id, i.site_id, i.department_id, i.visitor_id, i.visitor_name]
-                    for i in self.active.values()
-                ]
-            }
+            {"active": [i.to_list() for i in self.active.values()], "status": self.status}
         )
 
     def can_passivate(self) -> bool:
-        return not self.sessions
+        return not self.sessions and not self.in_grace and not self.offers
 
     def _record(self, ctx: Context) -> Operator:
         op: Operator | None = ctx.services.directory.operators.get(self.id)
@@ -64,64 +105,274 @@ class OperatorActor(Actor):
             raise NotFound("unknown_operator", f"no operator {self.id!r}")
         return op
 
-    def _announce(self, ctx: Context, op: Operator) -> None:
-        if self.sessions:
-            message: Any = OperatorAvailable(
-                self.id, len(self.active), op.max_chats, self.idle_since
+    # -- presence -------------------------------------------------------------------
+
+    def _in_schedule(self, op: Operator, ctx: Context) -> bool:
+        return schedule.is_open(op.schedule, op.timezone, ctx.clock.wall_ms())
+
+    def _available(self, op: Operator, ctx: Context) -> bool:
+        return bool(self.sessions) and self.status == "online" and self._in_schedule(op, ctx)
+
+    def _shown_status(self, op: Operator, ctx: Context) -> str:
+        connected = bool(self.sessions) or self.in_grace
+        if not connected or self.status == "offline" or not self._in_schedule(op, ctx):
+            return "offline"
+        return self.status
+
+    def _announce(self, ctx: Context, op: Operator | None = None) -> None:
+        """Tell the queues (available with this load, or gone) and the presence
+        actor (the status shown), when what they know changed."""
+        op = op or self._record(ctx)
+        available = self._available(op, ctx)
+        depts = op.department_ids
+        was_available, was_depts = self.announced
+        if available:
+            candidate = Candidate(
+                self.id,
+                len(self.active) + len(self.offers),
+                op.max_chats,
+                self.idle_since,
+                op.languages,
+                op.region_ids,
+                op.group_ids,
+                op.auto_distribution,
             )
-        else:
-            message = OperatorGone(self.id)
-        for dept_id in op.department_ids:
-            ctx.ref("queue", dept_id).tell(message)
+            for dept_id in depts:
+                ctx.ref("queue", dept_id).tell(OperatorAvailable(candidate))
+        gone = OperatorGone(self.id)
+        for dept_id in was_depts if was_available else ():
+            if not available or dept_id not in depts:
+                ctx.ref("queue", dept_id).tell(gone)
+        self.announced = (available, depts)
+        shown = (self._shown_status(op, ctx), available, op.languages, op.region_ids)
+        if shown != self.shown:
+            self.shown = shown
+            ctx.ref("presence", op.account_id).tell(
+                PresenceUpdate(self.id, shown[0], available, op.languages, op.region_ids)
+            )
+        if op.schedule and self.sessions and self.tick is None:
+            self.tick = ctx.schedule(SCHEDULE_TICK, PresenceTick(self.epoch))
+
+    # -- messages -------------------------------------------------------------------
 
     def receive(self, message: Any, ctx: Context) -> Any:
         match message:
             case AttachSession(sink, resume):
-                op = self._record(ctx)
-                self.sessions.append(sink)
-                for info in self.active.values():
-                    self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
-                if len(self.sessions) == 1:
-                    self._announce(ctx, op)
-                return op.display_name, op.max_chats
+                return self._attach(sink, resume, ctx)
             case DetachSession(sink):
-                if sink in self.sessions:
-                    self.sessions.remove(sink)
-                    for conv_id in self.active:
-                        ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
-                    if not self.sessions:
-                        self._announce(ctx, self._record(ctx))
+                self._detach(sink, ctx)
                 return None
-            case Claim(info):
-                op = self._record(ctx)
-                if not self.sessions or len(self.active) >= op.max_chats:
-                    return False, len(self.active), op.max_chats
-                self.active[info.conversation_id] = info
-                ctx.save_snapshot()
-                for sink in self.sessions:
-                    self._open_for(sink, info, 0, ctx)
-                return True, len(self.active), op.max_chats
+            case Claim(info, picked):
+                return self._claim(info, picked, ctx)
+            case AnswerOffer(conv_id, accept):
+                self._answer(conv_id, accept, "declined", ctx)
+                return None
+            case OfferExpired(conv_id, epoch):
+                offer = self.offers.get(conv_id)
+                if offer is not None and offer.epoch == epoch:
+                    self._answer(conv_id, False, "timeout", ctx)
+                return None
+            case WithdrawOffer(conv_id):
+                offer = self.offers.pop(conv_id, None)
+                if offer is not None:
+                    offer.timer.cancel()
+                    self._push(OfferWithdrawn(conv_id, "gone"))
+                    self._announce(ctx)
+                return None
             case Released(conv_id):
                 if self.active.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     self.idle_since = ctx.clock.monotonic()
                     for sink in self.sessions:
                         ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
-                    if self.sessions:
-                        self._announce(ctx, self._record(ctx))
+                    self._announce(ctx)
+                return None
+            case SetStatus(status):
+                return self._set_status(status, ctx)
+            case SettingsChanged():
+                self._announce(ctx)
+                return None
+            case PresenceTick():
+                self.tick = None
+                if self.sessions:
+                    self._announce(ctx)
+                return None
+            case GraceOver(epoch):
+                if epoch == self.epoch and self.in_grace and not self.sessions:
+                    self.in_grace = False
+                    self._announce(ctx)
+                    self._went_offline(ctx)
+                return None
+            case OrphanCheck(epoch, conv_ids):
+                if epoch == self.orphan_epoch:
+                    self._orphans(conv_ids, ctx)
                 return None
             case NotifySessions(event):
-                for sink in self.sessions:
-                    sink.push(event)
+                self._push(event)
                 return None
             case GetOperatorState():
+                op = self._record(ctx)
                 return {
                     "online": bool(self.sessions),
+                    "status": self._shown_status(op, ctx),
+                    "available": self._available(op, ctx),
                     "sessions": len(self.sessions),
                     "load": len(self.active),
+                    "offers": sorted(self.offers),
                     "conversations": sorted(self.active),
                 }
         raise InvalidArgument("unknown_command", f"operator cannot handle {message!r}")
+
+    def _push(self, event: Any) -> None:
+        for sink in self.sessions:
+            sink.push(event)
+
+    def _attach(self, sink: Sink, resume: dict[str, int], ctx: Context) -> tuple[str, int, str]:
+        op = self._record(ctx)
+        self.sessions.append(sink)
+        if self.in_grace:
+            self.in_grace = False
+        self.epoch += 1  # stale grace timers
+        self.orphan_epoch += 1  # back before its chats were moved: they stay
+        for info in self.active.values():
+            self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
+        for offer in self.offers.values():
+            sink.push(self._offered(offer.info, ctx))
+        self._announce(ctx, op)
+        return op.display_name, op.max_chats, self._shown_status(op, ctx)
+
+    def _detach(self, sink: Sink, ctx: Context) -> None:
+        if sink not in self.sessions:
+            return
+        self.sessions.remove(sink)
+        for conv_id in self.active:
+            ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+        if self.sessions:
+            return
+        # Nobody is there to answer an offer: each one moves on now.
+        for conv_id in list(self.offers):
+            self._answer(conv_id, False, "disconnected", ctx)
+        self.in_grace = True
+        self.epoch += 1
+        if self.tick is not None:
+            self.tick.cancel()
+            self.tick = None
+        ctx.schedule(ctx.services.grace_seconds, GraceOver(self.epoch))
+        self._announce(ctx)
+
+    def _claim(self, info: ConversationInfo, picked: bool, ctx: Context) -> tuple[str, int, int]:
+        op = self._record(ctx)
+        load = len(self.active) + len(self.offers)
+        if (
+            not self.sessions
+            or (not picked and not self._available(op, ctx))
+            or load >= op.max_chats
+            or info.conversation_id in self.active
+            or info.conversation_id in self.offers
+        ):
+            return "refused", load, op.max_chats if self.sessions else 0
+        if picked or op.auto_accept:
+            self._accept(info, ctx)
+            return "accepted", load + 1, op.max_chats
+        dept = ctx.services.directory.departments.get(info.department_id)
+        seconds = dept.offer_seconds if dept is not None else 30
+        self.epoch += 1
+        timer = ctx.schedule(seconds, OfferExpired(info.conversation_id, self.epoch))
+        self.offers[info.conversation_id] = _Offer(info, self.epoch, timer)
+        self._push(self._offered(info, ctx))
+        return "offered", load + 1, op.max_chats
+
+    def _offered(self, info: ConversationInfo, ctx: Context) -> Offered:
+        dept = ctx.services.directory.departments.get(info.department_id)
+        return Offered(
+            info.conversation_id,
+            info.site_id,
+            info.department_id,
+            info.visitor_id,
+            info.visitor_name,
+            dept.offer_seconds if dept is not None else 30,
+        )
+
+    def _accept(self, info: ConversationInfo, ctx: Context) -> None:
+        self.active[info.conversation_id] = info
+        ctx.save_snapshot()
+        for sink in self.sessions:
+            self._open_for(sink, info, 0, ctx)
+
+    def _answer(self, conv_id: str, accept: bool, reason: str, ctx: Context) -> None:
+        offer = self.offers.pop(conv_id, None)
+        if offer is None:
+            raise NotFound("no_offer", "there is no offer for that chat (it may have expired)")
+        offer.timer.cancel()
+        queue = ctx.ref("queue", offer.info.department_id)
+        if accept:
+            self._accept(offer.info, ctx)
+        else:
+            self._push(OfferWithdrawn(conv_id, reason))
+        queue.tell(OfferAnswered(conv_id, self.id, accept))
+        if not accept:
+            self._announce(ctx)
+
+    def _set_status(self, status: str, ctx: Context) -> str:
+        if status not in STATUSES:
+            raise InvalidArgument(
+                "invalid_argument", f"status must be one of {', '.join(STATUSES)}"
+            )
+        op = self._record(ctx)
+        if status != "offline" and not self._in_schedule(op, ctx):
+            raise FailedPrecondition(
+                "outside_schedule", "you are outside your reception hours; status stays offline"
+            )
+        was_offline = self.status == "offline"
+        self.status = status
+        ctx.save_snapshot()
+        if status == "offline":
+            for conv_id in list(self.offers):
+                self._answer(conv_id, False, "offline", ctx)
+        self._announce(ctx, op)
+        if status == "offline" and not was_offline:
+            self._went_offline(ctx)
+        elif status != "offline":
+            self.orphan_epoch += 1
+        return self._shown_status(op, ctx)
+
+    def _went_offline(self, ctx: Context) -> None:
+        """Schedule what each department wants done with its open chats."""
+        self.orphan_epoch += 1
+        directory = ctx.services.directory
+        by_delay: dict[int, list[str]] = {}
+        for conv_id, info in self.active.items():
+            dept = directory.departments.get(info.department_id)
+            if dept is not None and dept.offline_action != "keep":
+                by_delay.setdefault(dept.offline_seconds, []).append(conv_id)
+        for delay, conv_ids in by_delay.items():
+            check = OrphanCheck(self.orphan_epoch, tuple(conv_ids))
+            if delay:
+                ctx.schedule(delay, check)
+            else:
+                self._orphans(check.conversation_ids, ctx)
+
+    def _orphans(self, conv_ids: tuple[str, ...], ctx: Context) -> None:
+        if self.sessions and self.status != "offline":
+            return  # back in time
+        directory = ctx.services.directory
+        moved = False
+        for conv_id in conv_ids:
+            info = self.active.pop(conv_id, None)
+            if info is None:
+                continue
+            moved = True
+            for sink in self.sessions:
+                ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+            dept = directory.departments.get(info.department_id)
+            conversation = ctx.ref("conversation", conv_id)
+            if dept is not None and dept.offline_action == "forward":
+                conversation.tell(OperatorLeft(self.id, True))
+            else:
+                conversation.tell(CloseConversation("system", self.id, "operator_offline"))
+        if moved:
+            ctx.save_snapshot()
+            self._announce(ctx)
 
     def _open_for(self, sink: Sink, info: ConversationInfo, after: int, ctx: Context) -> None:
         sink.push(

@@ -24,6 +24,8 @@ VISITOR_CHANNEL = "visitor_channel"  # speak for visitors (embedding services)
 CHANGE_DISPLAY_NAME = "change_display_name"  # the name visitors see, one's own
 TYPING_PREVIEW = "typing_preview"  # see what a visitor types before it is sent
 SELF = "self"  # who am I, log out, own password, avatar, sessions and tokens
+ACCEPT = "accept"  # pick waiting chats from the New pool
+VIEW_TICKETS = "view_tickets"  # offline requests left by visitors
 
 PERMISSIONS = frozenset(
     {
@@ -39,13 +41,17 @@ PERMISSIONS = frozenset(
         CHANGE_DISPLAY_NAME,
         TYPING_PREVIEW,
         SELF,
+        ACCEPT,
+        VIEW_TICKETS,
     }
 )
 
 BUILTIN_ROLES: dict[str, frozenset[str]] = {
     "owner": PERMISSIONS,
     "admin": PERMISSIONS,
-    "operator": frozenset({CHAT, VIEW_CONFIG, VIEW_OPERATORS, CHANGE_DISPLAY_NAME, SELF}),
+    "operator": frozenset(
+        {CHAT, VIEW_CONFIG, VIEW_OPERATORS, CHANGE_DISPLAY_NAME, SELF, ACCEPT, VIEW_TICKETS}
+    ),
 }
 
 # Who may act on whom (reset a password): never on a role ranked above one's own.

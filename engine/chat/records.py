@@ -8,15 +8,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.chat import schedule
 from engine.chat.permissions import ROLE_NAME
 from engine.errors import InvalidArgument
 
 MAX_NAME = 200
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+MAX_PATTERN = 500
+OFFLINE_ACTIONS = ("keep", "forward", "close")
+
+
+def language_of(tag: str) -> str:
+    """The primary language of a tag: 'en-US' -> 'en' ('' when it has none)."""
+    primary = tag.strip().lower().replace("_", "-").partition("-")[0]
+    return primary if LANGUAGE_RE.match(primary) else ""
+
+
+def check_languages(codes: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    out = []
+    for code in codes:
+        if not LANGUAGE_RE.match(code):
+            raise InvalidArgument(
+                "invalid_argument", f"language {code[:20]!r} must be a 2-3 letter code like 'en'"
+            )
+        out.append(code)
+    return tuple(dict.fromkeys(out))
 
 
 def _check_name(field_name: str, value: str) -> None:
@@ -67,24 +88,31 @@ class Site:
     timezone: str = "UTC"
     typing_preview: bool = True  # operators with the permission see visitors' drafts
 
+    languages: tuple[str, ...] = ()  # chat enabled for these; empty: every language
+
     def __post_init__(self) -> None:
         _check_name("site name", self.name)
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidArgument(
-                "invalid_argument", f"timezone {self.timezone!r} is not a known IANA zone"
-            ) from None
+        schedule.check_timezone(self.timezone)
         object.__setattr__(
             self, "allowed_origins", tuple(check_origin(o) for o in self.allowed_origins)
         )
+        object.__setattr__(self, "languages", check_languages(self.languages))
+
+    def language_enabled(self, language: str) -> bool:
+        return not self.languages or language in self.languages
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Site:
-        return cls(**{**doc, "allowed_origins": tuple(doc["allowed_origins"])})
+        return cls(
+            **{
+                **doc,
+                "allowed_origins": tuple(doc["allowed_origins"]),
+                "languages": tuple(doc.get("languages", ())),
+            }
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +121,33 @@ class Department:
     site_id: str
     name: str
     description: str = ""
+    chat_enabled: bool = True
+    hours: str = ""  # business hours (engine/chat/schedule.py); empty: always open
+    timezone: str = ""  # of the hours; empty: the site's
+    max_wait_seconds: int = 0  # then the fallback department or offline; 0: no limit
+    fallback_department_id: str = ""
+    offer_seconds: int = 30  # an operator without auto-accept answers an offer in this
+    offline_action: str = "keep"  # an operator's open chats when it goes offline
+    offline_seconds: int = 60  # ... after this many seconds
 
     def __post_init__(self) -> None:
         _check_name("department name", self.name)
         if len(self.description) > 2000:
             raise InvalidArgument("invalid_argument", "description is longer than 2000")
+        object.__setattr__(self, "hours", schedule.normalize(self.hours))
+        if self.timezone:
+            schedule.check_timezone(self.timezone)
+        for name in ("max_wait_seconds", "offline_seconds"):
+            if not 0 <= getattr(self, name) <= 86_400:
+                raise InvalidArgument("invalid_argument", f"{name} must be 0-86400")
+        if not 5 <= self.offer_seconds <= 600:
+            raise InvalidArgument("invalid_argument", "offer_seconds must be 5-600")
+        if self.offline_action not in OFFLINE_ACTIONS:
+            raise InvalidArgument(
+                "invalid_argument", f"offline_action must be one of {', '.join(OFFLINE_ACTIONS)}"
+            )
+        if self.fallback_department_id == self.id:
+            raise InvalidArgument("invalid_argument", "a department cannot fall back to itself")
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +155,92 @@ class Department:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Department:
         return cls(**doc)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A part of a department (North/South, branch A/B); operators belong to it."""
+
+    id: str
+    department_id: str
+    name: str
+
+    def __post_init__(self) -> None:
+        _check_name("region name", self.name)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Specialists of a site, chosen first by link rules."""
+
+    id: str
+    site_id: str
+    name: str
+
+    def __post_init__(self) -> None:
+        _check_name("group name", self.name)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRule:
+    """A visitor on a page whose URL matches ``pattern`` (a regular expression,
+    searched) is offered to ``group_id`` first; rules are tried by ``position``."""
+
+    id: str
+    site_id: str
+    pattern: str
+    group_id: str
+    position: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.pattern or len(self.pattern) > MAX_PATTERN:
+            raise InvalidArgument(
+                "invalid_argument", f"a URL pattern is 1 to {MAX_PATTERN} characters"
+            )
+        try:
+            re.compile(self.pattern)
+        except re.error as error:
+            raise InvalidArgument(
+                "invalid_pattern", f"URL pattern {self.pattern[:80]!r} does not compile: {error}"
+            ) from None
+        if not 0 <= self.position <= 1_000_000:
+            raise InvalidArgument("invalid_argument", "position must be 0-1000000")
+
+    def matches(self, url: str) -> bool:
+        return _compiled(self.pattern).search(url) is not None
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """An offline request: what a visitor left when nobody could chat."""
+
+    id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    name: str
+    email: str
+    text: str
+    created_ms: int
+    language: str = ""
+    page_url: str = ""
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +254,19 @@ class Operator:
     department_ids: tuple[str, ...] = ()
     max_chats: int = 5
     avatar_url: str = ""
+    languages: tuple[str, ...] = ()  # spoken; empty: takes any language
+    region_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    schedule: str = ""  # reception hours in ``timezone``; empty: any time
+    timezone: str = "UTC"
+    auto_distribution: bool = True  # receives chats from the queue
+    auto_accept: bool = True  # else each chat is an offer to accept in time
 
     def __post_init__(self) -> None:
         check_avatar(self.avatar_url)
+        object.__setattr__(self, "languages", check_languages(self.languages))
+        object.__setattr__(self, "schedule", schedule.normalize(self.schedule))
+        schedule.check_timezone(self.timezone)
         if not EMAIL_RE.match(self.email):
             raise InvalidArgument("invalid_argument", f"email {self.email!r} is not an address")
         _check_name("display name", self.display_name)
@@ -134,4 +280,7 @@ class Operator:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Operator:
-        return cls(**{**doc, "department_ids": tuple(doc["department_ids"])})
+        doc = dict(doc)
+        for name in ("department_ids", "languages", "region_ids", "group_ids"):
+            doc[name] = tuple(doc.get(name, ()))
+        return cls(**doc)

@@ -14,26 +14,46 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import ids, policies
-from engine.chat.events import Ack, Closed, CommandFailed, Event, Rated, Sink, Typing
+from engine.chat.events import (
+    Ack,
+    Closed,
+    CommandFailed,
+    Departments,
+    DepartmentState,
+    Event,
+    OperatorPresence,
+    Rated,
+    Sink,
+    TicketSaved,
+    Typing,
+)
 from engine.chat.messages import (
+    AnswerOffer,
     AttachSession,
     CloseConversation,
     DetachSession,
+    GetConversation,
     GetVisitor,
     MarkRead,
     OpenConversation,
+    Pick,
     Post,
     Rate,
+    SetStatus,
     SetTyping,
     Subscribe,
     Unsubscribe,
+    UnwatchOperators,
+    UnwatchSite,
+    WatchOperators,
+    WatchSite,
 )
-from engine.chat.permissions import TYPING_PREVIEW
-from engine.chat.records import Site
+from engine.chat.permissions import ACCEPT, TYPING_PREVIEW
+from engine.chat.records import EMAIL_RE, Site, Ticket, language_of
 from engine.chat.visitor import visitor_snapshot
-from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Refused
 from engine.persistence.codec import snapshot_key
-from engine.runtime import MailboxFull, Ref
+from engine.runtime import AskTimeout, MailboxFull, Ref
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -43,6 +63,8 @@ CONVERSATION_ID = re.compile(r"^s[a-z2-7]{9}-[a-z2-7]{12}$")
 MAX_NAME = 100
 MAX_PREVIEW = 1000  # characters of a typing preview
 MAX_EMAIL = 254
+MAX_URL = 2000
+MAX_TICKETS = 3  # offline requests per connection
 
 
 def failure(
@@ -72,6 +94,14 @@ class VisitorSession:
         self.visitor_id = ""
         self.name = ""
         self.department_id = ""
+        self.region_id = ""
+        self.language = ""
+        self.group_id = ""
+        self.page_url = ""
+        self.email = ""
+        self.view: Departments | None = None  # the site's departments, as last pushed
+        self._watching = False
+        self._tickets = 0
         self.conversation_id = ""
         self.last_conversation_id = ""  # the last one closed: what a rating is for
         self._visitor: Ref | None = None
@@ -91,6 +121,9 @@ class VisitorSession:
         last_seq: int = 0,
         name: str = "",
         email: str = "",
+        region_id: str = "",
+        page_url: str = "",
+        language: str = "",
     ) -> dict[str, Any]:
         """Identify the visitor (a new one without a valid token) and resume its
         open conversation from ``last_seq``. Returns the welcome's fields."""
@@ -98,19 +131,20 @@ class VisitorSession:
             raise FailedPrecondition("already_hello", "hello was sent already")
         if len(name) > MAX_NAME or len(email) > MAX_EMAIL:
             raise InvalidArgument("invalid_argument", "name or email is too long")
+        if len(page_url) > MAX_URL or len(language) > 35:
+            raise InvalidArgument("invalid_argument", "page URL or language is too long")
         if last_seq < 0:
             raise InvalidArgument("invalid_argument", "last_seq must be >= 0")
         directory = self.engine.directory
-        if department_id:
-            directory.department(department_id, self.site.id)
-        else:
+        if not department_id and not region_id:
             depts = [d for d in directory.departments.values() if d.site_id == self.site.id]
-            if len(depts) != 1:
-                raise InvalidArgument(
-                    "department_required", "this site has several departments: choose one"
-                )
-            department_id = depts[0].id
-        self.department_id = department_id
+            if len(depts) == 1:
+                department_id = depts[0].id
+        self._choose(department_id, region_id)
+        self.page_url = page_url
+        self.language = language_of(language)
+        self.group_id = directory.group_for_page(self.site.id, page_url)
+        self.email = email
         store = self.engine.store
         visitor_id = ""
         if token:
@@ -137,6 +171,9 @@ class VisitorSession:
         conversation_id, stored_name, last = await visitor.ask(GetVisitor())
         self.last_conversation_id = last
         self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
+        presence = self.engine.system.ref("presence", self.site.account_id)
+        self.view = await presence.ask(WatchSite(self.site.id, self))
+        self._watching = True
         self._visitor = visitor
         seen = 0
         if conversation_id:
@@ -148,7 +185,103 @@ class VisitorSession:
             "token": token,
             "conversation_id": conversation_id,
             "last_seq": seen,
+            "departments": self.departments(),
         }
+
+    def _choose(self, department_id: str, region_id: str) -> None:
+        directory = self.engine.directory
+        if region_id and not department_id:
+            raise InvalidArgument("invalid_argument", "a region is chosen with its department")
+        if department_id:
+            dept = directory.department(department_id, self.site.id)
+            if region_id:
+                directory.region(region_id, dept.id)
+        self.department_id, self.region_id = department_id, region_id
+
+    def choose(self, department_id: str, region_id: str = "") -> None:
+        """Pick the department (and region) before the first message; the sink
+        gets the departments again, saying which is chosen and if it is offline."""
+        if self._visitor is None:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        if self._conversation is not None or self._opening:
+            self.sink.push(
+                CommandFailed("conversation_open", "the chat has started in its department")
+            )
+            return
+        try:
+            self._choose(department_id, region_id)
+        except InvalidArgument as error:
+            self.sink.push(failure(error))
+            return
+        except NotFound as error:
+            self.sink.push(failure(error))
+            return
+        self.sink.push(self.departments())
+
+    def departments(self) -> Departments:
+        """The departments as this visitor sees them: online counts its language."""
+        view = self.view
+        if view is None:
+            return Departments(self.site.id, (), self.department_id, True)
+        language = self.language
+        enabled = not language or self.site.language_enabled(language)
+        states = tuple(_for_language(state, language, enabled) for state in view.departments)
+        offline = True
+        for state in states:
+            if state.department_id == self.department_id:
+                offline = not state.online or (
+                    bool(self.region_id)
+                    and bool(state.regions)
+                    and not any(r.region_id == self.region_id and r.online for r in state.regions)
+                )
+        return Departments(view.site_id, states, self.department_id, offline)
+
+    def offline(self) -> bool:
+        return self.departments().offline
+
+    def leave_ticket(self, name: str, email: str, text: str) -> None:
+        """The offline form: store the request durably; the sink gets TicketSaved."""
+        if self._visitor is None:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        name, email = name.strip(), email.strip()
+        problem = ""
+        if not EMAIL_RE.match(email) or len(email) > MAX_EMAIL:
+            problem = "the offline form needs an email address to answer to"
+        elif len(name) > MAX_NAME:
+            problem = f"a name has at most {MAX_NAME} characters"
+        elif policies.check_text(text) is not None:
+            problem = f"the message must be 1 to {policies.MAX_TEXT} characters"
+        if problem:
+            self.sink.push(CommandFailed("invalid_argument", problem))
+            return
+        if self._tickets >= MAX_TICKETS:
+            self.sink.push(CommandFailed("too_many_tickets", "your message was received already"))
+            return
+        self._tickets += 1
+        ticket = Ticket(
+            id="t" + ids.random_id(12),
+            site_id=self.site.id,
+            department_id=self.department_id,
+            visitor_id=self.visitor_id,
+            name=name or self.name,
+            email=email,
+            text=text,
+            created_ms=self.engine.clock.wall_ms(),
+            language=self.language,
+            page_url=self.page_url,
+        )
+        sink = self.sink
+
+        def saved(error: BaseException | None) -> None:
+            if error is None:
+                sink.push(TicketSaved(ticket.id))
+            else:
+                self._tickets -= 1
+                sink.push(failure(error))
+
+        self.engine.store.write([self.engine.ticket_op(ticket)], saved)
 
     def send(self, client_msg_id: str, text: str) -> None:
         """Post a message; the sink gets an Ack with its seq after it is stored."""
@@ -160,11 +293,28 @@ class VisitorSession:
             self.sink.push(CommandFailed(code, _TEXT_ERRORS[code], False, client_msg_id))
             return
         if self._conversation is None:
+            if not self._opening:
+                refusal = self._refusal()
+                if refusal is not None:
+                    self.sink.push(refusal._replace(client_msg_id=client_msg_id))
+                    return
             self._held.append((client_msg_id, text))
             if not self._opening:
                 self._open()
             return
         self._post(client_msg_id, text)
+
+    def _refusal(self) -> CommandFailed | None:
+        """Why a new chat cannot open now, if it cannot."""
+        if not self.department_id:
+            return CommandFailed(
+                "department_required", "this site has several departments: choose one"
+            )
+        if self.offline():
+            return CommandFailed(
+                "offline", "nobody can chat right now: leave a message with the offline form"
+            )
+        return None
 
     def _open(self) -> None:
         assert self._visitor is not None
@@ -184,7 +334,10 @@ class VisitorSession:
                 self._post(cid, text)
 
         try:
-            self._visitor.tell(OpenConversation(self.department_id), opened)
+            self._visitor.tell(
+                OpenConversation(self.department_id, self.language, self.region_id, self.group_id),
+                opened,
+            )
         except MailboxFull as error:
             opened(None, error)
 
@@ -281,7 +434,10 @@ class VisitorSession:
             done(None, error)
 
     def push(self, event: Event) -> None:
-        if type(event) is Closed and event.conversation_id == self.conversation_id:
+        if type(event) is Departments:
+            self.view = event
+            event = self.departments()
+        elif type(event) is Closed and event.conversation_id == self.conversation_id:
             # The next message opens a new conversation; a rating goes to this one.
             self._conversation = None
             self.last_conversation_id = self.conversation_id
@@ -292,6 +448,18 @@ class VisitorSession:
         if self._conversation is not None:
             self._conversation.tell_system(Unsubscribe(self))
             self._conversation = None
+        if self._watching:
+            self._watching = False
+            presence = self.engine.system.ref("presence", self.site.account_id)
+            presence.tell_system(UnwatchSite(self.site.id, self))
+
+
+def _for_language(state: DepartmentState, language: str, enabled: bool) -> DepartmentState:
+    speaks = not language or "*" in state.languages or language in state.languages
+    online = state.online and enabled and speaks
+    if online == state.online:
+        return state
+    return state._replace(online=online, regions=())
 
 
 _TEXT_ERRORS = {
@@ -312,23 +480,81 @@ class OperatorSession:
         self.display_name = ""
         self._operator = engine.system.ref("operator", principal.operator_id)
         self._attached = False
-        self._may_preview = TYPING_PREVIEW in engine.directory.role_permissions(
-            principal.account_id, principal.role
-        )
+        permissions = engine.directory.role_permissions(principal.account_id, principal.role)
+        self._may_preview = TYPING_PREVIEW in permissions
+        self._may_pick = ACCEPT in permissions
+        self._presence = engine.system.ref("presence", principal.account_id)
+        self._watching = False
+        self.status = ""
 
     @property
     def ready(self) -> bool:
         return self._attached
 
     async def hello(self, resume: dict[str, int]) -> tuple[str, int]:
+        """Attach to the operator (its chats are replayed from ``resume``), then
+        the operators list follows as OperatorPresence events."""
         if self._attached:
             raise FailedPrecondition("already_hello", "hello was sent already")
         if any(not CONVERSATION_ID.match(c) or s < 0 for c, s in resume.items()):
             raise InvalidArgument("invalid_argument", "a resume point names a bad conversation")
-        name, max_chats = await self._operator.ask(AttachSession(self, dict(resume)))
+        name, max_chats, status = await self._operator.ask(AttachSession(self, dict(resume)))
         self.display_name = name
+        self.status = status
         self._attached = True
         return name, max_chats
+
+    async def watch_operators(self) -> None:
+        """Push the operators list (then each change) to the sink."""
+        if self._watching or not self._attached:
+            return
+        self._watching = True
+        for op_id, name, status in await self._presence.ask(WatchOperators(self)):
+            self.sink.push(OperatorPresence(op_id, name, status))
+
+    def set_status(self, status: str) -> None:
+        def done(value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error))
+            else:
+                self.status = value
+
+        self._operator_command(SetStatus(status), done)
+
+    def answer_offer(self, conversation_id: str, accept: bool) -> None:
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conversation_id))
+
+        self._operator_command(AnswerOffer(conversation_id, accept), done)
+
+    def _operator_command(self, message: object, done: Any) -> None:
+        if not self._attached:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        try:
+            self._operator.tell(message, done)
+        except MailboxFull as error:
+            done(None, error)
+
+    async def pick(self, conversation_id: str) -> None:
+        """Take a waiting chat from the New pool of one of the operator's
+        departments; it arrives as an assignment, or the sink gets the refusal."""
+        try:
+            if not self._attached:
+                raise FailedPrecondition("no_hello", "send hello first")
+            if not self._may_pick:
+                raise PermissionDenied("permission_denied", "your role may not pick chats")
+            summary = await self._conversation(conversation_id).ask(GetConversation())
+            op = self.engine.directory.operator(self.operator_id)
+            if summary["site_id"] not in self.engine.directory.sites or (
+                summary["department_id"] not in op.department_ids
+            ):
+                raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
+            queue = self.engine.system.ref("queue", summary["department_id"])
+            await queue.ask(Pick(conversation_id, self.operator_id))
+        except (Refused, MailboxFull, AskTimeout) as error:
+            self.sink.push(failure(error, conversation_id=conversation_id))
 
     def _conversation(self, conversation_id: str) -> Ref:
         if not CONVERSATION_ID.match(conversation_id):
@@ -402,3 +628,6 @@ class OperatorSession:
         if self._attached:
             self._attached = False
             self._operator.tell_system(DetachSession(self))
+        if self._watching:
+            self._watching = False
+            self._presence.tell_system(UnwatchOperators(self))

@@ -22,10 +22,17 @@ from engine.runtime import Actor, Context
 
 
 def visitor_snapshot(
-    site_id: str, name: str, email: str, conversation_id: str, last: str = ""
+    site_id: str, name: str, email: str, conversation_id: str, last: str = "", lastop: str = ""
 ) -> bytes:
     return encode(
-        {"site": site_id, "name": name, "email": email, "conv": conversation_id, "last": last}
+        {
+            "site": site_id,
+            "name": name,
+            "email": email,
+            "conv": conversation_id,
+            "last": last,
+            "lastop": lastop,
+        }
     )
 
 
@@ -39,19 +46,25 @@ class VisitorActor(Actor):
         self.email: str = doc["email"]
         self.conversation_id: str = doc["conv"]
         self.last_conversation_id: str = doc.get("last", "")  # the last one that ended
+        self.last_operator_id: str = doc.get("lastop", "")  # who it spoke to last
 
     def snapshot(self) -> bytes | None:
         if not self.known:
             return None
         return visitor_snapshot(
-            self.site_id, self.name, self.email, self.conversation_id, self.last_conversation_id
+            self.site_id,
+            self.name,
+            self.email,
+            self.conversation_id,
+            self.last_conversation_id,
+            self.last_operator_id,
         )
 
     def receive(self, message: Any, ctx: Context) -> Any:
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
         match message:
-            case OpenConversation(department_id):
+            case OpenConversation(department_id, language, region_id, group_id):
                 if self.conversation_id:
                     return self.conversation_id
                 conv_id = ids.new_conversation_id(self.site_id)
@@ -63,13 +76,19 @@ class VisitorActor(Actor):
                     department_id,
                     self.id,
                     self.name or f"Visitor {self.id[-4:]}",
+                    language,
+                    region_id,
+                    group_id,
+                    self.last_operator_id,
                 )
                 ctx.ref("conversation", conv_id).tell(Start(info))
                 return conv_id
-            case ConversationEnded(conv_id):
+            case ConversationEnded(conv_id, last_operator_id):
                 if self.conversation_id == conv_id:
                     self.conversation_id = ""
                     self.last_conversation_id = conv_id
+                    if last_operator_id:
+                        self.last_operator_id = last_operator_id
                     ctx.save_snapshot()
                 return None
             case GetVisitor():

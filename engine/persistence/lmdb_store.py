@@ -46,6 +46,11 @@ DATABASES = (
     "visitors",  # visitor id -> record
     "vtokens",  # sha256(visitor token) -> visitor id
     "conversations",  # conversation id -> summary
+    "regions",  # region id -> record
+    "groups",  # group id -> record
+    "links",  # link rule id -> record
+    "tickets",  # <site id> 0 <ticket id> -> offline request
+    "waiting",  # <department id> 0 <serial> -> a queued chat (DepartmentQueue)
     "meta",
 )
 

@@ -5,7 +5,7 @@ owns mailboxes, scheduling, replies, timers, supervision and passivation.
 """
 
 from engine.runtime.actor import Actor, Context
-from engine.runtime.clock import Clock, FakeClock, LoopClock
+from engine.runtime.clock import Clock, FakeClock, LoopClock, Timer
 from engine.runtime.errors import ActorStopped, AskTimeout, MailboxFull, RuntimeFault
 from engine.runtime.mailbox import Mailbox
 from engine.runtime.ref import Ref, Reply
@@ -30,4 +30,5 @@ __all__ = [
     "Reply",
     "RuntimeFault",
     "SupervisorStrategy",
+    "Timer",
 ]

@@ -26,20 +26,22 @@ class LoginReply(_message.Message):
     def __init__(self, token: _Optional[str] = ..., expires_at_ms: _Optional[int] = ..., operator: _Optional[_Union[Operator, _Mapping]] = ...) -> None: ...
 
 class Site(_message.Message):
-    __slots__ = ("id", "account_id", "name", "allowed_origins", "timezone", "typing_preview")
+    __slots__ = ("id", "account_id", "name", "allowed_origins", "timezone", "typing_preview", "languages")
     ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
     TYPING_PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     id: str
     account_id: str
     name: str
     allowed_origins: _containers.RepeatedScalarFieldContainer[str]
     timezone: str
     typing_preview: bool
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ..., typing_preview: _Optional[bool] = ...) -> None: ...
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., name: _Optional[str] = ..., allowed_origins: _Optional[_Iterable[str]] = ..., timezone: _Optional[str] = ..., typing_preview: _Optional[bool] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateSiteRequest(_message.Message):
     __slots__ = ("name", "allowed_origins", "timezone", "no_typing_preview")
@@ -64,16 +66,268 @@ class ListSitesReply(_message.Message):
     def __init__(self, sites: _Optional[_Iterable[_Union[Site, _Mapping]]] = ...) -> None: ...
 
 class Department(_message.Message):
-    __slots__ = ("id", "site_id", "name", "description")
+    __slots__ = ("id", "site_id", "name", "description", "chat_enabled", "hours", "timezone", "max_wait_seconds", "fallback_department_id", "offer_seconds", "offline_action", "offline_seconds")
     ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CHAT_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    MAX_WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OFFLINE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    OFFLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     site_id: str
     name: str
     description: str
-    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    chat_enabled: bool
+    hours: str
+    timezone: str
+    max_wait_seconds: int
+    fallback_department_id: str
+    offer_seconds: int
+    offline_action: str
+    offline_seconds: int
+    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., chat_enabled: _Optional[bool] = ..., hours: _Optional[str] = ..., timezone: _Optional[str] = ..., max_wait_seconds: _Optional[int] = ..., fallback_department_id: _Optional[str] = ..., offer_seconds: _Optional[int] = ..., offline_action: _Optional[str] = ..., offline_seconds: _Optional[int] = ...) -> None: ...
+
+class UpdateDepartmentRequest(_message.Message):
+    __slots__ = ("department_id", "name", "description", "chat_enabled", "hours", "timezone", "max_wait_seconds", "fallback_department_id", "offer_seconds", "offline_action", "offline_seconds")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CHAT_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    MAX_WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OFFLINE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    OFFLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    name: str
+    description: str
+    chat_enabled: bool
+    hours: str
+    timezone: str
+    max_wait_seconds: int
+    fallback_department_id: str
+    offer_seconds: int
+    offline_action: str
+    offline_seconds: int
+    def __init__(self, department_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., chat_enabled: _Optional[bool] = ..., hours: _Optional[str] = ..., timezone: _Optional[str] = ..., max_wait_seconds: _Optional[int] = ..., fallback_department_id: _Optional[str] = ..., offer_seconds: _Optional[int] = ..., offline_action: _Optional[str] = ..., offline_seconds: _Optional[int] = ...) -> None: ...
+
+class Region(_message.Message):
+    __slots__ = ("id", "department_id", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    department_id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., department_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CreateRegionRequest(_message.Message):
+    __slots__ = ("department_id", "name")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    name: str
+    def __init__(self, department_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListRegionsRequest(_message.Message):
+    __slots__ = ("department_id",)
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    def __init__(self, department_id: _Optional[str] = ...) -> None: ...
+
+class ListRegionsReply(_message.Message):
+    __slots__ = ("regions",)
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedCompositeFieldContainer[Region]
+    def __init__(self, regions: _Optional[_Iterable[_Union[Region, _Mapping]]] = ...) -> None: ...
+
+class Group(_message.Message):
+    __slots__ = ("id", "site_id", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    site_id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CreateGroupRequest(_message.Message):
+    __slots__ = ("site_id", "name")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    name: str
+    def __init__(self, site_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListGroupsRequest(_message.Message):
+    __slots__ = ("site_id",)
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    def __init__(self, site_id: _Optional[str] = ...) -> None: ...
+
+class ListGroupsReply(_message.Message):
+    __slots__ = ("groups",)
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[Group]
+    def __init__(self, groups: _Optional[_Iterable[_Union[Group, _Mapping]]] = ...) -> None: ...
+
+class LinkRule(_message.Message):
+    __slots__ = ("id", "site_id", "pattern", "group_id", "position")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    site_id: str
+    pattern: str
+    group_id: str
+    position: int
+    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., pattern: _Optional[str] = ..., group_id: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class AddLinkRuleRequest(_message.Message):
+    __slots__ = ("site_id", "pattern", "group_id", "position")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    pattern: str
+    group_id: str
+    position: int
+    def __init__(self, site_id: _Optional[str] = ..., pattern: _Optional[str] = ..., group_id: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class ListLinkRulesRequest(_message.Message):
+    __slots__ = ("site_id",)
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    def __init__(self, site_id: _Optional[str] = ...) -> None: ...
+
+class ListLinkRulesReply(_message.Message):
+    __slots__ = ("rules",)
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[LinkRule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[LinkRule, _Mapping]]] = ...) -> None: ...
+
+class DeleteLinkRuleRequest(_message.Message):
+    __slots__ = ("link_id",)
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    link_id: str
+    def __init__(self, link_id: _Optional[str] = ...) -> None: ...
+
+class SetSiteLanguagesRequest(_message.Message):
+    __slots__ = ("site_id", "languages")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, site_id: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StringList(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateOperatorRequest(_message.Message):
+    __slots__ = ("operator_id", "max_chats", "department_ids", "languages", "region_ids", "group_ids", "schedule", "timezone", "auto_distribution", "auto_accept")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    REGION_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    AUTO_DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    AUTO_ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    max_chats: int
+    department_ids: StringList
+    languages: StringList
+    region_ids: StringList
+    group_ids: StringList
+    schedule: str
+    timezone: str
+    auto_distribution: bool
+    auto_accept: bool
+    def __init__(self, operator_id: _Optional[str] = ..., max_chats: _Optional[int] = ..., department_ids: _Optional[_Union[StringList, _Mapping]] = ..., languages: _Optional[_Union[StringList, _Mapping]] = ..., region_ids: _Optional[_Union[StringList, _Mapping]] = ..., group_ids: _Optional[_Union[StringList, _Mapping]] = ..., schedule: _Optional[str] = ..., timezone: _Optional[str] = ..., auto_distribution: _Optional[bool] = ..., auto_accept: _Optional[bool] = ...) -> None: ...
+
+class ListWaitingRequest(_message.Message):
+    __slots__ = ("department_id",)
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    def __init__(self, department_id: _Optional[str] = ...) -> None: ...
+
+class WaitingChat(_message.Message):
+    __slots__ = ("conversation_id", "visitor_name", "position", "waited_seconds", "language", "region_id", "offered_to")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    WAITED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    REGION_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFERED_TO_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    visitor_name: str
+    position: int
+    waited_seconds: int
+    language: str
+    region_id: str
+    offered_to: str
+    def __init__(self, conversation_id: _Optional[str] = ..., visitor_name: _Optional[str] = ..., position: _Optional[int] = ..., waited_seconds: _Optional[int] = ..., language: _Optional[str] = ..., region_id: _Optional[str] = ..., offered_to: _Optional[str] = ...) -> None: ...
+
+class ListWaitingReply(_message.Message):
+    __slots__ = ("chats",)
+    CHATS_FIELD_NUMBER: _ClassVar[int]
+    chats: _containers.RepeatedCompositeFieldContainer[WaitingChat]
+    def __init__(self, chats: _Optional[_Iterable[_Union[WaitingChat, _Mapping]]] = ...) -> None: ...
+
+class ListTicketsRequest(_message.Message):
+    __slots__ = ("site_id", "limit")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    limit: int
+    def __init__(self, site_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Ticket(_message.Message):
+    __slots__ = ("id", "site_id", "department_id", "visitor_id", "name", "email", "text", "created_ms", "language", "page_url")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    name: str
+    email: str
+    text: str
+    created_ms: int
+    language: str
+    page_url: str
+    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., text: _Optional[str] = ..., created_ms: _Optional[int] = ..., language: _Optional[str] = ..., page_url: _Optional[str] = ...) -> None: ...
+
+class ListTicketsReply(_message.Message):
+    __slots__ = ("tickets",)
+    TICKETS_FIELD_NUMBER: _ClassVar[int]
+    tickets: _containers.RepeatedCompositeFieldContainer[Ticket]
+    def __init__(self, tickets: _Optional[_Iterable[_Union[Ticket, _Mapping]]] = ...) -> None: ...
 
 class CreateDepartmentRequest(_message.Message):
     __slots__ = ("site_id", "name", "description")
@@ -98,7 +352,7 @@ class ListDepartmentsReply(_message.Message):
     def __init__(self, departments: _Optional[_Iterable[_Union[Department, _Mapping]]] = ...) -> None: ...
 
 class Operator(_message.Message):
-    __slots__ = ("id", "account_id", "email", "display_name", "role", "department_ids", "max_chats", "online", "avatar_url")
+    __slots__ = ("id", "account_id", "email", "display_name", "role", "department_ids", "max_chats", "online", "avatar_url", "languages", "region_ids", "group_ids", "schedule", "timezone", "auto_distribution", "auto_accept", "status")
     ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +362,14 @@ class Operator(_message.Message):
     MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
     ONLINE_FIELD_NUMBER: _ClassVar[int]
     AVATAR_URL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    REGION_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_IDS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    AUTO_DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    AUTO_ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     id: str
     account_id: str
     email: str
@@ -117,7 +379,15 @@ class Operator(_message.Message):
     max_chats: int
     online: bool
     avatar_url: str
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., department_ids: _Optional[_Iterable[str]] = ..., max_chats: _Optional[int] = ..., online: _Optional[bool] = ..., avatar_url: _Optional[str] = ...) -> None: ...
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    region_ids: _containers.RepeatedScalarFieldContainer[str]
+    group_ids: _containers.RepeatedScalarFieldContainer[str]
+    schedule: str
+    timezone: str
+    auto_distribution: bool
+    auto_accept: bool
+    status: str
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., department_ids: _Optional[_Iterable[str]] = ..., max_chats: _Optional[int] = ..., online: _Optional[bool] = ..., avatar_url: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., region_ids: _Optional[_Iterable[str]] = ..., group_ids: _Optional[_Iterable[str]] = ..., schedule: _Optional[str] = ..., timezone: _Optional[str] = ..., auto_distribution: _Optional[bool] = ..., auto_accept: _Optional[bool] = ..., status: _Optional[str] = ...) -> None: ...
 
 class AddOperatorRequest(_message.Message):
     __slots__ = ("email", "password", "display_name", "role", "department_ids", "max_chats")

@@ -507,6 +507,66 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
                 _registered_method=True)
+        self.UpdateDepartment = channel.unary_unary(
+                '/parley.v1.Control/UpdateDepartment',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Department.FromString,
+                _registered_method=True)
+        self.CreateRegion = channel.unary_unary(
+                '/parley.v1.Control/CreateRegion',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateRegionRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Region.FromString,
+                _registered_method=True)
+        self.ListRegions = channel.unary_unary(
+                '/parley.v1.Control/ListRegions',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsReply.FromString,
+                _registered_method=True)
+        self.CreateGroup = channel.unary_unary(
+                '/parley.v1.Control/CreateGroup',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Group.FromString,
+                _registered_method=True)
+        self.ListGroups = channel.unary_unary(
+                '/parley.v1.Control/ListGroups',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsReply.FromString,
+                _registered_method=True)
+        self.AddLinkRule = channel.unary_unary(
+                '/parley.v1.Control/AddLinkRule',
+                request_serializer=parley_dot_v1_dot_control__pb2.AddLinkRuleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+                _registered_method=True)
+        self.ListLinkRules = channel.unary_unary(
+                '/parley.v1.Control/ListLinkRules',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListLinkRulesReply.FromString,
+                _registered_method=True)
+        self.DeleteLinkRule = channel.unary_unary(
+                '/parley.v1.Control/DeleteLinkRule',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SetSiteLanguages = channel.unary_unary(
+                '/parley.v1.Control/SetSiteLanguages',
+                request_serializer=parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
+                _registered_method=True)
+        self.UpdateOperator = channel.unary_unary(
+                '/parley.v1.Control/UpdateOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
+        self.ListWaiting = channel.unary_unary(
+                '/parley.v1.Control/ListWaiting',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListWaitingRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListWaitingReply.FromString,
+                _registered_method=True)
+        self.ListTickets = channel.unary_unary(
+                '/parley.v1.Control/ListTickets',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsReply.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -575,6 +635,83 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateDepartment(self, request, context):
+        """Routing: department settings, regions, groups, link rules, languages.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRegion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRegions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGroups(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddLinkRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLinkRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLinkRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSiteLanguages(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateOperator(self, request, context):
+        """An operator's routing settings: limit, departments, regions, groups,
+        languages, reception schedule, auto-distribution, auto-accept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWaiting(self, request, context):
+        """The New pool: chats waiting in a department, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTickets(self, request, context):
+        """Offline requests left by visitors, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -627,6 +764,66 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListRoles,
                     request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListRolesReply.SerializeToString,
+            ),
+            'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDepartment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Department.SerializeToString,
+            ),
+            'CreateRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRegion,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateRegionRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Region.SerializeToString,
+            ),
+            'ListRegions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegions,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListRegionsReply.SerializeToString,
+            ),
+            'CreateGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGroup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Group.SerializeToString,
+            ),
+            'ListGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroups,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListGroupsReply.SerializeToString,
+            ),
+            'AddLinkRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddLinkRule,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.AddLinkRuleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LinkRule.SerializeToString,
+            ),
+            'ListLinkRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLinkRules,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListLinkRulesReply.SerializeToString,
+            ),
+            'DeleteLinkRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLinkRule,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'SetSiteLanguages': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSiteLanguages,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
+            ),
+            'UpdateOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'ListWaiting': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWaiting,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListWaitingRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListWaitingReply.SerializeToString,
+            ),
+            'ListTickets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTickets,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListTicketsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -899,6 +1096,330 @@ class Control:
             '/parley.v1.Control/ListRoles',
             parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDepartment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/UpdateDepartment',
+            parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Department.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/CreateRegion',
+            parley_dot_v1_dot_control__pb2.CreateRegionRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Region.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListRegions',
+            parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListRegionsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/CreateGroup',
+            parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Group.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListGroups',
+            parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListGroupsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddLinkRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/AddLinkRule',
+            parley_dot_v1_dot_control__pb2.AddLinkRuleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLinkRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListLinkRules',
+            parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListLinkRulesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLinkRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteLinkRule',
+            parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSiteLanguages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/SetSiteLanguages',
+            parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Site.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/UpdateOperator',
+            parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWaiting(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListWaiting',
+            parley_dot_v1_dot_control__pb2.ListWaitingRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListWaitingReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTickets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListTickets',
+            parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListTicketsReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18parley/v1/operator.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"D\n\x14OperatorCommandBatch\x12,\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x1a.parley.v1.OperatorCommand\"\xf5\x01\n\x0fOperatorCommand\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.parley.v1.OperatorHelloH\x00\x12\'\n\x04send\x18\x02 \x01(\x0b\x32\x17.parley.v1.OperatorSendH\x00\x12-\n\x05\x63lose\x18\x03 \x01(\x0b\x32\x1c.parley.v1.CloseConversationH\x00\x12+\n\x06typing\x18\x04 \x01(\x0b\x32\x19.parley.v1.OperatorTypingH\x00\x12\'\n\x04read\x18\x05 \x01(\x0b\x32\x17.parley.v1.OperatorReadH\x00\x42\t\n\x07\x63ommand\"4\n\x0cOperatorRead\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"9\n\x0eOperatorTyping\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x08\"7\n\rOperatorHello\x12&\n\x06resume\x18\x01 \x03(\x0b\x32\x16.parley.v1.ResumePoint\"L\n\x0cOperatorSend\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\rclient_msg_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\",\n\x11\x43loseConversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\">\n\x12OperatorEventBatch\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.parley.v1.OperatorEvent\"\xa5\x03\n\rOperatorEvent\x12(\n\x05ready\x18\x01 \x01(\x0b\x32\x17.parley.v1.SessionReadyH\x00\x12\x33\n\x08\x61ssigned\x18\x02 \x01(\x0b\x32\x1f.parley.v1.ConversationAssignedH\x00\x12)\n\x07message\x18\x03 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x04 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12/\n\x06\x63losed\x18\x06 \x01(\x0b\x32\x1d.parley.v1.ConversationClosedH\x00\x12-\n\x05rated\x18\x07 \x01(\x0b\x32\x1c.parley.v1.ConversationRatedH\x00\x12)\n\x06typing\x18\x08 \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x12&\n\x04read\x18\t \x01(\x0b\x32\x16.parley.v1.ReadReceiptH\x00\x42\x07\n\x05\x65vent\";\n\x11\x43onversationRated\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"L\n\x0cSessionReady\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\tmax_chats\x18\x03 \x01(\r\"\x93\x01\n\x14\x43onversationAssigned\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x12\n\nvisitor_id\x18\x04 \x01(\t\x12\x14\n\x0cvisitor_name\x18\x05 \x01(\t\x12\x10\n\x08last_seq\x18\x06 \x01(\x04\"@\n\x12\x43onversationClosed\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t2`\n\x0fOperatorSession\x12M\n\x07\x43onnect\x12\x1f.parley.v1.OperatorCommandBatch\x1a\x1d.parley.v1.OperatorEventBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18parley/v1/operator.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"D\n\x14OperatorCommandBatch\x12,\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x1a.parley.v1.OperatorCommand\"\xf4\x02\n\x0fOperatorCommand\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.parley.v1.OperatorHelloH\x00\x12\'\n\x04send\x18\x02 \x01(\x0b\x32\x17.parley.v1.OperatorSendH\x00\x12-\n\x05\x63lose\x18\x03 \x01(\x0b\x32\x1c.parley.v1.CloseConversationH\x00\x12+\n\x06typing\x18\x04 \x01(\x0b\x32\x19.parley.v1.OperatorTypingH\x00\x12\'\n\x04read\x18\x05 \x01(\x0b\x32\x17.parley.v1.OperatorReadH\x00\x12&\n\x06status\x18\x06 \x01(\x0b\x32\x14.parley.v1.SetStatusH\x00\x12(\n\x06\x61nswer\x18\x07 \x01(\x0b\x32\x16.parley.v1.OfferAnswerH\x00\x12+\n\x04pick\x18\x08 \x01(\x0b\x32\x1b.parley.v1.PickConversationH\x00\x42\t\n\x07\x63ommand\"\x1b\n\tSetStatus\x12\x0e\n\x06status\x18\x01 \x01(\t\"6\n\x0bOfferAnswer\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63\x63\x65pt\x18\x02 \x01(\x08\"+\n\x10PickConversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"4\n\x0cOperatorRead\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"9\n\x0eOperatorTyping\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\x08\"7\n\rOperatorHello\x12&\n\x06resume\x18\x01 \x03(\x0b\x32\x16.parley.v1.ResumePoint\"L\n\x0cOperatorSend\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\rclient_msg_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\",\n\x11\x43loseConversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\">\n\x12OperatorEventBatch\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.parley.v1.OperatorEvent\"\xaf\x04\n\rOperatorEvent\x12(\n\x05ready\x18\x01 \x01(\x0b\x32\x17.parley.v1.SessionReadyH\x00\x12\x33\n\x08\x61ssigned\x18\x02 \x01(\x0b\x32\x1f.parley.v1.ConversationAssignedH\x00\x12)\n\x07message\x18\x03 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x04 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12/\n\x06\x63losed\x18\x06 \x01(\x0b\x32\x1d.parley.v1.ConversationClosedH\x00\x12-\n\x05rated\x18\x07 \x01(\x0b\x32\x1c.parley.v1.ConversationRatedH\x00\x12)\n\x06typing\x18\x08 \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x12&\n\x04read\x18\t \x01(\x0b\x32\x16.parley.v1.ReadReceiptH\x00\x12)\n\x07offered\x18\n \x01(\x0b\x32\x16.parley.v1.ChatOfferedH\x00\x12.\n\twithdrawn\x18\x0b \x01(\x0b\x32\x19.parley.v1.OfferWithdrawnH\x00\x12-\n\x08presence\x18\x0c \x01(\x0b\x32\x19.parley.v1.OperatorStatusH\x00\x42\x07\n\x05\x65vent\"\x94\x01\n\x0b\x43hatOffered\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x12\n\nvisitor_id\x18\x04 \x01(\t\x12\x14\n\x0cvisitor_name\x18\x05 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x06 \x01(\r\"9\n\x0eOfferWithdrawn\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x0eOperatorStatus\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\";\n\x11\x43onversationRated\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"\\\n\x0cSessionReady\x12\x13\n\x0boperator_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x11\n\tmax_chats\x18\x03 \x01(\r\x12\x0e\n\x06status\x18\x04 \x01(\t\"\x93\x01\n\x14\x43onversationAssigned\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07site_id\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x12\n\nvisitor_id\x18\x04 \x01(\t\x12\x14\n\x0cvisitor_name\x18\x05 \x01(\t\x12\x10\n\x08last_seq\x18\x06 \x01(\x04\"P\n\x12\x43onversationClosed\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2`\n\x0fOperatorSession\x12M\n\x07\x43onnect\x12\x1f.parley.v1.OperatorCommandBatch\x1a\x1d.parley.v1.OperatorEventBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,29 +35,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OPERATORCOMMANDBATCH']._serialized_start=63
   _globals['_OPERATORCOMMANDBATCH']._serialized_end=131
   _globals['_OPERATORCOMMAND']._serialized_start=134
-  _globals['_OPERATORCOMMAND']._serialized_end=379
-  _globals['_OPERATORREAD']._serialized_start=381
-  _globals['_OPERATORREAD']._serialized_end=433
-  _globals['_OPERATORTYPING']._serialized_start=435
-  _globals['_OPERATORTYPING']._serialized_end=492
-  _globals['_OPERATORHELLO']._serialized_start=494
-  _globals['_OPERATORHELLO']._serialized_end=549
-  _globals['_OPERATORSEND']._serialized_start=551
-  _globals['_OPERATORSEND']._serialized_end=627
-  _globals['_CLOSECONVERSATION']._serialized_start=629
-  _globals['_CLOSECONVERSATION']._serialized_end=673
-  _globals['_OPERATOREVENTBATCH']._serialized_start=675
-  _globals['_OPERATOREVENTBATCH']._serialized_end=737
-  _globals['_OPERATOREVENT']._serialized_start=740
-  _globals['_OPERATOREVENT']._serialized_end=1161
-  _globals['_CONVERSATIONRATED']._serialized_start=1163
-  _globals['_CONVERSATIONRATED']._serialized_end=1222
-  _globals['_SESSIONREADY']._serialized_start=1224
-  _globals['_SESSIONREADY']._serialized_end=1300
-  _globals['_CONVERSATIONASSIGNED']._serialized_start=1303
-  _globals['_CONVERSATIONASSIGNED']._serialized_end=1450
-  _globals['_CONVERSATIONCLOSED']._serialized_start=1452
-  _globals['_CONVERSATIONCLOSED']._serialized_end=1516
-  _globals['_OPERATORSESSION']._serialized_start=1518
-  _globals['_OPERATORSESSION']._serialized_end=1614
+  _globals['_OPERATORCOMMAND']._serialized_end=506
+  _globals['_SETSTATUS']._serialized_start=508
+  _globals['_SETSTATUS']._serialized_end=535
+  _globals['_OFFERANSWER']._serialized_start=537
+  _globals['_OFFERANSWER']._serialized_end=591
+  _globals['_PICKCONVERSATION']._serialized_start=593
+  _globals['_PICKCONVERSATION']._serialized_end=636
+  _globals['_OPERATORREAD']._serialized_start=638
+  _globals['_OPERATORREAD']._serialized_end=690
+  _globals['_OPERATORTYPING']._serialized_start=692
+  _globals['_OPERATORTYPING']._serialized_end=749
+  _globals['_OPERATORHELLO']._serialized_start=751
+  _globals['_OPERATORHELLO']._serialized_end=806
+  _globals['_OPERATORSEND']._serialized_start=808
+  _globals['_OPERATORSEND']._serialized_end=884
+  _globals['_CLOSECONVERSATION']._serialized_start=886
+  _globals['_CLOSECONVERSATION']._serialized_end=930
+  _globals['_OPERATOREVENTBATCH']._serialized_start=932
+  _globals['_OPERATOREVENTBATCH']._serialized_end=994
+  _globals['_OPERATOREVENT']._serialized_start=997
+  _globals['_OPERATOREVENT']._serialized_end=1556
+  _globals['_CHATOFFERED']._serialized_start=1559
+  _globals['_CHATOFFERED']._serialized_end=1707
+  _globals['_OFFERWITHDRAWN']._serialized_start=1709
+  _globals['_OFFERWITHDRAWN']._serialized_end=1766
+  _globals['_OPERATORSTATUS']._serialized_start=1768
+  _globals['_OPERATORSTATUS']._serialized_end=1843
+  _globals['_CONVERSATIONRATED']._serialized_start=1845
+  _globals['_CONVERSATIONRATED']._serialized_end=1904
+  _globals['_SESSIONREADY']._serialized_start=1906
+  _globals['_SESSIONREADY']._serialized_end=1998
+  _globals['_CONVERSATIONASSIGNED']._serialized_start=2001
+  _globals['_CONVERSATIONASSIGNED']._serialized_end=2148
+  _globals['_CONVERSATIONCLOSED']._serialized_start=2150
+  _globals['_CONVERSATIONCLOSED']._serialized_end=2230
+  _globals['_OPERATORSESSION']._serialized_start=2232
+  _globals['_OPERATORSESSION']._serialized_end=2328
 # @@protoc_insertion_point(module_scope)

@@ -14,18 +14,44 @@ class OperatorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[OperatorCommand, _Mapping]]] = ...) -> None: ...
 
 class OperatorCommand(_message.Message):
-    __slots__ = ("hello", "send", "close", "typing", "read")
+    __slots__ = ("hello", "send", "close", "typing", "read", "status", "answer", "pick")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
     READ_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    PICK_FIELD_NUMBER: _ClassVar[int]
     hello: OperatorHello
     send: OperatorSend
     close: CloseConversation
     typing: OperatorTyping
     read: OperatorRead
-    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ...) -> None: ...
+    status: SetStatus
+    answer: OfferAnswer
+    pick: PickConversation
+    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ..., status: _Optional[_Union[SetStatus, _Mapping]] = ..., answer: _Optional[_Union[OfferAnswer, _Mapping]] = ..., pick: _Optional[_Union[PickConversation, _Mapping]] = ...) -> None: ...
+
+class SetStatus(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    def __init__(self, status: _Optional[str] = ...) -> None: ...
+
+class OfferAnswer(_message.Message):
+    __slots__ = ("conversation_id", "accept")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    accept: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., accept: _Optional[bool] = ...) -> None: ...
+
+class PickConversation(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
 
 class OperatorRead(_message.Message):
     __slots__ = ("conversation_id", "seq")
@@ -72,7 +98,7 @@ class OperatorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
 
 class OperatorEvent(_message.Message):
-    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read")
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence")
     READY_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +108,9 @@ class OperatorEvent(_message.Message):
     RATED_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
     READ_FIELD_NUMBER: _ClassVar[int]
+    OFFERED_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
     ready: SessionReady
     assigned: ConversationAssigned
     message: _common_pb2.ChatMessage
@@ -91,7 +120,44 @@ class OperatorEvent(_message.Message):
     rated: ConversationRated
     typing: _common_pb2.TypingNotice
     read: _common_pb2.ReadReceipt
-    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ...) -> None: ...
+    offered: ChatOffered
+    withdrawn: OfferWithdrawn
+    presence: OperatorStatus
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ..., offered: _Optional[_Union[ChatOffered, _Mapping]] = ..., withdrawn: _Optional[_Union[OfferWithdrawn, _Mapping]] = ..., presence: _Optional[_Union[OperatorStatus, _Mapping]] = ...) -> None: ...
+
+class ChatOffered(_message.Message):
+    __slots__ = ("conversation_id", "site_id", "department_id", "visitor_id", "visitor_name", "expires_in_seconds")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    visitor_name: str
+    expires_in_seconds: int
+    def __init__(self, conversation_id: _Optional[str] = ..., site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., visitor_name: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ...) -> None: ...
+
+class OfferWithdrawn(_message.Message):
+    __slots__ = ("conversation_id", "reason")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    reason: str
+    def __init__(self, conversation_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class OperatorStatus(_message.Message):
+    __slots__ = ("operator_id", "display_name", "status")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    display_name: str
+    status: str
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
 
 class ConversationRated(_message.Message):
     __slots__ = ("conversation_id", "score")
@@ -102,14 +168,16 @@ class ConversationRated(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., score: _Optional[int] = ...) -> None: ...
 
 class SessionReady(_message.Message):
-    __slots__ = ("operator_id", "display_name", "max_chats")
+    __slots__ = ("operator_id", "display_name", "max_chats", "status")
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_CHATS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     operator_id: str
     display_name: str
     max_chats: int
-    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., max_chats: _Optional[int] = ...) -> None: ...
+    status: str
+    def __init__(self, operator_id: _Optional[str] = ..., display_name: _Optional[str] = ..., max_chats: _Optional[int] = ..., status: _Optional[str] = ...) -> None: ...
 
 class ConversationAssigned(_message.Message):
     __slots__ = ("conversation_id", "site_id", "department_id", "visitor_id", "visitor_name", "last_seq")
@@ -128,9 +196,11 @@ class ConversationAssigned(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., visitor_name: _Optional[str] = ..., last_seq: _Optional[int] = ...) -> None: ...
 
 class ConversationClosed(_message.Message):
-    __slots__ = ("conversation_id", "closed_by")
+    __slots__ = ("conversation_id", "closed_by", "reason")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     closed_by: str
-    def __init__(self, conversation_id: _Optional[str] = ..., closed_by: _Optional[str] = ...) -> None: ...
+    reason: str
+    def __init__(self, conversation_id: _Optional[str] = ..., closed_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -14,18 +14,40 @@ class VisitorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[VisitorCommand, _Mapping]]] = ...) -> None: ...
 
 class VisitorCommand(_message.Message):
-    __slots__ = ("hello", "send", "rate", "typing", "read")
+    __slots__ = ("hello", "send", "rate", "typing", "read", "choose", "ticket")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
     READ_FIELD_NUMBER: _ClassVar[int]
+    CHOOSE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
     hello: VisitorHello
     send: VisitorSend
     rate: VisitorRate
     typing: VisitorTyping
     read: VisitorRead
-    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ...) -> None: ...
+    choose: VisitorChoose
+    ticket: VisitorTicket
+    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ..., choose: _Optional[_Union[VisitorChoose, _Mapping]] = ..., ticket: _Optional[_Union[VisitorTicket, _Mapping]] = ...) -> None: ...
+
+class VisitorChoose(_message.Message):
+    __slots__ = ("department_id", "region_id")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_ID_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    region_id: str
+    def __init__(self, department_id: _Optional[str] = ..., region_id: _Optional[str] = ...) -> None: ...
+
+class VisitorTicket(_message.Message):
+    __slots__ = ("name", "email", "text")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    email: str
+    text: str
+    def __init__(self, name: _Optional[str] = ..., email: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class VisitorRead(_message.Message):
     __slots__ = ("seq",)
@@ -50,20 +72,26 @@ class VisitorRate(_message.Message):
     def __init__(self, score: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class VisitorHello(_message.Message):
-    __slots__ = ("site_id", "department_id", "token", "last_seq", "name", "email")
+    __slots__ = ("site_id", "department_id", "token", "last_seq", "name", "email", "region_id", "page_url", "language")
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REGION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     site_id: str
     department_id: str
     token: str
     last_seq: int
     name: str
     email: str
-    def __init__(self, site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., token: _Optional[str] = ..., last_seq: _Optional[int] = ..., name: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+    region_id: str
+    page_url: str
+    language: str
+    def __init__(self, site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., token: _Optional[str] = ..., last_seq: _Optional[int] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., region_id: _Optional[str] = ..., page_url: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class VisitorSend(_message.Message):
     __slots__ = ("client_msg_id", "text")
@@ -80,7 +108,7 @@ class VisitorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[VisitorEvent, _Mapping]]] = ...) -> None: ...
 
 class VisitorEvent(_message.Message):
-    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read")
+    __slots__ = ("welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +119,8 @@ class VisitorEvent(_message.Message):
     RATED_FIELD_NUMBER: _ClassVar[int]
     TYPING_FIELD_NUMBER: _ClassVar[int]
     READ_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
     welcome: VisitorWelcome
     message: _common_pb2.ChatMessage
     ack: _common_pb2.MessageAck
@@ -101,7 +131,47 @@ class VisitorEvent(_message.Message):
     rated: ConversationRatedForVisitor
     typing: _common_pb2.TypingNotice
     read: _common_pb2.ReadReceipt
-    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ...) -> None: ...
+    departments: DepartmentsState
+    ticket: TicketSaved
+    def __init__(self, welcome: _Optional[_Union[VisitorWelcome, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., queued: _Optional[_Union[QueuePosition, _Mapping]] = ..., assigned: _Optional[_Union[OperatorJoined, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosedForVisitor, _Mapping]] = ..., rated: _Optional[_Union[ConversationRatedForVisitor, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ..., departments: _Optional[_Union[DepartmentsState, _Mapping]] = ..., ticket: _Optional[_Union[TicketSaved, _Mapping]] = ...) -> None: ...
+
+class TicketSaved(_message.Message):
+    __slots__ = ("ticket_id",)
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    def __init__(self, ticket_id: _Optional[str] = ...) -> None: ...
+
+class RegionState(_message.Message):
+    __slots__ = ("region_id", "name", "online")
+    REGION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    region_id: str
+    name: str
+    online: bool
+    def __init__(self, region_id: _Optional[str] = ..., name: _Optional[str] = ..., online: _Optional[bool] = ...) -> None: ...
+
+class DepartmentState(_message.Message):
+    __slots__ = ("department_id", "name", "online", "regions")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    name: str
+    online: bool
+    regions: _containers.RepeatedCompositeFieldContainer[RegionState]
+    def __init__(self, department_id: _Optional[str] = ..., name: _Optional[str] = ..., online: _Optional[bool] = ..., regions: _Optional[_Iterable[_Union[RegionState, _Mapping]]] = ...) -> None: ...
+
+class DepartmentsState(_message.Message):
+    __slots__ = ("departments", "chosen_department_id", "offline")
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFLINE_FIELD_NUMBER: _ClassVar[int]
+    departments: _containers.RepeatedCompositeFieldContainer[DepartmentState]
+    chosen_department_id: str
+    offline: bool
+    def __init__(self, departments: _Optional[_Iterable[_Union[DepartmentState, _Mapping]]] = ..., chosen_department_id: _Optional[str] = ..., offline: _Optional[bool] = ...) -> None: ...
 
 class ConversationRatedForVisitor(_message.Message):
     __slots__ = ("conversation_id", "score")
@@ -112,24 +182,28 @@ class ConversationRatedForVisitor(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., score: _Optional[int] = ...) -> None: ...
 
 class VisitorWelcome(_message.Message):
-    __slots__ = ("visitor_id", "token", "conversation_id", "last_seq")
+    __slots__ = ("visitor_id", "token", "conversation_id", "last_seq", "departments")
     VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
     visitor_id: str
     token: str
     conversation_id: str
     last_seq: int
-    def __init__(self, visitor_id: _Optional[str] = ..., token: _Optional[str] = ..., conversation_id: _Optional[str] = ..., last_seq: _Optional[int] = ...) -> None: ...
+    departments: DepartmentsState
+    def __init__(self, visitor_id: _Optional[str] = ..., token: _Optional[str] = ..., conversation_id: _Optional[str] = ..., last_seq: _Optional[int] = ..., departments: _Optional[_Union[DepartmentsState, _Mapping]] = ...) -> None: ...
 
 class QueuePosition(_message.Message):
-    __slots__ = ("conversation_id", "position")
+    __slots__ = ("conversation_id", "position", "eta_seconds")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     position: int
-    def __init__(self, conversation_id: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+    eta_seconds: int
+    def __init__(self, conversation_id: _Optional[str] = ..., position: _Optional[int] = ..., eta_seconds: _Optional[int] = ...) -> None: ...
 
 class OperatorJoined(_message.Message):
     __slots__ = ("conversation_id", "operator_name")
@@ -140,7 +214,9 @@ class OperatorJoined(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., operator_name: _Optional[str] = ...) -> None: ...
 
 class ConversationClosedForVisitor(_message.Message):
-    __slots__ = ("conversation_id",)
+    __slots__ = ("conversation_id", "reason")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
-    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+    reason: str
+    def __init__(self, conversation_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -154,6 +154,7 @@ async def test_bad_commands_get_clear_refusals(tmp_path: Path) -> None:
 async def test_a_full_store_refuses_the_message_and_keeps_serving(tmp_path: Path) -> None:
     engine, site, dept, op = await setup(tmp_path, map_size=1 << 20)
     try:
+        await OperatorSession(engine, principal(op), Collect()).hello({})
         sink = Collect()
         v = VisitorSession(engine, site, sink)
         await v.hello(department_id=dept.id)
@@ -163,13 +164,16 @@ async def test_a_full_store_refuses_the_message_and_keeps_serving(tmp_path: Path
         from engine.persistence import StoreFull
 
         filler = 0
-        while True:
-            try:
-                await engine.store.write_async([("meta", f"fill{filler}".encode(), b"x" * 16384)])
-            except StoreFull:
-                break
-            filler += 1
-            assert filler < 1000
+        for size in (16384, 3200):  # big pieces, then pieces the size of the message
+            while True:
+                try:
+                    await engine.store.write_async(
+                        [("meta", f"fill{filler}".encode(), b"x" * size)]
+                    )
+                except StoreFull:
+                    break
+                filler += 1
+                assert filler < 20000
         v.send("big", "y" * 3000)
         await sink.wait(lambda s: bool(s.of(CommandFailed)))
         refusal = sink.of(CommandFailed)[0]
@@ -180,7 +184,9 @@ async def test_a_full_store_refuses_the_message_and_keeps_serving(tmp_path: Path
             await engine.store.write_async([("meta", f"fill{i}".encode(), None)])
         v.send("big", "y" * 3000)
         await sink.wait(lambda s: len(s.of(Ack)) == 2)
-        assert [e.seq for e in engine.transcript(v.conversation_id)] == [1, 2]
+        stored = engine.transcript(v.conversation_id)
+        assert [e.seq for e in stored] == [1, 2, 3]  # fits, "Ana joined", the resend
+        assert [e.client_msg_id for e in stored] == ["ok", "", "big"]
     finally:
         await engine.close()
 

@@ -15,12 +15,18 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
+from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, stream_backlog: int = 100_000, **edge: Any
+    tmp_path: Path,
+    stream_backlog: int = 100_000,
+    clock: Clock | None = None,
+    grace_seconds: float = 30.0,
+    abandon_seconds: float = 60.0,
+    **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
         data_dir=tmp_path / "data",
@@ -28,6 +34,9 @@ async def running(
         grpc_port=0,
         demo=True,
         stream_backlog=stream_backlog,
+        clock=clock,
+        grace_seconds=grace_seconds,
+        abandon_seconds=abandon_seconds,
         edge=EdgeConfig(port=0, **edge),
     )
     app = Parley(config)
@@ -209,3 +218,10 @@ async def demo_operator(app: Parley) -> Operator:
 async def owner(app: Parley) -> Operator:
     assert app.owner is not None
     return await Operator(app).login(app.owner["email"], app.owner["password"])
+
+
+async def on_duty(app: Parley) -> Operator:
+    """The demo operator, online: a site takes chats only while someone is."""
+    op = await demo_operator(app)
+    await op.open()
+    return op

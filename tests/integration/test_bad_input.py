@@ -16,6 +16,7 @@ from tests.integration.helpers import (
     Operator,
     Visitor,
     demo_operator,
+    on_duty,
     owner,
     running,
     visitor_url,
@@ -24,6 +25,7 @@ from tests.integration.helpers import (
 
 async def test_bad_frames_get_error_frames_and_the_chat_goes_on(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
+        await on_duty(app)
         bystander = await Visitor(visitor_url(app)).connect()
         await bystander.hello()
         v = await Visitor(visitor_url(app)).connect()
@@ -57,6 +59,7 @@ async def test_bad_frames_get_error_frames_and_the_chat_goes_on(tmp_path: Path) 
 
 async def test_unknown_department_and_long_message(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
+        await on_duty(app)
         v = await Visitor(visitor_url(app)).connect()
         v.send({"type": "hello", "v": 1, "department": "dunknown00"})
         err = await v.recv("error")
@@ -72,6 +75,7 @@ async def test_unknown_department_and_long_message(tmp_path: Path) -> None:
 
 async def test_frame_over_the_hard_limit_closes_with_1009(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
+        await on_duty(app)
         other = await Visitor(visitor_url(app)).connect()
         await other.hello()
         v = await Visitor(visitor_url(app)).connect()

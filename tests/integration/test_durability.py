@@ -10,7 +10,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from loadtest.server import start
+from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 from tests.integration.helpers import Visitor
 
 VISITORS = 20
@@ -28,6 +31,25 @@ async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, dict[str
         "1000000",
     )
     return server.proc, server.info
+
+
+async def on_duty(where: dict[str, str]) -> tuple[Any, Any]:
+    """The demo operator online over gRPC (a site takes chats only then)."""
+    channel = grpc.aio.insecure_channel(where["grpc"])
+    login = await control_pb2_grpc.AuthStub(channel).Login(
+        control_pb2.LoginRequest(email=where["demo_email"], password=where["demo_password"])
+    )
+
+    async def commands() -> Any:
+        hello = operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())
+        yield operator_pb2.OperatorCommandBatch(commands=[hello])
+        await asyncio.Event().wait()  # keep the stream open
+
+    call = operator_pb2_grpc.OperatorSessionStub(channel).Connect(
+        commands(), metadata=[("authorization", f"Bearer {login.token}")]
+    )
+    await call.read()  # the session is ready
+    return channel, call
 
 
 async def chatter(
@@ -62,6 +84,7 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     data = tmp_path / "data"
     proc, where = await start_server(data)
     url = f"ws://{where['ws']}/v1/visitor?site={where['site']}"
+    channel, call = await on_duty(where)
     acked: list[dict[str, int]] = [{} for _ in range(VISITORS)]
     sent: list[set[str]] = [set() for _ in range(VISITORS)]
     identities: list[dict[str, Any]] = [{} for _ in range(VISITORS)]
@@ -74,6 +97,8 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     await proc.wait()
     stop.set()
+    call.cancel()
+    await channel.close()
     await asyncio.wait(tasks, timeout=15)
     total_acked = sum(len(a) for a in acked)
     assert total_acked > 100, "too few messages went through to prove anything"

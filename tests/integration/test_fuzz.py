@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from control.runner import Parley
-from tests.integration.helpers import Visitor, running, visitor_url
+from tests.integration.helpers import Visitor, on_duty, running, visitor_url
 
 VALID = [
     orjson.dumps({"type": "hello", "v": 1, "name": "fuzz"}),
@@ -142,6 +142,8 @@ def test_fuzzed_frames_get_answers_and_the_server_lives(
             "joined",
             "closed",
             "rated",
+            "departments",
+            "ticket_saved",
             "pong",
         }
         if answer["type"] == "error":
@@ -152,11 +154,14 @@ def test_a_chat_goes_on_after_the_fuzzing(server: Background) -> None:
     assert server.app is not None
 
     async def chat() -> int:
+        assert server.app is not None
+        op = await on_duty(server.app)
         v = await Visitor(visitor_url(server.app)).connect()
         await v.hello()
         v.send({"type": "msg", "cid": "after", "text": "still working?"})
         seq = (await v.recv("ack"))["seq"]
         await v.close()
+        await op.close()
         return int(seq)
 
     assert uvloop.run(chat()) >= 1

@@ -113,7 +113,8 @@ async def test_health_and_reflection(tmp_path: Path) -> None:
 
 
 async def test_operator_list_shows_who_is_online(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+    # A dropped session counts as offline only after the grace period.
+    async with running(tmp_path, grace_seconds=0.3) as app:
         assert app.demo is not None
         boss = await owner(app)
         op = await demo_operator(app)
