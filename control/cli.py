@@ -503,6 +503,228 @@ def department_list(ctx: Ctx, site_id: str) -> None:
     )
 
 
+@department.command("set")
+@click.argument("department_id")
+@click.option("--name", help="New name")
+@click.option("--description", help="Shown to visitors")
+@click.option("--chat/--no-chat", "chat_enabled", default=None, help="Chat enabled")
+@click.option("--hours", help="Business hours, e.g. 'mon-fri 09:00-17:00' ('' always open)")
+@click.option("--timezone", help="IANA time zone of the hours ('' the site's)")
+@click.option("--max-wait", type=click.IntRange(0, 86400), help="Seconds in the queue at most")
+@click.option("--fallback", help="Department that takes the chat after the maximum wait")
+@click.option("--offer-seconds", type=click.IntRange(5, 600), help="Time to accept an offer")
+@click.option(
+    "--offline-action",
+    type=click.Choice(["keep", "forward", "close"]),
+    help="An offline operator's open chats: keep, forward or close",
+)
+@click.option("--offline-seconds", type=click.IntRange(0, 86400), help="... after this long")
+@pass_ctx
+def department_set(
+    ctx: Ctx,
+    department_id: str,
+    name: str | None,
+    description: str | None,
+    chat_enabled: bool | None,
+    hours: str | None,
+    timezone: str | None,
+    max_wait: int | None,
+    fallback: str | None,
+    offer_seconds: int | None,
+    offline_action: str | None,
+    offline_seconds: int | None,
+) -> None:
+    """Change a department's settings (only the options given)."""
+    request = control_pb2.UpdateDepartmentRequest(department_id=department_id)
+    for field_name, value in (
+        ("name", name),
+        ("description", description),
+        ("chat_enabled", chat_enabled),
+        ("hours", hours),
+        ("timezone", timezone),
+        ("max_wait_seconds", max_wait),
+        ("fallback_department_id", fallback),
+        ("offer_seconds", offer_seconds),
+        ("offline_action", offline_action),
+        ("offline_seconds", offline_seconds),
+    ):
+        if value is not None:
+            setattr(request, field_name, value)
+    d = ctx.call(ctx.client().control.UpdateDepartment, request)
+    ctx.out(d, lambda: f"Updated department {d.name} ({d.id})")
+
+
+@department.command("waiting")
+@click.argument("department_id")
+@pass_ctx
+def department_waiting(ctx: Ctx, department_id: str) -> None:
+    """The New pool: chats waiting in a department, in order."""
+    reply = ctx.call(
+        ctx.client().control.ListWaiting,
+        control_pb2.ListWaitingRequest(department_id=department_id),
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (c.position, c.conversation_id, c.visitor_name, c.waited_seconds, c.offered_to)
+                for c in reply.chats
+            ],
+            ("POS", "CONVERSATION", "VISITOR", "WAITED S", "OFFERED TO"),
+        ),
+    )
+
+
+@main.group()
+def region() -> None:
+    """Regions inside a department (operators belong to them)."""
+
+
+@region.command("create")
+@click.argument("name")
+@click.option("--department", "department_id", required=True, help="Department id")
+@pass_ctx
+def region_create(ctx: Ctx, name: str, department_id: str) -> None:
+    """Create a region."""
+    r = ctx.call(
+        ctx.client().control.CreateRegion,
+        control_pb2.CreateRegionRequest(department_id=department_id, name=name),
+    )
+    ctx.out(r, lambda: f"Created region {r.name} with id {r.id}")
+
+
+@region.command("list")
+@click.option("--department", "department_id", required=True, help="Department id")
+@pass_ctx
+def region_list(ctx: Ctx, department_id: str) -> None:
+    """List a department's regions."""
+    reply = ctx.call(
+        ctx.client().control.ListRegions,
+        control_pb2.ListRegionsRequest(department_id=department_id),
+    )
+    ctx.out(reply, lambda: table([(r.id, r.name) for r in reply.regions], ("ID", "NAME")))
+
+
+@main.group()
+def group() -> None:
+    """Groups of specialists, chosen first by link rules."""
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id")
+@pass_ctx
+def group_create(ctx: Ctx, name: str, site_id: str) -> None:
+    """Create a group."""
+    g = ctx.call(
+        ctx.client().control.CreateGroup, control_pb2.CreateGroupRequest(site_id=site_id, name=name)
+    )
+    ctx.out(g, lambda: f"Created group {g.name} with id {g.id}")
+
+
+@group.command("list")
+@click.option("--site", "site_id", required=True, help="Site id")
+@pass_ctx
+def group_list(ctx: Ctx, site_id: str) -> None:
+    """List a site's groups."""
+    reply = ctx.call(
+        ctx.client().control.ListGroups, control_pb2.ListGroupsRequest(site_id=site_id)
+    )
+    ctx.out(reply, lambda: table([(g.id, g.name) for g in reply.groups], ("ID", "NAME")))
+
+
+@main.group()
+def link() -> None:
+    """Link rules: visitors on matching pages go to a group first."""
+
+
+@link.command("add")
+@click.argument("pattern")
+@click.option("--site", "site_id", required=True, help="Site id")
+@click.option("--group", "group_id", required=True, help="Group id")
+@click.option("--position", default=0, type=click.IntRange(0, 1_000_000), help="Lower first")
+@pass_ctx
+def link_add(ctx: Ctx, pattern: str, site_id: str, group_id: str, position: int) -> None:
+    """Add a rule: PATTERN is a regular expression searched in the page URL."""
+    rule = ctx.call(
+        ctx.client().control.AddLinkRule,
+        control_pb2.AddLinkRuleRequest(
+            site_id=site_id, pattern=pattern, group_id=group_id, position=position
+        ),
+    )
+    ctx.out(rule, lambda: f"Added link rule {rule.id}: {rule.pattern} -> {rule.group_id}")
+
+
+@link.command("list")
+@click.option("--site", "site_id", required=True, help="Site id")
+@pass_ctx
+def link_list(ctx: Ctx, site_id: str) -> None:
+    """List a site's link rules in the order they are tried."""
+    reply = ctx.call(
+        ctx.client().control.ListLinkRules, control_pb2.ListLinkRulesRequest(site_id=site_id)
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [(r.position, r.id, r.pattern, r.group_id) for r in reply.rules],
+            ("POS", "ID", "PATTERN", "GROUP"),
+        ),
+    )
+
+
+@link.command("delete")
+@click.argument("link_id")
+@pass_ctx
+def link_delete(ctx: Ctx, link_id: str) -> None:
+    """Delete a link rule."""
+    ctx.call(
+        ctx.client().control.DeleteLinkRule, control_pb2.DeleteLinkRuleRequest(link_id=link_id)
+    )
+    click.echo(f"Deleted link rule {link_id}")
+
+
+@main.group()
+def language() -> None:
+    """Languages chat is enabled for, per site."""
+
+
+@language.command("set")
+@click.argument("languages", nargs=-1)
+@click.option("--site", "site_id", required=True, help="Site id")
+@pass_ctx
+def language_set(ctx: Ctx, languages: tuple[str, ...], site_id: str) -> None:
+    """Enable chat for LANGUAGES only (codes like en de); none enables every one."""
+    s = ctx.call(
+        ctx.client().control.SetSiteLanguages,
+        control_pb2.SetSiteLanguagesRequest(site_id=site_id, languages=list(languages)),
+    )
+    ctx.out(s, lambda: f"Site {s.name}: chat in {', '.join(s.languages) or 'every language'}")
+
+
+@main.group()
+def ticket() -> None:
+    """Offline requests visitors left when nobody could chat."""
+
+
+@ticket.command("list")
+@click.option("--site", "site_id", required=True, help="Site id")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@pass_ctx
+def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
+    """List a site's offline requests, newest first."""
+    reply = ctx.call(
+        ctx.client().control.ListTickets,
+        control_pb2.ListTicketsRequest(site_id=site_id, limit=limit),
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [(t.id, t.name, t.email, t.department_id or "-", t.text[:60]) for t in reply.tickets],
+            ("ID", "NAME", "EMAIL", "DEPARTMENT", "MESSAGE"),
+        ),
+    )
+
+
 # -- operators ----------------------------------------------------------------------
 
 
@@ -568,14 +790,73 @@ def operator_list(ctx: Ctx) -> None:
                     o.display_name,
                     o.role,
                     o.max_chats,
-                    "online" if o.online else "offline",
+                    o.status or "offline",
                     ",".join(o.department_ids) or "-",
+                    ",".join(o.languages) or "any",
                 )
                 for o in reply.operators
             ],
-            ("ID", "EMAIL", "NAME", "ROLE", "MAX", "STATUS", "DEPARTMENTS"),
+            ("ID", "EMAIL", "NAME", "ROLE", "MAX", "STATUS", "DEPARTMENTS", "LANGUAGES"),
         ),
     )
+
+
+def _id_list(value: str | None) -> control_pb2.StringList | None:
+    """A comma-separated option: None when not given, '' clears the list."""
+    if value is None:
+        return None
+    return control_pb2.StringList(values=[v.strip() for v in value.split(",") if v.strip()])
+
+
+@operator.command("set")
+@click.argument("operator_id")
+@click.option("--max-chats", type=click.IntRange(0, 1000), help="Chats at once")
+@click.option("--departments", help="Department ids, comma-separated ('' for none)")
+@click.option("--languages", help="Language codes spoken, e.g. en,de ('' takes any)")
+@click.option("--regions", help="Region ids, comma-separated")
+@click.option("--groups", help="Group ids, comma-separated")
+@click.option("--schedule", help="Reception hours, e.g. 'mon-fri 09:00-17:00' ('' any time)")
+@click.option("--timezone", help="IANA time zone of the schedule")
+@click.option(
+    "--auto-distribution/--no-auto-distribution", default=None, help="Receives queued chats"
+)
+@click.option("--auto-accept/--no-auto-accept", default=None, help="Else chats come as offers")
+@pass_ctx
+def operator_set(
+    ctx: Ctx,
+    operator_id: str,
+    max_chats: int | None,
+    departments: str | None,
+    languages: str | None,
+    regions: str | None,
+    groups: str | None,
+    schedule: str | None,
+    timezone: str | None,
+    auto_distribution: bool | None,
+    auto_accept: bool | None,
+) -> None:
+    """Change an operator's routing settings (only the options given)."""
+    request = control_pb2.UpdateOperatorRequest(operator_id=operator_id)
+    for name, value in (
+        ("max_chats", max_chats),
+        ("schedule", schedule),
+        ("timezone", timezone),
+        ("auto_distribution", auto_distribution),
+        ("auto_accept", auto_accept),
+    ):
+        if value is not None:
+            setattr(request, name, value)
+    for name, raw in (
+        ("department_ids", departments),
+        ("languages", languages),
+        ("region_ids", regions),
+        ("group_ids", groups),
+    ):
+        values = _id_list(raw)
+        if values is not None:
+            getattr(request, name).CopyFrom(values)
+    op = ctx.call(ctx.client().control.UpdateOperator, request)
+    ctx.out(op, lambda: f"Updated operator {op.display_name} ({op.id})")
 
 
 # -- roles ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ into actors' state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -103,6 +104,20 @@ class Engine:
     def conversation_site(self, conversation_id: str) -> str | None:
         raw = self.store.get("conversations", conversation_id.encode())
         return decode(raw)["site"] if raw is not None else None
+
+    async def settle(self) -> None:
+        """Wait until no actor has mail and no write is pending, three loop turns
+        in a row (tests and benchmarks; timers are not waited for)."""
+        scheduler, store = self.system.scheduler, self.store
+        async with asyncio.timeout(10.0):
+            quiet = 0
+            while quiet < 3:
+                await asyncio.sleep(0)
+                if scheduler.pending or scheduler.ready or store.busy:
+                    quiet = 0
+                    await store.drain()
+                else:
+                    quiet += 1
 
     async def close(self) -> None:
         """Save actors' snapshots, wait for the last commit, close the store."""

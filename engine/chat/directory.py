@@ -364,8 +364,13 @@ class Directory:
         role: str = "operator",
         department_ids: list[str] | tuple[str, ...] = (),
         max_chats: int = 5,
+        password_hash: str = "",
     ) -> Operator:
+        """A new operator. ``password_hash``, when given, is an argon2id hash
+        brought from elsewhere (an import) and used instead of ``password``."""
         email = email.strip().lower()
+        if password_hash and not password_hash.startswith("$argon2id$"):
+            raise InvalidArgument("invalid_argument", "an imported password must be argon2id")
         if email in self._by_email:
             raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
         if not self.role_exists(account_id, role):
@@ -389,7 +394,7 @@ class Directory:
             email=email,
             display_name=display_name,
             role=role,
-            password_hash=await hash_password(password),
+            password_hash=password_hash or await hash_password(password),
             department_ids=tuple(dict.fromkeys(department_ids)),
             max_chats=max_chats,
         )

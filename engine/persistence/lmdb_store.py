@@ -192,6 +192,11 @@ class LmdbStore:
         if self._pending and not self._flush_scheduled:
             self._flush()
 
+    @property
+    def busy(self) -> bool:
+        """A write is queued or committing."""
+        return self._busy or bool(self._pending) or self._flush_scheduled
+
     async def drain(self) -> None:
         """Wait until every queued write has committed."""
         if self._busy or self._pending or self._flush_scheduled:
