@@ -532,6 +532,7 @@ class Conversation(Actor):
             "operators": dict(self.operators),
             "last_seq": self.delivered,
             "rating": self.rating,
+            "visitor_connected": self.visitors > 0,
         }
 
 

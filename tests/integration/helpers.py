@@ -73,6 +73,7 @@ class Visitor:
         self.listener: _Listener | None = None
         self.seen: list[dict[str, Any]] = []
         self.backlog: list[dict[str, Any]] = []
+        self.welcome: dict[str, Any] = {}
 
     async def connect(self, origin: str | None = None) -> Visitor:
         headers = {"Origin": origin} if origin else None
@@ -106,7 +107,8 @@ class Visitor:
 
     async def hello(self, **fields: Any) -> dict[str, Any]:
         self.send({"type": "hello", "v": 1, **fields})
-        return await self.recv("welcome")
+        self.welcome = await self.recv("welcome")
+        return self.welcome
 
     async def close(self) -> None:
         if self.transport is not None:
@@ -128,6 +130,7 @@ class Operator:
         self.control = control_pb2_grpc.ControlStub(self.channel)
         self.sessions = operator_pb2_grpc.OperatorSessionStub(self.channel)
         self.token = ""
+        self.id = ""  # the operator's id, once known
         self.events: asyncio.Queue[Any] = asyncio.Queue()
         self.outbox: asyncio.Queue[Any] = asyncio.Queue()
         self.call: Any = None
