@@ -194,6 +194,20 @@ def main(
     type=click.IntRange(1),
     help="Visitor connections from one address",
 )
+@click.option(
+    "--grace-seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    help="An operator whose last session dropped is offline after this",
+)
+@click.option(
+    "--abandon-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, 86400),
+    help="A waiting visitor gone this long has abandoned the chat",
+)
 def serve(
     demo: bool,
     data_dir: Path,
@@ -207,6 +221,8 @@ def serve(
     tls_key: Path | None,
     visitor_ip_rate: float,
     max_visitors_per_ip: int,
+    grace_seconds: float,
+    abandon_seconds: float,
 ) -> None:
     """Run engine, edge and gRPC in one process."""
     import logging
@@ -231,6 +247,8 @@ def serve(
         map_size_mb=map_size_mb,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        grace_seconds=grace_seconds,
+        abandon_seconds=abandon_seconds,
         edge=EdgeConfig(
             host=host,
             port=http_port,

@@ -10,9 +10,11 @@ a declined offer moves on to the next operator.
 
 Every waiting visitor is told its position and an estimated wait when they
 change; updates are gathered and sent once the mailbox is drained, so a burst of
-arrivals or assignments costs one pass. The line is stored entry by entry in the
-``waiting`` database (put on arrival, delete on leaving), not as a snapshot, so a
-long line costs the same per change as a short one.
+arrivals or assignments costs one pass, and a long line (every position moves at
+each assignment) is told at most once a second, so its cost stays linear.
+The line is stored entry by entry in the ``waiting`` database (put on arrival,
+delete on leaving), not as a snapshot, so a long line costs the same per change
+as a short one.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ from engine.runtime import Actor, Context, MailboxFull, Reply
 log = logging.getLogger("parley.queue")
 
 
+POSITION_EVERY = 1.0  # seconds between position passes over a long line
+SHORT_LINE = 50  # changes to tell that go out at once, however recent the last pass
+
+
 class FlushPositions:
     """Self-message: send the positions that changed (once per drained burst)."""
 
@@ -72,6 +78,13 @@ class _Wait:
     def order(self) -> tuple[int, int]:
         return (-self.info.priority, self.serial)
 
+    def plain(self) -> bool:
+        """Any operator will do (no language, region, group, preference or refusals)."""
+        i = self.info
+        return not (
+            i.language or i.region_id or i.group_id or i.preferred_operator_id or self.excluded
+        )
+
     def want(self) -> Want:
         i = self.info
         return Want(
@@ -84,12 +97,16 @@ class DepartmentQueue(Actor):
         self.id = key
         self.waiting: list[_Wait] = []
         self.operators: dict[str, Candidate] = {}
+        self.free: dict[str, Candidate] = {}  # those below their limit: the only choices
+        self.by_conv: dict[str, _Wait] = {}
         self.claiming: str | None = None  # the automatic claim in flight
         self.picks: dict[str, Reply | None] = {}  # hand-picks in flight
         self.serial = 0
         self.gap = 0.0  # moving average of the time between assignments
         self.last_assigned = 0.0
         self.dirty: int | None = None  # first index whose position may have changed
+        self.flush_asked = False
+        self.last_flush = float("-inf")
 
     def started(self, ctx: Context) -> None:
         now = ctx.clock.monotonic()
@@ -113,16 +130,29 @@ class DepartmentQueue(Actor):
     def _insert(self, w: _Wait) -> int:
         index = bisect.bisect_right(self.waiting, w.order(), key=_Wait.order)
         self.waiting.insert(index, w)
+        self.by_conv[w.info.conversation_id] = w
         return index
 
     def _find(self, conv_id: str) -> tuple[int, _Wait | None]:
-        for index, w in enumerate(self.waiting):
-            if w.info.conversation_id == conv_id:
-                return index, w
-        return -1, None
+        w = self.by_conv.get(conv_id)
+        if w is None:
+            return -1, None
+        return bisect.bisect_left(self.waiting, w.order(), key=_Wait.order), w
+
+    def _set_candidate(self, c: Candidate) -> None:
+        self.operators[c.operator_id] = c
+        if c.load < c.max_chats and c.auto_distribution:
+            self.free[c.operator_id] = c
+        else:
+            self.free.pop(c.operator_id, None)
+
+    def _drop_candidate(self, op_id: str) -> None:
+        self.operators.pop(op_id, None)
+        self.free.pop(op_id, None)
 
     def _remove(self, index: int, ctx: Context) -> _Wait:
         w = self.waiting.pop(index)
+        del self.by_conv[w.info.conversation_id]
         ctx.services.store.write([("waiting", self._key(w), None)], _logged)
         self._mark(ctx, index)
         return w
@@ -130,18 +160,25 @@ class DepartmentQueue(Actor):
     def _mark(self, ctx: Context, index: int) -> None:
         """Positions from ``index`` on may have changed: send them after the
         messages already in the mailbox (a user message queues behind them)."""
-        if self.dirty is None:
+        if self.dirty is None or index < self.dirty:
             self.dirty = index
-            me = ctx.self_ref
-            try:
-                me.tell(_FLUSH)
-            except MailboxFull:
-                me.tell_system(_FLUSH)  # sooner, then: never lost
-        elif index < self.dirty:
-            self.dirty = index
+        if self.flush_asked:
+            return
+        self.flush_asked = True
+        wait = self.last_flush + POSITION_EVERY - ctx.clock.monotonic()
+        if wait > 0 and len(self.waiting) - self.dirty > SHORT_LINE:
+            ctx.schedule(wait, _FLUSH)
+            return
+        me = ctx.self_ref
+        try:
+            me.tell(_FLUSH)
+        except MailboxFull:
+            me.tell_system(_FLUSH)  # sooner, then: never lost
 
     def _flush_positions(self, ctx: Context) -> None:
         start, self.dirty = self.dirty, None
+        self.flush_asked = False
+        self.last_flush = ctx.clock.monotonic()
         if start is None:
             return
         gap = self.gap
@@ -172,11 +209,11 @@ class DepartmentQueue(Actor):
                         ctx.ref("operator", w.holder).tell(WithdrawOffer(conv_id))
                 return None
             case OperatorAvailable(candidate):
-                self.operators[candidate.operator_id] = candidate
+                self._set_candidate(candidate)
                 self._try_assign(ctx)
                 return None
             case OperatorGone(op_id):
-                self.operators.pop(op_id, None)
+                self._drop_candidate(op_id)
                 return None
             case ClaimResult():
                 self._claim_result(message, ctx)
@@ -222,13 +259,16 @@ class DepartmentQueue(Actor):
     def _try_assign(self, ctx: Context) -> None:
         if self.claiming is not None or not self.waiting:
             return
-        operators = self.operators
-        if not any(c.load < c.max_chats for c in operators.values()):
+        free = self.free
+        if not free:
             return
         for w in self.waiting:
             if w.holder:
                 continue
-            chosen = choose_operator(operators.values(), w.want())
+            if w.plain():  # the common case, in C: least loaded, longest idle, id
+                chosen: Candidate | None = min(free.values(), key=_rank)
+            else:
+                chosen = choose_operator(free.values(), w.want())
             if chosen is not None:
                 self._claim(w, chosen.operator_id, False, ctx)
                 return
@@ -257,9 +297,9 @@ class DepartmentQueue(Actor):
         reply = self.picks.pop(conv_id, None) if result.picked else None
         op = self.operators.get(op_id)
         if result.outcome == "failed" or (result.max_chats == 0 and result.outcome == "refused"):
-            self.operators.pop(op_id, None)
+            self._drop_candidate(op_id)
         elif op is not None:
-            self.operators[op_id] = _with_load(op, result.load, result.max_chats)
+            self._set_candidate(_with_load(op, result.load, result.max_chats))
         index, w = self._find(conv_id)
         if w is None or w.holder != op_id:
             # The visitor left (or the chat moved) while the claim was out.
@@ -329,6 +369,10 @@ class DepartmentQueue(Actor):
             conversation.tell(MoveToDepartment(dept.fallback_department_id, "max_wait"))
         else:
             conversation.tell(CloseConversation("system", "", "no_operator"))
+
+
+def _rank(c: Candidate) -> tuple[int, float, str]:
+    return (c.load, c.idle_since, c.operator_id)
 
 
 def _with_load(c: Candidate, load: int, max_chats: int) -> Candidate:

@@ -270,7 +270,8 @@ class OperatorActor(Actor):
             or info.conversation_id in self.active
             or info.conversation_id in self.offers
         ):
-            return "refused", load, op.max_chats if self.sessions else 0
+            # A limit of 0 tells the queue to forget it until it announces again.
+            return "refused", load, op.max_chats if self._available(op, ctx) else 0
         if picked or op.auto_accept:
             self._accept(info, ctx)
             return "accepted", load + 1, op.max_chats
