@@ -3,7 +3,9 @@
 // It keeps the visitor's token in localStorage; a page load replays the open
 // conversation from the start (to show it), a reconnect resumes from the last seq
 // seen, and messages not yet acknowledged are resent with their id (the server
-// stores a client message id once).
+// stores a client message id once). When nobody can chat (out of hours, nobody
+// online, the visitor's language not served) it shows the offline form instead,
+// which leaves a request answered later by email.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -22,14 +24,22 @@
   try { saved = JSON.parse((store && store.getItem(key)) || "{}") || {}; } catch (e) { saved = {}; }
   var lastSeq = 0, token = saved.token || "", conv = saved.conv || "";
   var unacked = {}; var seen = {}; var ws = null; var delay = 500; var ready = false;
+  var offline = false; var depts = [];
 
   var box = document.createElement("div");
   box.id = "parley-widget";
   box.innerHTML =
     '<div class="pw-head">Chat with us <span class="pw-state">connecting…</span></div>' +
     '<div class="pw-log" aria-live="polite"></div>' +
+    '<div class="pw-pick" hidden><select class="pw-dept" aria-label="Department"></select>' +
+    '<select class="pw-region" aria-label="Region" hidden></select></div>' +
     '<form class="pw-form"><input class="pw-input" maxlength="4000" ' +
-    'placeholder="Type a message" autocomplete="off"><button>Send</button></form>';
+    'placeholder="Type a message" autocomplete="off"><button>Send</button></form>' +
+    '<form class="pw-offline" hidden><p>Nobody can chat right now. Leave a message and ' +
+    'we will answer by email.</p><input class="pw-name" maxlength="100" placeholder="Your name">' +
+    '<input class="pw-email" type="email" required maxlength="254" placeholder="Email">' +
+    '<textarea class="pw-text" required maxlength="4000" placeholder="Your message"></textarea>' +
+    '<button>Leave a message</button></form>';
   var css = document.createElement("style");
   css.textContent =
     "#parley-widget{position:fixed;right:16px;bottom:16px;width:320px;font:14px sans-serif;" +
@@ -41,7 +51,12 @@
     "#parley-widget .pw-system{color:#777;font-style:italic;text-align:center}" +
     "#parley-widget .pw-typing{min-height:1.2em;padding:0 8px;color:#777;font-size:12px}" +
     "#parley-widget .pw-form{display:flex;border-top:1px solid #ccd}" +
-    "#parley-widget .pw-input{flex:1;border:0;padding:8px}";
+    "#parley-widget .pw-input{flex:1;border:0;padding:8px}" +
+    "#parley-widget .pw-pick{display:flex;gap:4px;padding:4px 8px;border-top:1px solid #ccd}" +
+    "#parley-widget .pw-pick select{flex:1}" +
+    "#parley-widget .pw-offline{display:flex;flex-direction:column;gap:4px;padding:8px;" +
+    "border-top:1px solid #ccd}#parley-widget .pw-offline p{margin:0;color:#555}" +
+    "#parley-widget [hidden]{display:none}";
   document.head.appendChild(css);
   document.body.appendChild(box);
   var log = box.querySelector(".pw-log"), state = box.querySelector(".pw-state");
@@ -64,12 +79,61 @@
   }
   function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
 
+  var chatForm = box.querySelector(".pw-form"), offlineForm = box.querySelector(".pw-offline");
+  var pick = box.querySelector(".pw-pick"), deptSelect = box.querySelector(".pw-dept");
+  var regionSelect = box.querySelector(".pw-region");
+  function option(select, value, text) {
+    var o = document.createElement("option"); o.value = value; o.textContent = text;
+    select.appendChild(o);
+  }
+  // The departments as the server sees them for this visitor: a picker when there
+  // are several (and regions when operators of more than one are online), the
+  // offline form when the chosen one cannot chat and no chat is open.
+  function showDepartments(f) {
+    depts = f.departments || [];
+    if (f.department) dept = f.department;
+    offline = !!f.offline;
+    var chosen = null;
+    for (var i = 0; i < depts.length; i++) if (depts[i].id === dept) chosen = depts[i];
+    pick.hidden = conv !== "" || depts.length < 2 && !(chosen && chosen.regions.length);
+    deptSelect.hidden = depts.length < 2;
+    deptSelect.textContent = "";
+    if (!chosen) option(deptSelect, "", "Choose a department");
+    depts.forEach(function (d) { option(deptSelect, d.id, d.name + (d.online ? "" : " (offline)")); });
+    deptSelect.value = dept;
+    regionSelect.textContent = "";
+    regionSelect.hidden = !(chosen && chosen.regions.length);
+    if (chosen && chosen.regions.length) {
+      option(regionSelect, "", "Any region");
+      chosen.regions.forEach(function (r) { option(regionSelect, r.id, r.name); });
+    }
+    showForms();
+  }
+  function showForms() {
+    var useOffline = offline && !conv && dept !== "";
+    offlineForm.hidden = !useOffline;
+    chatForm.hidden = useOffline;
+    if (ready) state.textContent = useOffline ? "offline" : "online";
+  }
+  deptSelect.addEventListener("change", function () {
+    send({type: "choose", department: deptSelect.value});
+  });
+  regionSelect.addEventListener("change", function () {
+    send({type: "choose", department: dept, region: regionSelect.value});
+  });
+  offlineForm.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    send({type: "ticket", name: box.querySelector(".pw-name").value,
+          email: box.querySelector(".pw-email").value, text: box.querySelector(".pw-text").value});
+  });
+
   function connect() {
     state.textContent = "connecting…";
     ws = new WebSocket(wsUrl);
     ws.onopen = function () {
       delay = 500;
-      send({type: "hello", v: 1, department: dept, token: token, last_seq: lastSeq});
+      send({type: "hello", v: 1, department: dept, token: token, last_seq: lastSeq,
+            page: location.href.slice(0, 2000), language: navigator.language || ""});
     };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
@@ -77,9 +141,15 @@
         ready = true; state.textContent = "online";
         if (f.token !== token) { token = f.token; lastSeq = 0; }
         conv = f.conversation || ""; save();
+        showDepartments(f);
         for (var cid in unacked) send({type: "msg", cid: cid, text: unacked[cid].text});
+      } else if (f.type === "departments") {
+        showDepartments(f);
+      } else if (f.type === "ticket_saved") {
+        offlineForm.hidden = true;
+        line("system", "Thank you: we received your message and will answer by email.");
       } else if (f.type === "msg") {
-        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; }
+        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; pick.hidden = true; }
         if (f.seq <= lastSeq) return;
         lastSeq = f.seq; save();
         if (f.from === "visitor" && unacked[f.cid]) {
@@ -97,17 +167,26 @@
       } else if (f.type === "ack") {
         // Every message before this seq has reached this connection already,
         // and the server does not echo our own message back to us.
-        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; }
+        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; pick.hidden = true; }
         if (f.seq > lastSeq) { lastSeq = f.seq; save(); }
         seen[f.conversation + ":" + f.seq] = 1;
         if (unacked[f.cid]) { unacked[f.cid].el.title = "delivered"; delete unacked[f.cid]; }
       } else if (f.type === "queued") {
-        state.textContent = "waiting: you are number " + f.position;
+        state.textContent = "waiting: you are number " + f.position +
+          (f.eta ? " (about " + Math.max(1, Math.round(f.eta / 60)) + " min)" : "");
       } else if (f.type === "joined") {
         state.textContent = f.operator + " is here";
       } else if (f.type === "closed") {
         state.textContent = "chat closed"; conv = ""; lastSeq = 0; save();
+        if (f.reason === "no_operator") { offline = true; line("system", "Nobody could answer in time."); }
+        showForms();
       } else if (f.type === "error") {
+        if (f.code === "offline" && f.cid && unacked[f.cid]) {
+          // Nobody can chat: the message goes into the offline form instead.
+          box.querySelector(".pw-text").value = unacked[f.cid].text;
+          unacked[f.cid].el.remove(); delete unacked[f.cid];
+          offline = true; showForms(); return;
+        }
         line("system", "Error: " + f.message);
         if (f.cid && unacked[f.cid] && !f.retryable) delete unacked[f.cid];
       }

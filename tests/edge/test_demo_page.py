@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
-from parley.v1 import common_pb2, operator_pb2
+from parley.v1 import common_pb2, control_pb2, operator_pb2
 from tests.conftest import CHROMIUM_ARGS
 from tests.integration.helpers import Operator, demo_operator, running
 
@@ -94,3 +94,48 @@ async def test_the_demo_page_refuses_another_origin(tmp_path: Path, chromium_pat
             assert "online" not in (await state.text_content() or "")
         finally:
             await browser.close()
+
+
+async def test_nobody_online_shows_the_offline_form_then_the_chat(
+    tmp_path: Path, chromium_path: str
+) -> None:
+    """With nobody on duty the widget offers the offline form, whose request is
+    stored and listed; when an operator comes online the chat form is back."""
+    async with running(tmp_path) as app, async_playwright() as pw:
+        assert app.demo is not None
+        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        op = await demo_operator(app)
+        try:
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"http://127.0.0.1:{app.http_port}/")
+            state = page.locator("#parley-widget .pw-state")
+            await state.filter(has_text="offline").wait_for(timeout=10_000)
+            form = page.locator("#parley-widget .pw-offline")
+            assert await form.is_visible()
+            assert not await page.locator("#parley-widget .pw-form").is_visible()
+            await page.fill("#parley-widget .pw-name", "Olga")
+            await page.fill("#parley-widget .pw-email", "olga@example.test")
+            await page.fill("#parley-widget .pw-text", "Please call me back about my order")
+            await page.click("#parley-widget .pw-offline button")
+            log = page.locator("#parley-widget .pw-log")
+            await log.filter(has_text="we received your message").wait_for(timeout=10_000)
+            tickets = await op.control.ListTickets(
+                control_pb2.ListTicketsRequest(site_id=app.demo["site"]), metadata=op.metadata
+            )
+            assert [(t.name, t.email, t.text) for t in tickets.tickets] == [
+                ("Olga", "olga@example.test", "Please call me back about my order")
+            ]
+            assert tickets.tickets[0].page_url.startswith(f"http://127.0.0.1:{app.http_port}/")
+
+            await op.open()  # someone is on duty now: the page switches to chat
+            await state.filter(has_text="online").wait_for(timeout=10_000)
+            assert await page.locator("#parley-widget .pw-form").is_visible()
+            await page.fill("#parley-widget .pw-input", "Are you there now?")
+            await page.press("#parley-widget .pw-input", "Enter")
+            assert (await visitor_message(op)).text == "Are you there now?"
+            assert errors == []
+        finally:
+            await browser.close()
+            await op.close()
