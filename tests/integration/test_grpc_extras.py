@@ -75,6 +75,63 @@ async def test_visitor_channel_chats_like_the_websocket(tmp_path: Path) -> None:
         await boss.close()
 
 
+async def test_visitor_channel_routes_like_the_websocket(tmp_path: Path) -> None:
+    """Departments in the welcome and live, choose, the offline form."""
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        sales = await boss.control.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+            metadata=boss.metadata,
+        )
+        call, outbox = await visitor_stream(app, boss.token)
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(
+                hello=visitor_pb2.VisitorHello(
+                    site_id=app.demo["site"], page_url="https://shop.test/", language="en-US"
+                )
+            )
+        )
+        welcome = await next_event(call, "welcome")
+        names = {d.name: d.online for d in welcome.departments.departments}
+        assert names == {"Sales": False, "Support": False}
+        assert welcome.departments.chosen_department_id == ""  # two: the visitor chooses
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(send=visitor_pb2.VisitorSend(client_msg_id="a", text="hi"))
+        )
+        assert (await next_event(call, "error")).code == "department_required"
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(choose=visitor_pb2.VisitorChoose(department_id=sales.id))
+        )
+        chosen = await next_event(call, "departments")
+        assert chosen.chosen_department_id == sales.id and chosen.offline
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(send=visitor_pb2.VisitorSend(client_msg_id="b", text="hi"))
+        )
+        assert (await next_event(call, "error")).code == "offline"
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(
+                ticket=visitor_pb2.VisitorTicket(email="app@user.test", text="call me")
+            )
+        )
+        saved = await next_event(call, "ticket")
+        tickets = await boss.control.ListTickets(
+            control_pb2.ListTicketsRequest(site_id=app.demo["site"]), metadata=boss.metadata
+        )
+        assert [(t.id, t.department_id, t.language) for t in tickets.tickets] == [
+            (saved.ticket_id, sales.id, "en")
+        ]
+        # The demo operator (Support) comes online: the visitor hears it.
+        op = await demo_operator(app)
+        await op.open()
+        live = await next_event(call, "departments")
+        assert {d.name: d.online for d in live.departments} == {"Sales": False, "Support": True}
+        outbox.put_nowait(None)
+        call.cancel()
+        await op.close()
+        await boss.close()
+
+
 async def test_visitor_channel_needs_a_service_role(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         op = await demo_operator(app)  # role operator: not allowed
