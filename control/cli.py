@@ -957,7 +957,9 @@ def chat(ctx: Ctx) -> None:
 
     Incoming messages are printed as they arrive. A typed line goes to the
     conversation that spoke last; "/to CONVERSATION_ID" switches, "/close" closes
-    the current one, "/quit" (or end of input) leaves.
+    the current one, "/status online|away|offline" sets your status, "/accept"
+    and "/decline" answer the last offer, "/pick CONVERSATION_ID" takes a waiting
+    chat, "/quit" (or end of input) leaves.
     """
     import itertools
     import queue
@@ -969,6 +971,7 @@ def chat(ctx: Ctx) -> None:
     outbox: queue.Queue[Any] = queue.Queue()
     outbox.put([operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())])
     current: list[str] = [""]
+    offered: list[str] = [""]
     ids = itertools.count(1)
     prefix = os.urandom(4).hex()
 
@@ -986,9 +989,14 @@ def chat(ctx: Ctx) -> None:
                 continue
             if line == "/quit":
                 break
-            if line.startswith("/to "):
+            command = _console_command(line, offered[0])
+            if command is not None:
+                outbox.put([command])
+            elif line.startswith("/to "):
                 current[0] = line[4:].strip()
                 click.echo(f"-- now writing to {current[0]}")
+            elif line.startswith("/") and line != "/close":
+                click.echo("-- unknown command, or no offer to answer")
             elif not current[0]:
                 click.echo("-- no conversation yet; wait for a visitor or use /to ID")
             elif line == "/close":
@@ -1035,6 +1043,21 @@ def chat(ctx: Ctx) -> None:
                     click.echo(f"[{m.conversation_id} #{m.seq}] {who}: {m.text}")
                 elif which == "closed":
                     click.echo(f"-- chat {event.closed.conversation_id} closed")
+                elif which == "offered":
+                    o = event.offered
+                    offered[0] = o.conversation_id
+                    click.echo(
+                        f"-- offer: chat {o.conversation_id} with {o.visitor_name}; "
+                        f"/accept or /decline within {o.expires_in_seconds} s"
+                    )
+                elif which == "withdrawn":
+                    w = event.withdrawn
+                    if offered[0] == w.conversation_id:
+                        offered[0] = ""
+                    click.echo(f"-- offer of {w.conversation_id} gone ({w.reason})")
+                elif which == "presence":
+                    p = event.presence
+                    click.echo(f"-- {p.display_name} is {p.status}")
                 elif which == "error":
                     click.echo(f"-- refused: {event.error.code}: {event.error.message}")
     except grpc.RpcError as error:
@@ -1043,6 +1066,27 @@ def chat(ctx: Ctx) -> None:
                 f"{error.details()} [{error.code().name}]",
                 EXIT_UNREACHABLE if error.code() is grpc.StatusCode.UNAVAILABLE else EXIT_REFUSED,
             )
+
+
+def _console_command(line: str, offered: str) -> Any:
+    """The operator command for a console line starting with "/", if it is one."""
+    from parley.v1 import operator_pb2
+
+    word, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if word == "/status" and rest:
+        return operator_pb2.OperatorCommand(status=operator_pb2.SetStatus(status=rest))
+    if word in ("/accept", "/decline") and (rest or offered):
+        return operator_pb2.OperatorCommand(
+            answer=operator_pb2.OfferAnswer(
+                conversation_id=rest or offered, accept=word == "/accept"
+            )
+        )
+    if word == "/pick" and rest:
+        return operator_pb2.OperatorCommand(
+            pick=operator_pb2.PickConversation(conversation_id=rest)
+        )
+    return None
 
 
 if __name__ == "__main__":

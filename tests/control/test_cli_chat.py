@@ -7,11 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from tests.integration.helpers import Visitor, demo_operator, running, visitor_url
+from parley.v1 import control_pb2
+from tests.integration.helpers import Visitor, demo_operator, owner, running, visitor_url
 
 
 async def test_terminal_operator_answers_a_visitor(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
+        assert app.demo is not None
         op = await demo_operator(app)  # only for its token
         env = {
             **os.environ,
@@ -54,6 +56,25 @@ async def test_terminal_operator_answers_a_visitor(tmp_path: Path) -> None:
             assert got["text"] == "Yes, how can I help?"
             proc.stdin.write(b"/close\n")
             await v.recv("closed")
+            # Status, offers and their answers from the console.
+            proc.stdin.write(b"/status away\n")
+            await line_with("Demo operator is away")
+            proc.stdin.write(b"/status online\n")
+            await line_with("Demo operator is online")
+            boss = await owner(app)
+            await boss.control.UpdateOperator(
+                control_pb2.UpdateOperatorRequest(
+                    operator_id=app.demo["operator"], auto_accept=False
+                ),
+                metadata=boss.metadata,
+            )
+            v2 = await Visitor(visitor_url(app)).connect()
+            await v2.hello(name="Kari")
+            v2.send({"type": "msg", "cid": "1", "text": "Hello?"})
+            await line_with("offer: chat")
+            proc.stdin.write(b"/accept\n")
+            assert (await v2.recv("joined"))["operator"] == "Demo operator"
+            await line_with("Kari: Hello?")
             proc.stdin.write(b"/quit\n")
             await proc.stdin.drain()
             async with asyncio.timeout(10):
