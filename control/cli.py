@@ -476,8 +476,17 @@ def site_list(ctx: Ctx) -> None:
     ctx.out(
         reply,
         lambda: table(
-            [(s.id, s.name, s.timezone, " ".join(s.allowed_origins) or "-") for s in reply.sites],
-            ("ID", "NAME", "TIMEZONE", "ALLOWED ORIGINS"),
+            [
+                (
+                    s.id,
+                    s.name,
+                    s.timezone,
+                    ",".join(s.languages) or "all",
+                    " ".join(s.allowed_origins) or "-",
+                )
+                for s in reply.sites
+            ],
+            ("ID", "NAME", "TIMEZONE", "LANGUAGES", "ALLOWED ORIGINS"),
         ),
     )
 
@@ -515,8 +524,19 @@ def department_list(ctx: Ctx, site_id: str) -> None:
     ctx.out(
         reply,
         lambda: table(
-            [(d.id, d.name, d.description) for d in reply.departments],
-            ("ID", "NAME", "DESCRIPTION"),
+            [
+                (
+                    d.id,
+                    d.name,
+                    "on" if d.chat_enabled else "off",
+                    d.hours or "always",
+                    d.max_wait_seconds or "-",
+                    d.fallback_department_id or "-",
+                    d.description,
+                )
+                for d in reply.departments
+            ],
+            ("ID", "NAME", "CHAT", "HOURS", "MAX WAIT", "FALLBACK", "DESCRIPTION"),
         ),
     )
 

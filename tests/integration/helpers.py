@@ -219,8 +219,10 @@ async def demo_operator(app: Parley) -> Operator:
 
 
 async def owner(app: Parley) -> Operator:
-    assert app.owner is not None
-    return await Operator(app).login(app.owner["email"], app.owner["password"])
+    """The account owner: made at the first start; after a restart its
+    credentials are in the data directory."""
+    creds = app.owner or orjson.loads((app.config.data_dir / "owner-credentials.json").read_bytes())
+    return await Operator(app).login(creds["email"], creds["password"])
 
 
 async def on_duty(app: Parley) -> Operator:

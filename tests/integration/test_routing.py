@@ -124,6 +124,11 @@ async def test_two_operators_limit_two_five_visitors(tmp_path: Path) -> None:
             metadata=boss.metadata,
         )
         assert [c.conversation_id for c in waiting.chats] == [conv5]
+        # A reconnect is told its place again.
+        await v5.close()
+        v5 = await Visitor(visitor_url(app)).connect()
+        await v5.hello(token=visitors[4][0].welcome["token"], last_seq=1)
+        assert (await v5.recv("queued"))["position"] == 1
         # Ana closes one chat: the waiting visitor is hers at once.
         ana.send_commands(
             command(close=operator_pb2.CloseConversation(conversation_id=got[ana][0]))
@@ -613,3 +618,31 @@ async def test_bad_routing_settings_are_refused_and_nothing_is_half_saved(
         assert (d.hours, d.timezone, d.fallback_department_id) == ("", "", "")
         op = app.engine.directory.operators[ana.id]
         assert (op.max_chats, op.region_ids, op.schedule, op.languages) == (2, (), "", ())
+
+
+async def test_the_waiting_line_survives_a_restart(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        await staff(app, boss, "Sue", max_chats=1)
+        await chat_up(app)
+        v, conv = await chat_up(app, "still waiting")
+        assert (await v.recv("queued"))["position"] == 1
+        token = v.welcome["token"]
+        await v.close()
+    async with running(tmp_path) as app:  # the same data directory
+        assert app.demo is not None
+        boss = await owner(app)
+        waiting = await boss.control.ListWaiting(
+            control_pb2.ListWaitingRequest(department_id=app.demo["department"]),
+            metadata=boss.metadata,
+        )
+        assert [c.conversation_id for c in waiting.chats] == [conv]
+        ben = await staff(app, boss, "Ben", max_chats=1)
+        assert (await ben.recv("assigned")).conversation_id == conv
+        back = await Visitor(visitor_url(app)).connect()
+        await back.hello(token=token)
+        texts = []
+        while "Ben joined the chat" not in texts:
+            texts.append((await back.recv("msg"))["text"])
+        assert texts[0] == "still waiting"
