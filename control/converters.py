@@ -7,6 +7,9 @@ from typing import Any
 from engine.chat.events import (
     Ack,
     Assigned,
+    ChatCard,
+    ChatListed,
+    ChatUnlisted,
     Closed,
     CommandFailed,
     Departments,
@@ -29,6 +32,7 @@ AUTHOR_KINDS = {
     "visitor": common_pb2.AUTHOR_KIND_VISITOR,
     "operator": common_pb2.AUTHOR_KIND_OPERATOR,
     "system": common_pb2.AUTHOR_KIND_SYSTEM,
+    "note": common_pb2.AUTHOR_KIND_NOTE,
 }
 
 
@@ -161,7 +165,32 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
                 operator_id=e.operator_id, display_name=e.display_name, status=e.status
             )
         )
+    if cls is ChatListed:
+        return operator_pb2.OperatorEvent(
+            listed=operator_pb2.ChatListed(card=card_pb(e.card), view=e.view)
+        )
+    if cls is ChatUnlisted:
+        return operator_pb2.OperatorEvent(
+            unlisted=operator_pb2.ChatUnlisted(conversation_id=e.conversation_id)
+        )
     raise ValueError(f"no operator event for {event!r}")
+
+
+def card_pb(c: ChatCard) -> operator_pb2.ChatCard:
+    return operator_pb2.ChatCard(
+        conversation_id=c.conversation_id,
+        site_id=c.site_id,
+        department_id=c.department_id,
+        visitor_id=c.visitor_id,
+        visitor_name=c.visitor_name,
+        status=c.status,
+        operator_ids=list(c.operators),
+        invisible_operator_ids=list(c.invisible),
+        missed=c.missed,
+        chat_status=c.chat_status,
+        started_ms=c.started_ms,
+        updated_ms=c.updated_ms,
+    )
 
 
 def departments_pb(d: Departments) -> visitor_pb2.DepartmentsState:

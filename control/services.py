@@ -515,6 +515,26 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                 session.answer_offer(command.answer.conversation_id, command.answer.accept)
             elif which == "pick":
                 await session.pick(command.pick.conversation_id)
+            elif which == "action":
+                a = command.action
+                kind = a.WhichOneof("action")
+                fields: dict[str, Any] = {
+                    "join": {"invisible": a.join.invisible},
+                    "leave": {},
+                    "invite_operator_id": {"operator_id": a.invite_operator_id},
+                    "transfer_to_operator_id": {"operator_id": a.transfer_to_operator_id},
+                    "transfer_to_department_id": {"department_id": a.transfer_to_department_id},
+                    "take_over": {"from_id": a.take_over.from_operator_id},
+                    "chat_status": {"status": a.chat_status},
+                }.get(kind or "", {})
+                action = _ACTIONS.get(kind or "", "")
+                if not action:
+                    sink.push(_unknown_command())
+                else:
+                    await session.act(a.conversation_id, action, **fields)
+            elif which == "whisper":
+                w = command.whisper
+                session.whisper(w.conversation_id, w.client_msg_id, w.text)
             elif which == "hello":
                 try:
                     name, max_chats = await session.hello(
@@ -536,6 +556,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                     principal.account_id, principal.role
                 ):
                     await session.watch_operators()
+                await session.watch_board()
             else:
                 sink.push(_unknown_command())
 
@@ -543,6 +564,17 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
             context, request_iterator, handle, sink, _operator_batch, session.detach
         ):
             yield out
+
+
+_ACTIONS = {
+    "join": "join",
+    "leave": "leave",
+    "invite_operator_id": "invite",
+    "transfer_to_operator_id": "transfer",
+    "transfer_to_department_id": "transfer",
+    "take_over": "take_over",
+    "chat_status": "chat_status",
+}
 
 
 def _unknown_command() -> CommandFailed:

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from engine.chat.auth import Auth
+from engine.chat.board import Board
 from engine.chat.conversation import Conversation, event_from_record
 from engine.chat.department import DepartmentQueue
 from engine.chat.directory import Directory
@@ -65,6 +66,10 @@ class Engine:
         self.system.register(
             "presence",
             Props(Presence, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
+            "board",
+            Props(Board, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
             "visitor",

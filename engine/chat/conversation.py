@@ -21,9 +21,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.chat.events import (
+    ChatCard,
     Closed,
     MessageEvent,
     OperatorJoined,
@@ -35,7 +36,11 @@ from engine.chat.events import (
 )
 from engine.chat.messages import (
     AbandonCheck,
+    Adopt,
     AssignTo,
+    CardChanged,
+    Claim,
+    ClaimDone,
     CloseConversation,
     Committed,
     ConversationEnded,
@@ -43,7 +48,12 @@ from engine.chat.messages import (
     Dequeue,
     Enqueue,
     GetConversation,
+    Hold,
+    InviteOperator,
+    JoinChat,
+    LeaveChat,
     MarkRead,
+    MissedReply,
     MoveToDepartment,
     NotifySessions,
     OperatorLeft,
@@ -51,9 +61,14 @@ from engine.chat.messages import (
     QueuePositionChanged,
     Rate,
     Released,
+    ReplayMissed,
+    SetChatStatus,
     SetTyping,
     Start,
     Subscribe,
+    TakeOver,
+    TransferToDepartment,
+    TransferToOperator,
     Unsubscribe,
 )
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -110,6 +125,18 @@ class _Entry:
         self.event: MessageEvent | None = None
 
 
+CHAT_STATUSES = ("active", "on_hold", "not_waiting")
+
+
+class _StatusDone(NamedTuple):
+    operator_id: str
+    name: str
+    status: str
+    was: str
+    ok: bool
+    reply: Reply | None
+
+
 class Conversation(Actor):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
@@ -122,6 +149,12 @@ class Conversation(Actor):
         self.abandon_epoch = 0
         self.abandon_pending = False
         self.closed_reason = ""
+        self.invisible: dict[str, str] = {}  # joined without the visitor knowing
+        self.answered = False  # an operator has written to the visitor
+        self.missed = False  # closed before anyone answered
+        self.chat_status = ""  # "" | on_hold | not_waiting
+        self.updated_ms = 0
+        self.closed_seq = 0  # the close notice's seq: a missed chat's replies follow it
         self.created_ms = 0
         self.rating = 0  # 1-5 once the visitor rated the closed chat
         # How far each side has read (kept in memory: a receipt is a courtesy,
@@ -157,6 +190,11 @@ class Conversation(Actor):
         self.rating = doc.get("rating", 0)
         self.comment = doc.get("comment", "")
         self.closed_reason = doc.get("closed_reason", "")
+        self.invisible = dict(doc.get("invisible", ()))
+        self.answered = doc.get("answered", False)
+        self.missed = doc.get("missed", False)
+        self.chat_status = doc.get("chat_status", "")
+        self.closed_seq = doc.get("closed_seq", 0)
         # The journal is the truth: it gives the last seq and the client ids
         # already stored (one put per message, no separate id index).
         cids = self.cids
@@ -175,6 +213,11 @@ class Conversation(Actor):
             "visitor_name": self.info.visitor_name,
             "info": self.info.to_list(),
             "closed_reason": self.closed_reason,
+            "invisible": list(self.invisible.items()),
+            "answered": self.answered,
+            "missed": self.missed,
+            "chat_status": self.chat_status,
+            "closed_seq": self.closed_seq,
             "status": self.status,
             "operators": list(self.operators.items()),
             "created_ms": self.created_ms,
@@ -247,6 +290,29 @@ class Conversation(Actor):
                 return self._rate(visitor_id, score, comment, ctx)
             case GetConversation():
                 return self._summary()
+            case ReplayMissed(sink):
+                return self._replay_missed(sink, ctx)
+            case JoinChat(op_id, name, invisible):
+                self._join(op_id, name, invisible, ctx)
+                return None
+            case LeaveChat(op_id):
+                self._leave(op_id, ctx)
+                return None
+            case InviteOperator() | TransferToOperator() | TakeOver():
+                self._claim_for(message, ctx)
+                return None
+            case ClaimDone():
+                self._claim_done(message, ctx)
+                return None
+            case _StatusDone():
+                self._status_done(message, ctx)
+                return None
+            case TransferToDepartment(by_id, dept_id):
+                self._transfer_to_department(by_id, dept_id, ctx)
+                return None
+            case SetChatStatus(op_id, status):
+                self._set_chat_status(op_id, status, ctx)
+                return None
         raise InvalidArgument("unknown_command", f"conversation cannot handle {message!r}")
 
     def _require(self) -> ConversationInfo:
@@ -262,17 +328,23 @@ class Conversation(Actor):
         self.created_ms = ctx.clock.wall_ms()
         ctx.services.store.write([self._meta_op()], _log_failure)
         ctx.ref("queue", info.department_id).tell(Enqueue(info))
+        self._card(ctx)
         return self.id
 
     def _post(self, post: Post, ctx: Context) -> int | None:
         info = self._require()
-        if self.status == "closed":
-            raise FailedPrecondition("conversation_closed", "the conversation is closed")
         if post.author_kind == "visitor":
+            if self.status == "closed":
+                raise FailedPrecondition("conversation_closed", "the conversation is closed")
             if post.author_id != info.visitor_id:
                 raise PermissionDenied("not_participant", "not this conversation's visitor")
-        elif post.author_id not in self.operators:
-            raise PermissionDenied("not_participant", "you are not in this conversation")
+        else:
+            if self.status == "closed" and not self.missed:
+                raise FailedPrecondition("conversation_closed", "the conversation is closed")
+            if post.author_id not in self.operators and post.author_id not in self.invisible:
+                raise PermissionDenied("not_participant", "you are not in this conversation")
+            if post.author_kind == "operator" and post.client_msg_id not in self.cids:
+                self._operator_writes(post.author_id, ctx)
         cid = post.client_msg_id
         seq = self.cids.get(cid)
         if seq is not None:
@@ -299,10 +371,35 @@ class Conversation(Actor):
             self._flush(ctx)
         return None
 
-    def _system_entry(self, text: str, after: Callable[[], None] | None, ctx: Context) -> None:
-        self._buffer.append(_Entry("system", "", "", "", text, [], after))
+    def _system_entry(
+        self, text: str, after: Callable[[], None] | None, ctx: Context, kind: str = "system"
+    ) -> None:
+        """A notice in the transcript; ``kind`` "note" keeps it from the visitor.
+        ``after`` runs once it is stored (and makes the record be stored with it)."""
+        self._buffer.append(_Entry(kind, "", "", "", text, [], after or _nothing))
         if self._inflight is None:
             self._flush(ctx)
+
+    def _operator_writes(self, op_id: str, ctx: Context) -> None:
+        """An operator's first visible word: an invisible one shows itself, and
+        a missed chat is answered (the visitor gets it when it is back)."""
+        info = self._require()
+        name = self.invisible.pop(op_id, None)
+        if name is not None:
+            self.operators[op_id] = name
+            joined = OperatorJoined(self.id, name)
+
+            def announce() -> None:
+                for sink, role in self.subs.items():
+                    if role == "visitor":
+                        sink.push(joined)
+
+            self._system_entry(f"{name} joined the chat", announce, ctx)
+            self._card(ctx)
+        if not self.answered:
+            self.answered = True
+            if self.missed:
+                ctx.ref("visitor", info.visitor_id).tell(MissedReply(self.id))
 
     def _flush(self, ctx: Context) -> None:
         entries, self._buffer = self._buffer, []
@@ -317,7 +414,7 @@ class Conversation(Actor):
             )
             entry.event = event
             ops.append(("journal", journal_key(cid_id, seq), record_of(event)))
-            if entry.after is not None and entry.kind == "system":
+            if entry.after is not None:
                 ops.append(self._meta_op())
         self._inflight = entries
         ref = ctx.self_ref
@@ -344,9 +441,14 @@ class Conversation(Actor):
                 for reply in entry.replies:
                     reply(event.seq, None)
                 origin = entry.origin  # has the text already; its ack says stored
-                for sink in subs:
-                    if sink is not origin:
-                        sink.push(event)
+                if entry.kind == "note":  # for operators only
+                    for sink, role in subs.items():
+                        if sink is not origin and role == "operator":
+                            sink.push(event)
+                else:
+                    for sink in subs:
+                        if sink is not origin:
+                            sink.push(event)
                 if entry.after is not None:
                     entry.after()
         if self._buffer:
@@ -357,10 +459,13 @@ class Conversation(Actor):
         if after_seq < self.delivered:
             start = journal_key(self.id, after_seq + 1)
             limit = self.delivered - after_seq
+            visitor = role == "visitor"
             for _key, value in ctx.services.store.scan(
                 "journal", journal_prefix(self.id), start=start, limit=limit
             ):
-                sink.push(event_from_record(self.id, decode(value)))
+                doc = decode(value)
+                if not (visitor and doc["k"] == "note"):
+                    sink.push(event_from_record(self.id, doc))
         if self.subs.get(sink) != role:
             if role == "visitor":
                 self.visitors += 1
@@ -379,8 +484,10 @@ class Conversation(Actor):
         if self.status == "closed":
             ctx.ref("operator", operator_id).tell(Released(self.id))
             return
+        self.invisible.pop(operator_id, None)
         self.operators[operator_id] = operator_name
         self.status = "active"
+        self._card(ctx)
         joined = OperatorJoined(self.id, operator_name)
 
         def announce() -> None:
@@ -401,6 +508,9 @@ class Conversation(Actor):
         was_queued = self.status == "queued"
         self.status = "closed"
         self.closed_reason = reason if by_kind == "system" else ""
+        self.missed = not self.answered and reason in ("abandoned", "no_operator")
+        self.chat_status = ""
+        self._card(ctx)
         last_operator = next(reversed(self.operators), "")
         closed = Closed(self.id, by_id, self.closed_reason)
         if by_kind == "system":
@@ -410,9 +520,10 @@ class Conversation(Actor):
             text = f"Chat closed by {name}"
 
         def finish() -> None:
+            self.closed_seq = self.delivered
             for sink in self.subs:
                 sink.push(closed)
-            for op_id in self.operators:
+            for op_id in (*self.operators, *self.invisible):
                 ctx.ref("operator", op_id).tell(Released(self.id))
             ctx.ref("visitor", info.visitor_id).tell(ConversationEnded(self.id, last_operator))
             if was_queued:
@@ -438,6 +549,7 @@ class Conversation(Actor):
 
         why = "nobody was free in time" if reason == "max_wait" else reason
         self._system_entry(f"Moved to {dept.name}: {why}", enqueue, ctx)
+        self._card(ctx)
 
     def _operator_left(self, op_id: str, requeue: bool, ctx: Context) -> None:
         info = self._require()
@@ -446,6 +558,7 @@ class Conversation(Actor):
             return
         if self.operators:
             self._system_entry(f"{name} went offline and left the chat", _nothing, ctx)
+            self._card(ctx)
             return
         if not requeue:
             self._close("system", op_id, ctx, "operator_offline")
@@ -457,6 +570,7 @@ class Conversation(Actor):
             ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting))
 
         self._system_entry(f"{name} went offline; finding another operator", enqueue, ctx)
+        self._card(ctx)
 
     def _mark_read(self, read: MarkRead) -> int:
         info = self._require()
@@ -521,6 +635,240 @@ class Conversation(Actor):
         self._system_entry(text, announce, ctx)
         return score
 
+    # -- the operators' lists and actions -----------------------------------------
+
+    def _card(self, ctx: Context) -> None:
+        """Tell the account's board how this chat looks now."""
+        info = self._require()
+        site = ctx.services.directory.sites.get(info.site_id)
+        if site is None:
+            return
+        self.updated_ms = ctx.clock.wall_ms()
+        card = ChatCard(
+            self.id,
+            info.site_id,
+            info.department_id,
+            info.visitor_id,
+            info.visitor_name,
+            self.status,
+            tuple(self.operators),
+            tuple(self.invisible),
+            self.missed,
+            self.chat_status,
+            self.created_ms,
+            self.updated_ms,
+        )
+        ctx.ref("board", site.account_id).tell(CardChanged(card))
+
+    def _participant(self, op_id: str) -> str:
+        name = self.operators.get(op_id) or self.invisible.get(op_id)
+        if name is None:
+            raise PermissionDenied("not_participant", "you are not in this conversation")
+        return name
+
+    def _open_for_action(self) -> ConversationInfo:
+        info = self._require()
+        if self.status == "closed":
+            raise FailedPrecondition("conversation_closed", "the conversation is closed")
+        return info
+
+    def _join(self, op_id: str, name: str, invisible: bool, ctx: Context) -> None:
+        info = self._require()
+        if self.status == "closed" and not self.missed:
+            raise FailedPrecondition("conversation_closed", "the conversation is closed")
+        if op_id in self.operators or op_id in self.invisible:
+            raise FailedPrecondition("already_in_chat", "you are in this chat already")
+        if self.status == "queued":
+            raise FailedPrecondition("waiting", "this chat waits for an operator: pick it instead")
+        ctx.ref("operator", op_id).tell(Adopt(info))
+        if invisible or self.status == "closed":
+            # Nobody tells the visitor; the transcript notes it for operators.
+            self.invisible[op_id] = name
+            how = "invisibly" if invisible else "after the visitor left"
+            self._system_entry(f"{name} joined {how}", None, ctx, kind="note")
+        else:
+            self.operators[op_id] = name
+            joined = OperatorJoined(self.id, name)
+
+            def announce() -> None:
+                for sink, role in self.subs.items():
+                    if role == "visitor":
+                        sink.push(joined)
+
+            self._system_entry(f"{name} joined the chat", announce, ctx)
+        self._card(ctx)
+
+    def _leave(self, op_id: str, ctx: Context) -> None:
+        self._open_for_action()
+        name = self._participant(op_id)
+        invisible = self.invisible.pop(op_id, None) is not None
+        self.operators.pop(op_id, None)
+        ctx.ref("operator", op_id).tell(Released(self.id))
+        if invisible:
+            self._system_entry(f"{name} left", None, ctx, kind="note")
+        elif self.operators or self.status != "active":
+            self._system_entry(f"{name} left the chat", None, ctx)
+        else:
+            self._requeue(f"{name} left the chat; finding another operator", ctx)
+        self._card(ctx)
+
+    def _requeue(self, text: str, ctx: Context) -> None:
+        """Nobody is left to answer: back to the department's queue, first in line."""
+        info = self._require()
+        self.status = "queued"
+        self.chat_status = ""
+        self.info = waiting = dataclasses.replace(info, preferred_operator_id="", priority=1)
+
+        def enqueue() -> None:
+            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting))
+
+        self._system_entry(text, enqueue, ctx)
+
+    def _claim_for(self, action: Any, ctx: Context) -> None:
+        """Invite, transfer or take-over: the colleague's operator actor must
+        accept the chat (online, below its limit) before anything changes."""
+        info = self._open_for_action()
+        target = action.operator_id
+        if type(action) is TakeOver:
+            if action.from_id not in self.operators:
+                raise FailedPrecondition(
+                    "owner_changed", "the chat is no longer with that operator: look again"
+                )
+            if target in self.operators:
+                raise FailedPrecondition("already_in_chat", "you are in this chat already")
+        else:
+            self._participant(action.by_id)
+            if target in self.operators or target in self.invisible:
+                raise FailedPrecondition("already_in_chat", "that operator is in this chat")
+        reply = ctx.defer()
+        me = ctx.self_ref
+
+        def answered(value: Any, error: BaseException | None) -> None:
+            accepted = error is None and value is not None and value[0] == "accepted"
+            me.tell_system(ClaimDone(action, target, accepted, reply))
+
+        ctx.ref("operator", target).tell(Claim(info, True), answered)
+
+    def _claim_done(self, done: ClaimDone, ctx: Context) -> None:
+        action, target, reply = done.action, done.operator_id, done.reply
+        directory = ctx.services.directory
+        op = directory.operators.get(target)
+        target_name = op.display_name if op is not None else "An operator"
+        refusal: BaseException | None = None
+        if not done.accepted:
+            refusal = FailedPrecondition(
+                "operator_unavailable", f"{target_name} is not online or has no free slot"
+            )
+        elif self.status == "closed":
+            refusal = FailedPrecondition("conversation_closed", "the conversation is closed")
+        elif type(action) is TakeOver and action.from_id not in self.operators:
+            refusal = FailedPrecondition(
+                "owner_changed", "the chat is no longer with that operator: look again"
+            )
+        if refusal is not None:
+            if done.accepted:
+                ctx.ref("operator", target).tell(Released(self.id))
+            if reply is not None:
+                reply(None, refusal)
+            return
+        self.invisible.pop(target, None)
+        self.operators[target] = target_name
+        joined = OperatorJoined(self.id, target_name)
+        if type(action) is InviteOperator:
+            by = self.operators.get(action.by_id) or self.invisible.get(action.by_id, "")
+            text = f"{by} invited {target_name}"
+        elif type(action) is TransferToOperator:
+            by = self._drop(action.by_id, ctx)
+            text = f"{by} transferred the chat to {target_name}"
+        else:
+            by = self._drop(action.from_id, ctx)
+            text = f"{target_name} took over the chat from {by}"
+
+        def announce() -> None:
+            for sink, role in self.subs.items():
+                if role == "visitor":
+                    sink.push(joined)
+
+        self._system_entry(text, announce, ctx)
+        self._card(ctx)
+        if reply is not None:
+            reply(None, None)
+
+    def _drop(self, op_id: str, ctx: Context) -> str:
+        name = self.operators.pop(op_id, None) or self.invisible.pop(op_id, "")
+        ctx.ref("operator", op_id).tell(Released(self.id))
+        return name
+
+    def _transfer_to_department(self, by_id: str, dept_id: str, ctx: Context) -> None:
+        info = self._open_for_action()
+        by = self._participant(by_id)
+        dept = ctx.services.directory.departments.get(dept_id)
+        if dept is None or dept.site_id != info.site_id:
+            raise NotFound("unknown_department", f"no department {dept_id[:40]!r} on this site")
+        for op_id in (*self.operators, *self.invisible):
+            ctx.ref("operator", op_id).tell(Released(self.id))
+        self.operators.clear()
+        self.invisible.clear()
+        self.info = dataclasses.replace(info, department_id=dept_id, region_id="")
+        self._requeue(f"{by} transferred the chat to {dept.name}", ctx)
+        self._card(ctx)
+
+    def _set_chat_status(self, op_id: str, status: str, ctx: Context) -> None:
+        self._open_for_action()
+        name = self._participant(op_id)
+        if status not in CHAT_STATUSES:
+            raise InvalidArgument(
+                "invalid_argument", "chat status is active, on_hold or not_waiting"
+            )
+        if status == self.chat_status or (status == "active" and not self.chat_status):
+            return
+        reply = ctx.defer()
+        me = ctx.self_ref
+        was = self.chat_status
+
+        def held(value: Any, error: BaseException | None) -> None:
+            me.tell_system(
+                _StatusDone(op_id, name, status, was, bool(value) and error is None, reply)
+            )
+
+        if status == "on_hold" or was == "on_hold":
+            ctx.ref("operator", op_id).tell(Hold(self.id, status == "on_hold"), held)
+        else:
+            held(True, None)
+
+    def _status_done(self, done: _StatusDone, ctx: Context) -> None:
+        if not done.ok:
+            if done.reply is not None:
+                done.reply(None, FailedPrecondition("at_capacity", "you are at your chat limit"))
+            return
+        self.chat_status = "" if done.status == "active" else done.status
+        text = {
+            "on_hold": f"{done.name} put the chat on hold",
+            "not_waiting": f"{done.name} marked the visitor as not waiting",
+            "active": f"{done.name} took the chat back",
+        }[done.status]
+        self._system_entry(
+            text, None, ctx, kind="system" if done.status != "not_waiting" else "note"
+        )
+        self._card(ctx)
+        if done.reply is not None:
+            done.reply(None, None)
+
+    def _replay_missed(self, sink: Sink, ctx: Context) -> int:
+        """What operators wrote to a missed chat after it closed, for its returning
+        visitor (notes stay with the operators). Reply: how many messages."""
+        self._require()
+        if not self.missed or self.delivered <= self.closed_seq:
+            return 0
+        count = 0
+        start = journal_key(self.id, self.closed_seq + 1)
+        for _key, value in ctx.services.store.scan("journal", journal_prefix(self.id), start=start):
+            doc = decode(value)
+            if doc["k"] != "note":
+                sink.push(event_from_record(self.id, doc))
+                count += 1
+        return count
+
     def _summary(self) -> dict[str, Any]:
         info = self._require()
         return {
@@ -533,6 +881,9 @@ class Conversation(Actor):
             "last_seq": self.delivered,
             "rating": self.rating,
             "visitor_connected": self.visitors > 0,
+            "invisible": dict(self.invisible),
+            "missed": self.missed,
+            "chat_status": self.chat_status,
         }
 
 

@@ -128,6 +128,37 @@ class TicketSaved(NamedTuple):
     ticket_id: str
 
 
+class ChatCard(NamedTuple):
+    """A conversation as the operators' lists show it."""
+
+    conversation_id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    visitor_name: str
+    status: str  # queued | active | closed
+    operators: tuple[str, ...]  # in the chat, visible to the visitor
+    invisible: tuple[str, ...]  # joined without the visitor knowing
+    missed: bool  # the visitor left before anyone answered
+    chat_status: str  # "" | on_hold | not_waiting
+    started_ms: int
+    updated_ms: int
+
+
+class ChatListed(NamedTuple):
+    """A chat entered (or changed in) one of the operator's views: mine, new,
+    others or missed."""
+
+    card: ChatCard
+    view: str
+
+
+class ChatUnlisted(NamedTuple):
+    """A chat left the operator's views (closed, or moved out of its sight)."""
+
+    conversation_id: str
+
+
 class Typing(NamedTuple):
     """Someone in the conversation is typing (or stopped). ``preview`` is the
     visitor's draft, for operators allowed to see it; empty otherwise."""
@@ -171,6 +202,8 @@ Event = (
     | OperatorPresence
     | Departments
     | TicketSaved
+    | ChatListed
+    | ChatUnlisted
 )
 
 

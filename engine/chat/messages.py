@@ -64,11 +64,24 @@ class ConversationEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class MissedReply:
+    """An operator answered the visitor's missed chat: deliver it on return."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetVisitor:
-    """Reply: (open conversation id or "", name, last ended conversation id or "")."""
+    """Reply: (open conversation id or "", name, last ended conversation id or "",
+    a missed chat with an answer waiting or "")."""
 
 
-VisitorCommand = OpenConversation | ConversationEnded | GetVisitor
+@dataclass(frozen=True, slots=True)
+class MissedDelivered:
+    conversation_id: str
+
+
+VisitorCommand = OpenConversation | ConversationEnded | GetVisitor | MissedReply | MissedDelivered
 
 
 # -- Conversation ------------------------------------------------------------------
@@ -191,6 +204,82 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinChat:
+    """An operator joins a chat it may see; ``invisible``: the visitor is not
+    told until it writes. Reply: None."""
+
+    operator_id: str
+    operator_name: str
+    invisible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InviteOperator:
+    """A participant brings a colleague in (who must be online, below its limit)."""
+
+    by_id: str
+    operator_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferToOperator:
+    """Hand the chat to a colleague and leave it."""
+
+    by_id: str
+    operator_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferToDepartment:
+    """Send the chat back to the queue of a department (of the same site) and leave."""
+
+    by_id: str
+    department_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveChat:
+    operator_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TakeOver:
+    """Take the chat from ``from_id`` (the owner the taker saw: if it changed
+    meanwhile, the take-over is refused)."""
+
+    operator_id: str
+    operator_name: str
+    from_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetChatStatus:
+    """active | on_hold (frees the operator's slot) | not_waiting (the visitor is
+    not waiting for an answer now; notifications muted)."""
+
+    operator_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDone:
+    """Self-message: an operator answered a claim the conversation made for an
+    invite, transfer, take-over or return from hold."""
+
+    action: Any = field(compare=False)
+    operator_id: str
+    accepted: bool
+    reply: Any = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayMissed:
+    """Push the operators' answers to this missed chat to ``sink``."""
+
+    sink: Sink = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class GetConversation:
     """Reply: a dict summary."""
 
@@ -211,6 +300,15 @@ ConversationCommand = (
     | MoveToDepartment
     | OperatorLeft
     | AbandonCheck
+    | JoinChat
+    | InviteOperator
+    | TransferToOperator
+    | TransferToDepartment
+    | LeaveChat
+    | TakeOver
+    | SetChatStatus
+    | ClaimDone
+    | ReplayMissed
 )
 
 
@@ -238,6 +336,23 @@ class Claim:
 
     info: ConversationInfo
     picked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Adopt:
+    """The operator joined a chat (uncounted: its limit is for chats it was
+    given): its sessions follow it."""
+
+    info: ConversationInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The chat is on hold (``on``) and frees its slot, or back. Reply: True, or
+    False when going back would pass the limit."""
+
+    conversation_id: str
+    on: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +435,8 @@ OperatorCommand = (
     | NotifySessions
     | GetOperatorState
     | AnswerOffer
+    | Adopt
+    | Hold
     | OfferExpired
     | WithdrawOffer
     | SetStatus
@@ -452,6 +569,40 @@ class GetPresence:
 @dataclass(frozen=True, slots=True)
 class ConfigChanged:
     """Departments, regions or operators changed: recompute the views."""
+
+
+# -- Board (one per account: the operators' chat lists) --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CardChanged:
+    card: Any = field(compare=False)  # events.ChatCard
+
+
+@dataclass(frozen=True, slots=True)
+class WatchBoard:
+    """An operator session wants its views. ``scope``: own | department | all.
+    Reply: list of (card, view) it may see."""
+
+    sink: Sink = field(compare=False)
+    operator_id: str
+    scope: str
+    department_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchBoard:
+    sink: Sink = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GetCard:
+    """Reply: the card of a conversation, or None."""
+
+    conversation_id: str
+
+
+BoardCommand = CardChanged | WatchBoard | UnwatchBoard | GetCard
 
 
 PresenceCommand = (

@@ -24,6 +24,7 @@ from typing import Any
 from engine.chat import schedule
 from engine.chat.events import Assigned, Offered, OfferWithdrawn, Sink
 from engine.chat.messages import (
+    Adopt,
     AnswerOffer,
     AttachSession,
     Claim,
@@ -32,6 +33,7 @@ from engine.chat.messages import (
     DetachSession,
     GetOperatorState,
     GraceOver,
+    Hold,
     NotifySessions,
     OfferAnswered,
     OfferExpired,
@@ -72,6 +74,8 @@ class OperatorActor(Actor):
         self.id = key
         self.sessions: list[Sink] = []
         self.active: dict[str, ConversationInfo] = {}
+        # Chats it is in that do not count toward its limit: joined, on hold.
+        self.extra: dict[str, ConversationInfo] = {}
         self.offers: dict[str, _Offer] = {}
         self.idle_since = 0.0
         self.status = "online"  # as set by the operator
@@ -86,6 +90,9 @@ class OperatorActor(Actor):
             for item in doc["active"]:
                 info = ConversationInfo(*item)
                 self.active[info.conversation_id] = info
+            for item in doc.get("extra", ()):
+                info = ConversationInfo(*item)
+                self.extra[info.conversation_id] = info
             self.status = doc.get("status", "online")
 
     def started(self, ctx: Context) -> None:
@@ -93,7 +100,11 @@ class OperatorActor(Actor):
 
     def snapshot(self) -> bytes | None:
         return encode(
-            {"active": [i.to_list() for i in self.active.values()], "status": self.status}
+            {
+                "active": [i.to_list() for i in self.active.values()],
+                "extra": [i.to_list() for i in self.extra.values()],
+                "status": self.status,
+            }
         )
 
     def can_passivate(self) -> bool:
@@ -179,8 +190,21 @@ class OperatorActor(Actor):
                     self._push(OfferWithdrawn(conv_id, "gone"))
                     self._announce(ctx)
                 return None
+            case Adopt(info):
+                if info.conversation_id not in self.active:
+                    self.extra[info.conversation_id] = info
+                    ctx.save_snapshot()
+                    for sink in self.sessions:
+                        self._open_for(sink, info, 0, ctx)
+                return None
+            case Hold(conv_id, on):
+                return self._hold(conv_id, on, ctx)
             case Released(conv_id):
-                if self.active.pop(conv_id, None) is not None:
+                if self.extra.pop(conv_id, None) is not None:
+                    ctx.save_snapshot()
+                    for sink in self.sessions:
+                        ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                elif self.active.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     self.idle_since = ctx.clock.monotonic()
                     for sink in self.sessions:
@@ -220,6 +244,7 @@ class OperatorActor(Actor):
                     "load": len(self.active),
                     "offers": sorted(self.offers),
                     "conversations": sorted(self.active),
+                    "extra": sorted(self.extra),
                 }
         raise InvalidArgument("unknown_command", f"operator cannot handle {message!r}")
 
@@ -234,7 +259,7 @@ class OperatorActor(Actor):
             self.in_grace = False
         self.epoch += 1  # stale grace timers
         self.orphan_epoch += 1  # back before its chats were moved: they stay
-        for info in self.active.values():
+        for info in (*self.active.values(), *self.extra.values()):
             self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
         for offer in self.offers.values():
             sink.push(self._offered(offer.info, ctx))
@@ -245,7 +270,7 @@ class OperatorActor(Actor):
         if sink not in self.sessions:
             return
         self.sessions.remove(sink)
-        for conv_id in self.active:
+        for conv_id in (*self.active, *self.extra):
             ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
         if self.sessions:
             return
@@ -296,9 +321,32 @@ class OperatorActor(Actor):
 
     def _accept(self, info: ConversationInfo, ctx: Context) -> None:
         self.active[info.conversation_id] = info
+        if self.extra.pop(info.conversation_id, None) is not None:
+            ctx.save_snapshot()  # it was in the chat already (joined): now counted
+            return
         ctx.save_snapshot()
         for sink in self.sessions:
             self._open_for(sink, info, 0, ctx)
+
+    def _hold(self, conv_id: str, on: bool, ctx: Context) -> bool:
+        if on:
+            info = self.active.pop(conv_id, None)
+            if info is not None:
+                self.extra[conv_id] = info
+                ctx.save_snapshot()
+                self.idle_since = ctx.clock.monotonic()
+                self._announce(ctx)
+            return True
+        info = self.extra.get(conv_id)
+        if info is None:
+            return conv_id in self.active
+        op = self._record(ctx)
+        if len(self.active) + len(self.offers) >= op.max_chats:
+            return False
+        del self.extra[conv_id]
+        self.active[conv_id] = info
+        ctx.save_snapshot()
+        return True
 
     def _answer(self, conv_id: str, accept: bool, reason: str, ctx: Context) -> None:
         offer = self.offers.pop(conv_id, None)

@@ -26,6 +26,16 @@ TYPING_PREVIEW = "typing_preview"  # see what a visitor types before it is sent
 SELF = "self"  # who am I, log out, own password, avatar, sessions and tokens
 ACCEPT = "accept"  # pick waiting chats from the New pool
 VIEW_TICKETS = "view_tickets"  # offline requests left by visitors
+# Which chats an operator sees in its lists (its own always): its departments'
+# or every chat of the account.
+VIEW_DEPARTMENT_CHATS = "view_department_chats"
+VIEW_ALL_CHATS = "view_all_chats"
+JOIN = "join"  # join a colleague's chat it can see
+JOIN_INVISIBLE = "join_invisible"  # ... without the visitor being told
+INVITE = "invite"  # bring a colleague into one's chat
+TRANSFER = "transfer"  # hand one's chat to a colleague or a department
+TAKE_OVER = "take_over"  # take a colleague's chat over
+CHANGE_CHAT_STATUS = "change_chat_status"  # on hold, not waiting, active
 
 PERMISSIONS = frozenset(
     {
@@ -43,14 +53,48 @@ PERMISSIONS = frozenset(
         SELF,
         ACCEPT,
         VIEW_TICKETS,
+        VIEW_DEPARTMENT_CHATS,
+        VIEW_ALL_CHATS,
+        JOIN,
+        JOIN_INVISIBLE,
+        INVITE,
+        TRANSFER,
+        TAKE_OVER,
+        CHANGE_CHAT_STATUS,
     }
 )
+
+# What the operator session checks, per chat action (the RPCs are in
+# control/permissions.py). Seeing chats is a scope, the widest held wins.
+CHAT_ACTIONS: dict[str, str] = {
+    "pick": ACCEPT,
+    "join": JOIN,
+    "join_invisible": JOIN_INVISIBLE,
+    "invite": INVITE,
+    "transfer": TRANSFER,
+    "take_over": TAKE_OVER,
+    "chat_status": CHANGE_CHAT_STATUS,
+}
+VIEW_SCOPES: dict[str, str] = {"department": VIEW_DEPARTMENT_CHATS, "all": VIEW_ALL_CHATS}
 
 BUILTIN_ROLES: dict[str, frozenset[str]] = {
     "owner": PERMISSIONS,
     "admin": PERMISSIONS,
     "operator": frozenset(
-        {CHAT, VIEW_CONFIG, VIEW_OPERATORS, CHANGE_DISPLAY_NAME, SELF, ACCEPT, VIEW_TICKETS}
+        {
+            CHAT,
+            VIEW_CONFIG,
+            VIEW_OPERATORS,
+            CHANGE_DISPLAY_NAME,
+            SELF,
+            ACCEPT,
+            VIEW_TICKETS,
+            VIEW_DEPARTMENT_CHATS,
+            JOIN,
+            INVITE,
+            TRANSFER,
+            CHANGE_CHAT_STATUS,
+        }
     ),
 }
 

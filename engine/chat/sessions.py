@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from engine.chat import ids, policies
 from engine.chat.events import (
     Ack,
+    ChatCard,
+    ChatListed,
     Closed,
     CommandFailed,
     Departments,
@@ -32,23 +34,35 @@ from engine.chat.messages import (
     AttachSession,
     CloseConversation,
     DetachSession,
+    GetCard,
     GetConversation,
     GetVisitor,
+    InviteOperator,
+    JoinChat,
+    LeaveChat,
     MarkRead,
+    MissedDelivered,
     OpenConversation,
     Pick,
     Post,
     Rate,
+    ReplayMissed,
+    SetChatStatus,
     SetStatus,
     SetTyping,
     Subscribe,
+    TakeOver,
+    TransferToDepartment,
+    TransferToOperator,
     Unsubscribe,
+    UnwatchBoard,
     UnwatchOperators,
     UnwatchSite,
+    WatchBoard,
     WatchOperators,
     WatchSite,
 )
-from engine.chat.permissions import ACCEPT, TYPING_PREVIEW
+from engine.chat.permissions import CHAT_ACTIONS, TYPING_PREVIEW, VIEW_SCOPES
 from engine.chat.records import EMAIL_RE, Site, Ticket, language_of
 from engine.chat.visitor import visitor_snapshot
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Refused
@@ -168,7 +182,7 @@ class VisitorSession:
             )
         self.visitor_id = visitor_id
         visitor = self.engine.system.ref("visitor", visitor_id)
-        conversation_id, stored_name, last = await visitor.ask(GetVisitor())
+        conversation_id, stored_name, last, missed = await visitor.ask(GetVisitor())
         self.last_conversation_id = last
         self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
         presence = self.engine.system.ref("presence", self.site.account_id)
@@ -180,6 +194,11 @@ class VisitorSession:
             self._conversation = self.engine.system.ref("conversation", conversation_id)
             self.conversation_id = conversation_id
             seen = await self._conversation.ask(Subscribe(self, last_seq, "visitor"))
+        if missed:
+            # Operators answered a chat this visitor left: it hears them now.
+            ref = self.engine.system.ref("conversation", missed)
+            await ref.ask(ReplayMissed(self))
+            visitor.tell(MissedDelivered(missed))
         return {
             "visitor_id": visitor_id,
             "token": token,
@@ -454,6 +473,13 @@ class VisitorSession:
             presence.tell_system(UnwatchSite(self.site.id, self))
 
 
+def _owner(card: ChatCard) -> str:
+    """Whom a take-over takes the chat from when the caller names nobody."""
+    if not card.operators:
+        raise FailedPrecondition("no_owner", "nobody has this chat: pick it instead")
+    return card.operators[0]
+
+
 def _for_language(state: DepartmentState, language: str, enabled: bool) -> DepartmentState:
     speaks = not language or "*" in state.languages or language in state.languages
     online = state.online and enabled and speaks
@@ -481,8 +507,14 @@ class OperatorSession:
         self._operator = engine.system.ref("operator", principal.operator_id)
         self._attached = False
         permissions = engine.directory.role_permissions(principal.account_id, principal.role)
+        self.permissions = permissions
         self._may_preview = TYPING_PREVIEW in permissions
-        self._may_pick = ACCEPT in permissions
+        self.scope = "own"
+        for scope in ("department", "all"):  # the widest held wins
+            if VIEW_SCOPES[scope] in permissions:
+                self.scope = scope
+        self._board = engine.system.ref("board", principal.account_id)
+        self._watching_board = False
         self._presence = engine.system.ref("presence", principal.account_id)
         self._watching = False
         self.status = ""
@@ -511,6 +543,87 @@ class OperatorSession:
         self._watching = True
         for op_id, name, status in await self._presence.ask(WatchOperators(self)):
             self.sink.push(OperatorPresence(op_id, name, status))
+
+    async def watch_board(self) -> None:
+        """Push the operator's views (mine, new, others, missed) to the sink as
+        ChatListed events, then each change."""
+        if self._watching_board or not self._attached:
+            return
+        self._watching_board = True
+        op = self.engine.directory.operator(self.operator_id)
+        listed = await self._board.ask(
+            WatchBoard(self, self.operator_id, self.scope, op.department_ids)
+        )
+        for card, view in listed:
+            self.sink.push(ChatListed(card, view))
+
+    async def _visible(self, conversation_id: str) -> ChatCard:
+        """The chat's card if this operator may see it; else the chat 'does not
+        exist' (no hint that it does)."""
+        card: ChatCard | None = await self._board.ask(GetCard(conversation_id))
+        op = self.engine.directory.operator(self.operator_id)
+        if card is None:
+            raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
+        mine = self.operator_id in card.operators or self.operator_id in card.invisible
+        if not (
+            mine
+            or self.scope == "all"
+            or (self.scope == "department" and card.department_id in op.department_ids)
+        ):
+            raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
+        return card
+
+    def _need(self, permission: str) -> None:
+        if permission not in self.permissions:
+            raise PermissionDenied(
+                "permission_denied",
+                f"the {self.principal.role} role may not {permission.replace('_', ' ')}",
+            )
+
+    async def act(self, conversation_id: str, action: str, **fields: Any) -> None:
+        """A chat action (join, leave, invite, transfer, take over, chat status),
+        checked against the role and what the operator may see; a refusal comes
+        back on the sink, success as the chat's own events."""
+        try:
+            if not self._attached:
+                raise FailedPrecondition("no_hello", "send hello first")
+            await self._act(conversation_id, action, fields)
+        except (Refused, MailboxFull, AskTimeout) as error:
+            self.sink.push(failure(error, conversation_id=conversation_id))
+
+    async def _act(self, conv_id: str, action: str, fields: dict[str, Any]) -> None:
+        me, name = self.operator_id, self.display_name
+        directory = self.engine.directory
+        conversation = self._conversation(conv_id)
+        if action == "leave":
+            await conversation.ask(LeaveChat(me))
+            return
+        invisible = action == "join" and bool(fields.get("invisible"))
+        permission = CHAT_ACTIONS.get("join_invisible" if invisible else action)
+        if permission is None:
+            raise InvalidArgument("unknown_command", f"unknown chat action {action!r}")
+        self._need(permission)
+        if action == "chat_status":
+            await conversation.ask(SetChatStatus(me, fields["status"]))
+            return
+        card = await self._visible(conv_id)
+        if action == "join":
+            await conversation.ask(JoinChat(me, name, invisible))
+        elif action == "take_over":
+            await conversation.ask(TakeOver(me, name, fields.get("from_id") or _owner(card)))
+        elif action == "invite":
+            target = directory.operator(fields["operator_id"], self.principal.account_id)
+            await conversation.ask(InviteOperator(me, target.id))
+        elif action == "transfer":
+            if fields.get("department_id"):
+                await conversation.ask(TransferToDepartment(me, fields["department_id"]))
+            else:
+                target = directory.operator(fields["operator_id"], self.principal.account_id)
+                await conversation.ask(TransferToOperator(me, target.id))
+
+    def whisper(self, conversation_id: str, client_msg_id: str, text: str) -> None:
+        """A note in the chat that only operators see."""
+        self.send(conversation_id, client_msg_id, text, note=True)
 
     def set_status(self, status: str) -> None:
         def done(value: Any, error: BaseException | None) -> None:
@@ -543,8 +656,7 @@ class OperatorSession:
         try:
             if not self._attached:
                 raise FailedPrecondition("no_hello", "send hello first")
-            if not self._may_pick:
-                raise PermissionDenied("permission_denied", "your role may not pick chats")
+            self._need(CHAT_ACTIONS["pick"])
             summary = await self._conversation(conversation_id).ask(GetConversation())
             op = self.engine.directory.operator(self.operator_id)
             if summary["site_id"] not in self.engine.directory.sites or (
@@ -561,7 +673,7 @@ class OperatorSession:
             raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
         return self.engine.system.ref("conversation", conversation_id)
 
-    def send(self, conversation_id: str, client_msg_id: str, text: str) -> None:
+    def send(self, conversation_id: str, client_msg_id: str, text: str, note: bool = False) -> None:
         if not self._attached:
             self.sink.push(
                 CommandFailed("no_hello", "send hello first", False, client_msg_id, conversation_id)
@@ -582,8 +694,9 @@ class OperatorSession:
                 sink.push(failure(error, client_msg_id, conversation_id))
 
         try:
+            kind = "note" if note else "operator"
             self._conversation(conversation_id).tell(
-                Post("operator", self.operator_id, self.display_name, client_msg_id, text, self),
+                Post(kind, self.operator_id, self.display_name, client_msg_id, text, self),
                 acked,
             )
         except (NotFound, MailboxFull) as error:
@@ -631,3 +744,6 @@ class OperatorSession:
         if self._watching:
             self._watching = False
             self._presence.tell_system(UnwatchOperators(self))
+        if self._watching_board:
+            self._watching_board = False
+            self._board.tell_system(UnwatchBoard(self))

@@ -13,6 +13,8 @@ from engine.chat.messages import (
     ConversationEnded,
     ConversationInfo,
     GetVisitor,
+    MissedDelivered,
+    MissedReply,
     OpenConversation,
     Start,
 )
@@ -22,7 +24,13 @@ from engine.runtime import Actor, Context
 
 
 def visitor_snapshot(
-    site_id: str, name: str, email: str, conversation_id: str, last: str = "", lastop: str = ""
+    site_id: str,
+    name: str,
+    email: str,
+    conversation_id: str,
+    last: str = "",
+    lastop: str = "",
+    missed: str = "",
 ) -> bytes:
     return encode(
         {
@@ -32,6 +40,7 @@ def visitor_snapshot(
             "conv": conversation_id,
             "last": last,
             "lastop": lastop,
+            "missed": missed,
         }
     )
 
@@ -47,6 +56,7 @@ class VisitorActor(Actor):
         self.conversation_id: str = doc["conv"]
         self.last_conversation_id: str = doc.get("last", "")  # the last one that ended
         self.last_operator_id: str = doc.get("lastop", "")  # who it spoke to last
+        self.missed_reply: str = doc.get("missed", "")  # an answer to a missed chat waits
 
     def snapshot(self) -> bytes | None:
         if not self.known:
@@ -58,6 +68,7 @@ class VisitorActor(Actor):
             self.conversation_id,
             self.last_conversation_id,
             self.last_operator_id,
+            self.missed_reply,
         )
 
     def receive(self, message: Any, ctx: Context) -> Any:
@@ -92,5 +103,14 @@ class VisitorActor(Actor):
                     ctx.save_snapshot()
                 return None
             case GetVisitor():
-                return self.conversation_id, self.name, self.last_conversation_id
+                return self.conversation_id, self.name, self.last_conversation_id, self.missed_reply
+            case MissedReply(conv_id):
+                self.missed_reply = conv_id
+                ctx.save_snapshot()
+                return None
+            case MissedDelivered(conv_id):
+                if self.missed_reply == conv_id:
+                    self.missed_reply = ""
+                    ctx.save_snapshot()
+                return None
         raise InvalidArgument("unknown_command", f"visitor cannot handle {message!r}")

@@ -51,6 +51,7 @@ DATABASES = (
     "links",  # link rule id -> record
     "tickets",  # <site id> 0 <ticket id> -> offline request
     "waiting",  # <department id> 0 <serial> -> a queued chat (DepartmentQueue)
+    "board",  # <account id> 0 <conversation id> -> its card in the operators' lists
     "meta",
 )
 

@@ -11,6 +11,7 @@ class AuthorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUTHOR_KIND_VISITOR: _ClassVar[AuthorKind]
     AUTHOR_KIND_OPERATOR: _ClassVar[AuthorKind]
     AUTHOR_KIND_SYSTEM: _ClassVar[AuthorKind]
+    AUTHOR_KIND_NOTE: _ClassVar[AuthorKind]
 
 class ConversationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -22,6 +23,7 @@ AUTHOR_KIND_UNSPECIFIED: AuthorKind
 AUTHOR_KIND_VISITOR: AuthorKind
 AUTHOR_KIND_OPERATOR: AuthorKind
 AUTHOR_KIND_SYSTEM: AuthorKind
+AUTHOR_KIND_NOTE: AuthorKind
 CONVERSATION_STATUS_UNSPECIFIED: ConversationStatus
 CONVERSATION_STATUS_QUEUED: ConversationStatus
 CONVERSATION_STATUS_ACTIVE: ConversationStatus

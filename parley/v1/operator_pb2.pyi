@@ -14,7 +14,7 @@ class OperatorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[OperatorCommand, _Mapping]]] = ...) -> None: ...
 
 class OperatorCommand(_message.Message):
-    __slots__ = ("hello", "send", "close", "typing", "read", "status", "answer", "pick")
+    __slots__ = ("hello", "send", "close", "typing", "read", "status", "answer", "pick", "action", "whisper")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,8 @@ class OperatorCommand(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     PICK_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    WHISPER_FIELD_NUMBER: _ClassVar[int]
     hello: OperatorHello
     send: OperatorSend
     close: CloseConversation
@@ -31,7 +33,45 @@ class OperatorCommand(_message.Message):
     status: SetStatus
     answer: OfferAnswer
     pick: PickConversation
-    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ..., status: _Optional[_Union[SetStatus, _Mapping]] = ..., answer: _Optional[_Union[OfferAnswer, _Mapping]] = ..., pick: _Optional[_Union[PickConversation, _Mapping]] = ...) -> None: ...
+    action: ChatAction
+    whisper: OperatorSend
+    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ..., status: _Optional[_Union[SetStatus, _Mapping]] = ..., answer: _Optional[_Union[OfferAnswer, _Mapping]] = ..., pick: _Optional[_Union[PickConversation, _Mapping]] = ..., action: _Optional[_Union[ChatAction, _Mapping]] = ..., whisper: _Optional[_Union[OperatorSend, _Mapping]] = ...) -> None: ...
+
+class ChatAction(_message.Message):
+    __slots__ = ("conversation_id", "join", "leave", "invite_operator_id", "transfer_to_operator_id", "transfer_to_department_id", "take_over", "chat_status")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    JOIN_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_FIELD_NUMBER: _ClassVar[int]
+    INVITE_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_TO_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_TO_DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TAKE_OVER_FIELD_NUMBER: _ClassVar[int]
+    CHAT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    join: JoinChat
+    leave: LeaveChat
+    invite_operator_id: str
+    transfer_to_operator_id: str
+    transfer_to_department_id: str
+    take_over: TakeOver
+    chat_status: str
+    def __init__(self, conversation_id: _Optional[str] = ..., join: _Optional[_Union[JoinChat, _Mapping]] = ..., leave: _Optional[_Union[LeaveChat, _Mapping]] = ..., invite_operator_id: _Optional[str] = ..., transfer_to_operator_id: _Optional[str] = ..., transfer_to_department_id: _Optional[str] = ..., take_over: _Optional[_Union[TakeOver, _Mapping]] = ..., chat_status: _Optional[str] = ...) -> None: ...
+
+class JoinChat(_message.Message):
+    __slots__ = ("invisible",)
+    INVISIBLE_FIELD_NUMBER: _ClassVar[int]
+    invisible: bool
+    def __init__(self, invisible: _Optional[bool] = ...) -> None: ...
+
+class LeaveChat(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TakeOver(_message.Message):
+    __slots__ = ("from_operator_id",)
+    FROM_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    from_operator_id: str
+    def __init__(self, from_operator_id: _Optional[str] = ...) -> None: ...
 
 class SetStatus(_message.Message):
     __slots__ = ("status",)
@@ -98,7 +138,7 @@ class OperatorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
 
 class OperatorEvent(_message.Message):
-    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence")
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted")
     READY_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +151,8 @@ class OperatorEvent(_message.Message):
     OFFERED_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
+    LISTED_FIELD_NUMBER: _ClassVar[int]
+    UNLISTED_FIELD_NUMBER: _ClassVar[int]
     ready: SessionReady
     assigned: ConversationAssigned
     message: _common_pb2.ChatMessage
@@ -123,7 +165,51 @@ class OperatorEvent(_message.Message):
     offered: ChatOffered
     withdrawn: OfferWithdrawn
     presence: OperatorStatus
-    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ..., offered: _Optional[_Union[ChatOffered, _Mapping]] = ..., withdrawn: _Optional[_Union[OfferWithdrawn, _Mapping]] = ..., presence: _Optional[_Union[OperatorStatus, _Mapping]] = ...) -> None: ...
+    listed: ChatListed
+    unlisted: ChatUnlisted
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ..., offered: _Optional[_Union[ChatOffered, _Mapping]] = ..., withdrawn: _Optional[_Union[OfferWithdrawn, _Mapping]] = ..., presence: _Optional[_Union[OperatorStatus, _Mapping]] = ..., listed: _Optional[_Union[ChatListed, _Mapping]] = ..., unlisted: _Optional[_Union[ChatUnlisted, _Mapping]] = ...) -> None: ...
+
+class ChatCard(_message.Message):
+    __slots__ = ("conversation_id", "site_id", "department_id", "visitor_id", "visitor_name", "status", "operator_ids", "invisible_operator_ids", "missed", "chat_status", "started_ms", "updated_ms")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_IDS_FIELD_NUMBER: _ClassVar[int]
+    INVISIBLE_OPERATOR_IDS_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    CHAT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_MS_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    visitor_name: str
+    status: str
+    operator_ids: _containers.RepeatedScalarFieldContainer[str]
+    invisible_operator_ids: _containers.RepeatedScalarFieldContainer[str]
+    missed: bool
+    chat_status: str
+    started_ms: int
+    updated_ms: int
+    def __init__(self, conversation_id: _Optional[str] = ..., site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., visitor_name: _Optional[str] = ..., status: _Optional[str] = ..., operator_ids: _Optional[_Iterable[str]] = ..., invisible_operator_ids: _Optional[_Iterable[str]] = ..., missed: _Optional[bool] = ..., chat_status: _Optional[str] = ..., started_ms: _Optional[int] = ..., updated_ms: _Optional[int] = ...) -> None: ...
+
+class ChatListed(_message.Message):
+    __slots__ = ("card", "view")
+    CARD_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    card: ChatCard
+    view: str
+    def __init__(self, card: _Optional[_Union[ChatCard, _Mapping]] = ..., view: _Optional[str] = ...) -> None: ...
+
+class ChatUnlisted(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
 
 class ChatOffered(_message.Message):
     __slots__ = ("conversation_id", "site_id", "department_id", "visitor_id", "visitor_name", "expires_in_seconds")

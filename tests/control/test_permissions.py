@@ -14,7 +14,7 @@ import pytest
 from google.protobuf import symbol_database
 
 from control.permissions import ROLE_PERMISSIONS, RPC_PERMISSIONS, allowed
-from engine.chat.permissions import PERMISSIONS, TYPING_PREVIEW
+from engine.chat.permissions import CHAT_ACTIONS, PERMISSIONS, TYPING_PREVIEW, VIEW_SCOPES
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import owner, running
 
@@ -131,7 +131,9 @@ def test_roles_grant_known_permissions_only(role: str) -> None:
 
 
 def test_every_permission_gates_something() -> None:
-    """Each permission is needed by an RPC, or checked by a session (the typing
-    preview, which filters events rather than refusing a call)."""
+    """Each permission is needed by an RPC, by a chat action of the operator
+    session, is a scope of what chats it sees, or is the typing preview (which
+    filters events rather than refusing a call)."""
     by_rpc = {p for p in RPC_PERMISSIONS.values() if p is not None}
-    assert PERMISSIONS - by_rpc == {TYPING_PREVIEW}
+    by_session = set(CHAT_ACTIONS.values()) | set(VIEW_SCOPES.values()) | {TYPING_PREVIEW}
+    assert PERMISSIONS - by_rpc == by_session - by_rpc

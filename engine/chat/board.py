@@ -1,0 +1,144 @@
+"""The Board actor, one per account: the live lists operators work from.
+
+Conversations tell it their card (status, department, who is in them) whenever
+it changes. Each operator session watching it sees four views, filtered by what
+its role may see (own chats only, its departments', or all):
+
+- mine: chats it is in (invisible joins included);
+- new: chats waiting for an operator;
+- others: colleagues' chats;
+- missed: chats whose visitor left before anyone answered.
+
+A watcher gets every visible card once at the start, then ``ChatListed`` when a
+card enters or changes in its views and ``ChatUnlisted`` when it leaves them (the
+chat closed, or moved somewhere it may not see: revoked live). Cards are stored
+one key each in the ``board`` database, so a restart keeps the lists.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.chat.events import ChatCard, ChatListed, ChatUnlisted, Sink
+from engine.chat.messages import CardChanged, GetCard, UnwatchBoard, WatchBoard
+from engine.errors import InvalidArgument
+from engine.persistence.codec import SEP, decode, encode
+from engine.runtime import Actor, Context
+
+log = logging.getLogger("parley.board")
+
+MAX_MISSED = 1000  # missed chats kept per account (the oldest go first)
+SCOPES = ("own", "department", "all")
+
+
+class _Watcher:
+    __slots__ = ("operator_id", "scope", "departments", "shown")
+
+    def __init__(self, operator_id: str, scope: str, departments: tuple[str, ...]) -> None:
+        self.operator_id = operator_id
+        self.scope = scope
+        self.departments = frozenset(departments)
+        self.shown: set[str] = set()
+
+    def view(self, card: ChatCard) -> str | None:
+        """Where ``card`` shows for this operator, or None when it may not see it."""
+        mine = self.operator_id in card.operators or self.operator_id in card.invisible
+        if card.status == "closed":
+            if not card.missed:
+                return None
+            view = "missed"
+        elif mine:
+            return "mine"
+        else:
+            view = "new" if card.status == "queued" else "others"
+        if mine or self.scope == "all":
+            return view
+        if self.scope == "department" and card.department_id in self.departments:
+            return view
+        return None
+
+
+def card_doc(card: ChatCard) -> list[Any]:
+    return list(card)
+
+
+def card_of(doc: list[Any]) -> ChatCard:
+    doc[6], doc[7] = tuple(doc[6]), tuple(doc[7])
+    return ChatCard(*doc)
+
+
+class Board(Actor):
+    def __init__(self, key: str, snapshot: bytes | None) -> None:
+        self.account_id = key
+        self.cards: dict[str, ChatCard] = {}
+        self.watchers: dict[Sink, _Watcher] = {}
+
+    def started(self, ctx: Context) -> None:
+        for _key, value in ctx.services.store.scan("board", self._prefix()):
+            card = card_of(decode(value))
+            self.cards[card.conversation_id] = card
+
+    def can_passivate(self) -> bool:
+        return not self.watchers
+
+    def _prefix(self) -> bytes:
+        return self.account_id.encode() + SEP
+
+    def receive(self, message: Any, ctx: Context) -> Any:
+        match message:
+            case CardChanged(card):
+                self._changed(card, ctx)
+                return None
+            case WatchBoard(sink, operator_id, scope, departments):
+                if scope not in SCOPES:
+                    raise InvalidArgument("invalid_argument", f"unknown scope {scope!r}")
+                watcher = _Watcher(operator_id, scope, departments)
+                self.watchers[sink] = watcher
+                visible = []
+                for card in sorted(self.cards.values(), key=lambda c: c.started_ms):
+                    view = watcher.view(card)
+                    if view is not None:
+                        watcher.shown.add(card.conversation_id)
+                        visible.append((card, view))
+                return visible
+            case UnwatchBoard(sink):
+                self.watchers.pop(sink, None)
+                return None
+            case GetCard(conv_id):
+                return self.cards.get(conv_id)
+        raise InvalidArgument("unknown_command", f"board cannot handle {message!r}")
+
+    def _changed(self, card: ChatCard, ctx: Context) -> None:
+        conv_id = card.conversation_id
+        key = self._prefix() + conv_id.encode()
+        store = ctx.services.store
+        if card.status == "closed" and not card.missed:
+            self.cards.pop(conv_id, None)
+            store.write([("board", key, None)], _logged)
+        else:
+            self.cards[conv_id] = card
+            store.write([("board", key, encode(card_doc(card)))], _logged)
+            if card.missed:
+                self._trim(ctx)
+        for sink, watcher in self.watchers.items():
+            view = watcher.view(card)
+            if view is not None:
+                watcher.shown.add(conv_id)
+                sink.push(ChatListed(card, view))
+            elif conv_id in watcher.shown:
+                watcher.shown.discard(conv_id)
+                sink.push(ChatUnlisted(conv_id))
+
+    def _trim(self, ctx: Context) -> None:
+        missed = [c for c in self.cards.values() if c.missed and c.status == "closed"]
+        if len(missed) <= MAX_MISSED:
+            return
+        missed.sort(key=lambda c: c.updated_ms)
+        for card in missed[: len(missed) - MAX_MISSED]:
+            self._changed(card._replace(missed=False), ctx)
+
+
+def _logged(error: BaseException | None) -> None:
+    if error is not None:
+        log.error("board card not stored: %r", error)
