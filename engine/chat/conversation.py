@@ -737,7 +737,17 @@ class Conversation(Actor):
             if target in self.operators:
                 raise FailedPrecondition("already_in_chat", "you are in this chat already")
         else:
-            self._participant(action.by_id)
+            by = self._participant(action.by_id)
+            if target == action.by_id:
+                raise InvalidArgument("invalid_argument", "that is you")
+            if type(action) is TransferToOperator and target in self.operators:
+                # The colleague is in the chat already: handing over is leaving.
+                self._drop(action.by_id, ctx)
+                self._system_entry(
+                    f"{by} transferred the chat to {self.operators[target]}", None, ctx
+                )
+                self._card(ctx)
+                return
             if target in self.operators or target in self.invisible:
                 raise FailedPrecondition("already_in_chat", "that operator is in this chat")
         reply = ctx.defer()

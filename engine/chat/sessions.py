@@ -563,6 +563,22 @@ class OperatorSession:
         card: ChatCard | None = await self._board.ask(GetCard(conversation_id))
         op = self.engine.directory.operator(self.operator_id)
         if card is None:
+            # Closed chats leave the lists; say so to those who could see it.
+            summary = await self._conversation(conversation_id).ask(GetConversation())
+            site = self.engine.directory.sites.get(summary["site_id"])
+            if (
+                site is not None
+                and site.account_id == self.principal.account_id
+                and summary["status"] == "closed"
+                and (
+                    self.operator_id in summary["operators"]
+                    or self.scope == "all"
+                    or (
+                        self.scope == "department" and summary["department_id"] in op.department_ids
+                    )
+                )
+            ):
+                raise FailedPrecondition("conversation_closed", "the conversation is closed")
             raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
         mine = self.operator_id in card.operators or self.operator_id in card.invisible
         if not (

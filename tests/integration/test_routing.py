@@ -39,6 +39,7 @@ async def staff(
             display_name=name,
             department_ids=departments or [app.demo["department"]],
             max_chats=settings.pop("max_chats", 2),
+            role=settings.pop("role", "operator"),
         ),
         metadata=boss.metadata,
     )
