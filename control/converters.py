@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ua_parser import parse as ua_parse
+
 from engine.chat.events import (
     Ack,
     Assigned,
@@ -25,7 +27,16 @@ from engine.chat.events import (
     TicketSaved,
     Typing,
 )
-from engine.chat.records import Department, Group, LinkRule, Operator, Region, Site, Ticket
+from engine.chat.records import (
+    Department,
+    Group,
+    LinkRule,
+    Operator,
+    Region,
+    Site,
+    Template,
+    Ticket,
+)
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 
 AUTHOR_KINDS = {
@@ -337,4 +348,43 @@ def operator_pb(o: Operator, status: str = "offline") -> control_pb2.Operator:
         timezone=o.timezone,
         auto_distribution=o.auto_distribution,
         auto_accept=o.auto_accept,
+    )
+
+
+def template_pb(t: Template, values: dict[str, str] | None = None) -> control_pb2.Template:
+    return control_pb2.Template(
+        id=t.id,
+        operator_id=t.operator_id,
+        shortcut=t.shortcut,
+        text=t.text,
+        rendered=t.render(values) if values is not None else "",
+    )
+
+
+def visitor_info_pb(info: dict[str, Any], now_ms: int) -> control_pb2.VisitorInfo:
+    """The visitor actor's record, with browser and OS read from the user agent."""
+    browser = system = ""
+    if info["ua"]:
+        parsed = ua_parse(info["ua"])
+        if parsed.user_agent is not None:
+            browser = " ".join(x for x in (parsed.user_agent.family, parsed.user_agent.major) if x)
+        if parsed.os is not None:
+            system = " ".join(x for x in (parsed.os.family, parsed.os.major) if x)
+    return control_pb2.VisitorInfo(
+        visitor_id=info["visitor_id"],
+        name=info["name"],
+        email=info["email"],
+        ip=info["ip"],
+        user_agent=info["ua"],
+        browser=browser,
+        os=system,
+        language=info["language"],
+        tz_offset_minutes=info["tz"],
+        local_time_ms=now_ms + info["tz"] * 60_000,
+        referrer=info["referrer"],
+        pages=[control_pb2.PageVisit(url=u, title=t, at_ms=at) for u, t, at in info["pages"]],
+        visits=info["visits"],
+        first_seen_ms=info["first_ms"],
+        last_seen_ms=info["last_ms"],
+        conversation_ids=list(info["chats"]),
     )

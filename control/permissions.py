@@ -54,6 +54,11 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/UpdateOperator": MANAGE_OPERATORS,
     "/parley.v1.Control/ListWaiting": ACCEPT,
     "/parley.v1.Control/ListTickets": VIEW_TICKETS,
+    "/parley.v1.Control/GetVisitorInfo": CHAT,  # and the chat in sight
+    # One's own quick replies; the account's need MANAGE_TEMPLATES as well.
+    "/parley.v1.Control/AddTemplate": CHAT,
+    "/parley.v1.Control/ListTemplates": CHAT,
+    "/parley.v1.Control/DeleteTemplate": CHAT,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }

@@ -20,9 +20,20 @@ from control.errors import detail_of, status_of
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.events import CommandFailed, Event
-from engine.chat.messages import ConfigChanged, GetPresence, GetQueue, SettingsChanged
-from engine.chat.permissions import MANAGE_DEPARTMENTS, VIEW_OPERATORS, may_manage
-from engine.chat.sessions import OperatorSession, VisitorSession, failure
+from engine.chat.messages import (
+    ConfigChanged,
+    GetPresence,
+    GetQueue,
+    GetVisitorInfo,
+    SettingsChanged,
+)
+from engine.chat.permissions import (
+    MANAGE_DEPARTMENTS,
+    MANAGE_TEMPLATES,
+    VIEW_OPERATORS,
+    may_manage,
+)
+from engine.chat.sessions import OperatorSession, VisitorSession, chat_in_sight, failure
 from engine.errors import NotFound, PermissionDenied, Refused, Unavailable
 from parley.v1 import (
     common_pb2,
@@ -332,6 +343,57 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
             chats=[control_pb2.WaitingChat(**chat) for chat in waiting]
         )
 
+    @rpc("Control", "GetVisitorInfo")
+    async def GetVisitorInfo(self, request: Any, p: Principal, context: Any) -> Any:
+        summary = await chat_in_sight(self.engine, p, request.conversation_id)
+        visitor = self.engine.system.ref("visitor", summary["visitor_id"])
+        info = await visitor.ask(GetVisitorInfo())
+        return converters.visitor_info_pb(info, self.engine.clock.wall_ms())
+
+    def _may_share(self, p: Principal) -> None:
+        if MANAGE_TEMPLATES not in self.directory.role_permissions(p.account_id, p.role):
+            raise PermissionDenied(
+                "permission_denied", f"the {p.role} role may not manage the account's replies"
+            )
+
+    @rpc("Control", "AddTemplate")
+    async def AddTemplate(self, request: Any, p: Principal, context: Any) -> Any:
+        if request.shared:
+            self._may_share(p)
+        template = await self.directory.add_template(
+            p.account_id, "" if request.shared else p.operator_id, request.shortcut, request.text
+        )
+        return converters.template_pb(template)
+
+    @rpc("Control", "ListTemplates")
+    async def ListTemplates(self, request: Any, p: Principal, context: Any) -> Any:
+        found = self.directory.templates_for(p.account_id, p.operator_id, request.prefix[:40])
+        values: dict[str, str] | None = None
+        if request.conversation_id:
+            summary = await chat_in_sight(self.engine, p, request.conversation_id)
+            me = self.directory.operator(p.operator_id)
+            site = self.directory.sites[summary["site_id"]]
+            dept = self.directory.departments.get(summary["department_id"])
+            values = {
+                "visitor_name": summary["visitor_name"],
+                "operator_name": me.display_name,
+                "site_name": site.name,
+                "department_name": dept.name if dept is not None else "",
+            }
+        return control_pb2.ListTemplatesReply(
+            templates=[converters.template_pb(t, values) for t in found]
+        )
+
+    @rpc("Control", "DeleteTemplate")
+    async def DeleteTemplate(self, request: Any, p: Principal, context: Any) -> Any:
+        template = self.directory.template(request.template_id, p.account_id)
+        if not template.operator_id:
+            self._may_share(p)
+        elif template.operator_id != p.operator_id:
+            raise NotFound("unknown_template", f"no quick reply {request.template_id[:40]!r}")
+        await self.directory.delete_template(template.id)
+        return common_pb2.Empty()
+
     @rpc("Control", "ListTickets")
     async def ListTickets(self, request: Any, p: Principal, context: Any) -> Any:
         site = self.directory.site(request.site_id, p.account_id)
@@ -605,6 +667,8 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                     sink.push(CommandFailed("unknown_site", f"no site {h.site_id[:40]!r}"))
                     return
                 session = VisitorSession(self.engine, site, sink)
+                session.ip = h.ip[:64] or peer_address(context)
+                session.user_agent = h.user_agent[:2000]
                 try:
                     w = await session.hello(
                         department_id=h.department_id,
@@ -615,6 +679,9 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                         region_id=h.region_id,
                         page_url=h.page_url,
                         language=h.language,
+                        page_title=h.page_title,
+                        referrer=h.referrer,
+                        tz_offset_minutes=h.tz_offset_minutes,
                     )
                 except Refused as error:
                     sink.push(failure(error))
@@ -658,6 +725,11 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                     sink.push(CommandFailed("no_hello", "send hello first"))
                     return
                 holder[0].choose(command.choose.department_id, command.choose.region_id)
+            elif which == "page":
+                if not holder:
+                    sink.push(CommandFailed("no_hello", "send hello first"))
+                    return
+                holder[0].page(command.page.url, command.page.title)
             elif which == "ticket":
                 if not holder:
                     sink.push(CommandFailed("no_hello", "send hello first"))

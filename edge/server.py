@@ -41,6 +41,7 @@ from edge.visitor.frames import (
     FrameError,
     Hello,
     LeaveTicket,
+    PageChange,
     Ping,
     RateChat,
     ReadTo,
@@ -81,7 +82,7 @@ def _json_response(status: int, code: str, message: str) -> WSUpgradeResponseWit
 class VisitorConnection(WSListener):
     """One visitor websocket."""
 
-    def __init__(self, edge: Edge, site: Site, peer: str) -> None:
+    def __init__(self, edge: Edge, site: Site, peer: str, user_agent: str = "") -> None:
         self.edge = edge
         self.peer = peer
         self.transport: WSTransport | None = None
@@ -89,6 +90,7 @@ class VisitorConnection(WSListener):
             time.monotonic(), edge.config.visitor_rate, edge.config.visitor_burst
         )
         self.session = VisitorSession(edge.engine, site, self)
+        self.session.user_agent = user_agent
         self._held: list[Any] | None = None  # commands that came while hello ran
         self._ip = ""  # set once counted against the per-address limit
         self._deadline: asyncio.TimerHandle | None = None
@@ -108,6 +110,7 @@ class VisitorConnection(WSListener):
             self._close(CLOSE_RATE, "too many connections")
             return
         self._ip = ip
+        self.session.ip = ip
         self.protocol.shared = self.edge.ip_buckets[ip]
         self.edge.connections.add(self)
         # Past this many unread bytes picows calls pause_writing: we drop the
@@ -181,6 +184,8 @@ class VisitorConnection(WSListener):
             self.session.rate(command.score, command.comment)
         elif cls is Choose:
             self.session.choose(command.department, command.region)
+        elif cls is PageChange:
+            self.session.page(command.url, command.title)
         elif cls is LeaveTicket:
             self.session.leave_ticket(command.name, command.email, command.text)
         elif cls is CloseChat:
@@ -200,6 +205,9 @@ class VisitorConnection(WSListener):
                 region_id=hello.region,
                 page_url=hello.page_url,
                 language=hello.language,
+                page_title=hello.title,
+                referrer=hello.referrer,
+                tz_offset_minutes=hello.tz_offset,
             )
         except Refused as error:
             self.push(failure(error))
@@ -331,7 +339,10 @@ class Edge:
             return _json_response(
                 403, "origin_not_allowed", "this page's origin may not open chats on this site"
             )
-        return VisitorConnection(self, site, "")
+        agent = headers.get("user-agent") if headers is not None else None
+        if isinstance(agent, bytes):
+            agent = agent.decode("latin-1")
+        return VisitorConnection(self, site, "", (agent or "")[:2000])
 
     async def close(self) -> None:
         if self.server is not None:

@@ -133,7 +133,9 @@
     ws.onopen = function () {
       delay = 500;
       send({type: "hello", v: 1, department: dept, token: token, last_seq: lastSeq,
-            page: location.href.slice(0, 2000), language: navigator.language || ""});
+            page: location.href.slice(0, 2000), language: navigator.language || "",
+            title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),
+            tz: -new Date().getTimezoneOffset()});
     };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);

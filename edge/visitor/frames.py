@@ -1,7 +1,7 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, choose, msg, typing, read, close, rate, ticket, ping.
+Client to server: hello, choose, page, msg, typing, read, close, rate, ticket, ping.
 Server to client: welcome, departments, msg, ack, typing, read, queued, joined,
 closed, rated, ticket_saved, error, pong.
 """
@@ -42,6 +42,15 @@ class Hello:
     region: str = ""
     page_url: str = ""
     language: str = ""
+    title: str = ""
+    referrer: str = ""
+    tz_offset: int = 0  # minutes, local time minus UTC
+
+
+@dataclass(frozen=True, slots=True)
+class PageChange:
+    url: str
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +111,18 @@ class FrameError:
     close_code: int = 0
 
 
-Command = Hello | Send | CloseChat | Ping | RateChat | TypingNow | ReadTo | Choose | LeaveTicket
+Command = (
+    Hello
+    | Send
+    | CloseChat
+    | Ping
+    | RateChat
+    | TypingNow
+    | ReadTo
+    | Choose
+    | LeaveTicket
+    | PageChange
+)
 
 
 def encode_event(event: Event) -> bytes:

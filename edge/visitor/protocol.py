@@ -24,6 +24,7 @@ from edge.visitor.frames import (
     FrameError,
     Hello,
     LeaveTicket,
+    PageChange,
     Ping,
     RateChat,
     ReadTo,
@@ -49,6 +50,9 @@ _HELLO_FIELDS = {
     "site",
     "page",
     "language",
+    "title",
+    "referrer",
+    "tz",
 }
 
 
@@ -152,6 +156,13 @@ class VisitorProtocol:
             return _choose(doc)
         if kind == "ticket":
             return _ticket(doc)
+        if kind == "page":
+            values = _strings(doc, "page", ("url", "title"))
+            if isinstance(values, FrameError):
+                return values
+            if not values[0]:
+                return FrameError("bad_frame", "page needs a 'url'")
+            return PageChange(values[0], values[1])
         if not isinstance(kind, str):
             return FrameError("bad_frame", "a frame needs a string 'type'")
         return FrameError("unknown_type", f"unknown frame type {kind[:40]!r}")
@@ -173,7 +184,17 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
     if unknown:
         return FrameError("bad_frame", f"unknown hello fields: {', '.join(sorted(unknown))}")
     strings = {}
-    for name in ("department", "region", "token", "name", "email", "page", "language"):
+    for name in (
+        "department",
+        "region",
+        "token",
+        "name",
+        "email",
+        "page",
+        "language",
+        "title",
+        "referrer",
+    ):
         value = doc.get(name, "")
         if value is None:
             value = ""
@@ -190,6 +211,9 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
         or last_seq >= 2**63
     ):
         return FrameError("bad_frame", "hello field 'last_seq' must be a whole number >= 0")
+    tz = doc.get("tz", 0) or 0
+    if not isinstance(tz, int) or isinstance(tz, bool) or not -840 <= tz <= 840:
+        return FrameError("bad_frame", "hello field 'tz' is minutes from UTC, -840 to 840")
     return Hello(
         strings["department"],
         strings["token"],
@@ -199,6 +223,9 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
         strings["region"],
         strings["page"],
         strings["language"],
+        strings["title"],
+        strings["referrer"],
+        tz,
     )
 
 

@@ -886,6 +886,7 @@ class Conversation(Actor):
             "site_id": info.site_id,
             "department_id": info.department_id,
             "visitor_id": info.visitor_id,
+            "visitor_name": info.visitor_name,
             "status": self.status,
             "operators": dict(self.operators),
             "last_seq": self.delivered,

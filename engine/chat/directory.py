@@ -25,6 +25,7 @@ from engine.chat.records import (
     Operator,
     Region,
     Site,
+    Template,
     check_languages,
 )
 from engine.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
@@ -68,6 +69,7 @@ class Directory:
         self.regions: dict[str, Region] = {}
         self.groups: dict[str, Group] = {}
         self.links: dict[str, LinkRule] = {}
+        self.templates: dict[str, Template] = {}
         self.roles: dict[str, dict[str, frozenset[str]]] = {}  # account -> custom roles
 
     def load(self) -> None:
@@ -89,6 +91,9 @@ class Directory:
         for _, value in self.store.scan("links"):
             link = LinkRule(**decode(value))
             self.links[link.id] = link
+        for _, value in self.store.scan("templates"):
+            template = Template(**decode(value))
+            self.templates[template.id] = template
         for key, value in self.store.scan("roles"):
             account_id, _, name = key.decode().partition("\x00")
             self.roles.setdefault(account_id, {})[name] = frozenset(decode(value))
@@ -316,6 +321,59 @@ class Directory:
         await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
         self.sites[site.id] = updated
         return updated
+
+    # -- quick replies ----------------------------------------------------------------
+
+    async def add_template(
+        self, account_id: str, operator_id: str, shortcut: str, text: str
+    ) -> Template:
+        """A quick reply: the account's (``operator_id`` empty) or an operator's own.
+        A shortcut is unique among the account's, and among each operator's own
+        (an operator's own wins over the account's of the same name)."""
+        template = Template(
+            id="q" + ids.random_id(9),
+            account_id=account_id,
+            operator_id=operator_id,
+            shortcut=shortcut.strip().lower(),
+            text=text,
+        )
+        for other in self.templates.values():
+            if (
+                other.account_id == account_id
+                and other.shortcut == template.shortcut
+                and other.operator_id == operator_id
+            ):
+                raise AlreadyExists(
+                    "already_exists", f"a quick reply /{template.shortcut} exists already"
+                )
+        await self.store.write_async(
+            [("templates", template.id.encode(), encode(template.to_doc()))]
+        )
+        self.templates[template.id] = template
+        return template
+
+    def template(self, template_id: str, account_id: str) -> Template:
+        template = self.templates.get(template_id)
+        if template is None or template.account_id != account_id:
+            raise NotFound("unknown_template", f"no quick reply {template_id[:40]!r}")
+        return template
+
+    async def delete_template(self, template_id: str) -> None:
+        await self.store.write_async([("templates", template_id.encode(), None)])
+        self.templates.pop(template_id, None)
+
+    def templates_for(self, account_id: str, operator_id: str, prefix: str = "") -> list[Template]:
+        """What an operator can use: its own and the account's, by shortcut;
+        its own first when both have one."""
+        prefix = prefix.lstrip("/").lower()
+        found = [
+            t
+            for t in self.templates.values()
+            if t.account_id == account_id
+            and t.operator_id in ("", operator_id)
+            and t.shortcut.startswith(prefix)
+        ]
+        return sorted(found, key=lambda t: (t.shortcut, t.operator_id == ""))
 
     # -- roles -----------------------------------------------------------------------
 

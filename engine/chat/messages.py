@@ -77,6 +77,32 @@ class GetVisitor:
 
 
 @dataclass(frozen=True, slots=True)
+class Visit:
+    """A connection said hello: what it tells about the visitor."""
+
+    ip: str
+    user_agent: str
+    referrer: str
+    page_url: str
+    page_title: str
+    language: str
+    tz_offset_minutes: int  # the visitor's local time minus UTC
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    url: str
+    title: str
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetVisitorInfo:
+    """Reply: a dict of what is known of the visitor."""
+
+
+@dataclass(frozen=True, slots=True)
 class MissedDelivered:
     conversation_id: str
 

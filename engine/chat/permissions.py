@@ -36,6 +36,7 @@ INVITE = "invite"  # bring a colleague into one's chat
 TRANSFER = "transfer"  # hand one's chat to a colleague or a department
 TAKE_OVER = "take_over"  # take a colleague's chat over
 CHANGE_CHAT_STATUS = "change_chat_status"  # on hold, not waiting, active
+MANAGE_TEMPLATES = "manage_templates"  # the account's quick replies
 
 PERMISSIONS = frozenset(
     {
@@ -61,6 +62,7 @@ PERMISSIONS = frozenset(
         TRANSFER,
         TAKE_OVER,
         CHANGE_CHAT_STATUS,
+        MANAGE_TEMPLATES,
     }
 )
 

@@ -284,3 +284,46 @@ class Operator:
         for name in ("department_ids", "languages", "region_ids", "group_ids"):
             doc[name] = tuple(doc.get(name, ()))
         return cls(**doc)
+
+
+TEMPLATE_VARIABLES = ("visitor_name", "operator_name", "site_name", "department_name")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+SHORTCUT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A quick reply: typed as "/shortcut" in the console. ``operator_id`` empty:
+    the account's (managed with the permission); else that operator's own.
+    ``{visitor_name}``, ``{operator_name}``, ``{site_name}`` and
+    ``{department_name}`` are filled in when it is used."""
+
+    id: str
+    account_id: str
+    operator_id: str
+    shortcut: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if not SHORTCUT_RE.match(self.shortcut):
+            raise InvalidArgument(
+                "invalid_argument",
+                "a shortcut is 1-32 lowercase letters, digits, - or _ (starting with one)",
+            )
+        if not self.text.strip() or len(self.text) > 4000:
+            raise InvalidArgument("invalid_argument", "a quick reply is 1 to 4000 characters")
+        unknown = sorted(
+            {v for v in _PLACEHOLDER.findall(self.text) if v not in TEMPLATE_VARIABLES}
+        )
+        if unknown:
+            raise InvalidArgument(
+                "invalid_argument",
+                f"unknown variables {', '.join('{' + u + '}' for u in unknown)}; known: "
+                + ", ".join("{" + v + "}" for v in TEMPLATE_VARIABLES),
+            )
+
+    def render(self, values: dict[str, str]) -> str:
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), self.text)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)

@@ -43,6 +43,7 @@ from engine.chat.messages import (
     MarkRead,
     MissedDelivered,
     OpenConversation,
+    PageView,
     Pick,
     Post,
     Rate,
@@ -58,6 +59,7 @@ from engine.chat.messages import (
     UnwatchBoard,
     UnwatchOperators,
     UnwatchSite,
+    Visit,
     WatchBoard,
     WatchOperators,
     WatchSite,
@@ -78,6 +80,7 @@ MAX_NAME = 100
 MAX_PREVIEW = 1000  # characters of a typing preview
 MAX_EMAIL = 254
 MAX_URL = 2000
+MAX_TITLE = 300
 MAX_TICKETS = 3  # offline requests per connection
 
 
@@ -114,6 +117,8 @@ class VisitorSession:
         self.page_url = ""
         self.email = ""
         self.view: Departments | None = None  # the site's departments, as last pushed
+        self.ip = ""  # the front end sets these from the connection
+        self.user_agent = ""
         self._watching = False
         self._tickets = 0
         self.conversation_id = ""
@@ -138,6 +143,9 @@ class VisitorSession:
         region_id: str = "",
         page_url: str = "",
         language: str = "",
+        page_title: str = "",
+        referrer: str = "",
+        tz_offset_minutes: int = 0,
     ) -> dict[str, Any]:
         """Identify the visitor (a new one without a valid token) and resume its
         open conversation from ``last_seq``. Returns the welcome's fields."""
@@ -145,8 +153,17 @@ class VisitorSession:
             raise FailedPrecondition("already_hello", "hello was sent already")
         if len(name) > MAX_NAME or len(email) > MAX_EMAIL:
             raise InvalidArgument("invalid_argument", "name or email is too long")
-        if len(page_url) > MAX_URL or len(language) > 35:
-            raise InvalidArgument("invalid_argument", "page URL or language is too long")
+        if (
+            len(page_url) > MAX_URL
+            or len(referrer) > MAX_URL
+            or len(page_title) > MAX_TITLE
+            or len(language) > 35
+        ):
+            raise InvalidArgument(
+                "invalid_argument", "a page, referrer, title or language is too long"
+            )
+        if not -14 * 60 <= tz_offset_minutes <= 14 * 60:
+            raise InvalidArgument("invalid_argument", "tz offset is -840 to 840 minutes")
         if last_seq < 0:
             raise InvalidArgument("invalid_argument", "last_seq must be >= 0")
         directory = self.engine.directory
@@ -185,6 +202,18 @@ class VisitorSession:
         conversation_id, stored_name, last, missed = await visitor.ask(GetVisitor())
         self.last_conversation_id = last
         self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
+        visitor.tell(
+            Visit(
+                self.ip,
+                self.user_agent[:MAX_URL],
+                referrer,
+                page_url,
+                page_title,
+                self.language,
+                tz_offset_minutes,
+                self.engine.clock.wall_ms(),
+            )
+        )
         presence = self.engine.system.ref("presence", self.site.account_id)
         self.view = await presence.ask(WatchSite(self.site.id, self))
         self._watching = True
@@ -216,6 +245,18 @@ class VisitorSession:
             if region_id:
                 directory.region(region_id, dept.id)
         self.department_id, self.region_id = department_id, region_id
+
+    def page(self, url: str, title: str) -> None:
+        """The visitor moved to another page (the trail operators see)."""
+        if self._visitor is None:
+            self.sink.push(CommandFailed("no_hello", "send hello first"))
+            return
+        if not url or len(url) > MAX_URL or len(title) > MAX_TITLE:
+            self.sink.push(CommandFailed("invalid_argument", "a page is a URL and a short title"))
+            return
+        self.page_url = url
+        with contextlib.suppress(MailboxFull):
+            self._visitor.tell(PageView(url, title, self.engine.clock.wall_ms()))
 
     def choose(self, department_id: str, region_id: str = "") -> None:
         """Pick the department (and region) before the first message; the sink
@@ -473,6 +514,39 @@ class VisitorSession:
             presence.tell_system(UnwatchSite(self.site.id, self))
 
 
+def scope_of(permissions: frozenset[str]) -> str:
+    """Which chats a role sees: own, department or all (the widest held)."""
+    scope = "own"
+    for name in ("department", "all"):
+        if VIEW_SCOPES[name] in permissions:
+            scope = name
+    return scope
+
+
+async def chat_in_sight(engine: Engine, principal: Principal, conversation_id: str) -> Any:
+    """The conversation's summary when this operator may see it (it is in it,
+    or its role sees its departments' or all chats); else the chat is unknown."""
+    unknown = NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
+    if not CONVERSATION_ID.match(conversation_id):
+        raise unknown
+    directory = engine.directory
+    summary = await engine.system.ref("conversation", conversation_id).ask(GetConversation())
+    site = directory.sites.get(summary["site_id"])
+    if site is None or site.account_id != principal.account_id:
+        raise unknown
+    me = principal.operator_id
+    scope = scope_of(directory.role_permissions(principal.account_id, principal.role))
+    op = directory.operator(me)
+    if (
+        me in summary["operators"]
+        or me in summary["invisible"]
+        or scope == "all"
+        or (scope == "department" and summary["department_id"] in op.department_ids)
+    ):
+        return summary
+    raise unknown
+
+
 def _owner(card: ChatCard) -> str:
     """Whom a take-over takes the chat from when the caller names nobody."""
     if not card.operators:
@@ -509,10 +583,7 @@ class OperatorSession:
         permissions = engine.directory.role_permissions(principal.account_id, principal.role)
         self.permissions = permissions
         self._may_preview = TYPING_PREVIEW in permissions
-        self.scope = "own"
-        for scope in ("department", "all"):  # the widest held wins
-            if VIEW_SCOPES[scope] in permissions:
-                self.scope = scope
+        self.scope = scope_of(permissions)
         self._board = engine.system.ref("board", principal.account_id)
         self._watching_board = False
         self._presence = engine.system.ref("presence", principal.account_id)

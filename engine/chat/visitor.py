@@ -13,10 +13,13 @@ from engine.chat.messages import (
     ConversationEnded,
     ConversationInfo,
     GetVisitor,
+    GetVisitorInfo,
     MissedDelivered,
     MissedReply,
     OpenConversation,
+    PageView,
     Start,
+    Visit,
 )
 from engine.errors import InvalidArgument, NotFound
 from engine.persistence.codec import decode, encode
@@ -31,6 +34,7 @@ def visitor_snapshot(
     last: str = "",
     lastop: str = "",
     missed: str = "",
+    info: dict[str, Any] | None = None,
 ) -> bytes:
     return encode(
         {
@@ -41,15 +45,21 @@ def visitor_snapshot(
             "last": last,
             "lastop": lastop,
             "missed": missed,
+            "info": info,
         }
     )
+
+
+MAX_KEPT = 20  # pages and chats remembered per visitor
 
 
 class VisitorActor(Actor):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.known = snapshot is not None
-        doc = decode(snapshot) if snapshot else {"site": "", "name": "", "email": "", "conv": ""}
+        doc: dict[str, Any] = (
+            decode(snapshot) if snapshot else {"site": "", "name": "", "email": "", "conv": ""}
+        )
         self.site_id: str = doc["site"]
         self.name: str = doc["name"]
         self.email: str = doc["email"]
@@ -57,6 +67,25 @@ class VisitorActor(Actor):
         self.last_conversation_id: str = doc.get("last", "")  # the last one that ended
         self.last_operator_id: str = doc.get("lastop", "")  # who it spoke to last
         self.missed_reply: str = doc.get("missed", "")  # an answer to a missed chat waits
+        # What the visitor's connections told (visitor info for operators).
+        self.info: dict[str, Any] = doc.get("info") or {
+            "visits": 0,
+            "first_ms": 0,
+            "last_ms": 0,
+            "ip": "",
+            "ua": "",
+            "referrer": "",
+            "language": "",
+            "tz": 0,
+            "pages": [],
+            "chats": [],
+        }
+
+    def _page(self, url: str, title: str, at_ms: int) -> None:
+        pages = self.info["pages"]
+        if pages and pages[-1][0] == url:
+            return  # a reload, not a step
+        self.info["pages"] = [*pages, [url, title, at_ms]][-MAX_KEPT:]
 
     def snapshot(self) -> bytes | None:
         if not self.known:
@@ -69,6 +98,7 @@ class VisitorActor(Actor):
             self.last_conversation_id,
             self.last_operator_id,
             self.missed_reply,
+            self.info,
         )
 
     def receive(self, message: Any, ctx: Context) -> Any:
@@ -93,6 +123,7 @@ class VisitorActor(Actor):
                     self.last_operator_id,
                 )
                 ctx.ref("conversation", conv_id).tell(Start(info))
+                self.info["chats"] = [*self.info["chats"], conv_id][-MAX_KEPT:]
                 return conv_id
             case ConversationEnded(conv_id, last_operator_id):
                 if self.conversation_id == conv_id:
@@ -104,6 +135,30 @@ class VisitorActor(Actor):
                 return None
             case GetVisitor():
                 return self.conversation_id, self.name, self.last_conversation_id, self.missed_reply
+            case Visit():
+                v, i = message, self.info
+                i["visits"] += 1
+                i["first_ms"] = i["first_ms"] or v.at_ms
+                i["last_ms"] = v.at_ms
+                i.update(ip=v.ip, ua=v.user_agent, language=v.language, tz=v.tz_offset_minutes)
+                if v.referrer:
+                    i["referrer"] = v.referrer
+                if v.page_url:
+                    self._page(v.page_url, v.page_title, v.at_ms)
+                ctx.save_snapshot()
+                return None
+            case PageView(url, title, at_ms):
+                self._page(url, title, at_ms)
+                ctx.save_snapshot()
+                return None
+            case GetVisitorInfo():
+                return {
+                    "visitor_id": self.id,
+                    "site_id": self.site_id,
+                    "name": self.name,
+                    "email": self.email,
+                    **self.info,
+                }
             case MissedReply(conv_id):
                 self.missed_reply = conv_id
                 ctx.save_snapshot()

@@ -52,6 +52,8 @@ DATABASES = (
     "tickets",  # <site id> 0 <ticket id> -> offline request
     "waiting",  # <department id> 0 <serial> -> a queued chat (DepartmentQueue)
     "board",  # <account id> 0 <conversation id> -> its card in the operators' lists
+    "templates",  # template id -> quick reply
+    "internal",  # <pair id> 0 <seq> -> a message between two operators
     "meta",
 )
 

@@ -518,3 +518,99 @@ class SetAvatarRequest(_message.Message):
     AVATAR_URL_FIELD_NUMBER: _ClassVar[int]
     avatar_url: str
     def __init__(self, avatar_url: _Optional[str] = ...) -> None: ...
+
+class GetVisitorInfoRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class PageVisit(_message.Message):
+    __slots__ = ("url", "title", "at_ms")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    title: str
+    at_ms: int
+    def __init__(self, url: _Optional[str] = ..., title: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class VisitorInfo(_message.Message):
+    __slots__ = ("visitor_id", "name", "email", "ip", "user_agent", "browser", "os", "language", "tz_offset_minutes", "local_time_ms", "referrer", "pages", "visits", "first_seen_ms", "last_seen_ms", "conversation_ids")
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    OS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TZ_OFFSET_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    VISITS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_MS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    visitor_id: str
+    name: str
+    email: str
+    ip: str
+    user_agent: str
+    browser: str
+    os: str
+    language: str
+    tz_offset_minutes: int
+    local_time_ms: int
+    referrer: str
+    pages: _containers.RepeatedCompositeFieldContainer[PageVisit]
+    visits: int
+    first_seen_ms: int
+    last_seen_ms: int
+    conversation_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, visitor_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., browser: _Optional[str] = ..., os: _Optional[str] = ..., language: _Optional[str] = ..., tz_offset_minutes: _Optional[int] = ..., local_time_ms: _Optional[int] = ..., referrer: _Optional[str] = ..., pages: _Optional[_Iterable[_Union[PageVisit, _Mapping]]] = ..., visits: _Optional[int] = ..., first_seen_ms: _Optional[int] = ..., last_seen_ms: _Optional[int] = ..., conversation_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Template(_message.Message):
+    __slots__ = ("id", "operator_id", "shortcut", "text", "rendered")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    SHORTCUT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    RENDERED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    operator_id: str
+    shortcut: str
+    text: str
+    rendered: str
+    def __init__(self, id: _Optional[str] = ..., operator_id: _Optional[str] = ..., shortcut: _Optional[str] = ..., text: _Optional[str] = ..., rendered: _Optional[str] = ...) -> None: ...
+
+class AddTemplateRequest(_message.Message):
+    __slots__ = ("shortcut", "text", "shared")
+    SHORTCUT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    shortcut: str
+    text: str
+    shared: bool
+    def __init__(self, shortcut: _Optional[str] = ..., text: _Optional[str] = ..., shared: _Optional[bool] = ...) -> None: ...
+
+class ListTemplatesRequest(_message.Message):
+    __slots__ = ("prefix", "conversation_id")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    conversation_id: str
+    def __init__(self, prefix: _Optional[str] = ..., conversation_id: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesReply(_message.Message):
+    __slots__ = ("templates",)
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    templates: _containers.RepeatedCompositeFieldContainer[Template]
+    def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...
+
+class DeleteTemplateRequest(_message.Message):
+    __slots__ = ("template_id",)
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    def __init__(self, template_id: _Optional[str] = ...) -> None: ...

@@ -567,6 +567,26 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsReply.FromString,
                 _registered_method=True)
+        self.GetVisitorInfo = channel.unary_unary(
+                '/parley.v1.Control/GetVisitorInfo',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
+                _registered_method=True)
+        self.AddTemplate = channel.unary_unary(
+                '/parley.v1.Control/AddTemplate',
+                request_serializer=parley_dot_v1_dot_control__pb2.AddTemplateRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Template.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/parley.v1.Control/ListTemplates',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListTemplatesReply.FromString,
+                _registered_method=True)
+        self.DeleteTemplate = channel.unary_unary(
+                '/parley.v1.Control/DeleteTemplate',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -712,6 +732,32 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVisitorInfo(self, request, context):
+        """What is known of a chat's visitor (for operators who may see the chat).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddTemplate(self, request, context):
+        """Quick replies: the account's (needs manage_templates) and one's own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -824,6 +870,26 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListTickets,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListTicketsReply.SerializeToString,
+            ),
+            'GetVisitorInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVisitorInfo,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.VisitorInfo.SerializeToString,
+            ),
+            'AddTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddTemplate,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.AddTemplateRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Template.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListTemplatesReply.SerializeToString,
+            ),
+            'DeleteTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTemplate,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1420,6 +1486,114 @@ class Control:
             '/parley.v1.Control/ListTickets',
             parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListTicketsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVisitorInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/GetVisitorInfo',
+            parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/AddTemplate',
+            parley_dot_v1_dot_control__pb2.AddTemplateRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListTemplates',
+            parley_dot_v1_dot_control__pb2.ListTemplatesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListTemplatesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteTemplate',
+            parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,7 +14,7 @@ class VisitorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[VisitorCommand, _Mapping]]] = ...) -> None: ...
 
 class VisitorCommand(_message.Message):
-    __slots__ = ("hello", "send", "rate", "typing", "read", "choose", "ticket")
+    __slots__ = ("hello", "send", "rate", "typing", "read", "choose", "ticket", "page")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class VisitorCommand(_message.Message):
     READ_FIELD_NUMBER: _ClassVar[int]
     CHOOSE_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
     hello: VisitorHello
     send: VisitorSend
     rate: VisitorRate
@@ -29,7 +30,16 @@ class VisitorCommand(_message.Message):
     read: VisitorRead
     choose: VisitorChoose
     ticket: VisitorTicket
-    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ..., choose: _Optional[_Union[VisitorChoose, _Mapping]] = ..., ticket: _Optional[_Union[VisitorTicket, _Mapping]] = ...) -> None: ...
+    page: VisitorPage
+    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ..., choose: _Optional[_Union[VisitorChoose, _Mapping]] = ..., ticket: _Optional[_Union[VisitorTicket, _Mapping]] = ..., page: _Optional[_Union[VisitorPage, _Mapping]] = ...) -> None: ...
+
+class VisitorPage(_message.Message):
+    __slots__ = ("url", "title")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    title: str
+    def __init__(self, url: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class VisitorChoose(_message.Message):
     __slots__ = ("department_id", "region_id")
@@ -72,7 +82,7 @@ class VisitorRate(_message.Message):
     def __init__(self, score: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class VisitorHello(_message.Message):
-    __slots__ = ("site_id", "department_id", "token", "last_seq", "name", "email", "region_id", "page_url", "language")
+    __slots__ = ("site_id", "department_id", "token", "last_seq", "name", "email", "region_id", "page_url", "language", "page_title", "referrer", "tz_offset_minutes", "user_agent", "ip")
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +92,11 @@ class VisitorHello(_message.Message):
     REGION_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_URL_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TITLE_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_FIELD_NUMBER: _ClassVar[int]
+    TZ_OFFSET_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
     site_id: str
     department_id: str
     token: str
@@ -91,7 +106,12 @@ class VisitorHello(_message.Message):
     region_id: str
     page_url: str
     language: str
-    def __init__(self, site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., token: _Optional[str] = ..., last_seq: _Optional[int] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., region_id: _Optional[str] = ..., page_url: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+    page_title: str
+    referrer: str
+    tz_offset_minutes: int
+    user_agent: str
+    ip: str
+    def __init__(self, site_id: _Optional[str] = ..., department_id: _Optional[str] = ..., token: _Optional[str] = ..., last_seq: _Optional[int] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., region_id: _Optional[str] = ..., page_url: _Optional[str] = ..., language: _Optional[str] = ..., page_title: _Optional[str] = ..., referrer: _Optional[str] = ..., tz_offset_minutes: _Optional[int] = ..., user_agent: _Optional[str] = ..., ip: _Optional[str] = ...) -> None: ...
 
 class VisitorSend(_message.Message):
     __slots__ = ("client_msg_id", "text")

@@ -75,10 +75,12 @@ class Visitor:
         self.backlog: list[dict[str, Any]] = []
         self.welcome: dict[str, Any] = {}
 
-    async def connect(self, origin: str | None = None) -> Visitor:
-        headers = {"Origin": origin} if origin else None
+    async def connect(self, origin: str | None = None, user_agent: str = "") -> Visitor:
+        headers = {"Origin": origin} if origin else {}
+        if user_agent:
+            headers["User-Agent"] = user_agent
         self.transport, self.listener = await ws_connect(
-            lambda: _Listener(self.inbox), self.url, extra_headers=headers
+            lambda: _Listener(self.inbox), self.url, extra_headers=headers or None
         )
         return self
 
