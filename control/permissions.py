@@ -14,6 +14,7 @@ from engine.chat.permissions import (
     MANAGE_OPERATORS,
     MANAGE_ROLES,
     MANAGE_SITES,
+    MANAGE_TEMPLATES,
     SELF,
     VIEW_CONFIG,
     VIEW_HISTORY,
@@ -61,6 +62,14 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/DeleteTemplate": CHAT,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
+}
+
+# Calls that need a second permission for part of what they do (checked by the
+# servicer method): what the part is, and the permission.
+RPC_CONDITIONAL: dict[str, tuple[str, str]] = {
+    "/parley.v1.Control/AddTemplate": ("a shared quick reply", MANAGE_TEMPLATES),
+    "/parley.v1.Control/DeleteTemplate": ("a shared quick reply", MANAGE_TEMPLATES),
+    "/parley.v1.Control/ListWaiting": ("another department's line", MANAGE_DEPARTMENTS),
 }
 
 ROLE_PERMISSIONS = BUILTIN_ROLES  # the built-in roles; accounts add their own

@@ -13,7 +13,7 @@ import grpc
 import pytest
 from google.protobuf import symbol_database
 
-from control.permissions import ROLE_PERMISSIONS, RPC_PERMISSIONS, allowed
+from control.permissions import ROLE_PERMISSIONS, RPC_CONDITIONAL, RPC_PERMISSIONS, allowed
 from engine.chat.permissions import CHAT_ACTIONS, PERMISSIONS, TYPING_PREVIEW, VIEW_SCOPES
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import owner, running
@@ -135,5 +135,6 @@ def test_every_permission_gates_something() -> None:
     session, is a scope of what chats it sees, or is the typing preview (which
     filters events rather than refusing a call)."""
     by_rpc = {p for p in RPC_PERMISSIONS.values() if p is not None}
+    by_rpc |= {p for _part, p in RPC_CONDITIONAL.values()}
     by_session = set(CHAT_ACTIONS.values()) | set(VIEW_SCOPES.values()) | {TYPING_PREVIEW}
     assert PERMISSIONS - by_rpc == by_session - by_rpc
