@@ -15,6 +15,7 @@ from engine.chat.events import (
     Closed,
     CommandFailed,
     Departments,
+    DirectMessage,
     Event,
     MessageEvent,
     Offered,
@@ -176,6 +177,8 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
                 operator_id=e.operator_id, display_name=e.display_name, status=e.status
             )
         )
+    if cls is DirectMessage:
+        return operator_pb2.OperatorEvent(direct=direct_pb(e))
     if cls is ChatListed:
         return operator_pb2.OperatorEvent(
             listed=operator_pb2.ChatListed(card=card_pb(e.card), view=e.view)
@@ -387,4 +390,17 @@ def visitor_info_pb(info: dict[str, Any], now_ms: int) -> control_pb2.VisitorInf
         first_seen_ms=info["first_ms"],
         last_seen_ms=info["last_ms"],
         conversation_ids=list(info["chats"]),
+    )
+
+
+def direct_pb(e: DirectMessage) -> operator_pb2.DirectMessage:
+    return operator_pb2.DirectMessage(
+        pair_id=e.pair_id,
+        seq=e.seq,
+        from_operator_id=e.from_id,
+        from_name=e.from_name,
+        to_operator_id=e.to_id,
+        text=e.text,
+        client_msg_id=e.client_msg_id,
+        sent_at_ms=e.sent_at_ms,
     )

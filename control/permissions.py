@@ -60,6 +60,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/AddTemplate": CHAT,
     "/parley.v1.Control/ListTemplates": CHAT,
     "/parley.v1.Control/DeleteTemplate": CHAT,
+    "/parley.v1.Control/ListDirectMessages": CHAT,  # one's own, with a colleague
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }

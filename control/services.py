@@ -20,6 +20,7 @@ from control.errors import detail_of, status_of
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.events import CommandFailed, Event
+from engine.chat.internal import pair_id
 from engine.chat.messages import (
     ConfigChanged,
     GetPresence,
@@ -394,6 +395,16 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         await self.directory.delete_template(template.id)
         return common_pb2.Empty()
 
+    @rpc("Control", "ListDirectMessages")
+    async def ListDirectMessages(self, request: Any, p: Principal, context: Any) -> Any:
+        other = self.directory.operator(request.with_operator_id, p.account_id)
+        messages = self.engine.direct_messages(
+            pair_id(p.operator_id, other.id), request.after_seq, min(request.limit or 100, 1000)
+        )
+        return control_pb2.ListDirectMessagesReply(
+            messages=[converters.direct_pb(m) for m in messages]
+        )
+
     @rpc("Control", "ListTickets")
     async def ListTickets(self, request: Any, p: Principal, context: Any) -> Any:
         site = self.directory.site(request.site_id, p.account_id)
@@ -594,6 +605,9 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                     sink.push(_unknown_command())
                 else:
                     await session.act(a.conversation_id, action, **fields)
+            elif which == "direct":
+                d = command.direct
+                session.direct(d.to_operator_id, d.client_msg_id, d.text)
             elif which == "whisper":
                 w = command.whisper
                 session.whisper(w.conversation_id, w.client_msg_id, w.text)

@@ -15,7 +15,8 @@ from engine.chat.board import Board
 from engine.chat.conversation import Conversation, event_from_record
 from engine.chat.department import DepartmentQueue
 from engine.chat.directory import Directory
-from engine.chat.events import MessageEvent
+from engine.chat.events import DirectMessage, MessageEvent
+from engine.chat.internal import InternalChat, direct_from_record
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
 from engine.chat.records import Ticket
@@ -68,6 +69,10 @@ class Engine:
             Props(Presence, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
+            "internal",
+            Props(InternalChat, capacity=10_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
             "board",
             Props(Board, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
@@ -93,6 +98,17 @@ class Engine:
             limit=limit,
         )
         return [event_from_record(conversation_id, decode(value)) for _, value in rows]
+
+    def direct_messages(
+        self, pair: str, after_seq: int = 0, limit: int = 100
+    ) -> list[DirectMessage]:
+        """Stored messages between two operators, oldest first."""
+        if after_seq >= 2**63 or limit <= 0:
+            return []
+        rows = self.store.scan(
+            "internal", journal_prefix(pair), start=journal_key(pair, after_seq + 1), limit=limit
+        )
+        return [direct_from_record(pair, decode(value)) for _, value in rows]
 
     @staticmethod
     def ticket_op(ticket: Ticket) -> tuple[str, bytes, bytes]:

@@ -128,6 +128,19 @@ class TicketSaved(NamedTuple):
     ticket_id: str
 
 
+class DirectMessage(NamedTuple):
+    """A message between two operators (internal chat), stored."""
+
+    pair_id: str
+    seq: int
+    from_id: str
+    from_name: str
+    to_id: str
+    text: str
+    client_msg_id: str
+    sent_at_ms: int
+
+
 class ChatCard(NamedTuple):
     """A conversation as the operators' lists show it."""
 
@@ -204,6 +217,7 @@ Event = (
     | TicketSaved
     | ChatListed
     | ChatUnlisted
+    | DirectMessage
 )
 
 

@@ -597,6 +597,26 @@ class ConfigChanged:
     """Departments, regions or operators changed: recompute the views."""
 
 
+# -- Internal chat (one actor per pair of operators) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendDirect:
+    """Reply: the message's seq once stored (the original one for a resend)."""
+
+    from_id: str
+    from_name: str
+    to_id: str
+    client_msg_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectCommitted:
+    seq: int
+    error: BaseException | None = field(compare=False)
+
+
 # -- Board (one per account: the operators' chat lists) --------------------------------
 
 

@@ -29,6 +29,7 @@ from engine.chat.events import (
     TicketSaved,
     Typing,
 )
+from engine.chat.internal import pair_id
 from engine.chat.messages import (
     AnswerOffer,
     AttachSession,
@@ -48,6 +49,7 @@ from engine.chat.messages import (
     Post,
     Rate,
     ReplayMissed,
+    SendDirect,
     SetChatStatus,
     SetStatus,
     SetTyping,
@@ -707,6 +709,38 @@ class OperatorSession:
             else:
                 target = directory.operator(fields["operator_id"], self.principal.account_id)
                 await conversation.ask(TransferToOperator(me, target.id))
+
+    def direct(self, to_id: str, client_msg_id: str, text: str) -> None:
+        """A message to a colleague (internal chat). Both operators' sessions get
+        it once stored; a refusal comes back with the client id."""
+        if not self._attached:
+            self.sink.push(CommandFailed("no_hello", "send hello first", False, client_msg_id))
+            return
+        code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
+        problem = _TEXT_ERRORS.get(code or "", "")
+        if not problem and to_id == self.operator_id:
+            code, problem = "invalid_argument", "that is you"
+        if not problem:
+            try:
+                self.engine.directory.operator(to_id, self.principal.account_id)
+            except NotFound as error:
+                code, problem = error.code, error.message
+        if problem:
+            self.sink.push(CommandFailed(code or "invalid_argument", problem, False, client_msg_id))
+            return
+        sink = self.sink
+
+        def stored(_seq: Any, error: BaseException | None) -> None:
+            if error is not None:
+                sink.push(failure(error, client_msg_id))
+
+        try:
+            self.engine.system.ref("internal", pair_id(self.operator_id, to_id)).tell(
+                SendDirect(self.operator_id, self.display_name, to_id, client_msg_id, text),
+                stored,
+            )
+        except MailboxFull as error:
+            stored(None, error)
 
     def whisper(self, conversation_id: str, client_msg_id: str, text: str) -> None:
         """A note in the chat that only operators see."""

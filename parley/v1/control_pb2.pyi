@@ -1,4 +1,5 @@
 from parley.v1 import common_pb2 as _common_pb2
+from parley.v1 import operator_pb2 as _operator_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -614,3 +615,19 @@ class DeleteTemplateRequest(_message.Message):
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     template_id: str
     def __init__(self, template_id: _Optional[str] = ...) -> None: ...
+
+class ListDirectMessagesRequest(_message.Message):
+    __slots__ = ("with_operator_id", "after_seq", "limit")
+    WITH_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    with_operator_id: str
+    after_seq: int
+    limit: int
+    def __init__(self, with_operator_id: _Optional[str] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListDirectMessagesReply(_message.Message):
+    __slots__ = ("messages",)
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[_operator_pb2.DirectMessage]
+    def __init__(self, messages: _Optional[_Iterable[_Union[_operator_pb2.DirectMessage, _Mapping]]] = ...) -> None: ...

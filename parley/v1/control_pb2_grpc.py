@@ -587,6 +587,11 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ListDirectMessages = channel.unary_unary(
+                '/parley.v1.Control/ListDirectMessages',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -758,6 +763,13 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDirectMessages(self, request, context):
+        """The internal chat between you and a colleague, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -890,6 +902,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.DeleteTemplate,
                     request_deserializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.FromString,
                     response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'ListDirectMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDirectMessages,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1594,6 +1611,33 @@ class Control:
             '/parley.v1.Control/DeleteTemplate',
             parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
             parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDirectMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListDirectMessages',
+            parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.FromString,
             options,
             channel_credentials,
             insecure,

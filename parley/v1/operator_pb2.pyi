@@ -14,7 +14,7 @@ class OperatorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[OperatorCommand, _Mapping]]] = ...) -> None: ...
 
 class OperatorCommand(_message.Message):
-    __slots__ = ("hello", "send", "close", "typing", "read", "status", "answer", "pick", "action", "whisper")
+    __slots__ = ("hello", "send", "close", "typing", "read", "status", "answer", "pick", "action", "whisper", "direct")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class OperatorCommand(_message.Message):
     PICK_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     WHISPER_FIELD_NUMBER: _ClassVar[int]
+    DIRECT_FIELD_NUMBER: _ClassVar[int]
     hello: OperatorHello
     send: OperatorSend
     close: CloseConversation
@@ -35,7 +36,18 @@ class OperatorCommand(_message.Message):
     pick: PickConversation
     action: ChatAction
     whisper: OperatorSend
-    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ..., status: _Optional[_Union[SetStatus, _Mapping]] = ..., answer: _Optional[_Union[OfferAnswer, _Mapping]] = ..., pick: _Optional[_Union[PickConversation, _Mapping]] = ..., action: _Optional[_Union[ChatAction, _Mapping]] = ..., whisper: _Optional[_Union[OperatorSend, _Mapping]] = ...) -> None: ...
+    direct: DirectSend
+    def __init__(self, hello: _Optional[_Union[OperatorHello, _Mapping]] = ..., send: _Optional[_Union[OperatorSend, _Mapping]] = ..., close: _Optional[_Union[CloseConversation, _Mapping]] = ..., typing: _Optional[_Union[OperatorTyping, _Mapping]] = ..., read: _Optional[_Union[OperatorRead, _Mapping]] = ..., status: _Optional[_Union[SetStatus, _Mapping]] = ..., answer: _Optional[_Union[OfferAnswer, _Mapping]] = ..., pick: _Optional[_Union[PickConversation, _Mapping]] = ..., action: _Optional[_Union[ChatAction, _Mapping]] = ..., whisper: _Optional[_Union[OperatorSend, _Mapping]] = ..., direct: _Optional[_Union[DirectSend, _Mapping]] = ...) -> None: ...
+
+class DirectSend(_message.Message):
+    __slots__ = ("to_operator_id", "client_msg_id", "text")
+    TO_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    to_operator_id: str
+    client_msg_id: str
+    text: str
+    def __init__(self, to_operator_id: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class ChatAction(_message.Message):
     __slots__ = ("conversation_id", "join", "leave", "invite_operator_id", "transfer_to_operator_id", "transfer_to_department_id", "take_over", "chat_status")
@@ -138,7 +150,7 @@ class OperatorEventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[OperatorEvent, _Mapping]]] = ...) -> None: ...
 
 class OperatorEvent(_message.Message):
-    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted")
+    __slots__ = ("ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted", "direct")
     READY_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +165,7 @@ class OperatorEvent(_message.Message):
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
     LISTED_FIELD_NUMBER: _ClassVar[int]
     UNLISTED_FIELD_NUMBER: _ClassVar[int]
+    DIRECT_FIELD_NUMBER: _ClassVar[int]
     ready: SessionReady
     assigned: ConversationAssigned
     message: _common_pb2.ChatMessage
@@ -167,7 +180,28 @@ class OperatorEvent(_message.Message):
     presence: OperatorStatus
     listed: ChatListed
     unlisted: ChatUnlisted
-    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ..., offered: _Optional[_Union[ChatOffered, _Mapping]] = ..., withdrawn: _Optional[_Union[OfferWithdrawn, _Mapping]] = ..., presence: _Optional[_Union[OperatorStatus, _Mapping]] = ..., listed: _Optional[_Union[ChatListed, _Mapping]] = ..., unlisted: _Optional[_Union[ChatUnlisted, _Mapping]] = ...) -> None: ...
+    direct: DirectMessage
+    def __init__(self, ready: _Optional[_Union[SessionReady, _Mapping]] = ..., assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.ChatMessage, _Mapping]] = ..., ack: _Optional[_Union[_common_pb2.MessageAck, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.CommandError, _Mapping]] = ..., closed: _Optional[_Union[ConversationClosed, _Mapping]] = ..., rated: _Optional[_Union[ConversationRated, _Mapping]] = ..., typing: _Optional[_Union[_common_pb2.TypingNotice, _Mapping]] = ..., read: _Optional[_Union[_common_pb2.ReadReceipt, _Mapping]] = ..., offered: _Optional[_Union[ChatOffered, _Mapping]] = ..., withdrawn: _Optional[_Union[OfferWithdrawn, _Mapping]] = ..., presence: _Optional[_Union[OperatorStatus, _Mapping]] = ..., listed: _Optional[_Union[ChatListed, _Mapping]] = ..., unlisted: _Optional[_Union[ChatUnlisted, _Mapping]] = ..., direct: _Optional[_Union[DirectMessage, _Mapping]] = ...) -> None: ...
+
+class DirectMessage(_message.Message):
+    __slots__ = ("pair_id", "seq", "from_operator_id", "from_name", "to_operator_id", "text", "client_msg_id", "sent_at_ms")
+    PAIR_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    FROM_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_NAME_FIELD_NUMBER: _ClassVar[int]
+    TO_OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    pair_id: str
+    seq: int
+    from_operator_id: str
+    from_name: str
+    to_operator_id: str
+    text: str
+    client_msg_id: str
+    sent_at_ms: int
+    def __init__(self, pair_id: _Optional[str] = ..., seq: _Optional[int] = ..., from_operator_id: _Optional[str] = ..., from_name: _Optional[str] = ..., to_operator_id: _Optional[str] = ..., text: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., sent_at_ms: _Optional[int] = ...) -> None: ...
 
 class ChatCard(_message.Message):
     __slots__ = ("conversation_id", "site_id", "department_id", "visitor_id", "visitor_name", "status", "operator_ids", "invisible_operator_ids", "missed", "chat_status", "started_ms", "updated_ms")

@@ -7,7 +7,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from parley.v1 import control_pb2
+from parley.v1 import control_pb2, operator_pb2
 from tests.integration.helpers import Visitor, owner, running, visitor_url
 from tests.integration.test_routing import staff
 
@@ -134,3 +134,60 @@ async def test_quick_replies_own_and_shared(tmp_path: Path) -> None:
         )
         left = await ana.control.ListTemplates(control_pb2.ListTemplatesRequest(), metadata=md)
         assert [t.text for t in left.templates] == ["Shared hello", shared.text]
+
+
+async def test_operators_chat_between_themselves(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        boss = await owner(app)
+        ana = await staff(app, boss, "Ana")
+        cy = await staff(app, boss, "Cy", online=False)
+        # The operators list shows who is there: Ana sees Cy come online.
+        await cy.open()
+        presence = await ana.recv("presence")
+        while presence.display_name != "Cy" or presence.status != "online":
+            presence = await ana.recv("presence")
+
+        def direct(to: str, cid: str, text: str) -> operator_pb2.OperatorCommand:
+            return operator_pb2.OperatorCommand(
+                direct=operator_pb2.DirectSend(to_operator_id=to, client_msg_id=cid, text=text)
+            )
+
+        ana.send_commands(direct(cy.id, "d1", "Can you take the Spanish chats today?"))
+        got = await cy.recv("direct")
+        assert (got.from_name, got.text, got.seq) == (
+            "Ana",
+            "Can you take the Spanish chats today?",
+            1,
+        )
+        assert (await ana.recv("direct")).seq == 1  # stored: it comes back to the sender
+        ana.send_commands(direct(cy.id, "d1", "Can you take the Spanish chats today?"))  # resent
+        cy.send_commands(direct(ana.id, "c1", "Sure"))
+        assert (await ana.recv("direct")).text == "Sure"
+        for command, code in (
+            (direct(ana.id, "x", "me"), "invalid_argument"),
+            (direct("onobody000", "y", "hi"), "unknown_operator"),
+            (direct(cy.id, "z", ""), "empty_message"),
+        ):
+            ana.send_commands(command)
+            refused = await ana.recv("error")
+            assert refused.code == code, command
+        history = await cy.control.ListDirectMessages(
+            control_pb2.ListDirectMessagesRequest(with_operator_id=ana.id), metadata=cy.metadata
+        )
+        assert [(m.seq, m.from_name, m.text) for m in history.messages] == [
+            (1, "Ana", "Can you take the Spanish chats today?"),
+            (2, "Cy", "Sure"),
+        ]
+        # Another account's operator is nobody to talk to.
+        other = await app.engine.directory.create_account("other")  # type: ignore[union-attr]
+        stranger = await app.engine.directory.add_operator(  # type: ignore[union-attr]
+            other.id, email="x@other.test", password="long enough", display_name="X"
+        )
+        ana.send_commands(direct(stranger.id, "s", "hello?"))
+        assert (await ana.recv("error")).code == "unknown_operator"
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await ana.control.ListDirectMessages(
+                control_pb2.ListDirectMessagesRequest(with_operator_id=stranger.id),
+                metadata=ana.metadata,
+            )
+        assert refused.value.code() is grpc.StatusCode.NOT_FOUND
