@@ -763,6 +763,63 @@ def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
     )
 
 
+@main.group()
+def template() -> None:
+    """Quick replies: the account's (shared) and your own."""
+
+
+@template.command("add")
+@click.argument("shortcut")
+@click.argument("text")
+@click.option("--shared", is_flag=True, help="For every operator of the account")
+@pass_ctx
+def template_add(ctx: Ctx, shortcut: str, text: str, shared: bool) -> None:
+    """Add a quick reply; TEXT may use {visitor_name}, {operator_name},
+    {site_name} and {department_name}."""
+    t = ctx.call(
+        ctx.client().control.AddTemplate,
+        control_pb2.AddTemplateRequest(shortcut=shortcut, text=text, shared=shared),
+    )
+    ctx.out(t, lambda: f"Added /{t.shortcut} with id {t.id}")
+
+
+@template.command("list")
+@click.argument("prefix", default="")
+@click.option("--conversation", "conversation_id", default="", help="Fill in its variables")
+@pass_ctx
+def template_list(ctx: Ctx, prefix: str, conversation_id: str) -> None:
+    """The quick replies you can use, whose shortcut starts with PREFIX."""
+    reply = ctx.call(
+        ctx.client().control.ListTemplates,
+        control_pb2.ListTemplatesRequest(prefix=prefix, conversation_id=conversation_id),
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (
+                    t.id,
+                    "/" + t.shortcut,
+                    "mine" if t.operator_id else "shared",
+                    t.rendered or t.text,
+                )
+                for t in reply.templates
+            ],
+            ("ID", "SHORTCUT", "OWNER", "TEXT"),
+        ),
+    )
+
+
+@template.command("delete")
+@click.argument("template_id")
+@pass_ctx
+def template_delete(ctx: Ctx, template_id: str) -> None:
+    """Delete a quick reply (a shared one needs manage_templates)."""
+    request = control_pb2.DeleteTemplateRequest(template_id=template_id)
+    ctx.call(ctx.client().control.DeleteTemplate, request)
+    click.echo(f"Deleted quick reply {template_id}")
+
+
 # -- operators ----------------------------------------------------------------------
 
 
@@ -979,7 +1036,8 @@ def chat(ctx: Ctx) -> None:
     conversation that spoke last; "/to CONVERSATION_ID" switches, "/close" closes
     the current one, "/status online|away|offline" sets your status, "/accept"
     and "/decline" answer the last offer, "/pick CONVERSATION_ID" takes a waiting
-    chat, "/quit" (or end of input) leaves.
+    chat, "/note TEXT" whispers to the chat's operators, "/q SHORTCUT" sends a
+    quick reply filled in for the chat, "/quit" (or end of input) leaves.
     """
     import itertools
     import queue
@@ -1015,6 +1073,34 @@ def chat(ctx: Ctx) -> None:
             elif line.startswith("/to "):
                 current[0] = line[4:].strip()
                 click.echo(f"-- now writing to {current[0]}")
+            elif line.startswith("/note ") and current[0]:
+                outbox.put(
+                    [
+                        operator_pb2.OperatorCommand(
+                            whisper=operator_pb2.OperatorSend(
+                                conversation_id=current[0],
+                                client_msg_id=f"{prefix}-{next(ids)}",
+                                text=line[6:].strip(),
+                            )
+                        )
+                    ]
+                )
+            elif line.startswith("/q ") and current[0]:
+                text = _quick_reply(client, line[3:].strip(), current[0])
+                if text is None:
+                    click.echo("-- no quick reply by that shortcut")
+                    continue
+                outbox.put(
+                    [
+                        operator_pb2.OperatorCommand(
+                            send=operator_pb2.OperatorSend(
+                                conversation_id=current[0],
+                                client_msg_id=f"{prefix}-{next(ids)}",
+                                text=text,
+                            )
+                        )
+                    ]
+                )
             elif line.startswith("/") and line != "/close":
                 click.echo("-- unknown command, or no offer to answer")
             elif not current[0]:
@@ -1086,6 +1172,22 @@ def chat(ctx: Ctx) -> None:
                 f"{error.details()} [{error.code().name}]",
                 EXIT_UNREACHABLE if error.code() is grpc.StatusCode.UNAVAILABLE else EXIT_REFUSED,
             )
+
+
+def _quick_reply(client: Client, shortcut: str, conversation_id: str) -> str | None:
+    """The quick reply SHORTCUT (or the only one it begins), filled in for the chat."""
+    try:
+        reply = client.call(
+            client.control.ListTemplates,
+            control_pb2.ListTemplatesRequest(
+                prefix=shortcut.lstrip("/"), conversation_id=conversation_id
+            ),
+        )
+    except grpc.RpcError:
+        return None
+    exact = [t for t in reply.templates if t.shortcut == shortcut.lstrip("/")]
+    chosen = exact or (list(reply.templates) if len(reply.templates) == 1 else [])
+    return chosen[0].rendered if chosen else None
 
 
 def _console_command(line: str, offered: str) -> Any:

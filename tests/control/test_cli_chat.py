@@ -75,6 +75,19 @@ async def test_terminal_operator_answers_a_visitor(tmp_path: Path) -> None:
             proc.stdin.write(b"/accept\n")
             assert (await v2.recv("joined"))["operator"] == "Demo operator"
             await line_with("Kari: Hello?")
+            # A quick reply, filled in for this chat.
+            demo = await demo_operator(app)
+            await demo.control.AddTemplate(
+                control_pb2.AddTemplateRequest(shortcut="hi", text="Hi {visitor_name}!"),
+                metadata=demo.metadata,
+            )
+            proc.stdin.write(b"/q hi\n")
+            got = await v2.recv("msg")
+            while got["from"] != "operator":
+                got = await v2.recv("msg")
+            assert got["text"] == "Hi Kari!"
+            proc.stdin.write(b"/q nothing-like-it\n")
+            await line_with("no quick reply")
             proc.stdin.write(b"/quit\n")
             await proc.stdin.drain()
             async with asyncio.timeout(10):

@@ -84,6 +84,13 @@ async def test_routing_commands(tmp_path: Path) -> None:
         assert (await ok("department", "waiting", dept)) == {}
         assert (await ok("ticket", "list", "--site", site)) == {}
 
+        t = await ok("template", "add", "bye", "Goodbye {visitor_name}!", "--shared")
+        assert (await ok("template", "list", "b"))["templates"][0]["id"] == t["id"]
+        r = await cli(app, tmp_path, "template", "add", "x", "{nope}")
+        assert r.exit_code == 1 and "unknown variables" in r.output
+        r = await cli(app, tmp_path, "template", "delete", t["id"])
+        assert r.exit_code == 0 and (await ok("template", "list")) == {}
+
         # Tables for people.
         r = await cli(app, tmp_path, "region", "list", "--department", dept)
         assert "North" in r.output and region["id"] in r.output
