@@ -29,6 +29,7 @@ from engine.chat.events import (
     Typing,
 )
 from engine.chat.records import (
+    Block,
     Department,
     Group,
     LinkRule,
@@ -403,4 +404,16 @@ def direct_pb(e: DirectMessage) -> operator_pb2.DirectMessage:
         text=e.text,
         client_msg_id=e.client_msg_id,
         sent_at_ms=e.sent_at_ms,
+    )
+
+
+def block_pb(b: Block) -> control_pb2.Block:
+    return control_pb2.Block(
+        id=b.id,
+        site_id=b.site_id,
+        kind=b.kind,
+        value=b.value,
+        reason=b.reason,
+        created_ms=b.created_ms,
+        expires_ms=b.expires_ms,
     )

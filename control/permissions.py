@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from engine.chat.permissions import (
     ACCEPT,
+    AUTO_ACCEPT,
+    BILLING,
     BUILTIN_ROLES,
     CHANGE_DISPLAY_NAME,
     CHAT,
+    MANAGE_BLACKLIST,
     MANAGE_DEPARTMENTS,
     MANAGE_OPERATORS,
     MANAGE_ROLES,
@@ -19,6 +22,7 @@ from engine.chat.permissions import (
     VIEW_CONFIG,
     VIEW_HISTORY,
     VIEW_OPERATORS,
+    VIEW_STATISTICS,
     VIEW_TICKETS,
     VISITOR_CHANNEL,
 )
@@ -33,6 +37,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Auth/CreateApiToken": SELF,
     "/parley.v1.Auth/SetDisplayName": CHANGE_DISPLAY_NAME,
     "/parley.v1.Auth/SetAvatar": SELF,
+    "/parley.v1.Auth/SetMyAutoAccept": AUTO_ACCEPT,
     "/parley.v1.Control/CreateSite": MANAGE_SITES,
     "/parley.v1.Control/ListSites": VIEW_CONFIG,
     "/parley.v1.Control/CreateDepartment": MANAGE_DEPARTMENTS,
@@ -61,6 +66,11 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/ListTemplates": CHAT,
     "/parley.v1.Control/DeleteTemplate": CHAT,
     "/parley.v1.Control/ListDirectMessages": CHAT,  # one's own, with a colleague
+    "/parley.v1.Control/GetStatistics": VIEW_STATISTICS,
+    "/parley.v1.Control/AddBlock": MANAGE_BLACKLIST,
+    "/parley.v1.Control/ListBlocks": MANAGE_BLACKLIST,
+    "/parley.v1.Control/RemoveBlock": MANAGE_BLACKLIST,
+    "/parley.v1.Control/GetUsage": BILLING,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }

@@ -23,6 +23,7 @@ from engine.chat.events import CommandFailed, Event
 from engine.chat.internal import pair_id
 from engine.chat.messages import (
     ConfigChanged,
+    GetBoardStats,
     GetPresence,
     GetQueue,
     GetVisitorInfo,
@@ -35,7 +36,7 @@ from engine.chat.permissions import (
     may_manage,
 )
 from engine.chat.sessions import OperatorSession, VisitorSession, chat_in_sight, failure
-from engine.errors import NotFound, PermissionDenied, Refused, Unavailable
+from engine.errors import InvalidArgument, NotFound, PermissionDenied, Refused, Unavailable
 from parley.v1 import (
     common_pb2,
     control_pb2,
@@ -170,6 +171,14 @@ class AuthService(control_pb2_grpc.AuthServicer):  # type: ignore[misc]
         op = await self.engine.directory.update_profile(
             principal.operator_id, avatar_url=request.avatar_url
         )
+        return converters.operator_pb(op)
+
+    @rpc("Auth", "SetMyAutoAccept")
+    async def SetMyAutoAccept(self, request: Any, principal: Principal, context: Any) -> Any:
+        op = await self.engine.directory.update_operator(
+            principal.account_id, principal.operator_id, {"auto_accept": request.auto_accept}
+        )
+        self.engine.system.ref("operator", op.id).tell(SettingsChanged())
         return converters.operator_pb(op)
 
     @rpc("Auth", "RevokeMySession")
@@ -403,6 +412,78 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         )
         return control_pb2.ListDirectMessagesReply(
             messages=[converters.direct_pb(m) for m in messages]
+        )
+
+    @rpc("Control", "GetStatistics")
+    async def GetStatistics(self, request: Any, p: Principal, context: Any) -> Any:
+        site = self.directory.site(request.site_id, p.account_id)
+        counts = await self.engine.system.ref("board", p.account_id).ask(GetBoardStats(site.id))
+        statuses = await self.engine.system.ref("presence", p.account_id).ask(GetPresence())
+        online: dict[str, int] = {}
+        for op_id, status in statuses.items():
+            op = self.directory.operators.get(op_id)
+            if op is not None and status == "online":
+                for dept_id in op.department_ids:
+                    online[dept_id] = online.get(dept_id, 0) + 1
+        empty = {"waiting": 0, "active": 0, "on_hold": 0, "missed": 0, "first_response_ms": 0}
+        return control_pb2.Statistics(
+            departments=[
+                control_pb2.DepartmentStatistics(
+                    department_id=d.id,
+                    name=d.name,
+                    operators_online=online.get(d.id, 0),
+                    **counts.get(d.id, empty),
+                )
+                for d in self.directory.list_departments(p.account_id, site.id)
+            ]
+        )
+
+    @rpc("Control", "AddBlock")
+    async def AddBlock(self, request: Any, p: Principal, context: Any) -> Any:
+        kind = request.WhichOneof("target")
+        if kind is None:
+            raise InvalidArgument("invalid_argument", "block an ip or a visitor_id")
+        now = self.engine.clock.wall_ms()
+        seconds = request.expires_in_seconds
+        if seconds > 366 * 86_400:
+            raise InvalidArgument("invalid_argument", "a block expires within a year, or never")
+        block = await self.directory.add_block(
+            p.account_id,
+            request.site_id,
+            "ip" if kind == "ip" else "visitor",
+            getattr(request, kind),
+            request.reason,
+            now,
+            now + seconds * 1000 if seconds else 0,
+        )
+        return converters.block_pb(block)
+
+    @rpc("Control", "ListBlocks")
+    async def ListBlocks(self, request: Any, p: Principal, context: Any) -> Any:
+        blocks = self.directory.list_blocks(p.account_id, request.site_id)
+        return control_pb2.ListBlocksReply(blocks=[converters.block_pb(b) for b in blocks])
+
+    @rpc("Control", "RemoveBlock")
+    async def RemoveBlock(self, request: Any, p: Principal, context: Any) -> Any:
+        await self.directory.remove_block(p.account_id, request.block_id)
+        return common_pb2.Empty()
+
+    @rpc("Control", "GetUsage")
+    async def GetUsage(self, request: Any, p: Principal, context: Any) -> Any:
+        sites = self.directory.list_sites(p.account_id)
+        conversations = messages = 0
+        for site in sites:
+            c, m = await asyncio.to_thread(self.engine.site_usage, site.id)
+            conversations, messages = conversations + c, messages + m
+        return control_pb2.Usage(
+            sites=len(sites),
+            departments=sum(
+                len(self.directory.list_departments(p.account_id, s.id)) for s in sites
+            ),
+            operators=len(self.directory.list_operators(p.account_id)),
+            conversations=conversations,
+            messages=messages,
+            store_bytes=self.engine.store.stats()["used_bytes"],
         )
 
     @rpc("Control", "ListTickets")

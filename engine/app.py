@@ -110,6 +110,12 @@ class Engine:
         )
         return [direct_from_record(pair, decode(value)) for _, value in rows]
 
+    def site_usage(self, site_id: str) -> tuple[int, int]:
+        """(conversations, stored messages) of a site: its ids begin both keys.
+        Reads the store only (safe from a worker thread)."""
+        prefix = (site_id + "-").encode()
+        return self.store.count("conversations", prefix), self.store.count("journal", prefix)
+
     @staticmethod
     def ticket_op(ticket: Ticket) -> tuple[str, bytes, bytes]:
         key = ticket.site_id.encode() + b"\x00" + ticket.id.encode()

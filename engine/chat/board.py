@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from engine.chat.events import ChatCard, ChatListed, ChatUnlisted, Sink
-from engine.chat.messages import CardChanged, GetCard, UnwatchBoard, WatchBoard
+from engine.chat.messages import CardChanged, GetBoardStats, GetCard, UnwatchBoard, WatchBoard
 from engine.errors import InvalidArgument
 from engine.persistence.codec import SEP, decode, encode
 from engine.runtime import Actor, Context
@@ -107,6 +107,8 @@ class Board(Actor):
                 return None
             case GetCard(conv_id):
                 return self.cards.get(conv_id)
+            case GetBoardStats(site_id):
+                return self._stats(site_id)
         raise InvalidArgument("unknown_command", f"board cannot handle {message!r}")
 
     def _changed(self, card: ChatCard, ctx: Context) -> None:
@@ -129,6 +131,30 @@ class Board(Actor):
             elif conv_id in watcher.shown:
                 watcher.shown.discard(conv_id)
                 sink.push(ChatUnlisted(conv_id))
+
+    def _stats(self, site_id: str) -> dict[str, dict[str, int]]:
+        """Live counts per department: waiting, active, on hold, missed, and the
+        average first response of the open chats answered (ms)."""
+        out: dict[str, dict[str, int]] = {}
+        answered: dict[str, list[int]] = {}
+        for card in self.cards.values():
+            if card.site_id != site_id:
+                continue
+            row = out.setdefault(
+                card.department_id, {"waiting": 0, "active": 0, "on_hold": 0, "missed": 0}
+            )
+            if card.status == "queued":
+                row["waiting"] += 1
+            elif card.status == "active":
+                row["on_hold" if card.chat_status == "on_hold" else "active"] += 1
+                if card.first_response_ms:
+                    answered.setdefault(card.department_id, []).append(card.first_response_ms)
+            elif card.missed:
+                row["missed"] += 1
+        for dept, row in out.items():
+            times = answered.get(dept, [])
+            row["first_response_ms"] = sum(times) // len(times) if times else 0
+        return out
 
     def _trim(self, ctx: Context) -> None:
         missed = [c for c in self.cards.values() if c.missed and c.status == "closed"]

@@ -155,6 +155,7 @@ class Conversation(Actor):
         self.chat_status = ""  # "" | on_hold | not_waiting
         self.updated_ms = 0
         self.closed_seq = 0  # the close notice's seq: a missed chat's replies follow it
+        self.first_response_ms = 0
         self.created_ms = 0
         self.rating = 0  # 1-5 once the visitor rated the closed chat
         # How far each side has read (kept in memory: a receipt is a courtesy,
@@ -195,6 +196,7 @@ class Conversation(Actor):
         self.missed = doc.get("missed", False)
         self.chat_status = doc.get("chat_status", "")
         self.closed_seq = doc.get("closed_seq", 0)
+        self.first_response_ms = doc.get("first_response_ms", 0)
         # The journal is the truth: it gives the last seq and the client ids
         # already stored (one put per message, no separate id index).
         cids = self.cids
@@ -218,6 +220,7 @@ class Conversation(Actor):
             "missed": self.missed,
             "chat_status": self.chat_status,
             "closed_seq": self.closed_seq,
+            "first_response_ms": self.first_response_ms,
             "status": self.status,
             "operators": list(self.operators.items()),
             "created_ms": self.created_ms,
@@ -398,6 +401,8 @@ class Conversation(Actor):
             self._card(ctx)
         if not self.answered:
             self.answered = True
+            self.first_response_ms = max(1, ctx.clock.wall_ms() - self.created_ms)
+            self._card(ctx)
             if self.missed:
                 ctx.ref("visitor", info.visitor_id).tell(MissedReply(self.id))
 
@@ -657,6 +662,7 @@ class Conversation(Actor):
             self.chat_status,
             self.created_ms,
             self.updated_ms,
+            self.first_response_ms,
         )
         ctx.ref("board", site.account_id).tell(CardChanged(card))
 

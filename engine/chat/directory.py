@@ -19,6 +19,7 @@ from engine.chat import ids
 from engine.chat.permissions import BUILTIN_ROLES, check_role
 from engine.chat.records import (
     Account,
+    Block,
     Department,
     Group,
     LinkRule,
@@ -70,6 +71,7 @@ class Directory:
         self.groups: dict[str, Group] = {}
         self.links: dict[str, LinkRule] = {}
         self.templates: dict[str, Template] = {}
+        self.blocks: dict[str, Block] = {}
         self.roles: dict[str, dict[str, frozenset[str]]] = {}  # account -> custom roles
 
     def load(self) -> None:
@@ -91,6 +93,9 @@ class Directory:
         for _, value in self.store.scan("links"):
             link = LinkRule(**decode(value))
             self.links[link.id] = link
+        for _, value in self.store.scan("blocks"):
+            block = Block(**decode(value))
+            self.blocks[block.id] = block
         for _, value in self.store.scan("templates"):
             template = Template(**decode(value))
             self.templates[template.id] = template
@@ -321,6 +326,46 @@ class Directory:
         await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
         self.sites[site.id] = updated
         return updated
+
+    # -- blacklist -----------------------------------------------------------------------
+
+    async def add_block(
+        self,
+        account_id: str,
+        site_id: str,
+        kind: str,
+        value: str,
+        reason: str,
+        now_ms: int,
+        expires_ms: int = 0,
+    ) -> Block:
+        self.site(site_id, account_id)
+        if expires_ms and expires_ms <= now_ms:
+            raise InvalidArgument("invalid_argument", "a block expires in the future")
+        block = Block(
+            "b" + ids.random_id(9), site_id, kind, value.strip(), reason, now_ms, expires_ms
+        )
+        await self.store.write_async([("blocks", block.id.encode(), encode(block.to_doc()))])
+        self.blocks[block.id] = block
+        return block
+
+    async def remove_block(self, account_id: str, block_id: str) -> None:
+        block = self.blocks.get(block_id)
+        if block is None or self.sites[block.site_id].account_id != account_id:
+            raise NotFound("unknown_block", f"no block {block_id[:40]!r}")
+        await self.store.write_async([("blocks", block_id.encode(), None)])
+        del self.blocks[block_id]
+
+    def list_blocks(self, account_id: str, site_id: str) -> list[Block]:
+        self.site(site_id, account_id)
+        return sorted(
+            (b for b in self.blocks.values() if b.site_id == site_id), key=lambda b: b.created_ms
+        )
+
+    def blocked(self, site_id: str, ip: str, visitor_id: str, now_ms: int) -> bool:
+        return any(
+            b.site_id == site_id and b.matches(ip, visitor_id, now_ms) for b in self.blocks.values()
+        )
 
     # -- quick replies ----------------------------------------------------------------
 

@@ -156,6 +156,7 @@ class ChatCard(NamedTuple):
     chat_status: str  # "" | on_hold | not_waiting
     started_ms: int
     updated_ms: int
+    first_response_ms: int = 0  # from the start to an operator's first word; 0 before
 
 
 class ChatListed(NamedTuple):

@@ -648,7 +648,14 @@ class GetCard:
     conversation_id: str
 
 
-BoardCommand = CardChanged | WatchBoard | UnwatchBoard | GetCard
+@dataclass(frozen=True, slots=True)
+class GetBoardStats:
+    """Reply: {department id: counts} of the site's open and missed chats."""
+
+    site_id: str
+
+
+BoardCommand = CardChanged | WatchBoard | UnwatchBoard | GetCard | GetBoardStats
 
 
 PresenceCommand = (

@@ -37,6 +37,10 @@ TRANSFER = "transfer"  # hand one's chat to a colleague or a department
 TAKE_OVER = "take_over"  # take a colleague's chat over
 CHANGE_CHAT_STATUS = "change_chat_status"  # on hold, not waiting, active
 MANAGE_TEMPLATES = "manage_templates"  # the account's quick replies
+AUTO_ACCEPT = "auto_accept"  # switch one's own auto-accept on and off
+VIEW_STATISTICS = "view_statistics"  # the live numbers per department
+MANAGE_BLACKLIST = "manage_blacklist"  # keep addresses or visitors from chatting
+BILLING = "billing"  # what the account uses
 
 PERMISSIONS = frozenset(
     {
@@ -63,6 +67,10 @@ PERMISSIONS = frozenset(
         TAKE_OVER,
         CHANGE_CHAT_STATUS,
         MANAGE_TEMPLATES,
+        AUTO_ACCEPT,
+        VIEW_STATISTICS,
+        MANAGE_BLACKLIST,
+        BILLING,
     }
 )
 
@@ -96,6 +104,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             INVITE,
             TRANSFER,
             CHANGE_CHAT_STATUS,
+            AUTO_ACCEPT,
         }
     ),
 }

@@ -6,6 +6,7 @@ field, and convert to and from the stored documents.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -324,6 +325,54 @@ class Template:
 
     def render(self, values: dict[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), self.text)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A blacklist entry of a site: an address or network (``ip``) or one
+    visitor (``visitor``); it may expire (``expires_ms`` 0: never)."""
+
+    id: str
+    site_id: str
+    kind: str  # ip | visitor
+    value: str
+    reason: str
+    created_ms: int
+    expires_ms: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind == "ip":
+            try:
+                network = ipaddress.ip_network(self.value, strict=False)
+            except ValueError:
+                raise InvalidArgument(
+                    "invalid_argument", f"{self.value[:60]!r} is not an address or network"
+                ) from None
+            if network.num_addresses > 2**24 and network.version == 4:
+                raise InvalidArgument("invalid_argument", "a blocked network is /8 or smaller")
+            object.__setattr__(self, "value", str(network))
+        elif self.kind == "visitor":
+            if not re.match(r"^v[a-z2-7]{15}$", self.value):
+                raise InvalidArgument(
+                    "invalid_argument", f"{self.value[:40]!r} is not a visitor id"
+                )
+        else:
+            raise InvalidArgument("invalid_argument", "a block is of an ip or a visitor")
+        if len(self.reason) > 500:
+            raise InvalidArgument("invalid_argument", "a reason is at most 500 characters")
+
+    def matches(self, ip: str, visitor_id: str, now_ms: int) -> bool:
+        if self.expires_ms and now_ms >= self.expires_ms:
+            return False
+        if self.kind == "visitor":
+            return visitor_id == self.value
+        try:
+            return ipaddress.ip_address(ip) in ipaddress.ip_network(self.value)
+        except ValueError:
+            return False
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)

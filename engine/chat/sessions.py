@@ -199,6 +199,8 @@ class VisitorSession:
                     ),
                 ]
             )
+        if directory.blocked(self.site.id, self.ip, visitor_id, self.engine.clock.wall_ms()):
+            raise PermissionDenied("blocked", "chat is not available to you on this site")
         self.visitor_id = visitor_id
         visitor = self.engine.system.ref("visitor", visitor_id)
         conversation_id, stored_name, last, missed = await visitor.ask(GetVisitor())

@@ -53,6 +53,7 @@ DATABASES = (
     "waiting",  # <department id> 0 <serial> -> a queued chat (DepartmentQueue)
     "board",  # <account id> 0 <conversation id> -> its card in the operators' lists
     "templates",  # template id -> quick reply
+    "blocks",  # block id -> a site's blacklist entry
     "internal",  # <pair id> 0 <seq> -> a message between two operators
     "meta",
 )
@@ -229,6 +230,19 @@ class LmdbStore:
                     break
         return iter(out)
 
+    def count(self, db: str, prefix: bytes) -> int:
+        """How many keys start with ``prefix`` (keys only: values are not copied)."""
+        n = 0
+        with self.env.begin(db=self._dbs[db]) as txn:
+            cursor = txn.cursor()
+            if not cursor.set_range(prefix):
+                return 0
+            for key in cursor.iternext(keys=True, values=False):
+                if not key.startswith(prefix):
+                    break
+                n += 1
+        return n
+
     def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None:
         """The greatest key starting with ``prefix``, or None."""
         with self.env.begin(db=self._dbs[db]) as txn:
@@ -261,6 +275,7 @@ class LmdbStore:
             "writes": self.writes,
             "map_size": info["map_size"],
             "last_pgno": info["last_pgno"],
+            "used_bytes": (info["last_pgno"] + 1) * self.env.stat()["psize"],
         }
 
     def close(self) -> None:

@@ -631,3 +631,107 @@ class ListDirectMessagesReply(_message.Message):
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     messages: _containers.RepeatedCompositeFieldContainer[_operator_pb2.DirectMessage]
     def __init__(self, messages: _Optional[_Iterable[_Union[_operator_pb2.DirectMessage, _Mapping]]] = ...) -> None: ...
+
+class SetMyAutoAcceptRequest(_message.Message):
+    __slots__ = ("auto_accept",)
+    AUTO_ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    auto_accept: bool
+    def __init__(self, auto_accept: _Optional[bool] = ...) -> None: ...
+
+class GetStatisticsRequest(_message.Message):
+    __slots__ = ("site_id",)
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    def __init__(self, site_id: _Optional[str] = ...) -> None: ...
+
+class DepartmentStatistics(_message.Message):
+    __slots__ = ("department_id", "name", "waiting", "active", "on_hold", "missed", "operators_online", "first_response_ms")
+    DEPARTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    ON_HOLD_FIELD_NUMBER: _ClassVar[int]
+    MISSED_FIELD_NUMBER: _ClassVar[int]
+    OPERATORS_ONLINE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RESPONSE_MS_FIELD_NUMBER: _ClassVar[int]
+    department_id: str
+    name: str
+    waiting: int
+    active: int
+    on_hold: int
+    missed: int
+    operators_online: int
+    first_response_ms: int
+    def __init__(self, department_id: _Optional[str] = ..., name: _Optional[str] = ..., waiting: _Optional[int] = ..., active: _Optional[int] = ..., on_hold: _Optional[int] = ..., missed: _Optional[int] = ..., operators_online: _Optional[int] = ..., first_response_ms: _Optional[int] = ...) -> None: ...
+
+class Statistics(_message.Message):
+    __slots__ = ("departments",)
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    departments: _containers.RepeatedCompositeFieldContainer[DepartmentStatistics]
+    def __init__(self, departments: _Optional[_Iterable[_Union[DepartmentStatistics, _Mapping]]] = ...) -> None: ...
+
+class AddBlockRequest(_message.Message):
+    __slots__ = ("site_id", "ip", "visitor_id", "reason", "expires_in_seconds")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    ip: str
+    visitor_id: str
+    reason: str
+    expires_in_seconds: int
+    def __init__(self, site_id: _Optional[str] = ..., ip: _Optional[str] = ..., visitor_id: _Optional[str] = ..., reason: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ...) -> None: ...
+
+class Block(_message.Message):
+    __slots__ = ("id", "site_id", "kind", "value", "reason", "created_ms", "expires_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_MS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    site_id: str
+    kind: str
+    value: str
+    reason: str
+    created_ms: int
+    expires_ms: int
+    def __init__(self, id: _Optional[str] = ..., site_id: _Optional[str] = ..., kind: _Optional[str] = ..., value: _Optional[str] = ..., reason: _Optional[str] = ..., created_ms: _Optional[int] = ..., expires_ms: _Optional[int] = ...) -> None: ...
+
+class ListBlocksRequest(_message.Message):
+    __slots__ = ("site_id",)
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    def __init__(self, site_id: _Optional[str] = ...) -> None: ...
+
+class ListBlocksReply(_message.Message):
+    __slots__ = ("blocks",)
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    blocks: _containers.RepeatedCompositeFieldContainer[Block]
+    def __init__(self, blocks: _Optional[_Iterable[_Union[Block, _Mapping]]] = ...) -> None: ...
+
+class RemoveBlockRequest(_message.Message):
+    __slots__ = ("block_id",)
+    BLOCK_ID_FIELD_NUMBER: _ClassVar[int]
+    block_id: str
+    def __init__(self, block_id: _Optional[str] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("sites", "departments", "operators", "conversations", "messages", "store_bytes")
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    OPERATORS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    STORE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    sites: int
+    departments: int
+    operators: int
+    conversations: int
+    messages: int
+    store_bytes: int
+    def __init__(self, sites: _Optional[int] = ..., departments: _Optional[int] = ..., operators: _Optional[int] = ..., conversations: _Optional[int] = ..., messages: _Optional[int] = ..., store_bytes: _Optional[int] = ...) -> None: ...

@@ -80,6 +80,11 @@ class AuthStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.SetAvatarRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
                 _registered_method=True)
+        self.SetMyAutoAccept = channel.unary_unary(
+                '/parley.v1.Auth/SetMyAutoAccept',
+                request_serializer=parley_dot_v1_dot_control__pb2.SetMyAutoAcceptRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
 
 
 class AuthServicer:
@@ -145,6 +150,13 @@ class AuthServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetMyAutoAccept(self, request, context):
+        """Take chats as they come, or as offers to accept (needs auto_accept).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +203,11 @@ def add_AuthServicer_to_server(servicer, server):
             'SetAvatar': grpc.unary_unary_rpc_method_handler(
                     servicer.SetAvatar,
                     request_deserializer=parley_dot_v1_dot_control__pb2.SetAvatarRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'SetMyAutoAccept': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMyAutoAccept,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SetMyAutoAcceptRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
             ),
     }
@@ -447,6 +464,33 @@ class Auth:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def SetMyAutoAccept(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/SetMyAutoAccept',
+            parley_dot_v1_dot_control__pb2.SetMyAutoAcceptRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class ControlStub:
     """Missing associated documentation comment in .proto file."""
@@ -586,6 +630,31 @@ class ControlStub:
                 '/parley.v1.Control/DeleteTemplate',
                 request_serializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetStatistics = channel.unary_unary(
+                '/parley.v1.Control/GetStatistics',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetStatisticsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Statistics.FromString,
+                _registered_method=True)
+        self.AddBlock = channel.unary_unary(
+                '/parley.v1.Control/AddBlock',
+                request_serializer=parley_dot_v1_dot_control__pb2.AddBlockRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Block.FromString,
+                _registered_method=True)
+        self.ListBlocks = channel.unary_unary(
+                '/parley.v1.Control/ListBlocks',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListBlocksRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListBlocksReply.FromString,
+                _registered_method=True)
+        self.RemoveBlock = channel.unary_unary(
+                '/parley.v1.Control/RemoveBlock',
+                request_serializer=parley_dot_v1_dot_control__pb2.RemoveBlockRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/parley.v1.Control/GetUsage',
+                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Usage.FromString,
                 _registered_method=True)
         self.ListDirectMessages = channel.unary_unary(
                 '/parley.v1.Control/ListDirectMessages',
@@ -763,6 +832,40 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatistics(self, request, context):
+        """Live counts per department: waiting, active, on hold, missed, operators
+        online, first response (needs view_statistics).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddBlock(self, request, context):
+        """The blacklist: addresses, networks or visitors kept from chatting on a site.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlocks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveBlock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsage(self, request, context):
+        """What the account uses (needs billing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDirectMessages(self, request, context):
         """The internal chat between you and a colleague, oldest first.
         """
@@ -902,6 +1005,31 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.DeleteTemplate,
                     request_deserializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.FromString,
                     response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'GetStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatistics,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetStatisticsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Statistics.SerializeToString,
+            ),
+            'AddBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddBlock,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.AddBlockRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Block.SerializeToString,
+            ),
+            'ListBlocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlocks,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListBlocksRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListBlocksReply.SerializeToString,
+            ),
+            'RemoveBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveBlock,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.RemoveBlockRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Usage.SerializeToString,
             ),
             'ListDirectMessages': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDirectMessages,
@@ -1611,6 +1739,141 @@ class Control:
             '/parley.v1.Control/DeleteTemplate',
             parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
             parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/GetStatistics',
+            parley_dot_v1_dot_control__pb2.GetStatisticsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Statistics.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/AddBlock',
+            parley_dot_v1_dot_control__pb2.AddBlockRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Block.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListBlocks',
+            parley_dot_v1_dot_control__pb2.ListBlocksRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListBlocksReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/RemoveBlock',
+            parley_dot_v1_dot_control__pb2.RemoveBlockRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/GetUsage',
+            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Usage.FromString,
             options,
             channel_credentials,
             insecure,
