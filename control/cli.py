@@ -401,12 +401,22 @@ def token_create(ctx: Ctx, name: str, days: int) -> None:
 @main.command()
 @click.option("--name", "display_name", help="The name visitors see")
 @click.option("--avatar", help="An https URL of your picture; '' removes it")
+@click.option(
+    "--auto-accept/--no-auto-accept", default=None, help="Take chats as they come, or as offers"
+)
 @pass_ctx
-def profile(ctx: Ctx, display_name: str | None, avatar: str | None) -> None:
-    """Change your display name and avatar."""
-    if display_name is None and avatar is None:
-        fail("give --name and/or --avatar", 2)
+def profile(
+    ctx: Ctx, display_name: str | None, avatar: str | None, auto_accept: bool | None
+) -> None:
+    """Change your display name, avatar and auto-accept."""
+    if display_name is None and avatar is None and auto_accept is None:
+        fail("give --name, --avatar and/or --auto-accept", 2)
     op = None
+    if auto_accept is not None:
+        op = ctx.call(
+            ctx.client().auth.SetMyAutoAccept,
+            control_pb2.SetMyAutoAcceptRequest(auto_accept=auto_accept),
+        )
     if display_name is not None:
         op = ctx.call(
             ctx.client().auth.SetDisplayName,
@@ -818,6 +828,103 @@ def template_delete(ctx: Ctx, template_id: str) -> None:
     request = control_pb2.DeleteTemplateRequest(template_id=template_id)
     ctx.call(ctx.client().control.DeleteTemplate, request)
     click.echo(f"Deleted quick reply {template_id}")
+
+
+@main.command()
+@click.option("--site", "site_id", required=True, help="Site id")
+@pass_ctx
+def stats(ctx: Ctx, site_id: str) -> None:
+    """Live numbers per department: waiting, active, on hold, missed, online."""
+    reply = ctx.call(
+        ctx.client().control.GetStatistics, control_pb2.GetStatisticsRequest(site_id=site_id)
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [
+                (
+                    d.name,
+                    d.waiting,
+                    d.active,
+                    d.on_hold,
+                    d.missed,
+                    d.operators_online,
+                    f"{d.first_response_ms / 1000:.1f} s" if d.first_response_ms else "-",
+                )
+                for d in reply.departments
+            ],
+            ("DEPARTMENT", "WAITING", "ACTIVE", "ON HOLD", "MISSED", "ONLINE", "1ST RESPONSE"),
+        ),
+    )
+
+
+@main.command()
+@pass_ctx
+def usage(ctx: Ctx) -> None:
+    """What the account uses."""
+    u = ctx.call(ctx.client().control.GetUsage, common_pb2.Empty())
+    ctx.out(
+        u,
+        lambda: table(
+            [(u.sites, u.departments, u.operators, u.conversations, u.messages, u.store_bytes)],
+            ("SITES", "DEPARTMENTS", "OPERATORS", "CONVERSATIONS", "MESSAGES", "STORE BYTES"),
+        ),
+    )
+
+
+@main.group()
+def block() -> None:
+    """The blacklist: addresses, networks or visitors kept from chatting."""
+
+
+@block.command("add")
+@click.option("--site", "site_id", required=True, help="Site id")
+@click.option("--ip", help="An address or network (CIDR)")
+@click.option("--visitor", "visitor_id", help="A visitor id")
+@click.option("--reason", default="", help="Why (for colleagues)")
+@click.option("--hours", default=0, type=click.IntRange(0, 8784), help="Expires after; 0 never")
+@pass_ctx
+def block_add(
+    ctx: Ctx, site_id: str, ip: str | None, visitor_id: str | None, reason: str, hours: int
+) -> None:
+    """Block an address, a network or a visitor on a site."""
+    if (ip is None) == (visitor_id is None):
+        fail("give --ip or --visitor", 2)
+    request = control_pb2.AddBlockRequest(
+        site_id=site_id, reason=reason, expires_in_seconds=hours * 3600
+    )
+    if ip is not None:
+        request.ip = ip
+    else:
+        request.visitor_id = visitor_id or ""
+    b = ctx.call(ctx.client().control.AddBlock, request)
+    ctx.out(b, lambda: f"Blocked {b.kind} {b.value} with id {b.id}")
+
+
+@block.command("list")
+@click.option("--site", "site_id", required=True, help="Site id")
+@pass_ctx
+def block_list(ctx: Ctx, site_id: str) -> None:
+    """A site's blacklist."""
+    reply = ctx.call(
+        ctx.client().control.ListBlocks, control_pb2.ListBlocksRequest(site_id=site_id)
+    )
+    ctx.out(
+        reply,
+        lambda: table(
+            [(b.id, b.kind, b.value, b.reason or "-") for b in reply.blocks],
+            ("ID", "KIND", "VALUE", "REASON"),
+        ),
+    )
+
+
+@block.command("remove")
+@click.argument("block_id")
+@pass_ctx
+def block_remove(ctx: Ctx, block_id: str) -> None:
+    """Lift a block."""
+    ctx.call(ctx.client().control.RemoveBlock, control_pb2.RemoveBlockRequest(block_id=block_id))
+    click.echo(f"Removed block {block_id}")
 
 
 # -- operators ----------------------------------------------------------------------

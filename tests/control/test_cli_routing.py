@@ -91,6 +91,15 @@ async def test_routing_commands(tmp_path: Path) -> None:
         r = await cli(app, tmp_path, "template", "delete", t["id"])
         assert r.exit_code == 0 and (await ok("template", "list")) == {}
 
+        b = await ok("block", "add", "--site", site, "--ip", "10.1.0.0/16", "--reason", "spam")
+        assert (await ok("block", "list", "--site", site))["blocks"][0]["id"] == b["id"]
+        r = await cli(app, tmp_path, "block", "add", "--site", site)
+        assert r.exit_code == 2 and "--ip or --visitor" in r.output
+        assert (await cli(app, tmp_path, "block", "remove", b["id"])).exit_code == 0
+        r = await cli(app, tmp_path, "stats", "--site", site)
+        assert r.exit_code == 0 and "WAITING" in r.output and "Support" in r.output
+        assert (await ok("usage"))["sites"] == 1
+
         # Tables for people.
         r = await cli(app, tmp_path, "region", "list", "--department", dept)
         assert "North" in r.output and region["id"] in r.output
