@@ -4,11 +4,12 @@ any RPC or frame; visitor tokens are bound to their site."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 
-from parley.v1 import control_pb2
+from parley.v1 import control_pb2, operator_pb2
 from tests.integration.helpers import Operator, Visitor, owner, running, visitor_url
 
 
@@ -102,3 +103,85 @@ async def test_a_visitor_token_is_bound_to_its_site(tmp_path: Path) -> None:
         forged = await Visitor(visitor_url(app)).connect()
         third = await forged.hello(token="A" * 43)
         assert third["visitor"] != first["visitor"]
+
+
+async def test_routing_and_chat_calls_never_cross_accounts(tmp_path: Path) -> None:
+    """Every call that names a site, department, region, group, link, operator,
+    template, block or conversation answers NOT_FOUND for another account's."""
+    async with running(tmp_path) as app:
+        assert app.engine is not None
+        d = app.engine.directory
+        other = await d.create_account("other co")
+        b_site = await d.create_site(other.id, "B shop", [])
+        b_dept = await d.create_department(other.id, b_site.id, "B support")
+        b_region = await d.create_region(other.id, b_dept.id, "B north")
+        b_group = await d.create_group(other.id, b_site.id, "B group")
+        b_link = await d.add_link(other.id, b_site.id, "/b", b_group.id, 0)
+        b_op = await d.add_operator(
+            other.id,
+            email="b@other.test",
+            password="b-password",
+            display_name="B",
+            role="owner",
+            department_ids=[b_dept.id],
+        )
+        b_template = await d.add_template(other.id, "", "bhello", "Hello from B")
+        b_block = await d.add_block(other.id, b_site.id, "ip", "10.9.9.9", "", 1)
+        b = await Operator(app).login("b@other.test", "b-password")
+        await b.open()
+        b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
+        await b_visitor.hello()
+        b_visitor.send({"type": "msg", "cid": "1", "text": "B's secret"})
+        conv = (await b_visitor.recv("ack"))["conversation"]
+
+        a = await owner(app)
+        c = a.control
+        calls: list[tuple[Any, Any]] = [
+            (c.UpdateDepartment, control_pb2.UpdateDepartmentRequest(department_id=b_dept.id)),
+            (c.CreateRegion, control_pb2.CreateRegionRequest(department_id=b_dept.id, name="x")),
+            (c.ListRegions, control_pb2.ListRegionsRequest(department_id=b_dept.id)),
+            (c.CreateGroup, control_pb2.CreateGroupRequest(site_id=b_site.id, name="x")),
+            (c.ListGroups, control_pb2.ListGroupsRequest(site_id=b_site.id)),
+            (
+                c.AddLinkRule,
+                control_pb2.AddLinkRuleRequest(site_id=b_site.id, pattern="x", group_id=b_group.id),
+            ),
+            (c.ListLinkRules, control_pb2.ListLinkRulesRequest(site_id=b_site.id)),
+            (c.DeleteLinkRule, control_pb2.DeleteLinkRuleRequest(link_id=b_link.id)),
+            (c.SetSiteLanguages, control_pb2.SetSiteLanguagesRequest(site_id=b_site.id)),
+            (c.UpdateOperator, control_pb2.UpdateOperatorRequest(operator_id=b_op.id, max_chats=1)),
+            (c.ListWaiting, control_pb2.ListWaitingRequest(department_id=b_dept.id)),
+            (c.ListTickets, control_pb2.ListTicketsRequest(site_id=b_site.id)),
+            (c.GetVisitorInfo, control_pb2.GetVisitorInfoRequest(conversation_id=conv)),
+            (c.DeleteTemplate, control_pb2.DeleteTemplateRequest(template_id=b_template.id)),
+            (
+                c.ListDirectMessages,
+                control_pb2.ListDirectMessagesRequest(with_operator_id=b_op.id),
+            ),
+            (c.GetStatistics, control_pb2.GetStatisticsRequest(site_id=b_site.id)),
+            (c.AddBlock, control_pb2.AddBlockRequest(site_id=b_site.id, ip="10.0.0.1")),
+            (c.ListBlocks, control_pb2.ListBlocksRequest(site_id=b_site.id)),
+            (c.RemoveBlock, control_pb2.RemoveBlockRequest(block_id=b_block.id)),
+            (c.ListTemplates, control_pb2.ListTemplatesRequest(conversation_id=conv)),
+        ]
+        for method, request in calls:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await method(request, metadata=a.metadata)
+            assert info.value.code() is grpc.StatusCode.NOT_FOUND, (request, info.value.details())
+        # Nothing of B's changed; A's lists show none of it; B's region is still there.
+        assert d.links[b_link.id] and d.blocks[b_block.id] and d.templates[b_template.id]
+        assert d.regions[b_region.id].department_id == b_dept.id
+        mine = await c.ListTemplates(control_pb2.ListTemplatesRequest(), metadata=a.metadata)
+        assert list(mine.templates) == []
+        # Nor can A's operator act on B's chat over its session.
+        await a.open()
+        a.send_commands(
+            operator_pb2.OperatorCommand(
+                action=operator_pb2.ChatAction(
+                    conversation_id=conv, join=operator_pb2.JoinChat(invisible=True)
+                )
+            )
+        )
+        assert (await a.recv("error")).code == "unknown_conversation"
+        for client in (a, b):
+            await client.close()
