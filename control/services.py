@@ -35,6 +35,7 @@ from engine.chat.permissions import (
     VIEW_OPERATORS,
     may_manage,
 )
+from engine.chat.records import DEPARTMENT_SETTINGS
 from engine.chat.sessions import OperatorSession, VisitorSession, chat_in_sight, failure
 from engine.errors import InvalidArgument, NotFound, PermissionDenied, Refused, Unavailable
 from parley.v1 import (
@@ -277,19 +278,7 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
 
     @rpc("Control", "UpdateDepartment")
     async def UpdateDepartment(self, request: Any, p: Principal, context: Any) -> Any:
-        fields = (
-            "name",
-            "description",
-            "chat_enabled",
-            "hours",
-            "timezone",
-            "max_wait_seconds",
-            "fallback_department_id",
-            "offer_seconds",
-            "offline_action",
-            "offline_seconds",
-        )
-        changes = {f: getattr(request, f) for f in fields if request.HasField(f)}
+        changes = {f: getattr(request, f) for f in DEPARTMENT_SETTINGS if request.HasField(f)}
         dept = await self.directory.update_department(p.account_id, request.department_id, changes)
         self._config_changed(p)
         return converters.department_pb(dept)

@@ -383,6 +383,16 @@ class Conversation(Actor):
         if self._inflight is None:
             self._flush(ctx)
 
+    def _to_visitors(self, event: Any) -> Callable[[], None]:
+        """A callable that pushes ``event`` to the visitor connections then on."""
+
+        def push() -> None:
+            for sink, role in self.subs.items():
+                if role == "visitor":
+                    sink.push(event)
+
+        return push
+
     def _operator_writes(self, op_id: str, ctx: Context) -> None:
         """An operator's first visible word: an invisible one shows itself, and
         a missed chat is answered (the visitor gets it when it is back)."""
@@ -392,12 +402,7 @@ class Conversation(Actor):
             self.operators[op_id] = name
             joined = OperatorJoined(self.id, name)
 
-            def announce() -> None:
-                for sink, role in self.subs.items():
-                    if role == "visitor":
-                        sink.push(joined)
-
-            self._system_entry(f"{name} joined the chat", announce, ctx)
+            self._system_entry(f"{name} joined the chat", self._to_visitors(joined), ctx)
             self._card(ctx)
         if not self.answered:
             self.answered = True
@@ -495,12 +500,7 @@ class Conversation(Actor):
         self._card(ctx)
         joined = OperatorJoined(self.id, operator_name)
 
-        def announce() -> None:
-            for sink, role in self.subs.items():
-                if role == "visitor":
-                    sink.push(joined)
-
-        self._system_entry(f"{operator_name} joined the chat", announce, ctx)
+        self._system_entry(f"{operator_name} joined the chat", self._to_visitors(joined), ctx)
 
     def _close(self, by_kind: str, by_id: str, ctx: Context, reason: str = "") -> None:
         info = self._require()
@@ -696,12 +696,7 @@ class Conversation(Actor):
             self.operators[op_id] = name
             joined = OperatorJoined(self.id, name)
 
-            def announce() -> None:
-                for sink, role in self.subs.items():
-                    if role == "visitor":
-                        sink.push(joined)
-
-            self._system_entry(f"{name} joined the chat", announce, ctx)
+            self._system_entry(f"{name} joined the chat", self._to_visitors(joined), ctx)
         self._card(ctx)
 
     def _leave(self, op_id: str, ctx: Context) -> None:
@@ -800,12 +795,7 @@ class Conversation(Actor):
             by = self._drop(action.from_id, ctx)
             text = f"{target_name} took over the chat from {by}"
 
-        def announce() -> None:
-            for sink, role in self.subs.items():
-                if role == "visitor":
-                    sink.push(joined)
-
-        self._system_entry(text, announce, ctx)
+        self._system_entry(text, self._to_visitors(joined), ctx)
         self._card(ctx)
         if reply is not None:
             reply(None, None)

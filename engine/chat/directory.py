@@ -18,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from engine.chat import ids
 from engine.chat.permissions import BUILTIN_ROLES, check_role
 from engine.chat.records import (
+    DEPARTMENT_SETTINGS,
+    OPERATOR_SETTINGS,
     Account,
     Block,
     Department,
@@ -200,19 +202,7 @@ class Directory:
         """Change a department's settings; all are validated before anything is
         written (a bad one saves nothing)."""
         dept = self.department_of_account(dept_id, account_id)
-        allowed = {
-            "name",
-            "description",
-            "chat_enabled",
-            "hours",
-            "timezone",
-            "max_wait_seconds",
-            "fallback_department_id",
-            "offer_seconds",
-            "offline_action",
-            "offline_seconds",
-        }
-        unknown = sorted(set(changes) - allowed)
+        unknown = sorted(set(changes) - set(DEPARTMENT_SETTINGS))
         if unknown:
             raise InvalidArgument("invalid_argument", f"no such setting: {', '.join(unknown)}")
         updated = dataclasses.replace(dept, **changes)
@@ -547,18 +537,7 @@ class Directory:
         departments and a group on one of their sites. Validated as a whole
         before the write: a bad request saves nothing."""
         op = self.operator(operator_id, account_id)
-        allowed = {
-            "max_chats",
-            "department_ids",
-            "languages",
-            "region_ids",
-            "group_ids",
-            "schedule",
-            "timezone",
-            "auto_distribution",
-            "auto_accept",
-        }
-        unknown = sorted(set(changes) - allowed)
+        unknown = sorted(set(changes) - set(OPERATOR_SETTINGS))
         if unknown:
             raise InvalidArgument("invalid_argument", f"no such setting: {', '.join(unknown)}")
         changes = dict(changes)

@@ -158,6 +158,33 @@ class Department:
         return cls(**doc)
 
 
+# What UpdateDepartment / UpdateOperator may change (the rest is fixed or has
+# its own call).
+DEPARTMENT_SETTINGS = (
+    "name",
+    "description",
+    "chat_enabled",
+    "hours",
+    "timezone",
+    "max_wait_seconds",
+    "fallback_department_id",
+    "offer_seconds",
+    "offline_action",
+    "offline_seconds",
+)
+OPERATOR_SETTINGS = (
+    "max_chats",
+    "department_ids",
+    "languages",
+    "region_ids",
+    "group_ids",
+    "schedule",
+    "timezone",
+    "auto_distribution",
+    "auto_accept",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Region:
     """A part of a department (North/South, branch A/B); operators belong to it."""

@@ -76,26 +76,21 @@ async def advance(app: Parley, clock: FakeClock, seconds: float, step: float = 3
         await app.engine.settle()
 
 
-async def gone(app: Parley, conv: str) -> None:
-    """Wait until the server has seen the visitor of ``conv`` disconnect."""
+async def _until(app: Parley, kind: str, key: str, message: Any, done: Any) -> None:
     assert app.engine is not None
     async with asyncio.timeout(5):
-        while True:
-            summary = await app.engine.system.ref("conversation", conv).ask(GetConversation())
-            if not summary["visitor_connected"]:
-                return
+        while not done(await app.engine.system.ref(kind, key).ask(message)):
             await asyncio.sleep(0.01)
+
+
+async def gone(app: Parley, conv: str) -> None:
+    """Wait until the server has seen the visitor of ``conv`` disconnect."""
+    await _until(app, "conversation", conv, GetConversation(), lambda s: not s["visitor_connected"])
 
 
 async def dropped(app: Parley, operator_id: str) -> None:
     """Wait until the server has seen the operator's last session end."""
-    assert app.engine is not None
-    async with asyncio.timeout(5):
-        while True:
-            state = await app.engine.system.ref("operator", operator_id).ask(GetOperatorState())
-            if not state["sessions"]:
-                return
-            await asyncio.sleep(0.01)
+    await _until(app, "operator", operator_id, GetOperatorState(), lambda s: not s["sessions"])
 
 
 def command(**kw: Any) -> operator_pb2.OperatorCommand:
