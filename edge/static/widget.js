@@ -223,5 +223,15 @@
     unacked[cid] = {text: text, el: line("visitor", text)};
     if (ready) send({type: "msg", cid: cid, text: text});
   });
+  // Pages that change without a reload (history navigation) are reported too,
+  // so operators see the visitor's trail.
+  var lastPage = location.href;
+  function pageChanged() {
+    if (location.href === lastPage) return;
+    lastPage = location.href;
+    if (ready) send({type: "page", url: lastPage.slice(0, 2000), title: document.title.slice(0, 300)});
+  }
+  window.addEventListener("popstate", pageChanged);
+  window.addEventListener("hashchange", pageChanged);
   connect();
 })();

@@ -363,3 +363,54 @@ async def test_no_message_is_lost_or_doubled_while_a_chat_moves(tmp_path: Path) 
         assert sorted(stored) == sorted(f"m{i}" for i in range(count))
         seqs = [m.seq for m in transcript.messages]
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_two_operators_picking_the_same_chat(tmp_path: Path) -> None:
+    """Both pick one waiting chat at once: one gets it, the other a clear error,
+    and the chat has one operator."""
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss, ana, _bo, cy, _sales = await setup(app)
+        for op in (ana, cy):  # online, but neither takes chats from the queue
+            await boss.control.UpdateOperator(
+                control_pb2.UpdateOperatorRequest(operator_id=op.id, auto_distribution=False),
+                metadata=boss.metadata,
+            )
+        v, conv = await chat_up(app, department=app.demo["department"])
+        await v.recv("queued")
+        pick = operator_pb2.OperatorCommand(
+            pick=operator_pb2.PickConversation(conversation_id=conv)
+        )
+        ana.send_commands(pick)
+        cy.send_commands(pick)
+        winners, codes = [], []
+        for op in (ana, cy):
+            try:
+                codes.append((await op.recv("error", timeout=2)).code)
+            except TimeoutError:
+                winners.append(op)
+        assert len(winners) == 1 and codes[0] in ("being_offered", "not_waiting"), codes
+        assert (await winners[0].recv("assigned")).conversation_id == conv
+        joined = await v.recv("joined")
+        assert joined["operator"] == ("Ana" if winners[0] is ana else "Cy")
+        card = (await listed(boss, conv, "others")).card
+        while card.status != "active":
+            card = (await listed(boss, conv, "others")).card
+        assert card.operator_ids == [winners[0].id]
+
+
+async def test_not_waiting_is_a_note_and_writing_goes_on(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        boss, ana, _bo, _cy, _sales = await setup(app)
+        v, conv = await chat_up(app, department=app.demo["department"])  # type: ignore[index]
+        await v.recv("joined")
+        ana.send_commands(act(conv, chat_status="not_waiting"))
+        card = (await listed(boss, conv)).card
+        while card.chat_status != "not_waiting":
+            card = (await listed(boss, conv)).card
+        ana.say(conv, "still", "I will email you the details")
+        got = await v.recv("msg")
+        while got["from"] != "operator":
+            got = await v.recv("msg")
+        assert got["text"] == "I will email you the details"
+        assert not any("not waiting" in str(f) for f in frames(v))
