@@ -11,6 +11,7 @@ import base64
 import hashlib
 import secrets
 
+
 def random_id(length: int = 10) -> str:
     """``length`` base32 characters, 5 random bits each, from one read of the
     system's random source (not one per character)."""
