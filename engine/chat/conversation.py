@@ -72,7 +72,14 @@ from engine.chat.messages import (
     Unsubscribe,
 )
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from engine.persistence.codec import decode, encode, journal_key, journal_prefix, seq_of
+from engine.persistence.codec import (
+    decode,
+    encode,
+    journal_key,
+    journal_prefix,
+    seq_of,
+    waiting_key,
+)
 from engine.runtime import Actor, Context, Reply
 
 log = logging.getLogger("parley.conversation")
@@ -101,7 +108,18 @@ def record_of(event: MessageEvent) -> bytes:
 class _Entry:
     """A post or system notice waiting for its write."""
 
-    __slots__ = ("kind", "author_id", "name", "cid", "text", "replies", "after", "event", "origin")
+    __slots__ = (
+        "kind",
+        "author_id",
+        "name",
+        "cid",
+        "text",
+        "replies",
+        "after",
+        "event",
+        "origin",
+        "extra",
+    )
 
     def __init__(
         self,
@@ -123,6 +141,7 @@ class _Entry:
         self.after = after
         self.origin = origin
         self.event: MessageEvent | None = None
+        self.extra: list[tuple[str, bytes, bytes | None]] = []  # written in the same commit
 
 
 CHAT_STATUSES = ("active", "on_hold", "not_waiting")
@@ -329,10 +348,19 @@ class Conversation(Actor):
         self.info = info
         self.status = "queued"
         self.created_ms = ctx.clock.wall_ms()
-        ctx.services.store.write([self._meta_op()], _log_failure)
-        ctx.ref("queue", info.department_id).tell(Enqueue(info))
+        # The record and the place in line are one commit: a crash keeps both
+        # or neither.
+        key, op = self._waiting_op(info, ctx)
+        ctx.services.store.write([self._meta_op(), op], _log_failure)
+        ctx.ref("queue", info.department_id).tell(Enqueue(info, key))
         self._card(ctx)
         return self.id
+
+    def _waiting_op(
+        self, info: ConversationInfo, ctx: Context
+    ) -> tuple[bytes, tuple[str, bytes, bytes | None]]:
+        key = waiting_key(info.department_id, info.priority, ctx.clock.wall_ms(), self.id)
+        return key, ("waiting", key, encode(info.to_list()))
 
     def _post(self, post: Post, ctx: Context) -> int | None:
         info = self._require()
@@ -375,11 +403,19 @@ class Conversation(Actor):
         return None
 
     def _system_entry(
-        self, text: str, after: Callable[[], None] | None, ctx: Context, kind: str = "system"
+        self,
+        text: str,
+        after: Callable[[], None] | None,
+        ctx: Context,
+        kind: str = "system",
+        extra: list[tuple[str, bytes, bytes | None]] | None = None,
     ) -> None:
         """A notice in the transcript; ``kind`` "note" keeps it from the visitor.
-        ``after`` runs once it is stored (and makes the record be stored with it)."""
-        self._buffer.append(_Entry(kind, "", "", "", text, [], after or _nothing))
+        ``after`` runs once it is stored (and makes the record be stored with it);
+        ``extra`` writes go into the same commit."""
+        entry = _Entry(kind, "", "", "", text, [], after or _nothing)
+        entry.extra = extra or []
+        self._buffer.append(entry)
         if self._inflight is None:
             self._flush(ctx)
 
@@ -426,6 +462,7 @@ class Conversation(Actor):
             ops.append(("journal", journal_key(cid_id, seq), record_of(event)))
             if entry.after is not None:
                 ops.append(self._meta_op())
+            ops.extend(entry.extra)
         self._inflight = entries
         ref = ctx.self_ref
         ctx.services.store.write(ops, lambda error: ref.tell_system(Committed(seq, error)))
@@ -545,19 +582,13 @@ class Conversation(Actor):
         if dept is None:
             self._close("system", "", ctx, "no_operator")
             return
-        self.info = moved = dataclasses.replace(
-            info, department_id=dept_id, region_id="", priority=1
-        )
-
-        def enqueue() -> None:
-            ctx.ref("queue", dept_id).tell(Enqueue(moved))
-
         why = "nobody was free in time" if reason == "max_wait" else reason
-        self._system_entry(f"Moved to {dept.name}: {why}", enqueue, ctx)
+        moved = dataclasses.replace(info, department_id=dept_id, region_id="", priority=1)
+        self._requeue(f"Moved to {dept.name}: {why}", ctx, moved)
         self._card(ctx)
 
     def _operator_left(self, op_id: str, requeue: bool, ctx: Context) -> None:
-        info = self._require()
+        self._require()
         name = self.operators.pop(op_id, None)
         if name is None or self.status == "closed":
             return
@@ -568,13 +599,7 @@ class Conversation(Actor):
         if not requeue:
             self._close("system", op_id, ctx, "operator_offline")
             return
-        self.status = "queued"
-        self.info = waiting = dataclasses.replace(info, preferred_operator_id="", priority=1)
-
-        def enqueue() -> None:
-            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting))
-
-        self._system_entry(f"{name} went offline; finding another operator", enqueue, ctx)
+        self._requeue(f"{name} went offline; finding another operator", ctx)
         self._card(ctx)
 
     def _mark_read(self, read: MarkRead) -> int:
@@ -713,17 +738,20 @@ class Conversation(Actor):
             self._requeue(f"{name} left the chat; finding another operator", ctx)
         self._card(ctx)
 
-    def _requeue(self, text: str, ctx: Context) -> None:
-        """Nobody is left to answer: back to the department's queue, first in line."""
-        info = self._require()
+    def _requeue(self, text: str, ctx: Context, info: ConversationInfo | None = None) -> None:
+        """Nobody is left to answer (or the chat moves on to another department):
+        back in a queue, first in line. The notice, the record and the place in
+        line are one commit."""
+        waiting = info or dataclasses.replace(self._require(), preferred_operator_id="", priority=1)
         self.status = "queued"
         self.chat_status = ""
-        self.info = waiting = dataclasses.replace(info, preferred_operator_id="", priority=1)
+        self.info = waiting
+        key, op = self._waiting_op(waiting, ctx)
 
         def enqueue() -> None:
-            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting))
+            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting, key))
 
-        self._system_entry(text, enqueue, ctx)
+        self._system_entry(text, enqueue, ctx, extra=[op])
 
     def _claim_for(self, action: Any, ctx: Context) -> None:
         """Invite, transfer or take-over: the colleague's operator actor must

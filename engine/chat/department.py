@@ -44,7 +44,7 @@ from engine.chat.messages import (
 )
 from engine.chat.policies import Candidate, Want, choose_operator
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from engine.persistence.codec import SEP, decode, encode
+from engine.persistence.codec import SEP, decode, encode, waiting_key
 from engine.runtime import Actor, Context, MailboxFull, Reply
 
 log = logging.getLogger("parley.queue")
@@ -64,9 +64,10 @@ _FLUSH = FlushPositions()
 
 
 class _Wait:
-    __slots__ = ("info", "serial", "since", "holder", "offered", "excluded", "told")
+    __slots__ = ("info", "serial", "since", "holder", "offered", "excluded", "told", "key")
 
-    def __init__(self, info: ConversationInfo, serial: int, since: float) -> None:
+    def __init__(self, info: ConversationInfo, serial: int, since: float, key: bytes) -> None:
+        self.key = key  # its place in the ``waiting`` database
         self.info = info
         self.serial = serial
         self.since = since
@@ -111,10 +112,9 @@ class DepartmentQueue(Actor):
     def started(self, ctx: Context) -> None:
         now = ctx.clock.monotonic()
         prefix = self.id.encode() + SEP
-        for key, value in ctx.services.store.scan("waiting", prefix):
-            serial = int.from_bytes(key[-8:], "big")
-            self._insert(_Wait(ConversationInfo(*decode(value)), serial, now))
-            self.serial = max(self.serial, serial)
+        for key, value in ctx.services.store.scan("waiting", prefix):  # in line order
+            self.serial += 1
+            self._insert(_Wait(ConversationInfo(*decode(value)), self.serial, now, key))
         if self.waiting:
             self._mark(ctx, 0)
 
@@ -123,9 +123,6 @@ class DepartmentQueue(Actor):
         return not self.waiting and not self.operators and self.claiming is None
 
     # -- the line -----------------------------------------------------------------
-
-    def _key(self, w: _Wait) -> bytes:
-        return self.id.encode() + SEP + w.serial.to_bytes(8, "big")
 
     def _insert(self, w: _Wait) -> int:
         index = bisect.bisect_right(self.waiting, w.order(), key=_Wait.order)
@@ -153,7 +150,7 @@ class DepartmentQueue(Actor):
     def _remove(self, index: int, ctx: Context) -> _Wait:
         w = self.waiting.pop(index)
         del self.by_conv[w.info.conversation_id]
-        ctx.services.store.write([("waiting", self._key(w), None)], _logged)
+        ctx.services.store.write([("waiting", w.key, None)], _logged)
         self._mark(ctx, index)
         return w
 
@@ -199,8 +196,8 @@ class DepartmentQueue(Actor):
             case FlushPositions():
                 self._flush_positions(ctx)
                 return None
-            case Enqueue(info):
-                return self._enqueue(info, ctx)
+            case Enqueue(info, key):
+                return self._enqueue(info, key, ctx)
             case Dequeue(conv_id):
                 index, w = self._find(conv_id)
                 if w is not None:
@@ -242,13 +239,16 @@ class DepartmentQueue(Actor):
                 ]
         raise InvalidArgument("unknown_command", f"queue cannot handle {message!r}")
 
-    def _enqueue(self, info: ConversationInfo, ctx: Context) -> int:
+    def _enqueue(self, info: ConversationInfo, key: bytes, ctx: Context) -> int:
         index, w = self._find(info.conversation_id)
         if w is None:
             self.serial += 1
-            w = _Wait(info, self.serial, ctx.clock.monotonic())
+            if not key:
+                conv_id = info.conversation_id
+                key = waiting_key(self.id, info.priority, ctx.clock.wall_ms(), conv_id)
+                ctx.services.store.write([("waiting", key, encode(info.to_list()))], _logged)
+            w = _Wait(info, self.serial, ctx.clock.monotonic(), key)
             index = self._insert(w)
-            ctx.services.store.write([("waiting", self._key(w), encode(info.to_list()))], _logged)
             dept = ctx.services.directory.departments.get(self.id)
             if dept is not None and dept.max_wait_seconds:
                 ctx.schedule(dept.max_wait_seconds, WaitExpired(info.conversation_id, w.serial))

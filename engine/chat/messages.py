@@ -478,7 +478,11 @@ OperatorCommand = (
 
 @dataclass(frozen=True, slots=True)
 class Enqueue:
+    """Wait in the line. ``key``: the place the conversation stored for it (in
+    the same commit as its record); empty: the queue stores one itself."""
+
     info: ConversationInfo
+    key: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

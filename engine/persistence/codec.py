@@ -31,6 +31,19 @@ def snapshot_key(kind: str, key: str) -> bytes:
     return kind.encode() + SEP + key.encode()
 
 
+def waiting_key(department_id: str, priority: int, at_ms: int, conversation_id: str) -> bytes:
+    """A place in a department's line: priority first (higher sorts first), then
+    the time it joined, then the conversation, so a scan gives the line in order."""
+    rank = 255 - max(0, min(priority, 255))
+    return (
+        department_id.encode()
+        + SEP
+        + bytes([rank])
+        + at_ms.to_bytes(8, "big")
+        + conversation_id.encode()
+    )
+
+
 def encode(value: Any) -> bytes:
     return orjson.dumps(value)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import orjson
 
 from loadtest.server import start
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
@@ -130,3 +131,41 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
+
+
+async def test_waiting_chats_keep_their_place_through_a_kill(tmp_path: Path) -> None:
+    """A chat's record and its place in line are one commit: after kill -9 every
+    chat whose first message was acknowledged is assigned or still waiting, in
+    the order it came."""
+    data = tmp_path / "data"
+    server = await start(data)
+    where = server.info
+    channel, call = await on_duty(where)  # the demo operator: 5 chats at most
+    url = f"ws://{where['ws']}/v1/visitor?site={where['site']}"
+    visitors = []
+    for i in range(8):
+        v = await Visitor(url).connect()
+        await v.hello(name=f"visitor {i}")
+        v.send({"type": "msg", "cid": "1", "text": "hello"})
+        visitors.append(((await v.recv("ack"))["conversation"], v))
+    os.kill(server.pid, signal.SIGKILL)
+    await server.proc.wait()
+    call.cancel()
+    await channel.close()
+
+    server = await start(data)
+    try:
+        channel = grpc.aio.insecure_channel(server.info["grpc"])
+        creds = orjson.loads((data / "owner-credentials.json").read_bytes())
+        login = await control_pb2_grpc.AuthStub(channel).Login(
+            control_pb2.LoginRequest(email=creds["email"], password=creds["password"])
+        )
+        md = [("authorization", f"Bearer {login.token}")]
+        waiting = await control_pb2_grpc.ControlStub(channel).ListWaiting(
+            control_pb2.ListWaitingRequest(department_id=server.info["department"]), metadata=md
+        )
+        line = [c.conversation_id for c in waiting.chats]
+        assert line == [conv for conv, _ in visitors[5:]]  # the first five were assigned
+        await channel.close()
+    finally:
+        await server.stop()
