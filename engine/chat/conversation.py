@@ -683,7 +683,7 @@ class Conversation(Actor):
             self.status,
             tuple(self.operators),
             tuple(self.invisible),
-            self.missed,
+            self.missed and not self.answered,  # answered: dealt with, off the list
             self.chat_status,
             self.created_ms,
             self.updated_ms,

@@ -82,6 +82,7 @@ class OperatorActor(Actor):
         self.in_grace = False
         self.epoch = 0  # timers of an older epoch are stale
         self.orphan_epoch = 0
+        self.orphans_due = False  # a check of its chats after going offline is scheduled
         self.announced: tuple[bool, tuple[str, ...]] = (False, ())  # available, departments
         self.shown: tuple[str, bool, tuple[str, ...], tuple[str, ...]] | None = None
         self.tick: Timer | None = None
@@ -108,7 +109,9 @@ class OperatorActor(Actor):
         )
 
     def can_passivate(self) -> bool:
-        return not self.sessions and not self.in_grace and not self.offers
+        # Timers sent to a passivated actor would find a fresh one that knows
+        # nothing of them: stay while any is due.
+        return not self.sessions and not self.in_grace and not self.offers and not self.orphans_due
 
     def _record(self, ctx: Context) -> Operator:
         op: Operator | None = ctx.services.directory.operators.get(self.id)
@@ -229,6 +232,7 @@ class OperatorActor(Actor):
                 return None
             case OrphanCheck(epoch, conv_ids):
                 if epoch == self.orphan_epoch:
+                    self.orphans_due = False
                     self._orphans(conv_ids, ctx)
                 return None
             case NotifySessions(event):
@@ -259,6 +263,7 @@ class OperatorActor(Actor):
             self.in_grace = False
         self.epoch += 1  # stale grace timers
         self.orphan_epoch += 1  # back before its chats were moved: they stay
+        self.orphans_due = False
         for info in (*self.active.values(), *self.extra.values()):
             self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
         for offer in self.offers.values():
@@ -383,6 +388,7 @@ class OperatorActor(Actor):
             self._went_offline(ctx)
         elif status != "offline":
             self.orphan_epoch += 1
+            self.orphans_due = False
         return self._shown_status(op, ctx)
 
     def _went_offline(self, ctx: Context) -> None:
@@ -397,6 +403,7 @@ class OperatorActor(Actor):
         for delay, conv_ids in by_delay.items():
             check = OrphanCheck(self.orphan_epoch, tuple(conv_ids))
             if delay:
+                self.orphans_due = True
                 ctx.schedule(delay, check)
             else:
                 self._orphans(check.conversation_ids, ctx)

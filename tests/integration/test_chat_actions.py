@@ -314,6 +314,7 @@ async def test_a_missed_chat_is_listed_and_its_answer_reaches_the_returning_visi
         await cy.recv("assigned")
         cy.say(conv, "r1", "Yes, we deliver on Sundays.")
         assert (await cy.recv("ack")).conversation_id == conv
+        await unlisted(cy, conv)  # answered: no longer missed
         back = await Visitor(visitor_url(app)).connect()
         await back.hello(token=token)
         answers = [f for f in back.backlog if f["type"] == "msg"]

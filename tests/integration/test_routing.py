@@ -642,3 +642,30 @@ async def test_the_waiting_line_survives_a_restart(tmp_path: Path) -> None:
         while "Ben joined the chat" not in texts:
             texts.append((await back.recv("msg"))["text"])
         assert texts[0] == "still waiting"
+
+
+async def test_a_long_offline_delay_outlives_idle_passivation(tmp_path: Path) -> None:
+    """The forward after offline_seconds still happens when that is longer than
+    the time after which idle actors are put away."""
+    clock = FakeClock()
+    async with running(tmp_path, clock=clock, grace_seconds=30) as app:
+        assert app.demo is not None and app.engine is not None
+        boss = await owner(app)
+        await boss.control.UpdateDepartment(
+            control_pb2.UpdateDepartmentRequest(
+                department_id=app.demo["department"], offline_action="forward", offline_seconds=900
+            ),
+            metadata=boss.metadata,
+        )
+        ana = await staff(app, boss, "Ana", max_chats=1)
+        _v, conv = await chat_up(app)
+        assert (await ana.recv("assigned")).conversation_id == conv
+        ben = await staff(app, boss, "Ben", max_chats=1, online=False)
+        await ana.close()
+        await dropped(app, ana.id)
+        await advance(app, clock, 31, step=31)  # grace over: Ana is offline
+        await ben.open()
+        passivated = app.engine.system.passivated
+        await advance(app, clock, 900, step=60)  # several idle sweeps on the way
+        assert app.engine.system.passivated > passivated  # sweeps did put actors away
+        assert (await ben.recv("assigned")).conversation_id == conv
