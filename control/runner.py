@@ -268,6 +268,10 @@ class Parley:
                 f"{host}:{self.grpc_port} --email {self.demo['email']} --password "
                 f"{self.demo['password']} && .venv/bin/parley chat"
             )
+            lines.append(
+                "  Until an operator is online the demo page shows the offline form"
+                " (a message left there: parley ticket list --site SITE_ID)."
+            )
         return "\n".join(lines)
 
 
