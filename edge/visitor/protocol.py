@@ -56,6 +56,19 @@ _HELLO_FIELDS = {
 }
 
 
+_HELLO_STRINGS = (
+    "department",
+    "region",
+    "token",
+    "name",
+    "email",
+    "page",
+    "language",
+    "title",
+    "referrer",
+)
+
+
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved; a frame costs one."""
 
@@ -183,24 +196,10 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
     unknown = set(doc) - _HELLO_FIELDS
     if unknown:
         return FrameError("bad_frame", f"unknown hello fields: {', '.join(sorted(unknown))}")
-    strings = {}
-    for name in (
-        "department",
-        "region",
-        "token",
-        "name",
-        "email",
-        "page",
-        "language",
-        "title",
-        "referrer",
-    ):
-        value = doc.get(name, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            return FrameError("bad_frame", f"hello field {name!r} must be a string")
-        strings[name] = value
+    values = _strings(doc, "hello", _HELLO_STRINGS)
+    if isinstance(values, FrameError):
+        return values
+    strings = dict(zip(_HELLO_STRINGS, values, strict=True))
     last_seq = doc.get("last_seq", 0)
     if last_seq is None:
         last_seq = 0

@@ -32,6 +32,19 @@ MAX_MISSED = 1000  # missed chats kept per account (the oldest go first)
 SCOPES = ("own", "department", "all")
 
 
+def in_scope(
+    scope: str, operator_id: str, department_ids: Any, department_id: str, participants: Any
+) -> bool:
+    """Whether an operator whose role sees ``scope`` (own, department, all) may
+    see a chat of ``department_id`` with these participants. The one rule for
+    the lists, the chat actions and the RPCs that name a chat."""
+    return (
+        operator_id in participants
+        or scope == "all"
+        or (scope == "department" and department_id in department_ids)
+    )
+
+
 class _Watcher:
     __slots__ = ("operator_id", "scope", "departments", "shown")
 
@@ -52,9 +65,10 @@ class _Watcher:
             return "mine"
         else:
             view = "new" if card.status == "queued" else "others"
-        if mine or self.scope == "all":
-            return view
-        if self.scope == "department" and card.department_id in self.departments:
+        participants = (*card.operators, *card.invisible)
+        if in_scope(
+            self.scope, self.operator_id, self.departments, card.department_id, participants
+        ):
             return view
         return None
 

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import ids, policies
+from engine.chat.board import in_scope
 from engine.chat.events import (
     Ack,
     ChatCard,
@@ -275,10 +276,7 @@ class VisitorSession:
             return
         try:
             self._choose(department_id, region_id)
-        except InvalidArgument as error:
-            self.sink.push(failure(error))
-            return
-        except NotFound as error:
+        except Refused as error:
             self.sink.push(failure(error))
             return
         self.sink.push(self.departments())
@@ -540,13 +538,9 @@ async def chat_in_sight(engine: Engine, principal: Principal, conversation_id: s
         raise unknown
     me = principal.operator_id
     scope = scope_of(directory.role_permissions(principal.account_id, principal.role))
-    op = directory.operator(me)
-    if (
-        me in summary["operators"]
-        or me in summary["invisible"]
-        or scope == "all"
-        or (scope == "department" and summary["department_id"] in op.department_ids)
-    ):
+    participants = (*summary["operators"], *summary["invisible"])
+    depts = directory.operator(me).department_ids
+    if in_scope(scope, me, depts, summary["department_id"], participants):
         return summary
     raise unknown
 
@@ -634,32 +628,18 @@ class OperatorSession:
 
     async def _visible(self, conversation_id: str) -> ChatCard:
         """The chat's card if this operator may see it; else the chat 'does not
-        exist' (no hint that it does)."""
+        exist' (no hint that it does). Closed chats have left the lists: those
+        who could see one are told it is closed."""
         card: ChatCard | None = await self._board.ask(GetCard(conversation_id))
-        op = self.engine.directory.operator(self.operator_id)
         if card is None:
-            # Closed chats leave the lists; say so to those who could see it.
-            summary = await self._conversation(conversation_id).ask(GetConversation())
-            site = self.engine.directory.sites.get(summary["site_id"])
-            if (
-                site is not None
-                and site.account_id == self.principal.account_id
-                and summary["status"] == "closed"
-                and (
-                    self.operator_id in summary["operators"]
-                    or self.scope == "all"
-                    or (
-                        self.scope == "department" and summary["department_id"] in op.department_ids
-                    )
-                )
-            ):
+            summary = await chat_in_sight(self.engine, self.principal, conversation_id)
+            if summary["status"] == "closed":
                 raise FailedPrecondition("conversation_closed", "the conversation is closed")
             raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
-        mine = self.operator_id in card.operators or self.operator_id in card.invisible
-        if not (
-            mine
-            or self.scope == "all"
-            or (self.scope == "department" and card.department_id in op.department_ids)
+        op = self.engine.directory.operator(self.operator_id)
+        participants = (*card.operators, *card.invisible)
+        if not in_scope(
+            self.scope, self.operator_id, op.department_ids, card.department_id, participants
         ):
             raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
         return card
