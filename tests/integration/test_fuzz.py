@@ -25,6 +25,10 @@ VALID = [
     orjson.dumps({"type": "ping"}),
     orjson.dumps({"type": "close"}),
     orjson.dumps({"type": "rate", "score": 4, "comment": "ok"}),
+    orjson.dumps({"type": "choose", "department": "dabcdefghi", "region": ""}),
+    orjson.dumps({"type": "page", "url": "https://shop.test/a", "title": "A"}),
+    orjson.dumps({"type": "ticket", "name": "F", "email": "f@z.test", "text": "call"}),
+    orjson.dumps({"type": "hello", "v": 1, "page": "https://x.test/", "tz": 60, "language": "en"}),
 ]
 
 
