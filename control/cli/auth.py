@@ -1,0 +1,182 @@
+"""Who you are to the server: log in and out, passwords, sessions, API tokens, profile.
+
+``login`` is the one command that calls without a token; it saves the token it
+gets for the next commands, and ``logout`` revokes and forgets it. The rest act
+on the logged-in operator's own account (``password reset`` on another's, for
+admins).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+
+from control.cli.common import Ctx, fail, pass_ctx, secret
+from control.client import forget_credentials, save_credentials
+from parley.v1 import common_pb2, control_pb2
+
+
+@click.command()
+@click.option("--email", required=True, help="Your login email")
+@click.option("--password", help="Your password [env PARLEY_PASSWORD]; asked if absent")
+@pass_ctx
+def login(ctx: Ctx, email: str, password: str | None) -> None:
+    """Log in and keep the session token for the next commands."""
+    password = secret(password, "PARLEY_PASSWORD", "Password: ")
+    reply = ctx.call(
+        ctx.client(need_token=False).auth.Login,
+        control_pb2.LoginRequest(email=email, password=password),
+        need_token=False,
+    )
+    path = save_credentials(ctx.server, reply.token, email)
+    ctx.out(
+        reply,
+        lambda: (
+            f"Logged in as {reply.operator.display_name} "
+            f"({reply.operator.role}); token saved in {path}"
+        ),
+    )
+
+
+@click.command()
+@pass_ctx
+def logout(ctx: Ctx) -> None:
+    """Revoke the saved token and forget it."""
+    if ctx.token:
+        ctx.call(ctx.client().auth.Logout, common_pb2.Empty())
+    forget_credentials()
+    click.echo("Logged out.")
+
+
+@click.command()
+@pass_ctx
+def whoami(ctx: Ctx) -> None:
+    """Show who the token belongs to."""
+    op = ctx.call(ctx.client().auth.WhoAmI, common_pb2.Empty())
+    ctx.out(op, lambda: f"{op.display_name} <{op.email}> role={op.role} id={op.id}")
+
+
+@click.group()
+def password() -> None:
+    """Passwords: your own, and (for admins) other operators'."""
+
+
+@password.command("change")
+@pass_ctx
+def password_change(ctx: Ctx) -> None:
+    """Change your password; your other sessions are logged out."""
+    current = secret(None, "PARLEY_PASSWORD", "Current password: ")
+    new = secret(None, "PARLEY_NEW_PASSWORD", "New password: ")
+    ctx.call(
+        ctx.client().auth.ChangePassword,
+        control_pb2.ChangePasswordRequest(current_password=current, new_password=new),
+    )
+    click.echo("Password changed; your other sessions are logged out.")
+
+
+@password.command("reset")
+@click.argument("operator_id")
+@pass_ctx
+def password_reset(ctx: Ctx, operator_id: str) -> None:
+    """Set another operator's password and log them out everywhere."""
+    new = secret(None, "PARLEY_NEW_PASSWORD", "New password: ")
+    ctx.call(
+        ctx.client().control.ResetPassword,
+        control_pb2.ResetPasswordRequest(operator_id=operator_id, new_password=new),
+    )
+    click.echo(f"Password of {operator_id} reset; their sessions are logged out.")
+
+
+@click.group()
+def session() -> None:
+    """Your sessions (logged-in tokens)."""
+
+
+def _when(ms: int) -> str:
+    """A time in milliseconds since the epoch, to the minute in UTC."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@session.command("list")
+@pass_ctx
+def session_list(ctx: Ctx) -> None:
+    """List your live sessions."""
+    reply = ctx.call(ctx.client().auth.ListMySessions, common_pb2.Empty())
+    ctx.out_table(
+        reply,
+        reply.sessions,
+        lambda s: (
+            s.id,
+            s.name or "login",
+            _when(s.created_at_ms),
+            _when(s.expires_at_ms),
+            "yes" if s.current else "",
+        ),
+        ("ID", "KIND", "CREATED", "EXPIRES", "THIS ONE"),
+    )
+
+
+@session.command("revoke")
+@click.argument("session_id")
+@pass_ctx
+def session_revoke(ctx: Ctx, session_id: str) -> None:
+    """Log out one of your sessions."""
+    ctx.call(
+        ctx.client().auth.RevokeMySession, control_pb2.RevokeSessionRequest(session_id=session_id)
+    )
+    click.echo(f"Session {session_id} revoked.")
+
+
+@click.group()
+def token() -> None:
+    """API tokens for scripts (use one as PARLEY_TOKEN)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 365),
+    help="How long the token lives",
+)
+@pass_ctx
+def token_create(ctx: Ctx, name: str, days: int) -> None:
+    """Create a token with your role; it is shown once. Revoke it with
+    'parley session revoke ID'."""
+    reply = ctx.call(
+        ctx.client().auth.CreateApiToken, control_pb2.CreateApiTokenRequest(name=name, days=days)
+    )
+    ctx.out(reply, lambda: reply.token)
+
+
+@click.command()
+@click.option("--name", "display_name", help="The name visitors see")
+@click.option("--avatar", help="An https URL of your picture; '' removes it")
+@click.option(
+    "--auto-accept/--no-auto-accept", default=None, help="Take chats as they come, or as offers"
+)
+@pass_ctx
+def profile(
+    ctx: Ctx, display_name: str | None, avatar: str | None, auto_accept: bool | None
+) -> None:
+    """Change your display name, avatar and auto-accept."""
+    if display_name is None and avatar is None and auto_accept is None:
+        fail("give --name, --avatar and/or --auto-accept", 2)
+    op = None
+    if auto_accept is not None:
+        op = ctx.call(
+            ctx.client().auth.SetMyAutoAccept,
+            control_pb2.SetMyAutoAcceptRequest(auto_accept=auto_accept),
+        )
+    if display_name is not None:
+        op = ctx.call(
+            ctx.client().auth.SetDisplayName,
+            control_pb2.SetDisplayNameRequest(display_name=display_name),
+        )
+    if avatar is not None:
+        op = ctx.call(ctx.client().auth.SetAvatar, control_pb2.SetAvatarRequest(avatar_url=avatar))
+    assert op is not None
+    ctx.out(op, lambda: f"{op.display_name} avatar={op.avatar_url or '-'}")

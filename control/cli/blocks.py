@@ -1,0 +1,67 @@
+"""The blacklist: keep an address, a network or a visitor from chatting on a site.
+
+A block names exactly one of an address or network (``--ip``, CIDR allowed) and a
+visitor id, may carry a reason for colleagues and may expire after some hours;
+``block list`` shows a site's blocks and ``block remove`` lifts one.
+"""
+
+from __future__ import annotations
+
+import click
+
+from control.cli.common import Ctx, fail, pass_ctx, site_option
+from parley.v1 import control_pb2
+
+
+@click.group()
+def block() -> None:
+    """The blacklist: addresses, networks or visitors kept from chatting."""
+
+
+@block.command("add")
+@site_option
+@click.option("--ip", help="An address or network (CIDR)")
+@click.option("--visitor", "visitor_id", help="A visitor id")
+@click.option("--reason", default="", help="Why (for colleagues)")
+@click.option("--hours", default=0, type=click.IntRange(0, 8784), help="Expires after; 0 never")
+@pass_ctx
+def block_add(
+    ctx: Ctx, site_id: str, ip: str | None, visitor_id: str | None, reason: str, hours: int
+) -> None:
+    """Block an address, a network or a visitor on a site."""
+    if (ip is None) == (visitor_id is None):
+        fail("give --ip or --visitor", 2)
+    request = control_pb2.AddBlockRequest(
+        site_id=site_id, reason=reason, expires_in_seconds=hours * 3600
+    )
+    if ip is not None:
+        request.ip = ip
+    else:
+        request.visitor_id = visitor_id or ""
+    b = ctx.call(ctx.client().control.AddBlock, request)
+    ctx.out(b, lambda: f"Blocked {b.kind} {b.value} with id {b.id}")
+
+
+@block.command("list")
+@site_option
+@pass_ctx
+def block_list(ctx: Ctx, site_id: str) -> None:
+    """A site's blacklist."""
+    reply = ctx.call(
+        ctx.client().control.ListBlocks, control_pb2.ListBlocksRequest(site_id=site_id)
+    )
+    ctx.out_table(
+        reply,
+        reply.blocks,
+        lambda b: (b.id, b.kind, b.value, b.reason or "-"),
+        ("ID", "KIND", "VALUE", "REASON"),
+    )
+
+
+@block.command("remove")
+@click.argument("block_id")
+@pass_ctx
+def block_remove(ctx: Ctx, block_id: str) -> None:
+    """Lift a block."""
+    ctx.call(ctx.client().control.RemoveBlock, control_pb2.RemoveBlockRequest(block_id=block_id))
+    click.echo(f"Removed block {block_id}")

@@ -1,0 +1,177 @@
+"""The people who answer chats: operators, their routing settings, and roles.
+
+An operator is added with a role and departments, then tuned with ``operator set``
+(capacity, departments, languages, regions, groups, reception hours, auto-accept).
+A role is a named set of permissions: the three built in, or the account's own;
+the server refuses a grant of more than the caller holds.
+"""
+
+from __future__ import annotations
+
+import click
+
+from control.cli.common import Ctx, pass_ctx, secret, set_given
+from parley.v1 import common_pb2, control_pb2
+
+
+@click.group()
+def operator() -> None:
+    """Operators (people who answer chats)."""
+
+
+@operator.command("add")
+@click.option("--email", required=True, help="Login email")
+@click.option("--name", "display_name", required=True, help="Name shown to visitors")
+@click.option("--password", help="Initial password [env PARLEY_NEW_PASSWORD]; asked if absent")
+@click.option(
+    "--role",
+    default="operator",
+    show_default=True,
+    help="owner, admin, operator, or a custom role (parley role list)",
+)
+@click.option("--department", "departments", multiple=True, help="Department id (repeatable)")
+@click.option(
+    "--max-chats", default=5, show_default=True, type=click.IntRange(0, 1000), help="Chats at once"
+)
+@pass_ctx
+def operator_add(
+    ctx: Ctx,
+    email: str,
+    display_name: str,
+    password: str | None,
+    role: str,
+    departments: tuple[str, ...],
+    max_chats: int,
+) -> None:
+    """Add an operator."""
+    password = secret(password, "PARLEY_NEW_PASSWORD", "Initial password: ")
+    op = ctx.call(
+        ctx.client().control.AddOperator,
+        control_pb2.AddOperatorRequest(
+            email=email,
+            password=password,
+            display_name=display_name,
+            role=role,
+            department_ids=list(departments),
+            max_chats=max_chats,
+        ),
+    )
+    ctx.out(op, lambda: f"Added operator {op.display_name} <{op.email}> with id {op.id}")
+
+
+@operator.command("list")
+@pass_ctx
+def operator_list(ctx: Ctx) -> None:
+    """List the account's operators and whether they are online."""
+    reply = ctx.call(ctx.client().control.ListOperators, control_pb2.ListOperatorsRequest())
+    ctx.out_table(
+        reply,
+        reply.operators,
+        lambda o: (
+            o.id,
+            o.email,
+            o.display_name,
+            o.role,
+            o.max_chats,
+            o.status or "offline",
+            ",".join(o.department_ids) or "-",
+            ",".join(o.languages) or "any",
+        ),
+        ("ID", "EMAIL", "NAME", "ROLE", "MAX", "STATUS", "DEPARTMENTS", "LANGUAGES"),
+    )
+
+
+def _id_list(value: str | None) -> control_pb2.StringList | None:
+    """A comma-separated option: None when not given, '' clears the list."""
+    if value is None:
+        return None
+    return control_pb2.StringList(values=[v.strip() for v in value.split(",") if v.strip()])
+
+
+@operator.command("set")
+@click.argument("operator_id")
+@click.option("--max-chats", type=click.IntRange(0, 1000), help="Chats at once")
+@click.option("--departments", help="Department ids, comma-separated ('' for none)")
+@click.option("--languages", help="Language codes spoken, e.g. en,de ('' takes any)")
+@click.option("--regions", help="Region ids, comma-separated")
+@click.option("--groups", help="Group ids, comma-separated")
+@click.option("--schedule", help="Reception hours, e.g. 'mon-fri 09:00-17:00' ('' any time)")
+@click.option("--timezone", help="IANA time zone of the schedule")
+@click.option(
+    "--auto-distribution/--no-auto-distribution", default=None, help="Receives queued chats"
+)
+@click.option("--auto-accept/--no-auto-accept", default=None, help="Else chats come as offers")
+@pass_ctx
+def operator_set(
+    ctx: Ctx,
+    operator_id: str,
+    max_chats: int | None,
+    departments: str | None,
+    languages: str | None,
+    regions: str | None,
+    groups: str | None,
+    schedule: str | None,
+    timezone: str | None,
+    auto_distribution: bool | None,
+    auto_accept: bool | None,
+) -> None:
+    """Change an operator's routing settings (only the options given)."""
+    request = control_pb2.UpdateOperatorRequest(operator_id=operator_id)
+    set_given(
+        request,
+        (
+            ("max_chats", max_chats),
+            ("schedule", schedule),
+            ("timezone", timezone),
+            ("auto_distribution", auto_distribution),
+            ("auto_accept", auto_accept),
+        ),
+    )
+    for name, raw in (
+        ("department_ids", departments),
+        ("languages", languages),
+        ("region_ids", regions),
+        ("group_ids", groups),
+    ):
+        values = _id_list(raw)
+        if values is not None:
+            getattr(request, name).CopyFrom(values)
+    op = ctx.call(ctx.client().control.UpdateOperator, request)
+    ctx.out(op, lambda: f"Updated operator {op.display_name} ({op.id})")
+
+
+@click.group()
+def role() -> None:
+    """Roles: built-in (owner, admin, operator) and the account's own."""
+
+
+@role.command("create")
+@click.argument("name")
+@click.option(
+    "--permission",
+    "perms",
+    multiple=True,
+    required=True,
+    help="A permission the role holds (repeatable; parley role list shows them)",
+)
+@pass_ctx
+def role_create(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
+    """Create a custom role, e.g. a trainee who may chat only."""
+    r = ctx.call(
+        ctx.client().control.CreateRole,
+        control_pb2.CreateRoleRequest(name=name, permissions=list(perms)),
+    )
+    ctx.out(r, lambda: f"Created role {r.name}: {', '.join(r.permissions)}")
+
+
+@role.command("list")
+@pass_ctx
+def role_list(ctx: Ctx) -> None:
+    """List roles and their permissions."""
+    reply = ctx.call(ctx.client().control.ListRoles, common_pb2.Empty())
+    ctx.out_table(
+        reply,
+        reply.roles,
+        lambda r: (r.name, "built in" if r.builtin else "custom", " ".join(r.permissions)),
+        ("ROLE", "KIND", "PERMISSIONS"),
+    )

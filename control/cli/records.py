@@ -1,0 +1,95 @@
+"""Reading what the account holds: transcripts, offline requests, statistics, usage.
+
+These commands change nothing. ``transcript`` prints a conversation's stored
+messages, ``ticket list`` the requests visitors left when nobody could chat,
+``stats`` the live numbers of a site's departments and ``usage`` what the
+account has stored.
+"""
+
+from __future__ import annotations
+
+import click
+
+from control.cli.common import Ctx, pass_ctx, site_option
+from parley.v1 import common_pb2, control_pb2
+
+# The contract's AuthorKind (common.proto), as the FROM column names it.
+_AUTHOR_KINDS = {1: "visitor", 2: "operator", 3: "system"}
+
+
+@click.command()
+@click.argument("conversation_id")
+@click.option("--after", default=0, type=click.IntRange(0), help="Only messages after this seq")
+@pass_ctx
+def transcript(ctx: Ctx, conversation_id: str, after: int) -> None:
+    """Print a conversation's stored messages."""
+    reply = ctx.call(
+        ctx.client().control.GetTranscript,
+        control_pb2.GetTranscriptRequest(conversation_id=conversation_id, after_seq=after),
+    )
+    ctx.out_table(
+        reply,
+        reply.messages,
+        lambda m: (m.seq, _AUTHOR_KINDS.get(m.author_kind, "?"), m.author_name or "-", m.text),
+        ("SEQ", "FROM", "NAME", "TEXT"),
+    )
+
+
+@click.group()
+def ticket() -> None:
+    """Offline requests visitors left when nobody could chat."""
+
+
+@ticket.command("list")
+@site_option
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@pass_ctx
+def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
+    """List a site's offline requests, newest first."""
+    reply = ctx.call(
+        ctx.client().control.ListTickets,
+        control_pb2.ListTicketsRequest(site_id=site_id, limit=limit),
+    )
+    ctx.out_table(
+        reply,
+        reply.tickets,
+        lambda t: (t.id, t.name, t.email, t.department_id or "-", t.text[:60]),
+        ("ID", "NAME", "EMAIL", "DEPARTMENT", "MESSAGE"),
+    )
+
+
+@click.command()
+@site_option
+@pass_ctx
+def stats(ctx: Ctx, site_id: str) -> None:
+    """Live numbers per department: waiting, active, on hold, missed, online."""
+    reply = ctx.call(
+        ctx.client().control.GetStatistics, control_pb2.GetStatisticsRequest(site_id=site_id)
+    )
+    ctx.out_table(
+        reply,
+        reply.departments,
+        lambda d: (
+            d.name,
+            d.waiting,
+            d.active,
+            d.on_hold,
+            d.missed,
+            d.operators_online,
+            f"{d.first_response_ms / 1000:.1f} s" if d.first_response_ms else "-",
+        ),
+        ("DEPARTMENT", "WAITING", "ACTIVE", "ON HOLD", "MISSED", "ONLINE", "1ST RESPONSE"),
+    )
+
+
+@click.command()
+@pass_ctx
+def usage(ctx: Ctx) -> None:
+    """What the account uses."""
+    u = ctx.call(ctx.client().control.GetUsage, common_pb2.Empty())
+    ctx.out_table(
+        u,
+        [u],
+        lambda n: (n.sites, n.departments, n.operators, n.conversations, n.messages, n.store_bytes),
+        ("SITES", "DEPARTMENTS", "OPERATORS", "CONVERSATIONS", "MESSAGES", "STORE BYTES"),
+    )
