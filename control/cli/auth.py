@@ -23,7 +23,7 @@ from parley.v1 import common_pb2, control_pb2
 @pass_ctx
 def login(ctx: Ctx, email: str, password: str | None) -> None:
     """Log in and keep the session token for the next commands."""
-    password = secret(password, "PARLEY_PASSWORD", "Password: ")
+    password = secret("PARLEY_PASSWORD", "Password: ", given=password)
     reply = ctx.call(
         ctx.client(need_token=False).auth.Login,
         control_pb2.LoginRequest(email=email, password=password),
@@ -66,8 +66,8 @@ def password() -> None:
 @pass_ctx
 def password_change(ctx: Ctx) -> None:
     """Change your password; your other sessions are logged out."""
-    current = secret(None, "PARLEY_PASSWORD", "Current password: ")
-    new = secret(None, "PARLEY_NEW_PASSWORD", "New password: ")
+    current = secret("PARLEY_PASSWORD", "Current password: ")
+    new = secret("PARLEY_NEW_PASSWORD", "New password: ")
     ctx.call(
         ctx.client().auth.ChangePassword,
         control_pb2.ChangePasswordRequest(current_password=current, new_password=new),
@@ -80,7 +80,7 @@ def password_change(ctx: Ctx) -> None:
 @pass_ctx
 def password_reset(ctx: Ctx, operator_id: str) -> None:
     """Set another operator's password and log them out everywhere."""
-    new = secret(None, "PARLEY_NEW_PASSWORD", "New password: ")
+    new = secret("PARLEY_NEW_PASSWORD", "New password: ")
     ctx.call(
         ctx.client().control.ResetPassword,
         control_pb2.ResetPasswordRequest(operator_id=operator_id, new_password=new),

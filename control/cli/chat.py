@@ -72,6 +72,7 @@ class _Console:
             yield operator_pb2.OperatorCommandBatch(commands=batch)
 
     def put(self, command: Any) -> None:
+        """Queue one command for the stream."""
         self.outbox.put([command])
 
     def send(self, text: str, whisper: bool = False) -> None:

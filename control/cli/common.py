@@ -41,8 +41,8 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def secret(given: str | None, env: str, prompt: str) -> str:
-    """A password: the option's value, else the environment variable ENV, else asked."""
+def secret(env: str, prompt: str, given: str | None = None) -> str:
+    """A password: the option's value GIVEN, else the environment variable ENV, else asked."""
     return given or os.environ.get(env) or getpass.getpass(prompt)
 
 

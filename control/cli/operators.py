@@ -44,7 +44,7 @@ def operator_add(
     max_chats: int,
 ) -> None:
     """Add an operator."""
-    password = secret(password, "PARLEY_NEW_PASSWORD", "Initial password: ")
+    password = secret("PARLEY_NEW_PASSWORD", "Initial password: ", given=password)
     op = ctx.call(
         ctx.client().control.AddOperator,
         control_pb2.AddOperatorRequest(
