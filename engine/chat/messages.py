@@ -186,8 +186,6 @@ class OperatorLeft:
 class AbandonCheck:
     """Timer: is the waiting visitor still gone?"""
 
-    epoch: int
-
 
 class Committed(NamedTuple):
     """The store committed (or failed) the conversation's pending entries up to seq."""
@@ -391,8 +389,9 @@ class AnswerOffer:
 
 @dataclass(frozen=True, slots=True)
 class OfferExpired:
+    """Timer: the offer of this chat was not answered in time."""
+
     conversation_id: str
-    epoch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,23 +415,18 @@ class SettingsChanged:
 
 @dataclass(frozen=True, slots=True)
 class PresenceTick:
-    """Timer: re-check the reception schedule; and the grace after a drop."""
-
-    epoch: int
+    """Timer: re-check the reception schedule (or the business hours)."""
 
 
 @dataclass(frozen=True, slots=True)
 class GraceOver:
     """Timer: the operator's last session dropped this long ago."""
 
-    epoch: int
-
 
 @dataclass(frozen=True, slots=True)
 class OrphanCheck:
     """Timer: the operator has been offline for a department's offline_seconds."""
 
-    epoch: int
     conversation_ids: tuple[str, ...]
 
 
@@ -528,8 +522,9 @@ class Pick:
 
 @dataclass(frozen=True, slots=True)
 class WaitExpired:
+    """Timer: the chat has waited the department's max_wait_seconds."""
+
     conversation_id: str
-    serial: int
 
 
 @dataclass(frozen=True, slots=True)
