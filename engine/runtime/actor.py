@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime import timers
-from engine.runtime.clock import Clock, Timer
+from engine.runtime.clock import Clock
 from engine.runtime.errors import UnhandledMessage
 from engine.runtime.ref import Ref, Reply
 
@@ -102,13 +102,6 @@ class Context:
         """Whether a timer under ``key`` is pending."""
         pending = self._cell.timers
         return pending is not None and key in pending
-
-    def schedule(self, delay: float, message: object) -> Timer:
-        """Send ``message`` to this actor after ``delay`` seconds, unkeyed: it
-        cannot be told from a later one, holds no passivation and reaches a
-        fresh activation if this one is gone. Prefer :meth:`start_timer`."""
-        ref = self.self_ref
-        return self._cell.owner.clock.call_later(delay, lambda: ref.tell_system(message))
 
     def save_snapshot(self) -> None:
         """Store the actor's snapshot now (not only at passivation): for actors
