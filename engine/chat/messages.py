@@ -389,8 +389,6 @@ class AnswerOffer:
 
 @dataclass(frozen=True, slots=True)
 class OfferExpired:
-    """Timer: the offer of this chat was not answered in time."""
-
     conversation_id: str
 
 
@@ -415,7 +413,7 @@ class SettingsChanged:
 
 @dataclass(frozen=True, slots=True)
 class PresenceTick:
-    """Timer: re-check the reception schedule (or the business hours)."""
+    """Timer: re-check the reception schedule; and the grace after a drop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,8 +520,6 @@ class Pick:
 
 @dataclass(frozen=True, slots=True)
 class WaitExpired:
-    """Timer: the chat has waited the department's max_wait_seconds."""
-
     conversation_id: str
 
 
