@@ -10,8 +10,10 @@ that something did not happen is made on a settled engine.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.app import Engine
 from engine.chat.auth import Principal
@@ -29,22 +31,10 @@ from engine.chat.messages import GetConversation, GetOperatorState, GetQueue
 from engine.chat.records import Department, Site
 from engine.chat.sessions import OperatorSession, VisitorSession
 from engine.runtime import FakeClock, InlineScheduler
+from tests.engine.test_chat import Collect as Sink
 
 # add_operator takes an imported argon2id hash as it is: no slow hashing here.
 NO_LOGIN = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
-
-
-class Sink:
-    """What a session pushes, kept in order."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def push(self, event: Any) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 class World:
@@ -145,6 +135,34 @@ class World:
         return [(w["conversation_id"], w["offered_to"]) for w in line]
 
 
+@asynccontextmanager
+async def world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
+    w = await World.make(tmp_path, **settings)
+    try:
+        yield w
+    finally:
+        await w.engine.close()
+
+
+class Line(NamedTuple):
+    """Sue, who takes one chat at most, busy with a first visitor; a second waits."""
+
+    sue: OperatorSession
+    sue_sink: Sink
+    busy: str
+    visitor: VisitorSession
+    visitor_sink: Sink
+    conv: str
+
+
+async def one_waiting(w: World) -> Line:
+    sue, sue_sink, _ = await w.operator("Sue")
+    _, _, busy = await w.visitor()
+    visitor, sink, conv = await w.visitor()
+    assert assigned(sue_sink) == [busy] and await w.waiting() == [(conv, "")]
+    return Line(sue, sue_sink, busy, visitor, sink, conv)
+
+
 def assigned(sink: Sink) -> list[str]:
     return [e.conversation_id for e in sink.of(Assigned)]
 
@@ -157,8 +175,7 @@ def withdrawn(sink: Sink) -> list[tuple[str, str]]:
 
 
 async def test_the_line_is_served_in_arrival_order_as_capacity_frees(tmp_path: Path) -> None:
-    w = await World.make(tmp_path)
-    try:
+    async with world(tmp_path) as w:
         ana, asink, _ = await w.operator("Ana", max_chats=1)
         visitors = [await w.visitor(f"visitor {i}") for i in range(4)]
         convs = [conv for _, _, conv in visitors]
@@ -171,16 +188,13 @@ async def test_the_line_is_served_in_arrival_order_as_capacity_frees(tmp_path: P
             assert assigned(asink) == convs[: served + 1]
             assert await w.waiting() == [(c, "") for c in convs[served + 1 :]]
         assert [sink.of(Queued)[-1].position for _, sink, _ in visitors[2:]] == [1, 1]
-    finally:
-        await w.engine.close()
 
 
 # -- offers ---------------------------------------------------------------------------
 
 
 async def test_an_offer_times_out_and_moves_on_and_a_decline_too(tmp_path: Path) -> None:
-    w = await World.make(tmp_path)
-    try:
+    async with world(tmp_path) as w:
         w.dept = await w.set(w.dept, offer_seconds=10)
         ana, asink, _ = await w.operator("Ana", auto_accept=False)
         await w.advance(1)  # Ana has been idle longer: she is asked first
@@ -208,13 +222,10 @@ async def test_an_offer_times_out_and_moves_on_and_a_decline_too(tmp_path: Path)
         assert withdrawn(asink) == [(conv, "timeout")]
         assert withdrawn(bsink) == [(conv, "declined")]
         assert assigned(asink) == assigned(bsink) == []
-    finally:
-        await w.engine.close()
 
 
 async def test_an_accepted_offer_does_not_time_out_later(tmp_path: Path) -> None:
-    w = await World.make(tmp_path)
-    try:
+    async with world(tmp_path) as w:
         w.dept = await w.set(w.dept, offer_seconds=10)
         ana, asink, ana_id = await w.operator("Ana", auto_accept=False)
         _, _, conv = await w.visitor()
@@ -227,8 +238,6 @@ async def test_an_accepted_offer_does_not_time_out_later(tmp_path: Path) -> None
         state = await w.ask("operator", ana_id, GetOperatorState())
         assert state["conversations"] == [conv] and state["offers"] == []
         assert (await w.conversation(conv))["status"] == "active"
-    finally:
-        await w.engine.close()
 
 
 # -- grace after a dropped operator ---------------------------------------------------
@@ -237,8 +246,7 @@ async def test_an_accepted_offer_does_not_time_out_later(tmp_path: Path) -> None
 async def test_a_dropped_operator_is_offline_after_the_grace_and_its_chat_moves(
     tmp_path: Path,
 ) -> None:
-    w = await World.make(tmp_path, grace_seconds=30)
-    try:
+    async with world(tmp_path, grace_seconds=30) as w:
         w.dept = await w.set(w.dept, offline_action="forward", offline_seconds=10)
         ana, asink, ana_id = await w.operator("Ana")
         _, vsink, conv = await w.visitor()
@@ -260,13 +268,10 @@ async def test_a_dropped_operator_is_offline_after_the_grace_and_its_chat_moves(
         state = await w.ask("operator", ana_id, GetOperatorState())
         assert state["conversations"] == []
         assert any("went offline" in e.text for e in vsink.of(MessageEvent))
-    finally:
-        await w.engine.close()
 
 
 async def test_an_operator_back_within_the_grace_keeps_its_chats(tmp_path: Path) -> None:
-    w = await World.make(tmp_path, grace_seconds=30)
-    try:
+    async with world(tmp_path, grace_seconds=30) as w:
         w.dept = await w.set(w.dept, offline_action="close", offline_seconds=0)
         ana, asink, ana_id = await w.operator("Ana")
         _, vsink, conv = await w.visitor()
@@ -284,15 +289,12 @@ async def test_an_operator_back_within_the_grace_keeps_its_chats(tmp_path: Path)
         assert state["status"] == "online" and state["conversations"] == [conv]
         assert (await w.conversation(conv))["status"] == "active"
         assert vsink.of(Closed) == []
-    finally:
-        await w.engine.close()
 
 
 async def test_an_operator_back_after_the_grace_keeps_chats_not_moved_yet(tmp_path: Path) -> None:
     """Offline after the grace, back before offline_seconds: the forward is called
     off, and the next time it goes offline its chats get the full time again."""
-    w = await World.make(tmp_path, grace_seconds=30)
-    try:
+    async with world(tmp_path, grace_seconds=30) as w:
         w.dept = await w.set(w.dept, offline_action="forward", offline_seconds=60)
         ana, _, ana_id = await w.operator("Ana")
         _, _, conv = await w.visitor()
@@ -314,23 +316,17 @@ async def test_an_operator_back_after_the_grace_keeps_chats_not_moved_yet(tmp_pa
         assert assigned(bsink) == []
         await w.advance(0.2)
         assert assigned(bsink) == [conv]
-    finally:
-        await w.engine.close()
 
 
 # -- maximum wait ---------------------------------------------------------------------
 
 
 async def test_max_wait_moves_the_chat_to_the_fallback_department(tmp_path: Path) -> None:
-    w = await World.make(tmp_path)
-    try:
+    async with world(tmp_path) as w:
         sales = await w.department("Sales")
         w.dept = await w.set(w.dept, max_wait_seconds=30, fallback_department_id=sales.id)
-        _, sue_sink, _ = await w.operator("Sue")
         _, sally_sink, _ = await w.operator("Sally", departments=[sales.id])
-        _, _, busy = await w.visitor()
-        _, vsink, conv = await w.visitor()
-        assert assigned(sue_sink) == [busy] and await w.waiting() == [(conv, "")]
+        _, _, _, _, vsink, conv = await one_waiting(w)
         await w.advance(29.9)
         assert await w.waiting() == [(conv, "")] and assigned(sally_sink) == []
         await w.advance(0.2)
@@ -339,34 +335,24 @@ async def test_max_wait_moves_the_chat_to_the_fallback_department(tmp_path: Path
         summary = await w.conversation(conv)
         assert summary["department_id"] == sales.id and summary["status"] == "active"
         assert any(e.text.startswith("Moved to Sales") for e in vsink.of(MessageEvent))
-    finally:
-        await w.engine.close()
 
 
 async def test_max_wait_without_a_fallback_closes_with_no_operator(tmp_path: Path) -> None:
-    w = await World.make(tmp_path)
-    try:
+    async with world(tmp_path) as w:
         w.dept = await w.set(w.dept, max_wait_seconds=20)
-        await w.operator("Sue")
-        await w.visitor()
-        _, vsink, conv = await w.visitor()
+        _, _, _, _, vsink, conv = await one_waiting(w)
         await w.advance(19.9)
         assert vsink.of(Closed) == []
         await w.advance(0.2)
         assert [(c.conversation_id, c.reason) for c in vsink.of(Closed)] == [(conv, "no_operator")]
         assert await w.waiting() == []
         assert (await w.conversation(conv))["missed"]
-    finally:
-        await w.engine.close()
 
 
 async def test_a_chat_served_in_time_is_not_touched_by_its_max_wait(tmp_path: Path) -> None:
-    w = await World.make(tmp_path)
-    try:
+    async with world(tmp_path) as w:
         w.dept = await w.set(w.dept, max_wait_seconds=30)
-        sue, sue_sink, _ = await w.operator("Sue")
-        _, _, busy = await w.visitor()
-        _, vsink, conv = await w.visitor()
+        sue, sue_sink, busy, _, vsink, conv = await one_waiting(w)
         await w.advance(20)
         sue.close_conversation(busy)
         await w.settle()
@@ -376,22 +362,23 @@ async def test_a_chat_served_in_time_is_not_touched_by_its_max_wait(tmp_path: Pa
         assert vsink.of(Closed) == []
         assert (await w.conversation(conv))["status"] == "active"
         assert w.engine.system.restarts == restarts  # the queue met no stale timer
-    finally:
-        await w.engine.close()
 
 
 # -- abandonment ----------------------------------------------------------------------
 
 
+async def left_waiting(w: World, seconds: float) -> str:
+    """The waiting visitor's page closes; ``seconds`` pass. Returns its chat."""
+    line = await one_waiting(w)
+    line.visitor.detach()
+    await w.settle()
+    await w.advance(seconds)
+    return line.conv
+
+
 async def test_a_visitor_gone_while_queued_abandons_the_chat(tmp_path: Path) -> None:
-    w = await World.make(tmp_path, abandon_seconds=60)
-    try:
-        await w.operator("Sue")
-        await w.visitor()
-        visitor, _, conv = await w.visitor()
-        visitor.detach()
-        await w.settle()
-        await w.advance(59.9)
+    async with world(tmp_path, abandon_seconds=60) as w:
+        conv = await left_waiting(w, 59.9)
         summary = await w.conversation(conv)
         assert summary["status"] == "queued" and not summary["visitor_connected"]
         await w.advance(0.2)
@@ -400,24 +387,14 @@ async def test_a_visitor_gone_while_queued_abandons_the_chat(tmp_path: Path) -> 
         assert await w.waiting() == []
         last = w.engine.transcript(conv)[-1]
         assert last.text == "The visitor left before anyone answered"
-    finally:
-        await w.engine.close()
 
 
 async def test_a_visitor_back_in_time_keeps_its_place(tmp_path: Path) -> None:
-    w = await World.make(tmp_path, abandon_seconds=60)
-    try:
-        await w.operator("Sue")
-        await w.visitor()
-        visitor, _, conv = await w.visitor()
-        visitor.detach()
-        await w.settle()
-        await w.advance(45)
+    async with world(tmp_path, abandon_seconds=60) as w:
+        conv = await left_waiting(w, 45)
         _, sink = await w.come_back(w.tokens[conv])
         assert sink.of(Queued)[-1].position == 1
         await w.advance(300)
         summary = await w.conversation(conv)
         assert summary["status"] == "queued" and summary["visitor_connected"]
         assert await w.waiting() == [(conv, "")]
-    finally:
-        await w.engine.close()
