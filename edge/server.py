@@ -57,6 +57,7 @@ from engine.chat.events import CommandFailed, Event
 from engine.chat.records import Site
 from engine.chat.sessions import VisitorSession, failure
 from engine.errors import Refused
+from engine.runtime import Timer
 
 log = logging.getLogger("parley.edge")
 
@@ -93,7 +94,7 @@ class VisitorConnection(WSListener):
         self.session.user_agent = user_agent
         self._held: list[Any] | None = None  # commands that came while hello ran
         self._ip = ""  # set once counted against the per-address limit
-        self._deadline: asyncio.TimerHandle | None = None
+        self._deadline: Timer | None = None  # on the engine's clock
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -118,7 +119,7 @@ class VisitorConnection(WSListener):
         transport.underlying_transport.set_write_buffer_limits(
             high=self.edge.config.send_buffer_limit
         )
-        self._deadline = self.edge.loop.call_later(
+        self._deadline = self.edge.engine.clock.call_later(
             self.edge.config.hello_timeout, self._hello_overdue
         )
 

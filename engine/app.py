@@ -25,7 +25,7 @@ from engine.errors import Refused
 from engine.persistence.codec import decode, encode, journal_key, journal_prefix
 from engine.persistence.lmdb_store import LmdbStore
 from engine.runtime import ActorSystem, Clock, LoopClock
-from engine.runtime.system import Props
+from engine.runtime.system import Props, Scheduler
 
 log = logging.getLogger("parley.engine")
 
@@ -40,9 +40,11 @@ class Engine:
         idle_seconds: float = 300.0,
         grace_seconds: float = 30.0,
         abandon_seconds: float = 60.0,
+        scheduler: Scheduler | None = None,
     ) -> None:
         # An operator whose last session dropped is offline after grace_seconds;
         # a waiting visitor gone for abandon_seconds has abandoned the chat.
+        # Tests pass a FakeClock and an InlineScheduler to run actors without waiting.
         self.grace_seconds = grace_seconds
         self.abandon_seconds = abandon_seconds
         self.store = LmdbStore(data_dir, map_size=map_size)
@@ -50,7 +52,9 @@ class Engine:
         self.directory = Directory(self.store)
         self.directory.load()
         self.auth = Auth(self.directory, self.clock)
-        self.system = ActorSystem(clock=self.clock, snapshots=self.store, services=self)
+        self.system = ActorSystem(
+            scheduler=scheduler, clock=self.clock, snapshots=self.store, services=self
+        )
         expected = (Refused,)
         self.system.register(
             "conversation",

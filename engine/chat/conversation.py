@@ -165,8 +165,6 @@ class Conversation(Actor):
         self.position = 0
         self.eta = 0
         self.visitors = 0  # visitor connections subscribed
-        self.abandon_epoch = 0
-        self.abandon_pending = False
         self.closed_reason = ""
         self.invisible: dict[str, str] = {}  # joined without the visitor knowing
         self.answered = False  # an operator has written to the visitor
@@ -249,12 +247,7 @@ class Conversation(Actor):
         return ("conversations", self.id.encode(), encode(doc))
 
     def can_passivate(self) -> bool:
-        return (
-            not self.subs
-            and self._inflight is None
-            and not self._buffer
-            and not self.abandon_pending
-        )
+        return not self.subs and self._inflight is None and not self._buffer
 
     # -- messages ------------------------------------------------------------------
 
@@ -273,15 +266,11 @@ class Conversation(Actor):
                     if not self.visitors and self.status == "queued":
                         # The visitor left while waiting: gone for good unless
                         # it is back within the abandonment time.
-                        self.abandon_epoch += 1
-                        self.abandon_pending = True
-                        ctx.schedule(ctx.services.abandon_seconds, AbandonCheck(self.abandon_epoch))
+                        ctx.start_timer("abandon", ctx.services.abandon_seconds, AbandonCheck())
                 return None
-            case AbandonCheck(epoch):
-                if epoch == self.abandon_epoch:
-                    self.abandon_pending = False
-                    if not self.visitors and self.status == "queued":
-                        self._close("system", "", ctx, "abandoned")
+            case AbandonCheck():
+                if not self.visitors and self.status == "queued":
+                    self._close("system", "", ctx, "abandoned")
                 return None
             case MoveToDepartment(dept_id, reason):
                 self._move(dept_id, reason, ctx)
@@ -516,8 +505,7 @@ class Conversation(Actor):
         if self.subs.get(sink) != role:
             if role == "visitor":
                 self.visitors += 1
-                self.abandon_epoch += 1  # back in time: not abandoned
-                self.abandon_pending = False
+                ctx.cancel_timer("abandon")  # back in time: not abandoned
             self.subs[sink] = role
         if role == "visitor":
             if self.status == "queued" and self.position:

@@ -63,13 +63,18 @@ class FlushPositions:
 _FLUSH = FlushPositions()
 
 
+def _max_wait_timer(conv_id: str) -> tuple[str, str]:
+    """The key of a waiting chat's timer; leaving the line cancels it."""
+    return ("max_wait", conv_id)
+
+
 class _Wait:
     __slots__ = ("info", "serial", "since", "holder", "offered", "excluded", "told", "key")
 
     def __init__(self, info: ConversationInfo, serial: int, since: float, key: bytes) -> None:
         self.key = key  # its place in the ``waiting`` database
         self.info = info
-        self.serial = serial
+        self.serial = serial  # arrival order, behind priority
         self.since = since
         self.holder = ""  # operator with a claim or an offer out for this chat
         self.offered = False  # the holder has it as an offer (not a claim in flight)
@@ -150,6 +155,7 @@ class DepartmentQueue(Actor):
     def _remove(self, index: int, ctx: Context) -> _Wait:
         w = self.waiting.pop(index)
         del self.by_conv[w.info.conversation_id]
+        ctx.cancel_timer(_max_wait_timer(w.info.conversation_id))
         ctx.services.store.write([("waiting", w.key, None)], _logged)
         self._mark(ctx, index)
         return w
@@ -164,7 +170,7 @@ class DepartmentQueue(Actor):
         self.flush_asked = True
         wait = self.last_flush + POSITION_EVERY - ctx.clock.monotonic()
         if wait > 0 and len(self.waiting) - self.dirty > SHORT_LINE:
-            ctx.schedule(wait, _FLUSH)
+            ctx.start_timer("positions", wait, _FLUSH)
             return
         me = ctx.self_ref
         try:
@@ -220,8 +226,8 @@ class DepartmentQueue(Actor):
                 return None
             case Pick(conv_id, op_id):
                 return self._pick(conv_id, op_id, ctx)
-            case WaitExpired(conv_id, serial):
-                self._wait_expired(conv_id, serial, ctx)
+            case WaitExpired(conv_id):
+                self._wait_expired(conv_id, ctx)
                 return None
             case GetQueue():
                 now = ctx.clock.monotonic()
@@ -242,16 +248,17 @@ class DepartmentQueue(Actor):
     def _enqueue(self, info: ConversationInfo, key: bytes, ctx: Context) -> int:
         index, w = self._find(info.conversation_id)
         if w is None:
+            conv_id = info.conversation_id
             self.serial += 1
             if not key:
-                conv_id = info.conversation_id
                 key = waiting_key(self.id, info.priority, ctx.clock.wall_ms(), conv_id)
                 ctx.services.store.write([("waiting", key, encode(info.to_list()))], _logged)
             w = _Wait(info, self.serial, ctx.clock.monotonic(), key)
             index = self._insert(w)
             dept = ctx.services.directory.departments.get(self.id)
             if dept is not None and dept.max_wait_seconds:
-                ctx.schedule(dept.max_wait_seconds, WaitExpired(info.conversation_id, w.serial))
+                wait = WaitExpired(conv_id)
+                ctx.start_timer(_max_wait_timer(conv_id), dept.max_wait_seconds, wait)
             self._mark(ctx, index)
         self._try_assign(ctx)
         return index + 1
@@ -355,13 +362,13 @@ class DepartmentQueue(Actor):
         self.picks[conv_id] = ctx.defer()
         self._claim(w, op_id, True, ctx)
 
-    def _wait_expired(self, conv_id: str, serial: int, ctx: Context) -> None:
+    def _wait_expired(self, conv_id: str, ctx: Context) -> None:
         index, w = self._find(conv_id)
-        if w is None or w.serial != serial:
-            return
+        assert w is not None  # leaving the line cancels the timer
         dept = ctx.services.directory.departments.get(self.id)
         if w.holder:  # an offer or claim is out: let it finish, then look again
-            ctx.schedule(dept.offer_seconds if dept else 30, WaitExpired(conv_id, serial))
+            again = dept.offer_seconds if dept else 30
+            ctx.start_timer(_max_wait_timer(conv_id), again, WaitExpired(conv_id))
             return
         self._remove(index, ctx)
         conversation = ctx.ref("conversation", conv_id)

@@ -186,8 +186,6 @@ class OperatorLeft:
 class AbandonCheck:
     """Timer: is the waiting visitor still gone?"""
 
-    epoch: int
-
 
 class Committed(NamedTuple):
     """The store committed (or failed) the conversation's pending entries up to seq."""
@@ -392,7 +390,6 @@ class AnswerOffer:
 @dataclass(frozen=True, slots=True)
 class OfferExpired:
     conversation_id: str
-    epoch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,21 +415,16 @@ class SettingsChanged:
 class PresenceTick:
     """Timer: re-check the reception schedule; and the grace after a drop."""
 
-    epoch: int
-
 
 @dataclass(frozen=True, slots=True)
 class GraceOver:
     """Timer: the operator's last session dropped this long ago."""
-
-    epoch: int
 
 
 @dataclass(frozen=True, slots=True)
 class OrphanCheck:
     """Timer: the operator has been offline for a department's offline_seconds."""
 
-    epoch: int
     conversation_ids: tuple[str, ...]
 
 
@@ -529,7 +521,6 @@ class Pick:
 @dataclass(frozen=True, slots=True)
 class WaitExpired:
     conversation_id: str
-    serial: int
 
 
 @dataclass(frozen=True, slots=True)

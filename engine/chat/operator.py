@@ -54,19 +54,23 @@ from engine.chat.policies import Candidate
 from engine.chat.records import Operator
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from engine.persistence.codec import decode, encode
-from engine.runtime import Actor, Context, Timer
+from engine.runtime import Actor, Context
 
 STATUSES = ("online", "away", "offline")
 SCHEDULE_TICK = 60.0  # seconds between reception-schedule checks
 
+# Timer keys (the runtime drops a cancelled or replaced timer's fire).
+_TICK = "tick"  # the next reception-schedule check, while a session is attached
+_GRACE = "grace"  # the last session dropped: offline when it fires
 
-class _Offer:
-    __slots__ = ("info", "epoch", "timer")
 
-    def __init__(self, info: ConversationInfo, epoch: int, timer: Timer) -> None:
-        self.info = info
-        self.epoch = epoch
-        self.timer = timer
+def _offer_timer(conv_id: str) -> tuple[str, str]:
+    return ("offer", conv_id)
+
+
+def _orphans_timer(delay: int) -> tuple[str, int]:
+    """One check per distinct offline delay of the departments of its chats."""
+    return ("orphans", delay)
 
 
 class OperatorActor(Actor):
@@ -76,16 +80,13 @@ class OperatorActor(Actor):
         self.active: dict[str, ConversationInfo] = {}
         # Chats it is in that do not count toward its limit: joined, on hold.
         self.extra: dict[str, ConversationInfo] = {}
-        self.offers: dict[str, _Offer] = {}
+        self.offers: dict[str, ConversationInfo] = {}  # each with its timer
         self.idle_since = 0.0
         self.status = "online"  # as set by the operator
-        self.in_grace = False
-        self.epoch = 0  # timers of an older epoch are stale
-        self.orphan_epoch = 0
-        self.orphans_due = False  # a check of its chats after going offline is scheduled
+        self.in_grace = False  # the grace timer is pending
+        self.orphan_delays: tuple[int, ...] = ()  # the keys of its last orphan checks
         self.announced: tuple[bool, tuple[str, ...]] = (False, ())  # available, departments
         self.shown: tuple[str, bool, tuple[str, ...], tuple[str, ...]] | None = None
-        self.tick: Timer | None = None
         if snapshot:
             doc = decode(snapshot)
             for item in doc["active"]:
@@ -109,9 +110,8 @@ class OperatorActor(Actor):
         )
 
     def can_passivate(self) -> bool:
-        # Timers sent to a passivated actor would find a fresh one that knows
-        # nothing of them: stay while any is due.
-        return not self.sessions and not self.in_grace and not self.offers and not self.orphans_due
+        # Pending timers (grace, offers, orphan checks) hold it too: the runtime sees to that.
+        return not self.sessions
 
     def _record(self, ctx: Context) -> Operator:
         op: Operator | None = ctx.services.directory.operators.get(self.id)
@@ -164,8 +164,8 @@ class OperatorActor(Actor):
             ctx.ref("presence", op.account_id).tell(
                 PresenceUpdate(self.id, shown[0], available, op.languages, op.region_ids)
             )
-        if op.schedule and self.sessions and self.tick is None:
-            self.tick = ctx.schedule(SCHEDULE_TICK, PresenceTick(self.epoch))
+        if op.schedule and self.sessions and not ctx.has_timer(_TICK):
+            ctx.start_timer(_TICK, SCHEDULE_TICK, PresenceTick())
 
     # -- messages -------------------------------------------------------------------
 
@@ -181,15 +181,12 @@ class OperatorActor(Actor):
             case AnswerOffer(conv_id, accept):
                 self._answer(conv_id, accept, "declined", ctx)
                 return None
-            case OfferExpired(conv_id, epoch):
-                offer = self.offers.get(conv_id)
-                if offer is not None and offer.epoch == epoch:
-                    self._answer(conv_id, False, "timeout", ctx)
+            case OfferExpired(conv_id):
+                self._answer(conv_id, False, "timeout", ctx)
                 return None
             case WithdrawOffer(conv_id):
-                offer = self.offers.pop(conv_id, None)
-                if offer is not None:
-                    offer.timer.cancel()
+                if self.offers.pop(conv_id, None) is not None:
+                    ctx.cancel_timer(_offer_timer(conv_id))
                     self._push(OfferWithdrawn(conv_id, "gone"))
                     self._announce(ctx)
                 return None
@@ -220,20 +217,16 @@ class OperatorActor(Actor):
                 self._announce(ctx)
                 return None
             case PresenceTick():
-                self.tick = None
                 if self.sessions:
                     self._announce(ctx)
                 return None
-            case GraceOver(epoch):
-                if epoch == self.epoch and self.in_grace and not self.sessions:
-                    self.in_grace = False
-                    self._announce(ctx)
-                    self._went_offline(ctx)
+            case GraceOver():
+                self.in_grace = False
+                self._announce(ctx)
+                self._went_offline(ctx)
                 return None
-            case OrphanCheck(epoch, conv_ids):
-                if epoch == self.orphan_epoch:
-                    self.orphans_due = False
-                    self._orphans(conv_ids, ctx)
+            case OrphanCheck(conv_ids):
+                self._orphans(conv_ids, ctx)
                 return None
             case NotifySessions(event):
                 self._push(event)
@@ -259,15 +252,13 @@ class OperatorActor(Actor):
     def _attach(self, sink: Sink, resume: dict[str, int], ctx: Context) -> tuple[str, int, str]:
         op = self._record(ctx)
         self.sessions.append(sink)
-        if self.in_grace:
-            self.in_grace = False
-        self.epoch += 1  # stale grace timers
-        self.orphan_epoch += 1  # back before its chats were moved: they stay
-        self.orphans_due = False
+        self.in_grace = False
+        ctx.cancel_timer(_GRACE)
+        self._cancel_orphans(ctx)  # back before its chats were moved: they stay
         for info in (*self.active.values(), *self.extra.values()):
             self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
-        for offer in self.offers.values():
-            sink.push(self._offered(offer.info, ctx))
+        for info in self.offers.values():
+            sink.push(self._offered(info, ctx))
         self._announce(ctx, op)
         return op.display_name, op.max_chats, self._shown_status(op, ctx)
 
@@ -283,11 +274,8 @@ class OperatorActor(Actor):
         for conv_id in list(self.offers):
             self._answer(conv_id, False, "disconnected", ctx)
         self.in_grace = True
-        self.epoch += 1
-        if self.tick is not None:
-            self.tick.cancel()
-            self.tick = None
-        ctx.schedule(ctx.services.grace_seconds, GraceOver(self.epoch))
+        ctx.cancel_timer(_TICK)
+        ctx.start_timer(_GRACE, ctx.services.grace_seconds, GraceOver())
         self._announce(ctx)
 
     def _claim(self, info: ConversationInfo, picked: bool, ctx: Context) -> tuple[str, int, int]:
@@ -307,9 +295,9 @@ class OperatorActor(Actor):
             return "accepted", load + 1, op.max_chats
         dept = ctx.services.directory.departments.get(info.department_id)
         seconds = dept.offer_seconds if dept is not None else 30
-        self.epoch += 1
-        timer = ctx.schedule(seconds, OfferExpired(info.conversation_id, self.epoch))
-        self.offers[info.conversation_id] = _Offer(info, self.epoch, timer)
+        conv_id = info.conversation_id
+        ctx.start_timer(_offer_timer(conv_id), seconds, OfferExpired(conv_id))
+        self.offers[conv_id] = info
         self._push(self._offered(info, ctx))
         return "offered", load + 1, op.max_chats
 
@@ -354,13 +342,13 @@ class OperatorActor(Actor):
         return True
 
     def _answer(self, conv_id: str, accept: bool, reason: str, ctx: Context) -> None:
-        offer = self.offers.pop(conv_id, None)
-        if offer is None:
+        info = self.offers.pop(conv_id, None)
+        if info is None:
             raise NotFound("no_offer", "there is no offer for that chat (it may have expired)")
-        offer.timer.cancel()
-        queue = ctx.ref("queue", offer.info.department_id)
+        ctx.cancel_timer(_offer_timer(conv_id))
+        queue = ctx.ref("queue", info.department_id)
         if accept:
-            self._accept(offer.info, ctx)
+            self._accept(info, ctx)
         else:
             self._push(OfferWithdrawn(conv_id, reason))
         queue.tell(OfferAnswered(conv_id, self.id, accept))
@@ -387,26 +375,29 @@ class OperatorActor(Actor):
         if status == "offline" and not was_offline:
             self._went_offline(ctx)
         elif status != "offline":
-            self.orphan_epoch += 1
-            self.orphans_due = False
+            self._cancel_orphans(ctx)
         return self._shown_status(op, ctx)
 
     def _went_offline(self, ctx: Context) -> None:
         """Schedule what each department wants done with its open chats."""
-        self.orphan_epoch += 1
+        self._cancel_orphans(ctx)
         directory = ctx.services.directory
         by_delay: dict[int, list[str]] = {}
         for conv_id, info in self.active.items():
             dept = directory.departments.get(info.department_id)
             if dept is not None and dept.offline_action != "keep":
                 by_delay.setdefault(dept.offline_seconds, []).append(conv_id)
+        self.orphan_delays = tuple(delay for delay in by_delay if delay)
         for delay, conv_ids in by_delay.items():
-            check = OrphanCheck(self.orphan_epoch, tuple(conv_ids))
             if delay:
-                self.orphans_due = True
-                ctx.schedule(delay, check)
+                ctx.start_timer(_orphans_timer(delay), delay, OrphanCheck(tuple(conv_ids)))
             else:
-                self._orphans(check.conversation_ids, ctx)
+                self._orphans(tuple(conv_ids), ctx)
+
+    def _cancel_orphans(self, ctx: Context) -> None:
+        for delay in self.orphan_delays:
+            ctx.cancel_timer(_orphans_timer(delay))
+        self.orphan_delays = ()
 
     def _orphans(self, conv_ids: tuple[str, ...], ctx: Context) -> None:
         if self.sessions and self.status != "offline":

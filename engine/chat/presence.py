@@ -33,9 +33,10 @@ from engine.chat.messages import (
     WatchSite,
 )
 from engine.errors import InvalidArgument
-from engine.runtime import Actor, Context, Timer
+from engine.runtime import Actor, Context
 
-HOURS_TICK = 60.0
+HOURS_TICK = 60.0  # seconds between business-hours checks, while a site is watched
+_TICK = "tick"  # its timer's key
 
 
 class Presence(Actor):
@@ -45,7 +46,6 @@ class Presence(Actor):
         self.site_watchers: dict[str, set[Sink]] = {}
         self.views: dict[str, Departments] = {}
         self.op_watchers: set[Sink] = set()
-        self.tick: Timer | None = None
 
     def can_passivate(self) -> bool:
         return (
@@ -68,9 +68,9 @@ class Presence(Actor):
                 self._refresh(ctx)
                 return None
             case WatchSite(site_id, sink):
+                if not self.site_watchers:
+                    ctx.start_timer(_TICK, HOURS_TICK, PresenceTick())
                 self.site_watchers.setdefault(site_id, set()).add(sink)
-                if self.tick is None:
-                    self.tick = ctx.schedule(HOURS_TICK, PresenceTick(0))
                 view = self.views.get(site_id)
                 if view is None:
                     view = self.views[site_id] = self._view(site_id, ctx)
@@ -82,6 +82,8 @@ class Presence(Actor):
                     if not watchers:
                         del self.site_watchers[site_id]
                         self.views.pop(site_id, None)
+                        if not self.site_watchers:
+                            ctx.cancel_timer(_TICK)  # nobody looks: no hours to check
                 return None
             case WatchOperators(sink):
                 self.op_watchers.add(sink)
@@ -99,10 +101,8 @@ class Presence(Actor):
                 self._refresh(ctx)
                 return None
             case PresenceTick():
-                self.tick = None
-                if self.site_watchers:
-                    self._refresh(ctx)
-                    self.tick = ctx.schedule(HOURS_TICK, PresenceTick(0))
+                self._refresh(ctx)  # someone watches: the last one gone cancels the tick
+                ctx.start_timer(_TICK, HOURS_TICK, PresenceTick())
                 return None
         raise InvalidArgument("unknown_command", f"presence cannot handle {message!r}")
 

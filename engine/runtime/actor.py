@@ -4,16 +4,19 @@ An actor is a plain class: state in attributes, one ``receive`` method that
 handles each message (dispatching with ``match``). Its return value is the reply
 to an ask. An actor that replies later (after a journal commit, say) calls
 ``ctx.defer()`` and keeps the returned reply callable. An actor touches the world
-only through its context: its own reference, other actors, the clock, timers and
-the services the system was given (the store, the directory).
+only through its context: its own reference, other actors, the clock, keyed
+timers (``start_timer``; their rules are in ``engine.runtime.timers``) and the
+services the system was given (the store, the directory).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from engine.runtime.clock import Clock, Timer
+from engine.runtime import timers
+from engine.runtime.clock import Clock
 from engine.runtime.errors import UnhandledMessage
 from engine.runtime.ref import Ref, Reply
 
@@ -84,10 +87,21 @@ class Context:
         self._deferred = True
         return self._reply
 
-    def schedule(self, delay: float, message: object) -> Timer:
-        """Send ``message`` to this actor after ``delay`` seconds."""
-        ref = self.self_ref
-        return self._cell.owner.clock.call_later(delay, lambda: ref.tell_system(message))
+    def start_timer(self, key: Hashable, delay: float, message: object) -> None:
+        """Handle ``message`` after ``delay`` seconds, as a system message; the
+        timer under ``key`` (this actor's own) is replaced. Until it fires the
+        actor is not passivated."""
+        timers.start(self._cell, key, delay, message)
+
+    def cancel_timer(self, key: Hashable) -> None:
+        """The timer under ``key`` will not fire, even if its time has come and
+        its message is queued already. No timer under ``key`` is fine."""
+        timers.cancel(self._cell, key)
+
+    def has_timer(self, key: Hashable) -> bool:
+        """Whether a timer under ``key`` is pending."""
+        pending = self._cell.timers
+        return pending is not None and key in pending
 
     def save_snapshot(self) -> None:
         """Store the actor's snapshot now (not only at passivation): for actors

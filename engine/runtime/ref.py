@@ -79,8 +79,9 @@ class Ref:
     def ask(self, message: object, timeout: float = 5.0) -> asyncio.Future[Any]:
         """Send ``message`` and return a future for the reply.
 
-        The future fails with :class:`AskTimeout` after ``timeout`` seconds, with
-        the actor's refusal if it refuses, or with :class:`MailboxFull`.
+        The future fails with :class:`AskTimeout` after ``timeout`` seconds on
+        the system's clock (a fake clock in tests: no real wait), with the
+        actor's refusal if it refuses, or with :class:`MailboxFull`.
         """
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
@@ -100,7 +101,7 @@ class Ref:
                 )
 
         self.tell(message, on_reply)
-        handle = loop.call_later(timeout, on_timeout)
+        handle = self._system.clock.call_later(timeout, on_timeout)
         fut.add_done_callback(lambda _f: handle.cancel())
         return fut
 

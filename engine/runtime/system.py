@@ -12,7 +12,9 @@ Virtual actors: ``ref(kind, key)`` needs no spawn; the first message activates
 the actor through its kind's factory with its last snapshot. A periodic sweep
 passivates actors idle for their kind's ``idle_seconds``: their snapshot is
 saved and the cell dropped. Snapshots still being written are kept in memory so
-that an actor re-activated in that window sees its latest state.
+that an actor re-activated in that window sees its latest state. An actor with
+a pending timer is not idle (see ``timers``); stopping an actor, passivating it
+or restarting it drops its timers.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.runtime import timers
 from engine.runtime.actor import Actor, Context
 from engine.runtime.clock import Clock, LoopClock, Timer
 from engine.runtime.errors import ActorStopped
 from engine.runtime.mailbox import Envelope, Mailbox
 from engine.runtime.ref import Ref, Reply
 from engine.runtime.supervision import Directive, RestartBudget, SupervisorStrategy
+from engine.runtime.timers import TimerFire
 
 log = logging.getLogger("parley.runtime")
 
@@ -95,6 +99,7 @@ class Cell(Mailbox):
         "touched",
         "idle_sweeps",
         "budget",
+        "timers",
     )
 
     def __init__(self, system: ActorSystem, kind: str, key: str, props: Props) -> None:
@@ -109,6 +114,7 @@ class Cell(Mailbox):
         self.touched = True
         self.idle_sweeps = 0
         self.budget: RestartBudget | None = None  # made on the first failure
+        self.timers: dict[Hashable, TimerFire] | None = None  # made on the first timer
         self.ctx = Context(self)
         self.actor: Actor = props.factory(key, system._snapshot_for(kind, key))
 
@@ -197,7 +203,13 @@ class Cell(Mailbox):
         done = 0
         while system and done < budget and not self.stopped:
             done += 1
-            self._handle(system.popleft())
+            item = system.popleft()
+            if type(item) is TimerFire:
+                # A cancelled or replaced timer's fire may sit here already.
+                if not timers.take(self, item):
+                    continue
+                item = item.message
+            self._handle(item)
         self.received += done
         return done
 
@@ -244,6 +256,7 @@ class Cell(Mailbox):
             self.budget = RestartBudget(strategy)
         if directive is Directive.RESTART and self.budget.allow(owner.clock.monotonic()):
             owner.restarts += 1
+            timers.drop_all(self)  # the new actor starts with none
             self.actor = self.props.factory(self.key, owner._snapshot_for(self.kind, self.key))
             self.actor.started(self.ctx)
             return
@@ -392,6 +405,7 @@ class ActorSystem:
         if cell.stopped:
             return
         cell.stopped = True
+        timers.drop_all(cell)
         cell.capacity = 0  # every later tell takes Ref's slow path and re-resolves
         if self._cells.get((cell.kind, cell.key)) is cell:
             del self._cells[(cell.kind, cell.key)]
@@ -434,6 +448,7 @@ class ActorSystem:
                 and cell.idle_sweeps * interval >= limit
                 and not cell.user
                 and not cell.system
+                and cell.timers is None  # a pending timer holds it
                 and cell.actor.can_passivate()
             ):
                 idle.append(cell)
@@ -442,7 +457,8 @@ class ActorSystem:
         return len(idle)
 
     def passivate(self, kind: str, key: str) -> bool:
-        """Save the actor's snapshot and drop it from memory."""
+        """Save the actor's snapshot and drop it from memory, its pending timers
+        with it (the idle sweep never picks an actor that has one; shutdown does)."""
         cell = self._cells.get((kind, key))
         if cell is None or cell.user or cell.system or cell.scheduled:
             return False

@@ -35,7 +35,7 @@ class Recorder(Actor):
             case ("get",):
                 return list(self.log)
             case ("later", delay):
-                ctx.schedule(delay, ("fired",))
+                ctx.start_timer("later", delay, ("fired",))
                 return None
             case ("silent",):
                 ctx.defer()  # never replies
