@@ -20,6 +20,7 @@ from engine.chat.internal import InternalChat, direct_from_record
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
 from engine.chat.records import Ticket
+from engine.chat.services import ChatServices
 from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
 from engine.persistence.codec import decode, encode, journal_key, journal_prefix
@@ -50,7 +51,8 @@ class Engine:
         self.directory = Directory(self.store)
         self.directory.load()
         self.auth = Auth(self.directory, self.clock)
-        self.system = ActorSystem(clock=self.clock, snapshots=self.store, services=self)
+        services: ChatServices = self  # what the chat actors' contexts hand out
+        self.system = ActorSystem(clock=self.clock, snapshots=self.store, services=services)
         expected = (Refused,)
         self.system.register(
             "conversation",

@@ -43,8 +43,10 @@ from engine.chat.messages import (
     ClaimDone,
     CloseConversation,
     Committed,
+    ConversationCommand,
     ConversationEnded,
     ConversationInfo,
+    ConversationSummary,
     Dequeue,
     Enqueue,
     GetConversation,
@@ -71,6 +73,7 @@ from engine.chat.messages import (
     TransferToOperator,
     Unsubscribe,
 )
+from engine.chat.services import ChatServices, Context
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from engine.persistence.codec import (
     decode,
@@ -80,7 +83,7 @@ from engine.persistence.codec import (
     seq_of,
     waiting_key,
 )
-from engine.runtime import Actor, Context, Reply
+from engine.runtime import Actor, Reply, unhandled
 
 log = logging.getLogger("parley.conversation")
 
@@ -156,7 +159,7 @@ class _StatusDone(NamedTuple):
     reply: Reply | None
 
 
-class Conversation(Actor):
+class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.info: ConversationInfo | None = None
@@ -258,7 +261,7 @@ class Conversation(Actor):
 
     # -- messages ------------------------------------------------------------------
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: ConversationCommand | _StatusDone, ctx: Context) -> object:
         match message:
             case Post():
                 return self._post(message, ctx)
@@ -292,7 +295,8 @@ class Conversation(Actor):
             case Start(info):
                 return self._start(info, ctx)
             case AssignTo(operator_id, operator_name):
-                return self._assign(operator_id, operator_name, ctx)
+                self._assign(operator_id, operator_name, ctx)
+                return None
             case QueuePositionChanged(position, eta):
                 self.position, self.eta = position, eta
                 if self.status == "queued":
@@ -302,7 +306,8 @@ class Conversation(Actor):
                             sink.push(event)
                 return None
             case CloseConversation(by_kind, by_id, reason):
-                return self._close(by_kind, by_id, ctx, reason)
+                self._close(by_kind, by_id, ctx, reason)
+                return None
             case SetTyping():
                 self._typing(message, ctx)
                 return None
@@ -335,7 +340,7 @@ class Conversation(Actor):
             case SetChatStatus(op_id, status):
                 self._set_chat_status(op_id, status, ctx)
                 return None
-        raise InvalidArgument("unknown_command", f"conversation cannot handle {message!r}")
+        unhandled(message)
 
     def _require(self) -> ConversationInfo:
         if self.info is None:
@@ -753,12 +758,14 @@ class Conversation(Actor):
 
         self._system_entry(text, enqueue, ctx, extra=[op])
 
-    def _claim_for(self, action: Any, ctx: Context) -> None:
+    def _claim_for(
+        self, action: InviteOperator | TransferToOperator | TakeOver, ctx: Context
+    ) -> None:
         """Invite, transfer or take-over: the colleague's operator actor must
         accept the chat (online, below its limit) before anything changes."""
         info = self._open_for_action()
         target = action.operator_id
-        if type(action) is TakeOver:
+        if isinstance(action, TakeOver):
             if action.from_id not in self.operators:
                 raise FailedPrecondition(
                     "owner_changed", "the chat is no longer with that operator: look again"
@@ -769,7 +776,7 @@ class Conversation(Actor):
             by = self._participant(action.by_id)
             if target == action.by_id:
                 raise InvalidArgument("invalid_argument", "that is you")
-            if type(action) is TransferToOperator and target in self.operators:
+            if isinstance(action, TransferToOperator) and target in self.operators:
                 # The colleague is in the chat already: handing over is leaving.
                 self._drop(action.by_id, ctx)
                 self._system_entry(
@@ -800,7 +807,7 @@ class Conversation(Actor):
             )
         elif self.status == "closed":
             refusal = FailedPrecondition("conversation_closed", "the conversation is closed")
-        elif type(action) is TakeOver and action.from_id not in self.operators:
+        elif isinstance(action, TakeOver) and action.from_id not in self.operators:
             refusal = FailedPrecondition(
                 "owner_changed", "the chat is no longer with that operator: look again"
             )
@@ -813,10 +820,10 @@ class Conversation(Actor):
         self.invisible.pop(target, None)
         self.operators[target] = target_name
         joined = OperatorJoined(self.id, target_name)
-        if type(action) is InviteOperator:
+        if isinstance(action, InviteOperator):
             by = self.operators.get(action.by_id) or self.invisible.get(action.by_id, "")
             text = f"{by} invited {target_name}"
-        elif type(action) is TransferToOperator:
+        elif isinstance(action, TransferToOperator):
             by = self._drop(action.by_id, ctx)
             text = f"{by} transferred the chat to {target_name}"
         else:
@@ -903,23 +910,23 @@ class Conversation(Actor):
                 count += 1
         return count
 
-    def _summary(self) -> dict[str, Any]:
+    def _summary(self) -> ConversationSummary:
         info = self._require()
-        return {
-            "id": self.id,
-            "site_id": info.site_id,
-            "department_id": info.department_id,
-            "visitor_id": info.visitor_id,
-            "visitor_name": info.visitor_name,
-            "status": self.status,
-            "operators": dict(self.operators),
-            "last_seq": self.delivered,
-            "rating": self.rating,
-            "visitor_connected": self.visitors > 0,
-            "invisible": dict(self.invisible),
-            "missed": self.missed,
-            "chat_status": self.chat_status,
-        }
+        return ConversationSummary(
+            id=self.id,
+            site_id=info.site_id,
+            department_id=info.department_id,
+            visitor_id=info.visitor_id,
+            visitor_name=info.visitor_name,
+            status=self.status,
+            operators=dict(self.operators),
+            last_seq=self.delivered,
+            rating=self.rating,
+            visitor_connected=self.visitors > 0,
+            invisible=dict(self.invisible),
+            missed=self.missed,
+            chat_status=self.chat_status,
+        )
 
 
 _SYSTEM_CLOSE = {

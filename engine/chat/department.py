@@ -37,15 +37,18 @@ from engine.chat.messages import (
     OperatorAvailable,
     OperatorGone,
     Pick,
+    QueueCommand,
+    QueuedChat,
     QueuePositionChanged,
     Released,
     WaitExpired,
     WithdrawOffer,
 )
 from engine.chat.policies import Candidate, Want, choose_operator
-from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from engine.chat.services import ChatServices, Context
+from engine.errors import FailedPrecondition, NotFound, Unavailable
 from engine.persistence.codec import SEP, decode, encode, waiting_key
-from engine.runtime import Actor, Context, MailboxFull, Reply
+from engine.runtime import Actor, MailboxFull, Reply, unhandled
 
 log = logging.getLogger("parley.queue")
 
@@ -93,7 +96,7 @@ class _Wait:
         )
 
 
-class DepartmentQueue(Actor):
+class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.waiting: list[_Wait] = []
@@ -191,7 +194,7 @@ class DepartmentQueue(Actor):
 
     # -- messages -----------------------------------------------------------------
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: QueueCommand | FlushPositions, ctx: Context) -> object:
         match message:
             case FlushPositions():
                 self._flush_positions(ctx)
@@ -219,25 +222,26 @@ class DepartmentQueue(Actor):
                 self._offer_answered(conv_id, op_id, accepted, ctx)
                 return None
             case Pick(conv_id, op_id):
-                return self._pick(conv_id, op_id, ctx)
+                self._pick(conv_id, op_id, ctx)
+                return None
             case WaitExpired(conv_id, serial):
                 self._wait_expired(conv_id, serial, ctx)
                 return None
             case GetQueue():
                 now = ctx.clock.monotonic()
                 return [
-                    {
-                        "conversation_id": w.info.conversation_id,
-                        "visitor_name": w.info.visitor_name,
-                        "position": index + 1,
-                        "waited_seconds": int(now - w.since),
-                        "language": w.info.language,
-                        "region_id": w.info.region_id,
-                        "offered_to": w.holder if w.offered else "",
-                    }
+                    QueuedChat(
+                        conversation_id=w.info.conversation_id,
+                        visitor_name=w.info.visitor_name,
+                        position=index + 1,
+                        waited_seconds=int(now - w.since),
+                        language=w.info.language,
+                        region_id=w.info.region_id,
+                        offered_to=w.holder if w.offered else "",
+                    )
                     for index, w in enumerate(self.waiting)
                 ]
-        raise InvalidArgument("unknown_command", f"queue cannot handle {message!r}")
+        unhandled(message)
 
     def _enqueue(self, info: ConversationInfo, key: bytes, ctx: Context) -> int:
         index, w = self._find(info.conversation_id)

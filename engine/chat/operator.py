@@ -38,8 +38,10 @@ from engine.chat.messages import (
     OfferAnswered,
     OfferExpired,
     OperatorAvailable,
+    OperatorCommand,
     OperatorGone,
     OperatorLeft,
+    OperatorState,
     OrphanCheck,
     PresenceTick,
     PresenceUpdate,
@@ -52,9 +54,10 @@ from engine.chat.messages import (
 )
 from engine.chat.policies import Candidate
 from engine.chat.records import Operator
+from engine.chat.services import ChatServices, Context
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from engine.persistence.codec import decode, encode
-from engine.runtime import Actor, Context, Timer
+from engine.runtime import Actor, Timer, unhandled
 
 STATUSES = ("online", "away", "offline")
 SCHEDULE_TICK = 60.0  # seconds between reception-schedule checks
@@ -69,7 +72,7 @@ class _Offer:
         self.timer = timer
 
 
-class OperatorActor(Actor):
+class OperatorActor(Actor[OperatorCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.sessions: list[Sink] = []
@@ -169,7 +172,7 @@ class OperatorActor(Actor):
 
     # -- messages -------------------------------------------------------------------
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: OperatorCommand, ctx: Context) -> object:
         match message:
             case AttachSession(sink, resume):
                 return self._attach(sink, resume, ctx)
@@ -240,17 +243,17 @@ class OperatorActor(Actor):
                 return None
             case GetOperatorState():
                 op = self._record(ctx)
-                return {
-                    "online": bool(self.sessions),
-                    "status": self._shown_status(op, ctx),
-                    "available": self._available(op, ctx),
-                    "sessions": len(self.sessions),
-                    "load": len(self.active),
-                    "offers": sorted(self.offers),
-                    "conversations": sorted(self.active),
-                    "extra": sorted(self.extra),
-                }
-        raise InvalidArgument("unknown_command", f"operator cannot handle {message!r}")
+                return OperatorState(
+                    online=bool(self.sessions),
+                    status=self._shown_status(op, ctx),
+                    available=self._available(op, ctx),
+                    sessions=len(self.sessions),
+                    load=len(self.active),
+                    offers=tuple(sorted(self.offers)),
+                    conversations=tuple(sorted(self.active)),
+                    extra=tuple(sorted(self.extra)),
+                )
+        unhandled(message)
 
     def _push(self, event: Any) -> None:
         for sink in self.sessions:

@@ -33,7 +33,11 @@ from engine.runtime.supervision import Directive, RestartBudget, SupervisorStrat
 
 log = logging.getLogger("parley.runtime")
 
-Factory = Callable[[str, bytes | None], Actor]
+# A cell hands its actor whatever its mailbox holds (one deque of every message
+# type), so the runtime sees every kind as taking Any: each kind's own union is
+# checked in its ``receive`` (and at run time, by UnhandledMessage).
+AnyActor = Actor[Any, Any]
+Factory = Callable[[str, bytes | None], AnyActor]
 
 
 class SnapshotStore(Protocol):
@@ -109,8 +113,8 @@ class Cell(Mailbox):
         self.touched = True
         self.idle_sweeps = 0
         self.budget: RestartBudget | None = None  # made on the first failure
-        self.ctx = Context(self)
-        self.actor: Actor = props.factory(key, system._snapshot_for(kind, key))
+        self.ctx: Context[object] = Context(self)
+        self.actor: AnyActor = props.factory(key, system._snapshot_for(kind, key))
 
     def run(self, budget: int) -> bool:
         """Handle up to ``budget`` messages; True if more are waiting.
@@ -201,9 +205,10 @@ class Cell(Mailbox):
         self.received += done
         return done
 
-    def _handle(self, item: Any) -> None:
+    def _handle(self, item: object) -> None:
         """One message, outside the fast loop (system messages)."""
         ctx = self.ctx
+        reply: Reply | None
         if type(item) is Envelope:
             message, reply = item.message, item.reply
             ctx._reply = reply
@@ -337,7 +342,7 @@ class ActorSystem:
         scheduler: Scheduler | None = None,
         clock: Clock | None = None,
         snapshots: SnapshotStore | None = None,
-        services: Any = None,
+        services: object = None,
     ) -> None:
         self.scheduler: Scheduler = scheduler or LoopScheduler()
         self.clock: Clock = clock or LoopClock()
@@ -357,7 +362,7 @@ class ActorSystem:
             raise ValueError(f"actor kind {kind!r} is registered already")
         self._kinds[kind] = props
 
-    def ref(self, kind: str, key: str) -> Ref:
+    def ref(self, kind: str, key: str) -> Ref[object]:
         if kind not in self._kinds:
             raise KeyError(f"unknown actor kind {kind!r}")
         return Ref(self, kind, key)
