@@ -17,6 +17,7 @@ from engine.chat.department import DepartmentQueue
 from engine.chat.directory import Directory
 from engine.chat.events import DirectMessage, MessageEvent
 from engine.chat.internal import InternalChat, direct_from_record
+from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
 from engine.chat.records import Ticket
@@ -55,31 +56,31 @@ class Engine:
         self.system = ActorSystem(clock=self.clock, snapshots=self.store, services=services)
         expected = (Refused,)
         self.system.register(
-            "conversation",
+            CONVERSATION,
             Props(Conversation, capacity=10_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "operator",
+            OPERATOR,
             Props(OperatorActor, capacity=50_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "queue",
+            QUEUE,
             Props(DepartmentQueue, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "presence",
+            PRESENCE,
             Props(Presence, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "internal",
+            INTERNAL,
             Props(InternalChat, capacity=10_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "board",
+            BOARD,
             Props(Board, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "visitor",
+            VISITOR,
             Props(VisitorActor, capacity=1_000, idle_seconds=idle_seconds, expected=expected),
         )
         self._idle_seconds = idle_seconds

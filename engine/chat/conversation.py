@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from engine.chat.events import (
     ChatCard,
     Closed,
+    Event,
     MessageEvent,
     OperatorJoined,
     Queued,
@@ -34,6 +35,7 @@ from engine.chat.events import (
     Sink,
     Typing,
 )
+from engine.chat.kinds import BOARD, OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
     AbandonCheck,
     Adopt,
@@ -357,7 +359,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         # or neither.
         key, op = self._waiting_op(info, ctx)
         ctx.services.store.write([self._meta_op(), op], _log_failure)
-        ctx.ref("queue", info.department_id).tell(Enqueue(info, key))
+        ctx.ref(QUEUE, info.department_id).tell(Enqueue(info, key))
         self._card(ctx)
         return self.id
 
@@ -424,7 +426,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         if self._inflight is None:
             self._flush(ctx)
 
-    def _to_visitors(self, event: Any) -> Callable[[], None]:
+    def _to_visitors(self, event: Event) -> Callable[[], None]:
         """A callable that pushes ``event`` to the visitor connections then on."""
 
         def push() -> None:
@@ -450,7 +452,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             self.first_response_ms = max(1, ctx.clock.wall_ms() - self.created_ms)
             self._card(ctx)
             if self.missed:
-                ctx.ref("visitor", info.visitor_id).tell(MissedReply(self.id))
+                ctx.ref(VISITOR, info.visitor_id).tell(MissedReply(self.id))
 
     def _flush(self, ctx: Context) -> None:
         entries, self._buffer = self._buffer, []
@@ -534,7 +536,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
     def _assign(self, operator_id: str, operator_name: str, ctx: Context) -> None:
         self._require()
         if self.status == "closed":
-            ctx.ref("operator", operator_id).tell(Released(self.id))
+            ctx.ref(OPERATOR, operator_id).tell(Released(self.id))
             return
         self.invisible.pop(operator_id, None)
         self.operators[operator_id] = operator_name
@@ -571,10 +573,10 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             for sink in self.subs:
                 sink.push(closed)
             for op_id in (*self.operators, *self.invisible):
-                ctx.ref("operator", op_id).tell(Released(self.id))
-            ctx.ref("visitor", info.visitor_id).tell(ConversationEnded(self.id, last_operator))
+                ctx.ref(OPERATOR, op_id).tell(Released(self.id))
+            ctx.ref(VISITOR, info.visitor_id).tell(ConversationEnded(self.id, last_operator))
             if was_queued:
-                ctx.ref("queue", info.department_id).tell(Dequeue(self.id))
+                ctx.ref(QUEUE, info.department_id).tell(Dequeue(self.id))
 
         self._system_entry(text, finish, ctx)
 
@@ -664,7 +666,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             # The chat is closed, so its operators' sessions have left it: tell
             # them through their operator actors. The visitor hears it in the reply.
             for op_id in self.operators:
-                ctx.ref("operator", op_id).tell(NotifySessions(rated))
+                ctx.ref(OPERATOR, op_id).tell(NotifySessions(rated))
 
         text = f"The visitor rated the chat {score}/5" + (f": {comment}" if comment else "")
         self._system_entry(text, announce, ctx)
@@ -694,7 +696,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             self.updated_ms,
             self.first_response_ms,
         )
-        ctx.ref("board", site.account_id).tell(CardChanged(card))
+        ctx.ref(BOARD, site.account_id).tell(CardChanged(card))
 
     def _participant(self, op_id: str) -> str:
         name = self.operators.get(op_id) or self.invisible.get(op_id)
@@ -716,7 +718,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             raise FailedPrecondition("already_in_chat", "you are in this chat already")
         if self.status == "queued":
             raise FailedPrecondition("waiting", "this chat waits for an operator: pick it instead")
-        ctx.ref("operator", op_id).tell(Adopt(info))
+        ctx.ref(OPERATOR, op_id).tell(Adopt(info))
         if invisible or self.status == "closed":
             # Nobody tells the visitor; the transcript notes it for operators.
             self.invisible[op_id] = name
@@ -734,7 +736,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         name = self._participant(op_id)
         invisible = self.invisible.pop(op_id, None) is not None
         self.operators.pop(op_id, None)
-        ctx.ref("operator", op_id).tell(Released(self.id))
+        ctx.ref(OPERATOR, op_id).tell(Released(self.id))
         if invisible:
             self._system_entry(f"{name} left", None, ctx, kind="note")
         elif self.operators or self.status != "active":
@@ -754,7 +756,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         key, op = self._waiting_op(waiting, ctx)
 
         def enqueue() -> None:
-            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting, key))
+            ctx.ref(QUEUE, waiting.department_id).tell(Enqueue(waiting, key))
 
         self._system_entry(text, enqueue, ctx, extra=[op])
 
@@ -793,7 +795,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             accepted = error is None and value is not None and value[0] == "accepted"
             me.tell_system(ClaimDone(action, target, accepted, reply))
 
-        ctx.ref("operator", target).tell(Claim(info, True), answered)
+        ctx.ref(OPERATOR, target).tell(Claim(info, True), answered)
 
     def _claim_done(self, done: ClaimDone, ctx: Context) -> None:
         action, target, reply = done.action, done.operator_id, done.reply
@@ -813,7 +815,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             )
         if refusal is not None:
             if done.accepted:
-                ctx.ref("operator", target).tell(Released(self.id))
+                ctx.ref(OPERATOR, target).tell(Released(self.id))
             if reply is not None:
                 reply(None, refusal)
             return
@@ -837,7 +839,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
 
     def _drop(self, op_id: str, ctx: Context) -> str:
         name = self.operators.pop(op_id, None) or self.invisible.pop(op_id, "")
-        ctx.ref("operator", op_id).tell(Released(self.id))
+        ctx.ref(OPERATOR, op_id).tell(Released(self.id))
         return name
 
     def _transfer_to_department(self, by_id: str, dept_id: str, ctx: Context) -> None:
@@ -847,7 +849,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         if dept is None or dept.site_id != info.site_id:
             raise NotFound("unknown_department", f"no department {dept_id[:40]!r} on this site")
         for op_id in (*self.operators, *self.invisible):
-            ctx.ref("operator", op_id).tell(Released(self.id))
+            ctx.ref(OPERATOR, op_id).tell(Released(self.id))
         self.operators.clear()
         self.invisible.clear()
         self.info = dataclasses.replace(info, department_id=dept_id, region_id="")
@@ -873,7 +875,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             )
 
         if status == "on_hold" or was == "on_hold":
-            ctx.ref("operator", op_id).tell(Hold(self.id, status == "on_hold"), held)
+            ctx.ref(OPERATOR, op_id).tell(Hold(self.id, status == "on_hold"), held)
         else:
             held(True, None)
 

@@ -23,6 +23,7 @@ import bisect
 import logging
 from typing import Any
 
+from engine.chat.kinds import CONVERSATION, OPERATOR
 from engine.chat.messages import (
     AssignTo,
     Claim,
@@ -188,7 +189,7 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
             if w.told != position:
                 w.told = position
                 eta = round(position * gap) if gap else 0
-                ctx.ref("conversation", w.info.conversation_id).tell(
+                ctx.ref(CONVERSATION, w.info.conversation_id).tell(
                     QueuePositionChanged(position, eta)
                 )
 
@@ -206,7 +207,7 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
                 if w is not None:
                     self._remove(index, ctx)
                     if w.holder and w.offered:
-                        ctx.ref("operator", w.holder).tell(WithdrawOffer(conv_id))
+                        ctx.ref(OPERATOR, w.holder).tell(WithdrawOffer(conv_id))
                 return None
             case OperatorAvailable(candidate):
                 self._set_candidate(candidate)
@@ -292,7 +293,7 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
                 result = ClaimResult(info.conversation_id, op_id, outcome, load, max_chats, picked)
             me.tell_system(result)
 
-        ctx.ref("operator", op_id).tell(Claim(info, picked), on_reply)
+        ctx.ref(OPERATOR, op_id).tell(Claim(info, picked), on_reply)
 
     def _claim_result(self, result: ClaimResult, ctx: Context) -> None:
         conv_id, op_id = result.conversation_id, result.operator_id
@@ -308,9 +309,9 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
         if w is None or w.holder != op_id:
             # The visitor left (or the chat moved) while the claim was out.
             if result.outcome == "accepted":
-                ctx.ref("operator", op_id).tell(Released(conv_id))
+                ctx.ref(OPERATOR, op_id).tell(Released(conv_id))
             elif result.outcome == "offered":
-                ctx.ref("operator", op_id).tell(WithdrawOffer(conv_id))
+                ctx.ref(OPERATOR, op_id).tell(WithdrawOffer(conv_id))
             if reply is not None:
                 reply(None, NotFound("not_waiting", "that chat is no longer waiting"))
         elif result.outcome == "accepted":
@@ -335,13 +336,13 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
         directory = ctx.services.directory
         op = directory.operators.get(op_id)
         name = op.display_name if op is not None else "An operator"
-        ctx.ref("conversation", w.info.conversation_id).tell(AssignTo(op_id, name))
+        ctx.ref(CONVERSATION, w.info.conversation_id).tell(AssignTo(op_id, name))
 
     def _offer_answered(self, conv_id: str, op_id: str, accepted: bool, ctx: Context) -> None:
         index, w = self._find(conv_id)
         if w is None or w.holder != op_id:
             if accepted:  # too late: the chat went elsewhere
-                ctx.ref("operator", op_id).tell(Released(conv_id))
+                ctx.ref(OPERATOR, op_id).tell(Released(conv_id))
             return
         if accepted:
             self._assigned(index, op_id, ctx)
@@ -368,7 +369,7 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
             ctx.schedule(dept.offer_seconds if dept else 30, WaitExpired(conv_id, serial))
             return
         self._remove(index, ctx)
-        conversation = ctx.ref("conversation", conv_id)
+        conversation = ctx.ref(CONVERSATION, conv_id)
         if dept is not None and dept.fallback_department_id:
             conversation.tell(MoveToDepartment(dept.fallback_department_id, "max_wait"))
         else:

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from engine.chat.events import DirectMessage
+from engine.chat.kinds import OPERATOR
 from engine.chat.messages import DirectCommitted, InternalCommand, NotifySessions, SendDirect
 from engine.chat.services import ChatServices, Context
 from engine.errors import InvalidArgument
@@ -116,7 +117,7 @@ class InternalChat(Actor[InternalCommand, ChatServices]):
             for reply in replies:
                 reply(event.seq, None)
             for op_id in {event.from_id, event.to_id}:
-                ctx.ref("operator", op_id).tell(NotifySessions(event))
+                ctx.ref(OPERATOR, op_id).tell(NotifySessions(event))
         if error is not None:
             log.warning("internal chat %s: write failed: %r", self.id, error)
         if self.pending:

@@ -19,10 +19,9 @@ restart knows its load.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.chat import schedule
-from engine.chat.events import Assigned, Offered, OfferWithdrawn, Sink
+from engine.chat.events import Assigned, Event, Offered, OfferWithdrawn, Sink
+from engine.chat.kinds import CONVERSATION, PRESENCE, QUEUE
 from engine.chat.messages import (
     Adopt,
     AnswerOffer,
@@ -155,16 +154,16 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
                 op.auto_distribution,
             )
             for dept_id in depts:
-                ctx.ref("queue", dept_id).tell(OperatorAvailable(candidate))
+                ctx.ref(QUEUE, dept_id).tell(OperatorAvailable(candidate))
         gone = OperatorGone(self.id)
         for dept_id in was_depts if was_available else ():
             if not available or dept_id not in depts:
-                ctx.ref("queue", dept_id).tell(gone)
+                ctx.ref(QUEUE, dept_id).tell(gone)
         self.announced = (available, depts)
         shown = (self._shown_status(op, ctx), available, op.languages, op.region_ids)
         if shown != self.shown:
             self.shown = shown
-            ctx.ref("presence", op.account_id).tell(
+            ctx.ref(PRESENCE, op.account_id).tell(
                 PresenceUpdate(self.id, shown[0], available, op.languages, op.region_ids)
             )
         if op.schedule and self.sessions and self.tick is None:
@@ -209,12 +208,12 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
                 if self.extra.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     for sink in self.sessions:
-                        ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                        ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
                 elif self.active.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     self.idle_since = ctx.clock.monotonic()
                     for sink in self.sessions:
-                        ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                        ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
                     self._announce(ctx)
                 return None
             case SetStatus(status):
@@ -255,7 +254,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
                 )
         unhandled(message)
 
-    def _push(self, event: Any) -> None:
+    def _push(self, event: Event) -> None:
         for sink in self.sessions:
             sink.push(event)
 
@@ -279,7 +278,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             return
         self.sessions.remove(sink)
         for conv_id in (*self.active, *self.extra):
-            ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+            ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
         if self.sessions:
             return
         # Nobody is there to answer an offer: each one moves on now.
@@ -361,7 +360,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         if offer is None:
             raise NotFound("no_offer", "there is no offer for that chat (it may have expired)")
         offer.timer.cancel()
-        queue = ctx.ref("queue", offer.info.department_id)
+        queue = ctx.ref(QUEUE, offer.info.department_id)
         if accept:
             self._accept(offer.info, ctx)
         else:
@@ -422,9 +421,9 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
                 continue
             moved = True
             for sink in self.sessions:
-                ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
             dept = directory.departments.get(info.department_id)
-            conversation = ctx.ref("conversation", conv_id)
+            conversation = ctx.ref(CONVERSATION, conv_id)
             if dept is not None and dept.offline_action == "forward":
                 conversation.tell(OperatorLeft(self.id, True))
             else:
@@ -444,4 +443,4 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
                 0,
             )
         )
-        ctx.ref("conversation", info.conversation_id).tell(Subscribe(sink, after, "operator"))
+        ctx.ref(CONVERSATION, info.conversation_id).tell(Subscribe(sink, after, "operator"))

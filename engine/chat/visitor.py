@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.chat import ids
+from engine.chat.kinds import CONVERSATION
 from engine.chat.messages import (
     ConversationEnded,
     ConversationInfo,
@@ -126,7 +127,7 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                     group_id,
                     self.last_operator_id,
                 )
-                ctx.ref("conversation", conv_id).tell(Start(info))
+                ctx.ref(CONVERSATION, conv_id).tell(Start(info))
                 self.info["chats"] = [*self.info["chats"], conv_id][-MAX_KEPT:]
                 return conv_id
             case ConversationEnded(conv_id, last_operator_id):

@@ -13,6 +13,7 @@ from engine.runtime.errors import (
     RuntimeFault,
     UnhandledMessage,
 )
+from engine.runtime.kind import Kind
 from engine.runtime.mailbox import Mailbox
 from engine.runtime.ref import Ref, Reply, Request
 from engine.runtime.supervision import Directive, SupervisorStrategy
@@ -28,6 +29,7 @@ __all__ = [
     "Directive",
     "FakeClock",
     "InlineScheduler",
+    "Kind",
     "LoopClock",
     "LoopScheduler",
     "Mailbox",

@@ -19,10 +19,11 @@ the system was given (the store, the directory).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Generic, Never, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Never, NoReturn, TypeVar, cast, overload
 
 from engine.runtime.clock import Clock, Timer
 from engine.runtime.errors import UnhandledMessage
+from engine.runtime.kind import Kind
 from engine.runtime.ref import Ref, Reply
 
 if TYPE_CHECKING:
@@ -106,7 +107,15 @@ class Context(Generic[S_co]):
         # checks once that what it passes satisfies that.
         return cast(S_co, self._cell.owner.services)
 
+    @overload
+    def ref(self, kind: Kind[M], key: str) -> Ref[M]: ...
+
+    @overload
+    def ref(self, kind: str, key: str) -> Ref[object]: ...
+
     def ref(self, kind: str, key: str) -> Ref[object]:
+        """A reference to the actor ``key`` of ``kind``, typed to its messages
+        when ``kind`` is a :class:`Kind`."""
         return self._cell.owner.ref(kind, key)
 
     def defer(self) -> Reply | None:
