@@ -5,6 +5,8 @@ actor goes on with its state."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +120,52 @@ async def test_a_wrong_message_to_a_chat_actor_fails_the_ask_as_a_bug(
         assert engine.system.restarts == 0
     finally:
         await engine.close()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHECKED = """
+from __future__ import annotations
+
+from engine.chat.kinds import BOARD
+from engine.chat.messages import GetCard, GetConversation
+from engine.runtime import Actor, ActorSystem, Context, unhandled
+
+
+class Two(Actor[int | str, object]):
+    def receive(self, message: int | str, ctx: Context[object]) -> object:
+        match message:
+            case int():
+                return 1
+            %s
+        unhandled(message)
+
+
+def send(system: ActorSystem) -> None:
+    system.ref(BOARD, "acme").tell(%s)
+"""
+
+
+def mypy_errors(tmp_path: Path, source: str) -> list[str]:
+    """mypy --strict's errors on ``source``, a module using the engine."""
+    path = tmp_path / "checked.py"
+    path.write_text(source)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in result.stdout.splitlines() if ": error:" in line]
+
+
+def test_mypy_proves_each_receive_handles_its_union_and_each_tell_fits_its_kind(
+    tmp_path: Path,
+) -> None:
+    handles_str = "case str():\n                return 2"
+    assert mypy_errors(tmp_path, CHECKED % (handles_str, 'GetCard("c")')) == []
+    # str forgotten, and a conversation's command sent to a board.
+    missing, foreign = mypy_errors(tmp_path, CHECKED % ("", "GetConversation()"))
+    assert '"unhandled" has incompatible type "str"; expected "Never"' in missing
+    assert '"tell" of "Ref" has incompatible type "GetConversation"' in foreign
