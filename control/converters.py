@@ -28,6 +28,7 @@ from engine.chat.events import (
     TicketSaved,
     Typing,
 )
+from engine.chat.messages import VisitorInfo
 from engine.chat.records import (
     Block,
     Department,
@@ -365,32 +366,32 @@ def template_pb(t: Template, values: dict[str, str] | None = None) -> control_pb
     )
 
 
-def visitor_info_pb(info: dict[str, Any], now_ms: int) -> control_pb2.VisitorInfo:
+def visitor_info_pb(info: VisitorInfo, now_ms: int) -> control_pb2.VisitorInfo:
     """The visitor actor's record, with browser and OS read from the user agent."""
     browser = system = ""
-    if info["ua"]:
-        parsed = ua_parse(info["ua"])
+    if info.user_agent:
+        parsed = ua_parse(info.user_agent)
         if parsed.user_agent is not None:
             browser = " ".join(x for x in (parsed.user_agent.family, parsed.user_agent.major) if x)
         if parsed.os is not None:
             system = " ".join(x for x in (parsed.os.family, parsed.os.major) if x)
     return control_pb2.VisitorInfo(
-        visitor_id=info["visitor_id"],
-        name=info["name"],
-        email=info["email"],
-        ip=info["ip"],
-        user_agent=info["ua"],
+        visitor_id=info.visitor_id,
+        name=info.name,
+        email=info.email,
+        ip=info.ip,
+        user_agent=info.user_agent,
         browser=browser,
         os=system,
-        language=info["language"],
-        tz_offset_minutes=info["tz"],
-        local_time_ms=now_ms + info["tz"] * 60_000,
-        referrer=info["referrer"],
-        pages=[control_pb2.PageVisit(url=u, title=t, at_ms=at) for u, t, at in info["pages"]],
-        visits=info["visits"],
-        first_seen_ms=info["first_ms"],
-        last_seen_ms=info["last_ms"],
-        conversation_ids=list(info["chats"]),
+        language=info.language,
+        tz_offset_minutes=info.tz_offset_minutes,
+        local_time_ms=now_ms + info.tz_offset_minutes * 60_000,
+        referrer=info.referrer,
+        pages=[control_pb2.PageVisit(url=u, title=t, at_ms=at) for u, t, at in info.pages],
+        visits=info.visits,
+        first_seen_ms=info.first_seen_ms,
+        last_seen_ms=info.last_seen_ms,
+        conversation_ids=list(info.conversation_ids),
     )
 
 

@@ -339,13 +339,13 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
             raise PermissionDenied("permission_denied", "you do not serve that department")
         waiting = await self.engine.system.ref("queue", dept.id).ask(GetQueue())
         return control_pb2.ListWaitingReply(
-            chats=[control_pb2.WaitingChat(**chat) for chat in waiting]
+            chats=[control_pb2.WaitingChat(**chat._asdict()) for chat in waiting]
         )
 
     @rpc("Control", "GetVisitorInfo")
     async def GetVisitorInfo(self, request: Any, p: Principal, context: Any) -> Any:
         summary = await chat_in_sight(self.engine, p, request.conversation_id)
-        visitor = self.engine.system.ref("visitor", summary["visitor_id"])
+        visitor = self.engine.system.ref("visitor", summary.visitor_id)
         info = await visitor.ask(GetVisitorInfo())
         return converters.visitor_info_pb(info, self.engine.clock.wall_ms())
 
@@ -371,10 +371,10 @@ class ControlService(control_pb2_grpc.ControlServicer):  # type: ignore[misc]
         if request.conversation_id:
             summary = await chat_in_sight(self.engine, p, request.conversation_id)
             me = self.directory.operator(p.operator_id)
-            site = self.directory.sites[summary["site_id"]]
-            dept = self.directory.departments.get(summary["department_id"])
+            site = self.directory.sites[summary.site_id]
+            dept = self.directory.departments.get(summary.department_id)
             values = {
-                "visitor_name": summary["visitor_name"],
+                "visitor_name": summary.visitor_name,
                 "operator_name": me.display_name,
                 "site_name": site.name,
                 "department_name": dept.name if dept is not None else "",

@@ -17,9 +17,11 @@ from engine.chat.department import DepartmentQueue
 from engine.chat.directory import Directory
 from engine.chat.events import DirectMessage, MessageEvent
 from engine.chat.internal import InternalChat, direct_from_record
+from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
 from engine.chat.records import Ticket
+from engine.chat.services import ChatServices
 from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
 from engine.persistence.codec import decode, encode, journal_key, journal_prefix
@@ -52,36 +54,37 @@ class Engine:
         self.directory = Directory(self.store)
         self.directory.load()
         self.auth = Auth(self.directory, self.clock)
+        services: ChatServices = self  # what the chat actors' contexts hand out
         self.system = ActorSystem(
-            scheduler=scheduler, clock=self.clock, snapshots=self.store, services=self
+            scheduler=scheduler, clock=self.clock, snapshots=self.store, services=services
         )
         expected = (Refused,)
         self.system.register(
-            "conversation",
+            CONVERSATION,
             Props(Conversation, capacity=10_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "operator",
+            OPERATOR,
             Props(OperatorActor, capacity=50_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "queue",
+            QUEUE,
             Props(DepartmentQueue, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "presence",
+            PRESENCE,
             Props(Presence, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "internal",
+            INTERNAL,
             Props(InternalChat, capacity=10_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "board",
+            BOARD,
             Props(Board, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
-            "visitor",
+            VISITOR,
             Props(VisitorActor, capacity=1_000, idle_seconds=idle_seconds, expected=expected),
         )
         self._idle_seconds = idle_seconds

@@ -21,10 +21,18 @@ import logging
 from typing import Any
 
 from engine.chat.events import ChatCard, ChatListed, ChatUnlisted, Sink
-from engine.chat.messages import CardChanged, GetBoardStats, GetCard, UnwatchBoard, WatchBoard
+from engine.chat.messages import (
+    BoardCommand,
+    CardChanged,
+    GetBoardStats,
+    GetCard,
+    UnwatchBoard,
+    WatchBoard,
+)
+from engine.chat.services import ChatServices, Context
 from engine.errors import InvalidArgument
 from engine.persistence.codec import SEP, decode, encode
-from engine.runtime import Actor, Context
+from engine.runtime import Actor, unhandled
 
 log = logging.getLogger("parley.board")
 
@@ -82,7 +90,7 @@ def card_of(doc: list[Any]) -> ChatCard:
     return ChatCard(*doc)
 
 
-class Board(Actor):
+class Board(Actor[BoardCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.account_id = key
         self.cards: dict[str, ChatCard] = {}
@@ -99,7 +107,7 @@ class Board(Actor):
     def _prefix(self) -> bytes:
         return self.account_id.encode() + SEP
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: BoardCommand, ctx: Context) -> object:
         match message:
             case CardChanged(card):
                 self._changed(card, ctx)
@@ -123,7 +131,7 @@ class Board(Actor):
                 return self.cards.get(conv_id)
             case GetBoardStats(site_id):
                 return self._stats(site_id)
-        raise InvalidArgument("unknown_command", f"board cannot handle {message!r}")
+        unhandled(message)
 
     def _changed(self, card: ChatCard, ctx: Context) -> None:
         conv_id = card.conversation_id

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from engine.chat.events import (
     ChatCard,
     Closed,
+    Event,
     MessageEvent,
     OperatorJoined,
     Queued,
@@ -34,6 +35,7 @@ from engine.chat.events import (
     Sink,
     Typing,
 )
+from engine.chat.kinds import BOARD, OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
     AbandonCheck,
     Adopt,
@@ -43,8 +45,10 @@ from engine.chat.messages import (
     ClaimDone,
     CloseConversation,
     Committed,
+    ConversationCommand,
     ConversationEnded,
     ConversationInfo,
+    ConversationSummary,
     Dequeue,
     Enqueue,
     GetConversation,
@@ -71,6 +75,7 @@ from engine.chat.messages import (
     TransferToOperator,
     Unsubscribe,
 )
+from engine.chat.services import ChatServices, Context
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from engine.persistence.codec import (
     decode,
@@ -80,7 +85,7 @@ from engine.persistence.codec import (
     seq_of,
     waiting_key,
 )
-from engine.runtime import Actor, Context, Reply
+from engine.runtime import Actor, Reply, unhandled
 
 log = logging.getLogger("parley.conversation")
 
@@ -156,7 +161,7 @@ class _StatusDone(NamedTuple):
     reply: Reply | None
 
 
-class Conversation(Actor):
+class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.info: ConversationInfo | None = None
@@ -251,7 +256,7 @@ class Conversation(Actor):
 
     # -- messages ------------------------------------------------------------------
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: ConversationCommand | _StatusDone, ctx: Context) -> object:
         match message:
             case Post():
                 return self._post(message, ctx)
@@ -281,7 +286,8 @@ class Conversation(Actor):
             case Start(info):
                 return self._start(info, ctx)
             case AssignTo(operator_id, operator_name):
-                return self._assign(operator_id, operator_name, ctx)
+                self._assign(operator_id, operator_name, ctx)
+                return None
             case QueuePositionChanged(position, eta):
                 self.position, self.eta = position, eta
                 if self.status == "queued":
@@ -291,7 +297,8 @@ class Conversation(Actor):
                             sink.push(event)
                 return None
             case CloseConversation(by_kind, by_id, reason):
-                return self._close(by_kind, by_id, ctx, reason)
+                self._close(by_kind, by_id, ctx, reason)
+                return None
             case SetTyping():
                 self._typing(message, ctx)
                 return None
@@ -324,7 +331,7 @@ class Conversation(Actor):
             case SetChatStatus(op_id, status):
                 self._set_chat_status(op_id, status, ctx)
                 return None
-        raise InvalidArgument("unknown_command", f"conversation cannot handle {message!r}")
+        unhandled(message)
 
     def _require(self) -> ConversationInfo:
         if self.info is None:
@@ -341,7 +348,7 @@ class Conversation(Actor):
         # or neither.
         key, op = self._waiting_op(info, ctx)
         ctx.services.store.write([self._meta_op(), op], _log_failure)
-        ctx.ref("queue", info.department_id).tell(Enqueue(info, key))
+        ctx.ref(QUEUE, info.department_id).tell(Enqueue(info, key))
         self._card(ctx)
         return self.id
 
@@ -408,7 +415,7 @@ class Conversation(Actor):
         if self._inflight is None:
             self._flush(ctx)
 
-    def _to_visitors(self, event: Any) -> Callable[[], None]:
+    def _to_visitors(self, event: Event) -> Callable[[], None]:
         """A callable that pushes ``event`` to the visitor connections then on."""
 
         def push() -> None:
@@ -434,7 +441,7 @@ class Conversation(Actor):
             self.first_response_ms = max(1, ctx.clock.wall_ms() - self.created_ms)
             self._card(ctx)
             if self.missed:
-                ctx.ref("visitor", info.visitor_id).tell(MissedReply(self.id))
+                ctx.ref(VISITOR, info.visitor_id).tell(MissedReply(self.id))
 
     def _flush(self, ctx: Context) -> None:
         entries, self._buffer = self._buffer, []
@@ -517,7 +524,7 @@ class Conversation(Actor):
     def _assign(self, operator_id: str, operator_name: str, ctx: Context) -> None:
         self._require()
         if self.status == "closed":
-            ctx.ref("operator", operator_id).tell(Released(self.id))
+            ctx.ref(OPERATOR, operator_id).tell(Released(self.id))
             return
         self.invisible.pop(operator_id, None)
         self.operators[operator_id] = operator_name
@@ -554,10 +561,10 @@ class Conversation(Actor):
             for sink in self.subs:
                 sink.push(closed)
             for op_id in (*self.operators, *self.invisible):
-                ctx.ref("operator", op_id).tell(Released(self.id))
-            ctx.ref("visitor", info.visitor_id).tell(ConversationEnded(self.id, last_operator))
+                ctx.ref(OPERATOR, op_id).tell(Released(self.id))
+            ctx.ref(VISITOR, info.visitor_id).tell(ConversationEnded(self.id, last_operator))
             if was_queued:
-                ctx.ref("queue", info.department_id).tell(Dequeue(self.id))
+                ctx.ref(QUEUE, info.department_id).tell(Dequeue(self.id))
 
         self._system_entry(text, finish, ctx)
 
@@ -647,7 +654,7 @@ class Conversation(Actor):
             # The chat is closed, so its operators' sessions have left it: tell
             # them through their operator actors. The visitor hears it in the reply.
             for op_id in self.operators:
-                ctx.ref("operator", op_id).tell(NotifySessions(rated))
+                ctx.ref(OPERATOR, op_id).tell(NotifySessions(rated))
 
         text = f"The visitor rated the chat {score}/5" + (f": {comment}" if comment else "")
         self._system_entry(text, announce, ctx)
@@ -677,7 +684,7 @@ class Conversation(Actor):
             self.updated_ms,
             self.first_response_ms,
         )
-        ctx.ref("board", site.account_id).tell(CardChanged(card))
+        ctx.ref(BOARD, site.account_id).tell(CardChanged(card))
 
     def _participant(self, op_id: str) -> str:
         name = self.operators.get(op_id) or self.invisible.get(op_id)
@@ -699,7 +706,7 @@ class Conversation(Actor):
             raise FailedPrecondition("already_in_chat", "you are in this chat already")
         if self.status == "queued":
             raise FailedPrecondition("waiting", "this chat waits for an operator: pick it instead")
-        ctx.ref("operator", op_id).tell(Adopt(info))
+        ctx.ref(OPERATOR, op_id).tell(Adopt(info))
         if invisible or self.status == "closed":
             # Nobody tells the visitor; the transcript notes it for operators.
             self.invisible[op_id] = name
@@ -717,7 +724,7 @@ class Conversation(Actor):
         name = self._participant(op_id)
         invisible = self.invisible.pop(op_id, None) is not None
         self.operators.pop(op_id, None)
-        ctx.ref("operator", op_id).tell(Released(self.id))
+        ctx.ref(OPERATOR, op_id).tell(Released(self.id))
         if invisible:
             self._system_entry(f"{name} left", None, ctx, kind="note")
         elif self.operators or self.status != "active":
@@ -737,16 +744,18 @@ class Conversation(Actor):
         key, op = self._waiting_op(waiting, ctx)
 
         def enqueue() -> None:
-            ctx.ref("queue", waiting.department_id).tell(Enqueue(waiting, key))
+            ctx.ref(QUEUE, waiting.department_id).tell(Enqueue(waiting, key))
 
         self._system_entry(text, enqueue, ctx, extra=[op])
 
-    def _claim_for(self, action: Any, ctx: Context) -> None:
+    def _claim_for(
+        self, action: InviteOperator | TransferToOperator | TakeOver, ctx: Context
+    ) -> None:
         """Invite, transfer or take-over: the colleague's operator actor must
         accept the chat (online, below its limit) before anything changes."""
         info = self._open_for_action()
         target = action.operator_id
-        if type(action) is TakeOver:
+        if isinstance(action, TakeOver):
             if action.from_id not in self.operators:
                 raise FailedPrecondition(
                     "owner_changed", "the chat is no longer with that operator: look again"
@@ -757,7 +766,7 @@ class Conversation(Actor):
             by = self._participant(action.by_id)
             if target == action.by_id:
                 raise InvalidArgument("invalid_argument", "that is you")
-            if type(action) is TransferToOperator and target in self.operators:
+            if isinstance(action, TransferToOperator) and target in self.operators:
                 # The colleague is in the chat already: handing over is leaving.
                 self._drop(action.by_id, ctx)
                 self._system_entry(
@@ -774,7 +783,7 @@ class Conversation(Actor):
             accepted = error is None and value is not None and value[0] == "accepted"
             me.tell_system(ClaimDone(action, target, accepted, reply))
 
-        ctx.ref("operator", target).tell(Claim(info, True), answered)
+        ctx.ref(OPERATOR, target).tell(Claim(info, True), answered)
 
     def _claim_done(self, done: ClaimDone, ctx: Context) -> None:
         action, target, reply = done.action, done.operator_id, done.reply
@@ -788,23 +797,23 @@ class Conversation(Actor):
             )
         elif self.status == "closed":
             refusal = FailedPrecondition("conversation_closed", "the conversation is closed")
-        elif type(action) is TakeOver and action.from_id not in self.operators:
+        elif isinstance(action, TakeOver) and action.from_id not in self.operators:
             refusal = FailedPrecondition(
                 "owner_changed", "the chat is no longer with that operator: look again"
             )
         if refusal is not None:
             if done.accepted:
-                ctx.ref("operator", target).tell(Released(self.id))
+                ctx.ref(OPERATOR, target).tell(Released(self.id))
             if reply is not None:
                 reply(None, refusal)
             return
         self.invisible.pop(target, None)
         self.operators[target] = target_name
         joined = OperatorJoined(self.id, target_name)
-        if type(action) is InviteOperator:
+        if isinstance(action, InviteOperator):
             by = self.operators.get(action.by_id) or self.invisible.get(action.by_id, "")
             text = f"{by} invited {target_name}"
-        elif type(action) is TransferToOperator:
+        elif isinstance(action, TransferToOperator):
             by = self._drop(action.by_id, ctx)
             text = f"{by} transferred the chat to {target_name}"
         else:
@@ -818,7 +827,7 @@ class Conversation(Actor):
 
     def _drop(self, op_id: str, ctx: Context) -> str:
         name = self.operators.pop(op_id, None) or self.invisible.pop(op_id, "")
-        ctx.ref("operator", op_id).tell(Released(self.id))
+        ctx.ref(OPERATOR, op_id).tell(Released(self.id))
         return name
 
     def _transfer_to_department(self, by_id: str, dept_id: str, ctx: Context) -> None:
@@ -828,7 +837,7 @@ class Conversation(Actor):
         if dept is None or dept.site_id != info.site_id:
             raise NotFound("unknown_department", f"no department {dept_id[:40]!r} on this site")
         for op_id in (*self.operators, *self.invisible):
-            ctx.ref("operator", op_id).tell(Released(self.id))
+            ctx.ref(OPERATOR, op_id).tell(Released(self.id))
         self.operators.clear()
         self.invisible.clear()
         self.info = dataclasses.replace(info, department_id=dept_id, region_id="")
@@ -854,7 +863,7 @@ class Conversation(Actor):
             )
 
         if status == "on_hold" or was == "on_hold":
-            ctx.ref("operator", op_id).tell(Hold(self.id, status == "on_hold"), held)
+            ctx.ref(OPERATOR, op_id).tell(Hold(self.id, status == "on_hold"), held)
         else:
             held(True, None)
 
@@ -891,23 +900,23 @@ class Conversation(Actor):
                 count += 1
         return count
 
-    def _summary(self) -> dict[str, Any]:
+    def _summary(self) -> ConversationSummary:
         info = self._require()
-        return {
-            "id": self.id,
-            "site_id": info.site_id,
-            "department_id": info.department_id,
-            "visitor_id": info.visitor_id,
-            "visitor_name": info.visitor_name,
-            "status": self.status,
-            "operators": dict(self.operators),
-            "last_seq": self.delivered,
-            "rating": self.rating,
-            "visitor_connected": self.visitors > 0,
-            "invisible": dict(self.invisible),
-            "missed": self.missed,
-            "chat_status": self.chat_status,
-        }
+        return ConversationSummary(
+            id=self.id,
+            site_id=info.site_id,
+            department_id=info.department_id,
+            visitor_id=info.visitor_id,
+            visitor_name=info.visitor_name,
+            status=self.status,
+            operators=dict(self.operators),
+            last_seq=self.delivered,
+            rating=self.rating,
+            visitor_connected=self.visitors > 0,
+            invisible=dict(self.invisible),
+            missed=self.missed,
+            chat_status=self.chat_status,
+        )
 
 
 _SYSTEM_CLOSE = {

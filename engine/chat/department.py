@@ -23,6 +23,7 @@ import bisect
 import logging
 from typing import Any
 
+from engine.chat.kinds import CONVERSATION, OPERATOR
 from engine.chat.messages import (
     AssignTo,
     Claim,
@@ -37,15 +38,18 @@ from engine.chat.messages import (
     OperatorAvailable,
     OperatorGone,
     Pick,
+    QueueCommand,
+    QueuedChat,
     QueuePositionChanged,
     Released,
     WaitExpired,
     WithdrawOffer,
 )
 from engine.chat.policies import Candidate, Want, choose_operator
-from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from engine.chat.services import ChatServices, Context
+from engine.errors import FailedPrecondition, NotFound, Unavailable
 from engine.persistence.codec import SEP, decode, encode, waiting_key
-from engine.runtime import Actor, Context, MailboxFull, Reply
+from engine.runtime import Actor, MailboxFull, Reply, unhandled
 
 log = logging.getLogger("parley.queue")
 
@@ -98,7 +102,7 @@ class _Wait:
         )
 
 
-class DepartmentQueue(Actor):
+class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.waiting: list[_Wait] = []
@@ -191,13 +195,13 @@ class DepartmentQueue(Actor):
             if w.told != position:
                 w.told = position
                 eta = round(position * gap) if gap else 0
-                ctx.ref("conversation", w.info.conversation_id).tell(
+                ctx.ref(CONVERSATION, w.info.conversation_id).tell(
                     QueuePositionChanged(position, eta)
                 )
 
     # -- messages -----------------------------------------------------------------
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: QueueCommand | FlushPositions, ctx: Context) -> object:
         match message:
             case FlushPositions():
                 self._flush_positions(ctx)
@@ -209,7 +213,7 @@ class DepartmentQueue(Actor):
                 if w is not None:
                     self._remove(index, ctx)
                     if w.holder and w.offered:
-                        ctx.ref("operator", w.holder).tell(WithdrawOffer(conv_id))
+                        ctx.ref(OPERATOR, w.holder).tell(WithdrawOffer(conv_id))
                 return None
             case OperatorAvailable(candidate):
                 self._set_candidate(candidate)
@@ -225,25 +229,26 @@ class DepartmentQueue(Actor):
                 self._offer_answered(conv_id, op_id, accepted, ctx)
                 return None
             case Pick(conv_id, op_id):
-                return self._pick(conv_id, op_id, ctx)
+                self._pick(conv_id, op_id, ctx)
+                return None
             case WaitExpired(conv_id):
                 self._wait_expired(conv_id, ctx)
                 return None
             case GetQueue():
                 now = ctx.clock.monotonic()
                 return [
-                    {
-                        "conversation_id": w.info.conversation_id,
-                        "visitor_name": w.info.visitor_name,
-                        "position": index + 1,
-                        "waited_seconds": int(now - w.since),
-                        "language": w.info.language,
-                        "region_id": w.info.region_id,
-                        "offered_to": w.holder if w.offered else "",
-                    }
+                    QueuedChat(
+                        conversation_id=w.info.conversation_id,
+                        visitor_name=w.info.visitor_name,
+                        position=index + 1,
+                        waited_seconds=int(now - w.since),
+                        language=w.info.language,
+                        region_id=w.info.region_id,
+                        offered_to=w.holder if w.offered else "",
+                    )
                     for index, w in enumerate(self.waiting)
                 ]
-        raise InvalidArgument("unknown_command", f"queue cannot handle {message!r}")
+        unhandled(message)
 
     def _enqueue(self, info: ConversationInfo, key: bytes, ctx: Context) -> int:
         index, w = self._find(info.conversation_id)
@@ -295,7 +300,7 @@ class DepartmentQueue(Actor):
                 result = ClaimResult(info.conversation_id, op_id, outcome, load, max_chats, picked)
             me.tell_system(result)
 
-        ctx.ref("operator", op_id).tell(Claim(info, picked), on_reply)
+        ctx.ref(OPERATOR, op_id).tell(Claim(info, picked), on_reply)
 
     def _claim_result(self, result: ClaimResult, ctx: Context) -> None:
         conv_id, op_id = result.conversation_id, result.operator_id
@@ -311,9 +316,9 @@ class DepartmentQueue(Actor):
         if w is None or w.holder != op_id:
             # The visitor left (or the chat moved) while the claim was out.
             if result.outcome == "accepted":
-                ctx.ref("operator", op_id).tell(Released(conv_id))
+                ctx.ref(OPERATOR, op_id).tell(Released(conv_id))
             elif result.outcome == "offered":
-                ctx.ref("operator", op_id).tell(WithdrawOffer(conv_id))
+                ctx.ref(OPERATOR, op_id).tell(WithdrawOffer(conv_id))
             if reply is not None:
                 reply(None, NotFound("not_waiting", "that chat is no longer waiting"))
         elif result.outcome == "accepted":
@@ -338,13 +343,13 @@ class DepartmentQueue(Actor):
         directory = ctx.services.directory
         op = directory.operators.get(op_id)
         name = op.display_name if op is not None else "An operator"
-        ctx.ref("conversation", w.info.conversation_id).tell(AssignTo(op_id, name))
+        ctx.ref(CONVERSATION, w.info.conversation_id).tell(AssignTo(op_id, name))
 
     def _offer_answered(self, conv_id: str, op_id: str, accepted: bool, ctx: Context) -> None:
         index, w = self._find(conv_id)
         if w is None or w.holder != op_id:
             if accepted:  # too late: the chat went elsewhere
-                ctx.ref("operator", op_id).tell(Released(conv_id))
+                ctx.ref(OPERATOR, op_id).tell(Released(conv_id))
             return
         if accepted:
             self._assigned(index, op_id, ctx)
@@ -371,7 +376,7 @@ class DepartmentQueue(Actor):
             ctx.start_timer(_max_wait_timer(conv_id), again, WaitExpired(conv_id))
             return
         self._remove(index, ctx)
-        conversation = ctx.ref("conversation", conv_id)
+        conversation = ctx.ref(CONVERSATION, conv_id)
         if dept is not None and dept.fallback_department_id:
             conversation.tell(MoveToDepartment(dept.fallback_department_id, "max_wait"))
         else:

@@ -13,10 +13,12 @@ import logging
 from typing import Any
 
 from engine.chat.events import DirectMessage
-from engine.chat.messages import DirectCommitted, NotifySessions, SendDirect
+from engine.chat.kinds import OPERATOR
+from engine.chat.messages import DirectCommitted, InternalCommand, NotifySessions, SendDirect
+from engine.chat.services import ChatServices, Context
 from engine.errors import InvalidArgument
 from engine.persistence.codec import decode, encode, journal_key, journal_prefix, seq_of
-from engine.runtime import Actor, Context, Reply
+from engine.runtime import Actor, Reply, unhandled
 
 log = logging.getLogger("parley.internal")
 
@@ -31,7 +33,7 @@ def direct_from_record(pair: str, doc: dict[str, Any]) -> DirectMessage:
     )
 
 
-class InternalChat(Actor):
+class InternalChat(Actor[InternalCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.last = 0
@@ -47,7 +49,7 @@ class InternalChat(Actor):
     def can_passivate(self) -> bool:
         return self.inflight is None and not self.pending
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: InternalCommand, ctx: Context) -> object:
         match message:
             case SendDirect(from_id, _name, to_id, cid, _text):
                 if pair_id(from_id, to_id) != self.id:
@@ -68,12 +70,12 @@ class InternalChat(Actor):
             case DirectCommitted(_seq, error):
                 self._committed(error, ctx)
                 return None
-        raise InvalidArgument("unknown_command", f"internal chat cannot handle {message!r}")
+        unhandled(message)
 
     def _flush(self, ctx: Context) -> None:
         batch, self.pending = self.pending, []
         now = ctx.clock.wall_ms()
-        ops = []
+        ops: list[tuple[str, bytes, bytes | None]] = []
         inflight = []
         seq = self.last
         for send, replies in batch:
@@ -115,7 +117,7 @@ class InternalChat(Actor):
             for reply in replies:
                 reply(event.seq, None)
             for op_id in {event.from_id, event.to_id}:
-                ctx.ref("operator", op_id).tell(NotifySessions(event))
+                ctx.ref(OPERATOR, op_id).tell(NotifySessions(event))
         if error is not None:
             log.warning("internal chat %s: write failed: %r", self.id, error)
         if self.pending:

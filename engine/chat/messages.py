@@ -1,16 +1,23 @@
 """Commands to the chat actors: frozen, slotted dataclasses, a union per kind (the
 one-per-message commands, Post and Committed, are NamedTuples: see events.py).
+Each actor's ``receive`` takes its kind's union (``VisitorCommand``,
+``ConversationCommand``...), so a type checker proves it handles every member.
 
-Replies travel in the envelope (``tell(msg, reply)`` / ``ask``), never in here.
+Replies travel in the envelope (``tell(msg, reply)`` / ``ask``), never in here. A
+command that is answered subclasses ``Request[R]``, ``R`` its reply's type, so
+``ref.ask(GetConversation())`` is a future of a :class:`ConversationSummary`.
+Replies with several fields are frozen dataclasses or NamedTuples, defined here
+beside their request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from engine.chat.events import Sink
+from engine.chat.events import ChatCard, Departments, Event, Sink
 from engine.chat.policies import Candidate
+from engine.runtime import Reply, Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +36,7 @@ class ConversationInfo:
     preferred_operator_id: str = ""  # the one the visitor spoke to last
     priority: int = 0  # higher first; forwarded and moved chats get 1
 
-    def to_list(self) -> list[Any]:
+    def to_list(self) -> list[str | int]:
         return [
             self.conversation_id,
             self.site_id,
@@ -48,7 +55,7 @@ class ConversationInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenConversation:
+class OpenConversation(Request[str]):
     """Reply: the id of the visitor's open conversation, made if there is none."""
 
     department_id: str
@@ -70,10 +77,18 @@ class MissedReply:
     conversation_id: str
 
 
+class VisitorState(NamedTuple):
+    """Reply to GetVisitor ("" where there is none)."""
+
+    conversation_id: str  # the open conversation
+    name: str
+    last_conversation_id: str  # the last one that ended
+    missed_reply: str  # a missed chat with an answer waiting
+
+
 @dataclass(frozen=True, slots=True)
-class GetVisitor:
-    """Reply: (open conversation id or "", name, last ended conversation id or "",
-    a missed chat with an answer waiting or "")."""
+class GetVisitor(Request[VisitorState]):
+    """Reply: the visitor's :class:`VisitorState`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +113,28 @@ class PageView:
 
 
 @dataclass(frozen=True, slots=True)
-class GetVisitorInfo:
-    """Reply: a dict of what is known of the visitor."""
+class VisitorInfo:
+    """Reply to GetVisitorInfo: what is known of the visitor."""
+
+    visitor_id: str
+    site_id: str
+    name: str
+    email: str
+    visits: int
+    first_seen_ms: int
+    last_seen_ms: int
+    ip: str
+    user_agent: str
+    referrer: str
+    language: str
+    tz_offset_minutes: int  # the visitor's local time minus UTC
+    pages: tuple[tuple[str, str, int], ...]  # (url, title, at_ms), oldest first
+    conversation_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetVisitorInfo(Request[VisitorInfo]):
+    """Reply: the :class:`VisitorInfo`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +142,16 @@ class MissedDelivered:
     conversation_id: str
 
 
-VisitorCommand = OpenConversation | ConversationEnded | GetVisitor | MissedReply | MissedDelivered
+VisitorCommand = (
+    OpenConversation
+    | ConversationEnded
+    | GetVisitor
+    | Visit
+    | PageView
+    | GetVisitorInfo
+    | MissedReply
+    | MissedDelivered
+)
 
 
 # -- Conversation ------------------------------------------------------------------
@@ -132,7 +176,7 @@ class Post(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class Subscribe:
+class Subscribe(Request[int]):
     """Replay what ``sink`` missed after ``after_seq``, then deliver live.
     Reply: the last delivered seq."""
 
@@ -159,7 +203,7 @@ class QueuePositionChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class CloseConversation:
+class CloseConversation(Request[None]):
     by_kind: str  # "visitor" | "operator" | "system"
     by_id: str
     reason: str = ""  # for "system": abandoned, no_operator, operator_offline
@@ -195,7 +239,7 @@ class Committed(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class MarkRead:
+class MarkRead(Request[int]):
     """A participant has read up to ``seq``. Reply: the read position kept
     (it never moves back)."""
 
@@ -219,7 +263,7 @@ class SetTyping:
 
 
 @dataclass(frozen=True, slots=True)
-class Rate:
+class Rate(Request[int]):
     """The visitor's rating of a closed conversation, once. Reply: the score."""
 
     visitor_id: str
@@ -228,7 +272,7 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
-class JoinChat:
+class JoinChat(Request[None]):
     """An operator joins a chat it may see; ``invisible``: the visitor is not
     told until it writes. Reply: None."""
 
@@ -238,7 +282,7 @@ class JoinChat:
 
 
 @dataclass(frozen=True, slots=True)
-class InviteOperator:
+class InviteOperator(Request[None]):
     """A participant brings a colleague in (who must be online, below its limit)."""
 
     by_id: str
@@ -246,7 +290,7 @@ class InviteOperator:
 
 
 @dataclass(frozen=True, slots=True)
-class TransferToOperator:
+class TransferToOperator(Request[None]):
     """Hand the chat to a colleague and leave it."""
 
     by_id: str
@@ -254,7 +298,7 @@ class TransferToOperator:
 
 
 @dataclass(frozen=True, slots=True)
-class TransferToDepartment:
+class TransferToDepartment(Request[None]):
     """Send the chat back to the queue of a department (of the same site) and leave."""
 
     by_id: str
@@ -262,12 +306,12 @@ class TransferToDepartment:
 
 
 @dataclass(frozen=True, slots=True)
-class LeaveChat:
+class LeaveChat(Request[None]):
     operator_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class TakeOver:
+class TakeOver(Request[None]):
     """Take the chat from ``from_id`` (the owner the taker saw: if it changed
     meanwhile, the take-over is refused)."""
 
@@ -277,7 +321,7 @@ class TakeOver:
 
 
 @dataclass(frozen=True, slots=True)
-class SetChatStatus:
+class SetChatStatus(Request[None]):
     """active | on_hold (frees the operator's slot) | not_waiting (the visitor is
     not waiting for an answer now; notifications muted)."""
 
@@ -290,22 +334,42 @@ class ClaimDone:
     """Self-message: an operator answered a claim the conversation made for an
     invite, transfer, take-over or return from hold."""
 
-    action: Any = field(compare=False)
+    action: InviteOperator | TransferToOperator | TakeOver = field(compare=False)
     operator_id: str
     accepted: bool
-    reply: Any = field(compare=False)
+    reply: Reply | None = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayMissed:
-    """Push the operators' answers to this missed chat to ``sink``."""
+class ReplayMissed(Request[int]):
+    """Push the operators' answers to this missed chat to ``sink``. Reply: how
+    many messages."""
 
     sink: Sink = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
-class GetConversation:
-    """Reply: a dict summary."""
+class ConversationSummary:
+    """Reply to GetConversation."""
+
+    id: str
+    site_id: str
+    department_id: str
+    visitor_id: str
+    visitor_name: str
+    status: str  # queued | active | closed
+    operators: dict[str, str]  # id -> name, in the chat and visible to the visitor
+    last_seq: int
+    rating: int
+    visitor_connected: bool
+    invisible: dict[str, str]  # id -> name, joined without the visitor knowing
+    missed: bool
+    chat_status: str  # "" | on_hold | not_waiting
+
+
+@dataclass(frozen=True, slots=True)
+class GetConversation(Request[ConversationSummary]):
+    """Reply: the :class:`ConversationSummary`."""
 
 
 ConversationCommand = (
@@ -340,8 +404,8 @@ ConversationCommand = (
 
 
 @dataclass(frozen=True, slots=True)
-class AttachSession:
-    """Reply: (display name, max chats)."""
+class AttachSession(Request[tuple[str, int, str]]):
+    """Reply: (display name, max chats, status shown)."""
 
     sink: Sink = field(compare=False)
     resume: dict[str, int] = field(default_factory=dict, compare=False)
@@ -353,7 +417,7 @@ class DetachSession:
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(Request[tuple[str, int, int]]):
     """From a queue. Reply: (outcome, load, max chats), outcome one of
     "accepted", "offered" (the operator must accept in time) or "refused".
     ``picked``: the operator chose it from the New pool (capacity still holds)."""
@@ -371,7 +435,7 @@ class Adopt:
 
 
 @dataclass(frozen=True, slots=True)
-class Hold:
+class Hold(Request[bool]):
     """The chat is on hold (``on``) and frees its slot, or back. Reply: True, or
     False when going back would pass the limit."""
 
@@ -380,7 +444,7 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
-class AnswerOffer:
+class AnswerOffer(Request[None]):
     """The operator accepts or declines an offer. Reply: None."""
 
     conversation_id: str
@@ -400,7 +464,7 @@ class WithdrawOffer:
 
 
 @dataclass(frozen=True, slots=True)
-class SetStatus:
+class SetStatus(Request[str]):
     """online | away | offline. Reply: the status shown."""
 
     status: str
@@ -437,12 +501,26 @@ class Released:
 class NotifySessions:
     """An event for every session of the operator (about a chat it has left)."""
 
-    event: Any = field(compare=False)
+    event: Event = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
-class GetOperatorState:
-    """Reply: dict with online, load, conversations."""
+class OperatorState:
+    """Reply to GetOperatorState."""
+
+    online: bool  # a session is attached
+    status: str  # the status shown: online | away | offline
+    available: bool  # takes new chats now
+    sessions: int
+    load: int  # open chats counted toward the limit
+    offers: tuple[str, ...]  # conversation ids, sorted
+    conversations: tuple[str, ...]  # counted chats, sorted
+    extra: tuple[str, ...]  # chats joined or on hold (uncounted), sorted
+
+
+@dataclass(frozen=True, slots=True)
+class GetOperatorState(Request[OperatorState]):
+    """Reply: the :class:`OperatorState`."""
 
 
 OperatorCommand = (
@@ -510,7 +588,7 @@ class OfferAnswered:
 
 
 @dataclass(frozen=True, slots=True)
-class Pick:
+class Pick(Request[None]):
     """An operator takes a waiting chat from the New pool. Reply: None once
     claimed, or a refusal."""
 
@@ -523,9 +601,21 @@ class WaitExpired:
     conversation_id: str
 
 
+class QueuedChat(NamedTuple):
+    """One chat of the waiting line, as GetQueue tells it."""
+
+    conversation_id: str
+    visitor_name: str
+    position: int  # from 1
+    waited_seconds: int
+    language: str
+    region_id: str
+    offered_to: str  # the operator with an offer out for it, or ""
+
+
 @dataclass(frozen=True, slots=True)
-class GetQueue:
-    """Reply: the waiting line, a dict per chat, in order."""
+class GetQueue(Request[list[QueuedChat]]):
+    """Reply: the waiting line, in order."""
 
 
 QueueCommand = (
@@ -556,7 +646,7 @@ class PresenceUpdate:
 
 
 @dataclass(frozen=True, slots=True)
-class WatchSite:
+class WatchSite(Request[Departments]):
     """A visitor connection wants the site's department states. Reply: the view."""
 
     site_id: str
@@ -570,7 +660,7 @@ class UnwatchSite:
 
 
 @dataclass(frozen=True, slots=True)
-class WatchOperators:
+class WatchOperators(Request[list[tuple[str, str, str]]]):
     """An operator session wants the operators list. Reply: list of
     (operator id, display name, status)."""
 
@@ -583,7 +673,7 @@ class UnwatchOperators:
 
 
 @dataclass(frozen=True, slots=True)
-class GetPresence:
+class GetPresence(Request[dict[str, str]]):
     """Reply: {operator id: status} for the account's operators known online."""
 
 
@@ -596,7 +686,7 @@ class ConfigChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class SendDirect:
+class SendDirect(Request[int]):
     """Reply: the message's seq once stored (the original one for a resend)."""
 
     from_id: str
@@ -612,16 +702,19 @@ class DirectCommitted:
     error: BaseException | None = field(compare=False)
 
 
+InternalCommand = SendDirect | DirectCommitted
+
+
 # -- Board (one per account: the operators' chat lists) --------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class CardChanged:
-    card: Any = field(compare=False)  # events.ChatCard
+    card: ChatCard = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
-class WatchBoard:
+class WatchBoard(Request[list[tuple[ChatCard, str]]]):
     """An operator session wants its views. ``scope``: own | department | all.
     Reply: list of (card, view) it may see."""
 
@@ -637,14 +730,14 @@ class UnwatchBoard:
 
 
 @dataclass(frozen=True, slots=True)
-class GetCard:
+class GetCard(Request[ChatCard | None]):
     """Reply: the card of a conversation, or None."""
 
     conversation_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class GetBoardStats:
+class GetBoardStats(Request[dict[str, dict[str, int]]]):
     """Reply: {department id: counts} of the site's open and missed chats."""
 
     site_id: str

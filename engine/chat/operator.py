@@ -19,10 +19,9 @@ restart knows its load.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.chat import schedule
-from engine.chat.events import Assigned, Offered, OfferWithdrawn, Sink
+from engine.chat.events import Assigned, Event, Offered, OfferWithdrawn, Sink
+from engine.chat.kinds import CONVERSATION, PRESENCE, QUEUE
 from engine.chat.messages import (
     Adopt,
     AnswerOffer,
@@ -38,8 +37,10 @@ from engine.chat.messages import (
     OfferAnswered,
     OfferExpired,
     OperatorAvailable,
+    OperatorCommand,
     OperatorGone,
     OperatorLeft,
+    OperatorState,
     OrphanCheck,
     PresenceTick,
     PresenceUpdate,
@@ -52,9 +53,10 @@ from engine.chat.messages import (
 )
 from engine.chat.policies import Candidate
 from engine.chat.records import Operator
+from engine.chat.services import ChatServices, Context
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from engine.persistence.codec import decode, encode
-from engine.runtime import Actor, Context
+from engine.runtime import Actor, unhandled
 
 STATUSES = ("online", "away", "offline")
 SCHEDULE_TICK = 60.0  # seconds between reception-schedule checks
@@ -73,7 +75,7 @@ def _orphans_timer(delay: int) -> tuple[str, int]:
     return ("orphans", delay)
 
 
-class OperatorActor(Actor):
+class OperatorActor(Actor[OperatorCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.sessions: list[Sink] = []
@@ -152,16 +154,16 @@ class OperatorActor(Actor):
                 op.auto_distribution,
             )
             for dept_id in depts:
-                ctx.ref("queue", dept_id).tell(OperatorAvailable(candidate))
+                ctx.ref(QUEUE, dept_id).tell(OperatorAvailable(candidate))
         gone = OperatorGone(self.id)
         for dept_id in was_depts if was_available else ():
             if not available or dept_id not in depts:
-                ctx.ref("queue", dept_id).tell(gone)
+                ctx.ref(QUEUE, dept_id).tell(gone)
         self.announced = (available, depts)
         shown = (self._shown_status(op, ctx), available, op.languages, op.region_ids)
         if shown != self.shown:
             self.shown = shown
-            ctx.ref("presence", op.account_id).tell(
+            ctx.ref(PRESENCE, op.account_id).tell(
                 PresenceUpdate(self.id, shown[0], available, op.languages, op.region_ids)
             )
         if op.schedule and self.sessions and not ctx.has_timer(_TICK):
@@ -169,7 +171,7 @@ class OperatorActor(Actor):
 
     # -- messages -------------------------------------------------------------------
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: OperatorCommand, ctx: Context) -> object:
         match message:
             case AttachSession(sink, resume):
                 return self._attach(sink, resume, ctx)
@@ -203,12 +205,12 @@ class OperatorActor(Actor):
                 if self.extra.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     for sink in self.sessions:
-                        ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                        ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
                 elif self.active.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     self.idle_since = ctx.clock.monotonic()
                     for sink in self.sessions:
-                        ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                        ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
                     self._announce(ctx)
                 return None
             case SetStatus(status):
@@ -233,19 +235,19 @@ class OperatorActor(Actor):
                 return None
             case GetOperatorState():
                 op = self._record(ctx)
-                return {
-                    "online": bool(self.sessions),
-                    "status": self._shown_status(op, ctx),
-                    "available": self._available(op, ctx),
-                    "sessions": len(self.sessions),
-                    "load": len(self.active),
-                    "offers": sorted(self.offers),
-                    "conversations": sorted(self.active),
-                    "extra": sorted(self.extra),
-                }
-        raise InvalidArgument("unknown_command", f"operator cannot handle {message!r}")
+                return OperatorState(
+                    online=bool(self.sessions),
+                    status=self._shown_status(op, ctx),
+                    available=self._available(op, ctx),
+                    sessions=len(self.sessions),
+                    load=len(self.active),
+                    offers=tuple(sorted(self.offers)),
+                    conversations=tuple(sorted(self.active)),
+                    extra=tuple(sorted(self.extra)),
+                )
+        unhandled(message)
 
-    def _push(self, event: Any) -> None:
+    def _push(self, event: Event) -> None:
         for sink in self.sessions:
             sink.push(event)
 
@@ -267,7 +269,7 @@ class OperatorActor(Actor):
             return
         self.sessions.remove(sink)
         for conv_id in (*self.active, *self.extra):
-            ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+            ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
         if self.sessions:
             return
         # Nobody is there to answer an offer: each one moves on now.
@@ -346,7 +348,7 @@ class OperatorActor(Actor):
         if info is None:
             raise NotFound("no_offer", "there is no offer for that chat (it may have expired)")
         ctx.cancel_timer(_offer_timer(conv_id))
-        queue = ctx.ref("queue", info.department_id)
+        queue = ctx.ref(QUEUE, info.department_id)
         if accept:
             self._accept(info, ctx)
         else:
@@ -410,9 +412,9 @@ class OperatorActor(Actor):
                 continue
             moved = True
             for sink in self.sessions:
-                ctx.ref("conversation", conv_id).tell(Unsubscribe(sink))
+                ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
             dept = directory.departments.get(info.department_id)
-            conversation = ctx.ref("conversation", conv_id)
+            conversation = ctx.ref(CONVERSATION, conv_id)
             if dept is not None and dept.offline_action == "forward":
                 conversation.tell(OperatorLeft(self.id, True))
             else:
@@ -432,4 +434,4 @@ class OperatorActor(Actor):
                 0,
             )
         )
-        ctx.ref("conversation", info.conversation_id).tell(Subscribe(sink, after, "operator"))
+        ctx.ref(CONVERSATION, info.conversation_id).tell(Subscribe(sink, after, "operator"))

@@ -12,8 +12,6 @@ hours while anyone watches.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.chat import schedule
 from engine.chat.events import (
     Departments,
@@ -25,6 +23,7 @@ from engine.chat.events import (
 from engine.chat.messages import (
     ConfigChanged,
     GetPresence,
+    PresenceCommand,
     PresenceTick,
     PresenceUpdate,
     UnwatchOperators,
@@ -32,14 +31,14 @@ from engine.chat.messages import (
     WatchOperators,
     WatchSite,
 )
-from engine.errors import InvalidArgument
-from engine.runtime import Actor, Context
+from engine.chat.services import ChatServices, Context
+from engine.runtime import Actor, unhandled
 
 HOURS_TICK = 60.0  # seconds between business-hours checks, while a site is watched
 _TICK = "tick"  # its timer's key
 
 
-class Presence(Actor):
+class Presence(Actor[PresenceCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.account_id = key
         self.ops: dict[str, PresenceUpdate] = {}
@@ -54,7 +53,7 @@ class Presence(Actor):
             and all(u.status == "offline" for u in self.ops.values())
         )
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: PresenceCommand, ctx: Context) -> object:
         match message:
             case PresenceUpdate(op_id, status):
                 before = self.ops.get(op_id)
@@ -104,7 +103,7 @@ class Presence(Actor):
                 self._refresh(ctx)  # someone watches: the last one gone cancels the tick
                 ctx.start_timer(_TICK, HOURS_TICK, PresenceTick())
                 return None
-        raise InvalidArgument("unknown_command", f"presence cannot handle {message!r}")
+        unhandled(message)
 
     def _status(self, op_id: str) -> str:
         update = self.ops.get(op_id)

@@ -35,6 +35,8 @@ from engine.chat.messages import (
     AnswerOffer,
     AttachSession,
     CloseConversation,
+    ConversationCommand,
+    ConversationSummary,
     DetachSession,
     GetCard,
     GetConversation,
@@ -63,6 +65,7 @@ from engine.chat.messages import (
     UnwatchOperators,
     UnwatchSite,
     Visit,
+    VisitorCommand,
     WatchBoard,
     WatchOperators,
     WatchSite,
@@ -126,8 +129,8 @@ class VisitorSession:
         self._tickets = 0
         self.conversation_id = ""
         self.last_conversation_id = ""  # the last one closed: what a rating is for
-        self._visitor: Ref | None = None
-        self._conversation: Ref | None = None
+        self._visitor: Ref[VisitorCommand] | None = None
+        self._conversation: Ref[ConversationCommand] | None = None
         self._opening = False
         self._held: list[tuple[str, str]] = []
 
@@ -525,7 +528,9 @@ def scope_of(permissions: frozenset[str]) -> str:
     return scope
 
 
-async def chat_in_sight(engine: Engine, principal: Principal, conversation_id: str) -> Any:
+async def chat_in_sight(
+    engine: Engine, principal: Principal, conversation_id: str
+) -> ConversationSummary:
     """The conversation's summary when this operator may see it (it is in it,
     or its role sees its departments' or all chats); else the chat is unknown."""
     unknown = NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
@@ -533,14 +538,14 @@ async def chat_in_sight(engine: Engine, principal: Principal, conversation_id: s
         raise unknown
     directory = engine.directory
     summary = await engine.system.ref("conversation", conversation_id).ask(GetConversation())
-    site = directory.sites.get(summary["site_id"])
+    site = directory.sites.get(summary.site_id)
     if site is None or site.account_id != principal.account_id:
         raise unknown
     me = principal.operator_id
     scope = scope_of(directory.role_permissions(principal.account_id, principal.role))
-    participants = (*summary["operators"], *summary["invisible"])
+    participants = (*summary.operators, *summary.invisible)
     depts = directory.operator(me).department_ids
-    if in_scope(scope, me, depts, summary["department_id"], participants):
+    if in_scope(scope, me, depts, summary.department_id, participants):
         return summary
     raise unknown
 
@@ -633,7 +638,7 @@ class OperatorSession:
         card: ChatCard | None = await self._board.ask(GetCard(conversation_id))
         if card is None:
             summary = await chat_in_sight(self.engine, self.principal, conversation_id)
-            if summary["status"] == "closed":
+            if summary.status == "closed":
                 raise FailedPrecondition("conversation_closed", "the conversation is closed")
             raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
         op = self.engine.directory.operator(self.operator_id)
@@ -762,16 +767,16 @@ class OperatorSession:
             self._need(CHAT_ACTIONS["pick"])
             summary = await self._conversation(conversation_id).ask(GetConversation())
             op = self.engine.directory.operator(self.operator_id)
-            if summary["site_id"] not in self.engine.directory.sites or (
-                summary["department_id"] not in op.department_ids
+            if summary.site_id not in self.engine.directory.sites or (
+                summary.department_id not in op.department_ids
             ):
                 raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
-            queue = self.engine.system.ref("queue", summary["department_id"])
+            queue = self.engine.system.ref("queue", summary.department_id)
             await queue.ask(Pick(conversation_id, self.operator_id))
         except (Refused, MailboxFull, AskTimeout) as error:
             self.sink.push(failure(error, conversation_id=conversation_id))
 
-    def _conversation(self, conversation_id: str) -> Ref:
+    def _conversation(self, conversation_id: str) -> Ref[ConversationCommand]:
         if not CONVERSATION_ID.match(conversation_id):
             raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
         return self.engine.system.ref("conversation", conversation_id)
@@ -820,7 +825,7 @@ class OperatorSession:
             MarkRead("operator", self.operator_id, self.display_name, seq, self),
         )
 
-    def _command(self, conversation_id: str, message: object) -> None:
+    def _command(self, conversation_id: str, message: ConversationCommand) -> None:
         """Send ``message`` to a conversation; a refusal comes back as an event."""
         if not self._attached:
             self.sink.push(CommandFailed("no_hello", "send hello first"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.chat import ids
+from engine.chat.kinds import CONVERSATION
 from engine.chat.messages import (
     ConversationEnded,
     ConversationInfo,
@@ -20,10 +21,14 @@ from engine.chat.messages import (
     PageView,
     Start,
     Visit,
+    VisitorCommand,
+    VisitorInfo,
+    VisitorState,
 )
-from engine.errors import InvalidArgument, NotFound
+from engine.chat.services import ChatServices, Context
+from engine.errors import NotFound
 from engine.persistence.codec import decode, encode
-from engine.runtime import Actor, Context
+from engine.runtime import Actor, unhandled
 
 
 def visitor_snapshot(
@@ -53,7 +58,7 @@ def visitor_snapshot(
 MAX_KEPT = 20  # pages and chats remembered per visitor
 
 
-class VisitorActor(Actor):
+class VisitorActor(Actor[VisitorCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.known = snapshot is not None
@@ -101,7 +106,7 @@ class VisitorActor(Actor):
             self.info,
         )
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: VisitorCommand, ctx: Context) -> object:
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
         match message:
@@ -122,7 +127,7 @@ class VisitorActor(Actor):
                     group_id,
                     self.last_operator_id,
                 )
-                ctx.ref("conversation", conv_id).tell(Start(info))
+                ctx.ref(CONVERSATION, conv_id).tell(Start(info))
                 self.info["chats"] = [*self.info["chats"], conv_id][-MAX_KEPT:]
                 return conv_id
             case ConversationEnded(conv_id, last_operator_id):
@@ -134,7 +139,9 @@ class VisitorActor(Actor):
                     ctx.save_snapshot()
                 return None
             case GetVisitor():
-                return self.conversation_id, self.name, self.last_conversation_id, self.missed_reply
+                return VisitorState(
+                    self.conversation_id, self.name, self.last_conversation_id, self.missed_reply
+                )
             case Visit():
                 v, i = message, self.info
                 i["visits"] += 1
@@ -152,13 +159,23 @@ class VisitorActor(Actor):
                 ctx.save_snapshot()
                 return None
             case GetVisitorInfo():
-                return {
-                    "visitor_id": self.id,
-                    "site_id": self.site_id,
-                    "name": self.name,
-                    "email": self.email,
-                    **self.info,
-                }
+                i = self.info
+                return VisitorInfo(
+                    self.id,
+                    self.site_id,
+                    self.name,
+                    self.email,
+                    i["visits"],
+                    i["first_ms"],
+                    i["last_ms"],
+                    i["ip"],
+                    i["ua"],
+                    i["referrer"],
+                    i["language"],
+                    i["tz"],
+                    tuple((url, title, at_ms) for url, title, at_ms in i["pages"]),
+                    tuple(i["chats"]),
+                )
             case MissedReply(conv_id):
                 self.missed_reply = conv_id
                 ctx.save_snapshot()
@@ -168,4 +185,4 @@ class VisitorActor(Actor):
                     self.missed_reply = ""
                     ctx.save_snapshot()
                 return None
-        raise InvalidArgument("unknown_command", f"visitor cannot handle {message!r}")
+        unhandled(message)

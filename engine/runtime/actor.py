@@ -2,22 +2,31 @@
 
 An actor is a plain class: state in attributes, one ``receive`` method that
 handles each message (dispatching with ``match``). Its return value is the reply
-to an ask. An actor that replies later (after a journal commit, say) calls
-``ctx.defer()`` and keeps the returned reply callable. An actor touches the world
-only through its context: its own reference, other actors, the clock, keyed
-timers (``start_timer``; their rules are in ``engine.runtime.timers``) and the
-services the system was given (the store, the directory).
+to an ask. ``Actor[M, S]`` names the union ``M`` of the messages the kind handles
+and the type ``S`` of the services its context hands out, so a type checker sees
+each kind's ``receive`` take exactly its own messages: its ``match`` ends in
+:func:`unhandled`, which a type checker treats like ``typing.assert_never``
+(proving every member is handled) and which raises :class:`UnhandledMessage` at
+run time, when a message outside the union reaches it anyway. That is a bug of
+the sender, logged and supervised like any failure, never a refusal.
+
+An actor that replies later (after a journal commit, say) calls ``ctx.defer()``
+and keeps the returned reply callable. An actor touches the world only through
+its context: its own reference, other actors, the clock, keyed timers
+(``start_timer``; their rules are in ``engine.runtime.timers``) and the services
+the system was given (the store, the directory).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, Never, NoReturn, TypeVar, cast, overload
 
 from engine.runtime import timers
 from engine.runtime.clock import Clock
 from engine.runtime.errors import UnhandledMessage
+from engine.runtime.kind import Kind
 from engine.runtime.ref import Ref, Reply
 
 if TYPE_CHECKING:
@@ -25,14 +34,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley.runtime")
 
+# The messages an actor kind takes (contravariant: an actor that takes more is
+# usable where one that takes fewer is expected).
+M = TypeVar("M", contravariant=True)
+# The services a context hands out: covariant in Context (read only), hence
+# contravariant where an actor takes a context.
+S = TypeVar("S", contravariant=True)
+S_co = TypeVar("S_co", covariant=True)
 
-class Actor:
-    """Subclass and implement :meth:`receive`."""
 
-    def started(self, ctx: Context) -> None:
+class Actor(Generic[M, S]):
+    """Subclass as ``Actor[Messages, Services]`` and implement :meth:`receive`."""
+
+    def started(self, ctx: Context[S]) -> None:
         """Called once after activation or restart, before any message."""
 
-    def receive(self, message: Any, ctx: Context) -> Any:
+    def receive(self, message: M, ctx: Context[S]) -> object:
+        """Handle ``message``; the return value is the reply to an ask.
+        A subclass matches on its union and ends with :func:`unhandled`."""
         raise UnhandledMessage(f"{type(self).__name__} does not handle {message!r}")
 
     def snapshot(self) -> bytes | None:
@@ -44,19 +63,28 @@ class Actor:
         return True
 
 
-class Context:
-    """What an actor may use; one per activation."""
+def unhandled(message: Never) -> NoReturn:
+    """End of a ``receive``'s ``match``: typed like ``typing.assert_never`` (a
+    type checker rejects the call unless every member of the union returned
+    before it), and at run time raises :class:`UnhandledMessage`, which the
+    cell logs and supervises, and which fails the asker with ActorStopped."""
+    raise UnhandledMessage(f"no handler for {type(message).__name__}: {message!r}")
+
+
+class Context(Generic[S_co]):
+    """What an actor may use; one per activation. ``S_co`` is the type of the
+    services the system was given, as the actor kind states it."""
 
     __slots__ = ("_cell", "_self_ref", "_reply", "_deferred")
 
     def __init__(self, cell: Cell) -> None:
         self._cell = cell
-        self._self_ref: Ref | None = None  # made on first use: most actors never ask
+        self._self_ref: Ref[object] | None = None  # made on first use: most actors never ask
         self._reply: Reply | None = None
         self._deferred = False
 
     @property
-    def self_ref(self) -> Ref:
+    def self_ref(self) -> Ref[object]:
         ref = self._self_ref
         if ref is None:
             cell = self._cell
@@ -76,10 +104,21 @@ class Context:
         return self._cell.owner.clock
 
     @property
-    def services(self) -> Any:
-        return self._cell.owner.services
+    def services(self) -> S_co:
+        # The system holds its services untyped (one system serves every kind);
+        # the kind's ``Actor[M, S]`` states what it expects, and the engine
+        # checks once that what it passes satisfies that.
+        return cast(S_co, self._cell.owner.services)
 
-    def ref(self, kind: str, key: str) -> Ref:
+    @overload
+    def ref(self, kind: Kind[M], key: str) -> Ref[M]: ...
+
+    @overload
+    def ref(self, kind: str, key: str) -> Ref[object]: ...
+
+    def ref(self, kind: str, key: str) -> Ref[object]:
+        """A reference to the actor ``key`` of ``kind``, typed to its messages
+        when ``kind`` is a :class:`Kind`."""
         return self._cell.owner.ref(kind, key)
 
     def defer(self) -> Reply | None:

@@ -3,7 +3,8 @@
 RuntimeFault              base of everything the runtime raises
 ├── MailboxFull           the target's bounded mailbox refused the message
 ├── AskTimeout            no reply within the ask's timeout
-└── ActorStopped          the actor stopped (or failed) before replying
+├── ActorStopped          the actor stopped (or failed) before replying
+└── UnhandledMessage      an actor got a message it has no handler for (a bug)
 """
 
 
@@ -24,4 +25,6 @@ class ActorStopped(RuntimeFault):
 
 
 class UnhandledMessage(RuntimeFault):
-    """An actor class does not handle this message (override ``receive``)."""
+    """An actor got a message outside its kind's union: the sender's bug. Raised
+    in the actor's turn, so it is logged and supervised (resumed by default) and
+    the asker gets :class:`ActorStopped`; never a refusal to a user."""

@@ -4,13 +4,18 @@ A reply is a callable ``reply(value, error)`` carried in the envelope beside the
 message (never inside it). ``tell`` takes an optional reply callable; ``ask``
 builds one that completes a future, with a timeout. Callables instead of futures
 keep the hot path free of future allocations.
+
+Types: ``Ref[M]`` takes the messages ``M`` of its actor kind (a type parameter
+only: nothing is checked at run time, so ``tell`` costs the same). A message that
+is asked subclasses ``Request[R]``, naming its reply, so ``ask`` returns
+``Future[R]``: ``ref.ask(GetConversation())`` is a future of the summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from engine.runtime.errors import AskTimeout, MailboxFull
 from engine.runtime.mailbox import Envelope, Mailbox
@@ -18,16 +23,33 @@ from engine.runtime.mailbox import Envelope, Mailbox
 if TYPE_CHECKING:
     from engine.runtime.system import ActorSystem, Cell
 
+# The runtime hands the actor's answer to the callable untouched: each callable
+# states the type it expects (an ask's is typed by its Request).
 Reply = Callable[[Any, BaseException | None], None]
+
+M = TypeVar("M", contravariant=True)  # what the referenced actor takes
+R = TypeVar("R", covariant=True)  # what a request is answered with
+T = TypeVar("T")
+
+
+class Request(Generic[R]):
+    """Base of the messages that are asked: ``R`` is the type of the reply the
+    actor returns (or completes a deferred reply with). A marker for the type
+    checker; it adds no field and no run-time work."""
+
+    __slots__ = ()
+
 
 # What an unbound reference points at: capacity 0 sends its first tell to the slow path.
 _UNBOUND = Mailbox(1)
 _UNBOUND.capacity = 0
 
 
-class Ref:
+class Ref(Generic[M]):
     """Address of a virtual actor: kind plus key. Survives passivation: a stale
-    reference re-activates the actor on its next message."""
+    reference re-activates the actor on its next message. ``M``: the messages
+    its actor takes (``Ref[object]``, from a kind named by a plain string, takes
+    any: a wrong one fails in the actor as UnhandledMessage)."""
 
     __slots__ = ("_system", "kind", "key", "_cell")
 
@@ -52,7 +74,7 @@ class Ref:
             raise MailboxFull(f"mailbox of {self.kind}/{self.key} is full")
         return cell
 
-    def tell(self, message: object, reply: Reply | None = None) -> None:
+    def tell(self, message: M, reply: Reply | None = None) -> None:
         """Enqueue ``message``; raise :class:`MailboxFull` if the mailbox refuses it."""
         # The hot path of the whole engine, kept short on purpose: one length
         # check covers unbound, stopped and full (see _room).
@@ -76,17 +98,18 @@ class Ref:
         if not cell.scheduled:
             cell.owner.scheduler.schedule(cell)
 
-    def ask(self, message: object, timeout: float = 5.0) -> asyncio.Future[Any]:
+    def ask(self, message: Request[T], timeout: float = 5.0) -> asyncio.Future[T]:
         """Send ``message`` and return a future for the reply.
 
         The future fails with :class:`AskTimeout` after ``timeout`` seconds on
         the system's clock (a fake clock in tests: no real wait), with the
-        actor's refusal if it refuses, or with :class:`MailboxFull`.
+        actor's refusal if it refuses, with :class:`ActorStopped` if the actor
+        failed on it (a bug, logged), or with :class:`MailboxFull`.
         """
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
+        fut: asyncio.Future[T] = loop.create_future()
 
-        def on_reply(value: Any, error: BaseException | None) -> None:
+        def on_reply(value: T, error: BaseException | None) -> None:
             if fut.done():
                 return
             if error is not None:
@@ -100,7 +123,10 @@ class Ref:
                     AskTimeout(f"{self.kind}/{self.key} did not reply within {timeout}s")
                 )
 
-        self.tell(message, on_reply)
+        # The request names its reply, not its actor: sent as the untyped
+        # reference it is at run time (an actor that does not take it fails the
+        # future with ActorStopped, logging UnhandledMessage).
+        cast("Ref[object]", self).tell(message, on_reply)
         handle = self._system.clock.call_later(timeout, on_timeout)
         fut.add_done_callback(lambda _f: handle.cancel())
         return fut

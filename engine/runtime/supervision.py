@@ -5,6 +5,9 @@ budget per time window (after protoactor's one-for-one strategy).
 - RESTART: rebuild the actor from its last snapshot (or from scratch).
 - STOP: stop the actor; later messages activate a fresh one if it is virtual.
 - ESCALATE: treated as STOP here (no parent hierarchy): the error is logged.
+
+By default an :class:`UnhandledMessage` resumes: a message the actor has no
+handler for is the sender's bug and says nothing wrong of the actor's state.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass, field
+
+from engine.runtime.errors import UnhandledMessage
 
 
 class Directive(enum.Enum):
@@ -25,7 +30,9 @@ class Directive(enum.Enum):
 class SupervisorStrategy:
     """Which directive each exception type gets, and how many restarts are allowed."""
 
-    directives: tuple[tuple[type[BaseException], Directive], ...] = ()
+    directives: tuple[tuple[type[BaseException], Directive], ...] = (
+        (UnhandledMessage, Directive.RESUME),
+    )
     default: Directive = Directive.RESTART
     max_restarts: int = 10
     window_seconds: float = 60.0

@@ -24,12 +24,13 @@ import logging
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from engine.runtime import timers
 from engine.runtime.actor import Actor, Context
 from engine.runtime.clock import Clock, LoopClock, Timer
 from engine.runtime.errors import ActorStopped
+from engine.runtime.kind import Kind
 from engine.runtime.mailbox import Envelope, Mailbox
 from engine.runtime.ref import Ref, Reply
 from engine.runtime.supervision import Directive, RestartBudget, SupervisorStrategy
@@ -37,7 +38,13 @@ from engine.runtime.timers import TimerFire
 
 log = logging.getLogger("parley.runtime")
 
-Factory = Callable[[str, bytes | None], Actor]
+# A cell hands its actor whatever its mailbox holds (one deque of every message
+# type), so the runtime sees every kind as taking Any: each kind's own union is
+# checked in its ``receive`` (and at run time, by UnhandledMessage). Services
+# likewise: the system holds one object for every kind (see Context.services).
+AnyActor = Actor[Any, Any]
+
+M = TypeVar("M", contravariant=True)  # the messages of one kind
 
 
 class SnapshotStore(Protocol):
@@ -65,10 +72,11 @@ class MemorySnapshots:
 
 
 @dataclass(frozen=True, slots=True)
-class Props:
-    """How to make and run actors of one kind."""
+class Props(Generic[M]):
+    """How to make and run actors of one kind; ``M``: the messages its actors
+    take (the factory's actor class says it)."""
 
-    factory: Factory
+    factory: Callable[[str, bytes | None], Actor[M, Any]]
     capacity: int = 10_000
     idle_seconds: float | None = None
     strategy: SupervisorStrategy = field(default_factory=SupervisorStrategy)
@@ -102,7 +110,7 @@ class Cell(Mailbox):
         "timers",
     )
 
-    def __init__(self, system: ActorSystem, kind: str, key: str, props: Props) -> None:
+    def __init__(self, system: ActorSystem, kind: str, key: str, props: Props[Any]) -> None:
         Mailbox.__init__(self, props.capacity)
         self.owner = system
         self.kind = kind
@@ -115,8 +123,8 @@ class Cell(Mailbox):
         self.idle_sweeps = 0
         self.budget: RestartBudget | None = None  # made on the first failure
         self.timers: dict[Hashable, TimerFire] | None = None  # made on the first timer
-        self.ctx = Context(self)
-        self.actor: Actor = props.factory(key, system._snapshot_for(kind, key))
+        self.ctx: Context[object] = Context(self)
+        self.actor: AnyActor = props.factory(key, system._snapshot_for(kind, key))
 
     def run(self, budget: int) -> bool:
         """Handle up to ``budget`` messages; True if more are waiting.
@@ -213,9 +221,10 @@ class Cell(Mailbox):
         self.received += done
         return done
 
-    def _handle(self, item: Any) -> None:
+    def _handle(self, item: object) -> None:
         """One message, outside the fast loop (system messages)."""
         ctx = self.ctx
+        reply: Reply | None
         if type(item) is Envelope:
             message, reply = item.message, item.reply
             ctx._reply = reply
@@ -350,13 +359,13 @@ class ActorSystem:
         scheduler: Scheduler | None = None,
         clock: Clock | None = None,
         snapshots: SnapshotStore | None = None,
-        services: Any = None,
+        services: object = None,
     ) -> None:
         self.scheduler: Scheduler = scheduler or LoopScheduler()
         self.clock: Clock = clock or LoopClock()
         self.snapshots: SnapshotStore = snapshots or MemorySnapshots()
         self.services = services
-        self._kinds: dict[str, Props] = {}
+        self._kinds: dict[str, Props[Any]] = {}
         self._cells: dict[tuple[str, str], Cell] = {}
         self._saving: dict[tuple[str, str], bytes] = {}
         self._sweep_timer: Timer | None = None
@@ -365,12 +374,29 @@ class ActorSystem:
         self.passivated = 0
         self.activated = 0
 
-    def register(self, kind: str, props: Props) -> None:
+    @overload
+    def register(self, kind: Kind[M], props: Props[M]) -> None: ...
+
+    @overload
+    def register(self, kind: str, props: Props[object]) -> None: ...
+
+    def register(self, kind: str, props: Props[Any]) -> None:
+        """Make ``kind`` addressable. Its actors must take every message of a
+        :class:`Kind`'s union; a plain string's references send any object, so
+        its actors must take any (``Actor[object, ...]``)."""
         if kind in self._kinds:
             raise ValueError(f"actor kind {kind!r} is registered already")
         self._kinds[kind] = props
 
-    def ref(self, kind: str, key: str) -> Ref:
+    @overload
+    def ref(self, kind: Kind[M], key: str) -> Ref[M]: ...
+
+    @overload
+    def ref(self, kind: str, key: str) -> Ref[object]: ...
+
+    def ref(self, kind: str, key: str) -> Ref[object]:
+        """A reference to the actor ``key`` of ``kind`` (activated on its first
+        message), typed to the kind's messages when ``kind`` is a Kind."""
         if kind not in self._kinds:
             raise KeyError(f"unknown actor kind {kind!r}")
         return Ref(self, kind, key)

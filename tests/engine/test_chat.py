@@ -90,7 +90,7 @@ async def test_visitor_and_operator_exchange_messages(tmp_path: Path) -> None:
         osession.close_conversation(conv_id)
         await again.wait(lambda s: bool(s.of(Closed)))
         state = await engine.system.ref("operator", op.id).ask(GetOperatorState())
-        assert state["load"] == 0
+        assert state.load == 0
         osession.send(conv_id, "o2", "too late")
         await osink.wait(lambda s: bool(s.of(CommandFailed)))
         assert osink.of(CommandFailed)[0].code == "conversation_closed"
@@ -226,6 +226,6 @@ async def test_state_survives_passivation_and_restart(tmp_path: Path) -> None:
         await vsink.wait(lambda s: len(s.of(Ack)) == 2)
         assert [a.seq for a in vsink.of(Ack)] == [1, 3]
         state = await engine.system.ref("operator", op.id).ask(GetOperatorState())
-        assert state["load"] == 1 and state["online"]
+        assert state.load == 1 and state.online
     finally:
         await engine.close()

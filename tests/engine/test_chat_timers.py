@@ -132,7 +132,7 @@ class World:
     async def waiting(self, dept: Department | None = None) -> list[tuple[str, str]]:
         """The line: (conversation, offered to) in order."""
         line = await self.ask("queue", (dept or self.dept).id, GetQueue())
-        return [(w["conversation_id"], w["offered_to"]) for w in line]
+        return [(w.conversation_id, w.offered_to) for w in line]
 
 
 @asynccontextmanager
@@ -236,8 +236,8 @@ async def test_an_accepted_offer_does_not_time_out_later(tmp_path: Path) -> None
         await w.advance(60)
         assert withdrawn(asink) == []
         state = await w.ask("operator", ana_id, GetOperatorState())
-        assert state["conversations"] == [conv] and state["offers"] == []
-        assert (await w.conversation(conv))["status"] == "active"
+        assert state.conversations == (conv,) and state.offers == ()
+        assert (await w.conversation(conv)).status == "active"
 
 
 # -- grace after a dropped operator ---------------------------------------------------
@@ -256,17 +256,17 @@ async def test_a_dropped_operator_is_offline_after_the_grace_and_its_chat_moves(
         await w.settle()
         await w.advance(29.9)
         state = await w.ask("operator", ana_id, GetOperatorState())
-        assert state["sessions"] == 0 and state["status"] == "online"  # in its grace
-        assert state["conversations"] == [conv]
+        assert state.sessions == 0 and state.status == "online"  # in its grace
+        assert state.conversations == (conv,)
         await w.advance(0.2)
         state = await w.ask("operator", ana_id, GetOperatorState())
-        assert state["status"] == "offline" and state["conversations"] == [conv]
+        assert state.status == "offline" and state.conversations == (conv,)
         await w.advance(9.8)  # offline, but not for offline_seconds yet
         assert assigned(bsink) == []
         await w.advance(0.2)
         assert assigned(bsink) == [conv]
         state = await w.ask("operator", ana_id, GetOperatorState())
-        assert state["conversations"] == []
+        assert state.conversations == ()
         assert any("went offline" in e.text for e in vsink.of(MessageEvent))
 
 
@@ -286,8 +286,8 @@ async def test_an_operator_back_within_the_grace_keeps_its_chats(tmp_path: Path)
         assert assigned(back_sink) == [conv]
         await w.advance(300)  # well past the first grace
         state = await w.ask("operator", ana_id, GetOperatorState())
-        assert state["status"] == "online" and state["conversations"] == [conv]
-        assert (await w.conversation(conv))["status"] == "active"
+        assert state.status == "online" and state.conversations == (conv,)
+        assert (await w.conversation(conv)).status == "active"
         assert vsink.of(Closed) == []
 
 
@@ -302,7 +302,7 @@ async def test_an_operator_back_after_the_grace_keeps_chats_not_moved_yet(tmp_pa
         ana.detach()
         await w.settle()
         await w.advance(31)  # t=31: offline, the forward due at t=90
-        assert (await w.ask("operator", ana_id, GetOperatorState()))["status"] == "offline"
+        assert (await w.ask("operator", ana_id, GetOperatorState())).status == "offline"
         principal = Principal(ana_id, w.account_id, "operator", b"")
         back = OperatorSession(w.engine, principal, Sink())
         await back.hello({})
@@ -312,7 +312,7 @@ async def test_an_operator_back_after_the_grace_keeps_chats_not_moved_yet(tmp_pa
         await w.settle()
         await w.advance(89.9)
         state = await w.ask("operator", ana_id, GetOperatorState())
-        assert state["status"] == "offline" and state["conversations"] == [conv]
+        assert state.status == "offline" and state.conversations == (conv,)
         assert assigned(bsink) == []
         await w.advance(0.2)
         assert assigned(bsink) == [conv]
@@ -333,7 +333,7 @@ async def test_max_wait_moves_the_chat_to_the_fallback_department(tmp_path: Path
         assert assigned(sally_sink) == [conv]
         assert await w.waiting() == []
         summary = await w.conversation(conv)
-        assert summary["department_id"] == sales.id and summary["status"] == "active"
+        assert summary.department_id == sales.id and summary.status == "active"
         assert any(e.text.startswith("Moved to Sales") for e in vsink.of(MessageEvent))
 
 
@@ -346,7 +346,7 @@ async def test_max_wait_without_a_fallback_closes_with_no_operator(tmp_path: Pat
         await w.advance(0.2)
         assert [(c.conversation_id, c.reason) for c in vsink.of(Closed)] == [(conv, "no_operator")]
         assert await w.waiting() == []
-        assert (await w.conversation(conv))["missed"]
+        assert (await w.conversation(conv)).missed
 
 
 async def test_a_chat_served_in_time_is_not_touched_by_its_max_wait(tmp_path: Path) -> None:
@@ -360,7 +360,7 @@ async def test_a_chat_served_in_time_is_not_touched_by_its_max_wait(tmp_path: Pa
         restarts = w.engine.system.restarts
         await w.advance(120)
         assert vsink.of(Closed) == []
-        assert (await w.conversation(conv))["status"] == "active"
+        assert (await w.conversation(conv)).status == "active"
         assert w.engine.system.restarts == restarts  # the queue met no stale timer
 
 
@@ -380,10 +380,10 @@ async def test_a_visitor_gone_while_queued_abandons_the_chat(tmp_path: Path) -> 
     async with world(tmp_path, abandon_seconds=60) as w:
         conv = await left_waiting(w, 59.9)
         summary = await w.conversation(conv)
-        assert summary["status"] == "queued" and not summary["visitor_connected"]
+        assert summary.status == "queued" and not summary.visitor_connected
         await w.advance(0.2)
         summary = await w.conversation(conv)
-        assert summary["status"] == "closed" and summary["missed"]
+        assert summary.status == "closed" and summary.missed
         assert await w.waiting() == []
         last = w.engine.transcript(conv)[-1]
         assert last.text == "The visitor left before anyone answered"
@@ -396,5 +396,5 @@ async def test_a_visitor_back_in_time_keeps_its_place(tmp_path: Path) -> None:
         assert sink.of(Queued)[-1].position == 1
         await w.advance(300)
         summary = await w.conversation(conv)
-        assert summary["status"] == "queued" and summary["visitor_connected"]
+        assert summary.status == "queued" and summary.visitor_connected
         assert await w.waiting() == [(conv, "")]

@@ -107,7 +107,7 @@ async def arrive(engine: Engine, site: Any, dept_id: str, n: int) -> list[Visito
 
 async def waiting(engine: Engine, dept_id: str) -> list[str]:
     line = await engine.system.ref("queue", dept_id).ask(GetQueue())
-    return [w["conversation_id"] for w in line]
+    return [w.conversation_id for w in line]
 
 
 async def test_a_thousand_visitors_on_fifty_operators(tmp_path: Path) -> None:
@@ -203,8 +203,8 @@ async def play(data: Path, events: list[tuple[Any, ...]]) -> None:
             if line:
                 for desk in desks:
                     state = await engine.system.ref("operator", desk.op.id).ask(GetOperatorState())
-                    if state["status"] == "online":
-                        assert state["load"] >= desk.limit, (desk.op.id, state)
+                    if state.status == "online":
+                        assert state.load >= desk.limit, (desk.op.id, state)
     finally:
         await engine.close()
 

@@ -85,12 +85,12 @@ async def _until(app: Parley, kind: str, key: str, message: Any, done: Any) -> N
 
 async def gone(app: Parley, conv: str) -> None:
     """Wait until the server has seen the visitor of ``conv`` disconnect."""
-    await _until(app, "conversation", conv, GetConversation(), lambda s: not s["visitor_connected"])
+    await _until(app, "conversation", conv, GetConversation(), lambda s: not s.visitor_connected)
 
 
 async def dropped(app: Parley, operator_id: str) -> None:
     """Wait until the server has seen the operator's last session end."""
-    await _until(app, "operator", operator_id, GetOperatorState(), lambda s: not s["sessions"])
+    await _until(app, "operator", operator_id, GetOperatorState(), lambda s: not s.sessions)
 
 
 def command(**kw: Any) -> operator_pb2.OperatorCommand:

@@ -112,7 +112,7 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
                 state = await app.engine.system.ref(  # type: ignore[union-attr]
                     "conversation", conv
                 ).ask(_summary())
-                if state["last_seq"] >= 2001:
+                if state.last_seq >= 2001:
                     break
                 await asyncio.sleep(0.05)
         async with asyncio.timeout(10):
@@ -127,11 +127,11 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         await op.close()
 
 
-def _summary() -> object:
+def _summary() -> GetConversation:
     return GetConversation()
 
 
 async def _online(app: Parley, operator_id: str) -> bool:
     assert app.engine is not None
     state = await app.engine.system.ref("operator", operator_id).ask(GetOperatorState())
-    return bool(state["online"])
+    return state.online
