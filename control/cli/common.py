@@ -1,20 +1,28 @@
 """What every ``parley`` command shares: the call context, output and exit codes.
 
-A command gets a ``Ctx`` (the server, the token and ``--json`` from the root group)
-and calls the server through it: ``Ctx.call`` turns a refusal into its exit code
+A command gets a ``Ctx`` (the server, the token, ``--json`` and the TLS CA) and
+calls the server through it: ``Ctx.call`` turns a refusal into its exit code
 (1 refused, 3 unreachable, 4 not logged in) and ``Ctx.out`` or ``Ctx.out_table``
-print the reply as JSON or for humans. The option blocks and the request helpers
-that several groups repeat live here too, so each group reads as its commands only.
+print the reply as JSON or for humans. The global options are taken on either side
+of a command (``parley --json operator list`` and ``parley operator list --json``):
+the root group and every command below it carry the same options, and whichever
+is given writes into the one ``Ctx``. Passwords come from an option, standard
+input, a file, an environment variable or a prompt (``secrets``); without a
+terminal to ask on, a missing one is a usage error (exit 2). The option blocks
+and the request helpers that several groups repeat live here too, so each group
+reads as its commands only.
 """
 
 from __future__ import annotations
 
+import datetime
 import getpass
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 import grpc
@@ -33,17 +41,30 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """ROWS under HEADERS in left-aligned columns, a dashed line below the headers."""
+    """ROWS under HEADERS in left-aligned columns, a dashed line below the headers.
+
+    A cell with line breaks takes that many lines; the row's other cells are blank
+    below their first line."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    widths = [
+        max(len(line) for r in cells for line in r[i].split("\n")) for i in range(len(headers))
+    ]
+    lines = []
+    for r in cells:
+        split = [c.split("\n") for c in r]
+        for n in range(max(len(c) for c in split)):
+            parts = [c[n] if n < len(c) else "" for c in split]
+            lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def secret(env: str, prompt: str, given: str | None = None) -> str:
-    """A password: the option's value GIVEN, else the environment variable ENV, else asked."""
-    return given or os.environ.get(env) or getpass.getpass(prompt)
+def when(ms: int) -> str:
+    """A time in milliseconds since the epoch, to the minute in UTC ('-' for none)."""
+    if ms <= 0:
+        return "-"
+    moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def set_given(request: Any, fields: Iterable[tuple[str, Any]]) -> None:
@@ -57,7 +78,10 @@ site_option = click.option("--site", "site_id", required=True, help="Site id")
 
 
 class Ctx:
-    """The server, token and output mode of one invocation, and its one client."""
+    """The server, token, output mode and TLS CA of one invocation, and its one client.
+
+    Each is the option given (on either side of the command), else its environment
+    variable, else (server and token) what ``parley login`` saved."""
 
     def __init__(
         self, server: str | None, token: str | None, as_json: bool, tls_ca: Path | None = None
@@ -101,8 +125,10 @@ class Ctx:
                 and need_token
                 and not details.startswith("bad_credentials")
             ):
-                fail(f"{error.details()} (run 'parley login')", EXIT_NOT_LOGGED_IN)
-            fail(f"{error.details()} [{code.name}]", EXIT_REFUSED)
+                # The server's message usually says to log in again already.
+                hint = "" if "log in" in details else " (run 'parley login')"
+                fail(f"{details}{hint}", EXIT_NOT_LOGGED_IN)
+            fail(f"{details} [{code.name}]", EXIT_REFUSED)
 
     def out(self, message: Any, human: Callable[[], str]) -> None:
         """Print MESSAGE as JSON with ``--json``, else the text HUMAN makes."""
@@ -128,3 +154,166 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+# The global options: the root group takes them before the command, and
+# ``with_global_options`` gives every command below it the same ones, so they
+# also work after it. One list, so the two cannot drift apart.
+GLOBAL_HELP = {
+    "server": "gRPC address of the Parley server, HOST:PORT [env PARLEY_SERVER; "
+    f"else the saved login's, else {DEFAULT_SERVER}]",
+    "token": "Session or API token [env PARLEY_TOKEN; else the saved login's]",
+    "as_json": "Print JSON instead of tables",
+    "tls_ca": "CA certificate (PEM) of a server with TLS [env PARLEY_TLS_CA]",
+}
+
+
+def global_options(callback: Callable[..., Any] | None = None) -> list[click.Option]:
+    """Fresh ``--server``, ``--token``, ``--json`` and ``--tls-ca`` options.
+
+    With CALLBACK they are for a command below the root: not passed to the
+    command's function, handed to CALLBACK instead."""
+    below = callback is not None
+    extra: dict[str, Any] = {"expose_value": False, "callback": callback} if below else {}
+    return [
+        click.Option(["--server"], help=GLOBAL_HELP["server"], **extra),
+        click.Option(["--token"], help=GLOBAL_HELP["token"], **extra),
+        click.Option(["--json", "as_json"], is_flag=True, help=GLOBAL_HELP["as_json"], **extra),
+        click.Option(
+            ["--tls-ca"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=GLOBAL_HELP["tls_ca"],
+            **extra,
+        ),
+    ]
+
+
+def _given_below(click_ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command: it wins over the root's value and
+    the environment, as a value given before the command does."""
+    if value is None or value is False:
+        return
+    ctx = click_ctx.find_object(Ctx)
+    if ctx is None:  # only while completing a command line: nothing to call
+        return
+    if param.name == "as_json":
+        ctx.as_json = True
+    elif param.name in ("server", "token", "tls_ca"):
+        setattr(ctx, param.name, value)
+
+
+def with_global_options(group: click.Group, skip: Iterable[str] = ()) -> None:
+    """Give every command below GROUP (but those named in SKIP, and theirs) the
+    global options, so each can be written after the command too."""
+    for name, command in group.commands.items():
+        if name in skip:
+            continue
+        command.params.extend(global_options(_given_below))
+        if isinstance(command, click.Group):
+            with_global_options(command)
+
+
+# Passwords. An option on the command line is seen by other users of the machine
+# (ps), so scripts give it on standard input or in a file; the environment
+# variables are there for containers; a person at a terminal is asked.
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """One password a command needs: what the prompt says, the environment
+    variable it may come from, and whether it is a new one (asked twice)."""
+
+    prompt: str
+    env: str
+    new: bool = False
+
+
+def secret_options(lines: str, plain: bool = False) -> Callable[[F], F]:
+    """``--password-stdin`` and ``--password-file`` (and ``--password`` when PLAIN),
+    for a command reading LINES (e.g. "the new password") from them."""
+
+    def decorate(function: F) -> F:
+        function = click.option(
+            "--password-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"Read {lines} from this file",
+        )(function)
+        function = click.option(
+            "--password-stdin", is_flag=True, help=f"Read {lines} from standard input"
+        )(function)
+        if plain:
+            function = click.option(
+                "--password",
+                help="The password (seen by other users of the machine: prefer "
+                "--password-stdin or --password-file)",
+            )(function)
+        return function
+
+    return decorate
+
+
+def secrets(
+    wanted: Sequence[Secret],
+    *,
+    from_stdin: bool,
+    from_file: Path | None,
+    given: str | None = None,
+) -> list[str]:
+    """The passwords WANTED, one per line of standard input or of the file, or the
+    one GIVEN; else each from its environment variable, else asked on the terminal.
+
+    Without a terminal to ask on, a missing password is a usage error naming the
+    ways to give it (exit 2), never a prompt that reads a script's input."""
+    chosen = [
+        name
+        for name, used in (
+            ("--password", given is not None),
+            ("--password-stdin", from_stdin),
+            ("--password-file", from_file is not None),
+        )
+        if used
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"give only one of {' and '.join(chosen)}")
+    if given is not None:
+        if not given:
+            raise click.UsageError("--password is empty")
+        return [given]
+    if from_stdin:
+        return _lines(sys.stdin.read(), len(wanted), "standard input (--password-stdin)")
+    if from_file is not None:
+        try:
+            text = from_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise click.UsageError(f"cannot read --password-file {from_file}: {error}") from None
+        return _lines(text, len(wanted), f"--password-file {from_file}")
+    return [_ask(one) for one in wanted]
+
+
+def _lines(text: str, count: int, where: str) -> list[str]:
+    """The first COUNT lines of TEXT, each a password (line ends removed, nothing else)."""
+    found = text.splitlines()[:count]
+    if len(found) < count or not all(found):
+        what = "a password" if count == 1 else f"{count} passwords, one per line"
+        raise click.UsageError(f"{where}: expected {what}")
+    return found
+
+
+def _ask(one: Secret) -> str:
+    """ONE from its environment variable, else asked (twice if new) on a terminal."""
+    value = os.environ.get(one.env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"no password given and no terminal to ask on: use --password-stdin, "
+            f"--password-file or the environment variable {one.env}"
+        )
+    try:
+        value = getpass.getpass(one.prompt)
+        if one.new and getpass.getpass("Repeat it: ") != value:
+            raise click.UsageError("the two passwords differ")
+    except EOFError:
+        raise click.UsageError("no password given") from None
+    return value
