@@ -43,15 +43,18 @@ def fail(message: str, code: int) -> NoReturn:
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     """ROWS under HEADERS in left-aligned columns, a dashed line below the headers.
 
-    A cell with line breaks takes that many lines; the row's other cells are blank
-    below their first line."""
+    A cell with line breaks takes that many lines, the row's other cells blank below
+    their first; then an empty line parts the rows, so each reads as one."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [
         max(len(line) for r in cells for line in r[i].split("\n")) for i in range(len(headers))
     ]
+    tall = any("\n" in c for r in cells for c in r)
     lines = []
-    for r in cells:
+    for index, r in enumerate(cells):
         split = [c.split("\n") for c in r]
+        if tall and index > 1:
+            lines.append("")
         for n in range(max(len(c) for c in split)):
             parts = [c[n] if n < len(c) else "" for c in split]
             lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
