@@ -5,6 +5,7 @@ written before both ports are bound; a banner with real ids."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -209,6 +210,17 @@ def test_serve_from_a_file_with_a_variable_and_a_flag_over_it(
     try:
         assert proc.stdout is not None
         banner = [proc.stdout.readline() for _ in range(10)]
+        # The banner's line for the operator works as printed (its login part;
+        # the console after it is interactive).
+        line = next(x for x in banner if "Answer as the operator: " in x)
+        login = line.split("Answer as the operator: ")[1].split("&&")[0]
+        words = shlex.split(login)
+        assert words[0] == ".venv/bin/parley" and words[1] == "login", words
+        result = CliRunner().invoke(
+            main, words[1:], env={"PARLEY_CONFIG_DIR": str(tmp_path / "cfg")}, prog_name="parley"
+        )
+        assert result.exit_code == 0, result.output
+        assert "Logged in as Demo operator" in result.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
