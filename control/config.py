@@ -52,9 +52,9 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-def _setting(default: Any, help: str, low: float | None = None, high: float | None = None) -> Any:
-    """A field with the help text its flag shows and the bounds its value must keep."""
-    return field(default=default, metadata={"help": help, "low": low, "high": high})
+def _setting(default: Any, text: str, low: float | None = None, high: float | None = None) -> Any:
+    """A field with the help TEXT its flag shows and the bounds its value must keep."""
+    return field(default=default, metadata={"help": text, "low": low, "high": high})
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from control.cli.common import Ctx, Secret, fail, pass_ctx, secret_options, secrets, when
+from control.cli.common import Ctx, fail, pass_ctx, when
+from control.cli.passwords import Secret, secret_options, secrets
 from control.client import forget_credentials, save_credentials
 from parley.v1 import common_pb2, control_pb2
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from control.cli.common import Ctx, Secret, pass_ctx, secret_options, secrets, set_given
+from control.cli.common import Ctx, pass_ctx, set_given
+from control.cli.passwords import Secret, secret_options, secrets
 from parley.v1 import common_pb2, control_pb2
 
 

@@ -9,6 +9,7 @@ account has stored.
 from __future__ import annotations
 
 import click
+import grpc
 
 from control.cli.common import Ctx, pass_ctx, site_option, when
 from parley.v1 import common_pb2, control_pb2
@@ -52,13 +53,7 @@ def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
         ctx.client().control.ListTickets,
         control_pb2.ListTicketsRequest(site_id=site_id, limit=limit),
     )
-    names: dict[str, str] = {}
-    if not ctx.as_json and reply.tickets:
-        departments = ctx.call(
-            ctx.client().control.ListDepartments,
-            control_pb2.ListDepartmentsRequest(site_id=site_id),
-        )
-        names = {d.id: d.name for d in departments.departments}
+    names = {} if ctx.as_json or not reply.tickets else _department_names(ctx, site_id)
     ctx.out_table(
         reply,
         reply.tickets,
@@ -72,6 +67,19 @@ def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
         ),
         ("CREATED", "NAME", "EMAIL", "DEPARTMENT", "VISITOR", "MESSAGE"),
     )
+
+
+def _department_names(ctx: Ctx, site_id: str) -> dict[str, str]:
+    """The site's department names by id; none when the caller may not list them
+    (view_tickets without view_config): the table shows the ids then."""
+    client = ctx.client()
+    try:
+        reply = client.call(
+            client.control.ListDepartments, control_pb2.ListDepartmentsRequest(site_id=site_id)
+        )
+    except grpc.RpcError:
+        return {}
+    return {d.id: d.name for d in reply.departments}
 
 
 def _short(text: str, width: int) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from control.cli.common import EXIT_REFUSED, fail
+from control.cli.common import EXIT_REFUSED, EXIT_USAGE, fail
 from control.config import (
     ConfigError,
     ServeSettings,
@@ -30,8 +30,6 @@ from control.config import (
     load,
     setting_types,
 )
-
-EXIT_USAGE = 2
 
 # How each setting's flag reads its value; the rest take text.
 _FLAG_TYPES: dict[str, Any] = {
