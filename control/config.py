@@ -60,7 +60,7 @@ def _setting(default: Any, text: str, low: float | None = None, high: float | No
 @dataclass(frozen=True, slots=True)
 class ServeSettings:
     """What an admin sets for ``parley serve``. The runner's own ``ServeConfig`` is
-    built from it (with what only tests set: a clock, a cheap password hasher)."""
+    built from it, with what only tests set (a fake clock, for one)."""
 
     data: Path = _setting(Path("data"), "Data directory (the store, its lock, credentials)")
     host: str = _setting("127.0.0.1", "Address to listen on (both ports)")
@@ -102,11 +102,6 @@ class ServeSettings:
             problems.append(Problem(key, "", "tls_cert and tls_key go together"))
         if problems:
             raise ConfigError(problems)
-
-
-def setting_help() -> dict[str, str]:
-    """Each setting's help text, by name (the flags show them)."""
-    return {f.name: f.metadata["help"] for f in fields(ServeSettings)}
 
 
 def defaults() -> dict[str, Any]:

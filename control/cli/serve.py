@@ -31,7 +31,8 @@ from control.config import (
     setting_types,
 )
 
-# How each setting's flag reads its value; the rest take text.
+# The paths' flags read them as click paths (and complete file names); the other
+# flags take their setting's own type.
 _FLAG_TYPES: dict[str, Any] = {
     "data": click.Path(file_okay=False, path_type=Path),
     "tls_cert": click.Path(dir_okay=False, path_type=Path),
