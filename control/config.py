@@ -97,6 +97,8 @@ class ServeSettings:
                 problems.append(Problem(f.name, "", f"must be {bounds}, got {value}"))
         if not self.host:
             problems.append(Problem("host", "", "must not be empty"))
+        if self.http_port == self.grpc_port != 0:
+            problems.append(Problem("http_port", "", "must differ from grpc_port"))
         if (self.tls_cert is None) != (self.tls_key is None):
             key = "tls_key" if self.tls_key is None else "tls_cert"
             problems.append(Problem(key, "", "tls_cert and tls_key go together"))

@@ -103,6 +103,9 @@ def test_bad_variables_and_flags_are_named(tmp_path: Path) -> None:
         "tls_key (default): tls_cert and tls_key go together"
     ]
     assert problems({"host": ""}, {}, None) == ["--host: must not be empty"]
+    assert problems({}, {"PARLEY_HTTP_PORT": "50051"}, None) == [
+        "PARLEY_HTTP_PORT: must differ from grpc_port"
+    ]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
