@@ -236,3 +236,20 @@ def test_serve_from_a_file_with_a_variable_and_a_flag_over_it(
     assert f"/v1/visitor?site={site}\n" in text
     assert f"parley ticket list --site {site})" in text
     assert f":{taken_port}" not in text  # the variable and the flag beat the file
+
+
+async def test_unreadable_tls_files_stop_the_start_before_the_data_directory(
+    tmp_path: Path,
+) -> None:
+    config = ServeConfig(
+        data_dir=tmp_path / "data",
+        grpc_port=0,
+        tls_cert=tmp_path / "missing-cert.pem",
+        tls_key=tmp_path / "missing-key.pem",
+        edge=EdgeConfig(port=0),
+    )
+    app = Parley(config)
+    with pytest.raises(OSError, match="cannot read the TLS certificate or key"):
+        await app.start()
+    await app.stop()
+    assert not (tmp_path / "data").exists()
