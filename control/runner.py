@@ -3,16 +3,24 @@
 Also the first-start bootstrap: an owner account, and with ``--demo`` a demo
 site, department and operator whose credentials are kept in the data directory
 (mode 0600) and printed at every start.
+
+Start order: what can be checked without the data directory first (the TLS
+files, whether the ports are free), then the store is opened, both ports are
+bound, and only then is the owner written. A start that fails on a port leaves
+no owner behind, so the next start still creates it and prints its one-time
+password.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
 import resource
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +144,37 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
     return {**demo, "email": email, "password": password}
 
 
+class PortInUse(OSError):
+    """A port to listen on is taken. SERVICE is "grpc" or "http", as in the names
+    of the settings (grpc_port, http_port)."""
+
+    def __init__(self, service: str, host: str, port: int) -> None:
+        label = "gRPC" if service == "grpc" else "HTTP"
+        super().__init__(f"cannot listen for {label} on {host}:{port}: the port is in use")
+        self.service, self.host, self.port = service, host, port
+
+
+def check_port_free(service: str, host: str, port: int) -> None:
+    """Raise PortInUse if HOST:PORT cannot be bound now, before anything else is
+    done: gRPC would only log a line of its own and say it failed. Other bind
+    errors are left to the server's own bind, which reports them."""
+    if port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise OSError(f"cannot listen on {host}: {error.strerror}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            # As the servers bind: a port held only by closed connections is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse(service, host, port) from None
+
+
 def tls_credentials(cert: Path, key: Path) -> grpc.ServerCredentials:
     """Server credentials from PEM files, with a clear error when they are unusable."""
     try:
@@ -209,6 +248,11 @@ class Parley:
 
     async def start(self) -> None:
         config = self.config
+        credentials = None
+        if config.tls_cert is not None and config.tls_key is not None:
+            credentials = tls_credentials(config.tls_cert, config.tls_key)
+        check_port_free("grpc", config.host, config.grpc_port)
+        check_port_free("http", config.edge.host, config.edge.port)
         self.engine = engine = Engine(
             config.data_dir,
             map_size=config.map_size_mb << 20,
@@ -217,18 +261,26 @@ class Parley:
             grace_seconds=config.grace_seconds,
             abandon_seconds=config.abandon_seconds,
         )
+        # Both ports are bound before the owner is written (see the docstring);
+        # the gRPC server is bound here and serves from start() below.
+        try:
+            self.grpc, self.grpc_port = await build_grpc_server(
+                engine, f"{config.host}:{config.grpc_port}", config.stream_backlog, credentials
+            )
+        except OSError:
+            check_port_free("grpc", config.host, config.grpc_port)  # taken since: say so
+            raise
+        self.edge = Edge(engine, config.edge)
+        try:
+            self.http_port = await self.edge.start()
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse("http", config.edge.host, config.edge.port) from None
+            raise
         self.owner = await bootstrap_owner(engine)
         engine.start()
-        credentials = None
-        if config.tls_cert is not None and config.tls_key is not None:
-            credentials = tls_credentials(config.tls_cert, config.tls_key)
-        self.grpc, self.grpc_port = await build_grpc_server(
-            engine, f"{config.host}:{config.grpc_port}", config.stream_backlog, credentials
-        )
         await self.grpc.start()
-        # The demo site's allowed origins name the HTTP port, so bind it first.
-        self.edge = Edge(engine, config.edge)
-        self.http_port = await self.edge.start()
+        # The demo site's allowed origins name the HTTP port, bound above.
         if config.demo:
             origins = [f"http://127.0.0.1:{self.http_port}", f"http://localhost:{self.http_port}"]
             self.demo = await bootstrap_demo(engine, origins)
@@ -245,6 +297,9 @@ class Parley:
     def banner(self) -> str:
         host = self.config.host
         lines = ["Parley is running."]
+        # Real ids in every line: the demo site's, else the first site's.
+        sites = sorted(self.engine.directory.sites) if self.engine is not None else []
+        site = self.demo["site"] if self.demo else (sites[0] if sites else "")
         if self.demo:
             lines += [
                 f"  Demo page (chat as a visitor): http://{host}:{self.http_port}/",
@@ -253,7 +308,10 @@ class Parley:
             ]
         lines += [
             f"  Widget script: http://{host}:{self.http_port}/widget.js",
-            f"  Visitor websocket: ws://{host}:{self.http_port}/v1/visitor?site=SITE_ID",
+            f"  Visitor websocket: ws://{host}:{self.http_port}/v1/visitor?site={site}"
+            if site
+            else f"  Visitor websocket: ws://{host}:{self.http_port}/v1/visitor?site= "
+            "(no site yet: parley site create NAME)",
             f"  gRPC{' with TLS' if self.config.tls_cert else ''} "
             f"(control, operator sessions, visitor channel): {host}:{self.grpc_port}",
         ]
@@ -270,7 +328,7 @@ class Parley:
             )
             lines.append(
                 "  Until an operator is online the demo page shows the offline form"
-                " (a message left there: parley ticket list --site SITE_ID)."
+                f" (a message left there: parley ticket list --site {site})."
             )
         return "\n".join(lines)
 

@@ -14,20 +14,12 @@ from pathlib import Path
 import click
 
 from control.cli import auth, blocks, chat, operators, records, routing, serve, sites, templates
-from control.cli.common import Ctx
+from control.cli.common import Ctx, global_options, with_global_options
 
 __all__ = ["main"]
 
 
-@click.group()
-@click.option("--server", help="gRPC address of the Parley server [env PARLEY_SERVER]")
-@click.option("--token", help="Session token [env PARLEY_TOKEN]; else the saved login")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables")
-@click.option(
-    "--tls-ca",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="CA certificate (PEM) of a server with TLS [env PARLEY_TLS_CA]",
-)
+@click.group(params=global_options())
 @click.pass_context
 def main(
     click_ctx: click.Context,
@@ -36,7 +28,19 @@ def main(
     as_json: bool,
     tls_ca: Path | None,
 ) -> None:
-    """Parley: a self-hosted live-chat engine for customer support."""
+    """Parley: a self-hosted live-chat engine for customer support.
+
+    The options below work before or after a command ('parley --json operator
+    list' or 'parley operator list --json'). 'parley login' keeps the token in
+    ~/.config/parley/credentials.json (PARLEY_CONFIG_DIR moves it). Exit codes:
+    0 done, 1 refused by the server, 2 bad usage, 3 server unreachable, 4 not
+    logged in.
+
+    \b
+    Shell completion, a line in ~/.bashrc or ~/.zshrc:
+      eval "$(_PARLEY_COMPLETE=bash_source parley)"
+      eval "$(_PARLEY_COMPLETE=zsh_source parley)"
+    """
     click_ctx.obj = Ctx(server, token, as_json, tls_ca)
 
 
@@ -66,3 +70,5 @@ for command in (
     chat.chat,
 ):
     main.add_command(command)
+# After the commands are in: ``serve`` runs the server and calls none.
+with_global_options(main, skip=("serve",))

@@ -8,22 +8,33 @@ admins).
 
 from __future__ import annotations
 
-import datetime
+from pathlib import Path
 
 import click
 
-from control.cli.common import Ctx, fail, pass_ctx, secret
+from control.cli.common import Ctx, fail, pass_ctx, when
+from control.cli.passwords import Secret, secret_options, secrets
 from control.client import forget_credentials, save_credentials
 from parley.v1 import common_pb2, control_pb2
 
 
 @click.command()
 @click.option("--email", required=True, help="Your login email")
-@click.option("--password", help="Your password [env PARLEY_PASSWORD]; asked if absent")
+@secret_options("the password", plain=True)
 @pass_ctx
-def login(ctx: Ctx, email: str, password: str | None) -> None:
-    """Log in and keep the session token for the next commands."""
-    password = secret("PARLEY_PASSWORD", "Password: ", given=password)
+def login(
+    ctx: Ctx, email: str, password: str | None, password_stdin: bool, password_file: Path | None
+) -> None:
+    """Log in and keep the session token for the next commands.
+
+    The password comes from --password, --password-stdin, --password-file or
+    the environment variable PARLEY_PASSWORD; else it is asked on the terminal."""
+    (password,) = secrets(
+        [Secret("Password: ", "PARLEY_PASSWORD")],
+        from_stdin=password_stdin,
+        from_file=password_file,
+        given=password,
+    )
     reply = ctx.call(
         ctx.client(need_token=False).auth.Login,
         control_pb2.LoginRequest(email=email, password=password),
@@ -63,11 +74,23 @@ def password() -> None:
 
 
 @password.command("change")
+@secret_options("both passwords (the current one, then the new one: one per line)")
 @pass_ctx
-def password_change(ctx: Ctx) -> None:
-    """Change your password; your other sessions are logged out."""
-    current = secret("PARLEY_PASSWORD", "Current password: ")
-    new = secret("PARLEY_NEW_PASSWORD", "New password: ")
+def password_change(ctx: Ctx, password_stdin: bool, password_file: Path | None) -> None:
+    """Change your password; your other sessions are logged out.
+
+    Both passwords come from --password-stdin or --password-file (the current one
+    on the first line, the new one on the second), or the environment variables
+    PARLEY_PASSWORD (current) and PARLEY_NEW_PASSWORD (new); else they are asked
+    on the terminal."""
+    current, new = secrets(
+        [
+            Secret("Current password: ", "PARLEY_PASSWORD"),
+            Secret("New password: ", "PARLEY_NEW_PASSWORD", new=True),
+        ],
+        from_stdin=password_stdin,
+        from_file=password_file,
+    )
     ctx.call(
         ctx.client().auth.ChangePassword,
         control_pb2.ChangePasswordRequest(current_password=current, new_password=new),
@@ -77,10 +100,20 @@ def password_change(ctx: Ctx) -> None:
 
 @password.command("reset")
 @click.argument("operator_id")
+@secret_options("the new password")
 @pass_ctx
-def password_reset(ctx: Ctx, operator_id: str) -> None:
-    """Set another operator's password and log them out everywhere."""
-    new = secret("PARLEY_NEW_PASSWORD", "New password: ")
+def password_reset(
+    ctx: Ctx, operator_id: str, password_stdin: bool, password_file: Path | None
+) -> None:
+    """Set another operator's password and log them out everywhere.
+
+    The new password comes from --password-stdin, --password-file or the
+    environment variable PARLEY_NEW_PASSWORD; else it is asked on the terminal."""
+    (new,) = secrets(
+        [Secret("New password: ", "PARLEY_NEW_PASSWORD", new=True)],
+        from_stdin=password_stdin,
+        from_file=password_file,
+    )
     ctx.call(
         ctx.client().control.ResetPassword,
         control_pb2.ResetPasswordRequest(operator_id=operator_id, new_password=new),
@@ -91,11 +124,6 @@ def password_reset(ctx: Ctx, operator_id: str) -> None:
 @click.group()
 def session() -> None:
     """Your sessions (logged-in tokens)."""
-
-
-def _when(ms: int) -> str:
-    """A time in milliseconds since the epoch, to the minute in UTC."""
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @session.command("list")
@@ -109,8 +137,8 @@ def session_list(ctx: Ctx) -> None:
         lambda s: (
             s.id,
             s.name or "login",
-            _when(s.created_at_ms),
-            _when(s.expires_at_ms),
+            when(s.created_at_ms),
+            when(s.expires_at_ms),
             "yes" if s.current else "",
         ),
         ("ID", "KIND", "CREATED", "EXPIRES", "THIS ONE"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from control.cli.common import Ctx, fail, pass_ctx, site_option
+from control.cli.common import Ctx, fail, pass_ctx, site_option, when
 from parley.v1 import control_pb2
 
 
@@ -21,7 +21,7 @@ def block() -> None:
 @block.command("add")
 @site_option
 @click.option("--ip", help="An address or network (CIDR)")
-@click.option("--visitor", "visitor_id", help="A visitor id")
+@click.option("--visitor", "visitor_id", help="A visitor id (parley ticket list shows them)")
 @click.option("--reason", default="", help="Why (for colleagues)")
 @click.option("--hours", default=0, type=click.IntRange(0, 8784), help="Expires after; 0 never")
 @pass_ctx
@@ -53,8 +53,15 @@ def block_list(ctx: Ctx, site_id: str) -> None:
     ctx.out_table(
         reply,
         reply.blocks,
-        lambda b: (b.id, b.kind, b.value, b.reason or "-"),
-        ("ID", "KIND", "VALUE", "REASON"),
+        lambda b: (
+            b.id,
+            b.kind,
+            b.value,
+            when(b.created_ms),
+            when(b.expires_ms) if b.expires_ms else "never",
+            b.reason or "-",
+        ),
+        ("ID", "KIND", "ADDRESS OR VISITOR", "CREATED", "EXPIRES", "REASON"),
     )
 
 

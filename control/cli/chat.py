@@ -132,7 +132,9 @@ class _Console:
         elif which == "assigned":
             a = event.assigned
             self.current = a.conversation_id
-            click.echo(f"-- chat {a.conversation_id} with {a.visitor_name}")
+            click.echo(
+                f"-- chat {a.conversation_id} with {a.visitor_name} (visitor {a.visitor_id})"
+            )
         elif which == "message":
             m = event.message
             if m.author_kind == 1:
@@ -145,7 +147,8 @@ class _Console:
             o = event.offered
             self.offered = o.conversation_id
             click.echo(
-                f"-- offer: chat {o.conversation_id} with {o.visitor_name}; "
+                f"-- offer: chat {o.conversation_id} with {o.visitor_name} "
+                f"(visitor {o.visitor_id}); "
                 f"/accept or /decline within {o.expires_in_seconds} s"
             )
         elif which == "withdrawn":

@@ -1,15 +1,19 @@
 """What every ``parley`` command shares: the call context, output and exit codes.
 
-A command gets a ``Ctx`` (the server, the token and ``--json`` from the root group)
-and calls the server through it: ``Ctx.call`` turns a refusal into its exit code
+A command gets a ``Ctx`` (the server, the token, ``--json`` and the TLS CA) and
+calls the server through it: ``Ctx.call`` turns a refusal into its exit code
 (1 refused, 3 unreachable, 4 not logged in) and ``Ctx.out`` or ``Ctx.out_table``
-print the reply as JSON or for humans. The option blocks and the request helpers
-that several groups repeat live here too, so each group reads as its commands only.
+print the reply as JSON or for humans. The global options are taken on either side
+of a command (``parley --json operator list`` and ``parley operator list --json``):
+the root group and every command below it carry the same options, and whichever
+is given writes into the one ``Ctx``. The option blocks and the request helpers
+that several groups repeat live here too, so each group reads as its commands
+only; how a command gets a password is in ``passwords``.
 """
 
 from __future__ import annotations
 
-import getpass
+import datetime
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +27,7 @@ from google.protobuf.json_format import MessageToDict
 
 from control.client import DEFAULT_SERVER, Client, load_credentials
 
-EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_NOT_LOGGED_IN = 1, 3, 4
+EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_LOGGED_IN = 1, 2, 3, 4
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -33,17 +37,33 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """ROWS under HEADERS in left-aligned columns, a dashed line below the headers."""
+    """ROWS under HEADERS in left-aligned columns, a dashed line below the headers.
+
+    A cell with line breaks takes that many lines, the row's other cells blank below
+    their first; then an empty line parts the rows, so each reads as one."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    widths = [
+        max(len(line) for r in cells for line in r[i].split("\n")) for i in range(len(headers))
+    ]
+    tall = any("\n" in c for r in cells for c in r)
+    lines = []
+    for index, r in enumerate(cells):
+        split = [c.split("\n") for c in r]
+        if tall and index > 1:
+            lines.append("")
+        for n in range(max(len(c) for c in split)):
+            parts = [c[n] if n < len(c) else "" for c in split]
+            lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def secret(env: str, prompt: str, given: str | None = None) -> str:
-    """A password: the option's value GIVEN, else the environment variable ENV, else asked."""
-    return given or os.environ.get(env) or getpass.getpass(prompt)
+def when(ms: int) -> str:
+    """A time in milliseconds since the epoch, to the minute in UTC ('-' for none)."""
+    if ms <= 0:
+        return "-"
+    moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def set_given(request: Any, fields: Iterable[tuple[str, Any]]) -> None:
@@ -57,7 +77,10 @@ site_option = click.option("--site", "site_id", required=True, help="Site id")
 
 
 class Ctx:
-    """The server, token and output mode of one invocation, and its one client."""
+    """The server, token, output mode and TLS CA of one invocation, and its one client.
+
+    Each is the option given (on either side of the command), else its environment
+    variable, else (server and token) what ``parley login`` saved."""
 
     def __init__(
         self, server: str | None, token: str | None, as_json: bool, tls_ca: Path | None = None
@@ -101,8 +124,10 @@ class Ctx:
                 and need_token
                 and not details.startswith("bad_credentials")
             ):
-                fail(f"{error.details()} (run 'parley login')", EXIT_NOT_LOGGED_IN)
-            fail(f"{error.details()} [{code.name}]", EXIT_REFUSED)
+                # The server's message usually says to log in again already.
+                hint = "" if "log in" in details else " (run 'parley login')"
+                fail(f"{details}{hint}", EXIT_NOT_LOGGED_IN)
+            fail(f"{details} [{code.name}]", EXIT_REFUSED)
 
     def out(self, message: Any, human: Callable[[], str]) -> None:
         """Print MESSAGE as JSON with ``--json``, else the text HUMAN makes."""
@@ -128,3 +153,59 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+# The global options: the root group takes them before the command, and
+# ``with_global_options`` gives every command below it the same ones, so they
+# also work after it. One list, so the two cannot drift apart.
+GLOBAL_HELP = {
+    "server": "gRPC address of the Parley server, HOST:PORT [env PARLEY_SERVER; "
+    f"else the saved login's, else {DEFAULT_SERVER}]",
+    "token": "Session or API token [env PARLEY_TOKEN; else the saved login's]",
+    "as_json": "Print JSON instead of tables",
+    "tls_ca": "CA certificate (PEM) of a server with TLS [env PARLEY_TLS_CA]",
+}
+
+
+def global_options(callback: Callable[..., Any] | None = None) -> list[click.Option]:
+    """Fresh ``--server``, ``--token``, ``--json`` and ``--tls-ca`` options.
+
+    With CALLBACK they are for a command below the root: not passed to the
+    command's function, handed to CALLBACK instead."""
+    below = callback is not None
+    extra: dict[str, Any] = {"expose_value": False, "callback": callback} if below else {}
+    return [
+        click.Option(["--server"], help=GLOBAL_HELP["server"], **extra),
+        click.Option(["--token"], help=GLOBAL_HELP["token"], **extra),
+        click.Option(["--json", "as_json"], is_flag=True, help=GLOBAL_HELP["as_json"], **extra),
+        click.Option(
+            ["--tls-ca"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=GLOBAL_HELP["tls_ca"],
+            **extra,
+        ),
+    ]
+
+
+def _given_below(click_ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command: it wins over the root's value and
+    the environment, as a value given before the command does."""
+    if value is None or value is False:
+        return
+    ctx = click_ctx.find_object(Ctx)
+    if ctx is None:  # only while completing a command line: nothing to call
+        return
+    if param.name == "as_json":
+        ctx.as_json = True
+    elif param.name in ("server", "token", "tls_ca"):
+        setattr(ctx, param.name, value)
+
+
+def with_global_options(group: click.Group, skip: Iterable[str] = ()) -> None:
+    """Give every command below GROUP (but those named in SKIP, and theirs) the
+    global options, so each can be written after the command too."""
+    for name, command in group.commands.items():
+        if name in skip:
+            continue
+        command.params.extend(global_options(_given_below))
+        if isinstance(command, click.Group):
+            with_global_options(command)

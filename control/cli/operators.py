@@ -8,9 +8,13 @@ the server refuses a grant of more than the caller holds.
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import click
 
-from control.cli.common import Ctx, pass_ctx, secret, set_given
+from control.cli.common import Ctx, pass_ctx, set_given
+from control.cli.passwords import Secret, secret_options, secrets
 from parley.v1 import common_pb2, control_pb2
 
 
@@ -22,7 +26,7 @@ def operator() -> None:
 @operator.command("add")
 @click.option("--email", required=True, help="Login email")
 @click.option("--name", "display_name", required=True, help="Name shown to visitors")
-@click.option("--password", help="Initial password [env PARLEY_NEW_PASSWORD]; asked if absent")
+@secret_options("the first password", plain=True)
 @click.option(
     "--role",
     default="operator",
@@ -39,12 +43,23 @@ def operator_add(
     email: str,
     display_name: str,
     password: str | None,
+    password_stdin: bool,
+    password_file: Path | None,
     role: str,
     departments: tuple[str, ...],
     max_chats: int,
 ) -> None:
-    """Add an operator."""
-    password = secret("PARLEY_NEW_PASSWORD", "Initial password: ", given=password)
+    """Add an operator.
+
+    The first password comes from --password, --password-stdin, --password-file
+    or the environment variable PARLEY_NEW_PASSWORD; else it is asked on the
+    terminal. The operator changes it with 'parley password change'."""
+    (password,) = secrets(
+        [Secret("First password: ", "PARLEY_NEW_PASSWORD", new=True)],
+        from_stdin=password_stdin,
+        from_file=password_file,
+        given=password,
+    )
     op = ctx.call(
         ctx.client().control.AddOperator,
         control_pb2.AddOperatorRequest(
@@ -172,6 +187,12 @@ def role_list(ctx: Ctx) -> None:
     ctx.out_table(
         reply,
         reply.roles,
-        lambda r: (r.name, "built in" if r.builtin else "custom", " ".join(r.permissions)),
+        lambda r: (
+            r.name,
+            "built in" if r.builtin else "custom",
+            # A role holds up to thirty permissions: wrapped, the table stays
+            # within a terminal's width.
+            "\n".join(textwrap.wrap(", ".join(r.permissions), 60)) or "-",
+        ),
         ("ROLE", "KIND", "PERMISSIONS"),
     )

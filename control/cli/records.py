@@ -9,8 +9,9 @@ account has stored.
 from __future__ import annotations
 
 import click
+import grpc
 
-from control.cli.common import Ctx, pass_ctx, site_option
+from control.cli.common import Ctx, pass_ctx, site_option, when
 from parley.v1 import common_pb2, control_pb2
 
 # The contract's AuthorKind (common.proto), as the FROM column names it.
@@ -45,17 +46,46 @@ def ticket() -> None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
 @pass_ctx
 def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
-    """List a site's offline requests, newest first."""
+    """List a site's offline requests, newest first.
+
+    The VISITOR column is the id 'parley block add --visitor' takes."""
     reply = ctx.call(
         ctx.client().control.ListTickets,
         control_pb2.ListTicketsRequest(site_id=site_id, limit=limit),
     )
+    names = {} if ctx.as_json or not reply.tickets else _department_names(ctx, site_id)
     ctx.out_table(
         reply,
         reply.tickets,
-        lambda t: (t.id, t.name, t.email, t.department_id or "-", t.text[:60]),
-        ("ID", "NAME", "EMAIL", "DEPARTMENT", "MESSAGE"),
+        lambda t: (
+            when(t.created_ms),
+            t.name or "-",
+            t.email,
+            names.get(t.department_id, t.department_id) or "-",
+            t.visitor_id or "-",
+            _short(t.text, 50),
+        ),
+        ("CREATED", "NAME", "EMAIL", "DEPARTMENT", "VISITOR", "MESSAGE"),
     )
+
+
+def _department_names(ctx: Ctx, site_id: str) -> dict[str, str]:
+    """The site's department names by id; none when the caller may not list them
+    (view_tickets without view_config): the table shows the ids then."""
+    client = ctx.client()
+    try:
+        reply = client.call(
+            client.control.ListDepartments, control_pb2.ListDepartmentsRequest(site_id=site_id)
+        )
+    except grpc.RpcError:
+        return {}
+    return {d.id: d.name for d in reply.departments}
+
+
+def _short(text: str, width: int) -> str:
+    """TEXT on one line, cut to WIDTH characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
 @click.command()

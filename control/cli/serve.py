@@ -1,157 +1,133 @@
 """``parley serve``: run the engine, the edge and the gRPC services in one process.
 
-The options become a ``ServeConfig`` (with the edge's ``EdgeConfig`` inside) and the
-runner takes it from there; this module only reads flags and turns a data directory
-already in use, or a port that cannot be bound, into exit code 1. The server's
-modules are imported when the command runs, so the admin commands start quickly.
+The flags are made from the settings of ``control.config`` (one flag per setting,
+so the file, the environment and the flags cannot disagree about what exists),
+``control.config.load`` merges them with ``--config`` and the ``PARLEY_*``
+variables, and the runner takes a ``ServeConfig`` from there. This module only
+reads flags and turns failures into exit codes: a bad setting is bad usage (2),
+a port in use or a data directory already in use is 1, each one line on stderr.
+The server's modules are imported when the command runs, so the admin commands
+start quickly.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import click
 
-from control.cli.common import EXIT_REFUSED, fail
+from control.cli.common import EXIT_REFUSED, EXIT_USAGE, fail
+from control.config import (
+    ConfigError,
+    ServeSettings,
+    defaults,
+    env_name,
+    flag_name,
+    load,
+    setting_types,
+)
+
+# The paths' flags read them as click paths (and complete file names); the other
+# flags take their setting's own type.
+_FLAG_TYPES: dict[str, Any] = {
+    "data": click.Path(file_okay=False, path_type=Path),
+    "tls_cert": click.Path(dir_okay=False, path_type=Path),
+    "tls_key": click.Path(dir_okay=False, path_type=Path),
+}
+
+
+def _setting_flags(function: Callable[..., Any]) -> Callable[..., Any]:
+    """One flag per setting, none with a default of its own (an absent flag is
+    None, so the environment, the file or the setting's default decide)."""
+    default, kinds = defaults(), setting_types()
+    for f in reversed(fields(ServeSettings)):
+        kind, _ = kinds[f.name]
+        shown = default[f.name]
+        if isinstance(shown, bool):
+            shown = str(shown).lower()
+        given = "" if shown is None else f"default: {shown}; "
+        help_text = f"{f.metadata['help']} [{given}env {env_name(f.name)}]"
+        if kind is bool:
+            flag = flag_name(f.name)
+            option = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help_text)
+        else:
+            flag_type = _FLAG_TYPES.get(f.name, kind)
+            option = click.option(flag_name(f.name), f.name, type=flag_type, help=help_text)
+        function = option(function)
+    return function
 
 
 @click.command()
-@click.option("--demo", is_flag=True, help="Create a demo site, department and operator")
 @click.option(
-    "--data",
-    "data_dir",
-    default="data",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Data directory",
-)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
-@click.option(
-    "--http-port",
-    default=8080,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port for websockets, the widget and pages",
-)
-@click.option(
-    "--grpc-port",
-    default=50051,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port for the gRPC services",
-)
-@click.option(
-    "--map-size-mb",
-    default=1024,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Largest size of the LMDB store",
-)
-@click.option(
-    "--visitor-rate",
-    default=20.0,
-    show_default=True,
-    type=click.FloatRange(0.1),
-    help="Frames per second a visitor connection may send, sustained",
-)
-@click.option(
-    "--visitor-burst",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(1),
-    help="Frames a visitor may send at once",
-)
-@click.option(
-    "--tls-cert",
+    "--config",
+    "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="PEM certificate chain: serve gRPC over TLS",
+    help="A TOML file of settings: the flags' names with underscores (http_port = 8080) "
+    "[env PARLEY_CONFIG]",
 )
-@click.option(
-    "--tls-key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="PEM private key of --tls-cert",
-)
-@click.option(
-    "--visitor-ip-rate",
-    default=500.0,
-    show_default=True,
-    type=click.FloatRange(1),
-    help="Frames per second from one address, all its connections (bursts of twice that)",
-)
-@click.option(
-    "--max-visitors-per-ip",
-    default=200,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Visitor connections from one address",
-)
-@click.option(
-    "--grace-seconds",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0, 3600),
-    help="An operator whose last session dropped is offline after this",
-)
-@click.option(
-    "--abandon-seconds",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(0, 86400),
-    help="A waiting visitor gone this long has abandoned the chat",
-)
-def serve(
-    demo: bool,
-    data_dir: Path,
-    host: str,
-    http_port: int,
-    grpc_port: int,
-    map_size_mb: int,
-    visitor_rate: float,
-    visitor_burst: float,
-    tls_cert: Path | None,
-    tls_key: Path | None,
-    visitor_ip_rate: float,
-    max_visitors_per_ip: int,
-    grace_seconds: float,
-    abandon_seconds: float,
-) -> None:
-    """Run engine, edge and gRPC in one process."""
+@_setting_flags
+def serve(config_path: Path | None, **flags: Any) -> None:
+    """Run engine, edge and gRPC in one process.
+
+    Each setting is a flag, a key of the --config file and an environment
+    variable (PARLEY_HTTP_PORT for --http-port); a flag wins over the variable,
+    the variable over the file, the file over the default. Paths in the file
+    are relative to its folder. The owner's first password is printed once
+    (PARLEY_OWNER_EMAIL and PARLEY_OWNER_PASSWORD choose them on the first
+    start)."""
     import logging
 
     import uvloop
 
-    from control.runner import ServeConfig, run
+    from control.runner import PortInUse, ServeConfig, run
     from edge.config import EdgeConfig
     from engine.persistence import DataDirLocked
 
+    if config_path is None and os.environ.get("PARLEY_CONFIG"):
+        config_path = Path(os.environ["PARLEY_CONFIG"])
+    try:
+        settings = load(flags, os.environ, config_path)
+    except ConfigError as error:
+        for problem in error.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if (tls_cert is None) != (tls_key is None):
-        fail("--tls-cert and --tls-key go together", 2)
     config = ServeConfig(
-        data_dir=data_dir,
-        host=host,
-        http_port=http_port,
-        grpc_port=grpc_port,
-        demo=demo,
-        map_size_mb=map_size_mb,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        grace_seconds=grace_seconds,
-        abandon_seconds=abandon_seconds,
+        data_dir=settings.data,
+        host=settings.host,
+        http_port=settings.http_port,
+        grpc_port=settings.grpc_port,
+        demo=settings.demo,
+        map_size_mb=settings.map_size_mb,
+        tls_cert=settings.tls_cert,
+        tls_key=settings.tls_key,
+        grace_seconds=settings.grace_seconds,
+        abandon_seconds=settings.abandon_seconds,
         edge=EdgeConfig(
-            host=host,
-            port=http_port,
-            visitor_rate=visitor_rate,
-            visitor_burst=visitor_burst,
-            max_per_ip=max_visitors_per_ip,
-            ip_rate=visitor_ip_rate,
-            ip_burst=2 * visitor_ip_rate,
+            host=settings.host,
+            port=settings.http_port,
+            visitor_rate=settings.visitor_rate,
+            visitor_burst=settings.visitor_burst,
+            max_per_ip=settings.max_visitors_per_ip,
+            ip_rate=settings.visitor_ip_rate,
+            ip_burst=2 * settings.visitor_ip_rate,
         ),
     )
     try:
         uvloop.run(run(config))
+    except PortInUse as error:
+        key = f"{error.service}_port"
+        fail(
+            f"{error}; choose another with {flag_name(key)} ({key} in the config file, "
+            f"or {env_name(key)})",
+            EXIT_REFUSED,
+        )
     except DataDirLocked as error:
         fail(str(error), EXIT_REFUSED)
     except OSError as error:
