@@ -14,6 +14,7 @@ from engine.chat.events import Ack, Assigned, Closed, CommandFailed, MessageEven
 from engine.chat.messages import GetOperatorState
 from engine.chat.sessions import OperatorSession, VisitorSession
 from engine.errors import NotFound
+from tests.conftest import CHEAP_HASHER
 
 
 class Collect:
@@ -35,7 +36,7 @@ class Collect:
 async def setup(
     tmp_path: Path, max_chats: int = 2, map_size: int = 1 << 30
 ) -> tuple[Engine, Any, Any, Any]:
-    engine = Engine(tmp_path, map_size=map_size)
+    engine = Engine(tmp_path, map_size=map_size, password_hasher=CHEAP_HASHER)
     account = await engine.directory.create_account("acme")
     site = await engine.directory.create_site(account.id, "web", ["https://acme.test"])
     dept = await engine.directory.create_department(account.id, site.id, "Support")
@@ -209,7 +210,7 @@ async def test_state_survives_passivation_and_restart(tmp_path: Path) -> None:
     assert not engine.system.is_active("conversation", conv)
     await engine.close()
 
-    engine = Engine(tmp_path)
+    engine = Engine(tmp_path, password_hasher=CHEAP_HASHER)
     try:
         osink = Collect()
         o = OperatorSession(engine, principal(op), osink)

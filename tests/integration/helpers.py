@@ -17,6 +17,7 @@ from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+from tests.conftest import CHEAP_HASHER
 
 
 @asynccontextmanager
@@ -38,6 +39,7 @@ async def running(
         grace_seconds=grace_seconds,
         abandon_seconds=abandon_seconds,
         edge=EdgeConfig(port=0, **edge),
+        password_hasher=CHEAP_HASHER,
     )
     app = Parley(config)
     await app.start()
