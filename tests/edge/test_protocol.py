@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ from edge.visitor.frames import (
     encode_event,
 )
 from edge.visitor.protocol import MAX_BAD_IN_A_ROW, MAX_FRAME, VisitorProtocol
-from engine.chat.events import Ack, Closed, CommandFailed, MessageEvent, OperatorJoined, Queued
+from tests.samples import EVENTS, OPERATOR_ONLY, sample
 
 json_values = st.recursive(
     st.none()
@@ -133,16 +134,23 @@ def test_rate_limit_refills_with_time() -> None:
 
 
 def test_every_event_has_a_frame() -> None:
-    events = [
-        MessageEvent("c", 1, "operator", "o1", "Ana", "hi", "x", 5),
-        Ack("c", "x", 1),
-        CommandFailed("bad", "no", True, "x"),
-        Queued("c", 2),
-        OperatorJoined("c", "Ana"),
-        Closed("c", "o1"),
-    ]
-    kinds = [orjson.loads(encode_event(e))["type"] for e in events]
-    assert kinds == ["msg", "ack", "error", "queued", "joined", "closed"]
+    """Each event a visitor may receive is written as its own frame type, one
+    the module's docstring lists; the operators' events are refused."""
+    documented = {
+        "welcome", "departments", "msg", "ack", "typing", "read", "queued", "joined",
+        "closed", "rated", "ticket_saved", "error", "pong",
+    }  # fmt: skip
+    kinds = {}
+    for cls in EVENTS:
+        if cls in OPERATOR_ONLY:
+            with pytest.raises(ValueError):
+                encode_event(sample(cls))
+            continue
+        frame = orjson.loads(encode_event(sample(cls)))
+        kinds[cls.__name__] = frame["type"]
+    assert set(kinds.values()) <= documented, kinds
+    assert len(set(kinds.values())) == len(kinds), f"two events share a frame: {kinds}"
+    assert len(kinds) == len(EVENTS) - len(OPERATOR_ONLY) > 0
 
 
 def test_a_shared_bucket_limits_all_connections_of_an_address() -> None:
