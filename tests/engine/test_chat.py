@@ -20,9 +20,11 @@ from tests.conftest import CHEAP_HASHER
 class Collect:
     def __init__(self) -> None:
         self.events: list[Any] = []
+        self.changed = asyncio.Event()
 
     def push(self, event: Any) -> None:
         self.events.append(event)
+        self.changed.set()
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -30,7 +32,8 @@ class Collect:
     async def wait(self, pred: Any, timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):
             while not pred(self):
-                await asyncio.sleep(0.002)
+                self.changed.clear()
+                await self.changed.wait()
 
 
 async def setup(
@@ -205,7 +208,7 @@ async def test_state_survives_passivation_and_restart(tmp_path: Path) -> None:
     conv = v.conversation_id
     v.detach()
     o.detach()
-    await asyncio.sleep(0.01)
+    await engine.settle()
     assert engine.system.passivate("conversation", conv)
     assert not engine.system.is_active("conversation", conv)
     await engine.close()

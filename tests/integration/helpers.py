@@ -130,8 +130,10 @@ class Visitor:
     def frames(self) -> list[dict[str, Any]]:
         """Every frame received so far (taken or still queued), in order."""
         while not self.inbox.empty():
-            self.backlog.append(self.inbox.get_nowait())
-        return [*self.seen, *self.backlog]
+            frame = self.inbox.get_nowait()
+            self.seen.append(frame)
+            self.backlog.append(frame)
+        return list(self.seen)
 
     async def close(self) -> None:
         if self.transport is not None:

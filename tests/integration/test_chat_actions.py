@@ -197,7 +197,8 @@ async def test_invisible_join_is_hidden_until_the_operator_writes(tmp_path: Path
         # A resume replays the chat without the whisper or the invisible join.
         back = await Visitor(visitor_url(app)).connect()
         await back.hello(token=v.welcome["token"])
-        replay = [f["text"] for f in back.backlog if f["type"] == "msg"]
+        await back.round_trip()
+        replay = [f["text"] for f in back.frames() if f["type"] == "msg"]
         assert "Yes, approved" in replay and "refund it?" not in replay
         assert not any("invisibly" in t for t in replay)
 
@@ -317,13 +318,15 @@ async def test_a_missed_chat_is_listed_and_its_answer_reaches_the_returning_visi
         await unlisted(cy, conv)  # answered: no longer missed
         back = await Visitor(visitor_url(app)).connect()
         await back.hello(token=token)
-        answers = [f for f in back.backlog if f["type"] == "msg"]
+        await back.round_trip()
+        answers = [f for f in back.frames() if f["type"] == "msg"]
         # Operators' notes stay with them; the visitor sees who answered, and what.
         assert [f["text"] for f in answers] == ["Cy joined the chat", "Yes, we deliver on Sundays."]
         # Delivered once: the next visit does not repeat it.
         again = await Visitor(visitor_url(app)).connect()
         await again.hello(token=token)
-        assert [f for f in again.backlog if f["type"] == "msg"] == []
+        await settled(app, again)
+        assert [f for f in again.frames() if f["type"] == "msg"] == []
         del boss, ana
 
 
