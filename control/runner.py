@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from argon2 import PasswordHasher
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -72,6 +73,7 @@ class ServeConfig:
     abandon_seconds: float = 60.0  # a waiting visitor gone this long has abandoned
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     clock: Clock | None = None  # tests move time by hand
+    password_hasher: PasswordHasher | None = None  # tests hash cheaply; None: the default
 
     def __post_init__(self) -> None:
         if not 0 <= self.grpc_port <= 65535:
@@ -260,6 +262,7 @@ class Parley:
             clock=config.clock,
             grace_seconds=config.grace_seconds,
             abandon_seconds=config.abandon_seconds,
+            password_hasher=config.password_hasher,
         )
         # Both ports are bound before the owner is written (see the docstring);
         # the gRPC server is bound here and serves from start() below.

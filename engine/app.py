@@ -10,11 +10,13 @@ import asyncio
 import logging
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from engine.chat.auth import Auth
 from engine.chat.board import Board
 from engine.chat.conversation import Conversation, event_from_record
 from engine.chat.department import DepartmentQueue
-from engine.chat.directory import Directory
+from engine.chat.directory import PASSWORD_HASHER, Directory
 from engine.chat.events import DirectMessage, MessageEvent
 from engine.chat.internal import InternalChat, direct_from_record
 from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
@@ -43,6 +45,7 @@ class Engine:
         grace_seconds: float = 30.0,
         abandon_seconds: float = 60.0,
         scheduler: Scheduler | None = None,
+        password_hasher: PasswordHasher | None = None,  # tests pass a cheap one
     ) -> None:
         # An operator whose last session dropped is offline after grace_seconds;
         # a waiting visitor gone for abandon_seconds has abandoned the chat.
@@ -51,7 +54,7 @@ class Engine:
         self.abandon_seconds = abandon_seconds
         self.store = LmdbStore(data_dir, map_size=map_size)
         self.clock = clock or LoopClock()
-        self.directory = Directory(self.store)
+        self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
         self.directory.load()
         self.auth = Auth(self.directory, self.clock)
         services: ChatServices = self  # what the chat actors' contexts hand out

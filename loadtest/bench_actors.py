@@ -1,7 +1,7 @@
 """Actor runtime benchmark: Parley's runtime beside a task-plus-asyncio.Queue per
 actor design and pykka (threads), in the same run, on one core.
 
-    python -m loadtest.bench_actors [--quick]
+    python -m loadtest.bench_actors [--quick | --smoke]
 
 Ping-pong: two actors bounce a message N times. Fan-in: 10,000 actors each send K
 messages to one actor (pykka: 100 actors, since each is a thread). Memory: bytes
@@ -304,10 +304,15 @@ def pykka_fanin(actors: int, k: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller counts (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the counts")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
     args = parser.parse_args()
-    scale = 10 if args.quick else 1
-    n, actors, k = 1_000_000 // scale, 10_000, 100 // scale
+    scale = 1000 if args.smoke else 10 if args.quick else 1
+    n, actors, k = 1_000_000 // scale, 10_000 // max(1, scale // 10), max(1, 100 // scale)
     pin(0)
 
     async def run_async() -> dict[str, float]:
@@ -321,8 +326,9 @@ def main() -> None:
         return out
 
     r = uvloop.run(run_async())
-    pk_pp = pykka_pingpong(max(20_000, n // 20))
-    pk_fan = pykka_fanin(100, 200 // scale)
+    pk_pp = pykka_pingpong(max(20 if args.smoke else 20_000, n // 20))
+    pk_actors = 100 // max(1, scale // 100)
+    pk_fan = pykka_fanin(pk_actors, max(1, 200 // scale))
 
     def rate(x: float) -> str:
         return f"{x / 1e6:.2f}M/s" if x >= 1e6 else f"{x / 1e3:.0f}k/s"
@@ -337,7 +343,7 @@ def main() -> None:
             f"{r['parley_pp'] / pk_pp:.0f}x",
         ],
         [
-            "fan-in (10,000 to 1; pykka 100)",
+            f"fan-in ({actors:,} to 1; pykka {pk_actors})",
             rate(r["parley_fan"]),
             rate(r["queue_fan"]),
             rate(pk_fan),

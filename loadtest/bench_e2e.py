@@ -4,7 +4,7 @@ before its ack. Beside it, in the same run, a bare picows echo server on the sam
 core with the same load pattern.
 
     python -m loadtest.bench_e2e [--visitors 200] [--operators 4] [--window 8]
-                                 [--seconds 10]
+                                 [--seconds 10] [--smoke]
 
 The server runs on core 0 (taskset), this load generator on core 1. Phases:
 1. echo: the bare echo server, each connection keeping WINDOW frames in flight;
@@ -72,7 +72,7 @@ class EchoClient(WSListener):  # type: ignore[misc]
             transport.send(WSMsgType.TEXT, payload)
 
 
-async def echo_phase(conns: int, window: int, seconds: float) -> float:
+async def echo_phase(conns: int, window: int, seconds: float, warmup: float = 1.0) -> float:
     srv = await parley_server.start(
         Path("."),
         cpu=0,
@@ -91,7 +91,7 @@ async def echo_phase(conns: int, window: int, seconds: float) -> float:
         for transport in clients:
             for _ in range(window):
                 transport.send(WSMsgType.TEXT, frame)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(warmup)
         stats["measuring"] = True
         start = time.perf_counter()
         await asyncio.sleep(seconds)
@@ -195,7 +195,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def parley_phases(
-    visitors: int, operators: int, window: int, seconds: float
+    visitors: int, operators: int, window: int, seconds: float, warmup: float = 1.0
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     srv = await parley_server.start(
@@ -262,7 +262,7 @@ async def parley_phases(
             for _ in range(window - 1):
                 client.send_one()
             client.send_one()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(warmup)
         load.acks, load.latencies = 0, []
         load.measuring = True
         start = time.perf_counter()
@@ -271,7 +271,7 @@ async def parley_phases(
         sat_rate = load.acks / (time.perf_counter() - start)
         sat_lat = load.latencies
         load.saturate = False
-        await asyncio.sleep(1.0)  # let in-flight messages land
+        await asyncio.sleep(warmup)  # let in-flight messages land
         load.sent_at.clear()
 
         # Half rate, paced by a 1 ms ticker.
@@ -280,8 +280,8 @@ async def parley_phases(
         owed = 0.0
         turn = 0
         tick = 0.001
-        end = time.perf_counter() + seconds + 1.0
-        measure_from = time.perf_counter() + 1.0
+        end = time.perf_counter() + seconds + warmup
+        measure_from = time.perf_counter() + warmup
         last = time.perf_counter()
         while (now := time.perf_counter()) < end:
             if not load.measuring and now >= measure_from:
@@ -322,8 +322,8 @@ def ms(x: float) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    echo = await echo_phase(args.visitors, args.window, args.seconds)
-    p = await parley_phases(args.visitors, args.operators, args.window, args.seconds)
+    echo = await echo_phase(args.visitors, args.window, args.seconds, args.warmup)
+    p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
     print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
     print(
         f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
@@ -356,7 +356,16 @@ def main() -> None:
     parser.add_argument("--operators", type=int, default=4)
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
     args = parser.parse_args()
+    args.warmup = 1.0  # seconds before each measurement, and to let messages land
+    if args.smoke:
+        args.visitors, args.operators, args.window, args.seconds = 4, 1, 2, 0.05
+        args.warmup = 0.05
     if args.visitors < 1 or args.operators < 1 or args.window < 1 or args.seconds <= 0:
         parser.error("counts must be positive")
     pin(1)

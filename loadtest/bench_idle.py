@@ -1,6 +1,6 @@
 """Idle visitors: how much server memory one connected visitor costs.
 
-    python -m loadtest.bench_idle [--visitors 20000]
+    python -m loadtest.bench_idle [--visitors 20000] [--smoke]
 
 Starts ``parley serve`` on core 0, opens N visitor websockets from core 1, each
 sending hello and getting its welcome (a new identity, stored), then measures
@@ -53,7 +53,7 @@ def raise_fd_limit(n: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def run(visitors: int, concurrency: int) -> None:
+async def run(visitors: int, concurrency: int, warm: int = 50, settle: float = 1.0) -> None:
     data = Path(tempfile.mkdtemp(prefix="parley-idle-"))
     srv = await parley_server.start(
         data, "--max-visitors-per-ip", "1000000", "--visitor-ip-rate", "100000000", cpu=0
@@ -62,11 +62,11 @@ async def run(visitors: int, concurrency: int) -> None:
     try:
         url = srv.visitor_url()
         # Warm up: the first connections load code paths and buffers once.
-        for _ in range(50):
+        for _ in range(warm):
             transport, listener = await ws_connect(Idle, url)
             await listener.welcomed
             transports.append(transport)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(settle)
         before = rss_kib(srv.pid)
         start = time.perf_counter()
         sem = asyncio.Semaphore(concurrency)
@@ -80,7 +80,7 @@ async def run(visitors: int, concurrency: int) -> None:
         await asyncio.gather(*(one() for _ in range(visitors)))
         elapsed = time.perf_counter() - start
         gc.collect()
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(2 * settle)
         after = rss_kib(srv.pid)
         per = (after - before) / visitors
         print(f"Idle visitors, server on core 0. Machine: {describe()}")
@@ -116,12 +116,20 @@ def main() -> None:
     # process, and neither side may raise it.
     parser.add_argument("--visitors", type=int, default=19_000)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
     args = parser.parse_args()
     if args.visitors < 1 or args.concurrency < 1:
         parser.error("counts must be positive")
+    warm, settle = 50, 1.0
+    if args.smoke:
+        args.visitors, args.concurrency, warm, settle = 20, 10, 5, 0.05
     pin(1)
     raise_fd_limit(args.visitors + 1000)
-    uvloop.run(run(args.visitors, args.concurrency))
+    uvloop.run(run(args.visitors, args.concurrency, warm, settle))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 churn, through the engine (sessions, actors, LMDB group commit), on one core.
 
     python -m loadtest.bench_routing [--visitors 10000] [--operators 500] [--limit 4]
+                                     [--smoke]
 
 Churn: each chat is closed by its operator after a random 0-40 ms, freeing the
 slot; every 50 ms a few operators go away and a few come back. The run ends when
@@ -198,7 +199,14 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=10_000)
     parser.add_argument("--operators", type=int, default=500)
     parser.add_argument("--limit", type=int, default=4)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.visitors, args.operators, args.limit = 200, 10, 2
     if args.visitors < 1 or args.operators < 1 or args.limit < 1:
         parser.error("visitors, operators and limit must be at least 1")
     pin(0)

@@ -1,4 +1,5 @@
-"""Shared fixtures: uvloop, asyncio tests, temporary data directories."""
+"""Shared fixtures: uvloop, asyncio tests, temporary data directories, and the
+cheap password hasher every test server uses."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from typing import Any
 
 import pytest
 import uvloop
+from argon2 import PasswordHasher
+
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+"""argon2id at its lowest settings: tests hash and check hundreds of passwords,
+and at the production defaults each costs a fifth of a second of CPU. Passed to
+the engine explicitly; production never sees it (tests/engine/test_auth.py
+checks the default)."""
 
 
 @pytest.hookimpl(tryfirst=True)

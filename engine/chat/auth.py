@@ -17,8 +17,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from engine.chat import ids
-from engine.chat.directory import PASSWORD_HASHER, Directory, verify_password
+from engine.chat.directory import Directory, verify_password
 from engine.chat.permissions import may_manage
 from engine.chat.records import Operator
 from engine.errors import (
@@ -49,9 +51,9 @@ def session_id(digest: bytes) -> str:
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    """A hash to check unknown emails against (made once, on first use)."""
-    return PASSWORD_HASHER.hash("not a password anyone has")
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to check unknown emails against (made once per hasher, on first use)."""
+    return hasher.hash("not a password anyone has")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,8 @@ class Auth:
         if len(password) > 1024:
             ok = False
         elif op is None:
-            await verify_password(_dummy_hash(), password)  # same cost as a real check
+            # The same cost as a real check: the directory's hasher made both hashes.
+            await verify_password(_dummy_hash(self.directory.hasher), password)
             ok = False
         else:
             ok = await verify_password(op.password_hash, password)

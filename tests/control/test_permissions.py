@@ -19,6 +19,7 @@ from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import owner, running
 
 FILES = (common_pb2, control_pb2, operator_pb2, visitor_pb2)
+REVOKING = {"/parley.v1.Auth/Logout"}  # calls that end the session of their token
 
 
 def contract_methods() -> dict[str, Any]:
@@ -59,22 +60,19 @@ async def call(channel: grpc.aio.Channel, method: Any, path: str, token: str) ->
                     request_serializer=request_cls.SerializeToString,
                     response_deserializer=response_cls.FromString,
                 )
-                stop = asyncio.Event()
-
-                async def requests() -> Any:
-                    await stop.wait()
-                    if False:  # pragma: no cover - makes this an async generator
-                        yield request_cls()
-
-                stream = stub(requests(), metadata=metadata)
+                # One batch holding an empty command: an allowed stream answers it
+                # (unknown_command); a refused one ends with its status first.
+                command_cls = db.GetSymbol(
+                    request_cls.DESCRIPTOR.fields_by_name["commands"].message_type.full_name
+                )
+                stream = stub(iter([request_cls(commands=[command_cls()])]), metadata=metadata)
                 try:
-                    # Allowed streams wait for a command; refused ones end at once.
-                    await asyncio.wait_for(stream.read(), 0.5)
-                except TimeoutError:
-                    return grpc.StatusCode.OK
+                    reply = await stream.read()
                 finally:
-                    stop.set()
                     stream.cancel()
+                assert reply is not grpc.aio.EOF, f"{path} ended without an answer"
+                (event,) = reply.events
+                assert event.error.code == "unknown_command", event
                 return grpc.StatusCode.OK
             stub = channel.unary_unary(
                 path,
@@ -108,19 +106,27 @@ async def test_permission_matrix(tmp_path: Path) -> None:
         assert set(logins) == set(ROLE_PERMISSIONS), "a built-in role has no login here"
         methods = contract_methods()
         failures = []
+
+        async def login(email: str, password: str) -> str:
+            request = control_pb2.LoginRequest(email=email, password=password)
+            return str((await boss.auth.Login(request)).token)
+
         async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
             for role, (email, password) in logins.items():
+                token = await login(email, password)  # one login per role
                 for path, permission in sorted(RPC_PERMISSIONS.items()):
                     if permission is None:
                         continue
-                    # A fresh token per call: Logout revokes the one it is given.
-                    reply = await boss.auth.Login(
-                        control_pb2.LoginRequest(email=email, password=password)
-                    )
-                    status = await call(channel, methods[path], path, reply.token)
+                    # Logout revokes the token it is given: it gets one of its own.
+                    own = await login(email, password) if path in REVOKING else token
+                    status = await call(channel, methods[path], path, own)
                     denied = status is grpc.StatusCode.PERMISSION_DENIED
                     if allowed(role, permission) == denied:
                         failures.append(f"{role} {path}: {status.name}")
+                    # The shared token still works: no call was judged on a dead one.
+                    await boss.auth.WhoAmI(
+                        common_pb2.Empty(), metadata=[("authorization", f"Bearer {token}")]
+                    )
         assert not failures, failures
         await boss.close()
 

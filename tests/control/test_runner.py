@@ -8,6 +8,7 @@ import pytest
 
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
+from tests.conftest import CHEAP_HASHER
 from tests.integration.helpers import running
 
 
@@ -19,6 +20,7 @@ async def test_a_taken_grpc_port_is_refused(tmp_path: Path) -> None:
                 http_port=0,
                 grpc_port=first.grpc_port,
                 edge=EdgeConfig(port=0),
+                password_hasher=CHEAP_HASHER,
             )
         )
         with pytest.raises(OSError, match="cannot listen for gRPC"):

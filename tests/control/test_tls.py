@@ -15,6 +15,7 @@ from control.cli import main
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
 from parley.v1 import control_pb2, control_pb2_grpc
+from tests.conftest import CHEAP_HASHER
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -56,6 +57,7 @@ async def test_grpc_over_tls(tmp_path: Path) -> None:
             tls_cert=cert,
             tls_key=key,
             edge=EdgeConfig(port=0),
+            password_hasher=CHEAP_HASHER,
         )
     )
     await app.start()

@@ -3,14 +3,15 @@ server, with an operator answering over gRPC."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import async_playwright
+from playwright.async_api import WebSocket, async_playwright
 
 from parley.v1 import common_pb2, control_pb2, operator_pb2
 from tests.conftest import CHROMIUM_ARGS
-from tests.integration.helpers import Operator, demo_operator, running
+from tests.integration.helpers import Operator, demo_operator, running, visitor_url
 
 
 async def visitor_message(op: Operator) -> Any:
@@ -79,19 +80,30 @@ async def test_a_visitor_chats_from_the_demo_page(tmp_path: Path, chromium_path:
 
 async def test_the_demo_page_refuses_another_origin(tmp_path: Path, chromium_path: str) -> None:
     """The widget on a page whose origin the site does not allow (here a blank
-    page: Origin "null") cannot open a chat."""
+    page: Origin "null") cannot open a chat: the server refuses the upgrade with
+    403, the one answer it gives a wrong origin, and the widget shows it is not
+    connected."""
     async with running(tmp_path) as app, async_playwright() as pw:
+        assert app.demo is not None
         browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()
+            refusals: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+
+            def opened(ws: WebSocket) -> None:
+                ws.on("socketerror", lambda error: refusals.put_nowait((ws.url, str(error))))
+
+            page.on("websocket", opened)
             await page.set_content(
                 f'<body><p>Another shop</p><script src="http://127.0.0.1:{app.http_port}'
-                f'/widget.js" data-site="{app.demo["site"] if app.demo else ""}"></script>'
-                "</body>"
+                f'/widget.js" data-site="{app.demo["site"]}"></script></body>'
             )
+            async with asyncio.timeout(10):
+                url, error = await refusals.get()
+            assert url == visitor_url(app)
+            assert "Unexpected response code: 403" in error, error
             state = page.locator("#parley-widget .pw-state")
             await state.filter(has_text="reconnecting").wait_for(timeout=10_000)
-            assert "online" not in (await state.text_content() or "")
         finally:
             await browser.close()
 

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import typing
+
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.visitor.frames import (
-    CloseChat,
+    Command,
     FrameError,
     Hello,
     Ping,
-    RateChat,
-    ReadTo,
     Send,
-    TypingNow,
     client_hello,
     client_msg,
     encode_event,
 )
 from edge.visitor.protocol import MAX_BAD_IN_A_ROW, MAX_FRAME, VisitorProtocol
-from engine.chat.events import Ack, Closed, CommandFailed, MessageEvent, OperatorJoined, Queued
+from tests.samples import EVENTS, OPERATOR_ONLY, sample
+
+# Every frame type a client may send (frames.py's docstring), and one that is none.
+TYPES = [
+    "hello", "choose", "page", "msg", "typing", "read", "close", "rate", "ticket", "ping", "x",
+]  # fmt: skip
+COMMANDS = typing.get_args(Command)
 
 json_values = st.recursive(
     st.none()
@@ -33,14 +39,38 @@ json_values = st.recursive(
     ),
     max_leaves=10,
 )
+VALID = [
+    orjson.dumps(doc)
+    for doc in (
+        {"type": "hello", "v": 1, "department": "d1", "token": "t", "last_seq": 3, "tz": -60},
+        {"type": "choose", "department": "d1", "region": "r1"},
+        {"type": "page", "url": "https://shop.test/a", "title": "A"},
+        {"type": "msg", "cid": "c1", "text": "hello"},
+        {"type": "typing", "active": True, "text": "hel"},
+        {"type": "read", "seq": 4},
+        {"type": "close"},
+        {"type": "rate", "score": 5, "comment": "quick"},
+        {"type": "ticket", "name": "Olga", "email": "o@shop.test", "text": "call me"},
+        {"type": "ping"},
+    )
+]
+
+
+def mutate(data: bytes, position: int, value: int) -> bytes:
+    position %= len(data)
+    return data[:position] + bytes([value]) + data[position + 1 :]
+
+
 frames = st.one_of(
+    st.sampled_from(VALID),
+    st.builds(mutate, st.sampled_from(VALID), st.integers(0, 200), st.integers(0, 255)),
     st.binary(max_size=300),
     json_values.map(orjson.dumps),
     st.dictionaries(
         st.sampled_from(["type", "cid", "text", "v", "last_seq", "token"]), json_values, max_size=5
     ).map(orjson.dumps),
     st.fixed_dictionaries(
-        {"type": st.sampled_from(["hello", "msg", "ping", "close", "rate", "typing", "read", "x"])},
+        {"type": st.sampled_from(TYPES)},
         optional={
             "cid": json_values,
             "text": json_values,
@@ -50,6 +80,13 @@ frames = st.one_of(
             "comment": json_values,
             "active": st.booleans() | json_values,
             "seq": st.integers(-1, 2**63) | json_values,
+            "department": json_values,
+            "region": json_values,
+            "url": json_values,
+            "title": json_values,
+            "name": json_values,
+            "email": json_values,
+            "tz": st.integers(-900, 900) | json_values,
         },
     ).map(orjson.dumps),
 )
@@ -61,11 +98,17 @@ def test_any_input_gives_a_command_or_an_error(inputs: list[tuple[bytes, bool]])
     protocol = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)
     for payload, is_text in inputs:
         result = protocol.receive(payload, is_text, 0.0)
-        assert isinstance(
-            result, Hello | Send | CloseChat | Ping | RateChat | TypingNow | ReadTo | FrameError
-        )
+        assert isinstance(result, (*COMMANDS, FrameError))
         if isinstance(result, FrameError):
             assert result.code and result.message
+
+
+def test_the_fuzzed_frames_hold_every_command() -> None:
+    """The fuzz above proves something of each command: its valid frames, which
+    it sends as they are and mutated, make every one of them."""
+    protocol = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)
+    made = {type(protocol.receive(frame, True, 0.0)) for frame in VALID}
+    assert made == set(COMMANDS)
 
 
 def test_the_client_helpers_speak_the_protocol() -> None:
@@ -133,16 +176,23 @@ def test_rate_limit_refills_with_time() -> None:
 
 
 def test_every_event_has_a_frame() -> None:
-    events = [
-        MessageEvent("c", 1, "operator", "o1", "Ana", "hi", "x", 5),
-        Ack("c", "x", 1),
-        CommandFailed("bad", "no", True, "x"),
-        Queued("c", 2),
-        OperatorJoined("c", "Ana"),
-        Closed("c", "o1"),
-    ]
-    kinds = [orjson.loads(encode_event(e))["type"] for e in events]
-    assert kinds == ["msg", "ack", "error", "queued", "joined", "closed"]
+    """Each event a visitor may receive is written as its own frame type, one
+    the module's docstring lists; the operators' events are refused."""
+    documented = {
+        "welcome", "departments", "msg", "ack", "typing", "read", "queued", "joined",
+        "closed", "rated", "ticket_saved", "error", "pong",
+    }  # fmt: skip
+    kinds = {}
+    for cls in EVENTS:
+        if cls in OPERATOR_ONLY:
+            with pytest.raises(ValueError):
+                encode_event(sample(cls))
+            continue
+        frame = orjson.loads(encode_event(sample(cls)))
+        kinds[cls.__name__] = frame["type"]
+    assert set(kinds.values()) <= documented, kinds
+    assert len(set(kinds.values())) == len(kinds), f"two events share a frame: {kinds}"
+    assert len(kinds) == len(EVENTS) - len(OPERATOR_ONLY) > 0
 
 
 def test_a_shared_bucket_limits_all_connections_of_an_address() -> None:

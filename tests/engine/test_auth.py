@@ -6,20 +6,25 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import argon2
 import pytest
+from argon2 import PasswordHasher
 
+from control.runner import ServeConfig
+from engine.app import Engine
 from engine.chat.auth import FAILURE_WINDOW, MAX_FAILURES_PER_IP, Auth
 from engine.chat.directory import Directory
 from engine.errors import InvalidArgument, Unauthenticated, Unavailable
 from engine.persistence import LmdbStore
 from engine.runtime import FakeClock
+from tests.conftest import CHEAP_HASHER
 
 SECRET = "correct horse battery staple"
 
 
 async def make(tmp_path: Path) -> tuple[LmdbStore, Directory, Auth, FakeClock]:
     store = LmdbStore(tmp_path)
-    directory = Directory(store)
+    directory = Directory(store, CHEAP_HASHER)
     account = await directory.create_account("acme")
     await directory.add_operator(
         account.id, email="ana@acme.test", password=SECRET, display_name="Ana"
@@ -110,3 +115,36 @@ async def test_passwords_never_appear_in_clear(
     assert SECRET.encode() not in data
     assert all(SECRET not in e and "short" not in e for e in errors)
     assert SECRET not in caplog.text
+
+
+async def test_the_engine_hashes_with_argon2_defaults_unless_given_a_hasher(
+    tmp_path: Path,
+) -> None:
+    """Production hashes at the library's defaults; only a hasher passed in
+    explicitly (the tests' cheap one) changes the settings."""
+    defaults = PasswordHasher()
+    engine = Engine(tmp_path / "default")
+    try:
+        assert ServeConfig().password_hasher is None
+        account = await engine.directory.create_account("acme")
+        op = await engine.directory.add_operator(
+            account.id, email="ana@acme.test", password=SECRET, display_name="Ana"
+        )
+        params = argon2.extract_parameters(op.password_hash)
+        assert (params.time_cost, params.memory_cost, params.parallelism) == (
+            defaults.time_cost,
+            defaults.memory_cost,
+            defaults.parallelism,
+        )
+    finally:
+        await engine.close()
+    store, directory, auth, _ = await make(tmp_path / "cheap")
+    try:
+        op = directory.operator_by_email("ana@acme.test")
+        assert op is not None
+        assert argon2.extract_parameters(op.password_hash).memory_cost == CHEAP_HASHER.memory_cost
+        await auth.login("ana@acme.test", SECRET)
+        with pytest.raises(Unauthenticated):
+            await auth.login("nobody@acme.test", SECRET)
+    finally:
+        store.close()

@@ -14,14 +14,17 @@ from engine.chat.events import Ack, Assigned, Closed, CommandFailed, MessageEven
 from engine.chat.messages import GetOperatorState
 from engine.chat.sessions import OperatorSession, VisitorSession
 from engine.errors import NotFound
+from tests.conftest import CHEAP_HASHER
 
 
 class Collect:
     def __init__(self) -> None:
         self.events: list[Any] = []
+        self.changed = asyncio.Event()
 
     def push(self, event: Any) -> None:
         self.events.append(event)
+        self.changed.set()
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -29,13 +32,14 @@ class Collect:
     async def wait(self, pred: Any, timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):
             while not pred(self):
-                await asyncio.sleep(0.002)
+                self.changed.clear()
+                await self.changed.wait()
 
 
 async def setup(
     tmp_path: Path, max_chats: int = 2, map_size: int = 1 << 30
 ) -> tuple[Engine, Any, Any, Any]:
-    engine = Engine(tmp_path, map_size=map_size)
+    engine = Engine(tmp_path, map_size=map_size, password_hasher=CHEAP_HASHER)
     account = await engine.directory.create_account("acme")
     site = await engine.directory.create_site(account.id, "web", ["https://acme.test"])
     dept = await engine.directory.create_department(account.id, site.id, "Support")
@@ -204,12 +208,12 @@ async def test_state_survives_passivation_and_restart(tmp_path: Path) -> None:
     conv = v.conversation_id
     v.detach()
     o.detach()
-    await asyncio.sleep(0.01)
+    await engine.settle()
     assert engine.system.passivate("conversation", conv)
     assert not engine.system.is_active("conversation", conv)
     await engine.close()
 
-    engine = Engine(tmp_path)
+    engine = Engine(tmp_path, password_hasher=CHEAP_HASHER)
     try:
         osink = Collect()
         o = OperatorSession(engine, principal(op), osink)

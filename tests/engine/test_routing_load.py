@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from engine.app import Engine
 from engine.chat.auth import Principal
-from engine.chat.directory import PASSWORD_HASHER
 from engine.chat.events import Assigned, Closed
 from engine.chat.messages import GetOperatorState, GetQueue, SettingsChanged
 from engine.chat.records import Operator
 from engine.chat.sessions import OperatorSession, VisitorSession
+from tests.conftest import CHEAP_HASHER
 
-HASH = PASSWORD_HASHER.hash("a password for tests")
+HASH = CHEAP_HASHER.hash("a password for tests")
 
 
 class Ledger:
@@ -73,7 +73,7 @@ class Nobody:
 async def build(
     data: Path, operators: int, limit: int
 ) -> tuple[Engine, str, Any, list[Desk], Ledger]:
-    engine = Engine(data)
+    engine = Engine(data, password_hasher=CHEAP_HASHER)
     d = engine.directory
     account = await d.create_account("load")
     site = await d.create_site(account.id, "web", [])

@@ -4,6 +4,7 @@ operator, against a real Parley started on 127.0.0.1 with port 0."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+from tests.conftest import CHEAP_HASHER
 
 
 @asynccontextmanager
@@ -38,13 +40,21 @@ async def running(
         grace_seconds=grace_seconds,
         abandon_seconds=abandon_seconds,
         edge=EdgeConfig(port=0, **edge),
+        password_hasher=CHEAP_HASHER,
     )
     app = Parley(config)
     await app.start()
     try:
         yield app
     finally:
+        # The gRPC server gives open streams a second to end on their own; the
+        # clients are done, so end them first and the stop takes milliseconds.
+        for client in _clients.pop(app, []):
+            await client.close()
         await app.stop()
+
+
+_clients: weakref.WeakKeyDictionary[Parley, list[Operator]] = weakref.WeakKeyDictionary()
 
 
 class _Listener(WSListener):  # type: ignore[misc]
@@ -112,6 +122,19 @@ class Visitor:
         self.welcome = await self.recv("welcome")
         return self.welcome
 
+    async def round_trip(self) -> None:
+        """A ping answered: every frame the server sent before it is queued here."""
+        self.send({"type": "ping"})
+        await self.recv("pong")
+
+    def frames(self) -> list[dict[str, Any]]:
+        """Every frame received so far (taken or still queued), in order."""
+        while not self.inbox.empty():
+            frame = self.inbox.get_nowait()
+            self.seen.append(frame)
+            self.backlog.append(frame)
+        return list(self.seen)
+
     async def close(self) -> None:
         if self.transport is not None:
             self.transport.disconnect()
@@ -123,10 +146,15 @@ def visitor_url(app: Parley, site: str | None = None) -> str:
     return f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={site or app.demo['site']}"
 
 
+ROUND_TRIP = "sroundtrip-"  # a conversation id no site has: the marker of a round trip
+
+
 class Operator:
     """An operator over gRPC: login, then one session stream."""
 
     def __init__(self, app: Parley) -> None:
+        _clients.setdefault(app, []).append(self)
+        self.closed = False
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
         self.auth = control_pb2_grpc.AuthStub(self.channel)
         self.control = control_pb2_grpc.ControlStub(self.channel)
@@ -138,6 +166,8 @@ class Operator:
         self.call: Any = None
         self.backlog: list[Any] = []
         self._reader: asyncio.Task[None] | None = None
+        self._trips = 0
+        self.seen: list[Any] = []  # every event received, in order
 
     async def login(self, email: str, password: str) -> Operator:
         reply = await self.auth.Login(control_pb2.LoginRequest(email=email, password=password))
@@ -162,6 +192,7 @@ class Operator:
             try:
                 async for batch in self.call:
                     for event in batch.events:
+                        self.seen.append(event)
                         self.events.put_nowait(event)
             except grpc.aio.AioRpcError as error:
                 self.events.put_nowait(error)
@@ -191,28 +222,76 @@ class Operator:
 
     async def recv(self, kind: str | None = None, timeout: float = 5.0) -> Any:
         """The first event of ``kind``; others stay queued for later calls."""
+        return (await self.first(*([kind] if kind else []), timeout=timeout))[1]
+
+    async def first(self, *kinds: str, timeout: float = 5.0) -> tuple[str, Any]:
+        """The first event of any of ``kinds`` (any kind if none), with its kind;
+        others stay queued for later calls, in order."""
         for i, event in enumerate(self.backlog):
             which = event.WhichOneof("event")
-            if kind is None or which == kind:
+            if not kinds or which in kinds:
                 del self.backlog[i]
-                return getattr(event, which)
+                return which, getattr(event, which)
         async with asyncio.timeout(timeout):
             while True:
                 event = await self.events.get()
                 if isinstance(event, Exception):
                     raise event
                 which = event.WhichOneof("event")
-                if kind is None or which == kind:
-                    return getattr(event, which)
+                if not kinds or which in kinds:
+                    return which, getattr(event, which)
                 self.backlog.append(event)
 
+    async def round_trip(self) -> None:
+        """A command answered: every event the server sent before the answer is
+        queued here. Commands on a stream are handled in order, so this also waits
+        for the ones sent before it."""
+        self._trips += 1
+        marker = f"{ROUND_TRIP}{self._trips:012d}"
+        self.send_commands(
+            operator_pb2.OperatorCommand(
+                action=operator_pb2.ChatAction(conversation_id=marker, join=operator_pb2.JoinChat())
+            )
+        )
+        async with asyncio.timeout(5):
+            while True:
+                event = await self.events.get()
+                if isinstance(event, Exception):
+                    raise event
+                if event.WhichOneof("event") == "error" and event.error.conversation_id == marker:
+                    return  # unknown_conversation, or permission_denied for some roles
+                self.backlog.append(event)
+
+    def received(self) -> list[tuple[str, Any]]:
+        """Every event received so far (taken or still queued), in order, with its
+        kind; the answers to round trips left out."""
+        events = [(e.WhichOneof("event"), getattr(e, e.WhichOneof("event"))) for e in self.seen]
+        return [
+            (kind, e)
+            for kind, e in events
+            if not (kind == "error" and e.conversation_id.startswith(ROUND_TRIP))
+        ]
+
     async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.outbox.put_nowait(None)
         if self.call is not None:
             self.call.cancel()
         if self._reader is not None:
             self._reader.cancel()
         await self.channel.close()
+
+
+async def settled(app: Parley, *clients: Visitor | Operator) -> None:
+    """The engine settled, then a round trip on each client's stream: what the
+    server had to send them is queued at the clients now, and what has not come
+    will not come from anything done before. The way to show absence."""
+    assert app.engine is not None
+    await app.engine.settle()
+    for client in clients:
+        await client.round_trip()
 
 
 async def demo_operator(app: Parley) -> Operator:

@@ -53,6 +53,20 @@ async def on_duty(where: dict[str, str]) -> tuple[Any, Any]:
     return channel, call
 
 
+class Progress:
+    """Counts acknowledgements of all visitors; ``reached`` is set at ``target``."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.count = 0
+        self.reached = asyncio.Event()
+
+    def acked(self) -> None:
+        self.count += 1
+        if self.count >= self.target:
+            self.reached.set()
+
+
 async def chatter(
     url: str,
     index: int,
@@ -60,6 +74,7 @@ async def chatter(
     sent: set[str],
     stop: asyncio.Event,
     identity: dict[str, Any],
+    progress: Progress,
 ) -> None:
     v = await Visitor(url).connect()
     welcome = await v.hello(name=f"visitor {index}")
@@ -77,6 +92,7 @@ async def chatter(
             frame = await v.recv("ack", timeout=10)
             acked[frame["cid"]] = frame["seq"]
             in_flight -= 1
+            progress.acked()
     except (TimeoutError, KeyError, AssertionError, OSError):
         pass  # the server died under us: that is the point
 
@@ -90,11 +106,14 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     sent: list[set[str]] = [set() for _ in range(VISITORS)]
     identities: list[dict[str, Any]] = [{} for _ in range(VISITORS)]
     stop = asyncio.Event()
+    # A random moment, counted in acknowledged messages rather than seconds.
+    progress = Progress(random.randint(150, 1500))
     tasks = [
-        asyncio.create_task(chatter(url, i, acked[i], sent[i], stop, identities[i]))
+        asyncio.create_task(chatter(url, i, acked[i], sent[i], stop, identities[i], progress))
         for i in range(VISITORS)
     ]
-    await asyncio.sleep(random.uniform(0.8, 2.0))
+    async with asyncio.timeout(60):
+        await progress.reached.wait()
     os.kill(proc.pid, signal.SIGKILL)
     await proc.wait()
     stop.set()
@@ -113,7 +132,8 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
             v = await Visitor(url).connect()
             v.send({"type": "hello", "v": 1, "token": identities[i]["token"], "last_seq": 0})
             welcome = await v.recv("welcome", timeout=10)
-            stored = [f for f in v.backlog if f["type"] == "msg"]
+            await v.round_trip()  # the whole replay is in
+            stored = [f for f in v.frames() if f["type"] == "msg"]
             await v.close()
             if not acked[i]:
                 continue

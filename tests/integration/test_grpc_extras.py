@@ -11,8 +11,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from engine.runtime import FakeClock
 from parley.v1 import control_pb2, visitor_pb2, visitor_pb2_grpc
 from tests.integration.helpers import demo_operator, owner, running
+from tests.integration.test_routing import advance, dropped
 
 
 async def visitor_stream(app: Any, token: str) -> tuple[Any, asyncio.Queue[Any]]:
@@ -171,7 +173,8 @@ async def test_health_and_reflection(tmp_path: Path) -> None:
 
 async def test_operator_list_shows_who_is_online(tmp_path: Path) -> None:
     # A dropped session counts as offline only after the grace period.
-    async with running(tmp_path, grace_seconds=0.3) as app:
+    clock = FakeClock()
+    async with running(tmp_path, clock=clock, grace_seconds=30) as app:
         assert app.demo is not None
         boss = await owner(app)
         op = await demo_operator(app)
@@ -186,7 +189,9 @@ async def test_operator_list_shows_who_is_online(tmp_path: Path) -> None:
         await op.open()
         assert await online()
         await op.close()
-        async with asyncio.timeout(5):
-            while await online():
-                await asyncio.sleep(0.02)
+        await dropped(app, app.demo["operator"])
+        await advance(app, clock, 29)
+        assert await online()  # within the grace period
+        await advance(app, clock, 2)
+        assert not await online()
         await boss.close()

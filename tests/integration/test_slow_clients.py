@@ -49,10 +49,11 @@ async def test_an_operator_that_does_not_read_loses_its_stream(tmp_path: Path) -
             await outbox.get()  # hold the stream open; never read from it
 
         call = lazy.sessions.Connect(commands(), metadata=lazy.metadata)
-        # Wait until the session is attached (the operator shows as online).
+        # The session is attached once it says ready; from then on nobody reads.
         async with asyncio.timeout(10):
-            while not await _online(app, app.demo["operator"]):  # type: ignore[index]
-                await asyncio.sleep(0.02)
+            while not any(e.WhichOneof("event") == "ready" for e in (await call.read()).events):
+                pass
+        assert await _online(app, app.demo["operator"])  # type: ignore[index]
         v = await Visitor(visitor_url(app)).connect()
         await v.hello()
         for i in range(400):
@@ -62,7 +63,7 @@ async def test_an_operator_that_does_not_read_loses_its_stream(tmp_path: Path) -
         # The server gave up on the stream: reading it now ends in UNAVAILABLE.
         with pytest.raises(grpc.aio.AioRpcError) as info:
             async with asyncio.timeout(20):
-                async for _batch in call:
+                while await call.read() is not grpc.aio.EOF:
                     pass
         assert info.value.code() is grpc.StatusCode.UNAVAILABLE
         assert "too_slow" in (info.value.details() or "")
@@ -107,17 +108,13 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         # The operator writes far more than the buffer limit; the visitor reads nothing.
         for i in range(2000):
             op.say(conv, f"o{i}", BIG)
-        async with asyncio.timeout(30):
-            while True:
-                state = await app.engine.system.ref(  # type: ignore[union-attr]
-                    "conversation", conv
-                ).ask(_summary())
-                if state.last_seq >= 2001:
-                    break
-                await asyncio.sleep(0.05)
-        async with asyncio.timeout(10):
-            while app.edge is not None and app.edge.connections:
-                await asyncio.sleep(0.05)
+        for _ in range(2000):  # each stored and sent on to the visitor
+            await op.recv("ack", timeout=30)
+        state = await app.engine.system.ref("conversation", conv).ask(_summary())  # type: ignore[union-attr]
+        assert state.last_seq == 2002  # the join notice, the visitor's, the operator's
+        # Every message was pushed at the connection, and it was dropped on the way.
+        await app.engine.settle()  # type: ignore[union-attr]
+        assert app.edge is not None and not app.edge.connections
         writer.close()
         # Everyone else is fine.
         other = await Visitor(visitor_url(app)).connect()

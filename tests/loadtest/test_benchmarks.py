@@ -1,0 +1,91 @@
+"""Every benchmark in ``loadtest/`` runs once at its smoke size, as a separate
+process the way it is run by hand, so none can rot unnoticed: it ends well,
+prints its table, and the numbers in it are sane (their size means nothing)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def smoke(name: str) -> tuple[str, list[dict[str, str]]]:
+    """Run ``loadtest.<name> --smoke``; its output and its table's rows."""
+    done = subprocess.run(
+        [sys.executable, "-m", f"loadtest.{name}", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert len(lines) >= 3, done.stdout  # a header, a rule, and rows
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = [
+        dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=True))
+        for line in lines[2:]
+    ]
+    return done.stdout, rows
+
+
+def number(cell: str) -> float:
+    """The first number in a cell: '1.28M/s' -> 1280000, '2,867/s' -> 2867."""
+    found = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*([kM]?)", cell)
+    assert found, f"no number in {cell!r}"
+    scale = {"": 1, "k": 1e3, "M": 1e6}[found.group(2)]
+    return float(found.group(1).replace(",", "")) * scale
+
+
+def test_bench_actors() -> None:
+    _, rows = smoke("bench_actors")
+    assert [r["benchmark"].split(" (")[0] for r in rows] == [
+        "ping-pong",
+        "fan-in",
+        "bytes per idle actor",
+    ]
+    for row in rows[:2]:
+        assert all(number(row[c]) > 0 for c in ("parley", "task+Queue", "pykka")), row
+    assert 100 < number(rows[2]["parley"]) < 100_000, rows[2]
+
+
+def test_bench_routing() -> None:
+    out, rows = smoke("bench_routing")
+    assert "200 visitors" in out
+    engine, bare = rows
+    assert number(engine["assignments/s"]) > 0 and number(engine["seconds"]) > 0
+    wait_p50, wait_p99 = (float(x) for x in engine["wait p50 / p99 ms"].split(" / "))
+    assert 0 <= wait_p50 <= wait_p99
+    assert number(bare["assignments/s"]) > number(engine["assignments/s"])
+
+
+def test_bench_idle() -> None:
+    _, (row,) = smoke("bench_idle")
+    assert row["visitors (hello done)"] == "20"
+    assert number(row["connect+hello rate"]) > 0
+    assert number(row["RSS before"]) > 10 and number(row["RSS after"]) > 10  # MiB
+
+
+def test_bench_e2e() -> None:
+    out, rows = smoke("bench_e2e")
+    assert "errors seen: 0" in out
+    assert [r["run"].split(",")[0].split(" (")[0] for r in rows] == [
+        "bare picows echo",
+        "parley",
+        "parley",
+    ]
+    assert all(number(r["messages/s"]) > 0 for r in rows), rows
+    for row in rows[1:]:
+        p50, p99 = number(row["p50 send->operator"]), number(row["p99 send->operator"])
+        assert 0 < p50 <= p99, row
+
+
+def test_every_benchmark_is_smoked() -> None:
+    names = sorted(path.stem for path in (ROOT / "loadtest").glob("bench_*.py"))
+    assert names, "no benchmarks found"
+    missing = [name for name in names if f"test_{name}" not in globals()]
+    assert not missing, f"benchmarks without a smoke test here: {missing}"
