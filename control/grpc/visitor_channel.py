@@ -1,7 +1,8 @@
 """The VisitorChannel service: an embedding service speaks for its visitors.
 
 One stream per visitor: a hello names the site (of the caller's account), then
-the visitor's commands and events flow as on the websocket edge.
+the visitor's commands and events flow as on the websocket edge, through the same
+dispatch (:mod:`engine.chat.dispatch`): the two front ends answer alike.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import grpc
 
 from control import converters
 from control.grpc.calls import peer_address, stream_caller
-from control.grpc.operator_session import _unknown_command
 from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
+from engine.chat.commands import Hello
+from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import CommandFailed
-from engine.chat.sessions import VisitorSession, failure
-from engine.errors import Refused
+from engine.chat.sessions import VisitorSession
 from parley.v1 import visitor_pb2, visitor_pb2_grpc
 
 
@@ -43,89 +44,37 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
         sink = BatchSink(self.backlog)
         holder: list[VisitorSession] = []
 
-        async def handle(command: Any) -> None:
-            which = command.WhichOneof("command")
-            if which == "hello":
-                if holder:
-                    sink.push(CommandFailed("already_hello", "hello was sent already"))
-                    return
-                h = command.hello
-                site = self.engine.directory.sites.get(h.site_id)
-                if site is None or site.account_id != principal.account_id:
-                    sink.push(CommandFailed("unknown_site", f"no site {h.site_id[:40]!r}"))
-                    return
-                session = VisitorSession(self.engine, site, sink)
-                session.ip = h.ip[:64] or peer_address(context)
-                session.user_agent = h.user_agent[:2000]
-                try:
-                    w = await session.hello(
-                        department_id=h.department_id,
-                        token=h.token,
-                        last_seq=h.last_seq,
-                        name=h.name,
-                        email=h.email,
-                        region_id=h.region_id,
-                        page_url=h.page_url,
-                        language=h.language,
-                        page_title=h.page_title,
-                        referrer=h.referrer,
-                        tz_offset_minutes=h.tz_offset_minutes,
-                    )
-                except Refused as error:
-                    sink.push(failure(error))
-                    return
-                holder.append(session)
-                sink.push(
-                    visitor_pb2.VisitorEvent(  # type: ignore[arg-type]
-                        welcome=visitor_pb2.VisitorWelcome(
-                            visitor_id=w["visitor_id"],
-                            token=w["token"],
-                            conversation_id=w["conversation_id"],
-                            last_seq=w["last_seq"],
-                            departments=converters.departments_pb(w["departments"]),
-                        )
+        async def handle(message: Any) -> None:
+            command = converters.visitor_command(message)
+            if type(command) is not Hello:
+                visitor_command(sink, holder[0] if holder else None, command)
+                return
+            if holder:
+                await visitor_hello(holder[0], command)  # refused: already_hello
+                return
+            h = message.hello
+            site = self.engine.directory.sites.get(h.site_id)
+            if site is None or site.account_id != principal.account_id:
+                sink.push(CommandFailed("unknown_site", f"no site {h.site_id[:40]!r}"))
+                return
+            session = VisitorSession(self.engine, site, sink)
+            session.ip = h.ip[:64] or peer_address(context)
+            session.user_agent = h.user_agent[:2000]
+            w = await visitor_hello(session, command)
+            if w is None:
+                return
+            holder.append(session)
+            sink.push(
+                visitor_pb2.VisitorEvent(  # type: ignore[arg-type]
+                    welcome=visitor_pb2.VisitorWelcome(
+                        visitor_id=w["visitor_id"],
+                        token=w["token"],
+                        conversation_id=w["conversation_id"],
+                        last_seq=w["last_seq"],
+                        departments=converters.departments_pb(w["departments"]),
                     )
                 )
-            elif which == "send":
-                if not holder:
-                    sink.push(
-                        CommandFailed(
-                            "no_hello", "send hello first", False, command.send.client_msg_id
-                        )
-                    )
-                    return
-                holder[0].send(command.send.client_msg_id, command.send.text)
-            elif which == "rate":
-                if not holder:
-                    sink.push(CommandFailed("no_hello", "send hello first"))
-                    return
-                holder[0].rate(command.rate.score, command.rate.comment)
-            elif which == "typing":
-                if holder:
-                    holder[0].typing(command.typing.active, command.typing.text)
-            elif which == "read":
-                if not holder:
-                    sink.push(CommandFailed("no_hello", "send hello first"))
-                    return
-                holder[0].read(command.read.seq)
-            elif which == "choose":
-                if not holder:
-                    sink.push(CommandFailed("no_hello", "send hello first"))
-                    return
-                holder[0].choose(command.choose.department_id, command.choose.region_id)
-            elif which == "page":
-                if not holder:
-                    sink.push(CommandFailed("no_hello", "send hello first"))
-                    return
-                holder[0].page(command.page.url, command.page.title)
-            elif which == "ticket":
-                if not holder:
-                    sink.push(CommandFailed("no_hello", "send hello first"))
-                    return
-                t = command.ticket
-                holder[0].leave_ticket(t.name, t.email, t.text)
-            else:
-                sink.push(_unknown_command())
+            )
 
         def detach() -> None:
             for session in holder:

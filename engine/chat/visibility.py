@@ -11,18 +11,21 @@ Which permission each chat action needs is the table
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from engine.chat.board import in_scope
 from engine.chat.events import ChatCard
 from engine.chat.messages import GetCard, GetConversation
 from engine.chat.permissions import VIEW_SCOPES
-from engine.chat.sessions.common import CONVERSATION_ID
 from engine.errors import FailedPrecondition, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from engine.app import Engine
     from engine.chat.auth import Principal
+
+# A conversation id's shape, checked before any actor is asked about it.
+CONVERSATION_ID = re.compile(r"^s[a-z2-7]{9}-[a-z2-7]{12}$")
 
 
 def scope_of(permissions: frozenset[str]) -> str:

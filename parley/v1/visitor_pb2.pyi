@@ -14,7 +14,7 @@ class VisitorCommandBatch(_message.Message):
     def __init__(self, commands: _Optional[_Iterable[_Union[VisitorCommand, _Mapping]]] = ...) -> None: ...
 
 class VisitorCommand(_message.Message):
-    __slots__ = ("hello", "send", "rate", "typing", "read", "choose", "ticket", "page")
+    __slots__ = ("hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     SEND_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class VisitorCommand(_message.Message):
     CHOOSE_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_FIELD_NUMBER: _ClassVar[int]
     hello: VisitorHello
     send: VisitorSend
     rate: VisitorRate
@@ -31,7 +32,12 @@ class VisitorCommand(_message.Message):
     choose: VisitorChoose
     ticket: VisitorTicket
     page: VisitorPage
-    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ..., choose: _Optional[_Union[VisitorChoose, _Mapping]] = ..., ticket: _Optional[_Union[VisitorTicket, _Mapping]] = ..., page: _Optional[_Union[VisitorPage, _Mapping]] = ...) -> None: ...
+    close: VisitorClose
+    def __init__(self, hello: _Optional[_Union[VisitorHello, _Mapping]] = ..., send: _Optional[_Union[VisitorSend, _Mapping]] = ..., rate: _Optional[_Union[VisitorRate, _Mapping]] = ..., typing: _Optional[_Union[VisitorTyping, _Mapping]] = ..., read: _Optional[_Union[VisitorRead, _Mapping]] = ..., choose: _Optional[_Union[VisitorChoose, _Mapping]] = ..., ticket: _Optional[_Union[VisitorTicket, _Mapping]] = ..., page: _Optional[_Union[VisitorPage, _Mapping]] = ..., close: _Optional[_Union[VisitorClose, _Mapping]] = ...) -> None: ...
+
+class VisitorClose(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class VisitorPage(_message.Message):
     __slots__ = ("url", "title")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
 
@@ -21,7 +20,6 @@ from engine.chat.events import CommandFailed, Sink
 from engine.errors import Refused
 from engine.runtime import MailboxFull
 
-CONVERSATION_ID = re.compile(r"^s[a-z2-7]{9}-[a-z2-7]{12}$")
 MAX_NAME = 100
 MAX_PREVIEW = 1000  # characters of a typing preview
 MAX_EMAIL = 254

@@ -51,12 +51,11 @@ from engine.chat.messages import (
 )
 from engine.chat.permissions import CHAT_ACTIONS, TYPING_PREVIEW, VIEW_OPERATORS
 from engine.chat.sessions.common import (
-    CONVERSATION_ID,
     TEXT_ERRORS,
     after_hello,
     failure,
 )
-from engine.chat.visibility import card_in_sight, may_pick, require, scope_of
+from engine.chat.visibility import CONVERSATION_ID, card_in_sight, may_pick, require, scope_of
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
 from engine.runtime import AskTimeout, MailboxFull, Ref
 
@@ -74,6 +73,7 @@ class OperatorSession:
         self.sink = sink
         self.operator_id = principal.operator_id
         self.display_name = ""
+        self.max_chats = 0
         self._operator = engine.system.ref("operator", principal.operator_id)
         self._attached = False
         permissions = engine.directory.role_permissions(principal.account_id, principal.role)
@@ -99,6 +99,7 @@ class OperatorSession:
             raise InvalidArgument("invalid_argument", "a resume point names a bad conversation")
         name, max_chats, status = await self._operator.ask(AttachSession(self, dict(resume)))
         self.display_name = name
+        self.max_chats = max_chats
         self.status = status
         self._attached = True
         return name, max_chats
