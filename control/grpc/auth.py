@@ -8,8 +8,8 @@ from typing import Any
 from control import converters
 from control.grpc.calls import peer_address, rpc
 from engine.app import Engine
+from engine.chat import account
 from engine.chat.auth import Principal
-from engine.chat.messages import SettingsChanged
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc
 
 
@@ -84,10 +84,7 @@ class AuthService(control_pb2_grpc.AuthServicer):  # type: ignore[misc]
 
     @rpc("Auth", "SetMyAutoAccept")
     async def SetMyAutoAccept(self, request: Any, principal: Principal, context: Any) -> Any:
-        op = await self.engine.directory.update_operator(
-            principal.account_id, principal.operator_id, {"auto_accept": request.auto_accept}
-        )
-        self.engine.system.ref("operator", op.id).tell(SettingsChanged())
+        op = await account.set_auto_accept(self.engine, principal, request.auto_accept)
         return converters.operator_pb(op)
 
     @rpc("Auth", "RevokeMySession")

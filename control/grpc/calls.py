@@ -20,6 +20,7 @@ from control import permissions
 from control.errors import detail_of, status_of
 from engine.app import Engine
 from engine.chat.auth import Principal
+from engine.chat.permissions import require
 from engine.errors import PermissionDenied, Refused
 
 
@@ -49,10 +50,8 @@ def authorize(
     if needed is None:
         return None
     principal = engine.auth.authenticate(bearer_token(context))
-    if needed not in engine.directory.role_permissions(principal.account_id, principal.role):
-        raise PermissionDenied(
-            "permission_denied", f"the {principal.role} role may not {needed.replace('_', ' ')}"
-        )
+    held = engine.directory.role_permissions(principal.account_id, principal.role)
+    require(held, principal.role, needed)
     return principal
 
 

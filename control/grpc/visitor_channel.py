@@ -16,10 +16,11 @@ from control import converters
 from control.grpc.calls import peer_address, stream_caller
 from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
+from engine.chat import account
 from engine.chat.commands import Hello
 from engine.chat.dispatch import visitor_command, visitor_hello
-from engine.chat.events import CommandFailed
-from engine.chat.sessions import VisitorSession
+from engine.chat.sessions import VisitorSession, failure
+from engine.errors import Refused
 from parley.v1 import visitor_pb2, visitor_pb2_grpc
 
 
@@ -53,9 +54,10 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                 await visitor_hello(holder[0], command)  # refused: already_hello
                 return
             h = message.hello
-            site = self.engine.directory.sites.get(h.site_id)
-            if site is None or site.account_id != principal.account_id:
-                sink.push(CommandFailed("unknown_site", f"no site {h.site_id[:40]!r}"))
+            try:
+                site = account.visitor_site(self.engine, principal, h.site_id)
+            except Refused as error:
+                sink.push(failure(error))
                 return
             session = VisitorSession(self.engine, site, sink)
             session.ip = h.ip[:64] or peer_address(context)

@@ -6,7 +6,7 @@ operator session and the RPCs that name a chat all ask this module (the rule
 itself, :func:`~engine.chat.board.in_scope`, is shared with the board's lists).
 A chat out of sight "does not exist": the refusal never hints that it does.
 Which permission each chat action needs is the table
-``engine.chat.permissions.CHAT_ACTIONS``; :func:`require` checks one.
+``engine.chat.permissions.CHAT_ACTIONS``; ``permissions.require`` checks one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from engine.chat.board import in_scope
 from engine.chat.events import ChatCard
 from engine.chat.messages import GetCard, GetConversation
 from engine.chat.permissions import VIEW_SCOPES
-from engine.errors import FailedPrecondition, NotFound, PermissionDenied
+from engine.errors import FailedPrecondition, NotFound
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -35,14 +35,6 @@ def scope_of(permissions: frozenset[str]) -> str:
         if VIEW_SCOPES[name] in permissions:
             scope = name
     return scope
-
-
-def require(permissions: frozenset[str], role: str, permission: str) -> None:
-    """Refuse unless ``permissions`` (what ``role`` holds) include ``permission``."""
-    if permission not in permissions:
-        raise PermissionDenied(
-            "permission_denied", f"the {role} role may not {permission.replace('_', ' ')}"
-        )
 
 
 def unknown_conversation(conversation_id: str) -> NotFound:

@@ -49,13 +49,13 @@ from engine.chat.messages import (
     WatchBoard,
     WatchOperators,
 )
-from engine.chat.permissions import CHAT_ACTIONS, TYPING_PREVIEW, VIEW_OPERATORS
+from engine.chat.permissions import CHAT_ACTIONS, TYPING_PREVIEW, VIEW_OPERATORS, require
 from engine.chat.sessions.common import (
     TEXT_ERRORS,
     after_hello,
     failure,
 )
-from engine.chat.visibility import CONVERSATION_ID, card_in_sight, may_pick, require, scope_of
+from engine.chat.visibility import CONVERSATION_ID, card_in_sight, may_pick, scope_of
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
 from engine.runtime import AskTimeout, MailboxFull, Ref
 
