@@ -32,6 +32,7 @@ from engine.chat.events import (
     Typing,
 )
 from engine.chat.records import (
+    DEPARTMENT_SETTINGS,
     Block,
     Department,
     Group,
@@ -87,22 +88,26 @@ def fill_message(target: Any, e: MessageEvent) -> None:
     target.sent_at_ms = e.sent_at_ms
 
 
-def add_operator_events(batch: operator_pb2.OperatorEventBatch, events: list[Any]) -> None:
+def add_operator_events(
+    batch: operator_pb2.OperatorEventBatch, events: list[Event | operator_pb2.OperatorEvent]
+) -> None:
     """Append engine events (or ready protobuf events) to an outgoing batch."""
     add = batch.events.add
     for event in events:
+        # Dispatch by exact class (the hot path); ``e`` is the event untyped for it.
+        e: Any = event
         cls = type(event)
         if cls is MessageEvent:
-            fill_message(add().message, event)
+            fill_message(add().message, e)
         elif cls is Ack:
             ack = add().ack
-            ack.conversation_id = event.conversation_id
-            ack.client_msg_id = event.client_msg_id
-            ack.seq = event.seq
+            ack.conversation_id = e.conversation_id
+            ack.client_msg_id = e.client_msg_id
+            ack.seq = e.seq
         elif cls is operator_pb2.OperatorEvent:
-            batch.events.append(event)
+            batch.events.append(e)
         else:
-            batch.events.append(operator_event(event))
+            batch.events.append(operator_event(e))
 
 
 def typing_pb(e: Typing) -> common_pb2.TypingNotice:
@@ -513,3 +518,24 @@ def operator_command(c: operator_pb2.OperatorCommand) -> OperatorCommand:
     if which == "hello":
         return commands.OperatorHello({r.conversation_id: r.after_seq for r in c.hello.resume})
     return commands.UnknownCommand()
+
+
+# The optional fields of an operator update, and the lists among them.
+_OPERATOR_FIELDS = ("max_chats", "schedule", "timezone", "auto_distribution", "auto_accept")
+_OPERATOR_LISTS = ("department_ids", "languages", "region_ids", "group_ids")
+
+
+def operator_changes(request: control_pb2.UpdateOperatorRequest) -> dict[str, object]:
+    """The settings an operator update sets (a field left out stays as it is)."""
+    changes: dict[str, object] = {}
+    for field, value in request.ListFields():
+        if field.name in _OPERATOR_FIELDS:
+            changes[field.name] = value
+        elif field.name in _OPERATOR_LISTS:
+            changes[field.name] = list(value.values)
+    return changes
+
+
+def department_changes(request: control_pb2.UpdateDepartmentRequest) -> dict[str, object]:
+    """The settings a department update sets (a field left out stays as it is)."""
+    return {f.name: v for f, v in request.ListFields() if f.name in DEPARTMENT_SETTINGS}

@@ -3,7 +3,8 @@
 :func:`authorize` reads the bearer token from the call metadata, authenticates
 it and checks the method's permission in the one table,
 ``control.permissions.RPC_PERMISSIONS`` (a method missing from it is refused).
-:func:`rpc` wraps a unary handler with that check and turns engine refusals into
+:func:`rpc` wraps a unary handler with that check (:func:`public_rpc` the
+one method open to anyone, logging in) and turns engine refusals into
 gRPC statuses through ``control.errors``; :func:`stream_caller` does the same for
 the opening of a stream.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Protocol, TypeVar
 
 import grpc
 
@@ -23,15 +24,19 @@ from engine.chat.auth import Principal
 from engine.chat.permissions import require
 from engine.errors import PermissionDenied, Refused
 
+Req = TypeVar("Req")  # a call's request message
+Rep = TypeVar("Rep")  # and its reply
 
-def bearer_token(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+
+def bearer_token(context: grpc.aio.ServicerContext[Req, Rep]) -> str | None:
+    """The bearer token in the call metadata, if any."""
     for key, value in context.invocation_metadata() or ():
         if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
             return value[7:].strip()
     return None
 
 
-def peer_address(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+def peer_address(context: grpc.aio.ServicerContext[Req, Rep]) -> str:
     """The caller's IP address without the port ("ipv4:1.2.3.4:5678" -> "1.2.3.4")."""
     peer = context.peer() or ""
     kind, _, rest = peer.partition(":")
@@ -41,7 +46,7 @@ def peer_address(context: grpc.aio.ServicerContext[Any, Any]) -> str:
 
 
 def authorize(
-    engine: Engine, context: grpc.aio.ServicerContext[Any, Any], method: str
+    engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
 ) -> Principal | None:
     """The caller, checked against the method's permission; raises a refusal."""
     if method not in permissions.RPC_PERMISSIONS:
@@ -55,18 +60,31 @@ def authorize(
     return principal
 
 
-# (servicer, request, principal, context): the principal is None only for Login.
-Handler = Callable[[Any, Any, Any, Any], Awaitable[Any]]
+class Servicer(Protocol):
+    """What the call wrapper needs of a servicer."""
+
+    engine: Engine
 
 
-def rpc(service: str, name: str) -> Callable[[Handler], Callable[..., Awaitable[Any]]]:
+S = TypeVar("S", bound=Servicer)
+# A unary method as gRPC calls it, and as written: the caller comes in between.
+Method = Callable[[S, Req, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
+Handler = Callable[[S, Req, Principal, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
+PublicHandler = Callable[[S, Req, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
+
+
+def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, Req, Rep]]:
+    """Wrap a unary handler: the caller is authenticated and checked against the
+    method's permission, and the handler's refusals end the call as statuses."""
     method = f"/parley.v1.{service}/{name}"
 
-    def wrap(handler: Handler) -> Callable[..., Awaitable[Any]]:
+    def wrap(handler: Handler[S, Req, Rep]) -> Method[S, Req, Rep]:
         @functools.wraps(handler)
-        async def call(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
             try:
                 principal = authorize(self.engine, context, method)
+                if principal is None:
+                    raise RuntimeError(f"{method} is open to anyone: wrap it with public_rpc")
                 return await handler(self, request, principal, context)
             except Refused as error:
                 await context.abort(status_of(error), detail_of(error))
@@ -76,8 +94,30 @@ def rpc(service: str, name: str) -> Callable[[Handler], Callable[..., Awaitable[
     return wrap
 
 
+def public_rpc(
+    service: str, name: str
+) -> Callable[[PublicHandler[S, Req, Rep]], Method[S, Req, Rep]]:
+    """Wrap the handler of a method open to anyone (logging in): the table must
+    say so, and refusals end the call as statuses."""
+    method = f"/parley.v1.{service}/{name}"
+
+    def wrap(handler: PublicHandler[S, Req, Rep]) -> Method[S, Req, Rep]:
+        @functools.wraps(handler)
+        async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
+            try:
+                if authorize(self.engine, context, method) is not None:
+                    raise RuntimeError(f"{method} needs a caller: wrap it with rpc")
+                return await handler(self, request, context)
+            except Refused as error:
+                await context.abort(status_of(error), detail_of(error))
+
+        return call
+
+    return wrap
+
+
 async def stream_caller(
-    engine: Engine, context: grpc.aio.ServicerContext[Any, Any], method: str
+    engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
 ) -> Principal:
     """The authorised caller of a stream, or the call ends with the refusal."""
     try:

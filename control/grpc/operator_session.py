@@ -8,7 +8,6 @@ events, and carries the operator's commands to the engine.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 
@@ -21,28 +20,35 @@ from engine.chat.events import Event
 from engine.chat.sessions import OperatorSession
 from parley.v1 import operator_pb2, operator_pb2_grpc
 
+# What the stream sends: the engine's events, and the session-ready reply.
+Outgoing = Event | operator_pb2.OperatorEvent
 
-def _operator_batch(events: list[Event]) -> operator_pb2.OperatorEventBatch:
+
+def _operator_batch(events: list[Outgoing]) -> operator_pb2.OperatorEventBatch:
     out = operator_pb2.OperatorEventBatch()
     converters.add_operator_events(out, events)
     return out
 
 
-class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type: ignore[misc]
+class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
     def __init__(self, engine: Engine, backlog: int = 100_000) -> None:
         self.engine = engine
         self.backlog = backlog
 
     async def Connect(
-        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
+        self,
+        request_iterator: AsyncIterator[operator_pb2.OperatorCommandBatch],
+        context: grpc.aio.ServicerContext[
+            operator_pb2.OperatorCommandBatch, operator_pb2.OperatorEventBatch
+        ],
+    ) -> AsyncIterator[operator_pb2.OperatorEventBatch]:
         principal = await stream_caller(self.engine, context, "/parley.v1.OperatorSession/Connect")
-        sink = BatchSink(self.backlog)
+        sink: BatchSink[Outgoing] = BatchSink(self.backlog)
         session = OperatorSession(self.engine, principal, sink)
 
         def ready() -> None:
             sink.push(
-                operator_pb2.OperatorEvent(  # type: ignore[arg-type]
+                operator_pb2.OperatorEvent(
                     ready=operator_pb2.SessionReady(
                         operator_id=principal.operator_id,
                         display_name=session.display_name,
@@ -52,7 +58,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):  # type
                 )
             )
 
-        async def handle(command: Any) -> None:
+        async def handle(command: operator_pb2.OperatorCommand) -> None:
             await operator_command(session, converters.operator_command(command), ready)
 
         async for out in serve_stream(

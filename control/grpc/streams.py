@@ -11,32 +11,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Generic, Protocol, TypeVar
 
 import grpc
 
 from control.errors import detail_of, status_of
-from engine.chat.events import Event
 from engine.errors import Refused, Unavailable
 
 log = logging.getLogger("parley.grpc")
 
 
-class BatchSink:
+T = TypeVar("T")  # what a stream sends: engine events, and the front end's own
+C = TypeVar("C")  # what a client's batch carries
+C_co = TypeVar("C_co", covariant=True)
+B = TypeVar("B")
+O = TypeVar("O")  # noqa: E741 - the outgoing batch message
+
+
+class CommandBatch(Protocol[C_co]):
+    """A client's batch of commands, as every stream's protobuf batch is."""
+
+    @property
+    def commands(self) -> Iterable[C_co]: ...
+
+
+class BatchSink(Generic[T]):
     """Collects events for one stream; the writer sends whatever is ready as one
     batch (one event per stream message caps a stream near 13k events/s)."""
 
     __slots__ = ("events", "wake", "closed", "overflowed", "limit")
 
     def __init__(self, limit: int = 100_000) -> None:
-        self.events: list[Event] = []
+        self.events: list[T] = []
         self.wake = asyncio.Event()
         self.closed = False
         self.overflowed = False
         self.limit = limit  # unsent events before the client counts as too slow
 
-    def push(self, event: Event) -> None:
+    def push(self, event: T) -> None:
         events = self.events
         if len(events) >= self.limit:
             # The client does not read: end its stream rather than buffer
@@ -48,7 +61,7 @@ class BatchSink:
         if len(events) == 1:
             self.wake.set()
 
-    async def batches(self, limit: int = 500) -> AsyncIterator[list[Event]]:
+    async def batches(self, limit: int = 500) -> AsyncIterator[list[T]]:
         while True:
             await self.wake.wait()
             if self.overflowed:
@@ -73,7 +86,9 @@ class BatchSink:
 
 
 async def pump(
-    commands: AsyncIterator[Any], handle: Callable[[Any], Awaitable[None]], sink: BatchSink
+    commands: AsyncIterator[CommandBatch[C]],
+    handle: Callable[[C], Awaitable[None]],
+    sink: BatchSink[T],
 ) -> None:
     try:
         async for batch in commands:
@@ -88,13 +103,13 @@ async def pump(
 
 
 async def serve_stream(
-    context: grpc.aio.ServicerContext[Any, Any],
-    commands: AsyncIterator[Any],
-    handle: Callable[[Any], Awaitable[None]],
-    sink: BatchSink,
-    encode: Callable[[list[Event]], Any],
+    context: grpc.aio.ServicerContext[B, O],
+    commands: AsyncIterator[CommandBatch[C]],
+    handle: Callable[[C], Awaitable[None]],
+    sink: BatchSink[T],
+    encode: Callable[[list[T]], O],
     detach: Callable[[], None],
-) -> AsyncIterator[Any]:
+) -> AsyncIterator[O]:
     """Read commands in a task while writing batches of events; detach the
     session however the stream ends."""
     reader = asyncio.create_task(pump(commands, handle, sink))

@@ -8,7 +8,6 @@ dispatch (:mod:`engine.chat.dispatch`): the two front ends answer alike.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 
@@ -19,12 +18,16 @@ from engine.app import Engine
 from engine.chat import account
 from engine.chat.commands import Hello
 from engine.chat.dispatch import visitor_command, visitor_hello
+from engine.chat.events import Event
 from engine.chat.sessions import VisitorSession, failure
 from engine.errors import Refused
 from parley.v1 import visitor_pb2, visitor_pb2_grpc
 
+# What the stream sends: the engine's events, and the welcome.
+Outgoing = Event | visitor_pb2.VisitorEvent
 
-def _visitor_batch(events: list[Any]) -> visitor_pb2.VisitorEventBatch:
+
+def _visitor_batch(events: list[Outgoing]) -> visitor_pb2.VisitorEventBatch:
     return visitor_pb2.VisitorEventBatch(
         events=[
             e if isinstance(e, visitor_pb2.VisitorEvent) else converters.visitor_event(e)
@@ -33,19 +36,23 @@ def _visitor_batch(events: list[Any]) -> visitor_pb2.VisitorEventBatch:
     )
 
 
-class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: ignore[misc]
+class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
     def __init__(self, engine: Engine, backlog: int = 100_000) -> None:
         self.engine = engine
         self.backlog = backlog
 
     async def Connect(
-        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
+        self,
+        request_iterator: AsyncIterator[visitor_pb2.VisitorCommandBatch],
+        context: grpc.aio.ServicerContext[
+            visitor_pb2.VisitorCommandBatch, visitor_pb2.VisitorEventBatch
+        ],
+    ) -> AsyncIterator[visitor_pb2.VisitorEventBatch]:
         principal = await stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
-        sink = BatchSink(self.backlog)
+        sink: BatchSink[Outgoing] = BatchSink(self.backlog)
         holder: list[VisitorSession] = []
 
-        async def handle(message: Any) -> None:
+        async def handle(message: visitor_pb2.VisitorCommand) -> None:
             command = converters.visitor_command(message)
             if type(command) is not Hello:
                 visitor_command(sink, holder[0] if holder else None, command)
@@ -67,7 +74,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):  # type: i
                 return
             holder.append(session)
             sink.push(
-                visitor_pb2.VisitorEvent(  # type: ignore[arg-type]
+                visitor_pb2.VisitorEvent(
                     welcome=visitor_pb2.VisitorWelcome(
                         visitor_id=w["visitor_id"],
                         token=w["token"],
