@@ -181,6 +181,7 @@ class VisitorConnection(WSListener):
             log.exception("hello failed")
             self.push(failure(error))
             self._close(CLOSE_INTERNAL, "internal")
+        held = self.state.hello_done(welcome is not None)
         if welcome is not None:
             if self._deadline is not None and self.state.hello_deadline is None:
                 self._deadline.cancel()
@@ -197,7 +198,7 @@ class VisitorConnection(WSListener):
                     welcome["departments"],
                 )
             )
-        for frame in self.state.hello_done(welcome is not None):
+        for frame in held:
             self._handle(frame)
 
     def _hello_overdue(self) -> None:
