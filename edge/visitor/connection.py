@@ -24,6 +24,11 @@ class Phase(enum.Enum):
     READY = "ready"  # welcomed
 
 
+# Module constants: a global is quicker to reach than an enum's member, and
+# accept() runs for every frame.
+_WAITING, _GREETING, _READY = Phase.WAITING, Phase.GREETING, Phase.READY
+
+
 class ConnectionState:
     """One visitor connection's hello state, held frames and hello deadline."""
 
@@ -46,12 +51,13 @@ class ConnectionState:
         """What to act on now: ``frame`` itself, or None when it is held until
         the running hello completes. A hello returned here is to be run (the
         glue reports its outcome with :meth:`hello_done`)."""
-        if self.phase is Phase.GREETING:
+        phase = self.phase
+        if phase is _GREETING:
             self.held.append(frame)
             return None
         if type(frame) is Hello:
-            self._before = self.phase
-            self.phase = Phase.GREETING
+            self._before = phase
+            self.phase = _GREETING
         return frame
 
     def hello_done(self, welcomed: bool) -> list[Command | FrameError]:

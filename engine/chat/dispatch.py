@@ -85,6 +85,9 @@ def visitor_command(sink: Sink, session: VisitorSession | None, command: Visitor
             case _:
                 sink.push(no_hello())
         return
+    if type(command) is Send:  # the hot path: one check before the match
+        session.send(command.cid, command.text)
+        return
     match command:
         case Send():
             session.send(command.cid, command.text)
