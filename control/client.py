@@ -64,8 +64,9 @@ class Client:
         self.auth = control_pb2_grpc.AuthStub(self.channel)
         self.control = control_pb2_grpc.ControlStub(self.channel)
 
-    def metadata(self) -> list[tuple[str, str]]:
-        return [("authorization", f"Bearer {self.token}")] if self.token else []
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """The call metadata: the bearer token, when there is one."""
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
     def call(self, stub_method: Any, request: Any, timeout: float = 10.0) -> Any:
         return stub_method(request, metadata=self.metadata(), timeout=timeout)

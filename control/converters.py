@@ -1,4 +1,5 @@
-"""Pure conversions between engine objects and protobuf messages."""
+"""Pure conversions between engine objects and protobuf messages: records and
+events out, clients' commands in."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from ua_parser import parse as ua_parse
 
+from engine.chat import commands
+from engine.chat.commands import OperatorCommand, VisitorCommand
 from engine.chat.events import (
     Ack,
     Assigned,
@@ -30,6 +33,7 @@ from engine.chat.events import (
 )
 from engine.chat.messages import VisitorInfo
 from engine.chat.records import (
+    DEPARTMENT_SETTINGS,
     Block,
     Department,
     Group,
@@ -85,22 +89,26 @@ def fill_message(target: Any, e: MessageEvent) -> None:
     target.sent_at_ms = e.sent_at_ms
 
 
-def add_operator_events(batch: operator_pb2.OperatorEventBatch, events: list[Any]) -> None:
+def add_operator_events(
+    batch: operator_pb2.OperatorEventBatch, events: list[Event | operator_pb2.OperatorEvent]
+) -> None:
     """Append engine events (or ready protobuf events) to an outgoing batch."""
     add = batch.events.add
     for event in events:
+        # Dispatch by exact class (the hot path); ``e`` is the event untyped for it.
+        e: Any = event
         cls = type(event)
         if cls is MessageEvent:
-            fill_message(add().message, event)
+            fill_message(add().message, e)
         elif cls is Ack:
             ack = add().ack
-            ack.conversation_id = event.conversation_id
-            ack.client_msg_id = event.client_msg_id
-            ack.seq = event.seq
+            ack.conversation_id = e.conversation_id
+            ack.client_msg_id = e.client_msg_id
+            ack.seq = e.seq
         elif cls is operator_pb2.OperatorEvent:
-            batch.events.append(event)
+            batch.events.append(e)
         else:
-            batch.events.append(operator_event(event))
+            batch.events.append(operator_event(e))
 
 
 def typing_pb(e: Typing) -> common_pb2.TypingNotice:
@@ -418,3 +426,117 @@ def block_pb(b: Block) -> control_pb2.Block:
         created_ms=b.created_ms,
         expires_ms=b.expires_ms,
     )
+
+
+def visitor_command(c: visitor_pb2.VisitorCommand) -> VisitorCommand:
+    """A visitor channel command as the engine's command (hello: see visitor_hello)."""
+    which = c.WhichOneof("command")
+    if which == "hello":
+        return visitor_hello(c.hello)
+    if which == "send":
+        return commands.Send(c.send.client_msg_id, c.send.text)
+    if which == "rate":
+        return commands.RateChat(c.rate.score, c.rate.comment)
+    if which == "typing":
+        return commands.TypingNow(c.typing.active, c.typing.text)
+    if which == "read":
+        return commands.ReadTo(c.read.seq)
+    if which == "choose":
+        return commands.Choose(c.choose.department_id, c.choose.region_id)
+    if which == "page":
+        return commands.PageChange(c.page.url, c.page.title)
+    if which == "ticket":
+        return commands.LeaveTicket(c.ticket.name, c.ticket.email, c.ticket.text)
+    if which == "close":
+        return commands.CloseChat()
+    return commands.UnknownCommand()
+
+
+def visitor_hello(h: visitor_pb2.VisitorHello) -> commands.Hello:
+    return commands.Hello(
+        department=h.department_id,
+        token=h.token,
+        last_seq=h.last_seq,
+        name=h.name,
+        email=h.email,
+        region=h.region_id,
+        page_url=h.page_url,
+        language=h.language,
+        title=h.page_title,
+        referrer=h.referrer,
+        tz_offset=h.tz_offset_minutes,
+    )
+
+
+# A chat action's oneof field, as the engine's action name.
+_ACTIONS = {
+    "join": "join",
+    "leave": "leave",
+    "invite_operator_id": "invite",
+    "transfer_to_operator_id": "transfer",
+    "transfer_to_department_id": "transfer",
+    "take_over": "take_over",
+    "chat_status": "chat_status",
+}
+
+
+def operator_command(c: operator_pb2.OperatorCommand) -> OperatorCommand:
+    """An operator session stream command as the engine's command."""
+    which = c.WhichOneof("command")
+    if which == "send":
+        s = c.send
+        return commands.OperatorSend(s.conversation_id, s.client_msg_id, s.text)
+    if which == "whisper":
+        w = c.whisper
+        return commands.OperatorSend(w.conversation_id, w.client_msg_id, w.text, note=True)
+    if which == "close":
+        return commands.OperatorClose(c.close.conversation_id)
+    if which == "typing":
+        return commands.OperatorTyping(c.typing.conversation_id, c.typing.active)
+    if which == "read":
+        return commands.OperatorRead(c.read.conversation_id, c.read.seq)
+    if which == "status":
+        return commands.SetMyStatus(c.status.status)
+    if which == "answer":
+        return commands.OfferAnswer(c.answer.conversation_id, c.answer.accept)
+    if which == "pick":
+        return commands.PickChat(c.pick.conversation_id)
+    if which == "action":
+        a = c.action
+        kind = a.WhichOneof("action") or ""
+        return commands.ChatAction(
+            a.conversation_id,
+            _ACTIONS.get(kind, ""),
+            invisible=a.join.invisible,
+            operator_id=a.invite_operator_id or a.transfer_to_operator_id,
+            department_id=a.transfer_to_department_id,
+            from_id=a.take_over.from_operator_id,
+            status=a.chat_status,
+        )
+    if which == "direct":
+        d = c.direct
+        return commands.DirectSend(d.to_operator_id, d.client_msg_id, d.text)
+    if which == "hello":
+        return commands.OperatorHello({r.conversation_id: r.after_seq for r in c.hello.resume})
+    return commands.UnknownCommand()
+
+
+# The optional fields of an operator update, and the lists among them.
+_OPERATOR_FIELDS = ("max_chats", "schedule", "timezone", "auto_distribution", "auto_accept")
+_OPERATOR_LISTS = ("department_ids", "languages", "region_ids", "group_ids")
+
+
+def operator_changes(request: control_pb2.UpdateOperatorRequest) -> dict[str, object]:
+    """The settings an operator update sets (a field left out stays as it is)."""
+    changes: dict[str, object] = {}
+    for field, value in request.ListFields():
+        if field.name in _OPERATOR_FIELDS:
+            changes[field.name] = value
+        elif field.name in _OPERATOR_LISTS:
+            changes[field.name] = list(value.values)
+    return changes
+
+
+def department_changes(request: control_pb2.UpdateDepartmentRequest) -> dict[str, object]:
+    """The settings a department update sets (a field left out stays as it is)."""
+    return {f.name: v for f, v in request.ListFields() if f.name in DEPARTMENT_SETTINGS}

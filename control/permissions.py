@@ -76,7 +76,8 @@ RPC_PERMISSIONS: dict[str, str | None] = {
 }
 
 # Calls that need a second permission for part of what they do (checked by the
-# servicer method): what the part is, and the permission.
+# engine call behind the method, engine/chat/account.py, with the permission
+# functions of engine/chat/permissions.py): what the part is, and the permission.
 RPC_CONDITIONAL: dict[str, tuple[str, str]] = {
     "/parley.v1.Control/AddTemplate": ("a shared quick reply", MANAGE_TEMPLATES),
     "/parley.v1.Control/DeleteTemplate": ("a shared quick reply", MANAGE_TEMPLATES),

@@ -31,7 +31,7 @@ from argon2 import PasswordHasher
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from control import services
+from control import grpc as services
 from edge.config import EdgeConfig
 from edge.server import Edge
 from engine.app import Engine

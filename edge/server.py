@@ -2,8 +2,11 @@
 
 picows calls back on each frame (no task per connection), which keeps an idle
 visitor near 13 KiB. Each connection owns a sans-I/O
-:class:`~edge.visitor.protocol.VisitorProtocol` and a
-:class:`~engine.chat.sessions.VisitorSession`; this module only moves bytes.
+:class:`~edge.visitor.protocol.VisitorProtocol` (frames in, commands out), a
+:class:`~edge.visitor.connection.ConnectionState` (hello state, held frames, the
+hello deadline) and a :class:`~engine.chat.sessions.VisitorSession`, onto which
+:mod:`engine.chat.dispatch` carries the commands; this module only moves bytes
+and arms the hello deadline's timer.
 
 HTTP requests that are not websocket upgrades get the static pages (the widget
 script, the demo page, the console) from the same port.
@@ -34,29 +37,24 @@ from picows import (
 from edge import static
 from edge.config import EdgeConfig
 from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
+from edge.visitor.connection import ConnectionState
 from edge.visitor.frames import (
     PONG,
-    Choose,
-    CloseChat,
+    Command,
     FrameError,
     Hello,
-    LeaveTicket,
-    PageChange,
     Ping,
-    RateChat,
-    ReadTo,
-    Send,
-    TypingNow,
     encode_error,
     encode_event,
     encode_welcome,
 )
 from edge.visitor.protocol import TokenBucket, VisitorProtocol
 from engine.app import Engine
-from engine.chat.events import CommandFailed, Event
+from engine.chat.commands import VisitorCommand
+from engine.chat.dispatch import visitor_command, visitor_hello
+from engine.chat.events import Event
 from engine.chat.records import Site
 from engine.chat.sessions import VisitorSession, failure
-from engine.errors import Refused
 from engine.runtime import Timer
 
 log = logging.getLogger("parley.edge")
@@ -87,12 +85,14 @@ class VisitorConnection(WSListener):
         self.edge = edge
         self.peer = peer
         self.transport: WSTransport | None = None
+        # The rate limits run on the OS clock (per frame, the hot path); the hello
+        # deadline on the engine's injected clock, so tests can move it.
         self.protocol = VisitorProtocol(
             time.monotonic(), edge.config.visitor_rate, edge.config.visitor_burst
         )
+        self.state = ConnectionState(edge.engine.clock.monotonic(), edge.config.hello_timeout)
         self.session = VisitorSession(edge.engine, site, self)
         self.session.user_agent = user_agent
-        self._held: list[Any] | None = None  # commands that came while hello ran
         self._ip = ""  # set once counted against the per-address limit
         self._deadline: Timer | None = None  # on the engine's clock
 
@@ -119,9 +119,11 @@ class VisitorConnection(WSListener):
         transport.underlying_transport.set_write_buffer_limits(
             high=self.edge.config.send_buffer_limit
         )
-        self._deadline = self.edge.engine.clock.call_later(
-            self.edge.config.hello_timeout, self._hello_overdue
-        )
+        deadline = self.state.hello_deadline
+        if deadline is not None:
+            self._deadline = self.edge.engine.clock.call_later(
+                deadline - self.edge.engine.clock.monotonic(), self._hello_overdue
+            )
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         if self._ip:
@@ -158,66 +160,34 @@ class VisitorConnection(WSListener):
 
     # -- commands --------------------------------------------------------------------
 
-    def _handle(self, command: Any) -> None:
-        if self._held is not None:
-            self._held.append(command)
-            return
+    def _handle(self, frame: Command | FrameError) -> None:
+        command = self.state.accept(frame)
+        if command is None:
+            return  # held until the running hello completes
         cls = type(command)
-        if cls is Send:
-            self.session.send(command.cid, command.text)
-        elif cls is FrameError:
-            self._send(encode_error(command))
-            if command.close_code:
-                self._close(command.close_code, command.code)
-        elif cls is Hello:
-            if self.session.ready:
-                self._send(encode_error(FrameError("already_hello", "hello was sent already")))
-                return
-            self._held = []
-            self.edge.loop.create_task(self._hello(command))
+        if cls is FrameError:
+            error = cast(FrameError, command)
+            self._send(encode_error(error))
+            if error.close_code:
+                self._close(error.close_code, error.code)
         elif cls is Ping:
             self._send(PONG)
-        elif cls is ReadTo:
-            self.session.read(command.seq)
-        elif cls is TypingNow:
-            self.session.typing(command.active, command.text)
-        elif cls is RateChat:
-            self.session.rate(command.score, command.comment)
-        elif cls is Choose:
-            self.session.choose(command.department, command.region)
-        elif cls is PageChange:
-            self.session.page(command.url, command.title)
-        elif cls is LeaveTicket:
-            self.session.leave_ticket(command.name, command.email, command.text)
-        elif cls is CloseChat:
-            if not self.session.ready:
-                self.push(CommandFailed("no_hello", "send hello first"))
-            else:
-                self.session.close_conversation()
+        elif cls is Hello:
+            self.edge.loop.create_task(self._hello(cast(Hello, command)))
+        else:
+            visitor_command(self, self.session, cast(VisitorCommand, command))
 
     async def _hello(self, hello: Hello) -> None:
+        welcome = None
         try:
-            welcome = await self.session.hello(
-                department_id=hello.department,
-                token=hello.token,
-                last_seq=hello.last_seq,
-                name=hello.name,
-                email=hello.email,
-                region_id=hello.region,
-                page_url=hello.page_url,
-                language=hello.language,
-                page_title=hello.title,
-                referrer=hello.referrer,
-                tz_offset_minutes=hello.tz_offset,
-            )
-        except Refused as error:
-            self.push(failure(error))
+            welcome = await visitor_hello(self.session, hello)
         except Exception as error:  # a bug: log it, tell the client, keep serving
             log.exception("hello failed")
             self.push(failure(error))
             self._close(CLOSE_INTERNAL, "internal")
-        else:
-            if self._deadline is not None:
+        held = self.state.hello_done(welcome is not None)
+        if welcome is not None:
+            if self._deadline is not None and self.state.hello_deadline is None:
                 self._deadline.cancel()
                 self._deadline = None
             # The welcome goes before anything the resume replayed? No: replay was
@@ -232,13 +202,12 @@ class VisitorConnection(WSListener):
                     welcome["departments"],
                 )
             )
-        held, self._held = self._held, None
-        for command in held or ():
-            self._handle(command)
+        for frame in held:
+            self._handle(frame)
 
     def _hello_overdue(self) -> None:
         self._deadline = None
-        if not self.session.ready:
+        if self.state.deadline_reached():
             self._send(encode_error(FrameError("hello_timeout", "no hello in time")))
             self._close(CLOSE_TIMEOUT, "hello timeout")
 

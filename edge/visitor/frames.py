@@ -13,6 +13,18 @@ from typing import Any
 
 import orjson
 
+from engine.chat.commands import (
+    Choose,
+    CloseChat,
+    Hello,
+    LeaveTicket,
+    PageChange,
+    RateChat,
+    ReadTo,
+    Send,
+    TypingNow,
+    VisitorCommand,
+)
 from engine.chat.events import (
     Ack,
     Assigned,
@@ -31,74 +43,33 @@ from engine.chat.events import (
 
 VERSION = 1
 
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    department: str = ""
-    token: str = ""
-    last_seq: int = 0
-    name: str = ""
-    email: str = ""
-    region: str = ""
-    page_url: str = ""
-    language: str = ""
-    title: str = ""
-    referrer: str = ""
-    tz_offset: int = 0  # minutes, local time minus UTC
-
-
-@dataclass(frozen=True, slots=True)
-class PageChange:
-    url: str
-    title: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Choose:
-    department: str
-    region: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class LeaveTicket:
-    """The offline form."""
-
-    name: str
-    email: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    cid: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CloseChat:
-    pass
+__all__ = [
+    "PONG",
+    "VERSION",
+    "Choose",
+    "CloseChat",
+    "Command",
+    "FrameError",
+    "Hello",
+    "LeaveTicket",
+    "PageChange",
+    "Ping",
+    "RateChat",
+    "ReadTo",
+    "Send",
+    "TypingNow",
+    "client_hello",
+    "client_msg",
+    "departments_doc",
+    "encode_error",
+    "encode_event",
+    "encode_welcome",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Ping:
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class ReadTo:
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class TypingNow:
-    active: bool
-    text: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RateChat:
-    score: int
-    comment: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +82,9 @@ class FrameError:
     close_code: int = 0
 
 
-Command = (
-    Hello
-    | Send
-    | CloseChat
-    | Ping
-    | RateChat
-    | TypingNow
-    | ReadTo
-    | Choose
-    | LeaveTicket
-    | PageChange
-)
+# The commands are the engine's (the gRPC visitor channel speaks them too); Ping
+# is the websocket's own.
+Command = VisitorCommand | Ping
 
 
 def encode_event(event: Event) -> bytes:

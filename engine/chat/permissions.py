@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from engine.errors import InvalidArgument
+from engine.errors import InvalidArgument, PermissionDenied
 
 CHAT = "chat"  # hold an operator session: receive and answer chats
 VIEW_CONFIG = "view_config"  # see sites and departments
@@ -123,6 +123,51 @@ def rank(role: str) -> int:
 def may_manage(actor_role: str, target_role: str) -> bool:
     """Whether ``actor_role`` may act on an operator of ``target_role``."""
     return rank(actor_role) >= rank(target_role)
+
+
+def require(held: frozenset[str], role: str, permission: str) -> None:
+    """Refuse unless ``held`` (what ``role`` holds) includes ``permission``."""
+    if permission not in held:
+        raise PermissionDenied(
+            "permission_denied", f"the {role} role may not {permission.replace('_', ' ')}"
+        )
+
+
+def check_appoint(
+    actor_role: str, actor_held: frozenset[str], role: str, role_held: frozenset[str]
+) -> None:
+    """Refuse to give someone ``role`` (holding ``role_held``) unless the actor
+    (``actor_role`` holding ``actor_held``) could: only an owner makes an owner,
+    and nobody hands out a role holding more than their own."""
+    if role == "owner" and actor_role != "owner":
+        raise PermissionDenied("permission_denied", "only an owner may add an owner")
+    beyond = role_held - actor_held
+    if beyond:
+        raise PermissionDenied(
+            "permission_denied", f"the {role} role holds more than yours: {sorted(beyond)}"
+        )
+
+
+def check_manage(actor_role: str, target_role: str) -> None:
+    """Refuse to change an operator whose role ranks above the actor's."""
+    if not may_manage(actor_role, target_role):
+        raise PermissionDenied("permission_denied", "you may not change a higher role")
+
+
+def check_line(department_id: str, own_departments: tuple[str, ...], held: frozenset[str]) -> None:
+    """Refuse to show a department's waiting line to an operator who neither
+    serves it nor manages departments."""
+    if department_id not in own_departments and MANAGE_DEPARTMENTS not in held:
+        raise PermissionDenied("permission_denied", "you do not serve that department")
+
+
+def check_shared_templates(held: frozenset[str], role: str) -> None:
+    """Refuse to add or delete the account's shared quick replies without
+    MANAGE_TEMPLATES (one's own need nothing more than chatting)."""
+    if MANAGE_TEMPLATES not in held:
+        raise PermissionDenied(
+            "permission_denied", f"the {role} role may not manage the account's replies"
+        )
 
 
 def check_role(name: str, permissions: list[str] | tuple[str, ...]) -> frozenset[str]:

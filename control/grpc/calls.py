@@ -1,0 +1,128 @@
+"""The call wrapper every servicer method goes through: who is calling, and may it.
+
+:func:`authorize` reads the bearer token from the call metadata, authenticates
+it and checks the method's permission in the one table,
+``control.permissions.RPC_PERMISSIONS`` (a method missing from it is refused).
+:func:`rpc` wraps a unary handler with that check (:func:`public_rpc` the
+one method open to anyone, logging in) and turns engine refusals into
+gRPC statuses through ``control.errors``; :func:`stream_caller` does the same for
+the opening of a stream.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+import grpc
+
+from control import permissions
+from control.errors import detail_of, status_of
+from engine.app import Engine
+from engine.chat.auth import Principal
+from engine.chat.permissions import require
+from engine.errors import PermissionDenied, Refused
+
+Req = TypeVar("Req")  # a call's request message
+Rep = TypeVar("Rep")  # and its reply
+
+
+def bearer_token(context: grpc.aio.ServicerContext[Req, Rep]) -> str | None:
+    """The bearer token in the call metadata, if any."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+            return value[7:].strip()
+    return None
+
+
+def peer_address(context: grpc.aio.ServicerContext[Req, Rep]) -> str:
+    """The caller's IP address without the port ("ipv4:1.2.3.4:5678" -> "1.2.3.4")."""
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]").replace("%5B", "").replace("%5D", "")
+    return rest.rsplit(":", 1)[0] if kind == "ipv4" else peer
+
+
+def authorize(
+    engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
+) -> Principal | None:
+    """The caller, checked against the method's permission; raises a refusal."""
+    if method not in permissions.RPC_PERMISSIONS:
+        raise PermissionDenied("permission_denied", f"{method} is not open to anyone")
+    needed = permissions.RPC_PERMISSIONS[method]
+    if needed is None:
+        return None
+    principal = engine.auth.authenticate(bearer_token(context))
+    held = engine.directory.role_permissions(principal.account_id, principal.role)
+    require(held, principal.role, needed)
+    return principal
+
+
+class Servicer(Protocol):
+    """What the call wrapper needs of a servicer."""
+
+    engine: Engine
+
+
+S = TypeVar("S", bound=Servicer)
+# A unary method as gRPC calls it, and as written: the caller comes in between.
+Method = Callable[[S, Req, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
+Handler = Callable[[S, Req, Principal, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
+PublicHandler = Callable[[S, Req, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
+
+
+def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, Req, Rep]]:
+    """Wrap a unary handler: the caller is authenticated and checked against the
+    method's permission, and the handler's refusals end the call as statuses."""
+    method = f"/parley.v1.{service}/{name}"
+
+    def wrap(handler: Handler[S, Req, Rep]) -> Method[S, Req, Rep]:
+        @functools.wraps(handler)
+        async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
+            try:
+                principal = authorize(self.engine, context, method)
+                if principal is None:
+                    raise RuntimeError(f"{method} is open to anyone: wrap it with public_rpc")
+                return await handler(self, request, principal, context)
+            except Refused as error:
+                await context.abort(status_of(error), detail_of(error))
+
+        return call
+
+    return wrap
+
+
+def public_rpc(
+    service: str, name: str
+) -> Callable[[PublicHandler[S, Req, Rep]], Method[S, Req, Rep]]:
+    """Wrap the handler of a method open to anyone (logging in): the table must
+    say so, and refusals end the call as statuses."""
+    method = f"/parley.v1.{service}/{name}"
+
+    def wrap(handler: PublicHandler[S, Req, Rep]) -> Method[S, Req, Rep]:
+        @functools.wraps(handler)
+        async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
+            try:
+                if authorize(self.engine, context, method) is not None:
+                    raise RuntimeError(f"{method} needs a caller: wrap it with rpc")
+                return await handler(self, request, context)
+            except Refused as error:
+                await context.abort(status_of(error), detail_of(error))
+
+        return call
+
+    return wrap
+
+
+async def stream_caller(
+    engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
+) -> Principal:
+    """The authorised caller of a stream, or the call ends with the refusal."""
+    try:
+        principal = authorize(engine, context, method)
+    except Refused as error:
+        await context.abort(status_of(error), detail_of(error))
+    assert principal is not None
+    return principal

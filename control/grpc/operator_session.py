@@ -1,0 +1,67 @@
+"""The OperatorSession service: one operator's session stream.
+
+The stream's first command is a hello (with resume points); the session then
+pushes the operator's chats, the operators list and the board as batches of
+events, and carries the operator's commands to the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from control import converters
+from control.grpc.calls import stream_caller
+from control.grpc.streams import BatchSink, serve_stream
+from engine.app import Engine
+from engine.chat.dispatch import operator_command
+from engine.chat.events import Event
+from engine.chat.sessions import OperatorSession
+from parley.v1 import operator_pb2, operator_pb2_grpc
+
+# What the stream sends: the engine's events, and the session-ready reply.
+Outgoing = Event | operator_pb2.OperatorEvent
+
+
+def _operator_batch(events: list[Outgoing]) -> operator_pb2.OperatorEventBatch:
+    out = operator_pb2.OperatorEventBatch()
+    converters.add_operator_events(out, events)
+    return out
+
+
+class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
+    def __init__(self, engine: Engine, backlog: int = 100_000) -> None:
+        self.engine = engine
+        self.backlog = backlog
+
+    async def Connect(
+        self,
+        request_iterator: AsyncIterator[operator_pb2.OperatorCommandBatch],
+        context: grpc.aio.ServicerContext[
+            operator_pb2.OperatorCommandBatch, operator_pb2.OperatorEventBatch
+        ],
+    ) -> AsyncIterator[operator_pb2.OperatorEventBatch]:
+        principal = await stream_caller(self.engine, context, "/parley.v1.OperatorSession/Connect")
+        sink: BatchSink[Outgoing] = BatchSink(self.backlog)
+        session = OperatorSession(self.engine, principal, sink)
+
+        def ready() -> None:
+            sink.push(
+                operator_pb2.OperatorEvent(
+                    ready=operator_pb2.SessionReady(
+                        operator_id=principal.operator_id,
+                        display_name=session.display_name,
+                        max_chats=session.max_chats,
+                        status=session.status,
+                    )
+                )
+            )
+
+        async def handle(command: operator_pb2.OperatorCommand) -> None:
+            await operator_command(session, converters.operator_command(command), ready)
+
+        async for out in serve_stream(
+            context, request_iterator, handle, sink, _operator_batch, session.detach
+        ):
+            yield out

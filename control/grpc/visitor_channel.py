@@ -1,0 +1,95 @@
+"""The VisitorChannel service: an embedding service speaks for its visitors.
+
+One stream per visitor: a hello names the site (of the caller's account), then
+the visitor's commands and events flow as on the websocket edge, through the same
+dispatch (:mod:`engine.chat.dispatch`): the two front ends answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from control import converters
+from control.grpc.calls import peer_address, stream_caller
+from control.grpc.streams import BatchSink, serve_stream
+from engine.app import Engine
+from engine.chat import account
+from engine.chat.commands import Hello
+from engine.chat.dispatch import visitor_command, visitor_hello
+from engine.chat.events import Event
+from engine.chat.sessions import VisitorSession, failure
+from engine.errors import Refused
+from parley.v1 import visitor_pb2, visitor_pb2_grpc
+
+# What the stream sends: the engine's events, and the welcome.
+Outgoing = Event | visitor_pb2.VisitorEvent
+
+
+def _visitor_batch(events: list[Outgoing]) -> visitor_pb2.VisitorEventBatch:
+    return visitor_pb2.VisitorEventBatch(
+        events=[
+            e if isinstance(e, visitor_pb2.VisitorEvent) else converters.visitor_event(e)
+            for e in events
+        ]
+    )
+
+
+class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
+    def __init__(self, engine: Engine, backlog: int = 100_000) -> None:
+        self.engine = engine
+        self.backlog = backlog
+
+    async def Connect(
+        self,
+        request_iterator: AsyncIterator[visitor_pb2.VisitorCommandBatch],
+        context: grpc.aio.ServicerContext[
+            visitor_pb2.VisitorCommandBatch, visitor_pb2.VisitorEventBatch
+        ],
+    ) -> AsyncIterator[visitor_pb2.VisitorEventBatch]:
+        principal = await stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
+        sink: BatchSink[Outgoing] = BatchSink(self.backlog)
+        holder: list[VisitorSession] = []
+
+        async def handle(message: visitor_pb2.VisitorCommand) -> None:
+            command = converters.visitor_command(message)
+            if type(command) is not Hello:
+                visitor_command(sink, holder[0] if holder else None, command)
+                return
+            if holder:
+                await visitor_hello(holder[0], command)  # refused: already_hello
+                return
+            h = message.hello
+            try:
+                site = account.visitor_site(self.engine, principal, h.site_id)
+            except Refused as error:
+                sink.push(failure(error))
+                return
+            session = VisitorSession(self.engine, site, sink)
+            session.ip = h.ip[:64] or peer_address(context)
+            session.user_agent = h.user_agent[:2000]
+            w = await visitor_hello(session, command)
+            if w is None:
+                return
+            holder.append(session)
+            sink.push(
+                visitor_pb2.VisitorEvent(
+                    welcome=visitor_pb2.VisitorWelcome(
+                        visitor_id=w["visitor_id"],
+                        token=w["token"],
+                        conversation_id=w["conversation_id"],
+                        last_seq=w["last_seq"],
+                        departments=converters.departments_pb(w["departments"]),
+                    )
+                )
+            )
+
+        def detach() -> None:
+            for session in holder:
+                session.detach()
+
+        async for out in serve_stream(
+            context, request_iterator, handle, sink, _visitor_batch, detach
+        ):
+            yield out

@@ -1,0 +1,294 @@
+"""What an account's people do outside a chat, with the rules that go with it.
+
+The gRPC servicers (and the operator web bridge to come, and tests) call these
+instead of the directory and the actors directly, so a rule is written once:
+who may give whom which role, telling the operator actor and presence after a
+settings change, whose waiting line an operator may see, who may touch the
+account's shared quick replies, how operators online are counted per
+department, what a template's placeholders are filled with. Each takes the
+caller (:class:`~engine.chat.auth.Principal`) whose RPC permission the front end
+has checked against its table; the finer rules are permission functions in
+:mod:`engine.chat.permissions` and :mod:`engine.chat.visibility`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from engine.chat.internal import pair_id
+from engine.chat.messages import (
+    ConfigChanged,
+    GetBoardStats,
+    GetPresence,
+    GetQueue,
+    GetVisitorInfo,
+    QueuedChat,
+    SettingsChanged,
+    VisitorInfo,
+)
+from engine.chat.permissions import (
+    check_appoint,
+    check_line,
+    check_manage,
+    check_shared_templates,
+)
+from engine.chat.records import Block, Department, Operator, Site, Template
+from engine.chat.visibility import chat_in_sight
+from engine.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from engine.app import Engine
+    from engine.chat.auth import Principal
+    from engine.chat.events import DirectMessage
+
+MAX_BLOCK_SECONDS = 366 * 86_400  # a block expires within a year, or never
+EMPTY_COUNTS = {"waiting": 0, "active": 0, "on_hold": 0, "missed": 0, "first_response_ms": 0}
+
+
+def held(engine: Engine, p: Principal) -> frozenset[str]:
+    """What the caller's role may do in its account."""
+    return engine.directory.role_permissions(p.account_id, p.role)
+
+
+# -- operators ----------------------------------------------------------------------
+
+
+async def add_operator(
+    engine: Engine,
+    p: Principal,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: str,
+    department_ids: list[str],
+    max_chats: int,
+) -> Operator:
+    """A new operator of the caller's account, in a role the caller may give."""
+    directory = engine.directory
+    check_appoint(p.role, held(engine, p), role, directory.role_permissions(p.account_id, role))
+    return await directory.add_operator(
+        p.account_id,
+        email=email,
+        password=password,
+        display_name=display_name,
+        role=role,
+        department_ids=department_ids,
+        max_chats=max_chats,
+    )
+
+
+async def update_operator(
+    engine: Engine, p: Principal, operator_id: str, changes: dict[str, Any]
+) -> Operator:
+    """Change a colleague's routing settings (not one of a higher role)."""
+    target = engine.directory.operator(operator_id, p.account_id)
+    check_manage(p.role, target.role)
+    op = await engine.directory.update_operator(p.account_id, target.id, changes)
+    settings_changed(engine, p.account_id, op.id)
+    return op
+
+
+async def set_auto_accept(engine: Engine, p: Principal, on: bool) -> Operator:
+    """Switch the caller's own auto-accept; its actor re-reads its settings."""
+    op = await engine.directory.update_operator(p.account_id, p.operator_id, {"auto_accept": on})
+    engine.system.ref("operator", op.id).tell(SettingsChanged())
+    return op
+
+
+def settings_changed(engine: Engine, account_id: str, operator_id: str = "") -> None:
+    """After a settings change: the operator's actor (if one changed) re-reads
+    its settings, and the account's presence recomputes who serves what."""
+    if operator_id:
+        engine.system.ref("operator", operator_id).tell(SettingsChanged())
+    engine.system.ref("presence", account_id).tell(ConfigChanged())
+
+
+async def create_role(
+    engine: Engine, p: Principal, name: str, permissions: list[str]
+) -> frozenset[str]:
+    """A custom role of the caller's account, holding nothing the caller lacks."""
+    return await engine.directory.create_role(p.account_id, name, permissions, held(engine, p))
+
+
+async def update_department(
+    engine: Engine, p: Principal, department_id: str, changes: dict[str, Any]
+) -> Department:
+    """Change a department's settings; presence recomputes who is online for it."""
+    dept = await engine.directory.update_department(p.account_id, department_id, changes)
+    settings_changed(engine, p.account_id)
+    return dept
+
+
+async def operators_with_status(engine: Engine, p: Principal) -> list[tuple[Operator, str]]:
+    """The account's operators, each with its presence status."""
+    ops = engine.directory.list_operators(p.account_id)
+    statuses = await engine.system.ref("presence", p.account_id).ask(GetPresence())
+    return [(o, statuses.get(o.id, "offline")) for o in ops]
+
+
+# -- chats seen from outside ----------------------------------------------------------
+
+
+async def waiting_line(engine: Engine, p: Principal, department_id: str) -> list[QueuedChat]:
+    """A department's waiting chats, for those who serve it or manage departments."""
+    dept = engine.directory.department_of_account(department_id, p.account_id)
+    me = engine.directory.operator(p.operator_id)
+    check_line(dept.id, me.department_ids, held(engine, p))
+    return await engine.system.ref("queue", dept.id).ask(GetQueue())
+
+
+async def visitor_info(engine: Engine, p: Principal, conversation_id: str) -> VisitorInfo:
+    """What is known of a chat's visitor, for those who may see the chat."""
+    summary = await chat_in_sight(engine, p, conversation_id)
+    return await engine.system.ref("visitor", summary.visitor_id).ask(GetVisitorInfo())
+
+
+def transcript(
+    engine: Engine, p: Principal, conversation_id: str, after_seq: int, limit: int
+) -> list[Any]:
+    """A conversation of the caller's account, from ``after_seq``."""
+    site_id = engine.conversation_site(conversation_id)
+    site = engine.directory.sites.get(site_id or "")
+    if site is None or site.account_id != p.account_id:
+        raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
+    return engine.transcript(conversation_id, after_seq, limit)
+
+
+def direct_messages(
+    engine: Engine, p: Principal, with_operator_id: str, after_seq: int, limit: int
+) -> list[DirectMessage]:
+    """The caller's internal chat with a colleague of its account."""
+    other = engine.directory.operator(with_operator_id, p.account_id)
+    return engine.direct_messages(pair_id(p.operator_id, other.id), after_seq, limit)
+
+
+def visitor_site(engine: Engine, p: Principal, site_id: str) -> Site:
+    """The site an embedding service speaks for: one of the caller's account."""
+    site = engine.directory.sites.get(site_id)
+    if site is None or site.account_id != p.account_id:
+        raise NotFound("unknown_site", f"no site {site_id[:40]!r}")
+    return site
+
+
+# -- quick replies --------------------------------------------------------------------
+
+
+async def add_template(
+    engine: Engine, p: Principal, shortcut: str, text: str, shared: bool
+) -> Template:
+    """A quick reply of the caller's own, or the account's (shared) for those
+    who manage them."""
+    if shared:
+        check_shared_templates(held(engine, p), p.role)
+    return await engine.directory.add_template(
+        p.account_id, "" if shared else p.operator_id, shortcut, text
+    )
+
+
+async def delete_template(engine: Engine, p: Principal, template_id: str) -> None:
+    """Delete one's own quick reply, or a shared one for those who manage them;
+    a colleague's own does not exist for the caller."""
+    template = engine.directory.template(template_id, p.account_id)
+    if not template.operator_id:
+        check_shared_templates(held(engine, p), p.role)
+    elif template.operator_id != p.operator_id:
+        raise NotFound("unknown_template", f"no quick reply {template_id[:40]!r}")
+    await engine.directory.delete_template(template.id)
+
+
+async def templates(
+    engine: Engine, p: Principal, prefix: str, conversation_id: str = ""
+) -> tuple[list[Template], dict[str, str] | None]:
+    """The quick replies the caller may use, and with a chat it may see, the
+    values of their placeholders in that chat."""
+    directory = engine.directory
+    found = directory.templates_for(p.account_id, p.operator_id, prefix[:40])
+    if not conversation_id:
+        return found, None
+    summary = await chat_in_sight(engine, p, conversation_id)
+    me = directory.operator(p.operator_id)
+    site = directory.sites[summary.site_id]
+    dept = directory.departments.get(summary.department_id)
+    return found, {
+        "visitor_name": summary.visitor_name,
+        "operator_name": me.display_name,
+        "site_name": site.name,
+        "department_name": dept.name if dept is not None else "",
+    }
+
+
+# -- numbers ------------------------------------------------------------------------
+
+
+def online_per_department(
+    statuses: dict[str, str], operators: dict[str, Operator]
+) -> dict[str, int]:
+    """How many operators are online in each department (an operator counts in
+    every department it serves)."""
+    online: dict[str, int] = {}
+    for op_id, status in statuses.items():
+        op = operators.get(op_id)
+        if op is not None and status == "online":
+            for dept_id in op.department_ids:
+                online[dept_id] = online.get(dept_id, 0) + 1
+    return online
+
+
+async def statistics(
+    engine: Engine, p: Principal, site_id: str
+) -> list[tuple[Department, int, dict[str, int]]]:
+    """Per department of the site: (department, operators online, live counts)."""
+    site = engine.directory.site(site_id, p.account_id)
+    counts = await engine.system.ref("board", p.account_id).ask(GetBoardStats(site.id))
+    statuses = await engine.system.ref("presence", p.account_id).ask(GetPresence())
+    online = online_per_department(statuses, engine.directory.operators)
+    return [
+        (d, online.get(d.id, 0), counts.get(d.id, EMPTY_COUNTS))
+        for d in engine.directory.list_departments(p.account_id, site.id)
+    ]
+
+
+async def usage(engine: Engine, p: Principal) -> dict[str, int]:
+    """What the account uses: sites, departments, operators, conversations,
+    messages, and the store's size."""
+    directory = engine.directory
+    sites = directory.list_sites(p.account_id)
+    conversations = messages = 0
+    for site in sites:
+        c, m = await asyncio.to_thread(engine.site_usage, site.id)
+        conversations, messages = conversations + c, messages + m
+    return {
+        "sites": len(sites),
+        "departments": sum(len(directory.list_departments(p.account_id, s.id)) for s in sites),
+        "operators": len(directory.list_operators(p.account_id)),
+        "conversations": conversations,
+        "messages": messages,
+        "store_bytes": engine.store.stats()["used_bytes"],
+    }
+
+
+# -- blocks -------------------------------------------------------------------------
+
+
+async def add_block(
+    engine: Engine,
+    p: Principal,
+    site_id: str,
+    kind: str,
+    value: str,
+    reason: str,
+    expires_in_seconds: int,
+) -> Block:
+    """Keep an address (``kind`` "ip") or a visitor ("visitor") from chatting on
+    a site, for a while (at most a year) or, with 0 seconds, until removed."""
+    if kind not in ("ip", "visitor"):
+        raise InvalidArgument("invalid_argument", "block an ip or a visitor_id")
+    if expires_in_seconds > MAX_BLOCK_SECONDS:
+        raise InvalidArgument("invalid_argument", "a block expires within a year, or never")
+    now = engine.clock.wall_ms()
+    expires = now + expires_in_seconds * 1000 if expires_in_seconds else 0
+    return await engine.directory.add_block(
+        p.account_id, site_id, kind, value, reason, now, expires
+    )

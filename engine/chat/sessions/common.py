@@ -1,0 +1,108 @@
+"""What every session shares: the limits on what a client sends, the refusal
+events, and the hello guard, written once.
+
+A session's commands answer on its sink, never by raising: a refusal is a
+:class:`~engine.chat.events.CommandFailed` carrying the command's client id and
+conversation when it has them, so a client can match it to what it sent. The
+:func:`after_hello` decorator is the one place that refuses a command sent
+before the session's hello completed (``no_hello``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
+
+from engine.chat import policies
+from engine.chat.events import CommandFailed, Sink
+from engine.errors import Refused
+from engine.runtime import MailboxFull
+
+MAX_NAME = 100
+MAX_PREVIEW = 1000  # characters of a typing preview
+MAX_EMAIL = 254
+MAX_URL = 2000
+MAX_TITLE = 300
+MAX_TICKETS = 3  # offline requests per connection
+
+TEXT_ERRORS = {
+    "empty_message": "a message needs some text",
+    "message_too_long": f"a message has at most {policies.MAX_TEXT} characters",
+    "bad_client_msg_id": f"client message id must be 1 to {policies.MAX_CLIENT_MSG_ID} characters",
+}
+
+
+def failure(
+    error: BaseException, client_msg_id: str = "", conversation_id: str = ""
+) -> CommandFailed:
+    """The event that tells a client its command was refused."""
+    if isinstance(error, Refused):
+        return CommandFailed(
+            error.code, error.message, error.retryable, client_msg_id, conversation_id
+        )
+    if isinstance(error, MailboxFull):
+        return CommandFailed(
+            "overloaded", "the server is busy; resend later", True, client_msg_id, conversation_id
+        )
+    return CommandFailed(
+        "internal", "the server could not handle this", True, client_msg_id, conversation_id
+    )
+
+
+def no_hello(client_msg_id: str = "", conversation_id: str = "") -> CommandFailed:
+    """The refusal of a command sent before the hello completed."""
+    return CommandFailed("no_hello", "send hello first", False, client_msg_id, conversation_id)
+
+
+class Session(Protocol):
+    """What the hello guard needs of a session."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    sink: Sink
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def after_hello(*ids: str) -> Callable[[F], F]:
+    """Refuse the decorated command before hello: the sink gets ``no_hello``
+    with the values of the parameters named in ``ids`` (``client_msg_id``,
+    ``conversation_id``), and the command does not run. Works on plain and on
+    coroutine methods (a coroutine one is refused when awaited, like its own
+    refusals)."""
+    for name in ids:
+        if name not in ("client_msg_id", "conversation_id"):
+            raise ValueError(f"after_hello names client_msg_id or conversation_id, not {name!r}")
+
+    def decorate(method: F) -> F:
+        signature = inspect.signature(method)
+
+        def refuse(session: Session, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            bound = signature.bind(session, *args, **kwargs).arguments
+            session.sink.push(no_hello(**{name: str(bound.get(name, "")) for name in ids}))
+
+        if inspect.iscoroutinefunction(method):
+
+            @functools.wraps(method)
+            async def guarded_async(session: Session, *args: Any, **kwargs: Any) -> None:
+                if not session.ready:
+                    refuse(session, args, kwargs)
+                    return
+                await method(session, *args, **kwargs)
+
+            return cast(F, guarded_async)
+
+        @functools.wraps(method)
+        def guarded(session: Session, *args: Any, **kwargs: Any) -> None:
+            if not session.ready:
+                refuse(session, args, kwargs)
+                return
+            method(session, *args, **kwargs)
+
+        return cast(F, guarded)
+
+    return decorate

@@ -1,0 +1,327 @@
+"""The operator session: the engine side of one operator session stream.
+
+It attaches to the operator actor (which replays the operator's chats from the
+resume points), watches the operators list and the chat board, and carries the
+operator's commands to the chat actors: messages, whispers, typing, reads,
+status, answers to offers, picks from the New pool, chat actions (join, invite,
+transfer, take over, chat status) and direct messages to colleagues. What the
+operator may see and do is decided in :mod:`engine.chat.visibility` and the
+permission table; a refusal comes back on the sink.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.chat import policies
+from engine.chat.events import (
+    Ack,
+    ChatCard,
+    ChatListed,
+    CommandFailed,
+    Event,
+    OperatorPresence,
+    Sink,
+    Typing,
+)
+from engine.chat.internal import pair_id
+from engine.chat.messages import (
+    AnswerOffer,
+    AttachSession,
+    CloseConversation,
+    ConversationCommand,
+    DetachSession,
+    GetConversation,
+    InviteOperator,
+    JoinChat,
+    LeaveChat,
+    MarkRead,
+    Pick,
+    Post,
+    SendDirect,
+    SetChatStatus,
+    SetStatus,
+    SetTyping,
+    TakeOver,
+    TransferToDepartment,
+    TransferToOperator,
+    UnwatchBoard,
+    UnwatchOperators,
+    WatchBoard,
+    WatchOperators,
+)
+from engine.chat.permissions import CHAT_ACTIONS, TYPING_PREVIEW, VIEW_OPERATORS, require
+from engine.chat.sessions.common import (
+    TEXT_ERRORS,
+    after_hello,
+    failure,
+)
+from engine.chat.visibility import CONVERSATION_ID, card_in_sight, may_pick, scope_of
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
+from engine.runtime import AskTimeout, MailboxFull, Ref
+
+if TYPE_CHECKING:
+    from engine.app import Engine
+    from engine.chat.auth import Principal
+
+
+class OperatorSession:
+    """One operator session stream."""
+
+    def __init__(self, engine: Engine, principal: Principal, sink: Sink) -> None:
+        self.engine = engine
+        self.principal = principal
+        self.sink = sink
+        self.operator_id = principal.operator_id
+        self.display_name = ""
+        self.max_chats = 0
+        self._operator = engine.system.ref("operator", principal.operator_id)
+        self._attached = False
+        permissions = engine.directory.role_permissions(principal.account_id, principal.role)
+        self.permissions = permissions
+        self._may_preview = TYPING_PREVIEW in permissions
+        self.scope = scope_of(permissions)
+        self._board = engine.system.ref("board", principal.account_id)
+        self._watching_board = False
+        self._presence = engine.system.ref("presence", principal.account_id)
+        self._watching = False
+        self.status = ""
+
+    @property
+    def ready(self) -> bool:
+        return self._attached
+
+    async def hello(self, resume: dict[str, int]) -> tuple[str, int]:
+        """Attach to the operator (its chats are replayed from ``resume``), then
+        the operators list follows as OperatorPresence events."""
+        if self._attached:
+            raise FailedPrecondition("already_hello", "hello was sent already")
+        if any(not CONVERSATION_ID.match(c) or s < 0 for c, s in resume.items()):
+            raise InvalidArgument("invalid_argument", "a resume point names a bad conversation")
+        name, max_chats, status = await self._operator.ask(AttachSession(self, dict(resume)))
+        self.display_name = name
+        self.max_chats = max_chats
+        self.status = status
+        self._attached = True
+        return name, max_chats
+
+    async def watch_operators(self) -> None:
+        """Push the operators list (then each change) to the sink."""
+        if self._watching or not self._attached:
+            return
+        self._watching = True
+        for op_id, name, status in await self._presence.ask(WatchOperators(self)):
+            self.sink.push(OperatorPresence(op_id, name, status))
+
+    async def watch(self) -> None:
+        """After hello: the operators list (when the role may see it), then the board."""
+        if VIEW_OPERATORS in self.permissions:
+            await self.watch_operators()
+        await self.watch_board()
+
+    async def watch_board(self) -> None:
+        """Push the operator's views (mine, new, others, missed) to the sink as
+        ChatListed events, then each change."""
+        if self._watching_board or not self._attached:
+            return
+        self._watching_board = True
+        op = self.engine.directory.operator(self.operator_id)
+        listed = await self._board.ask(
+            WatchBoard(self, self.operator_id, self.scope, op.department_ids)
+        )
+        for card, view in listed:
+            self.sink.push(ChatListed(card, view))
+
+    @after_hello("conversation_id")
+    async def act(self, conversation_id: str, action: str, **fields: Any) -> None:
+        """A chat action (join, leave, invite, transfer, take over, chat status),
+        checked against the role and what the operator may see; a refusal comes
+        back on the sink, success as the chat's own events."""
+        try:
+            await self._act(conversation_id, action, fields)
+        except (Refused, MailboxFull, AskTimeout) as error:
+            self.sink.push(failure(error, conversation_id=conversation_id))
+
+    async def _act(self, conv_id: str, action: str, fields: dict[str, Any]) -> None:
+        me, name = self.operator_id, self.display_name
+        directory = self.engine.directory
+        conversation = self._conversation(conv_id)
+        if action == "leave":
+            await conversation.ask(LeaveChat(me))
+            return
+        invisible = action == "join" and bool(fields.get("invisible"))
+        permission = CHAT_ACTIONS.get("join_invisible" if invisible else action)
+        if permission is None:
+            raise InvalidArgument("unknown_command", f"unknown chat action {action!r}")
+        require(self.permissions, self.principal.role, permission)
+        if action == "chat_status":
+            await conversation.ask(SetChatStatus(me, fields["status"]))
+            return
+        card = await card_in_sight(self.engine, self.principal, self.scope, conv_id)
+        if action == "join":
+            await conversation.ask(JoinChat(me, name, invisible))
+        elif action == "take_over":
+            await conversation.ask(TakeOver(me, name, fields.get("from_id") or _owner(card)))
+        elif action == "invite":
+            target = directory.operator(fields["operator_id"], self.principal.account_id)
+            await conversation.ask(InviteOperator(me, target.id))
+        elif action == "transfer":
+            if fields.get("department_id"):
+                await conversation.ask(TransferToDepartment(me, fields["department_id"]))
+            else:
+                target = directory.operator(fields["operator_id"], self.principal.account_id)
+                await conversation.ask(TransferToOperator(me, target.id))
+
+    @after_hello("client_msg_id")
+    def direct(self, to_id: str, client_msg_id: str, text: str) -> None:
+        """A message to a colleague (internal chat). Both operators' sessions get
+        it once stored; a refusal comes back with the client id."""
+        code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
+        problem = TEXT_ERRORS.get(code or "", "")
+        if not problem and to_id == self.operator_id:
+            code, problem = "invalid_argument", "that is you"
+        if not problem:
+            try:
+                self.engine.directory.operator(to_id, self.principal.account_id)
+            except NotFound as error:
+                code, problem = error.code, error.message
+        if problem:
+            self.sink.push(CommandFailed(code or "invalid_argument", problem, False, client_msg_id))
+            return
+        sink = self.sink
+
+        def stored(_seq: Any, error: BaseException | None) -> None:
+            if error is not None:
+                sink.push(failure(error, client_msg_id))
+
+        try:
+            self.engine.system.ref("internal", pair_id(self.operator_id, to_id)).tell(
+                SendDirect(self.operator_id, self.display_name, to_id, client_msg_id, text),
+                stored,
+            )
+        except MailboxFull as error:
+            stored(None, error)
+
+    def whisper(self, conversation_id: str, client_msg_id: str, text: str) -> None:
+        """A note in the chat that only operators see."""
+        self.send(conversation_id, client_msg_id, text, note=True)
+
+    @after_hello()
+    def set_status(self, status: str) -> None:
+        def done(value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error))
+            else:
+                self.status = value
+
+        self._operator_command(SetStatus(status), done)
+
+    @after_hello()
+    def answer_offer(self, conversation_id: str, accept: bool) -> None:
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conversation_id))
+
+        self._operator_command(AnswerOffer(conversation_id, accept), done)
+
+    def _operator_command(self, message: object, done: Any) -> None:
+        try:
+            self._operator.tell(message, done)
+        except MailboxFull as error:
+            done(None, error)
+
+    @after_hello("conversation_id")
+    async def pick(self, conversation_id: str) -> None:
+        """Take a waiting chat from the New pool of one of the operator's
+        departments; it arrives as an assignment, or the sink gets the refusal."""
+        try:
+            require(self.permissions, self.principal.role, CHAT_ACTIONS["pick"])
+            summary = await self._conversation(conversation_id).ask(GetConversation())
+            may_pick(self.engine, self.operator_id, summary)
+            queue = self.engine.system.ref("queue", summary.department_id)
+            await queue.ask(Pick(conversation_id, self.operator_id))
+        except (Refused, MailboxFull, AskTimeout) as error:
+            self.sink.push(failure(error, conversation_id=conversation_id))
+
+    def _conversation(self, conversation_id: str) -> Ref[ConversationCommand]:
+        if not CONVERSATION_ID.match(conversation_id):
+            raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
+        return self.engine.system.ref("conversation", conversation_id)
+
+    @after_hello("conversation_id", "client_msg_id")
+    def send(self, conversation_id: str, client_msg_id: str, text: str, note: bool = False) -> None:
+        code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
+        if code is not None:
+            self.sink.push(
+                CommandFailed(code, TEXT_ERRORS[code], False, client_msg_id, conversation_id)
+            )
+            return
+        sink = self.sink
+
+        def acked(seq: Any, error: BaseException | None) -> None:
+            if error is None:
+                sink.push(Ack(conversation_id, client_msg_id, seq))
+            else:
+                sink.push(failure(error, client_msg_id, conversation_id))
+
+        try:
+            kind = "note" if note else "operator"
+            self._conversation(conversation_id).tell(
+                Post(kind, self.operator_id, self.display_name, client_msg_id, text, self),
+                acked,
+            )
+        except (NotFound, MailboxFull) as error:
+            acked(None, error)
+
+    @after_hello()
+    def close_conversation(self, conversation_id: str) -> None:
+        self._command(conversation_id, CloseConversation("operator", self.operator_id))
+
+    @after_hello()
+    def typing(self, conversation_id: str, active: bool) -> None:
+        self._command(
+            conversation_id,
+            SetTyping("operator", self.operator_id, self.display_name, active, "", self),
+        )
+
+    @after_hello()
+    def read(self, conversation_id: str, seq: int) -> None:
+        self._command(
+            conversation_id,
+            MarkRead("operator", self.operator_id, self.display_name, seq, self),
+        )
+
+    def _command(self, conversation_id: str, message: ConversationCommand) -> None:
+        """Send ``message`` to a conversation; a refusal comes back as an event."""
+
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conversation_id))
+
+        try:
+            self._conversation(conversation_id).tell(message, done)
+        except (NotFound, MailboxFull) as error:
+            done(None, error)
+
+    def push(self, event: Event) -> None:
+        if type(event) is Typing and event.preview and not self._may_preview:
+            event = event._replace(preview="")
+        self.sink.push(event)
+
+    def detach(self) -> None:
+        if self._attached:
+            self._attached = False
+            self._operator.tell_system(DetachSession(self))
+        if self._watching:
+            self._watching = False
+            self._presence.tell_system(UnwatchOperators(self))
+        if self._watching_board:
+            self._watching_board = False
+            self._board.tell_system(UnwatchBoard(self))
+
+
+def _owner(card: ChatCard) -> str:
+    """Whom a take-over takes the chat from when the caller names nobody."""
+    if not card.operators:
+        raise FailedPrecondition("no_owner", "nobody has this chat: pick it instead")
+    return card.operators[0]

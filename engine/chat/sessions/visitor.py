@@ -1,0 +1,484 @@
+"""The visitor session: the engine side of one visitor connection.
+
+Front ends (the websocket edge and the gRPC visitor channel) hand it commands
+through :mod:`engine.chat.dispatch` and translate the events pushed to their sink.
+It identifies the visitor (hello), keeps the departments it sees, opens its chat
+with the first message (holding the messages sent while the chat opens), and
+forwards posts, typing, reads, ratings and the offline form to the actors. A
+session is itself the sink its conversation delivers to; it forwards to the front
+end's sink.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from engine.chat import ids, policies
+from engine.chat.events import (
+    Ack,
+    Closed,
+    CommandFailed,
+    Departments,
+    DepartmentState,
+    Event,
+    Rated,
+    Sink,
+    TicketSaved,
+)
+from engine.chat.messages import (
+    CloseConversation,
+    ConversationCommand,
+    GetVisitor,
+    MarkRead,
+    MissedDelivered,
+    OpenConversation,
+    PageView,
+    Post,
+    Rate,
+    ReplayMissed,
+    SetTyping,
+    Subscribe,
+    Unsubscribe,
+    UnwatchSite,
+    Visit,
+    WatchSite,
+)
+from engine.chat.messages import VisitorCommand as VisitorActorCommand
+from engine.chat.records import EMAIL_RE, Site, Ticket, language_of
+from engine.chat.sessions.common import (
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_PREVIEW,
+    MAX_TICKETS,
+    MAX_TITLE,
+    MAX_URL,
+    TEXT_ERRORS,
+    after_hello,
+    failure,
+)
+from engine.chat.visitor import visitor_snapshot
+from engine.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Refused
+from engine.persistence.codec import snapshot_key
+from engine.runtime import MailboxFull, Ref
+
+if TYPE_CHECKING:
+    from engine.app import Engine
+
+
+class Welcome(TypedDict):
+    """What a completed hello tells the visitor."""
+
+    visitor_id: str
+    token: str
+    conversation_id: str
+    last_seq: int
+    departments: Departments
+
+
+class VisitorSession:
+    """One visitor connection."""
+
+    def __init__(self, engine: Engine, site: Site, sink: Sink) -> None:
+        self.engine = engine
+        self.site = site
+        self.sink = sink
+        self.visitor_id = ""
+        self.name = ""
+        self.department_id = ""
+        self.region_id = ""
+        self.language = ""
+        self.group_id = ""
+        self.page_url = ""
+        self.email = ""
+        self.view: Departments | None = None  # the site's departments, as last pushed
+        self.ip = ""  # the front end sets these from the connection
+        self.user_agent = ""
+        self._watching = False
+        self._tickets = 0
+        self.conversation_id = ""
+        self.last_conversation_id = ""  # the last one closed: what a rating is for
+        self._visitor: Ref[VisitorActorCommand] | None = None
+        self._conversation: Ref[ConversationCommand] | None = None
+        self._opening = False
+        self._held: list[tuple[str, str]] = []
+
+    @property
+    def ready(self) -> bool:
+        return self._visitor is not None
+
+    async def hello(
+        self,
+        *,
+        department_id: str = "",
+        token: str = "",
+        last_seq: int = 0,
+        name: str = "",
+        email: str = "",
+        region_id: str = "",
+        page_url: str = "",
+        language: str = "",
+        page_title: str = "",
+        referrer: str = "",
+        tz_offset_minutes: int = 0,
+    ) -> Welcome:
+        """Identify the visitor (a new one without a valid token) and resume its
+        open conversation from ``last_seq``. Returns the welcome's fields."""
+        if self._visitor is not None:
+            raise FailedPrecondition("already_hello", "hello was sent already")
+        if len(name) > MAX_NAME or len(email) > MAX_EMAIL:
+            raise InvalidArgument("invalid_argument", "name or email is too long")
+        if (
+            len(page_url) > MAX_URL
+            or len(referrer) > MAX_URL
+            or len(page_title) > MAX_TITLE
+            or len(language) > 35
+        ):
+            raise InvalidArgument(
+                "invalid_argument", "a page, referrer, title or language is too long"
+            )
+        if not -14 * 60 <= tz_offset_minutes <= 14 * 60:
+            raise InvalidArgument("invalid_argument", "tz offset is -840 to 840 minutes")
+        if last_seq < 0:
+            raise InvalidArgument("invalid_argument", "last_seq must be >= 0")
+        directory = self.engine.directory
+        if not department_id and not region_id:
+            depts = [d for d in directory.departments.values() if d.site_id == self.site.id]
+            if len(depts) == 1:
+                department_id = depts[0].id
+        self._choose(department_id, region_id)
+        self.page_url = page_url
+        self.language = language_of(language)
+        self.group_id = directory.group_for_page(self.site.id, page_url)
+        self.email = email
+        store = self.engine.store
+        visitor_id = ""
+        if token:
+            raw = store.get("vtokens", ids.token_digest(token))
+            if raw is not None:
+                site_id, _, candidate = raw.decode().partition(" ")
+                if site_id == self.site.id:  # a token is bound to its site
+                    visitor_id = candidate
+        if not visitor_id:
+            visitor_id = "v" + ids.random_id(15)
+            token = ids.new_token()
+            await store.write_async(
+                [
+                    ("vtokens", ids.token_digest(token), f"{self.site.id} {visitor_id}".encode()),
+                    (
+                        "snapshots",
+                        snapshot_key("visitor", visitor_id),
+                        visitor_snapshot(self.site.id, name, email, ""),
+                    ),
+                ]
+            )
+        if directory.blocked(self.site.id, self.ip, visitor_id, self.engine.clock.wall_ms()):
+            raise PermissionDenied("blocked", "chat is not available to you on this site")
+        self.visitor_id = visitor_id
+        visitor = self.engine.system.ref("visitor", visitor_id)
+        conversation_id, stored_name, last, missed = await visitor.ask(GetVisitor())
+        self.last_conversation_id = last
+        self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
+        visitor.tell(
+            Visit(
+                self.ip,
+                self.user_agent[:MAX_URL],
+                referrer,
+                page_url,
+                page_title,
+                self.language,
+                tz_offset_minutes,
+                self.engine.clock.wall_ms(),
+            )
+        )
+        presence = self.engine.system.ref("presence", self.site.account_id)
+        self.view = await presence.ask(WatchSite(self.site.id, self))
+        self._watching = True
+        self._visitor = visitor
+        seen = 0
+        if conversation_id:
+            self._conversation = self.engine.system.ref("conversation", conversation_id)
+            self.conversation_id = conversation_id
+            seen = await self._conversation.ask(Subscribe(self, last_seq, "visitor"))
+        if missed:
+            # Operators answered a chat this visitor left: it hears them now.
+            ref = self.engine.system.ref("conversation", missed)
+            await ref.ask(ReplayMissed(self))
+            visitor.tell(MissedDelivered(missed))
+        return {
+            "visitor_id": visitor_id,
+            "token": token,
+            "conversation_id": conversation_id,
+            "last_seq": seen,
+            "departments": self.departments(),
+        }
+
+    def _choose(self, department_id: str, region_id: str) -> None:
+        directory = self.engine.directory
+        if region_id and not department_id:
+            raise InvalidArgument("invalid_argument", "a region is chosen with its department")
+        if department_id:
+            dept = directory.department(department_id, self.site.id)
+            if region_id:
+                directory.region(region_id, dept.id)
+        self.department_id, self.region_id = department_id, region_id
+
+    @after_hello()
+    def page(self, url: str, title: str) -> None:
+        """The visitor moved to another page (the trail operators see)."""
+        if not url or len(url) > MAX_URL or len(title) > MAX_TITLE:
+            self.sink.push(CommandFailed("invalid_argument", "a page is a URL and a short title"))
+            return
+        self.page_url = url
+        assert self._visitor is not None  # after hello
+        with contextlib.suppress(MailboxFull):
+            self._visitor.tell(PageView(url, title, self.engine.clock.wall_ms()))
+
+    @after_hello()
+    def choose(self, department_id: str, region_id: str = "") -> None:
+        """Pick the department (and region) before the first message; the sink
+        gets the departments again, saying which is chosen and if it is offline."""
+        if self._conversation is not None or self._opening:
+            self.sink.push(
+                CommandFailed("conversation_open", "the chat has started in its department")
+            )
+            return
+        try:
+            self._choose(department_id, region_id)
+        except Refused as error:
+            self.sink.push(failure(error))
+            return
+        self.sink.push(self.departments())
+
+    def departments(self) -> Departments:
+        """The departments as this visitor sees them: online counts its language."""
+        view = self.view
+        if view is None:
+            return Departments(self.site.id, (), self.department_id, True)
+        language = self.language
+        enabled = not language or self.site.language_enabled(language)
+        states = tuple(_for_language(state, language, enabled) for state in view.departments)
+        offline = True
+        for state in states:
+            if state.department_id == self.department_id:
+                offline = not state.online or (
+                    bool(self.region_id)
+                    and bool(state.regions)
+                    and not any(r.region_id == self.region_id and r.online for r in state.regions)
+                )
+        return Departments(view.site_id, states, self.department_id, offline)
+
+    def offline(self) -> bool:
+        return self.departments().offline
+
+    @after_hello()
+    def leave_ticket(self, name: str, email: str, text: str) -> None:
+        """The offline form: store the request durably; the sink gets TicketSaved."""
+        name, email = name.strip(), email.strip()
+        problem = ""
+        if not EMAIL_RE.match(email) or len(email) > MAX_EMAIL:
+            problem = "the offline form needs an email address to answer to"
+        elif len(name) > MAX_NAME:
+            problem = f"a name has at most {MAX_NAME} characters"
+        elif policies.check_text(text) is not None:
+            problem = f"the message must be 1 to {policies.MAX_TEXT} characters"
+        if problem:
+            self.sink.push(CommandFailed("invalid_argument", problem))
+            return
+        if self._tickets >= MAX_TICKETS:
+            self.sink.push(CommandFailed("too_many_tickets", "your message was received already"))
+            return
+        self._tickets += 1
+        ticket = Ticket(
+            id="t" + ids.random_id(12),
+            site_id=self.site.id,
+            department_id=self.department_id,
+            visitor_id=self.visitor_id,
+            name=name or self.name,
+            email=email,
+            text=text,
+            created_ms=self.engine.clock.wall_ms(),
+            language=self.language,
+            page_url=self.page_url,
+        )
+        sink = self.sink
+
+        def saved(error: BaseException | None) -> None:
+            if error is None:
+                sink.push(TicketSaved(ticket.id))
+            else:
+                self._tickets -= 1
+                sink.push(failure(error))
+
+        self.engine.store.write([self.engine.ticket_op(ticket)], saved)
+
+    @after_hello("client_msg_id")
+    def send(self, client_msg_id: str, text: str) -> None:
+        """Post a message; the sink gets an Ack with its seq after it is stored."""
+        code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
+        if code is not None:
+            self.sink.push(CommandFailed(code, TEXT_ERRORS[code], False, client_msg_id))
+            return
+        if self._conversation is None:
+            if not self._opening:
+                refusal = self._refusal()
+                if refusal is not None:
+                    self.sink.push(refusal._replace(client_msg_id=client_msg_id))
+                    return
+            self._held.append((client_msg_id, text))
+            if not self._opening:
+                self._open()
+            return
+        self._post(client_msg_id, text)
+
+    def _refusal(self) -> CommandFailed | None:
+        """Why a new chat cannot open now, if it cannot."""
+        if not self.department_id:
+            return CommandFailed(
+                "department_required", "this site has several departments: choose one"
+            )
+        if self.offline():
+            return CommandFailed(
+                "offline", "nobody can chat right now: leave a message with the offline form"
+            )
+        return None
+
+    def _open(self) -> None:
+        assert self._visitor is not None
+        self._opening = True
+
+        def opened(conversation_id: Any, error: BaseException | None) -> None:
+            self._opening = False
+            held, self._held = self._held, []
+            if error is not None:
+                for cid, _ in held:
+                    self.sink.push(failure(error, cid))
+                return
+            self.conversation_id = conversation_id
+            self._conversation = self.engine.system.ref("conversation", conversation_id)
+            self._conversation.tell(Subscribe(self, 0, "visitor"))
+            for cid, text in held:
+                self._post(cid, text)
+
+        try:
+            self._visitor.tell(
+                OpenConversation(self.department_id, self.language, self.region_id, self.group_id),
+                opened,
+            )
+        except MailboxFull as error:
+            opened(None, error)
+
+    def _post(self, client_msg_id: str, text: str) -> None:
+        conversation = self._conversation
+        assert conversation is not None
+        conv_id = self.conversation_id
+        sink = self.sink
+
+        def acked(seq: Any, error: BaseException | None) -> None:
+            if error is None:
+                sink.push(Ack(conv_id, client_msg_id, seq))
+            else:
+                sink.push(failure(error, client_msg_id, conv_id))
+
+        try:
+            conversation.tell(
+                Post("visitor", self.visitor_id, self.name, client_msg_id, text, self), acked
+            )
+        except MailboxFull as error:
+            acked(None, error)
+
+    @after_hello()
+    def close_conversation(self) -> None:
+        if self._conversation is None:
+            self.sink.push(CommandFailed("no_conversation", "there is no open conversation"))
+            return
+        conv_id = self.conversation_id
+
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conv_id))
+
+        self._conversation.tell(CloseConversation("visitor", self.visitor_id), done)
+
+    @after_hello()
+    def typing(self, active: bool, preview: str) -> None:
+        """Tell the chat's operators the visitor is typing (with the draft, which
+        only operators allowed to preview see)."""
+        if self._conversation is None:
+            return  # nobody to tell before the first message
+        # A typing notice that does not fit in a full mailbox is not worth an error.
+        with contextlib.suppress(MailboxFull):
+            self._conversation.tell(
+                SetTyping(
+                    "visitor", self.visitor_id, self.name, active, preview[:MAX_PREVIEW], self
+                )
+            )
+
+    @after_hello()
+    def read(self, seq: int) -> None:
+        """The visitor has read its conversation up to ``seq``."""
+        if self._conversation is None:
+            self.sink.push(CommandFailed("no_conversation", "there is no open conversation"))
+            return
+        conv_id = self.conversation_id
+
+        def done(_value: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self.sink.push(failure(error, conversation_id=conv_id))
+
+        try:
+            self._conversation.tell(
+                MarkRead("visitor", self.visitor_id, self.name, seq, self), done
+            )
+        except MailboxFull as error:
+            done(None, error)
+
+    @after_hello()
+    def rate(self, score: int, comment: str) -> None:
+        """Rate the conversation that closed last (or the open one, which is refused
+        until it closes); the sink gets Rated or the refusal."""
+        target = self.conversation_id or self.last_conversation_id
+        if not target:
+            self.sink.push(CommandFailed("no_conversation", "there is no chat to rate"))
+            return
+
+        def done(value: Any, error: BaseException | None) -> None:
+            if error is None:
+                self.sink.push(Rated(target, value))
+            else:
+                self.sink.push(failure(error, conversation_id=target))
+
+        try:
+            self.engine.system.ref("conversation", target).tell(
+                Rate(self.visitor_id, score, comment), done
+            )
+        except MailboxFull as error:
+            done(None, error)
+
+    def push(self, event: Event) -> None:
+        if type(event) is Departments:
+            self.view = event
+            event = self.departments()
+        elif type(event) is Closed and event.conversation_id == self.conversation_id:
+            # The next message opens a new conversation; a rating goes to this one.
+            self._conversation = None
+            self.last_conversation_id = self.conversation_id
+            self.conversation_id = ""
+        self.sink.push(event)
+
+    def detach(self) -> None:
+        if self._conversation is not None:
+            self._conversation.tell_system(Unsubscribe(self))
+            self._conversation = None
+        if self._watching:
+            self._watching = False
+            presence = self.engine.system.ref("presence", self.site.account_id)
+            presence.tell_system(UnwatchSite(self.site.id, self))
+
+
+def _for_language(state: DepartmentState, language: str, enabled: bool) -> DepartmentState:
+    speaks = not language or "*" in state.languages or language in state.languages
+    online = state.online and enabled and speaks
+    if online == state.online:
+        return state
+    return state._replace(online=online, regions=())
