@@ -23,7 +23,7 @@ from typing import Any
 from engine.chat.events import ChatCard, ChatListed, ChatUnlisted, Sink
 from engine.chat.messages import CardChanged, GetBoardStats, GetCard, UnwatchBoard, WatchBoard
 from engine.errors import InvalidArgument
-from engine.persistence.codec import SEP, decode, encode
+from engine.persistence.schema import BOARD
 from engine.runtime import Actor, Context
 
 log = logging.getLogger("parley.board")
@@ -89,15 +89,12 @@ class Board(Actor):
         self.watchers: dict[Sink, _Watcher] = {}
 
     def started(self, ctx: Context) -> None:
-        for _key, value in ctx.services.store.scan("board", self._prefix()):
-            card = card_of(decode(value))
+        for doc in BOARD.of_account(ctx.services.store, self.account_id):
+            card = card_of(doc)
             self.cards[card.conversation_id] = card
 
     def can_passivate(self) -> bool:
         return not self.watchers
-
-    def _prefix(self) -> bytes:
-        return self.account_id.encode() + SEP
 
     def receive(self, message: Any, ctx: Context) -> Any:
         match message:
@@ -127,14 +124,13 @@ class Board(Actor):
 
     def _changed(self, card: ChatCard, ctx: Context) -> None:
         conv_id = card.conversation_id
-        key = self._prefix() + conv_id.encode()
         store = ctx.services.store
         if card.status == "closed" and not card.missed:
             self.cards.pop(conv_id, None)
-            store.write([("board", key, None)], _logged)
+            store.write([BOARD.delete(self.account_id, conv_id)], _logged)
         else:
             self.cards[conv_id] = card
-            store.write([("board", key, encode(card_doc(card)))], _logged)
+            store.write([BOARD.put(self.account_id, conv_id, card_doc(card))], _logged)
             if card.missed:
                 self._trim(ctx)
         for sink, watcher in self.watchers.items():

@@ -71,7 +71,7 @@ from engine.chat.permissions import CHAT_ACTIONS, TYPING_PREVIEW, VIEW_SCOPES
 from engine.chat.records import EMAIL_RE, Site, Ticket, language_of
 from engine.chat.visitor import visitor_snapshot
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Refused
-from engine.persistence.codec import snapshot_key
+from engine.persistence.schema import SNAPSHOTS, VISITOR_TOKENS
 from engine.runtime import AskTimeout, MailboxFull, Ref
 
 if TYPE_CHECKING:
@@ -182,9 +182,9 @@ class VisitorSession:
         store = self.engine.store
         visitor_id = ""
         if token:
-            raw = store.get("vtokens", ids.token_digest(token))
-            if raw is not None:
-                site_id, _, candidate = raw.decode().partition(" ")
+            found = VISITOR_TOKENS.get(store, ids.token_digest(token))
+            if found is not None:
+                site_id, candidate = found
                 if site_id == self.site.id:  # a token is bound to its site
                     visitor_id = candidate
         if not visitor_id:
@@ -192,11 +192,9 @@ class VisitorSession:
             token = ids.new_token()
             await store.write_async(
                 [
-                    ("vtokens", ids.token_digest(token), f"{self.site.id} {visitor_id}".encode()),
-                    (
-                        "snapshots",
-                        snapshot_key("visitor", visitor_id),
-                        visitor_snapshot(self.site.id, name, email, ""),
+                    VISITOR_TOKENS.put(ids.token_digest(token), self.site.id, visitor_id),
+                    SNAPSHOTS.put(
+                        "visitor", visitor_id, visitor_snapshot(self.site.id, name, email, "")
                     ),
                 ]
             )
