@@ -37,6 +37,7 @@ from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
 from engine.persistence.codec import decode, encode
+from engine.persistence.schema import META
 from engine.runtime import Clock
 from parley.v1 import (
     control_pb2,
@@ -116,9 +117,9 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
     """Make the demo site, department and operator if absent; return their ids
     and the demo operator's credentials."""
     secret_file = engine.store.path / "demo-credentials.json"
-    raw = engine.store.get("meta", b"demo")
-    if raw is not None and secret_file.exists():
-        demo: dict[str, str] = decode(raw)
+    stored: dict[str, str] | None = META.get(engine.store, "demo")
+    if stored is not None and secret_file.exists():
+        demo = stored
         if demo["site"] in engine.directory.sites:
             await engine.directory.add_site_origins(demo["site"], http_origin)
             demo.update(decode(secret_file.read_bytes()))
@@ -141,7 +142,7 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
         max_chats=5,
     )
     demo = {"site": site.id, "department": dept.id, "operator": op.id}
-    await engine.store.write_async([("meta", b"demo", encode(demo))])
+    await engine.store.write_async([META.put("demo", demo)])
     _write_secret(secret_file, {"email": email, "password": password})
     return {**demo, "email": email, "password": password}
 

@@ -14,11 +14,12 @@ from argon2 import PasswordHasher
 
 from engine.chat.auth import Auth
 from engine.chat.board import Board
-from engine.chat.conversation import Conversation, event_from_record
+from engine.chat.conversation import Conversation
 from engine.chat.department import DepartmentQueue
 from engine.chat.directory import PASSWORD_HASHER, Directory
 from engine.chat.events import DirectMessage, MessageEvent
-from engine.chat.internal import InternalChat, direct_from_record
+from engine.chat.internal import InternalChat
+from engine.chat.journal import DIRECT, MESSAGES
 from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
@@ -26,8 +27,9 @@ from engine.chat.records import Ticket
 from engine.chat.services import ChatServices
 from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
-from engine.persistence.codec import decode, encode, journal_key, journal_prefix
+from engine.persistence import schema
 from engine.persistence.lmdb_store import LmdbStore
+from engine.persistence.schema import CONVERSATIONS, TICKETS, Op
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
 
@@ -53,6 +55,13 @@ class Engine:
         self.grace_seconds = grace_seconds
         self.abandon_seconds = abandon_seconds
         self.store = LmdbStore(data_dir, map_size=map_size)
+        try:
+            backfilled = schema.upgrade(self.store, self.store.write_now)
+        except BaseException:
+            self.store.close()
+            raise
+        if backfilled:
+            log.info("schema upgraded: %d client ids indexed", backfilled)
         self.clock = clock or LoopClock()
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
         self.directory.load()
@@ -99,48 +108,36 @@ class Engine:
         self, conversation_id: str, after_seq: int = 0, limit: int = 1000
     ) -> list[MessageEvent]:
         """Stored messages of a conversation, in seq order."""
-        if after_seq >= 2**63 or limit <= 0:
-            return []
-        rows = self.store.scan(
-            "journal",
-            journal_prefix(conversation_id),
-            start=journal_key(conversation_id, after_seq + 1),
-            limit=limit,
-        )
-        return [event_from_record(conversation_id, decode(value)) for _, value in rows]
+        return MESSAGES.read(self.store, conversation_id, after_seq, limit)
 
     def direct_messages(
         self, pair: str, after_seq: int = 0, limit: int = 100
     ) -> list[DirectMessage]:
         """Stored messages between two operators, oldest first."""
-        if after_seq >= 2**63 or limit <= 0:
-            return []
-        rows = self.store.scan(
-            "internal", journal_prefix(pair), start=journal_key(pair, after_seq + 1), limit=limit
-        )
-        return [direct_from_record(pair, decode(value)) for _, value in rows]
+        return DIRECT.read(self.store, pair, after_seq, limit)
 
     def site_usage(self, site_id: str) -> tuple[int, int]:
         """(conversations, stored messages) of a site: its ids begin both keys.
         Reads the store only (safe from a worker thread)."""
-        prefix = (site_id + "-").encode()
-        return self.store.count("conversations", prefix), self.store.count("journal", prefix)
+        prefix = site_id + "-"
+        return (
+            CONVERSATIONS.count(self.store, prefix),
+            MESSAGES.table.count(self.store, prefix),
+        )
 
     @staticmethod
-    def ticket_op(ticket: Ticket) -> tuple[str, bytes, bytes]:
-        key = ticket.site_id.encode() + b"\x00" + ticket.id.encode()
-        return ("tickets", key, encode(ticket.to_doc()))
+    def ticket_op(ticket: Ticket) -> Op:
+        return TICKETS.put(ticket.site_id, ticket.id, ticket.to_doc())
 
     def list_tickets(self, site_id: str, limit: int = 100) -> list[Ticket]:
         """The site's offline requests, newest first."""
-        rows = self.store.scan("tickets", site_id.encode() + b"\x00")
-        tickets = [Ticket(**decode(value)) for _, value in rows]
+        tickets = [Ticket(**doc) for doc in TICKETS.of_site(self.store, site_id)]
         tickets.sort(key=lambda t: (t.created_ms, t.id), reverse=True)
         return tickets[: max(0, limit)]
 
     def conversation_site(self, conversation_id: str) -> str | None:
-        raw = self.store.get("conversations", conversation_id.encode())
-        return decode(raw)["site"] if raw is not None else None
+        doc = CONVERSATIONS.get(self.store, conversation_id)
+        return doc["site"] if doc is not None else None
 
     async def settle(self) -> None:
         """Wait until no actor has mail and no write is pending, three loop turns

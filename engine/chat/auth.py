@@ -30,7 +30,7 @@ from engine.errors import (
     Unauthenticated,
     Unavailable,
 )
-from engine.persistence.codec import decode, encode
+from engine.persistence.schema import TOKENS, Op
 from engine.runtime.clock import Clock
 
 TOKEN_TTL_SECONDS = 12 * 3600
@@ -39,10 +39,6 @@ MAX_FAILURES = 5
 MAX_FAILURES_PER_IP = 20
 FAILURE_WINDOW = 60.0
 MAX_TRACKED = 100_000  # failure windows kept at once (oldest dropped first)
-
-
-def _session_key(operator_id: str, digest: bytes) -> bytes:
-    return operator_id.encode() + b"\x00" + digest
 
 
 def session_id(digest: bytes) -> str:
@@ -137,12 +133,7 @@ class Auth:
         now = self.clock.wall_ms()
         expires = now + ttl * 1000
         doc = {"operator_id": op.id, "created_ms": now, "expires_ms": expires, "name": name}
-        await self.store.write_async(
-            [
-                ("tokens", digest, encode(doc)),
-                ("opsessions", _session_key(op.id, digest), b""),
-            ]
-        )
+        await self.store.write_async(TOKENS.put(op.id, digest, doc))
         return token, expires
 
     def authenticate(self, token: str | None) -> Principal:
@@ -150,10 +141,9 @@ class Auth:
         if not token:
             raise Unauthenticated("unauthenticated", "a token is required (log in first)")
         digest = ids.token_digest(token)
-        raw = self.store.get("tokens", digest)
-        if raw is None:
+        doc = TOKENS.get(self.store, digest)
+        if doc is None:
             raise Unauthenticated("bad_token", "the token is not valid (log in again)")
-        doc = decode(raw)
         if doc["expires_ms"] <= self.clock.wall_ms():
             raise Unauthenticated("token_expired", "the token has expired (log in again)")
         op = self.directory.operators.get(doc["operator_id"])
@@ -167,14 +157,11 @@ class Auth:
     def sessions(self, operator_id: str, current: bytes = b"") -> list[dict[str, Any]]:
         """The operator's live sessions, newest first (expired ones are left out)."""
         now = self.clock.wall_ms()
-        prefix = operator_id.encode() + b"\x00"
         out = []
-        for key, _ in self.store.scan("opsessions", prefix):
-            digest = key[len(prefix) :]
-            raw = self.store.get("tokens", digest)
-            if raw is None:
+        for digest in TOKENS.digests(self.store, operator_id):
+            doc = TOKENS.get(self.store, digest)
+            if doc is None:
                 continue
-            doc = decode(raw)
             if doc["expires_ms"] <= now:
                 continue
             out.append(
@@ -190,9 +177,7 @@ class Auth:
 
     async def revoke_session(self, operator_id: str, sid: str) -> None:
         """Revoke one of the operator's own sessions by its public id."""
-        prefix = operator_id.encode() + b"\x00"
-        for key, _ in self.store.scan("opsessions", prefix):
-            digest = key[len(prefix) :]
+        for digest in TOKENS.digests(self.store, operator_id):
             if session_id(digest) == sid:
                 await self._revoke(operator_id, [digest])
                 return
@@ -200,17 +185,15 @@ class Auth:
 
     async def revoke_all(self, operator_id: str, keep: bytes = b"") -> int:
         """Revoke every session of the operator but ``keep``; how many went."""
-        prefix = operator_id.encode() + b"\x00"
-        digests = [key[len(prefix) :] for key, _ in self.store.scan("opsessions", prefix)]
+        digests = TOKENS.digests(self.store, operator_id)
         gone = [d for d in digests if d != keep]
         await self._revoke(operator_id, gone)
         return len(gone)
 
     async def _revoke(self, operator_id: str, digests: list[bytes]) -> None:
-        ops: list[tuple[str, bytes, bytes | None]] = []
+        ops: list[Op] = []
         for digest in digests:
-            ops.append(("tokens", digest, None))
-            ops.append(("opsessions", _session_key(operator_id, digest), None))
+            ops.extend(TOKENS.delete(operator_id, digest))
         if ops:
             await self.store.write_async(ops)
 

@@ -31,7 +31,7 @@ from engine.chat.messages import (
 )
 from engine.chat.services import ChatServices, Context
 from engine.errors import InvalidArgument
-from engine.persistence.codec import SEP, decode, encode
+from engine.persistence.schema import BOARD as BOARD_TABLE
 from engine.runtime import Actor, unhandled
 
 log = logging.getLogger("parley.board")
@@ -97,15 +97,12 @@ class Board(Actor[BoardCommand, ChatServices]):
         self.watchers: dict[Sink, _Watcher] = {}
 
     def started(self, ctx: Context) -> None:
-        for _key, value in ctx.services.store.scan("board", self._prefix()):
-            card = card_of(decode(value))
+        for doc in BOARD_TABLE.of_account(ctx.services.store, self.account_id):
+            card = card_of(doc)
             self.cards[card.conversation_id] = card
 
     def can_passivate(self) -> bool:
         return not self.watchers
-
-    def _prefix(self) -> bytes:
-        return self.account_id.encode() + SEP
 
     def receive(self, message: BoardCommand, ctx: Context) -> object:
         match message:
@@ -135,14 +132,13 @@ class Board(Actor[BoardCommand, ChatServices]):
 
     def _changed(self, card: ChatCard, ctx: Context) -> None:
         conv_id = card.conversation_id
-        key = self._prefix() + conv_id.encode()
         store = ctx.services.store
         if card.status == "closed" and not card.missed:
             self.cards.pop(conv_id, None)
-            store.write([("board", key, None)], _logged)
+            store.write([BOARD_TABLE.delete(self.account_id, conv_id)], _logged)
         else:
             self.cards[conv_id] = card
-            store.write([("board", key, encode(card_doc(card)))], _logged)
+            store.write([BOARD_TABLE.put(self.account_id, conv_id, card_doc(card))], _logged)
             if card.missed:
                 self._trim(ctx)
         for sink, watcher in self.watchers.items():

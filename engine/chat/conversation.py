@@ -1,25 +1,29 @@
 """The Conversation actor: participants, status and the message journal.
 
-Messages get their seq only when they are written, so seqs stay contiguous even
-when a write fails. At most one write per conversation is in flight; posts that
-arrive meanwhile wait in ``_buffer`` and go out together in the next write (the
-store gathers many conversations' writes into one commit). After the commit the
-conversation acknowledges each post with its seq and delivers the events to its
-subscribers, in seq order. A failed write acknowledges nothing: its posts get the
-store's refusal and their client ids are forgotten, so a resend is new.
+Messages and notices go through the conversation's :class:`Journal`
+(``engine/chat/journal.py``): seqs given at the write and contiguous, one write in
+flight with later posts written together in the next, a client id stored once.
+After the commit the conversation acknowledges each post with its seq and
+delivers the events to its subscribers, in seq order. A failed write
+acknowledges nothing: its posts get the store's refusal and their client ids are
+forgotten, so a resend is new.
 
 Subscribers are sinks: visitor connections and operator sessions. A subscribe
-replays the journal from the sink's last seen seq up to the last delivered seq,
-inside one turn, so the sink sees every seq once and in order.
+replays the journal from the sink's last seen seq, a page per turn, then the
+sink is live; meanwhile a stand-in (:class:`_CatchingUp`) holds what else
+happens, so the sink sees every seq once and in order, and every other event
+where it happened between them.
 
-The conversation's record in ``conversations`` is its snapshot: it is rewritten
-in the same commit as the event that changes it (start, join, close).
+The conversation's record (``conversations``, see ``engine/persistence/schema.py``)
+is its snapshot: it is written in the same commit as the event that changes it
+(start, join, close).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -35,6 +39,7 @@ from engine.chat.events import (
     Sink,
     Typing,
 )
+from engine.chat.journal import MESSAGES, Journal, ReplayPage
 from engine.chat.kinds import BOARD, OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
     AbandonCheck,
@@ -77,76 +82,56 @@ from engine.chat.messages import (
 )
 from engine.chat.services import ChatServices, Context
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from engine.persistence.codec import (
-    decode,
-    encode,
-    journal_key,
-    journal_prefix,
-    seq_of,
-    waiting_key,
-)
+from engine.persistence.schema import CONVERSATIONS, WAITING, ConversationDoc, Op
 from engine.runtime import Actor, Reply, unhandled
 
 log = logging.getLogger("parley.conversation")
 
 
-def event_from_record(conversation_id: str, doc: dict[str, Any]) -> MessageEvent:
-    return MessageEvent(
-        conversation_id, doc["s"], doc["k"], doc["a"], doc["n"], doc["t"], doc["c"], doc["ts"]
-    )
+class _CatchingUp:
+    """A subscriber while its replay runs, standing in ``subs`` for its sink: it
+    hashes and compares equal to the sink, so ``subs.pop(sink)`` finds it and an
+    origin check ``sink != origin`` skips it. Messages reach it live but are
+    dropped (the replay reads them from the store, in order); every other event
+    (queue position, joined, closed, typing, read) is held with the seq it came
+    after and released right after the replay delivers that seq."""
 
-
-def record_of(event: MessageEvent) -> bytes:
-    return encode(
-        {
-            "s": event.seq,
-            "k": event.author_kind,
-            "a": event.author_id,
-            "n": event.author_name,
-            "t": event.text,
-            "c": event.client_msg_id,
-            "ts": event.sent_at_ms,
-        }
-    )
-
-
-class _Entry:
-    """A post or system notice waiting for its write."""
-
-    __slots__ = (
-        "kind",
-        "author_id",
-        "name",
-        "cid",
-        "text",
-        "replies",
-        "after",
-        "event",
-        "origin",
-        "extra",
-    )
+    __slots__ = ("sink", "role", "journal", "held", "skip", "reply")
 
     def __init__(
-        self,
-        kind: str,
-        author_id: str,
-        name: str,
-        cid: str,
-        text: str,
-        replies: list[Reply],
-        after: Callable[[], None] | None = None,
-        origin: Sink | None = None,
+        self, sink: Sink, role: str, journal: Journal[MessageEvent], reply: Reply | None
     ) -> None:
-        self.kind = kind
-        self.author_id = author_id
-        self.name = name
-        self.cid = cid
-        self.text = text
-        self.replies = replies
-        self.after = after
-        self.origin = origin
-        self.event: MessageEvent | None = None
-        self.extra: list[tuple[str, bytes, bytes | None]] = []  # written in the same commit
+        self.sink = sink
+        self.role = role
+        self.journal = journal
+        self.held: deque[tuple[int, Event]] = deque()
+        self.skip: set[int] = set()  # its own posts: it has their acks
+        self.reply = reply
+
+    def push(self, event: Event) -> None:
+        if type(event) is not MessageEvent:
+            self.held.append((self.journal.last_seq, event))
+
+    def replayed(self, event: MessageEvent) -> None:
+        sink = self.sink
+        if self.skip and event.seq in self.skip:
+            self.skip.discard(event.seq)
+        elif self.role != "visitor" or event.author_kind != "note":
+            sink.push(event)
+        held = self.held
+        while held and held[0][0] <= event.seq:
+            sink.push(held.popleft()[1])
+
+    def release(self) -> None:
+        held = self.held
+        while held:
+            self.sink.push(held.popleft()[1])
+
+    def __hash__(self) -> int:
+        return hash(self.sink)
+
+    def __eq__(self, other: object) -> bool:
+        return other is self or other is self.sink
 
 
 CHAT_STATUSES = ("active", "on_hold", "not_waiting")
@@ -184,21 +169,21 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         # not a record).
         self.read_up_to = {"visitor": 0, "operator": 0}
         self.comment = ""
-        self.delivered = 0
-        self.cids: dict[str, int] = {}
-        self._cid_pending: dict[str, _Entry] = {}
-        self._buffer: list[_Entry] = []
-        self._inflight: list[_Entry] | None = None
+        # Messages and notices; with_state writes carry the record (_meta_op).
+        self.journal = Journal(key, MESSAGES, Committed, state=self._meta_op)
+        self._on_post = self._posted  # bound once: one per message otherwise
+        self._on_notice = self._noticed
         self.subs: dict[Sink, str] = {}
+        self._catching: dict[Sink, _CatchingUp] = {}  # sinks whose replay runs
 
     # -- recovery ------------------------------------------------------------------
 
     def started(self, ctx: Context) -> None:
         store = ctx.services.store
-        raw = store.get("conversations", self.id.encode())
-        if raw is None:
+        self.journal.open(store)  # the last seq: one read, whatever the length
+        doc = CONVERSATIONS.get(store, self.id)
+        if doc is None:
             return
-        doc = decode(raw)
         stored = doc.get("info") or [
             self.id,
             doc["site"],
@@ -219,40 +204,32 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         self.chat_status = doc.get("chat_status", "")
         self.closed_seq = doc.get("closed_seq", 0)
         self.first_response_ms = doc.get("first_response_ms", 0)
-        # The journal is the truth: it gives the last seq and the client ids
-        # already stored (one put per message, no separate id index).
-        cids = self.cids
-        for key, value in store.scan("journal", journal_prefix(self.id)):
-            self.delivered = seq_of(key)
-            cid = decode(value)["c"]
-            if cid:
-                cids[cid] = self.delivered
 
-    def _meta_op(self) -> tuple[str, bytes, bytes]:
+    def _meta_op(self) -> Op:
         assert self.info is not None
-        doc = {
+        doc: ConversationDoc = {
             "site": self.info.site_id,
             "dept": self.info.department_id,
             "visitor": self.info.visitor_id,
             "visitor_name": self.info.visitor_name,
             "info": self.info.to_list(),
             "closed_reason": self.closed_reason,
-            "invisible": list(self.invisible.items()),
+            "invisible": [list(i) for i in self.invisible.items()],
             "answered": self.answered,
             "missed": self.missed,
             "chat_status": self.chat_status,
             "closed_seq": self.closed_seq,
             "first_response_ms": self.first_response_ms,
             "status": self.status,
-            "operators": list(self.operators.items()),
+            "operators": [list(o) for o in self.operators.items()],
             "created_ms": self.created_ms,
             "rating": self.rating,
             "comment": self.comment,
         }
-        return ("conversations", self.id.encode(), encode(doc))
+        return CONVERSATIONS.put(self.id, doc)
 
     def can_passivate(self) -> bool:
-        return not self.subs and self._inflight is None and not self._buffer
+        return not self.subs and self.journal.idle
 
     # -- messages ------------------------------------------------------------------
 
@@ -261,10 +238,14 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             case Post():
                 return self._post(message, ctx)
             case Committed(seq, error):
-                self._committed(error, ctx)
+                self.journal.committed(error, ctx)
                 return seq
+            case ReplayPage():
+                self.journal.resume(message, ctx)
+                return None
             case Subscribe(sink, after_seq, role):
-                return self._subscribe(sink, after_seq, role, ctx)
+                self._subscribe(sink, after_seq, role, ctx)  # replies when caught up
+                return None
             case Unsubscribe(sink):
                 if self.subs.pop(sink, None) == "visitor":
                     self.visitors -= 1
@@ -309,7 +290,8 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             case GetConversation():
                 return self._summary()
             case ReplayMissed(sink):
-                return self._replay_missed(sink, ctx)
+                self._replay_missed(sink, ctx)  # replies when the replay is done
+                return None
             case JoinChat(op_id, name, invisible):
                 self._join(op_id, name, invisible, ctx)
                 return None
@@ -352,11 +334,9 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         self._card(ctx)
         return self.id
 
-    def _waiting_op(
-        self, info: ConversationInfo, ctx: Context
-    ) -> tuple[bytes, tuple[str, bytes, bytes | None]]:
-        key = waiting_key(info.department_id, info.priority, ctx.clock.wall_ms(), self.id)
-        return key, ("waiting", key, encode(info.to_list()))
+    def _waiting_op(self, info: ConversationInfo, ctx: Context) -> tuple[bytes, Op]:
+        key = WAITING.key(info.department_id, info.priority, ctx.clock.wall_ms(), self.id)
+        return key, WAITING.put(key, info.to_list())
 
     def _post(self, post: Post, ctx: Context) -> int | None:
         info = self._require()
@@ -370,33 +350,22 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
                 raise FailedPrecondition("conversation_closed", "the conversation is closed")
             if post.author_id not in self.operators and post.author_id not in self.invisible:
                 raise PermissionDenied("not_participant", "you are not in this conversation")
-            if post.author_kind == "operator" and post.client_msg_id not in self.cids:
+            if post.author_kind == "operator" and self.journal.seq_for(post.client_msg_id) is None:
                 self._operator_writes(post.author_id, ctx)
-        cid = post.client_msg_id
-        seq = self.cids.get(cid)
-        if seq is not None:
-            return seq  # a resend: the original seq, stored once
-        reply = ctx.defer()
-        pending = self._cid_pending.get(cid)
-        if pending is not None:
-            if reply is not None:
-                pending.replies.append(reply)
-            return None
-        entry = _Entry(
+        draft = MessageEvent(
+            self.id,
+            0,
             post.author_kind,
             post.author_id,
             post.author_name,
-            cid,
             post.text,
-            [reply] if reply is not None else [],
-            None,
-            post.origin,
+            post.client_msg_id,
+            0,
         )
-        self._cid_pending[cid] = entry
-        self._buffer.append(entry)
-        if self._inflight is None:
-            self._flush(ctx)
-        return None
+        # A resend of a stored id: its original seq, stored once.
+        return self.journal.append(
+            draft, ctx, answer=True, on_committed=self._on_post, tag=post.origin
+        )
 
     def _system_entry(
         self,
@@ -404,16 +373,37 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         after: Callable[[], None] | None,
         ctx: Context,
         kind: str = "system",
-        extra: list[tuple[str, bytes, bytes | None]] | None = None,
+        extra: list[Op] | None = None,
     ) -> None:
         """A notice in the transcript; ``kind`` "note" keeps it from the visitor.
-        ``after`` runs once it is stored (and makes the record be stored with it);
-        ``extra`` writes go into the same commit."""
-        entry = _Entry(kind, "", "", "", text, [], after or _nothing)
-        entry.extra = extra or []
-        self._buffer.append(entry)
-        if self._inflight is None:
-            self._flush(ctx)
+        ``after`` runs once it is stored. The record is stored with it, and
+        ``extra`` writes, in the same commit."""
+        draft = MessageEvent(self.id, 0, kind, "", "", text, "", 0)
+        self.journal.append(
+            draft, ctx, on_committed=self._on_notice, tag=after, extra=extra or (), with_state=True
+        )
+
+    def _posted(self, event: MessageEvent, origin: Sink | None) -> None:
+        """A post is stored: to the subscribers but the one it came from (which
+        has its ack); notes to operators only."""
+        if origin is not None and self._catching:
+            catching = self._catching.get(origin)
+            if catching is not None:
+                catching.skip.add(event.seq)  # its replay must not echo it either
+        if event.author_kind == "note":
+            for sink, role in self.subs.items():
+                if sink is not origin and role == "operator":
+                    sink.push(event)
+        else:
+            for sink in self.subs:
+                if sink is not origin:
+                    sink.push(event)
+
+    def _noticed(self, event: MessageEvent, after: Callable[[], None] | None) -> None:
+        """A notice is stored: to the subscribers, then ``after``."""
+        self._posted(event, None)
+        if after is not None:
+            after()
 
     def _to_visitors(self, event: Event) -> Callable[[], None]:
         """A callable that pushes ``event`` to the visitor connections then on."""
@@ -443,83 +433,49 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             if self.missed:
                 ctx.ref(VISITOR, info.visitor_id).tell(MissedReply(self.id))
 
-    def _flush(self, ctx: Context) -> None:
-        entries, self._buffer = self._buffer, []
-        now = ctx.clock.wall_ms()
-        seq = self.delivered
-        cid_id = self.id
-        ops: list[tuple[str, bytes, bytes | None]] = []
-        for entry in entries:
-            seq += 1
-            event = MessageEvent(
-                cid_id, seq, entry.kind, entry.author_id, entry.name, entry.text, entry.cid, now
-            )
-            entry.event = event
-            ops.append(("journal", journal_key(cid_id, seq), record_of(event)))
-            if entry.after is not None:
-                ops.append(self._meta_op())
-            ops.extend(entry.extra)
-        self._inflight = entries
-        ref = ctx.self_ref
-        ctx.services.store.write(ops, lambda error: ref.tell_system(Committed(seq, error)))
-
-    def _committed(self, error: BaseException | None, ctx: Context) -> None:
-        entries = self._inflight or []
-        self._inflight = None
-        if error is not None:
-            log.warning("conversation %s: write failed: %r", self.id, error)
-            for entry in entries:
-                self._cid_pending.pop(entry.cid, None)
-                for reply in entry.replies:
-                    reply(None, error)
-        else:
-            subs = self.subs
-            for entry in entries:
-                event = entry.event
-                assert event is not None
-                self.delivered = event.seq
-                if entry.cid:
-                    self.cids[entry.cid] = event.seq
-                    self._cid_pending.pop(entry.cid, None)
-                for reply in entry.replies:
-                    reply(event.seq, None)
-                origin = entry.origin  # has the text already; its ack says stored
-                if entry.kind == "note":  # for operators only
-                    for sink, role in subs.items():
-                        if sink is not origin and role == "operator":
-                            sink.push(event)
-                else:
-                    for sink in subs:
-                        if sink is not origin:
-                            sink.push(event)
-                if entry.after is not None:
-                    entry.after()
-        if self._buffer:
-            self._flush(ctx)
-
-    def _subscribe(self, sink: Sink, after_seq: int, role: str, ctx: Context) -> int:
+    def _subscribe(self, sink: Sink, after_seq: int, role: str, ctx: Context) -> None:
+        """Replay from ``after_seq`` (a page per turn), then live. Reply: the
+        last seq delivered when the replay reached the live end."""
         info = self._require()
-        if after_seq < self.delivered:
-            start = journal_key(self.id, after_seq + 1)
-            limit = self.delivered - after_seq
-            visitor = role == "visitor"
-            for _key, value in ctx.services.store.scan(
-                "journal", journal_prefix(self.id), start=start, limit=limit
-            ):
-                doc = decode(value)
-                if not (visitor and doc["k"] == "note"):
-                    sink.push(event_from_record(self.id, doc))
-        if self.subs.get(sink) != role:
-            if role == "visitor":
-                self.visitors += 1
-                ctx.cancel_timer("abandon")  # back in time: not abandoned
-            self.subs[sink] = role
+        was = self.subs.pop(sink, None)  # a live sink subscribing again
+        if was != role and role == "visitor":
+            self.visitors += 1
+            ctx.cancel_timer("abandon")  # back in time: not abandoned
+        catching = _CatchingUp(sink, role, self.journal, ctx.defer())
+        self.subs[catching] = role  # stands in for the sink until caught up
+        self._catching[sink] = catching
         if role == "visitor":
             if self.status == "queued" and self.position:
-                sink.push(Queued(info.conversation_id, self.position, self.eta))
+                catching.push(Queued(info.conversation_id, self.position, self.eta))
             elif self.status == "closed":
-                sink.push(Closed(self.id, "", self.closed_reason))
-        return self.delivered
+                catching.push(Closed(self.id, "", self.closed_reason))
+
+        def done() -> None:
+            self._caught_up(catching)
+
+        self.journal.replay(
+            after_seq, catching.replayed, done, ctx, alive=lambda: self._still_catching(catching)
+        )
+
+    def _still_catching(self, catching: _CatchingUp) -> bool:
+        """Whether a replay is still wanted (its sink did not leave or start over)."""
+        sink = catching.sink
+        if self._catching.get(sink) is catching and sink in self.subs:
+            return True
+        if self._catching.get(sink) is catching:
+            del self._catching[sink]
+        if catching.reply is not None:
+            catching.reply(self.journal.last_seq, None)
+        return False
+
+    def _caught_up(self, catching: _CatchingUp) -> None:
+        sink = catching.sink
+        catching.release()
+        del self._catching[sink]
+        role = self.subs.pop(sink)  # the stand-in
+        self.subs[sink] = role
+        if catching.reply is not None:
+            catching.reply(self.journal.last_seq, None)
 
     def _assign(self, operator_id: str, operator_name: str, ctx: Context) -> None:
         self._require()
@@ -557,7 +513,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             text = f"Chat closed by {name}"
 
         def finish() -> None:
-            self.closed_seq = self.delivered
+            self.closed_seq = self.journal.last_seq
             for sink in self.subs:
                 sink.push(closed)
             for op_id in (*self.operators, *self.invisible):
@@ -604,7 +560,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
                 raise PermissionDenied("not_participant", "not this conversation's visitor")
         elif read.reader_id not in self.operators:
             raise PermissionDenied("not_participant", "you are not in this conversation")
-        if read.seq > self.delivered:
+        if read.seq > self.journal.last_seq:
             raise InvalidArgument("invalid_argument", f"seq {read.seq} is not stored yet")
         side = "visitor" if read.reader_kind == "visitor" else "operator"
         if read.seq <= self.read_up_to[side]:
@@ -612,7 +568,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         self.read_up_to[side] = read.seq
         event = ReadUpTo(self.id, read.reader_kind, read.reader_name, read.seq)
         for sink in self.subs:
-            if sink is not read.origin:
+            if sink != read.origin:  # != : a catching-up stand-in equals its sink
                 sink.push(event)
         return read.seq
 
@@ -632,7 +588,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         plain = Typing(self.id, typing.author_kind, typing.author_name, typing.active, "")
         full = plain._replace(preview=preview) if preview else plain
         for sink, role in self.subs.items():
-            if sink is not typing.origin:
+            if sink != typing.origin:  # != : a catching-up stand-in equals its sink
                 # A visitor never sees a draft; operator sessions drop it unless
                 # their role has typing_preview.
                 sink.push(full if role == "operator" else plain)
@@ -885,20 +841,29 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
         if done.reply is not None:
             done.reply(None, None)
 
-    def _replay_missed(self, sink: Sink, ctx: Context) -> int:
+    def _replay_missed(self, sink: Sink, ctx: Context) -> None:
         """What operators wrote to a missed chat after it closed, for its returning
-        visitor (notes stay with the operators). Reply: how many messages."""
+        visitor (notes stay with the operators), a page per turn. Reply: how many
+        messages."""
         self._require()
-        if not self.missed or self.delivered <= self.closed_seq:
-            return 0
+        reply = ctx.defer()
+        if not self.missed or self.journal.last_seq <= self.closed_seq:
+            if reply is not None:
+                reply(0, None)
+            return
         count = 0
-        start = journal_key(self.id, self.closed_seq + 1)
-        for _key, value in ctx.services.store.scan("journal", journal_prefix(self.id), start=start):
-            doc = decode(value)
-            if doc["k"] != "note":
-                sink.push(event_from_record(self.id, doc))
+
+        def deliver(event: MessageEvent) -> None:
+            nonlocal count
+            if event.author_kind != "note":
+                sink.push(event)
                 count += 1
-        return count
+
+        def done() -> None:
+            if reply is not None:
+                reply(count, None)
+
+        self.journal.replay(self.closed_seq, deliver, done, ctx)
 
     def _summary(self) -> ConversationSummary:
         info = self._require()
@@ -910,7 +875,7 @@ class Conversation(Actor[ConversationCommand | _StatusDone, ChatServices]):
             visitor_name=info.visitor_name,
             status=self.status,
             operators=dict(self.operators),
-            last_seq=self.delivered,
+            last_seq=self.journal.last_seq,
             rating=self.rating,
             visitor_connected=self.visitors > 0,
             invisible=dict(self.invisible),

@@ -48,7 +48,7 @@ from engine.chat.messages import (
 from engine.chat.policies import Candidate, Want, choose_operator
 from engine.chat.services import ChatServices, Context
 from engine.errors import FailedPrecondition, NotFound, Unavailable
-from engine.persistence.codec import SEP, decode, encode, waiting_key
+from engine.persistence.schema import WAITING
 from engine.runtime import Actor, MailboxFull, Reply, unhandled
 
 log = logging.getLogger("parley.queue")
@@ -120,10 +120,9 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
 
     def started(self, ctx: Context) -> None:
         now = ctx.clock.monotonic()
-        prefix = self.id.encode() + SEP
-        for key, value in ctx.services.store.scan("waiting", prefix):  # in line order
+        for key, info in WAITING.line(ctx.services.store, self.id):  # in line order
             self.serial += 1
-            self._insert(_Wait(ConversationInfo(*decode(value)), self.serial, now, key))
+            self._insert(_Wait(ConversationInfo(*info), self.serial, now, key))
         if self.waiting:
             self._mark(ctx, 0)
 
@@ -160,7 +159,7 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
         w = self.waiting.pop(index)
         del self.by_conv[w.info.conversation_id]
         ctx.cancel_timer(_max_wait_timer(w.info.conversation_id))
-        ctx.services.store.write([("waiting", w.key, None)], _logged)
+        ctx.services.store.write([WAITING.delete(w.key)], _logged)
         self._mark(ctx, index)
         return w
 
@@ -256,8 +255,9 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
             conv_id = info.conversation_id
             self.serial += 1
             if not key:
-                key = waiting_key(self.id, info.priority, ctx.clock.wall_ms(), conv_id)
-                ctx.services.store.write([("waiting", key, encode(info.to_list()))], _logged)
+                conv_id = info.conversation_id
+                key = WAITING.key(self.id, info.priority, ctx.clock.wall_ms(), conv_id)
+                ctx.services.store.write([WAITING.put(key, info.to_list())], _logged)
             w = _Wait(info, self.serial, ctx.clock.monotonic(), key)
             index = self._insert(w)
             dept = ctx.services.directory.departments.get(self.id)

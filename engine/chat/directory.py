@@ -32,8 +32,20 @@ from engine.chat.records import (
     check_languages,
 )
 from engine.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
-from engine.persistence.codec import decode, encode
 from engine.persistence.lmdb_store import LmdbStore
+from engine.persistence.schema import (
+    ACCOUNTS,
+    BLOCKS,
+    DEPARTMENTS,
+    EMAILS,
+    GROUPS,
+    LINKS,
+    OPERATORS,
+    REGIONS,
+    ROLES,
+    SITES,
+    TEMPLATES,
+)
 
 # argon2id with the library's current defaults. A Directory takes another hasher
 # only from tests, where cheap settings save a fifth of a second per hash.
@@ -82,35 +94,34 @@ class Directory:
         self.roles: dict[str, dict[str, frozenset[str]]] = {}  # account -> custom roles
 
     def load(self) -> None:
-        for _, value in self.store.scan("accounts"):
-            account = Account(**decode(value))
+        for doc in ACCOUNTS.all(self.store):
+            account = Account(**doc)
             self.accounts[account.id] = account
-        for _, value in self.store.scan("sites"):
-            site = Site.from_doc(decode(value))
+        for doc in SITES.all(self.store):
+            site = Site.from_doc(doc)
             self.sites[site.id] = site
-        for _, value in self.store.scan("departments"):
-            dept = Department.from_doc(decode(value))
+        for doc in DEPARTMENTS.all(self.store):
+            dept = Department.from_doc(doc)
             self.departments[dept.id] = dept
-        for _, value in self.store.scan("regions"):
-            region = Region(**decode(value))
+        for doc in REGIONS.all(self.store):
+            region = Region(**doc)
             self.regions[region.id] = region
-        for _, value in self.store.scan("groups"):
-            group = Group(**decode(value))
+        for doc in GROUPS.all(self.store):
+            group = Group(**doc)
             self.groups[group.id] = group
-        for _, value in self.store.scan("links"):
-            link = LinkRule(**decode(value))
+        for doc in LINKS.all(self.store):
+            link = LinkRule(**doc)
             self.links[link.id] = link
-        for _, value in self.store.scan("blocks"):
-            block = Block(**decode(value))
+        for doc in BLOCKS.all(self.store):
+            block = Block(**doc)
             self.blocks[block.id] = block
-        for _, value in self.store.scan("templates"):
-            template = Template(**decode(value))
+        for doc in TEMPLATES.all(self.store):
+            template = Template(**doc)
             self.templates[template.id] = template
-        for key, value in self.store.scan("roles"):
-            account_id, _, name = key.decode().partition("\x00")
-            self.roles.setdefault(account_id, {})[name] = frozenset(decode(value))
-        for _, value in self.store.scan("operators"):
-            op = Operator.from_doc(decode(value))
+        for account_id, name, permissions in ROLES.all(self.store):
+            self.roles.setdefault(account_id, {})[name] = permissions
+        for doc in OPERATORS.all(self.store):
+            op = Operator.from_doc(doc)
             self.operators[op.id] = op
             self._by_email[op.email] = op.id
 
@@ -118,7 +129,7 @@ class Directory:
 
     async def create_account(self, name: str) -> Account:
         account = Account(id="a" + ids.random_id(9), name=name)
-        await self.store.write_async([("accounts", account.id.encode(), encode(account.to_doc()))])
+        await self.store.write_async([ACCOUNTS.put(account.id, account.to_doc())])
         self.accounts[account.id] = account
         return account
 
@@ -142,7 +153,7 @@ class Directory:
             timezone=timezone or "UTC",
             typing_preview=typing_preview,
         )
-        await self.store.write_async([("sites", site.id.encode(), encode(site.to_doc()))])
+        await self.store.write_async([SITES.put(site.id, site.to_doc())])
         self.sites[site.id] = site
         return site
 
@@ -153,7 +164,7 @@ class Directory:
         if merged == site.allowed_origins:
             return site
         updated = dataclasses.replace(site, allowed_origins=merged)
-        await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
+        await self.store.write_async([SITES.put(site.id, updated.to_doc())])
         self.sites[site.id] = updated
         return updated
 
@@ -179,7 +190,7 @@ class Directory:
         dept = Department(
             id="d" + ids.random_id(9), site_id=site_id, name=name, description=description
         )
-        await self.store.write_async([("departments", dept.id.encode(), encode(dept.to_doc()))])
+        await self.store.write_async([DEPARTMENTS.put(dept.id, dept.to_doc())])
         self.departments[dept.id] = dept
         return dept
 
@@ -218,7 +229,7 @@ class Directory:
             d.name == updated.name for d in self.departments.values() if d.site_id == dept.site_id
         ):
             raise AlreadyExists("already_exists", f"a department named {updated.name!r} exists")
-        await self.store.write_async([("departments", dept.id.encode(), encode(updated.to_doc()))])
+        await self.store.write_async([DEPARTMENTS.put(dept.id, updated.to_doc())])
         self.departments[dept.id] = updated
         return updated
 
@@ -232,7 +243,7 @@ class Directory:
         if any(r.name == name for r in self.regions.values() if r.department_id == dept_id):
             raise AlreadyExists("already_exists", f"a region named {name!r} exists already")
         region = Region(id="r" + ids.random_id(9), department_id=dept_id, name=name)
-        await self.store.write_async([("regions", region.id.encode(), encode(region.to_doc()))])
+        await self.store.write_async([REGIONS.put(region.id, region.to_doc())])
         self.regions[region.id] = region
         return region
 
@@ -253,7 +264,7 @@ class Directory:
         if any(g.name == name for g in self.groups.values() if g.site_id == site_id):
             raise AlreadyExists("already_exists", f"a group named {name!r} exists already")
         group = Group(id="g" + ids.random_id(9), site_id=site_id, name=name)
-        await self.store.write_async([("groups", group.id.encode(), encode(group.to_doc()))])
+        await self.store.write_async([GROUPS.put(group.id, group.to_doc())])
         self.groups[group.id] = group
         return group
 
@@ -283,7 +294,7 @@ class Directory:
             group_id=group_id,
             position=position,
         )
-        await self.store.write_async([("links", link.id.encode(), encode(link.to_doc()))])
+        await self.store.write_async([LINKS.put(link.id, link.to_doc())])
         self.links[link.id] = link
         return link
 
@@ -291,7 +302,7 @@ class Directory:
         link = self.links.get(link_id)
         if link is None or self.sites[link.site_id].account_id != account_id:
             raise NotFound("unknown_link", f"no link rule {link_id[:40]!r}")
-        await self.store.write_async([("links", link.id.encode(), None)])
+        await self.store.write_async([LINKS.delete(link.id)])
         del self.links[link_id]
 
     def list_links(self, account_id: str, site_id: str) -> list[LinkRule]:
@@ -318,7 +329,7 @@ class Directory:
     async def set_site_languages(self, account_id: str, site_id: str, languages: list[str]) -> Site:
         site = self.site(site_id, account_id)
         updated = dataclasses.replace(site, languages=check_languages(languages))
-        await self.store.write_async([("sites", site.id.encode(), encode(updated.to_doc()))])
+        await self.store.write_async([SITES.put(site.id, updated.to_doc())])
         self.sites[site.id] = updated
         return updated
 
@@ -340,7 +351,7 @@ class Directory:
         block = Block(
             "b" + ids.random_id(9), site_id, kind, value.strip(), reason, now_ms, expires_ms
         )
-        await self.store.write_async([("blocks", block.id.encode(), encode(block.to_doc()))])
+        await self.store.write_async([BLOCKS.put(block.id, block.to_doc())])
         self.blocks[block.id] = block
         return block
 
@@ -348,7 +359,7 @@ class Directory:
         block = self.blocks.get(block_id)
         if block is None or self.sites[block.site_id].account_id != account_id:
             raise NotFound("unknown_block", f"no block {block_id[:40]!r}")
-        await self.store.write_async([("blocks", block_id.encode(), None)])
+        await self.store.write_async([BLOCKS.delete(block_id)])
         del self.blocks[block_id]
 
     def list_blocks(self, account_id: str, site_id: str) -> list[Block]:
@@ -386,9 +397,7 @@ class Directory:
                 raise AlreadyExists(
                     "already_exists", f"a quick reply /{template.shortcut} exists already"
                 )
-        await self.store.write_async(
-            [("templates", template.id.encode(), encode(template.to_doc()))]
-        )
+        await self.store.write_async([TEMPLATES.put(template.id, template.to_doc())])
         self.templates[template.id] = template
         return template
 
@@ -399,7 +408,7 @@ class Directory:
         return template
 
     async def delete_template(self, template_id: str) -> None:
-        await self.store.write_async([("templates", template_id.encode(), None)])
+        await self.store.write_async([TEMPLATES.delete(template_id)])
         self.templates.pop(template_id, None)
 
     def templates_for(self, account_id: str, operator_id: str, prefix: str = "") -> list[Template]:
@@ -439,8 +448,7 @@ class Directory:
             )
         if self.role_exists(account_id, name):
             raise AlreadyExists("already_exists", f"a role named {name!r} exists already")
-        key = account_id.encode() + b"\x00" + name.encode()
-        await self.store.write_async([("roles", key, encode(sorted(perms)))])
+        await self.store.write_async([ROLES.put(account_id, name, perms)])
         self.roles.setdefault(account_id, {})[name] = perms
         return perms
 
@@ -502,8 +510,8 @@ class Directory:
         try:
             await self.store.write_async(
                 [
-                    ("operators", op.id.encode(), encode(op.to_doc())),
-                    ("emails", email.encode(), op.id.encode()),
+                    OPERATORS.put(op.id, op.to_doc()),
+                    EMAILS.put(email, op.id),
                 ]
             )
         except BaseException:
@@ -522,7 +530,7 @@ class Directory:
             display_name=op.display_name if display_name is None else display_name.strip(),
             avatar_url=op.avatar_url if avatar_url is None else avatar_url.strip(),
         )
-        await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
+        await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated
         return updated
 
@@ -530,7 +538,7 @@ class Directory:
         """Replace an operator's password (hashed here)."""
         op = self.operator(operator_id)
         updated = dataclasses.replace(op, password_hash=await hash_password(password, self.hasher))
-        await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
+        await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated
         return updated
 
@@ -551,7 +559,7 @@ class Directory:
                 changes[name] = tuple(dict.fromkeys(changes[name]))
         updated = dataclasses.replace(op, **changes)
         self.check_operator_links(updated)
-        await self.store.write_async([("operators", op.id.encode(), encode(updated.to_doc()))])
+        await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated
         return updated
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from engine.chat.events import ChatCard, Departments, Event, Sink
+from engine.chat.journal import ReplayPage
 from engine.chat.policies import Candidate
 from engine.runtime import Reply, Request
 
@@ -397,6 +398,7 @@ ConversationCommand = (
     | SetChatStatus
     | ClaimDone
     | ReplayMissed
+    | ReplayPage
 )
 
 

@@ -1,9 +1,8 @@
-"""Keys and values of the store.
+"""Encoding primitives of the store: orjson values and sequenced keys.
 
-Keys are built for range scans: a journal entry is ``<stream id> 0x00 <seq as 8
-big-endian bytes>``, so one conversation's entries are contiguous and in order,
-and a conversation id begins with its site id, so one site's conversations are
-contiguous too (the unit a shard will own). Values are orjson documents.
+A sequenced key is ``<stream id> 0x00 <seq as 8 big-endian bytes>``, so one
+stream's entries are contiguous and in order. Which database holds what is
+``engine/persistence/schema.py``.
 """
 
 from __future__ import annotations
@@ -25,23 +24,6 @@ def journal_prefix(stream: str) -> bytes:
 
 def seq_of(key: bytes) -> int:
     return int.from_bytes(key[-8:], "big")
-
-
-def snapshot_key(kind: str, key: str) -> bytes:
-    return kind.encode() + SEP + key.encode()
-
-
-def waiting_key(department_id: str, priority: int, at_ms: int, conversation_id: str) -> bytes:
-    """A place in a department's line: priority first (higher sorts first), then
-    the time it joined, then the conversation, so a scan gives the line in order."""
-    rank = 255 - max(0, min(priority, 255))
-    return (
-        department_id.encode()
-        + SEP
-        + bytes([rank])
-        + at_ms.to_bytes(8, "big")
-        + conversation_id.encode()
-    )
 
 
 def encode(value: Any) -> bytes:

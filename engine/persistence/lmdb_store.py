@@ -1,6 +1,7 @@
 """The LMDB store: one environment, named databases, one group-commit writer.
 
-This is the only module that imports ``lmdb``.
+This is the only module that imports ``lmdb``. What each database holds, and
+who writes it, is ``engine/persistence/schema.py``.
 
 Writes go through :meth:`LmdbStore.write`: a list of puts and deletes and a
 callback. Writes queued while the previous transaction commits are gathered into
@@ -30,36 +31,22 @@ from pathlib import Path
 import lmdb
 
 from engine.errors import ParleyError, Unavailable
-from engine.persistence.codec import snapshot_key
+from engine.persistence.schema import DATABASES, SNAPSHOTS, Op
 
-DATABASES = (
-    "journal",  # conversation events: <conv> 0 <seq>
-    "snapshots",  # actor snapshots: <kind> 0 <key>
-    "accounts",
-    "sites",
-    "departments",
-    "roles",  # <account id> 0 <role name> -> permissions
-    "operators",
-    "emails",  # email -> operator id
-    "tokens",  # sha256(token) -> session
-    "opsessions",  # <operator id> 0 <sha256(token)> -> "" (an operator's sessions)
-    "visitors",  # visitor id -> record
-    "vtokens",  # sha256(visitor token) -> visitor id
-    "conversations",  # conversation id -> summary
-    "regions",  # region id -> record
-    "groups",  # group id -> record
-    "links",  # link rule id -> record
-    "tickets",  # <site id> 0 <ticket id> -> offline request
-    "waiting",  # <department id> 0 <serial> -> a queued chat (DepartmentQueue)
-    "board",  # <account id> 0 <conversation id> -> its card in the operators' lists
-    "templates",  # template id -> quick reply
-    "blocks",  # block id -> a site's blacklist entry
-    "internal",  # <pair id> 0 <seq> -> a message between two operators
-    "meta",
-)
-
-Op = tuple[str, bytes, bytes | None]  # (database, key, value or None to delete)
 Done = Callable[[BaseException | None], None]
+
+
+def _above(prefix: bytes) -> bytes | None:
+    """The least key greater than every key starting with ``prefix`` (None when
+    there is none: the prefix is all 0xff)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def _ignore(error: BaseException | None) -> None:
+    return None
 
 
 class StoreFull(Unavailable):
@@ -163,6 +150,13 @@ class LmdbStore:
         fut = self._loop.run_in_executor(self._executor, self._commit, batch)
         fut.add_done_callback(lambda f: self._committed(batch, f))
 
+    def write_now(self, ops: list[Op]) -> None:
+        """Commit ``ops`` on the calling thread, synced: for startup work (schema
+        upgrades) before the loop serves, never while the writer is in use."""
+        error = self._commit([(ops, _ignore)])
+        if error is not None:
+            raise error
+
     def _commit(self, batch: list[tuple[list[Op], Done]]) -> BaseException | None:
         """Runs on the writer thread: one transaction, one sync, for the batch."""
         dbs = self._dbs
@@ -213,6 +207,12 @@ class LmdbStore:
             value = txn.get(key)
             return bytes(value) if value is not None else None
 
+    def get_many(self, db: str, keys: list[bytes]) -> list[bytes | None]:
+        """The values of ``keys`` (None where absent), read in one transaction."""
+        with self.env.begin(db=self._dbs[db]) as txn:
+            get = txn.get
+            return [bytes(v) if (v := get(key)) is not None else None for key in keys]
+
     def scan(
         self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
     ) -> Iterator[tuple[bytes, bytes]]:
@@ -244,11 +244,12 @@ class LmdbStore:
         return n
 
     def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None:
-        """The greatest key starting with ``prefix``, or None."""
+        """The greatest key starting with ``prefix`` (non-empty), or None: one
+        cursor positioning, whatever the number of keys under the prefix."""
         with self.env.begin(db=self._dbs[db]) as txn:
             cursor = txn.cursor()
-            upper = prefix + b"\xff" * 9
-            if cursor.set_range(upper):
+            above = _above(prefix)
+            if above is not None and cursor.set_range(above):
                 if not cursor.prev():
                     return None
             elif not cursor.last():
@@ -261,10 +262,10 @@ class LmdbStore:
     # -- snapshots (the runtime's SnapshotStore) ------------------------------------
 
     def load_snapshot(self, kind: str, key: str) -> bytes | None:
-        return self.get("snapshots", snapshot_key(kind, key))
+        return SNAPSHOTS.get(self, kind, key)
 
     def save_snapshot(self, kind: str, key: str, data: bytes, done: Done) -> None:
-        self.write([("snapshots", snapshot_key(kind, key), data)], done)
+        self.write([SNAPSHOTS.put(kind, key, data)], done)
 
     # -- lifecycle -----------------------------------------------------------------
 

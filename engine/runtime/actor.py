@@ -142,6 +142,13 @@ class Context(Generic[S_co]):
         pending = self._cell.timers
         return pending is not None and key in pending
 
+    def tell_self_soon(self, message: object) -> None:
+        """Send ``message`` to this actor once the loop has served what else is
+        ready (I/O included): the next piece of long work cut into pieces, so
+        that no turn holds the loop for long. Never refused."""
+        ref = self.self_ref
+        self._cell.owner.scheduler.later(lambda: ref.tell_system(message))
+
     def save_snapshot(self) -> None:
         """Store the actor's snapshot now (not only at passivation): for actors
         whose state must survive a crash. A failed write is logged; the next

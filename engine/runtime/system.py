@@ -203,6 +203,8 @@ class Cell(Mailbox):
                 continue
             if not ctx._deferred:
                 reply(result, None)
+        if replied:
+            ctx._reply = None  # a later tell must not see this reply in ctx.defer()
         self.received += done
 
     def _run_system(self, budget: int) -> int:
@@ -295,6 +297,12 @@ class LoopScheduler:
             self._loop = asyncio.get_running_loop()
         self._loop.call_soon(self._drain)
 
+    def later(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on a later loop iteration, after I/O."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        self._loop.call_soon(callback)
+
     def _drain(self) -> None:
         ready = self.ready
         budget = self.budget
@@ -329,6 +337,10 @@ class InlineScheduler:
         if not self.pending:
             self.kick()
 
+    def later(self, callback: Callable[[], None]) -> None:
+        """No loop to yield to: at once (what it sends is queued like any tell)."""
+        callback()
+
     def kick(self) -> None:
         self.pending = True
         try:
@@ -348,6 +360,8 @@ class Scheduler(Protocol):
     def schedule(self, cell: Cell) -> None: ...
 
     def kick(self) -> None: ...
+
+    def later(self, callback: Callable[[], None]) -> None: ...
 
 
 class ActorSystem:

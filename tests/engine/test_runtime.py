@@ -207,3 +207,45 @@ def test_mailbox_statistics() -> None:
     cell = system._cells[("rec", "a")]
     stats = cell.stats()
     assert stats["received"] == 5 and stats["queued"] == 0 and stats["rejected"] == 0
+
+
+async def test_a_tell_after_a_batch_of_asks_has_no_reply_to_defer() -> None:
+    deferred: list[Any] = []
+
+    class Deferring(Actor):
+        def receive(self, message: Any, ctx: Context) -> Any:
+            if message == "defer":
+                deferred.append(ctx.defer())
+            return message
+
+    system = ActorSystem()
+    system.register("d", Props(factory=lambda key, snap: Deferring()))
+    ref = system.ref("d", "a")
+    replies: list[Any] = []
+    ref.tell("x", lambda v, e: replies.append(v))
+    ref.tell("y", lambda v, e: replies.append(v))  # one batch, ending with an ask
+    await asyncio.sleep(0.01)
+    ref.tell("defer")  # a tell alone in the next turn
+    await asyncio.sleep(0.01)
+    assert replies == ["x", "y"] and deferred == [None]
+
+
+async def test_tell_self_soon_lets_the_loop_run_in_between() -> None:
+    turns: list[str] = []
+
+    class Stepper(Actor):
+        def receive(self, message: Any, ctx: Context) -> Any:
+            turns.append(f"step{message}")
+            if message < 3:
+                ctx.tell_self_soon(message + 1)
+
+    system = ActorSystem()
+    system.register("s", Props(factory=lambda key, snap: Stepper()))
+    system.ref("s", "a").tell(1)
+    loop = asyncio.get_running_loop()
+    for _ in range(20):
+        loop.call_soon(turns.append, "io")
+        await asyncio.sleep(0)
+    steps = [i for i, t in enumerate(turns) if t.startswith("step")]
+    assert [turns[i] for i in steps] == ["step1", "step2", "step3"]
+    assert all(turns[i + 1] == "io" for i in steps[:-1])  # other work between the steps

@@ -84,6 +84,24 @@ def test_bench_e2e() -> None:
         assert 0 < p50 <= p99, row
 
 
+def test_bench_journal() -> None:
+    # Two tables (activation, replay): read as text, not through smoke()'s one table.
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest.bench_journal", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Machine:" in out and "| conversation" in out and "| replay from seq 0" in out
+    assert "Resend of the first client id after activation: seq 1," in out
+    replays = [line for line in out.splitlines() if line.startswith("| this (pages")]
+    assert replays and number(replays[0].split("|")[2]) > 0
+
+
 def test_every_benchmark_is_smoked() -> None:
     names = sorted(path.stem for path in (ROOT / "loadtest").glob("bench_*.py"))
     assert names, "no benchmarks found"

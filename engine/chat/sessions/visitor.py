@@ -59,7 +59,7 @@ from engine.chat.sessions.common import (
 )
 from engine.chat.visitor import visitor_snapshot
 from engine.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Refused
-from engine.persistence.codec import snapshot_key
+from engine.persistence.schema import SNAPSHOTS, VISITOR_TOKENS
 from engine.runtime import MailboxFull, Ref
 
 if TYPE_CHECKING:
@@ -154,9 +154,9 @@ class VisitorSession:
         store = self.engine.store
         visitor_id = ""
         if token:
-            raw = store.get("vtokens", ids.token_digest(token))
-            if raw is not None:
-                site_id, _, candidate = raw.decode().partition(" ")
+            found = VISITOR_TOKENS.get(store, ids.token_digest(token))
+            if found is not None:
+                site_id, candidate = found
                 if site_id == self.site.id:  # a token is bound to its site
                     visitor_id = candidate
         if not visitor_id:
@@ -164,11 +164,9 @@ class VisitorSession:
             token = ids.new_token()
             await store.write_async(
                 [
-                    ("vtokens", ids.token_digest(token), f"{self.site.id} {visitor_id}".encode()),
-                    (
-                        "snapshots",
-                        snapshot_key("visitor", visitor_id),
-                        visitor_snapshot(self.site.id, name, email, ""),
+                    VISITOR_TOKENS.put(ids.token_digest(token), self.site.id, visitor_id),
+                    SNAPSHOTS.put(
+                        "visitor", visitor_id, visitor_snapshot(self.site.id, name, email, "")
                     ),
                 ]
             )

@@ -1,0 +1,488 @@
+"""One journal for the sequenced, group-committed streams of the chat: a
+conversation's messages (Conversation actor) and a pair of operators' direct
+messages (InternalChat actor). The databases are ``engine/persistence/schema.py``'s
+``StreamTable``; a record kind below is the codec of one stream's records.
+
+Writing. ``append`` takes a draft record (seq and time still 0). At most one
+write per stream is in flight; drafts that arrive meanwhile wait in a buffer and
+go out together in the next write (the store gathers many streams' writes into
+one commit). Seqs are given at the write, so they stay contiguous when a write
+fails: a failed write acknowledges nothing, its client ids are forgotten (a
+resend is new) and the next write numbers from the last committed seq again.
+After the commit each entry's replies get its seq and its ``on_committed`` runs,
+in seq order. A write may carry other writes into the same commit: the owner's
+state (``with_state``: its record, built at the write) and ``extra`` operations
+(a place in a waiting line).
+
+Client ids. A resend of a stored client id answers the original seq and stores
+nothing; resends of an id whose write is pending share that write. The stored
+index (``<stream> 0x00 <cid> -> seq``, written in the record's commit) answers
+for ids not among the last ``RECENT_CIDS`` in memory, so memory does not grow
+with the stream; it is read when the write is made, once for all of the write's
+ids (a resend found there is answered then, and not written). A stream created
+by this activation needs no index reads until it has more client ids than that.
+
+Activation reads one key (the last) whatever the stream's length.
+
+Replay. ``replay`` reads from a seq up to the live end a page at a time
+(``REPLAY_PAGE`` records); each next page is a message to self sent after the
+loop has served other work (``ctx.tell_self_soon``), so a long replay never holds
+the loop for long. It reads only what is committed *and* delivered (up to
+``last_seq``), and catches up with a moving end: the caller joins the live feed
+in the turn the replay reaches it, so a reader sees every seq once and in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import orjson
+
+from engine.chat.events import DirectMessage, MessageEvent
+from engine.chat.services import Context
+from engine.persistence.codec import journal_prefix
+from engine.persistence.schema import (
+    CONVERSATION_JOURNAL,
+    DIRECT_JOURNAL,
+    Op,
+    Reader,
+    StreamTable,
+)
+from engine.runtime import Reply
+
+log = logging.getLogger("parley.journal")
+
+RECENT_CIDS = 256  # client ids kept in memory per stream (an LRU)
+REPLAY_PAGE = 200  # records per replay turn
+
+
+class Record(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def client_msg_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Record)
+
+
+class RecordKind(Generic[R]):
+    """How one kind of stream record is stored: its table and its codec."""
+
+    table: StreamTable
+
+    def encode(self, record: R) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, stream: str, data: bytes) -> R:
+        raise NotImplementedError
+
+    def stamp(self, draft: R, seq: int, now_ms: int) -> R:
+        """The draft as written: its seq and time."""
+        raise NotImplementedError
+
+    def read(self, store: Reader, stream: str, after_seq: int, limit: int) -> list[R]:
+        """Up to ``limit`` stored records after ``after_seq``, in seq order."""
+        decode = self.decode
+        return [decode(stream, v) for v in self.table.read(store, stream, after_seq, limit)]
+
+
+class MessageRecords(RecordKind[MessageEvent]):
+    """A conversation's messages and notices (``journal``):
+    ``{"s", "k": author kind, "a": author id, "n": author name, "t", "c", "ts"}``."""
+
+    table = CONVERSATION_JOURNAL
+
+    def encode(self, record: MessageEvent) -> bytes:
+        return orjson.dumps(
+            {
+                "s": record.seq,
+                "k": record.author_kind,
+                "a": record.author_id,
+                "n": record.author_name,
+                "t": record.text,
+                "c": record.client_msg_id,
+                "ts": record.sent_at_ms,
+            }
+        )
+
+    def decode(self, stream: str, data: bytes) -> MessageEvent:
+        d = orjson.loads(data)
+        return MessageEvent(stream, d["s"], d["k"], d["a"], d["n"], d["t"], d["c"], d["ts"])
+
+    def stamp(self, draft: MessageEvent, seq: int, now_ms: int) -> MessageEvent:
+        return MessageEvent(
+            draft.conversation_id,
+            seq,
+            draft.author_kind,
+            draft.author_id,
+            draft.author_name,
+            draft.text,
+            draft.client_msg_id,
+            now_ms,
+        )
+
+
+class DirectRecords(RecordKind[DirectMessage]):
+    """Messages between two operators (``internal``):
+    ``{"s", "f": from id, "n": from name, "to": to id, "t", "c", "ts"}``."""
+
+    table = DIRECT_JOURNAL
+
+    def encode(self, record: DirectMessage) -> bytes:
+        return orjson.dumps(
+            {
+                "s": record.seq,
+                "f": record.from_id,
+                "n": record.from_name,
+                "to": record.to_id,
+                "t": record.text,
+                "c": record.client_msg_id,
+                "ts": record.sent_at_ms,
+            }
+        )
+
+    def decode(self, stream: str, data: bytes) -> DirectMessage:
+        d = orjson.loads(data)
+        return DirectMessage(stream, d["s"], d["f"], d["n"], d["to"], d["t"], d["c"], d["ts"])
+
+    def stamp(self, draft: DirectMessage, seq: int, now_ms: int) -> DirectMessage:
+        return DirectMessage(
+            draft.pair_id,
+            seq,
+            draft.from_id,
+            draft.from_name,
+            draft.to_id,
+            draft.text,
+            draft.client_msg_id,
+            now_ms,
+        )
+
+
+MESSAGES = MessageRecords()
+DIRECT = DirectRecords()
+
+
+OnCommitted = Callable[[R, Any], None]  # (the record as written, the append's tag)
+
+
+class _Entry(Generic[R]):
+    """A draft waiting for its write (then the record as written)."""
+
+    __slots__ = (
+        "draft",
+        "record",
+        "replies",
+        "on_committed",
+        "tag",
+        "extra",
+        "with_state",
+        "check",
+    )
+
+    def __init__(
+        self,
+        draft: R,
+        replies: list[Reply],
+        on_committed: OnCommitted[R] | None,
+        tag: Any,
+        extra: Sequence[Op],
+        with_state: bool,
+        check: bool,
+    ) -> None:
+        self.draft = draft
+        self.record = draft
+        self.replies = replies
+        self.on_committed = on_committed
+        self.tag = tag
+        self.extra = extra
+        self.with_state = with_state
+        self.check = check  # its client id is to be looked up in the index
+
+
+CommitMessage = Callable[[int, BaseException | None], object]
+
+
+class Journal(Generic[R]):
+    """One stream's writer and reader, inside its actor. The actor forwards the
+    commit notice (``commit_message(seq, error)``, sent to itself) to
+    :meth:`committed` and :class:`ReplayPage` to :meth:`resume`."""
+
+    def __init__(
+        self,
+        stream: str,
+        kind: RecordKind[R],
+        commit_message: CommitMessage,
+        state: Callable[[], Op] | None = None,
+        recent: int = RECENT_CIDS,
+    ) -> None:
+        self.stream = stream
+        self.prefix = journal_prefix(stream)
+        self.kind = kind
+        self.last_seq = 0  # the last committed and delivered seq
+        self._commit_message = commit_message
+        self._state = state
+        self._store: Reader | None = None
+        self._recent: OrderedDict[str, int] = OrderedDict()
+        self._recent_max = recent
+        self._complete = True  # every stored client id is in _recent
+        self._last_miss = ""  # the last id the index did not hold (looked up once)
+        self._pending: dict[str, _Entry[R]] = {}
+        self._to_check = 0  # buffered entries whose id the index must answer
+        self._buffer: list[_Entry[R]] = []
+        self._inflight: list[_Entry[R]] | None = None
+        self._replays = 0  # replays still running
+
+    def open(self, store: Reader) -> None:
+        """Recover on activation: the last seq, from the last key."""
+        self._store = store
+        self.last_seq = self.kind.table.last_seq(store, self.stream)
+        self._complete = self.last_seq == 0
+
+    @property
+    def store(self) -> Reader:
+        assert self._store is not None, "open the journal first"
+        return self._store
+
+    @property
+    def idle(self) -> bool:
+        """Nothing buffered, being written or being replayed."""
+        return self._inflight is None and not self._buffer and not self._replays
+
+    # -- client ids ---------------------------------------------------------------
+
+    def seq_for(self, cid: str) -> int | None:
+        """The committed seq of a client id, or None (new, or its write pending)."""
+        if not cid:
+            return None
+        recent = self._recent
+        seq = recent.get(cid)
+        if seq is not None:
+            recent.move_to_end(cid)
+            return seq
+        if self._complete or cid == self._last_miss:
+            return None
+        seq = self.kind.table.seq_of_cid(self.store, self.stream, cid)
+        if seq is None:
+            self._last_miss = cid
+        else:
+            self._remember(cid, seq)
+        return seq
+
+    def _remember(self, cid: str, seq: int) -> None:
+        recent = self._recent
+        recent[cid] = seq
+        if len(recent) > self._recent_max:
+            recent.popitem(last=False)
+            self._complete = False
+
+    # -- writing ------------------------------------------------------------------
+
+    def append(
+        self,
+        draft: R,
+        ctx: Context,
+        *,
+        answer: bool = False,
+        on_committed: OnCommitted[R] | None = None,
+        tag: Any = None,
+        extra: Sequence[Op] = (),
+        with_state: bool = False,
+    ) -> int | None:
+        """Write ``draft`` in the stream's next write. A client id stored already
+        answers its seq and writes nothing: at once when it is among the recent
+        ids, else when the write is made (the index is read once for all the
+        write's ids). ``answer``: the current message is answered with the seq
+        after the commit (or the write's error); a resend of a pending id joins
+        that write. ``on_committed(record, tag)`` runs after the commit."""
+        cid = draft.client_msg_id
+        check = False
+        if cid:
+            pending = self._pending.get(cid)
+            if pending is not None:
+                if answer:
+                    reply = ctx.defer()
+                    if reply is not None:
+                        pending.replies.append(reply)
+                return None
+            seq = self._recent.get(cid)
+            if seq is not None:
+                self._recent.move_to_end(cid)
+                return seq
+            if not self._complete and cid != self._last_miss:
+                check = True
+                self._to_check += 1
+        replies: list[Reply] = []
+        if answer:
+            reply = ctx.defer()
+            if reply is not None:
+                replies.append(reply)
+        entry = _Entry(draft, replies, on_committed, tag, extra, with_state, check)
+        if cid:
+            self._pending[cid] = entry
+        self._buffer.append(entry)
+        if self._inflight is None:
+            self._flush(ctx)
+        return None
+
+    def _resends(self, entries: list[_Entry[R]]) -> list[_Entry[R]]:
+        """Answer the entries whose client id the index holds (resends of ids
+        no longer among the recent ones); the others, to write."""
+        if not self._to_check:
+            return entries
+        self._to_check = 0
+        checked = [e for e in entries if e.check]
+        cids = [e.draft.client_msg_id for e in checked]
+        found = self.kind.table.seqs_of_cids(self.store, self.prefix, cids)
+        stored: set[int] = set()
+        for entry, cid, seq in zip(checked, cids, found, strict=True):
+            if seq is None:
+                continue
+            stored.add(id(entry))
+            del self._pending[cid]
+            self._remember(cid, seq)
+            for reply in entry.replies:
+                reply(seq, None)
+        return [e for e in entries if id(e) not in stored] if stored else entries
+
+    def _flush(self, ctx: Context) -> None:
+        entries, self._buffer = self._buffer, []
+        entries = self._resends(entries)
+        if not entries:
+            return
+        now = ctx.clock.wall_ms()
+        seq = self.last_seq
+        kind, table, prefix, state = self.kind, self.kind.table, self.prefix, self._state
+        ops: list[Op] = []
+        for entry in entries:
+            seq += 1
+            record = entry.record = kind.stamp(entry.draft, seq, now)
+            table.append(ops, prefix, seq, record.client_msg_id, kind.encode(record))
+            if entry.with_state and state is not None:
+                ops.append(state())
+            ops.extend(entry.extra)
+        self._inflight = entries
+        ref, message = ctx.self_ref, self._commit_message
+        ctx.services.store.write(ops, lambda error: ref.tell_system(message(seq, error)))
+
+    def committed(self, error: BaseException | None, ctx: Context) -> None:
+        """The write in flight is committed (or failed): answer and deliver in
+        seq order, then write what was buffered meanwhile."""
+        entries = self._inflight or []
+        if error is not None:
+            log.warning("stream %s: write failed: %r", self.stream, error)
+            for entry in entries:
+                self._pending.pop(entry.record.client_msg_id, None)
+                for reply in entry.replies:
+                    reply(None, error)
+        else:
+            self._last_miss = ""
+            recent, pending, most = self._recent, self._pending, self._recent_max
+            for entry in entries:
+                record = entry.record
+                seq = self.last_seq = record.seq
+                cid = record.client_msg_id
+                if cid:
+                    recent[cid] = seq
+                    if len(recent) > most:
+                        recent.popitem(last=False)
+                        self._complete = False
+                    pending.pop(cid, None)
+                for reply in entry.replies:
+                    reply(seq, None)
+                if entry.on_committed is not None:
+                    # What it appends waits for the next write.
+                    entry.on_committed(record, entry.tag)
+        self._inflight = None
+        if self._buffer:
+            self._flush(ctx)
+
+    # -- reading ------------------------------------------------------------------
+
+    def read(self, after_seq: int, limit: int) -> list[R]:
+        """Delivered records after ``after_seq``, at most ``limit``."""
+        limit = min(limit, self.last_seq - after_seq)
+        return self.kind.read(self.store, self.stream, after_seq, limit)
+
+    def replay(
+        self,
+        after_seq: int,
+        deliver: Callable[[R], None],
+        done: Callable[[], None],
+        ctx: Context,
+        alive: Callable[[], bool] | None = None,
+        page: int | None = None,
+    ) -> Replay[R]:
+        """Deliver every record after ``after_seq`` up to the live end, a page
+        now and a page per later turn; ``done`` runs in the turn that reaches
+        the end. ``alive`` (checked before each later page) stops a replay
+        nobody wants any more."""
+        replay = Replay(self, after_seq + 1, deliver, done, alive, page or REPLAY_PAGE)
+        self._replays += 1
+        replay.step(ctx)
+        return replay
+
+    def resume(self, page: ReplayPage, ctx: Context) -> None:
+        """The next page of a replay (a message the actor sent itself)."""
+        if page.replay.journal is self:  # not one from before a restart
+            page.replay.step(ctx)
+
+
+class Replay(Generic[R]):
+    """A reader catching up with a journal, one page per turn."""
+
+    __slots__ = ("journal", "next_seq", "deliver", "done", "alive", "page", "finished")
+
+    def __init__(
+        self,
+        journal: Journal[R],
+        next_seq: int,
+        deliver: Callable[[R], None],
+        done: Callable[[], None],
+        alive: Callable[[], bool] | None,
+        page: int,
+    ) -> None:
+        self.journal = journal
+        self.next_seq = next_seq
+        self.deliver = deliver
+        self.done = done
+        self.alive = alive
+        self.page = page
+        self.finished = False
+
+    def step(self, ctx: Context) -> None:
+        if self.finished:
+            return
+        if self.alive is not None and not self.alive():
+            self._finish()
+            return
+        journal = self.journal
+        end = journal.last_seq
+        if self.next_seq <= end:
+            records = journal.read(self.next_seq - 1, self.page)
+            deliver = self.deliver
+            for record in records:
+                deliver(record)
+            # A hole (records missing from the store) must not stall the replay.
+            self.next_seq = records[-1].seq + 1 if records else end + 1
+        if self.next_seq > journal.last_seq:
+            self._finish()
+            self.done()
+        else:
+            ctx.tell_self_soon(ReplayPage(self))
+
+    def _finish(self) -> None:
+        self.finished = True
+        self.journal._replays -= 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPage:
+    """To an actor from itself: the next page of ``replay``."""
+
+    replay: Replay[Any] = field(compare=False)

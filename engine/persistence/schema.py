@@ -1,0 +1,511 @@
+"""The storage schema: every LMDB database, its keys, its values, who writes it.
+
+This is the one place that names a database or builds a key. Actors and services
+call the typed tables below: a table builds the write operations (``Op``) that go
+to ``store.write`` / ``store.write_async`` (so that several tables' writes share
+one commit) and reads through the store. ``engine/persistence/lmdb_store.py``
+(the only module that imports ``lmdb``) opens every database listed here.
+
+Notation: ``a 0x00 b`` is the parts joined by a zero byte; ``seq8`` is a seq as
+8 big-endian bytes (keys sort by seq); ids are ASCII, text is UTF-8. Values are
+orjson documents unless marked *raw*. A conversation id begins with its site id
+and ``-``, so one site's conversations (and their journal entries) are one
+contiguous range: the unit a shard will own.
+
+Streams: sequenced, append-only, one writer each (``engine/chat/journal.py``)
+
+============== ================================ ===================================
+database       key                              value
+============== ================================ ===================================
+journal        <conversation id> 0x00 seq8      a message record (MessageRecords):
+                                                ``{"s": seq, "k": author kind,
+                                                "a": author id, "n": author name,
+                                                "t": text, "c": client id or "",
+                                                "ts": ms}``
+journal_cids   <conversation id> 0x00 <cid>     *raw* seq8 of the record carrying
+                                                the client id (written in the same
+                                                commit as the record)
+internal       <pair id> 0x00 seq8              a direct message (DirectRecords):
+                                                ``{"s", "f": from id, "n": from
+                                                name, "to": to id, "t", "c", "ts"}``
+internal_cids  <pair id> 0x00 <cid>             *raw* seq8, as journal_cids
+============== ================================ ===================================
+
+Written by the Conversation actor (journal) and the InternalChat actor, a pair id
+being ``<lower operator id>~<higher>``. A client id longer than 200 bytes is
+keyed by ``0xff sha256(cid)`` instead (UTF-8 never holds 0xff); the visitor and
+operator protocols allow 64 characters.
+
+Chat state
+
+============== ================================ ===================================
+conversations  <conversation id>                ConversationDoc: the Conversation
+                                                actor's record, rewritten in the
+                                                commit of the event changing it
+waiting        <department id> 0x00             ConversationInfo as a list: a place
+               <255 - priority, 1 byte>         in a department's line (scanned in
+               <joined ms, 8 bytes>             line order); written by the
+               <conversation id>                Conversation (with its record) and
+                                                DepartmentQueue, deleted by the queue
+board          <account id> 0x00 <conv id>      ChatCard as a list (Board actor)
+snapshots      <actor kind> 0x00 <actor key>    an actor's snapshot, *raw* (runtime at
+                                                passivation; a new visitor's first
+                                                one by VisitorSession)
+tickets        <site id> 0x00 <ticket id>       Ticket.to_doc() (VisitorSession)
+============== ================================ ===================================
+
+Configuration: the Directory writes them and loads them whole at start
+
+============== ================================ ===================================
+accounts       <account id>                     Account.to_doc()
+sites          <site id>                        Site.to_doc()
+departments    <department id>                  Department.to_doc()
+regions        <region id>                      Region.to_doc()
+groups         <group id>                       Group.to_doc()
+links          <link rule id>                   LinkRule.to_doc()
+templates      <template id>                    Template.to_doc()
+blocks         <block id>                       Block.to_doc()
+operators      <operator id>                    Operator.to_doc()
+emails         <email>                          *raw* operator id
+roles          <account id> 0x00 <role name>    the role's permissions, sorted
+============== ================================ ===================================
+
+Authentication
+
+============== ================================ ===================================
+tokens         sha256(session token)            ``{"operator_id", "created_ms",
+                                                "expires_ms", "name"}`` (Auth)
+opsessions     <operator id> 0x00 sha256(token) *raw* empty: an operator's sessions
+vtokens        sha256(visitor token)            *raw* ``<site id> <visitor id>``
+                                                (VisitorSession)
+============== ================================ ===================================
+
+Housekeeping
+
+============== ================================ ===================================
+meta           ``schema``                       the schema version, an int (upgrade)
+               ``demo``                         the demo's ids (control/runner.py)
+============== ================================ ===================================
+
+Versions: 1 had no ``*_cids`` index (activation scanned a whole stream for its
+client ids). 2 adds them; :func:`upgrade`, run when the engine opens the store,
+backfills them once from the streams (in pieces of 10,000 records per commit)
+before anything is served, then records version 2. A store of a newer version is
+refused. (Version 1 also declared a ``visitors`` database that nothing wrote: a
+visitor's record is its actor snapshot. It is no longer opened.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
+
+from engine.errors import ParleyError
+from engine.persistence.codec import SEP, decode, encode, journal_key, journal_prefix, seq_of
+
+Op = tuple[str, bytes, bytes | None]  # (database, key, value or None to delete)
+
+SCHEMA_VERSION = 2
+
+
+class Reader(Protocol):
+    """What the tables read through (the LmdbStore)."""
+
+    def get(self, db: str, key: bytes) -> bytes | None: ...
+
+    def get_many(self, db: str, keys: list[bytes]) -> list[bytes | None]: ...
+
+    def scan(
+        self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]: ...
+
+    def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None: ...
+
+    def count(self, db: str, prefix: bytes) -> int: ...
+
+
+# -- streams ----------------------------------------------------------------------
+
+_LONG_CID = 200
+
+
+def _cid_bytes(cid: str) -> bytes:
+    raw = cid.encode()
+    if len(raw) > _LONG_CID:
+        return b"\xff" + hashlib.sha256(raw).digest()
+    return raw
+
+
+class StreamTable:
+    """A sequenced stream database and its client-id index.
+
+    ``<stream> 0x00 seq8`` -> record, and ``<stream> 0x00 <cid>`` -> seq8 in the
+    index database, both written by :meth:`append` into one commit. ``prefix``
+    is :func:`journal_prefix` of the stream (its writer keeps it)."""
+
+    __slots__ = ("records", "cids")
+
+    def __init__(self, records: str, cids: str) -> None:
+        self.records = records
+        self.cids = cids
+
+    def append(self, ops: list[Op], prefix: bytes, seq: int, cid: str, value: bytes) -> None:
+        """Add the writes of one record (and its client id, if any) to ``ops``."""
+        seq8 = seq.to_bytes(8, "big")
+        ops.append((self.records, prefix + seq8, value))
+        if cid:
+            raw = cid.encode()
+            if len(raw) > _LONG_CID:
+                raw = _cid_bytes(cid)
+            ops.append((self.cids, prefix + raw, seq8))
+
+    def last_seq(self, store: Reader, stream: str) -> int:
+        """The highest stored seq (0 for an empty stream): one cursor step."""
+        last = store.last(self.records, journal_prefix(stream))
+        return seq_of(last[0]) if last is not None else 0
+
+    def seq_of_cid(self, store: Reader, stream: str, cid: str) -> int | None:
+        raw = store.get(self.cids, stream.encode() + SEP + _cid_bytes(cid))
+        return int.from_bytes(raw, "big") if raw is not None else None
+
+    def seqs_of_cids(self, store: Reader, prefix: bytes, cids: list[str]) -> list[int | None]:
+        """:meth:`seq_of_cid` of several ids, in one read transaction."""
+        found = store.get_many(self.cids, [prefix + _cid_bytes(cid) for cid in cids])
+        return [int.from_bytes(raw, "big") if raw is not None else None for raw in found]
+
+    def read(self, store: Reader, stream: str, after_seq: int, limit: int) -> list[bytes]:
+        """Up to ``limit`` record values after ``after_seq``, in seq order."""
+        if after_seq >= 2**63 or limit <= 0:
+            return []
+        rows = store.scan(
+            self.records,
+            journal_prefix(stream),
+            start=journal_key(stream, max(0, after_seq) + 1),
+            limit=limit,
+        )
+        return [value for _key, value in rows]
+
+    def count(self, store: Reader, prefix: str) -> int:
+        """Records of every stream whose id starts with ``prefix``."""
+        return store.count(self.records, prefix.encode())
+
+
+CONVERSATION_JOURNAL = StreamTable("journal", "journal_cids")
+DIRECT_JOURNAL = StreamTable("internal", "internal_cids")
+STREAMS = (CONVERSATION_JOURNAL, DIRECT_JOURNAL)
+
+
+# -- documents under an id ----------------------------------------------------------
+
+D = TypeVar("D")
+
+
+class Docs(Generic[D]):
+    """``<id> -> document``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def put(self, key: str, doc: D) -> Op:
+        return (self.name, key.encode(), encode(doc))
+
+    def delete(self, key: str) -> Op:
+        return (self.name, key.encode(), None)
+
+    def get(self, store: Reader, key: str) -> D | None:
+        raw = store.get(self.name, key.encode())
+        return decode(raw) if raw is not None else None
+
+    def all(self, store: Reader) -> Iterator[D]:
+        for _key, value in store.scan(self.name):
+            yield decode(value)
+
+    def count(self, store: Reader, prefix: str) -> int:
+        return store.count(self.name, prefix.encode())
+
+
+class ConversationDoc(TypedDict, total=False):
+    """The ``conversations`` value. ``info`` is ConversationInfo as a list (the
+    four fields before it are kept for records that predate it)."""
+
+    site: str
+    dept: str
+    visitor: str
+    visitor_name: str
+    info: list[Any]
+    closed_reason: str
+    invisible: list[list[str]]
+    answered: bool
+    missed: bool
+    chat_status: str
+    closed_seq: int
+    first_response_ms: int
+    status: str
+    operators: list[list[str]]
+    created_ms: int
+    rating: int
+    comment: str
+
+
+Doc = dict[str, Any]
+
+CONVERSATIONS: Docs[ConversationDoc] = Docs("conversations")
+ACCOUNTS: Docs[Doc] = Docs("accounts")
+SITES: Docs[Doc] = Docs("sites")
+DEPARTMENTS: Docs[Doc] = Docs("departments")
+REGIONS: Docs[Doc] = Docs("regions")
+GROUPS: Docs[Doc] = Docs("groups")
+LINKS: Docs[Doc] = Docs("links")
+TEMPLATES: Docs[Doc] = Docs("templates")
+BLOCKS: Docs[Doc] = Docs("blocks")
+OPERATORS: Docs[Doc] = Docs("operators")
+META: Docs[Any] = Docs("meta")
+
+
+class Emails:
+    """``<email> -> operator id`` (raw)."""
+
+    name = "emails"
+
+    def put(self, email: str, operator_id: str) -> Op:
+        return (self.name, email.encode(), operator_id.encode())
+
+
+EMAILS = Emails()
+
+
+class Roles:
+    """``<account id> 0x00 <role name> -> sorted permissions``."""
+
+    name = "roles"
+
+    def put(self, account_id: str, role: str, permissions: frozenset[str]) -> Op:
+        return (self.name, account_id.encode() + SEP + role.encode(), encode(sorted(permissions)))
+
+    def all(self, store: Reader) -> Iterator[tuple[str, str, frozenset[str]]]:
+        """(account id, role name, permissions) of every custom role."""
+        for key, value in store.scan(self.name):
+            account_id, _, role = key.decode().partition("\x00")
+            yield account_id, role, frozenset(decode(value))
+
+
+ROLES = Roles()
+
+
+# -- composite keys -----------------------------------------------------------------
+
+
+class OperatorTokens:
+    """``sha256(token) -> session doc``, with ``opsessions``:
+    ``<operator id> 0x00 sha256(token) -> b""`` listing an operator's sessions."""
+
+    name = "tokens"
+    sessions = "opsessions"
+
+    def put(self, operator_id: str, digest: bytes, doc: Doc) -> list[Op]:
+        return [
+            (self.name, digest, encode(doc)),
+            (self.sessions, operator_id.encode() + SEP + digest, b""),
+        ]
+
+    def delete(self, operator_id: str, digest: bytes) -> list[Op]:
+        return [
+            (self.name, digest, None),
+            (self.sessions, operator_id.encode() + SEP + digest, None),
+        ]
+
+    def get(self, store: Reader, digest: bytes) -> Doc | None:
+        raw = store.get(self.name, digest)
+        return decode(raw) if raw is not None else None
+
+    def digests(self, store: Reader, operator_id: str) -> list[bytes]:
+        """The token digests of an operator's sessions."""
+        prefix = operator_id.encode() + SEP
+        return [key[len(prefix) :] for key, _ in store.scan(self.sessions, prefix)]
+
+
+TOKENS = OperatorTokens()
+
+
+class VisitorTokens:
+    """``sha256(visitor token) -> "<site id> <visitor id>"`` (raw)."""
+
+    name = "vtokens"
+
+    def put(self, digest: bytes, site_id: str, visitor_id: str) -> Op:
+        return (self.name, digest, f"{site_id} {visitor_id}".encode())
+
+    def get(self, store: Reader, digest: bytes) -> tuple[str, str] | None:
+        """(site id, visitor id) of a token."""
+        raw = store.get(self.name, digest)
+        if raw is None:
+            return None
+        site_id, _, visitor_id = raw.decode().partition(" ")
+        return site_id, visitor_id
+
+
+VISITOR_TOKENS = VisitorTokens()
+
+
+class Snapshots:
+    """``<actor kind> 0x00 <actor key> -> snapshot`` (raw)."""
+
+    name = "snapshots"
+
+    def put(self, kind: str, key: str, data: bytes) -> Op:
+        return (self.name, kind.encode() + SEP + key.encode(), data)
+
+    def get(self, store: Reader, kind: str, key: str) -> bytes | None:
+        return store.get(self.name, kind.encode() + SEP + key.encode())
+
+
+SNAPSHOTS = Snapshots()
+
+
+class Tickets:
+    """``<site id> 0x00 <ticket id> -> ticket doc``."""
+
+    name = "tickets"
+
+    def put(self, site_id: str, ticket_id: str, doc: Doc) -> Op:
+        return (self.name, site_id.encode() + SEP + ticket_id.encode(), encode(doc))
+
+    def of_site(self, store: Reader, site_id: str) -> Iterator[Doc]:
+        for _key, value in store.scan(self.name, site_id.encode() + SEP):
+            yield decode(value)
+
+
+TICKETS = Tickets()
+
+
+class WaitingLine:
+    """``<department id> 0x00 <255 - priority> <joined ms, 8 bytes> <conversation
+    id> -> ConversationInfo as a list``: priority first (higher sorts first), then
+    the time it joined, then the conversation, so a scan gives the line in order.
+    The key is kept by the queue to delete the entry."""
+
+    name = "waiting"
+
+    def key(self, department_id: str, priority: int, at_ms: int, conversation_id: str) -> bytes:
+        rank = 255 - max(0, min(priority, 255))
+        return (
+            department_id.encode()
+            + SEP
+            + bytes([rank])
+            + at_ms.to_bytes(8, "big")
+            + conversation_id.encode()
+        )
+
+    def put(self, key: bytes, info: list[Any]) -> Op:
+        return (self.name, key, encode(info))
+
+    def delete(self, key: bytes) -> Op:
+        return (self.name, key, None)
+
+    def line(self, store: Reader, department_id: str) -> Iterator[tuple[bytes, list[Any]]]:
+        """(key, info list) of a department's waiting chats, in line order."""
+        for key, value in store.scan(self.name, department_id.encode() + SEP):
+            yield key, decode(value)
+
+
+WAITING = WaitingLine()
+
+
+class BoardCards:
+    """``<account id> 0x00 <conversation id> -> ChatCard as a list``."""
+
+    name = "board"
+
+    def put(self, account_id: str, conversation_id: str, card: list[Any]) -> Op:
+        return (self.name, account_id.encode() + SEP + conversation_id.encode(), encode(card))
+
+    def delete(self, account_id: str, conversation_id: str) -> Op:
+        return (self.name, account_id.encode() + SEP + conversation_id.encode(), None)
+
+    def of_account(self, store: Reader, account_id: str) -> Iterator[list[Any]]:
+        for _key, value in store.scan(self.name, account_id.encode() + SEP):
+            yield decode(value)
+
+
+BOARD = BoardCards()
+
+
+DATABASES = (
+    CONVERSATION_JOURNAL.records,
+    CONVERSATION_JOURNAL.cids,
+    DIRECT_JOURNAL.records,
+    DIRECT_JOURNAL.cids,
+    SNAPSHOTS.name,
+    ACCOUNTS.name,
+    SITES.name,
+    DEPARTMENTS.name,
+    ROLES.name,
+    OPERATORS.name,
+    EMAILS.name,
+    TOKENS.name,
+    TOKENS.sessions,
+    VISITOR_TOKENS.name,
+    CONVERSATIONS.name,
+    REGIONS.name,
+    GROUPS.name,
+    LINKS.name,
+    TICKETS.name,
+    WAITING.name,
+    BOARD.name,
+    TEMPLATES.name,
+    BLOCKS.name,
+    META.name,
+)
+
+
+# -- versions -----------------------------------------------------------------------
+
+
+class NewerSchema(ParleyError):
+    """The data directory was written by a newer Parley."""
+
+
+BACKFILL_BATCH = 10_000
+
+
+def upgrade(store: Reader, write_now: Callable[[list[Op]], None]) -> int:
+    """Bring the store to :data:`SCHEMA_VERSION` before anything is served;
+    ``write_now`` commits synchronously. Returns how many index entries were
+    backfilled (0 for a store that is current or new)."""
+    version = META.get(store, "schema")
+    if version is not None and version > SCHEMA_VERSION:
+        raise NewerSchema(
+            f"the data directory has schema version {version}; this Parley knows up to "
+            f"{SCHEMA_VERSION}: run a newer Parley"
+        )
+    if version == SCHEMA_VERSION:
+        return 0
+    added = 0
+    if version is None:  # version 1 (no version recorded): index the client ids
+        for table in STREAMS:
+            added += backfill_cids(store, write_now, table)
+    write_now([META.put("schema", SCHEMA_VERSION)])
+    return added
+
+
+def backfill_cids(store: Reader, write_now: Callable[[list[Op]], None], table: StreamTable) -> int:
+    """Index the client ids of every record of ``table``; how many."""
+    added = 0
+    start: bytes | None = None
+    while True:
+        rows = list(store.scan(table.records, start=start, limit=BACKFILL_BATCH))
+        ops: list[Op] = []
+        for key, value in rows:
+            cid = decode(value).get("c")
+            if cid:
+                # key: <stream> 0x00 seq8; the index key shares its first part
+                ops.append((table.cids, key[:-8] + _cid_bytes(cid), key[-8:]))
+        if ops:
+            write_now(ops)
+            added += len(ops)
+        if len(rows) < BACKFILL_BATCH:
+            return added
+        start = rows[-1][0] + b"\x00"  # just after the last key read
