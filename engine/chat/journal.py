@@ -372,8 +372,13 @@ class Journal(Generic[R]):
 
     def committed(self, error: BaseException | None, ctx: Context) -> None:
         """The write in flight is committed (or failed): answer and deliver in
-        seq order, then write what was buffered meanwhile."""
-        entries = self._inflight or []
+        seq order, then write what was buffered meanwhile. A notice with no
+        write in flight is the failed predecessor's (an actor restarted after a
+        failure; the runtime starts it only once that write has landed, and
+        ``open`` read what it left): nothing of this journal's."""
+        entries = self._inflight
+        if entries is None:
+            return
         if error is not None:
             log.warning("stream %s: write failed: %r", self.stream, error)
             for entry in entries:

@@ -125,6 +125,12 @@ class LmdbStore:
             # Let every write made in this loop iteration join the same commit.
             self._loop.call_soon(self._flush)
 
+    def settle(self, done: Callable[[], None]) -> None:
+        """Call ``done`` once every write queued before this call has committed or
+        failed: an empty write queued behind them (batches commit in order, and
+        their callbacks run in order)."""
+        self.write([], lambda _error: done())
+
     async def write_async(self, ops: list[Op]) -> None:
         """Write ``ops`` and wait for the commit; raises StoreFull or StoreError."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -54,6 +54,10 @@ class SnapshotStore(Protocol):
         self, kind: str, key: str, data: bytes, done: Callable[[BaseException | None], None]
     ) -> None: ...
 
+    def settle(self, done: Callable[[], None]) -> None:
+        """Call ``done`` once every write queued before has committed or failed."""
+        ...
+
 
 class MemorySnapshots:
     """Snapshots in a dict: for tests and for systems without a store."""
@@ -69,6 +73,9 @@ class MemorySnapshots:
     ) -> None:
         self.data[(kind, key)] = data
         done(None)
+
+    def settle(self, done: Callable[[], None]) -> None:
+        done()  # nothing is ever in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,7 @@ class Cell(Mailbox):
         "idle_sweeps",
         "budget",
         "timers",
+        "settling",
     )
 
     def __init__(self, system: ActorSystem, kind: str, key: str, props: Props[Any]) -> None:
@@ -123,6 +131,7 @@ class Cell(Mailbox):
         self.idle_sweeps = 0
         self.budget: RestartBudget | None = None  # made on the first failure
         self.timers: dict[Hashable, TimerFire] | None = None  # made on the first timer
+        self.settling = False  # started() waits for the store to settle (see _failed)
         self.ctx: Context[object] = Context(self)
         self.actor: AnyActor = props.factory(key, system._snapshot_for(kind, key))
 
@@ -134,6 +143,8 @@ class Cell(Mailbox):
         takes effect at the end of the turn. Both keep the per-message loop to a
         handful of bytecodes: this loop is where the engine spends its time.
         """
+        if self.settling:
+            return False  # its mail waits; settled() schedules it again
         user = self.user
         self.touched = True
         if not self.system and len(user) == 1:
@@ -184,7 +195,7 @@ class Cell(Mailbox):
                     pass
                 except Exception as error:  # supervision decides; nothing else stops
                     self._failed(error, None)
-                    if self.stopped:
+                    if self.stopped or self.settling:
                         done = index + 1
                         break
                     receive = self.actor.receive  # a restart made a new actor
@@ -196,7 +207,7 @@ class Cell(Mailbox):
                 continue
             except Exception as error:
                 self._failed(error, reply)
-                if self.stopped:
+                if self.stopped or self.settling:
                     done = index + 1
                     break
                 receive = self.actor.receive
@@ -211,7 +222,7 @@ class Cell(Mailbox):
         system = self.system
         assert system is not None
         done = 0
-        while system and done < budget and not self.stopped:
+        while system and done < budget and not (self.stopped or self.settling):
             done += 1
             item = system.popleft()
             if type(item) is TimerFire:
@@ -269,9 +280,10 @@ class Cell(Mailbox):
             owner.restarts += 1
             timers.drop_all(self)  # the new actor starts with none
             self.actor = self.props.factory(self.key, owner._snapshot_for(self.kind, self.key))
-            self.actor.started(self.ctx)
+            owner._start_when_settled(self)
             return
         owner._stop(self)
+        owner._unsettled.add((self.kind, self.key))
 
 
 class LoopScheduler:
@@ -382,6 +394,7 @@ class ActorSystem:
         self._kinds: dict[str, Props[Any]] = {}
         self._cells: dict[tuple[str, str], Cell] = {}
         self._saving: dict[tuple[str, str], bytes] = {}
+        self._unsettled: set[tuple[str, str]] = set()  # stopped by a failure
         self._sweep_timer: Timer | None = None
         self._sweep_interval = 5.0
         self.restarts = 0
@@ -438,8 +451,34 @@ class ActorSystem:
             cell = Cell(self, kind, key, props)
             self._cells[(kind, key)] = cell
             self.activated += 1
-            cell.actor.started(cell.ctx)
+            if (kind, key) in self._unsettled:  # back after a failure stopped it
+                self._unsettled.discard((kind, key))
+                self._start_when_settled(cell)
+            else:
+                cell.actor.started(cell.ctx)
         return cell
+
+    def _start_when_settled(self, cell: Cell) -> None:
+        """Start the actor of a cell that failed (restarted, or re-activated after
+        a stop) once every write queued before now has been committed or failed.
+
+        Why: the failed actor may have left a write in flight (a journal's), and
+        its successor recovers from the store. Reading before that write lands
+        would let the successor number its next message with a seq the write
+        takes, and acknowledge it before it is stored. Until then the cell
+        holds its mail; the failed actor's own notices (a commit's) reach the
+        successor first, as stale ones it ignores."""
+        cell.settling = True
+
+        def settled() -> None:
+            if cell.stopped:
+                return
+            cell.settling = False
+            cell.actor.started(cell.ctx)
+            if (cell.user or cell.system) and not cell.scheduled:
+                self.scheduler.schedule(cell)
+
+        self.snapshots.settle(settled)
 
     def _stop(self, cell: Cell) -> None:
         if cell.stopped:
@@ -489,6 +528,7 @@ class ActorSystem:
                 and not cell.user
                 and not cell.system
                 and cell.timers is None  # a pending timer holds it
+                and not cell.settling
                 and cell.actor.can_passivate()
             ):
                 idle.append(cell)
@@ -500,7 +540,7 @@ class ActorSystem:
         """Save the actor's snapshot and drop it from memory, its pending timers
         with it (the idle sweep never picks an actor that has one; shutdown does)."""
         cell = self._cells.get((kind, key))
-        if cell is None or cell.user or cell.system or cell.scheduled:
+        if cell is None or cell.user or cell.system or cell.scheduled or cell.settling:
             return False
         data = cell.actor.snapshot()
         if data is not None:
