@@ -50,7 +50,8 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
     ) -> AsyncIterator[visitor_pb2.VisitorEventBatch]:
         principal = await stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
-        holder: list[VisitorSession] = []
+        holder: list[VisitorSession] = []  # the session, once its hello is done
+        hello: list[VisitorSession] = []  # one whose hello is running
 
         async def handle(message: visitor_pb2.VisitorCommand) -> None:
             command = converters.visitor_command(message)
@@ -69,8 +70,13 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
             session = VisitorSession(self.engine, site, sink)
             session.ip = h.ip[:64] or peer_address(context)
             session.user_agent = h.user_agent[:2000]
-            w = await visitor_hello(session, command)
+            hello.append(session)  # a stream that ends mid-hello detaches it too
+            try:
+                w = await visitor_hello(session, command)
+            finally:
+                hello.remove(session)
             if w is None:
+                session.detach()  # refused: undo what the hello joined
                 return
             holder.append(session)
             sink.push(
@@ -86,7 +92,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
             )
 
         def detach() -> None:
-            for session in holder:
+            for session in (*holder, *hello):
                 session.detach()
 
         async for out in serve_stream(

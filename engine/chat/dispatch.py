@@ -42,6 +42,7 @@ from engine.chat.events import CommandFailed, Sink
 from engine.chat.sessions import OperatorSession, VisitorSession, Welcome
 from engine.chat.sessions.common import failure, no_hello
 from engine.errors import Refused
+from engine.runtime import AskTimeout, MailboxFull
 
 
 def unknown_command() -> CommandFailed:
@@ -67,7 +68,7 @@ async def visitor_hello(session: VisitorSession, hello: Hello) -> Welcome | None
             referrer=hello.referrer,
             tz_offset_minutes=hello.tz_offset,
         )
-    except Refused as error:
+    except (Refused, MailboxFull, AskTimeout) as error:  # busy or slow: retryable
         session.sink.push(failure(error))
         return None
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, cast
 from engine.chat import policies
 from engine.chat.events import CommandFailed, Sink
 from engine.errors import Refused
-from engine.runtime import MailboxFull
+from engine.runtime import AskTimeout, MailboxFull
 
 MAX_NAME = 100
 MAX_PREVIEW = 1000  # characters of a typing preview
@@ -45,6 +45,14 @@ def failure(
     if isinstance(error, MailboxFull):
         return CommandFailed(
             "overloaded", "the server is busy; resend later", True, client_msg_id, conversation_id
+        )
+    if isinstance(error, AskTimeout):
+        return CommandFailed(
+            "unavailable",
+            "the server took too long; try again",
+            True,
+            client_msg_id,
+            conversation_id,
         )
     return CommandFailed(
         "internal", "the server could not handle this", True, client_msg_id, conversation_id

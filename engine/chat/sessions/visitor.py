@@ -58,7 +58,13 @@ from engine.chat.sessions.common import (
     failure,
 )
 from engine.chat.visitor import visitor_snapshot
-from engine.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Refused
+from engine.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Refused,
+    Unavailable,
+)
 from engine.persistence.schema import SNAPSHOTS, VISITOR_TOKENS
 from engine.runtime import MailboxFull, Ref
 
@@ -100,6 +106,11 @@ class VisitorSession:
         self.last_conversation_id = ""  # the last one closed: what a rating is for
         self._visitor: Ref[VisitorActorCommand] | None = None
         self._conversation: Ref[ConversationCommand] | None = None
+        # The chat closed while connected: still subscribed (operators' answers
+        # to a missed chat reach the visitor live) until a new one opens or the
+        # connection ends.
+        self._left: Ref[ConversationCommand] | None = None
+        self.detached = False  # the connection is gone: nothing more subscribes
         self._opening = False
         self._held: list[tuple[str, str]] = []
 
@@ -190,18 +201,26 @@ class VisitorSession:
             )
         )
         presence = self.engine.system.ref("presence", self.site.account_id)
-        self.view = await presence.ask(WatchSite(self.site.id, self))
+        # Each registration is marked before its ask, so that a detach during
+        # the ask undoes it (in the same mailbox, after it).
         self._watching = True
+        self.view = await presence.ask(WatchSite(self.site.id, self))
+        self._still_here()
         self._visitor = visitor
         seen = 0
         if conversation_id:
             self._conversation = self.engine.system.ref("conversation", conversation_id)
             self.conversation_id = conversation_id
-            seen = await self._conversation.ask(Subscribe(self, last_seq, "visitor"))
+            # The reply comes once the replay of what it missed is done: pages
+            # of a long chat may take longer than an ordinary ask.
+            subscribe = Subscribe(self, last_seq, "visitor")
+            seen = await self._conversation.ask(subscribe, timeout=REPLAY_TIMEOUT)
+            self._still_here()
         if missed:
             # Operators answered a chat this visitor left: it hears them now.
             ref = self.engine.system.ref("conversation", missed)
-            await ref.ask(ReplayMissed(self))
+            await ref.ask(ReplayMissed(self), timeout=REPLAY_TIMEOUT)
+            self._still_here()  # else it has not heard them: they wait for next time
             visitor.tell(MissedDelivered(missed))
         return {
             "visitor_id": visitor_id,
@@ -210,6 +229,11 @@ class VisitorSession:
             "last_seq": seen,
             "departments": self.departments(),
         }
+
+    def _still_here(self) -> None:
+        """Raise if the connection ended during the last ask."""
+        if self.detached:
+            raise Unavailable("disconnected", "the connection closed during hello")
 
     def _choose(self, department_id: str, region_id: str) -> None:
         directory = self.engine.directory
@@ -348,11 +372,14 @@ class VisitorSession:
         def opened(conversation_id: Any, error: BaseException | None) -> None:
             self._opening = False
             held, self._held = self._held, []
+            if self.detached:
+                return  # gone meanwhile: the chat waits for the visitor's return
             if error is not None:
                 for cid, _ in held:
                     self.sink.push(failure(error, cid))
                 return
             self.conversation_id = conversation_id
+            self._leave_closed()
             self._conversation = self.engine.system.ref("conversation", conversation_id)
             self._conversation.tell(Subscribe(self, 0, "visitor"))
             for cid, text in held:
@@ -459,19 +486,42 @@ class VisitorSession:
             event = self.departments()
         elif type(event) is Closed and event.conversation_id == self.conversation_id:
             # The next message opens a new conversation; a rating goes to this one.
-            self._conversation = None
+            self._leave_closed()
+            self._left, self._conversation = self._conversation, None
             self.last_conversation_id = self.conversation_id
             self.conversation_id = ""
         self.sink.push(event)
 
+    def _leave_closed(self) -> None:
+        if self._left is not None:
+            _after_queued(self._left, Unsubscribe(self))
+            self._left = None
+
     def detach(self) -> None:
+        """The connection ended: leave everything this session joined. Sent after
+        what is queued (a subscribe still waiting in the mailbox must not be
+        overtaken by its own undoing)."""
+        self.detached = True
+        self._leave_closed()
         if self._conversation is not None:
-            self._conversation.tell_system(Unsubscribe(self))
+            _after_queued(self._conversation, Unsubscribe(self))
             self._conversation = None
         if self._watching:
             self._watching = False
             presence = self.engine.system.ref("presence", self.site.account_id)
-            presence.tell_system(UnwatchSite(self.site.id, self))
+            _after_queued(presence, UnwatchSite(self.site.id, self))
+
+
+REPLAY_TIMEOUT = 120.0  # seconds a resume may take to replay what was missed
+
+
+def _after_queued(ref: Ref[Any], message: object) -> None:
+    """Tell ``message`` behind what is queued; a full mailbox takes it ahead
+    (never refused) rather than lose a clean-up."""
+    try:
+        ref.tell(message)
+    except MailboxFull:
+        ref.tell_system(message)
 
 
 def _for_language(state: DepartmentState, language: str, enabled: bool) -> DepartmentState:
