@@ -120,9 +120,21 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
 
     def started(self, ctx: Context) -> None:
         now = ctx.clock.monotonic()
+        dept = ctx.services.directory.departments.get(self.id)
+        max_wait = dept.max_wait_seconds if dept is not None else 0
+        wall_ms = ctx.clock.wall_ms()
         for key, info in WAITING.line(ctx.services.store, self.id):  # in line order
             self.serial += 1
-            self._insert(_Wait(ConversationInfo(*info), self.serial, now, key))
+            w = _Wait(ConversationInfo(*info), self.serial, now, key)
+            self._insert(w)
+            if max_wait:
+                # The wait counts from when the chat joined the line, before the
+                # restart; one overdue goes on at once.
+                waited = max(0.0, (wall_ms - WAITING.joined_ms(self.id, key)) / 1000)
+                conv_id = w.info.conversation_id
+                ctx.start_timer(
+                    _max_wait_timer(conv_id), max(0.0, max_wait - waited), WaitExpired(conv_id)
+                )
         if self.waiting:
             self._mark(ctx, 0)
 

@@ -405,6 +405,11 @@ class WaitingLine:
     def delete(self, key: bytes) -> Op:
         return (self.name, key, None)
 
+    def joined_ms(self, department_id: str, key: bytes) -> int:
+        """When the chat joined the line (wall clock ms), read from its key."""
+        at = len(department_id.encode()) + 2  # past the id, the separator, the rank
+        return int.from_bytes(key[at : at + 8], "big")
+
     def line(self, store: Reader, department_id: str) -> Iterator[tuple[bytes, list[Any]]]:
         """(key, info list) of a department's waiting chats, in line order."""
         for key, value in store.scan(self.name, department_id.encode() + SEP):

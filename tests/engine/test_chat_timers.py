@@ -398,3 +398,28 @@ async def test_a_visitor_back_in_time_keeps_its_place(tmp_path: Path) -> None:
         summary = await w.conversation(conv)
         assert summary.status == "queued" and summary.visitor_connected
         assert await w.waiting() == [(conv, "")]
+
+
+async def test_the_max_wait_holds_across_a_restart(tmp_path: Path) -> None:
+    """A chat that waited 10 s of its 30 before the engine restarted is moved on
+    20 s after, counted from when it joined the line."""
+    async with world(tmp_path) as w:
+        w.dept = await w.set(w.dept, max_wait_seconds=30)
+        _, _, _, _, _, conv = await one_waiting(w)
+        await w.advance(10)
+        wall_ms, dept_id = w.clock.wall_ms(), w.dept.id
+    clock = FakeClock(wall_ms=wall_ms)
+    engine = Engine(tmp_path, clock=clock, scheduler=InlineScheduler())
+    try:
+        line = await engine.system.ref("queue", dept_id).ask(GetQueue())  # reloads the line
+        assert [x.conversation_id for x in line] == [conv]
+        conversation = engine.system.ref("conversation", conv)
+        clock.advance(19.9)
+        await engine.settle()
+        assert (await conversation.ask(GetConversation())).status == "queued"
+        clock.advance(0.2)
+        await engine.settle()
+        summary = await conversation.ask(GetConversation())
+        assert summary.status == "closed" and summary.missed
+    finally:
+        await engine.close()
