@@ -143,8 +143,20 @@ class MissedDelivered:
     conversation_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Register(Request[None]):
+    """A new visitor: its identity and the digest of its token, stored in one
+    commit before the reply (the token then finds the visitor)."""
+
+    site_id: str
+    name: str
+    email: str
+    token_digest: bytes = field(repr=False)
+
+
 VisitorCommand = (
-    OpenConversation
+    Register
+    | OpenConversation
     | ConversationEnded
     | GetVisitor
     | Visit

@@ -19,6 +19,7 @@ from engine.chat.messages import (
     MissedReply,
     OpenConversation,
     PageView,
+    Register,
     Start,
     Visit,
     VisitorCommand,
@@ -26,8 +27,9 @@ from engine.chat.messages import (
     VisitorState,
 )
 from engine.chat.services import ChatServices, Context
-from engine.errors import NotFound
+from engine.errors import FailedPrecondition, NotFound
 from engine.persistence.codec import decode, encode
+from engine.persistence.schema import SNAPSHOTS, VISITOR_TOKENS
 from engine.runtime import Actor, unhandled
 
 
@@ -107,6 +109,9 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
         )
 
     def receive(self, message: VisitorCommand, ctx: Context) -> object:
+        if isinstance(message, Register):  # the one message before it is known
+            self._register(message, ctx)
+            return None
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
         match message:
@@ -186,3 +191,28 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                     ctx.save_snapshot()
                 return None
         unhandled(message)
+
+    def _register(self, new: Register, ctx: Context) -> None:
+        """Become a known visitor: the snapshot and the token in one commit, the
+        reply after it (so the token finds the visitor from then on)."""
+        if self.known:
+            raise FailedPrecondition("already_registered", f"visitor {self.id!r} exists")
+        self.site_id, self.name, self.email = new.site_id, new.name, new.email
+        self.known = True
+        snapshot = self.snapshot()
+        assert snapshot is not None
+        reply = ctx.defer()
+
+        def stored(error: BaseException | None) -> None:
+            if error is not None:
+                self.known = False  # not stored: nobody can find it
+            if reply is not None:
+                reply(None, error)
+
+        ctx.services.store.write(
+            [
+                VISITOR_TOKENS.put(new.token_digest, new.site_id, self.id),
+                SNAPSHOTS.put("visitor", self.id, snapshot),
+            ],
+            stored,
+        )

@@ -26,6 +26,7 @@ from engine.chat.events import (
     Sink,
     TicketSaved,
 )
+from engine.chat.kinds import VISITOR
 from engine.chat.messages import (
     CloseConversation,
     ConversationCommand,
@@ -36,6 +37,7 @@ from engine.chat.messages import (
     PageView,
     Post,
     Rate,
+    Register,
     ReplayMissed,
     SetTyping,
     Subscribe,
@@ -57,7 +59,6 @@ from engine.chat.sessions.common import (
     after_hello,
     failure,
 )
-from engine.chat.visitor import visitor_snapshot
 from engine.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -65,7 +66,7 @@ from engine.errors import (
     Refused,
     Unavailable,
 )
-from engine.persistence.schema import SNAPSHOTS, VISITOR_TOKENS
+from engine.persistence.schema import VISITOR_TOKENS
 from engine.runtime import MailboxFull, Ref
 
 if TYPE_CHECKING:
@@ -173,14 +174,8 @@ class VisitorSession:
         if not visitor_id:
             visitor_id = "v" + ids.random_id(15)
             token = ids.new_token()
-            await store.write_async(
-                [
-                    VISITOR_TOKENS.put(ids.token_digest(token), self.site.id, visitor_id),
-                    SNAPSHOTS.put(
-                        "visitor", visitor_id, visitor_snapshot(self.site.id, name, email, "")
-                    ),
-                ]
-            )
+            new = Register(self.site.id, name, email, ids.token_digest(token))
+            await self.engine.system.ref(VISITOR, visitor_id).ask(new)
         if directory.blocked(self.site.id, self.ip, visitor_id, self.engine.clock.wall_ms()):
             raise PermissionDenied("blocked", "chat is not available to you on this site")
         self.visitor_id = visitor_id
