@@ -425,6 +425,7 @@
   function paint() {
     var dead = conn === "blocked" || conn === "refused";
     var chosen = null;
+    wrap.dataset.state = conn; // connecting, open, retry, blocked, refused
     depts.forEach(function (d) { if (d.id === dept) chosen = d; });
     var needPick = welcomed && !conv && depts.length > 1;
     var useOffline = welcomed && !dead && offline && !conv && !!dept;
@@ -599,7 +600,8 @@
     } else if (type === "departments") {
       showDepartments(f); paint();
     } else if (type === "queued") {
-      queue = {position: f.position, eta: f.eta}; paint();
+      if (!conv) newConversation(f.conversation);
+      if (f.conversation === conv) { queue = {position: f.position, eta: f.eta}; save(); paint(); }
     } else if (type === "joined") {
       opName = f.operator; queue = null; save(); say(t("here", opName)); paint();
     } else if (type === "typing") {
