@@ -213,7 +213,7 @@
     "background:rgba(255,255,255,.22);color:var(--fg)}" +
     ".bn{background:#eef2ff;color:#29324a;font-size:13px;padding:9px 16px;border-bottom:1px solid #e3e7f3;display:flex;gap:10px;align-items:center}" +
     ".bn.bad{background:#fff4e5;color:#5c3b00;border-color:#f6e2c0}.bn button{margin-inline-start:auto;font-weight:600;text-decoration:underline}" +
-    ".bd{flex:1;overflow-y:auto;background:#f6f7f9;padding:16px 14px 8px;overscroll-behavior:contain}" +
+    ".bd{flex:1;overflow-y:auto;scrollbar-width:thin;background:#f6f7f9;padding:16px 14px 8px;overscroll-behavior:contain}" +
     ".card{background:#fff;border:1px solid #e5e7eb;border-radius:14px;padding:14px;margin:0 0 12px}" +
     ".card p{color:#374151}.card h3{font-size:14px;font-weight:650;margin-bottom:10px}" +
     "ol{list-style:none;padding:0;display:flex;flex-direction:column;gap:2px}" +
@@ -239,7 +239,7 @@
     "textarea{resize:none}.pri{margin-top:12px;width:100%;padding:10px;border-radius:10px;background:var(--c);color:var(--fg);font-weight:650}" +
     ".pri:disabled{opacity:.55;cursor:default}.sec{padding:10px;border-radius:10px;border:1px solid #cfd4dd;font-weight:600}" +
     ".row{display:flex;gap:8px;margin-top:12px}.row>*{flex:1}.ok{color:#0f6b3a;font-weight:600;margin-top:8px}" +
-    ".stars{display:flex;gap:4px;border:0;padding:0}.stars input{position:absolute;opacity:0;width:1px;height:1px}" +
+    ".stars{display:flex;gap:4px;border:0;padding:0;margin-bottom:6px}.stars input{position:absolute;opacity:0;width:1px;height:1px}" +
     ".stars label{margin:0;font-size:30px;line-height:1;color:#c9ced8;cursor:pointer;padding:2px}" +
     ".stars label.on{color:#f5a524}.stars input:focus-visible+label{outline:2px solid var(--c);border-radius:6px}" +
     ".cp{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #e5e7eb;background:#fff}" +
@@ -280,8 +280,8 @@
   var banner = h("div", {cls: "bn", hidden: true, role: "status"});
   var list = h("ol", {"aria-label": t("messages")});
   var greeting = h("div", {cls: "card"}, [h("p", {text: attr("greeting") || t("greeting"), dir: "auto"})]);
-  var picker = h("div", {cls: "card", hidden: true}), offlineCard = h("div", {cls: "card", hidden: true});
-  var rating = h("div", {cls: "card", hidden: true}), notice = h("div", {cls: "msg", hidden: true});
+  var picker = h("div", {cls: "card pick", hidden: true}), offlineCard = h("div", {cls: "card off", hidden: true});
+  var rating = h("div", {cls: "card rate", hidden: true}), notice = h("div", {cls: "msg", hidden: true});
   var body = h("div", {cls: "bd"}, [notice, greeting, list, picker, offlineCard, rating]);
   var typingLine = h("div", {cls: "ty", "aria-hidden": "true"});
   var input = h("textarea", {rows: 1, maxlength: 4000, placeholder: t("placeholder"), "aria-label": t("message"),
@@ -443,7 +443,7 @@
     if (dead) status = t("offline");
     else if (!welcomed || !ready) status = conn === "connecting" ? t("connecting") : t("offline");
     else if (conv && !closed && opName) { status = t("here", opName); on = true; }
-    else if (useOffline || offline && !conv) status = t("offline");
+    else if (useOffline || offline && !conv && (dept || !depts.some(function (d) { return d.online; }))) status = t("offline");
     else { status = t("online"); on = true; }
     statusText.textContent = status; dot.className = "dot" + (on ? " on" : "");
     avatar.textContent = conv && !closed && opName ? initials(opName) : "";
