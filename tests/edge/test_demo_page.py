@@ -160,9 +160,7 @@ async def test_a_visitor_is_not_sent_the_operators_rating_notice(tmp_path: Path)
         conv = (await v.recv("ack"))["conversation"]
         await op.recv("assigned")
         op.send_commands(
-            operator_pb2.OperatorCommand(
-                close=operator_pb2.CloseConversation(conversation_id=conv)
-            )
+            operator_pb2.OperatorCommand(close=operator_pb2.CloseConversation(conversation_id=conv))
         )
         await v.recv("closed")
         v.send({"type": "rate", "score": 5})

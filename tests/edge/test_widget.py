@@ -32,6 +32,7 @@ DEVICES: dict[str, dict[str, Any]] = {
     },
 }
 W = "parley-chat"  # the widget's host element; Playwright's CSS pierces its shadow root
+SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @asynccontextmanager
@@ -46,7 +47,7 @@ async def attached(cdp: str) -> AsyncIterator[Browser]:
 
 
 async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    """A screenshot of a key state, to look at (not compared by the tests)."""
     await page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
@@ -91,9 +92,11 @@ def watch_errors(page: Page) -> list[str]:
     page.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
     page.on(
         "console",
-        lambda m: errors.append(m.text)
-        if m.type == "error" and "favicon" not in (m.location.get("url") or "")
-        else None,
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and "favicon" not in (m.location.get("url") or "")
+            else None
+        ),
     )
     return errors
 
@@ -154,7 +157,9 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         question = await visitor_message(kim, conv)
         assert (question.conversation_id, question.text) == (conv, "Do you ship to Norway?")
 
-        kim.send_commands(command(typing=operator_pb2.OperatorTyping(conversation_id=conv, active=True)))
+        kim.send_commands(
+            command(typing=operator_pb2.OperatorTyping(conversation_id=conv, active=True))
+        )
         await expect(page.locator(f"{W} .ty")).to_have_text("Kim is typing…")
         kim.say(conv, "k1", "Yes, in 3 days: https://shop.example/shipping.")
         theirs = page.locator(f"{W} .m:not(.me)")
@@ -167,7 +172,9 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         await expect(page.locator(f"{W} .ty")).to_have_text("")
         receipt = await kim.recv("read", timeout=10)  # the open page read the answer
         assert receipt.conversation_id == conv and receipt.seq > question.seq
-        kim.send_commands(command(read=operator_pb2.OperatorRead(conversation_id=conv, seq=question.seq)))
+        kim.send_commands(
+            command(read=operator_pb2.OperatorRead(conversation_id=conv, seq=question.seq))
+        )
         await expect(mine.first.locator(".mt")).to_have_text(re.compile(r"· Read$"))
         await composer.fill("Great, thanks")
         typing = await kim.recv("typing", timeout=10)  # the draft itself is not shown
@@ -179,8 +186,10 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         # Another operator comes online (a presence change): the header keeps Kim.
         await staff(app, boss, "Bo", departments=[sales.id])
         await frames.first(
-            lambda f: f["type"] == "departments"
-            and any(d["name"] == "Sales" and d["online"] for d in f["departments"])
+            lambda f: (
+                f["type"] == "departments"
+                and any(d["name"] == "Sales" and d["online"] for d in f["departments"])
+            )
         )
         await expect(options.filter(has_text="Sales")).to_contain_text("online")
         await expect(status).to_have_text("Kim is here")
@@ -233,7 +242,8 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
 
         async with page.expect_download() as download:
             await page.locator(f"{W} .ft button", has_text="Download transcript").click()
-        text = Path(await (await download.value).path()).read_text()
+        saved = Path(await (await download.value).path())
+        text = await asyncio.to_thread(saved.read_text)
         assert "] You: Do you ship to Norway?" in text
         assert "] Kim: Yes, in 3 days: https://shop.example/shipping." in text
         assert errors == []
@@ -294,7 +304,8 @@ async def test_a_hostile_page_with_a_strict_csp(tmp_path: Path, chromium_cdp: st
         )
         await page.goto(url)
         # The hostile rules are in force on the page itself.
-        assert await page.locator("main button").evaluate("b => getComputedStyle(b).fontSize") == "80px"
+        size = await page.locator("main button").evaluate("b => getComputedStyle(b).fontSize")
+        assert size == "80px"
         launcher = page.locator(f"{W} .la")
         await expect(launcher).to_be_visible()
         box = await launcher.bounding_box()
