@@ -215,7 +215,7 @@
     ".bn.bad{background:#fff4e5;color:#5c3b00;border-color:#f6e2c0}.bn button{margin-inline-start:auto;font-weight:600;text-decoration:underline}" +
     ".bd{flex:1;overflow-y:auto;scrollbar-width:thin;background:#f6f7f9;padding:16px 14px 8px;overscroll-behavior:contain}" +
     ".card{background:#fff;border:1px solid #e5e7eb;border-radius:14px;padding:14px;margin:0 0 12px}" +
-    ".card p{color:#374151}.card h3{font-size:14px;font-weight:650;margin-bottom:10px}" +
+    ".card p{color:#374151}form p{margin-bottom:4px}.card h3{font-size:14px;font-weight:650;margin-bottom:10px}" +
     "ol{list-style:none;padding:0;display:flex;flex-direction:column;gap:2px}" +
     ".m{display:flex;gap:8px;align-items:flex-end;max-width:86%;margin-top:6px}" +
     ".m.me{align-self:flex-end;flex-direction:row-reverse}" +
@@ -441,7 +441,7 @@
     // Header: who is here, else the line's state.
     var status, on = false;
     if (dead) status = t("offline");
-    else if (!welcomed || !ready) status = conn === "connecting" ? t("connecting") : t("offline");
+    else if (!welcomed || !ready) status = t("connecting");
     else if (conv && !closed && opName) { status = t("here", opName); on = true; }
     else if (useOffline || offline && !conv && (dept || !depts.some(function (d) { return d.online; }))) status = t("offline");
     else { status = t("online"); on = true; }

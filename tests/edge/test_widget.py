@@ -6,6 +6,7 @@ and a blocked visitor. Screenshots of each key state go to /tmp/widget-shots/.""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ import orjson
 import pytest
 from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
 
+from edge import static
 from parley.v1 import common_pb2, control_pb2, operator_pb2
 from tests.integration.helpers import Operator, on_duty, owner, running
 from tests.integration.test_routing import chat_up, staff
@@ -99,6 +101,12 @@ def watch_errors(page: Page) -> list[str]:
         ),
     )
     return errors
+
+
+def test_the_widget_is_small() -> None:
+    """As served, under the 15 KB gzipped the README states."""
+    size = len(gzip.compress(static.WIDGET_JS, 9))
+    assert size < 15 * 1024, size
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
@@ -202,8 +210,14 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         await expect(badge).to_have_text("1")
         await expect(launcher).to_have_attribute("aria-label", "Open chat, 1 unread")
         await shot(page, f"{device}-3-minimised-unread")
-        await launcher.click()
+        await launcher.focus()  # the keyboard: Enter opens, focus goes to the composer
+        await page.keyboard.press("Enter")
         await expect(badge).to_be_hidden()
+        await expect(composer).to_be_focused()
+        await page.keyboard.press("Escape")  # Escape minimises, focus back on the launcher
+        await expect(page.locator(f"{W} .p")).to_be_hidden()
+        await expect(launcher).to_be_focused()
+        await launcher.click()
         await shot(page, f"{device}-4-chat")
         if device == "phone":  # full screen, the launcher out of the way
             box = await page.locator(f"{W} .p").bounding_box()
