@@ -428,7 +428,7 @@
     wrap.dataset.state = conn; // connecting, open, retry, blocked, refused
     depts.forEach(function (d) { if (d.id === dept) chosen = d; });
     var needPick = welcomed && !conv && depts.length > 1;
-    var useOffline = welcomed && !dead && offline && !conv && !!dept;
+    var useOffline = welcomed && !dead && offline && (!conv || closed) && !!dept;
     notice.hidden = !dead;
     notice.textContent = conn === "blocked" ? t("blocked") : conn === "refused" ? t("refused") : "";
     greeting.hidden = dead || log.length > 0 || !!conv;

@@ -14,6 +14,7 @@ from playwright.async_api import WebSocket, expect
 from parley.v1 import control_pb2, operator_pb2
 from tests.edge.test_widget import DEVICES, W, attached, shot, visitor_message, watch_errors
 from tests.integration.helpers import Visitor, demo_operator, on_duty, running, visitor_url
+from tests.integration.test_routing import gone
 
 
 async def test_a_dropped_connection_reconnects_and_resumes(
@@ -52,6 +53,47 @@ async def test_a_dropped_connection_reconnects_and_resumes(
         await expect(theirs.last).to_contain_text("Still there?")
         await expect(page.locator(f"{W} .bn")).to_be_hidden()
         await expect(page.locator(f"{W} .hd .st")).to_have_text("Demo operator is here")
+        assert errors == []
+        await context.close()
+
+
+async def test_a_chat_closed_while_away_is_shown_ended(tmp_path: Path, chromium_cdp: str) -> None:
+    """The visitor leaves; the operator closes the chat. On the visitor's next
+    page the conversation is still on screen, marked ended, with the rating
+    offered, and nothing is offered that belongs to an open chat."""
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        op = await on_duty(app)
+        context = await browser.new_context(**DEVICES["desktop"])
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await page.goto(f"http://127.0.0.1:{app.http_port}/")
+        await page.locator(f"{W} .la").click()
+        composer = page.locator(f"{W} .cp textarea")
+        await composer.fill("Hello?")
+        await composer.press("Enter")
+        message = await visitor_message(op)
+        conv = message.conversation_id
+        op.say(conv, "a", "Hi, one moment please")
+        await expect(page.locator(f"{W} .m:not(.me)")).to_have_count(1)
+        before = await page.locator(f"{W} li[data-f]").all_inner_texts()
+        await page.close()
+        await gone(app, conv)
+        op.send_commands(
+            operator_pb2.OperatorCommand(close=operator_pb2.CloseConversation(conversation_id=conv))
+        )
+        await op.recv("closed")
+
+        page = await context.new_page()
+        errors += watch_errors(page)
+        await page.goto(f"http://127.0.0.1:{app.http_port}/")
+        await page.locator(f"{W} .la").click()
+        await expect(page.locator(f"{W} .w")).to_have_attribute("data-state", "open")
+        assert await page.locator(f"{W} li[data-f]").all_inner_texts() == before
+        await expect(page.locator(f"{W} .rate")).to_contain_text("The chat has ended.")
+        await expect(page.locator(f"{W} .rate")).to_contain_text("How was this chat?")
+        await expect(page.locator(f"{W} .ft button", has_text="End chat")).to_be_hidden()
+        await expect(page.locator(f"{W} .hd .st")).to_have_text("We are online")
+        await shot(page, "closed-while-away")
         assert errors == []
         await context.close()
 
