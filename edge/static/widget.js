@@ -29,7 +29,7 @@
   // -- words ------------------------------------------------------------------------
   var WORDS = {
     en: {title: "Chat with us", greeting: "Hi! Ask us anything, we are happy to help.",
-      open: "Open chat", hide: "Minimise chat", online: "We are online", offline: "Offline",
+      open: "Open chat", dismiss: "Dismiss", hide: "Minimise chat", online: "We are online", offline: "Offline",
       connecting: "Connecting…", lost: "Connection lost. Reconnecting in {n} s…",
       unreachable: "We cannot reach the chat right now. Trying again in {n} s.",
       retry: "Try now", blocked: "Chat is not available to you on this site.",
@@ -49,7 +49,7 @@
       newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
       slow: "You are sending too fast. Wait a moment."},
     de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
-      open: "Chat öffnen", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
+      open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
       connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
       unreachable: "Der Chat ist gerade nicht erreichbar. Neuer Versuch in {n} s.",
       retry: "Jetzt versuchen", blocked: "Der Chat steht Ihnen auf dieser Website nicht zur Verfügung.",
@@ -69,7 +69,7 @@
       newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
       slow: "Sie senden zu schnell. Bitte kurz warten."},
     fr: {title: "Discutons", greeting: "Bonjour ! Posez-nous vos questions, nous sommes là pour vous aider.",
-      open: "Ouvrir le chat", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
+      open: "Ouvrir le chat", dismiss: "Masquer", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
       connecting: "Connexion…", lost: "Connexion perdue. Nouvel essai dans {n} s…",
       unreachable: "Le chat est injoignable pour le moment. Nouvel essai dans {n} s.",
       retry: "Réessayer", blocked: "Le chat ne vous est pas accessible sur ce site.",
@@ -89,7 +89,7 @@
       newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
       slow: "Vous envoyez trop vite. Patientez un instant."},
     es: {title: "Chatea con nosotros", greeting: "¡Hola! Pregúntanos lo que quieras, te ayudamos con gusto.",
-      open: "Abrir chat", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
+      open: "Abrir chat", dismiss: "Ocultar", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
       connecting: "Conectando…", lost: "Conexión perdida. Reintentando en {n} s…",
       unreachable: "No podemos conectar con el chat ahora. Reintentando en {n} s.",
       retry: "Reintentar", blocked: "El chat no está disponible para ti en este sitio.",
@@ -109,7 +109,7 @@
       newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
       slow: "Estás enviando demasiado rápido. Espera un momento."},
     ja: {title: "チャットで相談", greeting: "こんにちは！何でもお気軽にご質問ください。",
-      open: "チャットを開く", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
+      open: "チャットを開く", dismiss: "閉じる", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
       connecting: "接続中…", lost: "接続が切れました。{n} 秒後に再接続します…",
       unreachable: "現在チャットに接続できません。{n} 秒後に再試行します。",
       retry: "今すぐ再試行", blocked: "このサイトではチャットをご利用いただけません。",
@@ -201,6 +201,12 @@
     ".left .la,.left .p{right:auto;left:20px}" +
     ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d92d20;" +
     "color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid #fff}" +
+    ".pk{position:fixed;bottom:92px;right:20px;width:min(290px,calc(100vw - 40px));background:#fff;border-radius:14px;" +
+    "box-shadow:0 10px 30px rgba(15,23,42,.2),0 0 0 1px rgba(15,23,42,.06)}.left .pk{right:auto;left:20px}" +
+    ".pk>button:first-child{display:block;width:100%;text-align:start;padding:12px 34px 12px 14px}" +
+    ".pk b{display:block;font-size:12px;font-weight:650;color:#4b5563}.pk .tx{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}" +
+    ".pk .x{position:absolute;top:6px;right:6px;width:26px;height:26px;border-radius:50%;display:grid;place-items:center;color:#5b6270}" +
+    ".pk .x svg{fill:none;stroke:currentColor;stroke-width:2.4}" +
     ".p{position:fixed;bottom:92px;right:20px;width:380px;height:min(640px,calc(100vh - 116px));background:#fff;border-radius:18px;" +
     "box-shadow:0 16px 48px rgba(15,23,42,.22),0 0 0 1px rgba(15,23,42,.06);display:flex;flex-direction:column;overflow:hidden}" +
     ".hd{background:var(--c);color:var(--fg);padding:14px 12px 14px 16px;display:flex;align-items:center;gap:12px}" +
@@ -299,7 +305,12 @@
   var panel = h("div", {cls: "p", id: "pw-panel", role: "dialog", "aria-labelledby": "pw-title", hidden: true,
     onkeydown: function (ev) { if (ev.key === "Escape") { setOpen(false); launcher.focus(); } }},
     [head, banner, body, typingLine, endAsk, composer, foot, live]);
-  wrap.append(panel, launcher);
+  // A new answer while the panel is shut: a small card above the launcher, once.
+  var peekText = h("span", {cls: "tx", dir: "auto"}), peekWho = h("b", {dir: "auto"});
+  var peekX = h("button", {cls: "x", type: "button", "aria-label": t("dismiss"), onclick: function () { peek.hidden = true; }}, [icon(I_X, 14)]);
+  var peek = h("div", {cls: "pk", hidden: true}, [h("button", {type: "button", onclick: function () { setOpen(true); }},
+    [peekWho, peekText]), peekX]);
+  wrap.append(panel, peek, launcher);
 
   function save() {
     keep(local, KEY, {token: token, name: me.name, email: me.email});
@@ -315,6 +326,7 @@
   function setOpen(v, quiet) {
     isOpen = v; ui.open = v; keep(tab, KEY + ":ui", ui);
     panel.hidden = !v;
+    if (v) peek.hidden = true;
     wrap.classList.toggle("open", v);
     launcher.setAttribute("aria-expanded", v);
     launcher.setAttribute("aria-label", v ? t("hide") : t("open"));
@@ -406,6 +418,7 @@
     if (fresh && m.f !== "visitor") {
       if (m.f === "operator") { opName = m.n || opName; typingLine.textContent = ""; }
       if (!isOpen || document.visibilityState === "hidden") { unread++; paintBadge(); }
+      if (!isOpen && m.f === "operator") { peekWho.textContent = m.n; peekText.textContent = m.x; peek.hidden = false; }
       say(m.f === "operator" ? t("from", m.n, m.x) : m.x);
     }
     scrollDown();

@@ -209,11 +209,13 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         badge = page.locator(f"{W} .badge")
         await expect(badge).to_have_text("1")
         await expect(launcher).to_have_attribute("aria-label", "Open chat, 1 unread")
+        await expect(page.locator(f"{W} .pk")).to_contain_text("KimAnything else?")
         await shot(page, f"{device}-3-minimised-unread")
         await launcher.focus()  # the keyboard: Enter opens, focus goes to the composer
         await page.keyboard.press("Enter")
         await expect(badge).to_be_hidden()
         await expect(composer).to_be_focused()
+        await expect(page.locator(f"{W} .pk")).to_be_hidden()
         await page.keyboard.press("Escape")  # Escape minimises, focus back on the launcher
         await expect(page.locator(f"{W} .p")).to_be_hidden()
         await expect(launcher).to_be_focused()
