@@ -12,7 +12,15 @@ import pytest
 from playwright.async_api import WebSocket, expect
 
 from parley.v1 import control_pb2, operator_pb2
-from tests.edge.test_widget import DEVICES, W, attached, shot, visitor_message, watch_errors
+from tests.edge.test_widget import (
+    DEVICES,
+    W,
+    attached,
+    axe_finds_nothing_serious,
+    shot,
+    visitor_message,
+    watch_errors,
+)
 from tests.integration.helpers import Visitor, demo_operator, on_duty, running, visitor_url
 from tests.integration.test_routing import gone
 
@@ -164,6 +172,7 @@ async def test_nobody_online_shows_the_offline_form_then_the_chat(
         await expect(form.locator("#pw-email")).to_have_value("olga@example.test")
         await expect(button).to_be_enabled()
         await shot(page, "offline-form-sent")
+        await axe_finds_nothing_serious(page)
         tickets = await op.control.ListTickets(
             control_pb2.ListTicketsRequest(site_id=app.demo["site"]), metadata=op.metadata
         )
