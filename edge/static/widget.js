@@ -150,7 +150,7 @@
   var ui = load(tab, KEY + ":ui"); // {open}
 
   // -- state ------------------------------------------------------------------------
-  var token = me.token || "", dept = attr("department"), depts = [], offline = false;
+  var token = me.token || "", dept = attr("department"), region = "", depts = [], offline = false;
   var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
   var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0;
   var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
@@ -440,7 +440,7 @@
     var chosen = null;
     wrap.dataset.state = conn; // connecting, open, retry, blocked, refused
     depts.forEach(function (d) { if (d.id === dept) chosen = d; });
-    var needPick = welcomed && !conv && depts.length > 1;
+    var needPick = welcomed && !conv && (depts.length > 1 || !!(chosen && chosen.regions && chosen.regions.length));
     var useOffline = welcomed && !dead && offline && (!conv || closed) && !!dept;
     notice.hidden = !dead;
     notice.textContent = conn === "blocked" ? t("blocked") : conn === "refused" ? t("refused") : "";
@@ -483,19 +483,20 @@
     var opts = h("div", {cls: "opts", role: "group", "aria-labelledby": "pw-pick"});
     depts.forEach(function (d) {
       if (d.id === dept) chosen = d;
-      opts.append(h("button", {cls: "opt", type: "button", "aria-pressed": d.id === dept ? "true" : "false",
-        onclick: function () { send({type: "choose", department: d.id}); }},
+      if (depts.length > 1) opts.append(h("button", {cls: "opt", type: "button", "aria-pressed": d.id === dept ? "true" : "false",
+        onclick: function () { region = ""; send({type: "choose", department: d.id}); }},
         [h("span", {cls: "dot" + (d.online ? " on" : "")}), h("span", {cls: "nm", text: d.name, dir: "auto"}),
           h("span", {cls: "s", text: d.online ? t("isOnline") : t("isOffline")})]));
     });
     picker.append(opts);
     if (chosen && chosen.regions && chosen.regions.length) {
       var sel = h("select", {id: "pw-region", onchange: function () {
-        send({type: "choose", department: dept, region: sel.value}); }},
+        region = sel.value; send({type: "choose", department: dept, region: region}); }},
         [h("option", {value: "", text: t("anyRegion")})]);
       chosen.regions.forEach(function (r) {
         sel.append(h("option", {value: r.id, text: r.name + " (" + (r.online ? t("isOnline") : t("isOffline")) + ")"}));
       });
+      sel.value = region;
       picker.append(h("label", {"for": "pw-region", text: t("region")}), sel);
     }
   }
@@ -570,7 +571,7 @@
     try { ws = new WebSocket(wsUrl); } catch (e) { conn = "refused"; paint(); return; }
     var sock = ws;
     ws.onopen = function () {
-      send({type: "hello", v: 1, department: dept, token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0,
+      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0,
         name: (me.name || "").slice(0, 100), email: (me.email || "").slice(0, 254),
         page: location.href.slice(0, 2000), language: navigator.language || "",
         title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),

@@ -388,3 +388,43 @@ async def test_a_blocked_visitor_is_told_plainly(tmp_path: Path, chromium_cdp: s
         await shot(page, "blocked")
         assert errors == []
         await context.close()
+
+
+async def test_a_region_choice_reaches_the_regions_operator(
+    tmp_path: Path, chromium_cdp: str
+) -> None:
+    """One department, operators of two regions online: the widget offers the
+    region (any by default); the choice stays shown and routes the chat."""
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        assert app.demo is not None
+        boss = await owner(app)
+        dept, md = app.demo["department"], boss.metadata
+        north = await boss.control.CreateRegion(
+            control_pb2.CreateRegionRequest(department_id=dept, name="North"), metadata=md
+        )
+        south = await boss.control.CreateRegion(
+            control_pb2.CreateRegionRequest(department_id=dept, name="South"), metadata=md
+        )
+        await staff(app, boss, "Nora", region_ids=[north.id])
+        sam = await staff(app, boss, "Sam", region_ids=[south.id])
+        context = await browser.new_context(**DEVICES["desktop"])
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await page.goto(f"http://127.0.0.1:{app.http_port}/")
+        await page.locator(f"{W} .la").click()
+        region = page.locator(f"{W} #pw-region")
+        await expect(region.locator("option")).to_have_text(
+            ["Any region", "North (online)", "South (online)"]
+        )
+        await expect(page.locator(f"{W} .opt")).to_have_count(0)  # one department: no buttons
+        await region.select_option(label="South (online)")
+        await expect(page.locator(f"{W} .pick")).to_be_visible()
+        await expect(region).to_have_value(south.id)
+        composer = page.locator(f"{W} .cp textarea")
+        await composer.fill("A southern question")
+        await composer.press("Enter")
+        assigned = await sam.recv("assigned", timeout=10)
+        assert assigned.visitor_id
+        await expect(page.locator(f"{W} .hd .st")).to_have_text("Sam is here")
+        assert errors == []
+        await context.close()
