@@ -35,7 +35,7 @@
       retry: "Try now", blocked: "Chat is not available to you on this site.",
       refused: "This chat cannot be opened from this page.", here: "{n} is here",
       queued: "You are number {n} in line", eta: "about {n} min", waitNote: "Someone will be with you shortly.",
-      typing: "{n} is typing…", placeholder: "Write a message…", send: "Send",
+      typing: "{n} is typing…", placeholder: "Write a message…", again: "Write to start a new chat…", send: "Send",
       sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent. Tap to retry.",
       you: "You", pick: "Who would you like to talk to?", region: "Region", anyRegion: "Any region",
       isOnline: "online", isOffline: "offline",
@@ -55,7 +55,7 @@
       retry: "Jetzt versuchen", blocked: "Der Chat steht Ihnen auf dieser Website nicht zur Verfügung.",
       refused: "Dieser Chat kann auf dieser Seite nicht geöffnet werden.", here: "{n} ist da",
       queued: "Sie sind Nummer {n} in der Warteschlange", eta: "etwa {n} Min.", waitNote: "Gleich ist jemand für Sie da.",
-      typing: "{n} schreibt…", placeholder: "Nachricht schreiben…", send: "Senden",
+      typing: "{n} schreibt…", placeholder: "Nachricht schreiben…", again: "Schreiben Sie, um einen neuen Chat zu beginnen…", send: "Senden",
       sending: "Wird gesendet…", sent: "Gesendet", read: "Gelesen", failed: "Nicht gesendet. Erneut versuchen.",
       you: "Sie", pick: "Mit wem möchten Sie sprechen?", region: "Region", anyRegion: "Beliebige Region",
       isOnline: "online", isOffline: "offline",
@@ -75,7 +75,7 @@
       retry: "Réessayer", blocked: "Le chat ne vous est pas accessible sur ce site.",
       refused: "Ce chat ne peut pas s’ouvrir depuis cette page.", here: "{n} est là",
       queued: "Vous êtes numéro {n} dans la file", eta: "environ {n} min", waitNote: "Quelqu’un va vous répondre.",
-      typing: "{n} écrit…", placeholder: "Écrivez un message…", send: "Envoyer",
+      typing: "{n} écrit…", placeholder: "Écrivez un message…", again: "Écrivez pour commencer un nouveau chat…", send: "Envoyer",
       sending: "Envoi…", sent: "Envoyé", read: "Lu", failed: "Non envoyé. Touchez pour réessayer.",
       you: "Vous", pick: "À qui souhaitez-vous parler ?", region: "Région", anyRegion: "Toute région",
       isOnline: "en ligne", isOffline: "hors ligne",
@@ -95,7 +95,7 @@
       retry: "Reintentar", blocked: "El chat no está disponible para ti en este sitio.",
       refused: "Este chat no se puede abrir desde esta página.", here: "{n} está aquí",
       queued: "Eres el número {n} en la cola", eta: "unos {n} min", waitNote: "Alguien te atenderá en breve.",
-      typing: "{n} está escribiendo…", placeholder: "Escribe un mensaje…", send: "Enviar",
+      typing: "{n} está escribiendo…", placeholder: "Escribe un mensaje…", again: "Escribe para empezar un chat nuevo…", send: "Enviar",
       sending: "Enviando…", sent: "Enviado", read: "Leído", failed: "No enviado. Toca para reintentar.",
       you: "Tú", pick: "¿Con quién quieres hablar?", region: "Región", anyRegion: "Cualquier región",
       isOnline: "en línea", isOffline: "sin conexión",
@@ -115,7 +115,7 @@
       retry: "今すぐ再試行", blocked: "このサイトではチャットをご利用いただけません。",
       refused: "このページからはチャットを開けません。", here: "{n} が対応中",
       queued: "順番待ち：{n} 番目", eta: "約 {n} 分", waitNote: "まもなく担当者が対応します。",
-      typing: "{n} が入力中…", placeholder: "メッセージを入力…", send: "送信",
+      typing: "{n} が入力中…", placeholder: "メッセージを入力…", again: "入力して新しいチャットを開始…", send: "送信",
       sending: "送信中…", sent: "送信済み", read: "既読", failed: "送信できませんでした。タップして再送。",
       you: "あなた", pick: "どの窓口に相談しますか？", region: "地域", anyRegion: "指定なし",
       isOnline: "対応中", isOffline: "対応時間外",
@@ -150,7 +150,7 @@
   var ui = load(tab, KEY + ":ui"); // {open}
 
   // -- state ------------------------------------------------------------------------
-  var token = me.token || "", dept = attr("department"), region = "", depts = [], offline = false;
+  var token = me.token || "", dept = attr("department") || me.dept || "", region = me.region || "", depts = [], offline = false;
   var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
   var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0;
   var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
@@ -313,7 +313,7 @@
   wrap.append(panel, peek, launcher);
 
   function save() {
-    keep(local, KEY, {token: token, name: me.name, email: me.email});
+    keep(local, KEY, {token: token, name: me.name, email: me.email, dept: dept, region: region});
     var p = [];
     for (var c in pend) p.push([c, pend[c].text, pend[c].ts]);
     keep(local, KEY + ":c", {conv: conv, op: opName, closed: closed, rated: rated, read: readTo, mine: mineRead,
@@ -449,6 +449,7 @@
     offlineCard.hidden = !useOffline;
     composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen;
     foot.hidden = dead || !log.length;
+    input.placeholder = closed && log.length ? t("again") : t("placeholder");
     endBtn.hidden = sep.hidden = !conv || closed;
     if (dead || !closed) rating.hidden = true;
     // Header: who is here, else the line's state.
@@ -639,6 +640,7 @@
   function showDepartments(f) {
     depts = f.departments || [];
     dept = f.department || "";
+    save();
     offline = !!f.offline;
     paintPicker();
   }
@@ -653,9 +655,10 @@
     }
     if (p) {
       if (code === "offline" || code === "department_required") {
-        // Nobody can take a chat: the words go into the offline form instead.
-        fText.value = p.text; p.el.remove(); delete pend[f.cid];
-        if (code === "offline") offline = true;
+        // Nobody can take the chat, or a department is to be chosen first: the
+        // words go back, into the offline form or the composer.
+        if (code === "offline") { fText.value = p.text; offline = true; } else { input.value = p.text; dept = ""; }
+        p.el.remove(); delete pend[f.cid];
         save(); paint(); return;
       }
       if (!f.retryable) { p.el.classList.add("fail"); stateOf(p.el); }

@@ -262,6 +262,17 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         text = await asyncio.to_thread(saved.read_text)
         assert "] You: Do you ship to Norway?" in text
         assert "] Kim: Yes, in 3 days: https://shop.example/shipping." in text
+
+        # Writing again starts a new chat below the old one.
+        await expect(composer).to_have_attribute("placeholder", "Write to start a new chat…")
+        await composer.fill("One more thing")
+        await composer.press("Enter")
+        while (again := await visitor_message(kim)).conversation_id == conv:
+            pass
+        assert again.text == "One more thing"
+        await expect(page.locator(f"{W} .div")).to_have_text("New chat")
+        await expect(rating).to_be_hidden()
+        await expect(mine.last.locator(".mt")).to_have_text(re.compile(r"· Sent$"))
         assert errors == []
         await context.close()
 
