@@ -243,8 +243,7 @@
     "label{display:block;font-size:12px;font-weight:600;color:#374151;margin:8px 0 4px}" +
     "input,select,textarea{width:100%;border:1px solid #cfd4dd;border-radius:10px;padding:9px 11px;background:#fff;font-size:14px}" +
     "textarea{resize:none}.pri{margin-top:12px;width:100%;padding:10px;border-radius:10px;background:var(--c);color:var(--fg);font-weight:650}" +
-    ".pri:disabled{opacity:.55;cursor:default}.sec{padding:10px;border-radius:10px;border:1px solid #cfd4dd;font-weight:600}" +
-    ".row{display:flex;gap:8px;margin-top:12px}.row>*{flex:1}.ok{color:#0f6b3a;font-weight:600;margin-top:8px}" +
+    ".pri:disabled{opacity:.55;cursor:default}.ok{color:#0f6b3a;font-weight:600;margin-top:8px}" +
     ".stars{display:flex;gap:4px;border:0;padding:0;margin-bottom:6px}.stars input{position:absolute;opacity:0;width:1px;height:1px}" +
     ".stars label{margin:0;font-size:30px;line-height:1;color:#c9ced8;cursor:pointer;padding:2px}" +
     ".stars label.on{color:#f5a524}.stars input:focus-visible+label{outline:2px solid var(--c);border-radius:6px}" +

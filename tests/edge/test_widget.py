@@ -177,6 +177,9 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
         link = theirs.first.locator("a")
         await expect(link).to_have_attribute("href", "https://shop.example/shipping")
         await expect(link).to_have_attribute("rel", "noopener noreferrer")
+        await expect(page.locator(f"{W} [aria-live]")).to_have_text(
+            "Kim says: Yes, in 3 days: https://shop.example/shipping."
+        )
         await expect(page.locator(f"{W} .ty")).to_have_text("")
         receipt = await kim.recv("read", timeout=10)  # the open page read the answer
         assert receipt.conversation_id == conv and receipt.seq > question.seq
