@@ -409,6 +409,7 @@
   function shown(m, fresh) {
     // A stored message: drawn once per (conversation, seq).
     if (msgs[m.s]) return;
+    if (m.f === "visitor") m.n = ""; // the visitor is "you" on screen, whatever the server calls it
     var p = m.c && m.f === "visitor" && pend[m.c];
     var li;
     if (p) { li = p.el; li.dataset.s = m.s; delete pend[m.c]; stateOf(li); } else li = draw(m);
@@ -426,7 +427,7 @@
     var last = list.lastElementChild; // the list drawn before the chat had its id
     if (last && last.dataset.c === "") last.dataset.c = id;
     conv = id; lastSeq = 0; msgs = {}; log = []; readTo = 0; mineRead = 0; closed = false; rated = false;
-    queue = null; rating.hidden = true;
+    queue = null; opName = ""; rating.hidden = true;
   }
   function markRead() {
     if (!ready || !conv || closed || !isOpen || document.visibilityState === "hidden") return;
