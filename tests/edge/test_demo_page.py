@@ -21,7 +21,14 @@ from tests.edge.test_widget import (
     visitor_message,
     watch_errors,
 )
-from tests.integration.helpers import Visitor, demo_operator, on_duty, running, visitor_url
+from tests.integration.helpers import (
+    Visitor,
+    demo_operator,
+    on_duty,
+    running,
+    settled,
+    visitor_url,
+)
 from tests.integration.test_routing import gone
 
 
@@ -61,6 +68,24 @@ async def test_a_dropped_connection_reconnects_and_resumes(
         await expect(theirs.last).to_contain_text("Still there?")
         await expect(page.locator(f"{W} .bn")).to_be_hidden()
         await expect(page.locator(f"{W} .hd .st")).to_have_text("Demo operator is here")
+
+        # Written while cut off, then the page reloaded before the reconnect: the
+        # message was kept, is sent on the next hello, and arrives once.
+        for connection in list(app.edge.connections):
+            assert connection.transport is not None
+            connection.transport.disconnect(graceful=False)
+        await expect(state).to_have_attribute("data-state", "retry")
+        await composer.fill("Are you there?")
+        await composer.press("Enter")
+        mine = page.locator(f"{W} .m.me", has_text="Are you there?")
+        await expect(mine.locator(".mt")).to_have_text(re.compile(r"· Sending…$"))
+        await page.reload()
+        again = await visitor_message(op)
+        assert again.text == "Are you there?"
+        await expect(mine.locator(".mt")).to_have_text(re.compile(r"· Sent$"))
+        await expect(mine).to_have_count(1)
+        await settled(app, op)
+        assert [m.text for k, m in op.received() if k == "message"].count("Are you there?") == 1
         assert errors == []
         await context.close()
 
