@@ -14,7 +14,19 @@ from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 if TYPE_CHECKING:
     from edge.server import Edge
 
-WIDGET_JS = resources.files("edge").joinpath("static/widget.js").read_bytes()
+
+def compact_script(source: bytes) -> bytes:
+    """A script as served: without its comment-only lines and its indentation.
+
+    Nothing inside a line changes and every line break stays, so the code means
+    the same (no string in the widget spans lines) and the source, readable and
+    commented, needs no build step; the widget comes out about a tenth smaller
+    gzipped."""
+    lines = (line.strip() for line in source.decode().splitlines())
+    return "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode() + b"\n"
+
+
+WIDGET_JS = compact_script(resources.files("edge").joinpath("static/widget.js").read_bytes())
 
 DEMO_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Parley demo shop</title>
@@ -23,7 +35,7 @@ DEMO_PAGE = """<!doctype html>
 </head><body>
 <h1>Parley demo shop</h1>
 <p>This page embeds the Parley visitor widget for the demo site <code>{site}</code>.
-Write in the chat box at the bottom right; an operator answers over a gRPC session,
+Open the chat with the round button at the bottom right; an operator answers over a gRPC session,
 for example from a terminal with <code>parley login</code> as the demo operator, then
 <code>parley chat</code> (the server printed the exact commands).</p>
 <script src="/widget.js" data-site="{site}" async></script>

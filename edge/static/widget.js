@@ -1,230 +1,704 @@
-// Parley visitor widget (protocol v1). Embed with:
+// Parley visitor widget (protocol v1). One line to embed:
 //   <script src="https://CHAT-HOST/widget.js" data-site="SITE_ID" async></script>
-// It keeps the visitor's token in localStorage; a page load replays the open
-// conversation from the start (to show it), a reconnect resumes from the last seq
-// seen, and messages not yet acknowledged are resent with their id (the server
-// stores a client message id once). When nobody can chat (out of hours, nobody
-// online, the visitor's language not served) it shows the offline form instead,
-// which leaves a request answered later by email.
+// Optional: data-color (a CSS colour), data-position (right|left), data-title,
+// data-greeting, data-department, data-lang (else the browser's language).
+//
+// Everything lives in a shadow root styled by a constructed stylesheet: the host
+// page's CSS cannot reach in, and a strict Content-Security-Policy (no inline
+// styles, no Trusted-Types-unsafe sinks) has nothing to block: every node is made
+// with DOM APIs and anything a person wrote goes in as textContent.
+//
+// What is kept (localStorage, per site): the visitor token, name and email, and
+// the conversation on screen keyed by seq (with messages not yet acknowledged);
+// the panel's open state per tab (sessionStorage). A page load draws the kept
+// conversation at once, then says hello with last_seq 0 so the server replays the
+// open conversation from the start: the server stays the truth, and a message it
+// replays that is already on screen (same seq) is not drawn twice. A reconnect in
+// the same page resumes from the last seq seen. Unacknowledged messages are resent
+// with their id, which the server stores once.
 (function () {
   "use strict";
   var script = document.currentScript;
-  var site = script && script.getAttribute("data-site");
-  var dept = (script && script.getAttribute("data-department")) || "";
+  function attr(n) { return (script && script.getAttribute("data-" + n)) || ""; }
+  var site = attr("site");
   if (!site) { console.error("parley: data-site is missing"); return; }
   var base = new URL(script.src, location.href);
   var wsUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host +
     "/v1/visitor?site=" + encodeURIComponent(site);
-  var key = "parley:" + site;
-  // Storage can be refused (privacy settings, sandboxed pages): then the
-  // identity lasts as long as the page.
-  var store = null;
-  try { store = window.localStorage; store.getItem(key); } catch (e) { store = null; }
-  var saved = {};
-  try { saved = JSON.parse((store && store.getItem(key)) || "{}") || {}; } catch (e) { saved = {}; }
-  var lastSeq = 0, token = saved.token || "", conv = saved.conv || "";
-  var unacked = {}; var seen = {}; var ws = null; var delay = 500; var ready = false;
-  var offline = false; var depts = [];
 
-  var box = document.createElement("div");
-  box.id = "parley-widget";
-  box.innerHTML =
-    '<div class="pw-head">Chat with us <span class="pw-state">connecting…</span></div>' +
-    '<div class="pw-log" aria-live="polite"></div>' +
-    '<div class="pw-pick" hidden><select class="pw-dept" aria-label="Department"></select>' +
-    '<select class="pw-region" aria-label="Region" hidden></select></div>' +
-    '<form class="pw-form"><input class="pw-input" maxlength="4000" ' +
-    'placeholder="Type a message" autocomplete="off"><button>Send</button></form>' +
-    '<form class="pw-offline" hidden><p>Nobody can chat right now. Leave a message and ' +
-    'we will answer by email.</p><input class="pw-name" maxlength="100" placeholder="Your name">' +
-    '<input class="pw-email" type="email" required maxlength="254" placeholder="Email">' +
-    '<textarea class="pw-text" required maxlength="4000" placeholder="Your message"></textarea>' +
-    '<button>Leave a message</button></form>';
-  var css = document.createElement("style");
-  css.textContent =
-    "#parley-widget{position:fixed;right:16px;bottom:16px;width:320px;font:14px sans-serif;" +
-    "background:#fff;border:1px solid #ccd;border-radius:8px;box-shadow:0 4px 16px #0002}" +
-    "#parley-widget .pw-head{background:#2b59c3;color:#fff;padding:8px;border-radius:8px 8px 0 0}" +
-    "#parley-widget .pw-state{float:right;font-size:12px;opacity:.8}" +
-    "#parley-widget .pw-log{height:260px;overflow-y:auto;padding:8px}" +
-    "#parley-widget .pw-m{margin:4px 0}#parley-widget .pw-visitor{text-align:right}" +
-    "#parley-widget .pw-system{color:#777;font-style:italic;text-align:center}" +
-    "#parley-widget .pw-typing{min-height:1.2em;padding:0 8px;color:#777;font-size:12px}" +
-    "#parley-widget .pw-form{display:flex;border-top:1px solid #ccd}" +
-    "#parley-widget .pw-input{flex:1;border:0;padding:8px}" +
-    "#parley-widget .pw-pick{display:flex;gap:4px;padding:4px 8px;border-top:1px solid #ccd}" +
-    "#parley-widget .pw-pick select{flex:1}" +
-    "#parley-widget .pw-offline{display:flex;flex-direction:column;gap:4px;padding:8px;" +
-    "border-top:1px solid #ccd}#parley-widget .pw-offline p{margin:0;color:#555}" +
-    "#parley-widget [hidden]{display:none}";
-  document.head.appendChild(css);
-  document.body.appendChild(box);
-  var log = box.querySelector(".pw-log"), state = box.querySelector(".pw-state");
-  var typingLine = document.createElement("div");
-  typingLine.className = "pw-typing";
-  log.after(typingLine);
+  // -- words ------------------------------------------------------------------------
+  var WORDS = {
+    en: {title: "Chat with us", greeting: "Hi! Ask us anything, we are happy to help.",
+      open: "Open chat", dismiss: "Dismiss", hide: "Minimise chat", online: "We are online", offline: "Offline",
+      connecting: "Connecting…", lost: "Connection lost. Reconnecting in {n} s…",
+      unreachable: "We cannot reach the chat right now. Trying again in {n} s.",
+      retry: "Try now", blocked: "Chat is not available to you on this site.",
+      refused: "This chat cannot be opened from this page.", here: "{n} is here",
+      queued: "You are number {n} in line", eta: "about {n} min", waitNote: "Someone will be with you shortly.",
+      typing: "{n} is typing…", placeholder: "Write a message…", again: "Write to start a new chat…", send: "Send",
+      sending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent. Tap to retry.",
+      you: "You", pick: "Who would you like to talk to?", region: "Region", anyRegion: "Any region",
+      isOnline: "online", isOffline: "offline",
+      offlineIntro: "Nobody can chat right now. Leave a message and the team will see it when they are back.",
+      name: "Your name", email: "Email", message: "Message", leave: "Leave a message",
+      saved: "Thank you. Your message is with the team; they will see it when they are back.",
+      end: "End chat", endAsk: "End this chat?", endYes: "End chat", endNo: "Keep chatting",
+      ended: "The chat has ended.", tooLate: "Nobody could answer in time.",
+      rateQ: "How was this chat?", star: "{n} of 5", comment: "Anything to add? (optional)",
+      rateSend: "Send rating", thanks: "Thank you for your rating.", download: "Download transcript",
+      newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
+      slow: "You are sending too fast. Wait a moment."},
+    de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
+      open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
+      connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
+      unreachable: "Der Chat ist gerade nicht erreichbar. Neuer Versuch in {n} s.",
+      retry: "Jetzt versuchen", blocked: "Der Chat steht Ihnen auf dieser Website nicht zur Verfügung.",
+      refused: "Dieser Chat kann auf dieser Seite nicht geöffnet werden.", here: "{n} ist da",
+      queued: "Sie sind Nummer {n} in der Warteschlange", eta: "etwa {n} Min.", waitNote: "Gleich ist jemand für Sie da.",
+      typing: "{n} schreibt…", placeholder: "Nachricht schreiben…", again: "Schreiben Sie, um einen neuen Chat zu beginnen…", send: "Senden",
+      sending: "Wird gesendet…", sent: "Gesendet", read: "Gelesen", failed: "Nicht gesendet. Erneut versuchen.",
+      you: "Sie", pick: "Mit wem möchten Sie sprechen?", region: "Region", anyRegion: "Beliebige Region",
+      isOnline: "online", isOffline: "offline",
+      offlineIntro: "Gerade ist niemand erreichbar. Hinterlassen Sie eine Nachricht; das Team sieht sie, sobald es zurück ist.",
+      name: "Ihr Name", email: "E-Mail", message: "Nachricht", leave: "Nachricht hinterlassen",
+      saved: "Danke. Ihre Nachricht liegt beim Team; es sieht sie, sobald es zurück ist.",
+      end: "Chat beenden", endAsk: "Diesen Chat beenden?", endYes: "Chat beenden", endNo: "Weiter chatten",
+      ended: "Der Chat ist beendet.", tooLate: "Leider konnte niemand rechtzeitig antworten.",
+      rateQ: "Wie war dieser Chat?", star: "{n} von 5", comment: "Möchten Sie etwas ergänzen? (optional)",
+      rateSend: "Bewertung senden", thanks: "Danke für Ihre Bewertung.", download: "Verlauf herunterladen",
+      newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
+      slow: "Sie senden zu schnell. Bitte kurz warten."},
+    fr: {title: "Discutons", greeting: "Bonjour ! Posez-nous vos questions, nous sommes là pour vous aider.",
+      open: "Ouvrir le chat", dismiss: "Masquer", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
+      connecting: "Connexion…", lost: "Connexion perdue. Nouvel essai dans {n} s…",
+      unreachable: "Le chat est injoignable pour le moment. Nouvel essai dans {n} s.",
+      retry: "Réessayer", blocked: "Le chat ne vous est pas accessible sur ce site.",
+      refused: "Ce chat ne peut pas s’ouvrir depuis cette page.", here: "{n} est là",
+      queued: "Vous êtes numéro {n} dans la file", eta: "environ {n} min", waitNote: "Quelqu’un va vous répondre.",
+      typing: "{n} écrit…", placeholder: "Écrivez un message…", again: "Écrivez pour commencer un nouveau chat…", send: "Envoyer",
+      sending: "Envoi…", sent: "Envoyé", read: "Lu", failed: "Non envoyé. Touchez pour réessayer.",
+      you: "Vous", pick: "À qui souhaitez-vous parler ?", region: "Région", anyRegion: "Toute région",
+      isOnline: "en ligne", isOffline: "hors ligne",
+      offlineIntro: "Personne n’est disponible pour le moment. Laissez un message : l’équipe le verra à son retour.",
+      name: "Votre nom", email: "E-mail", message: "Message", leave: "Laisser un message",
+      saved: "Merci. Votre message est transmis à l’équipe ; elle le verra à son retour.",
+      end: "Terminer le chat", endAsk: "Terminer ce chat ?", endYes: "Terminer", endNo: "Continuer",
+      ended: "Le chat est terminé.", tooLate: "Personne n’a pu répondre à temps.",
+      rateQ: "Comment s’est passé ce chat ?", star: "{n} sur 5", comment: "Un commentaire ? (facultatif)",
+      rateSend: "Envoyer la note", thanks: "Merci pour votre note.", download: "Télécharger la conversation",
+      newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
+      slow: "Vous envoyez trop vite. Patientez un instant."},
+    es: {title: "Chatea con nosotros", greeting: "¡Hola! Pregúntanos lo que quieras, te ayudamos con gusto.",
+      open: "Abrir chat", dismiss: "Ocultar", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
+      connecting: "Conectando…", lost: "Conexión perdida. Reintentando en {n} s…",
+      unreachable: "No podemos conectar con el chat ahora. Reintentando en {n} s.",
+      retry: "Reintentar", blocked: "El chat no está disponible para ti en este sitio.",
+      refused: "Este chat no se puede abrir desde esta página.", here: "{n} está aquí",
+      queued: "Eres el número {n} en la cola", eta: "unos {n} min", waitNote: "Alguien te atenderá en breve.",
+      typing: "{n} está escribiendo…", placeholder: "Escribe un mensaje…", again: "Escribe para empezar un chat nuevo…", send: "Enviar",
+      sending: "Enviando…", sent: "Enviado", read: "Leído", failed: "No enviado. Toca para reintentar.",
+      you: "Tú", pick: "¿Con quién quieres hablar?", region: "Región", anyRegion: "Cualquier región",
+      isOnline: "en línea", isOffline: "sin conexión",
+      offlineIntro: "Ahora no hay nadie para chatear. Deja un mensaje y el equipo lo verá cuando vuelva.",
+      name: "Tu nombre", email: "Correo electrónico", message: "Mensaje", leave: "Dejar un mensaje",
+      saved: "Gracias. Tu mensaje está con el equipo; lo verá cuando vuelva.",
+      end: "Terminar chat", endAsk: "¿Terminar este chat?", endYes: "Terminar", endNo: "Seguir",
+      ended: "El chat ha terminado.", tooLate: "Nadie pudo responder a tiempo.",
+      rateQ: "¿Qué tal fue este chat?", star: "{n} de 5", comment: "¿Algo que añadir? (opcional)",
+      rateSend: "Enviar valoración", thanks: "Gracias por tu valoración.", download: "Descargar conversación",
+      newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
+      slow: "Estás enviando demasiado rápido. Espera un momento."},
+    ja: {title: "チャットで相談", greeting: "こんにちは！何でもお気軽にご質問ください。",
+      open: "チャットを開く", dismiss: "閉じる", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
+      connecting: "接続中…", lost: "接続が切れました。{n} 秒後に再接続します…",
+      unreachable: "現在チャットに接続できません。{n} 秒後に再試行します。",
+      retry: "今すぐ再試行", blocked: "このサイトではチャットをご利用いただけません。",
+      refused: "このページからはチャットを開けません。", here: "{n} が対応中",
+      queued: "順番待ち：{n} 番目", eta: "約 {n} 分", waitNote: "まもなく担当者が対応します。",
+      typing: "{n} が入力中…", placeholder: "メッセージを入力…", again: "入力して新しいチャットを開始…", send: "送信",
+      sending: "送信中…", sent: "送信済み", read: "既読", failed: "送信できませんでした。タップして再送。",
+      you: "あなた", pick: "どの窓口に相談しますか？", region: "地域", anyRegion: "指定なし",
+      isOnline: "対応中", isOffline: "対応時間外",
+      offlineIntro: "ただいま対応できる担当者がいません。メッセージを残していただければ、担当者が戻り次第確認します。",
+      name: "お名前", email: "メールアドレス", message: "メッセージ", leave: "メッセージを残す",
+      saved: "ありがとうございます。メッセージは担当チームに届きました。戻り次第確認します。",
+      end: "チャットを終了", endAsk: "このチャットを終了しますか？", endYes: "終了する", endNo: "続ける",
+      ended: "チャットは終了しました。", tooLate: "時間内に対応できる担当者がいませんでした。",
+      rateQ: "このチャットはいかがでしたか？", star: "5 段階中 {n}", comment: "ご意見（任意）",
+      rateSend: "評価を送信", thanks: "ご評価ありがとうございました。", download: "会話をダウンロード",
+      newChat: "新しいチャット", unread: "未読 {n} 件", messages: "メッセージ", from: "{n}：{t}",
+      slow: "送信が速すぎます。少しお待ちください。"}
+  };
+  var wanted = (attr("lang") || navigator.language || "en").toLowerCase().split("-")[0];
+  var lang = WORDS[wanted] ? wanted : "en";
+  var RTL = /^(ar|he|fa|ur|yi|ps|dv|ckb)$/; // ready for right-to-left texts when added
+  function t(k, n, x) {
+    var s = WORDS[lang][k] || WORDS.en[k];
+    return s.replace("{n}", n === undefined ? "" : n).replace("{t}", x || "");
+  }
+  var clock = new Intl.DateTimeFormat(lang, {hour: "numeric", minute: "2-digit"});
+  var stamp = new Intl.DateTimeFormat(lang, {dateStyle: "medium", timeStyle: "short"});
+
+  // -- storage: refused storage (privacy settings, sandboxes) means page-long memory --
+  function box(kind) { try { var s = window[kind]; s.getItem("x"); return s; } catch (e) { return null; } }
+  var local = box("localStorage"), tab = box("sessionStorage");
+  var KEY = "parley:" + site;
+  function load(s, k) { try { return JSON.parse((s && s.getItem(k)) || "{}") || {}; } catch (e) { return {}; } }
+  function keep(s, k, v) { try { if (s) s.setItem(k, JSON.stringify(v)); } catch (e) { /* full: page memory */ } }
+  var me = load(local, KEY); // {token, name, email}
+  var kept = load(local, KEY + ":c"); // {conv, op, closed, rated, read, mine, msgs, pend}
+  var ui = load(tab, KEY + ":ui"); // {open}
+
+  // -- state ------------------------------------------------------------------------
+  var token = me.token || "", dept = attr("department") || me.dept || "", region = me.region || "", depts = [], offline = false;
+  var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
+  var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0;
+  var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
+  var tries = 0, timer = 0, welcomed = false, isOpen = !!ui.open, unread = 0, queue = null;
+
+  // -- DOM helpers: elements only, text only --------------------------------------
+  function h(tag, props, kids) {
+    var el = document.createElement(tag);
+    for (var k in props || {}) {
+      var v = props[k];
+      if (k === "text") el.textContent = v;
+      else if (k === "cls") el.className = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else if (v === true) el.setAttribute(k, "");
+      else if (v !== false && v != null) el.setAttribute(k, v);
+    }
+    (kids || []).forEach(function (c) { if (c) el.append(c); });
+    return el;
+  }
+  function icon(d, size) {
+    var NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", size || 24);
+    svg.setAttribute("height", size || 24); svg.setAttribute("aria-hidden", "true");
+    var p = document.createElementNS(NS, "path"); p.setAttribute("d", d); svg.append(p);
+    return svg;
+  }
+  var I_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+  var I_DOWN = "M6 9l6 6 6-6", I_SEND = "M3 20l18-8L3 4v6l12 2-12 2z", I_X = "M6 6l12 12M18 6L6 18";
+
+  var color = attr("color");
+  if (!(color && window.CSS && CSS.supports("color", color))) color = "#2f54eb";
+  var left = attr("position") === "left";
+  var title = attr("title") || t("title");
+
+  var host = document.createElement("parley-chat");
+  var root = host.attachShadow({mode: "open"});
+  var CSS_TEXT =
+    ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483000!important;" +
+    "inset:auto auto 0 0!important;width:0!important;height:0!important;visibility:visible!important;opacity:1!important}" +
+    ".w{--c:" + color + ";font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans JP',sans-serif;color:#1f2328;-webkit-text-size-adjust:100%}" +
+    ".w *{box-sizing:border-box;font:inherit;color:inherit;margin:0}" +
+    "[hidden]{display:none!important}button{cursor:pointer;border:0;background:none;padding:0}" +
+    ":focus-visible{outline:2px solid var(--c);outline-offset:2px}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+    ".la{position:fixed;bottom:20px;right:20px;width:58px;height:58px;border-radius:50%;background:var(--c);color:var(--fg);" +
+    "display:grid;place-items:center;box-shadow:0 6px 20px rgba(0,0,0,.22);transition:transform .15s}" +
+    ".la:hover{transform:scale(1.06)}.la svg{fill:currentColor;stroke:currentColor;stroke-width:0}.la .x{fill:none;stroke-width:2.4}" +
+    ".left .la,.left .p{right:auto;left:20px}" +
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d92d20;" +
+    "color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid #fff}" +
+    ".pk{position:fixed;bottom:92px;right:20px;width:min(290px,calc(100vw - 40px));background:#fff;border-radius:14px;" +
+    "box-shadow:0 10px 30px rgba(15,23,42,.2),0 0 0 1px rgba(15,23,42,.06)}.left .pk{right:auto;left:20px}" +
+    ".pk>button:first-child{display:block;width:100%;text-align:start;padding:12px 34px 12px 14px}" +
+    ".pk b{display:block;font-size:12px;font-weight:650;color:#4b5563}.pk .tx{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}" +
+    ".pk .x{position:absolute;top:6px;right:6px;width:26px;height:26px;border-radius:50%;display:grid;place-items:center;color:#5b6270}" +
+    ".pk .x svg{fill:none;stroke:currentColor;stroke-width:2.4}" +
+    ".p{position:fixed;bottom:92px;right:20px;width:380px;height:min(640px,calc(100vh - 116px));background:#fff;border-radius:18px;" +
+    "box-shadow:0 16px 48px rgba(15,23,42,.22),0 0 0 1px rgba(15,23,42,.06);display:flex;flex-direction:column;overflow:hidden}" +
+    ".hd{background:var(--c);color:var(--fg);padding:14px 12px 14px 16px;display:flex;align-items:center;gap:12px}" +
+    ".hd .tt{flex:1;min-width:0}.hd h2{font-size:16px;font-weight:650;line-height:1.25;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
+    ".st{font-size:13px;opacity:.9;display:flex;align-items:center;gap:6px}" +
+    ".dot{width:8px;height:8px;border-radius:50%;background:#9aa1ad;flex:none}.dot.on{background:#3ccf6e;box-shadow:0 0 0 2px rgba(255,255,255,.5)}" +
+    ".ib{width:36px;height:36px;border-radius:10px;display:grid;place-items:center;color:var(--fg)}.ib:hover{background:rgba(255,255,255,.16)}" +
+    ".ib svg{fill:none;stroke:currentColor;stroke-width:2.2}" +
+    ".av{width:36px;height:36px;border-radius:50%;flex:none;display:grid;place-items:center;font-weight:700;font-size:14px;" +
+    "background:rgba(255,255,255,.22);color:var(--fg)}" +
+    ".bn{background:#eef2ff;color:#29324a;font-size:13px;padding:9px 16px;border-bottom:1px solid #e3e7f3;display:flex;gap:10px;align-items:center}" +
+    ".bn.bad{background:#fff4e5;color:#5c3b00;border-color:#f6e2c0}.bn button{margin-inline-start:auto;font-weight:600;text-decoration:underline}" +
+    ".bd{flex:1;overflow-y:auto;scrollbar-width:thin;background:#f6f7f9;padding:16px 14px 8px;overscroll-behavior:contain}" +
+    ".card{background:#fff;border:1px solid #e5e7eb;border-radius:14px;padding:14px;margin:0 0 12px}" +
+    ".card p{color:#374151}form p{margin-bottom:4px}.card h3{font-size:14px;font-weight:650;margin-bottom:10px}" +
+    "ol{list-style:none;padding:0;display:flex;flex-direction:column;gap:2px}" +
+    ".m{display:flex;gap:8px;align-items:flex-end;max-width:86%;margin-top:6px}" +
+    ".m.me{align-self:flex-end;flex-direction:row-reverse}" +
+    ".m .av{width:28px;height:28px;font-size:12px;background:#dfe4f2;color:#29324a}.cont .av{visibility:hidden}.cont .who{display:none}.m.cont{margin-top:0}" +
+    ".b{background:#fff;border:1px solid #e5e7eb;border-radius:16px 16px 16px 4px;padding:8px 12px;min-width:0}" +
+    ".me .b{background:var(--c);color:var(--fg);border-color:transparent;border-radius:16px 16px 4px 16px}" +
+    ".tx{white-space:pre-wrap;overflow-wrap:anywhere}.tx a{text-decoration:underline;color:inherit}" +
+    ".who{font-size:12px;font-weight:650;color:#4b5563;margin-bottom:2px}" +
+    ".mt{font-size:11px;color:#5b6270;margin:2px 4px 0}.me .mt{text-align:end}" +
+    ".col{display:flex;flex-direction:column;min-width:0}.me .col{align-items:flex-end}" +
+    ".m.fail .b{opacity:.65}.m.fail .mt{color:#b42318;cursor:pointer}" +
+    ".sys{align-self:center;text-align:center;font-size:12px;color:#5b6270;margin:10px 0;max-width:90%}" +
+    ".div{align-self:stretch;text-align:center;font-size:12px;color:#5b6270;border-top:1px solid #e5e7eb;margin:14px 0 4px;padding-top:6px}" +
+    ".ty{font-size:12px;color:#5b6270;min-height:18px;padding:2px 16px 0;background:#f6f7f9}" +
+    ".opts{display:flex;flex-direction:column;gap:8px}" +
+    ".opt{display:flex;align-items:center;gap:10px;width:100%;text-align:start;padding:10px 12px;border:1px solid #d6dae3;border-radius:12px;background:#fff}" +
+    ".opt:hover{border-color:var(--c)}.opt[aria-pressed=true]{border-color:var(--c);box-shadow:inset 0 0 0 1px var(--c)}" +
+    ".opt .nm{flex:1;font-weight:600}.opt .s{font-size:12px;color:#5b6270}.opt .dot.on{box-shadow:none}" +
+    "label{display:block;font-size:12px;font-weight:600;color:#374151;margin:8px 0 4px}" +
+    "input,select,textarea{width:100%;border:1px solid #cfd4dd;border-radius:10px;padding:9px 11px;background:#fff;font-size:14px}" +
+    "textarea{resize:none}.pri{margin-top:12px;width:100%;padding:10px;border-radius:10px;background:var(--c);color:var(--fg);font-weight:650}" +
+    ".pri:disabled{opacity:.55;cursor:default}.ok{color:#0f6b3a;font-weight:600;margin-top:8px}" +
+    ".stars{display:flex;gap:4px;border:0;padding:0;margin-bottom:6px}.stars input{position:absolute;opacity:0;width:1px;height:1px}" +
+    ".stars label{margin:0;font-size:30px;line-height:1;color:#c9ced8;cursor:pointer;padding:2px}" +
+    ".stars label.on{color:#f5a524}.stars input:focus-visible+label{outline:2px solid var(--c);border-radius:6px}" +
+    ".cp{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #e5e7eb;background:#fff}" +
+    ".cp textarea{border:0;padding:8px 0;max-height:120px;min-height:38px;line-height:1.4}.cp textarea:focus{outline:none}" +
+    ".cp:focus-within{box-shadow:inset 0 2px 0 var(--c)}" +
+    ".sd{width:38px;height:38px;border-radius:50%;background:var(--c);color:var(--fg);display:grid;place-items:center;flex:none}" +
+    ".sd svg{fill:currentColor}.sd:disabled{opacity:.4}" +
+    ".ft{display:flex;justify-content:center;gap:6px;padding:6px 10px 9px;font-size:12px;background:#fff;color:#5b6270}" +
+    ".ft button{text-decoration:underline;color:#4b5563}.ft button:hover{color:#111827}" +
+    ".end{display:flex;gap:8px;align-items:center;justify-content:center;padding:8px;background:#fff;border-top:1px solid #e5e7eb;font-size:13px}" +
+    ".end button{padding:6px 12px;border-radius:8px;border:1px solid #cfd4dd;font-weight:600}.end .dg{background:#b42318;color:#fff;border-color:#b42318}" +
+    ".msg{padding:24px 20px;text-align:center;color:#374151}" +
+    "@media (max-width:480px){.p{inset:0!important;width:auto;height:100%;border-radius:0}.open .la{display:none}" +
+    ".hd{padding-top:max(14px,env(safe-area-inset-top))}.cp{padding-bottom:max(10px,env(safe-area-inset-bottom))}}" +
+    "@media (prefers-reduced-motion:reduce){.la{transition:none}}";
+
+  var wrap = h("div", {cls: "w" + (left ? " left" : ""), lang: lang, dir: RTL.test(lang) ? "rtl" : "ltr"});
+  var sheet = null;
+  try { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS_TEXT); root.adoptedStyleSheets = [sheet]; } catch (e) {
+    root.append(h("style", {text: CSS_TEXT})); // older browsers: a CSP may need 'unsafe-inline' here
+  }
+  root.append(wrap);
+  // Text on the accent colour: dark on light colours, white otherwise.
+  var probe = h("i"); wrap.append(probe); probe.style.color = color;
+  var rgb = (getComputedStyle(probe).color.match(/[\d.]+/g) || [0, 0, 0]).map(Number); probe.remove();
+  wrap.style.setProperty("--fg", (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) > 170 ? "#111827" : "#fff");
+
+  // -- the parts ---------------------------------------------------------------------
+  var badge = h("span", {cls: "badge", hidden: true, "aria-hidden": "true"});
+  var launcher = h("button", {cls: "la", type: "button", "aria-controls": "pw-panel",
+    onclick: function () { setOpen(!isOpen); }}, [icon(I_CHAT, 28), badge]);
+  var avatar = h("span", {cls: "av", "aria-hidden": "true"});
+  var dot = h("span", {cls: "dot"}), statusText = h("span");
+  var hide = h("button", {cls: "ib", type: "button", "aria-label": t("hide"),
+    onclick: function () { setOpen(false); }}, [icon(I_DOWN, 22)]);
+  var head = h("div", {cls: "hd"}, [avatar, h("div", {cls: "tt"}, [h("h2", {text: title, dir: "auto", id: "pw-title"}),
+    h("div", {cls: "st"}, [dot, statusText])]), hide]);
+  var banner = h("div", {cls: "bn", hidden: true, role: "status"});
+  var list = h("ol", {"aria-label": t("messages")});
+  var greeting = h("div", {cls: "card"}, [h("p", {text: attr("greeting") || t("greeting"), dir: "auto"})]);
+  var picker = h("div", {cls: "card pick", hidden: true}), offlineCard = h("div", {cls: "card off", hidden: true});
+  var rating = h("div", {cls: "card rate", hidden: true}), notice = h("div", {cls: "msg", hidden: true});
+  var body = h("div", {cls: "bd"}, [notice, greeting, list, picker, offlineCard, rating]);
+  var typingLine = h("div", {cls: "ty", "aria-hidden": "true"});
+  var input = h("textarea", {rows: 1, maxlength: 4000, placeholder: t("placeholder"), "aria-label": t("message"),
+    autocomplete: "off", dir: "auto"});
+  var sendBtn = h("button", {cls: "sd", type: "submit", "aria-label": t("send")}, [icon(I_SEND, 20)]);
+  var composer = h("form", {cls: "cp"}, [input, sendBtn]);
+  var endBtn = h("button", {type: "button", text: t("end"), onclick: function () { confirmEnd(true); }});
+  var dlBtn = h("button", {type: "button", text: t("download"), onclick: download});
+  var sep = h("span", {text: "·", "aria-hidden": "true"});
+  var foot = h("div", {cls: "ft"}, [endBtn, sep, dlBtn]);
+  var endNo = h("button", {type: "button", text: t("endNo"), onclick: function () { confirmEnd(false); endBtn.focus(); }});
+  var endAsk = h("div", {cls: "end", hidden: true, role: "group", "aria-label": t("endAsk")}, [h("span", {text: t("endAsk")}),
+    h("button", {cls: "dg", type: "button", text: t("endYes"), onclick: function () { confirmEnd(false); send({type: "close"}); }}), endNo]);
+  var live = h("div", {cls: "sr", "aria-live": "polite"});
+  var panel = h("div", {cls: "p", id: "pw-panel", role: "dialog", "aria-labelledby": "pw-title", hidden: true,
+    onkeydown: function (ev) { if (ev.key === "Escape") { setOpen(false); launcher.focus(); } }},
+    [head, banner, body, typingLine, endAsk, composer, foot, live]);
+  // A new answer while the panel is shut: a small card above the launcher, once.
+  var peekText = h("span", {cls: "tx", dir: "auto"}), peekWho = h("b", {dir: "auto"});
+  var peekX = h("button", {cls: "x", type: "button", "aria-label": t("dismiss"), onclick: function () { peek.hidden = true; }}, [icon(I_X, 14)]);
+  var peek = h("div", {cls: "pk", hidden: true}, [h("button", {type: "button", onclick: function () { setOpen(true); }},
+    [peekWho, peekText]), peekX]);
+  wrap.append(panel, peek, launcher);
 
   function save() {
-    if (store) {
-      try { store.setItem(key, JSON.stringify({token: token, conv: conv})); } catch (e) { store = null; }
+    keep(local, KEY, {token: token, name: me.name, email: me.email, dept: dept, region: region});
+    var p = [];
+    for (var c in pend) p.push([c, pend[c].text, pend[c].ts]);
+    keep(local, KEY + ":c", {conv: conv, op: opName, closed: closed, rated: rated, read: readTo, mine: mineRead,
+      msgs: log.slice(-200), pend: p});
+  }
+  function say(text) { live.textContent = ""; setTimeout(function () { live.textContent = text; }, 50); }
+  function initials(n) { return (n || "?").trim().split(/\s+/).slice(0, 2).map(function (w) { return w[0]; }).join("").toUpperCase(); }
+
+  // -- opening and closing the panel -------------------------------------------------
+  function setOpen(v, quiet) {
+    isOpen = v; ui.open = v; keep(tab, KEY + ":ui", ui);
+    panel.hidden = !v;
+    if (v) peek.hidden = true;
+    wrap.classList.toggle("open", v);
+    launcher.setAttribute("aria-expanded", v);
+    launcher.setAttribute("aria-label", v ? t("hide") : t("open"));
+    launcher.replaceChildren(v ? xIcon() : icon(I_CHAT, 28), badge);
+    if (v) {
+      unread = 0; paintBadge(); markRead(); scrollDown();
+      if (quiet) return;
+      var first = composer.hidden ? panel.querySelector(".card:not([hidden]) button, .card:not([hidden]) input") : input;
+      (first || hide).focus();
     }
   }
-  function line(cls, text) {
-    var div = document.createElement("div");
-    div.className = "pw-m pw-" + cls;
-    div.textContent = text;
-    log.appendChild(div);
-    log.scrollTop = log.scrollHeight;
-    return div;
+  function xIcon() { var s = icon(I_X, 24); s.setAttribute("class", "x"); return s; }
+  function paintBadge() {
+    badge.hidden = !unread; badge.textContent = unread > 9 ? "9+" : unread;
+    launcher.setAttribute("aria-label", (isOpen ? t("hide") : t("open")) + (unread ? ", " + t("unread", unread) : ""));
   }
-  function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
+  function scrollDown() { body.scrollTop = body.scrollHeight; }
 
-  var chatForm = box.querySelector(".pw-form"), offlineForm = box.querySelector(".pw-offline");
-  var pick = box.querySelector(".pw-pick"), deptSelect = box.querySelector(".pw-dept");
-  var regionSelect = box.querySelector(".pw-region");
-  function option(select, value, text) {
-    var o = document.createElement("option"); o.value = value; o.textContent = text;
-    select.appendChild(o);
+  // -- messages ----------------------------------------------------------------------
+  var LINK = /\bhttps?:\/\/[^\s<>"']+/gi;
+  function linked(text) {
+    // Only http(s) links become anchors, built as elements; everything else is text.
+    var out = h("div", {cls: "tx", dir: "auto"}), at = 0, m;
+    LINK.lastIndex = 0;
+    while ((m = LINK.exec(text))) {
+      var url = m[0].replace(/[.,;:!?)\]]+$/, ""), ok = null;
+      try { ok = new URL(url); } catch (e) { ok = null; }
+      if (!ok || (ok.protocol !== "http:" && ok.protocol !== "https:")) continue;
+      out.append(text.slice(at, m.index), h("a", {href: ok.href, target: "_blank", rel: "noopener noreferrer", text: url}));
+      at = m.index + url.length; LINK.lastIndex = at;
+    }
+    out.append(text.slice(at));
+    return out;
   }
-  // The departments as the server sees them for this visitor: a picker when there
-  // are several (and regions when operators of more than one are online), the
-  // offline form when the chosen one cannot chat and no chat is open.
+  function section() {
+    // The list of the current conversation; a new chat starts a new list.
+    if (!list.lastElementChild || list.lastElementChild.dataset.c !== conv) {
+      if (list.lastElementChild) list.append(h("li", {cls: "div", text: t("newChat")}));
+      var ol = h("li", {"data-c": conv}, [h("ol")]);
+      list.append(ol);
+    }
+    return list.lastElementChild.firstChild;
+  }
+  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid}
+  function draw(m) {
+    var ol = section(), li;
+    if (m.f === "system") {
+      li = h("li", {cls: "sys"}, [h("span", {text: m.x, dir: "auto"}), h("span", {text: " · " + clock.format(m.ts)})]);
+    } else {
+      var mine = m.f === "visitor";
+      var col = h("div", {cls: "col"}, [h("div", {cls: "b"}, [
+        mine ? null : h("div", {cls: "who", text: m.n, dir: "auto"}), linked(m.x)]),
+        h("div", {cls: "mt"}, [h("time", {text: clock.format(m.ts), datetime: new Date(m.ts).toISOString()}),
+          mine ? h("span", {cls: "ds"}) : null])]);
+      li = h("li", {cls: "m" + (mine ? " me" : "")}, [mine ? null : h("span", {cls: "av",
+        "aria-hidden": "true", text: initials(m.n)}), col]);
+      li.dataset.n = m.n;
+    }
+    li.dataset.f = m.f;
+    if (m.s) li.dataset.s = m.s;
+    if (m.c) li.dataset.cid = m.c;
+    // In seq order; messages still sending stay last.
+    var before = null;
+    if (m.s) {
+      for (var el = ol.lastElementChild; el && (!el.dataset.s || +el.dataset.s > m.s); el = el.previousElementSibling) before = el;
+    }
+    ol.insertBefore(li, before);
+    // A run of messages by the same person shows the name and face once.
+    [li, li.nextElementSibling].forEach(function (x) {
+      var prev = x && x.previousElementSibling;
+      if (x) x.classList.toggle("cont", !!prev && prev.dataset.f === x.dataset.f && prev.dataset.n === x.dataset.n);
+    });
+    return li;
+  }
+  function stateOf(li) {
+    var s = +li.dataset.s, ds = li.querySelector(".ds");
+    if (!ds) return;
+    ds.textContent = " · " + (li.classList.contains("fail") ? t("failed") : !s ? t("sending") : s <= mineRead ? t("read") : t("sent"));
+  }
+  function paintStates() { list.querySelectorAll(".me").forEach(stateOf); }
+  function shown(m, fresh) {
+    // A stored message: drawn once per (conversation, seq).
+    if (msgs[m.s]) return;
+    if (m.f === "visitor") m.n = ""; // the visitor is "you" on screen, whatever the server calls it
+    var p = m.c && m.f === "visitor" && pend[m.c];
+    var li;
+    if (p) { li = p.el; li.dataset.s = m.s; delete pend[m.c]; stateOf(li); } else li = draw(m);
+    msgs[m.s] = li; log.push(m); lastSeq = Math.max(lastSeq, m.s);
+    stateOf(li);
+    if (fresh && m.f !== "visitor") {
+      if (m.f === "operator") { opName = m.n || opName; typingLine.textContent = ""; }
+      if (!isOpen || document.visibilityState === "hidden") { unread++; paintBadge(); }
+      if (!isOpen && m.f === "operator") { peekWho.textContent = m.n; peekText.textContent = m.x; peek.hidden = false; }
+      say(m.f === "operator" ? t("from", m.n, m.x) : m.x);
+    }
+    scrollDown();
+  }
+  function newConversation(id) {
+    var last = list.lastElementChild; // the list drawn before the chat had its id
+    if (last && last.dataset.c === "") last.dataset.c = id;
+    conv = id; lastSeq = 0; msgs = {}; log = []; readTo = 0; mineRead = 0; closed = false; rated = false;
+    queue = null; opName = ""; rating.hidden = true;
+  }
+  function markRead() {
+    if (!ready || !conv || closed || !isOpen || document.visibilityState === "hidden") return;
+    if (lastSeq > readTo) { readTo = lastSeq; send({type: "read", seq: lastSeq}); save(); }
+  }
+
+  // -- what is shown where -----------------------------------------------------------
+  function paint() {
+    var dead = conn === "blocked" || conn === "refused";
+    var chosen = null;
+    wrap.dataset.state = conn; // connecting, open, retry, blocked, refused
+    depts.forEach(function (d) { if (d.id === dept) chosen = d; });
+    var needPick = welcomed && !conv && (depts.length > 1 || !!(chosen && chosen.regions && chosen.regions.length));
+    var useOffline = welcomed && !dead && offline && (!conv || closed) && !!dept;
+    notice.hidden = !dead;
+    notice.textContent = conn === "blocked" ? t("blocked") : conn === "refused" ? t("refused") : "";
+    greeting.hidden = dead || log.length > 0 || !!conv;
+    picker.hidden = dead || !needPick;
+    offlineCard.hidden = !useOffline;
+    composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen;
+    foot.hidden = dead || !log.length;
+    input.placeholder = closed && log.length ? t("again") : t("placeholder");
+    endBtn.hidden = sep.hidden = !conv || closed;
+    if (dead || !closed) rating.hidden = true;
+    // Header: who is here, else the line's state.
+    var status, on = false;
+    if (dead) status = t("offline");
+    else if (!welcomed || !ready) status = t("connecting");
+    else if (conv && !closed && opName) { status = t("here", opName); on = true; }
+    else if (useOffline || offline && !conv && (dept || !depts.some(function (d) { return d.online; }))) status = t("offline");
+    else { status = t("online"); on = true; }
+    statusText.textContent = status; dot.className = "dot" + (on ? " on" : "");
+    avatar.textContent = conv && !closed && opName ? initials(opName) : "";
+    avatar.hidden = !avatar.textContent;
+    // The banner: the line's trouble first, then the queue.
+    var b = "";
+    banner.className = "bn";
+    banner.replaceChildren();
+    if (!dead && conn === "retry") {
+      banner.classList.add("bad");
+      b = t(welcomed || log.length ? "lost" : "unreachable", Math.round(wait / 1000));
+      banner.append(h("span", {text: b}), h("button", {type: "button", text: t("retry"), onclick: function () { clearTimeout(timer); connect(); }}));
+    } else if (!dead && ready && queue && conv && !closed && !opName) {
+      b = t("queued", queue.position) + (queue.eta ? " · " + t("eta", Math.max(1, Math.round(queue.eta / 60))) : "") + ". " + t("waitNote");
+      banner.append(h("span", {text: b}));
+    }
+    banner.hidden = !b;
+  }
+
+  // -- department choice, offline form, rating ---------------------------------------
+  function paintPicker() {
+    var chosen = null;
+    picker.replaceChildren(h("h3", {text: t("pick"), id: "pw-pick"}));
+    var opts = h("div", {cls: "opts", role: "group", "aria-labelledby": "pw-pick"});
+    depts.forEach(function (d) {
+      if (d.id === dept) chosen = d;
+      if (depts.length > 1) opts.append(h("button", {cls: "opt", type: "button", "aria-pressed": d.id === dept ? "true" : "false",
+        onclick: function () { region = ""; send({type: "choose", department: d.id}); }},
+        [h("span", {cls: "dot" + (d.online ? " on" : "")}), h("span", {cls: "nm", text: d.name, dir: "auto"}),
+          h("span", {cls: "s", text: d.online ? t("isOnline") : t("isOffline")})]));
+    });
+    picker.append(opts);
+    if (chosen && chosen.regions && chosen.regions.length) {
+      var sel = h("select", {id: "pw-region", onchange: function () {
+        region = sel.value; send({type: "choose", department: dept, region: region}); }},
+        [h("option", {value: "", text: t("anyRegion")})]);
+      chosen.regions.forEach(function (r) {
+        sel.append(h("option", {value: r.id, text: r.name + " (" + (r.online ? t("isOnline") : t("isOffline")) + ")"}));
+      });
+      sel.value = region;
+      picker.append(h("label", {"for": "pw-region", text: t("region")}), sel);
+    }
+  }
+  var fName = h("input", {id: "pw-name", maxlength: 100, autocomplete: "name", value: me.name || ""});
+  var fMail = h("input", {id: "pw-email", type: "email", required: true, maxlength: 254, autocomplete: "email", value: me.email || ""});
+  var fText = h("textarea", {id: "pw-text", required: true, maxlength: 4000, rows: 4, dir: "auto"});
+  var fBtn = h("button", {cls: "pri", type: "submit", text: t("leave")});
+  var fDone = h("p", {cls: "ok", role: "status", hidden: true});
+  var offlineForm = h("form", {onsubmit: function (ev) {
+    ev.preventDefault();
+    if (fBtn.disabled) return;
+    me.name = fName.value.trim(); me.email = fMail.value.trim(); save();
+    fDone.hidden = true;
+    fBtn.disabled = send({type: "ticket", name: me.name, email: me.email, text: fText.value});
+  }}, [h("p", {text: t("offlineIntro")}), h("label", {"for": "pw-name", text: t("name")}), fName,
+    h("label", {"for": "pw-email", text: t("email")}), fMail, h("label", {"for": "pw-text", text: t("message")}), fText, fBtn, fDone]);
+  offlineCard.append(offlineForm);
+
+  var score = 0, stars = [];
+  var starBox = h("fieldset", {cls: "stars"}, [h("legend", {cls: "sr", text: t("rateQ")})]);
+  [1, 2, 3, 4, 5].forEach(function (n) {
+    var id = "pw-star" + n;
+    var r = h("input", {type: "radio", name: "pw-score", id: id, value: n, onchange: function () { score = n; paintStars(); }});
+    var l = h("label", {"for": id, title: t("star", n)}, [h("span", {"aria-hidden": "true", text: "★"}), h("span", {cls: "sr", text: t("star", n)})]);
+    stars.push(l); starBox.append(r, l);
+  });
+  function paintStars() { stars.forEach(function (l, i) { l.classList.toggle("on", i < score); }); rBtn.disabled = !score; }
+  var rComment = h("textarea", {id: "pw-comment", maxlength: 1000, rows: 2, dir: "auto"});
+  var rBtn = h("button", {cls: "pri", type: "submit", text: t("rateSend"), disabled: true});
+  var rForm = h("form", {onsubmit: function (ev) {
+    ev.preventDefault();
+    if (!score || rBtn.disabled) return;
+    rBtn.disabled = true;
+    send({type: "rate", score: score, comment: rComment.value.slice(0, 1000)});
+  }}, [h("h3", {text: t("rateQ")}), starBox, h("label", {"for": "pw-comment", text: t("comment")}), rComment, rBtn]);
+  var rThanks = h("p", {cls: "ok", text: t("thanks"), hidden: true});
+  rating.append(h("p", {text: t("ended")}), rForm, rThanks);
+  function showRating() {
+    rating.hidden = false; rForm.hidden = rated; rThanks.hidden = !rated;
+  }
+  function confirmEnd(v) { endAsk.hidden = !v; if (v) endNo.focus(); }
+
+  function download() {
+    var lines = [title + " — " + stamp.format(new Date()), ""];
+    list.querySelectorAll("li[data-f], li.div").forEach(function (li) {
+      if (li.classList.contains("div")) { lines.push("", "— " + li.textContent + " —"); return; }
+      var time = li.querySelector("time"), tx = li.querySelector(".tx");
+      var who = li.dataset.f === "visitor" ? t("you") : li.dataset.n;
+      if (li.dataset.f === "system") lines.push("[" + li.lastChild.textContent.slice(3) + "] " + li.firstChild.textContent);
+      else lines.push("[" + time.textContent + "] " + who + ": " + tx.textContent);
+    });
+    var a = h("a", {href: URL.createObjectURL(new Blob([lines.join("\n") + "\n"], {type: "text/plain;charset=utf-8"})),
+      download: "chat-" + new Date().toISOString().slice(0, 10) + ".txt"});
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
+  }
+
+  // -- the connection ----------------------------------------------------------------
+  function send(frame) {
+    if (!ws || ws.readyState !== 1) return false;
+    ws.send(JSON.stringify(frame)); return true;
+  }
+  var wait = 0;
+  function retry(ms) {
+    ready = false; conn = "retry"; wait = ms; paint();
+    clearTimeout(timer); timer = setTimeout(connect, ms);
+  }
+  function connect() {
+    clearTimeout(timer);
+    if (conn === "blocked" || conn === "refused") return;
+    conn = "connecting"; paint();
+    try { ws = new WebSocket(wsUrl); } catch (e) { conn = "refused"; paint(); return; }
+    var sock = ws;
+    ws.onopen = function () {
+      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0,
+        name: (me.name || "").slice(0, 100), email: (me.email || "").slice(0, 254),
+        page: location.href.slice(0, 2000), language: navigator.language || "",
+        title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),
+        tz: -new Date().getTimezoneOffset()});
+    };
+    ws.onmessage = function (ev) { if (sock === ws) frame(JSON.parse(ev.data)); };
+    ws.onclose = function (ev) {
+      if (sock !== ws) return;
+      ready = false; typingLine.textContent = "";
+      if (conn === "blocked" || ev.code === 4403) { conn = conn === "blocked" ? "blocked" : "refused"; paint(); return; }
+      tries++;
+      // Backoff with jitter: 1, 2, 4 ... 30 s (a flood refusal waits longest).
+      var ms = ev.code === 4429 ? 30000 : Math.min(30000, 1000 * Math.pow(2, tries - 1));
+      retry(Math.round(ms * (0.8 + Math.random() * 0.4)));
+    };
+  }
+  function frame(f) {
+    var type = f.type;
+    if (type === "msg") {
+      if (f.conversation !== conv) newConversation(f.conversation);
+      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid}, true);
+      markRead(); save(); paint();
+    } else if (type === "ack") {
+      if (f.conversation !== conv) { newConversation(f.conversation); }
+      var p = pend[f.cid];
+      if (p) { shown({s: f.seq, f: "visitor", n: "", x: p.text, ts: p.ts, c: f.cid}, false); }
+      save(); paint();
+    } else if (type === "welcome") {
+      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false;
+      if (f.token !== token) { token = f.token; }
+      if (!f.conversation && conv && !closed) {
+        // The chat ended while this page was away.
+        closed = true;
+      }
+      if (f.conversation && f.conversation !== conv) newConversation(f.conversation);
+      showDepartments(f);
+      for (var c in pend) send({type: "msg", cid: c, text: pend[c].text});
+      if (closed && log.length) showRating();
+      markRead(); save(); paint();
+    } else if (type === "departments") {
+      showDepartments(f); paint();
+    } else if (type === "queued") {
+      if (!conv) newConversation(f.conversation);
+      if (f.conversation === conv) { queue = {position: f.position, eta: f.eta}; save(); paint(); }
+    } else if (type === "joined") {
+      opName = f.operator; queue = null; save(); say(t("here", opName)); paint();
+    } else if (type === "typing") {
+      typingLine.textContent = f.active && f.from !== "visitor" ? t("typing", f.name) : "";
+    } else if (type === "read") {
+      if (f.from === "operator" && f.conversation === conv && f.seq > mineRead) { mineRead = f.seq; paintStates(); save(); }
+    } else if (type === "closed") {
+      if (f.conversation === conv) {
+        closed = true; queue = null; typingLine.textContent = ""; confirmEnd(false);
+        if (f.reason === "no_operator") { section().append(h("li", {cls: "sys", text: t("tooLate")})); offline = true; }
+        showRating(); say(t("ended")); save(); paint();
+      }
+    } else if (type === "rated") {
+      rated = true; showRating(); save(); paint();
+    } else if (type === "ticket_saved") {
+      fText.value = ""; fBtn.disabled = false; fDone.textContent = t("saved"); fDone.hidden = false;
+    } else if (type === "error") {
+      error(f);
+    }
+  }
   function showDepartments(f) {
     depts = f.departments || [];
-    if (f.department) dept = f.department;
+    dept = f.department || "";
+    save();
     offline = !!f.offline;
-    var chosen = null;
-    for (var i = 0; i < depts.length; i++) if (depts[i].id === dept) chosen = depts[i];
-    pick.hidden = conv !== "" || depts.length < 2 && !(chosen && chosen.regions.length);
-    deptSelect.hidden = depts.length < 2;
-    deptSelect.textContent = "";
-    if (!chosen) option(deptSelect, "", "Choose a department");
-    depts.forEach(function (d) { option(deptSelect, d.id, d.name + (d.online ? "" : " (offline)")); });
-    deptSelect.value = dept;
-    regionSelect.textContent = "";
-    regionSelect.hidden = !(chosen && chosen.regions.length);
-    if (chosen && chosen.regions.length) {
-      option(regionSelect, "", "Any region");
-      chosen.regions.forEach(function (r) { option(regionSelect, r.id, r.name); });
+    paintPicker();
+  }
+  function error(f) {
+    var code = f.code, p = f.cid && pend[f.cid];
+    if (code === "blocked") { conn = "blocked"; ready = false; if (ws) ws.close(1000); paint(); return; }
+    if (!welcomed && (code === "unknown_department" || code === "unknown_region")) { dept = ""; if (ws) ws.close(1000); return; }
+    if (code === "already_rated") { rated = true; showRating(); save(); paint(); return; }
+    if (!rating.hidden && (code === "not_closed" || code === "no_conversation")) rBtn.disabled = false;
+    if (code === "too_many_tickets" || code === "invalid_argument" && !fBtn.hidden && fBtn.disabled) {
+      fBtn.disabled = false; fDone.textContent = f.message; fDone.hidden = false; return;
     }
-    showForms();
-  }
-  function showForms() {
-    var useOffline = offline && !conv && dept !== "";
-    offlineForm.hidden = !useOffline;
-    chatForm.hidden = useOffline;
-    if (ready) state.textContent = useOffline ? "offline" : "online";
-  }
-  deptSelect.addEventListener("change", function () {
-    send({type: "choose", department: deptSelect.value});
-  });
-  regionSelect.addEventListener("change", function () {
-    send({type: "choose", department: dept, region: regionSelect.value});
-  });
-  offlineForm.addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    send({type: "ticket", name: box.querySelector(".pw-name").value,
-          email: box.querySelector(".pw-email").value, text: box.querySelector(".pw-text").value});
-  });
-
-  function connect() {
-    state.textContent = "connecting…";
-    ws = new WebSocket(wsUrl);
-    ws.onopen = function () {
-      delay = 500;
-      send({type: "hello", v: 1, department: dept, token: token, last_seq: lastSeq,
-            page: location.href.slice(0, 2000), language: navigator.language || "",
-            title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),
-            tz: -new Date().getTimezoneOffset()});
-    };
-    ws.onmessage = function (ev) {
-      var f = JSON.parse(ev.data);
-      if (f.type === "welcome") {
-        ready = true; state.textContent = "online";
-        if (f.token !== token) { token = f.token; lastSeq = 0; }
-        conv = f.conversation || ""; save();
-        showDepartments(f);
-        for (var cid in unacked) send({type: "msg", cid: cid, text: unacked[cid].text});
-      } else if (f.type === "departments") {
-        showDepartments(f);
-      } else if (f.type === "ticket_saved") {
-        offlineForm.hidden = true;
-        line("system", "Thank you: we received your message and will answer by email.");
-      } else if (f.type === "msg") {
-        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; pick.hidden = true; }
-        if (f.seq <= lastSeq) return;
-        lastSeq = f.seq; save();
-        if (f.from === "visitor" && unacked[f.cid]) {
-          unacked[f.cid].el.classList.remove("pw-pending"); delete unacked[f.cid]; return;
-        }
-        if (seen[f.conversation + ":" + f.seq]) return;
-        seen[f.conversation + ":" + f.seq] = 1;
-        line(f.from, f.from === "operator" ? f.name + ": " + f.text : f.text);
-        if (f.from === "operator") {
-          typingLine.textContent = "";
-          if (document.visibilityState !== "hidden") send({type: "read", seq: f.seq});
-        }
-      } else if (f.type === "typing") {
-        typingLine.textContent = f.active ? f.name + " is typing…" : "";
-      } else if (f.type === "ack") {
-        // Every message before this seq has reached this connection already,
-        // and the server does not echo our own message back to us.
-        if (f.conversation !== conv) { conv = f.conversation; lastSeq = 0; pick.hidden = true; }
-        if (f.seq > lastSeq) { lastSeq = f.seq; save(); }
-        seen[f.conversation + ":" + f.seq] = 1;
-        if (unacked[f.cid]) { unacked[f.cid].el.title = "delivered"; delete unacked[f.cid]; }
-      } else if (f.type === "queued") {
-        state.textContent = "waiting: you are number " + f.position +
-          (f.eta ? " (about " + Math.max(1, Math.round(f.eta / 60)) + " min)" : "");
-      } else if (f.type === "joined") {
-        state.textContent = f.operator + " is here";
-      } else if (f.type === "closed") {
-        state.textContent = "chat closed"; conv = ""; lastSeq = 0; save();
-        if (f.reason === "no_operator") { offline = true; line("system", "Nobody could answer in time."); }
-        showForms();
-      } else if (f.type === "error") {
-        if (f.code === "offline" && f.cid && unacked[f.cid]) {
-          // Nobody can chat: the message goes into the offline form instead.
-          box.querySelector(".pw-text").value = unacked[f.cid].text;
-          unacked[f.cid].el.remove(); delete unacked[f.cid];
-          offline = true; showForms(); return;
-        }
-        line("system", "Error: " + f.message);
-        if (f.cid && unacked[f.cid] && !f.retryable) delete unacked[f.cid];
+    if (p) {
+      if (code === "offline" || code === "department_required") {
+        // Nobody can take the chat, or a department is to be chosen first: the
+        // words go back, into the offline form or the composer.
+        if (code === "offline") { fText.value = p.text; offline = true; } else { input.value = p.text; dept = ""; }
+        p.el.remove(); delete pend[f.cid];
+        save(); paint(); return;
       }
-    };
-    ws.onclose = function () {
-      ready = false; state.textContent = "reconnecting…";
-      setTimeout(connect, delay); delay = Math.min(delay * 2, 15000);
-    };
+      if (!f.retryable) { p.el.classList.add("fail"); stateOf(p.el); }
+      if (code === "rate_limited") say(t("slow"));
+    }
   }
 
-  // Typing: tell the operator at most every 2 s while the draft changes, and
-  // that it stopped when the box empties or the message goes.
+  // -- writing -----------------------------------------------------------------------
   var lastTyping = 0;
-  box.querySelector(".pw-input").addEventListener("input", function (ev) {
-    var draft = ev.target.value;
-    var now = Date.now();
+  input.addEventListener("input", function () {
+    input.style.height = "auto"; input.style.height = Math.min(120, input.scrollHeight) + "px";
+    var draft = input.value, now = Date.now();
     if (!draft) { lastTyping = 0; send({type: "typing", active: false}); return; }
-    if (now - lastTyping > 2000) {
-      lastTyping = now;
-      send({type: "typing", active: true, text: draft.slice(0, 4000)});
-    }
+    if (now - lastTyping > 2000) { lastTyping = now; send({type: "typing", active: true, text: draft.slice(0, 4000)}); }
   });
-
-  box.querySelector(".pw-form").addEventListener("submit", function (ev) {
+  input.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); composer.requestSubmit(); }
+  });
+  function post(text, cid, ts) {
+    if (closed) { newConversation(""); }
+    var li = draw({s: 0, f: "visitor", n: "", x: text, ts: ts, c: cid});
+    pend[cid] = {text: text, el: li, ts: ts};
+    li.addEventListener("click", function () {
+      if (li.classList.contains("fail")) { li.classList.remove("fail"); stateOf(li); send({type: "msg", cid: cid, text: text}); }
+    });
+    stateOf(li);
+    return li;
+  }
+  composer.addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var input = box.querySelector(".pw-input");
     var text = input.value.trim();
     if (!text) return;
-    input.value = "";
-    lastTyping = 0;
+    input.value = ""; input.style.height = ""; lastTyping = 0;
     var cid = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-    unacked[cid] = {text: text, el: line("visitor", text)};
+    post(text, cid, Date.now());
     if (ready) send({type: "msg", cid: cid, text: text});
+    save(); paint(); scrollDown();
   });
-  // Pages that change without a reload (history navigation) are reported too,
-  // so operators see the visitor's trail.
+
+  // Pages that change without a reload (history navigation) are reported too.
   var lastPage = location.href;
   function pageChanged() {
     if (location.href === lastPage) return;
@@ -233,5 +707,15 @@
   }
   window.addEventListener("popstate", pageChanged);
   window.addEventListener("hashchange", pageChanged);
+  document.addEventListener("visibilitychange", markRead);
+
+  // -- start: draw what was kept, then connect -------------------------------------------
+  (kept.msgs || []).forEach(function (m) { shown(m, false); });
+  (kept.pend || []).forEach(function (p) { post(p[1], p[0], p[2]); });
+  if (closed && log.length) showRating();
+  paintBadge();
+  (document.body || document.documentElement).append(host);
+  setOpen(isOpen, true);
+  paint();
   connect();
 })();
