@@ -2,10 +2,16 @@
 
 Joining (visibly or not) and leaving change the participants at once. Inviting a
 colleague, transferring to one and taking over are claims: the colleague's operator
-actor must accept the chat (online, below its limit) before anything changes. A
-transfer to a department requeues the chat there. The chat status (on hold, which
-frees the operator's slot, not waiting, active) goes through the operator's actor
-when it changes the load. Which permission each action needs is ``CHAT_ACTIONS`` in
+actor must accept the chat (online, below its limit) before anything changes. The
+conversation has one claim out at a time; a claim that comes meanwhile waits and is
+checked again once that one is done, so of two take-overs at once the second finds
+the owner changed and its operator is never asked. A claim is accepted quietly: the
+colleague's sessions hear of the chat only when the conversation confirms it
+(``ConfirmClaim``), and a claim refused at the end (the chat closed, or its owner
+left, meanwhile) is handed back with ``Released``, unseen. A transfer to a
+department requeues the chat there. The chat status (on hold, which frees the
+operator's slot, not waiting, active) goes through the operator's actor when it
+changes the load. Which permission each action needs is ``CHAT_ACTIONS`` in
 ``engine/chat/permissions.py``; the sessions check it before they ask.
 """
 
@@ -22,6 +28,7 @@ from engine.chat.messages import (
     Adopt,
     Claim,
     ClaimDone,
+    ConfirmClaim,
     Hold,
     InviteOperator,
     Released,
@@ -29,8 +36,8 @@ from engine.chat.messages import (
     TransferToOperator,
 )
 from engine.chat.services import Context
-from engine.errors import FailedPrecondition, InvalidArgument, NotFound
-from engine.runtime import Reply
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
+from engine.runtime import MailboxFull, Reply
 
 CHAT_STATUSES = ("active", "on_hold", "not_waiting")
 
@@ -77,10 +84,19 @@ def leave(chat: ConversationState, op_id: str, ctx: Context) -> None:
 # -- claims: invite, transfer to an operator, take over -------------------------------
 
 
-def claim(chat: ConversationState, action: ClaimAction, ctx: Context) -> None:
-    """Invite, transfer or take-over: the colleague's operator actor must accept
-    the chat (online, below its limit) before anything changes. Reply (deferred):
-    None once it has, or the refusal."""
+def claim(chat: ConversationState, action: ClaimAction, reply: Reply | None, ctx: Context) -> None:
+    """Invite, transfer or take-over: answered with ``reply`` once the colleague's
+    operator actor has answered (or at once, refused). One claim is out at a
+    time: this one waits while another is."""
+    if chat.claiming:
+        chat.waiting_claims.append((action, reply))
+        return
+    _claim(chat, action, reply, ctx)
+
+
+def _claim(chat: ConversationState, action: ClaimAction, reply: Reply | None, ctx: Context) -> None:
+    """Check the action against the chat as it is now, then ask the colleague's
+    operator actor to accept the chat (raises the refusal)."""
     info = chat.open_for_action()
     target = action.operator_id
     if isinstance(action, TakeOver):
@@ -99,22 +115,32 @@ def claim(chat: ConversationState, action: ClaimAction, ctx: Context) -> None:
             _drop(chat, action.by_id, ctx)
             chat.notice(f"{by} transferred the chat to {chat.operators[target]}", None, ctx)
             chat.card(ctx)
+            if reply is not None:
+                reply(None, None)
             return
         if target in chat.operators or target in chat.invisible:
             raise FailedPrecondition("already_in_chat", "that operator is in this chat")
-    reply = ctx.defer()
     me = ctx.self_ref
 
     def answered(value: tuple[str, int, int] | None, error: BaseException | None) -> None:
         accepted = error is None and value is not None and value[0] == "accepted"
         me.tell_system(ClaimDone(action, target, accepted, reply))
 
-    ctx.ref(OPERATOR, target).tell(Claim(info, True), answered)
+    ctx.ref(OPERATOR, target).tell(Claim(info, True, confirm=True), answered)
+    chat.claiming = True
 
 
 def claim_done(chat: ConversationState, done: ClaimDone, ctx: Context) -> None:
-    """The colleague's operator actor answered: apply the action, or refuse it
-    (and hand the chat back)."""
+    """The colleague's operator actor answered: apply the action (and confirm
+    the claim) or refuse it (and hand the chat back); then the next claim."""
+    chat.claiming = False
+    try:
+        _settle(chat, done, ctx)
+    finally:
+        _next_claim(chat, ctx)
+
+
+def _settle(chat: ConversationState, done: ClaimDone, ctx: Context) -> None:
     action, target, reply = done.action, done.operator_id, done.reply
     op = ctx.services.directory.operators.get(target)
     target_name = op.display_name if op is not None else "An operator"
@@ -135,6 +161,7 @@ def claim_done(chat: ConversationState, done: ClaimDone, ctx: Context) -> None:
         if reply is not None:
             reply(None, refusal)
         return
+    ctx.ref(OPERATOR, target).tell(ConfirmClaim(chat.id))
     chat.invisible.pop(target, None)
     chat.operators[target] = target_name
     joined = OperatorJoined(chat.id, target_name)
@@ -151,6 +178,17 @@ def claim_done(chat: ConversationState, done: ClaimDone, ctx: Context) -> None:
     chat.card(ctx)
     if reply is not None:
         reply(None, None)
+
+
+def _next_claim(chat: ConversationState, ctx: Context) -> None:
+    """Send out the first waiting claim that still holds; answer the others."""
+    while chat.waiting_claims and not chat.claiming:
+        action, reply = chat.waiting_claims.popleft()
+        try:
+            _claim(chat, action, reply, ctx)
+        except (Refused, MailboxFull) as error:
+            if reply is not None:
+                reply(None, error)
 
 
 def _drop(chat: ConversationState, op_id: str, ctx: Context) -> str:

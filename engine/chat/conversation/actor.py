@@ -7,7 +7,8 @@ requeue, move, close: ``lifecycle.py``), the operators' actions (join, leave,
 invite, transfers, take-over, chat status: ``actions.py``) and the receipts
 (typing, read, rating: ``receipts.py``). Those raise a refusal (``Refused``) for
 a command the chat's state forbids; the runtime answers the asker with it. It
-is passivated only with nobody subscribed and nothing being written or replayed.
+is passivated only with nobody subscribed, nothing being written or replayed and
+no claim out to an operator.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class Conversation(Actor[ConversationCommand | StatusDone, ChatServices]):
                 actions.leave(chat, op_id, ctx)
                 return None
             case InviteOperator() | TransferToOperator() | TakeOver():
-                actions.claim(chat, message, ctx)  # replies when answered
+                actions.claim(chat, message, ctx.defer(), ctx)  # replies when answered
                 return None
             case ClaimDone():
                 actions.claim_done(chat, message, ctx)

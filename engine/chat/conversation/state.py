@@ -13,6 +13,7 @@ Besides the record it has two more views: the board's card of the chat
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 from engine.chat.conversation.subscribers import Subscribers
@@ -31,6 +32,7 @@ from engine.chat.messages import (
 from engine.chat.services import Context
 from engine.errors import FailedPrecondition, NotFound, PermissionDenied
 from engine.persistence.schema import CONVERSATIONS, ConversationDoc, Op, Reader
+from engine.runtime import Reply
 
 ClaimAction = InviteOperator | TransferToOperator | TakeOver
 """The actions that need a colleague's operator actor to accept the chat first."""
@@ -60,6 +62,10 @@ class ConversationState:
         # How far each side has read (kept in memory: a receipt is a courtesy,
         # not a record).
         self.read_up_to = {"visitor": 0, "operator": 0}
+        # Invite, transfer and take-over claims: one in flight, the others wait
+        # for it and are checked again when it is done (actions.py).
+        self.claiming = False
+        self.waiting_claims: deque[tuple[ClaimAction, Reply | None]] = deque()
         # Messages and notices; notices (with_state) carry the record.
         self.journal = Journal(key, MESSAGES, Committed, state=self.record_op)
         self.subscribers = Subscribers(self.journal)
@@ -122,9 +128,9 @@ class ConversationState:
 
     @property
     def idle(self) -> bool:
-        """Nobody subscribed, nothing being written or replayed: the actor may
-        be passivated."""
-        return not self.subscribers and self.journal.idle
+        """Nobody subscribed, nothing being written or replayed, no claim out:
+        the actor may be passivated."""
+        return not self.subscribers and self.journal.idle and not self.claiming
 
     # -- checks ---------------------------------------------------------------------
 
