@@ -15,7 +15,10 @@ script, the demo page, the console) from the same port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
 import time
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -60,6 +63,7 @@ from engine.runtime import Timer
 log = logging.getLogger("parley.edge")
 
 VISITOR_PATH = "/v1/visitor"
+_LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 seconds: close is a reset
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:
@@ -139,7 +143,14 @@ class VisitorConnection(WSListener):
         log.info("visitor connection dropped: it does not read what it is sent")
         transport = self.transport
         if transport is not None:
-            # The close frame would queue behind the unread data: just cut it.
+            # The close frame would queue behind the unread data: just cut it,
+            # with a reset. A plain close would leave the kernel's socket in
+            # FIN-WAIT-1 holding its send queue (megabytes nobody reads) until
+            # TCP gives up; a zero linger drops the queue and sends a reset.
+            sock = transport.underlying_transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
             transport.disconnect(graceful=False)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:

@@ -345,7 +345,7 @@ class SetChatStatus(Request[None]):
 @dataclass(frozen=True, slots=True)
 class ClaimDone:
     """Self-message: an operator answered a claim the conversation made for an
-    invite, transfer, take-over or return from hold."""
+    invite, transfer or take-over."""
 
     action: InviteOperator | TransferToOperator | TakeOver = field(compare=False)
     operator_id: str
@@ -432,12 +432,24 @@ class DetachSession:
 
 @dataclass(frozen=True, slots=True)
 class Claim(Request[tuple[str, int, int]]):
-    """From a queue. Reply: (outcome, load, max chats), outcome one of
-    "accepted", "offered" (the operator must accept in time) or "refused".
-    ``picked``: the operator chose it from the New pool (capacity still holds)."""
+    """From a queue, or a conversation (invite, transfer, take-over). Reply:
+    (outcome, load, max chats), outcome one of "accepted", "offered" (the
+    operator must accept in time) or "refused". ``picked``: the operator chose
+    it from the New pool (capacity still holds). ``confirm``: accepted quietly,
+    counted but not shown: the sessions hear of the chat once the conversation
+    sends :class:`ConfirmClaim`; a ``Released`` instead hands it back unseen."""
 
     info: ConversationInfo
     picked: bool = False
+    confirm: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmClaim:
+    """From a conversation: the quiet claim on it stands (the operator is in the
+    chat now): tell the sessions."""
+
+    conversation_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +553,7 @@ OperatorCommand = (
     AttachSession
     | DetachSession
     | Claim
+    | ConfirmClaim
     | Released
     | NotifySessions
     | GetOperatorState

@@ -4,7 +4,11 @@ The operator is the authority on its own capacity: a department queue proposes a
 conversation with ``Claim`` and the operator accepts only below its limit (open
 chats plus offers outstanding), so no race between queues (an operator may serve
 several departments) can push it over. Without auto-accept a claim becomes an
-offer the operator must accept within the department's offer time.
+offer the operator must accept within the department's offer time. A
+conversation's claim (an invite, a transfer, a take-over) is accepted quietly:
+the sessions are told of the chat only when the conversation confirms it
+(``ConfirmClaim``), so a claim the conversation refuses after all (the chat
+closed, or its owner left, meanwhile) is never shown.
 
 Presence: the status the operator sets (online, away, offline) counts only with a
 session attached and inside the reception schedule. When the last session drops
@@ -28,6 +32,7 @@ from engine.chat.messages import (
     AttachSession,
     Claim,
     CloseConversation,
+    ConfirmClaim,
     ConversationInfo,
     DetachSession,
     GetOperatorState,
@@ -83,6 +88,9 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         # Chats it is in that do not count toward its limit: joined, on hold.
         self.extra: dict[str, ConversationInfo] = {}
         self.offers: dict[str, ConversationInfo] = {}  # each with its timer
+        # Active chats claimed quietly (an invite, transfer or take-over) that
+        # the conversation has not confirmed yet: not shown to the sessions.
+        self.unconfirmed: set[str] = set()
         self.idle_since = 0.0
         self.status = "online"  # as set by the operator
         self.in_grace = False  # the grace timer is pending
@@ -178,8 +186,11 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             case DetachSession(sink):
                 self._detach(sink, ctx)
                 return None
-            case Claim(info, picked):
-                return self._claim(info, picked, ctx)
+            case Claim(info, picked, confirm):
+                return self._claim(info, picked, confirm, ctx)
+            case ConfirmClaim(conv_id):
+                self._confirmed(conv_id, ctx)
+                return None
             case AnswerOffer(conv_id, accept):
                 self._answer(conv_id, accept, "declined", ctx)
                 return None
@@ -202,7 +213,12 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             case Hold(conv_id, on):
                 return self._hold(conv_id, on, ctx)
             case Released(conv_id):
-                if self.extra.pop(conv_id, None) is not None:
+                if conv_id in self.unconfirmed:  # a quiet claim refused: never shown
+                    self.unconfirmed.discard(conv_id)
+                    self.active.pop(conv_id, None)
+                    ctx.save_snapshot()
+                    self._announce(ctx)
+                elif self.extra.pop(conv_id, None) is not None:
                     ctx.save_snapshot()
                     for sink in self.sessions:
                         ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))
@@ -258,7 +274,8 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         ctx.cancel_timer(_GRACE)
         self._cancel_orphans(ctx)  # back before its chats were moved: they stay
         for info in (*self.active.values(), *self.extra.values()):
-            self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
+            if info.conversation_id not in self.unconfirmed:
+                self._open_for(sink, info, resume.get(info.conversation_id, 0), ctx)
         for info in self.offers.values():
             sink.push(self._offered(info, ctx))
         self._announce(ctx, op)
@@ -280,7 +297,9 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         ctx.start_timer(_GRACE, ctx.services.grace_seconds, GraceOver())
         self._announce(ctx)
 
-    def _claim(self, info: ConversationInfo, picked: bool, ctx: Context) -> tuple[str, int, int]:
+    def _claim(
+        self, info: ConversationInfo, picked: bool, confirm: bool, ctx: Context
+    ) -> tuple[str, int, int]:
         op = self._record(ctx)
         load = len(self.active) + len(self.offers)
         if (
@@ -293,7 +312,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             # A limit of 0 tells the queue to forget it until it announces again.
             return "refused", load, op.max_chats if self._available(op, ctx) else 0
         if picked or op.auto_accept:
-            self._accept(info, ctx)
+            self._accept(info, ctx, quiet=confirm)
             return "accepted", load + 1, op.max_chats
         dept = ctx.services.directory.departments.get(info.department_id)
         seconds = dept.offer_seconds if dept is not None else 30
@@ -302,6 +321,16 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         self.offers[conv_id] = info
         self._push(self._offered(info, ctx))
         return "offered", load + 1, op.max_chats
+
+    def _confirmed(self, conv_id: str, ctx: Context) -> None:
+        """The conversation confirmed a quiet claim: the sessions open the chat."""
+        if conv_id not in self.unconfirmed:
+            return
+        self.unconfirmed.discard(conv_id)
+        info = self.active.get(conv_id)
+        if info is not None:
+            for sink in self.sessions:
+                self._open_for(sink, info, 0, ctx)
 
     def _offered(self, info: ConversationInfo, ctx: Context) -> Offered:
         dept = ctx.services.directory.departments.get(info.department_id)
@@ -314,12 +343,17 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             dept.offer_seconds if dept is not None else 30,
         )
 
-    def _accept(self, info: ConversationInfo, ctx: Context) -> None:
+    def _accept(self, info: ConversationInfo, ctx: Context, quiet: bool = False) -> None:
+        """The chat counts toward the limit; the sessions open it unless it was
+        shown already (joined) or ``quiet`` (until the conversation confirms)."""
         self.active[info.conversation_id] = info
         if self.extra.pop(info.conversation_id, None) is not None:
             ctx.save_snapshot()  # it was in the chat already (joined): now counted
             return
         ctx.save_snapshot()
+        if quiet:
+            self.unconfirmed.add(info.conversation_id)
+            return
         for sink in self.sessions:
             self._open_for(sink, info, 0, ctx)
 
@@ -410,6 +444,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             info = self.active.pop(conv_id, None)
             if info is None:
                 continue
+            self.unconfirmed.discard(conv_id)
             moved = True
             for sink in self.sessions:
                 ctx.ref(CONVERSATION, conv_id).tell(Unsubscribe(sink))

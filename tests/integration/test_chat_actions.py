@@ -228,13 +228,15 @@ async def test_take_over_and_a_race_for_it(tmp_path: Path) -> None:
         from_ana = operator_pb2.TakeOver(from_operator_id=ana.id)
         boss.send_commands(act(conv, take_over=from_ana))
         lead.send_commands(act(conv, take_over=from_ana))
-        # Every answer to the two claims is on the streams after a round trip.
-        await settled(app, boss, lead)
-        refused = {op: [e for k, e in op.received() if k == "error"] for op in (boss, lead)}
-        winners = [op for op, errors in refused.items() if not errors]
-        assert len(winners) == 1, refused
+        answers = {op: await outcome(op, conv) for op in (boss, lead)}
+        winners = [op for op, answer in answers.items() if answer == "assigned"]
+        assert len(winners) == 1, answers
         (loser,) = {boss, lead} - set(winners)
-        assert [e.code for e in refused[loser]] == ["owner_changed"]
+        assert answers[loser] == "owner_changed", answers
+        # Nor is the chat shown to the loser later.
+        await settled(app, boss, lead)
+        shown = [e for k, e in loser.received() if k == "assigned" and e.conversation_id == conv]
+        assert not shown, shown
         name = "Owner" if winners[0] is boss else "Lea"
         joined = await v.recv("joined")
         assert joined["operator"] == name

@@ -81,6 +81,9 @@ async def test_an_operator_that_does_not_read_loses_its_stream(tmp_path: Path) -
 
 
 async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
+    """Cut with a reset: the server's socket is gone at once with what was queued
+    for it (not left in FIN-WAIT-1 behind megabytes nobody reads), the client
+    sees the reset, and the other visitors go on."""
     async with running(tmp_path, send_buffer_limit=64 * 1024) as app:
         op: Operator = await demo_operator(app)
         await op.open()
@@ -115,13 +118,41 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         # Every message was pushed at the connection, and it was dropped on the way.
         await app.engine.settle()  # type: ignore[union-attr]
         assert app.edge is not None and not app.edge.connections
-        writer.close()
+        # The kernel released the server's end, and dropped its send queue.
+        client_port = writer.get_extra_info("sockname")[1]
+        left = _server_end(port, client_port)
+        for _ in range(100):
+            if left is None:
+                break
+            await asyncio.sleep(0.01)
+            left = _server_end(port, client_port)
+        assert left is None, f"the server's socket is still there: {left}"
+        # The client's end heard the reset: after what had reached it, an error.
+        try:
+            with pytest.raises(ConnectionResetError):
+                async with asyncio.timeout(10):
+                    while await reader.read(1 << 16):
+                        pass
+        finally:
+            writer.close()
         # Everyone else is fine.
         other = await Visitor(visitor_url(app)).connect()
         await other.hello()
         other.send({"type": "msg", "cid": "x", "text": "hi"})
         assert (await other.recv("ack"))["seq"] == 1
         await op.close()
+
+
+def _server_end(server_port: int, client_port: int) -> str | None:
+    """The server's end of the connection from ``client_port`` as the kernel
+    holds it (Linux, /proc/net/tcp): "state <hex>, <bytes queued to send>
+    queued", or None once it is gone."""
+    local, remote = f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[2] == remote:
+            return f"state {fields[3]}, {int(fields[4].split(':')[0], 16)} queued"
+    return None
 
 
 def _summary() -> GetConversation:
