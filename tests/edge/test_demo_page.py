@@ -8,7 +8,6 @@ import asyncio
 import re
 from pathlib import Path
 
-import pytest
 from playwright.async_api import WebSocket, expect
 
 from parley.v1 import control_pb2, operator_pb2
@@ -222,11 +221,6 @@ async def test_nobody_online_shows_the_offline_form_then_the_chat(
         await context.close()
 
 
-@pytest.mark.xfail(
-    reason="server: the rating's transcript notice, written for operators, reaches the "
-    "visitor's connection as a plain system msg (engine/chat/conversation.py _rate)",
-    strict=True,
-)
 async def test_a_visitor_is_not_sent_the_operators_rating_notice(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         op = await on_duty(app)

@@ -78,5 +78,6 @@ def rate(chat: ConversationState, visitor_id: str, score: int, comment: str, ctx
             ctx.ref(OPERATOR, op_id).tell(NotifySessions(rated))
 
     text = f"The visitor rated the chat {score}/5" + (f": {comment}" if comment else "")
-    chat.notice(text, announce, ctx)
+    # For the operators' transcript: the visitor has its own answer (the reply).
+    chat.notice(text, announce, ctx, kind="note")
     return score
