@@ -378,6 +378,7 @@ class ConversationSummary:
     invisible: dict[str, str]  # id -> name, joined without the visitor knowing
     missed: bool
     chat_status: str  # "" | on_hold | not_waiting
+    closed_seq: int = 0  # the close notice's seq (0 while open)
 
 
 @dataclass(frozen=True, slots=True)

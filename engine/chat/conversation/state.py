@@ -218,4 +218,5 @@ class ConversationState:
             invisible=dict(self.invisible),
             missed=self.missed,
             chat_status=self.chat_status,
+            closed_seq=self.closed_seq,
         )

@@ -26,10 +26,11 @@ from engine.chat.events import (
     Sink,
     TicketSaved,
 )
-from engine.chat.kinds import VISITOR
+from engine.chat.kinds import CONVERSATION, VISITOR
 from engine.chat.messages import (
     CloseConversation,
     ConversationCommand,
+    GetConversation,
     GetVisitor,
     MarkRead,
     MissedDelivered,
@@ -211,6 +212,13 @@ class VisitorSession:
             subscribe = Subscribe(self, last_seq, "visitor")
             seen = await self._conversation.ask(subscribe, timeout=REPLAY_TIMEOUT)
             self._still_here()
+        elif (
+            # The chat on the visitor's screen closed while it was away: what it
+            # missed of it, then the close; nothing for one that saw the close.
+            last_seq > 0 and last and await self._missed_close(last, last_seq) and missed == last
+        ):
+            visitor.tell(MissedDelivered(missed))  # its answers came with it
+            missed = ""
         if missed:
             # Operators answered a chat this visitor left: it hears them now.
             ref = self.engine.system.ref("conversation", missed)
@@ -224,6 +232,23 @@ class VisitorSession:
             "last_seq": seen,
             "departments": self.departments(),
         }
+
+    async def _missed_close(self, conversation_id: str, last_seq: int) -> bool:
+        """Replay a closed chat after ``last_seq`` (its close included) if the
+        visitor has not seen the close; True if it did. The session stays
+        subscribed, as to a chat closed while connected."""
+        ref = self.engine.system.ref(CONVERSATION, conversation_id)
+        try:
+            summary = await ref.ask(GetConversation())
+        except Refused:
+            return False
+        self._still_here()
+        if summary.visitor_id != self.visitor_id or not last_seq < summary.closed_seq:
+            return False
+        self._left = ref
+        await ref.ask(Subscribe(self, last_seq, "visitor"), timeout=REPLAY_TIMEOUT)
+        self._still_here()
+        return True
 
     def _still_here(self) -> None:
         """Raise if the connection ended during the last ask."""
