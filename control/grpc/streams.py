@@ -40,7 +40,7 @@ class BatchSink(Generic[T]):
     """Collects events for one stream; the writer sends whatever is ready as one
     batch (one event per stream message caps a stream near 13k events/s)."""
 
-    __slots__ = ("events", "wake", "closed", "overflowed", "limit")
+    __slots__ = ("events", "wake", "closed", "overflowed", "limit", "ended")
 
     def __init__(self, limit: int = 100_000) -> None:
         self.events: list[T] = []
@@ -48,6 +48,14 @@ class BatchSink(Generic[T]):
         self.closed = False
         self.overflowed = False
         self.limit = limit  # unsent events before the client counts as too slow
+        self.ended: Refused | None = None  # the stream's access ended: why
+
+    def end(self, error: Refused) -> None:
+        """End the stream with ``error`` (its token revoked, its permission
+        gone): nothing more is sent, the client's call ends with the refusal's
+        status and code, and no later command of it is handled."""
+        self.ended = error
+        self.wake.set()
 
     def push(self, event: T) -> None:
         events = self.events
@@ -64,6 +72,8 @@ class BatchSink(Generic[T]):
     async def batches(self, limit: int = 500) -> AsyncIterator[list[T]]:
         while True:
             await self.wake.wait()
+            if self.ended is not None:
+                raise self.ended
             if self.overflowed:
                 raise Unavailable(
                     "too_slow", "the client did not read its events; reconnect and resume"
@@ -93,6 +103,8 @@ async def pump(
     try:
         async for batch in commands:
             for command in batch.commands:
+                if sink.ended is not None:
+                    return  # access ended: no command after it is handled
                 await handle(command)
     except asyncio.CancelledError:
         raise

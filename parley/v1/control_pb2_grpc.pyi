@@ -176,6 +176,10 @@ class ControlStub:
     CreateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]
     """Custom roles: a named set of permissions (see README, "Roles")."""
     ListRoles: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListRolesReply]
+    UpdateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]
+    """Change a custom role's permissions; its holders' open streams follow at once."""
+    RevokeOperatorSessions: _grpc.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]
+    """End every session of a colleague (whose permissions are within the caller's)."""
     UpdateDepartment: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]
@@ -230,6 +234,10 @@ class ControlAsyncStub(ControlStub):
     CreateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     """Custom roles: a named set of permissions (see README, "Roles")."""
     ListRoles: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListRolesReply]  # type: ignore[assignment]
+    UpdateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
+    """Change a custom role's permissions; its holders' open streams follow at once."""
+    RevokeOperatorSessions: _aio.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]  # type: ignore[assignment]
+    """End every session of a colleague (whose permissions are within the caller's)."""
     UpdateDepartment: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]  # type: ignore[assignment]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]  # type: ignore[assignment]
@@ -341,6 +349,22 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _common_pb2.Empty,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListRolesReply, _abc.Awaitable[_control_pb2.ListRolesReply]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateRole(
+        self,
+        request: _control_pb2.UpdateRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Role, _abc.Awaitable[_control_pb2.Role]]:
+        """Change a custom role's permissions; its holders' open streams follow at once."""
+
+    @_abc_1.abstractmethod
+    def RevokeOperatorSessions(
+        self,
+        request: _control_pb2.RevokeOperatorSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.RevokeOperatorSessionsReply, _abc.Awaitable[_control_pb2.RevokeOperatorSessionsReply]]:
+        """End every session of a colleague (whose permissions are within the caller's)."""
 
     @_abc_1.abstractmethod
     def UpdateDepartment(

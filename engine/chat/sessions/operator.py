@@ -11,6 +11,7 @@ permission table; a refusal comes back on the sink.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import policies
@@ -38,6 +39,7 @@ from engine.chat.messages import (
     MarkRead,
     Pick,
     Post,
+    RescopeBoard,
     SendDirect,
     SetChatStatus,
     SetStatus,
@@ -63,6 +65,8 @@ from engine.runtime import AskTimeout, MailboxFull, Ref
 if TYPE_CHECKING:
     from engine.app import Engine
     from engine.chat.auth import Principal
+
+log = logging.getLogger("parley.session")
 
 
 class OperatorSession:
@@ -302,6 +306,28 @@ class OperatorSession:
             self._conversation(conversation_id).tell(message, done)
         except (NotFound, MailboxFull) as error:
             done(None, error)
+
+    def narrow(self, principal: Principal) -> None:
+        """The operator's role, its permissions or departments changed (the
+        stream's access re-checked and still holds): what the session may do and
+        see follows at once. Commands check ``permissions`` as they come; the
+        board re-evaluates the views; the operators list stops without
+        VIEW_OPERATORS."""
+        self.principal = principal
+        permissions = self.engine.directory.role_permissions(principal.account_id, principal.role)
+        self.permissions = permissions
+        self._may_preview = TYPING_PREVIEW in permissions
+        self.scope = scope_of(permissions)
+        if self._watching and VIEW_OPERATORS not in permissions:
+            self._watching = False
+            self._presence.tell_system(UnwatchOperators(self))
+        if self._watching_board:
+            op = self.engine.directory.operators.get(self.operator_id)
+            departments = op.department_ids if op is not None else ()
+            try:
+                self._board.tell(RescopeBoard(self, self.scope, departments))
+            except MailboxFull:
+                log.warning("board of %s full: views not re-scoped", principal.account_id)
 
     def push(self, event: Event) -> None:
         if type(event) is Typing and event.preview and not self._may_preview:
