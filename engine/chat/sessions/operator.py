@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from engine.chat import policies
 from engine.chat.events import (
     Ack,
+    Assigned,
     ChatCard,
     ChatListed,
+    ChatUnlisted,
     CommandFailed,
     Event,
     OperatorPresence,
@@ -58,7 +60,13 @@ from engine.chat.sessions.common import (
     after_hello,
     failure,
 )
-from engine.chat.visibility import CONVERSATION_ID, card_in_sight, may_pick, scope_of
+from engine.chat.visibility import (
+    CONVERSATION_ID,
+    card_in_sight,
+    may_pick,
+    scope_of,
+    unknown_conversation,
+)
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
 from engine.runtime import AskTimeout, MailboxFull, Ref
 
@@ -90,6 +98,9 @@ class OperatorSession:
         self._presence = engine.system.ref("presence", principal.account_id)
         self._watching = False
         self.status = ""
+        # The chats its views show and its own (from the board's and its actor's
+        # events): a refusal on any other chat says it does not exist.
+        self._in_sight: set[str] = set()
 
     @property
     def ready(self) -> bool:
@@ -134,7 +145,7 @@ class OperatorSession:
             WatchBoard(self, self.operator_id, self.scope, op.department_ids)
         )
         for card, view in listed:
-            self.sink.push(ChatListed(card, view))
+            self.push(ChatListed(card, view))
 
     @after_hello("conversation_id")
     async def act(self, conversation_id: str, action: str, **fields: Any) -> None:
@@ -266,7 +277,7 @@ class OperatorSession:
             if error is None:
                 sink.push(Ack(conversation_id, client_msg_id, seq))
             else:
-                sink.push(failure(error, client_msg_id, conversation_id))
+                sink.push(self._refusal(error, client_msg_id, conversation_id))
 
         try:
             kind = "note" if note else "operator"
@@ -300,7 +311,7 @@ class OperatorSession:
 
         def done(_value: Any, error: BaseException | None) -> None:
             if error is not None:
-                self.sink.push(failure(error, conversation_id=conversation_id))
+                self.sink.push(self._refusal(error, conversation_id=conversation_id))
 
         try:
             self._conversation(conversation_id).tell(message, done)
@@ -330,9 +341,30 @@ class OperatorSession:
                 log.warning("board of %s full: views not re-scoped", principal.account_id)
 
     def push(self, event: Event) -> None:
-        if type(event) is Typing and event.preview and not self._may_preview:
-            event = event._replace(preview="")
+        if type(event) is Typing:
+            if event.preview and not self._may_preview:
+                event = event._replace(preview="")
+        elif type(event) is ChatListed:
+            self._in_sight.add(event.card.conversation_id)
+        elif type(event) is ChatUnlisted:
+            self._in_sight.discard(event.conversation_id)
+        elif type(event) is Assigned:
+            self._in_sight.add(event.conversation_id)
         self.sink.push(event)
+
+    def _refusal(
+        self, error: BaseException, client_msg_id: str = "", conversation_id: str = ""
+    ) -> CommandFailed:
+        """The refusal of a command on a chat: one the operator is not in and
+        may not see is unknown, exactly as a made-up id (no existence oracle);
+        one in sight may say that the operator is not in it."""
+        if (
+            isinstance(error, Refused)
+            and error.code == "not_participant"
+            and conversation_id not in self._in_sight
+        ):
+            error = unknown_conversation(conversation_id)
+        return failure(error, client_msg_id, conversation_id)
 
     def detach(self) -> None:
         if self._attached:
