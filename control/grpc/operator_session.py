@@ -19,7 +19,7 @@ from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
 from engine.chat.dispatch import operator_command
 from engine.chat.events import Event
-from engine.chat.sessions import OperatorSession
+from engine.chat.sessions import OperatorSession, failure
 from engine.chat.sessions.access import StreamAccess
 from parley.v1 import operator_pb2, operator_pb2_grpc
 
@@ -74,6 +74,12 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
             await operator_command(session, converters.operator_command(command), ready)
 
         async for out in serve_stream(
-            context, request_iterator, handle, sink, _operator_batch, detach
+            context,
+            request_iterator,
+            handle,
+            sink,
+            _operator_batch,
+            detach,
+            lambda error: sink.push(failure(error)),
         ):
             yield out

@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from control.errors import detail_of, status_of
+from control.grpc.limits import check_request
 from engine.errors import Refused, Unavailable
 
 log = logging.getLogger("parley.grpc")
@@ -99,13 +101,26 @@ async def pump(
     commands: AsyncIterator[CommandBatch[C]],
     handle: Callable[[C], Awaitable[None]],
     sink: BatchSink[T],
+    refuse: Callable[[BaseException], None],
 ) -> None:
+    """Hand each command to ``handle``, in order. A command past the limits every
+    request keeps is refused (``refuse`` puts the refusal on the stream); one
+    that fails by a bug is logged with its traceback and refused as
+    ``internal``; the stream goes on either way."""
     try:
         async for batch in commands:
             for command in batch.commands:
                 if sink.ended is not None:
                     return  # access ended: no command after it is handled
-                await handle(command)
+                try:
+                    if isinstance(command, Message):
+                        check_request(command)
+                    await handle(command)
+                except Refused as error:
+                    refuse(error)
+                except Exception as error:
+                    log.exception("a stream command failed")
+                    refuse(error)
     except asyncio.CancelledError:
         raise
     except Exception as error:  # the client went away or sent garbage
@@ -121,10 +136,11 @@ async def serve_stream(
     sink: BatchSink[T],
     encode: Callable[[list[T]], O],
     detach: Callable[[], None],
+    refuse: Callable[[BaseException], None],
 ) -> AsyncIterator[O]:
     """Read commands in a task while writing batches of events; detach the
     session however the stream ends."""
-    reader = asyncio.create_task(pump(commands, handle, sink))
+    reader = asyncio.create_task(pump(commands, handle, sink, refuse))
     try:
         async for batch in sink.batches():
             yield encode(batch)

@@ -99,6 +99,12 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
                 session.detach()
 
         async for out in serve_stream(
-            context, request_iterator, handle, sink, _visitor_batch, detach
+            context,
+            request_iterator,
+            handle,
+            sink,
+            _visitor_batch,
+            detach,
+            lambda error: sink.push(failure(error)),
         ):
             yield out

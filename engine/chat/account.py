@@ -34,7 +34,12 @@ from engine.chat.permissions import (
     check_shared_templates,
 )
 from engine.chat.records import Block, Department, Operator, Site, Template, Ticket
-from engine.chat.visibility import chat_in_sight, scope_of
+from engine.chat.visibility import (
+    CONVERSATION_ID,
+    chat_in_sight,
+    scope_of,
+    unknown_conversation,
+)
 from engine.errors import InvalidArgument, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
@@ -191,10 +196,12 @@ def transcript(
     engine: Engine, p: Principal, conversation_id: str, after_seq: int, limit: int
 ) -> list[Any]:
     """A conversation of the caller's account, from ``after_seq``."""
+    if not CONVERSATION_ID.match(conversation_id):  # empty, or no id Parley makes
+        raise unknown_conversation(conversation_id)
     site_id = engine.conversation_site(conversation_id)
     site = engine.directory.sites.get(site_id or "")
     if site is None or site.account_id != p.account_id:
-        raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
+        raise unknown_conversation(conversation_id)
     return engine.transcript(conversation_id, after_seq, limit)
 
 
