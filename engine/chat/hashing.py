@@ -4,15 +4,21 @@ An argon2id hash at the library's defaults costs about 170 ms of CPU and 64 MiB.
 Run in the default thread pool, a flood of logins would take every core from
 the event loop and the store's writer. Instead every hash and check goes
 through one :class:`HashGate`: ``workers`` run at once on threads of their own
-(two by default: a core for the chat on a small machine), ``queue`` more wait,
-and past that a call is refused at once with the retryable ``busy``
-(``Unavailable``, gRPC UNAVAILABLE): the client retries in a moment, the chat
-keeps its latency. Refusing costs nothing, so a flood is cheap to turn away.
+(two, or one on a machine of two cores or fewer: a core stays for the chat),
+``queue`` more wait, and past that a call is refused at once with the retryable
+``busy`` (``Unavailable``, gRPC UNAVAILABLE): the client retries in a moment.
+Refusing costs next to nothing, so a flood is cheap to turn away. The hashing
+threads run at the lowest CPU priority (nice 19, where the system allows it):
+when a core is contended, the event loop and the store's writer go first, and a
+login waits a little longer instead of the chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -21,8 +27,15 @@ from engine.errors import Unavailable
 
 T = TypeVar("T")
 
-HASH_WORKERS = 2  # hashes running at once
+HASH_WORKERS = 2 if (os.cpu_count() or 1) > 2 else 1  # hashes running at once
 HASH_QUEUE = 8  # hashes waiting for a worker before new ones are refused
+
+
+def _lowest_priority() -> None:
+    """In a hashing thread: yield the CPU to every other thread of the process
+    (on Linux a thread's nice value is its own)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class HashGate:
@@ -34,7 +47,9 @@ class HashGate:
         self.workers = workers
         self.limit = workers + queue
         self.taken = 0  # running and waiting
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="parley-hash")
+        self._executor = ThreadPoolExecutor(
+            workers, thread_name_prefix="parley-hash", initializer=_lowest_priority
+        )
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run ``work`` (a hash or a check) on a hashing thread; refused with
