@@ -72,47 +72,86 @@ async def flooder(auth: Any, email: str, password: str, flood: Flood, pause: flo
 
 async def flood_process(args: argparse.Namespace) -> None:
     """The flood, in a process of its own (its load must not delay the
-    measuring process's reading): log in for ``seconds``, print the counts."""
-    flood = Flood()
-    flood.running = True
+    measuring process's reading). Each line read is a phase: its pause after a
+    busy refusal; the clients log in for ``seconds``, then the counts are
+    printed as a line of JSON. Ends at the end of its input."""
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     channels = [grpc.aio.insecure_channel(args.flood) for _ in range(args.flooders)]
-    tasks = [
-        asyncio.create_task(
-            flooder(control_pb2_grpc.AuthStub(ch), args.email, args.password, flood, args.pause)
-        )
-        for ch in channels
-    ]
-    await asyncio.sleep(args.seconds)
-    flood.running = False
-    for task in tasks:
-        task.cancel()
+    for ch in channels:
+        await ch.channel_ready()
+    print("ready", flush=True)
+    while line := await reader.readline():
+        flood = Flood()
+        flood.running = True
+        pause = float(line)
+        tasks = [
+            asyncio.create_task(
+                flooder(control_pb2_grpc.AuthStub(ch), args.email, args.password, flood, pause)
+            )
+            for ch in channels
+        ]
+        await asyncio.sleep(args.seconds)
+        flood.running = False
+        await asyncio.gather(*tasks)  # each ends after its call in flight
+        counts = {"ok": flood.ok, "busy": flood.busy, "other": flood.other}
+        print(orjson.dumps(counts).decode(), flush=True)
     for ch in channels:
         await ch.close()
-    print(orjson.dumps({"ok": flood.ok, "busy": flood.busy, "other": flood.other}).decode())
 
 
-async def start_flood(
-    address: str, email: str, password: str, args: argparse.Namespace, pause: float
-) -> asyncio.subprocess.Process:
-    seconds = args.seconds * 1.1 + 0.5  # the phase's warm-up and measurement, and more
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "loadtest.bench_logins",
-        "--flood",
-        address,
-        "--email",
-        email,
-        "--password",
-        password,
-        "--flooders",
-        str(args.flooders),
-        "--seconds",
-        str(seconds),
-        "--pause",
-        str(pause),
-        stdout=asyncio.subprocess.PIPE,
-    )
+class FloodProcess:
+    """The measuring side of the flood's process."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(
+        cls, address: str, email: str, password: str, args: argparse.Namespace
+    ) -> FloodProcess:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "loadtest.bench_logins",
+            "--flood",
+            address,
+            "--email",
+            email,
+            "--password",
+            password,
+            "--flooders",
+            str(args.flooders),
+            "--seconds",
+            str(args.seconds * 1.1),  # the phase's warm-up and measurement
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        flood = cls(proc)
+        assert (await flood._line()) == "ready"
+        return flood
+
+    async def _line(self) -> str:
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(120):
+            line = await self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the flood's process ended")
+        return line.decode().strip()
+
+    def begin(self, pause: float) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{pause}\n".encode())
+
+    async def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = orjson.loads(await self._line())
+        return counts
+
+    async def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        await self.proc.wait()
 
 
 async def steady(clients: list[VisitorClient], load: Load, rate: float, seconds: float) -> float:
@@ -149,29 +188,28 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
         "1000000",
         "--visitor-burst",
         "1000000",
-        required=(*parley_server.REQUIRED, "owner_password"),
+        required=(*parley_server.REQUIRED, "owner_password", "demo_password"),
     )
     info = srv.info
     channel = grpc.aio.insecure_channel(info["grpc"])
     tasks: list[asyncio.Task[None]] = []
     rows = []
     try:
+        flood_starting = asyncio.create_task(
+            FloodProcess.start(info["grpc"], info["owner_email"], info["owner_password"], args)
+        )
         auth = control_pb2_grpc.AuthStub(channel)
         owner = await auth.Login(
             control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
         )
-        await control_pb2_grpc.ControlStub(channel).AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="bench@parley.local",
-                password="bench-password",
-                display_name="Bench",
-                department_ids=[info["department"]],
-                max_chats=args.visitors,
+        login = await auth.Login(
+            control_pb2.LoginRequest(email=info["demo_email"], password=info["demo_password"])
+        )
+        await control_pb2_grpc.ControlStub(channel).UpdateOperator(
+            control_pb2.UpdateOperatorRequest(
+                operator_id=login.operator.id, max_chats=args.visitors
             ),
             metadata=[("authorization", f"Bearer {owner.token}")],
-        )
-        login = await auth.Login(
-            control_pb2.LoginRequest(email="bench@parley.local", password="bench-password")
         )
         load = Load()
         ready = asyncio.Event()
@@ -194,32 +232,27 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
             (f"{args.flooders} clients logging in, retry after 0.1 s when busy", 0.1),
             (f"{args.flooders} clients logging in, retry at once", 0.0),
         ]
+        flood = await flood_starting
         for name, pause in phases:
-            flood = None
             if pause is not None:
-                flood = await start_flood(
-                    info["grpc"], info["owner_email"], info["owner_password"], args, pause
-                )
-                await asyncio.sleep(0.3)  # its clients connect
+                flood.begin(pause)
             rate = await steady(clients, load, args.rate, args.seconds)
             latencies = load.latencies
-            counts = {"ok": 0, "busy": 0}
-            if flood is not None:
-                out, _ = await flood.communicate()
-                counts = orjson.loads(out.splitlines()[-1])
+            counts = await flood.counts() if pause is not None else {"ok": 0, "busy": 0}
             await asyncio.sleep(0.2)  # in-flight messages land
             load.sent_at.clear()
-            took = args.seconds * 1.1 + 0.5
+            took = args.seconds * 1.1
             rows.append(
                 [
                     name,
                     f"{rate:,.0f}/s",
                     ms(statistics.median(latencies or [0])),
                     ms(percentile(latencies, 0.99)),
-                    f"{counts['ok'] / took:,.1f}/s" if flood else "-",
-                    f"{counts['busy'] / took:,.0f}/s" if flood else "-",
+                    f"{counts['ok'] / took:,.1f}/s" if pause is not None else "-",
+                    f"{counts['busy'] / took:,.0f}/s" if pause is not None else "-",
                 ]
             )
+        await flood.stop()
         args.errors = load.errors
         for client in clients:
             assert client.transport is not None
@@ -241,7 +274,6 @@ def main() -> None:
     parser.add_argument("--flood", help=argparse.SUPPRESS)  # the flood's own process
     parser.add_argument("--email", help=argparse.SUPPRESS)
     parser.add_argument("--password", help=argparse.SUPPRESS)
-    parser.add_argument("--pause", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument(
         "--smoke",
         action="store_true",
