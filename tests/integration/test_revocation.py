@@ -153,23 +153,43 @@ async def lead_role(boss: Operator, permissions: list[str]) -> None:
 LEAD = ["chat", "view_department_chats", "join", "accept"]
 
 
-def narrowings() -> dict[str, Callable[[Operator, Operator], Awaitable[None]]]:
-    """Each way to take Bo's join and department view away: his role changed,
-    or his custom role's permissions edited."""
+def narrowings() -> dict[str, Callable[[Operator, Operator], Awaitable[str]]]:
+    """Each way to take Bo's sight of his department's chats away: his role
+    changed, his custom role's permissions edited, his departments changed.
+    Each returns what a join on a chat he no longer sees answers."""
 
-    async def change_role(boss: Operator, bo: Operator) -> None:
+    async def change_role(boss: Operator, bo: Operator) -> str:
         await boss.control.UpdateOperator(
             control_pb2.UpdateOperatorRequest(operator_id=bo.id, role="trainee"),
             metadata=boss.metadata,
         )
+        return "permission_denied"
 
-    async def edit_role(boss: Operator, bo: Operator) -> None:
+    async def edit_role(boss: Operator, bo: Operator) -> str:
         await boss.control.UpdateRole(
             control_pb2.UpdateRoleRequest(name="lead", permissions=["chat"]),
             metadata=boss.metadata,
         )
+        return "permission_denied"
 
-    return {"change_role": change_role, "edit_role": edit_role}
+    async def change_departments(boss: Operator, bo: Operator) -> str:
+        site = (
+            await boss.control.ListSites(control_pb2.ListSitesRequest(), metadata=boss.metadata)
+        ).sites[0]
+        sales = await boss.control.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(site_id=site.id, name="Sales"),
+            metadata=boss.metadata,
+        )
+        request = control_pb2.UpdateOperatorRequest(operator_id=bo.id)
+        request.department_ids.CopyFrom(control_pb2.StringList(values=[sales.id]))
+        await boss.control.UpdateOperator(request, metadata=boss.metadata)
+        return "unknown_conversation"  # out of sight: as a made-up id
+
+    return {
+        "change_role": change_role,
+        "edit_role": edit_role,
+        "change_departments": change_departments,
+    }
 
 
 @pytest.mark.parametrize("path", sorted(narrowings()))
@@ -194,11 +214,11 @@ async def test_a_narrowed_role_narrows_the_open_stream(tmp_path: Path, path: str
         await listed(bo, second, "others")
         bo.send_commands(act(first, join=operator_pb2.JoinChat()))  # works
         await listed(bo, first, "mine")
-        await narrowings()[path](boss, bo)
+        code = await narrowings()[path](boss, bo)
         await unlisted(bo, second)  # out of sight now, at once
         bo.send_commands(act(second, join=operator_pb2.JoinChat()))  # refused now
         refused = await bo.recv("error")
-        assert refused.code == "permission_denied" and refused.conversation_id == second
+        assert refused.code == code and refused.conversation_id == second
         await settled(app, bo)
         # The chat it is in stays in sight; the stream is still open.
         assert not any(

@@ -101,6 +101,7 @@ class OperatorSession:
         # The chats its views show and its own (from the board's and its actor's
         # events): a refusal on any other chat says it does not exist.
         self._in_sight: set[str] = set()
+        self._departments = engine.directory.operator(principal.operator_id).department_ids
 
     @property
     def ready(self) -> bool:
@@ -141,6 +142,7 @@ class OperatorSession:
             return
         self._watching_board = True
         op = self.engine.directory.operator(self.operator_id)
+        self._departments = op.department_ids
         listed = await self._board.ask(
             WatchBoard(self, self.operator_id, self.scope, op.department_ids)
         )
@@ -324,8 +326,17 @@ class OperatorSession:
         see follows at once. Commands check ``permissions`` as they come; the
         board re-evaluates the views; the operators list stops without
         VIEW_OPERATORS."""
-        self.principal = principal
         permissions = self.engine.directory.role_permissions(principal.account_id, principal.role)
+        op = self.engine.directory.operators.get(self.operator_id)
+        departments = op.department_ids if op is not None else ()
+        if (
+            principal == self.principal
+            and permissions == self.permissions
+            and departments == self._departments
+        ):
+            return  # a re-check that changed nothing (the first one, a token revoked elsewhere)
+        self.principal = principal
+        self._departments = departments
         self.permissions = permissions
         self._may_preview = TYPING_PREVIEW in permissions
         self.scope = scope_of(permissions)
@@ -333,8 +344,6 @@ class OperatorSession:
             self._watching = False
             self._presence.tell_system(UnwatchOperators(self))
         if self._watching_board:
-            op = self.engine.directory.operators.get(self.operator_id)
-            departments = op.department_ids if op is not None else ()
             try:
                 self._board.tell(RescopeBoard(self, self.scope, departments))
             except MailboxFull:
