@@ -719,8 +719,9 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResetPassword(self, request, context):
-        """Sets another operator's password and revokes all their sessions. Nobody
-        resets the password of a role above their own.
+        """Sets another operator's password and revokes all their sessions (their open
+        streams end). Only for an operator whose role holds nothing the caller's
+        lacks; one's own password is changed with ChangePassword.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

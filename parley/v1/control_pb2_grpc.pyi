@@ -170,8 +170,9 @@ class ControlStub:
     ListOperators: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListOperatorsRequest, _control_pb2.ListOperatorsReply]
     GetTranscript: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetTranscriptRequest, _control_pb2.Transcript]
     ResetPassword: _grpc.UnaryUnaryMultiCallable[_control_pb2.ResetPasswordRequest, _common_pb2.Empty]
-    """Sets another operator's password and revokes all their sessions. Nobody
-    resets the password of a role above their own.
+    """Sets another operator's password and revokes all their sessions (their open
+    streams end). Only for an operator whose role holds nothing the caller's
+    lacks; one's own password is changed with ChangePassword.
     """
     CreateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]
     """Custom roles: a named set of permissions (see README, "Roles")."""
@@ -228,8 +229,9 @@ class ControlAsyncStub(ControlStub):
     ListOperators: _aio.UnaryUnaryMultiCallable[_control_pb2.ListOperatorsRequest, _control_pb2.ListOperatorsReply]  # type: ignore[assignment]
     GetTranscript: _aio.UnaryUnaryMultiCallable[_control_pb2.GetTranscriptRequest, _control_pb2.Transcript]  # type: ignore[assignment]
     ResetPassword: _aio.UnaryUnaryMultiCallable[_control_pb2.ResetPasswordRequest, _common_pb2.Empty]  # type: ignore[assignment]
-    """Sets another operator's password and revokes all their sessions. Nobody
-    resets the password of a role above their own.
+    """Sets another operator's password and revokes all their sessions (their open
+    streams end). Only for an operator whose role holds nothing the caller's
+    lacks; one's own password is changed with ChangePassword.
     """
     CreateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     """Custom roles: a named set of permissions (see README, "Roles")."""
@@ -331,8 +333,9 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ResetPasswordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
-        """Sets another operator's password and revokes all their sessions. Nobody
-        resets the password of a role above their own.
+        """Sets another operator's password and revokes all their sessions (their open
+        streams end). Only for an operator whose role holds nothing the caller's
+        lacks; one's own password is changed with ChangePassword.
         """
 
     @_abc_1.abstractmethod
