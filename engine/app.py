@@ -106,7 +106,8 @@ class Engine:
         """Tokens, role, permissions or standing of these operators changed:
         their actors tell every open stream of theirs to re-check at once."""
         for operator_id in operator_ids:
-            self.system.ref(OPERATOR, operator_id).tell(AccessChanged())
+            # A control message: ahead of the operator's mail, never refused.
+            self.system.ref(OPERATOR, operator_id).tell_system(AccessChanged())
 
     def start(self) -> None:
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 
 from engine.chat.messages import UnwatchAccess, WatchAccess
 from engine.chat.permissions import require
-from engine.errors import Refused, Unavailable
-from engine.runtime import MailboxFull, Timer
+from engine.errors import Refused
+from engine.runtime import Timer
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -61,11 +61,8 @@ class StreamAccess:
     def start(self) -> None:
         """Watch the operator's access (the actor re-checks on arrival, so a
         revocation since the stream's login check is not missed)."""
-        try:
-            self._operator.tell(WatchAccess(self))
-        except MailboxFull:
-            self._end(Unavailable("overloaded", "the server is busy; reconnect in a moment"))
-            return
+        # A control message, as AccessChanged is: the two keep their order.
+        self._operator.tell_system(WatchAccess(self))
         self._watching = True
 
     def recheck(self) -> None:
