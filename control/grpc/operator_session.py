@@ -73,13 +73,16 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
         async def handle(command: operator_pb2.OperatorCommand) -> None:
             await operator_command(session, converters.operator_command(command), ready)
 
-        async for out in serve_stream(
-            context,
-            request_iterator,
-            handle,
-            sink,
-            _operator_batch,
-            detach,
-            lambda error: sink.push(failure(error)),
-        ):
-            yield out
+        try:
+            async for out in serve_stream(
+                context,
+                request_iterator,
+                handle,
+                sink,
+                _operator_batch,
+                detach,
+                lambda error: sink.push(failure(error)),
+            ):
+                yield out
+        finally:
+            detach()  # again, should the stream end before serving began (idempotent)

@@ -98,13 +98,16 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
             for session in holder:
                 session.detach()
 
-        async for out in serve_stream(
-            context,
-            request_iterator,
-            handle,
-            sink,
-            _visitor_batch,
-            detach,
-            lambda error: sink.push(failure(error)),
-        ):
-            yield out
+        try:
+            async for out in serve_stream(
+                context,
+                request_iterator,
+                handle,
+                sink,
+                _visitor_batch,
+                detach,
+                lambda error: sink.push(failure(error)),
+            ):
+                yield out
+        finally:
+            detach()  # again, should the stream end before serving began (idempotent)
