@@ -22,7 +22,7 @@ import grpc
 
 from control import permissions
 from control.errors import detail_of, status_of
-from control.grpc.limits import check_request
+from control.grpc.limits import check_ids_given, check_request
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.permissions import require
@@ -99,6 +99,7 @@ def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, R
                 if principal is None:
                     raise RuntimeError(f"{method} is open to anyone: wrap it with public_rpc")
                 check_request(request)  # type: ignore[arg-type]
+                check_ids_given(request)  # type: ignore[arg-type]
                 return await handler(self, request, principal, context)
             except Refused as error:
                 await context.abort(status_of(error), detail_of(error))

@@ -2,8 +2,9 @@
 checked against the same few limits before a handler sees it.
 
 A string holding a NUL character, an id longer than any id Parley makes, a
-string or a list past its size: each is refused with INVALID_ARGUMENT and a
-message naming the field (never echoing the value), whichever RPC it came in.
+string or a list past its size, a unary request leaving out the id of what it
+acts on: each is refused with INVALID_ARGUMENT and a message naming the field
+(never echoing the value), whichever RPC it came in.
 The handlers' own checks (an empty id is unknown, a message has at most so many
 characters) come after, with their own codes. Walking the message by its
 descriptor means a new RPC or field is covered without a line here.
@@ -20,6 +21,9 @@ MAX_ID = 64  # ids Parley makes are shorter; a session id, a template id...
 MAX_STRING = 65_536  # characters of any other string (texts have tighter limits)
 MAX_ITEMS = 1_000  # entries of a repeated field
 _STRING = (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)
+# Id fields of unary requests that may be left empty (the rest name what the
+# call acts on; fields declared ``optional`` may be left out anyway).
+OPTIONAL_IDS = frozenset({"parley.v1.ListTemplatesRequest.conversation_id"})
 
 
 def _is_id(name: str) -> bool:
@@ -55,3 +59,18 @@ def check_request(message: Message, path: str = "", ids: bool = False) -> None:
         elif field.type == FieldDescriptor.TYPE_MESSAGE:
             for item in items:
                 check_request(item, where + ".", is_id)
+
+
+def check_ids_given(request: Message) -> None:
+    """Refuse a unary request that leaves out the id of what it acts on (a
+    singular ``..._id`` field, neither ``optional`` nor in ``OPTIONAL_IDS``)."""
+    for field in request.DESCRIPTOR.fields:
+        if (
+            field.type == FieldDescriptor.TYPE_STRING
+            and field.name.endswith("_id")
+            and not field.is_repeated
+            and not field.has_presence
+            and field.full_name not in OPTIONAL_IDS
+            and not getattr(request, field.name)
+        ):
+            raise InvalidArgument("invalid_argument", f"{field.name} is required")

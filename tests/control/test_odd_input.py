@@ -20,7 +20,7 @@ from google.protobuf import symbol_database
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from parley.v1 import operator_pb2, visitor_pb2
+from parley.v1 import control_pb2, operator_pb2, visitor_pb2
 from tests.control.test_permissions import REVOKING, contract_methods
 from tests.integration.helpers import owner, running
 
@@ -200,3 +200,21 @@ async def test_every_rpc_answers_odd_input_with_a_clear_code(
         ]
         assert not problems, problems
         assert not tracebacks, tracebacks
+
+
+async def test_an_empty_id_is_invalid_and_an_unknown_one_not_found(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        boss = await owner(app)
+        for conv, status, code in (
+            ("", grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument: conversation_id is required"),
+            ("a\x00b", grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument: conversation_id holds"),
+            ("x" * 65, grpc.StatusCode.INVALID_ARGUMENT, "invalid_argument: conversation_id is"),
+            ("nonsense", grpc.StatusCode.NOT_FOUND, "unknown_conversation:"),
+            ("sabcdefghi-abcdefghijkl", grpc.StatusCode.NOT_FOUND, "unknown_conversation:"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await boss.control.GetTranscript(
+                    control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+                )
+            assert info.value.code() is status, (conv, info.value)
+            assert (info.value.details() or "").startswith(code), (conv, info.value.details())
