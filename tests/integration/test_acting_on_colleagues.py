@@ -164,3 +164,22 @@ async def test_a_role_is_edited_only_within_the_editors_permissions(tmp_path: Pa
             "chat",
             "self",
         ]
+
+
+async def test_nobody_changes_their_own_role_or_disables_themselves(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        boss = await owner(app)
+        me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+        for request in (
+            control_pb2.UpdateOperatorRequest(operator_id=me.id, role="operator"),
+            control_pb2.UpdateOperatorRequest(operator_id=me.id, disabled=True),
+        ):
+            assert "your own role" in await refused(
+                boss.control.UpdateOperator(request, metadata=boss.metadata)
+            )
+        # Its own routing settings it may change.
+        await boss.control.UpdateOperator(
+            control_pb2.UpdateOperatorRequest(operator_id=me.id, max_chats=3),
+            metadata=boss.metadata,
+        )
+        assert (await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)).role == "owner"
