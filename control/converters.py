@@ -361,6 +361,7 @@ def operator_pb(o: Operator, status: str = "offline") -> control_pb2.Operator:
         timezone=o.timezone,
         auto_distribution=o.auto_distribution,
         auto_accept=o.auto_accept,
+        disabled=o.disabled,
     )
 
 
@@ -522,7 +523,15 @@ def operator_command(c: operator_pb2.OperatorCommand) -> OperatorCommand:
 
 
 # The optional fields of an operator update, and the lists among them.
-_OPERATOR_FIELDS = ("max_chats", "schedule", "timezone", "auto_distribution", "auto_accept")
+_OPERATOR_FIELDS = (
+    "max_chats",
+    "schedule",
+    "timezone",
+    "auto_distribution",
+    "auto_accept",
+    "role",
+    "disabled",
+)
 _OPERATOR_LISTS = ("department_ids", "languages", "region_ids", "group_ids")
 
 

@@ -21,6 +21,7 @@ from engine.chat.events import DirectMessage, MessageEvent
 from engine.chat.internal import InternalChat
 from engine.chat.journal import DIRECT, MESSAGES
 from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
+from engine.chat.messages import AccessChanged
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
 from engine.chat.records import Ticket
@@ -65,7 +66,7 @@ class Engine:
         self.clock = clock or LoopClock()
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
         self.directory.load()
-        self.auth = Auth(self.directory, self.clock)
+        self.auth = Auth(self.directory, self.clock, self.access_changed)
         services: ChatServices = self  # what the chat actors' contexts hand out
         self.system = ActorSystem(
             scheduler=scheduler, clock=self.clock, snapshots=self.store, services=services
@@ -100,6 +101,13 @@ class Engine:
             Props(VisitorActor, capacity=1_000, idle_seconds=idle_seconds, expected=expected),
         )
         self._idle_seconds = idle_seconds
+
+    def access_changed(self, *operator_ids: str) -> None:
+        """Tokens, role, permissions or standing of these operators changed:
+        their actors tell every open stream of theirs to re-check at once."""
+        for operator_id in operator_ids:
+            # A control message: ahead of the operator's mail, never refused.
+            self.system.ref(OPERATOR, operator_id).tell_system(AccessChanged())
 
     def start(self) -> None:
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))

@@ -116,6 +116,12 @@ def _id_list(value: str | None) -> control_pb2.StringList | None:
     "--auto-distribution/--no-auto-distribution", default=None, help="Receives queued chats"
 )
 @click.option("--auto-accept/--no-auto-accept", default=None, help="Else chats come as offers")
+@click.option("--role", help="Another role (its open sessions narrow at once)")
+@click.option(
+    "--disabled/--enabled",
+    default=None,
+    help="A disabled operator cannot log in; its sessions end at once",
+)
 @pass_ctx
 def operator_set(
     ctx: Ctx,
@@ -129,8 +135,11 @@ def operator_set(
     timezone: str | None,
     auto_distribution: bool | None,
     auto_accept: bool | None,
+    role: str | None,
+    disabled: bool | None,
 ) -> None:
-    """Change an operator's routing settings (only the options given)."""
+    """Change an operator's routing settings, role or standing (only the options
+    given; only for an operator whose permissions are all your own)."""
     request = control_pb2.UpdateOperatorRequest(operator_id=operator_id)
     set_given(
         request,
@@ -140,6 +149,8 @@ def operator_set(
             ("timezone", timezone),
             ("auto_distribution", auto_distribution),
             ("auto_accept", auto_accept),
+            ("role", role),
+            ("disabled", disabled),
         ),
     )
     for name, raw in (
@@ -153,6 +164,18 @@ def operator_set(
             getattr(request, name).CopyFrom(values)
     op = ctx.call(ctx.client().control.UpdateOperator, request)
     ctx.out(op, lambda: f"Updated operator {op.display_name} ({op.id})")
+
+
+@operator.command("revoke-sessions")
+@click.argument("operator_id")
+@pass_ctx
+def operator_revoke_sessions(ctx: Ctx, operator_id: str) -> None:
+    """Log an operator out everywhere: its sessions and open streams end at once."""
+    reply = ctx.call(
+        ctx.client().control.RevokeOperatorSessions,
+        control_pb2.RevokeOperatorSessionsRequest(operator_id=operator_id),
+    )
+    ctx.out(reply, lambda: f"Revoked {reply.revoked} session(s) of {operator_id}")
 
 
 @click.group()
@@ -177,6 +200,25 @@ def role_create(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
         control_pb2.CreateRoleRequest(name=name, permissions=list(perms)),
     )
     ctx.out(r, lambda: f"Created role {r.name}: {', '.join(r.permissions)}")
+
+
+@role.command("update")
+@click.argument("name")
+@click.option(
+    "--permission",
+    "perms",
+    multiple=True,
+    required=True,
+    help="A permission the role holds from now on (repeatable; replaces the old ones)",
+)
+@pass_ctx
+def role_update(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
+    """Change a custom role's permissions; its holders' sessions follow at once."""
+    r = ctx.call(
+        ctx.client().control.UpdateRole,
+        control_pb2.UpdateRoleRequest(name=name, permissions=list(perms)),
+    )
+    ctx.out(r, lambda: f"Updated role {r.name}: {', '.join(r.permissions)}")
 
 
 @role.command("list")

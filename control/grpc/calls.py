@@ -4,25 +4,31 @@
 it and checks the method's permission in the one table,
 ``control.permissions.RPC_PERMISSIONS`` (a method missing from it is refused).
 :func:`rpc` wraps a unary handler with that check (:func:`public_rpc` the
-one method open to anyone, logging in) and turns engine refusals into
-gRPC statuses through ``control.errors``; :func:`stream_caller` does the same for
-the opening of a stream.
+one method open to anyone, logging in), checks the request against the limits
+every request keeps (:mod:`control.grpc.limits`), and turns engine refusals into
+gRPC statuses through ``control.errors``; anything else is a bug: logged with its
+traceback and answered INTERNAL, never UNKNOWN with the exception's text.
+:func:`stream_caller` does the same for the opening of a stream.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 
 from control import permissions
 from control.errors import detail_of, status_of
+from control.grpc.limits import check_ids_given, check_request
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.permissions import require
 from engine.errors import PermissionDenied, Refused
+
+log = logging.getLogger("parley.grpc")
 
 Req = TypeVar("Req")  # a call's request message
 Rep = TypeVar("Rep")  # and its reply
@@ -73,6 +79,13 @@ Handler = Callable[[S, Req, Principal, "grpc.aio.ServicerContext[Req, Rep]"], Aw
 PublicHandler = Callable[[S, Req, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
 
 
+async def internal(context: grpc.aio.ServicerContext[Req, Rep], method: str) -> NoReturn:
+    """End a call that failed by a bug: the traceback in the log (for us), a
+    plain INTERNAL for the client (never the exception's text)."""
+    log.exception("%s failed", method)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal: the server could not handle this")
+
+
 def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, Req, Rep]]:
     """Wrap a unary handler: the caller is authenticated and checked against the
     method's permission, and the handler's refusals end the call as statuses."""
@@ -85,9 +98,15 @@ def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, R
                 principal = authorize(self.engine, context, method)
                 if principal is None:
                     raise RuntimeError(f"{method} is open to anyone: wrap it with public_rpc")
+                check_request(request)  # type: ignore[arg-type]
+                check_ids_given(request)  # type: ignore[arg-type]
                 return await handler(self, request, principal, context)
             except Refused as error:
                 await context.abort(status_of(error), detail_of(error))
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                await internal(context, method)
 
         return call
 
@@ -107,9 +126,14 @@ def public_rpc(
             try:
                 if authorize(self.engine, context, method) is not None:
                     raise RuntimeError(f"{method} needs a caller: wrap it with rpc")
+                check_request(request)  # type: ignore[arg-type]
                 return await handler(self, request, context)
             except Refused as error:
                 await context.abort(status_of(error), detail_of(error))
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                await internal(context, method)
 
         return call
 

@@ -384,8 +384,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
             control_pb2.ListTicketsRequest, control_pb2.ListTicketsReply
         ],
     ) -> control_pb2.ListTicketsReply:
-        site = self.directory.site(request.site_id, p.account_id)
-        tickets = self.engine.list_tickets(site.id, min(request.limit or 100, 1000))
+        tickets = account.tickets(self.engine, p, request.site_id, min(request.limit or 100, 1000))
         return control_pb2.ListTicketsReply(tickets=[converters.ticket_pb(t) for t in tickets])
 
     @rpc("Control", "ResetPassword")
@@ -407,6 +406,28 @@ class ControlService(control_pb2_grpc.ControlServicer):
     ) -> control_pb2.Role:
         perms = await account.create_role(self.engine, p, request.name, list(request.permissions))
         return control_pb2.Role(name=request.name, permissions=sorted(perms), builtin=False)
+
+    @rpc("Control", "UpdateRole")
+    async def UpdateRole(
+        self,
+        request: control_pb2.UpdateRoleRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.UpdateRoleRequest, control_pb2.Role],
+    ) -> control_pb2.Role:
+        perms = await account.update_role(self.engine, p, request.name, list(request.permissions))
+        return control_pb2.Role(name=request.name, permissions=sorted(perms), builtin=False)
+
+    @rpc("Control", "RevokeOperatorSessions")
+    async def RevokeOperatorSessions(
+        self,
+        request: control_pb2.RevokeOperatorSessionsRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[
+            control_pb2.RevokeOperatorSessionsRequest, control_pb2.RevokeOperatorSessionsReply
+        ],
+    ) -> control_pb2.RevokeOperatorSessionsReply:
+        revoked = await account.revoke_operator_sessions(self.engine, p, request.operator_id)
+        return control_pb2.RevokeOperatorSessionsReply(revoked=revoked)
 
     @rpc("Control", "ListRoles")
     async def ListRoles(

@@ -2,7 +2,9 @@
 
 The stream's first command is a hello (with resume points); the session then
 pushes the operator's chats, the operators list and the board as batches of
-events, and carries the operator's commands to the engine.
+events, and carries the operator's commands to the engine. Its access is held
+for as long as it is open (:class:`~engine.chat.sessions.access.StreamAccess`):
+a revoked token ends it with UNAUTHENTICATED, a changed role narrows it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from control import converters
+from control import converters, permissions
 from control.grpc.calls import stream_caller
 from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
 from engine.chat.dispatch import operator_command
 from engine.chat.events import Event
-from engine.chat.sessions import OperatorSession
+from engine.chat.sessions import OperatorSession, failure
+from engine.chat.sessions.access import StreamAccess
 from parley.v1 import operator_pb2, operator_pb2_grpc
 
 # What the stream sends: the engine's events, and the session-ready reply.
@@ -42,9 +45,18 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
             operator_pb2.OperatorCommandBatch, operator_pb2.OperatorEventBatch
         ],
     ) -> AsyncIterator[operator_pb2.OperatorEventBatch]:
-        principal = await stream_caller(self.engine, context, "/parley.v1.OperatorSession/Connect")
+        method = "/parley.v1.OperatorSession/Connect"
+        principal = await stream_caller(self.engine, context, method)
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
         session = OperatorSession(self.engine, principal, sink)
+        needed = permissions.RPC_PERMISSIONS[method]
+        assert needed is not None
+        access = StreamAccess(self.engine, principal, needed, sink.end, session.narrow)
+        access.start()
+
+        def detach() -> None:
+            access.close()
+            session.detach()
 
         def ready() -> None:
             sink.push(
@@ -61,7 +73,16 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
         async def handle(command: operator_pb2.OperatorCommand) -> None:
             await operator_command(session, converters.operator_command(command), ready)
 
-        async for out in serve_stream(
-            context, request_iterator, handle, sink, _operator_batch, session.detach
-        ):
-            yield out
+        try:
+            async for out in serve_stream(
+                context,
+                request_iterator,
+                handle,
+                sink,
+                _operator_batch,
+                detach,
+                lambda error: sink.push(failure(error)),
+            ):
+                yield out
+        finally:
+            detach()  # again, should the stream end before serving began (idempotent)

@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from control.errors import detail_of, status_of
+from control.grpc.limits import check_request
 from engine.errors import Refused, Unavailable
 
 log = logging.getLogger("parley.grpc")
@@ -40,7 +42,7 @@ class BatchSink(Generic[T]):
     """Collects events for one stream; the writer sends whatever is ready as one
     batch (one event per stream message caps a stream near 13k events/s)."""
 
-    __slots__ = ("events", "wake", "closed", "overflowed", "limit")
+    __slots__ = ("events", "wake", "closed", "overflowed", "limit", "ended")
 
     def __init__(self, limit: int = 100_000) -> None:
         self.events: list[T] = []
@@ -48,6 +50,14 @@ class BatchSink(Generic[T]):
         self.closed = False
         self.overflowed = False
         self.limit = limit  # unsent events before the client counts as too slow
+        self.ended: Refused | None = None  # the stream's access ended: why
+
+    def end(self, error: Refused) -> None:
+        """End the stream with ``error`` (its token revoked, its permission
+        gone): nothing more is sent, the client's call ends with the refusal's
+        status and code, and no later command of it is handled."""
+        self.ended = error
+        self.wake.set()
 
     def push(self, event: T) -> None:
         events = self.events
@@ -64,6 +74,8 @@ class BatchSink(Generic[T]):
     async def batches(self, limit: int = 500) -> AsyncIterator[list[T]]:
         while True:
             await self.wake.wait()
+            if self.ended is not None:
+                raise self.ended
             if self.overflowed:
                 raise Unavailable(
                     "too_slow", "the client did not read its events; reconnect and resume"
@@ -89,11 +101,26 @@ async def pump(
     commands: AsyncIterator[CommandBatch[C]],
     handle: Callable[[C], Awaitable[None]],
     sink: BatchSink[T],
+    refuse: Callable[[BaseException], None],
 ) -> None:
+    """Hand each command to ``handle``, in order. A command past the limits every
+    request keeps is refused (``refuse`` puts the refusal on the stream); one
+    that fails by a bug is logged with its traceback and refused as
+    ``internal``; the stream goes on either way."""
     try:
         async for batch in commands:
             for command in batch.commands:
-                await handle(command)
+                if sink.ended is not None:
+                    return  # access ended: no command after it is handled
+                try:
+                    if isinstance(command, Message):
+                        check_request(command)
+                    await handle(command)
+                except Refused as error:
+                    refuse(error)
+                except Exception as error:
+                    log.exception("a stream command failed")
+                    refuse(error)
     except asyncio.CancelledError:
         raise
     except Exception as error:  # the client went away or sent garbage
@@ -109,10 +136,11 @@ async def serve_stream(
     sink: BatchSink[T],
     encode: Callable[[list[T]], O],
     detach: Callable[[], None],
+    refuse: Callable[[BaseException], None],
 ) -> AsyncIterator[O]:
     """Read commands in a task while writing batches of events; detach the
     session however the stream ends."""
-    reader = asyncio.create_task(pump(commands, handle, sink))
+    reader = asyncio.create_task(pump(commands, handle, sink, refuse))
     try:
         async for batch in sink.batches():
             yield encode(batch)

@@ -2,7 +2,9 @@
 
 One stream per visitor: a hello names the site (of the caller's account), then
 the visitor's commands and events flow as on the websocket edge, through the same
-dispatch (:mod:`engine.chat.dispatch`): the two front ends answer alike.
+dispatch (:mod:`engine.chat.dispatch`): the two front ends answer alike. The
+stream speaks with an operator's token: it ends the moment that token is revoked
+or its role loses VISITOR_CHANNEL (:mod:`engine.chat.sessions.access`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from control import converters
+from control import converters, permissions
 from control.grpc.calls import peer_address, stream_caller
 from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
@@ -20,6 +22,7 @@ from engine.chat.commands import Hello
 from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.sessions import VisitorSession, failure
+from engine.chat.sessions.access import StreamAccess
 from engine.errors import Refused
 from parley.v1 import visitor_pb2, visitor_pb2_grpc
 
@@ -48,8 +51,13 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
             visitor_pb2.VisitorCommandBatch, visitor_pb2.VisitorEventBatch
         ],
     ) -> AsyncIterator[visitor_pb2.VisitorEventBatch]:
-        principal = await stream_caller(self.engine, context, "/parley.v1.VisitorChannel/Connect")
+        method = "/parley.v1.VisitorChannel/Connect"
+        principal = await stream_caller(self.engine, context, method)
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
+        needed = permissions.RPC_PERMISSIONS[method]
+        assert needed is not None
+        access = StreamAccess(self.engine, principal, needed, sink.end)
+        access.start()
         holder: list[VisitorSession] = []  # the session, once its hello is done
         hello: list[VisitorSession] = []  # one whose hello is running
 
@@ -92,10 +100,20 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
             )
 
         def detach() -> None:
+            access.close()
             for session in (*holder, *hello):
                 session.detach()
 
-        async for out in serve_stream(
-            context, request_iterator, handle, sink, _visitor_batch, detach
-        ):
-            yield out
+        try:
+            async for out in serve_stream(
+                context,
+                request_iterator,
+                handle,
+                sink,
+                _visitor_batch,
+                detach,
+                lambda error: sink.push(failure(error)),
+            ):
+                yield out
+        finally:
+            detach()  # again, should the stream end before serving began (idempotent)

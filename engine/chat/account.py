@@ -33,9 +33,14 @@ from engine.chat.permissions import (
     check_manage,
     check_shared_templates,
 )
-from engine.chat.records import Block, Department, Operator, Site, Template
-from engine.chat.visibility import chat_in_sight
-from engine.errors import InvalidArgument, NotFound
+from engine.chat.records import Block, Department, Operator, Site, Template, Ticket
+from engine.chat.visibility import (
+    CONVERSATION_ID,
+    chat_in_sight,
+    scope_of,
+    unknown_conversation,
+)
+from engine.errors import InvalidArgument, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -79,15 +84,47 @@ async def add_operator(
     )
 
 
+def check_colleague(engine: Engine, p: Principal, target: Operator) -> None:
+    """Refuse to act on a colleague holding a permission the caller lacks (the
+    one rule for resetting, updating, re-roling, revoking and disabling)."""
+    directory = engine.directory
+    check_manage(
+        p.role, held(engine, p), target.role, directory.role_permissions(p.account_id, target.role)
+    )
+
+
 async def update_operator(
     engine: Engine, p: Principal, operator_id: str, changes: dict[str, Any]
 ) -> Operator:
-    """Change a colleague's routing settings (not one of a higher role)."""
-    target = engine.directory.operator(operator_id, p.account_id)
-    check_manage(p.role, target.role)
-    op = await engine.directory.update_operator(p.account_id, target.id, changes)
+    """Change a colleague's settings, role or standing (one whose permissions
+    are all the caller's own; a new role one the caller could give). Its open
+    streams follow at once: narrowed to the new role or departments, ended when
+    disabled."""
+    directory = engine.directory
+    target = directory.operator(operator_id, p.account_id)
+    check_colleague(engine, p, target)
+    if ("role" in changes or "disabled" in changes) and target.id == p.operator_id:
+        raise PermissionDenied(
+            "permission_denied", "you may not change your own role or disable yourself"
+        )
+    if "role" in changes:
+        role = str(changes["role"])
+        directory.check_role_exists(p.account_id, role)
+        check_appoint(p.role, held(engine, p), role, directory.role_permissions(p.account_id, role))
+    op = await directory.update_operator(p.account_id, target.id, changes)
     settings_changed(engine, p.account_id, op.id)
+    if op.disabled and not target.disabled:
+        await engine.auth.revoke_all(op.id)  # its streams end with the re-check
+    engine.access_changed(op.id)
     return op
+
+
+async def revoke_operator_sessions(engine: Engine, p: Principal, operator_id: str) -> int:
+    """End every session of a colleague (its open streams end at once); how many."""
+    target = engine.directory.operator(operator_id, p.account_id)
+    if target.id != p.operator_id:
+        check_colleague(engine, p, target)
+    return await engine.auth.revoke_all(target.id, keep=p.token_digest)
 
 
 async def set_auto_accept(engine: Engine, p: Principal, on: bool) -> Operator:
@@ -110,6 +147,16 @@ async def create_role(
 ) -> frozenset[str]:
     """A custom role of the caller's account, holding nothing the caller lacks."""
     return await engine.directory.create_role(p.account_id, name, permissions, held(engine, p))
+
+
+async def update_role(
+    engine: Engine, p: Principal, name: str, permissions: list[str]
+) -> frozenset[str]:
+    """Change a custom role's permissions (neither what it held nor what it
+    will hold beyond the caller's); every holder's open streams follow at once."""
+    perms = await engine.directory.update_role(p.account_id, name, permissions, held(engine, p))
+    engine.access_changed(*engine.directory.role_holders(p.account_id, name))
+    return perms
 
 
 async def update_department(
@@ -149,11 +196,34 @@ def transcript(
     engine: Engine, p: Principal, conversation_id: str, after_seq: int, limit: int
 ) -> list[Any]:
     """A conversation of the caller's account, from ``after_seq``."""
+    if not CONVERSATION_ID.match(conversation_id):  # empty, or no id Parley makes
+        raise unknown_conversation(conversation_id)
     site_id = engine.conversation_site(conversation_id)
     site = engine.directory.sites.get(site_id or "")
     if site is None or site.account_id != p.account_id:
-        raise NotFound("unknown_conversation", f"no conversation {conversation_id[:40]!r}")
+        raise unknown_conversation(conversation_id)
     return engine.transcript(conversation_id, after_seq, limit)
+
+
+def tickets(engine: Engine, p: Principal, site_id: str, limit: int) -> list[Ticket]:
+    """A site's offline requests the caller may see, newest first: the same
+    scope as chats (all of the account's, or its own departments'; a ticket
+    left without a department goes to those serving one of the site's)."""
+    directory = engine.directory
+    site = directory.site(site_id, p.account_id)
+    scope = scope_of(held(engine, p))
+    found = engine.list_tickets(site.id, 10_000 if scope != "all" else limit)
+    if scope != "all":
+        mine = set(directory.operator(p.operator_id).department_ids)
+        on_site = any(
+            dept.site_id == site.id
+            for dept in (directory.departments.get(d) for d in mine)
+            if dept is not None
+        )
+        if scope == "own":
+            mine, on_site = set(), False
+        found = [t for t in found if t.department_id in mine or (not t.department_id and on_site)]
+    return found[: max(0, limit)]
 
 
 def direct_messages(

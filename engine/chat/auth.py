@@ -6,14 +6,24 @@ Failed logins are throttled per email and per client address: after
 ``MAX_FAILURES`` failures for one email (``MAX_FAILURES_PER_IP`` from one
 address, which may be a shared NAT) in ``FAILURE_WINDOW`` seconds, further
 attempts are refused, even with the right password, until the window passes.
+An attempt is counted (reserved) before its slow hash, not after: fifty
+parallel guesses for one email get five hashes and forty-five refusals, a
+right password among them included. A right password releases the
+reservations of its email; a busy refusal (the hash gate full) releases its own.
 An unknown email costs the same password check as a known one, so timing does
 not tell which emails exist.
+
+Revocation: whatever ends tokens (logout, a revoked session, a password changed
+or reset) or disables an operator tells the engine (``on_access_changed``),
+which tells the operator's actor, whose open streams re-check at once
+(:mod:`engine.chat.sessions.access`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +31,7 @@ from argon2 import PasswordHasher
 
 from engine.chat import ids
 from engine.chat.directory import Directory, verify_password
-from engine.chat.permissions import may_manage
+from engine.chat.permissions import check_manage
 from engine.chat.records import Operator
 from engine.errors import (
     InvalidArgument,
@@ -63,10 +73,16 @@ class Principal:
 
 
 class Auth:
-    def __init__(self, directory: Directory, clock: Clock) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        clock: Clock,
+        on_access_changed: Callable[[str], None] = lambda operator_id: None,
+    ) -> None:
         self.directory = directory
         self.store = directory.store
         self.clock = clock
+        self.on_access_changed = on_access_changed  # the operator's streams re-check
         self._failures: dict[str, deque[float]] = {}
 
     def _throttled(self, key: str, limit: int) -> bool:
@@ -81,34 +97,58 @@ class Auth:
             return False
         return len(window) >= limit
 
-    def _failed(self, key: str) -> None:
+    def _failed(self, key: str) -> float:
+        """Count an attempt against ``key``; the stamp, to release it with."""
         if key not in self._failures and len(self._failures) >= MAX_TRACKED:
             del self._failures[next(iter(self._failures))]
-        self._failures.setdefault(key, deque()).append(self.clock.monotonic())
+        stamp = self.clock.monotonic()
+        self._failures.setdefault(key, deque()).append(stamp)
+        return stamp
+
+    def _release(self, key: str, stamp: float) -> None:
+        """Give back an attempt reserved with ``_failed`` (it was not a guess)."""
+        window = self._failures.get(key)
+        if window and stamp in window:
+            window.remove(stamp)
+
+    def _reserve(self, email_key: str, peer: str) -> list[tuple[str, float]]:
+        """Refuse a throttled attempt; else count it now, before its slow hash,
+        so parallel attempts see each other (no await between check and count)."""
+        by_peer = "p:" + peer
+        if self._throttled(email_key, MAX_FAILURES) or (
+            peer and self._throttled(by_peer, MAX_FAILURES_PER_IP)
+        ):
+            raise Unavailable("throttled", "too many failed attempts; try again in a minute")
+        reserved = [(email_key, self._failed(email_key))]
+        if peer:
+            reserved.append((by_peer, self._failed(by_peer)))
+        return reserved
 
     async def login(self, email: str, password: str, peer: str = "") -> tuple[str, int, Operator]:
         """Check the password; return (token, expiry ms, operator)."""
         email = email.strip().lower()[:320]
-        by_email, by_peer = "e:" + email, "p:" + peer
-        if self._throttled(by_email, MAX_FAILURES) or (
-            peer and self._throttled(by_peer, MAX_FAILURES_PER_IP)
-        ):
-            raise Unavailable("throttled", "too many failed logins; try again in a minute")
+        reserved = self._reserve("e:" + email, peer)
         op = self.directory.operator_by_email(email)
-        if len(password) > 1024:
-            ok = False
-        elif op is None:
-            # The same cost as a real check: the directory's hasher made both hashes.
-            await verify_password(_dummy_hash(self.directory.hasher), password)
-            ok = False
-        else:
-            ok = await verify_password(op.password_hash, password)
+        try:
+            if len(password) > 1024:
+                ok = False
+            elif op is None:
+                # The same cost as a real check: the directory's hasher made both hashes.
+                await verify_password(_dummy_hash(self.directory.hasher), password)
+                ok = False
+            else:
+                ok = await verify_password(op.password_hash, password)
+        except Unavailable:
+            for key, stamp in reserved:  # busy: not an attempt
+                self._release(key, stamp)
+            raise
         if not ok or op is None:
-            self._failed(by_email)
-            if peer:
-                self._failed(by_peer)
             raise Unauthenticated("bad_credentials", "wrong email or password")
-        self._failures.pop(by_email, None)
+        for key, stamp in reserved[1:]:
+            self._release(key, stamp)
+        self._failures.pop(reserved[0][0], None)
+        if op.disabled:
+            raise Unauthenticated("operator_disabled", "this operator is disabled")
         token, expires = await self._new_session(op)
         return token, expires, op
 
@@ -140,7 +180,12 @@ class Auth:
         """The principal for a bearer token, or Unauthenticated."""
         if not token:
             raise Unauthenticated("unauthenticated", "a token is required (log in first)")
-        digest = ids.token_digest(token)
+        return self.recheck(ids.token_digest(token))[0]
+
+    def recheck(self, digest: bytes) -> tuple[Principal, int]:
+        """The principal of a token by its digest, now, and its expiry (ms); or
+        Unauthenticated when it was revoked, expired, or its operator is gone or
+        disabled. Open streams call it again on every change of access."""
         doc = TOKENS.get(self.store, digest)
         if doc is None:
             raise Unauthenticated("bad_token", "the token is not valid (log in again)")
@@ -149,7 +194,9 @@ class Auth:
         op = self.directory.operators.get(doc["operator_id"])
         if op is None:
             raise Unauthenticated("bad_token", "the token's operator no longer exists")
-        return Principal(op.id, op.account_id, op.role, digest)
+        if op.disabled:
+            raise Unauthenticated("operator_disabled", "this operator is disabled")
+        return Principal(op.id, op.account_id, op.role, digest), doc["expires_ms"]
 
     async def logout(self, principal: Principal) -> None:
         await self._revoke(principal.operator_id, [principal.token_digest])
@@ -196,27 +243,42 @@ class Auth:
             ops.extend(TOKENS.delete(operator_id, digest))
         if ops:
             await self.store.write_async(ops)
+            self.on_access_changed(operator_id)
 
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         """The caller's own password; wrong current passwords count as failed
-        logins, and every other session of the caller is revoked."""
+        logins (reserved before the check, as a login's), and every other session
+        of the caller is revoked."""
         op = self.directory.operator(principal.operator_id)
-        key = "e:" + op.email
-        if self._throttled(key, MAX_FAILURES):
-            raise Unavailable("throttled", "too many failed attempts; try again in a minute")
-        if len(current) > 1024 or not await verify_password(op.password_hash, current):
-            self._failed(key)
+        reserved = self._reserve("e:" + op.email, "")
+        try:
+            ok = len(current) <= 1024 and await verify_password(op.password_hash, current)
+        except Unavailable:
+            for key, stamp in reserved:
+                self._release(key, stamp)
+            raise
+        if not ok:
             raise Unauthenticated("bad_credentials", "the current password is wrong")
+        for key, stamp in reserved:
+            self._release(key, stamp)
         await self.directory.set_password(op.id, new)
         await self.revoke_all(op.id, keep=principal.token_digest)
 
     async def reset_password(self, principal: Principal, operator_id: str, new: str) -> None:
-        """Set another operator's password (same account, a role not above the
-        caller's) and end all their sessions."""
+        """Set another operator's password (of the same account, holding nothing
+        the caller lacks) and end all their sessions. One's own password is
+        changed with the current one (``change_password``), never reset."""
         target = self.directory.operator(operator_id, principal.account_id)
-        if not may_manage(principal.role, target.role):
+        if target.id == principal.operator_id:
             raise PermissionDenied(
-                "permission_denied", f"the {principal.role} role may not reset an {target.role}"
+                "own_password", "change your own password with the current one (ChangePassword)"
             )
+        directory = self.directory
+        check_manage(
+            principal.role,
+            directory.role_permissions(principal.account_id, principal.role),
+            target.role,
+            directory.role_permissions(target.account_id, target.role),
+        )
         await self.directory.set_password(target.id, new)
         await self.revoke_all(target.id)

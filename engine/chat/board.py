@@ -26,6 +26,7 @@ from engine.chat.messages import (
     CardChanged,
     GetBoardStats,
     GetCard,
+    RescopeBoard,
     UnwatchBoard,
     WatchBoard,
 )
@@ -124,6 +125,9 @@ class Board(Actor[BoardCommand, ChatServices]):
             case UnwatchBoard(sink):
                 self.watchers.pop(sink, None)
                 return None
+            case RescopeBoard(sink, scope, departments):
+                self._rescope(sink, scope, departments)
+                return None
             case GetCard(conv_id):
                 return self.cards.get(conv_id)
             case GetBoardStats(site_id):
@@ -148,6 +152,24 @@ class Board(Actor[BoardCommand, ChatServices]):
                 sink.push(ChatListed(card, view))
             elif conv_id in watcher.shown:
                 watcher.shown.discard(conv_id)
+                sink.push(ChatUnlisted(conv_id))
+
+    def _rescope(self, sink: Sink, scope: str, departments: tuple[str, ...]) -> None:
+        """The watcher's role or departments changed: what it may no longer see
+        leaves its views, what it now may enters them, at once."""
+        old = self.watchers.get(sink)
+        if old is None or scope not in SCOPES:
+            return
+        watcher = _Watcher(old.operator_id, scope, departments)
+        self.watchers[sink] = watcher
+        for card in sorted(self.cards.values(), key=lambda c: c.started_ms):
+            conv_id = card.conversation_id
+            view = watcher.view(card)
+            if view is not None:
+                watcher.shown.add(conv_id)
+                if conv_id not in old.shown:
+                    sink.push(ChatListed(card, view))
+            elif conv_id in old.shown:
                 sink.push(ChatUnlisted(conv_id))
 
     def _stats(self, site_id: str) -> dict[str, dict[str, int]]:

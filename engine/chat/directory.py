@@ -8,7 +8,6 @@ account id, so a caller never reaches another account's records.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any
 
@@ -16,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.chat import ids
+from engine.chat.hashing import GATE
 from engine.chat.permissions import BUILTIN_ROLES, check_role
 from engine.chat.records import (
     DEPARTMENT_SETTINGS,
@@ -60,7 +60,7 @@ async def hash_password(password: str, hasher: PasswordHasher = PASSWORD_HASHER)
         )
     if len(password) > 1024:
         raise InvalidArgument("invalid_argument", "password is longer than 1024 characters")
-    return await asyncio.to_thread(hasher.hash, password)
+    return await GATE.run(lambda: hasher.hash(password))
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
@@ -72,7 +72,7 @@ async def verify_password(password_hash: str, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(check)
+    return await GATE.run(check)
 
 
 class Directory:
@@ -436,6 +436,36 @@ class Directory:
     def role_exists(self, account_id: str, role: str) -> bool:
         return role in BUILTIN_ROLES or role in self.roles.get(account_id, {})
 
+    def check_role_exists(self, account_id: str, role: str) -> None:
+        if not self.role_exists(account_id, role):
+            raise NotFound("unknown_role", f"no role {role[:40]!r} in this account")
+
+    async def update_role(
+        self, account_id: str, name: str, permissions: list[str], granter: frozenset[str]
+    ) -> frozenset[str]:
+        """Replace a custom role's permissions. Nobody edits a role holding what
+        they lack, nor grants what they lack; built-in roles stay as they are."""
+        if name in BUILTIN_ROLES:
+            raise PermissionDenied("permission_denied", f"the built-in {name} role cannot change")
+        old = self.roles.get(account_id, {}).get(name)
+        if old is None:
+            raise NotFound("unknown_role", f"no role {name[:40]!r} in this account")
+        perms = check_role(name, permissions)
+        beyond = sorted((perms | old) - granter)
+        if beyond:
+            raise PermissionDenied(
+                "permission_denied", f"the role holds or would hold what you lack: {beyond}"
+            )
+        await self.store.write_async([ROLES.put(account_id, name, perms)])
+        self.roles[account_id][name] = perms
+        return perms
+
+    def role_holders(self, account_id: str, role: str) -> list[str]:
+        """The ids of the account's operators holding ``role``."""
+        return [
+            o.id for o in self.operators.values() if o.account_id == account_id and o.role == role
+        ]
+
     async def create_role(
         self, account_id: str, name: str, permissions: list[str], granter: frozenset[str]
     ) -> frozenset[str]:
@@ -479,8 +509,7 @@ class Directory:
             raise InvalidArgument("invalid_argument", "an imported password must be argon2id")
         if email in self._by_email:
             raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
-        if not self.role_exists(account_id, role):
-            raise NotFound("unknown_role", f"no role {role[:40]!r} in this account")
+        self.check_role_exists(account_id, role)
         for dept_id in department_ids:
             self.department_of_account(dept_id, account_id)
         # Validate everything before the slow hash, so a bad request costs little.
@@ -553,6 +582,8 @@ class Directory:
         unknown = sorted(set(changes) - set(OPERATOR_SETTINGS))
         if unknown:
             raise InvalidArgument("invalid_argument", f"no such setting: {', '.join(unknown)}")
+        if "role" in changes:
+            self.check_role_exists(account_id, changes["role"])
         changes = dict(changes)
         for name in ("department_ids", "languages", "region_ids", "group_ids"):
             if name in changes:

@@ -13,7 +13,7 @@ beside their request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from engine.chat.events import ChatCard, Departments, Event, Sink
 from engine.chat.journal import ReplayPage
@@ -550,6 +550,35 @@ class GetOperatorState(Request[OperatorState]):
     """Reply: the :class:`OperatorState`."""
 
 
+class AccessWatcher(Protocol):
+    """A long-lived stream's hold on its operator's token and permissions
+    (:class:`engine.chat.sessions.access.StreamAccess`)."""
+
+    def recheck(self) -> None:
+        """Re-read the token and permissions; end or narrow the stream. Must not
+        block or raise."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchAccess:
+    """A stream of this operator opened: re-check it now (a revocation may have
+    passed between its login check and this message) and on every AccessChanged."""
+
+    watcher: AccessWatcher = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchAccess:
+    watcher: AccessWatcher = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessChanged:
+    """The operator's tokens, role, role's permissions, departments or standing
+    changed (a password reset, sessions revoked, a role edited, disabled): every
+    open stream of it re-checks at once."""
+
+
 OperatorCommand = (
     AttachSession
     | DetachSession
@@ -568,6 +597,9 @@ OperatorCommand = (
     | PresenceTick
     | GraceOver
     | OrphanCheck
+    | WatchAccess
+    | UnwatchAccess
+    | AccessChanged
 )
 
 
@@ -758,6 +790,16 @@ class UnwatchBoard:
 
 
 @dataclass(frozen=True, slots=True)
+class RescopeBoard:
+    """A watching session's role or departments changed: re-evaluate its views
+    (ChatUnlisted for what it may no longer see, ChatListed for what it now may)."""
+
+    sink: Sink = field(compare=False)
+    scope: str
+    department_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class GetCard(Request[ChatCard | None]):
     """Reply: the card of a conversation, or None."""
 
@@ -771,7 +813,7 @@ class GetBoardStats(Request[dict[str, dict[str, int]]]):
     site_id: str
 
 
-BoardCommand = CardChanged | WatchBoard | UnwatchBoard | GetCard | GetBoardStats
+BoardCommand = CardChanged | WatchBoard | UnwatchBoard | RescopeBoard | GetCard | GetBoardStats
 
 
 PresenceCommand = (

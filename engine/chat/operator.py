@@ -17,6 +17,12 @@ unless a session comes back. Offline, its open chats are forwarded or closed
 after each department's ``offline_seconds`` (or kept, the default). The account's
 presence actor hears every change of the status shown.
 
+Revocation: every open stream of the operator (its sessions, visitor channels on
+its token) watches its access here; auth and the account's rules send
+``AccessChanged`` after a password reset, a revoked session, a role changed or
+edited, and each stream re-checks its token and permissions at once (ending or
+narrowing itself).
+
 Its open conversations and status are its snapshot, saved on every change, so a
 restart knows its load.
 """
@@ -27,6 +33,8 @@ from engine.chat import schedule
 from engine.chat.events import Assigned, Event, Offered, OfferWithdrawn, Sink
 from engine.chat.kinds import CONVERSATION, PRESENCE, QUEUE
 from engine.chat.messages import (
+    AccessChanged,
+    AccessWatcher,
     Adopt,
     AnswerOffer,
     AttachSession,
@@ -54,6 +62,8 @@ from engine.chat.messages import (
     SettingsChanged,
     Subscribe,
     Unsubscribe,
+    UnwatchAccess,
+    WatchAccess,
     WithdrawOffer,
 )
 from engine.chat.policies import Candidate
@@ -84,6 +94,9 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
     def __init__(self, key: str, snapshot: bytes | None) -> None:
         self.id = key
         self.sessions: list[Sink] = []
+        # Every open stream of this operator (sessions and visitor channels):
+        # told to re-check its token and permissions on AccessChanged.
+        self.watchers: list[AccessWatcher] = []
         self.active: dict[str, ConversationInfo] = {}
         # Chats it is in that do not count toward its limit: joined, on hold.
         self.extra: dict[str, ConversationInfo] = {}
@@ -121,7 +134,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
 
     def can_passivate(self) -> bool:
         # Pending timers (grace, offers, orphan checks) hold it too: the runtime sees to that.
-        return not self.sessions
+        return not self.sessions and not self.watchers
 
     def _record(self, ctx: Context) -> Operator:
         op: Operator | None = ctx.services.directory.operators.get(self.id)
@@ -248,6 +261,19 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
                 return None
             case NotifySessions(event):
                 self._push(event)
+                return None
+            case WatchAccess(watcher):
+                self.watchers.append(watcher)
+                watcher.recheck()
+                return None
+            case UnwatchAccess(watcher):
+                if watcher in self.watchers:
+                    self.watchers.remove(watcher)
+                return None
+            case AccessChanged():
+                # A watcher that ends its stream unwatches later: iterate a copy.
+                for watcher in list(self.watchers):
+                    watcher.recheck()
                 return None
             case GetOperatorState():
                 op = self._record(ctx)

@@ -109,20 +109,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
     ),
 }
 
-# Who may act on whom (reset a password): never on a role ranked above one's own.
-# Custom roles rank with "operator".
-ROLE_RANK = {"operator": 0, "admin": 1, "owner": 2}
-
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
-
-
-def rank(role: str) -> int:
-    return ROLE_RANK.get(role, 0)
-
-
-def may_manage(actor_role: str, target_role: str) -> bool:
-    """Whether ``actor_role`` may act on an operator of ``target_role``."""
-    return rank(actor_role) >= rank(target_role)
 
 
 def require(held: frozenset[str], role: str, permission: str) -> None:
@@ -148,10 +135,23 @@ def check_appoint(
         )
 
 
-def check_manage(actor_role: str, target_role: str) -> None:
-    """Refuse to change an operator whose role ranks above the actor's."""
-    if not may_manage(actor_role, target_role):
-        raise PermissionDenied("permission_denied", "you may not change a higher role")
+def check_manage(
+    actor_role: str, actor_held: frozenset[str], target_role: str, target_held: frozenset[str]
+) -> None:
+    """Refuse to act on another operator (reset its password, change its
+    settings or role, revoke its sessions, disable it) unless everything the
+    target's role holds, the actor's holds too: ranked by permissions, never by
+    a role's name, so a narrow custom role never takes over a wider one. The
+    same rule as :func:`check_appoint`, owners included: only an owner acts on
+    an owner."""
+    if target_role == "owner" and actor_role != "owner":
+        raise PermissionDenied("permission_denied", "only an owner may act on an owner")
+    beyond = target_held - actor_held
+    if beyond:
+        raise PermissionDenied(
+            "permission_denied",
+            f"the {target_role} role holds more than yours: {sorted(beyond)}",
+        )
 
 
 def check_line(department_id: str, own_departments: tuple[str, ...], held: frozenset[str]) -> None:

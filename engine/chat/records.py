@@ -182,6 +182,8 @@ OPERATOR_SETTINGS = (
     "timezone",
     "auto_distribution",
     "auto_accept",
+    "role",
+    "disabled",
 )
 
 
@@ -289,6 +291,7 @@ class Operator:
     timezone: str = "UTC"
     auto_distribution: bool = True  # receives chats from the queue
     auto_accept: bool = True  # else each chat is an offer to accept in time
+    disabled: bool = False  # may not log in; its sessions and streams end
 
     def __post_init__(self) -> None:
         check_avatar(self.avatar_url)

@@ -673,12 +673,20 @@ class UpdateOperatorRequest(_message.Message):
     TIMEZONE_FIELD_NUMBER: _builtins.int
     AUTO_DISTRIBUTION_FIELD_NUMBER: _builtins.int
     AUTO_ACCEPT_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    DISABLED_FIELD_NUMBER: _builtins.int
     operator_id: _builtins.str
     max_chats: _builtins.int
     schedule: _builtins.str
     timezone: _builtins.str
     auto_distribution: _builtins.bool
     auto_accept: _builtins.bool
+    role: _builtins.str
+    """Another role (one the caller could give); the operator's open streams narrow
+    at once.
+    """
+    disabled: _builtins.bool
+    """A disabled operator cannot log in, and its sessions and streams end at once."""
     @_builtins.property
     def department_ids(self) -> Global___StringList:
         """A list given replaces the operator's list (an empty list clears it)."""
@@ -702,17 +710,23 @@ class UpdateOperatorRequest(_message.Message):
         timezone: _builtins.str | None = ...,
         auto_distribution: _builtins.bool | None = ...,
         auto_accept: _builtins.bool | None = ...,
+        role: _builtins.str | None = ...,
+        disabled: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_accept", b"_auto_accept", "_auto_distribution", b"_auto_distribution", "_max_chats", b"_max_chats", "_schedule", b"_schedule", "_timezone", b"_timezone", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "department_ids", b"department_ids", "group_ids", b"group_ids", "languages", b"languages", "max_chats", b"max_chats", "region_ids", b"region_ids", "schedule", b"schedule", "timezone", b"timezone"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_accept", b"_auto_accept", "_auto_distribution", b"_auto_distribution", "_disabled", b"_disabled", "_max_chats", b"_max_chats", "_role", b"_role", "_schedule", b"_schedule", "_timezone", b"_timezone", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "department_ids", b"department_ids", "disabled", b"disabled", "group_ids", b"group_ids", "languages", b"languages", "max_chats", b"max_chats", "region_ids", b"region_ids", "role", b"role", "schedule", b"schedule", "timezone", b"timezone"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_accept", b"_auto_accept", "_auto_distribution", b"_auto_distribution", "_max_chats", b"_max_chats", "_schedule", b"_schedule", "_timezone", b"_timezone", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "department_ids", b"department_ids", "group_ids", b"group_ids", "languages", b"languages", "max_chats", b"max_chats", "operator_id", b"operator_id", "region_ids", b"region_ids", "schedule", b"schedule", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_accept", b"_auto_accept", "_auto_distribution", b"_auto_distribution", "_disabled", b"_disabled", "_max_chats", b"_max_chats", "_role", b"_role", "_schedule", b"_schedule", "_timezone", b"_timezone", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "department_ids", b"department_ids", "disabled", b"disabled", "group_ids", b"group_ids", "languages", b"languages", "max_chats", b"max_chats", "operator_id", b"operator_id", "region_ids", b"region_ids", "role", b"role", "schedule", b"schedule", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__auto_accept: _TypeAlias = _typing.Literal["auto_accept"]  # noqa: Y015
     _WhichOneofArgType__auto_accept: _TypeAlias = _typing.Literal["_auto_accept", b"_auto_accept"]  # noqa: Y015
     _WhichOneofReturnType__auto_distribution: _TypeAlias = _typing.Literal["auto_distribution"]  # noqa: Y015
     _WhichOneofArgType__auto_distribution: _TypeAlias = _typing.Literal["_auto_distribution", b"_auto_distribution"]  # noqa: Y015
+    _WhichOneofReturnType__disabled: _TypeAlias = _typing.Literal["disabled"]  # noqa: Y015
+    _WhichOneofArgType__disabled: _TypeAlias = _typing.Literal["_disabled", b"_disabled"]  # noqa: Y015
     _WhichOneofReturnType__max_chats: _TypeAlias = _typing.Literal["max_chats"]  # noqa: Y015
     _WhichOneofArgType__max_chats: _TypeAlias = _typing.Literal["_max_chats", b"_max_chats"]  # noqa: Y015
+    _WhichOneofReturnType__role: _TypeAlias = _typing.Literal["role"]  # noqa: Y015
+    _WhichOneofArgType__role: _TypeAlias = _typing.Literal["_role", b"_role"]  # noqa: Y015
     _WhichOneofReturnType__schedule: _TypeAlias = _typing.Literal["schedule"]  # noqa: Y015
     _WhichOneofArgType__schedule: _TypeAlias = _typing.Literal["_schedule", b"_schedule"]  # noqa: Y015
     _WhichOneofReturnType__timezone: _TypeAlias = _typing.Literal["timezone"]  # noqa: Y015
@@ -722,7 +736,11 @@ class UpdateOperatorRequest(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__auto_distribution) -> _WhichOneofReturnType__auto_distribution | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__disabled) -> _WhichOneofReturnType__disabled | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_chats) -> _WhichOneofReturnType__max_chats | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__role) -> _WhichOneofReturnType__role | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__schedule) -> _WhichOneofReturnType__schedule | None: ...
     @_typing.overload
@@ -980,6 +998,7 @@ class Operator(_message.Message):
     AUTO_DISTRIBUTION_FIELD_NUMBER: _builtins.int
     AUTO_ACCEPT_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    DISABLED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     account_id: _builtins.str
     email: _builtins.str
@@ -994,6 +1013,7 @@ class Operator(_message.Message):
     auto_accept: _builtins.bool
     status: _builtins.str
     """online | away | offline, as the operators list shows it."""
+    disabled: _builtins.bool
     @_builtins.property
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1022,10 +1042,11 @@ class Operator(_message.Message):
         auto_distribution: _builtins.bool = ...,
         auto_accept: _builtins.bool = ...,
         status: _builtins.str = ...,
+        disabled: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "avatar_url", b"avatar_url", "department_ids", b"department_ids", "display_name", b"display_name", "email", b"email", "group_ids", b"group_ids", "id", b"id", "languages", b"languages", "max_chats", b"max_chats", "online", b"online", "region_ids", b"region_ids", "role", b"role", "schedule", b"schedule", "status", b"status", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "avatar_url", b"avatar_url", "department_ids", b"department_ids", "disabled", b"disabled", "display_name", b"display_name", "email", b"email", "group_ids", b"group_ids", "id", b"id", "languages", b"languages", "max_chats", b"max_chats", "online", b"online", "region_ids", b"region_ids", "role", b"role", "schedule", b"schedule", "status", b"status", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1317,6 +1338,69 @@ class CreateRoleRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateRoleRequest: _TypeAlias = CreateRoleRequest  # noqa: Y015
+
+@_typing.final
+class UpdateRoleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PERMISSIONS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    @_builtins.property
+    def permissions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The role's new permissions (replacing the old ones)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        permissions: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "permissions", b"permissions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateRoleRequest: _TypeAlias = UpdateRoleRequest  # noqa: Y015
+
+@_typing.final
+class RevokeOperatorSessionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    operator_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        operator_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operator_id", b"operator_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeOperatorSessionsRequest: _TypeAlias = RevokeOperatorSessionsRequest  # noqa: Y015
+
+@_typing.final
+class RevokeOperatorSessionsReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVOKED_FIELD_NUMBER: _builtins.int
+    revoked: _builtins.int
+    def __init__(
+        self,
+        *,
+        revoked: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revoked", b"revoked"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeOperatorSessionsReply: _TypeAlias = RevokeOperatorSessionsReply  # noqa: Y015
 
 @_typing.final
 class ListRolesReply(_message.Message):

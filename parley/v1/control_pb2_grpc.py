@@ -551,6 +551,16 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
                 _registered_method=True)
+        self.UpdateRole = channel.unary_unary(
+                '/parley.v1.Control/UpdateRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
+                _registered_method=True)
+        self.RevokeOperatorSessions = channel.unary_unary(
+                '/parley.v1.Control/RevokeOperatorSessions',
+                request_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
+                _registered_method=True)
         self.UpdateDepartment = channel.unary_unary(
                 '/parley.v1.Control/UpdateDepartment',
                 request_serializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
@@ -709,8 +719,9 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResetPassword(self, request, context):
-        """Sets another operator's password and revokes all their sessions. Nobody
-        resets the password of a role above their own.
+        """Sets another operator's password and revokes all their sessions (their open
+        streams end). Only for an operator whose role holds nothing the caller's
+        lacks; one's own password is changed with ChangePassword.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -725,6 +736,20 @@ class ControlServicer:
 
     def ListRoles(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRole(self, request, context):
+        """Change a custom role's permissions; its holders' open streams follow at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeOperatorSessions(self, request, context):
+        """End every session of a colleague (whose permissions are within the caller's).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -925,6 +950,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListRoles,
                     request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListRolesReply.SerializeToString,
+            ),
+            'UpdateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
+            ),
+            'RevokeOperatorSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeOperatorSessions,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.SerializeToString,
             ),
             'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateDepartment,
@@ -1307,6 +1342,60 @@ class Control:
             '/parley.v1.Control/ListRoles',
             parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/UpdateRole',
+            parley_dot_v1_dot_control__pb2.UpdateRoleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Role.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeOperatorSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/RevokeOperatorSessions',
+            parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -170,12 +170,17 @@ class ControlStub:
     ListOperators: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListOperatorsRequest, _control_pb2.ListOperatorsReply]
     GetTranscript: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetTranscriptRequest, _control_pb2.Transcript]
     ResetPassword: _grpc.UnaryUnaryMultiCallable[_control_pb2.ResetPasswordRequest, _common_pb2.Empty]
-    """Sets another operator's password and revokes all their sessions. Nobody
-    resets the password of a role above their own.
+    """Sets another operator's password and revokes all their sessions (their open
+    streams end). Only for an operator whose role holds nothing the caller's
+    lacks; one's own password is changed with ChangePassword.
     """
     CreateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]
     """Custom roles: a named set of permissions (see README, "Roles")."""
     ListRoles: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListRolesReply]
+    UpdateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]
+    """Change a custom role's permissions; its holders' open streams follow at once."""
+    RevokeOperatorSessions: _grpc.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]
+    """End every session of a colleague (whose permissions are within the caller's)."""
     UpdateDepartment: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]
@@ -224,12 +229,17 @@ class ControlAsyncStub(ControlStub):
     ListOperators: _aio.UnaryUnaryMultiCallable[_control_pb2.ListOperatorsRequest, _control_pb2.ListOperatorsReply]  # type: ignore[assignment]
     GetTranscript: _aio.UnaryUnaryMultiCallable[_control_pb2.GetTranscriptRequest, _control_pb2.Transcript]  # type: ignore[assignment]
     ResetPassword: _aio.UnaryUnaryMultiCallable[_control_pb2.ResetPasswordRequest, _common_pb2.Empty]  # type: ignore[assignment]
-    """Sets another operator's password and revokes all their sessions. Nobody
-    resets the password of a role above their own.
+    """Sets another operator's password and revokes all their sessions (their open
+    streams end). Only for an operator whose role holds nothing the caller's
+    lacks; one's own password is changed with ChangePassword.
     """
     CreateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     """Custom roles: a named set of permissions (see README, "Roles")."""
     ListRoles: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListRolesReply]  # type: ignore[assignment]
+    UpdateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
+    """Change a custom role's permissions; its holders' open streams follow at once."""
+    RevokeOperatorSessions: _aio.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]  # type: ignore[assignment]
+    """End every session of a colleague (whose permissions are within the caller's)."""
     UpdateDepartment: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]  # type: ignore[assignment]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]  # type: ignore[assignment]
@@ -323,8 +333,9 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ResetPasswordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
-        """Sets another operator's password and revokes all their sessions. Nobody
-        resets the password of a role above their own.
+        """Sets another operator's password and revokes all their sessions (their open
+        streams end). Only for an operator whose role holds nothing the caller's
+        lacks; one's own password is changed with ChangePassword.
         """
 
     @_abc_1.abstractmethod
@@ -341,6 +352,22 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _common_pb2.Empty,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListRolesReply, _abc.Awaitable[_control_pb2.ListRolesReply]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateRole(
+        self,
+        request: _control_pb2.UpdateRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Role, _abc.Awaitable[_control_pb2.Role]]:
+        """Change a custom role's permissions; its holders' open streams follow at once."""
+
+    @_abc_1.abstractmethod
+    def RevokeOperatorSessions(
+        self,
+        request: _control_pb2.RevokeOperatorSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.RevokeOperatorSessionsReply, _abc.Awaitable[_control_pb2.RevokeOperatorSessionsReply]]:
+        """End every session of a colleague (whose permissions are within the caller's)."""
 
     @_abc_1.abstractmethod
     def UpdateDepartment(

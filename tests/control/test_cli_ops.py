@@ -177,8 +177,17 @@ async def test_lists_for_people(tmp_path: Path) -> None:
         assert "Support" in row and ticket["department_id"] not in row  # the name, not the id
         assert visitor in row and "Call me" in row
 
-        # Who may read tickets but not the departments sees their ids instead.
-        r = await cli("role", "create", "desk", "--permission", "view_tickets")
+        # Who may read tickets but not the departments sees their ids instead
+        # (tickets follow the chats' scope: this desk sees every chat's).
+        r = await cli(
+            "role",
+            "create",
+            "desk",
+            "--permission",
+            "view_tickets",
+            "--permission",
+            "view_all_chats",
+        )
         assert r.exit_code == 0, r.output
         r = await cli(
             "operator",

@@ -79,7 +79,7 @@ async def test_the_rules_hold_for_any_caller(tmp_path: Path) -> None:
         )  # fmt: skip
         as_ana = Principal(ana.id, acme.id, "operator", b"")
         as_admin = Principal(ana.id, acme.id, "admin", b"")
-        with pytest.raises(PermissionDenied, match="higher role"):
+        with pytest.raises(PermissionDenied, match="only an owner may act on an owner"):
             await account.update_operator(engine, as_admin, owner.id, {"max_chats": 1})
         with pytest.raises(PermissionDenied, match="only an owner"):
             await account.add_operator(

@@ -41,14 +41,24 @@ def test_only_an_owner_makes_an_owner_and_nobody_gives_more_than_they_hold() -> 
         check_appoint("viewer", frozenset(), "trainee", TRAINEE)
 
 
-def test_nobody_changes_a_higher_role() -> None:
-    check_manage("owner", "owner")
-    check_manage("admin", "operator")
-    check_manage("admin", "trainee")  # custom roles rank with operator
-    with pytest.raises(PermissionDenied, match="higher role"):
-        check_manage("admin", "owner")
-    with pytest.raises(PermissionDenied, match="higher role"):
-        check_manage("trainee", "admin")
+def test_one_acts_on_a_colleague_only_holding_all_it_holds() -> None:
+    check_manage("owner", OWNER, "owner", OWNER)
+    check_manage("admin", ADMIN, "operator", OPERATOR)
+    check_manage("admin", ADMIN, "trainee", TRAINEE)
+    check_manage("operator", OPERATOR, "trainee", TRAINEE)
+    with pytest.raises(PermissionDenied, match="only an owner may act on an owner"):
+        check_manage("admin", ADMIN, "owner", OWNER)
+    with pytest.raises(PermissionDenied, match="the admin role holds more than yours"):
+        check_manage("trainee", TRAINEE, "admin", ADMIN)
+    # A custom role ranks by what it holds, not with "operator": a narrow one
+    # holding only manage_operators acts on neither an admin nor an operator.
+    narrow = frozenset({"manage_operators", "self"})
+    with pytest.raises(PermissionDenied, match="holds more than yours"):
+        check_manage("hr", narrow, "admin", ADMIN)
+    with pytest.raises(PermissionDenied, match="holds more than yours"):
+        check_manage("hr", narrow, "operator", OPERATOR)
+    # ... and a wide custom role acts on the operator role it covers.
+    check_manage("lead", OPERATOR | {"manage_operators"}, "operator", OPERATOR)
 
 
 def test_a_waiting_line_is_for_its_operators_and_department_managers() -> None:

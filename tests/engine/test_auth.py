@@ -3,7 +3,9 @@ never appear in clear."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from pathlib import Path
 
 import argon2
@@ -14,6 +16,7 @@ from control.runner import ServeConfig
 from engine.app import Engine
 from engine.chat.auth import FAILURE_WINDOW, MAX_FAILURES_PER_IP, Auth
 from engine.chat.directory import Directory
+from engine.chat.hashing import GATE
 from engine.errors import InvalidArgument, Unauthenticated, Unavailable
 from engine.persistence import LmdbStore
 from engine.runtime import FakeClock
@@ -146,5 +149,29 @@ async def test_the_engine_hashes_with_argon2_defaults_unless_given_a_hasher(
         await auth.login("ana@acme.test", SECRET)
         with pytest.raises(Unauthenticated):
             await auth.login("nobody@acme.test", SECRET)
+    finally:
+        store.close()
+
+
+async def test_a_busy_refusal_is_not_counted_as_an_attempt(tmp_path: Path) -> None:
+    """When the hash gate is full a login is refused ``busy`` before any check,
+    and gives its reserved attempt back: it costs the email nothing."""
+    store, _, auth, _ = await make(tmp_path)
+    release = threading.Event()
+    holders = [asyncio.ensure_future(GATE.run(lambda: release.wait(5))) for _ in range(GATE.limit)]
+    try:
+        await asyncio.sleep(0)
+        for _ in range(10):
+            with pytest.raises(Unavailable) as info:
+                await auth.login("ana@acme.test", "wrong", "10.0.0.1")
+            assert info.value.code == "busy" and info.value.retryable
+    finally:
+        release.set()
+        await asyncio.gather(*holders)
+    try:
+        for _ in range(4):  # ten busy refusals later, the email still has its five
+            with pytest.raises(Unauthenticated):
+                await auth.login("ana@acme.test", "wrong", "10.0.0.1")
+        await auth.login("ana@acme.test", SECRET, "10.0.0.1")
     finally:
         store.close()

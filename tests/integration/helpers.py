@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import orjson
+from argon2 import PasswordHasher
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
@@ -28,6 +29,7 @@ async def running(
     clock: Clock | None = None,
     grace_seconds: float = 30.0,
     abandon_seconds: float = 60.0,
+    password_hasher: PasswordHasher = CHEAP_HASHER,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -40,7 +42,7 @@ async def running(
         grace_seconds=grace_seconds,
         abandon_seconds=abandon_seconds,
         edge=EdgeConfig(port=0, **edge),
-        password_hasher=CHEAP_HASHER,
+        password_hasher=password_hasher,
     )
     app = Parley(config)
     await app.start()

@@ -129,7 +129,7 @@ async def test_operator_commands_refuse_bad_input(tmp_path: Path) -> None:
                         conversation_id=conv, client_msg_id="w", text="hi"
                     )
                 ),
-                "not_participant",
+                "unknown_conversation",  # out of a trainee's sight: as a made-up id
             ),
             (
                 ana,

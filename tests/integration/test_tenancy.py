@@ -8,8 +8,10 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import symbol_database
 
 from parley.v1 import control_pb2, operator_pb2
+from tests.control.test_permissions import contract_methods
 from tests.integration.helpers import Operator, Visitor, owner, running, visitor_url
 
 
@@ -83,7 +85,7 @@ async def test_one_account_cannot_reach_another(tmp_path: Path) -> None:
         a_op = await Operator(app).login(app.demo["email"], app.demo["password"])
         await a_op.open()
         a_op.say(conv, "x", "hello B")
-        assert (await a_op.recv("error")).code == "not_participant"
+        assert (await a_op.recv("error")).code == "unknown_conversation"  # as a made-up id
         for client in (a_owner, b, a_op):
             await client.close()
 
@@ -183,5 +185,108 @@ async def test_routing_and_chat_calls_never_cross_accounts(tmp_path: Path) -> No
             )
         )
         assert (await a.recv("error")).code == "unknown_conversation"
+        for client in (a, b):
+            await client.close()
+
+
+# Calls that name nothing of an account's by id, or are checked another way.
+NO_TENANT_IDS = {
+    "/parley.v1.OperatorSession/Connect": "a stream: B's chat over it is refused above",
+    "/parley.v1.VisitorChannel/Connect": "a stream: its hello names a site (unknown_site)",
+}
+
+
+async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: Path) -> None:
+    """Generated from the contract: every RPC whose request has an id field is
+    called by A's owner with B's ids in every such field, and answers NOT_FOUND
+    (or, for a list, nothing of B's). A new RPC, or a new id field, cannot skip
+    this: an id field this test has no value of B's for fails it."""
+    async with running(tmp_path) as app:
+        assert app.engine is not None
+        d = app.engine.directory
+        other = await d.create_account("other co")
+        b_site = await d.create_site(other.id, "B shop", [])
+        b_dept = await d.create_department(other.id, b_site.id, "B support")
+        b_region = await d.create_region(other.id, b_dept.id, "B north")
+        b_group = await d.create_group(other.id, b_site.id, "B group")
+        b_link = await d.add_link(other.id, b_site.id, "/b", b_group.id, 0)
+        b_op = await d.add_operator(
+            other.id, email="b@other.test", password="b-password", display_name="B",
+            role="owner", department_ids=[b_dept.id],
+        )  # fmt: skip
+        b_template = await d.add_template(other.id, "", "bhello", "Hello from B")
+        b_block = await d.add_block(other.id, b_site.id, "ip", "10.9.9.9", "", 1)
+        b = await Operator(app).login("b@other.test", "b-password")
+        await b.open()  # online: B's site takes chats
+        b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
+        welcome = await b_visitor.hello()
+        b_visitor.send({"type": "msg", "cid": "1", "text": "B's secret"})
+        conv = (await b_visitor.recv("ack"))["conversation"]
+        (b_session,) = app.engine.auth.sessions(b_op.id)
+        b_ids = {
+            "site_id": b_site.id,
+            "department_id": b_dept.id,
+            "fallback_department_id": b_dept.id,
+            "department_ids": b_dept.id,
+            "region_id": b_region.id,
+            "region_ids": b_region.id,
+            "group_id": b_group.id,
+            "group_ids": b_group.id,
+            "link_id": b_link.id,
+            "operator_id": b_op.id,
+            "with_operator_id": b_op.id,
+            "conversation_id": conv,
+            "visitor_id": welcome["visitor"],
+            "template_id": b_template.id,
+            "block_id": b_block.id,
+            "session_id": b_session["id"],
+        }
+        secrets = set(b_ids.values()) | {"B's secret", "b@other.test"}
+        a = await owner(app)
+        db = symbol_database.Default()
+        called, problems = [], []
+        for path, method in sorted(contract_methods().items()):
+            request_cls = db.GetSymbol(method.input_type.full_name)
+            request = request_cls()
+            named = []
+            for field in request.DESCRIPTOR.fields:
+                if not (field.name.endswith(("_id", "_ids")) or field.name == "id"):
+                    continue
+                if field.name not in b_ids:
+                    problems.append(f"{path}: no value of B's for {field.name}")
+                    continue
+                named.append(field.name)
+                value = b_ids[field.name]
+                if field.message_type is not None:  # a StringList
+                    getattr(request, field.name).values.append(value)
+                elif field.is_repeated:
+                    getattr(request, field.name).append(value)
+                else:
+                    setattr(request, field.name, value)
+            if not named or path in NO_TENANT_IDS:
+                continue
+            response_cls = db.GetSymbol(method.output_type.full_name)
+            stub = a.channel.unary_unary(
+                path,
+                request_serializer=request_cls.SerializeToString,
+                response_deserializer=response_cls.FromString,
+            )
+            called.append(path)
+            try:
+                reply = await stub(request, metadata=a.metadata)
+            except grpc.aio.AioRpcError as error:
+                if error.code() is not grpc.StatusCode.NOT_FOUND:
+                    problems.append(f"{path} {named}: {error.code().name} {error.details()}")
+                continue
+            leaked = [s for s in secrets if s in str(reply)]
+            if leaked:
+                problems.append(f"{path} {named}: answered with B's {leaked}")
+        assert not problems, problems
+        assert len(called) >= 25, called
+        # Nothing of B's changed.
+        assert d.links[b_link.id] and d.blocks[b_block.id] and d.templates[b_template.id]
+        assert d.operators[b_op.id].max_chats == 5 and d.operators[b_op.id].role == "owner"
+        assert app.engine.auth.sessions(b_op.id)
+        await b_visitor.close()
         for client in (a, b):
             await client.close()

@@ -102,6 +102,21 @@ def test_bench_journal() -> None:
     assert replays and number(replays[0].split("|")[2]) > 0
 
 
+def test_bench_logins() -> None:
+    out, rows = smoke("bench_logins")
+    assert "chat errors seen: 0" in out
+    assert [r["phase"].split(",")[0] for r in rows] == [
+        "no logins",
+        "4 clients logging in",
+        "4 clients logging in",
+    ]
+    for row in rows:
+        assert number(row["messages/s"]) > 0, row
+        p50, p99 = number(row["p50 send->operator"]), number(row["p99 send->operator"])
+        assert 0 < p50 <= p99, row
+    assert all(number(r["logins/s"]) >= 0 for r in rows[1:]), rows  # a rate, maybe 0 when busy
+
+
 def test_every_benchmark_is_smoked() -> None:
     names = sorted(path.stem for path in (ROOT / "loadtest").glob("bench_*.py"))
     assert names, "no benchmarks found"

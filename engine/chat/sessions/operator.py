@@ -11,13 +11,16 @@ permission table; a refusal comes back on the sink.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import policies
 from engine.chat.events import (
     Ack,
+    Assigned,
     ChatCard,
     ChatListed,
+    ChatUnlisted,
     CommandFailed,
     Event,
     OperatorPresence,
@@ -38,6 +41,7 @@ from engine.chat.messages import (
     MarkRead,
     Pick,
     Post,
+    RescopeBoard,
     SendDirect,
     SetChatStatus,
     SetStatus,
@@ -56,13 +60,21 @@ from engine.chat.sessions.common import (
     after_hello,
     failure,
 )
-from engine.chat.visibility import CONVERSATION_ID, card_in_sight, may_pick, scope_of
+from engine.chat.visibility import (
+    CONVERSATION_ID,
+    card_in_sight,
+    may_pick,
+    scope_of,
+    unknown_conversation,
+)
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
 from engine.runtime import AskTimeout, MailboxFull, Ref
 
 if TYPE_CHECKING:
     from engine.app import Engine
     from engine.chat.auth import Principal
+
+log = logging.getLogger("parley.session")
 
 
 class OperatorSession:
@@ -86,6 +98,10 @@ class OperatorSession:
         self._presence = engine.system.ref("presence", principal.account_id)
         self._watching = False
         self.status = ""
+        # The chats its views show and its own (from the board's and its actor's
+        # events): a refusal on any other chat says it does not exist.
+        self._in_sight: set[str] = set()
+        self._departments = engine.directory.operator(principal.operator_id).department_ids
 
     @property
     def ready(self) -> bool:
@@ -126,11 +142,12 @@ class OperatorSession:
             return
         self._watching_board = True
         op = self.engine.directory.operator(self.operator_id)
+        self._departments = op.department_ids
         listed = await self._board.ask(
             WatchBoard(self, self.operator_id, self.scope, op.department_ids)
         )
         for card, view in listed:
-            self.sink.push(ChatListed(card, view))
+            self.push(ChatListed(card, view))
 
     @after_hello("conversation_id")
     async def act(self, conversation_id: str, action: str, **fields: Any) -> None:
@@ -262,7 +279,7 @@ class OperatorSession:
             if error is None:
                 sink.push(Ack(conversation_id, client_msg_id, seq))
             else:
-                sink.push(failure(error, client_msg_id, conversation_id))
+                sink.push(self._refusal(error, client_msg_id, conversation_id))
 
         try:
             kind = "note" if note else "operator"
@@ -296,17 +313,67 @@ class OperatorSession:
 
         def done(_value: Any, error: BaseException | None) -> None:
             if error is not None:
-                self.sink.push(failure(error, conversation_id=conversation_id))
+                self.sink.push(self._refusal(error, conversation_id=conversation_id))
 
         try:
             self._conversation(conversation_id).tell(message, done)
         except (NotFound, MailboxFull) as error:
             done(None, error)
 
+    def narrow(self, principal: Principal) -> None:
+        """The operator's role, its permissions or departments changed (the
+        stream's access re-checked and still holds): what the session may do and
+        see follows at once. Commands check ``permissions`` as they come; the
+        board re-evaluates the views; the operators list stops without
+        VIEW_OPERATORS."""
+        permissions = self.engine.directory.role_permissions(principal.account_id, principal.role)
+        op = self.engine.directory.operators.get(self.operator_id)
+        departments = op.department_ids if op is not None else ()
+        if (
+            principal == self.principal
+            and permissions == self.permissions
+            and departments == self._departments
+        ):
+            return  # a re-check that changed nothing (the first one, a token revoked elsewhere)
+        self.principal = principal
+        self._departments = departments
+        self.permissions = permissions
+        self._may_preview = TYPING_PREVIEW in permissions
+        self.scope = scope_of(permissions)
+        if self._watching and VIEW_OPERATORS not in permissions:
+            self._watching = False
+            self._presence.tell_system(UnwatchOperators(self))
+        if self._watching_board:
+            try:
+                self._board.tell(RescopeBoard(self, self.scope, departments))
+            except MailboxFull:
+                log.warning("board of %s full: views not re-scoped", principal.account_id)
+
     def push(self, event: Event) -> None:
-        if type(event) is Typing and event.preview and not self._may_preview:
-            event = event._replace(preview="")
+        if type(event) is Typing:
+            if event.preview and not self._may_preview:
+                event = event._replace(preview="")
+        elif type(event) is ChatListed:
+            self._in_sight.add(event.card.conversation_id)
+        elif type(event) is ChatUnlisted:
+            self._in_sight.discard(event.conversation_id)
+        elif type(event) is Assigned:
+            self._in_sight.add(event.conversation_id)
         self.sink.push(event)
+
+    def _refusal(
+        self, error: BaseException, client_msg_id: str = "", conversation_id: str = ""
+    ) -> CommandFailed:
+        """The refusal of a command on a chat: one the operator is not in and
+        may not see is unknown, exactly as a made-up id (no existence oracle);
+        one in sight may say that the operator is not in it."""
+        if (
+            isinstance(error, Refused)
+            and error.code == "not_participant"
+            and conversation_id not in self._in_sight
+        ):
+            error = unknown_conversation(conversation_id)
+        return failure(error, client_msg_id, conversation_id)
 
     def detach(self) -> None:
         if self._attached:
