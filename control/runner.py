@@ -37,6 +37,7 @@ from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
 from engine.persistence.codec import decode, encode
+from engine.persistence.private import write_private
 from engine.persistence.schema import META
 from engine.runtime import Clock
 from parley.v1 import (
@@ -92,9 +93,7 @@ class ServeConfig:
 
 
 def _write_secret(path: Path, doc: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(encode(doc))
+    write_private(path, encode(doc))
 
 
 async def bootstrap_owner(engine: Engine) -> dict[str, str] | None:

@@ -16,7 +16,9 @@ failed batch is visible afterwards (the transaction is aborted), and the store
 keeps serving reads and later, smaller writes.
 
 A second process opening the same data directory is refused with
-:class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``).
+:class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``). The data
+directory is the owner's alone (directories 0700, files 0600, whatever the
+umask; looser modes tightened at open): see ``engine/persistence/private.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import lmdb
 
 from engine.errors import ParleyError, Unavailable
+from engine.persistence.private import FILE_MODE, make_private, private_dir
 from engine.persistence.schema import DATABASES, SNAPSHOTS, Op
 
 Done = Callable[[BaseException | None], None]
@@ -89,18 +92,24 @@ class LmdbStore:
 
     def __init__(self, path: Path | str, *, map_size: int = 1 << 30) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)
         self._lock_fd: int | None = _lock_data_dir(self.path)
         try:
+            # LMDB would make its directory with the file mode (no search bit).
+            private_dir(self.path / "lmdb")
             self.env = lmdb.open(
                 str(self.path / "lmdb"),
+                mode=FILE_MODE,
                 map_size=map_size,
                 max_dbs=len(DATABASES) + 4,
                 subdir=True,
                 sync=True,
                 metasync=True,
             )
+            make_private(self.path)  # the files LMDB just made, and any older ones
         except BaseException:
+            if hasattr(self, "env"):
+                self.env.close()
             os.close(self._lock_fd)
             self._lock_fd = None
             raise
