@@ -20,7 +20,6 @@ import time
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from picows import (
     WSAutoPingStrategy,
     WSCloseCode,
@@ -29,7 +28,6 @@ from picows import (
     WSMsgType,
     WSTransport,
     WSUpgradeRequest,
-    WSUpgradeResponse,
     WSUpgradeResponseWithListener,
     ws_create_server,
 )
@@ -71,11 +69,7 @@ def origin_allowed(site: Site, origin: str | None) -> bool:
 
 
 def _json_response(status: int, code: str, message: str) -> WSUpgradeResponseWithListener:
-    body = orjson.dumps({"error": code, "message": message})
-    response = WSUpgradeResponse.create_error_response(
-        status, body, {"Content-Type": "application/json"}
-    )
-    return WSUpgradeResponseWithListener(response, None)
+    return static.json_error(status, code, message)
 
 
 class VisitorConnection(WSListener):
