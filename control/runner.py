@@ -36,6 +36,7 @@ from edge.config import EdgeConfig
 from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
+from engine.chat.limits import Limits
 from engine.persistence.codec import decode, encode
 from engine.persistence.private import write_private
 from engine.persistence.schema import META
@@ -67,6 +68,8 @@ class ServeConfig:
     grpc_port: int = 50051
     demo: bool = False
     map_size_mb: int = 1024
+    max_map_size_mb: int = 0  # 0: the map grows as the disk allows
+    limits: Limits = field(default_factory=Limits)  # site quotas, visitor budgets
     idle_seconds: float = 300.0
     stream_backlog: int = 100_000  # unsent events on a gRPC stream before it is ended
     tls_cert: Path | None = None  # PEM certificate chain for the gRPC port
@@ -82,6 +85,8 @@ class ServeConfig:
             raise ValueError(f"grpc port must be 0-65535, got {self.grpc_port}")
         if self.map_size_mb < 1:
             raise ValueError("map size must be at least 1 MiB")
+        if self.max_map_size_mb and self.max_map_size_mb < self.map_size_mb:
+            raise ValueError("the largest map size must be at least the map size")
         if self.idle_seconds <= 0:
             raise ValueError("idle seconds must be positive")
         if self.grace_seconds < 0 or self.abandon_seconds < 0:
@@ -258,6 +263,8 @@ class Parley:
         self.engine = engine = Engine(
             config.data_dir,
             map_size=config.map_size_mb << 20,
+            max_map_size=(config.max_map_size_mb << 20) or None,
+            limits=config.limits,
             idle_seconds=config.idle_seconds,
             clock=config.clock,
             grace_seconds=config.grace_seconds,

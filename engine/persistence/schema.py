@@ -83,6 +83,11 @@ vtokens        sha256(visitor token)            *raw* ``<site id> <visitor id>``
 Housekeeping
 
 ============== ================================ ===================================
+usage          <site id>                        *raw* 8 bytes big-endian: the bytes
+                                                of journal records and tickets the
+                                                site has written (keys and values),
+                                                kept by the store's writer in the
+                                                commit of the writes it counts
 meta           ``schema``                       the schema version, an int (upgrade)
                ``demo``                         the demo's ids (control/runner.py)
 ============== ================================ ===================================
@@ -381,6 +386,43 @@ class Tickets:
 TICKETS = Tickets()
 
 
+class SiteUsage:
+    """``<site id> -> *raw* 8-byte big-endian count``: what a site has stored of
+    the things its visitors can make grow (conversation messages, tickets), as
+    bytes of key and value, counted as they are written (a rewrite counts again,
+    a delete gives nothing back). The store meters every batch with
+    :meth:`measure` and writes the new totals in the same commit."""
+
+    name = "usage"
+
+    def put(self, site_id: str, total: int) -> Op:
+        return (self.name, site_id.encode(), total.to_bytes(8, "big"))
+
+    def all(self, store: Reader) -> Iterator[tuple[str, int]]:
+        for key, value in store.scan(self.name):
+            yield key.decode(), int.from_bytes(value, "big")
+
+    @staticmethod
+    def measure(ops: list[Op], into: dict[str, int]) -> None:
+        """Add to ``into`` the bytes each site writes in ``ops``."""
+        for db, key, value in ops:
+            if value is None:
+                continue
+            if db == CONVERSATION_JOURNAL.records:  # <site id>-... 0x00 seq8
+                end = key.find(b"-")
+            elif db == TICKETS.name:  # <site id> 0x00 <ticket id>
+                end = key.find(SEP)
+            else:
+                continue
+            if end <= 0:
+                continue
+            name = key[:end].decode()
+            into[name] = into.get(name, 0) + len(key) + len(value)
+
+
+USAGE = SiteUsage()
+
+
 class WaitingLine:
     """``<department id> 0x00 <255 - priority> <joined ms, 8 bytes> <conversation
     id> -> ConversationInfo as a list``: priority first (higher sorts first), then
@@ -457,6 +499,7 @@ DATABASES = (
     BOARD.name,
     TEMPLATES.name,
     BLOCKS.name,
+    USAGE.name,
     META.name,
 )
 

@@ -16,6 +16,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
+from engine.chat.limits import Limits
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 from tests.conftest import CHEAP_HASHER
@@ -28,6 +29,7 @@ async def running(
     clock: Clock | None = None,
     grace_seconds: float = 30.0,
     abandon_seconds: float = 60.0,
+    limits: Limits | None = None,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -39,6 +41,7 @@ async def running(
         clock=clock,
         grace_seconds=grace_seconds,
         abandon_seconds=abandon_seconds,
+        limits=limits or Limits(),
         edge=EdgeConfig(port=0, **edge),
         password_hasher=CHEAP_HASHER,
     )
