@@ -171,6 +171,7 @@ class LmdbStore:
         self.commits = 0
         self.writes = 0
         self.grown = 0  # times the map grew
+        self._said_full = False
         # Per site: bytes of messages and tickets, committed and in flight.
         self._usage: dict[str, int] = dict(USAGE.all(self))
         self._metered: dict[str, int] = {}  # the batch in flight's share of it
@@ -306,17 +307,24 @@ class LmdbStore:
         size = self.env.info()["map_size"]
         room = self._room(size)
         if room < MIN_GROWTH:
-            log.error(
-                "the store is full: the map is %d MiB and the disk has no room to grow it "
-                "(keeping %d MiB free)",
-                size >> 20,
-                self.disk_reserve >> 20,
-            )
+            if not self._said_full:  # once, not once per refused batch of a flood
+                self._said_full = True
+                capped = self.max_map_size is not None and size >= self.max_map_size
+                log.error(
+                    "the store is full: the map is %d MiB and %s; writes are refused "
+                    "with store_full",
+                    size >> 20,
+                    "may grow no further (max_map_size)"
+                    if capped
+                    else f"the disk has no room to grow it (keeping {self.disk_reserve >> 20} "
+                    "MiB free)",
+                )
             return False
         new_size = size + min(self.grow_step, room)
         with self._resize_lock:
             self.env.set_mapsize(new_size)
         self.grown += 1
+        self._said_full = False
         log.info("store map grown from %d to %d MiB", size >> 20, new_size >> 20)
         return True
 
