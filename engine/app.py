@@ -65,6 +65,7 @@ class Engine:
         except BaseException:
             self.store.close()
             raise
+        self.store.load_usage()  # an upgrade may have counted them
         if backfilled:
             log.info("schema upgraded: %d client ids indexed", backfilled)
         self.clock = clock or LoopClock()

@@ -173,8 +173,9 @@ class LmdbStore:
         self.grown = 0  # times the map grew
         self._said_full = False
         # Per site: bytes of messages and tickets, committed and in flight.
-        self._usage: dict[str, int] = dict(USAGE.all(self))
+        self._usage: dict[str, int] = {}
         self._metered: dict[str, int] = {}  # the batch in flight's share of it
+        self.load_usage()
 
     # -- writing -----------------------------------------------------------------
 
@@ -271,7 +272,7 @@ class LmdbStore:
         self._busy = False
         if error is None:
             self.commits += 1
-            self.writes += len(batch)
+            self.writes += len(batch) - bool(self._metered)  # not the usage totals
         else:
             self._unmeter()
         for _ops, done in batch:
@@ -339,6 +340,11 @@ class LmdbStore:
             disk_free=shutil.disk_usage(self.path).free,
             left=max(0, map_size - used) + self._room(map_size),
         )
+
+    def load_usage(self) -> None:
+        """Read the sites' stored totals (at open, and after a schema upgrade
+        that counted them), while no write is in flight."""
+        self._usage = dict(USAGE.all(self))
 
     def site_bytes(self, site_id: str) -> int:
         """The bytes of messages and tickets ``site_id`` has stored (and has in

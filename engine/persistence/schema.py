@@ -95,7 +95,9 @@ meta           ``schema``                       the schema version, an int (upgr
 Versions: 1 had no ``*_cids`` index (activation scanned a whole stream for its
 client ids). 2 adds them; :func:`upgrade`, run when the engine opens the store,
 backfills them once from the streams (in pieces of 10,000 records per commit)
-before anything is served, then records version 2. A store of a newer version is
+before anything is served, then records version 2. 3 adds ``usage``: the upgrade
+from 1 or 2 counts each site's stored messages and tickets once (a scan of the
+journal and the tickets) and records version 3. A store of a newer version is
 refused. (Version 1 also declared a ``visitors`` database that nothing wrote: a
 visitor's record is its actor snapshot. It is no longer opened.)
 """
@@ -111,7 +113,7 @@ from engine.persistence.codec import SEP, decode, encode, journal_key, journal_p
 
 Op = tuple[str, bytes, bytes | None]  # (database, key, value or None to delete)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Reader(Protocol):
@@ -530,8 +532,27 @@ def upgrade(store: Reader, write_now: Callable[[list[Op]], None]) -> int:
     if version is None:  # version 1 (no version recorded): index the client ids
         for table in STREAMS:
             added += backfill_cids(store, write_now, table)
+    if version is None or version < 3:  # before the sites' usage was metered
+        backfill_usage(store, write_now)
     write_now([META.put("schema", SCHEMA_VERSION)])
     return added
+
+
+def backfill_usage(store: Reader, write_now: Callable[[list[Op]], None]) -> dict[str, int]:
+    """Count what each site has stored of what its quota covers; write and
+    return the totals (a store opened on them must read them again)."""
+    totals: dict[str, int] = {}
+    for db in (CONVERSATION_JOURNAL.records, TICKETS.name):
+        start: bytes | None = None
+        while True:
+            rows = list(store.scan(db, start=start, limit=BACKFILL_BATCH))
+            USAGE.measure([(db, key, value) for key, value in rows], totals)
+            if len(rows) < BACKFILL_BATCH:
+                break
+            start = rows[-1][0] + b"\x00"  # just after the last key read
+    if totals:
+        write_now([USAGE.put(site, total) for site, total in totals.items()])
+    return totals
 
 
 def backfill_cids(store: Reader, write_now: Callable[[list[Op]], None], table: StreamTable) -> int:

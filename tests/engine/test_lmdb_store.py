@@ -185,3 +185,29 @@ async def test_each_sites_messages_and_tickets_are_metered(tmp_path: Path) -> No
         assert again.site_bytes("s1") == s1
     finally:
         again.close()
+
+
+async def test_a_store_from_before_the_meter_is_counted_once_at_upgrade(tmp_path: Path) -> None:
+    """Version 2 data has messages and tickets but no usage totals: the upgrade
+    counts them once, and the store opened on them reads the totals."""
+    from engine.persistence.schema import META, SCHEMA_VERSION, TICKETS, USAGE, upgrade
+
+    store = LmdbStore(tmp_path)
+    ops = [("journal", journal_key(f"s{n}-c1", seq), b"m" * 50) for n in (1, 2) for seq in (1, 2)]
+    ops.append(TICKETS.put("s1", "t1", {"text": "call me"}))
+    await store.write_async([*ops, META.put("schema", 2)])
+    expected = store.site_bytes("s1"), store.site_bytes("s2")
+    with store.env.begin(write=True) as txn:  # as a version 2 store has it: nothing
+        txn.drop(store._dbs[USAGE.name], delete=False)
+    store.close()
+
+    store = LmdbStore(tmp_path)
+    try:
+        assert store.site_bytes("s1") == 0  # not counted yet
+        upgrade(store, store.write_now)
+        store.load_usage()
+        assert (store.site_bytes("s1"), store.site_bytes("s2")) == expected
+        assert expected[0] > expected[1] > 0
+        assert META.get(store, "schema") == SCHEMA_VERSION
+    finally:
+        store.close()
