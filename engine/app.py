@@ -124,8 +124,10 @@ class Engine:
 
     def quota_refusal(self, site_id: str) -> CommandFailed | None:
         """``quota_exceeded`` when the site has stored its quota of messages and
-        tickets (engine/chat/limits.py), else None."""
-        return over_quota(self.store.site_bytes(site_id), self.limits.site_quota_bytes)
+        tickets (its own if set, else the server's; engine/chat/limits.py)."""
+        site = self.directory.sites.get(site_id)
+        quota = site.quota_mb << 20 if site is not None and site.quota_mb else 0
+        return over_quota(self.store.site_bytes(site_id), quota or self.limits.site_quota_bytes)
 
     def site_usage(self, site_id: str) -> tuple[int, int]:
         """(conversations, stored messages) of a site: its ids begin both keys.
