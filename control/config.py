@@ -67,7 +67,18 @@ class ServeSettings:
     http_port: int = _setting(8080, "Port for websockets, the widget and pages", 0, 65535)
     grpc_port: int = _setting(50051, "Port for the gRPC services", 0, 65535)
     demo: bool = _setting(False, "Create a demo site, department and operator")
-    map_size_mb: int = _setting(1024, "Largest size of the LMDB store, in MiB", 1, 1 << 24)
+    map_size_mb: int = _setting(
+        1024, "First size of the LMDB map, in MiB; it grows as the disk allows", 1, 1 << 24
+    )
+    max_map_size_mb: int = _setting(
+        0, "Largest size the LMDB map may grow to, in MiB (0: as the disk allows)", 0, 1 << 30
+    )
+    site_quota_mb: int = _setting(
+        1024, "Storage quota of each site: its messages and tickets, in MiB (0: none)", 0
+    )
+    visitor_messages_per_hour: int = _setting(
+        600, "Messages one visitor may send in an hour (0: no limit)", 0
+    )
     visitor_rate: float = _setting(
         20.0, "Frames per second a visitor connection may send, sustained", 0.1
     )

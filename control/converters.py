@@ -289,6 +289,7 @@ def site_pb(s: Site) -> control_pb2.Site:
         allowed_origins=list(s.allowed_origins),
         timezone=s.timezone,
         languages=list(s.languages),
+        quota_mb=s.quota_mb,
     )
 
 

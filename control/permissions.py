@@ -59,6 +59,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/ListLinkRules": VIEW_CONFIG,
     "/parley.v1.Control/DeleteLinkRule": MANAGE_DEPARTMENTS,
     "/parley.v1.Control/SetSiteLanguages": MANAGE_SITES,
+    "/parley.v1.Control/SetSiteQuota": MANAGE_SITES,
     "/parley.v1.Control/UpdateOperator": MANAGE_OPERATORS,
     "/parley.v1.Control/ListWaiting": ACCEPT,
     "/parley.v1.Control/ListTickets": VIEW_TICKETS,

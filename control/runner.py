@@ -36,7 +36,9 @@ from edge.config import EdgeConfig
 from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
+from engine.chat.limits import Limits
 from engine.persistence.codec import decode, encode
+from engine.persistence.private import write_private
 from engine.persistence.schema import META
 from engine.runtime import Clock
 from parley.v1 import (
@@ -66,6 +68,8 @@ class ServeConfig:
     grpc_port: int = 50051
     demo: bool = False
     map_size_mb: int = 1024
+    max_map_size_mb: int = 0  # 0: the map grows as the disk allows
+    limits: Limits = field(default_factory=Limits)  # site quotas, visitor budgets
     idle_seconds: float = 300.0
     stream_backlog: int = 100_000  # unsent events on a gRPC stream before it is ended
     tls_cert: Path | None = None  # PEM certificate chain for the gRPC port
@@ -81,6 +85,8 @@ class ServeConfig:
             raise ValueError(f"grpc port must be 0-65535, got {self.grpc_port}")
         if self.map_size_mb < 1:
             raise ValueError("map size must be at least 1 MiB")
+        if self.max_map_size_mb and self.max_map_size_mb < self.map_size_mb:
+            raise ValueError("the largest map size must be at least the map size")
         if self.idle_seconds <= 0:
             raise ValueError("idle seconds must be positive")
         if self.grace_seconds < 0 or self.abandon_seconds < 0:
@@ -92,9 +98,7 @@ class ServeConfig:
 
 
 def _write_secret(path: Path, doc: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(encode(doc))
+    write_private(path, encode(doc))
 
 
 async def bootstrap_owner(engine: Engine) -> dict[str, str] | None:
@@ -259,6 +263,8 @@ class Parley:
         self.engine = engine = Engine(
             config.data_dir,
             map_size=config.map_size_mb << 20,
+            max_map_size=(config.max_map_size_mb << 20) or None,
+            limits=config.limits,
             idle_seconds=config.idle_seconds,
             clock=config.clock,
             grace_seconds=config.grace_seconds,

@@ -23,7 +23,6 @@ import time
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from picows import (
     WSAutoPingStrategy,
     WSCloseCode,
@@ -32,7 +31,6 @@ from picows import (
     WSMsgType,
     WSTransport,
     WSUpgradeRequest,
-    WSUpgradeResponse,
     WSUpgradeResponseWithListener,
     ws_create_server,
 )
@@ -75,11 +73,7 @@ def origin_allowed(site: Site, origin: str | None) -> bool:
 
 
 def _json_response(status: int, code: str, message: str) -> WSUpgradeResponseWithListener:
-    body = orjson.dumps({"error": code, "message": message})
-    response = WSUpgradeResponse.create_error_response(
-        status, body, {"Content-Type": "application/json"}
-    )
-    return WSUpgradeResponseWithListener(response, None)
+    return static.json_error(status, code, message)
 
 
 class VisitorConnection(WSListener):

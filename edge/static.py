@@ -1,6 +1,20 @@
 """Static answers of the edge's HTTP side: the widget script, the demo page and
-a health check. Files are read once at import; nothing is read from a path the
-request names."""
+its stylesheet, and a health check. Files are read once at import; nothing is
+read from a path the request names.
+
+Every answer carries the browser's protections, in one place (:func:`headers`):
+
+* pages (the demo page) have a strict Content-Security-Policy: scripts, styles,
+  images and connections from this origin only, nothing inline (the demo page's
+  style is a served file), no ``<base>`` or form posts, and no framing
+  (``frame-ancestors 'none'`` and, for older browsers, ``X-Frame-Options: DENY``);
+* JSON answers and the upgrade refusals allow nothing at all and cannot be framed;
+* the widget script is meant for other sites' pages, so it may be loaded
+  cross-origin (``Cross-Origin-Resource-Policy: cross-origin``, for hosts that
+  isolate themselves with COEP); the host page's own CSP governs it there;
+* all of them: ``X-Content-Type-Options: nosniff`` (a response is only what its
+  Content-Type says) and ``Referrer-Policy: no-referrer``.
+"""
 
 from __future__ import annotations
 
@@ -26,46 +40,60 @@ def compact_script(source: bytes) -> bytes:
     return "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode() + b"\n"
 
 
-WIDGET_JS = compact_script(resources.files("edge").joinpath("static/widget.js").read_bytes())
+_FILES = resources.files("edge").joinpath("static")
+WIDGET_JS = compact_script(_FILES.joinpath("widget.js").read_bytes())
+DEMO_CSS = _FILES.joinpath("demo.css").read_bytes()
+DEMO_PAGE = _FILES.joinpath("demo.html").read_text(encoding="utf-8")
 
-DEMO_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Parley demo shop</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:16px sans-serif;max-width:40em;margin:3em auto;padding:0 1em}}</style>
-</head><body>
-<h1>Parley demo shop</h1>
-<p>This page embeds the Parley visitor widget for the demo site <code>{site}</code>.
-Open the chat with the round button at the bottom right; an operator answers over a gRPC session,
-for example from a terminal with <code>parley login</code> as the demo operator, then
-<code>parley chat</code> (the server printed the exact commands).</p>
-<script src="/widget.js" data-site="{site}" async></script>
-</body></html>
-"""
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+NOTHING_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+JS = "application/javascript; charset=utf-8"
+CSS = "text/css; charset=utf-8"
 
 
-def _page(status: int, body: bytes, content_type: str) -> WSUpgradeResponseWithListener:
-    headers = {
+def headers(content_type: str) -> dict[str, str]:
+    """The headers of an answer of ``content_type``: the policies above."""
+    out = {
         "Content-Type": content_type,
         "Cache-Control": "no-cache",
         "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
     }
+    if content_type == JS:
+        out["Cross-Origin-Resource-Policy"] = "cross-origin"
+    elif content_type != CSS:
+        out["Content-Security-Policy"] = PAGE_CSP if content_type == HTML else NOTHING_CSP
+        out["X-Frame-Options"] = "DENY"
+    return out
+
+
+def _page(status: int, body: bytes, content_type: str) -> WSUpgradeResponseWithListener:
     if status == 200:
-        response = WSUpgradeResponse.create_ok_response(body, headers)
+        response = WSUpgradeResponse.create_ok_response(body, headers(content_type))
     else:
-        response = WSUpgradeResponse.create_error_response(status, body, headers)
+        response = WSUpgradeResponse.create_error_response(status, body, headers(content_type))
     return WSUpgradeResponseWithListener(response, None)
+
+
+def json_error(status: int, code: str, message: str) -> WSUpgradeResponseWithListener:
+    """A refusal as JSON ``{"error": code, "message": message}``."""
+    return _page(status, orjson.dumps({"error": code, "message": message}), JSON)
 
 
 def respond(path: str, edge: Edge) -> WSUpgradeResponseWithListener:
     if path == "/widget.js":
-        return _page(200, WIDGET_JS, "application/javascript; charset=utf-8")
+        return _page(200, WIDGET_JS, JS)
     if path == "/healthz":
-        return _page(
-            200,
-            orjson.dumps({"status": "ok", "connections": len(edge.connections)}),
-            "application/json",
-        )
+        health = {"status": "ok", "connections": len(edge.connections)}
+        return _page(200, orjson.dumps(health), JSON)
     if path in ("/", "/demo") and edge.demo_site:
-        body = DEMO_PAGE.format(site=html.escape(edge.demo_site)).encode()
-        return _page(200, body, "text/html; charset=utf-8")
-    return _page(404, orjson.dumps({"error": "not_found"}), "application/json")
+        return _page(200, DEMO_PAGE.replace("{site}", html.escape(edge.demo_site)).encode(), HTML)
+    if path == "/demo.css" and edge.demo_site:
+        return _page(200, DEMO_CSS, CSS)
+    return _page(404, orjson.dumps({"error": "not_found"}), JSON)

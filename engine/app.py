@@ -17,10 +17,11 @@ from engine.chat.board import Board
 from engine.chat.conversation import Conversation
 from engine.chat.department import DepartmentQueue
 from engine.chat.directory import PASSWORD_HASHER, Directory
-from engine.chat.events import DirectMessage, MessageEvent
+from engine.chat.events import CommandFailed, DirectMessage, MessageEvent
 from engine.chat.internal import InternalChat
 from engine.chat.journal import DIRECT, MESSAGES
 from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
+from engine.chat.limits import Limits, MessageBudget, over_quota
 from engine.chat.messages import AccessChanged
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
@@ -43,6 +44,8 @@ class Engine:
         data_dir: Path | str,
         *,
         map_size: int = 1 << 30,
+        max_map_size: int | None = None,  # None: the map grows as the disk allows
+        limits: Limits | None = None,
         clock: Clock | None = None,
         idle_seconds: float = 300.0,
         grace_seconds: float = 30.0,
@@ -55,12 +58,15 @@ class Engine:
         # Tests pass a FakeClock and an InlineScheduler to run actors without waiting.
         self.grace_seconds = grace_seconds
         self.abandon_seconds = abandon_seconds
-        self.store = LmdbStore(data_dir, map_size=map_size)
+        self.store = LmdbStore(data_dir, map_size=map_size, max_map_size=max_map_size)
+        self.limits = limits or Limits()
+        self.message_budget = MessageBudget(self.limits.visitor_messages_per_hour)
         try:
             backfilled = schema.upgrade(self.store, self.store.write_now)
         except BaseException:
             self.store.close()
             raise
+        self.store.load_usage()  # an upgrade may have counted them
         if backfilled:
             log.info("schema upgraded: %d client ids indexed", backfilled)
         self.clock = clock or LoopClock()
@@ -123,6 +129,13 @@ class Engine:
     ) -> list[DirectMessage]:
         """Stored messages between two operators, oldest first."""
         return DIRECT.read(self.store, pair, after_seq, limit)
+
+    def quota_refusal(self, site_id: str) -> CommandFailed | None:
+        """``quota_exceeded`` when the site has stored its quota of messages and
+        tickets (its own if set, else the server's; engine/chat/limits.py)."""
+        site = self.directory.sites.get(site_id)
+        quota = site.quota_mb << 20 if site is not None and site.quota_mb else 0
+        return over_quota(self.store.site_bytes(site_id), quota or self.limits.site_quota_bytes)
 
     def site_usage(self, site_id: str) -> tuple[int, int]:
         """(conversations, stored messages) of a site: its ids begin both keys.

@@ -226,6 +226,10 @@ async def parley_phases(
         "1000000",
         "--visitor-burst",
         "1000000",
+        "--visitor-messages-per-hour",
+        "0",
+        "--site-quota-mb",
+        "0",
         cpu=0,
         required=(*parley_server.REQUIRED, "owner_password"),
     )

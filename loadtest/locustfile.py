@@ -11,7 +11,8 @@ Visitor users say hello once, then send messages and time the durable ack
 each visitor message, timing their own acks ("operator reply -> ack"). One locust
 process cannot saturate Parley (see loadtest/bench_e2e.py for the headline
 figures); this file is for capacity and soak tests with many users.
-Start the server with higher --visitor-rate/--visitor-burst when users send fast.
+Start the server with higher --visitor-rate/--visitor-burst when users send fast
+(and --visitor-messages-per-hour 0: each visitor may send 600 messages an hour).
 """
 
 from __future__ import annotations

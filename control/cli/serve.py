@@ -85,6 +85,7 @@ def serve(config_path: Path | None, **flags: Any) -> None:
 
     from control.runner import PortInUse, ServeConfig, run
     from edge.config import EdgeConfig
+    from engine.chat.limits import Limits
     from engine.persistence import DataDirLocked
 
     if config_path is None and os.environ.get("PARLEY_CONFIG"):
@@ -105,6 +106,11 @@ def serve(config_path: Path | None, **flags: Any) -> None:
         grpc_port=settings.grpc_port,
         demo=settings.demo,
         map_size_mb=settings.map_size_mb,
+        max_map_size_mb=settings.max_map_size_mb,
+        limits=Limits(
+            site_quota_bytes=settings.site_quota_mb << 20,
+            visitor_messages_per_hour=settings.visitor_messages_per_hour,
+        ),
         tls_cert=settings.tls_cert,
         tls_key=settings.tls_key,
         grace_seconds=settings.grace_seconds,

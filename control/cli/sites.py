@@ -1,4 +1,5 @@
-"""Sites, where the widget runs: create and list them, and choose their chat languages.
+"""Sites, where the widget runs: create and list them, choose their chat languages
+and set their storage quota.
 
 A site holds the page origins the widget may run on, the time zone its hours are
 read in and whether operators see what visitors type; everything else of the
@@ -65,6 +66,23 @@ def site_list(ctx: Ctx) -> None:
             " ".join(s.allowed_origins) or "-",
         ),
         ("ID", "NAME", "TIMEZONE", "LANGUAGES", "ALLOWED ORIGINS"),
+    )
+
+
+@site.command("quota")
+@click.argument("megabytes", type=click.IntRange(0, 1 << 30))
+@site_option
+@pass_ctx
+def site_quota(ctx: Ctx, megabytes: int, site_id: str) -> None:
+    """Set the site's storage quota for its messages and offline requests, in MiB
+    (0: the server's default, --site-quota-mb). Past it, visitors' new messages
+    and requests are refused with quota_exceeded."""
+    s = ctx.call(
+        ctx.client().control.SetSiteQuota,
+        control_pb2.SetSiteQuotaRequest(site_id=site_id, quota_mb=megabytes),
+    )
+    ctx.out(
+        s, lambda: f"Site {s.name}: quota {f'{s.quota_mb} MiB' if s.quota_mb else 'the default'}"
     )
 
 

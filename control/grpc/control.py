@@ -224,6 +224,16 @@ class ControlService(control_pb2_grpc.ControlServicer):
         )
         return converters.site_pb(site)
 
+    @rpc("Control", "SetSiteQuota")
+    async def SetSiteQuota(
+        self,
+        request: control_pb2.SetSiteQuotaRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.SetSiteQuotaRequest, control_pb2.Site],
+    ) -> control_pb2.Site:
+        site = await self.directory.set_site_quota(p.account_id, request.site_id, request.quota_mb)
+        return converters.site_pb(site)
+
     @rpc("Control", "ListWaiting")
     async def ListWaiting(
         self,

@@ -2,10 +2,13 @@
 
 ``receive`` takes a frame's payload and whether it was a text frame, and returns a
 :class:`~edge.visitor.frames.Command` or a :class:`~edge.visitor.frames.FrameError`.
-It checks, in order: frame kind, size, UTF-8, JSON, shape and field types, and the
-message rate (a token bucket; time is passed in, so tests need no clock). Bad
-frames are answered, not fatal; ``MAX_BAD_IN_A_ROW`` bad frames in a row, or
-sustained flooding, close the connection. The server and the load generator both
+Every frame, valid or not, spends from the rate buckets (the connection's and its
+address's token buckets; time is passed in, so tests need no clock): a flood of
+malformed frames is cut like a flood of good ones, answered ``rate_limited`` rather
+than with one parse error per frame. A frame the buckets let through is checked,
+in order: frame kind, size, UTF-8, JSON, shape and field types. Bad frames are
+answered, not fatal; ``MAX_BAD_IN_A_ROW`` bad frames in a row, or sustained
+flooding, close the connection. The server and the load generator both
 use this module, so they cannot disagree about the protocol.
 """
 
@@ -107,6 +110,14 @@ class VisitorProtocol:
         self._strikes = 0
 
     def receive(self, payload: bytes, is_text: bool, now: float) -> Command | FrameError:
+        # The buckets are spent before the frame is judged: were parse errors
+        # answered first, bad frames would never be rate limited.
+        shared = self.shared
+        if not self.bucket.take(now) or (shared is not None and not shared.take(now)):
+            self._strikes += 1
+            if self._strikes >= MAX_RATE_STRIKES:
+                return FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
+            return FrameError("rate_limited", "too many frames; slow down", _cid(payload, is_text))
         result = self._parse(payload, is_text)
         if isinstance(result, FrameError):
             self._bad += 1
@@ -116,13 +127,6 @@ class VisitorProtocol:
                 )
             return result
         self._bad = 0
-        shared = self.shared
-        if not self.bucket.take(now) or (shared is not None and not shared.take(now)):
-            self._strikes += 1
-            if self._strikes >= MAX_RATE_STRIKES:
-                return FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
-            cid = result.cid if isinstance(result, Send) else ""
-            return FrameError("rate_limited", "too many frames; slow down", cid)
         return result
 
     @staticmethod
@@ -179,6 +183,15 @@ class VisitorProtocol:
         if not isinstance(kind, str):
             return FrameError("bad_frame", "a frame needs a string 'type'")
         return FrameError("unknown_type", f"unknown frame type {kind[:40]!r}")
+
+
+def _cid(payload: bytes, is_text: bool) -> str:
+    """The client id of a refused ``msg`` frame, so the client knows which message
+    to send again; "" for any other frame (a refused frame is parsed only this far)."""
+    if not is_text or len(payload) > MAX_FRAME or b'"msg"' not in payload:
+        return ""
+    result = VisitorProtocol._parse(payload, is_text)
+    return result.cid if isinstance(result, Send | FrameError) else ""
 
 
 def _bad_utf8(payload: bytes) -> bool:

@@ -333,6 +333,14 @@ class Directory:
         self.sites[site.id] = updated
         return updated
 
+    async def set_site_quota(self, account_id: str, site_id: str, quota_mb: int) -> Site:
+        """Set a site's storage quota in MiB (0: the server's default)."""
+        site = self.site(site_id, account_id)
+        updated = dataclasses.replace(site, quota_mb=quota_mb)
+        await self.store.write_async([SITES.put(site.id, updated.to_doc())])
+        self.sites[site.id] = updated
+        return updated
+
     # -- blacklist -----------------------------------------------------------------------
 
     async def add_block(

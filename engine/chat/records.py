@@ -21,6 +21,7 @@ MAX_NAME = 200
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 MAX_PATTERN = 500
+MAX_QUOTA_MB = 1 << 30  # a site's storage quota: 1 PiB at most
 OFFLINE_ACTIONS = ("keep", "forward", "close")
 
 
@@ -90,9 +91,14 @@ class Site:
     typing_preview: bool = True  # operators with the permission see visitors' drafts
 
     languages: tuple[str, ...] = ()  # chat enabled for these; empty: every language
+    quota_mb: int = 0  # storage quota of its messages and tickets; 0: the server's
 
     def __post_init__(self) -> None:
         _check_name("site name", self.name)
+        if not 0 <= self.quota_mb <= MAX_QUOTA_MB:
+            raise InvalidArgument(
+                "invalid_argument", f"a site's quota is 0 to {MAX_QUOTA_MB} MiB (0: the default)"
+            )
         schedule.check_timezone(self.timezone)
         object.__setattr__(
             self, "allowed_origins", tuple(check_origin(o) for o in self.allowed_origins)

@@ -10,30 +10,56 @@ on a dedicated writer thread (LMDB releases the GIL while it syncs, so the loop
 keeps serving). Callbacks run on the loop after the commit, in submission order;
 only then may a message be acknowledged. There is never a ``sync=False``.
 
-A full map (``MapFullError``) or a failing disk fails the whole batch with
-:class:`StoreFull` / :class:`StoreError` to every caller in it; nothing in a
-failed batch is visible afterwards (the transaction is aborted), and the store
-keeps serving reads and later, smaller writes.
+The map grows as the disk allows. A batch that finds the map full
+(``MapFullError``; the transaction is aborted, nothing of it is visible) is
+retried after the map grows by a step (``grow_step``, less when the disk has
+less room): the disk's free space, less ``disk_reserve`` and less the part of the
+map not yet backed by the data file, is the room, and ``max_map_size`` a cap.
+The map is resized on the loop thread between two commits: LMDB allows it only
+with no transaction open in the process, and the loop's reads are synchronous
+(none is open while a callback runs), the writer thread is idle, and a read from
+another thread (``count``) holds the resize lock. When there is no room, the
+whole batch fails with :class:`StoreFull` to every caller in it, as a failing
+disk fails it with :class:`StoreError`; the store keeps serving reads and later,
+smaller writes. :meth:`LmdbStore.space` says how much is left.
+
+Every batch is metered: the bytes of conversation messages and tickets each
+site writes (``schema.USAGE``) are added to the site's total, held in memory
+and written in the same commit, so the count survives a crash exactly as the
+writes it counts; a failed batch takes its bytes back.
 
 A second process opening the same data directory is refused with
-:class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``).
+:class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``). The data
+directory is the owner's alone (directories 0700, files 0600, whatever the
+umask; looser modes tightened at open): see ``engine/persistence/private.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
+import shutil
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
 
 from engine.errors import ParleyError, Unavailable
-from engine.persistence.schema import DATABASES, SNAPSHOTS, Op
+from engine.persistence.private import FILE_MODE, make_private, private_dir
+from engine.persistence.schema import DATABASES, SNAPSHOTS, USAGE, Op
 
 Done = Callable[[BaseException | None], None]
+
+log = logging.getLogger("parley.store")
+
+GROW_STEP = 1 << 30  # the map grows by this much at a time, at most
+DISK_RESERVE = 256 << 20  # free disk the store leaves to everything else
+MIN_GROWTH = 1 << 20  # less room than this is no room
 
 
 def _above(prefix: bytes) -> bytes | None:
@@ -63,6 +89,16 @@ class StoreError(Unavailable):
         super().__init__("store_failed", message)
 
 
+@dataclass(frozen=True, slots=True)
+class StoreSpace:
+    """How much the store holds and may still take, in bytes."""
+
+    used: int  # pages in use in the map
+    map_size: int  # the map's present size
+    disk_free: int  # free space on the data directory's disk
+    left: int  # what can still be stored: the map's free part and what it may grow by
+
+
 class DataDirLocked(ParleyError):
     """Another process holds the data directory."""
 
@@ -87,20 +123,42 @@ def _lock_data_dir(path: Path) -> int:
 class LmdbStore:
     """Named databases in one LMDB environment with a group-commit writer."""
 
-    def __init__(self, path: Path | str, *, map_size: int = 1 << 30) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        map_size: int = 1 << 30,
+        max_map_size: int | None = None,
+        grow_step: int = GROW_STEP,
+        disk_reserve: int = DISK_RESERVE,
+    ) -> None:
+        if max_map_size is not None and max_map_size < map_size:
+            raise ValueError("max_map_size must be at least map_size")
+        if grow_step < MIN_GROWTH:
+            raise ValueError(f"grow_step must be at least {MIN_GROWTH} bytes")
+        self.max_map_size = max_map_size
+        self.grow_step = grow_step
+        self.disk_reserve = disk_reserve
+        self._resize_lock = threading.Lock()
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)
         self._lock_fd: int | None = _lock_data_dir(self.path)
         try:
+            # LMDB would make its directory with the file mode (no search bit).
+            private_dir(self.path / "lmdb")
             self.env = lmdb.open(
                 str(self.path / "lmdb"),
+                mode=FILE_MODE,
                 map_size=map_size,
                 max_dbs=len(DATABASES) + 4,
                 subdir=True,
                 sync=True,
                 metasync=True,
             )
+            make_private(self.path)  # the files LMDB just made, and any older ones
         except BaseException:
+            if hasattr(self, "env"):
+                self.env.close()
             os.close(self._lock_fd)
             self._lock_fd = None
             raise
@@ -112,6 +170,12 @@ class LmdbStore:
         self._flush_scheduled = False
         self.commits = 0
         self.writes = 0
+        self.grown = 0  # times the map grew
+        self._said_full = False
+        # Per site: bytes of messages and tickets, committed and in flight.
+        self._usage: dict[str, int] = {}
+        self._metered: dict[str, int] = {}  # the batch in flight's share of it
+        self.load_usage()
 
     # -- writing -----------------------------------------------------------------
 
@@ -152,15 +216,36 @@ class LmdbStore:
             return
         batch, self._pending = self._pending, []
         self._busy = True
+        self._meter(batch)
+        self._run(batch)
+
+    def _run(self, batch: list[tuple[list[Op], Done]]) -> None:
         assert self._loop is not None
         fut = self._loop.run_in_executor(self._executor, self._commit, batch)
         fut.add_done_callback(lambda f: self._committed(batch, f))
 
+    def _meter(self, batch: list[tuple[list[Op], Done]]) -> None:
+        """Count what each site writes in ``batch`` and add the new totals to it."""
+        metered: dict[str, int] = {}
+        for ops, _done in batch:
+            USAGE.measure(ops, metered)
+        self._metered = metered
+        if metered:
+            usage = self._usage
+            for site, size in metered.items():
+                usage[site] = usage.get(site, 0) + size
+            batch.append(([USAGE.put(site, usage[site]) for site in metered], _ignore))
+
     def write_now(self, ops: list[Op]) -> None:
         """Commit ``ops`` on the calling thread, synced: for startup work (schema
         upgrades) before the loop serves, never while the writer is in use."""
-        error = self._commit([(ops, _ignore)])
+        batch: list[tuple[list[Op], Done]] = [(ops, _ignore)]
+        self._meter(batch)
+        error = self._commit(batch)
+        while isinstance(error, StoreFull) and self._grow():
+            error = self._commit(batch)
         if error is not None:
+            self._unmeter()
             raise error
 
     def _commit(self, batch: list[tuple[list[Op], Done]]) -> BaseException | None:
@@ -183,18 +268,94 @@ class LmdbStore:
     def _committed(
         self, batch: list[tuple[list[Op], Done]], fut: asyncio.Future[BaseException | None]
     ) -> None:
-        self._busy = False
         error = fut.exception() if not fut.cancelled() else StoreError("write cancelled")
         if error is None:
             result = fut.result()
             error = result if isinstance(result, BaseException) else None
+        if isinstance(error, StoreFull) and self._grow():
+            self._run(batch)  # the same batch again, in the larger map
+            return
+        self._busy = False
         if error is None:
             self.commits += 1
-            self.writes += len(batch)
+            self.writes += len(batch) - bool(self._metered)  # not the usage totals
+        else:
+            self._unmeter()
         for _ops, done in batch:
             done(error)
         if self._pending and not self._flush_scheduled:
             self._flush()
+
+    def _unmeter(self) -> None:
+        """A batch failed: its bytes were not stored."""
+        usage = self._usage
+        for site, size in self._metered.items():
+            usage[site] -= size
+        self._metered = {}
+
+    # -- room ------------------------------------------------------------------------
+
+    def _room(self, map_size: int) -> int:
+        """How much the map may still grow: the disk's free space, less the
+        reserve, less the part of the map the data file does not hold yet (it
+        will need the disk too), within ``max_map_size``."""
+        disk_free = shutil.disk_usage(self.path).free
+        try:
+            in_file = os.stat(self.path / "lmdb" / "data.mdb").st_size
+        except FileNotFoundError:
+            in_file = 0
+        room = disk_free - self.disk_reserve - max(0, map_size - in_file)
+        if self.max_map_size is not None:
+            room = min(room, self.max_map_size - map_size)
+        return max(0, room)
+
+    def _grow(self) -> bool:
+        """Grow the map by a step if there is room (loop thread, between commits)."""
+        size = self.env.info()["map_size"]
+        room = self._room(size)
+        if room < MIN_GROWTH:
+            if not self._said_full:  # once, not once per refused batch of a flood
+                self._said_full = True
+                capped = self.max_map_size is not None and size >= self.max_map_size
+                log.error(
+                    "the store is full: the map is %d MiB and %s; writes are refused "
+                    "with store_full",
+                    size >> 20,
+                    "may grow no further (max_map_size)"
+                    if capped
+                    else f"the disk has no room to grow it (keeping {self.disk_reserve >> 20} "
+                    "MiB free)",
+                )
+            return False
+        new_size = size + min(self.grow_step, room)
+        with self._resize_lock:
+            self.env.set_mapsize(new_size)
+        self.grown += 1
+        self._said_full = False
+        log.info("store map grown from %d to %d MiB", size >> 20, new_size >> 20)
+        return True
+
+    def space(self) -> StoreSpace:
+        """How much the store holds and how much more it can take (loop thread)."""
+        info = self.env.info()
+        map_size = info["map_size"]
+        used = (info["last_pgno"] + 1) * self.env.stat()["psize"]
+        return StoreSpace(
+            used=used,
+            map_size=map_size,
+            disk_free=shutil.disk_usage(self.path).free,
+            left=max(0, map_size - used) + self._room(map_size),
+        )
+
+    def load_usage(self) -> None:
+        """Read the sites' stored totals (at open, and after a schema upgrade
+        that counted them), while no write is in flight."""
+        self._usage = dict(USAGE.all(self))
+
+    def site_bytes(self, site_id: str) -> int:
+        """The bytes of messages and tickets ``site_id`` has stored (and has in
+        flight): what its storage quota is checked against."""
+        return self._usage.get(site_id, 0)
 
     @property
     def busy(self) -> bool:
@@ -237,9 +398,10 @@ class LmdbStore:
         return iter(out)
 
     def count(self, db: str, prefix: bytes) -> int:
-        """How many keys start with ``prefix`` (keys only: values are not copied)."""
+        """How many keys start with ``prefix`` (keys only: values are not copied).
+        Safe from a worker thread: it holds the resize lock."""
         n = 0
-        with self.env.begin(db=self._dbs[db]) as txn:
+        with self._resize_lock, self.env.begin(db=self._dbs[db]) as txn:
             cursor = txn.cursor()
             if not cursor.set_range(prefix):
                 return 0

@@ -83,6 +83,11 @@ vtokens        sha256(visitor token)            *raw* ``<site id> <visitor id>``
 Housekeeping
 
 ============== ================================ ===================================
+usage          <site id>                        *raw* 8 bytes big-endian: the bytes
+                                                of journal records and tickets the
+                                                site has written (keys and values),
+                                                kept by the store's writer in the
+                                                commit of the writes it counts
 meta           ``schema``                       the schema version, an int (upgrade)
                ``demo``                         the demo's ids (control/runner.py)
 ============== ================================ ===================================
@@ -90,7 +95,9 @@ meta           ``schema``                       the schema version, an int (upgr
 Versions: 1 had no ``*_cids`` index (activation scanned a whole stream for its
 client ids). 2 adds them; :func:`upgrade`, run when the engine opens the store,
 backfills them once from the streams (in pieces of 10,000 records per commit)
-before anything is served, then records version 2. A store of a newer version is
+before anything is served, then records version 2. 3 adds ``usage``: the upgrade
+from 1 or 2 counts each site's stored messages and tickets once (a scan of the
+journal and the tickets) and records version 3. A store of a newer version is
 refused. (Version 1 also declared a ``visitors`` database that nothing wrote: a
 visitor's record is its actor snapshot. It is no longer opened.)
 """
@@ -106,7 +113,7 @@ from engine.persistence.codec import SEP, decode, encode, journal_key, journal_p
 
 Op = tuple[str, bytes, bytes | None]  # (database, key, value or None to delete)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Reader(Protocol):
@@ -381,6 +388,43 @@ class Tickets:
 TICKETS = Tickets()
 
 
+class SiteUsage:
+    """``<site id> -> *raw* 8-byte big-endian count``: what a site has stored of
+    the things its visitors can make grow (conversation messages, tickets), as
+    bytes of key and value, counted as they are written (a rewrite counts again,
+    a delete gives nothing back). The store meters every batch with
+    :meth:`measure` and writes the new totals in the same commit."""
+
+    name = "usage"
+
+    def put(self, site_id: str, total: int) -> Op:
+        return (self.name, site_id.encode(), total.to_bytes(8, "big"))
+
+    def all(self, store: Reader) -> Iterator[tuple[str, int]]:
+        for key, value in store.scan(self.name):
+            yield key.decode(), int.from_bytes(value, "big")
+
+    @staticmethod
+    def measure(ops: list[Op], into: dict[str, int]) -> None:
+        """Add to ``into`` the bytes each site writes in ``ops``."""
+        for db, key, value in ops:
+            if value is None:
+                continue
+            if db == CONVERSATION_JOURNAL.records:  # <site id>-... 0x00 seq8
+                end = key.find(b"-")
+            elif db == TICKETS.name:  # <site id> 0x00 <ticket id>
+                end = key.find(SEP)
+            else:
+                continue
+            if end <= 0:
+                continue
+            name = key[:end].decode()
+            into[name] = into.get(name, 0) + len(key) + len(value)
+
+
+USAGE = SiteUsage()
+
+
 class WaitingLine:
     """``<department id> 0x00 <255 - priority> <joined ms, 8 bytes> <conversation
     id> -> ConversationInfo as a list``: priority first (higher sorts first), then
@@ -462,6 +506,7 @@ DATABASES = (
     BOARD.name,
     TEMPLATES.name,
     BLOCKS.name,
+    USAGE.name,
     META.name,
 )
 
@@ -492,8 +537,27 @@ def upgrade(store: Reader, write_now: Callable[[list[Op]], None]) -> int:
     if version is None:  # version 1 (no version recorded): index the client ids
         for table in STREAMS:
             added += backfill_cids(store, write_now, table)
+    if version is None or version < 3:  # before the sites' usage was metered
+        backfill_usage(store, write_now)
     write_now([META.put("schema", SCHEMA_VERSION)])
     return added
+
+
+def backfill_usage(store: Reader, write_now: Callable[[list[Op]], None]) -> dict[str, int]:
+    """Count what each site has stored of what its quota covers; write and
+    return the totals (a store opened on them must read them again)."""
+    totals: dict[str, int] = {}
+    for db in (CONVERSATION_JOURNAL.records, TICKETS.name):
+        start: bytes | None = None
+        while True:
+            rows = list(store.scan(db, start=start, limit=BACKFILL_BATCH))
+            USAGE.measure([(db, key, value) for key, value in rows], totals)
+            if len(rows) < BACKFILL_BATCH:
+                break
+            start = rows[-1][0] + b"\x00"  # just after the last key read
+    if totals:
+        write_now([USAGE.put(site, total) for site, total in totals.items()])
+    return totals
 
 
 def backfill_cids(store: Reader, write_now: Callable[[list[Op]], None], table: StreamTable) -> int:

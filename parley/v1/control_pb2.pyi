@@ -82,11 +82,14 @@ class Site(_message.Message):
     TIMEZONE_FIELD_NUMBER: _builtins.int
     TYPING_PREVIEW_FIELD_NUMBER: _builtins.int
     LANGUAGES_FIELD_NUMBER: _builtins.int
+    QUOTA_MB_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     account_id: _builtins.str
     name: _builtins.str
     timezone: _builtins.str
     typing_preview: _builtins.bool
+    quota_mb: _builtins.int
+    """Storage quota of its messages and tickets, in MiB; 0: the server's default."""
     @_builtins.property
     def allowed_origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -103,10 +106,11 @@ class Site(_message.Message):
         timezone: _builtins.str = ...,
         typing_preview: _builtins.bool = ...,
         languages: _abc.Iterable[_builtins.str] | None = ...,
+        quota_mb: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "timezone", b"timezone", "typing_preview", b"typing_preview"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "quota_mb", b"quota_mb", "timezone", b"timezone", "typing_preview", b"typing_preview"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -638,6 +642,29 @@ class SetSiteLanguagesRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetSiteLanguagesRequest: _TypeAlias = SetSiteLanguagesRequest  # noqa: Y015
+
+@_typing.final
+class SetSiteQuotaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SITE_ID_FIELD_NUMBER: _builtins.int
+    QUOTA_MB_FIELD_NUMBER: _builtins.int
+    site_id: _builtins.str
+    quota_mb: _builtins.int
+    """MiB; 0: the server's default (--site-quota-mb)."""
+    def __init__(
+        self,
+        *,
+        site_id: _builtins.str = ...,
+        quota_mb: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quota_mb", b"quota_mb", "site_id", b"site_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSiteQuotaRequest: _TypeAlias = SetSiteQuotaRequest  # noqa: Y015
 
 @_typing.final
 class StringList(_message.Message):

@@ -606,6 +606,11 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
                 _registered_method=True)
+        self.SetSiteQuota = channel.unary_unary(
+                '/parley.v1.Control/SetSiteQuota',
+                request_serializer=parley_dot_v1_dot_control__pb2.SetSiteQuotaRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
+                _registered_method=True)
         self.UpdateOperator = channel.unary_unary(
                 '/parley.v1.Control/UpdateOperator',
                 request_serializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
@@ -809,6 +814,13 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetSiteQuota(self, request, context):
+        """A site's storage quota (its messages and tickets), in MiB; 0: the server's default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateOperator(self, request, context):
         """An operator's routing settings: limit, departments, regions, groups,
         languages, reception schedule, auto-distribution, auto-accept.
@@ -1004,6 +1016,11 @@ def add_ControlServicer_to_server(servicer, server):
             'SetSiteLanguages': grpc.unary_unary_rpc_method_handler(
                     servicer.SetSiteLanguages,
                     request_deserializer=parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
+            ),
+            'SetSiteQuota': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSiteQuota,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SetSiteQuotaRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
             ),
             'UpdateOperator': grpc.unary_unary_rpc_method_handler(
@@ -1638,6 +1655,33 @@ class Control:
             target,
             '/parley.v1.Control/SetSiteLanguages',
             parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Site.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSiteQuota(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/SetSiteQuota',
+            parley_dot_v1_dot_control__pb2.SetSiteQuotaRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Site.FromString,
             options,
             channel_credentials,

@@ -191,6 +191,8 @@ class ControlStub:
     ListLinkRules: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListLinkRulesRequest, _control_pb2.ListLinkRulesReply]
     DeleteLinkRule: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteLinkRuleRequest, _common_pb2.Empty]
     SetSiteLanguages: _grpc.UnaryUnaryMultiCallable[_control_pb2.SetSiteLanguagesRequest, _control_pb2.Site]
+    SetSiteQuota: _grpc.UnaryUnaryMultiCallable[_control_pb2.SetSiteQuotaRequest, _control_pb2.Site]
+    """A site's storage quota (its messages and tickets), in MiB; 0: the server's default."""
     UpdateOperator: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateOperatorRequest, _control_pb2.Operator]
     """An operator's routing settings: limit, departments, regions, groups,
     languages, reception schedule, auto-distribution, auto-accept.
@@ -250,6 +252,8 @@ class ControlAsyncStub(ControlStub):
     ListLinkRules: _aio.UnaryUnaryMultiCallable[_control_pb2.ListLinkRulesRequest, _control_pb2.ListLinkRulesReply]  # type: ignore[assignment]
     DeleteLinkRule: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteLinkRuleRequest, _common_pb2.Empty]  # type: ignore[assignment]
     SetSiteLanguages: _aio.UnaryUnaryMultiCallable[_control_pb2.SetSiteLanguagesRequest, _control_pb2.Site]  # type: ignore[assignment]
+    SetSiteQuota: _aio.UnaryUnaryMultiCallable[_control_pb2.SetSiteQuotaRequest, _control_pb2.Site]  # type: ignore[assignment]
+    """A site's storage quota (its messages and tickets), in MiB; 0: the server's default."""
     UpdateOperator: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateOperatorRequest, _control_pb2.Operator]  # type: ignore[assignment]
     """An operator's routing settings: limit, departments, regions, groups,
     languages, reception schedule, auto-distribution, auto-accept.
@@ -432,6 +436,14 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.SetSiteLanguagesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.Site, _abc.Awaitable[_control_pb2.Site]]: ...
+
+    @_abc_1.abstractmethod
+    def SetSiteQuota(
+        self,
+        request: _control_pb2.SetSiteQuotaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Site, _abc.Awaitable[_control_pb2.Site]]:
+        """A site's storage quota (its messages and tickets), in MiB; 0: the server's default."""
 
     @_abc_1.abstractmethod
     def UpdateOperator(

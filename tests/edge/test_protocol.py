@@ -159,7 +159,7 @@ def test_too_many_bad_frames_in_a_row_close() -> None:
     last = results[-1]
     assert isinstance(last, FrameError) and last.close_code == 4400
     # A good frame in between resets the count.
-    p = VisitorProtocol(now=0.0)
+    p = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)
     for _ in range(MAX_BAD_IN_A_ROW * 2):
         p.receive(b"{", True, 0.0)
         assert p.receive(b'{"type":"ping"}', True, 0.0) == Ping()
@@ -211,3 +211,68 @@ def test_a_shared_bucket_limits_all_connections_of_an_address() -> None:
     ]
     assert results[:2] == [Ping(), Ping()]
     assert isinstance(results[2], FrameError) and results[2].code == "rate_limited"
+
+
+def test_malformed_frames_spend_from_the_bucket() -> None:
+    """A bad frame costs a token like a good one: past the burst a flood of
+    malformed frames is answered rate_limited, not one parse error each, and the
+    good frame after it waits for the bucket to refill like any other."""
+    p = VisitorProtocol(now=0.0, rate=2.0, burst=3.0)
+    got = [p.receive(b"{not json", True, 0.0) for _ in range(5)]
+    assert [r.code for r in got if isinstance(r, FrameError)] == ["bad_json"] * 3 + [
+        "rate_limited"
+    ] * 2
+    assert p.receive(b'{"type":"ping"}', True, 0.0) == FrameError(
+        "rate_limited", "too many frames; slow down"
+    )
+    assert p.receive(b'{"type":"ping"}', True, 1.0) == Ping()  # 2 tokens back after 1 s
+    # Every kind of bad frame spends: binary, oversized, bad UTF-8, wrong shape.
+    for bad in (
+        (b"{}", False),
+        (b"x" * (MAX_FRAME + 1), True),
+        (b'{"type": "msg", "cid": "a", "text": "\xff"}', True),
+        (b"[1]", True),
+        (b'{"type": "teleport"}', True),
+    ):
+        q = VisitorProtocol(now=0.0, rate=1.0, burst=1.0)
+        first, second = q.receive(*bad, 0.0), q.receive(*bad, 0.0)
+        assert isinstance(first, FrameError) and first.code != "rate_limited", bad[0][:20]
+        assert isinstance(second, FrameError) and second.code == "rate_limited", bad[0][:20]
+
+
+def test_a_flood_of_malformed_frames_closes_as_a_flood() -> None:
+    """Bad frames interleaved with pings (so never MAX_BAD_IN_A_ROW in a row)
+    are cut by the rate limit and, kept up, close the connection with 4429."""
+    p = VisitorProtocol(now=0.0)
+    codes = []
+    last: Command | FrameError | None = None
+    for i in range(300):
+        last = p.receive(b"{not json" if i % 2 else b'{"type":"ping"}', True, 0.0)
+        if isinstance(last, FrameError):
+            codes.append(last.code)
+            if last.close_code:
+                break
+    assert isinstance(last, FrameError) and last.close_code == 4429
+    assert codes.count("bad_json") == 30  # half the burst of 60; the rest refused
+    assert "too_many_errors" not in codes
+
+
+def test_bad_frames_spend_from_the_address_bucket() -> None:
+    from edge.visitor.protocol import TokenBucket
+
+    shared = TokenBucket(0.0, rate=1.0, burst=2.0)
+    one, two = VisitorProtocol(now=0.0), VisitorProtocol(now=0.0)
+    one.shared = two.shared = shared
+    assert isinstance(one.receive(b"{", True, 0.0), FrameError)
+    assert isinstance(two.receive(b"[]", True, 0.0), FrameError)
+    refused = two.receive(b'{"type":"ping"}', True, 0.0)
+    assert isinstance(refused, FrameError) and refused.code == "rate_limited"
+
+
+def test_a_refused_message_keeps_its_client_id() -> None:
+    """A msg refused by the rate limit names its cid, so the client sends it again."""
+    p = VisitorProtocol(now=0.0, rate=1.0, burst=1.0)
+    assert p.receive(b'{"type":"ping"}', True, 0.0) == Ping()
+    refused = p.receive(client_msg("c7", "hello"), True, 0.0)
+    assert refused == FrameError("rate_limited", "too many frames; slow down", "c7")
+    assert p.receive(client_msg("c7", "hello"), True, 1.0) == Send("c7", "hello")

@@ -39,7 +39,9 @@ class Collect:
 async def setup(
     tmp_path: Path, max_chats: int = 2, map_size: int = 1 << 30
 ) -> tuple[Engine, Any, Any, Any]:
-    engine = Engine(tmp_path, map_size=map_size, password_hasher=CHEAP_HASHER)
+    engine = Engine(
+        tmp_path, map_size=map_size, max_map_size=map_size, password_hasher=CHEAP_HASHER
+    )
     account = await engine.directory.create_account("acme")
     site = await engine.directory.create_site(account.id, "web", ["https://acme.test"])
     dept = await engine.directory.create_department(account.id, site.id, "Support")

@@ -104,7 +104,7 @@ async def fill(store: LmdbStore) -> int:
 
 
 async def test_seqs_stay_contiguous_across_a_failed_write(tmp_path: Path) -> None:
-    store = LmdbStore(tmp_path, map_size=1 << 20)
+    store = LmdbStore(tmp_path, map_size=1 << 20, max_map_size=1 << 20)
     try:
         w = system_on(store).ref("w", "s1")
         assert await w.ask(("post", "a", "first")) == 1

@@ -47,7 +47,9 @@ async def test_writes_queued_during_a_commit_go_in_the_next(tmp_path: Path) -> N
 
 
 async def test_map_full_is_an_error_to_the_writer_and_the_store_goes_on(tmp_path: Path) -> None:
-    store = LmdbStore(tmp_path, map_size=256 * 1024)
+    """With no room to grow (here a cap on the map), a batch that does not fit
+    fails whole with store_full, and smaller writes go on."""
+    store = LmdbStore(tmp_path, map_size=256 * 1024, max_map_size=256 * 1024)
     try:
         with pytest.raises(StoreFull) as info:
             await store.write_async(
@@ -103,5 +105,109 @@ async def test_last_and_range_scan(tmp_path: Path) -> None:
             for k, _ in store.scan("journal", journal_prefix("b"), start=journal_key("b", 297))
         ]
         assert tail == [297, 298, 299]
+    finally:
+        store.close()
+
+
+async def test_a_full_map_grows_and_the_batch_goes_through(tmp_path: Path) -> None:
+    """A batch larger than the map: the map grows by steps (the disk has room)
+    and the same batch is committed, whole, with its callbacks run once."""
+    store = LmdbStore(tmp_path, map_size=256 * 1024, grow_step=1 << 20)
+    try:
+        before = store.space()
+        done: list[BaseException | None] = []
+        store.write(
+            [("journal", journal_key("c", i), b"y" * 4000) for i in range(600)], done.append
+        )
+        await store.drain()
+        assert done == [None]
+        assert store.grown >= 2 and store.commits == 1  # one commit, after the growth
+        assert len(list(store.scan("journal"))) == 600
+        after = store.space()
+        assert after.map_size > before.map_size >= 256 * 1024
+        assert after.used > 600 * 4000 and after.left > 0
+    finally:
+        store.close()
+    # The grown map is kept: reopened with the old size, everything reads back.
+    again = LmdbStore(tmp_path, map_size=256 * 1024)
+    try:
+        assert len(list(again.scan("journal"))) == 600
+    finally:
+        again.close()
+
+
+async def test_no_room_on_the_disk_is_store_full(tmp_path: Path) -> None:
+    """The disk itself is the limit: a reserve larger than the disk leaves no
+    room, so the map does not grow, the batch fails whole, and the space says
+    nothing is left beyond the map."""
+    import shutil
+
+    disk = shutil.disk_usage(tmp_path).total
+    store = LmdbStore(tmp_path, map_size=256 * 1024, disk_reserve=disk)
+    try:
+        with pytest.raises(StoreFull):
+            await store.write_async(
+                [("journal", journal_key("c", i), b"y" * 4000) for i in range(200)]
+            )
+        assert store.grown == 0 and list(store.scan("journal")) == []
+        space = store.space()
+        assert space.left == space.map_size - space.used
+        await store.write_async([("meta", b"small", b"ok")])
+    finally:
+        store.close()
+
+
+async def test_each_sites_messages_and_tickets_are_metered(tmp_path: Path) -> None:
+    """Bytes of journal records and tickets count to the site their key names,
+    in the commit that writes them; other databases count nothing; a failed
+    batch takes its bytes back; the totals survive a reopen."""
+    from engine.persistence.schema import TICKETS
+
+    store = LmdbStore(tmp_path, map_size=256 * 1024, max_map_size=256 * 1024)
+    try:
+        key = journal_key("s1-c1", 1)
+        await store.write_async([("journal", key, b"x" * 100), ("meta", b"m", b"y" * 500)])
+        ticket = TICKETS.put("s1", "t1", {"text": "call me"})
+        await store.write_async([ticket, ("journal", journal_key("s2-c9", 1), b"z" * 10)])
+        s1 = len(key) + 100 + len(ticket[1]) + len(ticket[2] or b"")
+        assert store.site_bytes("s1") == s1
+        assert store.site_bytes("s2") == len(journal_key("s2-c9", 1)) + 10
+        with pytest.raises(StoreFull):
+            await store.write_async(
+                [("journal", journal_key("s1-c1", i), b"y" * 4000) for i in range(2, 200)]
+            )
+        assert store.site_bytes("s1") == s1  # nothing stored, nothing counted
+        assert store.site_bytes("s3") == 0
+    finally:
+        store.close()
+    again = LmdbStore(tmp_path)
+    try:
+        assert again.site_bytes("s1") == s1
+    finally:
+        again.close()
+
+
+async def test_a_store_from_before_the_meter_is_counted_once_at_upgrade(tmp_path: Path) -> None:
+    """Version 2 data has messages and tickets but no usage totals: the upgrade
+    counts them once, and the store opened on them reads the totals."""
+    from engine.persistence.schema import META, SCHEMA_VERSION, TICKETS, USAGE, upgrade
+
+    store = LmdbStore(tmp_path)
+    ops = [("journal", journal_key(f"s{n}-c1", seq), b"m" * 50) for n in (1, 2) for seq in (1, 2)]
+    ops.append(TICKETS.put("s1", "t1", {"text": "call me"}))
+    await store.write_async([*ops, META.put("schema", 2)])
+    expected = store.site_bytes("s1"), store.site_bytes("s2")
+    with store.env.begin(write=True) as txn:  # as a version 2 store has it: nothing
+        txn.drop(store._dbs[USAGE.name], delete=False)
+    store.close()
+
+    store = LmdbStore(tmp_path)
+    try:
+        assert store.site_bytes("s1") == 0  # not counted yet
+        upgrade(store, store.write_now)
+        store.load_usage()
+        assert (store.site_bytes("s1"), store.site_bytes("s2")) == expected
+        assert expected[0] > expected[1] > 0
+        assert META.get(store, "schema") == SCHEMA_VERSION
     finally:
         store.close()

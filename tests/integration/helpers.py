@@ -17,6 +17,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
+from engine.chat.limits import Limits
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 from tests.conftest import CHEAP_HASHER
@@ -30,6 +31,7 @@ async def running(
     grace_seconds: float = 30.0,
     abandon_seconds: float = 60.0,
     password_hasher: PasswordHasher = CHEAP_HASHER,
+    limits: Limits | None = None,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -41,6 +43,7 @@ async def running(
         clock=clock,
         grace_seconds=grace_seconds,
         abandon_seconds=abandon_seconds,
+        limits=limits or Limits(),
         edge=EdgeConfig(port=0, **edge),
         password_hasher=password_hasher,
     )

@@ -327,6 +327,10 @@ class VisitorSession:
         if problem:
             self.sink.push(CommandFailed("invalid_argument", problem))
             return
+        refusal = self.engine.quota_refusal(self.site.id)
+        if refusal is not None:
+            self.sink.push(refusal)
+            return
         if self._tickets >= MAX_TICKETS:
             self.sink.push(CommandFailed("too_many_tickets", "your message was received already"))
             return
@@ -360,6 +364,17 @@ class VisitorSession:
         code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
         if code is not None:
             self.sink.push(CommandFailed(code, TEXT_ERRORS[code], False, client_msg_id))
+            return
+        # The site's storage quota, then the visitor's hourly budget: a message
+        # the quota refuses spends nothing.
+        refusal = self.engine.quota_refusal(self.site.id)
+        if refusal is not None:
+            self.sink.push(refusal._replace(client_msg_id=client_msg_id))
+            return
+        budget = self.engine.message_budget
+        wait = budget.spend(self.visitor_id, self.engine.clock.monotonic())
+        if wait:
+            self.sink.push(budget.refusal(wait, client_msg_id))
             return
         if self._conversation is None:
             if not self._opening:
