@@ -68,7 +68,7 @@ class Engine:
             raise
         self.store.load_usage()  # an upgrade may have counted them
         if backfilled:
-            log.info("schema upgraded: %d client ids indexed", backfilled)
+            log.info("schema upgraded: the usage of %d sites counted", backfilled)
         self.clock = clock or LoopClock()
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
         self.directory.load()

@@ -14,15 +14,17 @@ in seq order. A write may carry other writes into the same commit: the owner's
 state (``with_state``: its record, built at the write) and ``extra`` operations
 (a place in a waiting line).
 
-Client ids. A resend of a stored client id answers the original seq and stores
-nothing; resends of an id whose write is pending share that write. The stored
-index (``<stream> 0x00 <cid> -> seq``, written in the record's commit) answers
-for ids not among the last ``RECENT_CIDS`` in memory, so memory does not grow
-with the stream; it is read when the write is made, once for all of the write's
-ids (a resend found there is answered then, and not written). A stream created
-by this activation needs no index reads until it has more client ids than that.
+Client ids. A resend of a client id among the stream's last ``RECENT_CIDS``
+stored ids answers the original seq and stores nothing; resends of an id whose
+write is pending share that write. That window is the de-duplication promise: a
+client resends only what it has not had acknowledged (a few messages), far
+fewer than the window. The window is kept in memory (an LRU) and rebuilt on
+activation from the stream's last ``RECENT_CIDS`` records, so neither memory
+nor activation grows with the stream, and no index is written beside each
+record (a second write per message that measurably slowed every commit).
 
-Activation reads one key (the last) whatever the stream's length.
+Activation reads the last key and the records of the window, whatever the
+stream's length.
 
 Replay. ``replay`` reads from a seq up to the live end a page at a time
 (``REPLAY_PAGE`` records); each next page is a message to self sent after the
@@ -56,7 +58,7 @@ from engine.runtime import Reply
 
 log = logging.getLogger("parley.journal")
 
-RECENT_CIDS = 256  # client ids kept in memory per stream (an LRU)
+RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
 
 
@@ -182,7 +184,6 @@ class _Entry(Generic[R]):
         "tag",
         "extra",
         "with_state",
-        "check",
     )
 
     def __init__(
@@ -193,7 +194,6 @@ class _Entry(Generic[R]):
         tag: Any,
         extra: Sequence[Op],
         with_state: bool,
-        check: bool,
     ) -> None:
         self.draft = draft
         self.record = draft
@@ -202,7 +202,6 @@ class _Entry(Generic[R]):
         self.tag = tag
         self.extra = extra
         self.with_state = with_state
-        self.check = check  # its client id is to be looked up in the index
 
 
 CommitMessage = Callable[[int, BaseException | None], object]
@@ -230,19 +229,21 @@ class Journal(Generic[R]):
         self._store: Reader | None = None
         self._recent: OrderedDict[str, int] = OrderedDict()
         self._recent_max = recent
-        self._complete = True  # every stored client id is in _recent
-        self._last_miss = ""  # the last id the index did not hold (looked up once)
         self._pending: dict[str, _Entry[R]] = {}
-        self._to_check = 0  # buffered entries whose id the index must answer
         self._buffer: list[_Entry[R]] = []
         self._inflight: list[_Entry[R]] | None = None
         self._replays = 0  # replays still running
 
     def open(self, store: Reader) -> None:
-        """Recover on activation: the last seq, from the last key."""
+        """Recover on activation: the last seq, from the last key, and the window
+        of recent client ids, from the records at the end."""
         self._store = store
-        self.last_seq = self.kind.table.last_seq(store, self.stream)
-        self._complete = self.last_seq == 0
+        last = self.last_seq = self.kind.table.last_seq(store, self.stream)
+        size = self._recent_max
+        if last:
+            for record in self.kind.read(store, self.stream, max(0, last - size), size):
+                if record.client_msg_id:
+                    self._remember(record.client_msg_id, record.seq)
 
     @property
     def store(self) -> Reader:
@@ -264,14 +265,6 @@ class Journal(Generic[R]):
         seq = recent.get(cid)
         if seq is not None:
             recent.move_to_end(cid)
-            return seq
-        if self._complete or cid == self._last_miss:
-            return None
-        seq = self.kind.table.seq_of_cid(self.store, self.stream, cid)
-        if seq is None:
-            self._last_miss = cid
-        else:
-            self._remember(cid, seq)
         return seq
 
     def _remember(self, cid: str, seq: int) -> None:
@@ -279,7 +272,6 @@ class Journal(Generic[R]):
         recent[cid] = seq
         if len(recent) > self._recent_max:
             recent.popitem(last=False)
-            self._complete = False
 
     # -- writing ------------------------------------------------------------------
 
@@ -294,14 +286,12 @@ class Journal(Generic[R]):
         extra: Sequence[Op] = (),
         with_state: bool = False,
     ) -> int | None:
-        """Write ``draft`` in the stream's next write. A client id stored already
-        answers its seq and writes nothing: at once when it is among the recent
-        ids, else when the write is made (the index is read once for all the
-        write's ids). ``answer``: the current message is answered with the seq
-        after the commit (or the write's error); a resend of a pending id joins
-        that write. ``on_committed(record, tag)`` runs after the commit."""
+        """Write ``draft`` in the stream's next write. A client id among the recent
+        ones answers its seq at once and writes nothing. ``answer``: the current
+        message is answered with the seq after the commit (or the write's error);
+        a resend of a pending id joins that write. ``on_committed(record, tag)``
+        runs after the commit."""
         cid = draft.client_msg_id
-        check = False
         if cid:
             pending = self._pending.get(cid)
             if pending is not None:
@@ -314,15 +304,12 @@ class Journal(Generic[R]):
             if seq is not None:
                 self._recent.move_to_end(cid)
                 return seq
-            if not self._complete and cid != self._last_miss:
-                check = True
-                self._to_check += 1
         replies: list[Reply] = []
         if answer:
             reply = ctx.defer()
             if reply is not None:
                 replies.append(reply)
-        entry = _Entry(draft, replies, on_committed, tag, extra, with_state, check)
+        entry = _Entry(draft, replies, on_committed, tag, extra, with_state)
         if cid:
             self._pending[cid] = entry
         self._buffer.append(entry)
@@ -330,31 +317,8 @@ class Journal(Generic[R]):
             self._flush(ctx)
         return None
 
-    def _resends(self, entries: list[_Entry[R]]) -> list[_Entry[R]]:
-        """Answer the entries whose client id the index holds (resends of ids
-        no longer among the recent ones); the others, to write."""
-        if not self._to_check:
-            return entries
-        self._to_check = 0
-        checked = [e for e in entries if e.check]
-        cids = [e.draft.client_msg_id for e in checked]
-        found = self.kind.table.seqs_of_cids(self.store, self.prefix, cids)
-        stored: set[int] = set()
-        for entry, cid, seq in zip(checked, cids, found, strict=True):
-            if seq is None:
-                continue
-            stored.add(id(entry))
-            del self._pending[cid]
-            self._remember(cid, seq)
-            for reply in entry.replies:
-                reply(seq, None)
-        return [e for e in entries if id(e) not in stored] if stored else entries
-
     def _flush(self, ctx: Context) -> None:
         entries, self._buffer = self._buffer, []
-        entries = self._resends(entries)
-        if not entries:
-            return
         now = ctx.clock.wall_ms()
         seq = self.last_seq
         kind, table, prefix, state = self.kind, self.kind.table, self.prefix, self._state
@@ -362,7 +326,7 @@ class Journal(Generic[R]):
         for entry in entries:
             seq += 1
             record = entry.record = kind.stamp(entry.draft, seq, now)
-            table.append(ops, prefix, seq, record.client_msg_id, kind.encode(record))
+            table.append(ops, prefix, seq, kind.encode(record))
             if entry.with_state and state is not None:
                 ops.append(state())
             ops.extend(entry.extra)
@@ -386,7 +350,6 @@ class Journal(Generic[R]):
                 for reply in entry.replies:
                     reply(None, error)
         else:
-            self._last_miss = ""
             recent, pending, most = self._recent, self._pending, self._recent_max
             for entry in entries:
                 record = entry.record
@@ -396,7 +359,6 @@ class Journal(Generic[R]):
                     recent[cid] = seq
                     if len(recent) > most:
                         recent.popitem(last=False)
-                        self._complete = False
                     pending.pop(cid, None)
                 for reply in entry.replies:
                     reply(seq, None)

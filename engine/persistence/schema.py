@@ -22,19 +22,15 @@ journal        <conversation id> 0x00 seq8      a message record (MessageRecords
                                                 "a": author id, "n": author name,
                                                 "t": text, "c": client id or "",
                                                 "ts": ms}``
-journal_cids   <conversation id> 0x00 <cid>     *raw* seq8 of the record carrying
-                                                the client id (written in the same
-                                                commit as the record)
 internal       <pair id> 0x00 seq8              a direct message (DirectRecords):
                                                 ``{"s", "f": from id, "n": from
                                                 name, "to": to id, "t", "c", "ts"}``
-internal_cids  <pair id> 0x00 <cid>             *raw* seq8, as journal_cids
 ============== ================================ ===================================
 
 Written by the Conversation actor (journal) and the InternalChat actor, a pair id
-being ``<lower operator id>~<higher>``. A client id longer than 200 bytes is
-keyed by ``0xff sha256(cid)`` instead (UTF-8 never holds 0xff); the visitor and
-operator protocols allow 64 characters.
+being ``<lower operator id>~<higher>``. A resent client id is recognised from
+the stream's last records (the journal's window), so no index is kept beside
+them.
 
 Chat state
 
@@ -92,19 +88,18 @@ meta           ``schema``                       the schema version, an int (upgr
                ``demo``                         the demo's ids (control/runner.py)
 ============== ================================ ===================================
 
-Versions: 1 had no ``*_cids`` index (activation scanned a whole stream for its
-client ids). 2 adds them; :func:`upgrade`, run when the engine opens the store,
-backfills them once from the streams (in pieces of 10,000 records per commit)
-before anything is served, then records version 2. 3 adds ``usage``: the upgrade
-from 1 or 2 counts each site's stored messages and tickets once (a scan of the
-journal and the tickets) and records version 3. A store of a newer version is
+Versions: 1 is the first (no version recorded); 2 kept a client-id index beside
+each stream (``journal_cids``, ``internal_cids``), no longer written nor read
+(a store that has them keeps them, unused); 3 adds ``usage``: :func:`upgrade`,
+run when the engine opens the store, counts each site's stored messages and
+tickets once (a scan of the journal and the tickets, in pieces of 10,000 records)
+before anything is served, and records version 3. A store of a newer version is
 refused. (Version 1 also declared a ``visitors`` database that nothing wrote: a
 visitor's record is its actor snapshot. It is no longer opened.)
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
@@ -134,52 +129,24 @@ class Reader(Protocol):
 
 # -- streams ----------------------------------------------------------------------
 
-_LONG_CID = 200
-
-
-def _cid_bytes(cid: str) -> bytes:
-    raw = cid.encode()
-    if len(raw) > _LONG_CID:
-        return b"\xff" + hashlib.sha256(raw).digest()
-    return raw
-
 
 class StreamTable:
-    """A sequenced stream database and its client-id index.
-
-    ``<stream> 0x00 seq8`` -> record, and ``<stream> 0x00 <cid>`` -> seq8 in the
-    index database, both written by :meth:`append` into one commit. ``prefix``
+    """A sequenced stream database: ``<stream> 0x00 seq8`` -> record. ``prefix``
     is :func:`journal_prefix` of the stream (its writer keeps it)."""
 
-    __slots__ = ("records", "cids")
+    __slots__ = ("records",)
 
-    def __init__(self, records: str, cids: str) -> None:
+    def __init__(self, records: str) -> None:
         self.records = records
-        self.cids = cids
 
-    def append(self, ops: list[Op], prefix: bytes, seq: int, cid: str, value: bytes) -> None:
-        """Add the writes of one record (and its client id, if any) to ``ops``."""
-        seq8 = seq.to_bytes(8, "big")
-        ops.append((self.records, prefix + seq8, value))
-        if cid:
-            raw = cid.encode()
-            if len(raw) > _LONG_CID:
-                raw = _cid_bytes(cid)
-            ops.append((self.cids, prefix + raw, seq8))
+    def append(self, ops: list[Op], prefix: bytes, seq: int, value: bytes) -> None:
+        """Add the write of one record to ``ops``."""
+        ops.append((self.records, prefix + seq.to_bytes(8, "big"), value))
 
     def last_seq(self, store: Reader, stream: str) -> int:
         """The highest stored seq (0 for an empty stream): one cursor step."""
         last = store.last(self.records, journal_prefix(stream))
         return seq_of(last[0]) if last is not None else 0
-
-    def seq_of_cid(self, store: Reader, stream: str, cid: str) -> int | None:
-        raw = store.get(self.cids, stream.encode() + SEP + _cid_bytes(cid))
-        return int.from_bytes(raw, "big") if raw is not None else None
-
-    def seqs_of_cids(self, store: Reader, prefix: bytes, cids: list[str]) -> list[int | None]:
-        """:meth:`seq_of_cid` of several ids, in one read transaction."""
-        found = store.get_many(self.cids, [prefix + _cid_bytes(cid) for cid in cids])
-        return [int.from_bytes(raw, "big") if raw is not None else None for raw in found]
 
     def read(self, store: Reader, stream: str, after_seq: int, limit: int) -> list[bytes]:
         """Up to ``limit`` record values after ``after_seq``, in seq order."""
@@ -198,9 +165,8 @@ class StreamTable:
         return store.count(self.records, prefix.encode())
 
 
-CONVERSATION_JOURNAL = StreamTable("journal", "journal_cids")
-DIRECT_JOURNAL = StreamTable("internal", "internal_cids")
-STREAMS = (CONVERSATION_JOURNAL, DIRECT_JOURNAL)
+CONVERSATION_JOURNAL = StreamTable("journal")
+DIRECT_JOURNAL = StreamTable("internal")
 
 
 # -- documents under an id ----------------------------------------------------------
@@ -484,9 +450,7 @@ BOARD = BoardCards()
 
 DATABASES = (
     CONVERSATION_JOURNAL.records,
-    CONVERSATION_JOURNAL.cids,
     DIRECT_JOURNAL.records,
-    DIRECT_JOURNAL.cids,
     SNAPSHOTS.name,
     ACCOUNTS.name,
     SITES.name,
@@ -523,8 +487,8 @@ BACKFILL_BATCH = 10_000
 
 def upgrade(store: Reader, write_now: Callable[[list[Op]], None]) -> int:
     """Bring the store to :data:`SCHEMA_VERSION` before anything is served;
-    ``write_now`` commits synchronously. Returns how many index entries were
-    backfilled (0 for a store that is current or new)."""
+    ``write_now`` commits synchronously. Returns how many sites' usage was
+    counted (0 for a store that is current or new)."""
     version = META.get(store, "schema")
     if version is not None and version > SCHEMA_VERSION:
         raise NewerSchema(
@@ -533,14 +497,9 @@ def upgrade(store: Reader, write_now: Callable[[list[Op]], None]) -> int:
         )
     if version == SCHEMA_VERSION:
         return 0
-    added = 0
-    if version is None:  # version 1 (no version recorded): index the client ids
-        for table in STREAMS:
-            added += backfill_cids(store, write_now, table)
-    if version is None or version < 3:  # before the sites' usage was metered
-        backfill_usage(store, write_now)
+    counted = len(backfill_usage(store, write_now))  # before usage was metered
     write_now([META.put("schema", SCHEMA_VERSION)])
-    return added
+    return counted
 
 
 def backfill_usage(store: Reader, write_now: Callable[[list[Op]], None]) -> dict[str, int]:
@@ -558,23 +517,3 @@ def backfill_usage(store: Reader, write_now: Callable[[list[Op]], None]) -> dict
     if totals:
         write_now([USAGE.put(site, total) for site, total in totals.items()])
     return totals
-
-
-def backfill_cids(store: Reader, write_now: Callable[[list[Op]], None], table: StreamTable) -> int:
-    """Index the client ids of every record of ``table``; how many."""
-    added = 0
-    start: bytes | None = None
-    while True:
-        rows = list(store.scan(table.records, start=start, limit=BACKFILL_BATCH))
-        ops: list[Op] = []
-        for key, value in rows:
-            cid = decode(value).get("c")
-            if cid:
-                # key: <stream> 0x00 seq8; the index key shares its first part
-                ops.append((table.cids, key[:-8] + _cid_bytes(cid), key[-8:]))
-        if ops:
-            write_now(ops)
-            added += len(ops)
-        if len(rows) < BACKFILL_BATCH:
-            return added
-        start = rows[-1][0] + b"\x00"  # just after the last key read

@@ -1,6 +1,6 @@
 """The journal of sequenced streams, on a real LMDB in a temporary directory:
-seqs, client ids across failures and restarts, paged replay, recovery, and the
-one-time index backfill of data written before the client-id index."""
+seqs, client ids across failures and restarts (a window of the stream's last
+ids, rebuilt from its tail), paged replay, recovery, and schema versions."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from engine.chat.sessions import OperatorSession, VisitorSession
 from engine.persistence import LmdbStore, StoreFull
 from engine.persistence.codec import encode, journal_key
 from engine.persistence.schema import (
-    CONVERSATION_JOURNAL,
     META,
     SCHEMA_VERSION,
     NewerSchema,
@@ -140,35 +139,37 @@ async def test_concurrent_resends_of_a_pending_id_share_the_write(tmp_path: Path
         store.close()
 
 
-async def test_resends_are_deduplicated_after_reactivation_from_the_store(tmp_path: Path) -> None:
-    n = RECENT_CIDS + 100  # more ids than the journal keeps in memory
+async def test_resends_in_the_window_are_deduplicated_after_reactivation(tmp_path: Path) -> None:
+    n = RECENT_CIDS + 100  # more ids than the window holds
     store = LmdbStore(tmp_path)
     w = system_on(store).ref("w", "s1")
     seqs = await asyncio.gather(*(w.ask(("post", f"c{i}", f"m{i}")) for i in range(n)))
-    assert seqs == list(range(1, n + 1))
+    assert seqs == list(range(1, n + 1))  # c{i} is seq i + 1
     await store.drain()
     store.close()
 
-    store = LmdbStore(tmp_path)  # a restart: a new actor reads only the last key
+    store = LmdbStore(tmp_path)  # a restart: the window is read from the tail
     try:
         system = system_on(store)
         w = system.ref("w", "s1")
         state = await w.ask(("state",))
-        assert state == {"last": n, "recent": 0, "idle": True}
-        assert await w.ask(("post", "c0", "m0")) == 1  # from the index
+        assert state == {"last": n, "recent": RECENT_CIDS, "idle": True}
+        oldest = n - RECENT_CIDS  # c{oldest} is the oldest id in the window
         assert await w.ask(("post", f"c{n - 1}", "again")) == n
-        assert await w.ask(("post", "new", "fresh")) == n + 1
-        assert await w.ask(("post", "c0", "m0")) == 1  # now from memory
-        # Old and new ids in the same writes: the old ones answered from the
-        # index and not written, the new ones numbered on without a gap.
-        mixed = ["c5", "n1", "c7", "n2", "c5", "n3"]
+        assert await w.ask(("post", f"c{oldest}", "again")) == oldest + 1
+        # Older than the window: a new message (a client resends only what it
+        # has not had acknowledged, far fewer than the window).
+        assert await w.ask(("post", f"c{oldest - 1}", "again")) == n + 1
+        # Recent and new ids in the same writes: the recent ones answered and
+        # not written, the new ones numbered on without a gap.
+        mixed = [f"c{n - 10}", "n1", f"c{n - 5}", "n2", f"c{n - 10}", "n3"]
         seqs = await asyncio.gather(*(w.ask(("post", cid, "t")) for cid in mixed))
-        assert seqs == [6, n + 2, 8, n + 3, 6, n + 4]
+        assert seqs == [n - 9, n + 2, n - 4, n + 3, n - 9, n + 4]
         assert [s for s, _ in stored(store, "s1")] == list(range(1, n + 5))
-        # Memory stays bounded by the recent ids, however long the stream.
+        # Memory stays bounded by the window, however long the stream.
         for i in range(n):
-            await w.ask(("post", f"c{i}", "again"))
-        assert (await w.ask(("state",)))["recent"] <= RECENT_CIDS
+            await w.ask(("post", f"d{i}", "more"))
+        assert (await w.ask(("state",)))["recent"] == RECENT_CIDS
     finally:
         await store.drain()
         store.close()
@@ -319,23 +320,21 @@ async def test_missed_replies_are_replayed_in_pages(
         await engine.close()
 
 
-async def test_data_without_the_client_id_index_is_backfilled_once(tmp_path: Path) -> None:
+async def test_an_older_store_is_upgraded_once_and_a_newer_refused(tmp_path: Path) -> None:
     store = LmdbStore(tmp_path)
-    # Version 1 data: records only, no index, no schema version.
+    # Version 1 data: records only, no schema version.
     ops = [
         (
             "journal",
             journal_key(stream, seq),
             encode({"s": seq, "k": "visitor", "a": "v", "n": "", "t": "t", "c": cid, "ts": 0}),
         )
-        for stream in ("sA-c1", "sA-c2")
+        for stream in ("sA-c1", "sB-c2")
         for seq, cid in ((1, "x"), (2, ""), (3, "y"))
     ]
     await store.write_async(ops)
-    assert upgrade(store, store.write_now) == 4
+    assert upgrade(store, store.write_now) == 2  # both sites' usage counted
     assert META.get(store, "schema") == SCHEMA_VERSION
-    assert CONVERSATION_JOURNAL.seq_of_cid(store, "sA-c2", "y") == 3
-    assert CONVERSATION_JOURNAL.seq_of_cid(store, "sA-c1", "z") is None
     assert upgrade(store, store.write_now) == 0  # once
     await store.write_async([META.put("schema", SCHEMA_VERSION + 1)])
     with pytest.raises(NewerSchema):
@@ -343,7 +342,7 @@ async def test_data_without_the_client_id_index_is_backfilled_once(tmp_path: Pat
     store.close()
 
 
-async def test_the_engine_backfills_on_open_and_a_resend_keeps_its_seq(tmp_path: Path) -> None:
+async def test_after_a_restart_a_resend_keeps_its_seq(tmp_path: Path) -> None:
     engine, site, dept, op = await setup(tmp_path)
     await OperatorSession(engine, principal(op), Collect()).hello({})
     vsink = Collect()
@@ -354,13 +353,6 @@ async def test_the_engine_backfills_on_open_and_a_resend_keeps_its_seq(tmp_path:
     conv = visitor.conversation_id
     visitor.detach()
     await engine.close()
-    # Make it look like data from before the index.
-    store = LmdbStore(tmp_path)
-    with store.env.begin(write=True) as txn:
-        txn.drop(store._dbs["journal_cids"], delete=False)
-        txn.delete(b"schema", db=store._dbs["meta"])
-    store.close()
-
     engine = Engine(tmp_path)
     try:
         vsink = Collect()
