@@ -17,6 +17,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from engine.chat.internal import pair_id
+from engine.chat.kinds import BOARD, OPERATOR, PRESENCE, QUEUE, VISITOR
 from engine.chat.messages import (
     ConfigChanged,
     GetBoardStats,
@@ -130,7 +131,7 @@ async def revoke_operator_sessions(engine: Engine, p: Principal, operator_id: st
 async def set_auto_accept(engine: Engine, p: Principal, on: bool) -> Operator:
     """Switch the caller's own auto-accept; its actor re-reads its settings."""
     op = await engine.directory.update_operator(p.account_id, p.operator_id, {"auto_accept": on})
-    engine.system.ref("operator", op.id).tell(SettingsChanged())
+    engine.system.ref(OPERATOR, op.id).tell(SettingsChanged())
     return op
 
 
@@ -138,8 +139,8 @@ def settings_changed(engine: Engine, account_id: str, operator_id: str = "") -> 
     """After a settings change: the operator's actor (if one changed) re-reads
     its settings, and the account's presence recomputes who serves what."""
     if operator_id:
-        engine.system.ref("operator", operator_id).tell(SettingsChanged())
-    engine.system.ref("presence", account_id).tell(ConfigChanged())
+        engine.system.ref(OPERATOR, operator_id).tell(SettingsChanged())
+    engine.system.ref(PRESENCE, account_id).tell(ConfigChanged())
 
 
 async def create_role(
@@ -171,7 +172,7 @@ async def update_department(
 async def operators_with_status(engine: Engine, p: Principal) -> list[tuple[Operator, str]]:
     """The account's operators, each with its presence status."""
     ops = engine.directory.list_operators(p.account_id)
-    statuses = await engine.system.ref("presence", p.account_id).ask(GetPresence())
+    statuses = await engine.system.ref(PRESENCE, p.account_id).ask(GetPresence())
     return [(o, statuses.get(o.id, "offline")) for o in ops]
 
 
@@ -183,13 +184,13 @@ async def waiting_line(engine: Engine, p: Principal, department_id: str) -> list
     dept = engine.directory.department_of_account(department_id, p.account_id)
     me = engine.directory.operator(p.operator_id)
     check_line(dept.id, me.department_ids, held(engine, p))
-    return await engine.system.ref("queue", dept.id).ask(GetQueue())
+    return await engine.system.ref(QUEUE, dept.id).ask(GetQueue())
 
 
 async def visitor_info(engine: Engine, p: Principal, conversation_id: str) -> VisitorInfo:
     """What is known of a chat's visitor, for those who may see the chat."""
     summary = await chat_in_sight(engine, p, conversation_id)
-    return await engine.system.ref("visitor", summary.visitor_id).ask(GetVisitorInfo())
+    return await engine.system.ref(VISITOR, summary.visitor_id).ask(GetVisitorInfo())
 
 
 def transcript(
@@ -311,8 +312,8 @@ async def statistics(
 ) -> list[tuple[Department, int, dict[str, int]]]:
     """Per department of the site: (department, operators online, live counts)."""
     site = engine.directory.site(site_id, p.account_id)
-    counts = await engine.system.ref("board", p.account_id).ask(GetBoardStats(site.id))
-    statuses = await engine.system.ref("presence", p.account_id).ask(GetPresence())
+    counts = await engine.system.ref(BOARD, p.account_id).ask(GetBoardStats(site.id))
+    statuses = await engine.system.ref(PRESENCE, p.account_id).ask(GetPresence())
     online = online_per_department(statuses, engine.directory.operators)
     return [
         (d, online.get(d.id, 0), counts.get(d.id, EMPTY_COUNTS))

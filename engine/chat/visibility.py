@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.chat.board import in_scope
 from engine.chat.events import ChatCard
+from engine.chat.kinds import BOARD, CONVERSATION
 from engine.chat.messages import ConversationSummary, GetCard, GetConversation
 from engine.chat.permissions import VIEW_SCOPES
 from engine.errors import FailedPrecondition, NotFound
@@ -51,7 +52,7 @@ async def chat_in_sight(
     if not CONVERSATION_ID.match(conversation_id):
         raise unknown
     directory = engine.directory
-    summary = await engine.system.ref("conversation", conversation_id).ask(GetConversation())
+    summary = await engine.system.ref(CONVERSATION, conversation_id).ask(GetConversation())
     site = directory.sites.get(summary.site_id)
     if site is None or site.account_id != principal.account_id:
         raise unknown
@@ -70,7 +71,7 @@ async def card_in_sight(
     """The chat's card if this operator may act on it; else the chat 'does not
     exist' (no hint that it does). Closed chats have left the lists: those who
     could see one are told it is closed."""
-    board = engine.system.ref("board", principal.account_id)
+    board = engine.system.ref(BOARD, principal.account_id)
     card: ChatCard | None = await board.ask(GetCard(conversation_id))
     if card is None:
         summary = await chat_in_sight(engine, principal, conversation_id)

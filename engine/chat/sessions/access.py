@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from engine.chat.kinds import OPERATOR
 from engine.chat.messages import UnwatchAccess, WatchAccess
 from engine.chat.permissions import require
 from engine.errors import Refused
@@ -54,7 +55,7 @@ class StreamAccess:
         self.ended: Refused | None = None  # why it ended, once it has
         self._on_end = ended
         self._on_change = changed
-        self._operator = engine.system.ref("operator", principal.operator_id)
+        self._operator = engine.system.ref(OPERATOR, principal.operator_id)
         self._timer: Timer | None = None
         self._watching = False
 

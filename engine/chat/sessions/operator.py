@@ -28,6 +28,7 @@ from engine.chat.events import (
     Typing,
 )
 from engine.chat.internal import pair_id
+from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE
 from engine.chat.messages import (
     AnswerOffer,
     AttachSession,
@@ -39,6 +40,7 @@ from engine.chat.messages import (
     JoinChat,
     LeaveChat,
     MarkRead,
+    OperatorCommand,
     Pick,
     Post,
     RescopeBoard,
@@ -68,7 +70,7 @@ from engine.chat.visibility import (
     unknown_conversation,
 )
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, Refused
-from engine.runtime import AskTimeout, MailboxFull, Ref
+from engine.runtime import AskTimeout, MailboxFull, Ref, Reply
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -87,15 +89,15 @@ class OperatorSession:
         self.operator_id = principal.operator_id
         self.display_name = ""
         self.max_chats = 0
-        self._operator = engine.system.ref("operator", principal.operator_id)
+        self._operator = engine.system.ref(OPERATOR, principal.operator_id)
         self._attached = False
         permissions = engine.directory.role_permissions(principal.account_id, principal.role)
         self.permissions = permissions
         self._may_preview = TYPING_PREVIEW in permissions
         self.scope = scope_of(permissions)
-        self._board = engine.system.ref("board", principal.account_id)
+        self._board = engine.system.ref(BOARD, principal.account_id)
         self._watching_board = False
-        self._presence = engine.system.ref("presence", principal.account_id)
+        self._presence = engine.system.ref(PRESENCE, principal.account_id)
         self._watching = False
         self.status = ""
         # The chats its views show and its own (from the board's and its actor's
@@ -212,7 +214,7 @@ class OperatorSession:
                 sink.push(failure(error, client_msg_id))
 
         try:
-            self.engine.system.ref("internal", pair_id(self.operator_id, to_id)).tell(
+            self.engine.system.ref(INTERNAL, pair_id(self.operator_id, to_id)).tell(
                 SendDirect(self.operator_id, self.display_name, to_id, client_msg_id, text),
                 stored,
             )
@@ -241,7 +243,7 @@ class OperatorSession:
 
         self._operator_command(AnswerOffer(conversation_id, accept), done)
 
-    def _operator_command(self, message: object, done: Any) -> None:
+    def _operator_command(self, message: OperatorCommand, done: Reply) -> None:
         try:
             self._operator.tell(message, done)
         except MailboxFull as error:
@@ -255,7 +257,7 @@ class OperatorSession:
             require(self.permissions, self.principal.role, CHAT_ACTIONS["pick"])
             summary = await self._conversation(conversation_id).ask(GetConversation())
             may_pick(self.engine, self.operator_id, summary)
-            queue = self.engine.system.ref("queue", summary.department_id)
+            queue = self.engine.system.ref(QUEUE, summary.department_id)
             await queue.ask(Pick(conversation_id, self.operator_id))
         except (Refused, MailboxFull, AskTimeout) as error:
             self.sink.push(failure(error, conversation_id=conversation_id))
@@ -263,7 +265,7 @@ class OperatorSession:
     def _conversation(self, conversation_id: str) -> Ref[ConversationCommand]:
         if not CONVERSATION_ID.match(conversation_id):
             raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
-        return self.engine.system.ref("conversation", conversation_id)
+        return self.engine.system.ref(CONVERSATION, conversation_id)
 
     @after_hello("conversation_id", "client_msg_id")
     def send(self, conversation_id: str, client_msg_id: str, text: str, note: bool = False) -> None:

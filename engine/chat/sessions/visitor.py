@@ -26,7 +26,7 @@ from engine.chat.events import (
     Sink,
     TicketSaved,
 )
-from engine.chat.kinds import CONVERSATION, VISITOR
+from engine.chat.kinds import CONVERSATION, PRESENCE, VISITOR
 from engine.chat.messages import (
     CloseConversation,
     ConversationCommand,
@@ -180,7 +180,7 @@ class VisitorSession:
         if directory.blocked(self.site.id, self.ip, visitor_id, self.engine.clock.wall_ms()):
             raise PermissionDenied("blocked", "chat is not available to you on this site")
         self.visitor_id = visitor_id
-        visitor = self.engine.system.ref("visitor", visitor_id)
+        visitor = self.engine.system.ref(VISITOR, visitor_id)
         conversation_id, stored_name, last, missed = await visitor.ask(GetVisitor())
         self.last_conversation_id = last
         self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
@@ -196,7 +196,7 @@ class VisitorSession:
                 self.engine.clock.wall_ms(),
             )
         )
-        presence = self.engine.system.ref("presence", self.site.account_id)
+        presence = self.engine.system.ref(PRESENCE, self.site.account_id)
         # Each registration is marked before its ask, so that a detach during
         # the ask undoes it (in the same mailbox, after it).
         self._watching = True
@@ -205,7 +205,7 @@ class VisitorSession:
         self._visitor = visitor
         seen = 0
         if conversation_id:
-            self._conversation = self.engine.system.ref("conversation", conversation_id)
+            self._conversation = self.engine.system.ref(CONVERSATION, conversation_id)
             self.conversation_id = conversation_id
             # The reply comes once the replay of what it missed is done: pages
             # of a long chat may take longer than an ordinary ask.
@@ -221,7 +221,7 @@ class VisitorSession:
             missed = ""
         if missed:
             # Operators answered a chat this visitor left: it hears them now.
-            ref = self.engine.system.ref("conversation", missed)
+            ref = self.engine.system.ref(CONVERSATION, missed)
             await ref.ask(ReplayMissed(self), timeout=REPLAY_TIMEOUT)
             self._still_here()  # else it has not heard them: they wait for next time
             visitor.tell(MissedDelivered(missed))
@@ -415,7 +415,7 @@ class VisitorSession:
                 return
             self.conversation_id = conversation_id
             self._leave_closed()
-            self._conversation = self.engine.system.ref("conversation", conversation_id)
+            self._conversation = self.engine.system.ref(CONVERSATION, conversation_id)
             self._conversation.tell(Subscribe(self, 0, "visitor"))
             for cid, text in held:
                 self._post(cid, text)
@@ -509,7 +509,7 @@ class VisitorSession:
                 self.sink.push(failure(error, conversation_id=target))
 
         try:
-            self.engine.system.ref("conversation", target).tell(
+            self.engine.system.ref(CONVERSATION, target).tell(
                 Rate(self.visitor_id, score, comment), done
             )
         except MailboxFull as error:
@@ -543,7 +543,7 @@ class VisitorSession:
             self._conversation = None
         if self._watching:
             self._watching = False
-            presence = self.engine.system.ref("presence", self.site.account_id)
+            presence = self.engine.system.ref(PRESENCE, self.site.account_id)
             _after_queued(presence, UnwatchSite(self.site.id, self))
 
 
