@@ -26,6 +26,7 @@ from control.grpc.limits import check_ids_given, check_request
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.permissions import require
+from engine.chat.sessions.access import StreamAccess
 from engine.errors import PermissionDenied, Refused
 
 log = logging.getLogger("parley.grpc")
@@ -86,6 +87,21 @@ async def internal(context: grpc.aio.ServicerContext[Req, Rep], method: str) -> 
     await context.abort(grpc.StatusCode.INTERNAL, "internal: the server could not handle this")
 
 
+async def answered(
+    context: grpc.aio.ServicerContext[Req, Rep], method: str, body: Callable[[], Awaitable[Rep]]
+) -> Rep:
+    """Run a call's ``body``: a refusal ends the call as its status and code, a
+    bug as INTERNAL (:func:`internal`)."""
+    try:
+        return await body()
+    except Refused as error:
+        await context.abort(status_of(error), detail_of(error))
+    except grpc.aio.AbortError:
+        raise
+    except Exception:
+        await internal(context, method)
+
+
 def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, Req, Rep]]:
     """Wrap a unary handler: the caller is authenticated and checked against the
     method's permission, and the handler's refusals end the call as statuses."""
@@ -94,19 +110,15 @@ def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, R
     def wrap(handler: Handler[S, Req, Rep]) -> Method[S, Req, Rep]:
         @functools.wraps(handler)
         async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
-            try:
+            async def body() -> Rep:
                 principal = authorize(self.engine, context, method)
                 if principal is None:
                     raise RuntimeError(f"{method} is open to anyone: wrap it with public_rpc")
                 check_request(request)  # type: ignore[arg-type]
                 check_ids_given(request)  # type: ignore[arg-type]
                 return await handler(self, request, principal, context)
-            except Refused as error:
-                await context.abort(status_of(error), detail_of(error))
-            except grpc.aio.AbortError:
-                raise
-            except Exception:
-                await internal(context, method)
+
+            return await answered(context, method, body)
 
         return call
 
@@ -123,17 +135,13 @@ def public_rpc(
     def wrap(handler: PublicHandler[S, Req, Rep]) -> Method[S, Req, Rep]:
         @functools.wraps(handler)
         async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
-            try:
+            async def body() -> Rep:
                 if authorize(self.engine, context, method) is not None:
                     raise RuntimeError(f"{method} needs a caller: wrap it with rpc")
                 check_request(request)  # type: ignore[arg-type]
                 return await handler(self, request, context)
-            except Refused as error:
-                await context.abort(status_of(error), detail_of(error))
-            except grpc.aio.AbortError:
-                raise
-            except Exception:
-                await internal(context, method)
+
+            return await answered(context, method, body)
 
         return call
 
@@ -150,3 +158,23 @@ async def stream_caller(
         await context.abort(status_of(error), detail_of(error))
     assert principal is not None
     return principal
+
+
+def watch_access(
+    engine: Engine,
+    principal: Principal,
+    method: str,
+    end: Callable[[Refused], None],
+    narrow: Callable[[Principal], None] | None = None,
+) -> StreamAccess:
+    """Keep an open stream's caller checked: ``end`` when its token or the
+    method's permission goes, ``narrow`` when its role changes (a started
+    :class:`StreamAccess`; close it when the stream ends)."""
+    needed = permissions.RPC_PERMISSIONS[method]
+    assert needed is not None, f"{method} is a stream: it needs a permission"
+    if narrow is None:
+        access = StreamAccess(engine, principal, needed, end)
+    else:
+        access = StreamAccess(engine, principal, needed, end, narrow)
+    access.start()
+    return access

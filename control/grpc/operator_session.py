@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from control import converters, permissions
-from control.grpc.calls import stream_caller
+from control import converters
+from control.grpc.calls import stream_caller, watch_access
 from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
 from engine.chat.dispatch import operator_command
 from engine.chat.events import Event
 from engine.chat.sessions import OperatorSession, failure
-from engine.chat.sessions.access import StreamAccess
 from parley.v1 import operator_pb2, operator_pb2_grpc
 
 # What the stream sends: the engine's events, and the session-ready reply.
@@ -49,10 +48,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
         principal = await stream_caller(self.engine, context, method)
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
         session = OperatorSession(self.engine, principal, sink)
-        needed = permissions.RPC_PERMISSIONS[method]
-        assert needed is not None
-        access = StreamAccess(self.engine, principal, needed, sink.end, session.narrow)
-        access.start()
+        access = watch_access(self.engine, principal, method, sink.end, session.narrow)
 
         def detach() -> None:
             access.close()

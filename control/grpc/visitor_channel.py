@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from control import converters, permissions
-from control.grpc.calls import peer_address, stream_caller
+from control import converters
+from control.grpc.calls import peer_address, stream_caller, watch_access
 from control.grpc.streams import BatchSink, serve_stream
 from engine.app import Engine
 from engine.chat import account
@@ -22,7 +22,6 @@ from engine.chat.commands import Hello
 from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.sessions import VisitorSession, failure
-from engine.chat.sessions.access import StreamAccess
 from engine.errors import Refused
 from parley.v1 import visitor_pb2, visitor_pb2_grpc
 
@@ -54,10 +53,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
         method = "/parley.v1.VisitorChannel/Connect"
         principal = await stream_caller(self.engine, context, method)
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
-        needed = permissions.RPC_PERMISSIONS[method]
-        assert needed is not None
-        access = StreamAccess(self.engine, principal, needed, sink.end)
-        access.start()
+        access = watch_access(self.engine, principal, method, sink.end)
         holder: list[VisitorSession] = []  # the session, once its hello is done
         hello: list[VisitorSession] = []  # one whose hello is running
 
