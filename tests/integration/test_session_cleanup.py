@@ -60,43 +60,48 @@ async def test_a_resume_cut_mid_hello_leaves_no_subscriber(tmp_path: Path) -> No
 async def test_a_chat_closed_while_the_visitor_was_away_is_delivered_once(
     tmp_path: Path,
 ) -> None:
-    """Hello and one message (last seq 2 with the join), the socket cut, three
-    operator messages and the close; the visitor resumes from seq 2: the three,
-    the close notice and the close, then the welcome with no open chat. Resumed
-    again from what it saw: nothing more."""
+    """Hello and one message (with the join, the visitor has seen two seqs), the
+    socket cut, three operator messages and the close; the visitor resumes from
+    what it saw: the three, the close notice and the close, then the welcome
+    with no open chat. Resumed again from what it saw then: nothing more."""
     async with running(tmp_path) as app:
         op = await demo_operator(app)
         await op.open()
         v = await Visitor(visitor_url(app)).connect()
         welcome = await v.hello(name="Bo")
         v.send({"type": "msg", "cid": "c1", "text": "hello?"})
-        await v.recv("ack")
+        mine = (await v.recv("ack"))["seq"]
         conv = (await op.recv("assigned")).conversation_id
-        await v.recv("joined")
+        joined = await v.recv("msg")
+        while joined["from"] != "system":
+            joined = await v.recv("msg")
+        seen = max(mine, joined["seq"])
         await v.close()
+        answers = []
         for i in range(3):
             op.say(conv, f"o{i}", f"answer {i}")
-            await op.recv("ack")
+            answers.append((await op.recv("ack")).seq)
+        assert answers == [seen + 1, seen + 2, seen + 3]
         op.send_commands(
             operator_pb2.OperatorCommand(close=operator_pb2.CloseConversation(conversation_id=conv))
         )
         await settled(app, op)
 
         back = await Visitor(visitor_url(app)).connect()
-        back.send({"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 2})
+        back.send({"type": "hello", "v": 1, "token": welcome["token"], "last_seq": seen})
         again = await back.recv("welcome")
         assert again["conversation"] is None
         frames = [f for f in back.frames() if f["type"] in ("msg", "closed", "welcome")]
         got = [(f["type"], f.get("seq"), f.get("text")) for f in frames]
-        assert got[:3] == [("msg", 3, "answer 0"), ("msg", 4, "answer 1"), ("msg", 5, "answer 2")]
-        assert got[3][:2] == ("msg", 6) and got[3][2].startswith("Chat closed")
+        assert got[:3] == [("msg", seq, f"answer {i}") for i, seq in enumerate(answers)], got
+        assert got[3][:2] == ("msg", seen + 4) and got[3][2].startswith("Chat closed"), got
         assert [t for t, _, _ in got[4:]] == ["closed", "welcome"], got
         await back.close()
 
-        seen = await Visitor(visitor_url(app)).connect()
-        seen.send({"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 6})
-        await seen.recv("welcome")
-        await settled(app, seen)
-        assert [f["type"] for f in seen.frames() if f["type"] in ("msg", "closed")] == []
-        await seen.close()
+        later = await Visitor(visitor_url(app)).connect()
+        later.send({"type": "hello", "v": 1, "token": welcome["token"], "last_seq": seen + 4})
+        await later.recv("welcome")
+        await settled(app, later)
+        assert [f["type"] for f in later.frames() if f["type"] in ("msg", "closed")] == []
+        await later.close()
         await op.close()
