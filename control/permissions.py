@@ -50,6 +50,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/ListRoles": VIEW_OPERATORS,
     "/parley.v1.Control/UpdateRole": MANAGE_ROLES,
     "/parley.v1.Control/RevokeOperatorSessions": MANAGE_OPERATORS,
+    "/parley.v1.Control/DeleteOperator": MANAGE_OPERATORS,
     "/parley.v1.Control/UpdateDepartment": MANAGE_DEPARTMENTS,
     "/parley.v1.Control/CreateRegion": MANAGE_DEPARTMENTS,
     "/parley.v1.Control/ListRegions": VIEW_CONFIG,

@@ -439,6 +439,16 @@ class ControlService(control_pb2_grpc.ControlServicer):
         revoked = await account.revoke_operator_sessions(self.engine, p, request.operator_id)
         return control_pb2.RevokeOperatorSessionsReply(revoked=revoked)
 
+    @rpc("Control", "DeleteOperator")
+    async def DeleteOperator(
+        self,
+        request: control_pb2.DeleteOperatorRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteOperatorRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await account.delete_operator(self.engine, p, request.operator_id)
+        return common_pb2.Empty()
+
     @rpc("Control", "ListRoles")
     async def ListRoles(
         self,

@@ -602,6 +602,26 @@ class Directory:
         self.operators[op.id] = updated
         return updated
 
+    async def delete_operator(self, account_id: str, operator_id: str) -> Operator:
+        """Remove an operator's record, its email (free for a new operator from
+        now on) and its own quick replies. What it wrote stays in the chats,
+        which keep each author's name."""
+        op = self.operator(operator_id, account_id)
+        own = [t.id for t in self.templates.values() if t.operator_id == op.id]
+        await self.store.write_async(
+            [
+                OPERATORS.delete(op.id),
+                EMAILS.delete(op.email),
+                *(TEMPLATES.delete(t) for t in own),
+            ]
+        )
+        del self.operators[op.id]
+        if self._by_email.get(op.email) == op.id:
+            del self._by_email[op.email]
+        for template_id in own:
+            del self.templates[template_id]
+        return op
+
     def check_operator_links(self, op: Operator) -> None:
         sites = set()
         for dept_id in op.department_ids:

@@ -602,6 +602,25 @@ class ListLinkRulesReply(_message.Message):
 Global___ListLinkRulesReply: _TypeAlias = ListLinkRulesReply  # noqa: Y015
 
 @_typing.final
+class DeleteOperatorRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    operator_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        operator_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operator_id", b"operator_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteOperatorRequest: _TypeAlias = DeleteOperatorRequest  # noqa: Y015
+
+@_typing.final
 class DeleteLinkRuleRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

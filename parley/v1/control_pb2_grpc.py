@@ -561,6 +561,11 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
                 _registered_method=True)
+        self.DeleteOperator = channel.unary_unary(
+                '/parley.v1.Control/DeleteOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
         self.UpdateDepartment = channel.unary_unary(
                 '/parley.v1.Control/UpdateDepartment',
                 request_serializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
@@ -754,6 +759,16 @@ class ControlServicer:
 
     def RevokeOperatorSessions(self, request, context):
         """End every session of a colleague (whose permissions are within the caller's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteOperator(self, request, context):
+        """Delete a colleague (whose permissions are within the caller's; never oneself
+        nor the last owner): its streams end, its open chats follow each
+        department's offline rule at once, the chats keep its name, and its email
+        may be given to a new operator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -972,6 +987,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.RevokeOperatorSessions,
                     request_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.SerializeToString,
+            ),
+            'DeleteOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
             'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateDepartment,
@@ -1413,6 +1433,33 @@ class Control:
             '/parley.v1.Control/RevokeOperatorSessions',
             parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteOperator',
+            parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

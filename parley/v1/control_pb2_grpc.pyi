@@ -181,6 +181,12 @@ class ControlStub:
     """Change a custom role's permissions; its holders' open streams follow at once."""
     RevokeOperatorSessions: _grpc.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]
     """End every session of a colleague (whose permissions are within the caller's)."""
+    DeleteOperator: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteOperatorRequest, _common_pb2.Empty]
+    """Delete a colleague (whose permissions are within the caller's; never oneself
+    nor the last owner): its streams end, its open chats follow each
+    department's offline rule at once, the chats keep its name, and its email
+    may be given to a new operator.
+    """
     UpdateDepartment: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]
@@ -242,6 +248,12 @@ class ControlAsyncStub(ControlStub):
     """Change a custom role's permissions; its holders' open streams follow at once."""
     RevokeOperatorSessions: _aio.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]  # type: ignore[assignment]
     """End every session of a colleague (whose permissions are within the caller's)."""
+    DeleteOperator: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteOperatorRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """Delete a colleague (whose permissions are within the caller's; never oneself
+    nor the last owner): its streams end, its open chats follow each
+    department's offline rule at once, the chats keep its name, and its email
+    may be given to a new operator.
+    """
     UpdateDepartment: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]  # type: ignore[assignment]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]  # type: ignore[assignment]
@@ -372,6 +384,18 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.RevokeOperatorSessionsReply, _abc.Awaitable[_control_pb2.RevokeOperatorSessionsReply]]:
         """End every session of a colleague (whose permissions are within the caller's)."""
+
+    @_abc_1.abstractmethod
+    def DeleteOperator(
+        self,
+        request: _control_pb2.DeleteOperatorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """Delete a colleague (whose permissions are within the caller's; never oneself
+        nor the last owner): its streams end, its open chats follow each
+        department's offline rule at once, the chats keep its name, and its email
+        may be given to a new operator.
+        """
 
     @_abc_1.abstractmethod
     def UpdateDepartment(
