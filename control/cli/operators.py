@@ -252,3 +252,15 @@ def role_list(ctx: Ctx) -> None:
         ),
         ("ROLE", "KIND", "PERMISSIONS"),
     )
+
+
+@role.command("delete")
+@click.argument("name")
+@pass_ctx
+def role_delete(ctx: Ctx, name: str) -> None:
+    """Delete a custom role: refused (in_use) while operators hold it."""
+    ctx.call(
+        ctx.client().control.DeleteRole,
+        control_pb2.DeleteRoleRequest(name=name),
+    )
+    click.echo(f"Deleted role {name}")

@@ -207,6 +207,27 @@ async def update_department(
     return dept
 
 
+async def delete_department(engine: Engine, p: Principal, department_id: str) -> Department:
+    """Delete a department nothing uses any more (no open or waiting chat, as
+    the board counts them; no operator serving only it; no fallback to it).
+    Operators who serve it among others leave it, their actors re-read it, and
+    presence recomputes who serves what."""
+    dept = engine.directory.department_of_account(department_id, p.account_id)
+    counts = await engine.system.ref("board", p.account_id).ask(GetBoardStats(dept.site_id))
+    mine = counts.get(dept.id, EMPTY_COUNTS)
+    open_chats = mine["waiting"] + mine["active"] + mine["on_hold"]
+    dept, changed = await engine.directory.delete_department(p.account_id, dept.id, open_chats)
+    for operator_id in changed:
+        engine.system.ref("operator", operator_id).tell(SettingsChanged())
+    settings_changed(engine, p.account_id)
+    return dept
+
+
+async def delete_role(engine: Engine, p: Principal, name: str) -> None:
+    """Delete a custom role nobody holds, holding nothing the caller lacks."""
+    await engine.directory.delete_role(p.account_id, name, held(engine, p))
+
+
 async def operators_with_status(engine: Engine, p: Principal) -> list[tuple[Operator, str]]:
     """The account's operators, each with its presence status."""
     ops = engine.directory.list_operators(p.account_id)
