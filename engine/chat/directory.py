@@ -304,7 +304,7 @@ class Directory:
         changed = []
         for op in serving:
             depts = tuple(d for d in op.department_ids if d != dept.id)
-            sites = {self.departments[d].site_id for d in depts}
+            sites = {dep.site_id for d in depts if (dep := self.departments.get(d)) is not None}
             changed.append(
                 dataclasses.replace(
                     op,

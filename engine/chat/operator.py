@@ -17,6 +17,10 @@ unless a session comes back. Offline, its open chats are forwarded or closed
 after each department's ``offline_seconds`` (or kept, the default). The account's
 presence actor hears every change of the status shown.
 
+Offboarding: disabled or deleted (``Offboard``), it takes no more chats, its
+offers go back, and every chat it is in follows its department's offline rule
+at once, without the delay (those on hold or joined too: it leaves them).
+
 Revocation: every open stream of the operator (its sessions, visitor channels on
 its token) watches its access here; auth and the account's rules send
 ``AccessChanged`` after a password reset, a revoked session, a role changed or
@@ -486,6 +490,18 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             and dept.offline_action != "keep"
         )
         self._orphans(leaving, ctx, force=True)
+        # The chats it is in without counting them (on hold, joined) follow the
+        # same rule: it leaves them, and one left with nobody moves on or closes.
+        for conv_id, info in list(self.extra.items()):
+            dept = directory.departments.get(info.department_id)
+            if dept is None or dept.offline_action == "keep":
+                continue
+            del self.extra[conv_id]
+            conversation = ctx.ref(CONVERSATION, conv_id)
+            for sink in self.sessions:
+                conversation.tell(Unsubscribe(sink))
+            conversation.tell(OperatorLeft(self.id, dept.offline_action == "forward"))
+            ctx.save_snapshot()
         self._announce(ctx)
 
     def _cancel_orphans(self, ctx: Context) -> None:

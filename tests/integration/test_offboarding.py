@@ -11,9 +11,10 @@ import pytest
 
 from engine.chat import account
 from engine.chat.auth import Principal
+from engine.chat.messages import GetOperatorState
 from engine.errors import FailedPrecondition
 from engine.runtime import FakeClock
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import common_pb2, control_pb2, operator_pb2
 from tests.control.test_cli import cli
 from tests.integration.helpers import Operator, owner, running, settled
 from tests.integration.test_routing import chat_up, staff
@@ -62,6 +63,31 @@ async def test_a_disabled_operators_chats_are_forwarded_at_once(tmp_path: Path) 
             grpc.StatusCode.ALREADY_EXISTS,
         )
         assert "already_exists" in detail
+        for client in (boss, ana, ben):
+            await client.close()
+
+
+async def test_a_chat_on_hold_follows_the_rule_too(tmp_path: Path) -> None:
+    async with running(tmp_path, clock=FakeClock()) as app:
+        assert app.demo is not None and app.engine is not None
+        boss = await owner(app)
+        await offline_rule(boss, app.demo["department"], "forward")
+        ana = await staff(app, boss, "Ana", max_chats=1)
+        _v, conv = await chat_up(app)
+        assert (await ana.recv("assigned")).conversation_id == conv
+        ana.send_commands(
+            operator_pb2.OperatorCommand(
+                action=operator_pb2.ChatAction(conversation_id=conv, chat_status="on_hold")
+            )
+        )
+        await settled(app, ana)
+        state = await app.engine.system.ref("operator", ana.id).ask(GetOperatorState())
+        assert state.extra == (conv,)  # on hold: not counted
+        ben = await staff(app, boss, "Ben", max_chats=1)
+        await boss.control.DeleteOperator(
+            control_pb2.DeleteOperatorRequest(operator_id=ana.id), metadata=boss.metadata
+        )
+        assert (await ben.recv("assigned")).conversation_id == conv
         for client in (boss, ana, ben):
             await client.close()
 
