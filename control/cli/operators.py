@@ -178,6 +178,20 @@ def operator_revoke_sessions(ctx: Ctx, operator_id: str) -> None:
     ctx.out(reply, lambda: f"Revoked {reply.revoked} session(s) of {operator_id}")
 
 
+@operator.command("delete")
+@click.argument("operator_id")
+@pass_ctx
+def operator_delete(ctx: Ctx, operator_id: str) -> None:
+    """Delete an operator: it is logged out everywhere, its open chats follow
+    each department's offline rule at once, and its email is free again. Its
+    chats keep its name. (To keep the record, disable it: operator set --disabled.)"""
+    ctx.call(
+        ctx.client().control.DeleteOperator,
+        control_pb2.DeleteOperatorRequest(operator_id=operator_id),
+    )
+    click.echo(f"Deleted operator {operator_id}")
+
+
 @click.group()
 def role() -> None:
     """Roles: built-in (owner, admin, operator) and the account's own."""
@@ -238,3 +252,15 @@ def role_list(ctx: Ctx) -> None:
         ),
         ("ROLE", "KIND", "PERMISSIONS"),
     )
+
+
+@role.command("delete")
+@click.argument("name")
+@pass_ctx
+def role_delete(ctx: Ctx, name: str) -> None:
+    """Delete a custom role: refused (in_use) while operators hold it."""
+    ctx.call(
+        ctx.client().control.DeleteRole,
+        control_pb2.DeleteRoleRequest(name=name),
+    )
+    click.echo(f"Deleted role {name}")

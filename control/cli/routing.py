@@ -130,6 +130,19 @@ def department_waiting(ctx: Ctx, department_id: str) -> None:
     )
 
 
+@department.command("delete")
+@click.argument("department_id")
+@pass_ctx
+def department_delete(ctx: Ctx, department_id: str) -> None:
+    """Delete a department: refused (in_use) while it has open or waiting chats,
+    operators who serve only it, or departments falling back to it."""
+    ctx.call(
+        ctx.client().control.DeleteDepartment,
+        control_pb2.DeleteDepartmentRequest(department_id=department_id),
+    )
+    click.echo(f"Deleted department {department_id}")
+
+
 @click.group()
 def region() -> None:
     """Regions inside a department (operators belong to them)."""
@@ -160,6 +173,18 @@ def region_list(ctx: Ctx, department_id: str) -> None:
     ctx.out_table(reply, reply.regions, lambda r: (r.id, r.name), ("ID", "NAME"))
 
 
+@region.command("delete")
+@click.argument("region_id")
+@pass_ctx
+def region_delete(ctx: Ctx, region_id: str) -> None:
+    """Delete a region: refused (in_use) while operators belong to it."""
+    ctx.call(
+        ctx.client().control.DeleteRegion,
+        control_pb2.DeleteRegionRequest(region_id=region_id),
+    )
+    click.echo(f"Deleted region {region_id}")
+
+
 @click.group()
 def group() -> None:
     """Groups of specialists, chosen first by link rules."""
@@ -186,6 +211,18 @@ def group_list(ctx: Ctx, site_id: str) -> None:
         ctx.client().control.ListGroups, control_pb2.ListGroupsRequest(site_id=site_id)
     )
     ctx.out_table(reply, reply.groups, lambda g: (g.id, g.name), ("ID", "NAME"))
+
+
+@group.command("delete")
+@click.argument("group_id")
+@pass_ctx
+def group_delete(ctx: Ctx, group_id: str) -> None:
+    """Delete a group: refused (in_use) while operators or link rules use it."""
+    ctx.call(
+        ctx.client().control.DeleteGroup,
+        control_pb2.DeleteGroupRequest(group_id=group_id),
+    )
+    click.echo(f"Deleted group {group_id}")
 
 
 @click.group()

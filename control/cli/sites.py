@@ -102,3 +102,16 @@ def language_set(ctx: Ctx, languages: tuple[str, ...], site_id: str) -> None:
         control_pb2.SetSiteLanguagesRequest(site_id=site_id, languages=list(languages)),
     )
     ctx.out(s, lambda: f"Site {s.name}: chat in {', '.join(s.languages) or 'every language'}")
+
+
+@site.command("delete")
+@click.argument("site_id")
+@pass_ctx
+def site_delete(ctx: Ctx, site_id: str) -> None:
+    """Delete a site with no departments left (its groups, link rules and blocks
+    go with it)."""
+    ctx.call(
+        ctx.client().control.DeleteSite,
+        control_pb2.DeleteSiteRequest(site_id=site_id),
+    )
+    click.echo(f"Deleted site {site_id}")

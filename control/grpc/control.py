@@ -75,6 +75,56 @@ class ControlService(control_pb2_grpc.ControlServicer):
             departments=[converters.department_pb(d) for d in depts]
         )
 
+    @rpc("Control", "DeleteSite")
+    async def DeleteSite(
+        self,
+        request: control_pb2.DeleteSiteRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteSiteRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await self.directory.delete_site(p.account_id, request.site_id)
+        return common_pb2.Empty()
+
+    @rpc("Control", "DeleteDepartment")
+    async def DeleteDepartment(
+        self,
+        request: control_pb2.DeleteDepartmentRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteDepartmentRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await account.delete_department(self.engine, p, request.department_id)
+        return common_pb2.Empty()
+
+    @rpc("Control", "DeleteRegion")
+    async def DeleteRegion(
+        self,
+        request: control_pb2.DeleteRegionRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteRegionRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await self.directory.delete_region(p.account_id, request.region_id)
+        return common_pb2.Empty()
+
+    @rpc("Control", "DeleteGroup")
+    async def DeleteGroup(
+        self,
+        request: control_pb2.DeleteGroupRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteGroupRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await self.directory.delete_group(p.account_id, request.group_id)
+        return common_pb2.Empty()
+
+    @rpc("Control", "DeleteRole")
+    async def DeleteRole(
+        self,
+        request: control_pb2.DeleteRoleRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteRoleRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await account.delete_role(self.engine, p, request.name)
+        return common_pb2.Empty()
+
     @rpc("Control", "AddOperator")
     async def AddOperator(
         self,
@@ -438,6 +488,16 @@ class ControlService(control_pb2_grpc.ControlServicer):
     ) -> control_pb2.RevokeOperatorSessionsReply:
         revoked = await account.revoke_operator_sessions(self.engine, p, request.operator_id)
         return control_pb2.RevokeOperatorSessionsReply(revoked=revoked)
+
+    @rpc("Control", "DeleteOperator")
+    async def DeleteOperator(
+        self,
+        request: control_pb2.DeleteOperatorRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.DeleteOperatorRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await account.delete_operator(self.engine, p, request.operator_id)
+        return common_pb2.Empty()
 
     @rpc("Control", "ListRoles")
     async def ListRoles(

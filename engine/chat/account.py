@@ -24,6 +24,7 @@ from engine.chat.messages import (
     GetPresence,
     GetQueue,
     GetVisitorInfo,
+    Offboard,
     QueuedChat,
     SettingsChanged,
     VisitorInfo,
@@ -41,7 +42,7 @@ from engine.chat.visibility import (
     scope_of,
     unknown_conversation,
 )
-from engine.errors import InvalidArgument, NotFound, PermissionDenied
+from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -112,11 +113,49 @@ async def update_operator(
         role = str(changes["role"])
         directory.check_role_exists(p.account_id, role)
         check_appoint(p.role, held(engine, p), role, directory.role_permissions(p.account_id, role))
+    if changes.get("disabled") or changes.get("role", "owner") != "owner":
+        check_owner_remains(engine, target)
     op = await directory.update_operator(p.account_id, target.id, changes)
     settings_changed(engine, p.account_id, op.id)
     if op.disabled and not target.disabled:
         await engine.auth.revoke_all(op.id)  # its streams end with the re-check
+        await engine.system.ref("operator", op.id).ask(Offboard())
     engine.access_changed(op.id)
+    return op
+
+
+def check_owner_remains(engine: Engine, target: Operator) -> None:
+    """Refuse to delete, disable or re-role the account's last enabled owner:
+    an account always has someone who may do everything in it."""
+    if target.role != "owner" or target.disabled:
+        return
+    others = [
+        o
+        for o in engine.directory.list_operators(target.account_id)
+        if o.role == "owner" and not o.disabled and o.id != target.id
+    ]
+    if not others:
+        raise FailedPrecondition("last_owner", "the account's last owner cannot be removed")
+
+
+async def delete_operator(engine: Engine, p: Principal, operator_id: str) -> Operator:
+    """Delete a colleague (one whose permissions are all the caller's own; never
+    oneself nor the last owner): its sessions and streams end, its open chats
+    follow each department's offline rule at once, it leaves every list, and
+    its email may be given to a new operator. The chats keep its name."""
+    directory = engine.directory
+    target = directory.operator(operator_id, p.account_id)
+    if target.id == p.operator_id:
+        raise PermissionDenied("permission_denied", "you may not delete yourself")
+    check_colleague(engine, p, target)
+    check_owner_remains(engine, target)
+    # Offboarded while the record is still there to read; then the record goes,
+    # then its tokens (the streams' re-check finds neither).
+    await engine.system.ref("operator", target.id).ask(Offboard())
+    op = await directory.delete_operator(p.account_id, target.id)
+    await engine.auth.revoke_all(op.id)
+    engine.access_changed(op.id)
+    settings_changed(engine, p.account_id)
     return op
 
 
@@ -167,6 +206,27 @@ async def update_department(
     dept = await engine.directory.update_department(p.account_id, department_id, changes)
     settings_changed(engine, p.account_id)
     return dept
+
+
+async def delete_department(engine: Engine, p: Principal, department_id: str) -> Department:
+    """Delete a department nothing uses any more (no open or waiting chat, as
+    the board counts them; no operator serving only it; no fallback to it).
+    Operators who serve it among others leave it, their actors re-read it, and
+    presence recomputes who serves what."""
+    dept = engine.directory.department_of_account(department_id, p.account_id)
+    counts = await engine.system.ref("board", p.account_id).ask(GetBoardStats(dept.site_id))
+    mine = counts.get(dept.id, EMPTY_COUNTS)
+    open_chats = mine["waiting"] + mine["active"] + mine["on_hold"]
+    dept, changed = await engine.directory.delete_department(p.account_id, dept.id, open_chats)
+    for operator_id in changed:
+        engine.system.ref("operator", operator_id).tell(SettingsChanged())
+    settings_changed(engine, p.account_id)
+    return dept
+
+
+async def delete_role(engine: Engine, p: Principal, name: str) -> None:
+    """Delete a custom role nobody holds, holding nothing the caller lacks."""
+    await engine.directory.delete_role(p.account_id, name, held(engine, p))
 
 
 async def operators_with_status(engine: Engine, p: Principal) -> list[tuple[Operator, str]]:

@@ -31,7 +31,13 @@ from engine.chat.records import (
     Template,
     check_languages,
 )
-from engine.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from engine.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import (
     ACCOUNTS,
@@ -73,6 +79,14 @@ async def verify_password(password_hash: str, password: str) -> bool:
             return False
 
     return await GATE.run(check)
+
+
+def check_unused(what: str, users: dict[str, int]) -> None:
+    """Refuse to delete ``what`` while anything uses it (``users``: what uses
+    it, how many), naming each and how many; deleting then writes nothing."""
+    named = [f"{count} {label}" for label, count in users.items() if count]
+    if named:
+        raise FailedPrecondition("in_use", f"{what} is still used by {', '.join(named)}")
 
 
 class Directory:
@@ -179,6 +193,39 @@ class Directory:
             (s for s in self.sites.values() if s.account_id == account_id), key=lambda s: s.name
         )
 
+    async def delete_site(self, account_id: str, site_id: str) -> Site:
+        """Delete a site that has no departments left; its groups, link rules
+        and blocks go with it (in one commit)."""
+        site = self.site(site_id, account_id)
+        groups = [g.id for g in self.groups.values() if g.site_id == site.id]
+        check_unused(
+            f"site {site.name!r}",
+            {
+                "departments": sum(d.site_id == site.id for d in self.departments.values()),
+                "operators (in its groups)": sum(
+                    any(g in groups for g in o.group_ids) for o in self.operators.values()
+                ),
+            },
+        )
+        links = [link.id for link in self.links.values() if link.site_id == site.id]
+        blocks = [b.id for b in self.blocks.values() if b.site_id == site.id]
+        await self.store.write_async(
+            [
+                SITES.delete(site.id),
+                *(GROUPS.delete(g) for g in groups),
+                *(LINKS.delete(x) for x in links),
+                *(BLOCKS.delete(b) for b in blocks),
+            ]
+        )
+        del self.sites[site.id]
+        for group_id in groups:
+            del self.groups[group_id]
+        for link_id in links:
+            del self.links[link_id]
+        for block_id in blocks:
+            del self.blocks[block_id]
+        return site
+
     # -- departments ---------------------------------------------------------------
 
     async def create_department(
@@ -233,6 +280,57 @@ class Directory:
         self.departments[dept.id] = updated
         return updated
 
+    async def delete_department(
+        self, account_id: str, dept_id: str, open_chats: int
+    ) -> tuple[Department, list[str]]:
+        """Delete a department with no open or waiting chats (``open_chats``, as
+        counted by the caller), no operator serving only it and no department
+        falling back to it. Its regions go with it; operators who serve it among
+        others leave it (and its regions, and groups on a site they no longer
+        serve). One commit; returns the department and the operators changed."""
+        dept = self.department_of_account(dept_id, account_id)
+        serving = self.department_operators(dept.id)
+        check_unused(
+            f"department {dept.name!r}",
+            {
+                "open or waiting chats": open_chats,
+                "operators who serve only it": sum(o.department_ids == (dept.id,) for o in serving),
+                "departments falling back to it": sum(
+                    d.fallback_department_id == dept.id for d in self.departments.values()
+                ),
+            },
+        )
+        regions = [r.id for r in self.regions.values() if r.department_id == dept.id]
+        changed = []
+        for op in serving:
+            depts = tuple(d for d in op.department_ids if d != dept.id)
+            sites = {dep.site_id for d in depts if (dep := self.departments.get(d)) is not None}
+            changed.append(
+                dataclasses.replace(
+                    op,
+                    department_ids=depts,
+                    region_ids=tuple(r for r in op.region_ids if r not in regions),
+                    group_ids=tuple(
+                        g
+                        for g in op.group_ids
+                        if (group := self.groups.get(g)) is not None and group.site_id in sites
+                    ),
+                )
+            )
+        await self.store.write_async(
+            [
+                DEPARTMENTS.delete(dept.id),
+                *(REGIONS.delete(r) for r in regions),
+                *(OPERATORS.put(op.id, op.to_doc()) for op in changed),
+            ]
+        )
+        del self.departments[dept.id]
+        for region_id in regions:
+            del self.regions[region_id]
+        for op in changed:
+            self.operators[op.id] = op
+        return dept, [op.id for op in changed]
+
     def department_timezone(self, dept: Department) -> str:
         return dept.timezone or self.sites[dept.site_id].timezone
 
@@ -251,6 +349,24 @@ class Directory:
         region = self.regions.get(region_id)
         if region is None or (dept_id is not None and region.department_id != dept_id):
             raise NotFound("unknown_region", f"no region {region_id[:40]!r} in this department")
+        return region
+
+    def region_of_account(self, region_id: str, account_id: str) -> Region:
+        region = self.regions.get(region_id)
+        dept = self.departments.get(region.department_id) if region is not None else None
+        if region is None or dept is None or self.sites[dept.site_id].account_id != account_id:
+            raise NotFound("unknown_region", f"no region {region_id[:40]!r}")
+        return region
+
+    async def delete_region(self, account_id: str, region_id: str) -> Region:
+        """Delete a region no operator belongs to."""
+        region = self.region_of_account(region_id, account_id)
+        check_unused(
+            f"region {region.name!r}",
+            {"operators": sum(region.id in o.region_ids for o in self.operators.values())},
+        )
+        await self.store.write_async([REGIONS.delete(region.id)])
+        del self.regions[region.id]
         return region
 
     def list_regions(self, account_id: str, dept_id: str) -> list[Region]:
@@ -272,6 +388,20 @@ class Directory:
         group = self.groups.get(group_id)
         if group is None or self.sites[group.site_id].account_id != account_id:
             raise NotFound("unknown_group", f"no group {group_id[:40]!r}")
+        return group
+
+    async def delete_group(self, account_id: str, group_id: str) -> Group:
+        """Delete a group no operator belongs to and no link rule points at."""
+        group = self.group_of_account(group_id, account_id)
+        check_unused(
+            f"group {group.name!r}",
+            {
+                "operators": sum(group.id in o.group_ids for o in self.operators.values()),
+                "link rules": sum(link.group_id == group.id for link in self.links.values()),
+            },
+        )
+        await self.store.write_async([GROUPS.delete(group.id)])
+        del self.groups[group.id]
         return group
 
     def list_groups(self, account_id: str, site_id: str) -> list[Group]:
@@ -468,6 +598,21 @@ class Directory:
         self.roles[account_id][name] = perms
         return perms
 
+    async def delete_role(self, account_id: str, name: str, granter: frozenset[str]) -> None:
+        """Delete a custom role nobody holds (and holding nothing the caller
+        lacks); the built-in roles stay."""
+        if name in BUILTIN_ROLES:
+            raise PermissionDenied("permission_denied", f"the built-in {name} role cannot go")
+        perms = self.roles.get(account_id, {}).get(name)
+        if perms is None:
+            raise NotFound("unknown_role", f"no role {name[:40]!r} in this account")
+        beyond = sorted(perms - granter)
+        if beyond:
+            raise PermissionDenied("permission_denied", f"the role holds what you lack: {beyond}")
+        check_unused(f"role {name!r}", {"operators": len(self.role_holders(account_id, name))})
+        await self.store.write_async([ROLES.delete(account_id, name)])
+        del self.roles[account_id][name]
+
     def role_holders(self, account_id: str, role: str) -> list[str]:
         """The ids of the account's operators holding ``role``."""
         return [
@@ -601,6 +746,26 @@ class Directory:
         await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated
         return updated
+
+    async def delete_operator(self, account_id: str, operator_id: str) -> Operator:
+        """Remove an operator's record, its email (free for a new operator from
+        now on) and its own quick replies. What it wrote stays in the chats,
+        which keep each author's name."""
+        op = self.operator(operator_id, account_id)
+        own = [t.id for t in self.templates.values() if t.operator_id == op.id]
+        await self.store.write_async(
+            [
+                OPERATORS.delete(op.id),
+                EMAILS.delete(op.email),
+                *(TEMPLATES.delete(t) for t in own),
+            ]
+        )
+        del self.operators[op.id]
+        if self._by_email.get(op.email) == op.id:
+            del self._by_email[op.email]
+        for template_id in own:
+            del self.templates[template_id]
+        return op
 
     def check_operator_links(self, op: Operator) -> None:
         sites = set()

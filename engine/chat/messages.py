@@ -503,6 +503,14 @@ class SettingsChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class Offboard(Request[None]):
+    """The operator was disabled or deleted: it takes no more chats, its offers
+    go back to their queues, and its open chats follow each department's
+    offline rule now (kept, forwarded back to the queue, or closed), without
+    the offline delay. Asked before the record goes, so it can be read."""
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceTick:
     """Timer: re-check the reception schedule; and the grace after a drop."""
 
@@ -594,6 +602,7 @@ OperatorCommand = (
     | WithdrawOffer
     | SetStatus
     | SettingsChanged
+    | Offboard
     | PresenceTick
     | GraceOver
     | OrphanCheck

@@ -17,6 +17,10 @@ unless a session comes back. Offline, its open chats are forwarded or closed
 after each department's ``offline_seconds`` (or kept, the default). The account's
 presence actor hears every change of the status shown.
 
+Offboarding: disabled or deleted (``Offboard``), it takes no more chats, its
+offers go back, and every chat it is in follows its department's offline rule
+at once, without the delay (those on hold or joined too: it leaves them).
+
 Revocation: every open stream of the operator (its sessions, visitor channels on
 its token) watches its access here; auth and the account's rules send
 ``AccessChanged`` after a password reset, a revoked session, a role changed or
@@ -47,6 +51,7 @@ from engine.chat.messages import (
     GraceOver,
     Hold,
     NotifySessions,
+    Offboard,
     OfferAnswered,
     OfferExpired,
     OperatorAvailable,
@@ -107,6 +112,9 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         self.idle_since = 0.0
         self.status = "online"  # as set by the operator
         self.in_grace = False  # the grace timer is pending
+        # Disabled or deleted: takes no chat, whatever sessions linger until
+        # their streams see the revocation.
+        self.offboarded = False
         self.orphan_delays: tuple[int, ...] = ()  # the keys of its last orphan checks
         self.announced: tuple[bool, tuple[str, ...]] = (False, ())  # available, departments
         self.shown: tuple[str, bool, tuple[str, ...], tuple[str, ...]] | None = None
@@ -148,10 +156,12 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         return schedule.is_open(op.schedule, op.timezone, ctx.clock.wall_ms())
 
     def _available(self, op: Operator, ctx: Context) -> bool:
+        if self.offboarded or op.disabled:
+            return False
         return bool(self.sessions) and self.status == "online" and self._in_schedule(op, ctx)
 
     def _shown_status(self, op: Operator, ctx: Context) -> str:
-        connected = bool(self.sessions) or self.in_grace
+        connected = (bool(self.sessions) or self.in_grace) and not self.offboarded
         if not connected or self.status == "offline" or not self._in_schedule(op, ctx):
             return "offline"
         return self.status
@@ -159,7 +169,9 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
     def _announce(self, ctx: Context, op: Operator | None = None) -> None:
         """Tell the queues (available with this load, or gone) and the presence
         actor (the status shown), when what they know changed."""
-        op = op or self._record(ctx)
+        op = op or ctx.services.directory.operators.get(self.id)
+        if op is None:
+            return  # deleted: the queues and presence heard so when it was offboarded
         available = self._available(op, ctx)
         depts = op.department_ids
         was_available, was_depts = self.announced
@@ -245,7 +257,13 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             case SetStatus(status):
                 return self._set_status(status, ctx)
             case SettingsChanged():
-                self._announce(ctx)
+                op = ctx.services.directory.operators.get(self.id)
+                if op is not None:  # gone when deleted: nothing to announce
+                    self.offboarded = op.disabled
+                    self._announce(ctx, op)
+                return None
+            case Offboard():
+                self._offboard(ctx)
                 return None
             case PresenceTick():
                 if self.sessions:
@@ -330,6 +348,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
         load = len(self.active) + len(self.offers)
         if (
             not self.sessions
+            or self.offboarded
             or (not picked and not self._available(op, ctx))
             or load >= op.max_chats
             or info.conversation_id in self.active
@@ -456,13 +475,42 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
             else:
                 self._orphans(tuple(conv_ids), ctx)
 
+    def _offboard(self, ctx: Context) -> None:
+        """Disabled or deleted: offers go back, open chats follow each
+        department's offline rule at once, queues and presence hear it is gone."""
+        self.offboarded = True
+        for conv_id in list(self.offers):
+            self._answer(conv_id, False, "offline", ctx)
+        self._cancel_orphans(ctx)
+        directory = ctx.services.directory
+        leaving = tuple(
+            conv_id
+            for conv_id, info in self.active.items()
+            if (dept := directory.departments.get(info.department_id)) is not None
+            and dept.offline_action != "keep"
+        )
+        self._orphans(leaving, ctx, force=True)
+        # The chats it is in without counting them (on hold, joined) follow the
+        # same rule: it leaves them, and one left with nobody moves on or closes.
+        for conv_id, info in list(self.extra.items()):
+            dept = directory.departments.get(info.department_id)
+            if dept is None or dept.offline_action == "keep":
+                continue
+            del self.extra[conv_id]
+            conversation = ctx.ref(CONVERSATION, conv_id)
+            for sink in self.sessions:
+                conversation.tell(Unsubscribe(sink))
+            conversation.tell(OperatorLeft(self.id, dept.offline_action == "forward"))
+            ctx.save_snapshot()
+        self._announce(ctx)
+
     def _cancel_orphans(self, ctx: Context) -> None:
         for delay in self.orphan_delays:
             ctx.cancel_timer(_orphans_timer(delay))
         self.orphan_delays = ()
 
-    def _orphans(self, conv_ids: tuple[str, ...], ctx: Context) -> None:
-        if self.sessions and self.status != "offline":
+    def _orphans(self, conv_ids: tuple[str, ...], ctx: Context, force: bool = False) -> None:
+        if self.sessions and self.status != "offline" and not force:
             return  # back in time
         directory = ctx.services.directory
         moved = False

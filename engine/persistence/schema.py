@@ -246,6 +246,9 @@ class Emails:
     def put(self, email: str, operator_id: str) -> Op:
         return (self.name, email.encode(), operator_id.encode())
 
+    def delete(self, email: str) -> Op:
+        return (self.name, email.encode(), None)
+
 
 EMAILS = Emails()
 
@@ -257,6 +260,9 @@ class Roles:
 
     def put(self, account_id: str, role: str, permissions: frozenset[str]) -> Op:
         return (self.name, account_id.encode() + SEP + role.encode(), encode(sorted(permissions)))
+
+    def delete(self, account_id: str, role: str) -> Op:
+        return (self.name, account_id.encode() + SEP + role.encode(), None)
 
     def all(self, store: Reader) -> Iterator[tuple[str, str, frozenset[str]]]:
         """(account id, role name, permissions) of every custom role."""

@@ -511,6 +511,11 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.ListSitesRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListSitesReply.FromString,
                 _registered_method=True)
+        self.DeleteSite = channel.unary_unary(
+                '/parley.v1.Control/DeleteSite',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteSiteRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
         self.CreateDepartment = channel.unary_unary(
                 '/parley.v1.Control/CreateDepartment',
                 request_serializer=parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.SerializeToString,
@@ -520,6 +525,11 @@ class ControlStub:
                 '/parley.v1.Control/ListDepartments',
                 request_serializer=parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListDepartmentsReply.FromString,
+                _registered_method=True)
+        self.DeleteDepartment = channel.unary_unary(
+                '/parley.v1.Control/DeleteDepartment',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
         self.AddOperator = channel.unary_unary(
                 '/parley.v1.Control/AddOperator',
@@ -556,10 +566,20 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
                 _registered_method=True)
+        self.DeleteRole = channel.unary_unary(
+                '/parley.v1.Control/DeleteRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
         self.RevokeOperatorSessions = channel.unary_unary(
                 '/parley.v1.Control/RevokeOperatorSessions',
                 request_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
+                _registered_method=True)
+        self.DeleteOperator = channel.unary_unary(
+                '/parley.v1.Control/DeleteOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
         self.UpdateDepartment = channel.unary_unary(
                 '/parley.v1.Control/UpdateDepartment',
@@ -576,6 +596,11 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsReply.FromString,
                 _registered_method=True)
+        self.DeleteRegion = channel.unary_unary(
+                '/parley.v1.Control/DeleteRegion',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteRegionRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
         self.CreateGroup = channel.unary_unary(
                 '/parley.v1.Control/CreateGroup',
                 request_serializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
@@ -585,6 +610,11 @@ class ControlStub:
                 '/parley.v1.Control/ListGroups',
                 request_serializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsReply.FromString,
+                _registered_method=True)
+        self.DeleteGroup = channel.unary_unary(
+                '/parley.v1.Control/DeleteGroup',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteGroupRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
         self.AddLinkRule = channel.unary_unary(
                 '/parley.v1.Control/AddLinkRule',
@@ -693,6 +723,15 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteSite(self, request, context):
+        """Deleting refuses with FAILED_PRECONDITION "in_use", naming what still uses
+        the thing and how many, and then changes nothing. A site goes once it has
+        no departments (its groups, link rules and blocks go with it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateDepartment(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -701,6 +740,15 @@ class ControlServicer:
 
     def ListDepartments(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDepartment(self, request, context):
+        """Not while it has open or waiting chats, operators who serve only it, or
+        departments falling back to it; its regions go with it, and operators who
+        serve it among others leave it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -752,8 +800,25 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteRole(self, request, context):
+        """A custom role nobody holds (and holding nothing the caller lacks).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RevokeOperatorSessions(self, request, context):
         """End every session of a colleague (whose permissions are within the caller's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteOperator(self, request, context):
+        """Delete a colleague (whose permissions are within the caller's; never oneself
+        nor the last owner): its streams end, its open chats follow each
+        department's offline rule at once, the chats keep its name, and its email
+        may be given to a new operator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -778,6 +843,13 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteRegion(self, request, context):
+        """A region no operator belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateGroup(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -786,6 +858,13 @@ class ControlServicer:
 
     def ListGroups(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGroup(self, request, context):
+        """A group no operator belongs to and no link rule points at.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -923,6 +1002,11 @@ def add_ControlServicer_to_server(servicer, server):
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListSitesRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListSitesReply.SerializeToString,
             ),
+            'DeleteSite': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSite,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteSiteRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
             'CreateDepartment': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateDepartment,
                     request_deserializer=parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.FromString,
@@ -932,6 +1016,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListDepartments,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListDepartmentsReply.SerializeToString,
+            ),
+            'DeleteDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDepartment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
             'AddOperator': grpc.unary_unary_rpc_method_handler(
                     servicer.AddOperator,
@@ -968,10 +1057,20 @@ def add_ControlServicer_to_server(servicer, server):
                     request_deserializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
             ),
+            'DeleteRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteRoleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
             'RevokeOperatorSessions': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeOperatorSessions,
                     request_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.SerializeToString,
+            ),
+            'DeleteOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
             'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateDepartment,
@@ -988,6 +1087,11 @@ def add_ControlServicer_to_server(servicer, server):
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListRegionsReply.SerializeToString,
             ),
+            'DeleteRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRegion,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteRegionRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
             'CreateGroup': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateGroup,
                     request_deserializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.FromString,
@@ -997,6 +1101,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListGroups,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListGroupsReply.SerializeToString,
+            ),
+            'DeleteGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGroup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteGroupRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
             'AddLinkRule': grpc.unary_unary_rpc_method_handler(
                     servicer.AddLinkRule,
@@ -1154,6 +1263,33 @@ class Control:
             _registered_method=True)
 
     @staticmethod
+    def DeleteSite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteSite',
+            parley_dot_v1_dot_control__pb2.DeleteSiteRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateDepartment(request,
             target,
             options=(),
@@ -1197,6 +1333,33 @@ class Control:
             '/parley.v1.Control/ListDepartments',
             parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListDepartmentsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteDepartment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteDepartment',
+            parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1397,6 +1560,33 @@ class Control:
             _registered_method=True)
 
     @staticmethod
+    def DeleteRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteRole',
+            parley_dot_v1_dot_control__pb2.DeleteRoleRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RevokeOperatorSessions(request,
             target,
             options=(),
@@ -1413,6 +1603,33 @@ class Control:
             '/parley.v1.Control/RevokeOperatorSessions',
             parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteOperator',
+            parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1505,6 +1722,33 @@ class Control:
             _registered_method=True)
 
     @staticmethod
+    def DeleteRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteRegion',
+            parley_dot_v1_dot_control__pb2.DeleteRegionRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateGroup(request,
             target,
             options=(),
@@ -1548,6 +1792,33 @@ class Control:
             '/parley.v1.Control/ListGroups',
             parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListGroupsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteGroup',
+            parley_dot_v1_dot_control__pb2.DeleteGroupRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -164,8 +164,18 @@ class ControlStub:
     def __new__(cls, channel: _aio.Channel) -> ControlAsyncStub: ...
     CreateSite: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateSiteRequest, _control_pb2.Site]
     ListSites: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListSitesRequest, _control_pb2.ListSitesReply]
+    DeleteSite: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteSiteRequest, _common_pb2.Empty]
+    """Deleting refuses with FAILED_PRECONDITION "in_use", naming what still uses
+    the thing and how many, and then changes nothing. A site goes once it has
+    no departments (its groups, link rules and blocks go with it).
+    """
     CreateDepartment: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateDepartmentRequest, _control_pb2.Department]
     ListDepartments: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListDepartmentsRequest, _control_pb2.ListDepartmentsReply]
+    DeleteDepartment: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteDepartmentRequest, _common_pb2.Empty]
+    """Not while it has open or waiting chats, operators who serve only it, or
+    departments falling back to it; its regions go with it, and operators who
+    serve it among others leave it.
+    """
     AddOperator: _grpc.UnaryUnaryMultiCallable[_control_pb2.AddOperatorRequest, _control_pb2.Operator]
     ListOperators: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListOperatorsRequest, _control_pb2.ListOperatorsReply]
     GetTranscript: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetTranscriptRequest, _control_pb2.Transcript]
@@ -179,14 +189,26 @@ class ControlStub:
     ListRoles: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListRolesReply]
     UpdateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]
     """Change a custom role's permissions; its holders' open streams follow at once."""
+    DeleteRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteRoleRequest, _common_pb2.Empty]
+    """A custom role nobody holds (and holding nothing the caller lacks)."""
     RevokeOperatorSessions: _grpc.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]
     """End every session of a colleague (whose permissions are within the caller's)."""
+    DeleteOperator: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteOperatorRequest, _common_pb2.Empty]
+    """Delete a colleague (whose permissions are within the caller's; never oneself
+    nor the last owner): its streams end, its open chats follow each
+    department's offline rule at once, the chats keep its name, and its email
+    may be given to a new operator.
+    """
     UpdateDepartment: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]
     ListRegions: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListRegionsRequest, _control_pb2.ListRegionsReply]
+    DeleteRegion: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteRegionRequest, _common_pb2.Empty]
+    """A region no operator belongs to."""
     CreateGroup: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateGroupRequest, _control_pb2.Group]
     ListGroups: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListGroupsRequest, _control_pb2.ListGroupsReply]
+    DeleteGroup: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteGroupRequest, _common_pb2.Empty]
+    """A group no operator belongs to and no link rule points at."""
     AddLinkRule: _grpc.UnaryUnaryMultiCallable[_control_pb2.AddLinkRuleRequest, _control_pb2.LinkRule]
     ListLinkRules: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListLinkRulesRequest, _control_pb2.ListLinkRulesReply]
     DeleteLinkRule: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteLinkRuleRequest, _common_pb2.Empty]
@@ -225,8 +247,18 @@ class ControlAsyncStub(ControlStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateSite: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateSiteRequest, _control_pb2.Site]  # type: ignore[assignment]
     ListSites: _aio.UnaryUnaryMultiCallable[_control_pb2.ListSitesRequest, _control_pb2.ListSitesReply]  # type: ignore[assignment]
+    DeleteSite: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteSiteRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """Deleting refuses with FAILED_PRECONDITION "in_use", naming what still uses
+    the thing and how many, and then changes nothing. A site goes once it has
+    no departments (its groups, link rules and blocks go with it).
+    """
     CreateDepartment: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateDepartmentRequest, _control_pb2.Department]  # type: ignore[assignment]
     ListDepartments: _aio.UnaryUnaryMultiCallable[_control_pb2.ListDepartmentsRequest, _control_pb2.ListDepartmentsReply]  # type: ignore[assignment]
+    DeleteDepartment: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteDepartmentRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """Not while it has open or waiting chats, operators who serve only it, or
+    departments falling back to it; its regions go with it, and operators who
+    serve it among others leave it.
+    """
     AddOperator: _aio.UnaryUnaryMultiCallable[_control_pb2.AddOperatorRequest, _control_pb2.Operator]  # type: ignore[assignment]
     ListOperators: _aio.UnaryUnaryMultiCallable[_control_pb2.ListOperatorsRequest, _control_pb2.ListOperatorsReply]  # type: ignore[assignment]
     GetTranscript: _aio.UnaryUnaryMultiCallable[_control_pb2.GetTranscriptRequest, _control_pb2.Transcript]  # type: ignore[assignment]
@@ -240,14 +272,26 @@ class ControlAsyncStub(ControlStub):
     ListRoles: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListRolesReply]  # type: ignore[assignment]
     UpdateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     """Change a custom role's permissions; its holders' open streams follow at once."""
+    DeleteRole: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteRoleRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """A custom role nobody holds (and holding nothing the caller lacks)."""
     RevokeOperatorSessions: _aio.UnaryUnaryMultiCallable[_control_pb2.RevokeOperatorSessionsRequest, _control_pb2.RevokeOperatorSessionsReply]  # type: ignore[assignment]
     """End every session of a colleague (whose permissions are within the caller's)."""
+    DeleteOperator: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteOperatorRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """Delete a colleague (whose permissions are within the caller's; never oneself
+    nor the last owner): its streams end, its open chats follow each
+    department's offline rule at once, the chats keep its name, and its email
+    may be given to a new operator.
+    """
     UpdateDepartment: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateDepartmentRequest, _control_pb2.Department]  # type: ignore[assignment]
     """Routing: department settings, regions, groups, link rules, languages."""
     CreateRegion: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRegionRequest, _control_pb2.Region]  # type: ignore[assignment]
     ListRegions: _aio.UnaryUnaryMultiCallable[_control_pb2.ListRegionsRequest, _control_pb2.ListRegionsReply]  # type: ignore[assignment]
+    DeleteRegion: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteRegionRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """A region no operator belongs to."""
     CreateGroup: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateGroupRequest, _control_pb2.Group]  # type: ignore[assignment]
     ListGroups: _aio.UnaryUnaryMultiCallable[_control_pb2.ListGroupsRequest, _control_pb2.ListGroupsReply]  # type: ignore[assignment]
+    DeleteGroup: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteGroupRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    """A group no operator belongs to and no link rule points at."""
     AddLinkRule: _aio.UnaryUnaryMultiCallable[_control_pb2.AddLinkRuleRequest, _control_pb2.LinkRule]  # type: ignore[assignment]
     ListLinkRules: _aio.UnaryUnaryMultiCallable[_control_pb2.ListLinkRulesRequest, _control_pb2.ListLinkRulesReply]  # type: ignore[assignment]
     DeleteLinkRule: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteLinkRuleRequest, _common_pb2.Empty]  # type: ignore[assignment]
@@ -297,6 +341,17 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_control_pb2.ListSitesReply, _abc.Awaitable[_control_pb2.ListSitesReply]]: ...
 
     @_abc_1.abstractmethod
+    def DeleteSite(
+        self,
+        request: _control_pb2.DeleteSiteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """Deleting refuses with FAILED_PRECONDITION "in_use", naming what still uses
+        the thing and how many, and then changes nothing. A site goes once it has
+        no departments (its groups, link rules and blocks go with it).
+        """
+
+    @_abc_1.abstractmethod
     def CreateDepartment(
         self,
         request: _control_pb2.CreateDepartmentRequest,
@@ -309,6 +364,17 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ListDepartmentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListDepartmentsReply, _abc.Awaitable[_control_pb2.ListDepartmentsReply]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteDepartment(
+        self,
+        request: _control_pb2.DeleteDepartmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """Not while it has open or waiting chats, operators who serve only it, or
+        departments falling back to it; its regions go with it, and operators who
+        serve it among others leave it.
+        """
 
     @_abc_1.abstractmethod
     def AddOperator(
@@ -366,12 +432,32 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         """Change a custom role's permissions; its holders' open streams follow at once."""
 
     @_abc_1.abstractmethod
+    def DeleteRole(
+        self,
+        request: _control_pb2.DeleteRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """A custom role nobody holds (and holding nothing the caller lacks)."""
+
+    @_abc_1.abstractmethod
     def RevokeOperatorSessions(
         self,
         request: _control_pb2.RevokeOperatorSessionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.RevokeOperatorSessionsReply, _abc.Awaitable[_control_pb2.RevokeOperatorSessionsReply]]:
         """End every session of a colleague (whose permissions are within the caller's)."""
+
+    @_abc_1.abstractmethod
+    def DeleteOperator(
+        self,
+        request: _control_pb2.DeleteOperatorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """Delete a colleague (whose permissions are within the caller's; never oneself
+        nor the last owner): its streams end, its open chats follow each
+        department's offline rule at once, the chats keep its name, and its email
+        may be given to a new operator.
+        """
 
     @_abc_1.abstractmethod
     def UpdateDepartment(
@@ -396,6 +482,14 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_control_pb2.ListRegionsReply, _abc.Awaitable[_control_pb2.ListRegionsReply]]: ...
 
     @_abc_1.abstractmethod
+    def DeleteRegion(
+        self,
+        request: _control_pb2.DeleteRegionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """A region no operator belongs to."""
+
+    @_abc_1.abstractmethod
     def CreateGroup(
         self,
         request: _control_pb2.CreateGroupRequest,
@@ -408,6 +502,14 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ListGroupsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListGroupsReply, _abc.Awaitable[_control_pb2.ListGroupsReply]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteGroup(
+        self,
+        request: _control_pb2.DeleteGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]:
+        """A group no operator belongs to and no link rule points at."""
 
     @_abc_1.abstractmethod
     def AddLinkRule(
