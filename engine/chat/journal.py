@@ -37,6 +37,7 @@ in the turn the replay reaches it, so a reader sees every seq once and in order.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,20 +74,20 @@ class Record(Protocol):
 R = TypeVar("R", bound=Record)
 
 
-class RecordKind(Generic[R]):
+class RecordKind(ABC, Generic[R]):
     """How one kind of stream record is stored: its table and its codec."""
 
     table: StreamTable
 
-    def encode(self, record: R) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def encode(self, record: R) -> bytes: ...
 
-    def decode(self, stream: str, data: bytes) -> R:
-        raise NotImplementedError
+    @abstractmethod
+    def decode(self, stream: str, data: bytes) -> R: ...
 
+    @abstractmethod
     def stamp(self, draft: R, seq: int, now_ms: int) -> R:
         """The draft as written: its seq and time."""
-        raise NotImplementedError
 
     def read(self, store: Reader, stream: str, after_seq: int, limit: int) -> list[R]:
         """Up to ``limit`` stored records after ``after_seq``, in seq order."""
