@@ -34,6 +34,7 @@ from engine.chat.events import (
 from engine.chat.messages import VisitorInfo
 from engine.chat.records import (
     DEPARTMENT_SETTINGS,
+    Account,
     Block,
     Department,
     Group,
@@ -278,6 +279,12 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
     if cls is TicketSaved:
         return visitor_pb2.VisitorEvent(ticket=visitor_pb2.TicketSaved(ticket_id=e.ticket_id))
     raise ValueError(f"no visitor event for {event!r}")
+
+
+def account_pb(a: Account, sites: int, operators: int) -> control_pb2.Account:
+    return control_pb2.Account(
+        id=a.id, name=a.name, suspended=a.suspended, sites=sites, operators=operators
+    )
 
 
 def site_pb(s: Site) -> control_pb2.Site:

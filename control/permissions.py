@@ -12,6 +12,7 @@ from engine.chat.permissions import (
     BUILTIN_ROLES,
     CHANGE_DISPLAY_NAME,
     CHAT,
+    MANAGE_ACCOUNTS,
     MANAGE_BLACKLIST,
     MANAGE_DEPARTMENTS,
     MANAGE_OPERATORS,
@@ -19,6 +20,7 @@ from engine.chat.permissions import (
     MANAGE_SITES,
     MANAGE_TEMPLATES,
     SELF,
+    SERVER_ROLES,
     VIEW_CONFIG,
     VIEW_HISTORY,
     VIEW_OPERATORS,
@@ -80,6 +82,12 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/ListBlocks": MANAGE_BLACKLIST,
     "/parley.v1.Control/RemoveBlock": MANAGE_BLACKLIST,
     "/parley.v1.Control/GetUsage": BILLING,
+    # The server administrator's alone: no account role holds MANAGE_ACCOUNTS.
+    "/parley.v1.Control/CreateAccount": MANAGE_ACCOUNTS,
+    "/parley.v1.Control/ListAccounts": MANAGE_ACCOUNTS,
+    "/parley.v1.Control/SuspendAccount": MANAGE_ACCOUNTS,
+    "/parley.v1.Control/ResumeAccount": MANAGE_ACCOUNTS,
+    "/parley.v1.Control/DeleteAccount": MANAGE_ACCOUNTS,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }
@@ -93,9 +101,10 @@ RPC_CONDITIONAL: dict[str, tuple[str, str]] = {
     "/parley.v1.Control/ListWaiting": ("another department's line", MANAGE_DEPARTMENTS),
 }
 
-ROLE_PERMISSIONS = BUILTIN_ROLES  # the built-in roles; accounts add their own
+# The built-in roles (accounts add their own) and the server administrator's.
+ROLE_PERMISSIONS = {**BUILTIN_ROLES, **SERVER_ROLES}
 
 
 def allowed(role: str, permission: str) -> bool:
     """Whether a built-in role holds ``permission`` (custom roles: Directory)."""
-    return permission in BUILTIN_ROLES.get(role, frozenset())
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())

@@ -1,6 +1,7 @@
 """``parley serve``: engine, edge and gRPC in one process on uvloop.
 
-Also the first-start bootstrap: an owner account, and with ``--demo`` a demo
+Also the first-start bootstrap: an owner account, the server administrator
+(who manages accounts and nothing in them), and with ``--demo`` a demo
 site, department and operator whose credentials are kept in the data directory
 (mode 0600) and printed at every start.
 
@@ -36,7 +37,9 @@ from edge.config import EdgeConfig
 from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
+from engine.chat.directory import SERVER_ACCOUNT
 from engine.chat.limits import Limits
+from engine.chat.permissions import SERVER_ADMIN
 from engine.persistence.codec import decode, encode
 from engine.persistence.private import write_private
 from engine.persistence.schema import META
@@ -104,7 +107,7 @@ def _write_secret(path: Path, doc: dict[str, Any]) -> None:
 async def bootstrap_owner(engine: Engine) -> dict[str, str] | None:
     """On the first start, make the account and its owner. Returns the new
     credentials (to print once), or None when an owner exists."""
-    if engine.directory.accounts:
+    if engine.directory.list_accounts():
         return None
     email = os.environ.get("PARLEY_OWNER_EMAIL", "owner@parley.local")
     password = os.environ.get("PARLEY_OWNER_PASSWORD") or ids.random_id(20)
@@ -114,6 +117,30 @@ async def bootstrap_owner(engine: Engine) -> dict[str, str] | None:
     )
     creds = {"email": email, "password": password}
     _write_secret(engine.store.path / "owner-credentials.json", creds)
+    return creds
+
+
+async def bootstrap_admin(engine: Engine) -> dict[str, str] | None:
+    """On the first start (or the first since there was one), make the server
+    administrator: no operator of any account, it may only manage accounts.
+    Returns its new credentials (to print once, and kept 0600 in the data
+    directory), or None when it exists."""
+    directory = engine.directory
+    if SERVER_ACCOUNT in directory.accounts:
+        return None
+    email = os.environ.get("PARLEY_ADMIN_EMAIL", "server-admin@parley.local")
+    password = os.environ.get("PARLEY_ADMIN_PASSWORD") or ids.random_id(20)
+    await directory.create_account("server administration", SERVER_ACCOUNT)
+    await directory.add_operator(
+        SERVER_ACCOUNT,
+        email=email,
+        password=password,
+        display_name="Server administrator",
+        role=SERVER_ADMIN,
+        max_chats=0,
+    )
+    creds = {"email": email, "password": password}
+    _write_secret(engine.store.path / "admin-credentials.json", creds)
     return creds
 
 
@@ -128,7 +155,7 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
             await engine.directory.add_site_origins(demo["site"], http_origin)
             demo.update(decode(secret_file.read_bytes()))
             return demo
-    account_id = next(iter(sorted(engine.directory.accounts)))
+    account_id = min(a.id for a in engine.directory.list_accounts())
     site = await engine.directory.create_site(
         account_id, f"Demo site {ids.random_id(4)}", http_origin
     )
@@ -251,6 +278,7 @@ class Parley:
         self.http_port = 0
         self.grpc_port = 0
         self.owner: dict[str, str] | None = None
+        self.admin: dict[str, str] | None = None
         self.demo: dict[str, str] | None = None
 
     async def start(self) -> None:
@@ -288,6 +316,7 @@ class Parley:
                 raise PortInUse("http", config.edge.host, config.edge.port) from None
             raise
         self.owner = await bootstrap_owner(engine)
+        self.admin = await bootstrap_admin(engine)
         engine.start()
         await self.grpc.start()
         # The demo site's allowed origins name the HTTP port, bound above.
@@ -329,6 +358,11 @@ class Parley:
             lines.append(
                 f"  Owner account created: {self.owner['email']} / {self.owner['password']} "
                 f"(also in {self.config.data_dir}/owner-credentials.json)"
+            )
+        if self.admin:
+            lines.append(
+                f"  Server administrator created (manages accounts): {self.admin['email']} / "
+                f"{self.admin['password']} (also in {self.config.data_dir}/admin-credentials.json)"
             )
         if self.demo:
             lines.append(

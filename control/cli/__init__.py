@@ -13,7 +13,18 @@ from pathlib import Path
 
 import click
 
-from control.cli import auth, blocks, chat, operators, records, routing, serve, sites, templates
+from control.cli import (
+    accounts,
+    auth,
+    blocks,
+    chat,
+    operators,
+    records,
+    routing,
+    serve,
+    sites,
+    templates,
+)
 from control.cli.common import Ctx, global_options, with_global_options
 
 __all__ = ["main"]
@@ -53,6 +64,7 @@ for command in (
     auth.session,
     auth.token,
     auth.profile,
+    accounts.account,
     sites.site,
     sites.language,
     routing.department,

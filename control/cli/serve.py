@@ -76,8 +76,9 @@ def serve(config_path: Path | None, **flags: Any) -> None:
     Each setting is a flag, a key of the --config file and an environment
     variable (PARLEY_HTTP_PORT for --http-port); a flag wins over the variable,
     the variable over the file, the file over the default. Paths in the file
-    are relative to its folder. The owner's first password is printed once
-    (PARLEY_OWNER_EMAIL and PARLEY_OWNER_PASSWORD choose them on the first
+    are relative to its folder. The owner's and the server administrator's
+    first passwords are printed once (PARLEY_OWNER_EMAIL, PARLEY_OWNER_PASSWORD,
+    PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD choose them on the first
     start)."""
     import logging
 

@@ -12,6 +12,7 @@ from control.grpc.calls import rpc
 from engine.app import Engine
 from engine.chat import account
 from engine.chat.auth import Principal
+from engine.chat.records import Account
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc
 
 
@@ -526,3 +527,67 @@ class ControlService(control_pb2_grpc.ControlServicer):
         return control_pb2.Transcript(
             conversation_id=conv_id, messages=[converters.message_pb(e) for e in events]
         )
+
+    # -- accounts (the server administrator's) ----------------------------------------
+
+    def _account_pb(self, a: Account) -> control_pb2.Account:
+        sites = len(self.directory.list_sites(a.id))
+        return converters.account_pb(a, sites, len(self.directory.list_operators(a.id)))
+
+    @rpc("Control", "CreateAccount")
+    async def CreateAccount(
+        self,
+        request: control_pb2.CreateAccountRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[
+            control_pb2.CreateAccountRequest, control_pb2.CreateAccountReply
+        ],
+    ) -> control_pb2.CreateAccountReply:
+        created, owner, password = await account.create_account(
+            self.engine, request.name, request.owner_email
+        )
+        return control_pb2.CreateAccountReply(
+            account=self._account_pb(created), owner_email=owner.email, owner_password=password
+        )
+
+    @rpc("Control", "ListAccounts")
+    async def ListAccounts(
+        self,
+        request: common_pb2.Empty,
+        p: Principal,
+        context: grpc.aio.ServicerContext[common_pb2.Empty, control_pb2.ListAccountsReply],
+    ) -> control_pb2.ListAccountsReply:
+        found = self.directory.list_accounts()
+        return control_pb2.ListAccountsReply(accounts=[self._account_pb(a) for a in found])
+
+    @rpc("Control", "SuspendAccount")
+    async def SuspendAccount(
+        self,
+        request: control_pb2.AccountRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.AccountRequest, control_pb2.Account],
+    ) -> control_pb2.Account:
+        return self._account_pb(
+            await account.suspend_account(self.engine, request.account_id, True)
+        )
+
+    @rpc("Control", "ResumeAccount")
+    async def ResumeAccount(
+        self,
+        request: control_pb2.AccountRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.AccountRequest, control_pb2.Account],
+    ) -> control_pb2.Account:
+        return self._account_pb(
+            await account.suspend_account(self.engine, request.account_id, False)
+        )
+
+    @rpc("Control", "DeleteAccount")
+    async def DeleteAccount(
+        self,
+        request: control_pb2.AccountRequest,
+        p: Principal,
+        context: grpc.aio.ServicerContext[control_pb2.AccountRequest, common_pb2.Empty],
+    ) -> common_pb2.Empty:
+        await account.delete_account(self.engine, request.account_id)
+        return common_pb2.Empty()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from engine.chat import ids
+from engine.chat.directory import email_taken
 from engine.chat.internal import pair_id
 from engine.chat.kinds import BOARD, OPERATOR, PRESENCE, QUEUE, VISITOR
 from engine.chat.messages import (
@@ -35,7 +37,7 @@ from engine.chat.permissions import (
     check_manage,
     check_shared_templates,
 )
-from engine.chat.records import Block, Department, Operator, Site, Template, Ticket
+from engine.chat.records import Account, Block, Department, Operator, Site, Template, Ticket
 from engine.chat.visibility import (
     CONVERSATION_ID,
     chat_in_sight,
@@ -423,3 +425,53 @@ async def add_block(
     return await engine.directory.add_block(
         p.account_id, site_id, kind, value, reason, now, expires
     )
+
+
+# -- accounts (the server administrator's) -------------------------------------------
+
+
+async def create_account(
+    engine: Engine, name: str, owner_email: str
+) -> tuple[Account, Operator, str]:
+    """A new account with its owner; the owner's one-time password, to hand
+    over once (only its hash is kept). Nothing is left behind when the owner
+    cannot be made (its email taken, say): the account goes too."""
+    directory = engine.directory
+    if not owner_email.strip() or len(owner_email) > 320:
+        raise InvalidArgument("invalid_argument", "an account needs its owner's email")
+    if directory.operator_by_email(owner_email) is not None:
+        raise email_taken(owner_email)
+    created = await directory.create_account(name)
+    password = ids.random_id(20)
+    try:
+        owner = await directory.add_operator(
+            created.id,
+            email=owner_email,
+            password=password,
+            display_name="Owner",
+            role="owner",
+            max_chats=0,
+        )
+    except BaseException:
+        await directory.delete_account(created.id)
+        raise
+    return created, owner, password
+
+
+async def suspend_account(engine: Engine, account_id: str, suspended: bool) -> Account:
+    """Suspend (or resume) an account: while suspended its visitors' hellos and
+    its operators' logins and calls are refused with ``account_suspended``, and
+    its operators' open streams end at once (their re-check reads the flag)."""
+    changed = await engine.directory.set_account_suspended(account_id, suspended)
+    engine.access_changed(*(o.id for o in engine.directory.list_operators(changed.id)))
+    return changed
+
+
+async def delete_account(engine: Engine, account_id: str) -> Account:
+    """Delete an account with no site left (``in_use`` otherwise), its
+    operators, their sessions, custom roles and quick replies."""
+    deleted, operator_ids = await engine.directory.delete_account(account_id)
+    for operator_id in operator_ids:
+        await engine.auth.revoke_all(operator_id)
+    engine.access_changed(*operator_ids)
+    return deleted

@@ -149,8 +149,15 @@ class Auth:
         self._failures.pop(reserved[0][0], None)
         if op.disabled:
             raise Unauthenticated("operator_disabled", "this operator is disabled")
+        self.check_account(op)
         token, expires = await self._new_session(op)
         return token, expires, op
+
+    def check_account(self, op: Operator) -> None:
+        """Refuse an operator of a suspended account (its tokens stay, and work
+        again once the account is resumed)."""
+        if self.directory.suspended(op.account_id):
+            raise PermissionDenied("account_suspended", "this account is suspended")
 
     async def create_api_token(self, principal: Principal, name: str, days: int) -> tuple[str, int]:
         """A long-lived token for scripts, with the caller's role, listed and
@@ -185,7 +192,8 @@ class Auth:
     def recheck(self, digest: bytes) -> tuple[Principal, int]:
         """The principal of a token by its digest, now, and its expiry (ms); or
         Unauthenticated when it was revoked, expired, or its operator is gone or
-        disabled. Open streams call it again on every change of access."""
+        disabled, or PermissionDenied when its account is suspended. Open
+        streams call it again on every change of access."""
         doc = TOKENS.get(self.store, digest)
         if doc is None:
             raise Unauthenticated("bad_token", "the token is not valid (log in again)")
@@ -196,6 +204,7 @@ class Auth:
             raise Unauthenticated("bad_token", "the token's operator no longer exists")
         if op.disabled:
             raise Unauthenticated("operator_disabled", "this operator is disabled")
+        self.check_account(op)
         return Principal(op.id, op.account_id, op.role, digest), doc["expires_ms"]
 
     async def logout(self, principal: Principal) -> None:

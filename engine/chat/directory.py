@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.chat import ids
 from engine.chat.hashing import GATE
-from engine.chat.permissions import BUILTIN_ROLES, check_role
+from engine.chat.permissions import BUILTIN_ROLES, SERVER_ROLES, check_role
 from engine.chat.records import (
     DEPARTMENT_SETTINGS,
     OPERATOR_SETTINGS,
@@ -57,6 +57,9 @@ from engine.persistence.schema import (
 # only from tests, where cheap settings save a fifth of a second per hash.
 PASSWORD_HASHER = PasswordHasher()
 MIN_PASSWORD = 8
+# The hidden account holding the server administrator's login: no customer's,
+# never listed, suspended or deleted, and its only role manages accounts.
+SERVER_ACCOUNT = "server"
 
 
 async def hash_password(password: str, hasher: PasswordHasher = PASSWORD_HASHER) -> str:
@@ -87,6 +90,13 @@ def check_unused(what: str, users: dict[str, int]) -> None:
     named = [f"{count} {label}" for label, count in users.items() if count]
     if named:
         raise FailedPrecondition("in_use", f"{what} is still used by {', '.join(named)}")
+
+
+def email_taken(email: str) -> AlreadyExists:
+    """The one refusal for an email in use: login emails are global, so the
+    same answer whether the operator holding it is in the caller's account or
+    another's, naming neither."""
+    return AlreadyExists("already_exists", f"the email {email[:320]!r} is not available")
 
 
 class Directory:
@@ -141,11 +151,67 @@ class Directory:
 
     # -- accounts and sites -----------------------------------------------------
 
-    async def create_account(self, name: str) -> Account:
-        account = Account(id="a" + ids.random_id(9), name=name)
+    async def create_account(self, name: str, account_id: str = "") -> Account:
+        """A new account (``account_id`` given only for the hidden server account)."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidArgument("invalid_argument", "an account needs a name of 1-100 characters")
+        if any(a.name == name for a in self.accounts.values()):
+            raise AlreadyExists("already_exists", f"an account named {name!r} exists")
+        account = Account(id=account_id or "a" + ids.random_id(9), name=name)
         await self.store.write_async([ACCOUNTS.put(account.id, account.to_doc())])
         self.accounts[account.id] = account
         return account
+
+    def account(self, account_id: str) -> Account:
+        """A customer account (never the hidden server account)."""
+        account = self.accounts.get(account_id)
+        if account is None or account.id == SERVER_ACCOUNT:
+            raise NotFound("unknown_account", f"no account {account_id[:40]!r}")
+        return account
+
+    def list_accounts(self) -> list[Account]:
+        """The customer accounts, by name (the server account is not one)."""
+        found = (a for a in self.accounts.values() if a.id != SERVER_ACCOUNT)
+        return sorted(found, key=lambda a: a.name)
+
+    def suspended(self, account_id: str) -> bool:
+        account = self.accounts.get(account_id)
+        return account is not None and account.suspended
+
+    async def set_account_suspended(self, account_id: str, suspended: bool) -> Account:
+        account = dataclasses.replace(self.account(account_id), suspended=suspended)
+        await self.store.write_async([ACCOUNTS.put(account.id, account.to_doc())])
+        self.accounts[account.id] = account
+        return account
+
+    async def delete_account(self, account_id: str) -> tuple[Account, list[str]]:
+        """Delete an account that has no site left (refused with ``in_use``
+        otherwise), with its operators, custom roles and quick replies, in one
+        write. Returns it and its operators' ids (whose tokens the caller ends)."""
+        account = self.account(account_id)
+        check_unused(f"account {account.name!r}", {"sites": len(self.list_sites(account.id))})
+        ops = self.list_operators(account.id)
+        templates = [t.id for t in self.templates.values() if t.account_id == account.id]
+        roles = list(self.roles.get(account.id, {}))
+        await self.store.write_async(
+            [
+                *(OPERATORS.delete(o.id) for o in ops),
+                *(EMAILS.delete(o.email) for o in ops),
+                *(TEMPLATES.delete(t) for t in templates),
+                *(ROLES.delete(account.id, r) for r in roles),
+                ACCOUNTS.delete(account.id),
+            ]
+        )
+        for op in ops:
+            del self.operators[op.id]
+            if self._by_email.get(op.email) == op.id:
+                del self._by_email[op.email]
+        for template_id in templates:
+            del self.templates[template_id]
+        self.roles.pop(account.id, None)
+        del self.accounts[account.id]
+        return account, [o.id for o in ops]
 
     async def create_site(
         self,
@@ -566,12 +632,16 @@ class Directory:
 
     def role_permissions(self, account_id: str, role: str) -> frozenset[str]:
         """What ``role`` may do in the account (nothing for an unknown role)."""
+        if account_id == SERVER_ACCOUNT:
+            return SERVER_ROLES.get(role, frozenset())
         builtin = BUILTIN_ROLES.get(role)
         if builtin is not None:
             return builtin
         return self.roles.get(account_id, {}).get(role, frozenset())
 
     def role_exists(self, account_id: str, role: str) -> bool:
+        if account_id == SERVER_ACCOUNT:
+            return role in SERVER_ROLES
         return role in BUILTIN_ROLES or role in self.roles.get(account_id, {})
 
     def check_role_exists(self, account_id: str, role: str) -> None:
@@ -661,7 +731,7 @@ class Directory:
         if password_hash and not password_hash.startswith("$argon2id$"):
             raise InvalidArgument("invalid_argument", "an imported password must be argon2id")
         if email in self._by_email:
-            raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
+            raise email_taken(email)
         self.check_role_exists(account_id, role)
         for dept_id in department_ids:
             self.department_of_account(dept_id, account_id)
@@ -687,7 +757,7 @@ class Directory:
             max_chats=max_chats,
         )
         if email in self._by_email:  # taken while we hashed
-            raise AlreadyExists("already_exists", f"an operator with email {email!r} exists")
+            raise email_taken(email)
         self._by_email[email] = op.id
         try:
             await self.store.write_async(

@@ -41,6 +41,10 @@ AUTO_ACCEPT = "auto_accept"  # switch one's own auto-accept on and off
 VIEW_STATISTICS = "view_statistics"  # the live numbers per department
 MANAGE_BLACKLIST = "manage_blacklist"  # keep addresses or visitors from chatting
 BILLING = "billing"  # what the account uses
+# The server administrator's own: create, list, suspend, resume and delete
+# accounts. No account role holds it, and none can be given it (it is not among
+# PERMISSIONS, so a custom role naming it is refused as unknown).
+MANAGE_ACCOUNTS = "manage_accounts"
 
 PERMISSIONS = frozenset(
     {
@@ -109,6 +113,12 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
     ),
 }
 
+# The server administrator is no operator of any account: its login lives in a
+# hidden server account whose only role is this one, and it may do nothing in
+# an account but manage accounts (and its own password and sessions).
+SERVER_ADMIN = "server_admin"
+SERVER_ROLES: dict[str, frozenset[str]] = {SERVER_ADMIN: frozenset({MANAGE_ACCOUNTS, SELF})}
+
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 
 
@@ -128,6 +138,8 @@ def check_appoint(
     and nobody hands out a role holding more than their own."""
     if role == "owner" and actor_role != "owner":
         raise PermissionDenied("permission_denied", "only an owner may add an owner")
+    if role in SERVER_ROLES or MANAGE_ACCOUNTS in role_held:
+        raise PermissionDenied("permission_denied", "no account role may manage accounts")
     beyond = role_held - actor_held
     if beyond:
         raise PermissionDenied(

@@ -76,6 +76,7 @@ def check_avatar(url: str) -> None:
 class Account:
     id: str
     name: str
+    suspended: bool = False  # its visitors and operators are refused until resumed
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,13 +1,13 @@
 """The data directory is the owner's alone.
 
-It holds password hashes (in ``data.mdb``) and the owner's and demo operator's
-credentials, so every directory under it is 0700 and every file 0600, whatever
-the process's umask: a umask only takes bits away, so new paths are created
-with those modes and then set to them exactly (a umask of 0277 would otherwise
-leave a file the owner cannot write). A directory made by an older version, or
-by hand, with looser modes is tightened when the store opens, with a log line
-naming how many paths were open to others. Symbolic links are neither followed
-nor changed.
+It holds password hashes (in ``data.mdb``) and the owner's, the server
+administrator's and the demo operator's credentials, so every directory under
+it is 0700 and every file 0600, whatever the process's umask: a umask only
+takes bits away, so new paths are created with those modes and then set to
+them exactly (a umask of 0277 would otherwise leave a file the owner cannot
+write). A directory made by an older version, or by hand, with looser modes is
+tightened when the store opens, with a log line naming how many paths were open
+to others. Symbolic links are neither followed nor changed.
 """
 
 from __future__ import annotations

@@ -706,6 +706,31 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.FromString,
                 _registered_method=True)
+        self.CreateAccount = channel.unary_unary(
+                '/parley.v1.Control/CreateAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateAccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.CreateAccountReply.FromString,
+                _registered_method=True)
+        self.ListAccounts = channel.unary_unary(
+                '/parley.v1.Control/ListAccounts',
+                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListAccountsReply.FromString,
+                _registered_method=True)
+        self.SuspendAccount = channel.unary_unary(
+                '/parley.v1.Control/SuspendAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
+                _registered_method=True)
+        self.ResumeAccount = channel.unary_unary(
+                '/parley.v1.Control/ResumeAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
+                _registered_method=True)
+        self.DeleteAccount = channel.unary_unary(
+                '/parley.v1.Control/DeleteAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -989,6 +1014,41 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAccount(self, request, context):
+        """Accounts: the server administrator's alone (manage_accounts, which no
+        account role holds). CreateAccount returns the owner's one-time password
+        once. DeleteAccount refuses with FAILED_PRECONDITION "in_use" while the
+        account has sites. A suspended account's visitors and operators are refused
+        with "account_suspended" until it is resumed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccounts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1196,6 +1256,31 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ListDirectMessages,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.SerializeToString,
+            ),
+            'CreateAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateAccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.CreateAccountReply.SerializeToString,
+            ),
+            'ListAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccounts,
+                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListAccountsReply.SerializeToString,
+            ),
+            'SuspendAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
+            ),
+            'ResumeAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
+            ),
+            'DeleteAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2305,6 +2390,141 @@ class Control:
             '/parley.v1.Control/ListDirectMessages',
             parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/CreateAccount',
+            parley_dot_v1_dot_control__pb2.CreateAccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.CreateAccountReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ListAccounts',
+            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListAccountsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/SuspendAccount',
+            parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/ResumeAccount',
+            parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/DeleteAccount',
+            parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+            parley_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -241,6 +241,17 @@ class ControlStub:
     """What the account uses (needs billing)."""
     ListDirectMessages: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListDirectMessagesRequest, _control_pb2.ListDirectMessagesReply]
     """The internal chat between you and a colleague, oldest first."""
+    CreateAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateAccountRequest, _control_pb2.CreateAccountReply]
+    """Accounts: the server administrator's alone (manage_accounts, which no
+    account role holds). CreateAccount returns the owner's one-time password
+    once. DeleteAccount refuses with FAILED_PRECONDITION "in_use" while the
+    account has sites. A suspended account's visitors and operators are refused
+    with "account_suspended" until it is resumed.
+    """
+    ListAccounts: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListAccountsReply]
+    SuspendAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]
+    ResumeAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]
+    DeleteAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _common_pb2.Empty]
 
 @_typing.type_check_only
 class ControlAsyncStub(ControlStub):
@@ -324,6 +335,17 @@ class ControlAsyncStub(ControlStub):
     """What the account uses (needs billing)."""
     ListDirectMessages: _aio.UnaryUnaryMultiCallable[_control_pb2.ListDirectMessagesRequest, _control_pb2.ListDirectMessagesReply]  # type: ignore[assignment]
     """The internal chat between you and a colleague, oldest first."""
+    CreateAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateAccountRequest, _control_pb2.CreateAccountReply]  # type: ignore[assignment]
+    """Accounts: the server administrator's alone (manage_accounts, which no
+    account role holds). CreateAccount returns the owner's one-time password
+    once. DeleteAccount refuses with FAILED_PRECONDITION "in_use" while the
+    account has sites. A suspended account's visitors and operators are refused
+    with "account_suspended" until it is resumed.
+    """
+    ListAccounts: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ListAccountsReply]  # type: ignore[assignment]
+    SuspendAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]  # type: ignore[assignment]
+    ResumeAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]  # type: ignore[assignment]
+    DeleteAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _common_pb2.Empty]  # type: ignore[assignment]
 
 class ControlServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -650,5 +672,46 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListDirectMessagesReply, _abc.Awaitable[_control_pb2.ListDirectMessagesReply]]:
         """The internal chat between you and a colleague, oldest first."""
+
+    @_abc_1.abstractmethod
+    def CreateAccount(
+        self,
+        request: _control_pb2.CreateAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.CreateAccountReply, _abc.Awaitable[_control_pb2.CreateAccountReply]]:
+        """Accounts: the server administrator's alone (manage_accounts, which no
+        account role holds). CreateAccount returns the owner's one-time password
+        once. DeleteAccount refuses with FAILED_PRECONDITION "in_use" while the
+        account has sites. A suspended account's visitors and operators are refused
+        with "account_suspended" until it is resumed.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAccounts(
+        self,
+        request: _common_pb2.Empty,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListAccountsReply, _abc.Awaitable[_control_pb2.ListAccountsReply]]: ...
+
+    @_abc_1.abstractmethod
+    def SuspendAccount(
+        self,
+        request: _control_pb2.AccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Account, _abc.Awaitable[_control_pb2.Account]]: ...
+
+    @_abc_1.abstractmethod
+    def ResumeAccount(
+        self,
+        request: _control_pb2.AccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Account, _abc.Awaitable[_control_pb2.Account]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteAccount(
+        self,
+        request: _control_pb2.AccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]: ...
 
 def add_ControlServicer_to_server(servicer: ControlServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -14,7 +14,18 @@ import pytest
 from google.protobuf import symbol_database
 
 from control.permissions import ROLE_PERMISSIONS, RPC_CONDITIONAL, RPC_PERMISSIONS, allowed
-from engine.chat.permissions import CHAT_ACTIONS, PERMISSIONS, TYPING_PREVIEW, VIEW_SCOPES
+from engine.chat.permissions import (
+    BUILTIN_ROLES,
+    CHAT_ACTIONS,
+    MANAGE_ACCOUNTS,
+    PERMISSIONS,
+    SERVER_ROLES,
+    TYPING_PREVIEW,
+    VIEW_SCOPES,
+    check_appoint,
+    check_role,
+)
+from engine.errors import InvalidArgument, PermissionDenied
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import owner, running
 
@@ -87,7 +98,7 @@ async def call(channel: grpc.aio.Channel, method: Any, path: str, token: str) ->
 
 async def test_permission_matrix(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
-        assert app.demo is not None and app.owner is not None
+        assert app.demo is not None and app.owner is not None and app.admin is not None
         boss = await owner(app)
         await boss.control.AddOperator(
             control_pb2.AddOperatorRequest(
@@ -102,6 +113,7 @@ async def test_permission_matrix(tmp_path: Path) -> None:
             "owner": (app.owner["email"], app.owner["password"]),
             "admin": ("admin@parley.local", "admin-password"),
             "operator": (app.demo["email"], app.demo["password"]),
+            "server_admin": (app.admin["email"], app.admin["password"]),
         }
         assert set(logins) == set(ROLE_PERMISSIONS), "a built-in role has no login here"
         methods = contract_methods()
@@ -133,7 +145,18 @@ async def test_permission_matrix(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("role", sorted(ROLE_PERMISSIONS))
 def test_roles_grant_known_permissions_only(role: str) -> None:
-    assert ROLE_PERMISSIONS[role] <= PERMISSIONS
+    assert ROLE_PERMISSIONS[role] <= PERMISSIONS | {MANAGE_ACCOUNTS}
+
+
+def test_no_account_role_may_manage_accounts() -> None:
+    """Only the server administrator's role holds MANAGE_ACCOUNTS: no built-in
+    role of an account, and no custom role (an unknown permission there)."""
+    assert all(MANAGE_ACCOUNTS not in held for held in BUILTIN_ROLES.values())
+    assert MANAGE_ACCOUNTS not in PERMISSIONS
+    with pytest.raises(InvalidArgument):
+        check_role("landlord", [MANAGE_ACCOUNTS])
+    with pytest.raises(PermissionDenied):
+        check_appoint("owner", PERMISSIONS, "server_admin", SERVER_ROLES["server_admin"])
 
 
 def test_every_permission_gates_something() -> None:
@@ -143,4 +166,5 @@ def test_every_permission_gates_something() -> None:
     by_rpc = {p for p in RPC_PERMISSIONS.values() if p is not None}
     by_rpc |= {p for _part, p in RPC_CONDITIONAL.values()}
     by_session = set(CHAT_ACTIONS.values()) | set(VIEW_SCOPES.values()) | {TYPING_PREVIEW}
+    assert MANAGE_ACCOUNTS in by_rpc
     assert PERMISSIONS - by_rpc == by_session - by_rpc

@@ -10,7 +10,9 @@ the README still shows fails here. How the test runs them, as a reader would:
   ``SITE_ID``, ``DEPT_ID`` and ``OPERATOR_ID`` are the demo's site, department and
   operator; ``OTHER_DEPT_ID``, ``REGION_ID`` and ``GROUP_ID`` are made with the
   CLI; ``CONVERSATION_ID`` and ``VISITOR_ID`` come from a visitor who chats with
-  the demo operator on a real websocket.
+  the demo operator on a real websocket; ``ACCOUNT_ID`` is an account without
+  sites made before (the server administrator's examples suspend, resume and
+  delete it, logged in with its password, which its login's prompt gets).
 - The examples run in order, in one working directory, through the real CLI in
   this process. The prompts' environment variables are set as a script would set
   them (``PARLEY_PASSWORD`` the owner's current password, ``PARLEY_NEW_PASSWORD`` a
@@ -34,6 +36,7 @@ from click.testing import CliRunner
 
 from control.cli import main
 from control.config import ServeSettings, load, read_file
+from engine.chat import account
 from tests.integration.helpers import Visitor, on_duty, running, visitor_url
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -104,6 +107,7 @@ def test_the_readme_has_the_examples_this_test_runs() -> None:
         "GROUP_ID",
         "CONVERSATION_ID",
         "VISITOR_ID",
+        "ACCOUNT_ID",
     }, placeholders
 
 
@@ -146,7 +150,7 @@ async def test_every_readme_example_runs(tmp_path: Path, monkeypatch: pytest.Mon
     work.mkdir()
     monkeypatch.chdir(work)
     async with running(tmp_path) as app:
-        assert app.owner is not None and app.demo is not None
+        assert app.owner is not None and app.demo is not None and app.admin is not None
         address = f"127.0.0.1:{app.grpc_port}"
         env = {
             "PARLEY_CONFIG_DIR": str(tmp_path / "cfg"),
@@ -179,6 +183,11 @@ async def test_every_readme_example_runs(tmp_path: Path, monkeypatch: pytest.Mon
             "REGION_ID": await made("region", "create", "South", "--department", dept),
             "GROUP_ID": await made("group", "create", "Specialists", "--site", site),
         }
+        assert app.engine is not None
+        readers, _owner, _password = await account.create_account(
+            app.engine, "Readers", "reader@accounts.test"
+        )
+        ids["ACCOUNT_ID"] = readers.id
         op = await on_duty(app)
         visitor = await Visitor(visitor_url(app)).connect()
         try:
@@ -218,7 +227,13 @@ async def test_every_readme_example_runs(tmp_path: Path, monkeypatch: pytest.Mon
                     await asyncio.to_thread(Path(words[i + 1]).write_text, text)
             if words[:2] == ["password", "change"]:
                 env["PARLEY_NEW_PASSWORD"] = OWNER_PASSWORD_AFTER_CHANGE
-            code, out, err = await cli(*words, stdin=stdin)
+            if words[:1] == ["login"] and app.admin["email"] in words:
+                # The server administrator's login: the prompt gets its password.
+                env["PARLEY_PASSWORD"], owners = app.admin["password"], env["PARLEY_PASSWORD"]
+                code, out, err = await cli(*words, stdin=stdin)
+                env["PARLEY_PASSWORD"] = owners
+            else:
+                code, out, err = await cli(*words, stdin=stdin)
             assert code == 0, f"README example failed (exit {code}): {example}\n{out}{err}"
             if "--json" in words:
                 orjson.loads(out)

@@ -10,26 +10,46 @@ import grpc
 import pytest
 from google.protobuf import symbol_database
 
+from control.permissions import RPC_PERMISSIONS
+from control.runner import Parley
+from engine.chat.permissions import MANAGE_ACCOUNTS
 from parley.v1 import control_pb2, operator_pb2
 from tests.control.test_permissions import contract_methods
 from tests.integration.helpers import Operator, Visitor, owner, running, visitor_url
+
+
+async def account_b(app: Parley) -> tuple[str, str]:
+    """Account B, made as a customer's is: by the server administrator, with
+    its owner; B's id and its owner's one-time password."""
+    assert app.admin is not None
+    admin = await Operator(app).login(app.admin["email"], app.admin["password"])
+    reply = await admin.control.CreateAccount(
+        control_pb2.CreateAccountRequest(name="other co", owner_email="b@other.test"),
+        metadata=admin.metadata,
+    )
+    await admin.close()
+    return reply.account.id, reply.owner_password
+
+
+async def b_owner_serves(app: Parley, account_id: str, dept_id: str) -> Any:
+    """B's owner serves B's department (five chats at once); its record."""
+    assert app.engine is not None
+    d = app.engine.directory
+    b_op = d.operator_by_email("b@other.test")
+    assert b_op is not None
+    return await d.update_operator(
+        account_id, b_op.id, {"department_ids": [dept_id], "max_chats": 5}
+    )
 
 
 async def test_one_account_cannot_reach_another(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.engine is not None and app.demo is not None
         directory = app.engine.directory
-        other = await directory.create_account("other co")
-        b_site = await directory.create_site(other.id, "B shop", [])
-        b_dept = await directory.create_department(other.id, b_site.id, "B support")
-        b_op = await directory.add_operator(
-            other.id,
-            email="b-owner@other.test",
-            password="b-owner-pass",
-            display_name="B",
-            role="owner",
-            department_ids=[b_dept.id],
-        )
+        other_id, b_password = await account_b(app)
+        b_site = await directory.create_site(other_id, "B shop", [])
+        b_dept = await directory.create_department(other_id, b_site.id, "B support")
+        b_op = await b_owner_serves(app, other_id, b_dept.id)
         a_owner = await owner(app)
         md = a_owner.metadata
 
@@ -65,7 +85,7 @@ async def test_one_account_cannot_reach_another(tmp_path: Path) -> None:
             assert info.value.code() is grpc.StatusCode.NOT_FOUND, info.value.details()
 
         # B's conversation is invisible to A.
-        b = await Operator(app).login("b-owner@other.test", "b-owner-pass")
+        b = await Operator(app).login("b@other.test", b_password)
         await b.open()  # someone must be online for B's site to take a chat
         b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
         await b_visitor.hello()
@@ -113,23 +133,16 @@ async def test_routing_and_chat_calls_never_cross_accounts(tmp_path: Path) -> No
     async with running(tmp_path) as app:
         assert app.engine is not None
         d = app.engine.directory
-        other = await d.create_account("other co")
-        b_site = await d.create_site(other.id, "B shop", [])
-        b_dept = await d.create_department(other.id, b_site.id, "B support")
-        b_region = await d.create_region(other.id, b_dept.id, "B north")
-        b_group = await d.create_group(other.id, b_site.id, "B group")
-        b_link = await d.add_link(other.id, b_site.id, "/b", b_group.id, 0)
-        b_op = await d.add_operator(
-            other.id,
-            email="b@other.test",
-            password="b-password",
-            display_name="B",
-            role="owner",
-            department_ids=[b_dept.id],
-        )
-        b_template = await d.add_template(other.id, "", "bhello", "Hello from B")
-        b_block = await d.add_block(other.id, b_site.id, "ip", "10.9.9.9", "", 1)
-        b = await Operator(app).login("b@other.test", "b-password")
+        other_id, b_password = await account_b(app)
+        b_site = await d.create_site(other_id, "B shop", [])
+        b_dept = await d.create_department(other_id, b_site.id, "B support")
+        b_region = await d.create_region(other_id, b_dept.id, "B north")
+        b_group = await d.create_group(other_id, b_site.id, "B group")
+        b_link = await d.add_link(other_id, b_site.id, "/b", b_group.id, 0)
+        b_op = await b_owner_serves(app, other_id, b_dept.id)
+        b_template = await d.add_template(other_id, "", "bhello", "Hello from B")
+        b_block = await d.add_block(other_id, b_site.id, "ip", "10.9.9.9", "", 1)
+        b = await Operator(app).login("b@other.test", b_password)
         await b.open()
         b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
         await b_visitor.hello()
@@ -204,19 +217,16 @@ async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: 
     async with running(tmp_path) as app:
         assert app.engine is not None
         d = app.engine.directory
-        other = await d.create_account("other co")
-        b_site = await d.create_site(other.id, "B shop", [])
-        b_dept = await d.create_department(other.id, b_site.id, "B support")
-        b_region = await d.create_region(other.id, b_dept.id, "B north")
-        b_group = await d.create_group(other.id, b_site.id, "B group")
-        b_link = await d.add_link(other.id, b_site.id, "/b", b_group.id, 0)
-        b_op = await d.add_operator(
-            other.id, email="b@other.test", password="b-password", display_name="B",
-            role="owner", department_ids=[b_dept.id],
-        )  # fmt: skip
-        b_template = await d.add_template(other.id, "", "bhello", "Hello from B")
-        b_block = await d.add_block(other.id, b_site.id, "ip", "10.9.9.9", "", 1)
-        b = await Operator(app).login("b@other.test", "b-password")
+        other_id, b_password = await account_b(app)
+        b_site = await d.create_site(other_id, "B shop", [])
+        b_dept = await d.create_department(other_id, b_site.id, "B support")
+        b_region = await d.create_region(other_id, b_dept.id, "B north")
+        b_group = await d.create_group(other_id, b_site.id, "B group")
+        b_link = await d.add_link(other_id, b_site.id, "/b", b_group.id, 0)
+        b_op = await b_owner_serves(app, other_id, b_dept.id)
+        b_template = await d.add_template(other_id, "", "bhello", "Hello from B")
+        b_block = await d.add_block(other_id, b_site.id, "ip", "10.9.9.9", "", 1)
+        b = await Operator(app).login("b@other.test", b_password)
         await b.open()  # online: B's site takes chats
         b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
         welcome = await b_visitor.hello()
@@ -240,6 +250,7 @@ async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: 
             "template_id": b_template.id,
             "block_id": b_block.id,
             "session_id": b_session["id"],
+            "account_id": other_id,
         }
         secrets = set(b_ids.values()) | {"B's secret", "b@other.test"}
         a = await owner(app)
@@ -275,7 +286,14 @@ async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: 
             try:
                 reply = await stub(request, metadata=a.metadata)
             except grpc.aio.AioRpcError as error:
-                if error.code() is not grpc.StatusCode.NOT_FOUND:
+                # The account RPCs are the server administrator's alone: an
+                # account's owner is refused them outright, B's account or not.
+                expected = (
+                    grpc.StatusCode.PERMISSION_DENIED
+                    if RPC_PERMISSIONS[path] == MANAGE_ACCOUNTS
+                    else grpc.StatusCode.NOT_FOUND
+                )
+                if error.code() is not expected:
                     problems.append(f"{path} {named}: {error.code().name} {error.details()}")
                 continue
             leaked = [s for s in secrets if s in str(reply)]

@@ -155,6 +155,8 @@ class VisitorSession:
         if last_seq < 0:
             raise InvalidArgument("invalid_argument", "last_seq must be >= 0")
         directory = self.engine.directory
+        if directory.suspended(self.site.account_id):
+            raise PermissionDenied("account_suspended", "chat is not available on this site now")
         if not department_id and not region_id:
             depts = [d for d in directory.departments.values() if d.site_id == self.site.id]
             if len(depts) == 1:
