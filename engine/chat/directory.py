@@ -156,7 +156,7 @@ class Directory:
         name = name.strip()
         if not name or len(name) > 100:
             raise InvalidArgument("invalid_argument", "an account needs a name of 1-100 characters")
-        if any(a.name == name for a in self.accounts.values()):
+        if any(a.name == name for a in self.list_accounts()):
             raise AlreadyExists("already_exists", f"an account named {name!r} exists")
         account = Account(id=account_id or "a" + ids.random_id(9), name=name)
         await self.store.write_async([ACCOUNTS.put(account.id, account.to_doc())])

@@ -247,6 +247,16 @@ async def test_an_account_with_sites_cannot_be_deleted(tmp_path: Path) -> None:
             ),
             grpc.StatusCode.NOT_FOUND,
         )
+        # An owner that cannot be made leaves no account behind.
+        before = len(app.engine.directory.accounts)
+        await refused(
+            admin.control.CreateAccount(
+                control_pb2.CreateAccountRequest(name="Broken", owner_email="not an email"),
+                metadata=admin.metadata,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert len(app.engine.directory.accounts) == before
         for client in (admin, boss):
             await client.close()
 
