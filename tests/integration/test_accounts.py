@@ -162,6 +162,10 @@ async def test_suspension_refuses_visitors_and_operators_until_resumed(tmp_path:
         )
         # The open stream ends within a second, on the same stream.
         await ended(boss, "account_suspended", grpc.StatusCode.PERMISSION_DENIED)
+        # A visitor whose hello came before is refused on its own connection.
+        before.send({"type": "msg", "cid": "late", "text": "still there?"})
+        late = await before.recv("error")
+        assert (late["code"], late.get("cid")) == ("account_suspended", "late"), late
         detail = await refused(
             Operator(app).login("boss@acme.test", "anything at all"),
             grpc.StatusCode.UNAUTHENTICATED,

@@ -73,6 +73,8 @@ from engine.runtime import MailboxFull, Ref
 if TYPE_CHECKING:
     from engine.app import Engine
 
+SUSPENDED = "chat is not available on this site now"  # its account is suspended
+
 
 class Welcome(TypedDict):
     """What a completed hello tells the visitor."""
@@ -156,7 +158,7 @@ class VisitorSession:
             raise InvalidArgument("invalid_argument", "last_seq must be >= 0")
         directory = self.engine.directory
         if directory.suspended(self.site.account_id):
-            raise PermissionDenied("account_suspended", "chat is not available on this site now")
+            raise PermissionDenied("account_suspended", SUSPENDED)
         if not department_id and not region_id:
             depts = [d for d in directory.departments.values() if d.site_id == self.site.id]
             if len(depts) == 1:
@@ -366,6 +368,11 @@ class VisitorSession:
         code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
         if code is not None:
             self.sink.push(CommandFailed(code, TEXT_ERRORS[code], False, client_msg_id))
+            return
+        # A suspended account's site takes nothing more, from visitors whose
+        # hello came before the suspension too.
+        if self.engine.directory.suspended(self.site.account_id):
+            self.sink.push(CommandFailed("account_suspended", SUSPENDED, False, client_msg_id))
             return
         # The site's storage quota, then the visitor's hourly budget: a message
         # the quota refuses spends nothing.
