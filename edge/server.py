@@ -112,6 +112,7 @@ class VisitorConnection(WSListener):
         self.session.ip = ip
         self.protocol.shared = self.edge.ip_buckets[ip]
         self.edge.connections.add(self)
+        self.edge.engine.connections.visitor_websockets += 1
         # Past this many unread bytes picows calls pause_writing: we drop the
         # client rather than buffer without bound (it resumes by seq).
         transport.underlying_transport.set_write_buffer_limits(
@@ -127,7 +128,9 @@ class VisitorConnection(WSListener):
         if self._ip:
             self.edge.release(self._ip)
             self._ip = ""
-        self.edge.connections.discard(self)
+        if self in self.edge.connections:
+            self.edge.connections.discard(self)
+            self.edge.engine.connections.visitor_websockets -= 1
         if self._deadline is not None:
             self._deadline.cancel()
         self.session.detach()

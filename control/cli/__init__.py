@@ -13,7 +13,18 @@ from pathlib import Path
 
 import click
 
-from control.cli import auth, blocks, chat, operators, records, routing, serve, sites, templates
+from control.cli import (
+    auth,
+    blocks,
+    chat,
+    operators,
+    records,
+    routing,
+    serve,
+    sites,
+    status,
+    templates,
+)
 from control.cli.common import Ctx, global_options, with_global_options
 
 __all__ = ["main"]
@@ -68,6 +79,7 @@ for command in (
     blocks.block,
     templates.template,
     chat.chat,
+    status.status,
 ):
     main.add_command(command)
 # After the commands are in: ``serve`` runs the server and calls none.

@@ -50,7 +50,13 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
         session = OperatorSession(self.engine, principal, sink)
         access = watch_access(self.engine, principal, method, sink.end, session.narrow)
 
+        counted = [True]  # the stream is counted until its first detach
+        self.engine.connections.operator_streams += 1
+
         def detach() -> None:
+            if counted:
+                counted.clear()
+                self.engine.connections.operator_streams -= 1
             access.close()
             session.detach()
 

@@ -241,6 +241,10 @@ class ControlStub:
     """What the account uses (needs billing)."""
     ListDirectMessages: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListDirectMessagesRequest, _control_pb2.ListDirectMessagesReply]
     """The internal chat between you and a colleague, oldest first."""
+    Status: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ServerStatus]
+    """The server's health, version, uptime, live connections and store (needs
+    manage_sites: the numbers are the whole server's, not one account's).
+    """
 
 @_typing.type_check_only
 class ControlAsyncStub(ControlStub):
@@ -324,6 +328,10 @@ class ControlAsyncStub(ControlStub):
     """What the account uses (needs billing)."""
     ListDirectMessages: _aio.UnaryUnaryMultiCallable[_control_pb2.ListDirectMessagesRequest, _control_pb2.ListDirectMessagesReply]  # type: ignore[assignment]
     """The internal chat between you and a colleague, oldest first."""
+    Status: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ServerStatus]  # type: ignore[assignment]
+    """The server's health, version, uptime, live connections and store (needs
+    manage_sites: the numbers are the whole server's, not one account's).
+    """
 
 class ControlServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -650,5 +658,15 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListDirectMessagesReply, _abc.Awaitable[_control_pb2.ListDirectMessagesReply]]:
         """The internal chat between you and a colleague, oldest first."""
+
+    @_abc_1.abstractmethod
+    def Status(
+        self,
+        request: _common_pb2.Empty,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ServerStatus, _abc.Awaitable[_control_pb2.ServerStatus]]:
+        """The server's health, version, uptime, live connections and store (needs
+        manage_sites: the numbers are the whole server's, not one account's).
+        """
 
 def add_ControlServicer_to_server(servicer: ControlServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

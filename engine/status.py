@@ -1,0 +1,67 @@
+"""The server's own state, for ``parley status``: version, uptime, live
+connections and the store.
+
+The front ends count their connections here (the edge its visitor websockets,
+the gRPC operator stream its streams), since the engine cannot see them;
+:func:`server_status` reads those counts beside the store's size, how much of
+its map is used and what it may still take, and the time of its last commit.
+Everything is read on the loop thread and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.app import Engine
+
+
+def version() -> str:
+    """The installed Parley's version ("unknown" when run from a bare checkout)."""
+    try:
+        return metadata.version("parley")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class Connections:
+    """Live connections per front end; each front end counts its own in and out."""
+
+    def __init__(self) -> None:
+        self.visitor_websockets = 0
+        self.operator_streams = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
+    health: str  # "serving", or "stopping" once a stop has begun
+    version: str
+    uptime_seconds: float
+    visitor_websockets: int
+    operator_streams: int
+    store_used_bytes: int  # pages in use in the map
+    map_size_bytes: int  # the map's present size
+    store_left_bytes: int  # the map's free part and what it may still grow by
+    disk_free_bytes: int
+    last_commit_ms: int  # wall time of the last commit (0: none since the start)
+    commits: int  # commits since the start
+
+
+def server_status(engine: Engine) -> ServerStatus:
+    """What the server is doing now."""
+    space = engine.store.space()
+    return ServerStatus(
+        health="stopping" if engine.stopping else "serving",
+        version=version(),
+        uptime_seconds=max(0.0, engine.clock.monotonic() - engine.started_at),
+        visitor_websockets=engine.connections.visitor_websockets,
+        operator_streams=engine.connections.operator_streams,
+        store_used_bytes=space.used,
+        map_size_bytes=space.map_size,
+        store_left_bytes=space.left,
+        disk_free_bytes=space.disk_free,
+        last_commit_ms=engine.store.last_commit_ms,
+        commits=engine.store.commits,
+    )
