@@ -365,13 +365,27 @@ async def run(config: ServeConfig) -> None:
     app = Parley(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop_on(sig: signal.Signals) -> None:
+        log.info("stopping on %s", sig.name, extra={"signal": sig.name})
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_on, sig)
     try:
         await app.start()
         tune_gc()
         sys.stdout.write(app.banner() + "\n")
         sys.stdout.flush()
+        log.info(
+            "serving: HTTP on %s:%d, gRPC on %s:%d",
+            config.edge.host,
+            app.http_port,
+            config.host,
+            app.grpc_port,
+            extra={"http_port": app.http_port, "grpc_port": app.grpc_port},
+        )
         await stop.wait()
     finally:
         await app.stop()
+    log.info("stopped")
