@@ -37,7 +37,7 @@ from picows import (
 
 from edge import static
 from edge.config import EdgeConfig
-from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
+from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
 from edge.visitor.connection import ConnectionState
 from edge.visitor.frames import (
     PONG,
@@ -326,5 +326,5 @@ class Edge:
         if self.server is not None:
             self.server.close()
             for conn in list(self.connections):
-                conn._close(1001, "server stopping")
+                conn._close(CLOSE_GOING_AWAY, "server stopping: reconnect and resume")
             await self.server.wait_closed()

@@ -171,7 +171,7 @@ class Engine:
 
     async def settle(self) -> None:
         """Wait until no actor has mail and no write is pending, three loop turns
-        in a row (tests and benchmarks; timers are not waited for)."""
+        in a row (a graceful stop, tests and benchmarks; timers are not waited for)."""
         scheduler, store = self.system.scheduler, self.store
         async with asyncio.timeout(10.0):
             quiet = 0

@@ -10,6 +10,7 @@ Everything is read on the loop thread and nothing is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -27,11 +28,31 @@ def version() -> str:
 
 
 class Connections:
-    """Live connections per front end; each front end counts its own in and out."""
+    """Live connections per front end. The edge counts its visitor websockets in
+    and out; a gRPC stream registers itself with how to end it, so a stop can
+    tell every open stream to reconnect (:meth:`end_streams`)."""
 
     def __init__(self) -> None:
         self.visitor_websockets = 0
-        self.operator_streams = 0
+        self._streams: dict[object, tuple[str, Callable[[], None]]] = {}
+
+    def stream_opened(self, kind: str, end: Callable[[], None]) -> Callable[[], None]:
+        """Count a stream of KIND ("operator" or "visitor") until the returned
+        function is called (any number of times); END ends it at a stop."""
+        token = object()
+        self._streams[token] = (kind, end)
+        return lambda: self._streams.pop(token, None) and None
+
+    @property
+    def operator_streams(self) -> int:
+        return sum(1 for kind, _ in self._streams.values() if kind == "operator")
+
+    def end_streams(self) -> int:
+        """End every open stream (each is told to reconnect); how many there were."""
+        ends = [end for _, end in self._streams.values()]
+        for end in ends:
+            end()
+        return len(ends)
 
 
 @dataclass(frozen=True, slots=True)

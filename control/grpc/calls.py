@@ -24,6 +24,7 @@ import grpc
 from control import permissions
 from control.errors import detail_of, status_of
 from control.grpc.limits import check_ids_given, check_request
+from control.grpc.streams import server_stopping
 from engine.app import Engine
 from engine.chat import ids
 from engine.chat.auth import Principal
@@ -163,8 +164,11 @@ def public_rpc(
 async def stream_caller(
     engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
 ) -> Principal:
-    """The authorised caller of a stream, or the call ends with the refusal."""
+    """The authorised caller of a stream, or the call ends with the refusal
+    (``server_stopping`` once a stop has begun)."""
     try:
+        if engine.stopping:
+            raise server_stopping()
         principal = authorize(engine, context, method)
     except Refused as error:
         await context.abort(status_of(error), detail_of(error))

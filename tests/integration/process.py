@@ -25,9 +25,10 @@ class Served:
     def visitor_url(self) -> str:
         return f"ws://{self.info['ws']}/v1/visitor?site={self.info['site']}"
 
-    async def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Send SIG and wait for the exit; the exit code, every line read by then."""
-        if self.proc.returncode is None:
+    async def stop(self, sig: signal.Signals | None = signal.SIGTERM) -> int:
+        """Send SIG (None: it was sent) and wait for the exit; the exit code,
+        every line read by then."""
+        if sig is not None and self.proc.returncode is None:
             self.proc.send_signal(sig)
         async with asyncio.timeout(30):
             code = await self.proc.wait()
