@@ -41,7 +41,11 @@ class Connections:
         function is called (any number of times); END ends it at a stop."""
         token = object()
         self._streams[token] = (kind, end)
-        return lambda: self._streams.pop(token, None) and None
+
+        def closed() -> None:
+            self._streams.pop(token, None)
+
+        return closed
 
     @property
     def operator_streams(self) -> int:

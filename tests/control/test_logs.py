@@ -119,12 +119,12 @@ async def test_serve_logs_json_lines_without_secrets_or_chat_text(tmp_path: Path
         await channel.close()
     finally:
         code = await served.stop()
-    assert code == 0
+    log = "".join(served.stderr)
+    assert code == 0, log
     docs = [orjson.loads(line) for line in served.stderr]  # each line is JSON
     messages = [d["message"] for d in docs]
     assert any(m.startswith("serving: HTTP on 127.0.0.1:") for m in messages), messages
-    assert "stopping on SIGTERM" in messages and messages[-1] == "stopped"
+    assert "stopping on SIGTERM" in messages and messages[-1] == "stopped", log
     assert all({"time", "level", "logger", "message"} <= d.keys() for d in docs)
-    log = "".join(served.stderr)
     assert "4111" not in log and "owner-secret-123" not in log
     assert "owner-secret-123" in "".join(served.stdout)  # the banner's, once
