@@ -113,7 +113,7 @@ async def test_serve_logs_json_lines_without_secrets_or_chat_text(tmp_path: Path
         visitor = await Visitor(served.visitor_url()).connect()
         await visitor.hello(name="Bob")
         visitor.send({"type": "msg", "cid": "c1", "text": "my card is 4111 1111"})
-        await visitor.recv("ack")
+        await visitor.recv("ack", timeout=30)  # a loaded machine starts slowly
         await visitor.close()
         call.cancel()
         await channel.close()

@@ -45,7 +45,7 @@ async def test_a_stop_drains_and_loses_no_acknowledged_message(
             v.send({"type": "msg", "cid": f"m{i}", "text": f"message {i}"})
         acked: dict[str, int] = {}
         while len(acked) < 20:  # the stop lands while the rest are on their way
-            ack = await v.recv("ack")
+            ack = await v.recv("ack", timeout=30)
             acked[ack["cid"]] = ack["seq"]
         served.proc.send_signal(sig)
         signalled = sig  # once: a second SIGINT while stopping is the default's
@@ -68,7 +68,7 @@ async def test_a_stop_drains_and_loses_no_acknowledged_message(
     try:
         again = await Visitor(served.visitor_url()).connect()
         again.send({"type": "hello", "v": 1, "token": token, "last_seq": 0})
-        await again.recv("welcome")
+        await again.recv("welcome", timeout=30)
         await again.round_trip()  # the whole replay is in
         stored = {f["cid"]: f["seq"] for f in again.frames() if f["type"] == "msg" and f.get("cid")}
         await again.close()
