@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from control.logs import LOG_FORMATS
+
 ENV_PREFIX = "PARLEY_"
 
 
@@ -95,6 +97,9 @@ class ServeSettings:
     )
     tls_cert: Path | None = _setting(None, "PEM certificate chain: serve gRPC over TLS")
     tls_key: Path | None = _setting(None, "PEM private key of tls_cert")
+    log_format: str = _setting(
+        "human", "Log lines for people (human) or one JSON object a line (json)"
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -106,6 +111,11 @@ class ServeSettings:
             elif (low is not None and value < low) or (high is not None and value > high):
                 bounds = f"at least {low}" if high is None else f"between {low} and {high}"
                 problems.append(Problem(f.name, "", f"must be {bounds}, got {value}"))
+        if self.log_format not in LOG_FORMATS:
+            choices = " or ".join(LOG_FORMATS)
+            problems.append(
+                Problem("log_format", "", f"must be {choices}, got {self.log_format!r}")
+            )
         if not self.host:
             problems.append(Problem("host", "", "must not be empty"))
         if self.http_port == self.grpc_port != 0:

@@ -45,6 +45,7 @@ from engine.chat.records import (
     Template,
     Ticket,
 )
+from engine.status import ServerStatus
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 
 AUTHOR_KINDS = {
@@ -422,6 +423,22 @@ def direct_pb(e: DirectMessage) -> operator_pb2.DirectMessage:
         text=e.text,
         client_msg_id=e.client_msg_id,
         sent_at_ms=e.sent_at_ms,
+    )
+
+
+def server_status_pb(s: ServerStatus) -> control_pb2.ServerStatus:
+    return control_pb2.ServerStatus(
+        health=s.health,
+        version=s.version,
+        uptime_seconds=s.uptime_seconds,
+        visitor_websockets=s.visitor_websockets,
+        operator_streams=s.operator_streams,
+        store_used_bytes=s.store_used_bytes,
+        map_size_bytes=s.map_size_bytes,
+        store_left_bytes=s.store_left_bytes,
+        disk_free_bytes=s.disk_free_bytes,
+        last_commit_ms=s.last_commit_ms,
+        commits=s.commits,
     )
 
 

@@ -88,6 +88,10 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Control/SuspendAccount": MANAGE_ACCOUNTS,
     "/parley.v1.Control/ResumeAccount": MANAGE_ACCOUNTS,
     "/parley.v1.Control/DeleteAccount": MANAGE_ACCOUNTS,
+    # The whole server's numbers (its store, every account's connections): for who
+    # administers sites, as the server's owner and admins do; not view_statistics,
+    # which is about one account's departments.
+    "/parley.v1.Control/Status": MANAGE_SITES,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
 }

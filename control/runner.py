@@ -326,12 +326,33 @@ class Parley:
             self.edge.demo_site = self.demo["site"]
 
     async def stop(self) -> None:
+        """Drain, then stop. New streams are refused (``server_stopping``) and
+        every open one ends with UNAVAILABLE at once; gRPC takes no new call and
+        gives the calls under way a second; the edge takes no new websocket and
+        closes each open one with 1001 (going away); the engine's work in hand
+        settles and every write lands before the store closes. Every message
+        acknowledged before is stored, and each client reconnects and resumes."""
+        engine = self.engine
+        if engine is not None:
+            engine.stopping = True
+            ended = engine.connections.end_streams()
+            visitors = engine.connections.visitor_websockets
+            log.info(
+                "draining: %d streams and %d visitor websockets told to reconnect",
+                ended,
+                visitors,
+                extra={"streams": ended, "visitor_websockets": visitors},
+            )
         if self.grpc is not None:
             await self.grpc.stop(1.0)
         if self.edge is not None:
             await self.edge.close()
-        if self.engine is not None:
-            await self.engine.close()
+        if engine is not None:
+            try:
+                await engine.settle()
+            except TimeoutError:
+                log.warning("the engine did not settle in time; stopping with what has landed")
+            await engine.close()
 
     def banner(self) -> str:
         host = self.config.host
@@ -399,13 +420,27 @@ async def run(config: ServeConfig) -> None:
     app = Parley(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop_on(sig: signal.Signals) -> None:
+        log.info("stopping on %s", sig.name, extra={"signal": sig.name})
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_on, sig)
     try:
         await app.start()
         tune_gc()
         sys.stdout.write(app.banner() + "\n")
         sys.stdout.flush()
+        log.info(
+            "serving: HTTP on %s:%d, gRPC on %s:%d",
+            config.edge.host,
+            app.http_port,
+            config.host,
+            app.grpc_port,
+            extra={"http_port": app.http_port, "grpc_port": app.grpc_port},
+        )
         await stop.wait()
     finally:
         await app.stop()
+    log.info("stopped")

@@ -37,7 +37,7 @@ from picows import (
 
 from edge import static
 from edge.config import EdgeConfig
-from edge.visitor.codes import CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
+from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
 from edge.visitor.connection import ConnectionState
 from edge.visitor.frames import (
     PONG,
@@ -112,6 +112,7 @@ class VisitorConnection(WSListener):
         self.session.ip = ip
         self.protocol.shared = self.edge.ip_buckets[ip]
         self.edge.connections.add(self)
+        self.edge.engine.connections.visitor_websockets += 1
         # Past this many unread bytes picows calls pause_writing: we drop the
         # client rather than buffer without bound (it resumes by seq).
         transport.underlying_transport.set_write_buffer_limits(
@@ -127,7 +128,9 @@ class VisitorConnection(WSListener):
         if self._ip:
             self.edge.release(self._ip)
             self._ip = ""
-        self.edge.connections.discard(self)
+        if self in self.edge.connections:
+            self.edge.connections.discard(self)
+            self.edge.engine.connections.visitor_websockets -= 1
         if self._deadline is not None:
             self._deadline.cancel()
         self.session.detach()
@@ -323,5 +326,5 @@ class Edge:
         if self.server is not None:
             self.server.close()
             for conn in list(self.connections):
-                conn._close(1001, "server stopping")
+                conn._close(CLOSE_GOING_AWAY, "server stopping: reconnect and resume")
             await self.server.wait_closed()

@@ -34,6 +34,7 @@ from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, TICKETS, Op
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
+from engine.status import Connections, ServerStatus, server_status
 
 log = logging.getLogger("parley.engine")
 
@@ -70,6 +71,9 @@ class Engine:
         if backfilled:
             log.info("schema upgraded: the usage of %d sites counted", backfilled)
         self.clock = clock or LoopClock()
+        self.connections = Connections()  # counted by the front ends
+        self.started_at = 0.0  # on the clock, set by start()
+        self.stopping = False  # a stop has begun (set by whoever stops the server)
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
         self.directory.load()
         self.auth = Auth(self.directory, self.clock, self.access_changed)
@@ -116,7 +120,12 @@ class Engine:
             self.system.ref(OPERATOR, operator_id).tell_system(AccessChanged())
 
     def start(self) -> None:
+        self.started_at = self.clock.monotonic()
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))
+
+    def status(self) -> ServerStatus:
+        """Version, uptime, connections and the store (engine/status.py)."""
+        return server_status(self)
 
     def transcript(
         self, conversation_id: str, after_seq: int = 0, limit: int = 1000
@@ -162,7 +171,7 @@ class Engine:
 
     async def settle(self) -> None:
         """Wait until no actor has mail and no write is pending, three loop turns
-        in a row (tests and benchmarks; timers are not waited for)."""
+        in a row (a graceful stop, tests and benchmarks; timers are not waited for)."""
         scheduler, store = self.system.scheduler, self.store
         async with asyncio.timeout(10.0):
             quiet = 0

@@ -23,6 +23,7 @@ from control.cli import (
     routing,
     serve,
     sites,
+    status,
     templates,
 )
 from control.cli.common import Ctx, global_options, with_global_options
@@ -80,6 +81,7 @@ for command in (
     blocks.block,
     templates.template,
     chat.chat,
+    status.status,
 ):
     main.add_command(command)
 # After the commands are in: ``serve`` runs the server and calls none.

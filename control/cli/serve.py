@@ -30,6 +30,7 @@ from control.config import (
     load,
     setting_types,
 )
+from control.logs import LOG_FORMATS
 
 # The paths' flags read them as click paths (and complete file names); the other
 # flags take their setting's own type.
@@ -37,6 +38,7 @@ _FLAG_TYPES: dict[str, Any] = {
     "data": click.Path(file_okay=False, path_type=Path),
     "tls_cert": click.Path(dir_okay=False, path_type=Path),
     "tls_key": click.Path(dir_okay=False, path_type=Path),
+    "log_format": click.Choice(LOG_FORMATS),
 }
 
 
@@ -80,10 +82,9 @@ def serve(config_path: Path | None, **flags: Any) -> None:
     first passwords are printed once (PARLEY_OWNER_EMAIL, PARLEY_OWNER_PASSWORD,
     PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD choose them on the first
     start)."""
-    import logging
-
     import uvloop
 
+    from control.logs import configure as configure_logs
     from control.runner import PortInUse, ServeConfig, run
     from edge.config import EdgeConfig
     from engine.chat.limits import Limits
@@ -97,9 +98,7 @@ def serve(config_path: Path | None, **flags: Any) -> None:
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logs(settings.log_format)
     config = ServeConfig(
         data_dir=settings.data,
         host=settings.host,

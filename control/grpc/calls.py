@@ -7,7 +7,8 @@ it and checks the method's permission in the one table,
 one method open to anyone, logging in), checks the request against the limits
 every request keeps (:mod:`control.grpc.limits`), and turns engine refusals into
 gRPC statuses through ``control.errors``; anything else is a bug: logged with its
-traceback and answered INTERNAL, never UNKNOWN with the exception's text.
+traceback and answered INTERNAL, never UNKNOWN with the exception's text; the
+log line and the client's error name the same request id.
 :func:`stream_caller` does the same for the opening of a stream.
 """
 
@@ -23,7 +24,9 @@ import grpc
 from control import permissions
 from control.errors import detail_of, status_of
 from control.grpc.limits import check_ids_given, check_request
+from control.grpc.streams import server_stopping
 from engine.app import Engine
+from engine.chat import ids
 from engine.chat.auth import Principal
 from engine.chat.permissions import require
 from engine.chat.sessions.access import StreamAccess
@@ -80,11 +83,21 @@ Handler = Callable[[S, Req, Principal, "grpc.aio.ServicerContext[Req, Rep]"], Aw
 PublicHandler = Callable[[S, Req, "grpc.aio.ServicerContext[Req, Rep]"], Awaitable[Rep]]
 
 
+def request_id() -> str:
+    """A fresh id for one failed call, to find its log line from the client's error."""
+    return ids.random_id(12)
+
+
 async def internal(context: grpc.aio.ServicerContext[Req, Rep], method: str) -> NoReturn:
     """End a call that failed by a bug: the traceback in the log (for us), a
-    plain INTERNAL for the client (never the exception's text)."""
-    log.exception("%s failed", method)
-    await context.abort(grpc.StatusCode.INTERNAL, "internal: the server could not handle this")
+    plain INTERNAL for the client (never the exception's text), both naming the
+    same request id."""
+    rid = request_id()
+    log.exception("%s failed", method, extra={"request_id": rid})
+    await context.abort(
+        grpc.StatusCode.INTERNAL,
+        f"internal: the server could not handle this (request id {rid})",
+    )
 
 
 async def answered(
@@ -151,8 +164,11 @@ def public_rpc(
 async def stream_caller(
     engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
 ) -> Principal:
-    """The authorised caller of a stream, or the call ends with the refusal."""
+    """The authorised caller of a stream, or the call ends with the refusal
+    (``server_stopping`` once a stop has begun)."""
     try:
+        if engine.stopping:
+            raise server_stopping()
         principal = authorize(engine, context, method)
     except Refused as error:
         await context.abort(status_of(error), detail_of(error))

@@ -436,6 +436,15 @@ class ControlService(control_pb2_grpc.ControlServicer):
     ) -> control_pb2.Usage:
         return control_pb2.Usage(**await account.usage(self.engine, p))
 
+    @rpc("Control", "Status")
+    async def Status(
+        self,
+        request: common_pb2.Empty,
+        p: Principal,
+        context: grpc.aio.ServicerContext[common_pb2.Empty, control_pb2.ServerStatus],
+    ) -> control_pb2.ServerStatus:
+        return converters.server_status_pb(self.engine.status())
+
     @rpc("Control", "ListTickets")
     async def ListTickets(
         self,

@@ -15,7 +15,7 @@ import grpc
 
 from control import converters
 from control.grpc.calls import stream_caller, watch_access
-from control.grpc.streams import BatchSink, serve_stream
+from control.grpc.streams import BatchSink, serve_stream, server_stopping
 from engine.app import Engine
 from engine.chat.dispatch import operator_command
 from engine.chat.events import Event
@@ -50,7 +50,12 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
         session = OperatorSession(self.engine, principal, sink)
         access = watch_access(self.engine, principal, method, sink.end, session.narrow)
 
+        closed = self.engine.connections.stream_opened(
+            "operator", lambda: sink.end(server_stopping())
+        )
+
         def detach() -> None:
+            closed()
             access.close()
             session.detach()
 

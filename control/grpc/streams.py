@@ -31,6 +31,12 @@ B = TypeVar("B")
 O = TypeVar("O")  # noqa: E741 - the outgoing batch message
 
 
+def server_stopping() -> Unavailable:
+    """How a stop ends an open stream, and refuses a new one: UNAVAILABLE, to
+    reconnect (to this server once it is back, or another) and resume by seq."""
+    return Unavailable("server_stopping", "the server is stopping: reconnect and resume")
+
+
 class CommandBatch(Protocol[C_co]):
     """A client's batch of commands, as every stream's protobuf batch is."""
 

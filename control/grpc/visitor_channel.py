@@ -15,7 +15,7 @@ import grpc
 
 from control import converters
 from control.grpc.calls import peer_address, stream_caller, watch_access
-from control.grpc.streams import BatchSink, serve_stream
+from control.grpc.streams import BatchSink, serve_stream, server_stopping
 from engine.app import Engine
 from engine.chat import account
 from engine.chat.commands import Hello
@@ -95,7 +95,12 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
                 )
             )
 
+        closed = self.engine.connections.stream_opened(
+            "visitor", lambda: sink.end(server_stopping())
+        )
+
         def detach() -> None:
+            closed()
             access.close()
             for session in (*holder, *hello):
                 session.detach()

@@ -8,6 +8,8 @@ Application close codes live in 4000-4999 (RFC 6455 leaves them to us):
     4429  rate       message rate exceeded repeatedly, or too many connections
                      from one address
     4500  internal   a bug; the client may reconnect and resume
+    1001  going away the server is stopping: reconnect (it or another) and resume
+                     by seq; every message acknowledged before is stored
     1006  (abort)    the client did not read what it was sent (over the send
                      buffer limit, 1 MiB): the connection is cut without a close
                      frame, which would only queue behind the unread data; the
@@ -18,6 +20,7 @@ Refusals before the upgrade are HTTP answers with a JSON body {"error": code}:
 404 unknown_site, 403 origin_not_allowed, 400 bad_request.
 """
 
+CLOSE_GOING_AWAY = 1001  # RFC 6455's own code for a server going down
 CLOSE_PROTOCOL = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_TIMEOUT = 4408

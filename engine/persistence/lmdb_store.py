@@ -42,6 +42,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -170,6 +171,7 @@ class LmdbStore:
         self._flush_scheduled = False
         self.commits = 0
         self.writes = 0
+        self.last_commit_ms = 0  # wall time of the last commit that landed (0: none yet)
         self.grown = 0  # times the map grew
         self._said_full = False
         # Per site: bytes of messages and tickets, committed and in flight.
@@ -278,6 +280,7 @@ class LmdbStore:
         self._busy = False
         if error is None:
             self.commits += 1
+            self.last_commit_ms = int(time.time() * 1000)
             self.writes += len(batch) - bool(self._metered)  # not the usage totals
         else:
             self._unmeter()

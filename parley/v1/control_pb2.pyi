@@ -2293,3 +2293,58 @@ class AccountRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AccountRequest: _TypeAlias = AccountRequest  # noqa: Y015
+
+@_typing.final
+class ServerStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEALTH_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    UPTIME_SECONDS_FIELD_NUMBER: _builtins.int
+    VISITOR_WEBSOCKETS_FIELD_NUMBER: _builtins.int
+    OPERATOR_STREAMS_FIELD_NUMBER: _builtins.int
+    STORE_USED_BYTES_FIELD_NUMBER: _builtins.int
+    MAP_SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    STORE_LEFT_BYTES_FIELD_NUMBER: _builtins.int
+    DISK_FREE_BYTES_FIELD_NUMBER: _builtins.int
+    LAST_COMMIT_MS_FIELD_NUMBER: _builtins.int
+    COMMITS_FIELD_NUMBER: _builtins.int
+    health: _builtins.str
+    """"serving" while the server takes calls."""
+    version: _builtins.str
+    uptime_seconds: _builtins.float
+    visitor_websockets: _builtins.int
+    """Open visitor websockets and operator session streams."""
+    operator_streams: _builtins.int
+    store_used_bytes: _builtins.int
+    """The store: bytes in use in the LMDB map, the map's present size, what it can
+    still take (the map's free part and what it may grow by) and the disk's free space.
+    """
+    map_size_bytes: _builtins.int
+    store_left_bytes: _builtins.int
+    disk_free_bytes: _builtins.int
+    last_commit_ms: _builtins.int
+    """Wall time of the last commit (0: none since the start), and commits since the start."""
+    commits: _builtins.int
+    def __init__(
+        self,
+        *,
+        health: _builtins.str = ...,
+        version: _builtins.str = ...,
+        uptime_seconds: _builtins.float = ...,
+        visitor_websockets: _builtins.int = ...,
+        operator_streams: _builtins.int = ...,
+        store_used_bytes: _builtins.int = ...,
+        map_size_bytes: _builtins.int = ...,
+        store_left_bytes: _builtins.int = ...,
+        disk_free_bytes: _builtins.int = ...,
+        last_commit_ms: _builtins.int = ...,
+        commits: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commits", b"commits", "disk_free_bytes", b"disk_free_bytes", "health", b"health", "last_commit_ms", b"last_commit_ms", "map_size_bytes", b"map_size_bytes", "operator_streams", b"operator_streams", "store_left_bytes", b"store_left_bytes", "store_used_bytes", b"store_used_bytes", "uptime_seconds", b"uptime_seconds", "version", b"version", "visitor_websockets", b"visitor_websockets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServerStatus: _TypeAlias = ServerStatus  # noqa: Y015

@@ -731,6 +731,11 @@ class ControlStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.Status = channel.unary_unary(
+                '/parley.v1.Control/Status',
+                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -1049,6 +1054,14 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Status(self, request, context):
+        """The server's health, version, uptime, live connections and store (needs
+        manage_sites: the numbers are the whole server's, not one account's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1281,6 +1294,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.DeleteAccount,
                     request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
                     response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'Status': grpc.unary_unary_rpc_method_handler(
+                    servicer.Status,
+                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ServerStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2525,6 +2543,33 @@ class Control:
             '/parley.v1.Control/DeleteAccount',
             parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
             parley_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Status(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Control/Status',
+            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
             options,
             channel_credentials,
             insecure,

@@ -252,6 +252,10 @@ class ControlStub:
     SuspendAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]
     ResumeAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]
     DeleteAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _common_pb2.Empty]
+    Status: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ServerStatus]
+    """The server's health, version, uptime, live connections and store (needs
+    manage_sites: the numbers are the whole server's, not one account's).
+    """
 
 @_typing.type_check_only
 class ControlAsyncStub(ControlStub):
@@ -346,6 +350,10 @@ class ControlAsyncStub(ControlStub):
     SuspendAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]  # type: ignore[assignment]
     ResumeAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _control_pb2.Account]  # type: ignore[assignment]
     DeleteAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.AccountRequest, _common_pb2.Empty]  # type: ignore[assignment]
+    Status: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _control_pb2.ServerStatus]  # type: ignore[assignment]
+    """The server's health, version, uptime, live connections and store (needs
+    manage_sites: the numbers are the whole server's, not one account's).
+    """
 
 class ControlServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -713,5 +721,15 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.AccountRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]: ...
+
+    @_abc_1.abstractmethod
+    def Status(
+        self,
+        request: _common_pb2.Empty,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ServerStatus, _abc.Awaitable[_control_pb2.ServerStatus]]:
+        """The server's health, version, uptime, live connections and store (needs
+        manage_sites: the numbers are the whole server's, not one account's).
+        """
 
 def add_ControlServicer_to_server(servicer: ControlServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
