@@ -36,6 +36,8 @@ async def test_past_the_queue_a_hash_is_refused_busy_and_retryable() -> None:
         await gate.run(work)
     assert info.value.code == "busy" and info.value.retryable
     assert "retry" in info.value.message
+    for _ in range(2):  # both workers are inside a hash before any is let go
+        assert await asyncio.to_thread(running.acquire, True, 5)
     release.set()
     assert await asyncio.gather(*tasks) == [1] * 5
     assert peak == 2  # two at a time, the rest waited
