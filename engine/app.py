@@ -16,8 +16,9 @@ from engine.chat.auth import Auth
 from engine.chat.board import Board
 from engine.chat.conversation import Conversation
 from engine.chat.department import DepartmentQueue
-from engine.chat.directory import PASSWORD_HASHER, Directory
+from engine.chat.directory import Directory
 from engine.chat.events import CommandFailed, DirectMessage, MessageEvent
+from engine.chat.hashing import PASSWORD_HASHER
 from engine.chat.internal import InternalChat
 from engine.chat.journal import DIRECT, MESSAGES
 from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR

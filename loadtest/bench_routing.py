@@ -36,8 +36,8 @@ import uvloop
 
 from engine.app import Engine
 from engine.chat.auth import Principal
-from engine.chat.directory import PASSWORD_HASHER
 from engine.chat.events import Assigned
+from engine.chat.hashing import PASSWORD_HASHER
 from engine.chat.policies import Candidate, choose_operator
 from engine.chat.sessions import OperatorSession, VisitorSession
 from loadtest.machine import describe, pin, table

@@ -30,7 +30,8 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from engine.chat import ids
-from engine.chat.directory import Directory, verify_password
+from engine.chat.directory import Directory
+from engine.chat.hashing import verify_password
 from engine.chat.permissions import check_manage
 from engine.chat.records import Operator
 from engine.errors import (

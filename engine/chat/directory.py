@@ -12,10 +12,9 @@ import dataclasses
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.chat import ids
-from engine.chat.hashing import GATE
+from engine.chat.hashing import PASSWORD_HASHER, hash_password
 from engine.chat.permissions import BUILTIN_ROLES, SERVER_ROLES, check_role
 from engine.chat.records import (
     DEPARTMENT_SETTINGS,
@@ -31,6 +30,7 @@ from engine.chat.records import (
     Template,
     check_languages,
 )
+from engine.chat.site_lists import SiteLists
 from engine.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -53,35 +53,9 @@ from engine.persistence.schema import (
     TEMPLATES,
 )
 
-# argon2id with the library's current defaults. A Directory takes another hasher
-# only from tests, where cheap settings save a fifth of a second per hash.
-PASSWORD_HASHER = PasswordHasher()
-MIN_PASSWORD = 8
 # The hidden account holding the server administrator's login: no customer's,
 # never listed, suspended or deleted, and its only role manages accounts.
 SERVER_ACCOUNT = "server"
-
-
-async def hash_password(password: str, hasher: PasswordHasher = PASSWORD_HASHER) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidArgument(
-            "weak_password", f"a password needs at least {MIN_PASSWORD} characters"
-        )
-    if len(password) > 1024:
-        raise InvalidArgument("invalid_argument", "password is longer than 1024 characters")
-    return await GATE.run(lambda: hasher.hash(password))
-
-
-async def verify_password(password_hash: str, password: str) -> bool:
-    """Whether ``password`` matches; the hash's own parameters set the cost."""
-
-    def check() -> bool:
-        try:
-            return PASSWORD_HASHER.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await GATE.run(check)
 
 
 def check_unused(what: str, users: dict[str, int]) -> None:
@@ -99,7 +73,7 @@ def email_taken(email: str) -> AlreadyExists:
     return AlreadyExists("already_exists", f"the email {email[:320]!r} is not available")
 
 
-class Directory:
+class Directory(SiteLists):
     """In-memory view of the configuration, written through to the store."""
 
     def __init__(self, store: LmdbStore, hasher: PasswordHasher = PASSWORD_HASHER) -> None:
@@ -536,97 +510,6 @@ class Directory:
         await self.store.write_async([SITES.put(site.id, updated.to_doc())])
         self.sites[site.id] = updated
         return updated
-
-    # -- blacklist -----------------------------------------------------------------------
-
-    async def add_block(
-        self,
-        account_id: str,
-        site_id: str,
-        kind: str,
-        value: str,
-        reason: str,
-        now_ms: int,
-        expires_ms: int = 0,
-    ) -> Block:
-        self.site(site_id, account_id)
-        if expires_ms and expires_ms <= now_ms:
-            raise InvalidArgument("invalid_argument", "a block expires in the future")
-        block = Block(
-            "b" + ids.random_id(9), site_id, kind, value.strip(), reason, now_ms, expires_ms
-        )
-        await self.store.write_async([BLOCKS.put(block.id, block.to_doc())])
-        self.blocks[block.id] = block
-        return block
-
-    async def remove_block(self, account_id: str, block_id: str) -> None:
-        block = self.blocks.get(block_id)
-        if block is None or self.sites[block.site_id].account_id != account_id:
-            raise NotFound("unknown_block", f"no block {block_id[:40]!r}")
-        await self.store.write_async([BLOCKS.delete(block_id)])
-        del self.blocks[block_id]
-
-    def list_blocks(self, account_id: str, site_id: str) -> list[Block]:
-        self.site(site_id, account_id)
-        return sorted(
-            (b for b in self.blocks.values() if b.site_id == site_id), key=lambda b: b.created_ms
-        )
-
-    def blocked(self, site_id: str, ip: str, visitor_id: str, now_ms: int) -> bool:
-        return any(
-            b.site_id == site_id and b.matches(ip, visitor_id, now_ms) for b in self.blocks.values()
-        )
-
-    # -- quick replies ----------------------------------------------------------------
-
-    async def add_template(
-        self, account_id: str, operator_id: str, shortcut: str, text: str
-    ) -> Template:
-        """A quick reply: the account's (``operator_id`` empty) or an operator's own.
-        A shortcut is unique among the account's, and among each operator's own
-        (an operator's own wins over the account's of the same name)."""
-        template = Template(
-            id="q" + ids.random_id(9),
-            account_id=account_id,
-            operator_id=operator_id,
-            shortcut=shortcut.strip().lower(),
-            text=text,
-        )
-        for other in self.templates.values():
-            if (
-                other.account_id == account_id
-                and other.shortcut == template.shortcut
-                and other.operator_id == operator_id
-            ):
-                raise AlreadyExists(
-                    "already_exists", f"a quick reply /{template.shortcut} exists already"
-                )
-        await self.store.write_async([TEMPLATES.put(template.id, template.to_doc())])
-        self.templates[template.id] = template
-        return template
-
-    def template(self, template_id: str, account_id: str) -> Template:
-        template = self.templates.get(template_id)
-        if template is None or template.account_id != account_id:
-            raise NotFound("unknown_template", f"no quick reply {template_id[:40]!r}")
-        return template
-
-    async def delete_template(self, template_id: str) -> None:
-        await self.store.write_async([TEMPLATES.delete(template_id)])
-        self.templates.pop(template_id, None)
-
-    def templates_for(self, account_id: str, operator_id: str, prefix: str = "") -> list[Template]:
-        """What an operator can use: its own and the account's, by shortcut;
-        its own first when both have one."""
-        prefix = prefix.lstrip("/").lower()
-        found = [
-            t
-            for t in self.templates.values()
-            if t.account_id == account_id
-            and t.operator_id in ("", operator_id)
-            and t.shortcut.startswith(prefix)
-        ]
-        return sorted(found, key=lambda t: (t.shortcut, t.operator_id == ""))
 
     # -- roles -----------------------------------------------------------------------
 
