@@ -15,7 +15,64 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from engine.chat.events import ChatCard, Departments, Event, Sink
+from engine.chat.account_messages import (
+    BoardCommand as BoardCommand,
+)
+from engine.chat.account_messages import (
+    CardChanged as CardChanged,
+)
+from engine.chat.account_messages import (
+    ConfigChanged as ConfigChanged,
+)
+from engine.chat.account_messages import (
+    DirectCommitted as DirectCommitted,
+)
+from engine.chat.account_messages import (
+    GetBoardStats as GetBoardStats,
+)
+from engine.chat.account_messages import (
+    GetCard as GetCard,
+)
+from engine.chat.account_messages import (
+    GetPresence as GetPresence,
+)
+from engine.chat.account_messages import (
+    InternalCommand as InternalCommand,
+)
+from engine.chat.account_messages import (
+    PresenceCommand as PresenceCommand,
+)
+from engine.chat.account_messages import (
+    PresenceTick as PresenceTick,
+)
+from engine.chat.account_messages import (
+    PresenceUpdate as PresenceUpdate,
+)
+from engine.chat.account_messages import (
+    RescopeBoard as RescopeBoard,
+)
+from engine.chat.account_messages import (
+    SendDirect as SendDirect,
+)
+from engine.chat.account_messages import (
+    UnwatchBoard as UnwatchBoard,
+)
+from engine.chat.account_messages import (
+    UnwatchOperators as UnwatchOperators,
+)
+from engine.chat.account_messages import (
+    UnwatchSite as UnwatchSite,
+)
+from engine.chat.account_messages import (
+    WatchBoard as WatchBoard,
+)
+from engine.chat.account_messages import (
+    WatchOperators as WatchOperators,
+)
+from engine.chat.account_messages import (
+    WatchSite as WatchSite,
+)
+from engine.chat.events import Event, Sink
 from engine.chat.journal import ReplayPage
 from engine.chat.policies import Candidate
 from engine.runtime import Reply, Request
@@ -511,11 +568,6 @@ class Offboard(Request[None]):
 
 
 @dataclass(frozen=True, slots=True)
-class PresenceTick:
-    """Timer: re-check the reception schedule; and the grace after a drop."""
-
-
-@dataclass(frozen=True, slots=True)
 class GraceOver:
     """Timer: the operator's last session dropped this long ago."""
 
@@ -697,141 +749,4 @@ QueueCommand = (
     | Pick
     | WaitExpired
     | GetQueue
-)
-
-
-# -- Presence (one per account) -------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PresenceUpdate:
-    """From an operator actor: the status shown and whether it takes chats now."""
-
-    operator_id: str
-    status: str  # online | away | offline
-    available: bool
-    languages: tuple[str, ...]
-    region_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WatchSite(Request[Departments]):
-    """A visitor connection wants the site's department states. Reply: the view."""
-
-    site_id: str
-    sink: Sink = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class UnwatchSite:
-    site_id: str
-    sink: Sink = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class WatchOperators(Request[list[tuple[str, str, str]]]):
-    """An operator session wants the operators list. Reply: list of
-    (operator id, display name, status)."""
-
-    sink: Sink = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class UnwatchOperators:
-    sink: Sink = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class GetPresence(Request[dict[str, str]]):
-    """Reply: {operator id: status} for the account's operators known online."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigChanged:
-    """Departments, regions or operators changed: recompute the views."""
-
-
-# -- Internal chat (one actor per pair of operators) ------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SendDirect(Request[int]):
-    """Reply: the message's seq once stored (the original one for a resend)."""
-
-    from_id: str
-    from_name: str
-    to_id: str
-    client_msg_id: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class DirectCommitted:
-    seq: int
-    error: BaseException | None = field(compare=False)
-
-
-InternalCommand = SendDirect | DirectCommitted
-
-
-# -- Board (one per account: the operators' chat lists) --------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CardChanged:
-    card: ChatCard = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class WatchBoard(Request[list[tuple[ChatCard, str]]]):
-    """An operator session wants its views. ``scope``: own | department | all.
-    Reply: list of (card, view) it may see."""
-
-    sink: Sink = field(compare=False)
-    operator_id: str
-    scope: str
-    department_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnwatchBoard:
-    sink: Sink = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class RescopeBoard:
-    """A watching session's role or departments changed: re-evaluate its views
-    (ChatUnlisted for what it may no longer see, ChatListed for what it now may)."""
-
-    sink: Sink = field(compare=False)
-    scope: str
-    department_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class GetCard(Request[ChatCard | None]):
-    """Reply: the card of a conversation, or None."""
-
-    conversation_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class GetBoardStats(Request[dict[str, dict[str, int]]]):
-    """Reply: {department id: counts} of the site's open and missed chats."""
-
-    site_id: str
-
-
-BoardCommand = CardChanged | WatchBoard | UnwatchBoard | RescopeBoard | GetCard | GetBoardStats
-
-
-PresenceCommand = (
-    PresenceUpdate
-    | WatchSite
-    | UnwatchSite
-    | WatchOperators
-    | UnwatchOperators
-    | GetPresence
-    | ConfigChanged
-    | PresenceTick
 )
