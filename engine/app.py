@@ -27,6 +27,7 @@ from engine.chat.messages import AccessChanged
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
 from engine.chat.records import Ticket
+from engine.chat.requests import Requests
 from engine.chat.services import ChatServices
 from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
@@ -76,6 +77,7 @@ class Engine:
         self.started_at = 0.0  # on the clock, set by start()
         self.stopping = False  # a stop has begun (set by whoever stops the server)
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
+        self.requests = Requests(self.store, self.clock.wall_ms)  # creates' request ids
         self.directory.load()
         self.auth = Auth(self.directory, self.clock, self.access_changed)
         services: ChatServices = self  # what the chat actors' contexts hand out

@@ -29,10 +29,16 @@ class Refused(ParleyError):
 
     retryable = False
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self, code: str, message: str, *, field: str = "", metadata: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # The request field at fault, when one is (a client can point at it), and
+        # more facts for a program (the gRPC API's ErrorInfo metadata).
+        self.field = field
+        self.metadata = dict(metadata or {})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"

@@ -22,7 +22,7 @@ from typing import NoReturn, Protocol, TypeVar
 import grpc
 
 from control import permissions
-from control.errors import detail_of, status_of
+from control.errors import abort, abort_internal
 from control.grpc.limits import check_ids_given, check_request
 from control.grpc.streams import server_stopping
 from engine.app import Engine
@@ -94,10 +94,8 @@ async def internal(context: grpc.aio.ServicerContext[Req, Rep], method: str) -> 
     same request id."""
     rid = request_id()
     log.exception("%s failed", method, extra={"request_id": rid})
-    await context.abort(
-        grpc.StatusCode.INTERNAL,
-        f"internal: the server could not handle this (request id {rid})",
-    )
+    await abort_internal(context, rid)
+    raise AssertionError("abort returned")
 
 
 async def answered(
@@ -108,7 +106,8 @@ async def answered(
     try:
         return await body()
     except Refused as error:
-        await context.abort(status_of(error), detail_of(error))
+        await abort(context, error)
+        raise AssertionError("abort returned") from error
     except grpc.aio.AbortError:
         raise
     except Exception:
@@ -171,7 +170,8 @@ async def stream_caller(
             raise server_stopping()
         principal = authorize(engine, context, method)
     except Refused as error:
-        await context.abort(status_of(error), detail_of(error))
+        await abort(context, error)
+        raise AssertionError("abort returned") from error
     assert principal is not None
     return principal
 

@@ -17,7 +17,7 @@ from typing import Generic, Protocol, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from control.errors import detail_of, status_of
+from control.errors import abort
 from control.grpc.limits import check_request
 from engine.errors import Refused, Unavailable
 
@@ -151,7 +151,7 @@ async def serve_stream(
         async for batch in sink.batches():
             yield encode(batch)
     except Refused as error:
-        await context.abort(status_of(error), detail_of(error))
+        await abort(context, error)
     finally:
         detach()
         reader.cancel()

@@ -30,6 +30,7 @@ from engine.chat.records import (
     Template,
     check_languages,
 )
+from engine.chat.directory_edits import DirectoryEdits
 from engine.chat.site_lists import SiteLists
 from engine.errors import (
     AlreadyExists,
@@ -73,7 +74,7 @@ def email_taken(email: str) -> AlreadyExists:
     return AlreadyExists("already_exists", f"the email {email[:320]!r} is not available")
 
 
-class Directory(SiteLists):
+class Directory(SiteLists, DirectoryEdits):
     """In-memory view of the configuration, written through to the store."""
 
     def __init__(self, store: LmdbStore, hasher: PasswordHasher = PASSWORD_HASHER) -> None:

@@ -37,6 +37,7 @@ umask; looser modes tightened at open): see ``engine/persistence/private.py``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fcntl
 import logging
 import os
@@ -121,6 +122,14 @@ def _lock_data_dir(path: Path) -> int:
     return fd
 
 
+# Writes to add to the next write_async made in this context (a create's request
+# record, engine/chat/requests.py): given that write's ops, returns them with its
+# own, then stands down. A contextvar, so the creating code names no such thing.
+JOIN: contextvars.ContextVar[Callable[[list[Op]], list[Op]] | None] = contextvars.ContextVar(
+    "parley_join_write", default=None
+)
+
+
 class LmdbStore:
     """Named databases in one LMDB environment with a group-commit writer."""
 
@@ -198,7 +207,11 @@ class LmdbStore:
         self.write([], lambda _error: done())
 
     async def write_async(self, ops: list[Op]) -> None:
-        """Write ``ops`` and wait for the commit; raises StoreFull or StoreError."""
+        """Write ``ops`` and wait for the commit; raises StoreFull or StoreError.
+        Inside :func:`joining` the first such write carries its extra writes."""
+        join = JOIN.get()
+        if join is not None and ops:
+            ops = join(ops)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def done(error: BaseException | None) -> None:

@@ -79,6 +79,11 @@ vtokens        sha256(visitor token)            *raw* ``<site id> <visitor id>``
 Housekeeping
 
 ============== ================================ ===================================
+requests       <account id> 0x00 <method>       ``{"f": the request's fingerprint,
+               0x00 <request id>                "db", "key": the first write of the
+                                                create, "ms"}``: a create's
+                                                request id, written in the create's
+                                                commit (engine/chat/requests.py)
 usage          <site id>                        *raw* 8 bytes big-endian: the bytes
                                                 of journal records and tickets the
                                                 site has written (keys and values),
@@ -94,7 +99,7 @@ each stream (``journal_cids``, ``internal_cids``), no longer written nor read
 run when the engine opens the store, counts each site's stored messages and
 tickets once (a scan of the journal and the tickets, in pieces of 10,000 records)
 before anything is served, and records version 3. A store of a newer version is
-refused. (Version 1 also declared a ``visitors`` database that nothing wrote: a
+refused. 4 adds ``requests`` (nothing to convert). (Version 1 also declared a ``visitors`` database that nothing wrote: a
 visitor's record is its actor snapshot. It is no longer opened.)
 """
 
@@ -108,7 +113,7 @@ from engine.persistence.codec import SEP, decode, encode, journal_key, journal_p
 
 Op = tuple[str, bytes, bytes | None]  # (database, key, value or None to delete)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Reader(Protocol):
@@ -454,6 +459,30 @@ class BoardCards:
 BOARD = BoardCards()
 
 
+class Requests:
+    """``<account id> 0x00 <method> 0x00 <request id> -> {"f", "db", "key", "ms"}``:
+    what a create with a request id made (its first write's database and key)."""
+
+    name = "requests"
+
+    @staticmethod
+    def _key(account_id: str, method: str, request_id: str) -> bytes:
+        return SEP.join(part.encode() for part in (account_id, method, request_id))
+
+    def put(
+        self, account_id: str, method: str, request_id: str, fingerprint: str, first: Op, ms: int
+    ) -> Op:
+        doc = {"f": fingerprint, "db": first[0], "key": first[1].decode(), "ms": ms}
+        return (self.name, self._key(account_id, method, request_id), encode(doc))
+
+    def get(self, store: Reader, account_id: str, method: str, request_id: str) -> Doc | None:
+        raw = store.get(self.name, self._key(account_id, method, request_id))
+        return decode(raw) if raw is not None else None
+
+
+REQUESTS = Requests()
+
+
 DATABASES = (
     CONVERSATION_JOURNAL.records,
     DIRECT_JOURNAL.records,
@@ -478,6 +507,7 @@ DATABASES = (
     BLOCKS.name,
     USAGE.name,
     META.name,
+    REQUESTS.name,
 )
 
 

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from parley.v1 import control_pb2 as parley_dot_v1_dot_control__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class AuthStub:
-    """Missing associated documentation comment in .proto file."""
+    """Logging in and the caller's own profile and sessions.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -38,73 +39,75 @@ class AuthStub:
         self.Login = channel.unary_unary(
                 '/parley.v1.Auth/Login',
                 request_serializer=parley_dot_v1_dot_control__pb2.LoginRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.LoginReply.FromString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LoginResponse.FromString,
                 _registered_method=True)
         self.Logout = channel.unary_unary(
                 '/parley.v1.Auth/Logout',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                request_serializer=parley_dot_v1_dot_control__pb2.LogoutRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
-        self.WhoAmI = channel.unary_unary(
-                '/parley.v1.Auth/WhoAmI',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+        self.GetMe = channel.unary_unary(
+                '/parley.v1.Auth/GetMe',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetMeRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
+        self.UpdateMe = channel.unary_unary(
+                '/parley.v1.Auth/UpdateMe',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateMeRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
                 _registered_method=True)
         self.ChangePassword = channel.unary_unary(
                 '/parley.v1.Auth/ChangePassword',
                 request_serializer=parley_dot_v1_dot_control__pb2.ChangePasswordRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
-        self.ListMySessions = channel.unary_unary(
-                '/parley.v1.Auth/ListMySessions',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListSessionsReply.FromString,
+        self.ListSessions = channel.unary_unary(
+                '/parley.v1.Auth/ListSessions',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListSessionsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListSessionsResponse.FromString,
                 _registered_method=True)
-        self.RevokeMySession = channel.unary_unary(
-                '/parley.v1.Auth/RevokeMySession',
-                request_serializer=parley_dot_v1_dot_control__pb2.RevokeSessionRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+        self.DeleteSession = channel.unary_unary(
+                '/parley.v1.Auth/DeleteSession',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteSessionRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
         self.CreateApiToken = channel.unary_unary(
                 '/parley.v1.Auth/CreateApiToken',
                 request_serializer=parley_dot_v1_dot_control__pb2.CreateApiTokenRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.LoginReply.FromString,
-                _registered_method=True)
-        self.SetDisplayName = channel.unary_unary(
-                '/parley.v1.Auth/SetDisplayName',
-                request_serializer=parley_dot_v1_dot_control__pb2.SetDisplayNameRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
-                _registered_method=True)
-        self.SetAvatar = channel.unary_unary(
-                '/parley.v1.Auth/SetAvatar',
-                request_serializer=parley_dot_v1_dot_control__pb2.SetAvatarRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
-                _registered_method=True)
-        self.SetMyAutoAccept = channel.unary_unary(
-                '/parley.v1.Auth/SetMyAutoAccept',
-                request_serializer=parley_dot_v1_dot_control__pb2.SetMyAutoAcceptRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LoginResponse.FromString,
                 _registered_method=True)
 
 
 class AuthServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Logging in and the caller's own profile and sessions.
+    """
 
     def Login(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Logout(self, request, context):
-        """Revokes the caller's token.
+        """Email and password for a session token (refused alike for an unknown email
+        and a wrong password; throttled per address and account).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def WhoAmI(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+    def Logout(self, request, context):
+        """Revokes the caller's token; its streams end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMe(self, request, context):
+        """The caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMe(self, request, context):
+        """The caller's own display_name (needs change_display_name), avatar_url and
+        auto_accept (needs auto_accept).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -116,42 +119,23 @@ class AuthServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListMySessions(self, request, context):
-        """The caller's live sessions (tokens), and revoking one of them.
+    def ListSessions(self, request, context):
+        """The caller's live sessions and API tokens, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def RevokeMySession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+    def DeleteSession(self, request, context):
+        """Ends one of the caller's sessions (its streams end at once).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateApiToken(self, request, context):
-        """A long-lived token for scripts (the CLI in CI, an embedding service), with
-        the caller's role; it is listed and revoked like a session.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SetDisplayName(self, request, context):
-        """The caller's own display name (needs change_display_name) and avatar.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SetAvatar(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SetMyAutoAccept(self, request, context):
-        """Take chats as they come, or as offers to accept (needs auto_accept).
+        """A long-lived token for scripts and embedding services, with the caller's
+        role; listed and deleted like a session.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,52 +147,42 @@ def add_AuthServicer_to_server(servicer, server):
             'Login': grpc.unary_unary_rpc_method_handler(
                     servicer.Login,
                     request_deserializer=parley_dot_v1_dot_control__pb2.LoginRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.LoginReply.SerializeToString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LoginResponse.SerializeToString,
             ),
             'Logout': grpc.unary_unary_rpc_method_handler(
                     servicer.Logout,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.LogoutRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
-            'WhoAmI': grpc.unary_unary_rpc_method_handler(
-                    servicer.WhoAmI,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
+            'GetMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMe,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetMeRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'UpdateMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMe,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateMeRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
             ),
             'ChangePassword': grpc.unary_unary_rpc_method_handler(
                     servicer.ChangePassword,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ChangePasswordRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
-            'ListMySessions': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListMySessions,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListSessionsReply.SerializeToString,
+            'ListSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSessions,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListSessionsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListSessionsResponse.SerializeToString,
             ),
-            'RevokeMySession': grpc.unary_unary_rpc_method_handler(
-                    servicer.RevokeMySession,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.RevokeSessionRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            'DeleteSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSession,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteSessionRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'CreateApiToken': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateApiToken,
                     request_deserializer=parley_dot_v1_dot_control__pb2.CreateApiTokenRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.LoginReply.SerializeToString,
-            ),
-            'SetDisplayName': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetDisplayName,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.SetDisplayNameRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
-            ),
-            'SetAvatar': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetAvatar,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.SetAvatarRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
-            ),
-            'SetMyAutoAccept': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetMyAutoAccept,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.SetMyAutoAcceptRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LoginResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,7 +193,8 @@ def add_AuthServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Auth:
-    """Missing associated documentation comment in .proto file."""
+    """Logging in and the caller's own profile and sessions.
+    """
 
     @staticmethod
     def Login(request,
@@ -237,7 +212,7 @@ class Auth:
             target,
             '/parley.v1.Auth/Login',
             parley_dot_v1_dot_control__pb2.LoginRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.LoginReply.FromString,
+            parley_dot_v1_dot_control__pb2.LoginResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -263,8 +238,8 @@ class Auth:
             request,
             target,
             '/parley.v1.Auth/Logout',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            parley_dot_v1_dot_control__pb2.LogoutRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -276,7 +251,7 @@ class Auth:
             _registered_method=True)
 
     @staticmethod
-    def WhoAmI(request,
+    def GetMe(request,
             target,
             options=(),
             channel_credentials=None,
@@ -289,8 +264,35 @@ class Auth:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Auth/WhoAmI',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            '/parley.v1.Auth/GetMe',
+            parley_dot_v1_dot_control__pb2.GetMeRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Auth/UpdateMe',
+            parley_dot_v1_dot_control__pb2.UpdateMeRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Operator.FromString,
             options,
             channel_credentials,
@@ -318,7 +320,7 @@ class Auth:
             target,
             '/parley.v1.Auth/ChangePassword',
             parley_dot_v1_dot_control__pb2.ChangePasswordRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -330,7 +332,7 @@ class Auth:
             _registered_method=True)
 
     @staticmethod
-    def ListMySessions(request,
+    def ListSessions(request,
             target,
             options=(),
             channel_credentials=None,
@@ -343,9 +345,9 @@ class Auth:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Auth/ListMySessions',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListSessionsReply.FromString,
+            '/parley.v1.Auth/ListSessions',
+            parley_dot_v1_dot_control__pb2.ListSessionsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -357,7 +359,7 @@ class Auth:
             _registered_method=True)
 
     @staticmethod
-    def RevokeMySession(request,
+    def DeleteSession(request,
             target,
             options=(),
             channel_credentials=None,
@@ -370,9 +372,9 @@ class Auth:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Auth/RevokeMySession',
-            parley_dot_v1_dot_control__pb2.RevokeSessionRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            '/parley.v1.Auth/DeleteSession',
+            parley_dot_v1_dot_control__pb2.DeleteSessionRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -399,88 +401,7 @@ class Auth:
             target,
             '/parley.v1.Auth/CreateApiToken',
             parley_dot_v1_dot_control__pb2.CreateApiTokenRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.LoginReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetDisplayName(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Auth/SetDisplayName',
-            parley_dot_v1_dot_control__pb2.SetDisplayNameRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Operator.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetAvatar(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Auth/SetAvatar',
-            parley_dot_v1_dot_control__pb2.SetAvatarRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Operator.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetMyAutoAccept(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Auth/SetMyAutoAccept',
-            parley_dot_v1_dot_control__pb2.SetMyAutoAcceptRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            parley_dot_v1_dot_control__pb2.LoginResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -492,8 +413,9 @@ class Auth:
             _registered_method=True)
 
 
-class ControlStub:
-    """Missing associated documentation comment in .proto file."""
+class SitesStub:
+    """The websites a chat widget runs on.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -501,245 +423,49 @@ class ControlStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.CreateSite = channel.unary_unary(
-                '/parley.v1.Control/CreateSite',
-                request_serializer=parley_dot_v1_dot_control__pb2.CreateSiteRequest.SerializeToString,
+        self.GetSite = channel.unary_unary(
+                '/parley.v1.Sites/GetSite',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetSiteRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
                 _registered_method=True)
         self.ListSites = channel.unary_unary(
-                '/parley.v1.Control/ListSites',
+                '/parley.v1.Sites/ListSites',
                 request_serializer=parley_dot_v1_dot_control__pb2.ListSitesRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListSitesReply.FromString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListSitesResponse.FromString,
+                _registered_method=True)
+        self.CreateSite = channel.unary_unary(
+                '/parley.v1.Sites/CreateSite',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateSiteRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
+                _registered_method=True)
+        self.UpdateSite = channel.unary_unary(
+                '/parley.v1.Sites/UpdateSite',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateSiteRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
                 _registered_method=True)
         self.DeleteSite = channel.unary_unary(
-                '/parley.v1.Control/DeleteSite',
+                '/parley.v1.Sites/DeleteSite',
                 request_serializer=parley_dot_v1_dot_control__pb2.DeleteSiteRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.CreateDepartment = channel.unary_unary(
-                '/parley.v1.Control/CreateDepartment',
-                request_serializer=parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Department.FromString,
-                _registered_method=True)
-        self.ListDepartments = channel.unary_unary(
-                '/parley.v1.Control/ListDepartments',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListDepartmentsReply.FromString,
-                _registered_method=True)
-        self.DeleteDepartment = channel.unary_unary(
-                '/parley.v1.Control/DeleteDepartment',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.AddOperator = channel.unary_unary(
-                '/parley.v1.Control/AddOperator',
-                request_serializer=parley_dot_v1_dot_control__pb2.AddOperatorRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
-                _registered_method=True)
-        self.ListOperators = channel.unary_unary(
-                '/parley.v1.Control/ListOperators',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListOperatorsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListOperatorsReply.FromString,
-                _registered_method=True)
-        self.GetTranscript = channel.unary_unary(
-                '/parley.v1.Control/GetTranscript',
-                request_serializer=parley_dot_v1_dot_control__pb2.GetTranscriptRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Transcript.FromString,
-                _registered_method=True)
-        self.ResetPassword = channel.unary_unary(
-                '/parley.v1.Control/ResetPassword',
-                request_serializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.CreateRole = channel.unary_unary(
-                '/parley.v1.Control/CreateRole',
-                request_serializer=parley_dot_v1_dot_control__pb2.CreateRoleRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
-                _registered_method=True)
-        self.ListRoles = channel.unary_unary(
-                '/parley.v1.Control/ListRoles',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
-                _registered_method=True)
-        self.UpdateRole = channel.unary_unary(
-                '/parley.v1.Control/UpdateRole',
-                request_serializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
-                _registered_method=True)
-        self.DeleteRole = channel.unary_unary(
-                '/parley.v1.Control/DeleteRole',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteRoleRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.RevokeOperatorSessions = channel.unary_unary(
-                '/parley.v1.Control/RevokeOperatorSessions',
-                request_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
-                _registered_method=True)
-        self.DeleteOperator = channel.unary_unary(
-                '/parley.v1.Control/DeleteOperator',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.UpdateDepartment = channel.unary_unary(
-                '/parley.v1.Control/UpdateDepartment',
-                request_serializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Department.FromString,
-                _registered_method=True)
-        self.CreateRegion = channel.unary_unary(
-                '/parley.v1.Control/CreateRegion',
-                request_serializer=parley_dot_v1_dot_control__pb2.CreateRegionRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Region.FromString,
-                _registered_method=True)
-        self.ListRegions = channel.unary_unary(
-                '/parley.v1.Control/ListRegions',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsReply.FromString,
-                _registered_method=True)
-        self.DeleteRegion = channel.unary_unary(
-                '/parley.v1.Control/DeleteRegion',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteRegionRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.CreateGroup = channel.unary_unary(
-                '/parley.v1.Control/CreateGroup',
-                request_serializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Group.FromString,
-                _registered_method=True)
-        self.ListGroups = channel.unary_unary(
-                '/parley.v1.Control/ListGroups',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsReply.FromString,
-                _registered_method=True)
-        self.DeleteGroup = channel.unary_unary(
-                '/parley.v1.Control/DeleteGroup',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteGroupRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.AddLinkRule = channel.unary_unary(
-                '/parley.v1.Control/AddLinkRule',
-                request_serializer=parley_dot_v1_dot_control__pb2.AddLinkRuleRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.LinkRule.FromString,
-                _registered_method=True)
-        self.ListLinkRules = channel.unary_unary(
-                '/parley.v1.Control/ListLinkRules',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListLinkRulesReply.FromString,
-                _registered_method=True)
-        self.DeleteLinkRule = channel.unary_unary(
-                '/parley.v1.Control/DeleteLinkRule',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.SetSiteLanguages = channel.unary_unary(
-                '/parley.v1.Control/SetSiteLanguages',
-                request_serializer=parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
-                _registered_method=True)
-        self.SetSiteQuota = channel.unary_unary(
-                '/parley.v1.Control/SetSiteQuota',
-                request_serializer=parley_dot_v1_dot_control__pb2.SetSiteQuotaRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Site.FromString,
-                _registered_method=True)
-        self.UpdateOperator = channel.unary_unary(
-                '/parley.v1.Control/UpdateOperator',
-                request_serializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
-                _registered_method=True)
-        self.ListWaiting = channel.unary_unary(
-                '/parley.v1.Control/ListWaiting',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListWaitingRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListWaitingReply.FromString,
-                _registered_method=True)
-        self.ListTickets = channel.unary_unary(
-                '/parley.v1.Control/ListTickets',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsReply.FromString,
-                _registered_method=True)
-        self.GetVisitorInfo = channel.unary_unary(
-                '/parley.v1.Control/GetVisitorInfo',
-                request_serializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
-                _registered_method=True)
-        self.AddTemplate = channel.unary_unary(
-                '/parley.v1.Control/AddTemplate',
-                request_serializer=parley_dot_v1_dot_control__pb2.AddTemplateRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Template.FromString,
-                _registered_method=True)
-        self.ListTemplates = channel.unary_unary(
-                '/parley.v1.Control/ListTemplates',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListTemplatesRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListTemplatesReply.FromString,
-                _registered_method=True)
-        self.DeleteTemplate = channel.unary_unary(
-                '/parley.v1.Control/DeleteTemplate',
-                request_serializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.GetStatistics = channel.unary_unary(
-                '/parley.v1.Control/GetStatistics',
-                request_serializer=parley_dot_v1_dot_control__pb2.GetStatisticsRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Statistics.FromString,
-                _registered_method=True)
-        self.AddBlock = channel.unary_unary(
-                '/parley.v1.Control/AddBlock',
-                request_serializer=parley_dot_v1_dot_control__pb2.AddBlockRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Block.FromString,
-                _registered_method=True)
-        self.ListBlocks = channel.unary_unary(
-                '/parley.v1.Control/ListBlocks',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListBlocksRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListBlocksReply.FromString,
-                _registered_method=True)
-        self.RemoveBlock = channel.unary_unary(
-                '/parley.v1.Control/RemoveBlock',
-                request_serializer=parley_dot_v1_dot_control__pb2.RemoveBlockRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.GetUsage = channel.unary_unary(
-                '/parley.v1.Control/GetUsage',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Usage.FromString,
-                _registered_method=True)
-        self.ListDirectMessages = channel.unary_unary(
-                '/parley.v1.Control/ListDirectMessages',
-                request_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.FromString,
-                _registered_method=True)
-        self.CreateAccount = channel.unary_unary(
-                '/parley.v1.Control/CreateAccount',
-                request_serializer=parley_dot_v1_dot_control__pb2.CreateAccountRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.CreateAccountReply.FromString,
-                _registered_method=True)
-        self.ListAccounts = channel.unary_unary(
-                '/parley.v1.Control/ListAccounts',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ListAccountsReply.FromString,
-                _registered_method=True)
-        self.SuspendAccount = channel.unary_unary(
-                '/parley.v1.Control/SuspendAccount',
-                request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
-                _registered_method=True)
-        self.ResumeAccount = channel.unary_unary(
-                '/parley.v1.Control/ResumeAccount',
-                request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
-                _registered_method=True)
-        self.DeleteAccount = channel.unary_unary(
-                '/parley.v1.Control/DeleteAccount',
-                request_serializer=parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                _registered_method=True)
-        self.Status = channel.unary_unary(
-                '/parley.v1.Control/Status',
-                request_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
 
 
-class ControlServicer:
-    """Missing associated documentation comment in .proto file."""
+class SitesServicer:
+    """The websites a chat widget runs on.
+    """
+
+    def GetSite(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSites(self, request, context):
+        """By name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def CreateSite(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -747,572 +473,63 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListSites(self, request, context):
+    def UpdateSite(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteSite(self, request, context):
-        """Deleting refuses with FAILED_PRECONDITION "in_use", naming what still uses
-        the thing and how many, and then changes nothing. A site goes once it has
-        no departments (its groups, link rules and blocks go with it).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CreateDepartment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListDepartments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteDepartment(self, request, context):
-        """Not while it has open or waiting chats, operators who serve only it, or
-        departments falling back to it; its regions go with it, and operators who
-        serve it among others leave it.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def AddOperator(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListOperators(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetTranscript(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ResetPassword(self, request, context):
-        """Sets another operator's password and revokes all their sessions (their open
-        streams end). Only for an operator whose role holds nothing the caller's
-        lacks; one's own password is changed with ChangePassword.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CreateRole(self, request, context):
-        """Custom roles: a named set of permissions (see README, "Roles").
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListRoles(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UpdateRole(self, request, context):
-        """Change a custom role's permissions; its holders' open streams follow at once.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteRole(self, request, context):
-        """A custom role nobody holds (and holding nothing the caller lacks).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RevokeOperatorSessions(self, request, context):
-        """End every session of a colleague (whose permissions are within the caller's).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteOperator(self, request, context):
-        """Delete a colleague (whose permissions are within the caller's; never oneself
-        nor the last owner): its streams end, its open chats follow each
-        department's offline rule at once, the chats keep its name, and its email
-        may be given to a new operator.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UpdateDepartment(self, request, context):
-        """Routing: department settings, regions, groups, link rules, languages.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CreateRegion(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListRegions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteRegion(self, request, context):
-        """A region no operator belongs to.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CreateGroup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListGroups(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteGroup(self, request, context):
-        """A group no operator belongs to and no link rule points at.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def AddLinkRule(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListLinkRules(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteLinkRule(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SetSiteLanguages(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SetSiteQuota(self, request, context):
-        """A site's storage quota (its messages and tickets), in MiB; 0: the server's default.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UpdateOperator(self, request, context):
-        """An operator's routing settings: limit, departments, regions, groups,
-        languages, reception schedule, auto-distribution, auto-accept.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListWaiting(self, request, context):
-        """The New pool: chats waiting in a department, in order.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListTickets(self, request, context):
-        """Offline requests left by visitors, newest first.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetVisitorInfo(self, request, context):
-        """What is known of a chat's visitor (for operators who may see the chat).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def AddTemplate(self, request, context):
-        """Quick replies: the account's (needs manage_templates) and one's own.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListTemplates(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteTemplate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetStatistics(self, request, context):
-        """Live counts per department: waiting, active, on hold, missed, operators
-        online, first response (needs view_statistics).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def AddBlock(self, request, context):
-        """The blacklist: addresses, networks or visitors kept from chatting on a site.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListBlocks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RemoveBlock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetUsage(self, request, context):
-        """What the account uses (needs billing).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListDirectMessages(self, request, context):
-        """The internal chat between you and a colleague, oldest first.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CreateAccount(self, request, context):
-        """Accounts: the server administrator's alone (manage_accounts, which no
-        account role holds). CreateAccount returns the owner's one-time password
-        once. DeleteAccount refuses with FAILED_PRECONDITION "in_use" while the
-        account has sites. A suspended account's visitors and operators are refused
-        with "account_suspended" until it is resumed.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListAccounts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def SuspendAccount(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ResumeAccount(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteAccount(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Status(self, request, context):
-        """The server's health, version, uptime, live connections and store (needs
-        manage_sites: the numbers are the whole server's, not one account's).
+        """Refused with FAILED_PRECONDITION "in_use" (naming what uses it and how
+        many) while the site has departments; its groups, link rules and blocks go
+        with it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
 
-def add_ControlServicer_to_server(servicer, server):
+def add_SitesServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'CreateSite': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateSite,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateSiteRequest.FromString,
+            'GetSite': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSite,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetSiteRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
             ),
             'ListSites': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSites,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListSitesRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListSitesReply.SerializeToString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListSitesResponse.SerializeToString,
+            ),
+            'CreateSite': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSite,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateSiteRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
+            ),
+            'UpdateSite': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSite,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateSiteRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
             ),
             'DeleteSite': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteSite,
                     request_deserializer=parley_dot_v1_dot_control__pb2.DeleteSiteRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'CreateDepartment': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateDepartment,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Department.SerializeToString,
-            ),
-            'ListDepartments': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListDepartments,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListDepartmentsReply.SerializeToString,
-            ),
-            'DeleteDepartment': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteDepartment,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'AddOperator': grpc.unary_unary_rpc_method_handler(
-                    servicer.AddOperator,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AddOperatorRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
-            ),
-            'ListOperators': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListOperators,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListOperatorsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListOperatorsReply.SerializeToString,
-            ),
-            'GetTranscript': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetTranscript,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.GetTranscriptRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Transcript.SerializeToString,
-            ),
-            'ResetPassword': grpc.unary_unary_rpc_method_handler(
-                    servicer.ResetPassword,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'CreateRole': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateRole,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateRoleRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
-            ),
-            'ListRoles': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListRoles,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListRolesReply.SerializeToString,
-            ),
-            'UpdateRole': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpdateRole,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
-            ),
-            'DeleteRole': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteRole,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteRoleRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'RevokeOperatorSessions': grpc.unary_unary_rpc_method_handler(
-                    servicer.RevokeOperatorSessions,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.SerializeToString,
-            ),
-            'DeleteOperator': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteOperator,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpdateDepartment,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Department.SerializeToString,
-            ),
-            'CreateRegion': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateRegion,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateRegionRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Region.SerializeToString,
-            ),
-            'ListRegions': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListRegions,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListRegionsReply.SerializeToString,
-            ),
-            'DeleteRegion': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteRegion,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteRegionRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'CreateGroup': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateGroup,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Group.SerializeToString,
-            ),
-            'ListGroups': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListGroups,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListGroupsReply.SerializeToString,
-            ),
-            'DeleteGroup': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteGroup,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteGroupRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'AddLinkRule': grpc.unary_unary_rpc_method_handler(
-                    servicer.AddLinkRule,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AddLinkRuleRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.LinkRule.SerializeToString,
-            ),
-            'ListLinkRules': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListLinkRules,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListLinkRulesReply.SerializeToString,
-            ),
-            'DeleteLinkRule': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteLinkRule,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'SetSiteLanguages': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetSiteLanguages,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
-            ),
-            'SetSiteQuota': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetSiteQuota,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.SetSiteQuotaRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Site.SerializeToString,
-            ),
-            'UpdateOperator': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpdateOperator,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
-            ),
-            'ListWaiting': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListWaiting,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListWaitingRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListWaitingReply.SerializeToString,
-            ),
-            'ListTickets': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListTickets,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListTicketsReply.SerializeToString,
-            ),
-            'GetVisitorInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetVisitorInfo,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.VisitorInfo.SerializeToString,
-            ),
-            'AddTemplate': grpc.unary_unary_rpc_method_handler(
-                    servicer.AddTemplate,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AddTemplateRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Template.SerializeToString,
-            ),
-            'ListTemplates': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListTemplates,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListTemplatesRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListTemplatesReply.SerializeToString,
-            ),
-            'DeleteTemplate': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteTemplate,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'GetStatistics': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetStatistics,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.GetStatisticsRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Statistics.SerializeToString,
-            ),
-            'AddBlock': grpc.unary_unary_rpc_method_handler(
-                    servicer.AddBlock,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AddBlockRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Block.SerializeToString,
-            ),
-            'ListBlocks': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListBlocks,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListBlocksRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListBlocksReply.SerializeToString,
-            ),
-            'RemoveBlock': grpc.unary_unary_rpc_method_handler(
-                    servicer.RemoveBlock,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.RemoveBlockRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'GetUsage': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetUsage,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Usage.SerializeToString,
-            ),
-            'ListDirectMessages': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListDirectMessages,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.SerializeToString,
-            ),
-            'CreateAccount': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateAccount,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateAccountRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.CreateAccountReply.SerializeToString,
-            ),
-            'ListAccounts': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListAccounts,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ListAccountsReply.SerializeToString,
-            ),
-            'SuspendAccount': grpc.unary_unary_rpc_method_handler(
-                    servicer.SuspendAccount,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
-            ),
-            'ResumeAccount': grpc.unary_unary_rpc_method_handler(
-                    servicer.ResumeAccount,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
-            ),
-            'DeleteAccount': grpc.unary_unary_rpc_method_handler(
-                    servicer.DeleteAccount,
-                    request_deserializer=parley_dot_v1_dot_control__pb2.AccountRequest.FromString,
-                    response_serializer=parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            ),
-            'Status': grpc.unary_unary_rpc_method_handler(
-                    servicer.Status,
-                    request_deserializer=parley_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=parley_dot_v1_dot_control__pb2.ServerStatus.SerializeToString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'parley.v1.Control', rpc_method_handlers)
+            'parley.v1.Sites', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('parley.v1.Control', rpc_method_handlers)
+    server.add_registered_method_handlers('parley.v1.Sites', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Control:
-    """Missing associated documentation comment in .proto file."""
+class Sites:
+    """The websites a chat widget runs on.
+    """
 
     @staticmethod
-    def CreateSite(request,
+    def GetSite(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1325,8 +542,8 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/CreateSite',
-            parley_dot_v1_dot_control__pb2.CreateSiteRequest.SerializeToString,
+            '/parley.v1.Sites/GetSite',
+            parley_dot_v1_dot_control__pb2.GetSiteRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Site.FromString,
             options,
             channel_credentials,
@@ -1352,9 +569,63 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListSites',
+            '/parley.v1.Sites/ListSites',
             parley_dot_v1_dot_control__pb2.ListSitesRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListSitesReply.FromString,
+            parley_dot_v1_dot_control__pb2.ListSitesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Sites/CreateSite',
+            parley_dot_v1_dot_control__pb2.CreateSiteRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Site.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Sites/UpdateSite',
+            parley_dot_v1_dot_control__pb2.UpdateSiteRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Site.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1379,9 +650,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/DeleteSite',
+            '/parley.v1.Sites/DeleteSite',
             parley_dot_v1_dot_control__pb2.DeleteSiteRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1392,8 +663,125 @@ class Control:
             metadata,
             _registered_method=True)
 
+
+class DepartmentsStub:
+    """A site's departments and their routing settings.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetDepartment = channel.unary_unary(
+                '/parley.v1.Departments/GetDepartment',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetDepartmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Department.FromString,
+                _registered_method=True)
+        self.ListDepartments = channel.unary_unary(
+                '/parley.v1.Departments/ListDepartments',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListDepartmentsResponse.FromString,
+                _registered_method=True)
+        self.CreateDepartment = channel.unary_unary(
+                '/parley.v1.Departments/CreateDepartment',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Department.FromString,
+                _registered_method=True)
+        self.UpdateDepartment = channel.unary_unary(
+                '/parley.v1.Departments/UpdateDepartment',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Department.FromString,
+                _registered_method=True)
+        self.DeleteDepartment = channel.unary_unary(
+                '/parley.v1.Departments/DeleteDepartment',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class DepartmentsServicer:
+    """A site's departments and their routing settings.
+    """
+
+    def GetDepartment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDepartments(self, request, context):
+        """The account's departments, or one site's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateDepartment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateDepartment(self, request, context):
+        """Every setting is checked before anything is written.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDepartment(self, request, context):
+        """Not while it has open or waiting chats, operators who serve only it, or
+        departments falling back to it; its regions go with it, and operators who
+        serve it among others leave it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DepartmentsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDepartment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetDepartmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Department.SerializeToString,
+            ),
+            'ListDepartments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDepartments,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListDepartmentsResponse.SerializeToString,
+            ),
+            'CreateDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateDepartment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Department.SerializeToString,
+            ),
+            'UpdateDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDepartment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Department.SerializeToString,
+            ),
+            'DeleteDepartment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDepartment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Departments', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Departments', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Departments:
+    """A site's departments and their routing settings.
+    """
+
     @staticmethod
-    def CreateDepartment(request,
+    def GetDepartment(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1406,8 +794,8 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/CreateDepartment',
-            parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.SerializeToString,
+            '/parley.v1.Departments/GetDepartment',
+            parley_dot_v1_dot_control__pb2.GetDepartmentRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Department.FromString,
             options,
             channel_credentials,
@@ -1433,9 +821,63 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListDepartments',
+            '/parley.v1.Departments/ListDepartments',
             parley_dot_v1_dot_control__pb2.ListDepartmentsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListDepartmentsReply.FromString,
+            parley_dot_v1_dot_control__pb2.ListDepartmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateDepartment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Departments/CreateDepartment',
+            parley_dot_v1_dot_control__pb2.CreateDepartmentRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Department.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDepartment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Departments/UpdateDepartment',
+            parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Department.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1460,9 +902,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/DeleteDepartment',
+            '/parley.v1.Departments/DeleteDepartment',
             parley_dot_v1_dot_control__pb2.DeleteDepartmentRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1473,8 +915,121 @@ class Control:
             metadata,
             _registered_method=True)
 
+
+class RegionsStub:
+    """A department's regions (visitors choose one when operators of several are online).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetRegion = channel.unary_unary(
+                '/parley.v1.Regions/GetRegion',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetRegionRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Region.FromString,
+                _registered_method=True)
+        self.ListRegions = channel.unary_unary(
+                '/parley.v1.Regions/ListRegions',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsResponse.FromString,
+                _registered_method=True)
+        self.CreateRegion = channel.unary_unary(
+                '/parley.v1.Regions/CreateRegion',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateRegionRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Region.FromString,
+                _registered_method=True)
+        self.UpdateRegion = channel.unary_unary(
+                '/parley.v1.Regions/UpdateRegion',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateRegionRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Region.FromString,
+                _registered_method=True)
+        self.DeleteRegion = channel.unary_unary(
+                '/parley.v1.Regions/DeleteRegion',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteRegionRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class RegionsServicer:
+    """A department's regions (visitors choose one when operators of several are online).
+    """
+
+    def GetRegion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRegions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRegion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRegion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRegion(self, request, context):
+        """A region no operator belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_RegionsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRegion,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetRegionRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Region.SerializeToString,
+            ),
+            'ListRegions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegions,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListRegionsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListRegionsResponse.SerializeToString,
+            ),
+            'CreateRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRegion,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateRegionRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Region.SerializeToString,
+            ),
+            'UpdateRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRegion,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateRegionRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Region.SerializeToString,
+            ),
+            'DeleteRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRegion,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteRegionRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Regions', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Regions', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Regions:
+    """A department's regions (visitors choose one when operators of several are online).
+    """
+
     @staticmethod
-    def AddOperator(request,
+    def GetRegion(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1487,8 +1042,794 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/AddOperator',
-            parley_dot_v1_dot_control__pb2.AddOperatorRequest.SerializeToString,
+            '/parley.v1.Regions/GetRegion',
+            parley_dot_v1_dot_control__pb2.GetRegionRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Region.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Regions/ListRegions',
+            parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListRegionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Regions/CreateRegion',
+            parley_dot_v1_dot_control__pb2.CreateRegionRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Region.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Regions/UpdateRegion',
+            parley_dot_v1_dot_control__pb2.UpdateRegionRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Region.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Regions/DeleteRegion',
+            parley_dot_v1_dot_control__pb2.DeleteRegionRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class GroupsStub:
+    """Groups of operators on a site, the targets of link rules.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetGroup = channel.unary_unary(
+                '/parley.v1.Groups/GetGroup',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetGroupRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Group.FromString,
+                _registered_method=True)
+        self.ListGroups = channel.unary_unary(
+                '/parley.v1.Groups/ListGroups',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsResponse.FromString,
+                _registered_method=True)
+        self.CreateGroup = channel.unary_unary(
+                '/parley.v1.Groups/CreateGroup',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Group.FromString,
+                _registered_method=True)
+        self.UpdateGroup = channel.unary_unary(
+                '/parley.v1.Groups/UpdateGroup',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateGroupRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Group.FromString,
+                _registered_method=True)
+        self.DeleteGroup = channel.unary_unary(
+                '/parley.v1.Groups/DeleteGroup',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteGroupRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class GroupsServicer:
+    """Groups of operators on a site, the targets of link rules.
+    """
+
+    def GetGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGroups(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGroup(self, request, context):
+        """A group no operator belongs to and no link rule points at.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_GroupsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetGroupRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Group.SerializeToString,
+            ),
+            'ListGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroups,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListGroupsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListGroupsResponse.SerializeToString,
+            ),
+            'CreateGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGroup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateGroupRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Group.SerializeToString,
+            ),
+            'UpdateGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateGroup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateGroupRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Group.SerializeToString,
+            ),
+            'DeleteGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGroup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteGroupRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Groups', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Groups', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Groups:
+    """Groups of operators on a site, the targets of link rules.
+    """
+
+    @staticmethod
+    def GetGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Groups/GetGroup',
+            parley_dot_v1_dot_control__pb2.GetGroupRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Group.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Groups/ListGroups',
+            parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Groups/CreateGroup',
+            parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Group.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Groups/UpdateGroup',
+            parley_dot_v1_dot_control__pb2.UpdateGroupRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Group.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Groups/DeleteGroup',
+            parley_dot_v1_dot_control__pb2.DeleteGroupRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class LinkRulesStub:
+    """Which group a visitor's page sends it to first.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetLinkRule = channel.unary_unary(
+                '/parley.v1.LinkRules/GetLinkRule',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetLinkRuleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+                _registered_method=True)
+        self.ListLinkRules = channel.unary_unary(
+                '/parley.v1.LinkRules/ListLinkRules',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListLinkRulesResponse.FromString,
+                _registered_method=True)
+        self.CreateLinkRule = channel.unary_unary(
+                '/parley.v1.LinkRules/CreateLinkRule',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateLinkRuleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+                _registered_method=True)
+        self.UpdateLinkRule = channel.unary_unary(
+                '/parley.v1.LinkRules/UpdateLinkRule',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateLinkRuleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+                _registered_method=True)
+        self.DeleteLinkRule = channel.unary_unary(
+                '/parley.v1.LinkRules/DeleteLinkRule',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class LinkRulesServicer:
+    """Which group a visitor's page sends it to first.
+    """
+
+    def GetLinkRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLinkRules(self, request, context):
+        """By position, then id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateLinkRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLinkRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLinkRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_LinkRulesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetLinkRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLinkRule,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetLinkRuleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LinkRule.SerializeToString,
+            ),
+            'ListLinkRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLinkRules,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListLinkRulesResponse.SerializeToString,
+            ),
+            'CreateLinkRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLinkRule,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateLinkRuleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LinkRule.SerializeToString,
+            ),
+            'UpdateLinkRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLinkRule,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateLinkRuleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.LinkRule.SerializeToString,
+            ),
+            'DeleteLinkRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLinkRule,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.LinkRules', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.LinkRules', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class LinkRules:
+    """Which group a visitor's page sends it to first.
+    """
+
+    @staticmethod
+    def GetLinkRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.LinkRules/GetLinkRule',
+            parley_dot_v1_dot_control__pb2.GetLinkRuleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLinkRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.LinkRules/ListLinkRules',
+            parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListLinkRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLinkRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.LinkRules/CreateLinkRule',
+            parley_dot_v1_dot_control__pb2.CreateLinkRuleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLinkRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.LinkRules/UpdateLinkRule',
+            parley_dot_v1_dot_control__pb2.UpdateLinkRuleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.LinkRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLinkRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.LinkRules/DeleteLinkRule',
+            parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class OperatorsStub:
+    """The account's operators. Acting on a colleague needs every permission its
+    role holds (a role within the caller's).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetOperator = channel.unary_unary(
+                '/parley.v1.Operators/GetOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetOperatorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
+        self.ListOperators = channel.unary_unary(
+                '/parley.v1.Operators/ListOperators',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListOperatorsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListOperatorsResponse.FromString,
+                _registered_method=True)
+        self.CreateOperator = channel.unary_unary(
+                '/parley.v1.Operators/CreateOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateOperatorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
+        self.UpdateOperator = channel.unary_unary(
+                '/parley.v1.Operators/UpdateOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Operator.FromString,
+                _registered_method=True)
+        self.DeleteOperator = channel.unary_unary(
+                '/parley.v1.Operators/DeleteOperator',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/parley.v1.Operators/ResetPassword',
+                request_serializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.RevokeSessions = channel.unary_unary(
+                '/parley.v1.Operators/RevokeSessions',
+                request_serializer=parley_dot_v1_dot_control__pb2.RevokeSessionsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.RevokeSessionsResponse.FromString,
+                _registered_method=True)
+
+
+class OperatorsServicer:
+    """The account's operators. Acting on a colleague needs every permission its
+    role holds (a role within the caller's).
+    """
+
+    def GetOperator(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOperators(self, request, context):
+        """With each one's live status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateOperator(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateOperator(self, request, context):
+        """Routing settings, role (the operator's open streams narrow at once) and
+        disabled (its sessions and streams end at once).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteOperator(self, request, context):
+        """Never oneself nor the last owner: its streams end, its open chats follow
+        each department's offline rule at once, the chats keep its name, and its
+        email may be given to a new operator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """Sets a colleague's password and ends all their sessions and streams.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSessions(self, request, context):
+        """Ends every session of a colleague.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_OperatorsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetOperatorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'ListOperators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOperators,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListOperatorsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListOperatorsResponse.SerializeToString,
+            ),
+            'CreateOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateOperatorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'UpdateOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Operator.SerializeToString,
+            ),
+            'DeleteOperator': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteOperator,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RevokeSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessions,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.RevokeSessionsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.RevokeSessionsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Operators', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Operators', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Operators:
+    """The account's operators. Acting on a colleague needs every permission its
+    role holds (a role within the caller's).
+    """
+
+    @staticmethod
+    def GetOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Operators/GetOperator',
+            parley_dot_v1_dot_control__pb2.GetOperatorRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Operator.FromString,
             options,
             channel_credentials,
@@ -1514,9 +1855,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListOperators',
+            '/parley.v1.Operators/ListOperators',
             parley_dot_v1_dot_control__pb2.ListOperatorsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListOperatorsReply.FromString,
+            parley_dot_v1_dot_control__pb2.ListOperatorsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1528,7 +1869,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def GetTranscript(request,
+    def CreateOperator(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1541,9 +1882,63 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/GetTranscript',
-            parley_dot_v1_dot_control__pb2.GetTranscriptRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Transcript.FromString,
+            '/parley.v1.Operators/CreateOperator',
+            parley_dot_v1_dot_control__pb2.CreateOperatorRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Operators/UpdateOperator',
+            parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Operator.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteOperator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Operators/DeleteOperator',
+            parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1568,9 +1963,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ResetPassword',
+            '/parley.v1.Operators/ResetPassword',
             parley_dot_v1_dot_control__pb2.ResetPasswordRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1582,7 +1977,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def CreateRole(request,
+    def RevokeSessions(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1595,8 +1990,153 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/CreateRole',
-            parley_dot_v1_dot_control__pb2.CreateRoleRequest.SerializeToString,
+            '/parley.v1.Operators/RevokeSessions',
+            parley_dot_v1_dot_control__pb2.RevokeSessionsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.RevokeSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class RolesStub:
+    """Roles: named sets of permissions (README, "Roles"). The built-in ones can be
+    read, not changed.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetRole = channel.unary_unary(
+                '/parley.v1.Roles/GetRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
+                _registered_method=True)
+        self.ListRoles = channel.unary_unary(
+                '/parley.v1.Roles/ListRoles',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListRolesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListRolesResponse.FromString,
+                _registered_method=True)
+        self.CreateRole = channel.unary_unary(
+                '/parley.v1.Roles/CreateRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
+                _registered_method=True)
+        self.UpdateRole = channel.unary_unary(
+                '/parley.v1.Roles/UpdateRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Role.FromString,
+                _registered_method=True)
+        self.DeleteRole = channel.unary_unary(
+                '/parley.v1.Roles/DeleteRole',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteRoleRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class RolesServicer:
+    """Roles: named sets of permissions (README, "Roles"). The built-in ones can be
+    read, not changed.
+    """
+
+    def GetRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoles(self, request, context):
+        """Built-in first, then the account's by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRole(self, request, context):
+        """Its holders' open streams follow at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRole(self, request, context):
+        """A custom role nobody holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_RolesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetRoleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
+            ),
+            'ListRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoles,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListRolesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListRolesResponse.SerializeToString,
+            ),
+            'CreateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateRoleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
+            ),
+            'UpdateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateRoleRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Role.SerializeToString,
+            ),
+            'DeleteRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRole,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteRoleRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Roles', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Roles', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Roles:
+    """Roles: named sets of permissions (README, "Roles"). The built-in ones can be
+    read, not changed.
+    """
+
+    @staticmethod
+    def GetRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Roles/GetRole',
+            parley_dot_v1_dot_control__pb2.GetRoleRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Role.FromString,
             options,
             channel_credentials,
@@ -1622,9 +2162,36 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListRoles',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListRolesReply.FromString,
+            '/parley.v1.Roles/ListRoles',
+            parley_dot_v1_dot_control__pb2.ListRolesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Roles/CreateRole',
+            parley_dot_v1_dot_control__pb2.CreateRoleRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Role.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1649,7 +2216,7 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/UpdateRole',
+            '/parley.v1.Roles/UpdateRole',
             parley_dot_v1_dot_control__pb2.UpdateRoleRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Role.FromString,
             options,
@@ -1676,9 +2243,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/DeleteRole',
+            '/parley.v1.Roles/DeleteRole',
             parley_dot_v1_dot_control__pb2.DeleteRoleRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1689,8 +2256,124 @@ class Control:
             metadata,
             _registered_method=True)
 
+
+class TemplatesStub:
+    """Quick replies: the account's (shared; needs manage_templates) and each
+    operator's own.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetTemplate = channel.unary_unary(
+                '/parley.v1.Templates/GetTemplate',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Template.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/parley.v1.Templates/ListTemplates',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.CreateTemplate = channel.unary_unary(
+                '/parley.v1.Templates/CreateTemplate',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateTemplateRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Template.FromString,
+                _registered_method=True)
+        self.UpdateTemplate = channel.unary_unary(
+                '/parley.v1.Templates/UpdateTemplate',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateTemplateRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Template.FromString,
+                _registered_method=True)
+        self.DeleteTemplate = channel.unary_unary(
+                '/parley.v1.Templates/DeleteTemplate',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class TemplatesServicer:
+    """Quick replies: the account's (shared; needs manage_templates) and each
+    operator's own.
+    """
+
+    def GetTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """What the caller can use, its own before the account's, by shortcut.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_TemplatesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetTemplateRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Template.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'CreateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTemplate,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateTemplateRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Template.SerializeToString,
+            ),
+            'UpdateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTemplate,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateTemplateRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Template.SerializeToString,
+            ),
+            'DeleteTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTemplate,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Templates', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Templates', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Templates:
+    """Quick replies: the account's (shared; needs manage_templates) and each
+    operator's own.
+    """
+
     @staticmethod
-    def RevokeOperatorSessions(request,
+    def GetTemplate(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1703,494 +2386,8 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/RevokeOperatorSessions',
-            parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.RevokeOperatorSessionsReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteOperator(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/DeleteOperator',
-            parley_dot_v1_dot_control__pb2.DeleteOperatorRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateDepartment(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/UpdateDepartment',
-            parley_dot_v1_dot_control__pb2.UpdateDepartmentRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Department.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def CreateRegion(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/CreateRegion',
-            parley_dot_v1_dot_control__pb2.CreateRegionRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Region.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListRegions(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/ListRegions',
-            parley_dot_v1_dot_control__pb2.ListRegionsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListRegionsReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteRegion(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/DeleteRegion',
-            parley_dot_v1_dot_control__pb2.DeleteRegionRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def CreateGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/CreateGroup',
-            parley_dot_v1_dot_control__pb2.CreateGroupRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Group.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListGroups(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/ListGroups',
-            parley_dot_v1_dot_control__pb2.ListGroupsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListGroupsReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/DeleteGroup',
-            parley_dot_v1_dot_control__pb2.DeleteGroupRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def AddLinkRule(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/AddLinkRule',
-            parley_dot_v1_dot_control__pb2.AddLinkRuleRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.LinkRule.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListLinkRules(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/ListLinkRules',
-            parley_dot_v1_dot_control__pb2.ListLinkRulesRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListLinkRulesReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteLinkRule(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/DeleteLinkRule',
-            parley_dot_v1_dot_control__pb2.DeleteLinkRuleRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetSiteLanguages(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/SetSiteLanguages',
-            parley_dot_v1_dot_control__pb2.SetSiteLanguagesRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Site.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetSiteQuota(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/SetSiteQuota',
-            parley_dot_v1_dot_control__pb2.SetSiteQuotaRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Site.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateOperator(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/UpdateOperator',
-            parley_dot_v1_dot_control__pb2.UpdateOperatorRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Operator.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListWaiting(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/ListWaiting',
-            parley_dot_v1_dot_control__pb2.ListWaitingRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListWaitingReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListTickets(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/ListTickets',
-            parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListTicketsReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetVisitorInfo(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/GetVisitorInfo',
-            parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def AddTemplate(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/AddTemplate',
-            parley_dot_v1_dot_control__pb2.AddTemplateRequest.SerializeToString,
+            '/parley.v1.Templates/GetTemplate',
+            parley_dot_v1_dot_control__pb2.GetTemplateRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Template.FromString,
             options,
             channel_credentials,
@@ -2216,9 +2413,63 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListTemplates',
+            '/parley.v1.Templates/ListTemplates',
             parley_dot_v1_dot_control__pb2.ListTemplatesRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListTemplatesReply.FromString,
+            parley_dot_v1_dot_control__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Templates/CreateTemplate',
+            parley_dot_v1_dot_control__pb2.CreateTemplateRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Templates/UpdateTemplate',
+            parley_dot_v1_dot_control__pb2.UpdateTemplateRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Template.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2243,9 +2494,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/DeleteTemplate',
+            '/parley.v1.Templates/DeleteTemplate',
             parley_dot_v1_dot_control__pb2.DeleteTemplateRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2256,8 +2507,104 @@ class Control:
             metadata,
             _registered_method=True)
 
+
+class BlocksStub:
+    """The blacklist: addresses, networks or visitors kept from chatting on a site.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetBlock = channel.unary_unary(
+                '/parley.v1.Blocks/GetBlock',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetBlockRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Block.FromString,
+                _registered_method=True)
+        self.ListBlocks = channel.unary_unary(
+                '/parley.v1.Blocks/ListBlocks',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListBlocksRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListBlocksResponse.FromString,
+                _registered_method=True)
+        self.CreateBlock = channel.unary_unary(
+                '/parley.v1.Blocks/CreateBlock',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateBlockRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Block.FromString,
+                _registered_method=True)
+        self.DeleteBlock = channel.unary_unary(
+                '/parley.v1.Blocks/DeleteBlock',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteBlockRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class BlocksServicer:
+    """The blacklist: addresses, networks or visitors kept from chatting on a site.
+    """
+
+    def GetBlock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlocks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateBlock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteBlock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_BlocksServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBlock,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetBlockRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Block.SerializeToString,
+            ),
+            'ListBlocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlocks,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListBlocksRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListBlocksResponse.SerializeToString,
+            ),
+            'CreateBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBlock,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateBlockRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Block.SerializeToString,
+            ),
+            'DeleteBlock': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBlock,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteBlockRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Blocks', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Blocks', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Blocks:
+    """The blacklist: addresses, networks or visitors kept from chatting on a site.
+    """
+
     @staticmethod
-    def GetStatistics(request,
+    def GetBlock(request,
             target,
             options=(),
             channel_credentials=None,
@@ -2270,35 +2617,8 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/GetStatistics',
-            parley_dot_v1_dot_control__pb2.GetStatisticsRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Statistics.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def AddBlock(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/AddBlock',
-            parley_dot_v1_dot_control__pb2.AddBlockRequest.SerializeToString,
+            '/parley.v1.Blocks/GetBlock',
+            parley_dot_v1_dot_control__pb2.GetBlockRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Block.FromString,
             options,
             channel_credentials,
@@ -2324,9 +2644,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListBlocks',
+            '/parley.v1.Blocks/ListBlocks',
             parley_dot_v1_dot_control__pb2.ListBlocksRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListBlocksReply.FromString,
+            parley_dot_v1_dot_control__pb2.ListBlocksResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2338,7 +2658,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def RemoveBlock(request,
+    def CreateBlock(request,
             target,
             options=(),
             channel_credentials=None,
@@ -2351,9 +2671,493 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/RemoveBlock',
-            parley_dot_v1_dot_control__pb2.RemoveBlockRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            '/parley.v1.Blocks/CreateBlock',
+            parley_dot_v1_dot_control__pb2.CreateBlockRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Block.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteBlock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Blocks/DeleteBlock',
+            parley_dot_v1_dot_control__pb2.DeleteBlockRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class TicketsStub:
+    """Offline requests left by visitors when nobody could chat. Seen by who may
+    see the department's chats.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetTicket = channel.unary_unary(
+                '/parley.v1.Tickets/GetTicket',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetTicketRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Ticket.FromString,
+                _registered_method=True)
+        self.ListTickets = channel.unary_unary(
+                '/parley.v1.Tickets/ListTickets',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsResponse.FromString,
+                _registered_method=True)
+
+
+class TicketsServicer:
+    """Offline requests left by visitors when nobody could chat. Seen by who may
+    see the department's chats.
+    """
+
+    def GetTicket(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTickets(self, request, context):
+        """Newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_TicketsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTicket,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetTicketRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Ticket.SerializeToString,
+            ),
+            'ListTickets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTickets,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListTicketsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Tickets', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Tickets', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Tickets:
+    """Offline requests left by visitors when nobody could chat. Seen by who may
+    see the department's chats.
+    """
+
+    @staticmethod
+    def GetTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Tickets/GetTicket',
+            parley_dot_v1_dot_control__pb2.GetTicketRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Ticket.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTickets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Tickets/ListTickets',
+            parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListTicketsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ConversationsStub:
+    """Conversations as operators read them outside their session stream.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListWaitingConversations = channel.unary_unary(
+                '/parley.v1.Conversations/ListWaitingConversations',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListWaitingConversationsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListWaitingConversationsResponse.FromString,
+                _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/parley.v1.Conversations/ListMessages',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
+        self.GetVisitorInfo = channel.unary_unary(
+                '/parley.v1.Conversations/GetVisitorInfo',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
+                _registered_method=True)
+
+
+class ConversationsServicer:
+    """Conversations as operators read them outside their session stream.
+    """
+
+    def ListWaitingConversations(self, request, context):
+        """The New pool: chats waiting in a department, in line order (another
+        department's line needs manage_departments).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessages(self, request, context):
+        """A conversation's messages, oldest first (by seq), for who may see it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVisitorInfo(self, request, context):
+        """What is known of a conversation's visitor, for operators who may see it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ConversationsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListWaitingConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWaitingConversations,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListWaitingConversationsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListWaitingConversationsResponse.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListMessagesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'GetVisitorInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVisitorInfo,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.VisitorInfo.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Conversations', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Conversations', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Conversations:
+    """Conversations as operators read them outside their session stream.
+    """
+
+    @staticmethod
+    def ListWaitingConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/ListWaitingConversations',
+            parley_dot_v1_dot_control__pb2.ListWaitingConversationsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListWaitingConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/ListMessages',
+            parley_dot_v1_dot_control__pb2.ListMessagesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVisitorInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/GetVisitorInfo',
+            parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class DirectMessagesStub:
+    """The internal chat between the caller and a colleague.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListDirectMessages = channel.unary_unary(
+                '/parley.v1.DirectMessages/ListDirectMessages',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesResponse.FromString,
+                _registered_method=True)
+
+
+class DirectMessagesServicer:
+    """The internal chat between the caller and a colleague.
+    """
+
+    def ListDirectMessages(self, request, context):
+        """Oldest first (by seq).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DirectMessagesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListDirectMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDirectMessages,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListDirectMessagesResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.DirectMessages', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.DirectMessages', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class DirectMessages:
+    """The internal chat between the caller and a colleague.
+    """
+
+    @staticmethod
+    def ListDirectMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.DirectMessages/ListDirectMessages',
+            parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListDirectMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ReportsStub:
+    """Numbers of the account: live statistics and usage.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetStatistics = channel.unary_unary(
+                '/parley.v1.Reports/GetStatistics',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetStatisticsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Statistics.FromString,
+                _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/parley.v1.Reports/GetUsage',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Usage.FromString,
+                _registered_method=True)
+
+
+class ReportsServicer:
+    """Numbers of the account: live statistics and usage.
+    """
+
+    def GetStatistics(self, request, context):
+        """Per department: waiting, active, on hold, missed, operators online, first
+        response (needs view_statistics).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsage(self, request, context):
+        """What the account uses (needs billing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ReportsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatistics,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetStatisticsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Statistics.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetUsageRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Usage.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Reports', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Reports', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Reports:
+    """Numbers of the account: live statistics and usage.
+    """
+
+    @staticmethod
+    def GetStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Reports/GetStatistics',
+            parley_dot_v1_dot_control__pb2.GetStatisticsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Statistics.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2378,8 +3182,8 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/GetUsage',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            '/parley.v1.Reports/GetUsage',
+            parley_dot_v1_dot_control__pb2.GetUsageRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Usage.FromString,
             options,
             channel_credentials,
@@ -2391,35 +3195,162 @@ class Control:
             metadata,
             _registered_method=True)
 
-    @staticmethod
-    def ListDirectMessages(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/parley.v1.Control/ListDirectMessages',
-            parley_dot_v1_dot_control__pb2.ListDirectMessagesRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListDirectMessagesReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
+
+class AccountsStub:
+    """Accounts: the server administrator's alone (manage_accounts, which no account
+    role holds). A suspended account's visitors and operators are refused with
+    "account_suspended" until it is resumed.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetAccount = channel.unary_unary(
+                '/parley.v1.Accounts/GetAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetAccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
+                _registered_method=True)
+        self.ListAccounts = channel.unary_unary(
+                '/parley.v1.Accounts/ListAccounts',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListAccountsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListAccountsResponse.FromString,
+                _registered_method=True)
+        self.CreateAccount = channel.unary_unary(
+                '/parley.v1.Accounts/CreateAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateAccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.CreateAccountResponse.FromString,
+                _registered_method=True)
+        self.UpdateAccount = channel.unary_unary(
+                '/parley.v1.Accounts/UpdateAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateAccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
+                _registered_method=True)
+        self.DeleteAccount = channel.unary_unary(
+                '/parley.v1.Accounts/DeleteAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteAccountRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.SuspendAccount = channel.unary_unary(
+                '/parley.v1.Accounts/SuspendAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.SuspendAccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
+                _registered_method=True)
+        self.ResumeAccount = channel.unary_unary(
+                '/parley.v1.Accounts/ResumeAccount',
+                request_serializer=parley_dot_v1_dot_control__pb2.ResumeAccountRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Account.FromString,
+                _registered_method=True)
+
+
+class AccountsServicer:
+    """Accounts: the server administrator's alone (manage_accounts, which no account
+    role holds). A suspended account's visitors and operators are refused with
+    "account_suspended" until it is resumed.
+    """
+
+    def GetAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccounts(self, request, context):
+        """By name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAccount(self, request, context):
+        """Answers the owner's one-time password, once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAccount(self, request, context):
+        """Refused with FAILED_PRECONDITION "in_use" while the account has sites.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendAccount(self, request, context):
+        """Ends every session and stream of the account at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AccountsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetAccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
+            ),
+            'ListAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccounts,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListAccountsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListAccountsResponse.SerializeToString,
+            ),
+            'CreateAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateAccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.CreateAccountResponse.SerializeToString,
+            ),
+            'UpdateAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateAccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
+            ),
+            'DeleteAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteAccountRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'SuspendAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SuspendAccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
+            ),
+            'ResumeAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeAccount,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ResumeAccountRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Account.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Accounts', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Accounts', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Accounts:
+    """Accounts: the server administrator's alone (manage_accounts, which no account
+    role holds). A suspended account's visitors and operators are refused with
+    "account_suspended" until it is resumed.
+    """
 
     @staticmethod
-    def CreateAccount(request,
+    def GetAccount(request,
             target,
             options=(),
             channel_credentials=None,
@@ -2432,9 +3363,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/CreateAccount',
-            parley_dot_v1_dot_control__pb2.CreateAccountRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.CreateAccountReply.FromString,
+            '/parley.v1.Accounts/GetAccount',
+            parley_dot_v1_dot_control__pb2.GetAccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Account.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2459,9 +3390,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ListAccounts',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            parley_dot_v1_dot_control__pb2.ListAccountsReply.FromString,
+            '/parley.v1.Accounts/ListAccounts',
+            parley_dot_v1_dot_control__pb2.ListAccountsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListAccountsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2473,7 +3404,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def SuspendAccount(request,
+    def CreateAccount(request,
             target,
             options=(),
             channel_credentials=None,
@@ -2486,9 +3417,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/SuspendAccount',
-            parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
-            parley_dot_v1_dot_control__pb2.Account.FromString,
+            '/parley.v1.Accounts/CreateAccount',
+            parley_dot_v1_dot_control__pb2.CreateAccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.CreateAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2500,7 +3431,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def ResumeAccount(request,
+    def UpdateAccount(request,
             target,
             options=(),
             channel_credentials=None,
@@ -2513,8 +3444,8 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/ResumeAccount',
-            parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
+            '/parley.v1.Accounts/UpdateAccount',
+            parley_dot_v1_dot_control__pb2.UpdateAccountRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Account.FromString,
             options,
             channel_credentials,
@@ -2540,9 +3471,9 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/DeleteAccount',
-            parley_dot_v1_dot_control__pb2.AccountRequest.SerializeToString,
-            parley_dot_v1_dot_common__pb2.Empty.FromString,
+            '/parley.v1.Accounts/DeleteAccount',
+            parley_dot_v1_dot_control__pb2.DeleteAccountRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2554,7 +3485,7 @@ class Control:
             _registered_method=True)
 
     @staticmethod
-    def Status(request,
+    def SuspendAccount(request,
             target,
             options=(),
             channel_credentials=None,
@@ -2567,8 +3498,112 @@ class Control:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/parley.v1.Control/Status',
-            parley_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            '/parley.v1.Accounts/SuspendAccount',
+            parley_dot_v1_dot_control__pb2.SuspendAccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Accounts/ResumeAccount',
+            parley_dot_v1_dot_control__pb2.ResumeAccountRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ServerStub:
+    """The server itself.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetStatus = channel.unary_unary(
+                '/parley.v1.Server/GetStatus',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
+                _registered_method=True)
+
+
+class ServerServicer:
+    """The server itself.
+    """
+
+    def GetStatus(self, request, context):
+        """Health, version, uptime, live connections and store (needs manage_sites:
+        the numbers are the whole server's, not one account's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ServerServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetStatusRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ServerStatus.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Server', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Server', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Server:
+    """The server itself.
+    """
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Server/GetStatus',
+            parley_dot_v1_dot_control__pb2.GetStatusRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
             options,
             channel_credentials,
