@@ -15,6 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from control.errors import DETAILS_KEY, DOMAIN
 from parley.v1 import control_pb2 as pb
+from tests.control.test_error_codes import known_reasons
 from tests.integration.helpers import Operator, owner, running
 
 
@@ -27,6 +28,7 @@ def info_of(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
             info = error_details_pb2.ErrorInfo()
             assert status.details and status.details[0].Unpack(info)
             assert info.domain == DOMAIN
+            assert info.reason in known_reasons()
             return info
     raise AssertionError(f"no status details in {error!r}")
 
