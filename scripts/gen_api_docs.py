@@ -246,6 +246,8 @@ def _service(
     page.add(f'<a id="{_anchor("service", service.name)}"></a>', "")
     page.add(f"### {service.name}", "", f"In `{filename}`.", "")
     page.para(comments(*path))
+    if filename != HEADER_FILE and path == (FILE_SERVICE, 0):
+        page.para(comments(FILE_SYNTAX))  # the file's header documents its stream
     for j, method in enumerate(service.method):
         page.add(f'<a id="{_anchor("method", f"{service.name}.{method.name}")}"></a>', "")
         page.add(f"#### {service.name}.{method.name}", "")
@@ -272,7 +274,10 @@ def _streaming(method: d.MethodDescriptorProto) -> str:
 
 def _file_types(page: Page, f: d.FileDescriptorProto, comments: Comments) -> None:
     page.add(f"### {f.name}", "")
-    if f.name != HEADER_FILE:
+    if f.service:
+        links = ", ".join(f"[{s.name}](#{_anchor('service', s.name)})" for s in f.service)
+        page.add(f"The messages of {links}.", "")
+    elif f.name != HEADER_FILE:
         page.para(comments(FILE_SYNTAX))
     for kind, i in comments.in_order(f):
         if kind == FILE_MESSAGE:
