@@ -125,11 +125,18 @@ class Client:
                 raise
         return self.call(stub_method, request, retry_timeout, wait_for_ready=True)
 
-    def list_all(self, stub_method: Any, request: Any, field: str, limit: int | None = None) -> Any:
-        """Every page of a list call: the first reply, with the items of the pages
-        after it appended to its repeated FIELD (the first LIMIT only, when given)
-        and no next_page_token, so it reads as one answer."""
-        request.page_size = PAGE_SIZE if limit is None else min(limit, PAGE_SIZE)
+    def list_all(
+        self,
+        stub_method: Any,
+        request: Any,
+        field: str,
+        limit: int | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Any:
+        """Every page of a list call, PAGE_SIZE items a page: the first reply, with
+        the items of the pages after it appended to its repeated FIELD (the first
+        LIMIT only, when given) and no next_page_token, so it reads as one answer."""
+        request.page_size = page_size if limit is None else min(limit, page_size)
         merged = self.call(stub_method, request)
         items = getattr(merged, field)
         token = merged.next_page_token
