@@ -56,8 +56,7 @@ from parley.v1 import (
 log = logging.getLogger("parley.serve")
 
 SERVICE_NAMES = (
-    control_pb2.DESCRIPTOR.services_by_name["Auth"].full_name,
-    control_pb2.DESCRIPTOR.services_by_name["Control"].full_name,
+    *(service.full_name for service in control_pb2.DESCRIPTOR.services_by_name.values()),
     operator_pb2.DESCRIPTOR.services_by_name["OperatorSession"].full_name,
     visitor_pb2.DESCRIPTOR.services_by_name["VisitorChannel"].full_name,
 )
@@ -235,8 +234,9 @@ async def build_grpc_server(
             ("grpc.so_reuseport", 0),
         ]
     )
-    control_pb2_grpc.add_AuthServicer_to_server(services.AuthService(engine), server)
-    control_pb2_grpc.add_ControlServicer_to_server(services.ControlService(engine), server)
+    for name, servicer in services.CONTROL_SERVICES.items():
+        add = getattr(control_pb2_grpc, f"add_{name}Servicer_to_server")
+        add(servicer(engine), server)
     operator_pb2_grpc.add_OperatorSessionServicer_to_server(
         services.OperatorSessionService(engine, stream_backlog), server
     )

@@ -2,24 +2,56 @@
 engine and map its refusals; they hold no chat rules.
 
 ``calls`` authenticates and authorises every call (the one permission table is
-``control.permissions``); ``streams`` carries the session streams' batches;
-``auth``, ``control``, ``operator_session`` and ``visitor_channel`` are one
-service each. Conversions between protobuf and engine objects are the pure
-functions of ``control.converters``; refusals become statuses in
-``control.errors``.
+``control.permissions``), ``paging``, ``masks`` and ``calls.create_once`` are
+how every List, Update and Create behaves; ``streams`` carries the session
+streams' batches. The control plane has one service per kind of resource:
+``auth``; ``sites`` (Sites, Departments, Regions, Groups, LinkRules);
+``people`` (Operators, Roles); ``chats`` (Templates, Blocks, Tickets,
+Conversations, DirectMessages, Reports); ``admin`` (Accounts, Server). The
+streams are ``operator_session`` and ``visitor_channel``. Conversions between
+protobuf and engine objects are the pure functions of ``control.converters``;
+refusals become statuses with an ErrorInfo in ``control.errors``.
 """
 
+from control.grpc.admin import AccountsService, ServerService
 from control.grpc.auth import AuthService
-from control.grpc.control import ControlService
+from control.grpc.chats import (
+    BlocksService,
+    ConversationsService,
+    DirectMessagesService,
+    ReportsService,
+    TemplatesService,
+    TicketsService,
+)
 from control.grpc.operator_session import OperatorSessionService
+from control.grpc.people import OperatorsService, RolesService
+from control.grpc.sites import (
+    DepartmentsService,
+    GroupsService,
+    LinkRulesService,
+    RegionsService,
+    SitesService,
+)
 from control.grpc.visitor_channel import VisitorChannelService
 
-SERVICES = (AuthService, ControlService, OperatorSessionService, VisitorChannelService)
+# The control plane's services by their name in parley.v1 (control.proto).
+CONTROL_SERVICES = {
+    "Auth": AuthService,
+    "Sites": SitesService,
+    "Departments": DepartmentsService,
+    "Regions": RegionsService,
+    "Groups": GroupsService,
+    "LinkRules": LinkRulesService,
+    "Operators": OperatorsService,
+    "Roles": RolesService,
+    "Templates": TemplatesService,
+    "Blocks": BlocksService,
+    "Tickets": TicketsService,
+    "Conversations": ConversationsService,
+    "DirectMessages": DirectMessagesService,
+    "Reports": ReportsService,
+    "Accounts": AccountsService,
+    "Server": ServerService,
+}
 
-__all__ = [
-    "SERVICES",
-    "AuthService",
-    "ControlService",
-    "OperatorSessionService",
-    "VisitorChannelService",
-]
+__all__ = ["CONTROL_SERVICES", "OperatorSessionService", "VisitorChannelService"]

@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
-import grpc
+from google.protobuf import empty_pb2
 
 from control import converters
-from control.grpc.calls import peer_address, public_rpc, rpc
+from control.grpc.calls import Ctx, peer_address, public_rpc, rpc
+from control.grpc.masks import masked
+from control.grpc.paging import page_of
 from engine.app import Engine
 from engine.chat import account
 from engine.chat.auth import Principal
-from parley.v1 import common_pb2, control_pb2, control_pb2_grpc
+from engine.chat.permissions import AUTO_ACCEPT, CHANGE_DISPLAY_NAME, require
+from parley.v1 import control_pb2 as pb
+from parley.v1 import control_pb2_grpc
+
+# What one may change of oneself with UpdateMe, and what needs more than a session.
+ME_FIELDS = ("display_name", "avatar_url", "auto_accept")
+ME_PERMISSIONS = {"display_name": CHANGE_DISPLAY_NAME, "auto_accept": AUTO_ACCEPT}
 
 
 class AuthService(control_pb2_grpc.AuthServicer):
@@ -18,127 +26,89 @@ class AuthService(control_pb2_grpc.AuthServicer):
         self.engine = engine
 
     @public_rpc("Auth", "Login")
-    async def Login(
-        self,
-        request: control_pb2.LoginRequest,
-        context: grpc.aio.ServicerContext[control_pb2.LoginRequest, control_pb2.LoginReply],
-    ) -> control_pb2.LoginReply:
+    async def Login(self, request: pb.LoginRequest, context: Ctx) -> pb.LoginResponse:
         token, expires, op = await self.engine.auth.login(
             request.email, request.password, peer_address(context)
         )
-        return control_pb2.LoginReply(
+        return pb.LoginResponse(
             token=token, expires_at_ms=expires, operator=converters.operator_pb(op)
         )
 
     @rpc("Auth", "Logout")
     async def Logout(
-        self,
-        request: common_pb2.Empty,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[common_pb2.Empty, common_pb2.Empty],
-    ) -> common_pb2.Empty:
+        self, request: pb.LogoutRequest, principal: Principal, context: Ctx
+    ) -> empty_pb2.Empty:
         await self.engine.auth.logout(principal)
-        return common_pb2.Empty()
+        return empty_pb2.Empty()
 
-    @rpc("Auth", "WhoAmI")
-    async def WhoAmI(
-        self,
-        request: common_pb2.Empty,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[common_pb2.Empty, control_pb2.Operator],
-    ) -> control_pb2.Operator:
+    @rpc("Auth", "GetMe")
+    async def GetMe(
+        self, request: pb.GetMeRequest, principal: Principal, context: Ctx
+    ) -> pb.Operator:
+        return converters.operator_pb(self.engine.directory.operator(principal.operator_id))
+
+    @rpc("Auth", "UpdateMe")
+    async def UpdateMe(
+        self, request: pb.UpdateMeRequest, principal: Principal, context: Ctx
+    ) -> pb.Operator:
+        given = request.operator
+        fields = masked(request.update_mask, given, ME_FIELDS, "operator")
+        held = self.engine.directory.role_permissions(principal.account_id, principal.role)
+        for field in fields:  # each checked before anything changes
+            if field in ME_PERMISSIONS:
+                require(held, principal.role, ME_PERMISSIONS[field])
+        profile = {f: getattr(given, f) for f in fields if f != "auto_accept"}
+        if profile:
+            await self.engine.directory.update_profile(principal.operator_id, **profile)
+        if "auto_accept" in fields:
+            await account.set_auto_accept(self.engine, principal, given.auto_accept)
         return converters.operator_pb(self.engine.directory.operator(principal.operator_id))
 
     @rpc("Auth", "ChangePassword")
     async def ChangePassword(
-        self,
-        request: control_pb2.ChangePasswordRequest,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[control_pb2.ChangePasswordRequest, common_pb2.Empty],
-    ) -> common_pb2.Empty:
+        self, request: pb.ChangePasswordRequest, principal: Principal, context: Ctx
+    ) -> empty_pb2.Empty:
         await self.engine.auth.change_password(
             principal, request.current_password, request.new_password
         )
-        return common_pb2.Empty()
+        return empty_pb2.Empty()
 
-    @rpc("Auth", "ListMySessions")
-    async def ListMySessions(
-        self,
-        request: common_pb2.Empty,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[common_pb2.Empty, control_pb2.ListSessionsReply],
-    ) -> control_pb2.ListSessionsReply:
+    @rpc("Auth", "ListSessions")
+    async def ListSessions(
+        self, request: pb.ListSessionsRequest, principal: Principal, context: Ctx
+    ) -> pb.ListSessionsResponse:
+        page = page_of(request, "sessions", principal.account_id, principal.operator_id)
         sessions = self.engine.auth.sessions(principal.operator_id, principal.token_digest)
-        return control_pb2.ListSessionsReply(
+        taken, token = page.take(sessions, lambda s: (-int(s["created_ms"]), str(s["id"])))
+        return pb.ListSessionsResponse(
             sessions=[
-                control_pb2.SessionInfo(
+                pb.SessionInfo(
                     id=s["id"],
                     created_at_ms=s["created_ms"],
                     expires_at_ms=s["expires_ms"],
                     current=s["current"],
                     name=s["name"],
                 )
-                for s in sessions
-            ]
+                for s in taken
+            ],
+            next_page_token=token,
         )
+
+    @rpc("Auth", "DeleteSession")
+    async def DeleteSession(
+        self, request: pb.DeleteSessionRequest, principal: Principal, context: Ctx
+    ) -> empty_pb2.Empty:
+        await self.engine.auth.revoke_session(principal.operator_id, request.session_id)
+        return empty_pb2.Empty()
 
     @rpc("Auth", "CreateApiToken")
     async def CreateApiToken(
-        self,
-        request: control_pb2.CreateApiTokenRequest,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[
-            control_pb2.CreateApiTokenRequest, control_pb2.LoginReply
-        ],
-    ) -> control_pb2.LoginReply:
+        self, request: pb.CreateApiTokenRequest, principal: Principal, context: Ctx
+    ) -> pb.LoginResponse:
         token, expires = await self.engine.auth.create_api_token(
             principal, request.name, request.days or 90
         )
         op = self.engine.directory.operator(principal.operator_id)
-        return control_pb2.LoginReply(
+        return pb.LoginResponse(
             token=token, expires_at_ms=expires, operator=converters.operator_pb(op)
         )
-
-    @rpc("Auth", "SetDisplayName")
-    async def SetDisplayName(
-        self,
-        request: control_pb2.SetDisplayNameRequest,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[control_pb2.SetDisplayNameRequest, control_pb2.Operator],
-    ) -> control_pb2.Operator:
-        op = await self.engine.directory.update_profile(
-            principal.operator_id, display_name=request.display_name
-        )
-        return converters.operator_pb(op)
-
-    @rpc("Auth", "SetAvatar")
-    async def SetAvatar(
-        self,
-        request: control_pb2.SetAvatarRequest,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[control_pb2.SetAvatarRequest, control_pb2.Operator],
-    ) -> control_pb2.Operator:
-        op = await self.engine.directory.update_profile(
-            principal.operator_id, avatar_url=request.avatar_url
-        )
-        return converters.operator_pb(op)
-
-    @rpc("Auth", "SetMyAutoAccept")
-    async def SetMyAutoAccept(
-        self,
-        request: control_pb2.SetMyAutoAcceptRequest,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[control_pb2.SetMyAutoAcceptRequest, control_pb2.Operator],
-    ) -> control_pb2.Operator:
-        op = await account.set_auto_accept(self.engine, principal, request.auto_accept)
-        return converters.operator_pb(op)
-
-    @rpc("Auth", "RevokeMySession")
-    async def RevokeMySession(
-        self,
-        request: control_pb2.RevokeSessionRequest,
-        principal: Principal,
-        context: grpc.aio.ServicerContext[control_pb2.RevokeSessionRequest, common_pb2.Empty],
-    ) -> common_pb2.Empty:
-        await self.engine.auth.revoke_session(principal.operator_id, request.session_id)
-        return common_pb2.Empty()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import grpc
 
@@ -30,7 +30,7 @@ from engine.chat import ids
 from engine.chat.auth import Principal
 from engine.chat.permissions import require
 from engine.chat.sessions.access import StreamAccess
-from engine.errors import PermissionDenied, Refused
+from engine.errors import InvalidArgument, PermissionDenied, Refused
 
 log = logging.getLogger("parley.grpc")
 
@@ -194,3 +194,53 @@ def watch_access(
         access = StreamAccess(engine, principal, needed, end, narrow)
     access.start()
     return access
+
+
+# -- what the resource services share -------------------------------------------------
+
+Ctx = grpc.aio.ServicerContext[Any, Any]  # a unary call's context, as the handlers take it
+T = TypeVar("T")
+
+
+def need(value: str, field: str) -> str:
+    """A field naming what the call acts on must be given."""
+    if not value:
+        raise InvalidArgument("invalid_argument", f"{field} is required", field=field)
+    return value
+
+
+class CreateRequest(Protocol):
+    request_id: str
+
+    def __init__(self) -> None: ...
+
+    def CopyFrom(self, other_msg: Any, /) -> None: ...  # noqa: N802 (protobuf's names)
+
+    def SerializeToString(self, *, deterministic: bool = ...) -> bytes: ...  # noqa: N802
+
+
+async def create_once(
+    engine: Engine,
+    p: Principal,
+    method: str,
+    request: CreateRequest,
+    create: Callable[[], Awaitable[T]],
+    id_of: Callable[[T], str],
+    get: Callable[[str], T],
+) -> T:
+    """Run a create, once per request id (engine/chat/requests.py): a retry
+    with the same id and request gets what the first made, as it is now."""
+    if not request.request_id:
+        return await create()
+    bare = type(request)()
+    bare.CopyFrom(request)
+    bare.request_id = ""
+    made = await engine.requests.once(
+        p.account_id,
+        method,
+        request.request_id,
+        bare.SerializeToString(deterministic=True),
+        create,
+        id_of,
+    )
+    return made.made if made.made is not None else get(made.id)

@@ -23,7 +23,14 @@ MAX_ITEMS = 1_000  # entries of a repeated field
 _STRING = (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES)
 # Id fields of unary requests that may be left empty (the rest name what the
 # call acts on; fields declared ``optional`` may be left out anyway).
-OPTIONAL_IDS = frozenset({"parley.v1.ListTemplatesRequest.conversation_id"})
+OPTIONAL_IDS = frozenset(
+    {
+        "parley.v1.ListTemplatesRequest.conversation_id",
+        # Filters of lists: left out, the list is the whole account's.
+        "parley.v1.ListDepartmentsRequest.site_id",
+        "parley.v1.ListOperatorsRequest.department_id",
+    }
+)
 
 
 def _is_id(name: str) -> bool:
@@ -33,10 +40,12 @@ def _is_id(name: str) -> bool:
 def _check_string(path: str, is_id: bool, value: str | bytes) -> None:
     nul = b"\x00" in value if isinstance(value, bytes) else "\x00" in value
     if nul:
-        raise InvalidArgument("invalid_argument", f"{path} holds a NUL character")
+        raise InvalidArgument("invalid_argument", f"{path} holds a NUL character", field=path)
     limit = MAX_ID if is_id else MAX_STRING
     if len(value) > limit:
-        raise InvalidArgument("invalid_argument", f"{path} is longer than {limit} characters")
+        raise InvalidArgument(
+            "invalid_argument", f"{path} is longer than {limit} characters", field=path
+        )
 
 
 def check_request(message: Message, path: str = "", ids: bool = False) -> None:
@@ -48,7 +57,7 @@ def check_request(message: Message, path: str = "", ids: bool = False) -> None:
         if field.is_repeated:
             if len(value) > MAX_ITEMS:
                 raise InvalidArgument(
-                    "invalid_argument", f"{where} has more than {MAX_ITEMS} entries"
+                    "invalid_argument", f"{where} has more than {MAX_ITEMS} entries", field=where
                 )
             items = value
         else:
@@ -68,9 +77,10 @@ def check_ids_given(request: Message) -> None:
         if (
             field.type == FieldDescriptor.TYPE_STRING
             and field.name.endswith("_id")
+            and field.name != "request_id"  # a create's retry key, when the client has one
             and not field.is_repeated
             and not field.has_presence
             and field.full_name not in OPTIONAL_IDS
             and not getattr(request, field.name)
         ):
-            raise InvalidArgument("invalid_argument", f"{field.name} is required")
+            raise InvalidArgument("invalid_argument", f"{field.name} is required", field=field.name)

@@ -15,9 +15,10 @@ import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import orjson
+from google.protobuf.message import Message
 
 from engine.errors import InvalidArgument
 
@@ -27,13 +28,6 @@ Key = tuple[Any, ...]  # strings and ints: JSON survives them
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 TOKEN_VERSION = 1
-
-
-class PagedRequest(Protocol):
-    page_size: int
-    page_token: str
-
-    def HasField(self, field_name: str) -> bool: ...  # noqa: N802 (protobuf's name)
 
 
 def bad_token(why: str) -> InvalidArgument:
@@ -78,12 +72,12 @@ def digest(*filters: object) -> str:
     return hashlib.sha256(orjson.dumps([str(f) for f in filters])).hexdigest()[:16]
 
 
-def page_of(request: PagedRequest, list_name: str, account_id: str, *filters: object) -> Page:
-    """The page a List request asks for; refuses a bad size or a token of
-    another list, filter or account."""
+def page_of(request: Message, list_name: str, account_id: str, *filters: object) -> Page:
+    """The page a List request (with ``page_size`` and ``page_token``) asks for;
+    refuses a bad size or a token of another list, filter or account."""
     size = DEFAULT_PAGE_SIZE
     if request.HasField("page_size"):
-        size = request.page_size
+        size = int(getattr(request, "page_size"))  # noqa: B009 (any List request)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise InvalidArgument(
                 "invalid_page_size",
@@ -91,7 +85,7 @@ def page_of(request: PagedRequest, list_name: str, account_id: str, *filters: ob
                 field="page_size",
             )
     wanted = digest(*filters)
-    token = request.page_token
+    token = str(getattr(request, "page_token"))  # noqa: B009
     if not token:
         return Page(list_name, account_id, wanted, size, None)
     if len(token) > 2048:

@@ -289,6 +289,15 @@ def tickets(engine: Engine, p: Principal, site_id: str, limit: int) -> list[Tick
     return found[: max(0, limit)]
 
 
+def ticket(engine: Engine, p: Principal, ticket_id: str) -> Ticket:
+    """One offline request the caller may see (the scope of :func:`tickets`)."""
+    for site in engine.directory.list_sites(p.account_id):
+        for found in tickets(engine, p, site.id, 1_000_000):
+            if found.id == ticket_id:
+                return found
+    raise NotFound("unknown_ticket", f"no ticket {ticket_id[:40]!r}", field="ticket_id")
+
+
 def direct_messages(
     engine: Engine, p: Principal, with_operator_id: str, after_seq: int, limit: int
 ) -> list[DirectMessage]:
@@ -320,14 +329,29 @@ async def add_template(
     )
 
 
-async def delete_template(engine: Engine, p: Principal, template_id: str) -> None:
-    """Delete one's own quick reply, or a shared one for those who manage them;
-    a colleague's own does not exist for the caller."""
+def own_template(engine: Engine, p: Principal, template_id: str, change: bool = False) -> Template:
+    """A quick reply the caller may use: its own or the account's (``change``:
+    the account's only for those who manage them); a colleague's own does not
+    exist for the caller."""
     template = engine.directory.template(template_id, p.account_id)
-    if not template.operator_id:
-        check_shared_templates(held(engine, p), p.role)
-    elif template.operator_id != p.operator_id:
+    if template.operator_id and template.operator_id != p.operator_id:
         raise NotFound("unknown_template", f"no quick reply {template_id[:40]!r}")
+    if change and not template.operator_id:
+        check_shared_templates(held(engine, p), p.role)
+    return template
+
+
+async def update_template(
+    engine: Engine, p: Principal, template_id: str, changes: dict[str, Any]
+) -> Template:
+    """Change one's own quick reply, or a shared one for those who manage them."""
+    template = own_template(engine, p, template_id, change=True)
+    return await engine.directory.update_template(template, changes)
+
+
+async def delete_template(engine: Engine, p: Principal, template_id: str) -> None:
+    """Delete one's own quick reply, or a shared one for those who manage them."""
+    template = own_template(engine, p, template_id, change=True)
     await engine.directory.delete_template(template.id)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from engine.chat import ids
+from engine.chat.directory_edits import DirectoryEdits
 from engine.chat.hashing import PASSWORD_HASHER, hash_password
 from engine.chat.permissions import BUILTIN_ROLES, SERVER_ROLES, check_role
 from engine.chat.records import (
@@ -30,7 +31,6 @@ from engine.chat.records import (
     Template,
     check_languages,
 )
-from engine.chat.directory_edits import DirectoryEdits
 from engine.chat.site_lists import SiteLists
 from engine.errors import (
     AlreadyExists,

@@ -49,10 +49,14 @@ class SiteLists(ABC):
         self.blocks[block.id] = block
         return block
 
-    async def remove_block(self, account_id: str, block_id: str) -> None:
+    def block(self, block_id: str, account_id: str) -> Block:
         block = self.blocks.get(block_id)
         if block is None or self.sites[block.site_id].account_id != account_id:
             raise NotFound("unknown_block", f"no block {block_id[:40]!r}")
+        return block
+
+    async def remove_block(self, account_id: str, block_id: str) -> None:
+        self.block(block_id, account_id)
         await self.store.write_async([BLOCKS.delete(block_id)])
         del self.blocks[block_id]
 

@@ -98,9 +98,10 @@ each stream (``journal_cids``, ``internal_cids``), no longer written nor read
 (a store that has them keeps them, unused); 3 adds ``usage``: :func:`upgrade`,
 run when the engine opens the store, counts each site's stored messages and
 tickets once (a scan of the journal and the tickets, in pieces of 10,000 records)
-before anything is served, and records version 3. A store of a newer version is
-refused. 4 adds ``requests`` (nothing to convert). (Version 1 also declared a ``visitors`` database that nothing wrote: a
-visitor's record is its actor snapshot. It is no longer opened.)
+before anything is served, and records version 3. 4 adds ``requests`` (nothing
+to convert). A store of a newer version is refused. (Version 1 also declared a
+``visitors`` database that nothing wrote: a visitor's record is its actor
+snapshot. It is no longer opened.)
 """
 
 from __future__ import annotations

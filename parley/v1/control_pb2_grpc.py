@@ -461,8 +461,7 @@ class SitesServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSites(self, request, context):
-        """By name.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -2054,7 +2053,7 @@ class RolesServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRoles(self, request, context):
-        """Built-in first, then the account's by name.
+        """Built-in first, then the account's, by name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -3258,8 +3257,7 @@ class AccountsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAccounts(self, request, context):
-        """By name.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -206,7 +206,6 @@ class SitesStub:
     def __new__(cls, channel: _aio.Channel) -> SitesAsyncStub: ...
     GetSite: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetSiteRequest, _control_pb2.Site]
     ListSites: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListSitesRequest, _control_pb2.ListSitesResponse]
-    """By name."""
     CreateSite: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateSiteRequest, _control_pb2.Site]
     UpdateSite: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateSiteRequest, _control_pb2.Site]
     DeleteSite: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteSiteRequest, _empty_pb2.Empty]
@@ -222,7 +221,6 @@ class SitesAsyncStub(SitesStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetSite: _aio.UnaryUnaryMultiCallable[_control_pb2.GetSiteRequest, _control_pb2.Site]  # type: ignore[assignment]
     ListSites: _aio.UnaryUnaryMultiCallable[_control_pb2.ListSitesRequest, _control_pb2.ListSitesResponse]  # type: ignore[assignment]
-    """By name."""
     CreateSite: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateSiteRequest, _control_pb2.Site]  # type: ignore[assignment]
     UpdateSite: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateSiteRequest, _control_pb2.Site]  # type: ignore[assignment]
     DeleteSite: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteSiteRequest, _empty_pb2.Empty]  # type: ignore[assignment]
@@ -246,8 +244,7 @@ class SitesServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.ListSitesRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_control_pb2.ListSitesResponse, _abc.Awaitable[_control_pb2.ListSitesResponse]]:
-        """By name."""
+    ) -> _typing.Union[_control_pb2.ListSitesResponse, _abc.Awaitable[_control_pb2.ListSitesResponse]]: ...
 
     @_abc_1.abstractmethod
     def CreateSite(
@@ -688,7 +685,7 @@ class RolesStub:
     def __new__(cls, channel: _aio.Channel) -> RolesAsyncStub: ...
     GetRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetRoleRequest, _control_pb2.Role]
     ListRoles: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListRolesRequest, _control_pb2.ListRolesResponse]
-    """Built-in first, then the account's by name."""
+    """Built-in first, then the account's, by name."""
     CreateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]
     UpdateRole: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]
     """Its holders' open streams follow at once."""
@@ -704,7 +701,7 @@ class RolesAsyncStub(RolesStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetRole: _aio.UnaryUnaryMultiCallable[_control_pb2.GetRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     ListRoles: _aio.UnaryUnaryMultiCallable[_control_pb2.ListRolesRequest, _control_pb2.ListRolesResponse]  # type: ignore[assignment]
-    """Built-in first, then the account's by name."""
+    """Built-in first, then the account's, by name."""
     CreateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     UpdateRole: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateRoleRequest, _control_pb2.Role]  # type: ignore[assignment]
     """Its holders' open streams follow at once."""
@@ -729,7 +726,7 @@ class RolesServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ListRolesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListRolesResponse, _abc.Awaitable[_control_pb2.ListRolesResponse]]:
-        """Built-in first, then the account's by name."""
+        """Built-in first, then the account's, by name."""
 
     @_abc_1.abstractmethod
     def CreateRole(
@@ -1083,7 +1080,6 @@ class AccountsStub:
     def __new__(cls, channel: _aio.Channel) -> AccountsAsyncStub: ...
     GetAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetAccountRequest, _control_pb2.Account]
     ListAccounts: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListAccountsRequest, _control_pb2.ListAccountsResponse]
-    """By name."""
     CreateAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateAccountRequest, _control_pb2.CreateAccountResponse]
     """Answers the owner's one-time password, once."""
     UpdateAccount: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateAccountRequest, _control_pb2.Account]
@@ -1103,7 +1099,6 @@ class AccountsAsyncStub(AccountsStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.GetAccountRequest, _control_pb2.Account]  # type: ignore[assignment]
     ListAccounts: _aio.UnaryUnaryMultiCallable[_control_pb2.ListAccountsRequest, _control_pb2.ListAccountsResponse]  # type: ignore[assignment]
-    """By name."""
     CreateAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateAccountRequest, _control_pb2.CreateAccountResponse]  # type: ignore[assignment]
     """Answers the owner's one-time password, once."""
     UpdateAccount: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateAccountRequest, _control_pb2.Account]  # type: ignore[assignment]
@@ -1131,8 +1126,7 @@ class AccountsServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.ListAccountsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_control_pb2.ListAccountsResponse, _abc.Awaitable[_control_pb2.ListAccountsResponse]]:
-        """By name."""
+    ) -> _typing.Union[_control_pb2.ListAccountsResponse, _abc.Awaitable[_control_pb2.ListAccountsResponse]]: ...
 
     @_abc_1.abstractmethod
     def CreateAccount(

@@ -154,6 +154,28 @@ def visitor_url(app: Parley, site: str | None = None) -> str:
 ROUND_TRIP = "sroundtrip-"  # a conversation id no site has: the marker of a round trip
 
 
+class Api:
+    """One stub per control-plane service, over one channel."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.auth = control_pb2_grpc.AuthStub(channel)
+        self.sites = control_pb2_grpc.SitesStub(channel)
+        self.departments = control_pb2_grpc.DepartmentsStub(channel)
+        self.regions = control_pb2_grpc.RegionsStub(channel)
+        self.groups = control_pb2_grpc.GroupsStub(channel)
+        self.link_rules = control_pb2_grpc.LinkRulesStub(channel)
+        self.operators = control_pb2_grpc.OperatorsStub(channel)
+        self.roles = control_pb2_grpc.RolesStub(channel)
+        self.templates = control_pb2_grpc.TemplatesStub(channel)
+        self.blocks = control_pb2_grpc.BlocksStub(channel)
+        self.tickets = control_pb2_grpc.TicketsStub(channel)
+        self.conversations = control_pb2_grpc.ConversationsStub(channel)
+        self.direct_messages = control_pb2_grpc.DirectMessagesStub(channel)
+        self.reports = control_pb2_grpc.ReportsStub(channel)
+        self.accounts = control_pb2_grpc.AccountsStub(channel)
+        self.server = control_pb2_grpc.ServerStub(channel)
+
+
 class Operator:
     """An operator over gRPC: login, then one session stream."""
 
@@ -162,7 +184,7 @@ class Operator:
         self.closed = False
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
         self.auth = control_pb2_grpc.AuthStub(self.channel)
-        self.control = control_pb2_grpc.ControlStub(self.channel)
+        self.api = Api(self.channel)
         self.sessions = operator_pb2_grpc.OperatorSessionStub(self.channel)
         self.token = ""
         self.id = ""  # the operator's id, once known
