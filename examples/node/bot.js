@@ -103,7 +103,8 @@ function fields(bytes) {
 }
 
 function reasonOf(error) {
-  const [details] = (error && error.metadata && error.metadata.get("grpc-status-details-bin")) || [];
+  const trailer = error && error.metadata && error.metadata.get("grpc-status-details-bin");
+  const details = trailer && trailer[0];
   if (!details) return "";
   for (const [number, any] of fields(details)) {
     if (number !== 3) continue; // Status.details
@@ -204,13 +205,19 @@ async function ensureBot(meta, email, departmentId) {
   const password = crypto.randomBytes(18).toString("base64url");
   let bot;
   try {
-    const operator = { email, display_name: "Echo bot", role: "operator", department_ids: [departmentId] };
+    const operator = {
+      email,
+      display_name: "Echo bot",
+      role: "operator",
+      department_ids: [departmentId],
+    };
     bot = await create(operators, "CreateOperator", { operator, password, max_chats: 20 }, meta);
   } catch (error) {
     if (reasonOf(error) !== "ALREADY_EXISTS") throw error;
     // The email is taken: the bot of an earlier run. Find it and give it a new
     // password (this also ends the sessions an earlier run may have left).
-    bot = await find(pages(operators, "ListOperators", {}, "operators", meta), (o) => o.email === email);
+    const listing = pages(operators, "ListOperators", {}, "operators", meta);
+    bot = await find(listing, (o) => o.email === email);
     if (!bot) throw new Error(`${email} belongs to another account's operator`);
     await call(operators, "ResetPassword", { operator_id: bot.id, new_password: password }, meta);
   }
@@ -239,6 +246,8 @@ function runSession(meta, readyLine) {
     const send = (...commands) => stream.write({ commands });
     const mine = new Set(); // conversations assigned to the bot
     let done = 0;
+    let me = ""; // the bot's operator id, from ready
+    let online = false;
     let stopping = false;
     const stop = () => {
       stopping = true;
@@ -250,8 +259,17 @@ function runSession(meta, readyLine) {
 
     const handlers = {
       ready(ready) {
-        if (ready.status !== "online") send({ status: { status: "online" } }); // left by an earlier run
-        console.log(readyLine);
+        me = ready.operator_id;
+        // Not online: the status an earlier run left.
+        if (ready.status !== "online") send({ status: { status: "online" } });
+      },
+      presence(presence) {
+        // The operators list: everyone's status once after ready, then each
+        // change. Once it shows the bot online, chats can come.
+        if (presence.operator_id === me && presence.status === "online" && !online) {
+          online = true;
+          console.log(readyLine);
+        }
       },
       offered(offer) {
         // Only without auto_accept: take it.
@@ -272,7 +290,7 @@ function runSession(meta, readyLine) {
           {
             send: {
               conversation_id: conv,
-              client_msg_id: `re-${message.seq}`,
+              client_msg_id: `bot-reply-${message.seq}`,
               text: bye ? "Goodbye!" : answerTo(message.text),
             },
           },
@@ -335,6 +353,6 @@ async function main() {
 
 main().catch((error) => {
   const reason = reasonOf(error) || (error.code !== undefined ? grpc.status[error.code] : "");
-  console.error(`refused: ${reason}: ${error.details || error.message}`);
+  console.error(`refused (${reason}): ${error.details || error.message}`);
   process.exit(1);
 });

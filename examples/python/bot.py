@@ -198,6 +198,8 @@ class Bot:
         self.max_chats = max_chats  # 0: run until stopped
         self.done = 0  # conversations that ended
         self.mine: set[str] = set()  # conversations assigned to the bot
+        self.me = ""  # the bot's operator id, from ready
+        self.online = False
         self.stopping = False
         self.call: Any = None
 
@@ -230,10 +232,17 @@ class Bot:
 
     def handle(self, kind: str | None, event: Any, ready_line: str) -> None:
         if kind == "ready":
+            self.me = event.ready.operator_id
             if event.ready.status != "online":  # the status an earlier run left
                 status = operator_pb2.SetStatus(status="online")
                 self.send(operator_pb2.OperatorCommand(status=status))
-            say(ready_line)
+        elif kind == "presence":
+            # The operators list: everyone's status once after ready, then each
+            # change. Once it shows the bot online, chats can come.
+            online = event.presence.status == "online"
+            if event.presence.operator_id == self.me and online and not self.online:
+                self.online = True
+                say(ready_line)
         elif kind == "offered":  # only without auto_accept: take it
             answer = operator_pb2.OfferAnswer(
                 conversation_id=event.offered.conversation_id, accept=True
@@ -255,18 +264,20 @@ class Bot:
         if message.author_kind != common_pb2.AUTHOR_KIND_VISITOR:
             return  # our own replies and the system's notices come back too
         conv = message.conversation_id
+        bye = message.text.strip().lower().startswith("bye")
         # The client message id is ours to choose; one per answer, so a resent
         # command is stored once.
         reply = operator_pb2.OperatorSend(
-            conversation_id=conv, client_msg_id=f"re-{message.seq}", text=answer_to(message.text)
+            conversation_id=conv,
+            client_msg_id=f"bot-reply-{message.seq}",
+            text="Goodbye!" if bye else answer_to(message.text),
         )
         read = operator_pb2.OperatorRead(conversation_id=conv, seq=message.seq)
         commands = [
             operator_pb2.OperatorCommand(read=read),
             operator_pb2.OperatorCommand(send=reply),
         ]
-        if message.text.strip().lower().startswith("bye"):
-            reply.text = "Goodbye!"
+        if bye:
             close = operator_pb2.CloseConversation(conversation_id=conv)
             commands.append(operator_pb2.OperatorCommand(close=close))
         self.send(*commands)  # one batch: handled in order
@@ -330,4 +341,4 @@ if __name__ == "__main__":
         sys.exit(main())
     except grpc.RpcError as error:
         reason = reason_of(error) or error.code().name
-        sys.exit(f"refused: {reason}: {error.details()}")
+        sys.exit(f"refused ({reason}): {error.details()}")
