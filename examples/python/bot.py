@@ -226,6 +226,7 @@ class Bot:
                     self.handle(event.WhichOneof("event"), event, ready_line)
                 if self.max_chats and self.done >= self.max_chats:
                     return
+            raise SystemExit("session ended by the server")
         except grpc.RpcError as error:
             if not self.stopping:
                 raise SystemExit(f"session ended: {error.code().name} {error.details()}") from None

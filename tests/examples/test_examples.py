@@ -139,7 +139,8 @@ async def chat(running: Bot) -> str:
     assert url.endswith(f"/v1/visitor?site={site}")
     await running.line("ready:")
 
-    visitor = await Visitor(url).connect(origin=ORIGIN)  # the origin the bot allowed
+    async with asyncio.timeout(WAIT):  # the origin the bot allowed
+        visitor = await Visitor(url).connect(origin=ORIGIN)
     try:
         welcome = await visitor.hello(name="Ada")
         assert not welcome["offline"], welcome
@@ -160,21 +161,21 @@ async def owned(served: Served) -> tuple[list[str], list[str], list[str]]:
     """The owner's sites named SITE_NAME, their departments, operators with BOT_EMAIL."""
     async with grpc.aio.insecure_channel(served.info["grpc"]) as channel:
         login = control_pb2.LoginRequest(email=OWNER_EMAIL, password=OWNER_PASSWORD)
-        token = (await control_pb2_grpc.AuthStub(channel).Login(login)).token
+        token = (await control_pb2_grpc.AuthStub(channel).Login(login, timeout=WAIT)).token
         meta = [("authorization", f"Bearer {token}")]
         sites = await control_pb2_grpc.SitesStub(channel).ListSites(
-            control_pb2.ListSitesRequest(page_size=1000), metadata=meta
+            control_pb2.ListSitesRequest(page_size=1000), metadata=meta, timeout=WAIT
         )
         site_ids = [s.id for s in sites.sites if s.name == SITE_NAME]
         departments = []
         for site_id in site_ids:
             listing = control_pb2.ListDepartmentsRequest(site_id=site_id, page_size=1000)
             found = await control_pb2_grpc.DepartmentsStub(channel).ListDepartments(
-                listing, metadata=meta
+                listing, metadata=meta, timeout=WAIT
             )
             departments += [d.id for d in found.departments]
         operators = await control_pb2_grpc.OperatorsStub(channel).ListOperators(
-            control_pb2.ListOperatorsRequest(page_size=1000), metadata=meta
+            control_pb2.ListOperatorsRequest(page_size=1000), metadata=meta, timeout=WAIT
         )
         bots = [o.id for o in operators.operators if o.email == BOT_EMAIL]
     return site_ids, departments, bots
