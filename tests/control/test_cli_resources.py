@@ -183,12 +183,6 @@ async def test_a_create_sent_twice_makes_one_thing(tmp_path: Path) -> None:
             client.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a create whose call is cancelled by its deadline while its write commits "
-    "is stored but never reaches the directory in memory (the update after the awaited "
-    "write does not run), so the retry with its request id answers unknown_group",
-)
 async def test_a_create_retried_after_its_deadline_makes_one_thing(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.demo is not None
