@@ -2550,7 +2550,8 @@ class BlocksServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListBlocks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Oldest first (by creation time, then id).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -835,6 +835,7 @@ class BlocksStub:
     def __new__(cls, channel: _aio.Channel) -> BlocksAsyncStub: ...
     GetBlock: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetBlockRequest, _control_pb2.Block]
     ListBlocks: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListBlocksRequest, _control_pb2.ListBlocksResponse]
+    """Oldest first (by creation time, then id)."""
     CreateBlock: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateBlockRequest, _control_pb2.Block]
     DeleteBlock: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteBlockRequest, _empty_pb2.Empty]
 
@@ -845,6 +846,7 @@ class BlocksAsyncStub(BlocksStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetBlock: _aio.UnaryUnaryMultiCallable[_control_pb2.GetBlockRequest, _control_pb2.Block]  # type: ignore[assignment]
     ListBlocks: _aio.UnaryUnaryMultiCallable[_control_pb2.ListBlocksRequest, _control_pb2.ListBlocksResponse]  # type: ignore[assignment]
+    """Oldest first (by creation time, then id)."""
     CreateBlock: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateBlockRequest, _control_pb2.Block]  # type: ignore[assignment]
     DeleteBlock: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteBlockRequest, _empty_pb2.Empty]  # type: ignore[assignment]
 
@@ -863,7 +865,8 @@ class BlocksServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.ListBlocksRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_control_pb2.ListBlocksResponse, _abc.Awaitable[_control_pb2.ListBlocksResponse]]: ...
+    ) -> _typing.Union[_control_pb2.ListBlocksResponse, _abc.Awaitable[_control_pb2.ListBlocksResponse]]:
+        """Oldest first (by creation time, then id)."""
 
     @_abc_1.abstractmethod
     def CreateBlock(
