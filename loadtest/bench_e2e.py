@@ -238,7 +238,7 @@ async def parley_phases(
     tasks: list[asyncio.Task[None]] = []
     try:
         auth = control_pb2_grpc.AuthStub(channel)
-        control = control_pb2_grpc.ControlStub(channel)
+        operators_api = control_pb2_grpc.OperatorsStub(channel)
         owner = await auth.Login(
             control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
         )
@@ -248,12 +248,12 @@ async def parley_phases(
         stub = operator_pb2_grpc.OperatorSessionStub(channel)
         for i in range(operators):
             email = f"bench{i}@parley.local"
-            await control.AddOperator(
-                control_pb2.AddOperatorRequest(
-                    email=email,
+            await operators_api.CreateOperator(
+                control_pb2.CreateOperatorRequest(
+                    operator=control_pb2.Operator(
+                        email=email, display_name=f"Bench {i}", department_ids=[info["department"]]
+                    ),
                     password="bench-password",
-                    display_name=f"Bench {i}",
-                    department_ids=[info["department"]],
                     max_chats=per_op,
                 ),
                 metadata=md,

@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import orjson
 from argon2 import PasswordHasher
+from google.rpc import error_details_pb2, status_pb2
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
@@ -21,6 +22,8 @@ from engine.chat.limits import Limits
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 from tests.conftest import CHEAP_HASHER
+
+DETAILS_KEY = "grpc-status-details-bin"
 
 
 @asynccontextmanager
@@ -338,3 +341,16 @@ async def on_duty(app: Parley) -> Operator:
     op = await demo_operator(app)
     await op.open()
     return op
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The google.rpc.ErrorInfo a refusal carries in its trailing metadata
+    (``grpc-status-details-bin``); fails if it carries none."""
+    raw = [v for k, v in error.trailing_metadata() or () if k == DETAILS_KEY]
+    assert raw, f"no {DETAILS_KEY} in {error}"
+    status = status_pb2.Status.FromString(raw[0])
+    assert status.code == error.code().value[0], (status, error)
+    assert status.details, f"no details in {status}"
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info), status.details[0]
+    return info
