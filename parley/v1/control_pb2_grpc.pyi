@@ -945,6 +945,18 @@ class ConversationsStub:
     """A conversation's messages, oldest first (by seq), for who may see it."""
     GetVisitorInfo: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetVisitorInfoRequest, _control_pb2.VisitorInfo]
     """What is known of a conversation's visitor, for operators who may see it."""
+    GetConversation: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetConversationRequest, _control_pb2.Conversation]
+    """The history. An operator always sees the chats it took part in; with
+    view_department_chats its departments' too, with view_all_chats or
+    view_history the account's. Others are unknown (NOT_FOUND).
+    A conversation's summary, read from the store.
+    """
+    ListConversations: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListConversationsRequest, _control_pb2.ListConversationsResponse]
+    """Past (and open) chats, filtered and sorted; read from the history index,
+    which follows the store a moment behind.
+    """
+    SearchConversations: _grpc.UnaryUnaryMultiCallable[_control_pb2.SearchConversationsRequest, _control_pb2.SearchConversationsResponse]
+    """Messages holding every word of a query, newest chat first, then by seq."""
 
 @_typing.type_check_only
 class ConversationsAsyncStub(ConversationsStub):
@@ -959,6 +971,18 @@ class ConversationsAsyncStub(ConversationsStub):
     """A conversation's messages, oldest first (by seq), for who may see it."""
     GetVisitorInfo: _aio.UnaryUnaryMultiCallable[_control_pb2.GetVisitorInfoRequest, _control_pb2.VisitorInfo]  # type: ignore[assignment]
     """What is known of a conversation's visitor, for operators who may see it."""
+    GetConversation: _aio.UnaryUnaryMultiCallable[_control_pb2.GetConversationRequest, _control_pb2.Conversation]  # type: ignore[assignment]
+    """The history. An operator always sees the chats it took part in; with
+    view_department_chats its departments' too, with view_all_chats or
+    view_history the account's. Others are unknown (NOT_FOUND).
+    A conversation's summary, read from the store.
+    """
+    ListConversations: _aio.UnaryUnaryMultiCallable[_control_pb2.ListConversationsRequest, _control_pb2.ListConversationsResponse]  # type: ignore[assignment]
+    """Past (and open) chats, filtered and sorted; read from the history index,
+    which follows the store a moment behind.
+    """
+    SearchConversations: _aio.UnaryUnaryMultiCallable[_control_pb2.SearchConversationsRequest, _control_pb2.SearchConversationsResponse]  # type: ignore[assignment]
+    """Messages holding every word of a query, newest chat first, then by seq."""
 
 class ConversationsServicer(metaclass=_abc_1.ABCMeta):
     """Conversations as operators read them outside their session stream."""
@@ -988,6 +1012,36 @@ class ConversationsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.VisitorInfo, _abc.Awaitable[_control_pb2.VisitorInfo]]:
         """What is known of a conversation's visitor, for operators who may see it."""
+
+    @_abc_1.abstractmethod
+    def GetConversation(
+        self,
+        request: _control_pb2.GetConversationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Conversation, _abc.Awaitable[_control_pb2.Conversation]]:
+        """The history. An operator always sees the chats it took part in; with
+        view_department_chats its departments' too, with view_all_chats or
+        view_history the account's. Others are unknown (NOT_FOUND).
+        A conversation's summary, read from the store.
+        """
+
+    @_abc_1.abstractmethod
+    def ListConversations(
+        self,
+        request: _control_pb2.ListConversationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListConversationsResponse, _abc.Awaitable[_control_pb2.ListConversationsResponse]]:
+        """Past (and open) chats, filtered and sorted; read from the history index,
+        which follows the store a moment behind.
+        """
+
+    @_abc_1.abstractmethod
+    def SearchConversations(
+        self,
+        request: _control_pb2.SearchConversationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.SearchConversationsResponse, _abc.Awaitable[_control_pb2.SearchConversationsResponse]]:
+        """Messages holding every word of a query, newest chat first, then by seq."""
 
 def add_ConversationsServicer_to_server(servicer: ConversationsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

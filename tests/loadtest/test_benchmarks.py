@@ -122,3 +122,9 @@ def test_every_benchmark_is_smoked() -> None:
     assert names, "no benchmarks found"
     missing = [name for name in names if f"test_{name}" not in globals()]
     assert not missing, f"benchmarks without a smoke test here: {missing}"
+
+
+def test_history_benchmark_smoke() -> None:
+    out, rows = smoke("bench_history")
+    assert "Machine:" in out
+    assert all(number(row["value"]) > 0 for row in rows)
