@@ -33,7 +33,13 @@ from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
 from engine.persistence import schema
 from engine.persistence.lmdb_store import LmdbStore
-from engine.persistence.schema import CONVERSATIONS, TICKETS, Op
+from engine.persistence.schema import (
+    CONVERSATION_JOURNAL,
+    CONVERSATIONS,
+    TICKETS,
+    ConversationDoc,
+    Op,
+)
 from engine.records.index import HistoryIndex
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
@@ -183,6 +189,14 @@ class Engine:
     def conversation_site(self, conversation_id: str) -> str | None:
         doc = CONVERSATIONS.get(self.store, conversation_id)
         return doc["site"] if doc is not None else None
+
+    def conversation_doc(self, conversation_id: str) -> ConversationDoc | None:
+        """A conversation's stored record (ConversationDoc), if any."""
+        return CONVERSATIONS.get(self.store, conversation_id)
+
+    def last_seq(self, conversation_id: str) -> int:
+        """The highest stored seq of a conversation (0: none)."""
+        return CONVERSATION_JOURNAL.last_seq(self.store, conversation_id)
 
     async def settle(self) -> None:
         """Wait until no actor has mail and no write is pending, three loop turns

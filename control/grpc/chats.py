@@ -14,7 +14,6 @@ from engine.app import Engine
 from engine.chat import account
 from engine.chat.auth import Principal
 from engine.chat.directory_edits import TEMPLATE_FIELDS
-from engine.persistence.schema import CONVERSATION_JOURNAL
 from engine.records import history
 from engine.records.queries import hit_key, list_key
 from parley.v1 import control_pb2 as pb
@@ -193,13 +192,9 @@ class ConversationsService(grpc_pb.ConversationsServicer):
         page), oldest first within it. Seqs are contiguous, so a page is a range."""
         conv_id, floor = request.conversation_id, request.after_seq
         page = page_of(request, "messages_before", p.account_id, conv_id, floor, request.before_seq)
-        account.transcript(self.engine, p, conv_id, 0, 0)  # refuses one out of sight
-        last = CONVERSATION_JOURNAL.last_seq(self.engine.store, conv_id)
         below = min(request.before_seq, int(page.after[0]) if page.after else request.before_seq)
-        below = min(below, last + 1)
-        start = max(floor, below - 1 - page.size)
-        events = account.transcript(self.engine, p, conv_id, start, max(0, below - 1 - start))
-        more = start > floor and bool(events)
+        events = account.transcript_before(self.engine, p, conv_id, floor, below, page.size)
+        more = bool(events) and events[0].seq > floor + 1
         token = page.token((events[0].seq,)) if more else ""
         return pb.ListMessagesResponse(
             messages=[converters.message_pb(e) for e in events], next_page_token=token

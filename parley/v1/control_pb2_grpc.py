@@ -2889,7 +2889,10 @@ class ConversationsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMessages(self, request, context):
-        """A conversation's messages, oldest first (by seq), for who may see it.
+        """A conversation's messages, oldest first (by seq), for who may see it: an
+        operator who took part in it, its departments' operators with
+        view_department_chats, the whole account with view_all_chats or
+        view_history; for anyone else it does not exist (unknown_conversation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

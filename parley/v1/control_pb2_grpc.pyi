@@ -942,7 +942,11 @@ class ConversationsStub:
     department's line needs manage_departments).
     """
     ListMessages: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListMessagesRequest, _control_pb2.ListMessagesResponse]
-    """A conversation's messages, oldest first (by seq), for who may see it."""
+    """A conversation's messages, oldest first (by seq), for who may see it: an
+    operator who took part in it, its departments' operators with
+    view_department_chats, the whole account with view_all_chats or
+    view_history; for anyone else it does not exist (unknown_conversation).
+    """
     GetVisitorInfo: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetVisitorInfoRequest, _control_pb2.VisitorInfo]
     """What is known of a conversation's visitor, for operators who may see it."""
     GetConversation: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetConversationRequest, _control_pb2.Conversation]
@@ -968,7 +972,11 @@ class ConversationsAsyncStub(ConversationsStub):
     department's line needs manage_departments).
     """
     ListMessages: _aio.UnaryUnaryMultiCallable[_control_pb2.ListMessagesRequest, _control_pb2.ListMessagesResponse]  # type: ignore[assignment]
-    """A conversation's messages, oldest first (by seq), for who may see it."""
+    """A conversation's messages, oldest first (by seq), for who may see it: an
+    operator who took part in it, its departments' operators with
+    view_department_chats, the whole account with view_all_chats or
+    view_history; for anyone else it does not exist (unknown_conversation).
+    """
     GetVisitorInfo: _aio.UnaryUnaryMultiCallable[_control_pb2.GetVisitorInfoRequest, _control_pb2.VisitorInfo]  # type: ignore[assignment]
     """What is known of a conversation's visitor, for operators who may see it."""
     GetConversation: _aio.UnaryUnaryMultiCallable[_control_pb2.GetConversationRequest, _control_pb2.Conversation]  # type: ignore[assignment]
@@ -1003,7 +1011,11 @@ class ConversationsServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ListMessagesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListMessagesResponse, _abc.Awaitable[_control_pb2.ListMessagesResponse]]:
-        """A conversation's messages, oldest first (by seq), for who may see it."""
+        """A conversation's messages, oldest first (by seq), for who may see it: an
+        operator who took part in it, its departments' operators with
+        view_department_chats, the whole account with view_all_chats or
+        view_history; for anyone else it does not exist (unknown_conversation).
+        """
 
     @_abc_1.abstractmethod
     def GetVisitorInfo(

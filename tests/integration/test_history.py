@@ -234,3 +234,48 @@ async def test_bad_history_queries_are_refused_with_a_reason(
             else service.ListConversations
         )
         assert await reason_of(method(request_, metadata=boss.metadata)) == (code, reason)
+
+
+async def test_an_operator_reads_its_own_past_transcripts_and_no_one_elses(
+    tmp_path: Path,
+) -> None:
+    from tests.integration.test_routing import staff
+
+    async with running(tmp_path) as app:
+        assert app.demo is not None and app.engine is not None
+        op = await on_duty(app)
+        boss = await owner(app)
+        mine, _v = await chat(app, op, "where is my order")
+        # An operator role holds no view_history: its own chats are still its own.
+        account = app.engine.directory.sites[app.demo["site"]].account_id
+        assert "view_history" not in app.engine.directory.role_permissions(account, "operator")
+        got = await op.api.conversations.ListMessages(
+            pb.ListMessagesRequest(conversation_id=mine), metadata=op.metadata
+        )
+        texts = [m.text for m in got.messages]
+        assert texts[0] == "where is my order" and "done, thanks" in texts
+        back = await op.api.conversations.ListMessages(
+            pb.ListMessagesRequest(conversation_id=mine, before_seq=1_000, page_size=1),
+            metadata=op.metadata,
+        )
+        assert len(back.messages) == 1 and back.next_page_token
+        # A colleague of another department, with no part in the chat: unknown to it.
+        other = await boss.api.departments.CreateDepartment(
+            pb.CreateDepartmentRequest(
+                department=pb.Department(site_id=app.demo["site"], name="Elsewhere")
+            ),
+            metadata=boss.metadata,
+        )
+        outsider = await staff(app, boss, "Outsider", online=False, departments=[other.id])
+        for request in (
+            pb.ListMessagesRequest(conversation_id=mine),
+            pb.ListMessagesRequest(conversation_id=mine, before_seq=5),
+        ):
+            assert await reason_of(
+                outsider.api.conversations.ListMessages(request, metadata=outsider.metadata)
+            ) == (grpc.StatusCode.NOT_FOUND, "UNKNOWN_CONVERSATION")
+        # The owner (view_history) reads every chat of the account.
+        whole = await boss.api.conversations.ListMessages(
+            pb.ListMessagesRequest(conversation_id=mine), metadata=boss.metadata
+        )
+        assert whole.messages == got.messages

@@ -389,6 +389,8 @@ async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: 
             if "update_mask" in request.DESCRIPTOR.fields_by_name:
                 # The fields of B's thing it would change: every writable one.
                 request.update_mask.paths.append("*")
+            if "query" in request.DESCRIPTOR.fields_by_name:
+                request.query = "order"  # a search needs words; B's ids are the point
             response_cls = db.GetSymbol(method.output_type.full_name)
             stub = a.channel.unary_unary(
                 path,
