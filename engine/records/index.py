@@ -36,6 +36,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -236,6 +237,7 @@ class Writer:
 
 
 _FOLLOWED = (CONVERSATIONS.name, CONVERSATION_JOURNAL.records)
+COALESCE_SECONDS = 0.05
 T = TypeVar("T")
 
 
@@ -373,8 +375,12 @@ class HistoryIndex:
             if self._behind:
                 self._catch_up_now()
             number, ops = self._queue.get()
+            # Let a busy store's commits gather: one index transaction for many
+            # (the index lags by this much at most while the chat is busy).
+            if number > 0 and not self._queue.qsize():
+                time.sleep(COALESCE_SECONDS)
             items = [(number, ops)]
-            while len(items) < 512:
+            while len(items) < 4096:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
