@@ -85,7 +85,7 @@ class Engine:
         except BaseException:
             self.store.close()
             raise
-        self._history_on = history
+        self.history_on = history
         if backfilled:
             log.info("schema upgraded: the usage of %d sites counted", backfilled)
         self.clock = clock or LoopClock()
@@ -140,7 +140,7 @@ class Engine:
 
     def start(self) -> None:
         self.started_at = self.clock.monotonic()
-        if self._history_on:
+        if self.history_on:
             self.history.start()
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))
 

@@ -24,7 +24,7 @@ import orjson
 
 from engine.chat.permissions import VIEW_HISTORY
 from engine.chat.visibility import CONVERSATION_ID, scope_of, unknown_conversation
-from engine.errors import InvalidArgument
+from engine.errors import FailedPrecondition, InvalidArgument
 from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS
 from engine.records.queries import ORDERS, Filters, Hit, Key, list_rows, match_expression, search
 from engine.records.rows import (
@@ -137,6 +137,7 @@ async def list_conversations(
     by operator (its name, then newest) or rating (best, then newest)."""
     order = check_order(order_by)
     f = filters(engine, p, q)
+    check_kept(engine)
     return await engine.history.read(lambda conn: list_rows(conn, f, order, after, limit))
 
 
@@ -146,7 +147,17 @@ async def search_conversations(
     """Messages of the chats the caller sees that hold every word of ``text``."""
     expression = check_text(text)
     f = filters(engine, p, q)
+    check_kept(engine)
     return await engine.history.read(lambda conn: search(conn, f, expression, after, limit))
+
+
+def check_kept(engine: Engine) -> None:
+    """Lists and searches read the index: refused on a server that keeps none."""
+    if not engine.history_on:
+        raise FailedPrecondition(
+            "history_off",
+            "this server keeps no history index (it was started with --no-history)",
+        )
 
 
 def get_conversation(engine: Engine, p: Principal, conversation_id: str) -> ConversationRow:

@@ -35,6 +35,7 @@ async def running(
     abandon_seconds: float = 60.0,
     password_hasher: PasswordHasher = CHEAP_HASHER,
     limits: Limits | None = None,
+    history: bool = True,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -49,6 +50,7 @@ async def running(
         limits=limits or Limits(),
         edge=EdgeConfig(port=0, **edge),
         password_hasher=password_hasher,
+        history=history,
     )
     app = Parley(config)
     await app.start()

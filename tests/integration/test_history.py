@@ -279,3 +279,17 @@ async def test_an_operator_reads_its_own_past_transcripts_and_no_one_elses(
             pb.ListMessagesRequest(conversation_id=mine), metadata=boss.metadata
         )
         assert whole.messages == got.messages
+
+
+async def test_a_server_without_the_index_says_so(tmp_path: Path) -> None:
+    async with running(tmp_path, history=False) as app:
+        boss = await owner(app)
+        for call in (
+            boss.api.conversations.ListConversations(
+                pb.ListConversationsRequest(), metadata=boss.metadata
+            ),
+            boss.api.conversations.SearchConversations(
+                pb.SearchConversationsRequest(query="parcel"), metadata=boss.metadata
+            ),
+        ):
+            assert await reason_of(call) == (grpc.StatusCode.FAILED_PRECONDITION, "HISTORY_OFF")
