@@ -29,6 +29,7 @@ class EdgeConfig:
     console_burst: float = bridge.RATE_BURST
     console_frame_limit: int = bridge.MAX_FRAME  # bytes in one frame from a console
     console_send_buffer: int = 256 * 1024  # unsent bytes before the stream is read no more
+    console_stall_seconds: float = 30.0  # reading nothing this long past the buffer: cut
     console_pending_limit: int = 1024 * 1024  # command bytes waiting for the stream
     console_calls: int = 16  # unary calls under way at once per console
 
@@ -57,6 +58,8 @@ class EdgeConfig:
             raise ValueError("console_send_buffer must be at least 16 KiB")
         if self.console_pending_limit < self.console_frame_limit:
             raise ValueError("console_pending_limit must be at least console_frame_limit")
+        if self.console_stall_seconds <= 0:
+            raise ValueError("console_stall_seconds must be positive")
         if self.console_calls < 1:
             raise ValueError("console_calls must be at least 1")
         for origin in self.console_origins:

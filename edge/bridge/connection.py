@@ -11,9 +11,12 @@ with the token, writes the operator hello and reads until the session's
 * down: each event batch becomes one frame, its bytes untouched. The stream
   is read only while the websocket drains: past ``console_send_buffer`` unsent
   bytes picows pauses writing and the reader waits, so gRPC's flow control
-  holds the engine, whose own bound (``stream_backlog`` events) ends a stream
-  that does not move with ``too_slow``; the console, which is not reading, is
-  then cut, and it resumes by seq on its next connection;
+  holds the engine, which keeps at most ``stream_backlog`` events for the
+  stream: past that it drops them and ends the stream with ``too_slow`` once
+  it moves again (the console, reading again by then, gets close 4503). A
+  console that reads nothing for ``console_stall_seconds`` is cut (1006: a
+  close frame would queue behind the rest). Either way it resumes by seq on
+  its next connection;
 * unary calls run as tasks, each with the token, at most ``console_calls`` at
   once.
 
@@ -86,6 +89,7 @@ class ConsoleConnection(WSListener):
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self._deadline: Timer | None = None
+        self._stall: Timer | None = None  # paused this long: the console is cut
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -107,9 +111,20 @@ class ConsoleConnection(WSListener):
 
     def pause_writing(self) -> None:
         self.writable.clear()
+        if self._stall is None:
+            self._stall = self.edge.engine.clock.call_later(
+                self.edge.config.console_stall_seconds, self._stalled
+            )
 
     def resume_writing(self) -> None:
         self.writable.set()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        self._stall = None
+        self.close("too_slow", "the console did not read what it was sent", codes.CLOSE_RETRY)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -317,9 +332,10 @@ class ConsoleConnection(WSListener):
 
     def _stop(self) -> None:
         """End the stream and every task but the one running this."""
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        for timer in (self._deadline, self._stall):
+            if timer is not None:
+                timer.cancel()
+        self._deadline = self._stall = None
         if self.stream is not None:
             self.stream.cancel()
         current = asyncio.current_task()

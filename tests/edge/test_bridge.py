@@ -4,6 +4,9 @@ clients beside it."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +16,12 @@ from picows import WSError
 
 from edge.bridge import protocol
 from edge.bridge.origin import console_origin_allowed
+from control.runner import Parley
 from engine.runtime import FakeClock
 from parley.v1 import bridge_pb2, control_pb2, operator_pb2
 from tests.edge.console import CallFailed, Console
 from tests.integration.helpers import (
+    Operator,
     Visitor,
     demo_operator,
     owner,
@@ -334,3 +339,95 @@ async def test_batches_waiting_behind_a_write_are_joined(tmp_path: Path) -> None
             answered.append((await console.event("error")).conversation_id)
         assert answered == markers  # each handled once, in order
         await console.close()
+
+
+class Writer:
+    """A second session of the console's operator writing long messages into a
+    chat (a post reaches its author's other sessions)."""
+
+    def __init__(self, op: Operator, chat: str) -> None:
+        self.op, self.chat, self.sent = op, chat, 0
+
+    async def write(self, count: int) -> None:
+        for _ in range(count):
+            self.sent += 1
+            self.op.say(self.chat, f"o{self.sent}", "x" * 4000)
+        for _ in range(count):
+            await self.op.recv("ack")
+
+    async def until_paused(self, app: Parley) -> None:
+        """Write until the bridge stops reading the console's stream: the
+        console's socket and its buffer on the bridge are full."""
+        (bridged,) = app.edge.consoles  # type: ignore[union-attr]
+        async with asyncio.timeout(20):
+            while bridged.writable.is_set():
+                await self.write(20)
+
+
+async def stalled_console(app: Parley) -> tuple[Console, Visitor, Writer, str]:
+    """A console in a chat that has stopped reading, its bridge paused."""
+    op = await demo_operator(app)
+    console = await (await Console(app).connect()).hello(op.token)
+    visitor = await Visitor(visitor_url(app)).connect()
+    await visitor.hello()
+    visitor.send({"type": "msg", "cid": "v1", "text": "Hello there"})
+    chat = (await visitor.recv("ack"))["conversation"]
+    await console.event("message")
+    assert console.transport is not None
+    console.transport.underlying_transport.pause_reading()
+    await op.open()
+    writer = Writer(op, chat)
+    await writer.until_paused(app)
+    return console, visitor, writer, chat
+
+
+def message_seqs(console: Console, chat: str) -> list[int]:
+    return [
+        e.message.seq
+        for e in console.seen
+        if e.WhichOneof("event") == "message" and e.message.conversation_id == chat
+    ]
+
+
+async def resumes_gap_free(app: Parley, console: Console, writer: Writer, chat: str) -> None:
+    """A new console resuming from the last seq the old one got gets the rest,
+    each once."""
+    held = max(message_seqs(console, chat))
+    last = writer.sent + 2  # the visitor's first message and the join notice
+    back = await (await Console(app).connect()).hello(writer.op.token, resume={chat: held})
+    await settled(app, back)
+    assert message_seqs(back, chat) == list(range(held + 1, last + 1))
+    await back.close()
+
+
+async def test_a_console_that_stops_reading_is_cut_and_resumes(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with running(tmp_path, clock=clock, console_send_buffer=16 * 1024) as app:
+        console, visitor, writer, chat = await stalled_console(app)
+        (bridged,) = app.edge.consoles
+        assert bridged.transport is not None
+        server_side = bridged.transport
+        clock.advance(app.config.edge.console_stall_seconds + 1)
+        async with asyncio.timeout(5):
+            await server_side.wait_disconnected()
+        # Cut with a reset, no close frame (it would queue behind the rest).
+        assert console.transport is not None
+        sock = console.transport.underlying_transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET
+        assert console.closed is None
+        await console.close()
+        await resumes_gap_free(app, console, writer, chat)
+        await visitor.close()
+
+
+async def test_a_console_too_slow_for_the_stream_is_closed_and_resumes(tmp_path: Path) -> None:
+    async with running(tmp_path, stream_backlog=100, console_send_buffer=16 * 1024) as app:
+        console, visitor, writer, chat = await stalled_console(app)
+        await writer.write(200)  # past the stream's backlog while the bridge waits
+        assert console.transport is not None
+        console.transport.underlying_transport.resume_reading()
+        closed, code = await console.wait_closed(timeout=20)
+        assert closed is not None and closed.reason == "too_slow" and code == 4503
+        # (Resuming is as after a cut, above; this stream's backlog is too
+        # small for the replay of what it dropped.)
+        await visitor.close()
