@@ -14,9 +14,9 @@ import grpc
 import pytest
 from picows import WSError
 
+from control.runner import Parley
 from edge.bridge import protocol
 from edge.bridge.origin import console_origin_allowed
-from control.runner import Parley
 from engine.runtime import FakeClock
 from parley.v1 import bridge_pb2, control_pb2, operator_pb2
 from tests.edge.console import CallFailed, Console
@@ -423,7 +423,8 @@ async def test_a_console_that_stops_reading_is_cut_and_resumes(tmp_path: Path) -
 async def test_a_console_too_slow_for_the_stream_is_closed_and_resumes(tmp_path: Path) -> None:
     async with running(tmp_path, stream_backlog=100, console_send_buffer=16 * 1024) as app:
         console, visitor, writer, chat = await stalled_console(app)
-        await writer.write(200)  # past the stream's backlog while the bridge waits
+        for _ in range(10):  # past the stream's backlog while the bridge waits
+            await writer.write(20)  # (in steps: the writer's own stream has that backlog too)
         assert console.transport is not None
         console.transport.underlying_transport.resume_reading()
         closed, code = await console.wait_closed(timeout=20)
