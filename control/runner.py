@@ -33,6 +33,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from control import grpc as services
+from control.permissions import RPC_PERMISSIONS
+from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
 from edge.server import Edge
 from engine.app import Engine
@@ -268,6 +270,15 @@ async def build_grpc_server(
     return server, port
 
 
+def _loopback(host: str) -> str:
+    """How this process reaches its own gRPC port bound on ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 class Parley:
     """One process: engine, edge and gRPC."""
 
@@ -317,6 +328,11 @@ class Parley:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUse("http", config.edge.host, config.edge.port) from None
             raise
+        target = config.edge.console_engine or (
+            None if credentials is not None else f"{_loopback(config.host)}:{self.grpc_port}"
+        )
+        if target is not None:  # a TLS port needs the console_engine address given
+            self.edge.open_bridge(target, unary_methods(RPC_PERMISSIONS))
         self.owner = await bootstrap_owner(engine)
         self.admin = await bootstrap_admin(engine)
         engine.start()

@@ -36,6 +36,9 @@ from picows import (
 )
 
 from edge import static
+from edge.bridge.connection import ConsoleConnection
+from edge.bridge.origin import console_origin_allowed
+from edge.bridge.relay import Api
 from edge.config import EdgeConfig
 from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
 from edge.visitor.connection import ConnectionState
@@ -61,6 +64,7 @@ from engine.runtime import Timer
 log = logging.getLogger("parley.edge")
 
 VISITOR_PATH = "/v1/visitor"
+CONSOLE_PATH = "/v1/console"
 _LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 seconds: close is a reset
 
 
@@ -245,6 +249,8 @@ class Edge:
         self.engine = engine
         self.config = config
         self.connections: set[VisitorConnection] = set()
+        self.consoles: set[ConsoleConnection] = set()
+        self.api: Api | None = None  # the bridge's channel to the gRPC API, once open
         self.per_ip: dict[str, int] = {}
         self.ip_buckets: dict[str, TokenBucket] = {}  # one per address with connections
         self.server: asyncio.Server | None = None
@@ -270,6 +276,11 @@ class Edge:
         else:
             self.per_ip.pop(ip, None)
             self.ip_buckets.pop(ip, None)
+
+    def open_bridge(self, target: str, methods: frozenset[str]) -> None:
+        """Serve consoles at CONSOLE_PATH, relaying to the gRPC API at ``target``
+        (one channel for all); ``methods`` are the unary methods carried."""
+        self.api = Api(target, methods)
 
     async def start(self) -> int:
         self.server = await ws_create_server(
@@ -300,6 +311,8 @@ class Edge:
         )
         parts = urlsplit(target)
         path = parts.path
+        if path == CONSOLE_PATH:
+            return self._console(request)
         if path != VISITOR_PATH:
             return static.respond(path, self)
         if request.method not in (b"GET", "GET"):
@@ -322,9 +335,36 @@ class Edge:
             agent = agent.decode("latin-1")
         return VisitorConnection(self, site, "", (agent or "")[:2000])
 
+    def _console(self, request: WSUpgradeRequest) -> Any:
+        """A console websocket: its page's origin checked before the upgrade."""
+        if request.method not in (b"GET", "GET"):
+            return _json_response(405, "bad_request", "use GET")
+        if self.api is None:
+            return _json_response(503, "bridge_unavailable", "this server has no console bridge")
+        headers = request.headers
+        origin, host = _header(headers, "origin"), _header(headers, "host")
+        if not console_origin_allowed(origin, host, self.config.console_origins):
+            return _json_response(
+                403, "origin_not_allowed", "this page's origin may not open a console here"
+            )
+        return ConsoleConnection(self, self.api)
+
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
             for conn in list(self.connections):
                 conn._close(CLOSE_GOING_AWAY, "server stopping: reconnect and resume")
+            for console in list(self.consoles):
+                console.close(
+                    "server_stopping", "server stopping: reconnect and resume", CLOSE_GOING_AWAY
+                )
             await self.server.wait_closed()
+        if self.api is not None:
+            await self.api.close()
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = headers.get(name) if headers is not None else None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return cast(str | None, value)

@@ -118,6 +118,32 @@ def test_bench_logins() -> None:
     assert all(number(r["logins/s"]) >= 0 for r in rows[1:]), rows  # a rate, maybe 0 when busy
 
 
+def test_bench_bridge() -> None:
+    # Three tables (relay latency, encodings, many consoles): read as text.
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest.bench_bridge", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Machine:" in out and "Added by the bridge: p50" in out
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+        for line in out.splitlines()
+        if line.startswith("| ")
+    }
+    for client in ("direct gRPC session", "console over the bridge"):
+        _, _, received, p50, p99 = rows[client]
+        assert number(received) > 0 and 0 < number(p50) <= number(p99), rows[client]
+    assert number(rows["binary protobuf (the bridge)"][1]) > 0
+    assert number(rows["JSON (json_format.MessageToJson)"][1]) > 0
+    assert number(rows["10"][3]) > 0  # events delivered to the 10 consoles
+
+
 def test_every_benchmark_is_smoked() -> None:
     names = sorted(path.stem for path in (ROOT / "loadtest").glob("bench_*.py"))
     assert names, "no benchmarks found"
