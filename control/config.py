@@ -95,6 +95,12 @@ class ServeSettings:
     abandon_seconds: float = _setting(
         60.0, "A waiting visitor gone this long has abandoned the chat", 0, 86400
     )
+    console_origins: str = _setting(
+        "", "Other origins whose pages may open the operators' console, comma-separated"
+    )
+    console_engine: str = _setting(
+        "", "The gRPC API (host:port) the console bridge relays to; empty: this server's own"
+    )
     history: bool = _setting(
         True, "Keep the search index of past conversations (history list and search)"
     )
@@ -103,6 +109,9 @@ class ServeSettings:
     log_format: str = _setting(
         "human", "Log lines for people (human) or one JSON object a line (json)"
     )
+
+    def console_origin_list(self) -> tuple[str, ...]:
+        return _origins(self.console_origins)
 
     def __post_init__(self) -> None:
         problems = []
@@ -121,6 +130,11 @@ class ServeSettings:
             )
         if not self.host:
             problems.append(Problem("host", "", "must not be empty"))
+        for origin in self.console_origin_list():
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                problems.append(
+                    Problem("console_origins", "", f"{origin!r} is no origin (https://host[:port])")
+                )
         if self.http_port == self.grpc_port != 0:
             problems.append(Problem("http_port", "", "must differ from grpc_port"))
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -128,6 +142,10 @@ class ServeSettings:
             problems.append(Problem(key, "", "tls_cert and tls_key go together"))
         if problems:
             raise ConfigError(problems)
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
 
 
 def defaults() -> dict[str, Any]:

@@ -124,6 +124,8 @@ def serve(config_path: Path | None, **flags: Any) -> None:
             max_per_ip=settings.max_visitors_per_ip,
             ip_rate=settings.visitor_ip_rate,
             ip_burst=2 * settings.visitor_ip_rate,
+            console_origins=settings.console_origin_list(),
+            console_engine=settings.console_engine,
         ),
     )
     try:

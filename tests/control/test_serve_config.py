@@ -253,3 +253,13 @@ async def test_unreadable_tls_files_stop_the_start_before_the_data_directory(
         await app.start()
     await app.stop()
     assert not (tmp_path / "data").exists()
+
+
+def test_console_origins_are_a_list_of_origins() -> None:
+    settings = load({"console_origins": "https://ops.example, http://10.0.0.5:8080/"}, {}, None)
+    assert settings.console_origin_list() == ("https://ops.example", "http://10.0.0.5:8080")
+    assert load({}, {}, None).console_origin_list() == ()
+    assert problems({"console_origins": "ops.example,https://a.test/path"}, {}, None) == [
+        "--console-origins: 'ops.example' is no origin (https://host[:port])",
+        "--console-origins: 'https://a.test/path' is no origin (https://host[:port])",
+    ]
