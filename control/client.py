@@ -3,11 +3,18 @@
 The token comes from ``--token``, ``PARLEY_TOKEN``, or the file written by
 ``parley login`` (``$PARLEY_CONFIG_DIR/credentials.json``, by default under
 ``~/.config/parley``, mode 0600).
+
+The client holds one stub per service of the control plane (``client.sites``,
+``client.operators`` ... ``client.server``). Beside the plain call it makes the
+two calls every command repeats: a create sent with a request id and retried
+once on a dropped link (``create``), and a list read through all its pages
+(``list_all``).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +24,13 @@ import orjson
 from parley.v1 import control_pb2_grpc
 
 DEFAULT_SERVER = "127.0.0.1:50051"
+
+# What the largest page holds (the contract's maximum page_size).
+PAGE_SIZE = 1000
+# A create's second try waits this long for the link to come back.
+RETRY_TIMEOUT = 5.0
+# A create is tried again after these: the first may or may not have landed.
+RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 def config_dir() -> Path:
@@ -51,25 +65,90 @@ def forget_credentials() -> None:
 
 
 class Client:
-    """Synchronous stubs with the bearer token attached."""
+    """Synchronous stubs with the bearer token attached, one per service."""
 
     def __init__(self, server: str, token: str | None, tls_ca: Path | None = None) -> None:
-        self.server = server
+        self.address = server
         self.token = token
         if tls_ca is None:
             self.channel = grpc.insecure_channel(server)
         else:
             credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())
             self.channel = grpc.secure_channel(server, credentials)
-        self.auth = control_pb2_grpc.AuthStub(self.channel)
-        self.control = control_pb2_grpc.ControlStub(self.channel)
+        channel = self.channel
+        self.auth = control_pb2_grpc.AuthStub(channel)
+        self.sites = control_pb2_grpc.SitesStub(channel)
+        self.departments = control_pb2_grpc.DepartmentsStub(channel)
+        self.regions = control_pb2_grpc.RegionsStub(channel)
+        self.groups = control_pb2_grpc.GroupsStub(channel)
+        self.link_rules = control_pb2_grpc.LinkRulesStub(channel)
+        self.operators = control_pb2_grpc.OperatorsStub(channel)
+        self.roles = control_pb2_grpc.RolesStub(channel)
+        self.templates = control_pb2_grpc.TemplatesStub(channel)
+        self.blocks = control_pb2_grpc.BlocksStub(channel)
+        self.tickets = control_pb2_grpc.TicketsStub(channel)
+        self.conversations = control_pb2_grpc.ConversationsStub(channel)
+        self.direct_messages = control_pb2_grpc.DirectMessagesStub(channel)
+        self.reports = control_pb2_grpc.ReportsStub(channel)
+        self.accounts = control_pb2_grpc.AccountsStub(channel)
+        self.server = control_pb2_grpc.ServerStub(channel)
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """The call metadata: the bearer token, when there is one."""
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
-    def call(self, stub_method: Any, request: Any, timeout: float = 10.0) -> Any:
-        return stub_method(request, metadata=self.metadata(), timeout=timeout)
+    def call(
+        self, stub_method: Any, request: Any, timeout: float = 10.0, wait_for_ready: bool = False
+    ) -> Any:
+        return stub_method(
+            request, metadata=self.metadata(), timeout=timeout, wait_for_ready=wait_for_ready
+        )
+
+    def create(
+        self,
+        stub_method: Any,
+        request: Any,
+        timeout: float = 10.0,
+        retry_timeout: float = RETRY_TIMEOUT,
+    ) -> Any:
+        """A create call, safe to repeat: REQUEST gets a fresh request id (unless it
+        has one) and, when the link fails under the call (UNAVAILABLE, or no answer
+        in time), goes once more with the same id, waiting up to RETRY_TIMEOUT for
+        the link. The server answers a repeat with what the first made, so a create
+        never makes two things; a second failure is raised."""
+        if not request.request_id:
+            request.request_id = uuid.uuid4().hex
+        try:
+            return self.call(stub_method, request, timeout)
+        except grpc.RpcError as error:
+            if error.code() not in RETRYABLE:
+                raise
+        return self.call(stub_method, request, retry_timeout, wait_for_ready=True)
+
+    def list_all(
+        self,
+        stub_method: Any,
+        request: Any,
+        field: str,
+        limit: int | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Any:
+        """Every page of a list call, PAGE_SIZE items a page: the first reply, with
+        the items of the pages after it appended to its repeated FIELD (the first
+        LIMIT only, when given) and no next_page_token, so it reads as one answer."""
+        request.page_size = page_size if limit is None else min(limit, page_size)
+        merged = self.call(stub_method, request)
+        items = getattr(merged, field)
+        token = merged.next_page_token
+        while token and (limit is None or len(items) < limit):
+            request.page_token = token
+            page = self.call(stub_method, request)
+            items.extend(getattr(page, field))
+            token = page.next_page_token
+        if limit is not None:
+            del items[limit:]
+        merged.next_page_token = ""
+        return merged
 
     def close(self) -> None:
         self.channel.close()

@@ -95,6 +95,9 @@ class ServeSettings:
     abandon_seconds: float = _setting(
         60.0, "A waiting visitor gone this long has abandoned the chat", 0, 86400
     )
+    history: bool = _setting(
+        True, "Keep the search index of past conversations (history list and search)"
+    )
     tls_cert: Path | None = _setting(None, "PEM certificate chain: serve gRPC over TLS")
     tls_key: Path | None = _setting(None, "PEM private key of tls_cert")
     log_format: str = _setting(

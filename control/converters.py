@@ -45,6 +45,8 @@ from engine.chat.records import (
     Template,
     Ticket,
 )
+from engine.records.history import Query
+from engine.records.rows import ConversationRow
 from engine.status import ServerStatus
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
 
@@ -574,3 +576,40 @@ def operator_changes(request: control_pb2.UpdateOperatorRequest) -> dict[str, ob
 def department_changes(request: control_pb2.UpdateDepartmentRequest) -> dict[str, object]:
     """The settings a department update sets (a field left out stays as it is)."""
     return {f.name: v for f, v in request.ListFields() if f.name in DEPARTMENT_SETTINGS}
+
+
+# -- the history ---------------------------------------------------------------------
+
+
+def conversation_pb(r: ConversationRow) -> control_pb2.Conversation:
+    return control_pb2.Conversation(
+        id=r.id,
+        site_id=r.site_id,
+        department_id=r.department_id,
+        visitor_id=r.visitor_id,
+        visitor_name=r.visitor_name,
+        status=r.status,
+        operators=[control_pb2.ConversationOperator(operator_id=i, name=n) for i, n in r.operators],
+        started_ms=r.created_ms,
+        closed_ms=r.closed_ms,
+        ended=r.ended,
+        closed_by=r.closed_by,
+        missed=r.missed,
+        rating=r.rating,
+        rating_comment=r.comment,
+        message_count=r.message_count,
+    )
+
+
+def history_query(f: control_pb2.ConversationFilter) -> Query:
+    return Query(
+        site_id=f.site_id,
+        department_id=f.department_id,
+        operator_id=f.operator_id,
+        visitor_id=f.visitor_id,
+        statuses=tuple(f.statuses),
+        ended=tuple(f.ended),
+        ratings=tuple(int(r) for r in f.ratings),
+        from_ms=f.start_time_ms,
+        to_ms=f.end_time_ms,
+    )

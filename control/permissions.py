@@ -88,8 +88,13 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Tickets/GetTicket": VIEW_TICKETS,
     "/parley.v1.Tickets/ListTickets": VIEW_TICKETS,
     "/parley.v1.Conversations/ListWaitingConversations": ACCEPT,
-    "/parley.v1.Conversations/ListMessages": VIEW_HISTORY,
+    "/parley.v1.Conversations/ListMessages": CHAT,
     "/parley.v1.Conversations/GetVisitorInfo": CHAT,  # and the chat in sight
+    # The history: one's own past chats with chat; more by the scopes and
+    # view_history (RPC_CONDITIONAL; engine/records/history.py).
+    "/parley.v1.Conversations/GetConversation": CHAT,
+    "/parley.v1.Conversations/ListConversations": CHAT,
+    "/parley.v1.Conversations/SearchConversations": CHAT,
     "/parley.v1.DirectMessages/ListDirectMessages": CHAT,  # one's own, with a colleague
     "/parley.v1.Reports/GetStatistics": VIEW_STATISTICS,
     "/parley.v1.Reports/GetUsage": BILLING,
@@ -124,6 +129,12 @@ RPC_CONDITIONAL: dict[str, tuple[str, str]] = {
         "another department's line",
         MANAGE_DEPARTMENTS,
     ),
+    # One's own past chats need chat alone; one's departments' need
+    # view_department_chats, the account's view_all_chats or view_history.
+    "/parley.v1.Conversations/ListMessages": ("chats one took no part in", VIEW_HISTORY),
+    "/parley.v1.Conversations/GetConversation": ("chats one took no part in", VIEW_HISTORY),
+    "/parley.v1.Conversations/ListConversations": ("chats one took no part in", VIEW_HISTORY),
+    "/parley.v1.Conversations/SearchConversations": ("chats one took no part in", VIEW_HISTORY),
 }
 
 # The built-in roles (accounts add their own) and the server administrator's.

@@ -79,6 +79,7 @@ class ServeConfig:
     tls_cert: Path | None = None  # PEM certificate chain for the gRPC port
     tls_key: Path | None = None  # its PEM private key
     grace_seconds: float = 30.0  # an operator whose session dropped is offline after this
+    history: bool = True  # follow the store with the conversations' search index
     abandon_seconds: float = 60.0  # a waiting visitor gone this long has abandoned
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     clock: Clock | None = None  # tests move time by hand
@@ -309,6 +310,7 @@ class Parley:
             grace_seconds=config.grace_seconds,
             abandon_seconds=config.abandon_seconds,
             password_hasher=config.password_hasher,
+            history=config.history,
         )
         # Both ports are bound before the owner is written (see the docstring);
         # the gRPC server is bound here and serves from start() below.

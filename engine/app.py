@@ -33,7 +33,14 @@ from engine.chat.visitor import VisitorActor
 from engine.errors import Refused
 from engine.persistence import schema
 from engine.persistence.lmdb_store import LmdbStore
-from engine.persistence.schema import CONVERSATIONS, TICKETS, Op
+from engine.persistence.schema import (
+    CONVERSATION_JOURNAL,
+    CONVERSATIONS,
+    TICKETS,
+    ConversationDoc,
+    Op,
+)
+from engine.records.index import HistoryIndex
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
 from engine.status import Connections, ServerStatus, server_status
@@ -55,6 +62,7 @@ class Engine:
         abandon_seconds: float = 60.0,
         scheduler: Scheduler | None = None,
         password_hasher: PasswordHasher | None = None,  # tests pass a cheap one
+        history: bool = True,  # follow the store with the history index (benchmarks: off)
     ) -> None:
         # An operator whose last session dropped is offline after grace_seconds;
         # a waiting visitor gone for abandon_seconds has abandoned the chat.
@@ -70,6 +78,14 @@ class Engine:
             self.store.close()
             raise
         self.store.load_usage()  # an upgrade may have counted them
+        try:
+            # The conversation history's index (engine/records/index.py): it
+            # follows the store's commits once started, and catches up first.
+            self.history = HistoryIndex(Path(data_dir), self.store)
+        except BaseException:
+            self.store.close()
+            raise
+        self.history_on = history
         if backfilled:
             log.info("schema upgraded: the usage of %d sites counted", backfilled)
         self.clock = clock or LoopClock()
@@ -124,6 +140,8 @@ class Engine:
 
     def start(self) -> None:
         self.started_at = self.clock.monotonic()
+        if self.history_on:
+            self.history.start()
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))
 
     def status(self) -> ServerStatus:
@@ -172,6 +190,14 @@ class Engine:
         doc = CONVERSATIONS.get(self.store, conversation_id)
         return doc["site"] if doc is not None else None
 
+    def conversation_doc(self, conversation_id: str) -> ConversationDoc | None:
+        """A conversation's stored record (ConversationDoc), if any."""
+        return CONVERSATIONS.get(self.store, conversation_id)
+
+    def last_seq(self, conversation_id: str) -> int:
+        """The highest stored seq of a conversation (0: none)."""
+        return CONVERSATION_JOURNAL.last_seq(self.store, conversation_id)
+
     async def settle(self) -> None:
         """Wait until no actor has mail and no write is pending, three loop turns
         in a row (a graceful stop, tests and benchmarks; timers are not waited for)."""
@@ -191,4 +217,6 @@ class Engine:
         self.system.stop_passivation()
         self.system.passivate_all()
         await self.store.drain()
+        # After the last commit: the index applies what it was handed, then stops.
+        await asyncio.to_thread(self.history.stop)
         self.store.close()

@@ -6,6 +6,9 @@ core with the same load pattern.
     python -m loadtest.bench_e2e [--visitors 200] [--operators 4] [--window 8]
                                  [--seconds 10] [--smoke]
 
+The Parley phases run twice: as served (the history index following the store),
+then with ``--no-history``, so the index's cost on the chat path is in the table.
+
 The server runs on core 0 (taskset), this load generator on core 1. Phases:
 1. echo: the bare echo server, each connection keeping WINDOW frames in flight;
 2. saturation: each visitor keeps WINDOW messages in flight (a new one on each
@@ -213,11 +216,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def parley_phases(
-    visitors: int, operators: int, window: int, seconds: float, warmup: float = 1.0
+    visitors: int,
+    operators: int,
+    window: int,
+    seconds: float,
+    warmup: float = 1.0,
+    history: bool = True,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     srv = await parley_server.start(
         data,
+        "--history" if history else "--no-history",
         "--max-visitors-per-ip",
         "1000000",
         "--visitor-ip-rate",
@@ -238,7 +247,7 @@ async def parley_phases(
     tasks: list[asyncio.Task[None]] = []
     try:
         auth = control_pb2_grpc.AuthStub(channel)
-        control = control_pb2_grpc.ControlStub(channel)
+        operators_api = control_pb2_grpc.OperatorsStub(channel)
         owner = await auth.Login(
             control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
         )
@@ -248,12 +257,12 @@ async def parley_phases(
         stub = operator_pb2_grpc.OperatorSessionStub(channel)
         for i in range(operators):
             email = f"bench{i}@parley.local"
-            await control.AddOperator(
-                control_pb2.AddOperatorRequest(
-                    email=email,
+            await operators_api.CreateOperator(
+                control_pb2.CreateOperatorRequest(
+                    operator=control_pb2.Operator(
+                        email=email, display_name=f"Bench {i}", department_ids=[info["department"]]
+                    ),
                     password="bench-password",
-                    display_name=f"Bench {i}",
-                    department_ids=[info["department"]],
                     max_chats=per_op,
                 ),
                 metadata=md,
@@ -351,6 +360,10 @@ def ms(x: float) -> str:
 async def run(args: argparse.Namespace) -> None:
     echo = await echo_phase(args.visitors, args.window, args.seconds, args.warmup)
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
+    # The same load with the history index off: what following the store costs.
+    off = await parley_phases(
+        args.visitors, args.operators, args.window, args.seconds, args.warmup, history=False
+    )
     print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
     print(
         f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
@@ -372,6 +385,13 @@ async def run(args: argparse.Namespace) -> None:
             f"{100 * p['half_rate'] / echo:.1f}%",
             ms(statistics.median(p["half_lat"] or [0])),
             ms(percentile(p["half_lat"], 0.99)),
+        ],
+        [
+            "parley, saturated, history index off",
+            f"{off['sat_rate']:,.0f}/s",
+            f"{100 * off['sat_rate'] / echo:.1f}%",
+            ms(statistics.median(off["sat_lat"] or [0])),
+            ms(percentile(off["sat_lat"], 0.99)),
         ],
     ]
     print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator", "p99 send->operator"]))

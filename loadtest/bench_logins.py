@@ -36,6 +36,7 @@ from typing import Any
 import grpc
 import orjson
 import uvloop
+from google.protobuf.field_mask_pb2 import FieldMask
 from picows import WSMsgType, ws_connect
 
 from edge.visitor.frames import client_hello
@@ -205,9 +206,10 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
         login = await auth.Login(
             control_pb2.LoginRequest(email=info["demo_email"], password=info["demo_password"])
         )
-        await control_pb2_grpc.ControlStub(channel).UpdateOperator(
+        await control_pb2_grpc.OperatorsStub(channel).UpdateOperator(
             control_pb2.UpdateOperatorRequest(
-                operator_id=login.operator.id, max_chats=args.visitors
+                operator=control_pb2.Operator(id=login.operator.id, max_chats=args.visitors),
+                update_mask=FieldMask(paths=["max_chats"]),
             ),
             metadata=[("authorization", f"Bearer {owner.token}")],
         )

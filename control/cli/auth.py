@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from control.cli.common import Ctx, fail, pass_ctx, when
+from control.cli.common import EXIT_USAGE, Ctx, fail, mask, pass_ctx, set_given, when
 from control.cli.passwords import Secret, secret_options, secrets
 from control.client import forget_credentials, save_credentials
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import control_pb2
 
 
 @click.command()
@@ -55,7 +55,7 @@ def login(
 def logout(ctx: Ctx) -> None:
     """Revoke the saved token and forget it."""
     if ctx.token:
-        ctx.call(ctx.client().auth.Logout, common_pb2.Empty())
+        ctx.call(ctx.client().auth.Logout, control_pb2.LogoutRequest())
     forget_credentials()
     click.echo("Logged out.")
 
@@ -64,7 +64,7 @@ def logout(ctx: Ctx) -> None:
 @pass_ctx
 def whoami(ctx: Ctx) -> None:
     """Show who the token belongs to."""
-    op = ctx.call(ctx.client().auth.WhoAmI, common_pb2.Empty())
+    op = ctx.call(ctx.client().auth.GetMe, control_pb2.GetMeRequest())
     ctx.out(op, lambda: f"{op.display_name} <{op.email}> role={op.role} id={op.id}")
 
 
@@ -115,7 +115,7 @@ def password_reset(
         from_file=password_file,
     )
     ctx.call(
-        ctx.client().control.ResetPassword,
+        ctx.client().operators.ResetPassword,
         control_pb2.ResetPasswordRequest(operator_id=operator_id, new_password=new),
     )
     click.echo(f"Password of {operator_id} reset; their sessions are logged out.")
@@ -130,7 +130,7 @@ def session() -> None:
 @pass_ctx
 def session_list(ctx: Ctx) -> None:
     """List your live sessions."""
-    reply = ctx.call(ctx.client().auth.ListMySessions, common_pb2.Empty())
+    reply = ctx.list(ctx.client().auth.ListSessions, control_pb2.ListSessionsRequest(), "sessions")
     ctx.out_table(
         reply,
         reply.sessions,
@@ -151,7 +151,7 @@ def session_list(ctx: Ctx) -> None:
 def session_revoke(ctx: Ctx, session_id: str) -> None:
     """Log out one of your sessions."""
     ctx.call(
-        ctx.client().auth.RevokeMySession, control_pb2.RevokeSessionRequest(session_id=session_id)
+        ctx.client().auth.DeleteSession, control_pb2.DeleteSessionRequest(session_id=session_id)
     )
     click.echo(f"Session {session_id} revoked.")
 
@@ -191,20 +191,14 @@ def profile(
     ctx: Ctx, display_name: str | None, avatar: str | None, auto_accept: bool | None
 ) -> None:
     """Change your display name, avatar and auto-accept."""
-    if display_name is None and avatar is None and auto_accept is None:
-        fail("give --name, --avatar and/or --auto-accept", 2)
-    op = None
-    if auto_accept is not None:
-        op = ctx.call(
-            ctx.client().auth.SetMyAutoAccept,
-            control_pb2.SetMyAutoAcceptRequest(auto_accept=auto_accept),
-        )
-    if display_name is not None:
-        op = ctx.call(
-            ctx.client().auth.SetDisplayName,
-            control_pb2.SetDisplayNameRequest(display_name=display_name),
-        )
-    if avatar is not None:
-        op = ctx.call(ctx.client().auth.SetAvatar, control_pb2.SetAvatarRequest(avatar_url=avatar))
-    assert op is not None
+    me = control_pb2.Operator()
+    paths = set_given(
+        me, (("display_name", display_name), ("avatar_url", avatar), ("auto_accept", auto_accept))
+    )
+    if not paths:
+        fail("give --name, --avatar and/or --auto-accept", EXIT_USAGE)
+    op = ctx.call(
+        ctx.client().auth.UpdateMe,
+        control_pb2.UpdateMeRequest(operator=me, update_mask=mask(paths)),
+    )
     ctx.out(op, lambda: f"{op.display_name} avatar={op.avatar_url or '-'}")

@@ -31,14 +31,14 @@ def block_add(
     """Block an address, a network or a visitor on a site."""
     if (ip is None) == (visitor_id is None):
         fail("give --ip or --visitor", 2)
-    request = control_pb2.AddBlockRequest(
-        site_id=site_id, reason=reason, expires_in_seconds=hours * 3600
+    kind, value = ("ip", ip) if ip is not None else ("visitor", visitor_id or "")
+    b = ctx.create(
+        ctx.client().blocks.CreateBlock,
+        control_pb2.CreateBlockRequest(
+            block=control_pb2.Block(site_id=site_id, kind=kind, value=value, reason=reason),
+            expires_in_seconds=hours * 3600,
+        ),
     )
-    if ip is not None:
-        request.ip = ip
-    else:
-        request.visitor_id = visitor_id or ""
-    b = ctx.call(ctx.client().control.AddBlock, request)
     ctx.out(b, lambda: f"Blocked {b.kind} {b.value} with id {b.id}")
 
 
@@ -47,8 +47,8 @@ def block_add(
 @pass_ctx
 def block_list(ctx: Ctx, site_id: str) -> None:
     """A site's blacklist."""
-    reply = ctx.call(
-        ctx.client().control.ListBlocks, control_pb2.ListBlocksRequest(site_id=site_id)
+    reply = ctx.list(
+        ctx.client().blocks.ListBlocks, control_pb2.ListBlocksRequest(site_id=site_id), "blocks"
     )
     ctx.out_table(
         reply,
@@ -70,5 +70,5 @@ def block_list(ctx: Ctx, site_id: str) -> None:
 @pass_ctx
 def block_remove(ctx: Ctx, block_id: str) -> None:
     """Lift a block."""
-    ctx.call(ctx.client().control.RemoveBlock, control_pb2.RemoveBlockRequest(block_id=block_id))
+    ctx.call(ctx.client().blocks.DeleteBlock, control_pb2.DeleteBlockRequest(block_id=block_id))
     click.echo(f"Removed block {block_id}")

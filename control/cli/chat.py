@@ -20,7 +20,7 @@ from typing import Any
 import click
 import grpc
 
-from control.cli.common import EXIT_REFUSED, EXIT_UNREACHABLE, Ctx, fail, pass_ctx
+from control.cli.common import EXIT_REFUSED, EXIT_UNREACHABLE, Ctx, Refusal, pass_ctx
 from control.client import Client
 from parley.v1 import control_pb2, operator_pb2, operator_pb2_grpc
 
@@ -47,8 +47,8 @@ def chat(ctx: Ctx) -> None:
                 console.show(event)
     except grpc.RpcError as error:
         if error.code() is not grpc.StatusCode.CANCELLED:
-            fail(
-                f"{error.details()} [{error.code().name}]",
+            ctx.refuse(
+                Refusal.of(error),
                 EXIT_UNREACHABLE if error.code() is grpc.StatusCode.UNAVAILABLE else EXIT_REFUSED,
             )
 
@@ -166,11 +166,12 @@ class _Console:
 def _quick_reply(client: Client, shortcut: str, conversation_id: str) -> str | None:
     """The quick reply SHORTCUT (or the only one it begins), filled in for the chat."""
     try:
-        reply = client.call(
-            client.control.ListTemplates,
+        reply = client.list_all(
+            client.templates.ListTemplates,
             control_pb2.ListTemplatesRequest(
                 prefix=shortcut.lstrip("/"), conversation_id=conversation_id
             ),
+            "templates",
         )
     except grpc.RpcError:
         return None

@@ -9,21 +9,32 @@ the root group and every command below it carry the same options, and whichever
 is given writes into the one ``Ctx``. The option blocks and the request helpers
 that several groups repeat live here too, so each group reads as its commands
 only; how a command gets a password is in ``passwords``.
+
+A refusal is read from the google.rpc.ErrorInfo every refusal carries (its
+reason, the field at fault, the id of a failure's log line), not from the text of
+the status, which stays for people: ``error: CODE: MESSAGE [STATUS]``, the field
+after the message when the server names one; with ``--json`` the same as one
+JSON object on standard error.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 import grpc
 import orjson
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.json_format import MessageToDict
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from control.client import DEFAULT_SERVER, Client, load_credentials
 
@@ -66,11 +77,127 @@ def when(ms: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def set_given(request: Any, fields: Iterable[tuple[str, Any]]) -> None:
-    """Set each (field, value) on REQUEST whose value is not None: the options given."""
+def set_given(message: Any, fields: Iterable[tuple[str, Any]]) -> list[str]:
+    """Set each (field, value) on MESSAGE whose value is not None (the options
+    given) and name them: the update mask's paths. A list value replaces the
+    field's list (an empty one clears it)."""
+    paths = []
     for name, value in fields:
-        if value is not None:
-            setattr(request, name, value)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            del getattr(message, name)[:]
+            getattr(message, name).extend(value)
+        else:
+            setattr(message, name, value)
+        paths.append(name)
+    return paths
+
+
+def mask(paths: Iterable[str]) -> FieldMask:
+    """An update mask naming PATHS."""
+    return FieldMask(paths=list(paths))
+
+
+def id_list(value: str | None) -> list[str] | None:
+    """A comma-separated option: None when not given, '' an empty list."""
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def require_some(paths: Sequence[str], options: str) -> None:
+    """Bad usage (exit 2) when no option of an update was given."""
+    if not paths:
+        fail(f"give at least one of {options}", EXIT_USAGE)
+
+
+def fields_table(rows: Iterable[tuple[str, Any]]) -> str:
+    """One thing's fields, a row each: for the ``show`` commands."""
+    return table([(name, "-" if value in ("", None) else value) for name, value in rows], ("", ""))
+
+
+# "<code>: <message>", the status text of a refusal, read when no ErrorInfo came.
+_CODED = re.compile(r"([a-z][a-z0-9_]*): (.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the server said no with: its status, Parley's code (the ErrorInfo's
+    reason, in lower case as the README lists them), the message for people, the
+    field at fault and the request id of a failure's log line, when given."""
+
+    status: grpc.StatusCode
+    code: str
+    message: str
+    field: str = ""
+    request_id: str = ""
+    structured: bool = False
+
+    @classmethod
+    def of(cls, error: grpc.RpcError) -> Refusal:
+        """The refusal ERROR carries: from its ErrorInfo, else from its text."""
+        status = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+        details = (error.details() if isinstance(error, grpc.Call) else "") or ""
+        info = _error_info(error)
+        if info is not None:
+            code = info.reason.lower()
+            prefix = f"{code}: "
+            message = details[len(prefix) :] if details.startswith(prefix) else details
+            return cls(
+                status,
+                code,
+                message,
+                info.metadata.get("field", ""),
+                info.metadata.get("request_id", ""),
+                structured=True,
+            )
+        coded = _CODED.fullmatch(details)
+        if coded is not None:
+            return cls(status, coded.group(1), coded.group(2))
+        return cls(status, "", details)
+
+    def text(self) -> str:
+        """``CODE: MESSAGE``, then the field at fault and the log line's id when
+        given (and not said already)."""
+        line = f"{self.code}: {self.message}" if self.code else self.message
+        if self.field:
+            line += f" (field: {self.field})"
+        if self.request_id and self.request_id not in self.message:
+            line += f" (request id {self.request_id})"
+        return line
+
+    def as_dict(self) -> dict[str, Any]:
+        """The refusal for scripts: ``{"error": {...}}``."""
+        error: dict[str, Any] = {
+            "code": self.code,
+            "reason": self.code.upper(),
+            "status": self.status.name,
+            "message": self.message,
+        }
+        if self.field:
+            error["field"] = self.field
+        if self.request_id:
+            error["request_id"] = self.request_id
+        return {"error": error}
+
+
+def _error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo in ERROR's status details (grpc-status-details-bin), if any."""
+    if not isinstance(error, grpc.Call):
+        return None
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # details that do not match the status: not the server's
+        return None
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
 
 
 site_option = click.option("--site", "site_id", required=True, help="Site id")
@@ -109,25 +236,58 @@ class Ctx:
     def call(self, method: Callable[..., Any], request: Any, need_token: bool = True) -> Any:
         """Call METHOD with REQUEST; a refusal exits with its code and message."""
         client = self.client(need_token)
+        return self._guard(lambda: client.call(method, request), need_token)
+
+    def create(self, method: Callable[..., Any], request: Any) -> Any:
+        """A create call with a fresh request id, retried once with the same id when
+        the link fails (``Client.create``); a refusal exits as ``call``'s does."""
+        client = self.client()
+        return self._guard(lambda: client.create(method, request))
+
+    def list(
+        self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None
+    ) -> Any:
+        """Every page of a list (the first LIMIT items when given), as one reply
+        (``Client.list_all``); a refusal exits as ``call``'s does."""
+        client = self.client()
+        return self._guard(lambda: client.list_all(method, request, field, limit))
+
+    def _guard(self, calling: Callable[[], Any], need_token: bool = True) -> Any:
+        """What CALLING answers; a refusal exits: 3 when the server cannot be reached
+        (or says to come back), 4 when the token is no good, else 1."""
         try:
-            return client.call(method, request)
+            return calling()
         except grpc.RpcError as error:
-            code = error.code()
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                fail(
-                    f"cannot reach the Parley server at {self.server}: {error.details()}",
-                    EXIT_UNREACHABLE,
-                )
-            details = error.details() or ""
-            if (
-                code is grpc.StatusCode.UNAUTHENTICATED
-                and need_token
-                and not details.startswith("bad_credentials")
-            ):
-                # The server's message usually says to log in again already.
-                hint = "" if "log in" in details else " (run 'parley login')"
-                fail(f"{details}{hint}", EXIT_NOT_LOGGED_IN)
-            fail(f"{details} [{code.name}]", EXIT_REFUSED)
+            refusal = Refusal.of(error)
+        status = refusal.status
+        if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            if refusal.structured:  # the server answered: busy, or stopping
+                self.refuse(refusal, EXIT_UNREACHABLE)
+            self.refuse(
+                refusal,
+                EXIT_UNREACHABLE,
+                f"cannot reach the Parley server at {self.server}: {refusal.text()}",
+            )
+        if (
+            status is grpc.StatusCode.UNAUTHENTICATED
+            and need_token
+            and refusal.code != "bad_credentials"
+        ):
+            # The server's message usually says to log in again already.
+            hint = "" if "log in" in refusal.message else " (run 'parley login')"
+            self.refuse(refusal, EXIT_NOT_LOGGED_IN, refusal.text() + hint)
+        self.refuse(refusal, EXIT_REFUSED)
+
+    def refuse(self, refusal: Refusal, exit_code: int, line: str | None = None) -> NoReturn:
+        """Print REFUSAL on stderr (as JSON with ``--json``, else LINE or
+        ``CODE: MESSAGE [STATUS]``) and exit with EXIT_CODE."""
+        if self.as_json:
+            document = refusal.as_dict()
+            if line is not None:
+                document["error"]["message"] = line
+            click.echo(orjson.dumps(document).decode(), err=True)
+            sys.exit(exit_code)
+        fail(line if line is not None else f"{refusal.text()} [{refusal.status.name}]", exit_code)
 
     def out(self, message: Any, human: Callable[[], str]) -> None:
         """Print MESSAGE as JSON with ``--json``, else the text HUMAN makes."""

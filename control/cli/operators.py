@@ -13,9 +13,17 @@ from pathlib import Path
 
 import click
 
-from control.cli.common import Ctx, pass_ctx, set_given
+from control.cli.common import (
+    Ctx,
+    fields_table,
+    id_list,
+    mask,
+    pass_ctx,
+    require_some,
+    set_given,
+)
 from control.cli.passwords import Secret, secret_options, secrets
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import control_pb2
 
 
 @click.group()
@@ -60,14 +68,16 @@ def operator_add(
         from_file=password_file,
         given=password,
     )
-    op = ctx.call(
-        ctx.client().control.AddOperator,
-        control_pb2.AddOperatorRequest(
-            email=email,
+    op = ctx.create(
+        ctx.client().operators.CreateOperator,
+        control_pb2.CreateOperatorRequest(
+            operator=control_pb2.Operator(
+                email=email,
+                display_name=display_name,
+                role=role,
+                department_ids=list(departments),
+            ),
             password=password,
-            display_name=display_name,
-            role=role,
-            department_ids=list(departments),
             max_chats=max_chats,
         ),
     )
@@ -75,10 +85,15 @@ def operator_add(
 
 
 @operator.command("list")
+@click.option("--department", "department_id", default="", help="Only those serving it")
 @pass_ctx
-def operator_list(ctx: Ctx) -> None:
+def operator_list(ctx: Ctx, department_id: str) -> None:
     """List the account's operators and whether they are online."""
-    reply = ctx.call(ctx.client().control.ListOperators, control_pb2.ListOperatorsRequest())
+    reply = ctx.list(
+        ctx.client().operators.ListOperators,
+        control_pb2.ListOperatorsRequest(department_id=department_id),
+        "operators",
+    )
     ctx.out_table(
         reply,
         reply.operators,
@@ -96,11 +111,36 @@ def operator_list(ctx: Ctx) -> None:
     )
 
 
-def _id_list(value: str | None) -> control_pb2.StringList | None:
-    """A comma-separated option: None when not given, '' clears the list."""
-    if value is None:
-        return None
-    return control_pb2.StringList(values=[v.strip() for v in value.split(",") if v.strip()])
+@operator.command("show")
+@click.argument("operator_id")
+@pass_ctx
+def operator_show(ctx: Ctx, operator_id: str) -> None:
+    """Show one operator's settings and status."""
+    o = ctx.call(
+        ctx.client().operators.GetOperator, control_pb2.GetOperatorRequest(operator_id=operator_id)
+    )
+    ctx.out(
+        o,
+        lambda: fields_table(
+            (
+                ("id", o.id),
+                ("email", o.email),
+                ("name", o.display_name),
+                ("role", o.role),
+                ("status", "disabled" if o.disabled else o.status or "offline"),
+                ("max chats", o.max_chats),
+                ("departments", ",".join(o.department_ids)),
+                ("languages", ",".join(o.languages) or "any"),
+                ("regions", ",".join(o.region_ids)),
+                ("groups", ",".join(o.group_ids)),
+                ("schedule", o.schedule or "any time"),
+                ("timezone", o.timezone or "UTC"),
+                ("auto distribution", "on" if o.auto_distribution else "off"),
+                ("auto accept", "on" if o.auto_accept else "off"),
+                ("avatar", o.avatar_url),
+            )
+        ),
+    )
 
 
 @operator.command("set")
@@ -140,11 +180,15 @@ def operator_set(
 ) -> None:
     """Change an operator's routing settings, role or standing (only the options
     given; only for an operator whose permissions are all your own)."""
-    request = control_pb2.UpdateOperatorRequest(operator_id=operator_id)
-    set_given(
-        request,
+    changes = control_pb2.Operator(id=operator_id)
+    paths = set_given(
+        changes,
         (
             ("max_chats", max_chats),
+            ("department_ids", id_list(departments)),
+            ("languages", id_list(languages)),
+            ("region_ids", id_list(regions)),
+            ("group_ids", id_list(groups)),
             ("schedule", schedule),
             ("timezone", timezone),
             ("auto_distribution", auto_distribution),
@@ -153,16 +197,11 @@ def operator_set(
             ("disabled", disabled),
         ),
     )
-    for name, raw in (
-        ("department_ids", departments),
-        ("languages", languages),
-        ("region_ids", regions),
-        ("group_ids", groups),
-    ):
-        values = _id_list(raw)
-        if values is not None:
-            getattr(request, name).CopyFrom(values)
-    op = ctx.call(ctx.client().control.UpdateOperator, request)
+    require_some(paths, "the options (parley operator set --help)")
+    op = ctx.call(
+        ctx.client().operators.UpdateOperator,
+        control_pb2.UpdateOperatorRequest(operator=changes, update_mask=mask(paths)),
+    )
     ctx.out(op, lambda: f"Updated operator {op.display_name} ({op.id})")
 
 
@@ -172,8 +211,8 @@ def operator_set(
 def operator_revoke_sessions(ctx: Ctx, operator_id: str) -> None:
     """Log an operator out everywhere: its sessions and open streams end at once."""
     reply = ctx.call(
-        ctx.client().control.RevokeOperatorSessions,
-        control_pb2.RevokeOperatorSessionsRequest(operator_id=operator_id),
+        ctx.client().operators.RevokeSessions,
+        control_pb2.RevokeSessionsRequest(operator_id=operator_id),
     )
     ctx.out(reply, lambda: f"Revoked {reply.revoked} session(s) of {operator_id}")
 
@@ -186,7 +225,7 @@ def operator_delete(ctx: Ctx, operator_id: str) -> None:
     each department's offline rule at once, and its email is free again. Its
     chats keep its name. (To keep the record, disable it: operator set --disabled.)"""
     ctx.call(
-        ctx.client().control.DeleteOperator,
+        ctx.client().operators.DeleteOperator,
         control_pb2.DeleteOperatorRequest(operator_id=operator_id),
     )
     click.echo(f"Deleted operator {operator_id}")
@@ -209,9 +248,9 @@ def role() -> None:
 @pass_ctx
 def role_create(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
     """Create a custom role, e.g. a trainee who may chat only."""
-    r = ctx.call(
-        ctx.client().control.CreateRole,
-        control_pb2.CreateRoleRequest(name=name, permissions=list(perms)),
+    r = ctx.create(
+        ctx.client().roles.CreateRole,
+        control_pb2.CreateRoleRequest(role=control_pb2.Role(name=name, permissions=list(perms))),
     )
     ctx.out(r, lambda: f"Created role {r.name}: {', '.join(r.permissions)}")
 
@@ -229,8 +268,11 @@ def role_create(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
 def role_update(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
     """Change a custom role's permissions; its holders' sessions follow at once."""
     r = ctx.call(
-        ctx.client().control.UpdateRole,
-        control_pb2.UpdateRoleRequest(name=name, permissions=list(perms)),
+        ctx.client().roles.UpdateRole,
+        control_pb2.UpdateRoleRequest(
+            role=control_pb2.Role(name=name, permissions=list(perms)),
+            update_mask=mask(["permissions"]),
+        ),
     )
     ctx.out(r, lambda: f"Updated role {r.name}: {', '.join(r.permissions)}")
 
@@ -239,7 +281,7 @@ def role_update(ctx: Ctx, name: str, perms: tuple[str, ...]) -> None:
 @pass_ctx
 def role_list(ctx: Ctx) -> None:
     """List roles and their permissions."""
-    reply = ctx.call(ctx.client().control.ListRoles, common_pb2.Empty())
+    reply = ctx.list(ctx.client().roles.ListRoles, control_pb2.ListRolesRequest(), "roles")
     ctx.out_table(
         reply,
         reply.roles,
@@ -254,13 +296,31 @@ def role_list(ctx: Ctx) -> None:
     )
 
 
+@role.command("show")
+@click.argument("name")
+@pass_ctx
+def role_show(ctx: Ctx, name: str) -> None:
+    """Show one role and its permissions."""
+    r = ctx.call(ctx.client().roles.GetRole, control_pb2.GetRoleRequest(name=name))
+    ctx.out(
+        r,
+        lambda: fields_table(
+            (
+                ("role", r.name),
+                ("kind", "built in" if r.builtin else "custom"),
+                ("permissions", "\n".join(textwrap.wrap(", ".join(r.permissions), 60))),
+            )
+        ),
+    )
+
+
 @role.command("delete")
 @click.argument("name")
 @pass_ctx
 def role_delete(ctx: Ctx, name: str) -> None:
     """Delete a custom role: refused (in_use) while operators hold it."""
     ctx.call(
-        ctx.client().control.DeleteRole,
+        ctx.client().roles.DeleteRole,
         control_pb2.DeleteRoleRequest(name=name),
     )
     click.echo(f"Deleted role {name}")

@@ -1,7 +1,8 @@
 """Reading what the account holds: transcripts, offline requests, statistics, usage.
 
 These commands change nothing. ``transcript`` prints a conversation's stored
-messages, ``ticket list`` the requests visitors left when nobody could chat,
+messages, ``ticket list`` (and ``ticket show``) the requests visitors left when
+nobody could chat,
 ``stats`` the live numbers of a site's departments and ``usage`` what the
 account has stored.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 import click
 import grpc
 
-from control.cli.common import Ctx, pass_ctx, site_option, when
-from parley.v1 import common_pb2, control_pb2
+from control.cli.common import Ctx, fields_table, pass_ctx, site_option, when
+from parley.v1 import control_pb2
 
 # The contract's AuthorKind (common.proto), as the FROM column names it.
 _AUTHOR_KINDS = {1: "visitor", 2: "operator", 3: "system"}
@@ -24,9 +25,10 @@ _AUTHOR_KINDS = {1: "visitor", 2: "operator", 3: "system"}
 @pass_ctx
 def transcript(ctx: Ctx, conversation_id: str, after: int) -> None:
     """Print a conversation's stored messages."""
-    reply = ctx.call(
-        ctx.client().control.GetTranscript,
-        control_pb2.GetTranscriptRequest(conversation_id=conversation_id, after_seq=after),
+    reply = ctx.list(
+        ctx.client().conversations.ListMessages,
+        control_pb2.ListMessagesRequest(conversation_id=conversation_id, after_seq=after),
+        "messages",
     )
     ctx.out_table(
         reply,
@@ -49,9 +51,11 @@ def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
     """List a site's offline requests, newest first.
 
     The VISITOR column is the id 'parley block add --visitor' takes."""
-    reply = ctx.call(
-        ctx.client().control.ListTickets,
-        control_pb2.ListTicketsRequest(site_id=site_id, limit=limit),
+    reply = ctx.list(
+        ctx.client().tickets.ListTickets,
+        control_pb2.ListTicketsRequest(site_id=site_id),
+        "tickets",
+        limit=limit,
     )
     names = {} if ctx.as_json or not reply.tickets else _department_names(ctx, site_id)
     ctx.out_table(
@@ -69,13 +73,40 @@ def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
     )
 
 
+@ticket.command("show")
+@click.argument("ticket_id")
+@pass_ctx
+def ticket_show(ctx: Ctx, ticket_id: str) -> None:
+    """Show one offline request in full."""
+    t = ctx.call(ctx.client().tickets.GetTicket, control_pb2.GetTicketRequest(ticket_id=ticket_id))
+    ctx.out(
+        t,
+        lambda: fields_table(
+            (
+                ("id", t.id),
+                ("created", when(t.created_ms)),
+                ("site", t.site_id),
+                ("department", t.department_id),
+                ("visitor", t.visitor_id),
+                ("name", t.name),
+                ("email", t.email),
+                ("language", t.language),
+                ("page", t.page_url),
+                ("message", t.text),
+            )
+        ),
+    )
+
+
 def _department_names(ctx: Ctx, site_id: str) -> dict[str, str]:
     """The site's department names by id; none when the caller may not list them
     (view_tickets without view_config): the table shows the ids then."""
     client = ctx.client()
     try:
-        reply = client.call(
-            client.control.ListDepartments, control_pb2.ListDepartmentsRequest(site_id=site_id)
+        reply = client.list_all(
+            client.departments.ListDepartments,
+            control_pb2.ListDepartmentsRequest(site_id=site_id),
+            "departments",
         )
     except grpc.RpcError:
         return {}
@@ -94,7 +125,7 @@ def _short(text: str, width: int) -> str:
 def stats(ctx: Ctx, site_id: str) -> None:
     """Live numbers per department: waiting, active, on hold, missed, online."""
     reply = ctx.call(
-        ctx.client().control.GetStatistics, control_pb2.GetStatisticsRequest(site_id=site_id)
+        ctx.client().reports.GetStatistics, control_pb2.GetStatisticsRequest(site_id=site_id)
     )
     ctx.out_table(
         reply,
@@ -116,7 +147,7 @@ def stats(ctx: Ctx, site_id: str) -> None:
 @pass_ctx
 def usage(ctx: Ctx) -> None:
     """What the account uses."""
-    u = ctx.call(ctx.client().control.GetUsage, common_pb2.Empty())
+    u = ctx.call(ctx.client().reports.GetUsage, control_pb2.GetUsageRequest())
     ctx.out_table(
         u,
         [u],

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import click
 
-from control.cli.common import Ctx, pass_ctx, set_given, site_option
+from control.cli.common import (
+    Ctx,
+    fields_table,
+    mask,
+    pass_ctx,
+    require_some,
+    set_given,
+    site_option,
+)
 from parley.v1 import control_pb2
 
 department_option = click.option(
@@ -30,20 +38,24 @@ def department() -> None:
 @pass_ctx
 def department_create(ctx: Ctx, name: str, site_id: str, description: str) -> None:
     """Create a department."""
-    d = ctx.call(
-        ctx.client().control.CreateDepartment,
-        control_pb2.CreateDepartmentRequest(site_id=site_id, name=name, description=description),
+    d = ctx.create(
+        ctx.client().departments.CreateDepartment,
+        control_pb2.CreateDepartmentRequest(
+            department=control_pb2.Department(site_id=site_id, name=name, description=description)
+        ),
     )
     ctx.out(d, lambda: f"Created department {d.name} with id {d.id}")
 
 
 @department.command("list")
-@site_option
+@click.option("--site", "site_id", default="", help="Site id (else every site's)")
 @pass_ctx
 def department_list(ctx: Ctx, site_id: str) -> None:
-    """List a site's departments."""
-    reply = ctx.call(
-        ctx.client().control.ListDepartments, control_pb2.ListDepartmentsRequest(site_id=site_id)
+    """List a site's departments, or the whole account's."""
+    reply = ctx.list(
+        ctx.client().departments.ListDepartments,
+        control_pb2.ListDepartmentsRequest(site_id=site_id),
+        "departments",
     )
     ctx.out_table(
         reply,
@@ -58,6 +70,36 @@ def department_list(ctx: Ctx, site_id: str) -> None:
             d.description,
         ),
         ("ID", "NAME", "CHAT", "HOURS", "MAX WAIT", "FALLBACK", "DESCRIPTION"),
+    )
+
+
+@department.command("show")
+@click.argument("department_id")
+@pass_ctx
+def department_show(ctx: Ctx, department_id: str) -> None:
+    """Show one department's settings."""
+    d = ctx.call(
+        ctx.client().departments.GetDepartment,
+        control_pb2.GetDepartmentRequest(department_id=department_id),
+    )
+    ctx.out(
+        d,
+        lambda: fields_table(
+            (
+                ("id", d.id),
+                ("site", d.site_id),
+                ("name", d.name),
+                ("description", d.description),
+                ("chat", "on" if d.chat_enabled else "off"),
+                ("hours", d.hours or "always"),
+                ("timezone", d.timezone or "the site's"),
+                ("max wait", f"{d.max_wait_seconds} s" if d.max_wait_seconds else ""),
+                ("fallback", d.fallback_department_id),
+                ("offer time", f"{d.offer_seconds} s" if d.offer_seconds else ""),
+                ("offline action", d.offline_action),
+                ("offline after", f"{d.offline_seconds} s"),
+            )
+        ),
     )
 
 
@@ -93,9 +135,9 @@ def department_set(
     offline_seconds: int | None,
 ) -> None:
     """Change a department's settings (only the options given)."""
-    request = control_pb2.UpdateDepartmentRequest(department_id=department_id)
-    set_given(
-        request,
+    changes = control_pb2.Department(id=department_id)
+    paths = set_given(
+        changes,
         (
             ("name", name),
             ("description", description),
@@ -109,7 +151,11 @@ def department_set(
             ("offline_seconds", offline_seconds),
         ),
     )
-    d = ctx.call(ctx.client().control.UpdateDepartment, request)
+    require_some(paths, "the options (parley department set --help)")
+    d = ctx.call(
+        ctx.client().departments.UpdateDepartment,
+        control_pb2.UpdateDepartmentRequest(department=changes, update_mask=mask(paths)),
+    )
     ctx.out(d, lambda: f"Updated department {d.name} ({d.id})")
 
 
@@ -118,9 +164,10 @@ def department_set(
 @pass_ctx
 def department_waiting(ctx: Ctx, department_id: str) -> None:
     """The New pool: chats waiting in a department, in order."""
-    reply = ctx.call(
-        ctx.client().control.ListWaiting,
-        control_pb2.ListWaitingRequest(department_id=department_id),
+    reply = ctx.list(
+        ctx.client().conversations.ListWaitingConversations,
+        control_pb2.ListWaitingConversationsRequest(department_id=department_id),
+        "chats",
     )
     ctx.out_table(
         reply,
@@ -137,7 +184,7 @@ def department_delete(ctx: Ctx, department_id: str) -> None:
     """Delete a department: refused (in_use) while it has open or waiting chats,
     operators who serve only it, or departments falling back to it."""
     ctx.call(
-        ctx.client().control.DeleteDepartment,
+        ctx.client().departments.DeleteDepartment,
         control_pb2.DeleteDepartmentRequest(department_id=department_id),
     )
     click.echo(f"Deleted department {department_id}")
@@ -154,9 +201,11 @@ def region() -> None:
 @pass_ctx
 def region_create(ctx: Ctx, name: str, department_id: str) -> None:
     """Create a region."""
-    r = ctx.call(
-        ctx.client().control.CreateRegion,
-        control_pb2.CreateRegionRequest(department_id=department_id, name=name),
+    r = ctx.create(
+        ctx.client().regions.CreateRegion,
+        control_pb2.CreateRegionRequest(
+            region=control_pb2.Region(department_id=department_id, name=name)
+        ),
     )
     ctx.out(r, lambda: f"Created region {r.name} with id {r.id}")
 
@@ -166,11 +215,27 @@ def region_create(ctx: Ctx, name: str, department_id: str) -> None:
 @pass_ctx
 def region_list(ctx: Ctx, department_id: str) -> None:
     """List a department's regions."""
-    reply = ctx.call(
-        ctx.client().control.ListRegions,
+    reply = ctx.list(
+        ctx.client().regions.ListRegions,
         control_pb2.ListRegionsRequest(department_id=department_id),
+        "regions",
     )
     ctx.out_table(reply, reply.regions, lambda r: (r.id, r.name), ("ID", "NAME"))
+
+
+@region.command("rename")
+@click.argument("region_id")
+@click.argument("name")
+@pass_ctx
+def region_rename(ctx: Ctx, region_id: str, name: str) -> None:
+    """Give a region another name."""
+    r = ctx.call(
+        ctx.client().regions.UpdateRegion,
+        control_pb2.UpdateRegionRequest(
+            region=control_pb2.Region(id=region_id, name=name), update_mask=mask(["name"])
+        ),
+    )
+    ctx.out(r, lambda: f"Renamed region {r.id} to {r.name}")
 
 
 @region.command("delete")
@@ -179,7 +244,7 @@ def region_list(ctx: Ctx, department_id: str) -> None:
 def region_delete(ctx: Ctx, region_id: str) -> None:
     """Delete a region: refused (in_use) while operators belong to it."""
     ctx.call(
-        ctx.client().control.DeleteRegion,
+        ctx.client().regions.DeleteRegion,
         control_pb2.DeleteRegionRequest(region_id=region_id),
     )
     click.echo(f"Deleted region {region_id}")
@@ -196,8 +261,9 @@ def group() -> None:
 @pass_ctx
 def group_create(ctx: Ctx, name: str, site_id: str) -> None:
     """Create a group."""
-    g = ctx.call(
-        ctx.client().control.CreateGroup, control_pb2.CreateGroupRequest(site_id=site_id, name=name)
+    g = ctx.create(
+        ctx.client().groups.CreateGroup,
+        control_pb2.CreateGroupRequest(group=control_pb2.Group(site_id=site_id, name=name)),
     )
     ctx.out(g, lambda: f"Created group {g.name} with id {g.id}")
 
@@ -207,10 +273,25 @@ def group_create(ctx: Ctx, name: str, site_id: str) -> None:
 @pass_ctx
 def group_list(ctx: Ctx, site_id: str) -> None:
     """List a site's groups."""
-    reply = ctx.call(
-        ctx.client().control.ListGroups, control_pb2.ListGroupsRequest(site_id=site_id)
+    reply = ctx.list(
+        ctx.client().groups.ListGroups, control_pb2.ListGroupsRequest(site_id=site_id), "groups"
     )
     ctx.out_table(reply, reply.groups, lambda g: (g.id, g.name), ("ID", "NAME"))
+
+
+@group.command("rename")
+@click.argument("group_id")
+@click.argument("name")
+@pass_ctx
+def group_rename(ctx: Ctx, group_id: str, name: str) -> None:
+    """Give a group another name."""
+    g = ctx.call(
+        ctx.client().groups.UpdateGroup,
+        control_pb2.UpdateGroupRequest(
+            group=control_pb2.Group(id=group_id, name=name), update_mask=mask(["name"])
+        ),
+    )
+    ctx.out(g, lambda: f"Renamed group {g.id} to {g.name}")
 
 
 @group.command("delete")
@@ -219,7 +300,7 @@ def group_list(ctx: Ctx, site_id: str) -> None:
 def group_delete(ctx: Ctx, group_id: str) -> None:
     """Delete a group: refused (in_use) while operators or link rules use it."""
     ctx.call(
-        ctx.client().control.DeleteGroup,
+        ctx.client().groups.DeleteGroup,
         control_pb2.DeleteGroupRequest(group_id=group_id),
     )
     click.echo(f"Deleted group {group_id}")
@@ -238,10 +319,12 @@ def link() -> None:
 @pass_ctx
 def link_add(ctx: Ctx, pattern: str, site_id: str, group_id: str, position: int) -> None:
     """Add a rule: PATTERN is a regular expression searched in the page URL."""
-    rule = ctx.call(
-        ctx.client().control.AddLinkRule,
-        control_pb2.AddLinkRuleRequest(
-            site_id=site_id, pattern=pattern, group_id=group_id, position=position
+    rule = ctx.create(
+        ctx.client().link_rules.CreateLinkRule,
+        control_pb2.CreateLinkRuleRequest(
+            link_rule=control_pb2.LinkRule(
+                site_id=site_id, pattern=pattern, group_id=group_id, position=position
+            )
         ),
     )
     ctx.out(rule, lambda: f"Added link rule {rule.id}: {rule.pattern} -> {rule.group_id}")
@@ -252,15 +335,37 @@ def link_add(ctx: Ctx, pattern: str, site_id: str, group_id: str, position: int)
 @pass_ctx
 def link_list(ctx: Ctx, site_id: str) -> None:
     """List a site's link rules in the order they are tried."""
-    reply = ctx.call(
-        ctx.client().control.ListLinkRules, control_pb2.ListLinkRulesRequest(site_id=site_id)
+    reply = ctx.list(
+        ctx.client().link_rules.ListLinkRules,
+        control_pb2.ListLinkRulesRequest(site_id=site_id),
+        "link_rules",
     )
     ctx.out_table(
         reply,
-        reply.rules,
+        reply.link_rules,
         lambda r: (r.position, r.id, r.pattern, r.group_id),
         ("POS", "ID", "PATTERN", "GROUP"),
     )
+
+
+@link.command("update")
+@click.argument("link_id")
+@click.option("--pattern", help="A regular expression searched in the page URL")
+@click.option("--group", "group_id", help="Group id")
+@click.option("--position", type=click.IntRange(0, 1_000_000), help="Lower first")
+@pass_ctx
+def link_update(
+    ctx: Ctx, link_id: str, pattern: str | None, group_id: str | None, position: int | None
+) -> None:
+    """Change a link rule's pattern, group or position (only the options given)."""
+    rule = control_pb2.LinkRule(id=link_id)
+    paths = set_given(rule, (("pattern", pattern), ("group_id", group_id), ("position", position)))
+    require_some(paths, "--pattern, --group and --position")
+    r = ctx.call(
+        ctx.client().link_rules.UpdateLinkRule,
+        control_pb2.UpdateLinkRuleRequest(link_rule=rule, update_mask=mask(paths)),
+    )
+    ctx.out(r, lambda: f"Updated link rule {r.id}: {r.pattern} -> {r.group_id}")
 
 
 @link.command("delete")
@@ -269,6 +374,7 @@ def link_list(ctx: Ctx, site_id: str) -> None:
 def link_delete(ctx: Ctx, link_id: str) -> None:
     """Delete a link rule."""
     ctx.call(
-        ctx.client().control.DeleteLinkRule, control_pb2.DeleteLinkRuleRequest(link_id=link_id)
+        ctx.client().link_rules.DeleteLinkRule,
+        control_pb2.DeleteLinkRuleRequest(link_rule_id=link_id),
     )
     click.echo(f"Deleted link rule {link_id}")

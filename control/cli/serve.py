@@ -115,6 +115,7 @@ def serve(config_path: Path | None, **flags: Any) -> None:
         tls_key=settings.tls_key,
         grace_seconds=settings.grace_seconds,
         abandon_seconds=settings.abandon_seconds,
+        history=settings.history,
         edge=EdgeConfig(
             host=settings.host,
             port=settings.http_port,

@@ -1,5 +1,5 @@
-"""Sites, where the widget runs: create and list them, choose their chat languages
-and set their storage quota.
+"""Sites, where the widget runs: create, show, change and list them, choose their
+chat languages and set their storage quota.
 
 A site holds the page origins the widget may run on, the time zone its hours are
 read in and whether operators see what visitors type; everything else of the
@@ -8,9 +8,20 @@ account (departments, groups, link rules, blocks) hangs below a site.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
-from control.cli.common import Ctx, pass_ctx, site_option
+from control.cli.common import (
+    Ctx,
+    fields_table,
+    id_list,
+    mask,
+    pass_ctx,
+    require_some,
+    set_given,
+    site_option,
+)
 from parley.v1 import control_pb2
 
 
@@ -38,13 +49,15 @@ def site_create(
     ctx: Ctx, name: str, origins: tuple[str, ...], timezone: str, no_typing_preview: bool
 ) -> None:
     """Create a site."""
-    s = ctx.call(
-        ctx.client().control.CreateSite,
+    s = ctx.create(
+        ctx.client().sites.CreateSite,
         control_pb2.CreateSiteRequest(
-            name=name,
-            allowed_origins=list(origins),
-            timezone=timezone,
-            no_typing_preview=no_typing_preview,
+            site=control_pb2.Site(
+                name=name,
+                allowed_origins=list(origins),
+                timezone=timezone,
+                typing_preview=not no_typing_preview,
+            )
         ),
     )
     ctx.out(s, lambda: f"Created site {s.name} with id {s.id}")
@@ -54,7 +67,7 @@ def site_create(
 @pass_ctx
 def site_list(ctx: Ctx) -> None:
     """List the account's sites."""
-    reply = ctx.call(ctx.client().control.ListSites, control_pb2.ListSitesRequest())
+    reply = ctx.list(ctx.client().sites.ListSites, control_pb2.ListSitesRequest(), "sites")
     ctx.out_table(
         reply,
         reply.sites,
@@ -69,6 +82,78 @@ def site_list(ctx: Ctx) -> None:
     )
 
 
+def _quota(s: control_pb2.Site) -> str:
+    return f"{s.quota_mb} MiB" if s.quota_mb else "the default"
+
+
+@site.command("show")
+@click.argument("site_id")
+@pass_ctx
+def site_show(ctx: Ctx, site_id: str) -> None:
+    """Show one site's settings."""
+    s = ctx.call(ctx.client().sites.GetSite, control_pb2.GetSiteRequest(site_id=site_id))
+    ctx.out(
+        s,
+        lambda: fields_table(
+            (
+                ("id", s.id),
+                ("name", s.name),
+                ("allowed origins", " ".join(s.allowed_origins)),
+                ("timezone", s.timezone or "UTC"),
+                ("typing preview", "on" if s.typing_preview else "off"),
+                ("languages", ",".join(s.languages) or "all"),
+                ("quota", _quota(s)),
+            )
+        ),
+    )
+
+
+@site.command("update")
+@click.argument("site_id")
+@click.option("--name", help="New name")
+@click.option("--origins", help="Allowed page origins, comma-separated ('' for none)")
+@click.option("--timezone", help="IANA time zone")
+@click.option(
+    "--typing-preview/--no-typing-preview",
+    default=None,
+    help="Whether operators see what visitors type before they send it",
+)
+@pass_ctx
+def site_update(
+    ctx: Ctx,
+    site_id: str,
+    name: str | None,
+    origins: str | None,
+    timezone: str | None,
+    typing_preview: bool | None,
+) -> None:
+    """Change a site's name, origins, time zone or typing preview (only the
+    options given)."""
+    s = control_pb2.Site(id=site_id)
+    paths = set_given(
+        s,
+        (
+            ("name", name),
+            ("allowed_origins", id_list(origins)),
+            ("timezone", timezone),
+            ("typing_preview", typing_preview),
+        ),
+    )
+    require_some(paths, "--name, --origins, --timezone and --typing-preview")
+    _update(ctx, s, paths, lambda u: f"Updated site {u.name} ({u.id})")
+
+
+def _update(
+    ctx: Ctx, s: control_pb2.Site, paths: list[str], human: Callable[[control_pb2.Site], str]
+) -> None:
+    """Write the fields PATHS of S; print the site as it is then."""
+    updated = ctx.call(
+        ctx.client().sites.UpdateSite,
+        control_pb2.UpdateSiteRequest(site=s, update_mask=mask(paths)),
+    )
+    ctx.out(updated, lambda: human(updated))
+
+
 @site.command("quota")
 @click.argument("megabytes", type=click.IntRange(0, 1 << 30))
 @site_option
@@ -77,13 +162,8 @@ def site_quota(ctx: Ctx, megabytes: int, site_id: str) -> None:
     """Set the site's storage quota for its messages and offline requests, in MiB
     (0: the server's default, --site-quota-mb). Past it, visitors' new messages
     and requests are refused with quota_exceeded."""
-    s = ctx.call(
-        ctx.client().control.SetSiteQuota,
-        control_pb2.SetSiteQuotaRequest(site_id=site_id, quota_mb=megabytes),
-    )
-    ctx.out(
-        s, lambda: f"Site {s.name}: quota {f'{s.quota_mb} MiB' if s.quota_mb else 'the default'}"
-    )
+    s = control_pb2.Site(id=site_id, quota_mb=megabytes)
+    _update(ctx, s, ["quota_mb"], lambda u: f"Site {u.name}: quota {_quota(u)}")
 
 
 @click.group()
@@ -97,11 +177,13 @@ def language() -> None:
 @pass_ctx
 def language_set(ctx: Ctx, languages: tuple[str, ...], site_id: str) -> None:
     """Enable chat for LANGUAGES only (codes like en de); none enables every one."""
-    s = ctx.call(
-        ctx.client().control.SetSiteLanguages,
-        control_pb2.SetSiteLanguagesRequest(site_id=site_id, languages=list(languages)),
+    s = control_pb2.Site(id=site_id, languages=list(languages))
+    _update(
+        ctx,
+        s,
+        ["languages"],
+        lambda u: f"Site {u.name}: chat in {', '.join(u.languages) or 'every language'}",
     )
-    ctx.out(s, lambda: f"Site {s.name}: chat in {', '.join(s.languages) or 'every language'}")
 
 
 @site.command("delete")
@@ -111,7 +193,7 @@ def site_delete(ctx: Ctx, site_id: str) -> None:
     """Delete a site with no departments left (its groups, link rules and blocks
     go with it)."""
     ctx.call(
-        ctx.client().control.DeleteSite,
+        ctx.client().sites.DeleteSite,
         control_pb2.DeleteSiteRequest(site_id=site_id),
     )
     click.echo(f"Deleted site {site_id}")

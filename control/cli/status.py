@@ -14,7 +14,7 @@ import orjson
 from google.protobuf.json_format import MessageToDict
 
 from control.cli.common import Ctx, pass_ctx, table
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import control_pb2
 
 
 def _size(n: int) -> str:
@@ -55,7 +55,7 @@ def _rows(s: control_pb2.ServerStatus) -> list[tuple[str, str]]:
 @pass_ctx
 def status(ctx: Ctx) -> None:
     """The server's health, version, uptime, connections and store (needs manage_sites)."""
-    reply = ctx.call(ctx.client().control.Status, common_pb2.Empty())
+    reply = ctx.call(ctx.client().server.GetStatus, control_pb2.GetStatusRequest())
     if ctx.as_json:
         doc = MessageToDict(
             reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True

@@ -1,7 +1,7 @@
 """Quick replies: short texts an operator sends by their shortcut.
 
 A quick reply is the operator's own or, with ``--shared``, the whole account's
-(deleting a shared one needs ``manage_templates``). Its text may name the
+(editing or deleting a shared one needs ``manage_templates``). Its text may name the
 visitor, the operator, the site and the department; the server fills them in
 for a conversation, as ``template list --conversation`` shows and the console's
 ``/q`` sends.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from control.cli.common import Ctx, pass_ctx
+from control.cli.common import Ctx, mask, pass_ctx, require_some, set_given
 from parley.v1 import control_pb2
 
 
@@ -28,9 +28,11 @@ def template() -> None:
 def template_add(ctx: Ctx, shortcut: str, text: str, shared: bool) -> None:
     """Add a quick reply; TEXT may use {visitor_name}, {operator_name},
     {site_name} and {department_name}."""
-    t = ctx.call(
-        ctx.client().control.AddTemplate,
-        control_pb2.AddTemplateRequest(shortcut=shortcut, text=text, shared=shared),
+    t = ctx.create(
+        ctx.client().templates.CreateTemplate,
+        control_pb2.CreateTemplateRequest(
+            template=control_pb2.Template(shortcut=shortcut, text=text, shared=shared)
+        ),
     )
     ctx.out(t, lambda: f"Added /{t.shortcut} with id {t.id}")
 
@@ -41,9 +43,10 @@ def template_add(ctx: Ctx, shortcut: str, text: str, shared: bool) -> None:
 @pass_ctx
 def template_list(ctx: Ctx, prefix: str, conversation_id: str) -> None:
     """The quick replies you can use, whose shortcut starts with PREFIX."""
-    reply = ctx.call(
-        ctx.client().control.ListTemplates,
+    reply = ctx.list(
+        ctx.client().templates.ListTemplates,
         control_pb2.ListTemplatesRequest(prefix=prefix, conversation_id=conversation_id),
+        "templates",
     )
     ctx.out_table(
         reply,
@@ -58,11 +61,28 @@ def template_list(ctx: Ctx, prefix: str, conversation_id: str) -> None:
     )
 
 
+@template.command("edit")
+@click.argument("template_id")
+@click.option("--shortcut", help="Another shortcut")
+@click.option("--text", help="Another text (the same variables as 'template add')")
+@pass_ctx
+def template_edit(ctx: Ctx, template_id: str, shortcut: str | None, text: str | None) -> None:
+    """Change a quick reply's shortcut or text (a shared one needs manage_templates)."""
+    changes = control_pb2.Template(id=template_id)
+    paths = set_given(changes, (("shortcut", shortcut), ("text", text)))
+    require_some(paths, "--shortcut and --text")
+    t = ctx.call(
+        ctx.client().templates.UpdateTemplate,
+        control_pb2.UpdateTemplateRequest(template=changes, update_mask=mask(paths)),
+    )
+    ctx.out(t, lambda: f"Updated /{t.shortcut} ({t.id})")
+
+
 @template.command("delete")
 @click.argument("template_id")
 @pass_ctx
 def template_delete(ctx: Ctx, template_id: str) -> None:
     """Delete a quick reply (a shared one needs manage_templates)."""
     request = control_pb2.DeleteTemplateRequest(template_id=template_id)
-    ctx.call(ctx.client().control.DeleteTemplate, request)
+    ctx.call(ctx.client().templates.DeleteTemplate, request)
     click.echo(f"Deleted quick reply {template_id}")

@@ -14,6 +14,7 @@ log line and the client's error name the same request id.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -102,9 +103,17 @@ async def answered(
     context: grpc.aio.ServicerContext[Req, Rep], method: str, body: Callable[[], Awaitable[Rep]]
 ) -> Rep:
     """Run a call's ``body``: a refusal ends the call as its status and code, a
-    bug as INTERNAL (:func:`internal`)."""
+    bug as INTERNAL (:func:`internal`).
+
+    The body runs to its end even when the call is cancelled (the client gave
+    up, its deadline passed): a write it has begun commits and the engine's
+    memory follows it, so a retry finds what the first call made."""
+    work = asyncio.ensure_future(body())
     try:
-        return await body()
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        work.add_done_callback(_finished_alone(method))
+        raise
     except Refused as error:
         await abort(context, error)
         raise AssertionError("abort returned") from error
@@ -112,6 +121,19 @@ async def answered(
         raise
     except Exception:
         await internal(context, method)
+
+
+def _finished_alone(method: str) -> Callable[[asyncio.Future[Any]], None]:
+    """Log how the body of a cancelled call ended, if by a bug."""
+
+    def done(work: asyncio.Future[Any]) -> None:
+        if work.cancelled():
+            return
+        error = work.exception()
+        if error is not None and not isinstance(error, Refused):
+            log.error("%s failed after its call ended", method, exc_info=error)
+
+    return done
 
 
 def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, Req, Rep]]:

@@ -14,6 +14,8 @@ from engine.app import Engine
 from engine.chat import account
 from engine.chat.auth import Principal
 from engine.chat.directory_edits import TEMPLATE_FIELDS
+from engine.records import history
+from engine.records.queries import hit_key, list_key
 from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc as grpc_pb
 
@@ -173,6 +175,8 @@ class ConversationsService(grpc_pb.ConversationsServicer):
         self, request: pb.ListMessagesRequest, p: Principal, context: Ctx
     ) -> pb.ListMessagesResponse:
         conv_id = request.conversation_id
+        if request.before_seq:
+            return self._messages_before(request, p)
         page = page_of(request, "messages", p.account_id, conv_id, request.after_seq)
         after = max(request.after_seq, int(page.after[0]) if page.after else 0)
         events = account.transcript(self.engine, p, conv_id, after, page.size + 1)
@@ -181,12 +185,71 @@ class ConversationsService(grpc_pb.ConversationsServicer):
             messages=[converters.message_pb(e) for e in messages], next_page_token=token
         )
 
+    def _messages_before(
+        self, request: pb.ListMessagesRequest, p: Principal
+    ) -> pb.ListMessagesResponse:
+        """Backwards: the page before ``before_seq`` (or before the previous
+        page), oldest first within it. Seqs are contiguous, so a page is a range."""
+        conv_id, floor = request.conversation_id, request.after_seq
+        page = page_of(request, "messages_before", p.account_id, conv_id, floor, request.before_seq)
+        below = min(request.before_seq, int(page.after[0]) if page.after else request.before_seq)
+        events = account.transcript_before(self.engine, p, conv_id, floor, below, page.size)
+        more = bool(events) and events[0].seq > floor + 1
+        token = page.token((events[0].seq,)) if more else ""
+        return pb.ListMessagesResponse(
+            messages=[converters.message_pb(e) for e in events], next_page_token=token
+        )
+
     @rpc("Conversations", "GetVisitorInfo")
     async def GetVisitorInfo(
         self, request: pb.GetVisitorInfoRequest, p: Principal, context: Ctx
     ) -> pb.VisitorInfo:
         info = await account.visitor_info(self.engine, p, request.conversation_id)
         return converters.visitor_info_pb(info, self.engine.clock.wall_ms())
+
+    @rpc("Conversations", "GetConversation")
+    async def GetConversation(
+        self, request: pb.GetConversationRequest, p: Principal, context: Ctx
+    ) -> pb.Conversation:
+        row = history.get_conversation(self.engine, p, request.conversation_id)
+        return converters.conversation_pb(row)
+
+    @rpc("Conversations", "ListConversations")
+    async def ListConversations(
+        self, request: pb.ListConversationsRequest, p: Principal, context: Ctx
+    ) -> pb.ListConversationsResponse:
+        query = converters.history_query(request.filter)
+        order = request.order_by or "time"
+        page = page_of(request, "conversations", p.account_id, query, order)
+        rows = await history.list_conversations(
+            self.engine, p, query, order, page.after, page.size + 1
+        )
+        taken, token = page.cut(rows, lambda r: list_key(order, r))
+        return pb.ListConversationsResponse(
+            conversations=[converters.conversation_pb(r) for r in taken], next_page_token=token
+        )
+
+    @rpc("Conversations", "SearchConversations")
+    async def SearchConversations(
+        self, request: pb.SearchConversationsRequest, p: Principal, context: Ctx
+    ) -> pb.SearchConversationsResponse:
+        query = converters.history_query(request.filter)
+        page = page_of(request, "search", p.account_id, query, request.query)
+        hits = await history.search_conversations(
+            self.engine, p, request.query, query, page.after, page.size + 1
+        )
+        taken, token = page.cut(hits, hit_key)
+        return pb.SearchConversationsResponse(
+            hits=[
+                pb.ConversationHit(
+                    conversation=converters.conversation_pb(h.conversation),
+                    seq=h.seq,
+                    snippet=h.snippet,
+                )
+                for h in taken
+            ],
+            next_page_token=token,
+        )
 
 
 class DirectMessagesService(grpc_pb.DirectMessagesServicer):

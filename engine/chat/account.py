@@ -45,6 +45,8 @@ from engine.chat.visibility import (
     unknown_conversation,
 )
 from engine.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from engine.records.history import history_scope
+from engine.records.rows import doc_participants, row_of
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -258,14 +260,42 @@ async def visitor_info(engine: Engine, p: Principal, conversation_id: str) -> Vi
 def transcript(
     engine: Engine, p: Principal, conversation_id: str, after_seq: int, limit: int
 ) -> list[Any]:
-    """A conversation of the caller's account, from ``after_seq``."""
+    """A conversation the caller may see (see :func:`check_transcript`), from
+    ``after_seq``."""
+    check_transcript(engine, p, conversation_id)
+    return engine.transcript(conversation_id, after_seq, limit)
+
+
+def transcript_before(
+    engine: Engine, p: Principal, conversation_id: str, floor: int, before: int, limit: int
+) -> list[Any]:
+    """Up to ``limit`` messages just before seq ``before`` and after ``floor``,
+    oldest first (seqs are contiguous, so the page is a range)."""
+    check_transcript(engine, p, conversation_id)
+    below = min(before, engine.last_seq(conversation_id) + 1)
+    start = max(floor, below - 1 - limit)
+    return engine.transcript(conversation_id, start, max(0, below - 1 - start))
+
+
+def check_transcript(engine: Engine, p: Principal, conversation_id: str) -> None:
+    """A transcript is for who may see the chat, as the history decides
+    (engine/records/history.py): one who took part in it (named in its record,
+    visibly or not), its departments' operators with view_department_chats, the
+    whole account with view_all_chats or view_history; else the conversation
+    does not exist for the caller."""
     if not CONVERSATION_ID.match(conversation_id):  # empty, or no id Parley makes
         raise unknown_conversation(conversation_id)
-    site_id = engine.conversation_site(conversation_id)
-    site = engine.directory.sites.get(site_id or "")
-    if site is None or site.account_id != p.account_id:
+    doc = engine.conversation_doc(conversation_id)
+    site = engine.directory.sites.get(doc["site"] if doc is not None else "")
+    if doc is None or site is None or site.account_id != p.account_id:
         raise unknown_conversation(conversation_id)
-    return engine.transcript(conversation_id, after_seq, limit)
+    scope = history_scope(held(engine, p))
+    if scope == "all" or p.operator_id in doc_participants(doc):
+        return
+    mine = engine.directory.operator(p.operator_id).department_ids
+    if scope == "department" and row_of(conversation_id, doc).department_id in mine:
+        return
+    raise unknown_conversation(conversation_id)
 
 
 def tickets(engine: Engine, p: Principal, site_id: str, limit: int) -> list[Ticket]:

@@ -28,6 +28,14 @@ site writes (``schema.USAGE``) are added to the site's total, held in memory
 and written in the same commit, so the count survives a crash exactly as the
 writes it counts; a failed batch takes its bytes back.
 
+Every commit is numbered: the store keeps the count in ``meta`` (``commit``),
+written in the commit it counts, and hands each committed batch, with its
+number, to its followers (``follow``) on the writer thread, right after the
+commit and before the callbacks. A follower must not block (the history index
+puts the batch on a bounded queue of its own): the chat never waits for it. The
+number lets a follower that fell behind, or was not running, know it and catch
+up from the store.
+
 A second process opening the same data directory is refused with
 :class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``). The data
 directory is the owner's alone (directories 0700, files 0600, whatever the
@@ -52,10 +60,14 @@ from pathlib import Path
 import lmdb
 
 from engine.errors import ParleyError, Unavailable
+from engine.persistence.codec import decode, encode
 from engine.persistence.private import FILE_MODE, make_private, private_dir
-from engine.persistence.schema import DATABASES, SNAPSHOTS, USAGE, Op
+from engine.persistence.schema import COMMIT_KEY, DATABASES, META, SNAPSHOTS, USAGE, Op
 
 Done = Callable[[BaseException | None], None]
+# A follower of the commits: (the commit's number, its writes, one list per
+# writer), called on the writer thread after the commit.
+Follower = Callable[[int, list[list[Op]]], None]
 
 log = logging.getLogger("parley.store")
 
@@ -187,6 +199,9 @@ class LmdbStore:
         self._usage: dict[str, int] = {}
         self._metered: dict[str, int] = {}  # the batch in flight's share of it
         self.load_usage()
+        stored = self.get(META.name, COMMIT_KEY)
+        self.commit_number = int(decode(stored)) if stored is not None else 0
+        self._followers: list[Follower] = []
 
     # -- writing -----------------------------------------------------------------
 
@@ -263,9 +278,18 @@ class LmdbStore:
             self._unmeter()
             raise error
 
+    def follow(self, follower: Follower) -> None:
+        """Hand every committed batch to ``follower`` from now on (see above)."""
+        self._followers.append(follower)
+
+    def unfollow(self, follower: Follower) -> None:
+        if follower in self._followers:
+            self._followers.remove(follower)
+
     def _commit(self, batch: list[tuple[list[Op], Done]]) -> BaseException | None:
         """Runs on the writer thread: one transaction, one sync, for the batch."""
         dbs = self._dbs
+        number = self.commit_number + 1
         try:
             with self.env.begin(write=True) as txn:
                 for ops, _done in batch:
@@ -274,10 +298,14 @@ class LmdbStore:
                             txn.delete(key, db=dbs[db])
                         else:
                             txn.put(key, value, db=dbs[db])
+                txn.put(COMMIT_KEY, encode(number), db=dbs[META.name])
         except lmdb.MapFullError:
             return StoreFull()
         except lmdb.Error as error:
             return StoreError(f"the store could not write: {error}")
+        self.commit_number = number
+        for follower in self._followers:
+            follower(number, [ops for ops, _done in batch])
         return None
 
     def _committed(
@@ -442,6 +470,12 @@ class LmdbStore:
             if key.startswith(prefix):
                 return key, bytes(cursor.value())
             return None
+
+    @property
+    def reading(self) -> threading.Lock:
+        """Hold this while reading from a thread other than the loop's (the map
+        is resized only under it)."""
+        return self._resize_lock
 
     # -- snapshots (the runtime's SnapshotStore) ------------------------------------
 

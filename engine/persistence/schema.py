@@ -90,6 +90,9 @@ usage          <site id>                        *raw* 8 bytes big-endian: the by
                                                 kept by the store's writer in the
                                                 commit of the writes it counts
 meta           ``schema``                       the schema version, an int (upgrade)
+               ``commit``                       the number of the last commit, an
+                                                int: written by the store in every
+                                                commit (the history index's mark)
                ``demo``                         the demo's ids (control/runner.py)
 ============== ================================ ===================================
 
@@ -227,11 +230,14 @@ class ConversationDoc(TypedDict, total=False):
     created_ms: int
     rating: int
     comment: str
+    closed_ms: int
+    closed_by: str
 
 
 Doc = dict[str, Any]
 
 CONVERSATIONS: Docs[ConversationDoc] = Docs("conversations")
+COMMIT_KEY = b"commit"  # in META: the store's commit count (lmdb_store.py)
 ACCOUNTS: Docs[Doc] = Docs("accounts")
 SITES: Docs[Doc] = Docs("sites")
 DEPARTMENTS: Docs[Doc] = Docs("departments")

@@ -28,9 +28,13 @@ class _AuthorKind:
 class _AuthorKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuthorKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AUTHOR_KIND_UNSPECIFIED: _AuthorKind.ValueType  # 0
+    """Never sent."""
     AUTHOR_KIND_VISITOR: _AuthorKind.ValueType  # 1
+    """The visitor of the conversation."""
     AUTHOR_KIND_OPERATOR: _AuthorKind.ValueType  # 2
+    """An operator in the conversation."""
     AUTHOR_KIND_SYSTEM: _AuthorKind.ValueType  # 3
+    """A notice of the server (joins, transfers, closes) that everyone sees."""
     AUTHOR_KIND_NOTE: _AuthorKind.ValueType  # 4
     """A whisper or a system note that only operators see."""
 
@@ -38,9 +42,13 @@ class AuthorKind(_AuthorKind, metaclass=_AuthorKindEnumTypeWrapper):
     """Who wrote a message."""
 
 AUTHOR_KIND_UNSPECIFIED: AuthorKind.ValueType  # 0
+"""Never sent."""
 AUTHOR_KIND_VISITOR: AuthorKind.ValueType  # 1
+"""The visitor of the conversation."""
 AUTHOR_KIND_OPERATOR: AuthorKind.ValueType  # 2
+"""An operator in the conversation."""
 AUTHOR_KIND_SYSTEM: AuthorKind.ValueType  # 3
+"""A notice of the server (joins, transfers, closes) that everyone sees."""
 AUTHOR_KIND_NOTE: AuthorKind.ValueType  # 4
 """A whisper or a system note that only operators see."""
 Global___AuthorKind: _TypeAlias = AuthorKind  # noqa: Y015
@@ -52,16 +60,25 @@ class _ConversationStatus:
 class _ConversationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConversationStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CONVERSATION_STATUS_UNSPECIFIED: _ConversationStatus.ValueType  # 0
+    """Never sent."""
     CONVERSATION_STATUS_QUEUED: _ConversationStatus.ValueType  # 1
+    """Waiting in a department's queue (or offered) for an operator."""
     CONVERSATION_STATUS_ACTIVE: _ConversationStatus.ValueType  # 2
+    """An operator has it."""
     CONVERSATION_STATUS_CLOSED: _ConversationStatus.ValueType  # 3
+    """Ended; a message after it opens a new conversation."""
 
-class ConversationStatus(_ConversationStatus, metaclass=_ConversationStatusEnumTypeWrapper): ...
+class ConversationStatus(_ConversationStatus, metaclass=_ConversationStatusEnumTypeWrapper):
+    """Where a conversation stands."""
 
 CONVERSATION_STATUS_UNSPECIFIED: ConversationStatus.ValueType  # 0
+"""Never sent."""
 CONVERSATION_STATUS_QUEUED: ConversationStatus.ValueType  # 1
+"""Waiting in a department's queue (or offered) for an operator."""
 CONVERSATION_STATUS_ACTIVE: ConversationStatus.ValueType  # 2
+"""An operator has it."""
 CONVERSATION_STATUS_CLOSED: ConversationStatus.ValueType  # 3
+"""Ended; a message after it opens a new conversation."""
 Global___ConversationStatus: _TypeAlias = ConversationStatus  # noqa: Y015
 
 @_typing.final
@@ -79,12 +96,19 @@ class ChatMessage(_message.Message):
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     SENT_AT_MS_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The conversation it belongs to."""
     seq: _builtins.int
+    """Its place in the conversation: resume points and read receipts name it."""
     author_kind: Global___AuthorKind.ValueType
+    """Who wrote it; NOTE messages reach operators only."""
     author_id: _builtins.str
+    """The visitor's or operator's id; empty for a notice."""
     author_name: _builtins.str
+    """The author's name when it wrote; empty for a notice."""
     text: _builtins.str
+    """The message as written (up to 4000 characters), or the notice."""
     client_msg_id: _builtins.str
+    """The author's client id for the message (its send); empty for a notice."""
     sent_at_ms: _builtins.int
     """Unix time in milliseconds, set by the engine."""
     def __init__(
@@ -119,11 +143,19 @@ class CommandError(_message.Message):
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """A lower-case code such as "no_hello" or "conversation_closed"; clients act
+    on it.
+    """
     message: _builtins.str
+    """For people; may change between releases."""
     retryable: _builtins.bool
+    """true: the same command may succeed if sent again later (the server was
+    busy, overloaded or stopping).
+    """
     client_msg_id: _builtins.str
-    """The client message id or conversation the refused command named, if any."""
+    """The client message id the refused command named, if any."""
     conversation_id: _builtins.str
+    """The conversation the refused command named, if any."""
     def __init__(
         self,
         *,
@@ -151,8 +183,11 @@ class MessageAck(_message.Message):
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     SEQ_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The conversation the message was stored in."""
     client_msg_id: _builtins.str
+    """The client id the send named."""
     seq: _builtins.int
+    """The seq the message was stored at."""
     def __init__(
         self,
         *,
@@ -177,7 +212,9 @@ class ResumePoint(_message.Message):
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     AFTER_SEQ_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """A conversation the client has seen part of."""
     after_seq: _builtins.int
+    """The highest seq seen; the messages after it are replayed."""
     def __init__(
         self,
         *,
@@ -206,10 +243,15 @@ class TypingNotice(_message.Message):
     ACTIVE_FIELD_NUMBER: _builtins.int
     PREVIEW_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The conversation typed in."""
     author_kind: Global___AuthorKind.ValueType
+    """Who types: the visitor or an operator."""
     author_name: _builtins.str
+    """The name of who types."""
     active: _builtins.bool
+    """true: typing now; false: stopped."""
     preview: _builtins.str
+    """The visitor's draft, or empty."""
     def __init__(
         self,
         *,
@@ -238,9 +280,13 @@ class ReadReceipt(_message.Message):
     READER_NAME_FIELD_NUMBER: _builtins.int
     SEQ_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The conversation read."""
     reader_kind: Global___AuthorKind.ValueType
+    """Who read: the visitor or an operator."""
     reader_name: _builtins.str
+    """The name of who read."""
     seq: _builtins.int
+    """Everything up to this seq has been read."""
     def __init__(
         self,
         *,
@@ -259,6 +305,10 @@ Global___ReadReceipt: _TypeAlias = ReadReceipt  # noqa: Y015
 
 @_typing.final
 class Empty(_message.Message):
+    """An empty message. The control plane's methods take and return
+    google.protobuf.Empty instead; this one stays, since parley.v1 only grows.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(

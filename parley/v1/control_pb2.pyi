@@ -2226,11 +2226,17 @@ class ListMessagesRequest(_message.Message):
     AFTER_SEQ_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    BEFORE_SEQ_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     after_seq: _builtins.int
     """Only messages after this seq (0: from the first)."""
     page_size: _builtins.int
     page_token: _builtins.str
+    before_seq: _builtins.int
+    """Only messages before this seq (0: no bound). Set, the pages go backwards:
+    each is the page_size messages before the previous one, oldest first
+    within the page (a console loading older messages as one scrolls up).
+    """
     def __init__(
         self,
         *,
@@ -2238,10 +2244,11 @@ class ListMessagesRequest(_message.Message):
         after_seq: _builtins.int = ...,
         page_size: _builtins.int | None = ...,
         page_token: _builtins.str = ...,
+        before_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "page_size", b"page_size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "after_seq", b"after_seq", "conversation_id", b"conversation_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "after_seq", b"after_seq", "before_seq", b"before_seq", "conversation_id", b"conversation_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__page_size: _TypeAlias = _typing.Literal["page_size"]  # noqa: Y015
     _WhichOneofArgType__page_size: _TypeAlias = _typing.Literal["_page_size", b"_page_size"]  # noqa: Y015
@@ -2387,6 +2394,327 @@ class VisitorInfo(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VisitorInfo: _TypeAlias = VisitorInfo  # noqa: Y015
+
+@_typing.final
+class ConversationOperator(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    operator_id: _builtins.str
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        operator_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "operator_id", b"operator_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationOperator: _TypeAlias = ConversationOperator  # noqa: Y015
+
+@_typing.final
+class Conversation(_message.Message):
+    """A conversation as the history shows it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SITE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    VISITOR_NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OPERATORS_FIELD_NUMBER: _builtins.int
+    STARTED_MS_FIELD_NUMBER: _builtins.int
+    CLOSED_MS_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    CLOSED_BY_FIELD_NUMBER: _builtins.int
+    MISSED_FIELD_NUMBER: _builtins.int
+    RATING_FIELD_NUMBER: _builtins.int
+    RATING_COMMENT_FIELD_NUMBER: _builtins.int
+    MESSAGE_COUNT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    site_id: _builtins.str
+    department_id: _builtins.str
+    visitor_id: _builtins.str
+    visitor_name: _builtins.str
+    status: _builtins.str
+    """new, queued, active or closed."""
+    started_ms: _builtins.int
+    closed_ms: _builtins.int
+    """0 while open."""
+    ended: _builtins.str
+    """How it ended: "visitor" or "operator" (closed by one), "abandoned" (the
+    visitor left while waiting), "no_operator" (nobody answered in time),
+    "operator_offline", "closed" (a record older than this field); "" while open.
+    """
+    closed_by: _builtins.str
+    """Who closed it, when ended is "operator" or "visitor"."""
+    missed: _builtins.bool
+    """Closed before anyone answered."""
+    rating: _builtins.int
+    """1-5, 0 when not rated."""
+    rating_comment: _builtins.str
+    message_count: _builtins.int
+    """Messages of the visitor and the operators (not notices nor notes)."""
+    @_builtins.property
+    def operators(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationOperator]:
+        """The operators in the chat (when it closed, for a closed one), as the
+        visitor saw them, in the order they came.
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        site_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        visitor_id: _builtins.str = ...,
+        visitor_name: _builtins.str = ...,
+        status: _builtins.str = ...,
+        operators: _abc.Iterable[Global___ConversationOperator] | None = ...,
+        started_ms: _builtins.int = ...,
+        closed_ms: _builtins.int = ...,
+        ended: _builtins.str = ...,
+        closed_by: _builtins.str = ...,
+        missed: _builtins.bool = ...,
+        rating: _builtins.int = ...,
+        rating_comment: _builtins.str = ...,
+        message_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_by", b"closed_by", "closed_ms", b"closed_ms", "department_id", b"department_id", "ended", b"ended", "id", b"id", "message_count", b"message_count", "missed", b"missed", "operators", b"operators", "rating", b"rating", "rating_comment", b"rating_comment", "site_id", b"site_id", "started_ms", b"started_ms", "status", b"status", "visitor_id", b"visitor_id", "visitor_name", b"visitor_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Conversation: _TypeAlias = Conversation  # noqa: Y015
+
+@_typing.final
+class GetConversationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    conversation_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        conversation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConversationRequest: _TypeAlias = GetConversationRequest  # noqa: Y015
+
+@_typing.final
+class ConversationFilter(_message.Message):
+    """Every field set narrows the list (left empty: any)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SITE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    RATINGS_FIELD_NUMBER: _builtins.int
+    START_TIME_MS_FIELD_NUMBER: _builtins.int
+    END_TIME_MS_FIELD_NUMBER: _builtins.int
+    site_id: _builtins.str
+    """Unknown ones are NOT_FOUND (unknown_site, unknown_department, unknown_operator)."""
+    department_id: _builtins.str
+    operator_id: _builtins.str
+    """Took part in the chat."""
+    visitor_id: _builtins.str
+    start_time_ms: _builtins.int
+    """Started at or after / before (ms since the epoch; 0: no bound). A range
+    that does not end after it starts is "invalid_time_range".
+    """
+    end_time_ms: _builtins.int
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Any of: new, queued, active, closed ("invalid_filter" otherwise)."""
+
+    @_builtins.property
+    def ended(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Any of Conversation.ended's values, or "missed"."""
+
+    @_builtins.property
+    def ratings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Any of these ratings (0: not rated)."""
+
+    def __init__(
+        self,
+        *,
+        site_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        operator_id: _builtins.str = ...,
+        visitor_id: _builtins.str = ...,
+        statuses: _abc.Iterable[_builtins.str] | None = ...,
+        ended: _abc.Iterable[_builtins.str] | None = ...,
+        ratings: _abc.Iterable[_builtins.int] | None = ...,
+        start_time_ms: _builtins.int = ...,
+        end_time_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "end_time_ms", b"end_time_ms", "ended", b"ended", "operator_id", b"operator_id", "ratings", b"ratings", "site_id", b"site_id", "start_time_ms", b"start_time_ms", "statuses", b"statuses", "visitor_id", b"visitor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationFilter: _TypeAlias = ConversationFilter  # noqa: Y015
+
+@_typing.final
+class ListConversationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILTER_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    order_by: _builtins.str
+    """"time" (newest first: the default), "operator" (the name of the operator
+    the chat ended with, then newest) or "rating" (best first, then newest);
+    anything else is "invalid_order_by".
+    """
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def filter(self) -> Global___ConversationFilter: ...
+    def __init__(
+        self,
+        *,
+        filter: Global___ConversationFilter | None = ...,
+        order_by: _builtins.str = ...,
+        page_size: _builtins.int | None = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "filter", b"filter", "page_size", b"page_size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "filter", b"filter", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__page_size: _TypeAlias = _typing.Literal["page_size"]  # noqa: Y015
+    _WhichOneofArgType__page_size: _TypeAlias = _typing.Literal["_page_size", b"_page_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_size) -> _WhichOneofReturnType__page_size | None: ...
+
+Global___ListConversationsRequest: _TypeAlias = ListConversationsRequest  # noqa: Y015
+
+@_typing.final
+class ListConversationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def conversations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Conversation]: ...
+    def __init__(
+        self,
+        *,
+        conversations: _abc.Iterable[Global___Conversation] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversations", b"conversations", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListConversationsResponse: _TypeAlias = ListConversationsResponse  # noqa: Y015
+
+@_typing.final
+class SearchConversationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """Words (1 to 200 characters, else "invalid_query"); every one must be in
+    the message, the last one as a prefix.
+    """
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def filter(self) -> Global___ConversationFilter: ...
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        filter: Global___ConversationFilter | None = ...,
+        page_size: _builtins.int | None = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "filter", b"filter", "page_size", b"page_size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "filter", b"filter", "page_size", b"page_size", "page_token", b"page_token", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__page_size: _TypeAlias = _typing.Literal["page_size"]  # noqa: Y015
+    _WhichOneofArgType__page_size: _TypeAlias = _typing.Literal["_page_size", b"_page_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_size) -> _WhichOneofReturnType__page_size | None: ...
+
+Global___SearchConversationsRequest: _TypeAlias = SearchConversationsRequest  # noqa: Y015
+
+@_typing.final
+class ConversationHit(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    SNIPPET_FIELD_NUMBER: _builtins.int
+    seq: _builtins.int
+    """The matching message."""
+    snippet: _builtins.str
+    """The text around the match, the matched words in [brackets]."""
+    @_builtins.property
+    def conversation(self) -> Global___Conversation: ...
+    def __init__(
+        self,
+        *,
+        conversation: Global___Conversation | None = ...,
+        seq: _builtins.int = ...,
+        snippet: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "seq", b"seq", "snippet", b"snippet"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationHit: _TypeAlias = ConversationHit  # noqa: Y015
+
+@_typing.final
+class SearchConversationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HITS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationHit]: ...
+    def __init__(
+        self,
+        *,
+        hits: _abc.Iterable[Global___ConversationHit] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hits", b"hits", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchConversationsResponse: _TypeAlias = SearchConversationsResponse  # noqa: Y015
 
 @_typing.final
 class ListDirectMessagesRequest(_message.Message):

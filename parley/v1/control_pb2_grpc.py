@@ -2550,7 +2550,8 @@ class BlocksServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListBlocks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Oldest first (by creation time, then id).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -2858,6 +2859,21 @@ class ConversationsStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
                 _registered_method=True)
+        self.GetConversation = channel.unary_unary(
+                '/parley.v1.Conversations/GetConversation',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetConversationRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.ListConversations = channel.unary_unary(
+                '/parley.v1.Conversations/ListConversations',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListConversationsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListConversationsResponse.FromString,
+                _registered_method=True)
+        self.SearchConversations = channel.unary_unary(
+                '/parley.v1.Conversations/SearchConversations',
+                request_serializer=parley_dot_v1_dot_control__pb2.SearchConversationsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.SearchConversationsResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationsServicer:
@@ -2873,7 +2889,10 @@ class ConversationsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMessages(self, request, context):
-        """A conversation's messages, oldest first (by seq), for who may see it.
+        """A conversation's messages, oldest first (by seq), for who may see it: an
+        operator who took part in it, its departments' operators with
+        view_department_chats, the whole account with view_all_chats or
+        view_history; for anyone else it does not exist (unknown_conversation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -2881,6 +2900,31 @@ class ConversationsServicer:
 
     def GetVisitorInfo(self, request, context):
         """What is known of a conversation's visitor, for operators who may see it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConversation(self, request, context):
+        """The history. An operator always sees the chats it took part in; with
+        view_department_chats its departments' too, with view_all_chats or
+        view_history the account's. Others are unknown (NOT_FOUND).
+        A conversation's summary, read from the store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConversations(self, request, context):
+        """Past (and open) chats, filtered and sorted; read from the history index,
+        which follows the store a moment behind.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchConversations(self, request, context):
+        """Messages holding every word of a query, newest chat first, then by seq.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -2903,6 +2947,21 @@ def add_ConversationsServicer_to_server(servicer, server):
                     servicer.GetVisitorInfo,
                     request_deserializer=parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.VisitorInfo.SerializeToString,
+            ),
+            'GetConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversation,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetConversationRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Conversation.SerializeToString,
+            ),
+            'ListConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversations,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListConversationsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListConversationsResponse.SerializeToString,
+            ),
+            'SearchConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchConversations,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SearchConversationsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.SearchConversationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2987,6 +3046,87 @@ class Conversations:
             '/parley.v1.Conversations/GetVisitorInfo',
             parley_dot_v1_dot_control__pb2.GetVisitorInfoRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.VisitorInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/GetConversation',
+            parley_dot_v1_dot_control__pb2.GetConversationRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/ListConversations',
+            parley_dot_v1_dot_control__pb2.ListConversationsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/SearchConversations',
+            parley_dot_v1_dot_control__pb2.SearchConversationsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.SearchConversationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -835,6 +835,7 @@ class BlocksStub:
     def __new__(cls, channel: _aio.Channel) -> BlocksAsyncStub: ...
     GetBlock: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetBlockRequest, _control_pb2.Block]
     ListBlocks: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListBlocksRequest, _control_pb2.ListBlocksResponse]
+    """Oldest first (by creation time, then id)."""
     CreateBlock: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateBlockRequest, _control_pb2.Block]
     DeleteBlock: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteBlockRequest, _empty_pb2.Empty]
 
@@ -845,6 +846,7 @@ class BlocksAsyncStub(BlocksStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetBlock: _aio.UnaryUnaryMultiCallable[_control_pb2.GetBlockRequest, _control_pb2.Block]  # type: ignore[assignment]
     ListBlocks: _aio.UnaryUnaryMultiCallable[_control_pb2.ListBlocksRequest, _control_pb2.ListBlocksResponse]  # type: ignore[assignment]
+    """Oldest first (by creation time, then id)."""
     CreateBlock: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateBlockRequest, _control_pb2.Block]  # type: ignore[assignment]
     DeleteBlock: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteBlockRequest, _empty_pb2.Empty]  # type: ignore[assignment]
 
@@ -863,7 +865,8 @@ class BlocksServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.ListBlocksRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_control_pb2.ListBlocksResponse, _abc.Awaitable[_control_pb2.ListBlocksResponse]]: ...
+    ) -> _typing.Union[_control_pb2.ListBlocksResponse, _abc.Awaitable[_control_pb2.ListBlocksResponse]]:
+        """Oldest first (by creation time, then id)."""
 
     @_abc_1.abstractmethod
     def CreateBlock(
@@ -939,9 +942,25 @@ class ConversationsStub:
     department's line needs manage_departments).
     """
     ListMessages: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListMessagesRequest, _control_pb2.ListMessagesResponse]
-    """A conversation's messages, oldest first (by seq), for who may see it."""
+    """A conversation's messages, oldest first (by seq), for who may see it: an
+    operator who took part in it, its departments' operators with
+    view_department_chats, the whole account with view_all_chats or
+    view_history; for anyone else it does not exist (unknown_conversation).
+    """
     GetVisitorInfo: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetVisitorInfoRequest, _control_pb2.VisitorInfo]
     """What is known of a conversation's visitor, for operators who may see it."""
+    GetConversation: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetConversationRequest, _control_pb2.Conversation]
+    """The history. An operator always sees the chats it took part in; with
+    view_department_chats its departments' too, with view_all_chats or
+    view_history the account's. Others are unknown (NOT_FOUND).
+    A conversation's summary, read from the store.
+    """
+    ListConversations: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListConversationsRequest, _control_pb2.ListConversationsResponse]
+    """Past (and open) chats, filtered and sorted; read from the history index,
+    which follows the store a moment behind.
+    """
+    SearchConversations: _grpc.UnaryUnaryMultiCallable[_control_pb2.SearchConversationsRequest, _control_pb2.SearchConversationsResponse]
+    """Messages holding every word of a query, newest chat first, then by seq."""
 
 @_typing.type_check_only
 class ConversationsAsyncStub(ConversationsStub):
@@ -953,9 +972,25 @@ class ConversationsAsyncStub(ConversationsStub):
     department's line needs manage_departments).
     """
     ListMessages: _aio.UnaryUnaryMultiCallable[_control_pb2.ListMessagesRequest, _control_pb2.ListMessagesResponse]  # type: ignore[assignment]
-    """A conversation's messages, oldest first (by seq), for who may see it."""
+    """A conversation's messages, oldest first (by seq), for who may see it: an
+    operator who took part in it, its departments' operators with
+    view_department_chats, the whole account with view_all_chats or
+    view_history; for anyone else it does not exist (unknown_conversation).
+    """
     GetVisitorInfo: _aio.UnaryUnaryMultiCallable[_control_pb2.GetVisitorInfoRequest, _control_pb2.VisitorInfo]  # type: ignore[assignment]
     """What is known of a conversation's visitor, for operators who may see it."""
+    GetConversation: _aio.UnaryUnaryMultiCallable[_control_pb2.GetConversationRequest, _control_pb2.Conversation]  # type: ignore[assignment]
+    """The history. An operator always sees the chats it took part in; with
+    view_department_chats its departments' too, with view_all_chats or
+    view_history the account's. Others are unknown (NOT_FOUND).
+    A conversation's summary, read from the store.
+    """
+    ListConversations: _aio.UnaryUnaryMultiCallable[_control_pb2.ListConversationsRequest, _control_pb2.ListConversationsResponse]  # type: ignore[assignment]
+    """Past (and open) chats, filtered and sorted; read from the history index,
+    which follows the store a moment behind.
+    """
+    SearchConversations: _aio.UnaryUnaryMultiCallable[_control_pb2.SearchConversationsRequest, _control_pb2.SearchConversationsResponse]  # type: ignore[assignment]
+    """Messages holding every word of a query, newest chat first, then by seq."""
 
 class ConversationsServicer(metaclass=_abc_1.ABCMeta):
     """Conversations as operators read them outside their session stream."""
@@ -976,7 +1011,11 @@ class ConversationsServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.ListMessagesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListMessagesResponse, _abc.Awaitable[_control_pb2.ListMessagesResponse]]:
-        """A conversation's messages, oldest first (by seq), for who may see it."""
+        """A conversation's messages, oldest first (by seq), for who may see it: an
+        operator who took part in it, its departments' operators with
+        view_department_chats, the whole account with view_all_chats or
+        view_history; for anyone else it does not exist (unknown_conversation).
+        """
 
     @_abc_1.abstractmethod
     def GetVisitorInfo(
@@ -985,6 +1024,36 @@ class ConversationsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.VisitorInfo, _abc.Awaitable[_control_pb2.VisitorInfo]]:
         """What is known of a conversation's visitor, for operators who may see it."""
+
+    @_abc_1.abstractmethod
+    def GetConversation(
+        self,
+        request: _control_pb2.GetConversationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Conversation, _abc.Awaitable[_control_pb2.Conversation]]:
+        """The history. An operator always sees the chats it took part in; with
+        view_department_chats its departments' too, with view_all_chats or
+        view_history the account's. Others are unknown (NOT_FOUND).
+        A conversation's summary, read from the store.
+        """
+
+    @_abc_1.abstractmethod
+    def ListConversations(
+        self,
+        request: _control_pb2.ListConversationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListConversationsResponse, _abc.Awaitable[_control_pb2.ListConversationsResponse]]:
+        """Past (and open) chats, filtered and sorted; read from the history index,
+        which follows the store a moment behind.
+        """
+
+    @_abc_1.abstractmethod
+    def SearchConversations(
+        self,
+        request: _control_pb2.SearchConversationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.SearchConversationsResponse, _abc.Awaitable[_control_pb2.SearchConversationsResponse]]:
+        """Messages holding every word of a query, newest chat first, then by seq."""
 
 def add_ConversationsServicer_to_server(servicer: ConversationsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

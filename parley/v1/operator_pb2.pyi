@@ -6,6 +6,39 @@ connection. Both directions carry batches: one stream message holds whatever
 was ready when the writer ran, because one event per message caps a stream
 near 13k events/s. The caller's token travels in the "authorization" metadata
 ("Bearer <token>").
+
+The conversation of a stream:
+
+1. The client sends hello first (with resume points for the chats it has
+   partly seen); any other command before it is refused with "no_hello".
+2. The server attaches the session. The operator's open chats arrive (an
+   assigned for each, then its messages past the resume point) with any offer
+   waiting for an answer, and ready tells the client the session is attached;
+   a chat's replay may still be running when ready comes.
+3. After ready: the operators list (presence, everyone's status once, when
+   the role may see it), then the operator's views (listed, every chat it may
+   see once), then each change of both, live, beside the chats' own events.
+
+Commands are handled in order. A command that is accepted answers with what
+it caused (an ack for a message, the chat's own events for an action); one
+that is refused answers with an error event carrying a stable code, and the
+stream goes on. A command past the limits every request keeps (a NUL
+character, an id over 64 characters, a string over 65,536) is refused with
+"invalid_argument" naming the field. A command this server does not know (a
+newer client's, or an empty one) is refused with "unknown_command".
+
+Every message of a conversation carries its seq, contiguous from 1; a client
+keeps the highest seq it has seen of each chat and, after any disconnection,
+reconnects and says hello with those as resume points: it gets what it
+missed, in order, and nothing twice. Unacknowledged messages are sent again
+with their original client_msg_id.
+
+The stream ends with a gRPC status: UNAUTHENTICATED when its token is revoked
+or expires or the operator is disabled or deleted; PERMISSION_DENIED when its
+role loses the permission the stream needs; UNAVAILABLE "too_slow" when the
+client stops reading (100,000 events waiting) and "server_stopping" when the
+server stops: reconnect and resume. Any other change of role narrows (or
+widens) the open stream at once.
 """
 
 from collections import abc as _abc
@@ -26,11 +59,17 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class OperatorCommandBatch(_message.Message):
+    """What the client sends: commands, handled in the order given (and batches in
+    the order sent).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COMMANDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorCommand]: ...
+    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorCommand]:
+        """Any number of commands, within the 4 MiB a stream message may have."""
+
     def __init__(
         self,
         *,
@@ -46,6 +85,11 @@ Global___OperatorCommandBatch: _TypeAlias = OperatorCommandBatch  # noqa: Y015
 
 @_typing.final
 class OperatorCommand(_message.Message):
+    """One command of the operator. Exactly one of its fields is set; a command
+    with none set, or one this server does not know, is refused with
+    "unknown_command".
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HELLO_FIELD_NUMBER: _builtins.int
@@ -61,16 +105,28 @@ class OperatorCommand(_message.Message):
     DIRECT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___OperatorHello:
-        """Must come first on a stream; nothing else is accepted before it."""
+        """Must come first on a stream; nothing else is accepted before it. A second
+        hello is refused with "already_hello".
+        """
 
     @_builtins.property
-    def send(self) -> Global___OperatorSend: ...
+    def send(self) -> Global___OperatorSend:
+        """A message to the visitor of a chat the operator is in; answered by an
+        ack once stored.
+        """
+
     @_builtins.property
-    def close(self) -> Global___CloseConversation: ...
+    def close(self) -> Global___CloseConversation:
+        """Ends a chat the operator is in."""
+
     @_builtins.property
-    def typing(self) -> Global___OperatorTyping: ...
+    def typing(self) -> Global___OperatorTyping:
+        """The operator started or stopped typing in a chat (the visitor is told)."""
+
     @_builtins.property
-    def read(self) -> Global___OperatorRead: ...
+    def read(self) -> Global___OperatorRead:
+        """The operator has read a chat up to a seq (the visitor is told)."""
+
     @_builtins.property
     def status(self) -> Global___SetStatus:
         """online | away | offline; online and away only inside the reception schedule."""
@@ -122,14 +178,26 @@ Global___OperatorCommand: _TypeAlias = OperatorCommand  # noqa: Y015
 
 @_typing.final
 class DirectSend(_message.Message):
+    """A message to a colleague of the same account (internal chat). Once stored
+    it comes back to both operators as a direct event; a refusal names the
+    client_msg_id.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TO_OPERATOR_ID_FIELD_NUMBER: _builtins.int
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     to_operator_id: _builtins.str
+    """The colleague; not oneself ("invalid_argument"), not another account's
+    ("unknown_operator").
+    """
     client_msg_id: _builtins.str
+    """The client's id for this message, 1-64 characters, unique per message: it
+    comes back on the direct event (and on a refusal).
+    """
     text: _builtins.str
+    """1-4000 characters, not only spaces ("empty_message", "message_too_long")."""
     def __init__(
         self,
         *,
@@ -147,6 +215,15 @@ Global___DirectSend: _TypeAlias = DirectSend  # noqa: Y015
 
 @_typing.final
 class ChatAction(_message.Message):
+    """An action on a chat. Each writes a notice into the transcript and reaches
+    every participant live; a refusal names the conversation_id (codes:
+    "conversation_closed", "not_participant", "already_in_chat",
+    "permission_denied", "operator_unavailable", "owner_changed", "waiting" for a
+    chat still in the New pool, which is picked instead). Invites, transfers and
+    take-overs are claims on the colleague, who must be online and below its
+    limit; a chat has one claim out at a time.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
@@ -158,11 +235,13 @@ class ChatAction(_message.Message):
     TAKE_OVER_FIELD_NUMBER: _builtins.int
     CHAT_STATUS_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat acted on; one the operator may not see is "unknown_conversation"."""
     invite_operator_id: _builtins.str
     """Bring a colleague in (online, below its limit)."""
     transfer_to_operator_id: _builtins.str
     """Hand the chat to a colleague, or a department's queue, and leave."""
     transfer_to_department_id: _builtins.str
+    """The department whose queue the chat goes to, first in line."""
     chat_status: _builtins.str
     """active | on_hold (frees your slot) | not_waiting (the visitor is not
     waiting for an answer; notifications muted).
@@ -172,7 +251,11 @@ class ChatAction(_message.Message):
         """Join a colleague's chat; invisibly: the visitor is not told until you write."""
 
     @_builtins.property
-    def leave(self) -> Global___LeaveChat: ...
+    def leave(self) -> Global___LeaveChat:
+        """Leave the chat; the last operator leaving sends it back to the queue,
+        first in line.
+        """
+
     @_builtins.property
     def take_over(self) -> Global___TakeOver:
         """Take the chat from the operator named (empty: its current owner); refused
@@ -203,10 +286,15 @@ Global___ChatAction: _TypeAlias = ChatAction  # noqa: Y015
 
 @_typing.final
 class JoinChat(_message.Message):
+    """Join a chat the operator may see but is not in."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     INVISIBLE_FIELD_NUMBER: _builtins.int
     invisible: _builtins.bool
+    """The visitor is not told, and the join notice is a note, until the
+    operator writes (needs the permission to join invisibly).
+    """
     def __init__(
         self,
         *,
@@ -222,6 +310,8 @@ Global___JoinChat: _TypeAlias = JoinChat  # noqa: Y015
 
 @_typing.final
 class LeaveChat(_message.Message):
+    """Leave the chat."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -237,10 +327,15 @@ Global___LeaveChat: _TypeAlias = LeaveChat  # noqa: Y015
 
 @_typing.final
 class TakeOver(_message.Message):
+    """Take a chat over from a colleague."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FROM_OPERATOR_ID_FIELD_NUMBER: _builtins.int
     from_operator_id: _builtins.str
+    """The owner the operator saw; empty: whoever owns it now. Refused with
+    "owner_changed" if the chat moved meanwhile.
+    """
     def __init__(
         self,
         *,
@@ -256,10 +351,15 @@ Global___TakeOver: _TypeAlias = TakeOver  # noqa: Y015
 
 @_typing.final
 class SetStatus(_message.Message):
+    """Change the operator's own status, as the operators list shows it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STATUS_FIELD_NUMBER: _builtins.int
     status: _builtins.str
+    """online | away | offline. online and away only inside the operator's
+    reception schedule; only an online operator is given new chats.
+    """
     def __init__(
         self,
         *,
@@ -275,12 +375,18 @@ Global___SetStatus: _TypeAlias = SetStatus  # noqa: Y015
 
 @_typing.final
 class OfferAnswer(_message.Message):
+    """The operator's answer to an offered event, before it expires."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     ACCEPT_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat of the offer."""
     accept: _builtins.bool
+    """true: the chat is the operator's (it arrives as assigned); false: the offer
+    moves on to the next eligible operator.
+    """
     def __init__(
         self,
         *,
@@ -297,10 +403,17 @@ Global___OfferAnswer: _TypeAlias = OfferAnswer  # noqa: Y015
 
 @_typing.final
 class PickConversation(_message.Message):
+    """Take a chat waiting in the New pool of one of the operator's departments;
+    it arrives as assigned, or the refusal names it.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The waiting chat (a listed card in the "new" view, or from
+    Conversations.ListWaitingConversations).
+    """
     def __init__(
         self,
         *,
@@ -323,7 +436,9 @@ class OperatorRead(_message.Message):
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     SEQ_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """A chat the operator is in."""
     seq: _builtins.int
+    """The highest seq read."""
     def __init__(
         self,
         *,
@@ -340,12 +455,16 @@ Global___OperatorRead: _TypeAlias = OperatorRead  # noqa: Y015
 
 @_typing.final
 class OperatorTyping(_message.Message):
+    """The operator is typing in a chat, or stopped; the visitor gets a typing notice."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """A chat the operator is in."""
     active: _builtins.bool
+    """true: typing now; false: stopped."""
     def __init__(
         self,
         *,
@@ -362,6 +481,10 @@ Global___OperatorTyping: _TypeAlias = OperatorTyping  # noqa: Y015
 
 @_typing.final
 class OperatorHello(_message.Message):
+    """The first command of every stream: attaches the session. Refused with
+    "invalid_argument" when a resume point names a malformed conversation id.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESUME_FIELD_NUMBER: _builtins.int
@@ -386,14 +509,25 @@ Global___OperatorHello: _TypeAlias = OperatorHello  # noqa: Y015
 
 @_typing.final
 class OperatorSend(_message.Message):
+    """A message in a chat: to the visitor (send) or a note only operators see
+    (whisper). Answered by an ack once stored durably; the other participants
+    get the message itself.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """A chat the operator is in."""
     client_msg_id: _builtins.str
+    """The client's id for this message, 1-64 characters, unique per message: the
+    ack names it, and the same message sent again with it (after a
+    reconnection) is answered with the first one's seq, not stored twice.
+    """
     text: _builtins.str
+    """1-4000 characters."""
     def __init__(
         self,
         *,
@@ -411,10 +545,13 @@ Global___OperatorSend: _TypeAlias = OperatorSend  # noqa: Y015
 
 @_typing.final
 class CloseConversation(_message.Message):
+    """End a chat the operator is in; every participant gets a closed event."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat; refused with "conversation_closed" when it is closed already."""
     def __init__(
         self,
         *,
@@ -430,11 +567,17 @@ Global___CloseConversation: _TypeAlias = CloseConversation  # noqa: Y015
 
 @_typing.final
 class OperatorEventBatch(_message.Message):
+    """What the server sends: whatever events were ready when the writer ran (up to
+    500), in the order they happened.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorEvent]: ...
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___OperatorEvent]:
+        """In the order they happened."""
+
     def __init__(
         self,
         *,
@@ -450,6 +593,10 @@ Global___OperatorEventBatch: _TypeAlias = OperatorEventBatch  # noqa: Y015
 
 @_typing.final
 class OperatorEvent(_message.Message):
+    """One event of the session. Exactly one of its fields is set; a client skips
+    one it does not know (a newer server's).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     READY_FIELD_NUMBER: _builtins.int
@@ -468,27 +615,57 @@ class OperatorEvent(_message.Message):
     UNLISTED_FIELD_NUMBER: _builtins.int
     DIRECT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def ready(self) -> Global___SessionReady: ...
+    def ready(self) -> Global___SessionReady:
+        """The session is attached (the answer to hello)."""
+
     @_builtins.property
-    def assigned(self) -> Global___ConversationAssigned: ...
+    def assigned(self) -> Global___ConversationAssigned:
+        """A chat is the operator's: sent for each open chat at hello, and when one
+        is given to it, picked, transferred to it or joined later. Its messages
+        follow.
+        """
+
     @_builtins.property
-    def message(self) -> _common_pb2.ChatMessage: ...
+    def message(self) -> _common_pb2.ChatMessage:
+        """A stored message of one of the operator's chats (notes included), in seq
+        order. The operator's own message comes back only to its other sessions
+        and in a resume; the sending stream gets the ack.
+        """
+
     @_builtins.property
-    def ack(self) -> _common_pb2.MessageAck: ...
+    def ack(self) -> _common_pb2.MessageAck:
+        """A send or whisper of this stream is stored durably."""
+
     @_builtins.property
-    def error(self) -> _common_pb2.CommandError: ...
+    def error(self) -> _common_pb2.CommandError:
+        """A command was refused; the stream goes on."""
+
     @_builtins.property
-    def closed(self) -> Global___ConversationClosed: ...
+    def closed(self) -> Global___ConversationClosed:
+        """One of the operator's chats ended."""
+
     @_builtins.property
-    def rated(self) -> Global___ConversationRated: ...
+    def rated(self) -> Global___ConversationRated:
+        """The visitor rated one of the operator's chats."""
+
     @_builtins.property
-    def typing(self) -> _common_pb2.TypingNotice: ...
+    def typing(self) -> _common_pb2.TypingNotice:
+        """The visitor (or a colleague) in a chat is typing, or stopped."""
+
     @_builtins.property
-    def read(self) -> _common_pb2.ReadReceipt: ...
+    def read(self) -> _common_pb2.ReadReceipt:
+        """The visitor has read a chat up to a seq."""
+
     @_builtins.property
-    def offered(self) -> Global___ChatOffered: ...
+    def offered(self) -> Global___ChatOffered:
+        """A chat offered to the operator (operators without auto-accept): answer
+        with OfferAnswer before it expires.
+        """
+
     @_builtins.property
-    def withdrawn(self) -> Global___OfferWithdrawn: ...
+    def withdrawn(self) -> Global___OfferWithdrawn:
+        """An offer is gone before the operator accepted it."""
+
     @_builtins.property
     def presence(self) -> Global___OperatorStatus:
         """The operators list: everyone's status once after ready, then each change."""
@@ -498,7 +675,9 @@ class OperatorEvent(_message.Message):
         """The operator's views: every visible chat once after ready, then changes."""
 
     @_builtins.property
-    def unlisted(self) -> Global___ChatUnlisted: ...
+    def unlisted(self) -> Global___ChatUnlisted:
+        """A chat left the operator's views."""
+
     @_builtins.property
     def direct(self) -> Global___DirectMessage:
         """A message between you and a colleague, once stored (yours come back too)."""
@@ -534,6 +713,8 @@ Global___OperatorEvent: _TypeAlias = OperatorEvent  # noqa: Y015
 
 @_typing.final
 class DirectMessage(_message.Message):
+    """A stored message of the internal chat between two operators."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAIR_ID_FIELD_NUMBER: _builtins.int
@@ -547,12 +728,21 @@ class DirectMessage(_message.Message):
     pair_id: _builtins.str
     """Both operator ids, sorted, joined by "~"."""
     seq: _builtins.int
+    """Contiguous from 1 within the pair (Conversations.ListDirectMessages gives
+    the history).
+    """
     from_operator_id: _builtins.str
+    """The sender."""
     from_name: _builtins.str
+    """The sender's display name when it wrote."""
     to_operator_id: _builtins.str
+    """The recipient."""
     text: _builtins.str
+    """The message as written."""
     client_msg_id: _builtins.str
+    """The sender's client id (DirectSend.client_msg_id)."""
     sent_at_ms: _builtins.int
+    """Unix time in milliseconds, set by the server."""
     def __init__(
         self,
         *,
@@ -575,6 +765,8 @@ Global___DirectMessage: _TypeAlias = DirectMessage  # noqa: Y015
 
 @_typing.final
 class ChatCard(_message.Message):
+    """A chat as the operators' lists show it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
@@ -590,19 +782,29 @@ class ChatCard(_message.Message):
     STARTED_MS_FIELD_NUMBER: _builtins.int
     UPDATED_MS_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat."""
     site_id: _builtins.str
+    """The site the visitor is on."""
     department_id: _builtins.str
+    """The department the chat is in."""
     visitor_id: _builtins.str
+    """The visitor of the chat."""
     visitor_name: _builtins.str
+    """The name the visitor gave, if any."""
     status: _builtins.str
     """queued | active | closed"""
     missed: _builtins.bool
+    """The visitor left before any operator answered."""
     chat_status: _builtins.str
     """"" | on_hold | not_waiting"""
     started_ms: _builtins.int
+    """When the chat started, Unix time in milliseconds."""
     updated_ms: _builtins.int
+    """When the chat last changed, Unix time in milliseconds."""
     @_builtins.property
-    def operator_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def operator_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The operators in the chat whom the visitor sees."""
+
     @_builtins.property
     def invisible_operator_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Joined invisibly (the visitor does not know)."""
@@ -640,8 +842,15 @@ class ChatListed(_message.Message):
     CARD_FIELD_NUMBER: _builtins.int
     VIEW_FIELD_NUMBER: _builtins.int
     view: _builtins.str
+    """mine (the operator's own chats), new (waiting for an operator), others
+    (colleagues' chats) or missed (the visitor left before any answer). A chat
+    is in one view at a time; a listed event for a chat already shown replaces
+    its card (and view).
+    """
     @_builtins.property
-    def card(self) -> Global___ChatCard: ...
+    def card(self) -> Global___ChatCard:
+        """The chat as it is now."""
+
     def __init__(
         self,
         *,
@@ -664,6 +873,7 @@ class ChatUnlisted(_message.Message):
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat to take off the views."""
     def __init__(
         self,
         *,
@@ -679,6 +889,8 @@ Global___ChatUnlisted: _TypeAlias = ChatUnlisted  # noqa: Y015
 
 @_typing.final
 class ChatOffered(_message.Message):
+    """A chat offered to an operator without auto-accept."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
@@ -688,11 +900,19 @@ class ChatOffered(_message.Message):
     VISITOR_NAME_FIELD_NUMBER: _builtins.int
     EXPIRES_IN_SECONDS_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat offered."""
     site_id: _builtins.str
+    """The site the visitor is on."""
     department_id: _builtins.str
+    """The department the chat is in."""
     visitor_id: _builtins.str
+    """The visitor waiting."""
     visitor_name: _builtins.str
+    """The name the visitor gave, if any."""
     expires_in_seconds: _builtins.int
+    """The offer moves on to another operator after this many seconds
+    (a withdrawn event, reason "timeout").
+    """
     def __init__(
         self,
         *,
@@ -713,14 +933,19 @@ Global___ChatOffered: _TypeAlias = ChatOffered  # noqa: Y015
 
 @_typing.final
 class OfferWithdrawn(_message.Message):
-    """declined, timeout, gone (the visitor left), disconnected, offline"""
+    """An offer is gone before the operator accepted it; the chat moves on."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat of the offer."""
     reason: _builtins.str
+    """declined (the operator said no), timeout (not answered in time), gone (the
+    visitor left), disconnected (the operator's last session ended), offline
+    (the operator set its status offline, or was deleted).
+    """
     def __init__(
         self,
         *,
@@ -737,14 +962,21 @@ Global___OfferWithdrawn: _TypeAlias = OfferWithdrawn  # noqa: Y015
 
 @_typing.final
 class OperatorStatus(_message.Message):
+    """One operator's status in the operators list."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OPERATOR_ID_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     operator_id: _builtins.str
+    """The colleague (or the operator itself)."""
     display_name: _builtins.str
+    """The colleague's display name."""
     status: _builtins.str
+    """online | away | offline (offline too outside its reception schedule, and
+    once its last session is gone past the grace time).
+    """
     def __init__(
         self,
         *,
@@ -762,12 +994,16 @@ Global___OperatorStatus: _TypeAlias = OperatorStatus  # noqa: Y015
 
 @_typing.final
 class ConversationRated(_message.Message):
+    """The visitor rated one of the operator's chats."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat rated."""
     score: _builtins.int
+    """1 to 5."""
     def __init__(
         self,
         *,
@@ -784,6 +1020,8 @@ Global___ConversationRated: _TypeAlias = ConversationRated  # noqa: Y015
 
 @_typing.final
 class SessionReady(_message.Message):
+    """The answer to hello: the session is attached."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OPERATOR_ID_FIELD_NUMBER: _builtins.int
@@ -791,9 +1029,13 @@ class SessionReady(_message.Message):
     MAX_CHATS_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     operator_id: _builtins.str
+    """The operator this stream speaks for."""
     display_name: _builtins.str
+    """The operator's display name, as visitors see it."""
     max_chats: _builtins.int
+    """How many chats the operator takes at once."""
     status: _builtins.str
+    """The status the operators list shows now: online | away | offline."""
     def __init__(
         self,
         *,
@@ -812,6 +1054,8 @@ Global___SessionReady: _TypeAlias = SessionReady  # noqa: Y015
 
 @_typing.final
 class ConversationAssigned(_message.Message):
+    """A chat is the operator's: it is in it, and gets its messages and events."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
@@ -821,11 +1065,17 @@ class ConversationAssigned(_message.Message):
     VISITOR_NAME_FIELD_NUMBER: _builtins.int
     LAST_SEQ_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat."""
     site_id: _builtins.str
+    """The site the visitor is on."""
     department_id: _builtins.str
+    """The department the chat is in."""
     visitor_id: _builtins.str
+    """The visitor of the chat."""
     visitor_name: _builtins.str
+    """The name the visitor gave, if any."""
     last_seq: _builtins.int
+    """Not used yet: always 0. The messages follow as message events."""
     def __init__(
         self,
         *,
@@ -846,13 +1096,21 @@ Global___ConversationAssigned: _TypeAlias = ConversationAssigned  # noqa: Y015
 
 @_typing.final
 class ConversationClosed(_message.Message):
+    """One of the operator's chats ended; a message after it is refused with
+    "conversation_closed".
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     CLOSED_BY_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat that ended."""
     closed_by: _builtins.str
+    """The operator or visitor id of who closed it; for operator_offline the
+    operator who went offline; empty for the other system closes.
+    """
     reason: _builtins.str
     """Set when the system closed it: abandoned, no_operator, operator_offline."""
     def __init__(

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class OperatorSessionStub:
-    """Missing associated documentation comment in .proto file."""
+    """One operator's live session: its chats, offers, colleagues and views as
+    events, its messages and actions as commands.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,10 +44,15 @@ class OperatorSessionStub:
 
 
 class OperatorSessionServicer:
-    """Missing associated documentation comment in .proto file."""
+    """One operator's live session: its chats, offers, colleagues and views as
+    events, its messages and actions as commands.
+    """
 
     def Connect(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+        """Opens the session. Send an OperatorHello first; then any commands, in
+        batches, as the operator acts. Events come back in batches until either
+        side ends the stream.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -67,7 +74,9 @@ def add_OperatorSessionServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OperatorSession:
-    """Missing associated documentation comment in .proto file."""
+    """One operator's live session: its chats, offers, colleagues and views as
+    events, its messages and actions as commands.
+    """
 
     @staticmethod
     def Connect(request_iterator,

@@ -6,6 +6,39 @@ connection. Both directions carry batches: one stream message holds whatever
 was ready when the writer ran, because one event per message caps a stream
 near 13k events/s. The caller's token travels in the "authorization" metadata
 ("Bearer <token>").
+
+The conversation of a stream:
+
+1. The client sends hello first (with resume points for the chats it has
+   partly seen); any other command before it is refused with "no_hello".
+2. The server attaches the session. The operator's open chats arrive (an
+   assigned for each, then its messages past the resume point) with any offer
+   waiting for an answer, and ready tells the client the session is attached;
+   a chat's replay may still be running when ready comes.
+3. After ready: the operators list (presence, everyone's status once, when
+   the role may see it), then the operator's views (listed, every chat it may
+   see once), then each change of both, live, beside the chats' own events.
+
+Commands are handled in order. A command that is accepted answers with what
+it caused (an ack for a message, the chat's own events for an action); one
+that is refused answers with an error event carrying a stable code, and the
+stream goes on. A command past the limits every request keeps (a NUL
+character, an id over 64 characters, a string over 65,536) is refused with
+"invalid_argument" naming the field. A command this server does not know (a
+newer client's, or an empty one) is refused with "unknown_command".
+
+Every message of a conversation carries its seq, contiguous from 1; a client
+keeps the highest seq it has seen of each chat and, after any disconnection,
+reconnects and says hello with those as resume points: it gets what it
+missed, in order, and nothing twice. Unacknowledged messages are sent again
+with their original client_msg_id.
+
+The stream ends with a gRPC status: UNAUTHENTICATED when its token is revoked
+or expires or the operator is disabled or deleted; PERMISSION_DENIED when its
+role loses the permission the stream needs; UNAVAILABLE "too_slow" when the
+client stops reading (100,000 events waiting) and "server_stopping" when the
+server stops: reconnect and resume. Any other change of role narrows (or
+widens) the open stream at once.
 """
 
 from collections import abc as _abc
@@ -32,23 +65,47 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class OperatorSessionStub:
+    """One operator's live session: its chats, offers, colleagues and views as
+    events, its messages and actions as commands.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> OperatorSessionAsyncStub: ...
     Connect: _grpc.StreamStreamMultiCallable[_operator_pb2.OperatorCommandBatch, _operator_pb2.OperatorEventBatch]
+    """Opens the session. Send an OperatorHello first; then any commands, in
+    batches, as the operator acts. Events come back in batches until either
+    side ends the stream.
+    """
 
 @_typing.type_check_only
 class OperatorSessionAsyncStub(OperatorSessionStub):
+    """One operator's live session: its chats, offers, colleagues and views as
+    events, its messages and actions as commands.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     Connect: _aio.StreamStreamMultiCallable[_operator_pb2.OperatorCommandBatch, _operator_pb2.OperatorEventBatch]  # type: ignore[assignment]
+    """Opens the session. Send an OperatorHello first; then any commands, in
+    batches, as the operator acts. Events come back in batches until either
+    side ends the stream.
+    """
 
 class OperatorSessionServicer(metaclass=_abc_1.ABCMeta):
+    """One operator's live session: its chats, offers, colleagues and views as
+    events, its messages and actions as commands.
+    """
+
     @_abc_1.abstractmethod
     def Connect(
         self,
         request_iterator: _MaybeAsyncIterator[_operator_pb2.OperatorCommandBatch],
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_operator_pb2.OperatorEventBatch], _abc.AsyncIterator[_operator_pb2.OperatorEventBatch]]: ...
+    ) -> _typing.Union[_abc.Iterator[_operator_pb2.OperatorEventBatch], _abc.AsyncIterator[_operator_pb2.OperatorEventBatch]]:
+        """Opens the session. Send an OperatorHello first; then any commands, in
+        batches, as the operator acts. Events come back in batches until either
+        side ends the stream.
+        """
 
 def add_OperatorSessionServicer_to_server(servicer: OperatorSessionServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

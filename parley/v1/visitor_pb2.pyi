@@ -5,6 +5,33 @@ The visitor channel for embedding services (a mobile app back end, another
 front end). It carries the same commands and events as the websocket visitor
 protocol. The caller authenticates as a service (an admin or owner token in the
 "authorization" metadata); each stream is one visitor.
+
+The conversation of a stream:
+
+1. The client sends hello first, naming a site of the caller's account; any
+   other command before it is refused with "no_hello".
+2. With a token from an earlier welcome and the highest seq seen, the server
+   first replays every stored message after it, in order; then it sends the
+   welcome (keep its token), then live events.
+3. The visitor chooses a department if the hello did not (choose), then
+   sends; its first message opens a conversation, which waits in the
+   department's queue (queued) until an operator takes it (assigned). When
+   nobody can chat, the offline form (ticket) leaves a request instead.
+
+Both directions carry batches, as on the operator session. Commands are
+handled in order; a refused one answers with an error event carrying a stable
+code (README, "Visitor protocol"), and the stream goes on. A command this
+server does not know (a newer client's, or an empty one) is refused with
+"unknown_command".
+
+Resume: after any disconnection, reconnect, say hello with the token and the
+highest seq seen, and send unacknowledged messages again with their original
+client_msg_id: nothing is lost or stored twice.
+
+The stream ends with a gRPC status: UNAUTHENTICATED when the caller's token is
+revoked or expires, PERMISSION_DENIED when its role loses the visitor channel;
+UNAVAILABLE "too_slow" when the client stops reading and "server_stopping"
+when the server stops: reconnect and resume.
 """
 
 from collections import abc as _abc
@@ -25,11 +52,17 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class VisitorCommandBatch(_message.Message):
+    """What the client sends: commands, handled in the order given (and batches in
+    the order sent).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COMMANDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitorCommand]: ...
+    def commands(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitorCommand]:
+        """Any number of commands, within the 4 MiB a stream message may have."""
+
     def __init__(
         self,
         *,
@@ -45,6 +78,8 @@ Global___VisitorCommandBatch: _TypeAlias = VisitorCommandBatch  # noqa: Y015
 
 @_typing.final
 class VisitorCommand(_message.Message):
+    """One command of the visitor. Exactly one of its fields is set."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HELLO_FIELD_NUMBER: _builtins.int
@@ -57,23 +92,41 @@ class VisitorCommand(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def hello(self) -> Global___VisitorHello: ...
+    def hello(self) -> Global___VisitorHello:
+        """Must come first on a stream; a second one is refused with "already_hello"."""
+
     @_builtins.property
-    def send(self) -> Global___VisitorSend: ...
+    def send(self) -> Global___VisitorSend:
+        """A message to the operators; the first one opens a conversation."""
+
     @_builtins.property
-    def rate(self) -> Global___VisitorRate: ...
+    def rate(self) -> Global___VisitorRate:
+        """Rate the conversation that closed last."""
+
     @_builtins.property
-    def typing(self) -> Global___VisitorTyping: ...
+    def typing(self) -> Global___VisitorTyping:
+        """The visitor is typing, or stopped."""
+
     @_builtins.property
-    def read(self) -> Global___VisitorRead: ...
+    def read(self) -> Global___VisitorRead:
+        """The visitor has read up to a seq."""
+
     @_builtins.property
-    def choose(self) -> Global___VisitorChoose: ...
+    def choose(self) -> Global___VisitorChoose:
+        """Pick the department (and region) before the first message."""
+
     @_builtins.property
-    def ticket(self) -> Global___VisitorTicket: ...
+    def ticket(self) -> Global___VisitorTicket:
+        """The offline form."""
+
     @_builtins.property
-    def page(self) -> Global___VisitorPage: ...
+    def page(self) -> Global___VisitorPage:
+        """The visitor moved to another page."""
+
     @_builtins.property
-    def close(self) -> Global___VisitorClose: ...
+    def close(self) -> Global___VisitorClose:
+        """The visitor ends the conversation."""
+
     def __init__(
         self,
         *,
@@ -123,7 +176,9 @@ class VisitorPage(_message.Message):
     URL_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     url: _builtins.str
+    """The page's URL."""
     title: _builtins.str
+    """The page's title."""
     def __init__(
         self,
         *,
@@ -147,7 +202,11 @@ class VisitorChoose(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     REGION_ID_FIELD_NUMBER: _builtins.int
     department_id: _builtins.str
+    """A department of the hello's site ("unknown_department" otherwise); refused
+    with "conversation_open" once the chat has started. Answered by departments.
+    """
     region_id: _builtins.str
+    """One of its regions, when it offers several; empty: none."""
     def __init__(
         self,
         *,
@@ -164,7 +223,9 @@ Global___VisitorChoose: _TypeAlias = VisitorChoose  # noqa: Y015
 
 @_typing.final
 class VisitorTicket(_message.Message):
-    """The offline form: a request answered later by email."""
+    """The offline form: a request answered later by email. Answered by
+    a ticket event; three per stream ("too_many_tickets" after).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -172,8 +233,11 @@ class VisitorTicket(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Optional."""
     email: _builtins.str
+    """Where the answer goes."""
     text: _builtins.str
+    """The request."""
     def __init__(
         self,
         *,
@@ -191,10 +255,13 @@ Global___VisitorTicket: _TypeAlias = VisitorTicket  # noqa: Y015
 
 @_typing.final
 class VisitorRead(_message.Message):
+    """The visitor has read its open conversation up to seq (the operators are told)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQ_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
+    """The highest seq read."""
     def __init__(
         self,
         *,
@@ -210,11 +277,14 @@ Global___VisitorRead: _TypeAlias = VisitorRead  # noqa: Y015
 
 @_typing.final
 class VisitorTyping(_message.Message):
+    """The visitor is typing, or stopped; the operators get a typing notice."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACTIVE_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     active: _builtins.bool
+    """true: typing now; false: stopped."""
     text: _builtins.str
     """The draft so far (operators allowed to preview see it)."""
     def __init__(
@@ -240,7 +310,11 @@ class VisitorRate(_message.Message):
     SCORE_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     score: _builtins.int
+    """1 to 5. Answered by rated; a second rating is refused with
+    "already_rated", one before any close with "not_closed".
+    """
     comment: _builtins.str
+    """Optional, up to 1000 characters."""
     def __init__(
         self,
         *,
@@ -257,6 +331,8 @@ Global___VisitorRate: _TypeAlias = VisitorRate  # noqa: Y015
 
 @_typing.final
 class VisitorHello(_message.Message):
+    """The first command of every stream: who the visitor is and where."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SITE_ID_FIELD_NUMBER: _builtins.int
@@ -274,23 +350,45 @@ class VisitorHello(_message.Message):
     USER_AGENT_FIELD_NUMBER: _builtins.int
     IP_FIELD_NUMBER: _builtins.int
     site_id: _builtins.str
+    """The site, one of the caller's account."""
     department_id: _builtins.str
+    """The department to chat with; empty: chosen later (VisitorChoose), or the
+    site's only one.
+    """
     token: _builtins.str
     """Identity token from an earlier welcome; empty for a new visitor."""
     last_seq: _builtins.int
+    """The highest seq the visitor has seen: the server replays every message
+    after it of the open conversation (0: all of it), or, when the chat the
+    visitor last saw closed while it was away, what it missed of that one and
+    then its closed event (once).
+    """
     name: _builtins.str
+    """The name the visitor gave, if any (operators see it)."""
     email: _builtins.str
+    """The email the visitor gave, if any (operators see it)."""
     region_id: _builtins.str
+    """The region chosen within the department, if any."""
     page_url: _builtins.str
-    """The page the visitor is on (link rules) and its language tag (e.g. "en-US")."""
+    """The page the visitor is on: the first link rule whose pattern it matches
+    picks the group the chat goes to first.
+    """
     language: _builtins.str
+    """The visitor's language tag (e.g. "en-US"): operators who speak it are
+    preferred, and a language the site has not enabled makes it offline.
+    """
     page_title: _builtins.str
+    """The page's title, for the visitor info."""
     referrer: _builtins.str
+    """The page the visitor came from, for the visitor info."""
     tz_offset_minutes: _builtins.int
     """The visitor's local time minus UTC, in minutes."""
     user_agent: _builtins.str
-    """The end user's browser and address, as the embedding service saw them."""
+    """The end user's browser (its user agent), as the embedding service saw it."""
     ip: _builtins.str
+    """The end user's address, as the embedding service saw it; empty: the
+    address the stream comes from.
+    """
     def __init__(
         self,
         *,
@@ -319,12 +417,19 @@ Global___VisitorHello: _TypeAlias = VisitorHello  # noqa: Y015
 
 @_typing.final
 class VisitorSend(_message.Message):
+    """A message from the visitor; answered by an ack once stored durably."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     client_msg_id: _builtins.str
+    """The client's id for this message, 1-64 characters, unique per message: the
+    ack names it, and the same message sent again with it (after a
+    reconnection) is answered with the first one's seq, not stored twice.
+    """
     text: _builtins.str
+    """1-4000 characters, not only spaces."""
     def __init__(
         self,
         *,
@@ -341,11 +446,17 @@ Global___VisitorSend: _TypeAlias = VisitorSend  # noqa: Y015
 
 @_typing.final
 class VisitorEventBatch(_message.Message):
+    """What the server sends: whatever events were ready when the writer ran, in the
+    order they happened.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitorEvent]: ...
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitorEvent]:
+        """In the order they happened."""
+
     def __init__(
         self,
         *,
@@ -361,6 +472,10 @@ Global___VisitorEventBatch: _TypeAlias = VisitorEventBatch  # noqa: Y015
 
 @_typing.final
 class VisitorEvent(_message.Message):
+    """One event of the visitor's stream. Exactly one of its fields is set; a client
+    skips one it does not know (a newer server's).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WELCOME_FIELD_NUMBER: _builtins.int
@@ -376,29 +491,62 @@ class VisitorEvent(_message.Message):
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     TICKET_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def welcome(self) -> Global___VisitorWelcome: ...
+    def welcome(self) -> Global___VisitorWelcome:
+        """The answer to hello, after the replay it triggered."""
+
     @_builtins.property
-    def message(self) -> _common_pb2.ChatMessage: ...
+    def message(self) -> _common_pb2.ChatMessage:
+        """A stored message of the visitor's conversation (never a note), in seq
+        order. The visitor's own message comes back only to its other streams
+        and in a resume; the sending stream gets the ack.
+        """
+
     @_builtins.property
-    def ack(self) -> _common_pb2.MessageAck: ...
+    def ack(self) -> _common_pb2.MessageAck:
+        """A send of this stream is stored durably; every message with a lower seq
+        has reached this stream already.
+        """
+
     @_builtins.property
-    def error(self) -> _common_pb2.CommandError: ...
+    def error(self) -> _common_pb2.CommandError:
+        """A command was refused; the stream goes on."""
+
     @_builtins.property
-    def queued(self) -> Global___QueuePosition: ...
+    def queued(self) -> Global___QueuePosition:
+        """Waiting for an operator: the place in line, sent when it changes (at
+        most once a second in a long line).
+        """
+
     @_builtins.property
-    def assigned(self) -> Global___OperatorJoined: ...
+    def assigned(self) -> Global___OperatorJoined:
+        """An operator took the chat."""
+
     @_builtins.property
-    def closed(self) -> Global___ConversationClosedForVisitor: ...
+    def closed(self) -> Global___ConversationClosedForVisitor:
+        """The chat ended; the next message opens a new one."""
+
     @_builtins.property
-    def rated(self) -> Global___ConversationRatedForVisitor: ...
+    def rated(self) -> Global___ConversationRatedForVisitor:
+        """The rating is stored (the chat's operators get it too)."""
+
     @_builtins.property
-    def typing(self) -> _common_pb2.TypingNotice: ...
+    def typing(self) -> _common_pb2.TypingNotice:
+        """The operator is typing, or stopped."""
+
     @_builtins.property
-    def read(self) -> _common_pb2.ReadReceipt: ...
+    def read(self) -> _common_pb2.ReadReceipt:
+        """The operator has read up to a seq."""
+
     @_builtins.property
-    def departments(self) -> Global___DepartmentsState: ...
+    def departments(self) -> Global___DepartmentsState:
+        """The departments changed (operators come and go, hours begin and end), or
+        the visitor chose one.
+        """
+
     @_builtins.property
-    def ticket(self) -> Global___TicketSaved: ...
+    def ticket(self) -> Global___TicketSaved:
+        """The offline request is stored."""
+
     def __init__(
         self,
         *,
@@ -427,10 +575,13 @@ Global___VisitorEvent: _TypeAlias = VisitorEvent  # noqa: Y015
 
 @_typing.final
 class TicketSaved(_message.Message):
+    """The offline request is stored for the site."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TICKET_ID_FIELD_NUMBER: _builtins.int
     ticket_id: _builtins.str
+    """The stored request (Tickets.GetTicket)."""
     def __init__(
         self,
         *,
@@ -446,14 +597,19 @@ Global___TicketSaved: _TypeAlias = TicketSaved  # noqa: Y015
 
 @_typing.final
 class RegionState(_message.Message):
+    """A region of a department, as the visitor chooses among them."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REGION_ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     ONLINE_FIELD_NUMBER: _builtins.int
     region_id: _builtins.str
+    """The region (VisitorChoose.region_id)."""
     name: _builtins.str
+    """Its name, to show."""
     online: _builtins.bool
+    """An operator of this region can chat now."""
     def __init__(
         self,
         *,
@@ -471,6 +627,8 @@ Global___RegionState: _TypeAlias = RegionState  # noqa: Y015
 
 @_typing.final
 class DepartmentState(_message.Message):
+    """A department as the widget shows it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -478,7 +636,9 @@ class DepartmentState(_message.Message):
     ONLINE_FIELD_NUMBER: _builtins.int
     REGIONS_FIELD_NUMBER: _builtins.int
     department_id: _builtins.str
+    """The department (VisitorChoose.department_id)."""
     name: _builtins.str
+    """Its name, to show."""
     online: _builtins.bool
     """Somebody who speaks the visitor's language can chat now."""
     @_builtins.property
@@ -511,10 +671,13 @@ class DepartmentsState(_message.Message):
     CHOSEN_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     OFFLINE_FIELD_NUMBER: _builtins.int
     chosen_department_id: _builtins.str
+    """The department the visitor chose (or the hello named); empty: none yet."""
     offline: _builtins.bool
     """The chosen department cannot take a chat now: show the offline form."""
     @_builtins.property
-    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentState]: ...
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentState]:
+        """Every department of the site the visitor may chat with."""
+
     def __init__(
         self,
         *,
@@ -532,12 +695,16 @@ Global___DepartmentsState: _TypeAlias = DepartmentsState  # noqa: Y015
 
 @_typing.final
 class ConversationRatedForVisitor(_message.Message):
+    """The visitor's rating is stored."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat rated."""
     score: _builtins.int
+    """1 to 5."""
     def __init__(
         self,
         *,
@@ -554,6 +721,8 @@ Global___ConversationRatedForVisitor: _TypeAlias = ConversationRatedForVisitor  
 
 @_typing.final
 class VisitorWelcome(_message.Message):
+    """The answer to hello."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     VISITOR_ID_FIELD_NUMBER: _builtins.int
@@ -562,11 +731,19 @@ class VisitorWelcome(_message.Message):
     LAST_SEQ_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     visitor_id: _builtins.str
+    """The visitor's id, the same on every stream of this identity."""
     token: _builtins.str
+    """Keep it: the next hello's token resumes this identity."""
     conversation_id: _builtins.str
+    """The open conversation; empty when there is none."""
     last_seq: _builtins.int
+    """The highest seq of that conversation this stream has been sent (the end
+    of the replay); 0 when none.
+    """
     @_builtins.property
-    def departments(self) -> Global___DepartmentsState: ...
+    def departments(self) -> Global___DepartmentsState:
+        """The site's departments as this visitor sees them."""
+
     def __init__(
         self,
         *,
@@ -586,13 +763,17 @@ Global___VisitorWelcome: _TypeAlias = VisitorWelcome  # noqa: Y015
 
 @_typing.final
 class QueuePosition(_message.Message):
+    """The visitor's conversation waits for an operator."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
     ETA_SECONDS_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The visitor's waiting chat."""
     position: _builtins.int
+    """1: next in line."""
     eta_seconds: _builtins.int
     """Estimated wait; 0 until there is something to go by."""
     def __init__(
@@ -612,12 +793,16 @@ Global___QueuePosition: _TypeAlias = QueuePosition  # noqa: Y015
 
 @_typing.final
 class OperatorJoined(_message.Message):
+    """An operator took the visitor's chat."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     OPERATOR_NAME_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The visitor's chat."""
     operator_name: _builtins.str
+    """The operator's display name."""
     def __init__(
         self,
         *,
@@ -634,11 +819,14 @@ Global___OperatorJoined: _TypeAlias = OperatorJoined  # noqa: Y015
 
 @_typing.final
 class ConversationClosedForVisitor(_message.Message):
+    """The visitor's chat ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
+    """The chat that ended."""
     reason: _builtins.str
     """abandoned, no_operator (leave a message instead), operator_offline; or empty."""
     def __init__(

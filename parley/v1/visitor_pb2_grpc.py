@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class VisitorChannelStub:
-    """Missing associated documentation comment in .proto file."""
+    """One visitor's chat, spoken for by an embedding service.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,10 +43,13 @@ class VisitorChannelStub:
 
 
 class VisitorChannelServicer:
-    """Missing associated documentation comment in .proto file."""
+    """One visitor's chat, spoken for by an embedding service.
+    """
 
     def Connect(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+        """Opens one visitor's stream. Send a VisitorHello first; events come back in
+        batches until either side ends the stream.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -67,7 +71,8 @@ def add_VisitorChannelServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VisitorChannel:
-    """Missing associated documentation comment in .proto file."""
+    """One visitor's chat, spoken for by an embedding service.
+    """
 
     @staticmethod
     def Connect(request_iterator,

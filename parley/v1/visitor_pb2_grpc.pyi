@@ -5,6 +5,33 @@ The visitor channel for embedding services (a mobile app back end, another
 front end). It carries the same commands and events as the websocket visitor
 protocol. The caller authenticates as a service (an admin or owner token in the
 "authorization" metadata); each stream is one visitor.
+
+The conversation of a stream:
+
+1. The client sends hello first, naming a site of the caller's account; any
+   other command before it is refused with "no_hello".
+2. With a token from an earlier welcome and the highest seq seen, the server
+   first replays every stored message after it, in order; then it sends the
+   welcome (keep its token), then live events.
+3. The visitor chooses a department if the hello did not (choose), then
+   sends; its first message opens a conversation, which waits in the
+   department's queue (queued) until an operator takes it (assigned). When
+   nobody can chat, the offline form (ticket) leaves a request instead.
+
+Both directions carry batches, as on the operator session. Commands are
+handled in order; a refused one answers with an error event carrying a stable
+code (README, "Visitor protocol"), and the stream goes on. A command this
+server does not know (a newer client's, or an empty one) is refused with
+"unknown_command".
+
+Resume: after any disconnection, reconnect, say hello with the token and the
+highest seq seen, and send unacknowledged messages again with their original
+client_msg_id: nothing is lost or stored twice.
+
+The stream ends with a gRPC status: UNAUTHENTICATED when the caller's token is
+revoked or expires, PERMISSION_DENIED when its role loses the visitor channel;
+UNAVAILABLE "too_slow" when the client stops reading and "server_stopping"
+when the server stops: reconnect and resume.
 """
 
 from collections import abc as _abc
@@ -31,23 +58,38 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class VisitorChannelStub:
+    """One visitor's chat, spoken for by an embedding service."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> VisitorChannelAsyncStub: ...
     Connect: _grpc.StreamStreamMultiCallable[_visitor_pb2.VisitorCommandBatch, _visitor_pb2.VisitorEventBatch]
+    """Opens one visitor's stream. Send a VisitorHello first; events come back in
+    batches until either side ends the stream.
+    """
 
 @_typing.type_check_only
 class VisitorChannelAsyncStub(VisitorChannelStub):
+    """One visitor's chat, spoken for by an embedding service."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     Connect: _aio.StreamStreamMultiCallable[_visitor_pb2.VisitorCommandBatch, _visitor_pb2.VisitorEventBatch]  # type: ignore[assignment]
+    """Opens one visitor's stream. Send a VisitorHello first; events come back in
+    batches until either side ends the stream.
+    """
 
 class VisitorChannelServicer(metaclass=_abc_1.ABCMeta):
+    """One visitor's chat, spoken for by an embedding service."""
+
     @_abc_1.abstractmethod
     def Connect(
         self,
         request_iterator: _MaybeAsyncIterator[_visitor_pb2.VisitorCommandBatch],
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_visitor_pb2.VisitorEventBatch], _abc.AsyncIterator[_visitor_pb2.VisitorEventBatch]]: ...
+    ) -> _typing.Union[_abc.Iterator[_visitor_pb2.VisitorEventBatch], _abc.AsyncIterator[_visitor_pb2.VisitorEventBatch]]:
+        """Opens one visitor's stream. Send a VisitorHello first; events come back in
+        batches until either side ends the stream.
+        """
 
 def add_VisitorChannelServicer_to_server(servicer: VisitorChannelServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

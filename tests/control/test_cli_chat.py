@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from google.protobuf.field_mask_pb2 import FieldMask
+
 from parley.v1 import control_pb2
 from tests.integration.helpers import Visitor, demo_operator, owner, running, visitor_url
 
@@ -62,9 +64,10 @@ async def test_terminal_operator_answers_a_visitor(tmp_path: Path) -> None:
             proc.stdin.write(b"/status online\n")
             await line_with("Demo operator is online")
             boss = await owner(app)
-            await boss.control.UpdateOperator(
+            await boss.api.operators.UpdateOperator(
                 control_pb2.UpdateOperatorRequest(
-                    operator_id=app.demo["operator"], auto_accept=False
+                    operator=control_pb2.Operator(id=app.demo["operator"], auto_accept=False),
+                    update_mask=FieldMask(paths=["auto_accept"]),
                 ),
                 metadata=boss.metadata,
             )
@@ -77,8 +80,10 @@ async def test_terminal_operator_answers_a_visitor(tmp_path: Path) -> None:
             await line_with("Kari: Hello?")
             # A quick reply, filled in for this chat.
             demo = await demo_operator(app)
-            await demo.control.AddTemplate(
-                control_pb2.AddTemplateRequest(shortcut="hi", text="Hi {visitor_name}!"),
+            await demo.api.templates.CreateTemplate(
+                control_pb2.CreateTemplateRequest(
+                    template=control_pb2.Template(shortcut="hi", text="Hi {visitor_name}!")
+                ),
                 metadata=demo.metadata,
             )
             proc.stdin.write(b"/q hi\n")

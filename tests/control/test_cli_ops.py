@@ -176,6 +176,10 @@ async def test_lists_for_people(tmp_path: Path) -> None:
         )  # a date, not milliseconds
         assert "Support" in row and ticket["department_id"] not in row  # the name, not the id
         assert visitor in row and "Call me" in row
+        r = await cli("ticket", "show", ticket["id"])
+        assert r.exit_code == 0 and "Call me" in r.stdout and "ola@x.test" in r.stdout
+        r = await cli("ticket", "list", "--site", site, "--limit", "1", "--json")
+        assert [t["id"] for t in orjson.loads(r.stdout)["tickets"]] == [ticket["id"]]
 
         # Who may read tickets but not the departments sees their ids instead
         # (tickets follow the chats' scope: this desk sees every chat's).
@@ -225,7 +229,8 @@ async def test_lists_for_people(tmp_path: Path) -> None:
         assert max(len(line) for line in lines) <= 100, r.stdout
         assert lines[0].split() == ["ROLE", "KIND", "PERMISSIONS"]
         roles = [line.split()[0] for line in lines[2:] if line and not line.startswith(" ")]
-        assert roles == ["owner", "admin", "operator", "desk"], roles
+        # The built-in roles first, then the account's (each by name).
+        assert sorted(roles[:3]) == ["admin", "operator", "owner"] and roles[3:] == ["desk"], roles
         # The owner's permissions, every one, on its continuation lines.
         listed = orjson.loads((await cli("role", "list", "--json")).stdout)["roles"][0]
         rows = lines[2:]

@@ -58,7 +58,7 @@ async def test_routing_commands(tmp_path: Path) -> None:
         group = await ok("group", "create", "Billing", "--site", site)
         rule = await ok("link", "add", "/billing", "--site", site, "--group", group["id"])
         assert rule["pattern"] == "/billing"
-        assert (await ok("link", "list", "--site", site))["rules"][0]["id"] == rule["id"]
+        assert (await ok("link", "list", "--site", site))["link_rules"][0]["id"] == rule["id"]
         s = await ok("language", "set", "en", "nb", "--site", site)
         assert s["languages"] == ["en", "nb"]
         o = await ok(

@@ -89,7 +89,7 @@ async def test_an_internal_error_and_its_log_line_share_a_request_id(tmp_path: P
             captured("parley.grpc", JsonFormatter()) as out,
             pytest.raises(grpc.aio.AioRpcError) as caught,
         ):
-            await boss.control.ListTickets(
+            await boss.api.tickets.ListTickets(
                 control_pb2.ListTicketsRequest(site_id=app.demo["site"]),
                 metadata=boss.metadata,
             )
@@ -99,7 +99,7 @@ async def test_an_internal_error_and_its_log_line_share_a_request_id(tmp_path: P
         rid = detail.rsplit(" ", 1)[-1].rstrip(")")
         lines = [orjson.loads(line) for line in out.getvalue().splitlines()]
         assert [(d["request_id"], d["level"]) for d in lines] == [(rid, "error")]
-        assert lines[0]["message"] == "/parley.v1.Control/ListTickets failed"
+        assert lines[0]["message"] == "/parley.v1.Tickets/ListTickets failed"
         assert "Traceback" in lines[0]["traceback"]
         assert "TypeError" in lines[0]["traceback"] and "TypeError" not in detail
 

@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 
 from parley.v1 import control_pb2, operator_pb2, visitor_pb2
 from tests.control.test_permissions import REVOKING, contract_methods
-from tests.integration.helpers import owner, running
+from tests.integration.helpers import error_info, owner, running
 
 KINDS = ("empty", "long", "nul", "extreme", "many")
 F = FieldDescriptor
@@ -105,6 +105,37 @@ def stream_commands(request_cls: Any, kind: str) -> list[Message]:
 BAD = (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)
 
 
+def field_names(descriptor: Descriptor) -> set[str]:
+    """The request's fields and those of the messages it holds, by name."""
+    names = set(descriptor.fields_by_name)
+    for field in descriptor.fields:
+        if field.message_type is not None:
+            names |= set(field.message_type.fields_by_name)
+    return names
+
+
+def refusal_problem(error: grpc.aio.AioRpcError, request: Descriptor, kind: str) -> str:
+    """What is wrong with a refusal's ErrorInfo, or '': it carries one, of
+    Parley's, with the code in capitals as its reason; a field it names is one
+    of the request's; and a value refused for its very oddness (too long, a NUL,
+    too many entries: the checks every request goes through) names its field,
+    as a path from the request."""
+    where = f"{request.full_name} {kind} {error.code().name} {error.details()}"
+    info = error_info(error)
+    code = (error.details() or "").split(":")[0]
+    if info.domain != "parley" or info.reason != code.upper():
+        return f"{where}: ErrorInfo {info.domain!r} {info.reason!r}"
+    field = info.metadata.get("field", "")
+    heads = [part.split("[")[0] for part in field.split(".")]
+    if field and heads[-1] not in field_names(request) and heads[0] != "update_mask":
+        return f"{where}: names no field of the request: {field!r}"
+    odd = ("holds a NUL", "is longer than", "entries")
+    oddness = any(o in (error.details() or "") for o in odd)
+    if info.reason == "INVALID_ARGUMENT" and oddness and heads[0] not in request.fields_by_name:
+        return f"{where}: the field at fault is not named: {dict(info.metadata)}"
+    return ""
+
+
 async def read_stream(stream: Any) -> str:
     """Read until the closing empty command is answered; a problem, or ''."""
     try:
@@ -164,7 +195,7 @@ async def call(
     except grpc.aio.AioRpcError as error:
         if error.code() in BAD:
             return f"{path} {kind}: {error.code().name} {error.details()}"
-        return ""
+        return refusal_problem(error, request_cls.DESCRIPTOR, kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -213,8 +244,13 @@ async def test_an_empty_id_is_invalid_and_an_unknown_one_not_found(tmp_path: Pat
             ("sabcdefghi-abcdefghijkl", grpc.StatusCode.NOT_FOUND, "unknown_conversation:"),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as info:
-                await boss.control.GetTranscript(
-                    control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+                await boss.api.conversations.ListMessages(
+                    control_pb2.ListMessagesRequest(conversation_id=conv), metadata=boss.metadata
                 )
             assert info.value.code() is status, (conv, info.value)
             assert (info.value.details() or "").startswith(code), (conv, info.value.details())
+            detail = error_info(info.value)
+            assert detail.domain == "parley"
+            assert detail.reason == code.split(":")[0].upper(), (conv, detail)
+            if status is grpc.StatusCode.INVALID_ARGUMENT:
+                assert detail.metadata["field"] == "conversation_id", (conv, detail)

@@ -13,6 +13,7 @@ import grpc
 import pytest
 from google.protobuf import symbol_database
 
+from control.grpc.auth import ME_PERMISSIONS
 from control.permissions import ROLE_PERMISSIONS, RPC_CONDITIONAL, RPC_PERMISSIONS, allowed
 from engine.chat.permissions import (
     BUILTIN_ROLES,
@@ -27,7 +28,8 @@ from engine.chat.permissions import (
 )
 from engine.errors import InvalidArgument, PermissionDenied
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
-from tests.integration.helpers import owner, running
+from parley.v1 import control_pb2 as pb
+from tests.integration.helpers import error_info, owner, running
 
 FILES = (common_pb2, control_pb2, operator_pb2, visitor_pb2)
 REVOKING = {"/parley.v1.Auth/Logout"}  # calls that end the session of their token
@@ -57,8 +59,10 @@ def test_every_permission_in_the_table_belongs_to_some_role() -> None:
     assert needed <= granted
 
 
-async def call(channel: grpc.aio.Channel, method: Any, path: str, token: str) -> grpc.StatusCode:
-    """Call ``path`` with an empty request; the status it ends with."""
+async def call(
+    channel: grpc.aio.Channel, method: Any, path: str, token: str
+) -> grpc.aio.AioRpcError | None:
+    """Call ``path`` with an empty request; the error it ends with, or None."""
     db = symbol_database.Default()
     request_cls = db.GetSymbol(method.input_type.full_name)
     response_cls = db.GetSymbol(method.output_type.full_name)
@@ -84,60 +88,90 @@ async def call(channel: grpc.aio.Channel, method: Any, path: str, token: str) ->
                 assert reply is not grpc.aio.EOF, f"{path} ended without an answer"
                 (event,) = reply.events
                 assert event.error.code == "unknown_command", event
-                return grpc.StatusCode.OK
+                return None
             stub = channel.unary_unary(
                 path,
                 request_serializer=request_cls.SerializeToString,
                 response_deserializer=response_cls.FromString,
             )
             await stub(request_cls(), metadata=metadata)
-            return grpc.StatusCode.OK
+            return None
     except grpc.aio.AioRpcError as error:
-        return error.code()
+        return error
+
+
+NOBODY = "nobody"  # a custom role given no permission
 
 
 async def test_permission_matrix(tmp_path: Path) -> None:
+    """Every method of every service, called for real by every built-in role and
+    by a custom role holding nothing: refused with PERMISSION_DENIED (and its
+    ErrorInfo) exactly where the table says."""
     async with running(tmp_path) as app:
         assert app.demo is not None and app.owner is not None and app.admin is not None
         boss = await owner(app)
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="admin@parley.local",
+        md = boss.metadata
+        await boss.api.operators.CreateOperator(
+            pb.CreateOperatorRequest(
+                operator=pb.Operator(
+                    email="admin@parley.local", display_name="Admin", role="admin"
+                ),
                 password="admin-password",
-                display_name="Admin",
-                role="admin",
             ),
-            metadata=boss.metadata,
+            metadata=md,
+        )
+        await boss.api.roles.CreateRole(
+            pb.CreateRoleRequest(role=pb.Role(name=NOBODY, permissions=[])), metadata=md
+        )
+        await boss.api.operators.CreateOperator(
+            pb.CreateOperatorRequest(
+                operator=pb.Operator(email="nobody@parley.local", display_name="No", role=NOBODY),
+                password="nobody-password",
+            ),
+            metadata=md,
         )
         logins = {
             "owner": (app.owner["email"], app.owner["password"]),
             "admin": ("admin@parley.local", "admin-password"),
             "operator": (app.demo["email"], app.demo["password"]),
             "server_admin": (app.admin["email"], app.admin["password"]),
+            NOBODY: ("nobody@parley.local", "nobody-password"),
         }
-        assert set(logins) == set(ROLE_PERMISSIONS), "a built-in role has no login here"
+        assert set(logins) - {NOBODY} == set(ROLE_PERMISSIONS), "a built-in role has no login"
         methods = contract_methods()
+        assert set(methods) == set(RPC_PERMISSIONS)  # and so every method is called below
         failures = []
 
+        # A custom role created with nothing still holds what every role does.
+        nothing = check_role(NOBODY, [])
+
+        def holds(role: str, permission: str) -> bool:
+            return permission in nothing if role == NOBODY else allowed(role, permission)
+
         async def login(email: str, password: str) -> str:
-            request = control_pb2.LoginRequest(email=email, password=password)
-            return str((await boss.auth.Login(request)).token)
+            request = pb.LoginRequest(email=email, password=password)
+            return str((await boss.api.auth.Login(request)).token)
 
         async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
             for role, (email, password) in logins.items():
                 token = await login(email, password)  # one login per role
-                for path, permission in sorted(RPC_PERMISSIONS.items()):
-                    if permission is None:
-                        continue
+                for path, method in sorted(methods.items()):
+                    permission = RPC_PERMISSIONS[path]
                     # Logout revokes the token it is given: it gets one of its own.
                     own = await login(email, password) if path in REVOKING else token
-                    status = await call(channel, methods[path], path, own)
+                    error = await call(channel, method, path, own)
+                    status = grpc.StatusCode.OK if error is None else error.code()
                     denied = status is grpc.StatusCode.PERMISSION_DENIED
-                    if allowed(role, permission) == denied:
+                    if (permission is None or holds(role, permission)) == denied:
                         failures.append(f"{role} {path}: {status.name}")
+                    if denied:
+                        assert error is not None
+                        info = error_info(error)
+                        if (info.domain, info.reason) != ("parley", "PERMISSION_DENIED"):
+                            failures.append(f"{role} {path}: {info}")
                     # The shared token still works: no call was judged on a dead one.
-                    await boss.auth.WhoAmI(
-                        common_pb2.Empty(), metadata=[("authorization", f"Bearer {token}")]
+                    await boss.api.auth.GetMe(
+                        pb.GetMeRequest(), metadata=[("authorization", f"Bearer {token}")]
                     )
         assert not failures, failures
         await boss.close()
@@ -160,11 +194,12 @@ def test_no_account_role_may_manage_accounts() -> None:
 
 
 def test_every_permission_gates_something() -> None:
-    """Each permission is needed by an RPC, by a chat action of the operator
+    """Each permission is needed by an RPC (or a part of one), by a chat action of the operator
     session, is a scope of what chats it sees, or is the typing preview (which
     filters events rather than refusing a call)."""
     by_rpc = {p for p in RPC_PERMISSIONS.values() if p is not None}
     by_rpc |= {p for _part, p in RPC_CONDITIONAL.values()}
+    by_rpc |= set(ME_PERMISSIONS.values())  # what UpdateMe checks field by field
     by_session = set(CHAT_ACTIONS.values()) | set(VIEW_SCOPES.values()) | {TYPING_PREVIEW}
     assert MANAGE_ACCOUNTS in by_rpc
     assert PERMISSIONS - by_rpc == by_session - by_rpc

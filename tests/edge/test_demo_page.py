@@ -197,7 +197,7 @@ async def test_nobody_online_shows_the_offline_form_then_the_chat(
         await expect(button).to_be_enabled()
         await shot(page, "offline-form-sent")
         await axe_finds_nothing_serious(page)
-        tickets = await op.control.ListTickets(
+        tickets = await op.api.tickets.ListTickets(
             control_pb2.ListTicketsRequest(site_id=app.demo["site"]), metadata=op.metadata
         )
         assert [(t.name, t.email, t.text) for t in tickets.tickets] == [

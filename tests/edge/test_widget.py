@@ -117,8 +117,10 @@ async def test_the_visitor_journey(tmp_path: Path, chromium_cdp: str, device: st
     async with running(tmp_path) as app, attached(chromium_cdp) as browser:
         assert app.demo is not None
         boss = await owner(app)
-        sales = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+        sales = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=app.demo["site"], name="Sales")
+            ),
             metadata=boss.metadata,
         )
         kim = await staff(app, boss, "Kim", max_chats=1)
@@ -385,8 +387,10 @@ async def test_a_blocked_visitor_is_told_plainly(tmp_path: Path, chromium_cdp: s
         assert app.demo is not None
         boss = await owner(app)
         await on_duty(app)
-        await boss.control.AddBlock(
-            control_pb2.AddBlockRequest(site_id=app.demo["site"], ip="127.0.0.0/8"),
+        await boss.api.blocks.CreateBlock(
+            control_pb2.CreateBlockRequest(
+                block=control_pb2.Block(site_id=app.demo["site"], kind="ip", value="127.0.0.0/8")
+            ),
             metadata=boss.metadata,
         )
         context = await browser.new_context(**DEVICES["desktop"], locale="de-DE")
@@ -415,11 +419,17 @@ async def test_a_region_choice_reaches_the_regions_operator(
         assert app.demo is not None
         boss = await owner(app)
         dept, md = app.demo["department"], boss.metadata
-        north = await boss.control.CreateRegion(
-            control_pb2.CreateRegionRequest(department_id=dept, name="North"), metadata=md
+        north = await boss.api.regions.CreateRegion(
+            control_pb2.CreateRegionRequest(
+                region=control_pb2.Region(department_id=dept, name="North")
+            ),
+            metadata=md,
         )
-        south = await boss.control.CreateRegion(
-            control_pb2.CreateRegionRequest(department_id=dept, name="South"), metadata=md
+        south = await boss.api.regions.CreateRegion(
+            control_pb2.CreateRegionRequest(
+                region=control_pb2.Region(department_id=dept, name="South")
+            ),
+            metadata=md,
         )
         await staff(app, boss, "Nora", region_ids=[north.id])
         sam = await staff(app, boss, "Sam", region_ids=[south.id])

@@ -41,7 +41,7 @@ async def test_writes_queued_during_a_commit_go_in_the_next(tmp_path: Path) -> N
             await asyncio.sleep(0)
         await store.drain()
         assert 1 < store.commits <= 5
-        assert len(list(store.scan("meta"))) == 500
+        assert len([k for k, _v in store.scan("meta") if b"-" in k]) == 500  # and the commit count
     finally:
         store.close()
 

@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import orjson
 from argon2 import PasswordHasher
+from google.rpc import error_details_pb2, status_pb2
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
@@ -21,6 +22,8 @@ from engine.chat.limits import Limits
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 from tests.conftest import CHEAP_HASHER
+
+DETAILS_KEY = "grpc-status-details-bin"
 
 
 @asynccontextmanager
@@ -32,6 +35,7 @@ async def running(
     abandon_seconds: float = 60.0,
     password_hasher: PasswordHasher = CHEAP_HASHER,
     limits: Limits | None = None,
+    history: bool = True,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -46,6 +50,7 @@ async def running(
         limits=limits or Limits(),
         edge=EdgeConfig(port=0, **edge),
         password_hasher=password_hasher,
+        history=history,
     )
     app = Parley(config)
     await app.start()
@@ -338,3 +343,16 @@ async def on_duty(app: Parley) -> Operator:
     op = await demo_operator(app)
     await op.open()
     return op
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The google.rpc.ErrorInfo a refusal carries in its trailing metadata
+    (``grpc-status-details-bin``); fails if it carries none."""
+    raw = [v for k, v in error.trailing_metadata() or () if k == DETAILS_KEY]
+    assert raw, f"no {DETAILS_KEY} in {error}"
+    status = status_pb2.Status.FromString(raw[0])
+    assert status.code == error.code().value[0], (status, error)
+    assert status.details, f"no details in {status}"
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info), status.details[0]
+    return info

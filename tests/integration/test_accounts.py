@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from control.cli import main
 from control.runner import Parley
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import control_pb2
 from tests.integration.helpers import Operator, Visitor, owner, running, settled, visitor_url
 from tests.integration.test_revocation import ended
 
@@ -39,8 +39,9 @@ async def server_admin(app: Parley) -> Operator:
 
 async def new_account(app: Parley, admin: Operator, name: str, email: str) -> tuple[str, Operator]:
     """An account made by the server administrator; its id and logged-in owner."""
-    reply = await admin.control.CreateAccount(
-        control_pb2.CreateAccountRequest(name=name, owner_email=email), metadata=admin.metadata
+    reply = await admin.api.accounts.CreateAccount(
+        control_pb2.CreateAccountRequest(account=control_pb2.Account(name=name), owner_email=email),
+        metadata=admin.metadata,
     )
     assert reply.owner_email == email and len(reply.owner_password) >= 16
     boss = await Operator(app).login(email, reply.owner_password)
@@ -88,29 +89,34 @@ async def test_the_server_admin_makes_accounts_and_each_owner_sees_its_own(
         owners = {}
         for name, reply in made.items():
             boss = await Operator(app).login(reply["owner_email"], reply["owner_password"])
-            me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+            me = await boss.auth.GetMe(control_pb2.GetMeRequest(), metadata=boss.metadata)
             assert me.account_id == reply["account"]["id"] and me.role == "owner"
-            await boss.control.CreateSite(
-                control_pb2.CreateSiteRequest(name=f"{name} shop"), metadata=boss.metadata
+            await boss.api.sites.CreateSite(
+                control_pb2.CreateSiteRequest(
+                    site=control_pb2.Site(name=f"{name} shop", typing_preview=True)
+                ),
+                metadata=boss.metadata,
             )
             owners[name] = boss
         for name, boss in owners.items():
-            sites = await boss.control.ListSites(
+            sites = await boss.api.sites.ListSites(
                 control_pb2.ListSitesRequest(), metadata=boss.metadata
             )
             assert [s.name for s in sites.sites] == [f"{name} shop"]
-            ops = await boss.control.ListOperators(
+            ops = await boss.api.operators.ListOperators(
                 control_pb2.ListOperatorsRequest(), metadata=boss.metadata
             )
             assert [o.email for o in ops.operators] == [made[name]["owner_email"]]
             # No owner may call the account RPCs.
             await refused(
-                boss.control.ListAccounts(common_pb2.Empty(), metadata=boss.metadata),
+                boss.api.accounts.ListAccounts(
+                    control_pb2.ListAccountsRequest(), metadata=boss.metadata
+                ),
                 grpc.StatusCode.PERMISSION_DENIED,
             )
             await refused(
-                boss.control.SuspendAccount(
-                    control_pb2.AccountRequest(account_id=made[name]["account"]["id"]),
+                boss.api.accounts.SuspendAccount(
+                    control_pb2.SuspendAccountRequest(account_id=made[name]["account"]["id"]),
                     metadata=boss.metadata,
                 ),
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -121,11 +127,12 @@ async def test_the_server_admin_makes_accounts_and_each_owner_sees_its_own(
         acme = owners["Acme"]
 
         async def add(email: str) -> str:
-            request = control_pb2.AddOperatorRequest(
-                email=email, password="a long password", display_name="X"
+            request = control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(email=email, display_name="X"),
+                password="a long password",
             )
             detail = await refused(
-                acme.control.AddOperator(request, metadata=acme.metadata),
+                acme.api.operators.CreateOperator(request, metadata=acme.metadata),
                 grpc.StatusCode.ALREADY_EXISTS,
             )
             return detail.replace(email, "EMAIL")
@@ -140,14 +147,20 @@ async def test_suspension_refuses_visitors_and_operators_until_resumed(tmp_path:
         admin = await server_admin(app)
         account_id, boss = await new_account(app, admin, "Acme", "boss@acme.test")
         md = boss.metadata
-        site = await boss.control.CreateSite(
-            control_pb2.CreateSiteRequest(name="Shop"), metadata=md
+        site = await boss.api.sites.CreateSite(
+            control_pb2.CreateSiteRequest(site=control_pb2.Site(name="Shop", typing_preview=True)),
+            metadata=md,
         )
-        await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=site.id, name="Help"), metadata=md
+        await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=site.id, name="Help")
+            ),
+            metadata=md,
         )
-        reply = await admin.control.CreateAccount(
-            control_pb2.CreateAccountRequest(name="Bolt", owner_email="boss@bolt.test"),
+        reply = await admin.api.accounts.CreateAccount(
+            control_pb2.CreateAccountRequest(
+                account=control_pb2.Account(name="Bolt"), owner_email="boss@bolt.test"
+            ),
             metadata=admin.metadata,
         )
         bolt = await Operator(app).login("boss@bolt.test", reply.owner_password)
@@ -157,8 +170,8 @@ async def test_suspension_refuses_visitors_and_operators_until_resumed(tmp_path:
         before = await Visitor(visitor_url(app, site=site.id)).connect()
         assert (await before.hello())["visitor"]
 
-        await admin.control.SuspendAccount(
-            control_pb2.AccountRequest(account_id=account_id), metadata=admin.metadata
+        await admin.api.accounts.SuspendAccount(
+            control_pb2.SuspendAccountRequest(account_id=account_id), metadata=admin.metadata
         )
         # The open stream ends within a second, on the same stream.
         await ended(boss, "account_suspended", grpc.StatusCode.PERMISSION_DENIED)
@@ -171,7 +184,9 @@ async def test_suspension_refuses_visitors_and_operators_until_resumed(tmp_path:
             grpc.StatusCode.UNAUTHENTICATED,
         )
         assert detail.startswith("bad_credentials:")  # a wrong password says no more
-        listed = await admin.control.ListAccounts(common_pb2.Empty(), metadata=admin.metadata)
+        listed = await admin.api.accounts.ListAccounts(
+            control_pb2.ListAccountsRequest(), metadata=admin.metadata
+        )
         assert [a.suspended for a in listed.accounts if a.id == account_id] == [True]
         visitor = await Visitor(visitor_url(app, site=site.id)).connect()
         visitor.send({"type": "hello", "v": 1})
@@ -182,10 +197,10 @@ async def test_suspension_refuses_visitors_and_operators_until_resumed(tmp_path:
         assert (await other.hello())["visitor"]
         await Operator(app).login("boss@bolt.test", reply.owner_password)  # and logs in
 
-        await admin.control.ResumeAccount(
-            control_pb2.AccountRequest(account_id=account_id), metadata=admin.metadata
+        await admin.api.accounts.ResumeAccount(
+            control_pb2.ResumeAccountRequest(account_id=account_id), metadata=admin.metadata
         )
-        me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=md)  # its token works again
+        me = await boss.auth.GetMe(control_pb2.GetMeRequest(), metadata=md)  # its token works again
         assert me.account_id == account_id
         back = await Visitor(visitor_url(app, site=site.id)).connect()
         assert (await back.hello())["visitor"]
@@ -196,12 +211,14 @@ async def test_suspension_refuses_visitors_and_operators_until_resumed(tmp_path:
 async def test_a_suspended_owner_is_refused_at_login_with_a_clear_code(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         admin = await server_admin(app)
-        reply = await admin.control.CreateAccount(
-            control_pb2.CreateAccountRequest(name="Acme", owner_email="boss@acme.test"),
+        reply = await admin.api.accounts.CreateAccount(
+            control_pb2.CreateAccountRequest(
+                account=control_pb2.Account(name="Acme"), owner_email="boss@acme.test"
+            ),
             metadata=admin.metadata,
         )
-        await admin.control.SuspendAccount(
-            control_pb2.AccountRequest(account_id=reply.account.id), metadata=admin.metadata
+        await admin.api.accounts.SuspendAccount(
+            control_pb2.SuspendAccountRequest(account_id=reply.account.id), metadata=admin.metadata
         )
         detail = await refused(
             Operator(app).login("boss@acme.test", reply.owner_password),
@@ -216,46 +233,53 @@ async def test_an_account_with_sites_cannot_be_deleted(tmp_path: Path) -> None:
         assert app.engine is not None
         admin = await server_admin(app)
         account_id, boss = await new_account(app, admin, "Acme", "boss@acme.test")
-        await boss.control.CreateSite(
-            control_pb2.CreateSiteRequest(name="Shop"), metadata=boss.metadata
+        await boss.api.sites.CreateSite(
+            control_pb2.CreateSiteRequest(site=control_pb2.Site(name="Shop", typing_preview=True)),
+            metadata=boss.metadata,
         )
-        request = control_pb2.AccountRequest(account_id=account_id)
+        request = control_pb2.DeleteAccountRequest(account_id=account_id)
         detail = await refused(
-            admin.control.DeleteAccount(request, metadata=admin.metadata),
+            admin.api.accounts.DeleteAccount(request, metadata=admin.metadata),
             grpc.StatusCode.FAILED_PRECONDITION,
         )
         assert detail.startswith("in_use:") and "1 sites" in detail, detail
         assert account_id in app.engine.directory.accounts  # nothing half-deleted
-        await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+        await boss.auth.GetMe(control_pb2.GetMeRequest(), metadata=boss.metadata)
 
         # An account without sites goes, with its owner and its sessions; the
         # owner's email is free again.
         empty_id, empty_boss = await new_account(app, admin, "Empty", "boss@empty.test")
-        await admin.control.DeleteAccount(
-            control_pb2.AccountRequest(account_id=empty_id), metadata=admin.metadata
+        await admin.api.accounts.DeleteAccount(
+            control_pb2.DeleteAccountRequest(account_id=empty_id), metadata=admin.metadata
         )
         await refused(
-            empty_boss.auth.WhoAmI(common_pb2.Empty(), metadata=empty_boss.metadata),
+            empty_boss.auth.GetMe(control_pb2.GetMeRequest(), metadata=empty_boss.metadata),
             grpc.StatusCode.UNAUTHENTICATED,
         )
-        listed = await admin.control.ListAccounts(common_pb2.Empty(), metadata=admin.metadata)
+        listed = await admin.api.accounts.ListAccounts(
+            control_pb2.ListAccountsRequest(), metadata=admin.metadata
+        )
         assert empty_id not in {a.id for a in listed.accounts}
-        again = await admin.control.CreateAccount(
-            control_pb2.CreateAccountRequest(name="Empty again", owner_email="boss@empty.test"),
+        again = await admin.api.accounts.CreateAccount(
+            control_pb2.CreateAccountRequest(
+                account=control_pb2.Account(name="Empty again"), owner_email="boss@empty.test"
+            ),
             metadata=admin.metadata,
         )
         assert again.account.id != empty_id
         await refused(
-            admin.control.DeleteAccount(
-                control_pb2.AccountRequest(account_id="a-made-up"), metadata=admin.metadata
+            admin.api.accounts.DeleteAccount(
+                control_pb2.DeleteAccountRequest(account_id="a-made-up"), metadata=admin.metadata
             ),
             grpc.StatusCode.NOT_FOUND,
         )
         # An owner that cannot be made leaves no account behind.
         before = len(app.engine.directory.accounts)
         await refused(
-            admin.control.CreateAccount(
-                control_pb2.CreateAccountRequest(name="Broken", owner_email="not an email"),
+            admin.api.accounts.CreateAccount(
+                control_pb2.CreateAccountRequest(
+                    account=control_pb2.Account(name="Broken"), owner_email="not an email"
+                ),
                 metadata=admin.metadata,
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -272,10 +296,12 @@ async def test_the_server_admin_survives_a_restart_and_is_made_once(tmp_path: Pa
     async with running(tmp_path) as app:
         assert app.admin is None and app.owner is None  # made once, at the first start
         admin = await Operator(app).login(first["email"], first["password"])
-        listed = await admin.control.ListAccounts(common_pb2.Empty(), metadata=admin.metadata)
+        listed = await admin.api.accounts.ListAccounts(
+            control_pb2.ListAccountsRequest(), metadata=admin.metadata
+        )
         assert [a.name for a in listed.accounts] == ["default"]
         boss = await owner(app)
-        me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+        me = await boss.auth.GetMe(control_pb2.GetMeRequest(), metadata=boss.metadata)
         assert me.account_id == listed.accounts[0].id
         for client in (admin, boss):
             await client.close()

@@ -127,7 +127,7 @@ async def test_wrong_password_and_bad_tokens(tmp_path: Path) -> None:
 
         # Missing token.
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await op.control.ListSites(control_pb2.ListSitesRequest())
+            await op.api.sites.ListSites(control_pb2.ListSitesRequest())
         assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
 
         # Expired token.
@@ -143,7 +143,7 @@ async def test_wrong_password_and_bad_tokens(tmp_path: Path) -> None:
             ]
         )
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await op.control.ListSites(
+            await op.api.sites.ListSites(
                 control_pb2.ListSitesRequest(), metadata=[("authorization", f"Bearer {token}")]
             )
         assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
@@ -162,19 +162,24 @@ async def test_operator_role_cannot_administer(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         op = await demo_operator(app)
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await op.control.CreateSite(
-                control_pb2.CreateSiteRequest(name="x"), metadata=op.metadata
+            await op.api.sites.CreateSite(
+                control_pb2.CreateSiteRequest(site=control_pb2.Site(name="x", typing_preview=True)),
+                metadata=op.metadata,
             )
         assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
         boss = await owner(app)
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await boss.control.CreateSite(
-                control_pb2.CreateSiteRequest(name="bad", allowed_origins=["not a url"]),
+            await boss.api.sites.CreateSite(
+                control_pb2.CreateSiteRequest(
+                    site=control_pb2.Site(
+                        name="bad", allowed_origins=["not a url"], typing_preview=True
+                    )
+                ),
                 metadata=boss.metadata,
             )
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await boss.control.ListDepartments(
+            await boss.api.departments.ListDepartments(
                 control_pb2.ListDepartmentsRequest(site_id="snosuchsit"), metadata=boss.metadata
             )
         assert info.value.code() is grpc.StatusCode.NOT_FOUND
@@ -214,12 +219,14 @@ async def test_operator_cannot_write_into_someone_elses_chat(tmp_path: Path) -> 
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="eve@parley.local",
+        await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="eve@parley.local",
+                    display_name="Eve",
+                    department_ids=[app.demo["department"]],
+                ),
                 password="eve-password",
-                display_name="Eve",
-                department_ids=[app.demo["department"]],
                 max_chats=0,
             ),
             metadata=boss.metadata,

@@ -21,12 +21,16 @@ async def test_visitor_frames_refuse_bad_input(tmp_path: Path) -> None:
         assert app.demo is not None
         boss = await owner(app)
         dept = app.demo["department"]
-        other = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+        other = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=app.demo["site"], name="Sales")
+            ),
             metadata=boss.metadata,
         )
-        far = await boss.control.CreateRegion(
-            control_pb2.CreateRegionRequest(department_id=other.id, name="Far"),
+        far = await boss.api.regions.CreateRegion(
+            control_pb2.CreateRegionRequest(
+                region=control_pb2.Region(department_id=other.id, name="Far")
+            ),
             metadata=boss.metadata,
         )
         await staff(app, boss, "Ana")
@@ -87,8 +91,10 @@ async def test_operator_commands_refuse_bad_input(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.CreateRole(
-            control_pb2.CreateRoleRequest(name="trainee", permissions=["chat"]),
+        await boss.api.roles.CreateRole(
+            control_pb2.CreateRoleRequest(
+                role=control_pb2.Role(name="trainee", permissions=["chat"])
+            ),
             metadata=boss.metadata,
         )
         ana = await staff(app, boss, "Ana")

@@ -8,6 +8,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.field_mask_pb2 import FieldMask
+
 from engine.runtime import FakeClock
 from parley.v1 import common_pb2, control_pb2, operator_pb2
 from tests.integration.helpers import Operator, Visitor, owner, running, settled, visitor_url
@@ -64,11 +66,13 @@ async def setup(app: Any) -> tuple[Operator, Operator, Operator, Operator, str]:
     owner sees everything."""
     assert app.demo is not None
     boss = await owner(app)
-    sales = await boss.control.CreateDepartment(
-        control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+    sales = await boss.api.departments.CreateDepartment(
+        control_pb2.CreateDepartmentRequest(
+            department=control_pb2.Department(site_id=app.demo["site"], name="Sales")
+        ),
         metadata=boss.metadata,
     )
-    me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+    me = await boss.api.auth.GetMe(control_pb2.GetMeRequest(), metadata=boss.metadata)
     boss.id = me.id
     ana = await staff(app, boss, "Ana", max_chats=1)
     bo = await staff(app, boss, "Bo", departments=[sales.id])
@@ -132,8 +136,8 @@ async def test_join_invite_transfer_and_leave(tmp_path: Path) -> None:
             got = await v.recv("msg")
         assert got["text"] == "Bo here, I have your case"
         # The transcript tells the story in system notices.
-        transcript = await boss.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+        transcript = await boss.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=conv), metadata=boss.metadata
         )
         notices = [m.text for m in transcript.messages if m.author_kind == 3]
         assert notices == [
@@ -212,16 +216,21 @@ async def test_take_over_and_a_race_for_it(tmp_path: Path) -> None:
         # Cy's role may not take over; the owner's may.
         cy.send_commands(act(conv, take_over=operator_pb2.TakeOver()))
         assert (await error(cy)).code == "permission_denied"
-        await boss.control.CreateRole(
+        await boss.api.roles.CreateRole(
             control_pb2.CreateRoleRequest(
-                name="lead", permissions=["chat", "take_over", "view_department_chats"]
+                role=control_pb2.Role(
+                    name="lead", permissions=["chat", "take_over", "view_department_chats"]
+                )
             ),
             metadata=boss.metadata,
         )
         lead = await staff(app, boss, "Lea", max_chats=3, role="lead")
         # A take-over is a claim on the taker: the owner needs a free slot too.
-        await boss.control.UpdateOperator(
-            control_pb2.UpdateOperatorRequest(operator_id=boss.id, max_chats=3),
+        await boss.api.operators.UpdateOperator(
+            control_pb2.UpdateOperatorRequest(
+                operator=control_pb2.Operator(id=boss.id, max_chats=3),
+                update_mask=FieldMask(paths=["max_chats"]),
+            ),
             metadata=boss.metadata,
         )
         # Both take over from Ana at once: one wins, the other is told it changed.
@@ -240,8 +249,8 @@ async def test_take_over_and_a_race_for_it(tmp_path: Path) -> None:
         name = "Owner" if winners[0] is boss else "Lea"
         joined = await v.recv("joined")
         assert joined["operator"] == name
-        transcript = await boss.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+        transcript = await boss.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=conv), metadata=boss.metadata
         )
         assert transcript.messages[-1].text == f"{name} took over the chat from Ana"
         ana.say(conv, "x", "hello?")
@@ -363,9 +372,11 @@ async def test_no_message_is_lost_or_doubled_while_a_chat_moves(tmp_path: Path) 
         # gap, a repeat or a swap.
         lines = [t for t in seen if t.startswith("line ")]
         assert lines == [f"line {i}" for i in range(count)]
-        transcript = await boss.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+        transcript = await boss.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=conv, page_size=1000),
+            metadata=boss.metadata,
         )
+        assert not transcript.next_page_token  # the whole transcript in one page
         stored = [m.client_msg_id for m in transcript.messages if m.client_msg_id.startswith("m")]
         assert stored == [f"m{i}" for i in range(count)]  # stored in the order written
         seqs = [m.seq for m in transcript.messages]
@@ -379,8 +390,11 @@ async def test_two_operators_picking_the_same_chat(tmp_path: Path) -> None:
         assert app.demo is not None
         boss, ana, _bo, cy, _sales = await setup(app)
         for op in (ana, cy):  # online, but neither takes chats from the queue
-            await boss.control.UpdateOperator(
-                control_pb2.UpdateOperatorRequest(operator_id=op.id, auto_distribution=False),
+            await boss.api.operators.UpdateOperator(
+                control_pb2.UpdateOperatorRequest(
+                    operator=control_pb2.Operator(id=op.id, auto_distribution=False),
+                    update_mask=FieldMask(paths=["auto_distribution"]),
+                ),
                 metadata=boss.metadata,
             )
         v, conv = await chat_up(app, department=app.demo["department"])

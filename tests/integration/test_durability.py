@@ -181,8 +181,9 @@ async def test_waiting_chats_keep_their_place_through_a_kill(tmp_path: Path) -> 
             control_pb2.LoginRequest(email=creds["email"], password=creds["password"])
         )
         md = [("authorization", f"Bearer {login.token}")]
-        waiting = await control_pb2_grpc.ControlStub(channel).ListWaiting(
-            control_pb2.ListWaitingRequest(department_id=server.info["department"]), metadata=md
+        waiting = await control_pb2_grpc.ConversationsStub(channel).ListWaitingConversations(
+            control_pb2.ListWaitingConversationsRequest(department_id=server.info["department"]),
+            metadata=md,
         )
         line = [c.conversation_id for c in waiting.chats]
         assert line == [conv for conv, _ in visitors[5:]]  # the first five were assigned

@@ -46,8 +46,10 @@ async def test_a_chat_out_of_sight_answers_as_a_made_up_one(tmp_path: Path) -> N
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.CreateRole(
-            control_pb2.CreateRoleRequest(name="trainee", permissions=["chat"]),
+        await boss.api.roles.CreateRole(
+            control_pb2.CreateRoleRequest(
+                role=control_pb2.Role(name="trainee", permissions=["chat"])
+            ),
             metadata=boss.metadata,
         )
         ana = await staff(app, boss, "Ana")

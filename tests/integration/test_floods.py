@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 import orjson
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from control.runner import Parley
 from engine.chat.limits import Limits
@@ -80,20 +81,25 @@ async def said(v: Visitor, text: str) -> None:
 async def other_site(app: Parley) -> tuple[str, Operator]:
     """A second site of the account, with a department and an operator on duty."""
     boss = await owner(app)
-    site = await boss.control.CreateSite(
-        control_pb2.CreateSiteRequest(name="Other shop"), metadata=boss.metadata
+    site = await boss.api.sites.CreateSite(
+        control_pb2.CreateSiteRequest(
+            site=control_pb2.Site(name="Other shop", typing_preview=True)
+        ),
+        metadata=boss.metadata,
     )
-    dept = await boss.control.CreateDepartment(
-        control_pb2.CreateDepartmentRequest(site_id=site.id, name="Sales"), metadata=boss.metadata
+    dept = await boss.api.departments.CreateDepartment(
+        control_pb2.CreateDepartmentRequest(
+            department=control_pb2.Department(site_id=site.id, name="Sales")
+        ),
+        metadata=boss.metadata,
     )
-    await boss.control.AddOperator(
-        control_pb2.AddOperatorRequest(
-            email="bo@other.test",
+    await boss.api.operators.CreateOperator(
+        control_pb2.CreateOperatorRequest(
+            operator=control_pb2.Operator(
+                email="bo@other.test", display_name="Bo", department_ids=[dept.id], role="operator"
+            ),
             password="a long password",
-            display_name="Bo",
-            department_ids=[dept.id],
             max_chats=5,
-            role="operator",
         ),
         metadata=boss.metadata,
     )
@@ -221,8 +227,11 @@ async def test_an_admin_sets_one_sites_quota(tmp_path: Path) -> None:
         assert (await set_quota("1"))["quota_mb"] == 1
         boss = await owner(app)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await boss.control.SetSiteQuota(
-                control_pb2.SetSiteQuotaRequest(site_id=flooded, quota_mb=2**32 - 1),
+            await boss.api.sites.UpdateSite(
+                control_pb2.UpdateSiteRequest(
+                    site=control_pb2.Site(id=flooded, quota_mb=2**32 - 1),
+                    update_mask=FieldMask(paths=["quota_mb"]),
+                ),
                 metadata=boss.metadata,
             )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -82,8 +82,10 @@ async def test_visitor_channel_routes_like_the_websocket(tmp_path: Path) -> None
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        sales = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+        sales = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=app.demo["site"], name="Sales")
+            ),
             metadata=boss.metadata,
         )
         call, outbox = await visitor_stream(app, boss.token)
@@ -117,7 +119,7 @@ async def test_visitor_channel_routes_like_the_websocket(tmp_path: Path) -> None
             )
         )
         saved = await next_event(call, "ticket")
-        tickets = await boss.control.ListTickets(
+        tickets = await boss.api.tickets.ListTickets(
             control_pb2.ListTicketsRequest(site_id=app.demo["site"]), metadata=boss.metadata
         )
         assert [(t.id, t.department_id, t.language) for t in tickets.tickets] == [
@@ -145,6 +147,27 @@ async def test_visitor_channel_needs_a_service_role(tmp_path: Path) -> None:
         await op.close()
 
 
+# The control plane's services, as control.proto names them.
+CONTROL_PLANE = [
+    "Auth",
+    "Sites",
+    "Departments",
+    "Regions",
+    "Groups",
+    "LinkRules",
+    "Operators",
+    "Roles",
+    "Templates",
+    "Blocks",
+    "Tickets",
+    "Conversations",
+    "DirectMessages",
+    "Reports",
+    "Accounts",
+    "Server",
+]
+
+
 async def test_health_and_reflection(tmp_path: Path) -> None:
     async with (
         running(tmp_path) as app,
@@ -164,7 +187,7 @@ async def test_health_and_reflection(tmp_path: Path) -> None:
             names = {s.name for s in answer.list_services_response.service}
             break
         assert {
-            "parley.v1.Control",
+            *(f"parley.v1.{name}" for name in CONTROL_PLANE),
             "parley.v1.OperatorSession",
             "parley.v1.VisitorChannel",
             "grpc.health.v1.Health",
@@ -180,7 +203,7 @@ async def test_operator_list_shows_who_is_online(tmp_path: Path) -> None:
         op = await demo_operator(app)
 
         async def online() -> bool:
-            reply = await boss.control.ListOperators(
+            reply = await boss.api.operators.ListOperators(
                 control_pb2.ListOperatorsRequest(), metadata=boss.metadata
             )
             return next(o.online for o in reply.operators if o.id == app.demo["operator"])

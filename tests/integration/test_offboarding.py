@@ -8,13 +8,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from engine.chat import account
 from engine.chat.auth import Principal
 from engine.chat.messages import GetOperatorState
 from engine.errors import FailedPrecondition
 from engine.runtime import FakeClock
-from parley.v1 import common_pb2, control_pb2, operator_pb2
+from parley.v1 import control_pb2, operator_pb2
 from tests.control.test_cli import cli
 from tests.integration.helpers import Operator, owner, running, settled
 from tests.integration.test_routing import chat_up, staff
@@ -22,9 +23,12 @@ from tests.integration.test_routing import chat_up, staff
 
 async def offline_rule(boss: Operator, department_id: str, action: str) -> None:
     """The department's rule, with a delay far longer than any test waits."""
-    await boss.control.UpdateDepartment(
+    await boss.api.departments.UpdateDepartment(
         control_pb2.UpdateDepartmentRequest(
-            department_id=department_id, offline_action=action, offline_seconds=900
+            department=control_pb2.Department(
+                id=department_id, offline_action=action, offline_seconds=900
+            ),
+            update_mask=FieldMask(paths=["offline_action", "offline_seconds"]),
         ),
         metadata=boss.metadata,
     )
@@ -47,16 +51,20 @@ async def test_a_disabled_operators_chats_are_forwarded_at_once(tmp_path: Path) 
         _v, conv = await chat_up(app)
         assert (await ana.recv("assigned")).conversation_id == conv
         ben = await staff(app, boss, "Ben", max_chats=1)
-        await boss.control.UpdateOperator(
-            control_pb2.UpdateOperatorRequest(operator_id=ana.id, disabled=True),
+        await boss.api.operators.UpdateOperator(
+            control_pb2.UpdateOperatorRequest(
+                operator=control_pb2.Operator(id=ana.id, disabled=True),
+                update_mask=FieldMask(paths=["disabled"]),
+            ),
             metadata=boss.metadata,
         )
         assert (await ben.recv("assigned")).conversation_id == conv
         # Disabled, its email stays taken.
         detail = await refused(
-            boss.control.AddOperator(
-                control_pb2.AddOperatorRequest(
-                    email="ana@routing.test", password="another password", display_name="Ana 2"
+            boss.api.operators.CreateOperator(
+                control_pb2.CreateOperatorRequest(
+                    operator=control_pb2.Operator(email="ana@routing.test", display_name="Ana 2"),
+                    password="another password",
                 ),
                 metadata=boss.metadata,
             ),
@@ -84,7 +92,7 @@ async def test_a_chat_on_hold_follows_the_rule_too(tmp_path: Path) -> None:
         state = await app.engine.system.ref("operator", ana.id).ask(GetOperatorState())
         assert state.extra == (conv,)  # on hold: not counted
         ben = await staff(app, boss, "Ben", max_chats=1)
-        await boss.control.DeleteOperator(
+        await boss.api.operators.DeleteOperator(
             control_pb2.DeleteOperatorRequest(operator_id=ana.id), metadata=boss.metadata
         )
         assert (await ben.recv("assigned")).conversation_id == conv
@@ -103,16 +111,16 @@ async def test_a_deleted_operator_leaves_its_name_and_frees_its_email(tmp_path: 
         assert (await ana.recv("assigned")).conversation_id == conv
         ana.say(conv, "a1", "Hello, Ana here")
         await ana.recv("ack")
-        await boss.control.DeleteOperator(
+        await boss.api.operators.DeleteOperator(
             control_pb2.DeleteOperatorRequest(operator_id=ana.id), metadata=boss.metadata
         )
         assert (await v.recv("closed"))["conversation"] == conv
-        listed = await boss.control.ListOperators(
+        listed = await boss.api.operators.ListOperators(
             control_pb2.ListOperatorsRequest(), metadata=boss.metadata
         )
         assert ana.id not in {o.id for o in listed.operators}
-        transcript = await boss.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+        transcript = await boss.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=conv), metadata=boss.metadata
         )
         assert [m.author_name for m in transcript.messages if m.text == "Hello, Ana here"] == [
             "Ana"
@@ -122,15 +130,16 @@ async def test_a_deleted_operator_leaves_its_name_and_frees_its_email(tmp_path: 
             Operator(app).login("ana@routing.test", "a long password"),
             grpc.StatusCode.UNAUTHENTICATED,
         )
-        again = await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="ana@routing.test", password="a new password", display_name="Ana again"
+        again = await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(email="ana@routing.test", display_name="Ana again"),
+                password="a new password",
             ),
             metadata=boss.metadata,
         )
         assert again.id != ana.id
         await refused(
-            boss.control.DeleteOperator(
+            boss.api.operators.DeleteOperator(
                 control_pb2.DeleteOperatorRequest(operator_id=ana.id), metadata=boss.metadata
             ),
             grpc.StatusCode.NOT_FOUND,
@@ -144,9 +153,11 @@ async def test_a_kept_chat_stays_and_a_refused_delete_changes_nothing(tmp_path: 
     async with running(tmp_path) as app:
         assert app.demo is not None and app.engine is not None and app.owner is not None
         boss = await owner(app)
-        me = boss_id = (await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)).id
+        me = boss_id = (
+            await boss.api.auth.GetMe(control_pb2.GetMeRequest(), metadata=boss.metadata)
+        ).id
         detail = await refused(
-            boss.control.DeleteOperator(
+            boss.api.operators.DeleteOperator(
                 control_pb2.DeleteOperatorRequest(operator_id=me), metadata=boss.metadata
             ),
             grpc.StatusCode.PERMISSION_DENIED,
@@ -155,14 +166,14 @@ async def test_a_kept_chat_stays_and_a_refused_delete_changes_nothing(tmp_path: 
         # An admin may not delete an owner, nor one holding what it lacks.
         adm = await staff(app, boss, "Adm", role="admin", online=False)
         await refused(
-            adm.control.DeleteOperator(
+            adm.api.operators.DeleteOperator(
                 control_pb2.DeleteOperatorRequest(operator_id=boss_id), metadata=adm.metadata
             ),
             grpc.StatusCode.PERMISSION_DENIED,
         )
         assert boss_id in app.engine.directory.operators
-        await boss.auth.WhoAmI(
-            common_pb2.Empty(), metadata=boss.metadata
+        await boss.api.auth.GetMe(
+            control_pb2.GetMeRequest(), metadata=boss.metadata
         )  # its session still works
         # The last enabled owner stays, whoever asks (the engine's own rule).
         as_owner = Principal(

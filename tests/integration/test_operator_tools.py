@@ -35,7 +35,7 @@ async def test_operators_see_who_the_visitor_is_and_where_it_has_been(tmp_path: 
         v.send({"type": "msg", "cid": "1", "text": "Do these run small?"})
         conv = (await v.recv("ack"))["conversation"]
         assert (await ana.recv("assigned")).conversation_id == conv
-        info = await ana.control.GetVisitorInfo(
+        info = await ana.api.conversations.GetVisitorInfo(
             control_pb2.GetVisitorInfoRequest(conversation_id=conv), metadata=ana.metadata
         )
         assert (info.name, info.email, info.language) == ("Ingrid", "ingrid@example.test", "nb")
@@ -51,25 +51,27 @@ async def test_operators_see_who_the_visitor_is_and_where_it_has_been(tmp_path: 
         # A second visit is counted; the chats stay listed.
         again = await Visitor(visitor_url(app)).connect(user_agent=FIREFOX)
         await again.hello(token=v.welcome["token"])
-        info = await ana.control.GetVisitorInfo(
+        info = await ana.api.conversations.GetVisitorInfo(
             control_pb2.GetVisitorInfoRequest(conversation_id=conv), metadata=ana.metadata
         )
         assert info.visits == 2 and list(info.conversation_ids) == [conv]
         # Someone who may not see the chat learns nothing, not even that it exists.
-        sales = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+        sales = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=app.demo["site"], name="Sales")
+            ),
             metadata=boss.metadata,
         )
         bo = await staff(app, boss, "Bo", departments=[sales.id], online=False)
         for conversation_id in (conv, "snotthere0-aaaaaaaaaaaa", "../etc"):
             with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await bo.control.GetVisitorInfo(
+                await bo.api.conversations.GetVisitorInfo(
                     control_pb2.GetVisitorInfoRequest(conversation_id=conversation_id),
                     metadata=bo.metadata,
                 )
             assert refused.value.code() is grpc.StatusCode.NOT_FOUND
         # The owner sees every chat.
-        info = await boss.control.GetVisitorInfo(
+        info = await boss.api.conversations.GetVisitorInfo(
             control_pb2.GetVisitorInfoRequest(conversation_id=conv), metadata=boss.metadata
         )
         assert info.visitor_id == v.welcome["visitor"]
@@ -85,34 +87,65 @@ async def test_quick_replies_own_and_shared(tmp_path: Path) -> None:
         v.send({"type": "msg", "cid": "1", "text": "hi"})
         conv = (await v.recv("ack"))["conversation"]
         md = ana.metadata
-        mine = await ana.control.AddTemplate(
-            control_pb2.AddTemplateRequest(
-                shortcut="hello", text="Hello {visitor_name}, {operator_name} here."
+        mine = await ana.api.templates.CreateTemplate(
+            control_pb2.CreateTemplateRequest(
+                template=control_pb2.Template(
+                    shortcut="hello", text="Hello {visitor_name}, {operator_name} here."
+                )
             ),
             metadata=md,
         )
         assert mine.operator_id
         for request, code in (
-            (control_pb2.AddTemplateRequest(shortcut="x", text="hi", shared=True), "PERMISSION"),
-            (control_pb2.AddTemplateRequest(shortcut="hello", text="again"), "ALREADY_EXISTS"),
-            (control_pb2.AddTemplateRequest(shortcut="bad one", text="hi"), "INVALID"),
-            (control_pb2.AddTemplateRequest(shortcut="v", text="{password}"), "INVALID"),
-            (control_pb2.AddTemplateRequest(shortcut="e", text="   "), "INVALID"),
+            (
+                control_pb2.CreateTemplateRequest(
+                    template=control_pb2.Template(shortcut="x", text="hi", shared=True)
+                ),
+                "PERMISSION",
+            ),
+            (
+                control_pb2.CreateTemplateRequest(
+                    template=control_pb2.Template(shortcut="hello", text="again")
+                ),
+                "ALREADY_EXISTS",
+            ),
+            (
+                control_pb2.CreateTemplateRequest(
+                    template=control_pb2.Template(shortcut="bad one", text="hi")
+                ),
+                "INVALID",
+            ),
+            (
+                control_pb2.CreateTemplateRequest(
+                    template=control_pb2.Template(shortcut="v", text="{password}")
+                ),
+                "INVALID",
+            ),
+            (
+                control_pb2.CreateTemplateRequest(
+                    template=control_pb2.Template(shortcut="e", text="   ")
+                ),
+                "INVALID",
+            ),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await ana.control.AddTemplate(request, metadata=md)
+                await ana.api.templates.CreateTemplate(request, metadata=md)
             assert refused.value.code().name.startswith(code), request
-        shared = await boss.control.AddTemplate(
-            control_pb2.AddTemplateRequest(
-                shortcut="hours", text="We are open 9-17 ({site_name}).", shared=True
+        shared = await boss.api.templates.CreateTemplate(
+            control_pb2.CreateTemplateRequest(
+                template=control_pb2.Template(
+                    shortcut="hours", text="We are open 9-17 ({site_name}).", shared=True
+                )
             ),
             metadata=boss.metadata,
         )
-        await boss.control.AddTemplate(
-            control_pb2.AddTemplateRequest(shortcut="hello", text="Shared hello", shared=True),
+        await boss.api.templates.CreateTemplate(
+            control_pb2.CreateTemplateRequest(
+                template=control_pb2.Template(shortcut="hello", text="Shared hello", shared=True)
+            ),
             metadata=boss.metadata,
         )
-        found = await ana.control.ListTemplates(
+        found = await ana.api.templates.ListTemplates(
             control_pb2.ListTemplatesRequest(prefix="/h", conversation_id=conv), metadata=md
         )
         assert [(t.shortcut, t.rendered) for t in found.templates] == [
@@ -120,19 +153,21 @@ async def test_quick_replies_own_and_shared(tmp_path: Path) -> None:
             ("hello", "Shared hello"),
             ("hours", f"We are open 9-17 ({app.engine.directory.sites[app.demo['site']].name})."),  # type: ignore[union-attr]
         ]
-        only = await ana.control.ListTemplates(
+        only = await ana.api.templates.ListTemplates(
             control_pb2.ListTemplatesRequest(prefix="ho"), metadata=md
         )
         assert [t.rendered for t in only.templates] == [""]  # no chat: nothing filled in
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await ana.control.DeleteTemplate(
+            await ana.api.templates.DeleteTemplate(
                 control_pb2.DeleteTemplateRequest(template_id=shared.id), metadata=md
             )
         assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
-        await ana.control.DeleteTemplate(
+        await ana.api.templates.DeleteTemplate(
             control_pb2.DeleteTemplateRequest(template_id=mine.id), metadata=md
         )
-        left = await ana.control.ListTemplates(control_pb2.ListTemplatesRequest(), metadata=md)
+        left = await ana.api.templates.ListTemplates(
+            control_pb2.ListTemplatesRequest(), metadata=md
+        )
         assert [t.text for t in left.templates] == ["Shared hello", shared.text]
 
 
@@ -171,7 +206,7 @@ async def test_operators_chat_between_themselves(tmp_path: Path) -> None:
             ana.send_commands(command)
             refused = await ana.recv("error")
             assert refused.code == code, command
-        history = await cy.control.ListDirectMessages(
+        history = await cy.api.direct_messages.ListDirectMessages(
             control_pb2.ListDirectMessagesRequest(with_operator_id=ana.id), metadata=cy.metadata
         )
         assert [(m.seq, m.from_name, m.text) for m in history.messages] == [
@@ -186,7 +221,7 @@ async def test_operators_chat_between_themselves(tmp_path: Path) -> None:
         ana.send_commands(direct(stranger.id, "s", "hello?"))
         assert (await ana.recv("error")).code == "unknown_operator"
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await ana.control.ListDirectMessages(
+            await ana.api.direct_messages.ListDirectMessages(
                 control_pb2.ListDirectMessagesRequest(with_operator_id=stranger.id),
                 metadata=ana.metadata,
             )

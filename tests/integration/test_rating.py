@@ -41,8 +41,8 @@ async def test_a_visitor_rates_a_closed_chat_once(tmp_path: Path) -> None:
         again.send({"type": "rate", "score": 2})
         assert (await again.recv("error"))["code"] == "already_rated"
         boss = await owner(app)
-        transcript = await boss.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+        transcript = await boss.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=conv), metadata=boss.metadata
         )
         assert transcript.messages[-1].text == "The visitor rated the chat 4/5: quick and kind"
         await again.close()

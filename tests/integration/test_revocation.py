@@ -13,13 +13,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from engine.runtime import FakeClock
-from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
+from parley.v1 import control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import Operator, owner, running, settled
 from tests.integration.test_chat_actions import act, listed, unlisted
 from tests.integration.test_grpc_extras import next_event, visitor_stream
-from tests.integration.test_routing import chat_up, staff
+from tests.integration.test_routing import chat_up, staff, update_operator
 
 PASSWORD = "a long password"  # staff()'s
 
@@ -42,25 +43,27 @@ def revocations() -> dict[str, Callable[[Any, Operator, Operator], Awaitable[str
     """Each way to end Ana's token; each returns the code her stream ends with."""
 
     async def reset(app: Any, boss: Operator, ana: Operator) -> str:
-        await boss.control.ResetPassword(
+        await boss.api.operators.ResetPassword(
             control_pb2.ResetPasswordRequest(operator_id=ana.id, new_password="a new password"),
             metadata=boss.metadata,
         )
         return "bad_token"
 
     async def revoke_all(app: Any, boss: Operator, ana: Operator) -> str:
-        reply = await boss.control.RevokeOperatorSessions(
-            control_pb2.RevokeOperatorSessionsRequest(operator_id=ana.id), metadata=boss.metadata
+        reply = await boss.api.operators.RevokeSessions(
+            control_pb2.RevokeSessionsRequest(operator_id=ana.id), metadata=boss.metadata
         )
         assert reply.revoked == 1
         return "bad_token"
 
     async def revoke_one(app: Any, boss: Operator, ana: Operator) -> str:
         other = await login(app, "ana@routing.test")
-        sessions = await other.auth.ListMySessions(common_pb2.Empty(), metadata=other.metadata)
+        sessions = await other.auth.ListSessions(
+            control_pb2.ListSessionsRequest(), metadata=other.metadata
+        )
         (streams,) = [s for s in sessions.sessions if not s.current]
-        await other.auth.RevokeMySession(
-            control_pb2.RevokeSessionRequest(session_id=streams.id), metadata=other.metadata
+        await other.auth.DeleteSession(
+            control_pb2.DeleteSessionRequest(session_id=streams.id), metadata=other.metadata
         )
         return "bad_token"
 
@@ -75,13 +78,12 @@ def revocations() -> dict[str, Callable[[Any, Operator, Operator], Awaitable[str
         return "bad_token"
 
     async def logout(app: Any, boss: Operator, ana: Operator) -> str:
-        await ana.auth.Logout(common_pb2.Empty(), metadata=ana.metadata)
+        await ana.auth.Logout(control_pb2.LogoutRequest(), metadata=ana.metadata)
         return "bad_token"
 
     async def disable(app: Any, boss: Operator, ana: Operator) -> str:
-        await boss.control.UpdateOperator(
-            control_pb2.UpdateOperatorRequest(operator_id=ana.id, disabled=True),
-            metadata=boss.metadata,
+        await boss.api.operators.UpdateOperator(
+            update_operator(ana.id, disabled=True), metadata=boss.metadata
         )
         return "bad_token"  # its sessions revoked; a new login is refused
 
@@ -100,7 +102,7 @@ async def test_a_revoked_token_ends_the_open_stream(tmp_path: Path, path: str) -
     async with running(tmp_path) as app:
         boss = await owner(app)
         ana = await staff(app, boss, "Ana")
-        ana.id = (await ana.auth.WhoAmI(common_pb2.Empty(), metadata=ana.metadata)).id
+        ana.id = (await ana.auth.GetMe(control_pb2.GetMeRequest(), metadata=ana.metadata)).id
         await ana.round_trip()  # the stream answers
         code = await revocations()[path](app, boss, ana)
         await ended(ana, code, grpc.StatusCode.UNAUTHENTICATED)
@@ -121,7 +123,7 @@ async def test_a_visitor_channel_ends_with_its_operator_token(tmp_path: Path) ->
             )
         )
         await next_event(call, "welcome")
-        await boss.auth.Logout(common_pb2.Empty(), metadata=boss.metadata)
+        await boss.auth.Logout(control_pb2.LogoutRequest(), metadata=boss.metadata)
         with pytest.raises(grpc.aio.AioRpcError) as info:
             async with asyncio.timeout(1.0):
                 await next_event(call, "ack")
@@ -144,9 +146,17 @@ async def test_the_token_expiry_ends_the_stream(tmp_path: Path) -> None:
 
 
 async def lead_role(boss: Operator, permissions: list[str]) -> None:
-    await boss.control.CreateRole(
-        control_pb2.CreateRoleRequest(name="lead", permissions=permissions),
+    await boss.api.roles.CreateRole(
+        control_pb2.CreateRoleRequest(role=control_pb2.Role(name="lead", permissions=permissions)),
         metadata=boss.metadata,
+    )
+
+
+def edit_lead(permissions: list[str]) -> control_pb2.UpdateRoleRequest:
+    """The lead role's permissions edited to ``permissions``."""
+    return control_pb2.UpdateRoleRequest(
+        role=control_pb2.Role(name="lead", permissions=permissions),
+        update_mask=FieldMask(paths=["permissions"]),
     )
 
 
@@ -159,30 +169,28 @@ def narrowings() -> dict[str, Callable[[Operator, Operator], Awaitable[str]]]:
     Each returns what a join on a chat he no longer sees answers."""
 
     async def change_role(boss: Operator, bo: Operator) -> str:
-        await boss.control.UpdateOperator(
-            control_pb2.UpdateOperatorRequest(operator_id=bo.id, role="trainee"),
-            metadata=boss.metadata,
+        await boss.api.operators.UpdateOperator(
+            update_operator(bo.id, role="trainee"), metadata=boss.metadata
         )
         return "permission_denied"
 
     async def edit_role(boss: Operator, bo: Operator) -> str:
-        await boss.control.UpdateRole(
-            control_pb2.UpdateRoleRequest(name="lead", permissions=["chat"]),
-            metadata=boss.metadata,
-        )
+        await boss.api.roles.UpdateRole(edit_lead(["chat"]), metadata=boss.metadata)
         return "permission_denied"
 
     async def change_departments(boss: Operator, bo: Operator) -> str:
         site = (
-            await boss.control.ListSites(control_pb2.ListSitesRequest(), metadata=boss.metadata)
+            await boss.api.sites.ListSites(control_pb2.ListSitesRequest(), metadata=boss.metadata)
         ).sites[0]
-        sales = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=site.id, name="Sales"),
+        sales = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=site.id, name="Sales")
+            ),
             metadata=boss.metadata,
         )
-        request = control_pb2.UpdateOperatorRequest(operator_id=bo.id)
-        request.department_ids.CopyFrom(control_pb2.StringList(values=[sales.id]))
-        await boss.control.UpdateOperator(request, metadata=boss.metadata)
+        await boss.api.operators.UpdateOperator(
+            update_operator(bo.id, department_ids=[sales.id]), metadata=boss.metadata
+        )
         return "unknown_conversation"  # out of sight: as a made-up id
 
     return {
@@ -197,8 +205,10 @@ async def test_a_narrowed_role_narrows_the_open_stream(tmp_path: Path, path: str
     async with running(tmp_path) as app:
         boss = await owner(app)
         await lead_role(boss, LEAD)
-        await boss.control.CreateRole(
-            control_pb2.CreateRoleRequest(name="trainee", permissions=["chat"]),
+        await boss.api.roles.CreateRole(
+            control_pb2.CreateRoleRequest(
+                role=control_pb2.Role(name="trainee", permissions=["chat"])
+            ),
             metadata=boss.metadata,
         )
         await staff(app, boss, "Ana", max_chats=5)  # takes both chats
@@ -209,7 +219,7 @@ async def test_a_narrowed_role_narrows_the_open_stream(tmp_path: Path, path: str
             visitors.append((v, conv))
         (_, first), (_, second) = visitors
         bo = await staff(app, boss, "Bo", role="lead", auto_distribution=False)
-        bo.id = (await bo.auth.WhoAmI(common_pb2.Empty(), metadata=bo.metadata)).id
+        bo.id = (await bo.auth.GetMe(control_pb2.GetMeRequest(), metadata=bo.metadata)).id
         await listed(bo, first, "others")
         await listed(bo, second, "others")
         bo.send_commands(act(first, join=operator_pb2.JoinChat()))  # works
@@ -234,8 +244,5 @@ async def test_losing_the_chat_permission_ends_the_stream(tmp_path: Path) -> Non
         await lead_role(boss, LEAD)
         bo = await staff(app, boss, "Bo", role="lead")
         await bo.round_trip()
-        await boss.control.UpdateRole(
-            control_pb2.UpdateRoleRequest(name="lead", permissions=["view_config"]),
-            metadata=boss.metadata,
-        )
+        await boss.api.roles.UpdateRole(edit_lead(["view_config"]), metadata=boss.metadata)
         await ended(bo, "permission_denied", grpc.StatusCode.PERMISSION_DENIED)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from control.cli import main
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import control_pb2
 from tests.integration.helpers import Operator, Visitor, owner, running, visitor_url
 
 
@@ -76,12 +76,12 @@ async def test_a_trainee_role(tmp_path: Path) -> None:
 
         tim = await Operator(app).login("tim@parley.local", "trainee-pass")
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await tim.control.ListOperators(
+            await tim.api.operators.ListOperators(
                 control_pb2.ListOperatorsRequest(), metadata=tim.metadata
             )
         assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await tim.control.ListRoles(common_pb2.Empty(), metadata=tim.metadata)
+            await tim.api.roles.ListRoles(control_pb2.ListRolesRequest(), metadata=tim.metadata)
         assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
         await tim.open()  # the trainee may chat
         v = await Visitor(visitor_url(app)).connect()
@@ -94,43 +94,55 @@ async def test_a_trainee_role(tmp_path: Path) -> None:
 async def test_no_one_grants_more_than_they_hold(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         boss = await owner(app)
-        await boss.control.CreateRole(
+        await boss.api.roles.CreateRole(
             control_pb2.CreateRoleRequest(
-                name="lead", permissions=["chat", "manage_roles", "manage_operators"]
+                role=control_pb2.Role(
+                    name="lead", permissions=["chat", "manage_roles", "manage_operators"]
+                )
             ),
             metadata=boss.metadata,
         )
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="lea@parley.local", password="lead-password", display_name="Lea", role="lead"
+        await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="lea@parley.local", display_name="Lea", role="lead"
+                ),
+                password="lead-password",
             ),
             metadata=boss.metadata,
         )
         lea = await Operator(app).login("lea@parley.local", "lead-password")
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await lea.control.CreateRole(
-                control_pb2.CreateRoleRequest(name="sneaky", permissions=["manage_sites"]),
-                metadata=lea.metadata,
-            )
-        assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
-        await lea.control.CreateRole(
-            control_pb2.CreateRoleRequest(name="helper", permissions=["chat"]),
-            metadata=lea.metadata,
-        )
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await lea.control.AddOperator(
-                control_pb2.AddOperatorRequest(
-                    email="ad2@parley.local",
-                    password="admin-pass-2",
-                    display_name="Ad",
-                    role="admin",
+            await lea.api.roles.CreateRole(
+                control_pb2.CreateRoleRequest(
+                    role=control_pb2.Role(name="sneaky", permissions=["manage_sites"])
                 ),
                 metadata=lea.metadata,
             )
         assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
-        await lea.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="hel@parley.local", password="helper-pass", display_name="Hel", role="helper"
+        await lea.api.roles.CreateRole(
+            control_pb2.CreateRoleRequest(
+                role=control_pb2.Role(name="helper", permissions=["chat"])
+            ),
+            metadata=lea.metadata,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await lea.api.operators.CreateOperator(
+                control_pb2.CreateOperatorRequest(
+                    operator=control_pb2.Operator(
+                        email="ad2@parley.local", display_name="Ad", role="admin"
+                    ),
+                    password="admin-pass-2",
+                ),
+                metadata=lea.metadata,
+            )
+        assert info.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        await lea.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="hel@parley.local", display_name="Hel", role="helper"
+                ),
+                password="helper-pass",
             ),
             metadata=lea.metadata,
         )

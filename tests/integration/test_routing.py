@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from control.runner import Parley
 from engine.chat.messages import GetConversation, GetOperatorState
@@ -32,25 +33,23 @@ async def staff(
     ``settings`` (UpdateOperator fields), logged in and (by default) online."""
     assert app.demo is not None
     email = f"{name.lower()}@routing.test"
-    added = await boss.control.AddOperator(
-        control_pb2.AddOperatorRequest(
-            email=email,
+    added = await boss.api.operators.CreateOperator(
+        control_pb2.CreateOperatorRequest(
+            operator=control_pb2.Operator(
+                email=email,
+                display_name=name,
+                department_ids=departments or [app.demo["department"]],
+                role=settings.pop("role", "operator"),
+            ),
             password="a long password",
-            display_name=name,
-            department_ids=departments or [app.demo["department"]],
             max_chats=settings.pop("max_chats", 2),
-            role=settings.pop("role", "operator"),
         ),
         metadata=boss.metadata,
     )
     if settings:
-        request = control_pb2.UpdateOperatorRequest(operator_id=added.id)
-        for key, value in settings.items():
-            if isinstance(value, list):
-                getattr(request, key).CopyFrom(control_pb2.StringList(values=value))
-            else:
-                setattr(request, key, value)
-        await boss.control.UpdateOperator(request, metadata=boss.metadata)
+        await boss.api.operators.UpdateOperator(
+            update_operator(added.id, **settings), metadata=boss.metadata
+        )
     op = await Operator(app).login(email, "a long password")
     op.id = added.id
     if online:
@@ -97,6 +96,38 @@ def command(**kw: Any) -> operator_pb2.OperatorCommand:
     return operator_pb2.OperatorCommand(**kw)
 
 
+def update_operator(operator_id: str, **fields: Any) -> control_pb2.UpdateOperatorRequest:
+    """An UpdateOperator of ``fields`` (lists replace the operator's; an empty one
+    clears it), the mask naming them."""
+    return control_pb2.UpdateOperatorRequest(
+        operator=control_pb2.Operator(id=operator_id, **fields),
+        update_mask=FieldMask(paths=list(fields)),
+    )
+
+
+def update_department(department_id: str, **fields: Any) -> control_pb2.UpdateDepartmentRequest:
+    """An UpdateDepartment of ``fields``, the mask naming them."""
+    return control_pb2.UpdateDepartmentRequest(
+        department=control_pb2.Department(id=department_id, **fields),
+        update_mask=FieldMask(paths=list(fields)),
+    )
+
+
+def update_site(site_id: str, **fields: Any) -> control_pb2.UpdateSiteRequest:
+    """An UpdateSite of ``fields``, the mask naming them."""
+    return control_pb2.UpdateSiteRequest(
+        site=control_pb2.Site(id=site_id, **fields), update_mask=FieldMask(paths=list(fields))
+    )
+
+
+async def waiting_in(op: Operator, department_id: str) -> Any:
+    """The New pool of ``department_id`` as ``op`` lists it."""
+    return await op.api.conversations.ListWaitingConversations(
+        control_pb2.ListWaitingConversationsRequest(department_id=department_id),
+        metadata=op.metadata,
+    )
+
+
 async def test_two_operators_limit_two_five_visitors(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         boss = await owner(app)
@@ -115,10 +146,7 @@ async def test_two_operators_limit_two_five_visitors(tmp_path: Path) -> None:
             op: [(await op.recv("assigned")).conversation_id for _ in range(2)] for op in (ana, ben)
         }
         assert sorted(got[ana] + got[ben]) == sorted(c for _, c in visitors[:4])
-        waiting = await boss.control.ListWaiting(
-            control_pb2.ListWaitingRequest(department_id=app.demo["department"]),  # type: ignore[index]
-            metadata=boss.metadata,
-        )
+        waiting = await waiting_in(boss, app.demo["department"])  # type: ignore[index]
         assert [c.conversation_id for c in waiting.chats] == [conv5]
         # A reconnect is told its place again.
         await v5.close()
@@ -142,11 +170,17 @@ async def test_regions_are_offered_only_when_two_are_online(tmp_path: Path) -> N
         boss = await owner(app)
         md = boss.metadata
         dept = app.demo["department"]
-        north = await boss.control.CreateRegion(
-            control_pb2.CreateRegionRequest(department_id=dept, name="North"), metadata=md
+        north = await boss.api.regions.CreateRegion(
+            control_pb2.CreateRegionRequest(
+                region=control_pb2.Region(department_id=dept, name="North")
+            ),
+            metadata=md,
         )
-        south = await boss.control.CreateRegion(
-            control_pb2.CreateRegionRequest(department_id=dept, name="South"), metadata=md
+        south = await boss.api.regions.CreateRegion(
+            control_pb2.CreateRegionRequest(
+                region=control_pb2.Region(department_id=dept, name="South")
+            ),
+            metadata=md,
         )
         await staff(app, boss, "Nora", region_ids=[north.id])
         v = await Visitor(visitor_url(app)).connect()
@@ -176,29 +210,35 @@ async def test_link_rules_send_visitors_to_their_group_first(tmp_path: Path) -> 
         assert app.demo is not None
         boss = await owner(app)
         md, site = boss.metadata, app.demo["site"]
-        pricing = await boss.control.CreateGroup(
-            control_pb2.CreateGroupRequest(site_id=site, name="Pricing"), metadata=md
+        pricing = await boss.api.groups.CreateGroup(
+            control_pb2.CreateGroupRequest(group=control_pb2.Group(site_id=site, name="Pricing")),
+            metadata=md,
         )
-        shop = await boss.control.CreateGroup(
-            control_pb2.CreateGroupRequest(site_id=site, name="Shop"), metadata=md
+        shop = await boss.api.groups.CreateGroup(
+            control_pb2.CreateGroupRequest(group=control_pb2.Group(site_id=site, name="Shop")),
+            metadata=md,
         )
         # Both rules match a pricing page; the lower position wins.
-        await boss.control.AddLinkRule(
-            control_pb2.AddLinkRuleRequest(
-                site_id=site, pattern=r"^https://shop\.test/", group_id=shop.id, position=5
+        await boss.api.link_rules.CreateLinkRule(
+            control_pb2.CreateLinkRuleRequest(
+                link_rule=control_pb2.LinkRule(
+                    site_id=site, pattern=r"^https://shop\.test/", group_id=shop.id, position=5
+                )
             ),
             metadata=md,
         )
-        await boss.control.AddLinkRule(
-            control_pb2.AddLinkRuleRequest(
-                site_id=site, pattern=r"/pricing(/|$)", group_id=pricing.id, position=1
+        await boss.api.link_rules.CreateLinkRule(
+            control_pb2.CreateLinkRuleRequest(
+                link_rule=control_pb2.LinkRule(
+                    site_id=site, pattern=r"/pricing(/|$)", group_id=pricing.id, position=1
+                )
             ),
             metadata=md,
         )
-        rules = await boss.control.ListLinkRules(
+        rules = await boss.api.link_rules.ListLinkRules(
             control_pb2.ListLinkRulesRequest(site_id=site), metadata=md
         )
-        assert [r.group_id for r in rules.rules] == [pricing.id, shop.id]
+        assert [r.group_id for r in rules.link_rules] == [pricing.id, shop.id]
         general = await staff(app, boss, "Gil", max_chats=5)
         priya = await staff(app, boss, "Priya", max_chats=5, group_ids=[pricing.id])
         sol = await staff(app, boss, "Sol", max_chats=5, group_ids=[shop.id])
@@ -209,25 +249,26 @@ async def test_link_rules_send_visitors_to_their_group_first(tmp_path: Path) -> 
         _, c3 = await chat_up(app, page="https://elsewhere.test/")
         assert (await general.recv("assigned")).conversation_id == c3
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await boss.control.AddLinkRule(
-                control_pb2.AddLinkRuleRequest(site_id=site, pattern="([a-z", group_id=shop.id),
+            await boss.api.link_rules.CreateLinkRule(
+                control_pb2.CreateLinkRuleRequest(
+                    link_rule=control_pb2.LinkRule(site_id=site, pattern="([a-z", group_id=shop.id)
+                ),
                 metadata=md,
             )
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert "does not compile" in (info.value.details() or "")
-        after = await boss.control.ListLinkRules(
+        after = await boss.api.link_rules.ListLinkRules(
             control_pb2.ListLinkRulesRequest(site_id=site), metadata=md
         )
-        assert len(after.rules) == 2  # nothing half-saved
+        assert len(after.link_rules) == 2  # nothing half-saved
 
 
 async def test_languages_route_and_a_disabled_one_opens_no_chat(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.SetSiteLanguages(
-            control_pb2.SetSiteLanguagesRequest(site_id=app.demo["site"], languages=["en", "de"]),
-            metadata=boss.metadata,
+        await boss.api.sites.UpdateSite(
+            update_site(app.demo["site"], languages=["en", "de"]), metadata=boss.metadata
         )
         dora = await staff(app, boss, "Dora", languages=["de"])
         french = await Visitor(visitor_url(app)).connect()
@@ -259,7 +300,7 @@ async def test_a_schedule_across_midnight_in_new_york(tmp_path: Path) -> None:
         )
 
         async def status() -> str:
-            reply = await boss.control.ListOperators(
+            reply = await boss.api.operators.ListOperators(
                 control_pb2.ListOperatorsRequest(), metadata=boss.metadata
             )
             return next(o.status for o in reply.operators if o.display_name == "Nite")
@@ -284,11 +325,8 @@ async def test_offers_move_on_after_a_decline_and_a_timeout(tmp_path: Path) -> N
     async with running(tmp_path, clock=clock) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.UpdateDepartment(
-            control_pb2.UpdateDepartmentRequest(
-                department_id=app.demo["department"], offer_seconds=10
-            ),
-            metadata=boss.metadata,
+        await boss.api.departments.UpdateDepartment(
+            update_department(app.demo["department"], offer_seconds=10), metadata=boss.metadata
         )
         ana = await staff(app, boss, "Ana", auto_accept=False)
         await advance(app, clock, 1)  # Ana has been idle longer: she is asked first
@@ -301,10 +339,7 @@ async def test_offers_move_on_after_a_decline_and_a_timeout(tmp_path: Path) -> N
         assert (await ben.recv("offered")).conversation_id == conv
         await advance(app, clock, 11, step=11)
         assert (await ben.recv("withdrawn")).reason == "timeout"
-        waiting = await ana.control.ListWaiting(
-            control_pb2.ListWaitingRequest(department_id=app.demo["department"]),
-            metadata=ana.metadata,
-        )
+        waiting = await waiting_in(ana, app.demo["department"])
         assert [(c.conversation_id, c.offered_to) for c in waiting.chats] == [(conv, "")]
         # Both turned it down; Ana picks it from the New pool after all.
         ana.send_commands(command(pick=operator_pb2.PickConversation(conversation_id=conv)))
@@ -336,15 +371,15 @@ async def test_max_wait_moves_to_the_fallback_department(tmp_path: Path) -> None
         assert app.demo is not None
         boss = await owner(app)
         md = boss.metadata
-        sales = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=app.demo["site"], name="Sales"),
+        sales = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=app.demo["site"], name="Sales")
+            ),
             metadata=md,
         )
-        await boss.control.UpdateDepartment(
-            control_pb2.UpdateDepartmentRequest(
-                department_id=app.demo["department"],
-                max_wait_seconds=30,
-                fallback_department_id=sales.id,
+        await boss.api.departments.UpdateDepartment(
+            update_department(
+                app.demo["department"], max_wait_seconds=30, fallback_department_id=sales.id
             ),
             metadata=md,
         )
@@ -368,11 +403,8 @@ async def test_max_wait_without_fallback_closes_and_the_offline_form_makes_a_tic
     async with running(tmp_path, clock=clock) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.UpdateDepartment(
-            control_pb2.UpdateDepartmentRequest(
-                department_id=app.demo["department"], max_wait_seconds=20
-            ),
-            metadata=boss.metadata,
+        await boss.api.departments.UpdateDepartment(
+            update_department(app.demo["department"], max_wait_seconds=20), metadata=boss.metadata
         )
         await staff(app, boss, "Sue", max_chats=1)
         await chat_up(app)
@@ -384,7 +416,7 @@ async def test_max_wait_without_fallback_closes_and_the_offline_form_makes_a_tic
         assert (await v.recv("error"))["code"] == "invalid_argument"
         v.send({"type": "ticket", "name": "Vic", "email": "vic@example.test", "text": "call me"})
         saved = await v.recv("ticket_saved")
-        tickets = await boss.control.ListTickets(
+        tickets = await boss.api.tickets.ListTickets(
             control_pb2.ListTicketsRequest(site_id=app.demo["site"]), metadata=boss.metadata
         )
         assert [(t.id, t.email, t.text) for t in tickets.tickets] == [
@@ -404,13 +436,10 @@ async def test_a_visitor_who_leaves_the_queue_abandons_it(tmp_path: Path) -> Non
         await v.close()
         await gone(app, conv)
         await advance(app, clock, 61)
-        waiting = await sue.control.ListWaiting(
-            control_pb2.ListWaitingRequest(department_id=app.demo["department"]),
-            metadata=sue.metadata,
-        )
+        waiting = await waiting_in(sue, app.demo["department"])
         assert list(waiting.chats) == []
-        transcript = await boss.control.GetTranscript(
-            control_pb2.GetTranscriptRequest(conversation_id=conv), metadata=boss.metadata
+        transcript = await boss.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=conv), metadata=boss.metadata
         )
         assert transcript.messages[-1].text == "The visitor left before anyone answered"
 
@@ -422,10 +451,8 @@ async def test_a_dropped_operator_keeps_its_chats_in_the_grace_period_then_they_
     async with running(tmp_path, clock=clock, grace_seconds=30) as app:
         assert app.demo is not None
         boss = await owner(app)
-        await boss.control.UpdateDepartment(
-            control_pb2.UpdateDepartmentRequest(
-                department_id=app.demo["department"], offline_action="forward", offline_seconds=10
-            ),
+        await boss.api.departments.UpdateDepartment(
+            update_department(app.demo["department"], offline_action="forward", offline_seconds=10),
             metadata=boss.metadata,
         )
         ana = await staff(app, boss, "Ana", max_chats=1)
@@ -483,9 +510,8 @@ async def test_out_of_hours_and_disabled_chat_show_offline(tmp_path: Path) -> No
         dept = app.demo["department"]
         v = await Visitor(visitor_url(app)).connect()
         assert not (await v.hello())["offline"]
-        await boss.control.UpdateDepartment(
-            control_pb2.UpdateDepartmentRequest(department_id=dept, hours="sat-sun 10:00-16:00"),
-            metadata=boss.metadata,
+        await boss.api.departments.UpdateDepartment(
+            update_department(dept, hours="sat-sun 10:00-16:00"), metadata=boss.metadata
         )
         assert (await v.recv("departments"))["offline"]
         v.send({"type": "msg", "cid": "m", "text": "anyone?"})
@@ -495,9 +521,8 @@ async def test_out_of_hours_and_disabled_chat_show_offline(tmp_path: Path) -> No
             ({"chat_enabled": False}, True),
             ({"chat_enabled": True}, False),
         ):
-            await boss.control.UpdateDepartment(
-                control_pb2.UpdateDepartmentRequest(department_id=dept, **change),
-                metadata=boss.metadata,
+            await boss.api.departments.UpdateDepartment(
+                update_department(dept, **change), metadata=boss.metadata
             )
             assert (await v.recv("departments"))["offline"] is offline, change
 
@@ -511,94 +536,79 @@ async def test_bad_routing_settings_are_refused_and_nothing_is_half_saved(
         md = boss.metadata
         dept = app.demo["department"]
         ana = await staff(app, boss, "Ana", online=False)
-        other_site = await boss.control.CreateSite(
-            control_pb2.CreateSiteRequest(name="Other", allowed_origins=[]), metadata=md
-        )
-        other_dept = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=other_site.id, name="Elsewhere"),
+        other_site = await boss.api.sites.CreateSite(
+            control_pb2.CreateSiteRequest(
+                site=control_pb2.Site(name="Other", allowed_origins=[], typing_preview=True)
+            ),
             metadata=md,
         )
-        other_region = await boss.control.CreateRegion(
-            control_pb2.CreateRegionRequest(department_id=other_dept.id, name="Far"), metadata=md
+        other_dept = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=other_site.id, name="Elsewhere")
+            ),
+            metadata=md,
         )
+        other_region = await boss.api.regions.CreateRegion(
+            control_pb2.CreateRegionRequest(
+                region=control_pb2.Region(department_id=other_dept.id, name="Far")
+            ),
+            metadata=md,
+        )
+        departments, operators = boss.api.departments, boss.api.operators
         cases: list[tuple[Any, Any, str]] = [
             (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(
-                    department_id=dept, hours="mon-fri 09:00-17:00; fri 16:00-18:00"
-                ),
+                departments.UpdateDepartment,
+                update_department(dept, hours="mon-fri 09:00-17:00; fri 16:00-18:00"),
                 "overlap",
             ),
+            (departments.UpdateDepartment, update_department(dept, hours="someday 9-5"), "mon-fri"),
             (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(department_id=dept, hours="someday 9-5"),
-                "mon-fri",
-            ),
-            (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(department_id=dept, hours="mon 25:00-26:00"),
+                departments.UpdateDepartment,
+                update_department(dept, hours="mon 25:00-26:00"),
                 "time of day",
             ),
             (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(department_id=dept, timezone="Mars/Olympus"),
+                departments.UpdateDepartment,
+                update_department(dept, timezone="Mars/Olympus"),
                 "IANA",
             ),
             (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(
-                    department_id=dept, fallback_department_id=other_dept.id
-                ),
+                departments.UpdateDepartment,
+                update_department(dept, fallback_department_id=other_dept.id),
                 "department",
             ),
             (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(
-                    department_id=dept, fallback_department_id=dept
-                ),
+                departments.UpdateDepartment,
+                update_department(dept, fallback_department_id=dept),
                 "itself",
             ),
             (
-                boss.control.UpdateDepartment,
-                control_pb2.UpdateDepartmentRequest(department_id="dnothere00"),
+                departments.UpdateDepartment,
+                update_department("dnothere00", hours=""),
                 "dnothere00",
             ),
+            (operators.UpdateOperator, update_operator(ana.id, max_chats=5000), "max chats"),
             (
-                boss.control.UpdateOperator,
-                control_pb2.UpdateOperatorRequest(operator_id=ana.id, max_chats=5000),
-                "max chats",
-            ),
-            (
-                boss.control.UpdateOperator,
-                control_pb2.UpdateOperatorRequest(
-                    operator_id=ana.id,
-                    region_ids=control_pb2.StringList(values=[other_region.id]),
-                    max_chats=1,
-                ),
+                operators.UpdateOperator,
+                update_operator(ana.id, region_ids=[other_region.id], max_chats=1),
                 "region",
             ),
             (
-                boss.control.UpdateOperator,
-                control_pb2.UpdateOperatorRequest(operator_id=ana.id, schedule="mon 09:00-09:00"),
+                operators.UpdateOperator,
+                update_operator(ana.id, schedule="mon 09:00-09:00"),
                 "empty",
             ),
+            (operators.UpdateOperator, update_operator(ana.id, languages=["english"]), "language"),
             (
-                boss.control.UpdateOperator,
-                control_pb2.UpdateOperatorRequest(
-                    operator_id=ana.id, languages=control_pb2.StringList(values=["english"])
+                boss.api.regions.CreateRegion,
+                control_pb2.CreateRegionRequest(
+                    region=control_pb2.Region(department_id="dnothere00", name="X")
                 ),
-                "language",
-            ),
-            (
-                boss.control.CreateRegion,
-                control_pb2.CreateRegionRequest(department_id="dnothere00", name="X"),
                 "dnothere00",
             ),
             (
-                boss.control.SetSiteLanguages,
-                control_pb2.SetSiteLanguagesRequest(
-                    site_id=app.demo["site"], languages=["en", "x1"]
-                ),
+                boss.api.sites.UpdateSite,
+                update_site(app.demo["site"], languages=["en", "x1"]),
                 "language",
             ),
         ]
@@ -629,10 +639,7 @@ async def test_the_waiting_line_survives_a_restart(tmp_path: Path) -> None:
     async with running(tmp_path) as app:  # the same data directory
         assert app.demo is not None
         boss = await owner(app)
-        waiting = await boss.control.ListWaiting(
-            control_pb2.ListWaitingRequest(department_id=app.demo["department"]),
-            metadata=boss.metadata,
-        )
+        waiting = await waiting_in(boss, app.demo["department"])
         assert [c.conversation_id for c in waiting.chats] == [conv]
         ben = await staff(app, boss, "Ben", max_chats=1)
         assert (await ben.recv("assigned")).conversation_id == conv
@@ -651,9 +658,9 @@ async def test_a_long_offline_delay_outlives_idle_passivation(tmp_path: Path) ->
     async with running(tmp_path, clock=clock, grace_seconds=30) as app:
         assert app.demo is not None and app.engine is not None
         boss = await owner(app)
-        await boss.control.UpdateDepartment(
-            control_pb2.UpdateDepartmentRequest(
-                department_id=app.demo["department"], offline_action="forward", offline_seconds=900
+        await boss.api.departments.UpdateDepartment(
+            update_department(
+                app.demo["department"], offline_action="forward", offline_seconds=900
             ),
             metadata=boss.metadata,
         )

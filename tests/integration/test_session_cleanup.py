@@ -85,6 +85,9 @@ async def test_a_chat_closed_while_the_visitor_was_away_is_delivered_once(
         op.send_commands(
             operator_pb2.OperatorCommand(close=operator_pb2.CloseConversation(conversation_id=conv))
         )
+        # The close has happened (the operator is told), then everything it set
+        # off has run: a settle alone may begin before the close has even arrived.
+        assert (await op.recv("closed")).conversation_id == conv
         await settled(app, op)
 
         back = await Visitor(visitor_url(app)).connect()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
-from parley.v1 import common_pb2, control_pb2
+from parley.v1 import control_pb2
 from tests.integration.helpers import Operator, demo_operator, owner, running
 
 
@@ -18,6 +20,13 @@ async def expect(code: grpc.StatusCode, awaitable: object) -> str:
     return info.value.details() or ""
 
 
+def update_me(**fields: Any) -> control_pb2.UpdateMeRequest:
+    """An UpdateMe of ``fields`` of the caller's own, the mask naming them."""
+    return control_pb2.UpdateMeRequest(
+        operator=control_pb2.Operator(**fields), update_mask=FieldMask(paths=list(fields))
+    )
+
+
 async def test_change_own_password_and_sessions(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.demo is not None
@@ -25,7 +34,9 @@ async def test_change_own_password_and_sessions(tmp_path: Path) -> None:
         laptop = await demo_operator(app)
         phone = await demo_operator(app)
 
-        listed = await laptop.auth.ListMySessions(common_pb2.Empty(), metadata=laptop.metadata)
+        listed = await laptop.auth.ListSessions(
+            control_pb2.ListSessionsRequest(), metadata=laptop.metadata
+        )
         assert len(listed.sessions) == 2
         assert [s.current for s in listed.sessions].count(True) == 1
         assert all(laptop.token not in s.id and phone.token not in s.id for s in listed.sessions)
@@ -56,26 +67,28 @@ async def test_change_own_password_and_sessions(tmp_path: Path) -> None:
         # The phone's session ended; the laptop's goes on.
         await expect(
             grpc.StatusCode.UNAUTHENTICATED,
-            phone.auth.WhoAmI(common_pb2.Empty(), metadata=phone.metadata),
+            phone.auth.GetMe(control_pb2.GetMeRequest(), metadata=phone.metadata),
         )
-        me = await laptop.auth.WhoAmI(common_pb2.Empty(), metadata=laptop.metadata)
+        me = await laptop.auth.GetMe(control_pb2.GetMeRequest(), metadata=laptop.metadata)
         assert me.email == email
         await expect(grpc.StatusCode.UNAUTHENTICATED, Operator(app).login(email, old))
         tablet = await Operator(app).login(email, "a much better password")
 
-        listed = await laptop.auth.ListMySessions(common_pb2.Empty(), metadata=laptop.metadata)
+        listed = await laptop.auth.ListSessions(
+            control_pb2.ListSessionsRequest(), metadata=laptop.metadata
+        )
         other = next(s.id for s in listed.sessions if not s.current)
-        await laptop.auth.RevokeMySession(
-            control_pb2.RevokeSessionRequest(session_id=other), metadata=laptop.metadata
+        await laptop.auth.DeleteSession(
+            control_pb2.DeleteSessionRequest(session_id=other), metadata=laptop.metadata
         )
         await expect(
             grpc.StatusCode.UNAUTHENTICATED,
-            tablet.auth.WhoAmI(common_pb2.Empty(), metadata=tablet.metadata),
+            tablet.auth.GetMe(control_pb2.GetMeRequest(), metadata=tablet.metadata),
         )
         await expect(
             grpc.StatusCode.NOT_FOUND,
-            laptop.auth.RevokeMySession(
-                control_pb2.RevokeSessionRequest(session_id="0123456789abcdef"),
+            laptop.auth.DeleteSession(
+                control_pb2.DeleteSessionRequest(session_id="0123456789abcdef"),
                 metadata=laptop.metadata,
             ),
         )
@@ -87,16 +100,19 @@ async def test_reset_by_admin_and_its_limits(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         assert app.demo is not None and app.owner is not None
         boss = await owner(app)
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="ad@parley.local", password="admin-password", display_name="Ad", role="admin"
+        await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="ad@parley.local", display_name="Ad", role="admin"
+                ),
+                password="admin-password",
             ),
             metadata=boss.metadata,
         )
         admin = await Operator(app).login("ad@parley.local", "admin-password")
         victim = await demo_operator(app)
 
-        await admin.control.ResetPassword(
+        await admin.api.operators.ResetPassword(
             control_pb2.ResetPasswordRequest(
                 operator_id=app.demo["operator"], new_password="reset-by-admin"
             ),
@@ -104,14 +120,14 @@ async def test_reset_by_admin_and_its_limits(tmp_path: Path) -> None:
         )
         await expect(
             grpc.StatusCode.UNAUTHENTICATED,
-            victim.auth.WhoAmI(common_pb2.Empty(), metadata=victim.metadata),
+            victim.auth.GetMe(control_pb2.GetMeRequest(), metadata=victim.metadata),
         )
         again = await Operator(app).login(app.demo["email"], "reset-by-admin")
 
-        me = await boss.auth.WhoAmI(common_pb2.Empty(), metadata=boss.metadata)
+        me = await boss.auth.GetMe(control_pb2.GetMeRequest(), metadata=boss.metadata)
         details = await expect(
             grpc.StatusCode.PERMISSION_DENIED,
-            admin.control.ResetPassword(
+            admin.api.operators.ResetPassword(
                 control_pb2.ResetPasswordRequest(operator_id=me.id, new_password="taken over!"),
                 metadata=admin.metadata,
             ),
@@ -119,7 +135,7 @@ async def test_reset_by_admin_and_its_limits(tmp_path: Path) -> None:
         assert "only an owner may act on an owner" in details
         await expect(
             grpc.StatusCode.NOT_FOUND,
-            admin.control.ResetPassword(
+            admin.api.operators.ResetPassword(
                 control_pb2.ResetPasswordRequest(
                     operator_id="onosuchone", new_password="whatever1"
                 ),
@@ -128,7 +144,7 @@ async def test_reset_by_admin_and_its_limits(tmp_path: Path) -> None:
         )
         await expect(
             grpc.StatusCode.INVALID_ARGUMENT,
-            boss.control.ResetPassword(
+            boss.api.operators.ResetPassword(
                 control_pb2.ResetPasswordRequest(
                     operator_id=app.demo["operator"], new_password="short"
                 ),
@@ -147,17 +163,19 @@ async def test_api_tokens_for_scripts(tmp_path: Path) -> None:
         )
         assert reply.expires_at_ms > 0 and reply.operator.role == "owner"
         script = [("authorization", f"Bearer {reply.token}")]
-        sites = await boss.control.ListSites(control_pb2.ListSitesRequest(), metadata=script)
+        sites = await boss.api.sites.ListSites(control_pb2.ListSitesRequest(), metadata=script)
         assert len(sites.sites) == 1
-        listed = await boss.auth.ListMySessions(common_pb2.Empty(), metadata=boss.metadata)
+        listed = await boss.auth.ListSessions(
+            control_pb2.ListSessionsRequest(), metadata=boss.metadata
+        )
         named = [s for s in listed.sessions if s.name == "ci"]
         assert len(named) == 1 and named[0].expires_at_ms == reply.expires_at_ms
-        await boss.auth.RevokeMySession(
-            control_pb2.RevokeSessionRequest(session_id=named[0].id), metadata=boss.metadata
+        await boss.auth.DeleteSession(
+            control_pb2.DeleteSessionRequest(session_id=named[0].id), metadata=boss.metadata
         )
         await expect(
             grpc.StatusCode.UNAUTHENTICATED,
-            boss.control.ListSites(control_pb2.ListSitesRequest(), metadata=script),
+            boss.api.sites.ListSites(control_pb2.ListSitesRequest(), metadata=script),
         )
         for bad in (
             control_pb2.CreateApiTokenRequest(name="", days=5),
@@ -175,13 +193,10 @@ async def test_own_display_name_and_avatar(tmp_path: Path) -> None:
     async with running(tmp_path) as app:
         boss = await owner(app)
         op = await demo_operator(app)
-        me = await op.auth.SetDisplayName(
-            control_pb2.SetDisplayNameRequest(display_name="  Nina  "), metadata=op.metadata
-        )
+        me = await op.auth.UpdateMe(update_me(display_name="  Nina  "), metadata=op.metadata)
         assert me.display_name == "Nina"
-        me = await op.auth.SetAvatar(
-            control_pb2.SetAvatarRequest(avatar_url="https://cdn.example/nina.png"),
-            metadata=op.metadata,
+        me = await op.auth.UpdateMe(
+            update_me(avatar_url="https://cdn.example/nina.png"), metadata=op.metadata
         )
         assert me.avatar_url == "https://cdn.example/nina.png" and me.display_name == "Nina"
         for bad in (
@@ -192,41 +207,37 @@ async def test_own_display_name_and_avatar(tmp_path: Path) -> None:
         ):
             await expect(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                op.auth.SetAvatar(
-                    control_pb2.SetAvatarRequest(avatar_url=bad), metadata=op.metadata
-                ),
+                op.auth.UpdateMe(update_me(avatar_url=bad), metadata=op.metadata),
             )
         await expect(
             grpc.StatusCode.INVALID_ARGUMENT,
-            op.auth.SetDisplayName(
-                control_pb2.SetDisplayNameRequest(display_name="   "), metadata=op.metadata
-            ),
+            op.auth.UpdateMe(update_me(display_name="   "), metadata=op.metadata),
         )
-        me = await op.auth.SetAvatar(
-            control_pb2.SetAvatarRequest(avatar_url=""), metadata=op.metadata
-        )
+        me = await op.auth.UpdateMe(update_me(avatar_url=""), metadata=op.metadata)
         assert me.avatar_url == ""
         # A role without change_display_name may not rename itself.
-        await boss.control.CreateRole(
-            control_pb2.CreateRoleRequest(name="quiet", permissions=["chat"]),
+        await boss.api.roles.CreateRole(
+            control_pb2.CreateRoleRequest(
+                role=control_pb2.Role(name="quiet", permissions=["chat"])
+            ),
             metadata=boss.metadata,
         )
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="q@parley.local", password="quiet-pass", display_name="Q", role="quiet"
+        await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="q@parley.local", display_name="Q", role="quiet"
+                ),
+                password="quiet-pass",
             ),
             metadata=boss.metadata,
         )
         q = await Operator(app).login("q@parley.local", "quiet-pass")
         await expect(
             grpc.StatusCode.PERMISSION_DENIED,
-            q.auth.SetDisplayName(
-                control_pb2.SetDisplayNameRequest(display_name="Queen"), metadata=q.metadata
-            ),
+            q.auth.UpdateMe(update_me(display_name="Queen"), metadata=q.metadata),
         )
-        await q.auth.SetAvatar(
-            control_pb2.SetAvatarRequest(avatar_url="https://cdn.example/q.png"),
-            metadata=q.metadata,
+        await q.auth.UpdateMe(
+            update_me(avatar_url="https://cdn.example/q.png"), metadata=q.metadata
         )
         for client in (boss, op, q):
             await client.close()

@@ -11,7 +11,7 @@ from tests.integration.helpers import Operator, Visitor, demo_operator, owner, r
 
 
 async def tickets(op: Operator, site: str) -> list[str]:
-    reply = await op.control.ListTickets(
+    reply = await op.api.tickets.ListTickets(
         control_pb2.ListTicketsRequest(site_id=site), metadata=op.metadata
     )
     return [t.email for t in reply.tickets]
@@ -21,20 +21,26 @@ async def test_an_operator_of_another_sites_department_sees_no_tickets(tmp_path:
     async with running(tmp_path) as app:
         assert app.demo is not None
         boss = await owner(app)
-        other = await boss.control.CreateSite(
-            control_pb2.CreateSiteRequest(name="other", allowed_origins=["https://other.test"]),
+        other = await boss.api.sites.CreateSite(
+            control_pb2.CreateSiteRequest(
+                site=control_pb2.Site(
+                    name="other", allowed_origins=["https://other.test"], typing_preview=True
+                )
+            ),
             metadata=boss.metadata,
         )
-        desk = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=other.id, name="Desk"),
+        desk = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=other.id, name="Desk")
+            ),
             metadata=boss.metadata,
         )
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="olga@other.test",
+        await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="olga@other.test", display_name="Olga", department_ids=[desk.id]
+                ),
                 password="a long password",
-                display_name="Olga",
-                department_ids=[desk.id],
             ),
             metadata=boss.metadata,
         )

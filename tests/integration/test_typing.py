@@ -68,25 +68,34 @@ async def test_preview_needs_the_permission_and_the_site(tmp_path: Path, site_al
     async with running(tmp_path) as app:
         boss = await owner(app)
         md = boss.metadata
-        site = await boss.control.CreateSite(
-            control_pb2.CreateSiteRequest(name="Peek shop", no_typing_preview=not site_allows),
+        site = await boss.api.sites.CreateSite(
+            control_pb2.CreateSiteRequest(
+                site=control_pb2.Site(name="Peek shop", typing_preview=site_allows)
+            ),
             metadata=md,
         )
         assert site.typing_preview is site_allows
-        dept = await boss.control.CreateDepartment(
-            control_pb2.CreateDepartmentRequest(site_id=site.id, name="Sales"), metadata=md
-        )
-        await boss.control.CreateRole(
-            control_pb2.CreateRoleRequest(name="peeker", permissions=["chat", "typing_preview"]),
+        dept = await boss.api.departments.CreateDepartment(
+            control_pb2.CreateDepartmentRequest(
+                department=control_pb2.Department(site_id=site.id, name="Sales")
+            ),
             metadata=md,
         )
-        await boss.control.AddOperator(
-            control_pb2.AddOperatorRequest(
-                email="pk@parley.local",
+        await boss.api.roles.CreateRole(
+            control_pb2.CreateRoleRequest(
+                role=control_pb2.Role(name="peeker", permissions=["chat", "typing_preview"])
+            ),
+            metadata=md,
+        )
+        await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="pk@parley.local",
+                    display_name="Pk",
+                    role="peeker",
+                    department_ids=[dept.id],
+                ),
                 password="peeker-pass",
-                display_name="Pk",
-                role="peeker",
-                department_ids=[dept.id],
             ),
             metadata=md,
         )

@@ -77,6 +77,7 @@ def test_bench_e2e() -> None:
         "bare picows echo",
         "parley",
         "parley",
+        "parley",  # saturated again, with the history index off
     ]
     assert all(number(r["messages/s"]) > 0 for r in rows), rows
     for row in rows[1:]:
@@ -122,3 +123,9 @@ def test_every_benchmark_is_smoked() -> None:
     assert names, "no benchmarks found"
     missing = [name for name in names if f"test_{name}" not in globals()]
     assert not missing, f"benchmarks without a smoke test here: {missing}"
+
+
+def test_bench_history() -> None:
+    out, rows = smoke("bench_history")
+    assert "Machine:" in out
+    assert all(number(row["value"]) > 0 for row in rows)

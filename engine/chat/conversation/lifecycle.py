@@ -237,6 +237,8 @@ def close(
     chat.closed_reason = reason if by_kind == "system" else ""
     chat.missed = not chat.answered and reason in ("abandoned", "no_operator")
     chat.chat_status = ""
+    chat.closed_ms = ctx.clock.wall_ms()  # stored with the close notice (history)
+    chat.closed_by = f"{by_kind}:{by_id}"
     chat.card(ctx)
     last_operator = next(reversed(chat.operators), "")
     closed = Closed(chat.id, by_id, chat.closed_reason)

@@ -59,6 +59,8 @@ class ConversationState:
         self.created_ms = 0
         self.rating = 0  # 1-5 once the visitor rated the closed chat
         self.comment = ""
+        self.closed_ms = 0  # wall time of the close (0 while open)
+        self.closed_by = ""  # "<kind>:<id>" of who closed it: visitor, operator or system
         # How far each side has read (kept in memory: a receipt is a courtesy,
         # not a record).
         self.read_up_to = {"visitor": 0, "operator": 0}
@@ -101,6 +103,8 @@ class ConversationState:
         self.chat_status = doc.get("chat_status", "")
         self.closed_seq = doc.get("closed_seq", 0)
         self.first_response_ms = doc.get("first_response_ms", 0)
+        self.closed_ms = doc.get("closed_ms", 0)
+        self.closed_by = doc.get("closed_by", "")
 
     def record_op(self) -> Op:
         """The write of the record as it is now."""
@@ -123,6 +127,8 @@ class ConversationState:
             "created_ms": self.created_ms,
             "rating": self.rating,
             "comment": self.comment,
+            "closed_ms": self.closed_ms,
+            "closed_by": self.closed_by,
         }
         return CONVERSATIONS.put(self.id, doc)
 

@@ -1,0 +1,1 @@
+"""Records derived from the store: the conversation history's index (SQLite)."""

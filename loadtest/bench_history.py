@@ -1,0 +1,159 @@
+"""The history index: how fast it follows the store, rebuilds, searches and lists.
+
+Builds N messages in M conversations straight into the store, in the engine's
+own records (a conversation record and its journal, in commits of a few hundred
+writes, as the group commit makes them), with the index following the commits;
+then rebuilds the index from LMDB, and times text searches and filtered lists
+on it. Run: python -m loadtest.bench_history [--messages N --conversations M]
+(--smoke or --small: a quick run for the test suite). The end-to-end throughput
+with the index on and off is not measured here (bench_e2e does not switch it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from engine.persistence.codec import journal_key
+from engine.persistence.lmdb_store import LmdbStore
+from engine.persistence.schema import CONVERSATIONS, Op
+from engine.records.index import HistoryIndex, connect, rebuild
+from engine.records.queries import Filters, list_rows, match_expression, search
+from loadtest.machine import describe
+
+SITES = ("sbench0001", "sbench0002")
+DEPTS = tuple(f"d{i}" for i in range(6))
+OPERATORS = tuple(f"o{i}" for i in range(40))
+
+
+def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(size)]
+
+
+def conversation_ops(i: int, per: int, words: list[str], rng: random.Random) -> list[Op]:
+    conv = f"{SITES[i % 2]}-c{i:012d}"
+    op = OPERATORS[i % len(OPERATORS)]
+    doc = {
+        "info": [conv, SITES[i % 2], DEPTS[i % len(DEPTS)], f"v{i % 5000}", f"Visitor {i}"],
+        "status": "closed",
+        "operators": [[op, op.upper()]],
+        "created_ms": 1_700_000_000_000 + i * 1000,
+        "closed_ms": 1_700_000_000_000 + i * 1000 + 600_000,
+        "closed_by": f"operator:{op}",
+        "rating": i % 6,
+    }
+    ops: list[Op] = [CONVERSATIONS.put(conv, doc)]  # type: ignore[arg-type]
+    for seq in range(1, per + 1):
+        kind = "visitor" if seq % 2 else "operator"
+        text = " ".join(rng.choices(words, k=rng.randint(4, 14)))
+        record = {"s": seq, "k": kind, "a": "" if seq % 2 else op, "n": "", "t": text, "c": ""}
+        record["ts"] = 0
+        ops.append(("journal", journal_key(conv, seq), orjson.dumps(record)))
+    return ops
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+async def build(store: LmdbStore, messages: int, conversations: int, words: list[str]) -> None:
+    rng = random.Random(7)
+    per = max(1, messages // conversations)
+    pending: list[asyncio.Future[None]] = []
+    for i in range(conversations):
+        pending.append(
+            asyncio.ensure_future(store.write_async(conversation_ops(i, per, words, rng)))
+        )
+        if len(pending) >= 64:  # about the writes of one group commit in flight
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--smoke", "--small", action="store_true", dest="smoke")
+    args = parser.parse_args()
+    if args.smoke:
+        args.messages, args.conversations, args.queries = 4_000, 400, 30
+    words = vocabulary(random.Random(1))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        store = LmdbStore(data, map_size=4 << 30)
+        index = HistoryIndex(data, store)
+        index.start()
+        began = time.perf_counter()
+        asyncio.run(build(store, args.messages, args.conversations, words))
+        written = time.perf_counter() - began
+        assert index.wait_current(timeout=3600)
+        followed = time.perf_counter() - began
+        index.stop()
+        began = time.perf_counter()
+        rebuild(data, store)
+        rebuilt = time.perf_counter() - began
+        conn = connect(data / "history" / "index.sqlite")
+        rng = random.Random(3)
+        every = Filters(sites=SITES)
+        searches, lists, filtered = [], [], []
+        for _ in range(args.queries):
+            word = rng.choice(words)
+            t0 = time.perf_counter()
+            search(conn, every, match_expression(word), None, 51)
+            searches.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            two = f"{rng.choice(words)} {rng.choice(words)}"
+            narrow = Filters(sites=SITES, department_id=rng.choice(DEPTS), ratings=(4, 5))
+            search(conn, narrow, match_expression(two), None, 51)
+            filtered.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            f = Filters(
+                sites=SITES,
+                scope="department",
+                me=rng.choice(OPERATORS),
+                my_departments=DEPTS[:2],
+                statuses=("closed",),
+                ratings=(rng.randint(0, 5),),
+            )
+            list_rows(conn, f, rng.choice(("time", "rating", "operator")), None, 51)
+            lists.append(time.perf_counter() - t0)
+        conn.close()
+        size = sum(p.stat().st_size for p in (data / "history").iterdir()) >> 20
+        store.close()
+    n = args.messages
+    ms = 1000.0
+    print(f"History index. Machine: {describe()}")
+    print(f"{n:,} messages in {args.conversations:,} conversations; index file {size} MiB")
+    print(f"(writing them to LMDB alone took {written:.1f} s with the index following)")
+    print()
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| index following the store (write to indexed) | {n / followed:,.0f} msg/s |")
+    print(f"| rebuild from LMDB | {n / rebuilt:,.0f} msg/s |")
+    print(
+        f"| search, one word, p50 / p99 | {statistics.median(searches) * ms:.2f} / "
+        f"{pct(searches, 0.99) * ms:.2f} ms |"
+    )
+    print(
+        f"| search, two words + department + rating, p50 / p99 | "
+        f"{statistics.median(filtered) * ms:.2f} / {pct(filtered, 0.99) * ms:.2f} ms |"
+    )
+    print(
+        f"| filtered list (scope, status, rating, a sort), p50 / p99 | "
+        f"{statistics.median(lists) * ms:.2f} / {pct(lists, 0.99) * ms:.2f} ms |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""The history index on a real LMDB store and a real SQLite file: lists and
+sorts against a brute-force oracle over random chats, the rebuild equal to the
+live index, catching up after a stop between commit and indexing, a missing or
+stale file, and a full queue."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.persistence.codec import journal_key
+from engine.persistence.lmdb_store import LmdbStore
+from engine.persistence.schema import CONVERSATIONS, Op
+from engine.records.index import HistoryIndex, connect, index_path, rebuild
+from engine.records.queries import Filters, list_key, list_rows, match_expression, search
+
+SITES = ("sa", "sb")
+DEPTS = ("d1", "d2", "d3")
+OPS = ("o1", "o2", "o3")
+WORDS = ("refund", "parcel", "invoice", "hello", "broken", "thanks")
+
+
+@dataclass
+class Chat:
+    id: str
+    site: str
+    dept: str
+    visitor: str
+    status: str
+    created_ms: int
+    rating: int
+    operators: list[str]
+    ended: str  # closed_by kind or a system reason
+    texts: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, author, text)
+
+    def doc(self) -> dict[str, Any]:
+        closed = self.status == "closed"
+        system = self.ended in ("abandoned", "no_operator")
+        return {
+            "info": [self.id, self.site, self.dept, self.visitor, f"V {self.visitor}"],
+            "status": self.status,
+            "operators": [[o, o.upper()] for o in self.operators],
+            "created_ms": self.created_ms,
+            "rating": self.rating,
+            "closed_reason": self.ended if closed and system else "",
+            "closed_by": (f"{self.ended}:x" if not system else "system:") if closed else "",
+            "closed_ms": self.created_ms + 1000 if closed else 0,
+            "missed": closed and system,
+        }
+
+    def ops(self) -> list[Op]:
+        ops: list[Op] = [CONVERSATIONS.put(self.id, self.doc())]  # type: ignore[arg-type]
+        for seq, (kind, author, text) in enumerate(self.texts, 1):
+            record = {"s": seq, "k": kind, "a": author, "n": "", "t": text, "c": "", "ts": seq}
+            ops.append(("journal", journal_key(self.id, seq), orjson.dumps(record)))
+        return ops
+
+
+@st.composite
+def chats(draw: st.DrawFn) -> list[Chat]:
+    n = draw(st.integers(1, 12))
+    out = []
+    for i in range(n):
+        status = draw(st.sampled_from(("queued", "active", "closed", "closed")))
+        ops = draw(st.lists(st.sampled_from(OPS), max_size=2, unique=True))
+        texts = [
+            (kind, draw(st.sampled_from(OPS)) if kind != "visitor" else "", " ".join(words))
+            for kind, words in draw(
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(("visitor", "operator", "system")),
+                        st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+                    ),
+                    max_size=4,
+                )
+            )
+        ]
+        out.append(
+            Chat(
+                id=f"{draw(st.sampled_from(SITES))}-c{i:03d}",
+                site="",
+                dept=draw(st.sampled_from(DEPTS)),
+                visitor=draw(st.sampled_from(("v1", "v2", "v3"))),
+                status=status,
+                created_ms=draw(st.integers(1, 20)) * 1000,  # ties on purpose
+                rating=draw(st.integers(0, 5)) if status == "closed" else 0,
+                operators=ops,
+                ended=draw(st.sampled_from(("visitor", "operator", "abandoned", "no_operator"))),
+                texts=texts,
+            )
+        )
+    for c in out:
+        c.site = c.id.partition("-")[0]
+    return out
+
+
+@st.composite
+def filters(draw: st.DrawFn) -> Filters:
+    lo = draw(st.integers(0, 12)) * 1000
+    return Filters(
+        sites=tuple(draw(st.lists(st.sampled_from(SITES), min_size=1, unique=True))),
+        scope=draw(st.sampled_from(("all", "department", "own"))),
+        me=draw(st.sampled_from(OPS)),
+        my_departments=tuple(draw(st.lists(st.sampled_from(DEPTS), unique=True))),
+        department_id=draw(st.sampled_from(("", *DEPTS))),
+        operator_id=draw(st.sampled_from(("", *OPS))),
+        visitor_id=draw(st.sampled_from(("", "v1"))),
+        statuses=tuple(draw(st.lists(st.sampled_from(("active", "closed")), unique=True))),
+        ended=tuple(draw(st.lists(st.sampled_from(("visitor", "missed")), unique=True))),
+        ratings=tuple(draw(st.lists(st.integers(0, 5), max_size=2, unique=True))),
+        from_ms=lo,
+        to_ms=draw(st.sampled_from((0, lo + 8000))),
+    )
+
+
+def participants(c: Chat) -> set[str]:
+    return set(c.operators) | {a for k, a, _t in c.texts if k == "operator"}
+
+
+def oracle(all_chats: list[Chat], f: Filters) -> list[Chat]:
+    def keep(c: Chat) -> bool:
+        mine = f.me in participants(c)
+        sight = f.scope == "all" or mine or (f.scope == "department" and c.dept in f.my_departments)
+        ended = c.ended if c.status == "closed" else ""
+        missed = c.status == "closed" and c.ended in ("abandoned", "no_operator")
+        return (
+            c.site in f.sites
+            and sight
+            and (not f.department_id or c.dept == f.department_id)
+            and (not f.operator_id or f.operator_id in participants(c))
+            and (not f.visitor_id or c.visitor == f.visitor_id)
+            and (not f.statuses or c.status in f.statuses)
+            and (not f.ended or ended in f.ended or ("missed" in f.ended and missed))
+            and (not f.ratings or c.rating in f.ratings)
+            and c.created_ms >= f.from_ms
+            and (not f.to_ms or c.created_ms < f.to_ms)
+        )
+
+    return [c for c in all_chats if keep(c)]
+
+
+def sort_key(order: str, c: Chat) -> tuple[Any, ...]:
+    name = c.operators[-1].upper() if c.operators else ""
+    if order == "rating":
+        return (-c.rating, -c.created_ms, _desc(c.id))
+    if order == "operator":
+        return (name, -c.created_ms, _desc(c.id))
+    return (-c.created_ms, _desc(c.id))
+
+
+def _desc(text: str) -> tuple[int, ...]:
+    return tuple(-ord(ch) for ch in text) + (0,)
+
+
+def write(store: LmdbStore, all_chats: list[Chat]) -> None:
+    for c in all_chats:  # a commit per chat, records before messages in it
+        store.write_now(c.ops())
+
+
+def paged(conn: sqlite3.Connection, f: Filters, order: str, size: int) -> list[str]:
+    got: list[str] = []
+    after = None
+    while True:
+        rows = list_rows(conn, f, order, after, size + 1)
+        got += [r.id for r in rows[:size]]
+        if len(rows) <= size:
+            return got
+        after = list_key(order, rows[size - 1])
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=chats(), fs=st.lists(filters(), min_size=1, max_size=4), size=st.integers(1, 4))
+def test_lists_match_a_brute_force_oracle(data: list[Chat], fs: list[Filters], size: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LmdbStore(Path(tmp))
+        index = HistoryIndex(Path(tmp), store)
+        index.start()
+        try:
+            write(store, data)
+            assert index.wait_current()
+            conn = connect(index.path)
+            for f in fs:
+                for order in ("time", "rating", "operator"):
+                    want = [c.id for c in sorted(oracle(data, f), key=lambda c: sort_key(order, c))]
+                    assert paged(conn, f, order, size) == want, (order, f)
+                word = WORDS[len(data) % len(WORDS)]
+                hits = search(conn, f, match_expression(word), None, 1000)
+                want_hits = sorted(
+                    (
+                        (c.id, seq)
+                        for c in oracle(data, f)
+                        for seq, (kind, _a, text) in enumerate(c.texts, 1)
+                        if kind != "system" and word in text.split()
+                    ),
+                    key=lambda h: (sort_key("time", next(c for c in data if c.id == h[0])), h[1]),
+                )
+                assert [(h.conversation.id, h.seq) for h in hits] == want_hits
+            conn.close()
+        finally:
+            index.stop()
+            store.close()
+
+
+def dump(path: Path) -> dict[str, Any]:
+    """What the index holds, without its bookkeeping (commit numbers)."""
+    conn = connect(path)
+    try:
+        cols = "id, site, dept, visitor, visitor_name, status, operators, operator_name,"
+        cols += " created_ms, closed_ms, ended, closed_by, missed, rating, comment,"
+        cols += " message_count, last_seq, doc_hash"
+        return {
+            "rows": conn.execute(f"SELECT {cols} FROM conversations ORDER BY id").fetchall(),
+            "who": conn.execute("SELECT * FROM participants ORDER BY 1, 2, 3").fetchall(),
+            "text": conn.execute(
+                "SELECT conv, seq, text FROM message_text ORDER BY 1, 2"
+            ).fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def some_chats(n: int, start: int = 0) -> list[Chat]:
+    return [
+        Chat(
+            id=f"sa-c{i:04d}",
+            site="sa",
+            dept=DEPTS[i % 3],
+            visitor=f"v{i % 5}",
+            status="closed" if i % 2 else "active",
+            created_ms=1000 + i,
+            rating=i % 6 if i % 2 else 0,
+            operators=[OPS[i % 3]],
+            ended="operator",
+            texts=[("visitor", "", f"hello {WORDS[i % 6]}"), ("operator", OPS[i % 3], "thanks")],
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def fresh(tmp: Path) -> tuple[LmdbStore, HistoryIndex]:
+    store = LmdbStore(tmp)
+    index = HistoryIndex(tmp, store)
+    index.start()
+    return store, index
+
+
+def rebuilt(tmp: Path, store: LmdbStore) -> dict[str, Any]:
+    other = tmp / "copy"
+    other.mkdir()
+    shutil.copytree(tmp / "history", other / "history")
+    rebuild(other, store)
+    return dump(index_path(other))
+
+
+def test_the_rebuild_equals_the_live_index(tmp_path: Path) -> None:
+    store, index = fresh(tmp_path)
+    chats_ = some_chats(60)
+    write(store, chats_)
+    for c in chats_[:10]:  # records rewritten later (closed, rated)
+        c.status, c.rating = "closed", 4
+        store.write_now([CONVERSATIONS.put(c.id, c.doc())])  # type: ignore[arg-type]
+    assert index.wait_current()
+    index.stop()
+    live = dump(index.path)
+    assert len(live["rows"]) == 60 and len(live["text"]) == 120
+    assert rebuilt(tmp_path, store) == live
+    store.close()
+
+
+def test_catches_up_after_a_stop_between_commit_and_indexing(tmp_path: Path) -> None:
+    store, index = fresh(tmp_path)
+    write(store, some_chats(5))
+    assert index.wait_current()
+    index.hold(True)
+    write(store, some_chats(20, start=5))  # committed, handed over, not applied
+    index.stop(apply=False)  # as a crash would leave it
+    conn = connect(index.path)
+    assert conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 5
+    conn.close()
+    again = HistoryIndex(tmp_path, store)
+    assert again.mark < store.commit_number
+    again.start()
+    assert again.wait_current()
+    assert again.catch_ups == 1
+    again.stop()
+    assert dump(again.path) == rebuilt(tmp_path, store)
+    store.close()
+
+
+def test_a_missing_or_stale_file_is_caught_up(tmp_path: Path) -> None:
+    store, index = fresh(tmp_path)
+    write(store, some_chats(10))
+    assert index.wait_current()
+    index.stop()
+    stale = tmp_path / "stale.sqlite"
+    shutil.copy(index.path, stale)  # the index as it was (checkpointed at close)
+    _store2, index = store, HistoryIndex(tmp_path, store)
+    index.start()
+    write(store, some_chats(10, start=10))
+    assert index.wait_current()
+    index.stop()
+    want = dump(index.path)
+    shutil.copy(stale, index.path)  # behind: an older copy of the file
+    index = HistoryIndex(tmp_path, store)
+    index.start()
+    assert index.wait_current()
+    index.stop()
+    assert dump(index.path) == want
+    HistoryIndex.remove_files(index.path)  # gone
+    index.path.parent.joinpath("index.sqlite").write_bytes(b"not a database at all" * 100)
+    index = HistoryIndex(tmp_path, store)  # unreadable: made again, then caught up
+    index.start()
+    assert index.wait_current()
+    index.stop()
+    assert dump(index.path) == want
+    assert oct(index.path.stat().st_mode & 0o777) == "0o600"
+    assert oct(index.path.parent.stat().st_mode & 0o777) == "0o700"
+    store.close()
+
+
+def test_a_full_queue_falls_back_to_catching_up(tmp_path: Path) -> None:
+    store = LmdbStore(tmp_path)
+    index = HistoryIndex(tmp_path, store, queue_size=3)
+    index.start()
+    assert index.wait_current()
+    index.hold(True)
+    write(store, some_chats(30))  # 30 commits for a queue of 3: the store never waits
+    assert index.overflows >= 1
+    index.hold(False)
+    assert index.wait_current()
+    index.stop()
+    assert index.catch_ups == 2  # at start, and after the overflow
+    assert dump(index.path) == rebuilt(tmp_path, store)
+    store.close()
