@@ -40,6 +40,7 @@ from edge.bridge.connection import ConsoleConnection
 from edge.bridge.origin import console_origin_allowed
 from edge.bridge.relay import Api
 from edge.config import EdgeConfig
+from edge.console_login import LOGIN_PATH, LoginConnection
 from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
 from edge.visitor.connection import ConnectionState
 from edge.visitor.frames import (
@@ -313,6 +314,8 @@ class Edge:
         path = parts.path
         if path == CONSOLE_PATH:
             return self._console(request)
+        if path == LOGIN_PATH:
+            return self._console(request, login=True)
         if path != VISITOR_PATH:
             return static.respond(path, self)
         if request.method not in (b"GET", "GET"):
@@ -335,8 +338,9 @@ class Edge:
             agent = agent.decode("latin-1")
         return VisitorConnection(self, site, "", (agent or "")[:2000])
 
-    def _console(self, request: WSUpgradeRequest) -> Any:
-        """A console websocket: its page's origin checked before the upgrade."""
+    def _console(self, request: WSUpgradeRequest, login: bool = False) -> Any:
+        """A console websocket (or its login's): its page's origin checked
+        before the upgrade."""
         if request.method not in (b"GET", "GET"):
             return _json_response(405, "bad_request", "use GET")
         if self.api is None:
@@ -347,6 +351,8 @@ class Edge:
             return _json_response(
                 403, "origin_not_allowed", "this page's origin may not open a console here"
             )
+        if login:
+            return LoginConnection(self)
         return ConsoleConnection(self, self.api)
 
     async def close(self) -> None:

@@ -1,5 +1,6 @@
 """Static answers of the edge's HTTP side: the widget script, the demo page and
-its stylesheet, and a health check. Files are read once at import; nothing is
+its stylesheet, the operators' console (``/console``: its page, modules and
+stylesheet), and a health check. Files are read once at import; nothing is
 read from a path the request names.
 
 Every answer carries the browser's protections, in one place (:func:`headers`):
@@ -57,6 +58,25 @@ JS = "application/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 
 
+def _console_files() -> dict[str, tuple[bytes, str]]:
+    """The console's files by the path they are served at: its page at
+    ``/console`` and each module and stylesheet at ``/console/<name>``."""
+    folder = _FILES.joinpath("console")
+    kinds = {".js": JS, ".css": CSS, ".html": HTML}
+    out: dict[str, tuple[bytes, str]] = {}
+    for entry in folder.iterdir():
+        kind = kinds.get(entry.name[entry.name.rfind(".") :])
+        if kind is None or not entry.is_file():
+            continue
+        body = entry.read_bytes()
+        out[f"/console/{entry.name}"] = (compact_script(body) if kind == JS else body, kind)
+    out["/console"] = out["/console/"] = out.pop("/console/index.html")
+    return out
+
+
+CONSOLE = _console_files()
+
+
 def headers(content_type: str) -> dict[str, str]:
     """The headers of an answer of ``content_type``: the policies above."""
     out = {
@@ -89,6 +109,9 @@ def json_error(status: int, code: str, message: str) -> WSUpgradeResponseWithLis
 def respond(path: str, edge: Edge) -> WSUpgradeResponseWithListener:
     if path == "/widget.js":
         return _page(200, WIDGET_JS, JS)
+    console = CONSOLE.get(path)
+    if console is not None:
+        return _page(200, console[0], console[1])
     if path == "/healthz":
         health = {"status": "ok", "connections": len(edge.connections)}
         return _page(200, orjson.dumps(health), JSON)

@@ -1,0 +1,216 @@
+// The operators' console: signing in and out, the session through the bridge,
+// and the three panes kept in step with the session's events. Commands that
+// cannot go out while the socket is down wait: sends stay pending and are sent
+// again with their client id once the session is back (never stored twice).
+import {$} from "./dom.js";
+import {t} from "./i18n.js";
+import {Bridge, login} from "./bridge.js";
+import {State} from "./state.js";
+import {drawLists} from "./list.js";
+import {drawChat} from "./chat.js";
+import {drawVisitor} from "./visitor.js";
+import {wireComposer} from "./composer.js";
+
+const TOKEN_KEY = "parley.console.token";
+const C = "/parley.v1.";
+let state = null;
+let bridge = null;
+let drawQueued = false;
+let wasReady = false;
+
+function banner(text, kind) {
+  const el = $("banner");
+  el.textContent = text;
+  el.className = "banner " + (kind || "");
+  el.hidden = !text;
+}
+
+/** Redraw once after the current batch of changes. */
+function draw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  setTimeout(() => {
+    drawQueued = false;
+    if (!state) return;
+    drawLists(state, act, Date.now());
+    drawChat(state);
+    drawVisitor(state.chats.get(state.openId));
+    $("status").value = state.me.status || "offline";
+    markRead();
+  }, 0);
+}
+
+function command(c) { return bridge.send([c]); }
+
+function act(action, id) {
+  const chat = state.chat(id);
+  if (action === "open") openChat(id);
+  else if (action === "accept") { command({answer: {conversation_id: id, accept: true}}); openChat(id); }
+  else if (action === "decline") { command({answer: {conversation_id: id, accept: false}}); chat.offer = null; }
+  else if (action === "take") { command({pick: {conversation_id: id}}); openChat(id); }
+  draw();
+}
+
+async function openChat(id) {
+  state.openId = id;
+  const chat = state.chat(id);
+  $("composer").value = chat.draft;
+  draw();
+  if (!chat.messages.size) await loadOlder(chat);
+  loadVisitor(chat);
+}
+
+async function loadVisitor(chat) {
+  try {
+    chat.info = await bridge.call(C + "Conversations/GetVisitorInfo", "parley.v1.GetVisitorInfoRequest",
+      {conversation_id: chat.id}, "parley.v1.VisitorInfo");
+    draw();
+  } catch (err) { void err; /* no sight of it (yet): the panel says so */ }
+}
+
+/** The page of messages before the oldest held (or the last page). */
+export async function loadOlder(chat) {
+  if (chat.loadingOlder || chat.firstLoaded === 1) return;
+  const request = {conversation_id: chat.id, page_size: 30};
+  if (chat.firstLoaded) request.before_seq = chat.firstLoaded;
+  else if (chat.lastSeq) request.before_seq = chat.lastSeq + 1;
+  chat.loadingOlder = true;
+  draw();
+  try {
+    const page = await bridge.call(C + "Conversations/ListMessages", "parley.v1.ListMessagesRequest",
+      request, "parley.v1.ListMessagesResponse");
+    for (const m of page.messages) chat.add(m, false);
+    if (!page.messages.length) chat.firstLoaded = 1;  // nothing older
+  } catch (err) { void err; } finally { chat.loadingOlder = false; draw(); }
+}
+
+function markRead() {
+  const chat = state.chats.get(state.openId);
+  if (!chat || !chat.mine || chat.closed || document.hidden) return;
+  let top = 0;
+  for (const m of chat.messages.values()) if (m.author_kind === 1) top = Math.max(top, m.seq);
+  if (top > chat.readSeq && command({read: {conversation_id: chat.id, seq: top}})) chat.readSeq = top;
+}
+
+/** Send what waited for the session (sends keep their client id). */
+function flushPending() {
+  const commands = [];
+  for (const chat of state.chats.values()) {
+    for (const [cid, sent] of chat.pending) {
+      if (sent.failed) continue;
+      const body = {conversation_id: chat.id, client_msg_id: cid, text: sent.text};
+      commands.push(sent.whisper ? {whisper: body} : {send: body});
+    }
+  }
+  if (commands.length) bridge.send(commands);
+}
+
+async function whoAmI() {
+  const me = await bridge.call(C + "Auth/GetMe", "parley.v1.GetMeRequest", {}, "parley.v1.Operator");
+  $("me").textContent = me.display_name;
+  try {
+    const role = await bridge.call(C + "Roles/GetRole", "parley.v1.GetRoleRequest", {name: me.role}, "parley.v1.Role");
+    state.role = {name: role.name, permissions: new Set(role.permissions)};
+  } catch (err) { void err; state.role = {name: me.role, permissions: new Set(["chat"])}; }
+  if (state.can("transfer") && state.can("view_config")) {
+    const list = await bridge.call(C + "Departments/ListDepartments", "parley.v1.ListDepartmentsRequest",
+      {page_size: 100}, "parley.v1.ListDepartmentsResponse");
+    const select = $("transfer");
+    for (const d of list.departments) select.append(new Option(d.name, d.id));
+  }
+  draw();
+}
+
+function onState(name, detail) {
+  if (name === "connecting") banner(t("connecting"), "info");
+  else if (name === "reconnecting") banner(t("reconnecting"), "warn");
+  else if (name === "ready") {
+    if (wasReady) {
+      banner(t("synced"), "ok");
+      setTimeout(() => { if ($("banner").textContent === t("synced")) banner(""); }, 4000);
+    } else {
+      banner("");
+      whoAmI().catch(() => {});
+    }
+    wasReady = true;
+    state.me.max_chats = detail.session.max_chats || state.me.max_chats;
+    flushPending();
+    draw();
+  } else if (name === "ended") {
+    signOut(t("sessionEnded"));
+  }
+}
+
+function start(token) {
+  state = new State();
+  wasReady = false;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  bridge = new Bridge(token, {
+    resume: () => state.resume(),
+    events: (events) => {
+      const now = Date.now();
+      for (const event of events) state.apply(event, now);
+      draw();
+    },
+    state: onState,
+  });
+  window.parleyConsole = {drop: () => bridge.drop(), state: () => state};
+  wireComposer({state: () => state, bridge: () => bridge, draw, loadOlder});
+  bridge.start();
+}
+
+async function signOut(message) {
+  const ending = bridge;
+  bridge = null;
+  if (ending) {
+    ending.on.state = () => {};  // the logout ends the stream: not "session ended"
+    if (!message) await ending.call(C + "Auth/Logout", "parley.v1.LogoutRequest", {}, null).catch(() => {});
+    ending.stop();
+  }
+  state = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  $("password").value = "";
+  $("email").focus();
+}
+
+function setUp() {
+  document.title = t("title");
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
+  for (const el of document.querySelectorAll("[data-t-placeholder]")) el.placeholder = t(el.dataset.tPlaceholder);
+  $("composer").dataset.reply = t("compose");
+  $("composer").dataset.note = t("composeNote");
+  $("login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = $("sign-in");
+    button.disabled = true;
+    $("login-error").textContent = "";
+    try {
+      const reply = await login($("email").value, $("password").value);
+      sessionStorage.setItem(TOKEN_KEY, reply.token);
+      start(reply.token);
+    } catch (err) {
+      $("login-error").textContent = err.reason === "BAD_CREDENTIALS" ? t("badLogin") : t("loginFailed", {x: err.message});
+    } finally { button.disabled = false; }
+  });
+  $("sign-out").addEventListener("click", () => signOut(""));
+  $("status").addEventListener("change", (e) => { command({status: {status: e.target.value}}); });
+  $("close-chat").addEventListener("click", () => { command({close: {conversation_id: state.openId}}); });
+  $("accept-offer").addEventListener("click", () => act("accept", state.openId));
+  $("decline-offer").addEventListener("click", () => act("decline", state.openId));
+  $("transfer").addEventListener("change", (e) => {
+    const to = e.target.value;
+    e.target.value = "";
+    if (to) command({action: {conversation_id: state.openId, transfer_to_department_id: to}});
+  });
+  $("back").addEventListener("click", () => { state.openId = ""; draw(); });
+  setInterval(() => { if (state) draw(); }, 5000);  // wait times count up
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) start(token); else $("email").focus();
+}
+
+setUp();

@@ -1,0 +1,276 @@
+"""The operators' console in a real headless Chromium against a real server:
+signing in, a visitor's chat arriving, messages both ways with typing, a
+hostile message shown as text, a note, closing; the console's socket cut and
+restored (resynced, nothing doubled); a phone in dark mode in German. Screenshots
+of each key state go to /tmp/console-shots/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from playwright.async_api import Page, WebSocketRoute, expect
+
+from edge import static
+from parley.v1 import bridge_pb2, control_pb2
+from tests.edge.test_widget import attached, watch_errors
+from tests.integration.helpers import Visitor, running, visitor_url
+
+SHOTS = Path("/tmp/console-shots")
+SHOTS.mkdir(parents=True, exist_ok=True)
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+LAPTOP = {"viewport": {"width": 1366, "height": 768}}
+PHONE = {
+    "viewport": {"width": 375, "height": 720},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+async def shot(page: Page, name: str) -> None:
+    """A screenshot of a key state, to look at (not compared by the tests)."""
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+async def sign_in(page: Page, app: Any) -> None:
+    assert app.demo is not None
+    await page.goto(f"http://127.0.0.1:{app.http_port}/console")
+    await page.fill("#email", app.demo["email"])
+    await page.fill("#password", app.demo["password"])
+    await page.click("#sign-in")
+    await expect(page.locator("#app")).to_be_visible()
+
+
+async def operator_text(visitor: Visitor) -> str:
+    """The next message an operator wrote (notices skipped)."""
+    while True:
+        frame = await visitor.recv("msg", timeout=10)
+        if frame["from"] == "operator":
+            return str(frame["text"])
+
+
+async def chat_row(page: Page, name: str) -> Any:
+    """The visitor's row in the lists, accepted if it came as an offer."""
+    row = page.locator(".chat-row", has_text=name)
+    await expect(row).to_have_count(1, timeout=10_000)
+    accept = row.locator("button.accept")
+    if await accept.count():
+        await accept.click()
+    await expect(page.locator("[data-count=mine]")).to_have_text("1")
+    return row
+
+
+async def axe_finds_nothing_serious(page: Page) -> None:
+    """axe-core (vendored for the tests only), through the devtools channel: the
+    page's CSP rightly refuses an injected script tag."""
+    await page.evaluate(f"() => {{ {AXE.read_text(encoding='utf-8')}\n window.axe = axe; }}")
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+
+
+def test_the_console_is_served_with_the_strict_policy() -> None:
+    body, kind = static.CONSOLE["/console"]
+    assert kind == static.HTML
+    page = body.decode()
+    assert "<script>" not in page and "style=" not in page and "<style" not in page
+    assert re.findall(r'src="([^"]+)"', page) == ["/console/app.js"]
+    for name in ("app.js", "bridge.js", "codec.js", "schema.js", "console.css"):
+        assert f"/console/{name}" in static.CONSOLE
+    assert "script-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
+
+
+async def test_logging_in_on_the_login_socket(tmp_path: Path) -> None:
+    """The login socket answers a right password with a token the bridge takes
+    and a wrong one with BAD_CREDENTIALS."""
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+
+        async def login(password: str) -> bridge_pb2.BridgeFrame:
+            got: asyncio.Queue[bytes] = asyncio.Queue()
+
+            class Listener(WSListener):  # type: ignore[misc]
+                def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+                    if frame.msg_type is WSMsgType.BINARY:
+                        got.put_nowait(frame.get_payload_as_bytes())
+
+            url = f"ws://127.0.0.1:{app.http_port}/v1/console/login"
+            transport, _ = await ws_connect(Listener, url)
+            request = control_pb2.LoginRequest(email=app.demo["email"], password=password)
+            call = bridge_pb2.UnaryCall(
+                call_id=7, method="/parley.v1.Auth/Login", request=request.SerializeToString()
+            )
+            transport.send(WSMsgType.BINARY, bridge_pb2.BridgeFrame(call=call).SerializeToString())
+            async with asyncio.timeout(5):
+                frame = bridge_pb2.BridgeFrame.FromString(await got.get())
+            transport.disconnect()
+            return frame
+
+        good = await login(app.demo["password"])
+        assert good.WhichOneof("frame") == "reply" and good.reply.call_id == 7
+        assert control_pb2.LoginResponse.FromString(good.reply.response).token
+        bad = await login("not the password")
+        assert bad.WhichOneof("frame") == "error"
+        assert (bad.error.reason, bad.error.code) == ("BAD_CREDENTIALS", 16)
+
+
+async def test_an_operators_day(tmp_path: Path, chromium_cdp: str) -> None:
+    """Sign in, a chat arrives, messages both ways with typing, a hostile text
+    stays text, a note stays apart, the visitor panel; the socket is cut while
+    the visitor writes on, then restored: every message once; close."""
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        context = await browser.new_context(**LAPTOP, locale="en-US", color_scheme="light")
+        page = await context.new_page()
+        errors = watch_errors(page)
+
+        # The console's socket goes through a route the test can cut.
+        routes: list[WebSocketRoute] = []
+        up = {"open": True}
+
+        def route(ws: WebSocketRoute) -> None:
+            if not up["open"]:
+                ws.close(code=4000, reason="network down")
+                return
+            ws.connect_to_server()
+            routes.append(ws)
+
+        await page.route_web_socket(re.compile(r"/v1/console$"), route)
+
+        await page.goto(f"http://127.0.0.1:{app.http_port}/console")
+        await expect(page.locator("#sign-in")).to_have_text("Sign in")
+        await page.fill("#email", "nobody@example.com")
+        await page.fill("#password", "wrong")
+        await page.click("#sign-in")
+        await expect(page.locator("#login-error")).to_have_text("Wrong email or password.")
+        await shot(page, "1-login")
+        await sign_in(page, app)
+        await expect(page.locator("#me")).not_to_have_text("")
+        await expect(page.locator("#capacity")).to_have_text(re.compile(r"^0 of \d+ chats$"))
+        assert await page.evaluate("sessionStorage.getItem('parley.console.token') !== null")
+        assert "token" not in page.url
+
+        visitor = await Visitor(visitor_url(app)).connect()
+        await visitor.hello(
+            name="Ada", email="ada@example.com", page="https://shop.example/cart", title="Cart"
+        )
+        visitor.send({"type": "msg", "cid": "v1", "text": "Hello there"})
+        await visitor.recv("ack")
+        row = await chat_row(page, "Ada")
+        await expect(page.locator("#capacity")).to_have_text(re.compile(r"^1 of \d+ chats$"))
+        await row.locator("button.open").click()
+        transcript = page.locator("#transcript")
+        await expect(transcript.locator(".msg.visitor .text")).to_have_text(["Hello there"])
+        await expect(page.locator("#visitor-body")).to_contain_text("ada@example.com")
+        await expect(page.locator("#visitor-body")).to_contain_text("Cart")
+
+        composer = page.locator("#composer")
+        await composer.fill("How can I help")
+        typing = await visitor.recv("typing", timeout=10)
+        assert typing["active"] is True
+        await composer.press("Shift+Enter")
+        await composer.type("today?")
+        await composer.press("Enter")
+        assert await operator_text(visitor) == "How can I help\ntoday?"
+        await expect(composer).to_have_value("")
+        await expect(transcript.locator(".msg.own:not(.pending)")).to_have_count(1)
+
+        visitor.send({"type": "typing", "active": True})
+        await expect(page.locator("#typing")).to_have_text(re.compile("Ada is typing"))
+        visitor.send({"type": "msg", "cid": "v2", "text": HOSTILE})
+        await expect(transcript.locator(".msg.visitor .text").last).to_have_text(HOSTILE)
+        assert await transcript.locator("img").count() == 0
+
+        await page.check("#whisper")
+        await composer.fill("Regular customer")
+        await composer.press("Enter")
+        await expect(transcript.locator(".msg.note .text")).to_have_text(["Regular customer"])
+        await page.uncheck("#whisper")
+        await shot(page, "2-chat-open")
+
+        # The draft is kept with its chat, to come back to.
+        await composer.fill("half a thought")
+        held = await page.evaluate(
+            "(() => { const s = window.parleyConsole.state();"
+            " return s.chats.get(s.openId).draft; })()"
+        )
+        assert held == "half a thought"
+        await composer.fill("")
+
+        # The network goes: the visitor writes on meanwhile.
+        up["open"] = False
+        for ws in routes:
+            await ws.close(code=4000, reason="network down")
+        await expect(page.locator("#banner")).to_have_text("Reconnecting…")
+        await shot(page, "3-reconnecting")
+        for i in range(3):
+            visitor.send({"type": "msg", "cid": f"away{i}", "text": f"away {i}"})
+            await visitor.recv("ack")
+        up["open"] = True
+        await expect(page.locator("#banner")).to_have_text("Synced", timeout=15_000)
+        visitor_texts = transcript.locator(".msg.visitor .text")
+        await expect(visitor_texts).to_have_text(
+            ["Hello there", HOSTILE, "away 0", "away 1", "away 2"]
+        )
+        seqs = await transcript.locator(".msg[data-seq]").evaluate_all(
+            "els => els.map(e => Number(e.dataset.seq))"
+        )
+        assert seqs == sorted(set(seqs)), seqs  # each once, in order
+        await shot(page, "4-synced")
+
+        # An answer after the resync reaches the visitor once.
+        await composer.fill("Back again")
+        await composer.press("Enter")
+        assert await operator_text(visitor) == "Back again"
+        await axe_finds_nothing_serious(page)
+
+        await page.click("#close-chat")
+        await expect(page.locator("#closed-note")).to_be_visible()
+        await expect(page.locator("#composer-form")).to_be_hidden()
+        await expect(page.locator("[data-count=mine]")).to_have_text("0")
+        await shot(page, "5-closed")
+
+        await page.click("#sign-out")
+        await expect(page.locator("#login")).to_be_visible()
+        assert await page.evaluate("sessionStorage.getItem('parley.console.token')") is None
+        assert not [e for e in errors if "dialog" in e], errors
+        assert errors == [], errors
+        await visitor.close()
+        await context.close()
+
+
+async def test_a_phone_in_the_dark_in_german(tmp_path: Path, chromium_cdp: str) -> None:
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        context = await browser.new_context(**PHONE, locale="de-DE", color_scheme="dark")
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await page.goto(f"http://127.0.0.1:{app.http_port}/console")
+        await expect(page.locator("#sign-in")).to_have_text("Anmelden")
+        await shot(page, "6-phone-dark-login")
+        await sign_in(page, app)
+        visitor = await Visitor(visitor_url(app)).connect()
+        await visitor.hello(name="Jonas")
+        visitor.send({"type": "msg", "cid": "v1", "text": "Guten Tag"})
+        await visitor.recv("ack")
+        row = await chat_row(page, "Jonas")
+        await shot(page, "7-phone-dark-list")
+        await row.locator("button.open").click()
+        await expect(page.locator("#lists")).to_be_hidden()
+        await expect(page.locator("#transcript .msg.visitor .text")).to_have_text(["Guten Tag"])
+        await page.fill("#composer", "Hallo Jonas!")
+        await page.click("#send")
+        assert await operator_text(visitor) == "Hallo Jonas!"
+        await expect(page.locator("#transcript .msg.visitor")).to_be_in_viewport()
+        await shot(page, "8-phone-dark-chat")
+        await page.click("#back")
+        await expect(page.locator("#lists")).to_be_visible()
+        assert errors == [], errors
+        await visitor.close()
+        await context.close()
