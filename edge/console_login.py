@@ -25,8 +25,9 @@ import grpc
 from google.protobuf.message import DecodeError
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
+from control.errors import DOMAIN, detail_of, reason_of, status_of
 from edge.bridge.protocol import error_frame, reply_frame
-from engine.errors import Refused, Unauthenticated, Unavailable
+from engine.errors import Refused
 from parley.v1 import bridge_pb2, control_pb2
 
 if TYPE_CHECKING:
@@ -37,17 +38,6 @@ log = logging.getLogger("parley.edge.console_login")
 LOGIN_PATH = "/v1/console/login"
 LOGIN_METHOD = "/parley.v1.Auth/Login"
 MAX_FRAME = 4096  # an email, a password and the envelope
-DOMAIN = "parley"
-
-
-def _status(error: Refused) -> grpc.StatusCode:
-    if isinstance(error, Unauthenticated):
-        return grpc.StatusCode.UNAUTHENTICATED
-    if isinstance(error, Unavailable):
-        return grpc.StatusCode.UNAVAILABLE
-    if error.code.startswith("too_many"):
-        return grpc.StatusCode.RESOURCE_EXHAUSTED
-    return grpc.StatusCode.INVALID_ARGUMENT
 
 
 class LoginConnection(WSListener):
@@ -95,11 +85,11 @@ class LoginConnection(WSListener):
             token, expires, _ = await self.edge.engine.auth.login(
                 request.email, request.password, self.ip
             )
-        except Refused as error:
-            status = _status(error)
-            message = f"{status.name}: {error.message}"
-            reason = error.code.upper()
-            self._send(error_frame(call_id, status.value[0], message, reason, DOMAIN, {}))
+        except Refused as error:  # the same status and reason as the gRPC API's
+            status, message = status_of(error), detail_of(error)
+            metadata = {"field": error.field} if error.field else {}
+            reason = reason_of(error.code)
+            self._send(error_frame(call_id, status.value[0], message, reason, DOMAIN, metadata))
         except Exception:
             log.exception("console login failed")
             internal = grpc.StatusCode.INTERNAL
