@@ -381,9 +381,13 @@ class Parley:
         if self.demo:
             lines += [
                 f"  Demo page (chat as a visitor): http://{host}:{self.http_port}/",
+                f"  Operators' console (answer as the demo operator): "
+                f"http://{host}:{self.http_port}/console",
                 f"  Demo operator: {self.demo['email']} / {self.demo['password']}",
                 f"  Demo site id: {self.demo['site']}  department id: {self.demo['department']}",
             ]
+        if not self.demo:
+            lines.append(f"  Operators' console: http://{host}:{self.http_port}/console")
         lines += [
             f"  Widget script: http://{host}:{self.http_port}/widget.js",
             f"  Visitor websocket: ws://{host}:{self.http_port}/v1/visitor?site={site}"

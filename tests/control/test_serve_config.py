@@ -212,7 +212,7 @@ def test_serve_from_a_file_with_a_variable_and_a_flag_over_it(
     )
     try:
         assert proc.stdout is not None
-        banner = [proc.stdout.readline() for _ in range(11)]
+        banner = [proc.stdout.readline() for _ in range(12)]
         # The banner's line for the operator works as printed (its login part;
         # the console after it is interactive).
         line = next(x for x in banner if "Answer as the operator: " in x)
