@@ -120,7 +120,9 @@ class Console:
         self.ready = frame.ready
         return self
 
-    async def wait_closed(self, timeout: float = 15.0) -> tuple[bridge_pb2.BridgeClosed | None, int]:
+    async def wait_closed(
+        self, timeout: float = 15.0
+    ) -> tuple[bridge_pb2.BridgeClosed | None, int]:
         """The BridgeClosed (None if cut without one) and the close code (1006
         for a cut)."""
         async with asyncio.timeout(timeout):
