@@ -44,6 +44,10 @@ async def sign_in(page: Page, app: Any) -> None:
     await page.fill("#password", app.demo["password"])
     await page.click("#sign-in")
     await expect(page.locator("#app")).to_be_visible()
+    # The session is ready (the page asks who it is only then), and the engine
+    # has settled what the session set off (the operator online for visitors).
+    await expect(page.locator("#me")).to_have_text("Demo operator")
+    await app.engine.settle()
 
 
 async def operator_text(visitor: Visitor) -> str:
