@@ -10,7 +10,9 @@ thing and its request id are one commit: a crash leaves both or neither.
 
 Two calls with the same id at once are queued on a lock of that id, so the
 second finds the first's record. A record older than :data:`KEPT_MS` is
-forgotten (the id may be used again).
+forgotten (the id may be used again). A create that fails after its first write
+(and undoes it, as an account whose owner cannot be made does) takes its record
+away with it.
 """
 
 from __future__ import annotations
@@ -115,6 +117,12 @@ class Requests:
         token = JOIN.set(join)
         try:
             made = await create()
+        except BaseException:
+            # A create that failed after its first write (and undid it) leaves
+            # no record of its request id: a retry runs it again.
+            if joined:
+                await self.store.write_async([REQUESTS.delete(*key)])
+            raise
         finally:
             JOIN.reset(token)
         if not joined:

@@ -482,6 +482,9 @@ class Requests:
         doc = {"f": fingerprint, "db": first[0], "key": first[1].decode(), "ms": ms}
         return (self.name, self._key(account_id, method, request_id), encode(doc))
 
+    def delete(self, account_id: str, method: str, request_id: str) -> Op:
+        return (self.name, self._key(account_id, method, request_id), None)
+
     def get(self, store: Reader, account_id: str, method: str, request_id: str) -> Doc | None:
         raw = store.get(self.name, self._key(account_id, method, request_id))
         return decode(raw) if raw is not None else None
