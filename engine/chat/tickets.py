@@ -60,12 +60,12 @@ async def update_ticket(
 
 async def reply_to_ticket(engine: Engine, p: Principal, ticket_id: str, text: str) -> Ticket:
     """Answer a ticket by email to the visitor: stored with the email, one commit."""
-    if policies.check_text(text) is not None:
-        raise InvalidArgument(
-            "invalid_argument", f"a reply is 1 to {policies.MAX_TEXT} characters", field="text"
-        )
     async with engine.ticket_edits:
-        ticket = account.ticket(engine, p, ticket_id)
+        ticket = account.ticket(engine, p, ticket_id)  # an unknown ticket first
+        if policies.check_text(text) is not None:
+            raise InvalidArgument(
+                "invalid_argument", f"a reply is 1 to {policies.MAX_TEXT} characters", field="text"
+            )
         if ticket.status == "closed":
             raise FailedPrecondition("ticket_closed", "the ticket is closed: reopen it first")
         to = check_address(ticket.email, "ticket.email")
