@@ -87,6 +87,8 @@ class Client:
         self.templates = control_pb2_grpc.TemplatesStub(channel)
         self.blocks = control_pb2_grpc.BlocksStub(channel)
         self.tickets = control_pb2_grpc.TicketsStub(channel)
+        self.mail = control_pb2_grpc.MailStub(channel)
+        self.webhooks = control_pb2_grpc.WebhooksStub(channel)
         self.conversations = control_pb2_grpc.ConversationsStub(channel)
         self.direct_messages = control_pb2_grpc.DirectMessagesStub(channel)
         self.reports = control_pb2_grpc.ReportsStub(channel)

@@ -350,6 +350,13 @@ def ticket_pb(t: Ticket) -> control_pb2.Ticket:
         created_ms=t.created_ms,
         language=t.language,
         page_url=t.page_url,
+        status=t.status,
+        assignee_id=t.assignee_id,
+        updated_ms=t.updated_ms,
+        replies=[
+            control_pb2.TicketReply(operator_id=op_id, operator_name=name, text=text, sent_ms=ms)
+            for op_id, name, text, ms in t.replies
+        ],
     )
 
 
@@ -373,6 +380,7 @@ def operator_pb(o: Operator, status: str = "offline") -> control_pb2.Operator:
         auto_distribution=o.auto_distribution,
         auto_accept=o.auto_accept,
         disabled=o.disabled,
+        mail_notifications=list(o.mail_notifications),
     )
 
 

@@ -87,6 +87,9 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Blocks/DeleteBlock": MANAGE_BLACKLIST,
     "/parley.v1.Tickets/GetTicket": VIEW_TICKETS,
     "/parley.v1.Tickets/ListTickets": VIEW_TICKETS,
+    # Who sees a ticket answers it, assigns it and closes it.
+    "/parley.v1.Tickets/UpdateTicket": VIEW_TICKETS,
+    "/parley.v1.Tickets/ReplyToTicket": VIEW_TICKETS,
     "/parley.v1.Conversations/ListWaitingConversations": ACCEPT,
     "/parley.v1.Conversations/ListMessages": CHAT,
     "/parley.v1.Conversations/GetVisitorInfo": CHAT,  # and the chat in sight
@@ -112,6 +115,18 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Server/GetStatus": MANAGE_SITES,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
+    # -- email and webhooks: the account's SMTP server and where its events go,
+    # for who administers its sites (the SMTP password and the webhooks' secrets
+    # reach outside).
+    "/parley.v1.Mail/GetMailSettings": MANAGE_SITES,
+    "/parley.v1.Mail/UpdateMailSettings": MANAGE_SITES,
+    "/parley.v1.Mail/SendTestMail": MANAGE_SITES,
+    "/parley.v1.Webhooks/GetWebhook": MANAGE_SITES,
+    "/parley.v1.Webhooks/ListWebhooks": MANAGE_SITES,
+    "/parley.v1.Webhooks/CreateWebhook": MANAGE_SITES,
+    "/parley.v1.Webhooks/UpdateWebhook": MANAGE_SITES,
+    "/parley.v1.Webhooks/DeleteWebhook": MANAGE_SITES,
+    "/parley.v1.Webhooks/TestWebhook": MANAGE_SITES,
 }
 
 # Calls that need a second permission for part of what they do (checked by the

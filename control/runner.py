@@ -42,6 +42,7 @@ from engine.chat import ids
 from engine.chat.directory import SERVER_ACCOUNT
 from engine.chat.limits import Limits
 from engine.chat.permissions import SERVER_ADMIN
+from engine.delivery.settings import RetryPolicy
 from engine.persistence.codec import decode, encode
 from engine.persistence.private import write_private
 from engine.persistence.schema import META
@@ -80,6 +81,7 @@ class ServeConfig:
     tls_key: Path | None = None  # its PEM private key
     grace_seconds: float = 30.0  # an operator whose session dropped is offline after this
     history: bool = True  # follow the store with the conversations' search index
+    delivery: RetryPolicy | None = None  # the outbox's retries; None: the default
     abandon_seconds: float = 60.0  # a waiting visitor gone this long has abandoned
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     clock: Clock | None = None  # tests move time by hand
@@ -302,6 +304,7 @@ class Parley:
         check_port_free("http", config.edge.host, config.edge.port)
         self.engine = engine = Engine(
             config.data_dir,
+            delivery=config.delivery,
             map_size=config.map_size_mb << 20,
             max_map_size=(config.max_map_size_mb << 20) or None,
             limits=config.limits,

@@ -30,6 +30,8 @@ from engine.chat.records import Ticket
 from engine.chat.requests import Requests
 from engine.chat.services import ChatServices
 from engine.chat.visitor import VisitorActor
+from engine.delivery.outbox import Deliveries
+from engine.delivery.settings import RetryPolicy
 from engine.errors import Refused
 from engine.persistence import schema
 from engine.persistence.lmdb_store import LmdbStore
@@ -63,6 +65,7 @@ class Engine:
         scheduler: Scheduler | None = None,
         password_hasher: PasswordHasher | None = None,  # tests pass a cheap one
         history: bool = True,  # follow the store with the history index (benchmarks: off)
+        delivery: RetryPolicy | None = None,  # the outbox's retries (engine/delivery/)
     ) -> None:
         # An operator whose last session dropped is offline after grace_seconds;
         # a waiting visitor gone for abandon_seconds has abandoned the chat.
@@ -96,6 +99,12 @@ class Engine:
         self.requests = Requests(self.store, self.clock.wall_ms)  # creates' request ids
         self.directory.load()
         self.auth = Auth(self.directory, self.clock, self.access_changed)
+        # Email and webhooks: the outbox and its worker (engine/delivery/outbox.py).
+        self.deliveries = Deliveries(
+            self.store, self.directory, self.clock, delivery or RetryPolicy()
+        )
+        self.deliveries.load()
+        self.ticket_edits = asyncio.Lock()  # tickets are edited one at a time (tickets.py)
         services: ChatServices = self  # what the chat actors' contexts hand out
         self.system = ActorSystem(
             scheduler=scheduler, clock=self.clock, snapshots=self.store, services=services
@@ -143,6 +152,11 @@ class Engine:
         if self.history_on:
             self.history.start()
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a synchronous test): nothing is delivered
+        self.deliveries.start()
 
     def status(self) -> ServerStatus:
         """Version, uptime, connections and the store (engine/status.py)."""
@@ -182,7 +196,7 @@ class Engine:
 
     def list_tickets(self, site_id: str, limit: int = 100) -> list[Ticket]:
         """The site's offline requests, newest first."""
-        tickets = [Ticket(**doc) for doc in TICKETS.of_site(self.store, site_id)]
+        tickets = [Ticket.from_doc(doc) for doc in TICKETS.of_site(self.store, site_id)]
         tickets.sort(key=lambda t: (t.created_ms, t.id), reverse=True)
         return tickets[: max(0, limit)]
 
@@ -214,6 +228,7 @@ class Engine:
 
     async def close(self) -> None:
         """Save actors' snapshots, wait for the last commit, close the store."""
+        await self.deliveries.stop()  # what is not delivered stays in the outbox
         self.system.stop_passivation()
         self.system.passivate_all()
         await self.store.drain()

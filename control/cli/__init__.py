@@ -18,6 +18,7 @@ from control.cli import (
     auth,
     blocks,
     chat,
+    delivery,
     history,
     operators,
     records,
@@ -84,6 +85,8 @@ for command in (
     templates.template,
     chat.chat,
     status.status,
+    delivery.mail,
+    delivery.webhook,
 ):
     main.add_command(command)
 # After the commands are in: ``serve`` runs the server and calls none.

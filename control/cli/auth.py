@@ -186,17 +186,35 @@ def token_create(ctx: Ctx, name: str, days: int) -> None:
 @click.option(
     "--auto-accept/--no-auto-accept", default=None, help="Take chats as they come, or as offers"
 )
+@click.option(
+    "--mail-notify",
+    "notify",
+    multiple=True,
+    type=click.Choice(["tickets", "missed", "none"]),
+    help="Emails you want: new tickets, missed chats (repeat; none: no email)",
+)
 @pass_ctx
 def profile(
-    ctx: Ctx, display_name: str | None, avatar: str | None, auto_accept: bool | None
+    ctx: Ctx,
+    display_name: str | None,
+    avatar: str | None,
+    auto_accept: bool | None,
+    notify: tuple[str, ...],
 ) -> None:
-    """Change your display name, avatar and auto-accept."""
+    """Change your display name, avatar, auto-accept and the emails you get."""
     me = control_pb2.Operator()
+    topics = [t for t in notify if t != "none"] if notify else None
     paths = set_given(
-        me, (("display_name", display_name), ("avatar_url", avatar), ("auto_accept", auto_accept))
+        me,
+        (
+            ("display_name", display_name),
+            ("avatar_url", avatar),
+            ("auto_accept", auto_accept),
+            ("mail_notifications", topics),
+        ),
     )
     if not paths:
-        fail("give --name, --avatar and/or --auto-accept", EXIT_USAGE)
+        fail("give --name, --avatar, --auto-accept and/or --mail-notify", EXIT_USAGE)
     op = ctx.call(
         ctx.client().auth.UpdateMe,
         control_pb2.UpdateMeRequest(operator=me, update_mask=mask(paths)),

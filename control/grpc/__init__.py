@@ -7,10 +7,11 @@ how every List, Update and Create behaves; ``streams`` carries the session
 streams' batches. The control plane has one service per kind of resource:
 ``auth``; ``sites`` (Sites, Departments, Regions, Groups, LinkRules);
 ``people`` (Operators, Roles); ``chats`` (Templates, Blocks, Tickets,
-Conversations, DirectMessages, Reports); ``admin`` (Accounts, Server). The
-streams are ``operator_session`` and ``visitor_channel``. Conversions between
-protobuf and engine objects are the pure functions of ``control.converters``;
-refusals become statuses with an ErrorInfo in ``control.errors``.
+Conversations, DirectMessages, Reports); ``admin`` (Accounts, Server);
+``delivery`` (Mail, Webhooks). The streams are ``operator_session`` and
+``visitor_channel``. Conversions between protobuf and engine objects are the
+pure functions of ``control.converters``; refusals become statuses with an
+ErrorInfo in ``control.errors``.
 """
 
 from control.grpc.admin import AccountsService, ServerService
@@ -23,6 +24,7 @@ from control.grpc.chats import (
     TemplatesService,
     TicketsService,
 )
+from control.grpc.delivery import MailService, WebhooksService
 from control.grpc.operator_session import OperatorSessionService
 from control.grpc.people import OperatorsService, RolesService
 from control.grpc.sites import (
@@ -52,6 +54,9 @@ CONTROL_SERVICES = {
     "Reports": ReportsService,
     "Accounts": AccountsService,
     "Server": ServerService,
+    # email and webhooks
+    "Mail": MailService,
+    "Webhooks": WebhooksService,
 }
 
 __all__ = ["CONTROL_SERVICES", "OperatorSessionService", "VisitorChannelService"]

@@ -17,7 +17,7 @@ from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc
 
 # What one may change of oneself with UpdateMe, and what needs more than a session.
-ME_FIELDS = ("display_name", "avatar_url", "auto_accept")
+ME_FIELDS = ("display_name", "avatar_url", "auto_accept", "mail_notifications")
 ME_PERMISSIONS = {"display_name": CHANGE_DISPLAY_NAME, "auto_accept": AUTO_ACCEPT}
 
 

@@ -11,9 +11,10 @@ from control.grpc.calls import Ctx, create_once, need, rpc
 from control.grpc.masks import changes_of, masked
 from control.grpc.paging import page_of
 from engine.app import Engine
-from engine.chat import account
+from engine.chat import account, tickets
 from engine.chat.auth import Principal
 from engine.chat.directory_edits import TEMPLATE_FIELDS
+from engine.chat.tickets import TICKET_FIELDS
 from engine.records import history
 from engine.records.queries import hit_key, list_key
 from parley.v1 import control_pb2 as pb
@@ -153,6 +154,24 @@ class TicketsService(grpc_pb.TicketsServicer):
         return pb.ListTicketsResponse(
             tickets=[converters.ticket_pb(t) for t in tickets], next_page_token=token
         )
+
+    @rpc("Tickets", "UpdateTicket")
+    async def UpdateTicket(
+        self, request: pb.UpdateTicketRequest, p: Principal, context: Ctx
+    ) -> pb.Ticket:
+        fields = masked(request.update_mask, request.ticket, TICKET_FIELDS, "ticket")
+        ticket_id = need(request.ticket.id, "ticket.id")
+        changes = changes_of(request.ticket, fields)
+        updated = await tickets.update_ticket(self.engine, p, ticket_id, changes)
+        return converters.ticket_pb(updated)
+
+    @rpc("Tickets", "ReplyToTicket")
+    async def ReplyToTicket(
+        self, request: pb.ReplyToTicketRequest, p: Principal, context: Ctx
+    ) -> pb.Ticket:
+        ticket_id = need(request.ticket_id, "ticket_id")
+        updated = await tickets.reply_to_ticket(self.engine, p, ticket_id, request.text)
+        return converters.ticket_pb(updated)
 
 
 class ConversationsService(grpc_pb.ConversationsServicer):

@@ -657,14 +657,23 @@ class Directory(SiteLists, DirectoryEdits):
         return op
 
     async def update_profile(
-        self, operator_id: str, *, display_name: str | None = None, avatar_url: str | None = None
+        self,
+        operator_id: str,
+        *,
+        display_name: str | None = None,
+        avatar_url: str | None = None,
+        mail_notifications: list[str] | None = None,
     ) -> Operator:
-        """Change an operator's display name and/or avatar (validated by the record)."""
+        """Change an operator's display name, avatar and/or the emails it asks
+        for (validated by the record)."""
         op = self.operator(operator_id)
         updated = dataclasses.replace(
             op,
             display_name=op.display_name if display_name is None else display_name.strip(),
             avatar_url=op.avatar_url if avatar_url is None else avatar_url.strip(),
+            mail_notifications=op.mail_notifications
+            if mail_notifications is None
+            else tuple(dict.fromkeys(mail_notifications)),
         )
         await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated

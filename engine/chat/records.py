@@ -275,9 +275,34 @@ class Ticket:
     created_ms: int
     language: str = ""
     page_url: str = ""
+    # The lifecycle (engine/chat/tickets.py): open, assigned, answered, closed.
+    status: str = "open"
+    assignee_id: str = ""
+    updated_ms: int = 0
+    # The answers sent, oldest first: [operator id, operator name, text, ms].
+    replies: tuple[tuple[str, str, str, int], ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Ticket:
+        replies = tuple(tuple(r) for r in doc.get("replies", ()))
+        return cls(**{**doc, "replies": replies})
+
+
+TICKET_STATUSES = ("open", "assigned", "answered", "closed")
+NOTIFICATIONS = ("tickets", "missed")
+
+
+def check_notifications(topics: tuple[str, ...]) -> None:
+    unknown = [t for t in topics if t not in NOTIFICATIONS]
+    if unknown:
+        raise InvalidArgument(
+            "invalid_argument",
+            f"mail notifications are {', '.join(NOTIFICATIONS)}, not {unknown[0][:40]!r}",
+            field="mail_notifications",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,9 +324,13 @@ class Operator:
     auto_distribution: bool = True  # receives chats from the queue
     auto_accept: bool = True  # else each chat is an offer to accept in time
     disabled: bool = False  # may not log in; its sessions and streams end
+    # What the operator is told by email: "tickets" (new offline requests of
+    # its departments), "missed" (missed chats); engine/delivery/.
+    mail_notifications: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_avatar(self.avatar_url)
+        check_notifications(self.mail_notifications)
         object.__setattr__(self, "languages", check_languages(self.languages))
         object.__setattr__(self, "schedule", schedule.normalize(self.schedule))
         schedule.check_timezone(self.timezone)
@@ -319,7 +348,13 @@ class Operator:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Operator:
         doc = dict(doc)
-        for name in ("department_ids", "languages", "region_ids", "group_ids"):
+        for name in (
+            "department_ids",
+            "languages",
+            "region_ids",
+            "group_ids",
+            "mail_notifications",
+        ):
             doc[name] = tuple(doc.get(name, ()))
         return cls(**doc)
 

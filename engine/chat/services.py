@@ -16,6 +16,7 @@ from engine.runtime import Context as RuntimeContext
 
 if TYPE_CHECKING:
     from engine.chat.directory import Directory
+    from engine.delivery.outbox import Deliveries
     from engine.persistence.lmdb_store import LmdbStore
 
 
@@ -30,6 +31,11 @@ class ChatServices(Protocol):
     @property
     def directory(self) -> Directory:
         """Accounts, sites, departments and operators, as configured now."""
+        ...
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """The outbox: the writes of emails and webhook calls (engine/delivery/)."""
         ...
 
     @property

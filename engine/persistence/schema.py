@@ -96,13 +96,30 @@ meta           ``schema``                       the schema version, an int (upgr
                ``demo``                         the demo's ids (control/runner.py)
 ============== ================================ ===================================
 
+Delivery: email and webhooks from one outbox (``engine/delivery/``)
+
+============== ================================ ===================================
+outbox         <outbox id>                      a delivery (OutboxDoc): an email or
+                                                one webhook call, written in the
+                                                commit of the event causing it,
+                                                deleted once delivered (a failed
+                                                email stays, ``failed`` set)
+mailcfg        <account id>                     the account's SMTP settings, the
+                                                password included (readable by
+                                                the server alone: the data
+                                                directory is 0700)
+webhooks       <account id> 0x00 <webhook id>   Webhook.to_doc(), its secret
+                                                included
+============== ================================ ===================================
+
 Versions: 1 is the first (no version recorded); 2 kept a client-id index beside
 each stream (``journal_cids``, ``internal_cids``), no longer written nor read
 (a store that has them keeps them, unused); 3 adds ``usage``: :func:`upgrade`,
 run when the engine opens the store, counts each site's stored messages and
 tickets once (a scan of the journal and the tickets, in pieces of 10,000 records)
 before anything is served, and records version 3. 4 adds ``requests`` (nothing
-to convert). A store of a newer version is refused. (Version 1 also declared a
+to convert). The delivery databases came without a version: new, empty
+databases need no conversion. A store of a newer version is refused. (Version 1 also declared a
 ``visitors`` database that nothing wrote: a visitor's record is its actor
 snapshot. It is no longer opened.)
 """
@@ -493,6 +510,72 @@ class Requests:
 REQUESTS = Requests()
 
 
+# -- delivery: the outbox, mail settings, webhooks ------------------------------------
+
+
+class OutboxDoc(TypedDict, total=False):
+    """An ``outbox`` value. ``kind`` "email": ``to``, ``subject``, ``text``,
+    ``html``; "webhook": ``hook`` (its id), ``event`` (the event id), ``type``
+    and ``body`` (the JSON sent, as text). ``attempts`` so far, ``error`` the
+    last one's, ``failed`` once given up (an email kept for who reads the
+    outbox)."""
+
+    id: str
+    kind: str
+    account: str
+    created_ms: int
+    to: str
+    subject: str
+    text: str
+    html: str
+    hook: str
+    event: str
+    type: str
+    body: str
+    attempts: int
+    error: str
+    failed: bool
+
+
+class Outbox:
+    """``<outbox id> -> OutboxDoc``; ids sort by creation (engine/delivery/ids)."""
+
+    name = "outbox"
+
+    def put(self, doc: OutboxDoc) -> Op:
+        return (self.name, doc["id"].encode(), encode(doc))
+
+    def delete(self, outbox_id: str) -> Op:
+        return (self.name, outbox_id.encode(), None)
+
+    def all(self, store: Reader) -> Iterator[OutboxDoc]:
+        for _key, value in store.scan(self.name):
+            yield decode(value)
+
+
+OUTBOX = Outbox()
+MAIL_SETTINGS: Docs[Doc] = Docs("mailcfg")
+
+
+class Webhooks:
+    """``<account id> 0x00 <webhook id> -> webhook doc``."""
+
+    name = "webhooks"
+
+    def put(self, account_id: str, webhook_id: str, doc: Doc) -> Op:
+        return (self.name, account_id.encode() + SEP + webhook_id.encode(), encode(doc))
+
+    def delete(self, account_id: str, webhook_id: str) -> Op:
+        return (self.name, account_id.encode() + SEP + webhook_id.encode(), None)
+
+    def all(self, store: Reader) -> Iterator[Doc]:
+        for _key, value in store.scan(self.name):
+            yield decode(value)
+
+
+WEBHOOKS = Webhooks()
+
+
 DATABASES = (
     CONVERSATION_JOURNAL.records,
     DIRECT_JOURNAL.records,
@@ -518,6 +601,10 @@ DATABASES = (
     USAGE.name,
     META.name,
     REQUESTS.name,
+    # delivery
+    OUTBOX.name,
+    MAIL_SETTINGS.name,
+    WEBHOOKS.name,
 )
 
 

@@ -2733,6 +2733,16 @@ class TicketsStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsResponse.FromString,
                 _registered_method=True)
+        self.UpdateTicket = channel.unary_unary(
+                '/parley.v1.Tickets/UpdateTicket',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateTicketRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Ticket.FromString,
+                _registered_method=True)
+        self.ReplyToTicket = channel.unary_unary(
+                '/parley.v1.Tickets/ReplyToTicket',
+                request_serializer=parley_dot_v1_dot_control__pb2.ReplyToTicketRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Ticket.FromString,
+                _registered_method=True)
 
 
 class TicketsServicer:
@@ -2753,6 +2763,21 @@ class TicketsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateTicket(self, request, context):
+        """status and assignee_id (an assignee makes an open ticket assigned).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplyToTicket(self, request, context):
+        """Answers the visitor by email (through the outbox; FAILED_PRECONDITION
+        "mail_not_set" without SMTP settings); the ticket is answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TicketsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -2765,6 +2790,16 @@ def add_TicketsServicer_to_server(servicer, server):
                     servicer.ListTickets,
                     request_deserializer=parley_dot_v1_dot_control__pb2.ListTicketsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ListTicketsResponse.SerializeToString,
+            ),
+            'UpdateTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTicket,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateTicketRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Ticket.SerializeToString,
+            ),
+            'ReplyToTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplyToTicket,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ReplyToTicketRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Ticket.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2823,6 +2858,60 @@ class Tickets:
             '/parley.v1.Tickets/ListTickets',
             parley_dot_v1_dot_control__pb2.ListTicketsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ListTicketsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Tickets/UpdateTicket',
+            parley_dot_v1_dot_control__pb2.UpdateTicketRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Ticket.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplyToTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Tickets/ReplyToTicket',
+            parley_dot_v1_dot_control__pb2.ReplyToTicketRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Ticket.FromString,
             options,
             channel_credentials,
             insecure,
@@ -3743,6 +3832,472 @@ class Server:
             '/parley.v1.Server/GetStatus',
             parley_dot_v1_dot_control__pb2.GetStatusRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class MailStub:
+    """==== Email and webhooks (one outbox) ===========================================
+
+    The account's SMTP server: emails (ticket answers, operators' notices of new
+    tickets and missed chats, transcripts) go through it.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetMailSettings = channel.unary_unary(
+                '/parley.v1.Mail/GetMailSettings',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetMailSettingsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.MailSettings.FromString,
+                _registered_method=True)
+        self.UpdateMailSettings = channel.unary_unary(
+                '/parley.v1.Mail/UpdateMailSettings',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateMailSettingsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.MailSettings.FromString,
+                _registered_method=True)
+        self.SendTestMail = channel.unary_unary(
+                '/parley.v1.Mail/SendTestMail',
+                request_serializer=parley_dot_v1_dot_control__pb2.SendTestMailRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class MailServicer:
+    """==== Email and webhooks (one outbox) ===========================================
+
+    The account's SMTP server: emails (ticket answers, operators' notices of new
+    tickets and missed chats, transcripts) go through it.
+    """
+
+    def GetMailSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMailSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTestMail(self, request, context):
+        """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
+        the SMTP server's reason when it is not taken.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_MailServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetMailSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMailSettings,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetMailSettingsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.MailSettings.SerializeToString,
+            ),
+            'UpdateMailSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMailSettings,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateMailSettingsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.MailSettings.SerializeToString,
+            ),
+            'SendTestMail': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestMail,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SendTestMailRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Mail', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Mail', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Mail:
+    """==== Email and webhooks (one outbox) ===========================================
+
+    The account's SMTP server: emails (ticket answers, operators' notices of new
+    tickets and missed chats, transcripts) go through it.
+    """
+
+    @staticmethod
+    def GetMailSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Mail/GetMailSettings',
+            parley_dot_v1_dot_control__pb2.GetMailSettingsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.MailSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMailSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Mail/UpdateMailSettings',
+            parley_dot_v1_dot_control__pb2.UpdateMailSettingsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.MailSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestMail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Mail/SendTestMail',
+            parley_dot_v1_dot_control__pb2.SendTestMailRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class WebhooksStub:
+    """Where the account's events are posted, signed (README, "Webhooks").
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetWebhook = channel.unary_unary(
+                '/parley.v1.Webhooks/GetWebhook',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetWebhookRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/parley.v1.Webhooks/ListWebhooks',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/parley.v1.Webhooks/CreateWebhook',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.UpdateWebhook = channel.unary_unary(
+                '/parley.v1.Webhooks/UpdateWebhook',
+                request_serializer=parley_dot_v1_dot_control__pb2.UpdateWebhookRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/parley.v1.Webhooks/DeleteWebhook',
+                request_serializer=parley_dot_v1_dot_control__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.TestWebhook = channel.unary_unary(
+                '/parley.v1.Webhooks/TestWebhook',
+                request_serializer=parley_dot_v1_dot_control__pb2.TestWebhookRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+
+
+class WebhooksServicer:
+    """Where the account's events are posted, signed (README, "Webhooks").
+    """
+
+    def GetWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWebhook(self, request, context):
+        """The answer holds the signing secret, the only time it is shown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhook(self, request, context):
+        """url, events, enabled (enabling a disabled one clears its failures).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestWebhook(self, request, context):
+        """Posts a "ping" event now; FAILED_PRECONDITION "webhook_failed" with the
+        reason when it is not answered 2xx.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_WebhooksServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhook,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetWebhookRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Webhook.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Webhook.SerializeToString,
+            ),
+            'UpdateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhook,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UpdateWebhookRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Webhook.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'TestWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestWebhook,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.TestWebhookRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Webhooks', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Webhooks', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Webhooks:
+    """Where the account's events are posted, signed (README, "Webhooks").
+    """
+
+    @staticmethod
+    def GetWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Webhooks/GetWebhook',
+            parley_dot_v1_dot_control__pb2.GetWebhookRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Webhooks/ListWebhooks',
+            parley_dot_v1_dot_control__pb2.ListWebhooksRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Webhooks/CreateWebhook',
+            parley_dot_v1_dot_control__pb2.CreateWebhookRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Webhooks/UpdateWebhook',
+            parley_dot_v1_dot_control__pb2.UpdateWebhookRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Webhooks/DeleteWebhook',
+            parley_dot_v1_dot_control__pb2.DeleteWebhookRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Webhooks/TestWebhook',
+            parley_dot_v1_dot_control__pb2.TestWebhookRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -896,6 +896,12 @@ class TicketsStub:
     GetTicket: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetTicketRequest, _control_pb2.Ticket]
     ListTickets: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListTicketsRequest, _control_pb2.ListTicketsResponse]
     """Newest first."""
+    UpdateTicket: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateTicketRequest, _control_pb2.Ticket]
+    """status and assignee_id (an assignee makes an open ticket assigned)."""
+    ReplyToTicket: _grpc.UnaryUnaryMultiCallable[_control_pb2.ReplyToTicketRequest, _control_pb2.Ticket]
+    """Answers the visitor by email (through the outbox; FAILED_PRECONDITION
+    "mail_not_set" without SMTP settings); the ticket is answered.
+    """
 
 @_typing.type_check_only
 class TicketsAsyncStub(TicketsStub):
@@ -907,6 +913,12 @@ class TicketsAsyncStub(TicketsStub):
     GetTicket: _aio.UnaryUnaryMultiCallable[_control_pb2.GetTicketRequest, _control_pb2.Ticket]  # type: ignore[assignment]
     ListTickets: _aio.UnaryUnaryMultiCallable[_control_pb2.ListTicketsRequest, _control_pb2.ListTicketsResponse]  # type: ignore[assignment]
     """Newest first."""
+    UpdateTicket: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateTicketRequest, _control_pb2.Ticket]  # type: ignore[assignment]
+    """status and assignee_id (an assignee makes an open ticket assigned)."""
+    ReplyToTicket: _aio.UnaryUnaryMultiCallable[_control_pb2.ReplyToTicketRequest, _control_pb2.Ticket]  # type: ignore[assignment]
+    """Answers the visitor by email (through the outbox; FAILED_PRECONDITION
+    "mail_not_set" without SMTP settings); the ticket is answered.
+    """
 
 class TicketsServicer(metaclass=_abc_1.ABCMeta):
     """Offline requests left by visitors when nobody could chat. Seen by who may
@@ -927,6 +939,24 @@ class TicketsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.ListTicketsResponse, _abc.Awaitable[_control_pb2.ListTicketsResponse]]:
         """Newest first."""
+
+    @_abc_1.abstractmethod
+    def UpdateTicket(
+        self,
+        request: _control_pb2.UpdateTicketRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Ticket, _abc.Awaitable[_control_pb2.Ticket]]:
+        """status and assignee_id (an assignee makes an open ticket assigned)."""
+
+    @_abc_1.abstractmethod
+    def ReplyToTicket(
+        self,
+        request: _control_pb2.ReplyToTicketRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Ticket, _abc.Awaitable[_control_pb2.Ticket]]:
+        """Answers the visitor by email (through the outbox; FAILED_PRECONDITION
+        "mail_not_set" without SMTP settings); the ticket is answered.
+        """
 
 def add_TicketsServicer_to_server(servicer: TicketsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
@@ -1273,3 +1303,158 @@ class ServerServicer(metaclass=_abc_1.ABCMeta):
         """
 
 def add_ServerServicer_to_server(servicer: ServerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class MailStub:
+    """==== Email and webhooks (one outbox) ===========================================
+
+    The account's SMTP server: emails (ticket answers, operators' notices of new
+    tickets and missed chats, transcripts) go through it.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> MailAsyncStub: ...
+    GetMailSettings: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetMailSettingsRequest, _control_pb2.MailSettings]
+    UpdateMailSettings: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateMailSettingsRequest, _control_pb2.MailSettings]
+    SendTestMail: _grpc.UnaryUnaryMultiCallable[_control_pb2.SendTestMailRequest, _empty_pb2.Empty]
+    """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
+    the SMTP server's reason when it is not taken.
+    """
+
+@_typing.type_check_only
+class MailAsyncStub(MailStub):
+    """==== Email and webhooks (one outbox) ===========================================
+
+    The account's SMTP server: emails (ticket answers, operators' notices of new
+    tickets and missed chats, transcripts) go through it.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GetMailSettings: _aio.UnaryUnaryMultiCallable[_control_pb2.GetMailSettingsRequest, _control_pb2.MailSettings]  # type: ignore[assignment]
+    UpdateMailSettings: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateMailSettingsRequest, _control_pb2.MailSettings]  # type: ignore[assignment]
+    SendTestMail: _aio.UnaryUnaryMultiCallable[_control_pb2.SendTestMailRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
+    the SMTP server's reason when it is not taken.
+    """
+
+class MailServicer(metaclass=_abc_1.ABCMeta):
+    """==== Email and webhooks (one outbox) ===========================================
+
+    The account's SMTP server: emails (ticket answers, operators' notices of new
+    tickets and missed chats, transcripts) go through it.
+    """
+
+    @_abc_1.abstractmethod
+    def GetMailSettings(
+        self,
+        request: _control_pb2.GetMailSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.MailSettings, _abc.Awaitable[_control_pb2.MailSettings]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateMailSettings(
+        self,
+        request: _control_pb2.UpdateMailSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.MailSettings, _abc.Awaitable[_control_pb2.MailSettings]]: ...
+
+    @_abc_1.abstractmethod
+    def SendTestMail(
+        self,
+        request: _control_pb2.SendTestMailRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
+        the SMTP server's reason when it is not taken.
+        """
+
+def add_MailServicer_to_server(servicer: MailServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class WebhooksStub:
+    """Where the account's events are posted, signed (README, "Webhooks")."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> WebhooksAsyncStub: ...
+    GetWebhook: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetWebhookRequest, _control_pb2.Webhook]
+    ListWebhooks: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListWebhooksRequest, _control_pb2.ListWebhooksResponse]
+    CreateWebhook: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateWebhookRequest, _control_pb2.Webhook]
+    """The answer holds the signing secret, the only time it is shown."""
+    UpdateWebhook: _grpc.UnaryUnaryMultiCallable[_control_pb2.UpdateWebhookRequest, _control_pb2.Webhook]
+    """url, events, enabled (enabling a disabled one clears its failures)."""
+    DeleteWebhook: _grpc.UnaryUnaryMultiCallable[_control_pb2.DeleteWebhookRequest, _empty_pb2.Empty]
+    TestWebhook: _grpc.UnaryUnaryMultiCallable[_control_pb2.TestWebhookRequest, _empty_pb2.Empty]
+    """Posts a "ping" event now; FAILED_PRECONDITION "webhook_failed" with the
+    reason when it is not answered 2xx.
+    """
+
+@_typing.type_check_only
+class WebhooksAsyncStub(WebhooksStub):
+    """Where the account's events are posted, signed (README, "Webhooks")."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GetWebhook: _aio.UnaryUnaryMultiCallable[_control_pb2.GetWebhookRequest, _control_pb2.Webhook]  # type: ignore[assignment]
+    ListWebhooks: _aio.UnaryUnaryMultiCallable[_control_pb2.ListWebhooksRequest, _control_pb2.ListWebhooksResponse]  # type: ignore[assignment]
+    CreateWebhook: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateWebhookRequest, _control_pb2.Webhook]  # type: ignore[assignment]
+    """The answer holds the signing secret, the only time it is shown."""
+    UpdateWebhook: _aio.UnaryUnaryMultiCallable[_control_pb2.UpdateWebhookRequest, _control_pb2.Webhook]  # type: ignore[assignment]
+    """url, events, enabled (enabling a disabled one clears its failures)."""
+    DeleteWebhook: _aio.UnaryUnaryMultiCallable[_control_pb2.DeleteWebhookRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    TestWebhook: _aio.UnaryUnaryMultiCallable[_control_pb2.TestWebhookRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Posts a "ping" event now; FAILED_PRECONDITION "webhook_failed" with the
+    reason when it is not answered 2xx.
+    """
+
+class WebhooksServicer(metaclass=_abc_1.ABCMeta):
+    """Where the account's events are posted, signed (README, "Webhooks")."""
+
+    @_abc_1.abstractmethod
+    def GetWebhook(
+        self,
+        request: _control_pb2.GetWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Webhook, _abc.Awaitable[_control_pb2.Webhook]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWebhooks(
+        self,
+        request: _control_pb2.ListWebhooksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListWebhooksResponse, _abc.Awaitable[_control_pb2.ListWebhooksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateWebhook(
+        self,
+        request: _control_pb2.CreateWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Webhook, _abc.Awaitable[_control_pb2.Webhook]]:
+        """The answer holds the signing secret, the only time it is shown."""
+
+    @_abc_1.abstractmethod
+    def UpdateWebhook(
+        self,
+        request: _control_pb2.UpdateWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Webhook, _abc.Awaitable[_control_pb2.Webhook]]:
+        """url, events, enabled (enabling a disabled one clears its failures)."""
+
+    @_abc_1.abstractmethod
+    def DeleteWebhook(
+        self,
+        request: _control_pb2.DeleteWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]: ...
+
+    @_abc_1.abstractmethod
+    def TestWebhook(
+        self,
+        request: _control_pb2.TestWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Posts a "ping" event now; FAILED_PRECONDITION "webhook_failed" with the
+        reason when it is not answered 2xx.
+        """
+
+def add_WebhooksServicer_to_server(servicer: WebhooksServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

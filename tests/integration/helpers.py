@@ -19,6 +19,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
 from engine.chat.limits import Limits
+from engine.delivery.settings import RetryPolicy
 from engine.runtime import Clock
 from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 from tests.conftest import CHEAP_HASHER
@@ -36,6 +37,7 @@ async def running(
     password_hasher: PasswordHasher = CHEAP_HASHER,
     limits: Limits | None = None,
     history: bool = True,
+    delivery: RetryPolicy | None = None,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -51,6 +53,7 @@ async def running(
         edge=EdgeConfig(port=0, **edge),
         password_hasher=password_hasher,
         history=history,
+        delivery=delivery,
     )
     app = Parley(config)
     await app.start()
@@ -179,6 +182,8 @@ class Api:
         self.reports = control_pb2_grpc.ReportsStub(channel)
         self.accounts = control_pb2_grpc.AccountsStub(channel)
         self.server = control_pb2_grpc.ServerStub(channel)
+        self.mail = control_pb2_grpc.MailStub(channel)
+        self.webhooks = control_pb2_grpc.WebhooksStub(channel)
 
 
 class Operator:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from engine.chat import notify
 from engine.chat.conversation.state import ConversationState
 from engine.chat.events import Closed, Event, MessageEvent, OperatorJoined, Queued, Sink
+from engine.chat.journal import MESSAGES
 from engine.chat.kinds import OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
     AbandonCheck,
@@ -57,7 +59,8 @@ def start(chat: ConversationState, info: ConversationInfo, ctx: Context) -> str:
     # The record and the place in line are one commit: a crash keeps both
     # or neither.
     key, op = _waiting_op(chat, info, ctx)
-    ctx.services.store.write([chat.record_op(), op], _log_failure)
+    hooks = notify.chat_ops(ctx.services, info, "chat.started", visitor_name=info.visitor_name)
+    ctx.services.store.write([chat.record_op(), op, *hooks], _log_failure)
     ctx.ref(QUEUE, info.department_id).tell(Enqueue(info, key))
     chat.card(ctx)
     return chat.id
@@ -94,7 +97,13 @@ def post(chat: ConversationState, post: Post, ctx: Context) -> int | None:
         post.client_msg_id,
         0,
     )
-    return chat.journal.append(draft, ctx, answer=True, on_committed=chat.on_post, tag=post.origin)
+    hooks = notify.chat_ops(
+        ctx.services, info, "message", author_kind=post.author_kind, author_id=post.author_id,
+        author_name=post.author_name, text=post.text, client_msg_id=post.client_msg_id,
+    )  # fmt: skip
+    return chat.journal.append(
+        draft, ctx, answer=True, on_committed=chat.on_post, tag=post.origin, extra=hooks
+    )
 
 
 def _operator_writes(chat: ConversationState, op_id: str, ctx: Context) -> None:
@@ -165,7 +174,16 @@ def assign(chat: ConversationState, operator_id: str, operator_name: str, ctx: C
     chat.status = "active"
     chat.card(ctx)
     joined = OperatorJoined(chat.id, operator_name)
-    chat.notice(f"{operator_name} joined the chat", chat.subscribers.later_to_visitors(joined), ctx)
+    hooks = notify.chat_ops(
+        ctx.services, chat.require(), "chat.assigned", operator_id=operator_id,
+        operator_name=operator_name,
+    )  # fmt: skip
+    chat.notice(
+        f"{operator_name} joined the chat",
+        chat.subscribers.later_to_visitors(joined),
+        ctx,
+        extra=hooks,
+    )
 
 
 def requeue(
@@ -248,6 +266,20 @@ def close(
         name = chat.operators.get(by_id, "") if by_kind == "operator" else "the visitor"
         text = f"Chat closed by {name}"
 
+    # The close's webhooks, and a missed chat's emails, in the close's commit.
+    extra = notify.chat_ops(
+        ctx.services, info, "chat.closed", reason=chat.closed_reason, closed_by=chat.closed_by,
+        missed=chat.missed,
+    )  # fmt: skip
+    if chat.missed:
+        said = MESSAGES.read(ctx.services.store, chat.id, 0, 50)
+        lines = [
+            f"{m.author_name or m.author_kind}: {m.text}"
+            for m in said
+            if m.author_kind == "visitor"
+        ]
+        extra += notify.missed_ops(ctx.services, info, lines)
+
     def finish() -> None:
         chat.closed_seq = chat.journal.last_seq
         chat.subscribers.to_all(closed)
@@ -257,7 +289,7 @@ def close(
         if was_queued:
             ctx.ref(QUEUE, info.department_id).tell(Dequeue(chat.id))
 
-    chat.notice(text, finish, ctx)
+    chat.notice(text, finish, ctx, extra=extra)
 
 
 def replay_missed(chat: ConversationState, sink: Sink, ctx: Context) -> None:

@@ -10,6 +10,7 @@ transcript, and the chat's operators are told through their operator actors.
 
 from __future__ import annotations
 
+from engine.chat import notify
 from engine.chat.conversation.state import ConversationState
 from engine.chat.events import Rated, ReadUpTo, Typing
 from engine.chat.kinds import OPERATOR
@@ -79,5 +80,6 @@ def rate(chat: ConversationState, visitor_id: str, score: int, comment: str, ctx
 
     text = f"The visitor rated the chat {score}/5" + (f": {comment}" if comment else "")
     # For the operators' transcript: the visitor has its own answer (the reply).
-    chat.notice(text, announce, ctx, kind="note")
+    hooks = notify.chat_ops(ctx.services, info, "rating", score=score, comment=comment)
+    chat.notice(text, announce, ctx, kind="note", extra=hooks)
     return score

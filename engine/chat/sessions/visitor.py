@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from engine.chat import ids, policies
+from engine.chat import ids, notify, policies
 from engine.chat.events import (
     Ack,
     Closed,
@@ -360,7 +360,10 @@ class VisitorSession:
                 self._tickets -= 1
                 sink.push(failure(error))
 
-        self.engine.store.write([self.engine.ticket_op(ticket)], saved)
+        # The request and what it owes the outbox (operators' emails, webhooks):
+        # one commit.
+        ops = [self.engine.ticket_op(ticket), *notify.ticket_ops(self.engine, ticket)]
+        self.engine.store.write(ops, saved)
 
     @after_hello("client_msg_id")
     def send(self, client_msg_id: str, text: str) -> None:

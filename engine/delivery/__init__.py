@@ -1,0 +1,1 @@
+"""Email and webhooks from one durable outbox: settings, composing, sending."""
