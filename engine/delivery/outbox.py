@@ -73,6 +73,9 @@ class Deliveries:
         self.store, self.directory, self.clock, self.policy = store, directory, clock, policy
         self.mail: dict[str, MailSettings] = {}
         self.hooks: dict[str, Webhook] = {}
+        # Each account's webhooks (rebuilt when one changes): an event of an
+        # account with none costs a dict look-up, on every message.
+        self._by_account: dict[str, list[Webhook]] = {}
         self._docs: dict[str, OutboxDoc] = {}  # to deliver (not failed), by id
         self._due: list[tuple[float, str]] = []  # (loop time, id), a heap
         self._running: set[str] = set()
@@ -93,6 +96,7 @@ class Deliveries:
         for doc in WEBHOOKS.all(self.store):
             hook = Webhook.from_doc(doc)
             self.hooks[hook.id] = hook
+            self._reindex()
         for entry in OUTBOX.all(self.store):
             if entry.get("failed"):
                 self._failed[entry["account"]] = self._failed.get(entry["account"], 0) + 1
@@ -153,10 +157,18 @@ class Deliveries:
             and (not department_id or department_id in op.department_ids)
         ]
 
+    def _reindex(self) -> None:
+        by_account: dict[str, list[Webhook]] = {}
+        for hook in self.hooks.values():
+            by_account.setdefault(hook.account_id, []).append(hook)
+        self._by_account = by_account
+
     def event_ops(self, account_id: str, event_type: str, data: dict[str, Any]) -> list[Op]:
         """The writes of one event to each of the account's webhooks that wants it
         (none: no writes). One event id for all of them and every attempt."""
-        hooks = [h for h in self.hooks.values() if h.account_id == account_id]
+        hooks = self._by_account.get(account_id)
+        if not hooks:
+            return []
         hooks = [h for h in hooks if h.wants(event_type)]
         if not hooks:
             return []
@@ -319,6 +331,7 @@ class Deliveries:
         ops += [OUTBOX.delete(i) for i in {*dropped, doc["id"]}]
         await self.store.write_async(ops)
         self.hooks[hook.id] = off
+        self._reindex()
         for outbox_id in (*dropped, doc["id"]):
             self._docs.pop(outbox_id, None)
         log.warning("webhook %s disabled: %s", hook.id, off.disabled_reason)
@@ -389,6 +402,7 @@ class Deliveries:
         ops = [WEBHOOKS.delete(account_id, hook.id), *(OUTBOX.delete(i) for i in dropped)]
         await self.store.write_async(ops)
         self.hooks.pop(hook.id, None)
+        self._reindex()
         for outbox_id in dropped:
             self._docs.pop(outbox_id, None)
         self._settled()
@@ -408,3 +422,4 @@ class Deliveries:
     async def _save_hook(self, hook: Webhook) -> None:
         await self.store.write_async([WEBHOOKS.put(hook.account_id, hook.id, hook.to_doc())])
         self.hooks[hook.id] = hook
+        self._reindex()
