@@ -373,6 +373,7 @@ def operator_pb(o: Operator, status: str = "offline") -> control_pb2.Operator:
         auto_distribution=o.auto_distribution,
         auto_accept=o.auto_accept,
         disabled=o.disabled,
+        internal_name=o.internal_name,
     )
 
 
@@ -558,6 +559,7 @@ _OPERATOR_FIELDS = (
     "auto_accept",
     "role",
     "disabled",
+    "internal_name",
 )
 _OPERATOR_LISTS = ("department_ids", "languages", "region_ids", "group_ids")
 

@@ -216,6 +216,7 @@ export const SCHEMA = {
     [16, "auto_accept", "bool", 0, null, null],
     [17, "status", "string", 0, null, null],
     [18, "disabled", "bool", 0, null, null],
+    [19, "internal_name", "string", 0, null, null],
   ],
   "parley.v1.OperatorCommand": [
     [1, "hello", "message", 0, "parley.v1.OperatorHello", "command"],
