@@ -12,7 +12,7 @@ import {drawVisitor} from "./visitor.js";
 import {wireComposer} from "./composer.js";
 import {actionsDialog, actionEvent, loadDepartments} from "./actions.js";
 import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagues.js";
-import {refreshDialog} from "./dialogs.js";
+import {closeDialog, refreshDialog} from "./dialogs.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -177,6 +177,8 @@ async function signOut(message) {
     if (!message) await ending.call(C + "Auth/Logout", "parley.v1.LogoutRequest", {}, null).catch(() => {});
     ending.stop();
   }
+  closeDialog();
+  $("team").hidden = true;
   state = null;
   sessionStorage.removeItem(TOKEN_KEY);
   $("app").hidden = true;
