@@ -381,6 +381,7 @@ def operator_pb(o: Operator, status: str = "offline") -> control_pb2.Operator:
         auto_accept=o.auto_accept,
         disabled=o.disabled,
         mail_notifications=list(o.mail_notifications),
+        internal_name=o.internal_name,
     )
 
 
@@ -566,6 +567,7 @@ _OPERATOR_FIELDS = (
     "auto_accept",
     "role",
     "disabled",
+    "internal_name",
 )
 _OPERATOR_LISTS = ("department_ids", "languages", "region_ids", "group_ids")
 

@@ -39,6 +39,14 @@ ROOTS = (
     control_pb2.VisitorInfo,
     control_pb2.ListDepartmentsRequest,
     control_pb2.ListDepartmentsResponse,
+    control_pb2.ListOperatorsRequest,
+    control_pb2.ListOperatorsResponse,
+    control_pb2.ListTemplatesRequest,
+    control_pb2.ListTemplatesResponse,
+    control_pb2.ListDirectMessagesRequest,
+    control_pb2.ListDirectMessagesResponse,
+    control_pb2.CreateBlockRequest,
+    control_pb2.Block,
 )
 
 _SCALARS = {

@@ -126,6 +126,7 @@ def operator_show(ctx: Ctx, operator_id: str) -> None:
                 ("id", o.id),
                 ("email", o.email),
                 ("name", o.display_name),
+                ("internal name", o.internal_name or o.display_name),
                 ("role", o.role),
                 ("status", "disabled" if o.disabled else o.status or "offline"),
                 ("max chats", o.max_chats),
@@ -146,6 +147,7 @@ def operator_show(ctx: Ctx, operator_id: str) -> None:
 @operator.command("set")
 @click.argument("operator_id")
 @click.option("--max-chats", type=click.IntRange(0, 1000), help="Chats at once")
+@click.option("--internal-name", help="The name colleagues see ('' for the display name)")
 @click.option("--departments", help="Department ids, comma-separated ('' for none)")
 @click.option("--languages", help="Language codes spoken, e.g. en,de ('' takes any)")
 @click.option("--regions", help="Region ids, comma-separated")
@@ -167,6 +169,7 @@ def operator_set(
     ctx: Ctx,
     operator_id: str,
     max_chats: int | None,
+    internal_name: str | None,
     departments: str | None,
     languages: str | None,
     regions: str | None,
@@ -185,6 +188,7 @@ def operator_set(
         changes,
         (
             ("max_chats", max_chats),
+            ("internal_name", internal_name),
             ("department_ids", id_list(departments)),
             ("languages", id_list(languages)),
             ("region_ids", id_list(regions)),

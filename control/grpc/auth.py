@@ -1,5 +1,6 @@
 """The Auth service: log in and out, and what an operator does to its own account
-(password, sessions and API tokens, display name, avatar, auto-accept)."""
+(password, sessions and API tokens, display and internal name, avatar,
+auto-accept)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc
 
 # What one may change of oneself with UpdateMe, and what needs more than a session.
-ME_FIELDS = ("display_name", "avatar_url", "auto_accept", "mail_notifications")
+ME_FIELDS = ("display_name", "internal_name", "avatar_url", "auto_accept", "mail_notifications")
 ME_PERMISSIONS = {"display_name": CHANGE_DISPLAY_NAME, "auto_accept": AUTO_ACCEPT}
 
 

@@ -82,6 +82,7 @@ class OperatorsService(grpc_pb.OperatorsServicer):
                 role=given.role or "operator",
                 department_ids=list(given.department_ids),
                 max_chats=max_chats,
+                internal_name=given.internal_name,
             ),
             lambda o: o.id,
             lambda op_id: self.directory.operator(op_id, p.account_id),

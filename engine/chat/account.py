@@ -75,6 +75,7 @@ async def add_operator(
     role: str,
     department_ids: list[str],
     max_chats: int,
+    internal_name: str = "",
 ) -> Operator:
     """A new operator of the caller's account, in a role the caller may give."""
     directory = engine.directory
@@ -87,6 +88,7 @@ async def add_operator(
         role=role,
         department_ids=department_ids,
         max_chats=max_chats,
+        internal_name=internal_name,
     )
 
 

@@ -608,6 +608,7 @@ class Directory(SiteLists, DirectoryEdits):
         department_ids: list[str] | tuple[str, ...] = (),
         max_chats: int = 5,
         password_hash: str = "",
+        internal_name: str = "",
     ) -> Operator:
         """A new operator. ``password_hash``, when given, is an argon2id hash
         brought from elsewhere (an import) and used instead of ``password``."""
@@ -629,6 +630,7 @@ class Directory(SiteLists, DirectoryEdits):
             password_hash="",
             department_ids=tuple(department_ids),
             max_chats=max_chats,
+            internal_name=internal_name.strip(),
         )
         op = Operator(
             id="o" + ids.random_id(9),
@@ -639,6 +641,7 @@ class Directory(SiteLists, DirectoryEdits):
             password_hash=password_hash or await hash_password(password, self.hasher),
             department_ids=tuple(dict.fromkeys(department_ids)),
             max_chats=max_chats,
+            internal_name=internal_name.strip(),
         )
         if email in self._by_email:  # taken while we hashed
             raise email_taken(email)
@@ -663,9 +666,10 @@ class Directory(SiteLists, DirectoryEdits):
         display_name: str | None = None,
         avatar_url: str | None = None,
         mail_notifications: list[str] | None = None,
+        internal_name: str | None = None,
     ) -> Operator:
-        """Change an operator's display name, avatar and/or the emails it asks
-        for (validated by the record)."""
+        """Change an operator's display name, internal name, avatar and/or the
+        emails it asks for (validated by the record)."""
         op = self.operator(operator_id)
         updated = dataclasses.replace(
             op,
@@ -674,6 +678,7 @@ class Directory(SiteLists, DirectoryEdits):
             mail_notifications=op.mail_notifications
             if mail_notifications is None
             else tuple(dict.fromkeys(mail_notifications)),
+            internal_name=op.internal_name if internal_name is None else internal_name.strip(),
         )
         await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated
@@ -704,6 +709,8 @@ class Directory(SiteLists, DirectoryEdits):
         for name in ("department_ids", "languages", "region_ids", "group_ids"):
             if name in changes:
                 changes[name] = tuple(dict.fromkeys(changes[name]))
+        if "internal_name" in changes:
+            changes["internal_name"] = str(changes["internal_name"]).strip()
         updated = dataclasses.replace(op, **changes)
         self.check_operator_links(updated)
         await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])

@@ -191,6 +191,7 @@ OPERATOR_SETTINGS = (
     "auto_accept",
     "role",
     "disabled",
+    "internal_name",
 )
 
 
@@ -327,6 +328,7 @@ class Operator:
     # What the operator is told by email: "tickets" (new offline requests of
     # its departments), "missed" (missed chats); engine/delivery/.
     mail_notifications: tuple[str, ...] = ()
+    internal_name: str = ""  # what colleagues see; empty: the display name
 
     def __post_init__(self) -> None:
         check_avatar(self.avatar_url)
@@ -337,6 +339,8 @@ class Operator:
         if not EMAIL_RE.match(self.email):
             raise InvalidArgument("invalid_argument", f"email {self.email!r} is not an address")
         _check_name("display name", self.display_name)
+        if len(self.internal_name) > MAX_NAME:
+            raise InvalidArgument("invalid_argument", f"internal name is longer than {MAX_NAME}")
         if not ROLE_NAME.match(self.role):
             raise InvalidArgument("invalid_argument", f"role {self.role[:40]!r} is not a role name")
         if not 0 <= self.max_chats <= 1000:

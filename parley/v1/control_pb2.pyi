@@ -146,8 +146,8 @@ class UpdateMeRequest(_message.Message):
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def operator(self) -> Global___Operator:
-        """Only display_name, avatar_url (an https URL, or "" to remove it) and
-        auto_accept are writable here.
+        """Only display_name, internal_name, avatar_url (an https URL, or "" to
+        remove it) and auto_accept are writable here.
         """
 
     @_builtins.property
@@ -1232,6 +1232,7 @@ class Operator(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     DISABLED_FIELD_NUMBER: _builtins.int
     MAIL_NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    INTERNAL_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only."""
     account_id: _builtins.str
@@ -1257,6 +1258,12 @@ class Operator(_message.Message):
     """online | away | offline, as the operators list shows it. Output only."""
     disabled: _builtins.bool
     """A disabled operator cannot log in."""
+    internal_name: _builtins.str
+    """The name colleagues see in the operators list and the internal chat
+    (visitors see display_name); empty: the display name. At most 200
+    characters. The operator sets its own (UpdateMe), and so does who manages
+    operators (UpdateOperator, CreateOperator).
+    """
     @_builtins.property
     def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1293,10 +1300,11 @@ class Operator(_message.Message):
         status: _builtins.str = ...,
         disabled: _builtins.bool = ...,
         mail_notifications: _abc.Iterable[_builtins.str] | None = ...,
+        internal_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "avatar_url", b"avatar_url", "department_ids", b"department_ids", "disabled", b"disabled", "display_name", b"display_name", "email", b"email", "group_ids", b"group_ids", "id", b"id", "languages", b"languages", "mail_notifications", b"mail_notifications", "max_chats", b"max_chats", "online", b"online", "region_ids", b"region_ids", "role", b"role", "schedule", b"schedule", "status", b"status", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "auto_accept", b"auto_accept", "auto_distribution", b"auto_distribution", "avatar_url", b"avatar_url", "department_ids", b"department_ids", "disabled", b"disabled", "display_name", b"display_name", "email", b"email", "group_ids", b"group_ids", "id", b"id", "internal_name", b"internal_name", "languages", b"languages", "mail_notifications", b"mail_notifications", "max_chats", b"max_chats", "online", b"online", "region_ids", b"region_ids", "role", b"role", "schedule", b"schedule", "status", b"status", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1387,7 +1395,9 @@ class CreateOperatorRequest(_message.Message):
     """Chats at once; 5 when left out."""
     @_builtins.property
     def operator(self) -> Global___Operator:
-        """email, display_name, role ("operator" when empty), department_ids."""
+        """email, display_name, internal_name, role ("operator" when empty),
+        department_ids.
+        """
 
     def __init__(
         self,

@@ -78,8 +78,11 @@ async def test_routing_commands(tmp_path: Path) -> None:
             "--timezone",
             "Europe/Oslo",
             "--no-auto-accept",
+            "--internal-name",
+            "Nina (L2)",
         )
         assert o["languages"] == ["en", "nb"] and o["region_ids"] == [region["id"]]
+        assert o["internal_name"] == "Nina (L2)"
         assert o["schedule"] == "daily 08:00-20:00" and o.get("auto_accept", False) is False
         assert (await ok("department", "waiting", dept)) == {}
         assert (await ok("ticket", "list", "--site", site)) == {}

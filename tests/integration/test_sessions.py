@@ -241,3 +241,58 @@ async def test_own_display_name_and_avatar(tmp_path: Path) -> None:
         )
         for client in (boss, op, q):
             await client.close()
+
+
+async def test_internal_name_for_colleagues(tmp_path: Path) -> None:
+    """The name colleagues see, apart from the one visitors see: set by the
+    operator itself, or by who manages operators; empty means the display name."""
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        op = await demo_operator(app)
+        me = await op.auth.GetMe(control_pb2.GetMeRequest(), metadata=op.metadata)
+        assert me.internal_name == ""
+        me = await op.auth.UpdateMe(update_me(internal_name="  Nina (L2)  "), metadata=op.metadata)
+        assert (me.internal_name, me.display_name) == ("Nina (L2)", "Demo operator")
+        await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            op.auth.UpdateMe(update_me(internal_name="x" * 201), metadata=op.metadata),
+        )
+        listed = await boss.api.operators.ListOperators(
+            control_pb2.ListOperatorsRequest(), metadata=boss.metadata
+        )
+        assert {o.id: o.internal_name for o in listed.operators}[me.id] == "Nina (L2)"
+        changed = await boss.api.operators.UpdateOperator(
+            control_pb2.UpdateOperatorRequest(
+                operator=control_pb2.Operator(id=me.id, internal_name="Nina B."),
+                update_mask=FieldMask(paths=["internal_name"]),
+            ),
+            metadata=boss.metadata,
+        )
+        assert (changed.internal_name, changed.display_name) == ("Nina B.", "Demo operator")
+        made = await boss.api.operators.CreateOperator(
+            control_pb2.CreateOperatorRequest(
+                operator=control_pb2.Operator(
+                    email="kim@parley.local", display_name="Kim", internal_name="Kim (sales)"
+                ),
+                password="kim-password",
+            ),
+            metadata=boss.metadata,
+        )
+        assert made.internal_name == "Kim (sales)"
+        # A colleague without manage_operators may not rename another.
+        await expect(
+            grpc.StatusCode.PERMISSION_DENIED,
+            op.api.operators.UpdateOperator(
+                control_pb2.UpdateOperatorRequest(
+                    operator=control_pb2.Operator(id=made.id, internal_name="K"),
+                    update_mask=FieldMask(paths=["internal_name"]),
+                ),
+                metadata=op.metadata,
+            ),
+        )
+        # Kept across a restart of the record (stored with the operator).
+        again = app.engine.directory.operator(me.id)
+        assert again.internal_name == "Nina B."
+        for client in (boss, op):
+            await client.close()

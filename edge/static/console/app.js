@@ -10,6 +10,9 @@ import {drawLists} from "./list.js";
 import {drawChat} from "./chat.js";
 import {drawVisitor} from "./visitor.js";
 import {wireComposer} from "./composer.js";
+import {actionsDialog, actionEvent, loadDepartments} from "./actions.js";
+import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagues.js";
+import {closeDialog, refreshDialog} from "./dialogs.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -17,6 +20,8 @@ let state = null;
 let bridge = null;
 let drawQueued = false;
 let wasReady = false;
+// What the actions, colleagues and dialogs modules reach of the app.
+const extras = {state: () => state, bridge: () => bridge, draw: () => draw()};
 
 function banner(text, kind) {
   const el = $("banner");
@@ -36,6 +41,8 @@ function draw() {
     drawChat(state);
     drawVisitor(state.chats.get(state.openId));
     $("status").value = state.me.status || "offline";
+    drawTeam(state, extras);
+    refreshDialog();
     markRead();
   }, 0);
 }
@@ -102,6 +109,7 @@ function flushPending() {
       commands.push(sent.whisper ? {whisper: body} : {send: body});
     }
   }
+  commands.push(...pendingDirect(state));
   if (commands.length) bridge.send(commands);
 }
 
@@ -112,12 +120,8 @@ async function whoAmI() {
     const role = await bridge.call(C + "Roles/GetRole", "parley.v1.GetRoleRequest", {name: me.role}, "parley.v1.Role");
     state.role = {name: role.name, permissions: new Set(role.permissions)};
   } catch (err) { void err; state.role = {name: me.role, permissions: new Set(["chat"])}; }
-  if (state.can("transfer") && state.can("view_config")) {
-    const list = await bridge.call(C + "Departments/ListDepartments", "parley.v1.ListDepartmentsRequest",
-      {page_size: 100}, "parley.v1.ListDepartmentsResponse");
-    const select = $("transfer");
-    for (const d of list.departments) select.append(new Option(d.name, d.id));
-  }
+  loadTeam(extras).catch(() => {});
+  loadDepartments(extras).catch(() => {});
   draw();
 }
 
@@ -150,13 +154,18 @@ function start(token) {
     resume: () => state.resume(),
     events: (events) => {
       const now = Date.now();
-      for (const event of events) state.apply(event, now);
+      for (const event of events) {
+        state.apply(event, now);
+        teamEvent(state, event);
+        actionEvent(state, event);
+      }
       draw();
     },
     state: onState,
   });
   window.parleyConsole = {drop: () => bridge.drop(), state: () => state};
   wireComposer({state: () => state, bridge: () => bridge, draw, loadOlder});
+  wireTeam(extras);
   bridge.start();
 }
 
@@ -168,6 +177,8 @@ async function signOut(message) {
     if (!message) await ending.call(C + "Auth/Logout", "parley.v1.LogoutRequest", {}, null).catch(() => {});
     ending.stop();
   }
+  closeDialog();
+  $("team").hidden = true;
   state = null;
   sessionStorage.removeItem(TOKEN_KEY);
   $("app").hidden = true;
@@ -202,11 +213,7 @@ function setUp() {
   $("close-chat").addEventListener("click", () => { command({close: {conversation_id: state.openId}}); });
   $("accept-offer").addEventListener("click", () => act("accept", state.openId));
   $("decline-offer").addEventListener("click", () => act("decline", state.openId));
-  $("transfer").addEventListener("change", (e) => {
-    const to = e.target.value;
-    e.target.value = "";
-    if (to) command({action: {conversation_id: state.openId, transfer_to_department_id: to}});
-  });
+  $("actions").addEventListener("click", () => actionsDialog(extras));
   $("back").addEventListener("click", () => { state.openId = ""; draw(); });
   setInterval(() => { if (state) draw(); }, 5000);  // wait times count up
   const token = sessionStorage.getItem(TOKEN_KEY);

@@ -1,7 +1,7 @@
 // The middle pane: the open chat's transcript (times, authors, notes set
 // apart, older messages loaded on scrolling up), the visitor's typing, the
 // composer (Enter sends, Shift+Enter a new line, a draft kept per chat) and
-// the chat's actions.
+// the chat's actions (the dialog is actions.js).
 import {h, fill, $} from "./dom.js";
 import {t, clock, stamp} from "./i18n.js";
 import {AUTHOR} from "./state.js";
@@ -16,7 +16,7 @@ export function drawChat(state) {
   $("chat-title").textContent = chat.name;
   const canWrite = chat.mine && !chat.closed;
   $("close-chat").hidden = !canWrite;
-  $("transfer").hidden = !canWrite || !state.can("transfer");
+  $("actions").hidden = false;  // what can be done, or why not: actions.js
   $("offer-actions").hidden = !(chat.offer && !chat.mine);
   $("composer-form").hidden = !canWrite;
   $("closed-note").hidden = !chat.closed;

@@ -1,8 +1,10 @@
 // The composer of the open chat: Enter sends, Shift+Enter a new line, the
 // draft kept per chat, typing sent (at most every 2 s, stopped after 4 s idle
 // or on sending), a note (whisper) when "Note" is ticked; and the transcript
-// loading older messages when scrolled to the top.
+// loading older messages when scrolled to the top. "/" opens the quick
+// replies (quick.js).
 import {$} from "./dom.js";
+import {wireQuick} from "./quick.js";
 
 const TYPING_EVERY = 2000;
 const TYPING_IDLE = 4000;
@@ -46,7 +48,10 @@ export function wireComposer(app) {
     app.draw();
   };
 
+  const quick = wireQuick(app, box);
+
   box.addEventListener("keydown", (e) => {
+    if (quick.key(e)) { e.preventDefault(); e.stopPropagation(); return; }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
     if (e.key === "Escape") box.blur();
   });
