@@ -39,6 +39,19 @@ ROOTS = (
     control_pb2.VisitorInfo,
     control_pb2.ListDepartmentsRequest,
     control_pb2.ListDepartmentsResponse,
+    # The History and Tickets pages.
+    control_pb2.ListConversationsRequest,
+    control_pb2.ListConversationsResponse,
+    control_pb2.SearchConversationsRequest,
+    control_pb2.SearchConversationsResponse,
+    control_pb2.ListTicketsRequest,
+    control_pb2.ListTicketsResponse,
+    control_pb2.GetTicketRequest,
+    control_pb2.Ticket,
+    control_pb2.ListSitesRequest,
+    control_pb2.ListSitesResponse,
+    control_pb2.ListOperatorsRequest,
+    control_pb2.ListOperatorsResponse,
 )
 
 _SCALARS = {

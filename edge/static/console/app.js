@@ -10,6 +10,7 @@ import {drawLists} from "./list.js";
 import {drawChat} from "./chat.js";
 import {drawVisitor} from "./visitor.js";
 import {wireComposer} from "./composer.js";
+import {Nav} from "./nav.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -17,6 +18,7 @@ let state = null;
 let bridge = null;
 let drawQueued = false;
 let wasReady = false;
+let nav = null;
 
 function banner(text, kind) {
   const el = $("banner");
@@ -37,6 +39,7 @@ function draw() {
     drawVisitor(state.chats.get(state.openId));
     $("status").value = state.me.status || "offline";
     markRead();
+    nav.drawn(state);
   }, 0);
 }
 
@@ -56,7 +59,7 @@ async function openChat(id) {
   const chat = state.chat(id);
   $("composer").value = chat.draft;
   draw();
-  if (!chat.messages.size) await loadOlder(chat);
+  if (chat.messages.size < 30) await loadOlder(chat);  // a resumed chat holds only the newest
   loadVisitor(chat);
 }
 
@@ -144,13 +147,20 @@ function onState(name, detail) {
 function start(token) {
   state = new State();
   wasReady = false;
+  nav = nav || new Nav({
+    state: () => state, bridge: () => bridge, command: (c) => bridge && command(c), act,
+    open: (id) => act("open", id), call: (...args) => bridge.call(...args),
+  });
+  nav.restore(state);
   $("login").hidden = true;
   $("app").hidden = false;
   bridge = new Bridge(token, {
     resume: () => state.resume(),
     events: (events) => {
       const now = Date.now();
+      const was = nav.before(state, events);
       for (const event of events) state.apply(event, now);
+      nav.after(state, events, was);
       draw();
     },
     state: onState,
@@ -169,6 +179,7 @@ async function signOut(message) {
     ending.stop();
   }
   state = null;
+  nav.stop();
   sessionStorage.removeItem(TOKEN_KEY);
   $("app").hidden = true;
   $("login").hidden = false;
