@@ -47,6 +47,17 @@ ROOTS = (
     control_pb2.ListDirectMessagesResponse,
     control_pb2.CreateBlockRequest,
     control_pb2.Block,
+    # The History and Tickets pages.
+    control_pb2.ListConversationsRequest,
+    control_pb2.ListConversationsResponse,
+    control_pb2.SearchConversationsRequest,
+    control_pb2.SearchConversationsResponse,
+    control_pb2.ListTicketsRequest,
+    control_pb2.ListTicketsResponse,
+    control_pb2.GetTicketRequest,
+    control_pb2.Ticket,
+    control_pb2.ListSitesRequest,
+    control_pb2.ListSitesResponse,
 )
 
 _SCALARS = {

@@ -155,3 +155,13 @@ def test_bench_history() -> None:
     out, rows = smoke("bench_history")
     assert "Machine:" in out
     assert all(number(row["value"]) > 0 for row in rows)
+
+
+def test_bench_console(chromium_path: str) -> None:
+    """Needs Chromium (the page tests' own, installed on first use): skipped
+    only where it is missing and cannot be installed."""
+    assert chromium_path
+    out, rows = smoke("bench_console")
+    assert "Machine:" in out and "10 chats of 5 visitor messages" in out
+    assert all(number(row["p50 (or once)"]) > 0 for row in rows), rows
+    assert re.search(r"Bridge latency at ~1,000 events/s .*: added p50 [+-]", out), out

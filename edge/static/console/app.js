@@ -13,6 +13,7 @@ import {wireComposer} from "./composer.js";
 import {actionsDialog, actionEvent, loadDepartments} from "./actions.js";
 import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagues.js";
 import {closeDialog, refreshDialog} from "./dialogs.js";
+import {Nav} from "./nav.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -22,6 +23,7 @@ let drawQueued = false;
 let wasReady = false;
 // What the actions, colleagues and dialogs modules reach of the app.
 const extras = {state: () => state, bridge: () => bridge, draw: () => draw()};
+let nav = null;
 
 function banner(text, kind) {
   const el = $("banner");
@@ -44,6 +46,7 @@ function draw() {
     drawTeam(state, extras);
     refreshDialog();
     markRead();
+    nav.drawn(state);
   }, 0);
 }
 
@@ -63,7 +66,7 @@ async function openChat(id) {
   const chat = state.chat(id);
   $("composer").value = chat.draft;
   draw();
-  if (!chat.messages.size) await loadOlder(chat);
+  if (chat.messages.size < 30) await loadOlder(chat);  // a resumed chat holds only the newest
   loadVisitor(chat);
 }
 
@@ -148,17 +151,24 @@ function onState(name, detail) {
 function start(token) {
   state = new State();
   wasReady = false;
+  nav = nav || new Nav({
+    state: () => state, bridge: () => bridge, command: (c) => bridge && command(c), act,
+    open: (id) => act("open", id), call: (...args) => bridge.call(...args),
+  });
+  nav.restore(state);
   $("login").hidden = true;
   $("app").hidden = false;
   bridge = new Bridge(token, {
     resume: () => state.resume(),
     events: (events) => {
       const now = Date.now();
+      const was = nav.before(state, events);
       for (const event of events) {
         state.apply(event, now);
         teamEvent(state, event);
         actionEvent(state, event);
       }
+      nav.after(state, events, was);
       draw();
     },
     state: onState,
@@ -180,6 +190,7 @@ async function signOut(message) {
   closeDialog();
   $("team").hidden = true;
   state = null;
+  nav.stop();
   sessionStorage.removeItem(TOKEN_KEY);
   $("app").hidden = true;
   $("login").hidden = false;

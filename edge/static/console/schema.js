@@ -103,6 +103,23 @@ export const SCHEMA = {
     [4, "client_msg_id", "string", 0, null, null],
     [5, "conversation_id", "string", 0, null, null],
   ],
+  "parley.v1.Conversation": [
+    [1, "id", "string", 0, null, null],
+    [2, "site_id", "string", 0, null, null],
+    [3, "department_id", "string", 0, null, null],
+    [4, "visitor_id", "string", 0, null, null],
+    [5, "visitor_name", "string", 0, null, null],
+    [6, "status", "string", 0, null, null],
+    [7, "operators", "message", 1, "parley.v1.ConversationOperator", null],
+    [8, "started_ms", "int64", 0, null, null],
+    [9, "closed_ms", "int64", 0, null, null],
+    [10, "ended", "string", 0, null, null],
+    [11, "closed_by", "string", 0, null, null],
+    [12, "missed", "bool", 0, null, null],
+    [13, "rating", "uint32", 0, null, null],
+    [14, "rating_comment", "string", 0, null, null],
+    [15, "message_count", "uint32", 0, null, null],
+  ],
   "parley.v1.ConversationAssigned": [
     [1, "conversation_id", "string", 0, null, null],
     [2, "site_id", "string", 0, null, null],
@@ -115,6 +132,26 @@ export const SCHEMA = {
     [1, "conversation_id", "string", 0, null, null],
     [2, "closed_by", "string", 0, null, null],
     [3, "reason", "string", 0, null, null],
+  ],
+  "parley.v1.ConversationFilter": [
+    [1, "site_id", "string", 0, null, null],
+    [2, "department_id", "string", 0, null, null],
+    [3, "operator_id", "string", 0, null, null],
+    [4, "visitor_id", "string", 0, null, null],
+    [5, "statuses", "string", 1, null, null],
+    [6, "ended", "string", 1, null, null],
+    [7, "ratings", "uint32", 1, null, null],
+    [8, "start_time_ms", "int64", 0, null, null],
+    [9, "end_time_ms", "int64", 0, null, null],
+  ],
+  "parley.v1.ConversationHit": [
+    [1, "conversation", "message", 0, "parley.v1.Conversation", null],
+    [2, "seq", "uint64", 0, null, null],
+    [3, "snippet", "string", 0, null, null],
+  ],
+  "parley.v1.ConversationOperator": [
+    [1, "operator_id", "string", 0, null, null],
+    [2, "name", "string", 0, null, null],
   ],
   "parley.v1.ConversationRated": [
     [1, "conversation_id", "string", 0, null, null],
@@ -159,6 +196,9 @@ export const SCHEMA = {
   "parley.v1.GetRoleRequest": [
     [1, "name", "string", 0, null, null],
   ],
+  "parley.v1.GetTicketRequest": [
+    [1, "ticket_id", "string", 0, null, null],
+  ],
   "parley.v1.GetVisitorInfoRequest": [
     [1, "conversation_id", "string", 0, null, null],
   ],
@@ -166,6 +206,16 @@ export const SCHEMA = {
     [1, "invisible", "bool", 0, null, null],
   ],
   "parley.v1.LeaveChat": [
+  ],
+  "parley.v1.ListConversationsRequest": [
+    [1, "filter", "message", 0, "parley.v1.ConversationFilter", null],
+    [2, "order_by", "string", 0, null, null],
+    [3, "page_size", "int32", 0, null, null],
+    [4, "page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListConversationsResponse": [
+    [1, "conversations", "message", 1, "parley.v1.Conversation", null],
+    [2, "next_page_token", "string", 0, null, null],
   ],
   "parley.v1.ListDepartmentsRequest": [
     [1, "site_id", "string", 0, null, null],
@@ -206,6 +256,14 @@ export const SCHEMA = {
     [1, "operators", "message", 1, "parley.v1.Operator", null],
     [2, "next_page_token", "string", 0, null, null],
   ],
+  "parley.v1.ListSitesRequest": [
+    [1, "page_size", "int32", 0, null, null],
+    [2, "page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListSitesResponse": [
+    [1, "sites", "message", 1, "parley.v1.Site", null],
+    [2, "next_page_token", "string", 0, null, null],
+  ],
   "parley.v1.ListTemplatesRequest": [
     [1, "prefix", "string", 0, null, null],
     [2, "conversation_id", "string", 0, null, null],
@@ -214,6 +272,15 @@ export const SCHEMA = {
   ],
   "parley.v1.ListTemplatesResponse": [
     [1, "templates", "message", 1, "parley.v1.Template", null],
+    [2, "next_page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListTicketsRequest": [
+    [1, "site_id", "string", 0, null, null],
+    [2, "page_size", "int32", 0, null, null],
+    [3, "page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListTicketsResponse": [
+    [1, "tickets", "message", 1, "parley.v1.Ticket", null],
     [2, "next_page_token", "string", 0, null, null],
   ],
   "parley.v1.LoginRequest": [
@@ -342,6 +409,16 @@ export const SCHEMA = {
     [2, "permissions", "string", 1, null, null],
     [3, "builtin", "bool", 0, null, null],
   ],
+  "parley.v1.SearchConversationsRequest": [
+    [1, "query", "string", 0, null, null],
+    [2, "filter", "message", 0, "parley.v1.ConversationFilter", null],
+    [3, "page_size", "int32", 0, null, null],
+    [4, "page_token", "string", 0, null, null],
+  ],
+  "parley.v1.SearchConversationsResponse": [
+    [1, "hits", "message", 1, "parley.v1.ConversationHit", null],
+    [2, "next_page_token", "string", 0, null, null],
+  ],
   "parley.v1.SessionReady": [
     [1, "operator_id", "string", 0, null, null],
     [2, "display_name", "string", 0, null, null],
@@ -350,6 +427,16 @@ export const SCHEMA = {
   ],
   "parley.v1.SetStatus": [
     [1, "status", "string", 0, null, null],
+  ],
+  "parley.v1.Site": [
+    [1, "id", "string", 0, null, null],
+    [2, "account_id", "string", 0, null, null],
+    [3, "name", "string", 0, null, null],
+    [4, "allowed_origins", "string", 1, null, null],
+    [5, "timezone", "string", 0, null, null],
+    [6, "typing_preview", "bool", 0, null, null],
+    [7, "languages", "string", 1, null, null],
+    [8, "quota_mb", "uint32", 0, null, null],
   ],
   "parley.v1.TakeOver": [
     [1, "from_operator_id", "string", 0, null, null],
@@ -361,6 +448,28 @@ export const SCHEMA = {
     [4, "text", "string", 0, null, null],
     [5, "rendered", "string", 0, null, null],
     [6, "shared", "bool", 0, null, null],
+  ],
+  "parley.v1.Ticket": [
+    [1, "id", "string", 0, null, null],
+    [2, "site_id", "string", 0, null, null],
+    [3, "department_id", "string", 0, null, null],
+    [4, "visitor_id", "string", 0, null, null],
+    [5, "name", "string", 0, null, null],
+    [6, "email", "string", 0, null, null],
+    [7, "text", "string", 0, null, null],
+    [8, "created_ms", "int64", 0, null, null],
+    [9, "language", "string", 0, null, null],
+    [10, "page_url", "string", 0, null, null],
+    [11, "status", "string", 0, null, null],
+    [12, "assignee_id", "string", 0, null, null],
+    [13, "updated_ms", "int64", 0, null, null],
+    [14, "replies", "message", 1, "parley.v1.TicketReply", null],
+  ],
+  "parley.v1.TicketReply": [
+    [1, "operator_id", "string", 0, null, null],
+    [2, "operator_name", "string", 0, null, null],
+    [3, "text", "string", 0, null, null],
+    [4, "sent_ms", "int64", 0, null, null],
   ],
   "parley.v1.TypingNotice": [
     [1, "conversation_id", "string", 0, null, null],

@@ -1,0 +1,147 @@
+// Getting around the console: the notifications (notify.js), the keyboard and
+// the palette (keys.js, palette.js), the pages (Chats, History, Tickets), and
+// resuming across a reload: each chat's last seq and read seq are kept in the
+// tab's sessionStorage and given back to the State before the bridge's first
+// hello, so a reload replays only what came after.
+//
+// app.js calls in at five places: restore(state) before the bridge starts,
+// before(state, events) and after(state, events) around applying a batch,
+// drawn(state) after each draw, and stop() at signing out.
+import {$} from "./dom.js";
+import {t} from "./i18n.js";
+import {Notifier, titled} from "./notify.js";
+import {wireKeys} from "./keys.js";
+import {wirePalette} from "./palette.js";
+import {wireHistory, showHistory} from "./history.js";
+import {wireTickets, showTickets} from "./tickets.js";
+
+const SEQS_KEY = "parley.console.seqs";
+const KEEP = 500;              // chats whose resume points are kept
+const PAGES = ["chats", "history", "tickets"];
+
+export class Nav {
+  /** ``app``: state(), bridge(), command(c), open(id), act(action, id), call(...). */
+  constructor(app) {
+    this.app = app;
+    this.notifier = new Notifier();
+    this.current = "chats";
+    this.saveQueued = false;
+    this.streamMessages = 0;    // message events the stream brought (tests read it)
+    this.ticker = null;
+    window.parleyNav = this;
+    const ctx = {...app, page: (name) => this.page(name), notifyOn: () => this.enable("on"),
+      notifyOff: () => this.notifier.choice !== "on"};
+    wireKeys(ctx);
+    wirePalette(() => this.chatItems());
+    wireHistory(ctx);
+    wireTickets(ctx);
+    for (const name of PAGES) $("page-" + name).addEventListener("click", () => this.page(name));
+    $("notify-on").addEventListener("click", () => this.enable("on"));
+    $("notify-off").addEventListener("click", () => this.enable("off"));
+    const wake = () => this.notifier.wake();
+    document.addEventListener("pointerdown", wake, {capture: true});
+    document.addEventListener("keydown", wake, {capture: true});
+    document.addEventListener("visibilitychange", () => { const s = app.state(); if (s) this.drawn(s); });
+  }
+
+  /** A new session (after login or reload): resume points back, the prompt if unanswered. */
+  restore(state) {
+    let kept = {};
+    try { kept = JSON.parse(sessionStorage.getItem(SEQS_KEY) || "{}"); } catch (err) { void err; }
+    for (const [id, [seq, read]] of Object.entries(kept)) {
+      const chat = state.chat(id);
+      chat.streamSeq = chat.lastSeq = seq;
+      chat.readSeq = read;
+    }
+    this.streamMessages = 0;
+    $("notify-ask").hidden = Boolean(this.notifier.choice);
+    clearInterval(this.ticker);
+    this.ticker = setInterval(() => {
+      const s = this.app.state();
+      if (s) this.notifier.tick(s, (id) => this.app.open(id));
+    }, 1000);
+    this.page("chats");
+  }
+
+  enable(choice) {
+    this.notifier.choose(choice);
+    $("notify-ask").hidden = true;
+  }
+
+  /** Before a batch is applied: what was true of the chats it touches. */
+  before(state, events) {
+    const was = new Map();
+    for (const event of events) {
+      const e = event[event.event];
+      const id = e && (e.conversation_id || (e.card && e.card.conversation_id));
+      if (!id || was.has(id)) continue;
+      const chat = state.chats.get(id);
+      was.set(id, {offered: Boolean(chat && chat.offer), waiting: Boolean(chat && chat.view === "new")});
+    }
+    return was;
+  }
+
+  /** After a batch: sounds and notifications, and the resume points saved. */
+  after(state, events, was) {
+    for (const event of events) if (event.event === "message") this.streamMessages += 1;
+    this.notifier.events(state, events, was, (id) => this.app.open(id));
+    this.save();
+  }
+
+  save() {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setTimeout(() => {
+      this.saveQueued = false;
+      const s = this.app.state();
+      if (!s) return;
+      const kept = [...s.chats.values()].filter((c) => c.streamSeq > 0)
+        .sort((a, b) => b.lastSeq - a.lastSeq).slice(0, KEEP);
+      sessionStorage.setItem(SEQS_KEY, JSON.stringify(Object.fromEntries(kept.map((c) => [c.id, [c.streamSeq, c.readSeq]]))));
+    }, 250);
+  }
+
+  /** After each draw: the title's count and which pages the role may see. */
+  drawn(state) {
+    titled(Notifier.unread(state));
+    $("page-tickets").hidden = !state.can("view_tickets");
+    if (this.current === "tickets" && !state.can("view_tickets") && state.role.name) this.page("chats");
+    this.save();
+  }
+
+  /** Show a page: chats, history or tickets. */
+  page(name) {
+    if (!PAGES.includes(name)) return;
+    const changed = name !== this.current;
+    this.current = name;
+    document.body.dataset.page = name;
+    for (const p of PAGES) {
+      $("page-" + p).setAttribute("aria-pressed", String(p === name));
+      if (p !== "chats") $(p + "-page").hidden = p !== name;
+    }
+    if (!changed) return;
+    if (name === "history") showHistory();
+    else if (name === "tickets") showTickets();
+  }
+
+  /** The palette's chat items: every listed chat, in the lists' order. */
+  chatItems() {
+    const s = this.app.state();
+    if (!s) return [];
+    const out = [];
+    for (const view of ["mine", "new", "others", "missed"]) {
+      for (const chat of s.inView(view)) {
+        const n = chat.unread();
+        out.push({id: "chat-" + chat.id, label: t("openChat", {x: chat.name}), hint: t(view) + (n ? " · " + n : ""),
+          run: () => { this.page("chats"); this.app.open(chat.id); }});
+      }
+    }
+    return out;
+  }
+
+  stop() {
+    clearInterval(this.ticker);
+    sessionStorage.removeItem(SEQS_KEY);
+    titled(0);
+  }
+}
