@@ -7,8 +7,9 @@ how every List, Update and Create behaves; ``streams`` carries the session
 streams' batches. The control plane has one service per kind of resource:
 ``auth``; ``sites`` (Sites, Departments, Regions, Groups, LinkRules);
 ``people`` (Operators, Roles); ``chats`` (Templates, Blocks, Tickets,
-Conversations, DirectMessages, Reports); ``admin`` (Accounts, Server). The
-streams are ``operator_session`` and ``visitor_channel``. Conversions between
+Conversations, DirectMessages, Reports); ``admin`` (Accounts, Server);
+``privacy`` (Audit, Visitors). The streams are ``operator_session`` and
+``visitor_channel``. Conversions between
 protobuf and engine objects are the pure functions of ``control.converters``;
 refusals become statuses with an ErrorInfo in ``control.errors``.
 """
@@ -25,6 +26,7 @@ from control.grpc.chats import (
 )
 from control.grpc.operator_session import OperatorSessionService
 from control.grpc.people import OperatorsService, RolesService
+from control.grpc.privacy import AuditService, VisitorsService
 from control.grpc.sites import (
     DepartmentsService,
     GroupsService,
@@ -52,6 +54,9 @@ CONTROL_SERVICES = {
     "Reports": ReportsService,
     "Accounts": AccountsService,
     "Server": ServerService,
+    # Audit log and privacy
+    "Audit": AuditService,
+    "Visitors": VisitorsService,
 }
 
 __all__ = ["CONTROL_SERVICES", "OperatorSessionService", "VisitorChannelService"]

@@ -36,6 +36,14 @@ puts the batch on a bounded queue of its own): the chat never waits for it. The
 number lets a follower that fell behind, or was not running, know it and catch
 up from the store.
 
+Deleted data does not leave the data file by itself: LMDB puts the pages a
+delete frees on its free list, their bytes untouched, until a later write
+reuses them. :meth:`LmdbStore.compact` (after an erasure or a retention sweep)
+rewrites the file without them: the writer pauses (writes queue meanwhile),
+LMDB copies the live pages to a new file on the writer thread while the loop
+keeps reading, and the loop swaps the files between two commits, under the
+resize lock, as it resizes the map. It costs a copy of what the store holds.
+
 A second process opening the same data directory is refused with
 :class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``). The data
 directory is the owner's alone (directories 0700, files 0600, whatever the
@@ -168,15 +176,7 @@ class LmdbStore:
         try:
             # LMDB would make its directory with the file mode (no search bit).
             private_dir(self.path / "lmdb")
-            self.env = lmdb.open(
-                str(self.path / "lmdb"),
-                mode=FILE_MODE,
-                map_size=map_size,
-                max_dbs=len(DATABASES) + 4,
-                subdir=True,
-                sync=True,
-                metasync=True,
-            )
+            self._open_env(map_size)
             make_private(self.path)  # the files LMDB just made, and any older ones
         except BaseException:
             if hasattr(self, "env"):
@@ -202,6 +202,10 @@ class LmdbStore:
         stored = self.get(META.name, COMMIT_KEY)
         self.commit_number = int(decode(stored)) if stored is not None else 0
         self._followers: list[Follower] = []
+        self._paused = False  # a compaction holds the writer
+        self._idle: list[asyncio.Future[None]] = []  # waiting for the batch in flight
+        self._compacting: asyncio.Lock | None = None
+        self.compactions = 0
 
     # -- writing -----------------------------------------------------------------
 
@@ -242,7 +246,7 @@ class LmdbStore:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._busy or not self._pending:
+        if self._busy or self._paused or not self._pending:
             return
         batch, self._pending = self._pending, []
         self._busy = True
@@ -327,7 +331,12 @@ class LmdbStore:
             self._unmeter()
         for _ops, done in batch:
             done(error)
-        if self._pending and not self._flush_scheduled:
+        if self._paused:
+            waiting, self._idle = self._idle, []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+        elif self._pending and not self._flush_scheduled:
             self._flush()
 
     def _unmeter(self) -> None:
@@ -336,6 +345,54 @@ class LmdbStore:
         for site, size in self._metered.items():
             usage[site] -= size
         self._metered = {}
+
+    # -- compaction ------------------------------------------------------------------
+
+    def _open_env(self, map_size: int) -> None:
+        self.env = lmdb.open(
+            str(self.path / "lmdb"),
+            mode=FILE_MODE,
+            map_size=map_size,
+            max_dbs=len(DATABASES) + 4,
+            subdir=True,
+            sync=True,
+            metasync=True,
+        )
+
+    async def compact(self) -> None:
+        """Rewrite the data file with its live pages only, so that what was
+        deleted is gone from the disk's file too (see the module's docstring).
+        Writes made meanwhile wait and then commit as usual."""
+        if self._compacting is None:
+            self._compacting = asyncio.Lock()
+        async with self._compacting:
+            loop = asyncio.get_running_loop()
+            self._loop = self._loop or loop
+            self._paused = True
+            try:
+                while self._busy:  # the batch in flight lands first
+                    idle: asyncio.Future[None] = loop.create_future()
+                    self._idle.append(idle)
+                    await idle
+                copy = self.path / "lmdb-compact"
+                shutil.rmtree(copy, ignore_errors=True)
+                private_dir(copy)
+                await loop.run_in_executor(
+                    self._executor, lambda: self.env.copy(str(copy), compact=True)
+                )
+                with self._resize_lock:
+                    map_size = self.env.info()["map_size"]
+                    self.env.close()
+                    os.replace(copy / "data.mdb", self.path / "lmdb" / "data.mdb")
+                    self._open_env(map_size)
+                    self._dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
+                make_private(self.path)
+                shutil.rmtree(copy, ignore_errors=True)
+                self.compactions += 1
+            finally:
+                self._paused = False
+                if self._pending and not self._flush_scheduled:
+                    self._flush()
 
     # -- room ------------------------------------------------------------------------
 

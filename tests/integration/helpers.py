@@ -179,6 +179,8 @@ class Api:
         self.reports = control_pb2_grpc.ReportsStub(channel)
         self.accounts = control_pb2_grpc.AccountsStub(channel)
         self.server = control_pb2_grpc.ServerStub(channel)
+        self.audit = control_pb2_grpc.AuditStub(channel)
+        self.visitors = control_pb2_grpc.VisitorsStub(channel)
 
 
 class Operator:
