@@ -61,7 +61,7 @@ def kind_of(method: str) -> str:
 
 
 def _repeated(fd: Any) -> bool:
-    return bool(fd.label == fd.LABEL_REPEATED)
+    return bool(fd.is_repeated)
 
 
 def _ids(message: Message, depth: int = 0) -> Iterable[str]:
