@@ -20,6 +20,7 @@ from control.cli import (
     chat,
     history,
     operators,
+    privacy,
     records,
     routing,
     serve,
@@ -84,6 +85,8 @@ for command in (
     templates.template,
     chat.chat,
     status.status,
+    privacy.audit,
+    privacy.visitor,
 ):
     main.add_command(command)
 # After the commands are in: ``serve`` runs the server and calls none.

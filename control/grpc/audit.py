@@ -127,7 +127,10 @@ class Note:
             return ops
         self.written = True
         if self.create and ops:  # what the create made: its first write's key
-            self.targets.append(ops[0][1].decode().rsplit(SEP.decode(), 1)[-1])
+            try:  # an id; not a token's digest (an API token's key)
+                self.targets.append(ops[0][1].decode("ascii").rsplit(SEP.decode(), 1)[-1])
+            except UnicodeDecodeError:
+                pass
         p = self.principal
         return [*ops, self._op(p.account_id, p.operator_id, "ok")]
 

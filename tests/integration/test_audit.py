@@ -5,6 +5,7 @@ kind, actor and time; only view_audit may read it."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import grpc
@@ -31,10 +32,8 @@ async def test_changes_and_sensitive_actions_are_logged_by_id(tmp_path: Path) ->
             ),
             metadata=meta,
         )
-        try:
+        with contextlib.suppress(grpc.aio.AioRpcError):
             await Operator(app).login(app.demo["email"], "wrong password!")
-        except grpc.aio.AioRpcError:
-            pass
         await boss.api.operators.ResetPassword(
             pb.ResetPasswordRequest(operator_id=op.id, new_password="fresh-password-1"),
             metadata=meta,

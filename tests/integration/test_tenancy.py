@@ -247,6 +247,8 @@ NO_TENANT_IDS = {
     "/parley.v1.OperatorSession/Connect": "a stream: B's chat over it is refused above",
     "/parley.v1.VisitorChannel/Connect": "a stream: its hello names a site (unknown_site)",
     "/parley.v1.Auth/UpdateMe": "the caller itself: the ids of its operator are not read",
+    "/parley.v1.Audit/ListAuditEvents": "actor_id filters the caller's own account's log: "
+    "another account's operator lists nothing",
 }
 
 # A role is named by its name: in these messages "name" is an id.
