@@ -13,6 +13,7 @@ fields given (the update mask for an Update), never a value.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Iterable
 from typing import Any
@@ -127,10 +128,8 @@ class Note:
             return ops
         self.written = True
         if self.create and ops:  # what the create made: its first write's key
-            try:  # an id; not a token's digest (an API token's key)
+            with contextlib.suppress(UnicodeDecodeError):  # not a token's digest
                 self.targets.append(ops[0][1].decode("ascii").rsplit(SEP.decode(), 1)[-1])
-            except UnicodeDecodeError:
-                pass
         p = self.principal
         return [*ops, self._op(p.account_id, p.operator_id, "ok")]
 
