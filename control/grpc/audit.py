@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,8 @@ from engine.chat.auth import Principal
 from engine.persistence.codec import SEP
 from engine.persistence.lmdb_store import JOIN
 from engine.persistence.schema import Op
+
+log = logging.getLogger("parley.audit")
 
 SENSITIVE = frozenset(
     {
@@ -133,9 +136,10 @@ class Note:
         p = self.principal
         return [*ops, self._op(p.account_id, p.operator_id, "ok")]
 
-    def close(self, reply: Any, outcome: str, email: str = "") -> None:
+    async def close(self, reply: Any, outcome: str, email: str = "") -> None:
         """The call ended (``outcome``: "ok" or the refusal's code): write the
-        event unless it went with the action's commit."""
+        event unless it went with the action's commit; the call answers once it
+        is stored (a client reading the log next finds it)."""
         if self._token is not None:
             JOIN.reset(self._token)
             self._token = None

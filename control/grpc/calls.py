@@ -145,12 +145,12 @@ def noted(
         try:
             reply = await run()
         except Refused as error:
-            note.close(None, error.code, email)
+            await note.close(None, error.code, email)
             raise
         except Exception:
-            note.close(None, "internal", email)
+            await note.close(None, "internal", email)
             raise
-        note.close(reply, "ok", email)
+        await note.close(reply, "ok", email)
         return reply
 
     return body
