@@ -380,6 +380,7 @@ class LmdbStore:
                 await loop.run_in_executor(
                     self._executor, lambda: self.env.copy(str(copy), compact=True)
                 )
+                os.chmod(copy / "data.mdb", FILE_MODE)  # LMDB made it with the umask's mode
                 with self._resize_lock:
                     map_size = self.env.info()["map_size"]
                     self.env.close()
