@@ -279,5 +279,5 @@ async def erase(engine: Engine, account_id: str, found: list[VisitorData]) -> Er
         for conv_id, doc in v.conversations:
             forget_conversation(engine, account_id, conv_id, doc)
     await store.write_async(ops)
-    await store.compact()
+    store.compact_at_next_start()  # the freed pages leave the file at the next start
     return Erased(tuple(v.visitor_id for v in found), conversations, messages, tickets)

@@ -122,7 +122,7 @@ class Retention:
             result.addresses += truncated
             changed = True
         if changed:
-            await engine.store.compact()
+            engine.store.compact_at_next_start()
         self.sweeps += 1
         self.last = result
         return result

@@ -38,11 +38,12 @@ up from the store.
 
 Deleted data does not leave the data file by itself: LMDB puts the pages a
 delete frees on its free list, their bytes untouched, until a later write
-reuses them. :meth:`LmdbStore.compact` (after an erasure or a retention sweep)
-rewrites the file without them: the writer pauses (writes queue meanwhile),
-LMDB copies the live pages to a new file on the writer thread while the loop
-keeps reading, and the loop swaps the files between two commits, under the
-resize lock, as it resizes the map. It costs a copy of what the store holds.
+reuses them. After an erasure or a retention sweep the store is marked
+(:meth:`LmdbStore.compact_at_next_start`), and the next opening rewrites the file
+with its live pages only, before anything reads or writes (with a fresh lock
+file): the deleted data is out of every read at once, and out of the file from
+the next start on. A live swap of the file under the writer and the readers was
+tried and could lose writes made after it; it is not done.
 
 A second process opening the same data directory is refused with
 :class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``). The data
@@ -53,6 +54,7 @@ umask; looser modes tightened at open): see ``engine/persistence/private.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import fcntl
 import logging
@@ -69,9 +71,10 @@ import lmdb
 
 from engine.errors import ParleyError, Unavailable
 from engine.persistence.codec import decode, encode
-from engine.persistence.private import FILE_MODE, make_private, private_dir
+from engine.persistence.private import FILE_MODE, make_private, private_dir, write_private
 from engine.persistence.schema import COMMIT_KEY, DATABASES, META, SNAPSHOTS, USAGE, Op
 
+COMPACT_MARK = "compact-pending"  # the data file is rewritten at the next opening
 Done = Callable[[BaseException | None], None]
 # A follower of the commits: (the commit's number, its writes, one list per
 # writer), called on the writer thread after the commit.
@@ -171,12 +174,16 @@ class LmdbStore:
         self.disk_reserve = disk_reserve
         self._resize_lock = threading.Lock()
         self.path = Path(path)
+        self.compactions = 0  # of the data file, at opening (compact_at_next_start)
+        self.compaction_pending = False
         private_dir(self.path)
         self._lock_fd: int | None = _lock_data_dir(self.path)
         try:
             # LMDB would make its directory with the file mode (no search bit).
             private_dir(self.path / "lmdb")
             self._open_env(map_size)
+            if (self.path / COMPACT_MARK).exists():
+                self._compact_now()
             make_private(self.path)  # the files LMDB just made, and any older ones
         except BaseException:
             if hasattr(self, "env"):
@@ -202,10 +209,6 @@ class LmdbStore:
         stored = self.get(META.name, COMMIT_KEY)
         self.commit_number = int(decode(stored)) if stored is not None else 0
         self._followers: list[Follower] = []
-        self._paused = False  # a compaction holds the writer
-        self._idle: list[asyncio.Future[None]] = []  # waiting for the batch in flight
-        self._compacting: asyncio.Lock | None = None
-        self.compactions = 0
 
     # -- writing -----------------------------------------------------------------
 
@@ -246,7 +249,7 @@ class LmdbStore:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._busy or self._paused or not self._pending:
+        if self._busy or not self._pending:
             return
         batch, self._pending = self._pending, []
         self._busy = True
@@ -331,12 +334,7 @@ class LmdbStore:
             self._unmeter()
         for _ops, done in batch:
             done(error)
-        if self._paused:
-            waiting, self._idle = self._idle, []
-            for waiter in waiting:
-                if not waiter.done():
-                    waiter.set_result(None)
-        elif self._pending and not self._flush_scheduled:
+        if self._pending and not self._flush_scheduled:
             self._flush()
 
     def _unmeter(self) -> None:
@@ -359,41 +357,33 @@ class LmdbStore:
             metasync=True,
         )
 
-    async def compact(self) -> None:
-        """Rewrite the data file with its live pages only, so that what was
-        deleted is gone from the disk's file too (see the module's docstring).
-        Writes made meanwhile wait and then commit as usual."""
-        if self._compacting is None:
-            self._compacting = asyncio.Lock()
-        async with self._compacting:
-            loop = asyncio.get_running_loop()
-            self._loop = self._loop or loop
-            self._paused = True
-            try:
-                while self._busy:  # the batch in flight lands first
-                    idle: asyncio.Future[None] = loop.create_future()
-                    self._idle.append(idle)
-                    await idle
-                copy = self.path / "lmdb-compact"
-                shutil.rmtree(copy, ignore_errors=True)
-                private_dir(copy)
-                await loop.run_in_executor(
-                    self._executor, lambda: self.env.copy(str(copy), compact=True)
-                )
-                os.chmod(copy / "data.mdb", FILE_MODE)  # LMDB made it with the umask's mode
-                with self._resize_lock:
-                    map_size = self.env.info()["map_size"]
-                    self.env.close()
-                    os.replace(copy / "data.mdb", self.path / "lmdb" / "data.mdb")
-                    self._open_env(map_size)
-                    self._dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
-                make_private(self.path)
-                shutil.rmtree(copy, ignore_errors=True)
-                self.compactions += 1
-            finally:
-                self._paused = False
-                if self._pending and not self._flush_scheduled:
-                    self._flush()
+    def compact_at_next_start(self) -> None:
+        """Have the data file rewritten with its live pages only when the store
+        next opens, so that what was deleted is gone from the disk's file too
+        (erasure, retention). Not while serving: rewriting the file under live
+        readers and writers is no risk worth taking; the deleted data is out of
+        every read at once, and out of the file at the next start."""
+        write_private(self.path / COMPACT_MARK, b"")
+        self.compaction_pending = True
+
+    def _compact_now(self) -> None:
+        """At opening, before anything reads or writes: copy the live pages to a
+        new file, put it in the old one's place (with a fresh lock file), reopen."""
+        map_size = self.env.info()["map_size"]
+        copy = self.path / "lmdb-compact"
+        shutil.rmtree(copy, ignore_errors=True)
+        private_dir(copy)
+        self.env.copy(str(copy), compact=True)
+        self.env.close()
+        os.chmod(copy / "data.mdb", FILE_MODE)  # LMDB made it with the umask's mode
+        os.replace(copy / "data.mdb", self.path / "lmdb" / "data.mdb")
+        with contextlib.suppress(FileNotFoundError):  # it describes the old file
+            os.unlink(self.path / "lmdb" / "lock.mdb")
+        shutil.rmtree(copy, ignore_errors=True)
+        self._open_env(map_size)
+        os.unlink(self.path / COMPACT_MARK)
+        self.compactions += 1
+        log.info("the data file was compacted: deleted data is gone from the disk")
 
     # -- room ------------------------------------------------------------------------
 
