@@ -94,6 +94,8 @@ class Client:
         self.reports = control_pb2_grpc.ReportsStub(channel)
         self.accounts = control_pb2_grpc.AccountsStub(channel)
         self.server = control_pb2_grpc.ServerStub(channel)
+        self.audit = control_pb2_grpc.AuditStub(channel)
+        self.visitors = control_pb2_grpc.VisitorsStub(channel)
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """The call metadata: the bearer token, when there is one."""

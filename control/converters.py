@@ -300,6 +300,8 @@ def site_pb(s: Site) -> control_pb2.Site:
         timezone=s.timezone,
         languages=list(s.languages),
         quota_mb=s.quota_mb,
+        transcript_retention_days=s.transcript_retention_days,
+        address_retention_days=s.address_retention_days,
     )
 
 

@@ -11,6 +11,8 @@ from engine.chat.permissions import (
     BUILTIN_ROLES,
     CHANGE_DISPLAY_NAME,
     CHAT,
+    ERASE_VISITORS,
+    EXPORT_VISITORS,
     MANAGE_ACCOUNTS,
     MANAGE_BLACKLIST,
     MANAGE_DEPARTMENTS,
@@ -20,6 +22,7 @@ from engine.chat.permissions import (
     MANAGE_TEMPLATES,
     SELF,
     SERVER_ROLES,
+    VIEW_AUDIT,
     VIEW_CONFIG,
     VIEW_HISTORY,
     VIEW_OPERATORS,
@@ -113,6 +116,10 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     # administers sites, as the server's owner and admins do; not view_statistics,
     # which is about one account's departments.
     "/parley.v1.Server/GetStatus": MANAGE_SITES,
+    # Audit log and privacy: owners and admins (README "Audit log", "Export and erasure").
+    "/parley.v1.Audit/ListAuditEvents": VIEW_AUDIT,
+    "/parley.v1.Visitors/ExportVisitor": EXPORT_VISITORS,
+    "/parley.v1.Visitors/EraseVisitor": ERASE_VISITORS,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
     # -- email and webhooks: the account's SMTP server and where its events go,

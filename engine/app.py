@@ -12,6 +12,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from engine.audit import AuditLog
 from engine.chat.auth import Auth
 from engine.chat.board import Board
 from engine.chat.conversation import Conversation
@@ -43,6 +44,7 @@ from engine.persistence.schema import (
     Op,
 )
 from engine.records.index import HistoryIndex
+from engine.retention import Retention
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
 from engine.status import Connections, ServerStatus, server_status
@@ -97,6 +99,8 @@ class Engine:
         self.stopping = False  # a stop has begun (set by whoever stops the server)
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)
         self.requests = Requests(self.store, self.clock.wall_ms)  # creates' request ids
+        self.audit = AuditLog(self.store, self.clock.wall_ms)  # engine/audit.py
+        self.retention = Retention(self)  # per-site retention sweeps (engine/retention.py)
         self.directory.load()
         self.auth = Auth(self.directory, self.clock, self.access_changed)
         # Email and webhooks: the outbox and its worker (engine/delivery/outbox.py).
@@ -152,6 +156,7 @@ class Engine:
         if self.history_on:
             self.history.start()
         self.system.start_passivation(interval=max(1.0, self._idle_seconds / 4))
+        self.retention.start()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -230,6 +235,7 @@ class Engine:
         """Save actors' snapshots, wait for the last commit, close the store."""
         await self.deliveries.stop()  # what is not delivered stays in the outbox
         self.system.stop_passivation()
+        self.retention.stop()
         self.system.passivate_all()
         await self.store.drain()
         # After the last commit: the index applies what it was handed, then stops.

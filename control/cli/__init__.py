@@ -21,6 +21,7 @@ from control.cli import (
     delivery,
     history,
     operators,
+    privacy,
     records,
     routing,
     serve,
@@ -87,6 +88,8 @@ for command in (
     status.status,
     delivery.mail,
     delivery.webhook,
+    privacy.audit,
+    privacy.visitor,
 ):
     main.add_command(command)
 # After the commands are in: ``serve`` runs the server and calls none.

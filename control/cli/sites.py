@@ -118,6 +118,8 @@ def site_show(ctx: Ctx, site_id: str) -> None:
     default=None,
     help="Whether operators see what visitors type before they send it",
 )
+@click.option("--transcript-retention-days", type=int, help="Delete closed chats after (1-36500)")
+@click.option("--address-retention-days", type=int, help="Truncate visitors' addresses after")
 @pass_ctx
 def site_update(
     ctx: Ctx,
@@ -126,6 +128,8 @@ def site_update(
     origins: str | None,
     timezone: str | None,
     typing_preview: bool | None,
+    transcript_retention_days: int | None,
+    address_retention_days: int | None,
 ) -> None:
     """Change a site's name, origins, time zone or typing preview (only the
     options given)."""
@@ -137,9 +141,11 @@ def site_update(
             ("allowed_origins", id_list(origins)),
             ("timezone", timezone),
             ("typing_preview", typing_preview),
+            ("transcript_retention_days", transcript_retention_days),
+            ("address_retention_days", address_retention_days),
         ),
     )
-    require_some(paths, "--name, --origins, --timezone and --typing-preview")
+    require_some(paths, "--name, --origins, --timezone, --typing-preview and the retentions")
     _update(ctx, s, paths, lambda u: f"Updated site {u.name} ({u.id})")
 
 

@@ -8,10 +8,10 @@ streams' batches. The control plane has one service per kind of resource:
 ``auth``; ``sites`` (Sites, Departments, Regions, Groups, LinkRules);
 ``people`` (Operators, Roles); ``chats`` (Templates, Blocks, Tickets,
 Conversations, DirectMessages, Reports); ``admin`` (Accounts, Server);
-``delivery`` (Mail, Webhooks). The streams are ``operator_session`` and
-``visitor_channel``. Conversions between protobuf and engine objects are the
-pure functions of ``control.converters``; refusals become statuses with an
-ErrorInfo in ``control.errors``.
+``delivery`` (Mail, Webhooks); ``privacy`` (Audit, Visitors). The streams are
+``operator_session`` and ``visitor_channel``. Conversions between protobuf and
+engine objects are the pure functions of ``control.converters``; refusals
+become statuses with an ErrorInfo in ``control.errors``.
 """
 
 from control.grpc.admin import AccountsService, ServerService
@@ -27,6 +27,7 @@ from control.grpc.chats import (
 from control.grpc.delivery import MailService, WebhooksService
 from control.grpc.operator_session import OperatorSessionService
 from control.grpc.people import OperatorsService, RolesService
+from control.grpc.privacy import AuditService, VisitorsService
 from control.grpc.sites import (
     DepartmentsService,
     GroupsService,
@@ -57,6 +58,9 @@ CONTROL_SERVICES = {
     # email and webhooks
     "Mail": MailService,
     "Webhooks": WebhooksService,
+    # Audit log and privacy
+    "Audit": AuditService,
+    "Visitors": VisitorsService,
 }
 
 __all__ = ["CONTROL_SERVICES", "OperatorSessionService", "VisitorChannelService"]

@@ -1,5 +1,8 @@
 """The call wrapper every servicer method goes through: who is calling, and may it.
 
+Audited calls (``control/grpc/audit.py``) leave an event in the audit log, in
+the commit of their first write or right after them, refusals included.
+
 :func:`authorize` reads the bearer token from the call metadata, authenticates
 it and checks the method's permission in the one table,
 ``control.permissions.RPC_PERMISSIONS`` (a method missing from it is refused).
@@ -24,6 +27,7 @@ import grpc
 
 from control import permissions
 from control.errors import abort, abort_internal
+from control.grpc.audit import Note, audited
 from control.grpc.limits import check_ids_given, check_request
 from control.grpc.streams import server_stopping
 from engine.app import Engine
@@ -57,15 +61,21 @@ def peer_address(context: grpc.aio.ServicerContext[Req, Rep]) -> str:
 
 
 def authorize(
-    engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
+    engine: Engine,
+    context: grpc.aio.ServicerContext[Req, Rep],
+    method: str,
+    seen: Callable[[Principal], None] | None = None,
 ) -> Principal | None:
-    """The caller, checked against the method's permission; raises a refusal."""
+    """The caller, checked against the method's permission; raises a refusal.
+    ``seen`` hears of the caller once authenticated, before the check."""
     if method not in permissions.RPC_PERMISSIONS:
         raise PermissionDenied("permission_denied", f"{method} is not open to anyone")
     needed = permissions.RPC_PERMISSIONS[method]
     if needed is None:
         return None
     principal = engine.auth.authenticate(bearer_token(context))
+    if seen is not None:
+        seen(principal)
     held = engine.directory.role_permissions(principal.account_id, principal.role)
     require(held, principal.role, needed)
     return principal
@@ -123,6 +133,29 @@ async def answered(
         await internal(context, method)
 
 
+def noted(
+    note: Note | None, run: Callable[[], Awaitable[Rep]], email: str = ""
+) -> Callable[[], Awaitable[Rep]]:
+    """``run`` with its audit event (control/grpc/audit.py), if it has one:
+    ok, or the refusal's code."""
+    if note is None:
+        return run
+
+    async def body() -> Rep:
+        try:
+            reply = await run()
+        except Refused as error:
+            await note.close(None, error.code, email)
+            raise
+        except Exception:
+            await note.close(None, "internal", email)
+            raise
+        await note.close(reply, "ok", email)
+        return reply
+
+    return body
+
+
 def _finished_alone(method: str) -> Callable[[asyncio.Future[Any]], None]:
     """Log how the body of a cancelled call ended, if by a bug."""
 
@@ -140,19 +173,22 @@ def rpc(service: str, name: str) -> Callable[[Handler[S, Req, Rep]], Method[S, R
     """Wrap a unary handler: the caller is authenticated and checked against the
     method's permission, and the handler's refusals end the call as statuses."""
     method = f"/parley.v1.{service}/{name}"
+    logged = audited(method)
 
     def wrap(handler: Handler[S, Req, Rep]) -> Method[S, Req, Rep]:
         @functools.wraps(handler)
         async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
-            async def body() -> Rep:
-                principal = authorize(self.engine, context, method)
+            async def run() -> Rep:
+                seen = note.open if note is not None else None
+                principal = authorize(self.engine, context, method, seen)
                 if principal is None:
                     raise RuntimeError(f"{method} is open to anyone: wrap it with public_rpc")
                 check_request(request)  # type: ignore[arg-type]
                 check_ids_given(request)  # type: ignore[arg-type]
                 return await handler(self, request, principal, context)
 
-            return await answered(context, method, body)
+            note = Note(self.engine, method, request, peer_address(context)) if logged else None
+            return await answered(context, method, noted(note, run))
 
         return call
 
@@ -165,17 +201,22 @@ def public_rpc(
     """Wrap the handler of a method open to anyone (logging in): the table must
     say so, and refusals end the call as statuses."""
     method = f"/parley.v1.{service}/{name}"
+    logged = audited(method)
 
     def wrap(handler: PublicHandler[S, Req, Rep]) -> Method[S, Req, Rep]:
         @functools.wraps(handler)
         async def call(self: S, request: Req, context: grpc.aio.ServicerContext[Req, Rep]) -> Rep:
-            async def body() -> Rep:
+            async def run() -> Rep:
                 if authorize(self.engine, context, method) is not None:
                     raise RuntimeError(f"{method} needs a caller: wrap it with rpc")
+                if note is not None:
+                    note.open(None)
                 check_request(request)  # type: ignore[arg-type]
                 return await handler(self, request, context)
 
-            return await answered(context, method, body)
+            note = Note(self.engine, method, request, peer_address(context)) if logged else None
+            email = str(getattr(request, "email", ""))[:254]
+            return await answered(context, method, noted(note, run, email))
 
         return call
 

@@ -29,6 +29,10 @@ OPTIONAL_IDS = frozenset(
         # Filters of lists: left out, the list is the whole account's.
         "parley.v1.ListDepartmentsRequest.site_id",
         "parley.v1.ListOperatorsRequest.department_id",
+        # Audit log and privacy: a filter; a visitor id or an email.
+        "parley.v1.ListAuditEventsRequest.actor_id",
+        "parley.v1.ExportVisitorRequest.visitor_id",
+        "parley.v1.EraseVisitorRequest.visitor_id",
     }
 )
 

@@ -4,6 +4,8 @@ creates and updates behave)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import empty_pb2
 
 from control import converters
@@ -13,8 +15,14 @@ from control.grpc.paging import page_of
 from engine.app import Engine
 from engine.chat import account
 from engine.chat.auth import Principal
-from engine.chat.directory_edits import GROUP_FIELDS, LINK_FIELDS, REGION_FIELDS, SITE_FIELDS
-from engine.chat.records import DEPARTMENT_SETTINGS, Site
+from engine.chat.directory_edits import (
+    GROUP_FIELDS,
+    LINK_FIELDS,
+    REGION_FIELDS,
+    RETENTION_FIELDS,
+    SITE_FIELDS,
+)
+from engine.chat.records import DEPARTMENT_SETTINGS, Site, check_retention
 from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc as grpc_pb
 
@@ -61,6 +69,9 @@ class SitesService(grpc_pb.SitesServicer):
         return converters.site_pb(site)
 
     async def _create(self, p: Principal, given: pb.Site) -> Site:
+        retention = retention_of(given, RETENTION_FIELDS)
+        for name, days in retention.items():
+            check_retention(name, days)
         site = await self.directory.create_site(
             p.account_id,
             given.name,
@@ -69,6 +80,7 @@ class SitesService(grpc_pb.SitesServicer):
             typing_preview=given.typing_preview,
         )
         rest = {k: v for k, v in changes_of(given, ("languages", "quota_mb")).items() if v}
+        rest.update({k: v for k, v in retention.items() if v is not None})
         if rest:
             site = await self.directory.update_site(p.account_id, site.id, rest)
         return site
@@ -79,6 +91,7 @@ class SitesService(grpc_pb.SitesServicer):
     ) -> pb.Site:
         fields = masked(request.update_mask, request.site, SITE_FIELDS, "site")
         changes = changes_of(request.site, fields)
+        changes.update(retention_of(request.site, [f for f in fields if f in RETENTION_FIELDS]))
         site_id = need(request.site.id, "site.id")
         return converters.site_pb(await self.directory.update_site(p.account_id, site_id, changes))
 
@@ -88,6 +101,12 @@ class SitesService(grpc_pb.SitesServicer):
     ) -> empty_pb2.Empty:
         await self.directory.delete_site(p.account_id, request.site_id)
         return EMPTY()
+
+
+def retention_of(site: pb.Site, fields: list[str] | tuple[str, ...]) -> dict[str, int | None]:
+    """The retention fields named, as given (unset: None, keep everything)."""
+    given: Any = site  # HasField by a name from the list
+    return {name: getattr(site, name) if given.HasField(name) else None for name in fields}
 
 
 class DepartmentsService(grpc_pb.DepartmentsServicer):

@@ -19,7 +19,17 @@ from engine.errors import AlreadyExists, InvalidArgument, NotFound
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import ACCOUNTS, GROUPS, LINKS, REGIONS, SITES, TEMPLATES, Op
 
-SITE_FIELDS = ("name", "allowed_origins", "timezone", "typing_preview", "languages", "quota_mb")
+SITE_FIELDS = (
+    "name",
+    "allowed_origins",
+    "timezone",
+    "typing_preview",
+    "languages",
+    "quota_mb",
+    "transcript_retention_days",
+    "address_retention_days",
+)
+RETENTION_FIELDS = ("transcript_retention_days", "address_retention_days")
 REGION_FIELDS = ("name",)
 GROUP_FIELDS = ("name",)
 LINK_FIELDS = ("pattern", "group_id", "position")

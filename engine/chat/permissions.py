@@ -41,6 +41,10 @@ AUTO_ACCEPT = "auto_accept"  # switch one's own auto-accept on and off
 VIEW_STATISTICS = "view_statistics"  # the live numbers per department
 MANAGE_BLACKLIST = "manage_blacklist"  # keep addresses or visitors from chatting
 BILLING = "billing"  # what the account uses
+# Audit log and privacy (engine/audit.py, engine/privacy.py)
+VIEW_AUDIT = "view_audit"  # the account's audit log
+EXPORT_VISITORS = "export_visitors"  # everything stored of one visitor, as JSON
+ERASE_VISITORS = "erase_visitors"  # remove one visitor's data for good
 # The server administrator's own: create, list, suspend, resume and delete
 # accounts. No account role holds it, and none can be given it (it is not among
 # PERMISSIONS, so a custom role naming it is refused as unknown).
@@ -75,6 +79,9 @@ PERMISSIONS = frozenset(
         VIEW_STATISTICS,
         MANAGE_BLACKLIST,
         BILLING,
+        VIEW_AUDIT,
+        EXPORT_VISITORS,
+        ERASE_VISITORS,
     }
 )
 

@@ -82,6 +82,19 @@ class Account:
         return asdict(self)
 
 
+MAX_RETENTION_DAYS = 36_500  # a hundred years
+
+
+def check_retention(name: str, days: int | None) -> None:
+    """A site's retention is unset (keep everything) or 1 to 36,500 days."""
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidArgument(
+            "invalid_retention",
+            f"{name} is 1 to {MAX_RETENTION_DAYS:,} days (leave it unset to keep all)",
+            field=f"site.{name}",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     id: str
@@ -93,9 +106,14 @@ class Site:
 
     languages: tuple[str, ...] = ()  # chat enabled for these; empty: every language
     quota_mb: int = 0  # storage quota of its messages and tickets; 0: the server's
+    # Retention (engine/retention.py): None keeps transcripts / whole addresses.
+    transcript_retention_days: int | None = None
+    address_retention_days: int | None = None
 
     def __post_init__(self) -> None:
         _check_name("site name", self.name)
+        check_retention("transcript_retention_days", self.transcript_retention_days)
+        check_retention("address_retention_days", self.address_retention_days)
         if not 0 <= self.quota_mb <= MAX_QUOTA_MB:
             raise InvalidArgument(
                 "invalid_argument", f"a site's quota is 0 to {MAX_QUOTA_MB} MiB (0: the default)"

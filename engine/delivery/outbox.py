@@ -48,6 +48,7 @@ from engine.persistence.schema import MAIL_SETTINGS, OUTBOX, WEBHOOKS, Op, Outbo
 if TYPE_CHECKING:
     from engine.chat.directory import Directory
     from engine.persistence.lmdb_store import LmdbStore
+    from engine.privacy import VisitorData
     from engine.runtime import Clock
 
 log = logging.getLogger("parley.delivery")
@@ -137,6 +138,22 @@ class Deliveries:
             "created_ms": now,
             "attempts": 0,
         }
+
+    def erase_visitor(self, _store: object, visitor: VisitorData) -> list[Op]:
+        """The erasure of one visitor (engine/privacy.py's hook): the deletes of
+        every entry addressed to it or naming it or its chats, taken out of
+        delivery at once (emails, webhook calls, failed ones too)."""
+        emails = {str((visitor.record or {}).get("email", "")).lower()}
+        emails |= {str(t.get("email", "")).lower() for t in visitor.tickets}
+        emails.discard("")
+        names = {visitor.visitor_id, *(conv_id for conv_id, _doc in visitor.conversations)}
+        ops: list[Op] = []
+        for entry in list(OUTBOX.all(self.store)):
+            text = " ".join(str(entry.get(k, "")) for k in ("body", "text", "html", "subject"))
+            if str(entry.get("to", "")).lower() in emails or any(n in text for n in names):
+                ops.append(OUTBOX.delete(entry["id"]))
+                self._docs.pop(entry["id"], None)
+        return ops
 
     def email_op(self, account_id: str, to: str, mail: Mail) -> Op:
         """The write of one email to ``to``."""

@@ -36,6 +36,15 @@ puts the batch on a bounded queue of its own): the chat never waits for it. The
 number lets a follower that fell behind, or was not running, know it and catch
 up from the store.
 
+Deleted data does not leave the data file by itself: LMDB puts the pages a
+delete frees on its free list, their bytes untouched, until a later write
+reuses them. After an erasure or a retention sweep the store is marked
+(:meth:`LmdbStore.compact_at_next_start`), and the next opening rewrites the file
+with its live pages only, before anything reads or writes (with a fresh lock
+file): the deleted data is out of every read at once, and out of the file from
+the next start on. A live swap of the file under the writer and the readers was
+tried and could lose writes made after it; it is not done.
+
 A second process opening the same data directory is refused with
 :class:`DataDirLocked` (an exclusive ``flock`` on ``parley.lock``). The data
 directory is the owner's alone (directories 0700, files 0600, whatever the
@@ -45,6 +54,7 @@ umask; looser modes tightened at open): see ``engine/persistence/private.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import fcntl
 import logging
@@ -61,9 +71,10 @@ import lmdb
 
 from engine.errors import ParleyError, Unavailable
 from engine.persistence.codec import decode, encode
-from engine.persistence.private import FILE_MODE, make_private, private_dir
+from engine.persistence.private import FILE_MODE, make_private, private_dir, write_private
 from engine.persistence.schema import COMMIT_KEY, DATABASES, META, SNAPSHOTS, USAGE, Op
 
+COMPACT_MARK = "compact-pending"  # the data file is rewritten at the next opening
 Done = Callable[[BaseException | None], None]
 # A follower of the commits: (the commit's number, its writes, one list per
 # writer), called on the writer thread after the commit.
@@ -163,20 +174,16 @@ class LmdbStore:
         self.disk_reserve = disk_reserve
         self._resize_lock = threading.Lock()
         self.path = Path(path)
+        self.compactions = 0  # of the data file, at opening (compact_at_next_start)
+        self.compaction_pending = False
         private_dir(self.path)
         self._lock_fd: int | None = _lock_data_dir(self.path)
         try:
             # LMDB would make its directory with the file mode (no search bit).
             private_dir(self.path / "lmdb")
-            self.env = lmdb.open(
-                str(self.path / "lmdb"),
-                mode=FILE_MODE,
-                map_size=map_size,
-                max_dbs=len(DATABASES) + 4,
-                subdir=True,
-                sync=True,
-                metasync=True,
-            )
+            self._open_env(map_size)
+            if (self.path / COMPACT_MARK).exists():
+                self._compact_now()
             make_private(self.path)  # the files LMDB just made, and any older ones
         except BaseException:
             if hasattr(self, "env"):
@@ -336,6 +343,47 @@ class LmdbStore:
         for site, size in self._metered.items():
             usage[site] -= size
         self._metered = {}
+
+    # -- compaction ------------------------------------------------------------------
+
+    def _open_env(self, map_size: int) -> None:
+        self.env = lmdb.open(
+            str(self.path / "lmdb"),
+            mode=FILE_MODE,
+            map_size=map_size,
+            max_dbs=len(DATABASES) + 4,
+            subdir=True,
+            sync=True,
+            metasync=True,
+        )
+
+    def compact_at_next_start(self) -> None:
+        """Have the data file rewritten with its live pages only when the store
+        next opens, so that what was deleted is gone from the disk's file too
+        (erasure, retention). Not while serving: rewriting the file under live
+        readers and writers is no risk worth taking; the deleted data is out of
+        every read at once, and out of the file at the next start."""
+        write_private(self.path / COMPACT_MARK, b"")
+        self.compaction_pending = True
+
+    def _compact_now(self) -> None:
+        """At opening, before anything reads or writes: copy the live pages to a
+        new file, put it in the old one's place (with a fresh lock file), reopen."""
+        map_size = self.env.info()["map_size"]
+        copy = self.path / "lmdb-compact"
+        shutil.rmtree(copy, ignore_errors=True)
+        private_dir(copy)
+        self.env.copy(str(copy), compact=True)
+        self.env.close()
+        os.chmod(copy / "data.mdb", FILE_MODE)  # LMDB made it with the umask's mode
+        os.replace(copy / "data.mdb", self.path / "lmdb" / "data.mdb")
+        with contextlib.suppress(FileNotFoundError):  # it describes the old file
+            os.unlink(self.path / "lmdb" / "lock.mdb")
+        shutil.rmtree(copy, ignore_errors=True)
+        self._open_env(map_size)
+        os.unlink(self.path / COMPACT_MARK)
+        self.compactions += 1
+        log.info("the data file was compacted: deleted data is gone from the disk")
 
     # -- room ------------------------------------------------------------------------
 

@@ -98,7 +98,7 @@ meta           ``schema``                       the schema version, an int (upgr
 
 Delivery: email and webhooks from one outbox (``engine/delivery/``)
 
-============== ================================ ===================================
+============== ================================ ============================
 outbox         <outbox id>                      a delivery (OutboxDoc): an email or
                                                 one webhook call, written in the
                                                 commit of the event causing it,
@@ -110,6 +110,17 @@ mailcfg        <account id>                     the account's SMTP settings, the
                                                 directory is 0700)
 webhooks       <account id> 0x00 <webhook id>   Webhook.to_doc(), its secret
                                                 included
+=======
+Audit log and privacy (engine/audit.py, engine/privacy.py)
+
+============== ================================ ===================================
+audit          <account id> 0x00 <2^64-1 - ms,   ``{"ms", "a": actor id, "k": kind,
+               8 bytes> <2^32-1 - n, 4 bytes>   "t": target ids, "f": field names,
+                                                "ip": address, "o": outcome}``:
+                                                append-only, ids only (no personal
+                                                text), newest first in key order
+erased         <site id> 0x00 <visitor id>      ``{"ms"}``: an erased visitor (a
+                                                second erasure says so)
 ============== ================================ ===================================
 
 Versions: 1 is the first (no version recorded); 2 kept a client-id index beside
@@ -118,8 +129,10 @@ each stream (``journal_cids``, ``internal_cids``), no longer written nor read
 run when the engine opens the store, counts each site's stored messages and
 tickets once (a scan of the journal and the tickets, in pieces of 10,000 records)
 before anything is served, and records version 3. 4 adds ``requests`` (nothing
-to convert). The delivery databases came without a version: new, empty
-databases need no conversion. A store of a newer version is refused. (Version 1 also declared a
+to convert); the delivery databases (``outbox``, ``mailcfg``, ``webhooks``) and
+``audit`` and ``erased`` came in version 4's time, new databases that need
+nothing converted. A store of a newer version is refused.
+(Version 1 also declared a
 ``visitors`` database that nothing wrote: a visitor's record is its actor
 snapshot. It is no longer opened.)
 """
@@ -346,6 +359,14 @@ class VisitorTokens:
     def put(self, digest: bytes, site_id: str, visitor_id: str) -> Op:
         return (self.name, digest, f"{site_id} {visitor_id}".encode())
 
+    def delete(self, digest: bytes) -> Op:
+        return (self.name, digest, None)
+
+    def of_visitor(self, store: Reader, site_id: str, visitor_id: str) -> list[bytes]:
+        """The digests of a visitor's tokens: a scan of every token (erasure only)."""
+        wanted = f"{site_id} {visitor_id}".encode()
+        return [key for key, value in store.scan(self.name) if value == wanted]
+
     def get(self, store: Reader, digest: bytes) -> tuple[str, str] | None:
         """(site id, visitor id) of a token."""
         raw = store.get(self.name, digest)
@@ -369,6 +390,15 @@ class Snapshots:
     def get(self, store: Reader, kind: str, key: str) -> bytes | None:
         return store.get(self.name, kind.encode() + SEP + key.encode())
 
+    def delete(self, kind: str, key: str) -> Op:
+        return (self.name, kind.encode() + SEP + key.encode(), None)
+
+    def of_kind(self, store: Reader, kind: str) -> Iterator[tuple[str, bytes]]:
+        """(actor key, snapshot) of every snapshot of one kind of actor."""
+        prefix = kind.encode() + SEP
+        for key, value in store.scan(self.name, prefix):
+            yield key[len(prefix) :].decode(), value
+
 
 SNAPSHOTS = Snapshots()
 
@@ -384,6 +414,9 @@ class Tickets:
     def of_site(self, store: Reader, site_id: str) -> Iterator[Doc]:
         for _key, value in store.scan(self.name, site_id.encode() + SEP):
             yield decode(value)
+
+    def delete(self, site_id: str, ticket_id: str) -> Op:
+        return (self.name, site_id.encode() + SEP + ticket_id.encode(), None)
 
 
 TICKETS = Tickets()
@@ -576,6 +609,55 @@ class Webhooks:
 WEBHOOKS = Webhooks()
 
 
+# -- audit log and privacy (engine/audit.py, engine/privacy.py) ------------------------
+
+_TOP64, _TOP32 = (1 << 64) - 1, (1 << 32) - 1
+
+
+class AuditLog:
+    """``<account id> 0x00 <2^64-1 - ms> <2^32-1 - n> -> event``: append-only;
+    the inverted time makes a forward scan newest first."""
+
+    name = "audit"
+
+    def key(self, account_id: str, ms: int, n: int) -> bytes:
+        return (
+            account_id.encode()
+            + SEP
+            + (_TOP64 - max(0, ms)).to_bytes(8, "big")
+            + (_TOP32 - (n & _TOP32)).to_bytes(4, "big")
+        )
+
+    def put(self, key: bytes, doc: Doc) -> Op:
+        return (self.name, key, encode(doc))
+
+    def scan(
+        self, store: Reader, account_id: str, start: bytes | None, limit: int
+    ) -> list[tuple[bytes, Doc]]:
+        """Up to ``limit`` events of an account from ``start`` (newest first)."""
+        rows = store.scan(self.name, account_id.encode() + SEP, start=start, limit=limit)
+        return [(key, decode(value)) for key, value in rows]
+
+
+AUDIT = AuditLog()
+
+
+class Erased:
+    """``<site id> 0x00 <visitor id> -> {"ms"}``: visitors erased."""
+
+    name = "erased"
+
+    def put(self, site_id: str, visitor_id: str, ms: int) -> Op:
+        return (self.name, site_id.encode() + SEP + visitor_id.encode(), encode({"ms": ms}))
+
+    def get(self, store: Reader, site_id: str, visitor_id: str) -> Doc | None:
+        raw = store.get(self.name, site_id.encode() + SEP + visitor_id.encode())
+        return decode(raw) if raw is not None else None
+
+
+ERASED = Erased()
+
+
 DATABASES = (
     CONVERSATION_JOURNAL.records,
     DIRECT_JOURNAL.records,
@@ -605,6 +687,9 @@ DATABASES = (
     OUTBOX.name,
     MAIL_SETTINGS.name,
     WEBHOOKS.name,
+    # audit log and privacy
+    AUDIT.name,
+    ERASED.name,
 )
 
 

@@ -22,9 +22,15 @@ Catching up compares, a piece at a time, each stored record with the row
 applies what differs. Applying is idempotent: a record is taken only if its
 commit is newer than the row's, a message only if its seq follows the row's
 last (one that leaves a gap sends the index back to catching up). So a batch
-seen twice, or one the catch-up has already read, changes nothing. Rows of
-records deleted from LMDB are only dropped by a rebuild (no writer deletes
-them today).
+seen twice, or one the catch-up has already read, changes nothing.
+
+A conversation record deleted from LMDB (an erasure, a retention sweep) takes
+its row, its participants and its text out of the index, whether the delete
+arrives with a commit or is found by a catch-up (a row with neither record nor
+journal in LMDB). Deleted text must leave the file too: the connection clears
+what it frees (``secure_delete``), the search table is then rewritten whole
+(FTS5's ``optimize``: a deleted row's words stay in older segments until a
+merge) and the write-ahead log is emptied (``wal_checkpoint(TRUNCATE)``).
 """
 
 from __future__ import annotations
@@ -101,6 +107,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # derived data: a lost tail is caught up
+    conn.execute("PRAGMA secure_delete=ON")  # erased text leaves the file's pages
+    conn.execute("PRAGMA busy_timeout=5000")
     return conn
 
 
@@ -114,6 +122,7 @@ class Writer:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.gap = False  # a message left a gap: the index must catch up
+        self.erased = False  # rows were deleted: scrub the file after the commit
 
     def mark(self) -> int:
         row = self.conn.execute("SELECT v FROM meta WHERE k = 'commit'").fetchone()
@@ -176,6 +185,23 @@ class Writer:
             [(op, conv, _FROM_RECORD) for op in doc_participants(doc)],
         )
 
+    def drop(self, conv: str) -> None:
+        """Forget a conversation whose record was deleted from the store."""
+        c = self.conn
+        c.execute("DELETE FROM conversations WHERE id = ?", (conv,))
+        c.execute("DELETE FROM participants WHERE conv = ?", (conv,))
+        c.execute("DELETE FROM message_text WHERE conv = ?", (conv,))
+        self.erased = True
+
+    def scrub(self) -> None:
+        """After a committed drop: the search table rewritten without the
+        deleted words, the log emptied into the file (outside a transaction)."""
+        if not self.erased:
+            return
+        self.erased = False
+        self.conn.execute("INSERT INTO message_text(message_text) VALUES('optimize')")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def last_seq(self, conv: str) -> int:
         row = self.conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv,))
         found = row.fetchone()
@@ -223,6 +249,9 @@ class Writer:
         journal: dict[str, list[dict[str, Any]]] = {}
         for db, key, value in ops:
             if value is None:
+                if db == CONVERSATIONS.name:
+                    docs.pop(key.decode(), None)
+                    self.drop(key.decode())
                 continue
             if db == CONVERSATIONS.name:
                 docs[key.decode()] = value
@@ -406,6 +435,7 @@ class HistoryIndex:
         top = max(number for number, _ops in items)
         w.set_mark(max(top, self._mark))
         w.conn.execute("COMMIT")
+        w.scrub()
         self.applied += len(items)
         with self._changed:
             self._mark = max(top, self._mark)
@@ -460,6 +490,7 @@ def catch_up(store: LmdbStore, w: Writer) -> int:
                 if (last := store.last(CONVERSATION_JOURNAL.records, key + SEP)) is not None
             }
         w.conn.execute("BEGIN")
+        _drop_missing(store, w, docs, start, last=len(docs) < PIECE)
         for key, raw in docs:
             w.doc(key.decode(), raw, number)
         for conv, tail in tails.items():
@@ -485,7 +516,29 @@ def catch_up(store: LmdbStore, w: Writer) -> int:
     w.conn.execute("BEGIN")
     w.set_mark(max(top, w.mark()))
     w.conn.execute("COMMIT")
+    w.scrub()
     return top
+
+
+def _drop_missing(
+    store: LmdbStore, w: Writer, docs: list[tuple[bytes, bytes]], start: bytes | None, last: bool
+) -> None:
+    """Drop the rows of this piece's range of ids whose conversation the store
+    no longer has (erased while the index was not following)."""
+    low = start.decode() if start is not None else ""
+    if last:
+        rows = w.conn.execute("SELECT id FROM conversations WHERE id >= ?", (low,))
+    else:
+        high = docs[-1][0].decode()
+        rows = w.conn.execute("SELECT id FROM conversations WHERE id >= ? AND id <= ?", (low, high))
+    present = {key.decode() for key, _raw in docs}
+    for (conv,) in rows.fetchall():
+        if conv in present:
+            continue
+        with store.reading:
+            held = store.last(CONVERSATION_JOURNAL.records, conv.encode() + SEP)
+        if held is None:
+            w.drop(conv)
 
 
 def rebuild(data_dir: Path, store: LmdbStore) -> int:

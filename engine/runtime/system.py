@@ -558,6 +558,16 @@ class ActorSystem:
         self.passivated += 1
         return True
 
+    def discard(self, kind: str, key: str) -> bool:
+        """Drop an actor from memory without saving its snapshot (its data was
+        erased: nothing of it may be written back). Its mail is refused."""
+        cell = self._cells.get((kind, key))
+        self._saving.pop((kind, key), None)
+        if cell is None:
+            return False
+        self._stop(cell)
+        return True
+
     def passivate_all(self) -> None:
         """Passivate every actor that has a snapshot to keep (at shutdown)."""
         for kind, key in list(self._cells):

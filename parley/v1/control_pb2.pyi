@@ -325,6 +325,8 @@ class Site(_message.Message):
     TYPING_PREVIEW_FIELD_NUMBER: _builtins.int
     LANGUAGES_FIELD_NUMBER: _builtins.int
     QUOTA_MB_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_RETENTION_DAYS_FIELD_NUMBER: _builtins.int
+    ADDRESS_RETENTION_DAYS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only."""
     account_id: _builtins.str
@@ -337,6 +339,15 @@ class Site(_message.Message):
     """Operators (whose role allows it) see visitors' drafts as they type."""
     quota_mb: _builtins.int
     """Storage quota of its messages and tickets, in MiB; 0: the server's default."""
+    transcript_retention_days: _builtins.int
+    """Retention (README, "Retention"): closed chats (their transcripts) are
+    deleted this many days after they ended; unset: kept. 1 to 36500, else
+    INVALID_ARGUMENT "invalid_retention".
+    """
+    address_retention_days: _builtins.int
+    """Visitors' stored addresses are truncated (IPv4 to /16, IPv6 to /32) this
+    many days after the visit; unset: kept whole. 1 to 36500.
+    """
     @_builtins.property
     def allowed_origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Pages of these origins may open the widget ("https://shop.example")."""
@@ -356,12 +367,21 @@ class Site(_message.Message):
         typing_preview: _builtins.bool = ...,
         languages: _abc.Iterable[_builtins.str] | None = ...,
         quota_mb: _builtins.int = ...,
+        transcript_retention_days: _builtins.int | None = ...,
+        address_retention_days: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "address_retention_days", b"address_retention_days", "transcript_retention_days", b"transcript_retention_days"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "quota_mb", b"quota_mb", "timezone", b"timezone", "typing_preview", b"typing_preview"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "account_id", b"account_id", "address_retention_days", b"address_retention_days", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "quota_mb", b"quota_mb", "timezone", b"timezone", "transcript_retention_days", b"transcript_retention_days", "typing_preview", b"typing_preview"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__address_retention_days: _TypeAlias = _typing.Literal["address_retention_days"]  # noqa: Y015
+    _WhichOneofArgType__address_retention_days: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days"]  # noqa: Y015
+    _WhichOneofReturnType__transcript_retention_days: _TypeAlias = _typing.Literal["transcript_retention_days"]  # noqa: Y015
+    _WhichOneofArgType__transcript_retention_days: _TypeAlias = _typing.Literal["_transcript_retention_days", b"_transcript_retention_days"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__address_retention_days) -> _WhichOneofReturnType__address_retention_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transcript_retention_days) -> _WhichOneofReturnType__transcript_retention_days | None: ...
 
 Global___Site: _TypeAlias = Site  # noqa: Y015
 
@@ -3627,3 +3647,221 @@ class TestWebhookRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TestWebhookRequest: _TypeAlias = TestWebhookRequest  # noqa: Y015
+
+@_typing.final
+class AuditEvent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TARGET_IDS_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    at_ms: _builtins.int
+    actor_id: _builtins.str
+    """The operator who acted ("" for a failed login of an unknown caller)."""
+    kind: _builtins.str
+    """The call ("Sites.UpdateSite", "Auth.Login") or the chat action
+    ("chat.join_invisible", "chat.take_over", "retention.sweep").
+    """
+    address: _builtins.str
+    """The caller's address ("" for what the engine did on its own)."""
+    outcome: _builtins.str
+    """"ok", or the refusal's code ("bad_credentials", "permission_denied"...)."""
+    @_builtins.property
+    def target_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids acted on (a site, an operator, a visitor, a conversation...)."""
+
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The names of the fields changed or given (never their values)."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        at_ms: _builtins.int = ...,
+        actor_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        target_ids: _abc.Iterable[_builtins.str] | None = ...,
+        fields: _abc.Iterable[_builtins.str] | None = ...,
+        address: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "address", b"address", "at_ms", b"at_ms", "fields", b"fields", "id", b"id", "kind", b"kind", "outcome", b"outcome", "target_ids", b"target_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditEvent: _TypeAlias = AuditEvent  # noqa: Y015
+
+@_typing.final
+class ListAuditEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SINCE_MS_FIELD_NUMBER: _builtins.int
+    UNTIL_MS_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    since_ms: _builtins.int
+    """Only events at or after since_ms and before until_ms (0: no bound)."""
+    until_ms: _builtins.int
+    actor_id: _builtins.str
+    """Only this operator's."""
+    kind: _builtins.str
+    """Only this kind ("Sites.UpdateSite")."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int | None = ...,
+        page_token: _builtins.str = ...,
+        since_ms: _builtins.int = ...,
+        until_ms: _builtins.int = ...,
+        actor_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "page_size", b"page_size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "actor_id", b"actor_id", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "since_ms", b"since_ms", "until_ms", b"until_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__page_size: _TypeAlias = _typing.Literal["page_size"]  # noqa: Y015
+    _WhichOneofArgType__page_size: _TypeAlias = _typing.Literal["_page_size", b"_page_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_size) -> _WhichOneofReturnType__page_size | None: ...
+
+Global___ListAuditEventsRequest: _TypeAlias = ListAuditEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListAuditEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEvent]: ...
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___AuditEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEventsResponse: _TypeAlias = ListAuditEventsResponse  # noqa: Y015
+
+@_typing.final
+class ExportVisitorRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    visitor_id: _builtins.str
+    """One of the two: a visitor id, or an email given in a chat or an offline
+    request (every visitor of the account who gave it).
+    """
+    email: _builtins.str
+    def __init__(
+        self,
+        *,
+        visitor_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "visitor_id", b"visitor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportVisitorRequest: _TypeAlias = ExportVisitorRequest  # noqa: Y015
+
+@_typing.final
+class ExportVisitorResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITOR_IDS_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    document: _builtins.bytes
+    """UTF-8 JSON: {"visitors": [{"id", "site_id", "name", "email", "visit",
+    "conversations": [{"id", ..., "messages": [...]}], "tickets": [...]}]}.
+    """
+    @_builtins.property
+    def visitor_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The visitors found."""
+
+    def __init__(
+        self,
+        *,
+        visitor_ids: _abc.Iterable[_builtins.str] | None = ...,
+        document: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "visitor_ids", b"visitor_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportVisitorResponse: _TypeAlias = ExportVisitorResponse  # noqa: Y015
+
+@_typing.final
+class EraseVisitorRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    visitor_id: _builtins.str
+    email: _builtins.str
+    def __init__(
+        self,
+        *,
+        visitor_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "visitor_id", b"visitor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseVisitorRequest: _TypeAlias = EraseVisitorRequest  # noqa: Y015
+
+@_typing.final
+class EraseVisitorResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITOR_IDS_FIELD_NUMBER: _builtins.int
+    CONVERSATIONS_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    TICKETS_FIELD_NUMBER: _builtins.int
+    conversations: _builtins.int
+    messages: _builtins.int
+    tickets: _builtins.int
+    @_builtins.property
+    def visitor_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        visitor_ids: _abc.Iterable[_builtins.str] | None = ...,
+        conversations: _builtins.int = ...,
+        messages: _builtins.int = ...,
+        tickets: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversations", b"conversations", "messages", b"messages", "tickets", b"tickets", "visitor_ids", b"visitor_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseVisitorResponse: _TypeAlias = EraseVisitorResponse  # noqa: Y015

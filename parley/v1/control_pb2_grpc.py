@@ -4307,3 +4307,213 @@ class Webhooks:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AuditStub:
+    """==== Audit log, export and erasure (README: "Audit log", "Export and erasure") ====
+
+    The account's audit log: configuration changes and sensitive actions, ids
+    only (never what anyone wrote), append-only.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListAuditEvents = channel.unary_unary(
+                '/parley.v1.Audit/ListAuditEvents',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
+
+
+class AuditServicer:
+    """==== Audit log, export and erasure (README: "Audit log", "Export and erasure") ====
+
+    The account's audit log: configuration changes and sensitive actions, ids
+    only (never what anyone wrote), append-only.
+    """
+
+    def ListAuditEvents(self, request, context):
+        """Newest first; needs view_audit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AuditServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Audit', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Audit', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Audit:
+    """==== Audit log, export and erasure (README: "Audit log", "Export and erasure") ====
+
+    The account's audit log: configuration changes and sensitive actions, ids
+    only (never what anyone wrote), append-only.
+    """
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Audit/ListAuditEvents',
+            parley_dot_v1_dot_control__pb2.ListAuditEventsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class VisitorsStub:
+    """One visitor's data: export and erasure (found by visitor id or email).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ExportVisitor = channel.unary_unary(
+                '/parley.v1.Visitors/ExportVisitor',
+                request_serializer=parley_dot_v1_dot_control__pb2.ExportVisitorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ExportVisitorResponse.FromString,
+                _registered_method=True)
+        self.EraseVisitor = channel.unary_unary(
+                '/parley.v1.Visitors/EraseVisitor',
+                request_serializer=parley_dot_v1_dot_control__pb2.EraseVisitorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.EraseVisitorResponse.FromString,
+                _registered_method=True)
+
+
+class VisitorsServicer:
+    """One visitor's data: export and erasure (found by visitor id or email).
+    """
+
+    def ExportVisitor(self, request, context):
+        """Everything stored of the visitor (visits, transcripts without operators'
+        notes, offline requests) as one JSON document; needs export_visitors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseVisitor(self, request, context):
+        """Removes everything stored of the visitor for good: its chats and their
+        transcripts, its record and tokens, its offline requests, the history
+        index's rows and text. Needs erase_visitors. A visitor in an open chat is
+        refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
+        answers FAILED_PRECONDITION "visitor_erased".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_VisitorsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ExportVisitor': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportVisitor,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ExportVisitorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ExportVisitorResponse.SerializeToString,
+            ),
+            'EraseVisitor': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseVisitor,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.EraseVisitorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.EraseVisitorResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Visitors', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Visitors', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Visitors:
+    """One visitor's data: export and erasure (found by visitor id or email).
+    """
+
+    @staticmethod
+    def ExportVisitor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Visitors/ExportVisitor',
+            parley_dot_v1_dot_control__pb2.ExportVisitorRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ExportVisitorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseVisitor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Visitors/EraseVisitor',
+            parley_dot_v1_dot_control__pb2.EraseVisitorRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.EraseVisitorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1458,3 +1458,110 @@ class WebhooksServicer(metaclass=_abc_1.ABCMeta):
         """
 
 def add_WebhooksServicer_to_server(servicer: WebhooksServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class AuditStub:
+    """==== Audit log, export and erasure (README: "Audit log", "Export and erasure") ====
+
+    The account's audit log: configuration changes and sensitive actions, ids
+    only (never what anyone wrote), append-only.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> AuditAsyncStub: ...
+    ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListAuditEventsRequest, _control_pb2.ListAuditEventsResponse]
+    """Newest first; needs view_audit."""
+
+@_typing.type_check_only
+class AuditAsyncStub(AuditStub):
+    """==== Audit log, export and erasure (README: "Audit log", "Export and erasure") ====
+
+    The account's audit log: configuration changes and sensitive actions, ids
+    only (never what anyone wrote), append-only.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ListAuditEvents: _aio.UnaryUnaryMultiCallable[_control_pb2.ListAuditEventsRequest, _control_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
+    """Newest first; needs view_audit."""
+
+class AuditServicer(metaclass=_abc_1.ABCMeta):
+    """==== Audit log, export and erasure (README: "Audit log", "Export and erasure") ====
+
+    The account's audit log: configuration changes and sensitive actions, ids
+    only (never what anyone wrote), append-only.
+    """
+
+    @_abc_1.abstractmethod
+    def ListAuditEvents(
+        self,
+        request: _control_pb2.ListAuditEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListAuditEventsResponse, _abc.Awaitable[_control_pb2.ListAuditEventsResponse]]:
+        """Newest first; needs view_audit."""
+
+def add_AuditServicer_to_server(servicer: AuditServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class VisitorsStub:
+    """One visitor's data: export and erasure (found by visitor id or email)."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> VisitorsAsyncStub: ...
+    ExportVisitor: _grpc.UnaryUnaryMultiCallable[_control_pb2.ExportVisitorRequest, _control_pb2.ExportVisitorResponse]
+    """Everything stored of the visitor (visits, transcripts without operators'
+    notes, offline requests) as one JSON document; needs export_visitors.
+    """
+    EraseVisitor: _grpc.UnaryUnaryMultiCallable[_control_pb2.EraseVisitorRequest, _control_pb2.EraseVisitorResponse]
+    """Removes everything stored of the visitor for good: its chats and their
+    transcripts, its record and tokens, its offline requests, the history
+    index's rows and text. Needs erase_visitors. A visitor in an open chat is
+    refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
+    answers FAILED_PRECONDITION "visitor_erased".
+    """
+
+@_typing.type_check_only
+class VisitorsAsyncStub(VisitorsStub):
+    """One visitor's data: export and erasure (found by visitor id or email)."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ExportVisitor: _aio.UnaryUnaryMultiCallable[_control_pb2.ExportVisitorRequest, _control_pb2.ExportVisitorResponse]  # type: ignore[assignment]
+    """Everything stored of the visitor (visits, transcripts without operators'
+    notes, offline requests) as one JSON document; needs export_visitors.
+    """
+    EraseVisitor: _aio.UnaryUnaryMultiCallable[_control_pb2.EraseVisitorRequest, _control_pb2.EraseVisitorResponse]  # type: ignore[assignment]
+    """Removes everything stored of the visitor for good: its chats and their
+    transcripts, its record and tokens, its offline requests, the history
+    index's rows and text. Needs erase_visitors. A visitor in an open chat is
+    refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
+    answers FAILED_PRECONDITION "visitor_erased".
+    """
+
+class VisitorsServicer(metaclass=_abc_1.ABCMeta):
+    """One visitor's data: export and erasure (found by visitor id or email)."""
+
+    @_abc_1.abstractmethod
+    def ExportVisitor(
+        self,
+        request: _control_pb2.ExportVisitorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ExportVisitorResponse, _abc.Awaitable[_control_pb2.ExportVisitorResponse]]:
+        """Everything stored of the visitor (visits, transcripts without operators'
+        notes, offline requests) as one JSON document; needs export_visitors.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseVisitor(
+        self,
+        request: _control_pb2.EraseVisitorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.EraseVisitorResponse, _abc.Awaitable[_control_pb2.EraseVisitorResponse]]:
+        """Removes everything stored of the visitor for good: its chats and their
+        transcripts, its record and tokens, its offline requests, the history
+        index's rows and text. Needs erase_visitors. A visitor in an open chat is
+        refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
+        answers FAILED_PRECONDITION "visitor_erased".
+        """
+
+def add_VisitorsServicer_to_server(servicer: VisitorsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

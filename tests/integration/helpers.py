@@ -184,6 +184,8 @@ class Api:
         self.server = control_pb2_grpc.ServerStub(channel)
         self.mail = control_pb2_grpc.MailStub(channel)
         self.webhooks = control_pb2_grpc.WebhooksStub(channel)
+        self.audit = control_pb2_grpc.AuditStub(channel)
+        self.visitors = control_pb2_grpc.VisitorsStub(channel)
 
 
 class Operator:

@@ -250,6 +250,8 @@ NO_TENANT_IDS = {
     "/parley.v1.Mail/GetMailSettings": "the caller's account's own: names nothing",
     "/parley.v1.Mail/UpdateMailSettings": "the caller's account's own: names nothing",
     "/parley.v1.Mail/SendTestMail": "the caller's account's own: names an address",
+    "/parley.v1.Audit/ListAuditEvents": "actor_id filters the caller's own account's log: "
+    "another account's operator lists nothing",
 }
 
 # A role is named by its name: in these messages "name" is an id.

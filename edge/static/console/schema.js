@@ -437,6 +437,8 @@ export const SCHEMA = {
     [6, "typing_preview", "bool", 0, null, null],
     [7, "languages", "string", 1, null, null],
     [8, "quota_mb", "uint32", 0, null, null],
+    [9, "transcript_retention_days", "int32", 0, null, null],
+    [10, "address_retention_days", "int32", 0, null, null],
   ],
   "parley.v1.TakeOver": [
     [1, "from_operator_id", "string", 0, null, null],

@@ -177,10 +177,10 @@ class OperatorSession:
             await conversation.ask(SetChatStatus(me, fields["status"]))
             return
         card = await card_in_sight(self.engine, self.principal, self.scope, conv_id)
-        if action == "join":
+        if invisible or action == "take_over":
+            await self._audited(conv_id, action, invisible, fields, _owner(card))
+        elif action == "join":
             await conversation.ask(JoinChat(me, name, invisible))
-        elif action == "take_over":
-            await conversation.ask(TakeOver(me, name, fields.get("from_id") or _owner(card)))
         elif action == "invite":
             target = directory.operator(fields["operator_id"], self.principal.account_id)
             await conversation.ask(InviteOperator(me, target.id))
@@ -190,6 +190,27 @@ class OperatorSession:
             else:
                 target = directory.operator(fields["operator_id"], self.principal.account_id)
                 await conversation.ask(TransferToOperator(me, target.id))
+
+    async def _audited(
+        self, conv_id: str, action: str, invisible: bool, fields: dict[str, Any], owner: str
+    ) -> None:
+        """An invisible join or a take-over, then its event in the audit log
+        (engine/audit.py), refused ones too: right after the conversation's commit."""
+        me, name = self.operator_id, self.display_name
+        conversation = self._conversation(conv_id)
+        kind = "chat.join_invisible" if invisible else "chat.take_over"
+        from_id = fields.get("from_id") or owner
+        targets = [conv_id] if invisible else [conv_id, from_id]
+        account_id = self.principal.account_id
+        try:
+            if invisible:
+                await conversation.ask(JoinChat(me, name, True))
+            else:
+                await conversation.ask(TakeOver(me, name, from_id))
+        except Refused as error:
+            self.engine.audit.record(account_id, me, kind, targets, outcome=error.code)
+            raise
+        self.engine.audit.record(account_id, me, kind, targets)
 
     @after_hello("client_msg_id")
     def direct(self, to_id: str, client_msg_id: str, text: str) -> None:
