@@ -164,4 +164,4 @@ def test_bench_console(chromium_path: str) -> None:
     out, rows = smoke("bench_console")
     assert "Machine:" in out and "10 chats of 5 visitor messages" in out
     assert all(number(row["p50 (or once)"]) > 0 for row in rows), rows
-    assert re.search(r"Bridge latency at ~1,000 events/s .*: added p50 [+-]", out), out
+    assert "Bridge latency at ~1,000 events/s" in out  # run at full size only
