@@ -68,6 +68,12 @@ class ServeSettings:
     host: str = _setting("127.0.0.1", "Address to listen on (both ports)")
     http_port: int = _setting(8080, "Port for websockets, the widget and pages", 0, 65535)
     grpc_port: int = _setting(50051, "Port for the gRPC services", 0, 65535)
+    metrics_port: int = _setting(
+        0, "Port for Prometheus metrics at /metrics, on host (0: none)", 0, 65535
+    )
+    listen_backlog: int = _setting(
+        1024, "Connections waiting to be accepted on the HTTP port (capped by the kernel)", 1
+    )
     demo: bool = _setting(False, "Create a demo site, department and operator")
     map_size_mb: int = _setting(
         1024, "First size of the LMDB map, in MiB; it grows as the disk allows", 1, 1 << 24
@@ -137,6 +143,8 @@ class ServeSettings:
                 )
         if self.http_port == self.grpc_port != 0:
             problems.append(Problem("http_port", "", "must differ from grpc_port"))
+        if self.metrics_port and self.metrics_port in (self.http_port, self.grpc_port):
+            problems.append(Problem("metrics_port", "", "must differ from http_port and grpc_port"))
         if (self.tls_cert is None) != (self.tls_key is None):
             key = "tls_key" if self.tls_key is None else "tls_cert"
             problems.append(Problem(key, "", "tls_cert and tls_key go together"))

@@ -442,6 +442,8 @@ def direct_pb(e: DirectMessage) -> operator_pb2.DirectMessage:
 def server_status_pb(s: ServerStatus) -> control_pb2.ServerStatus:
     return control_pb2.ServerStatus(
         health=s.health,
+        health_reason=s.health_reason,
+        history_index_lag=s.index_lag,
         version=s.version,
         uptime_seconds=s.uptime_seconds,
         visitor_websockets=s.visitor_websockets,

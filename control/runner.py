@@ -33,6 +33,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from control import grpc as services
+from control.metrics import MetricsServer
+from control.metrics import registry as metrics_registry
 from control.permissions import RPC_PERMISSIONS
 from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
@@ -43,6 +45,7 @@ from engine.chat.directory import SERVER_ACCOUNT
 from engine.chat.limits import Limits
 from engine.chat.permissions import SERVER_ADMIN
 from engine.delivery.settings import RetryPolicy
+from engine.health import OVERLOADED, STOPPING
 from engine.persistence.codec import decode, encode
 from engine.persistence.private import write_private
 from engine.persistence.schema import META
@@ -58,6 +61,8 @@ from parley.v1 import (
 
 log = logging.getLogger("parley.serve")
 
+HEALTH_INTERVAL = 2.0  # seconds between two readings of the health for gRPC's service
+
 SERVICE_NAMES = (
     *(service.full_name for service in control_pb2.DESCRIPTOR.services_by_name.values()),
     operator_pb2.DESCRIPTOR.services_by_name["OperatorSession"].full_name,
@@ -71,6 +76,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     http_port: int = 8080
     grpc_port: int = 50051
+    metrics_port: int = 0  # Prometheus metrics on host (control/metrics.py); 0: none
     demo: bool = False
     map_size_mb: int = 1024
     max_map_size_mb: int = 0  # 0: the map grows as the disk allows
@@ -90,6 +96,8 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.grpc_port <= 65535:
             raise ValueError(f"grpc port must be 0-65535, got {self.grpc_port}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"metrics port must be 0-65535, got {self.metrics_port}")
         if self.map_size_mb < 1:
             raise ValueError("map size must be at least 1 MiB")
         if self.max_map_size_mb and self.max_map_size_mb < self.map_size_mb:
@@ -183,11 +191,11 @@ async def bootstrap_demo(engine: Engine, http_origin: list[str]) -> dict[str, st
 
 
 class PortInUse(OSError):
-    """A port to listen on is taken. SERVICE is "grpc" or "http", as in the names
-    of the settings (grpc_port, http_port)."""
+    """A port to listen on is taken. SERVICE is "grpc", "http" or "metrics", as
+    in the names of the settings (grpc_port, http_port, metrics_port)."""
 
     def __init__(self, service: str, host: str, port: int) -> None:
-        label = "gRPC" if service == "grpc" else "HTTP"
+        label = {"grpc": "gRPC", "http": "HTTP", "metrics": "metrics"}[service]
         super().__init__(f"cannot listen for {label} on {host}:{port}: the port is in use")
         self.service, self.host, self.port = service, host, port
 
@@ -229,6 +237,7 @@ async def build_grpc_server(
     address: str,
     stream_backlog: int = 100_000,
     credentials: grpc.ServerCredentials | None = None,
+    health_servicer: health.aio.HealthServicer | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(
         options=[
@@ -248,7 +257,7 @@ async def build_grpc_server(
     visitor_pb2_grpc.add_VisitorChannelServicer_to_server(
         services.VisitorChannelService(engine, stream_backlog), server
     )
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health_servicer or health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -291,6 +300,10 @@ class Parley:
         self.grpc: grpc.aio.Server | None = None
         self.http_port = 0
         self.grpc_port = 0
+        self.metrics: MetricsServer | None = None
+        self.metrics_port = 0
+        self.health = health.aio.HealthServicer()
+        self._health_task: asyncio.Task[None] | None = None
         self.owner: dict[str, str] | None = None
         self.admin: dict[str, str] | None = None
         self.demo: dict[str, str] | None = None
@@ -302,6 +315,7 @@ class Parley:
             credentials = tls_credentials(config.tls_cert, config.tls_key)
         check_port_free("grpc", config.host, config.grpc_port)
         check_port_free("http", config.edge.host, config.edge.port)
+        check_port_free("metrics", config.host, config.metrics_port)
         self.engine = engine = Engine(
             config.data_dir,
             delivery=config.delivery,
@@ -319,7 +333,11 @@ class Parley:
         # the gRPC server is bound here and serves from start() below.
         try:
             self.grpc, self.grpc_port = await build_grpc_server(
-                engine, f"{config.host}:{config.grpc_port}", config.stream_backlog, credentials
+                engine,
+                f"{config.host}:{config.grpc_port}",
+                config.stream_backlog,
+                credentials,
+                self.health,
             )
         except OSError:
             check_port_free("grpc", config.host, config.grpc_port)  # taken since: say so
@@ -331,6 +349,14 @@ class Parley:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUse("http", config.edge.host, config.edge.port) from None
             raise
+        if config.metrics_port:
+            self.metrics = MetricsServer(metrics_registry(engine, self.edge))
+            try:
+                self.metrics_port = await self.metrics.start(config.host, config.metrics_port)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse("metrics", config.host, config.metrics_port) from None
+                raise
         target = config.edge.console_engine or (
             None if credentials is not None else f"{_loopback(config.host)}:{self.grpc_port}"
         )
@@ -345,6 +371,27 @@ class Parley:
             origins = [f"http://127.0.0.1:{self.http_port}", f"http://localhost:{self.http_port}"]
             self.demo = await bootstrap_demo(engine, origins)
             self.edge.demo_site = self.demo["site"]
+        self._health_task = asyncio.get_running_loop().create_task(self._follow_health())
+
+    async def _follow_health(self) -> None:
+        """Keep the gRPC health service in step with the server's health: NOT_SERVING
+        while overloaded or stopping (a balancer sends new calls elsewhere),
+        SERVING otherwise, degraded included (it still serves)."""
+        assert self.engine is not None
+        said = ""
+        while True:
+            state = self.engine.status().health
+            if state != said:
+                serving = state not in (OVERLOADED, STOPPING)
+                for name in ("", *SERVICE_NAMES):
+                    await self.health.set(
+                        name,
+                        health_pb2.HealthCheckResponse.SERVING
+                        if serving
+                        else health_pb2.HealthCheckResponse.NOT_SERVING,
+                    )
+                said = state
+            await asyncio.sleep(HEALTH_INTERVAL)
 
     async def stop(self) -> None:
         """Drain, then stop. New streams are refused (``server_stopping``) and
@@ -354,6 +401,9 @@ class Parley:
         settles and every write lands before the store closes. Every message
         acknowledged before is stored, and each client reconnects and resumes."""
         engine = self.engine
+        if self._health_task is not None:
+            self._health_task.cancel()
+        await self.health.enter_graceful_shutdown()
         if engine is not None:
             engine.stopping = True
             ended = engine.connections.end_streams()
@@ -368,6 +418,8 @@ class Parley:
             await self.grpc.stop(1.0)
         if self.edge is not None:
             await self.edge.close()
+        if self.metrics is not None:
+            await self.metrics.close()
         if engine is not None:
             try:
                 await engine.settle()
@@ -400,6 +452,8 @@ class Parley:
             f"  gRPC{' with TLS' if self.config.tls_cert else ''} "
             f"(control, operator sessions, visitor channel): {host}:{self.grpc_port}",
         ]
+        if self.metrics_port:
+            lines.append(f"  Metrics (Prometheus): http://{host}:{self.metrics_port}/metrics")
         if self.owner:
             lines.append(
                 f"  Owner account created: {self.owner['email']} / {self.owner['password']} "

@@ -32,12 +32,17 @@ class EdgeConfig:
     console_stall_seconds: float = 30.0  # reading nothing this long past the buffer: cut
     console_pending_limit: int = 1024 * 1024  # command bytes waiting for the stream
     console_calls: int = 16  # unary calls under way at once per console
+    # Connections the kernel holds for the listener before they are accepted (a
+    # burst of visitors arriving at once); the kernel caps it at net.core.somaxconn.
+    backlog: int = 1024
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, got {self.port}")
         if self.hello_timeout <= 0:
             raise ValueError("hello_timeout must be positive")
+        if self.backlog < 1:
+            raise ValueError("backlog must be at least 1")
         if self.idle_timeout <= 0:
             raise ValueError("idle_timeout must be positive")
         if self.visitor_rate <= 0 or self.visitor_burst < 1:

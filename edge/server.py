@@ -295,6 +295,7 @@ class Edge:
             auto_ping_reply_timeout=30.0,
             auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
             read_buffer_init_size=1024,
+            backlog=self.config.backlog,  # passed on to loop.create_server
         )
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port

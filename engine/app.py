@@ -34,6 +34,7 @@ from engine.chat.visitor import VisitorActor
 from engine.delivery.outbox import Deliveries
 from engine.delivery.settings import RetryPolicy
 from engine.errors import Refused
+from engine.meters import Meters
 from engine.persistence import schema
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import (
@@ -95,6 +96,7 @@ class Engine:
             log.info("schema upgraded: the usage of %d sites counted", backfilled)
         self.clock = clock or LoopClock()
         self.connections = Connections()  # counted by the front ends
+        self.meters = Meters()  # counted as the engine works (engine/meters.py)
         self.started_at = 0.0  # on the clock, set by start()
         self.stopping = False  # a stop has begun (set by whoever stops the server)
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)

@@ -1,19 +1,27 @@
-"""The server's own state, for ``parley status``: version, uptime, live
-connections and the store.
+"""The server's own state, for ``parley status``: its health and why, version,
+uptime, live connections and the store.
 
 The front ends count their connections here (the edge its visitor websockets,
 the gRPC operator stream its streams), since the engine cannot see them;
 :func:`server_status` reads those counts beside the store's size, how much of
 its map is used and what it may still take, and the time of its last commit.
-Everything is read on the loop thread and nothing is written.
+The health (``engine/health.py`` has the rules) is judged from numbers read
+here: the fullest mailbox, the writes waiting for the store, the visitor
+websockets against the descriptor limit, the store's room, the history index's
+lag and the outbox's retries. Everything is read on the loop thread and nothing
+is written.
 """
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
+
+from engine.chat.department import DepartmentQueue
+from engine.health import Load, judge
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -51,6 +59,10 @@ class Connections:
     def operator_streams(self) -> int:
         return sum(1 for kind, _ in self._streams.values() if kind == "operator")
 
+    @property
+    def visitor_streams(self) -> int:
+        return sum(1 for kind, _ in self._streams.values() if kind == "visitor")
+
     def end_streams(self) -> int:
         """End every open stream (each is told to reconnect); how many there were."""
         ends = [end for _, end in self._streams.values()]
@@ -61,7 +73,7 @@ class Connections:
 
 @dataclass(frozen=True, slots=True)
 class ServerStatus:
-    health: str  # "serving", or "stopping" once a stop has begun
+    health: str  # serving, degraded, overloaded, or stopping (engine/health.py)
     version: str
     uptime_seconds: float
     visitor_websockets: int
@@ -72,13 +84,94 @@ class ServerStatus:
     disk_free_bytes: int
     last_commit_ms: int  # wall time of the last commit (0: none since the start)
     commits: int  # commits since the start
+    health_reason: str = ""  # why it is not serving (empty when it is)
+    index_lag: int = 0  # commits the history index is behind the store
+
+
+def descriptor_limit() -> int:
+    """The process's limit of open files (0: unlimited or unknown)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 0 if soft == resource.RLIM_INFINITY else soft
+
+
+def index_lag(engine: Engine) -> int:
+    """Commits of the store the history index does not hold yet (0 when off)."""
+    if not engine.history_on:
+        return 0
+    return max(0, engine.store.commit_number - engine.history.mark)
+
+
+def load(engine: Engine, used: int, left: int) -> Load:
+    """The numbers the health rules judge. Walks every live actor's mailbox
+    (cheap: a length each), so it is read at a status call or a scrape, not per
+    message."""
+    kind, depth, capacity = "", 0, 1
+    for cell in engine.system.cells():
+        queued = len(cell.user)
+        if queued * capacity > depth * cell.capacity:  # the fullest share, not the longest
+            kind, depth, capacity = cell.kind, queued, cell.capacity
+    _, retrying, _ = engine.deliveries.backlog()
+    return Load(
+        stopping=engine.stopping,
+        mailbox_kind=kind,
+        mailbox_depth=depth,
+        mailbox_capacity=capacity,
+        queued_writes=engine.store.queued,
+        visitor_websockets=engine.connections.visitor_websockets,
+        descriptor_limit=descriptor_limit(),
+        store_used_bytes=used,
+        store_left_bytes=left,
+        index_lag=index_lag(engine),
+        outbox_retrying=retrying,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Mailboxes:
+    """The live actors of one kind and their mailboxes, at one moment."""
+
+    actors: int
+    queued: int  # messages in all their mailboxes
+    deepest: int  # in the fullest one
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingLine:
+    """A department's line: chats waiting, and how long the first has waited."""
+
+    department_id: str
+    waiting: int
+    oldest_seconds: float
+
+
+def actors(engine: Engine) -> tuple[dict[str, Mailboxes], list[WaitingLine]]:
+    """Every live actor's mailbox by kind, and each live department's line, in
+    one walk over the live actors (a scrape's, not a message's cost)."""
+    now = engine.clock.monotonic()
+    counts: dict[str, list[int]] = {}
+    lines = []
+    for cell in engine.system.cells():
+        depth = len(cell)
+        row = counts.setdefault(cell.kind, [0, 0, 0])
+        row[0] += 1
+        row[1] += depth
+        row[2] = max(row[2], depth)
+        actor = cell.actor
+        if isinstance(actor, DepartmentQueue):
+            since = min((w.since for w in actor.waiting), default=now)
+            lines.append(WaitingLine(cell.key, len(actor.waiting), max(0.0, now - since)))
+    return {kind: Mailboxes(*row) for kind, row in counts.items()}, lines
 
 
 def server_status(engine: Engine) -> ServerStatus:
     """What the server is doing now."""
     space = engine.store.space()
+    lag = index_lag(engine)
+    health, reason = judge(load(engine, space.used, space.left))
     return ServerStatus(
-        health="stopping" if engine.stopping else "serving",
+        health=health,
+        health_reason=reason,
+        index_lag=lag,
         version=version(),
         uptime_seconds=max(0.0, engine.clock.monotonic() - engine.started_at),
         visitor_websockets=engine.connections.visitor_websockets,

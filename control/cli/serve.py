@@ -104,6 +104,7 @@ def serve(config_path: Path | None, **flags: Any) -> None:
         host=settings.host,
         http_port=settings.http_port,
         grpc_port=settings.grpc_port,
+        metrics_port=settings.metrics_port,
         demo=settings.demo,
         map_size_mb=settings.map_size_mb,
         max_map_size_mb=settings.max_map_size_mb,
@@ -126,6 +127,7 @@ def serve(config_path: Path | None, **flags: Any) -> None:
             ip_burst=2 * settings.visitor_ip_rate,
             console_origins=settings.console_origin_list(),
             console_engine=settings.console_engine,
+            backlog=settings.listen_backlog,
         ),
     )
     try:

@@ -37,7 +37,7 @@ def _last_commit(ms: int) -> str:
 def _rows(s: control_pb2.ServerStatus) -> list[tuple[str, str]]:
     used = s.store_used_bytes / s.map_size_bytes if s.map_size_bytes else 0.0
     return [
-        ("health", s.health),
+        ("health", f"{s.health}: {s.health_reason}" if s.health_reason else s.health),
         ("version", s.version),
         ("uptime", str(datetime.timedelta(seconds=int(s.uptime_seconds)))),
         ("visitor websockets", str(s.visitor_websockets)),
@@ -48,6 +48,7 @@ def _rows(s: control_pb2.ServerStatus) -> list[tuple[str, str]]:
         ("disk free", _size(s.disk_free_bytes)),
         ("last commit", _last_commit(s.last_commit_ms)),
         ("commits", str(s.commits)),
+        ("history index lag", f"{s.history_index_lag} commits"),
     ]
 
 
@@ -62,7 +63,7 @@ def status(ctx: Ctx) -> None:
         )
         # JSON's mapping of 64-bit numbers is strings; a script wants numbers.
         for key, value in doc.items():
-            if key.endswith(("_bytes", "_ms")) or key == "commits":
+            if key.endswith(("_bytes", "_ms", "_lag")) or key == "commits":
                 doc[key] = int(value)
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     else:

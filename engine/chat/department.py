@@ -352,6 +352,7 @@ class DepartmentQueue(Actor[QueueCommand | FlushPositions, ChatServices]):
             gap = now - self.last_assigned
             self.gap = gap if not self.gap else 0.8 * self.gap + 0.2 * gap
         self.last_assigned = now
+        ctx.services.meters.assigned(self.id, now - w.since)
         directory = ctx.services.directory
         op = directory.operators.get(op_id)
         name = op.display_name if op is not None else "An operator"

@@ -17,6 +17,7 @@ from engine.runtime import Context as RuntimeContext
 if TYPE_CHECKING:
     from engine.chat.directory import Directory
     from engine.delivery.outbox import Deliveries
+    from engine.meters import Meters
     from engine.persistence.lmdb_store import LmdbStore
 
 
@@ -46,6 +47,11 @@ class ChatServices(Protocol):
     @property
     def abandon_seconds(self) -> float:
         """A waiting visitor gone this long has abandoned the chat."""
+        ...
+
+    @property
+    def meters(self) -> Meters:
+        """The engine's counters (assignments, waits; engine/meters.py)."""
         ...
 
 

@@ -358,6 +358,12 @@ class Deliveries:
     def mail_settings(self, account_id: str) -> MailSettings:
         return self.mail.get(account_id) or MailSettings()
 
+    def backlog(self) -> tuple[int, int, int]:
+        """(entries to deliver, those of them that failed an attempt already,
+        emails given up on): the whole server's, for meters and health."""
+        retrying = sum(1 for d in self._docs.values() if d.get("attempts"))
+        return len(self._docs), retrying, sum(self._failed.values())
+
     def mail_status(self, account_id: str) -> MailStatus:
         pending = sum(
             1 for d in self._docs.values() if d["account"] == account_id and d["kind"] == "email"

@@ -70,6 +70,7 @@ from pathlib import Path
 import lmdb
 
 from engine.errors import ParleyError, Unavailable
+from engine.meters import BATCH_BOUNDS, LATENCY_BOUNDS, Histogram
 from engine.persistence.codec import decode, encode
 from engine.persistence.private import FILE_MODE, make_private, private_dir, write_private
 from engine.persistence.schema import COMMIT_KEY, DATABASES, META, SNAPSHOTS, USAGE, Op
@@ -201,6 +202,11 @@ class LmdbStore:
         self.writes = 0
         self.last_commit_ms = 0  # wall time of the last commit that landed (0: none yet)
         self.grown = 0  # times the map grew
+        # A batch's commit, from its hand-off to the writer to its landing on the
+        # loop (a retry in a grown map included), and its writes (engine/meters.py).
+        self.commit_seconds = Histogram(LATENCY_BOUNDS)
+        self.batch_writes = Histogram(BATCH_BOUNDS)
+        self._batch_started = 0.0
         self._said_full = False
         # Per site: bytes of messages and tickets, committed and in flight.
         self._usage: dict[str, int] = {}
@@ -253,6 +259,7 @@ class LmdbStore:
             return
         batch, self._pending = self._pending, []
         self._busy = True
+        self._batch_started = time.perf_counter()
         self._meter(batch)
         self._run(batch)
 
@@ -329,7 +336,10 @@ class LmdbStore:
         if error is None:
             self.commits += 1
             self.last_commit_ms = int(time.time() * 1000)
-            self.writes += len(batch) - bool(self._metered)  # not the usage totals
+            writes = len(batch) - bool(self._metered)  # not the usage totals
+            self.writes += writes
+            self.commit_seconds.observe(time.perf_counter() - self._batch_started)
+            self.batch_writes.observe(writes)
         else:
             self._unmeter()
         for _ops, done in batch:
@@ -448,6 +458,11 @@ class LmdbStore:
         """The bytes of messages and tickets ``site_id`` has stored (and has in
         flight): what its storage quota is checked against."""
         return self._usage.get(site_id, 0)
+
+    @property
+    def queued(self) -> int:
+        """Writes waiting for the next commit (the one committing aside)."""
+        return len(self._pending)
 
     @property
     def busy(self) -> bool:

@@ -436,6 +436,10 @@ class ActorSystem:
             return len(self._cells)
         return sum(1 for k, _ in self._cells if k == kind)
 
+    def cells(self) -> list[Cell]:
+        """The live actors' cells (their mailboxes), for meters read at a scrape."""
+        return list(self._cells.values())
+
     def _snapshot_for(self, kind: str, key: str) -> bytes | None:
         pending = self._saving.get((kind, key))
         if pending is not None:

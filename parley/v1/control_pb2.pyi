@@ -3301,8 +3301,14 @@ class ServerStatus(_message.Message):
     DISK_FREE_BYTES_FIELD_NUMBER: _builtins.int
     LAST_COMMIT_MS_FIELD_NUMBER: _builtins.int
     COMMITS_FIELD_NUMBER: _builtins.int
+    HEALTH_REASON_FIELD_NUMBER: _builtins.int
+    HISTORY_INDEX_LAG_FIELD_NUMBER: _builtins.int
     health: _builtins.str
-    """"serving" while the server takes calls."""
+    """"serving"; "degraded" (serving, but the store is near full, the history
+    index far behind or the outbox failing); "overloaded" (a mailbox, the store's
+    write queue or the visitor edge past its bound); "stopping" once a stop has
+    begun. health_reason says why when it is not "serving".
+    """
     version: _builtins.str
     uptime_seconds: _builtins.float
     visitor_websockets: _builtins.int
@@ -3318,6 +3324,10 @@ class ServerStatus(_message.Message):
     last_commit_ms: _builtins.int
     """Wall time of the last commit (0: none since the start), and commits since the start."""
     commits: _builtins.int
+    health_reason: _builtins.str
+    """Why health is not "serving" (empty when it is)."""
+    history_index_lag: _builtins.int
+    """Commits of the store the history index does not hold yet (0 when it is off)."""
     def __init__(
         self,
         *,
@@ -3332,10 +3342,12 @@ class ServerStatus(_message.Message):
         disk_free_bytes: _builtins.int = ...,
         last_commit_ms: _builtins.int = ...,
         commits: _builtins.int = ...,
+        health_reason: _builtins.str = ...,
+        history_index_lag: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["commits", b"commits", "disk_free_bytes", b"disk_free_bytes", "health", b"health", "last_commit_ms", b"last_commit_ms", "map_size_bytes", b"map_size_bytes", "operator_streams", b"operator_streams", "store_left_bytes", b"store_left_bytes", "store_used_bytes", b"store_used_bytes", "uptime_seconds", b"uptime_seconds", "version", b"version", "visitor_websockets", b"visitor_websockets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commits", b"commits", "disk_free_bytes", b"disk_free_bytes", "health", b"health", "health_reason", b"health_reason", "history_index_lag", b"history_index_lag", "last_commit_ms", b"last_commit_ms", "map_size_bytes", b"map_size_bytes", "operator_streams", b"operator_streams", "store_left_bytes", b"store_left_bytes", "store_used_bytes", b"store_used_bytes", "uptime_seconds", b"uptime_seconds", "version", b"version", "visitor_websockets", b"visitor_websockets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -297,12 +297,16 @@ class OperatorSession:
             )
             return
         sink = self.sink
+        meters = self.engine.meters
 
         def acked(seq: Any, error: BaseException | None) -> None:
             if error is None:
+                meters.operator_messages += 1
                 sink.push(Ack(conversation_id, client_msg_id, seq))
             else:
-                sink.push(self._refusal(error, client_msg_id, conversation_id))
+                refusal = self._refusal(error, client_msg_id, conversation_id)
+                meters.refused(refusal.code)
+                sink.push(refusal)
 
         try:
             kind = "note" if note else "operator"

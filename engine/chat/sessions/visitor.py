@@ -12,6 +12,7 @@ end's sink.
 from __future__ import annotations
 
 import contextlib
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from engine.chat import ids, notify, policies
@@ -423,7 +424,9 @@ class VisitorSession:
                 return  # gone meanwhile: the chat waits for the visitor's return
             if error is not None:
                 for cid, _ in held:
-                    self.sink.push(failure(error, cid))
+                    refusal = failure(error, cid)
+                    self.engine.meters.refused(refusal.code)
+                    self.sink.push(refusal)
                 return
             self.conversation_id = conversation_id
             self._leave_closed()
@@ -445,12 +448,19 @@ class VisitorSession:
         assert conversation is not None
         conv_id = self.conversation_id
         sink = self.sink
+        meters = self.engine.meters
+        started = perf_counter()
 
         def acked(seq: Any, error: BaseException | None) -> None:
             if error is None:
+                # The ack leaves once the message is stored: this is its latency.
+                meters.ack_seconds.observe(perf_counter() - started)
+                meters.visitor_messages += 1
                 sink.push(Ack(conv_id, client_msg_id, seq))
             else:
-                sink.push(failure(error, client_msg_id, conv_id))
+                refusal = failure(error, client_msg_id, conv_id)
+                meters.refused(refusal.code)
+                sink.push(refusal)
 
         try:
             conversation.tell(
