@@ -76,7 +76,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     http_port: int = 8080
     grpc_port: int = 50051
-    metrics_port: int = 0  # Prometheus metrics on host (control/metrics.py); 0: none
+    metrics_port: int | None = None  # Prometheus metrics on host; None: none, 0: any port
     demo: bool = False
     map_size_mb: int = 1024
     max_map_size_mb: int = 0  # 0: the map grows as the disk allows
@@ -96,7 +96,7 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.grpc_port <= 65535:
             raise ValueError(f"grpc port must be 0-65535, got {self.grpc_port}")
-        if not 0 <= self.metrics_port <= 65535:
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ValueError(f"metrics port must be 0-65535, got {self.metrics_port}")
         if self.map_size_mb < 1:
             raise ValueError("map size must be at least 1 MiB")
@@ -315,7 +315,7 @@ class Parley:
             credentials = tls_credentials(config.tls_cert, config.tls_key)
         check_port_free("grpc", config.host, config.grpc_port)
         check_port_free("http", config.edge.host, config.edge.port)
-        check_port_free("metrics", config.host, config.metrics_port)
+        check_port_free("metrics", config.host, config.metrics_port or 0)
         self.engine = engine = Engine(
             config.data_dir,
             delivery=config.delivery,
@@ -349,7 +349,7 @@ class Parley:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUse("http", config.edge.host, config.edge.port) from None
             raise
-        if config.metrics_port:
+        if config.metrics_port is not None:
             self.metrics = MetricsServer(metrics_registry(engine, self.edge))
             try:
                 self.metrics_port = await self.metrics.start(config.host, config.metrics_port)

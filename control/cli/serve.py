@@ -104,7 +104,7 @@ def serve(config_path: Path | None, **flags: Any) -> None:
         host=settings.host,
         http_port=settings.http_port,
         grpc_port=settings.grpc_port,
-        metrics_port=settings.metrics_port,
+        metrics_port=settings.metrics_port or None,  # 0: no metrics port
         demo=settings.demo,
         map_size_mb=settings.map_size_mb,
         max_map_size_mb=settings.max_map_size_mb,
