@@ -167,7 +167,9 @@ def _hello(hello: bridge_pb2.BridgeHello) -> Hello | Refusal:
         return Refusal(
             "unauthenticated", "the hello needs the operator's token", codes.CLOSE_UNAUTHENTICATED
         )
-    command = operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello(resume=hello.resume))
+    command = operator_pb2.OperatorCommand(
+        hello=operator_pb2.OperatorHello(resume=hello.resume, epoch=hello.epoch)
+    )
     batch = operator_pb2.OperatorCommandBatch(commands=[command])
     return Hello(hello.token, batch.SerializeToString())
 
