@@ -233,11 +233,11 @@ def closed_frame(reason: str, message: str, code: int) -> bytes:
 # -- client frames (tests, load generator) ---------------------------------------------
 
 
-def hello_frame(token: str, resume: Mapping[str, int] | None = None) -> bytes:
+def hello_frame(token: str, resume: Mapping[str, int] | None = None, epoch: str = "") -> bytes:
     points = [
         common_pb2.ResumePoint(conversation_id=c, after_seq=s) for c, s in (resume or {}).items()
     ]
-    hello = bridge_pb2.BridgeHello(token=token, resume=points)
+    hello = bridge_pb2.BridgeHello(token=token, resume=points, epoch=epoch)
     return bridge_pb2.BridgeFrame(hello=hello).SerializeToString()
 
 

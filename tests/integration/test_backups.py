@@ -14,8 +14,10 @@ import grpc
 import orjson
 import pytest
 
+from edge.bridge.protocol import hello_frame
 from engine.backup import RestoreRefused, restore
 from parley.v1 import control_pb2, operator_pb2
+from tests.edge.console import Console
 from tests.integration.helpers import (
     Operator,
     Visitor,
@@ -109,6 +111,22 @@ async def test_backup_during_traffic_restores_every_acknowledged_message(tmp_pat
         kinds = [kind for kind, _ in operator.received()]
         assert kinds[0] == "epoch_changed" and kinds.index("ready") > 0
         await operator.close()
+
+        # The console, through the web bridge: the same, its hello's epoch passed on.
+        console = await Console(app).connect()
+        chat = replay[0]["conversation"]
+        console.send_raw(hello_frame(operator.token, {chat: last}, epoch=old_epoch))
+        assert (await console.event()).epoch == made.epoch
+        assert console.seen[0].WhichOneof("event") == "epoch_changed"  # before the replay
+        ready = await console.event("ready")
+        assert ready.epoch_changed
+        again_seqs = []
+        while len(again_seqs) < len(seqs):
+            message = await console.event("message")
+            if message.conversation_id == chat:
+                again_seqs.append(message.seq)
+        assert again_seqs == seqs  # the chat from its start, once
+        await console.close()
 
 
 async def test_backup_refusals_and_foreign_or_damaged_backups(tmp_path: Path) -> None:
