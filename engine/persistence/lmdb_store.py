@@ -390,7 +390,8 @@ class LmdbStore:
         existing, empty directory), as one read transaction sees it, and return
         the number of the last commit in it (from the same transaction, so the
         two agree). Safe from a worker thread: the map is not resized while the
-        copy reads (it holds the resize lock). Raises OSError when the copy
+        copy reads (it holds the resize lock; writes go on, and only a batch that
+        needs the map grown waits for the copy's end). Raises OSError when the copy
         fails (a full disk included); the partial file is the caller's to remove."""
         with self._resize_lock:
             txn = self.env.begin()
