@@ -558,7 +558,8 @@ def operator_command(c: operator_pb2.OperatorCommand) -> OperatorCommand:
         d = c.direct
         return commands.DirectSend(d.to_operator_id, d.client_msg_id, d.text)
     if which == "hello":
-        return commands.OperatorHello({r.conversation_id: r.after_seq for r in c.hello.resume})
+        resume = {r.conversation_id: r.after_seq for r in c.hello.resume}
+        return commands.OperatorHello(resume, c.hello.epoch)
     return commands.UnknownCommand()
 
 

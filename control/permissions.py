@@ -116,6 +116,8 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     # administers sites, as the server's owner and admins do; not view_statistics,
     # which is about one account's departments.
     "/parley.v1.Server/GetStatus": MANAGE_SITES,
+    # A backup holds every account's data: the server administrator's alone.
+    "/parley.v1.Server/CreateBackup": MANAGE_ACCOUNTS,
     # Audit log and privacy: owners and admins (README "Audit log", "Export and erasure").
     "/parley.v1.Audit/ListAuditEvents": VIEW_AUDIT,
     "/parley.v1.Visitors/ExportVisitor": EXPORT_VISITORS,

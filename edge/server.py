@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
 import struct
@@ -49,12 +50,14 @@ from edge.visitor.frames import (
     FrameError,
     Hello,
     Ping,
+    encode_epoch_changed,
     encode_error,
     encode_event,
     encode_welcome,
 )
 from edge.visitor.protocol import TokenBucket, VisitorProtocol
 from engine.app import Engine
+from engine.backup import epoch_changed
 from engine.chat.commands import VisitorCommand
 from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
@@ -192,6 +195,13 @@ class VisitorConnection(WSListener):
 
     async def _hello(self, hello: Hello) -> None:
         welcome = None
+        epoch = self.edge.engine.epoch
+        changed = epoch_changed(epoch, hello.epoch)
+        if changed:
+            # Seqs of other data (a restore): said before the replay, which
+            # starts from the beginning, so the client drops its copy first.
+            self._send(encode_epoch_changed(epoch))
+            hello = dataclasses.replace(hello, last_seq=0)
         try:
             welcome = await visitor_hello(self.session, hello)
         except Exception as error:  # a bug: log it, tell the client, keep serving
@@ -213,6 +223,8 @@ class VisitorConnection(WSListener):
                     welcome["conversation_id"],
                     welcome["last_seq"],
                     welcome["departments"],
+                    epoch,
+                    changed,
                 )
             )
         for frame in held:

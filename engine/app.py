@@ -12,6 +12,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from engine import backup as backups
 from engine.audit import AuditLog
 from engine.chat.auth import Auth
 from engine.chat.board import Board
@@ -33,7 +34,7 @@ from engine.chat.services import ChatServices
 from engine.chat.visitor import VisitorActor
 from engine.delivery.outbox import Deliveries
 from engine.delivery.settings import RetryPolicy
-from engine.errors import Refused
+from engine.errors import FailedPrecondition, Refused
 from engine.meters import Meters
 from engine.persistence import schema
 from engine.persistence.lmdb_store import LmdbStore
@@ -48,7 +49,7 @@ from engine.records.index import HistoryIndex
 from engine.retention import Retention
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
-from engine.status import Connections, ServerStatus, server_status
+from engine.status import Connections, ServerStatus, server_status, version
 
 log = logging.getLogger("parley.engine")
 
@@ -84,6 +85,9 @@ class Engine:
             self.store.close()
             raise
         self.store.load_usage()  # an upgrade may have counted them
+        # The data's epoch (engine/backup.py): made at the first start, new after a restore.
+        self.epoch = backups.ensure_epoch(self.store)
+        self._backing_up = False
         try:
             # The conversation history's index (engine/records/index.py): it
             # follows the store's commits once started, and catches up first.
@@ -218,6 +222,19 @@ class Engine:
     def last_seq(self, conversation_id: str) -> int:
         """The highest stored seq of a conversation (0: none)."""
         return CONVERSATION_JOURNAL.last_seq(self.store, conversation_id)
+
+    async def backup(self, target: Path) -> backups.Manifest:
+        """Copy the store, as one moment of it, into the new directory ``target``
+        on this machine, with a manifest (engine/backup.py), while serving: the
+        copy runs on a worker thread. One backup at a time."""
+        if self._backing_up:
+            raise FailedPrecondition("backup_running", "a backup is being made; wait for it")
+        self._backing_up = True
+        try:
+            backups.check_target(target, self.store.space().used)
+            return await asyncio.to_thread(backups.write_backup, self.store, target, version())
+        finally:
+            self._backing_up = False
 
     async def settle(self) -> None:
         """Wait until no actor has mail and no write is pending, three loop turns

@@ -16,6 +16,7 @@ import click
 from control.cli import (
     accounts,
     auth,
+    backups,
     blocks,
     chat,
     delivery,
@@ -90,7 +91,10 @@ for command in (
     delivery.webhook,
     privacy.audit,
     privacy.visitor,
+    backups.backup,
+    backups.restore,
 ):
     main.add_command(command)
-# After the commands are in: ``serve`` runs the server and calls none.
-with_global_options(main, skip=("serve",))
+# After the commands are in: ``serve`` runs the server and ``restore`` works
+# offline; they call none.
+with_global_options(main, skip=("serve", "restore"))

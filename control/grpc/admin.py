@@ -1,7 +1,9 @@
 """The server administrator's services: Accounts (manage_accounts, which no
-account role holds) and Server (the whole server's status)."""
+account role holds) and Server (the whole server's status, and its backups)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from google.protobuf import empty_pb2
 
@@ -109,3 +111,21 @@ class ServerService(grpc_pb.ServerServicer):
         self, request: pb.GetStatusRequest, p: Principal, context: Ctx
     ) -> pb.ServerStatus:
         return converters.server_status_pb(self.engine.status())
+
+    @rpc("Server", "CreateBackup")
+    async def CreateBackup(
+        self, request: pb.CreateBackupRequest, p: Principal, context: Ctx
+    ) -> pb.Backup:
+        path = Path(need(request.path, "path"))
+        made = await self.engine.backup(path)
+        return pb.Backup(
+            path=str(path),
+            parley_version=made.parley_version,
+            schema_version=made.schema_version,
+            commit=made.commit,
+            epoch=made.epoch,
+            created_ms=made.created_ms,
+            sha256=made.sha256,
+            size_bytes=made.size,
+            files=list(made.files),
+        )

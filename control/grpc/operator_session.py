@@ -17,6 +17,8 @@ from control import converters
 from control.grpc.calls import stream_caller, watch_access
 from control.grpc.streams import BatchSink, serve_stream, server_stopping
 from engine.app import Engine
+from engine.backup import epoch_changed
+from engine.chat.commands import OperatorHello
 from engine.chat.dispatch import operator_command
 from engine.chat.events import Event
 from engine.chat.sessions import OperatorSession, failure
@@ -59,6 +61,8 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
             access.close()
             session.detach()
 
+        changed = False  # the hello's epoch was not the server's
+
         def ready() -> None:
             sink.push(
                 operator_pb2.OperatorEvent(
@@ -67,12 +71,24 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
                         display_name=session.display_name,
                         max_chats=session.max_chats,
                         status=session.status,
+                        epoch=self.engine.epoch,
+                        epoch_changed=changed,
                     )
                 )
             )
 
         async def handle(command: operator_pb2.OperatorCommand) -> None:
-            await operator_command(session, converters.operator_command(command), ready)
+            nonlocal changed
+            engine_command = converters.operator_command(command)
+            if type(engine_command) is OperatorHello and epoch_changed(
+                self.engine.epoch, engine_command.epoch
+            ):
+                # Seqs of other data: told before the replay, which starts over.
+                changed = True
+                notice = operator_pb2.EpochChanged(epoch=self.engine.epoch)
+                sink.push(operator_pb2.OperatorEvent(epoch_changed=notice))
+                engine_command = OperatorHello({}, self.engine.epoch)
+            await operator_command(session, engine_command, ready)
 
         try:
             async for out in serve_stream(

@@ -167,7 +167,9 @@ def _hello(hello: bridge_pb2.BridgeHello) -> Hello | Refusal:
         return Refusal(
             "unauthenticated", "the hello needs the operator's token", codes.CLOSE_UNAUTHENTICATED
         )
-    command = operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello(resume=hello.resume))
+    command = operator_pb2.OperatorCommand(
+        hello=operator_pb2.OperatorHello(resume=hello.resume, epoch=hello.epoch)
+    )
     batch = operator_pb2.OperatorCommandBatch(commands=[command])
     return Hello(hello.token, batch.SerializeToString())
 
@@ -231,11 +233,11 @@ def closed_frame(reason: str, message: str, code: int) -> bytes:
 # -- client frames (tests, load generator) ---------------------------------------------
 
 
-def hello_frame(token: str, resume: Mapping[str, int] | None = None) -> bytes:
+def hello_frame(token: str, resume: Mapping[str, int] | None = None, epoch: str = "") -> bytes:
     points = [
         common_pb2.ResumePoint(conversation_id=c, after_seq=s) for c, s in (resume or {}).items()
     ]
-    hello = bridge_pb2.BridgeHello(token=token, resume=points)
+    hello = bridge_pb2.BridgeHello(token=token, resume=points, epoch=epoch)
     return bridge_pb2.BridgeFrame(hello=hello).SerializeToString()
 
 

@@ -15,7 +15,10 @@
 // open conversation from the start: the server stays the truth, and a message it
 // replays that is already on screen (same seq) is not drawn twice. A reconnect in
 // the same page resumes from the last seq seen. Unacknowledged messages are resent
-// with their id, which the server stores once.
+// with their id, which the server stores once. The seqs are kept with the epoch
+// of the server's data they were seen in (the welcome's); when the server says
+// epoch_changed (its data was restored) the kept messages are dropped and the
+// replay that follows draws the chat again.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -152,7 +155,7 @@
   // -- state ------------------------------------------------------------------------
   var token = me.token || "", dept = attr("department") || me.dept || "", region = me.region || "", depts = [], offline = false;
   var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
-  var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0;
+  var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0, epoch = kept.epoch || "";
   var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
   var tries = 0, timer = 0, welcomed = false, isOpen = !!ui.open, unread = 0, queue = null;
 
@@ -316,7 +319,7 @@
     var p = [];
     for (var c in pend) p.push([c, pend[c].text, pend[c].ts]);
     keep(local, KEY + ":c", {conv: conv, op: opName, closed: closed, rated: rated, read: readTo, mine: mineRead,
-      msgs: log.slice(-200), pend: p});
+      msgs: log.slice(-200), pend: p, epoch: epoch});
   }
   function say(text) { live.textContent = ""; setTimeout(function () { live.textContent = text; }, 50); }
   function initials(n) { return (n || "?").trim().split(/\s+/).slice(0, 2).map(function (w) { return w[0]; }).join("").toUpperCase(); }
@@ -572,7 +575,7 @@
     try { ws = new WebSocket(wsUrl); } catch (e) { conn = "refused"; paint(); return; }
     var sock = ws;
     ws.onopen = function () {
-      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0,
+      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0, epoch: epoch,
         name: (me.name || "").slice(0, 100), email: (me.email || "").slice(0, 254),
         page: location.href.slice(0, 2000), language: navigator.language || "",
         title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),
@@ -600,8 +603,13 @@
       var p = pend[f.cid];
       if (p) { shown({s: f.seq, f: "visitor", n: "", x: p.text, ts: p.ts, c: f.cid}, false); }
       save(); paint();
+    } else if (type === "epoch_changed") {
+      // The server's data was restored: the seqs on screen may name other messages.
+      // Drop them; the replay that follows draws the chat from its start.
+      for (var s in msgs) msgs[s].remove();
+      msgs = {}; log = []; lastSeq = 0; readTo = 0; mineRead = 0; epoch = f.epoch; save(); paint();
     } else if (type === "welcome") {
-      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false;
+      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false; epoch = f.epoch || epoch;
       if (f.token !== token) { token = f.token; }
       if (!f.conversation && conv && !closed) {
         // The chat ended while this page was away.

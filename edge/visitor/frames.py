@@ -2,7 +2,7 @@
 event is written. The README's "Visitor protocol" section documents the same.
 
 Client to server: hello, choose, page, msg, typing, read, close, rate, ticket, ping.
-Server to client: welcome, departments, msg, ack, typing, read, queued, joined,
+Server to client: welcome, epoch_changed, departments, msg, ack, typing, read, queued, joined,
 closed, rated, ticket_saved, error, pong.
 """
 
@@ -61,6 +61,7 @@ __all__ = [
     "client_hello",
     "client_msg",
     "departments_doc",
+    "encode_epoch_changed",
     "encode_error",
     "encode_event",
     "encode_welcome",
@@ -201,6 +202,8 @@ def encode_welcome(
     conversation_id: str,
     last_seq: int,
     departments: Departments | None = None,
+    epoch: str = "",
+    epoch_changed: bool = False,
 ) -> bytes:
     doc: dict[str, Any] = {
         "type": "welcome",
@@ -209,10 +212,18 @@ def encode_welcome(
         "token": token,
         "conversation": conversation_id or None,
         "last_seq": last_seq,
+        "epoch": epoch,
+        "epoch_changed": epoch_changed,
     }
     if departments is not None:
         doc.update(departments_doc(departments))
     return orjson.dumps(doc)
+
+
+def encode_epoch_changed(epoch: str) -> bytes:
+    """The hello's seqs are of other data (a restore): sent before the replay,
+    which starts from the beginning of the conversation."""
+    return orjson.dumps({"type": "epoch_changed", "epoch": epoch})
 
 
 def encode_error(error: FrameError) -> bytes:

@@ -56,6 +56,7 @@ _HELLO_FIELDS = {
     "title",
     "referrer",
     "tz",
+    "epoch",
 }
 
 
@@ -69,6 +70,7 @@ _HELLO_STRINGS = (
     "language",
     "title",
     "referrer",
+    "epoch",
 )
 
 
@@ -238,6 +240,7 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
         strings["title"],
         strings["referrer"],
         tz,
+        strings["epoch"],
     )
 
 

@@ -27,6 +27,7 @@ class Hello:
     title: str = ""
     referrer: str = ""
     tz_offset: int = 0  # minutes, local time minus UTC
+    epoch: str = ""  # the data's epoch last_seq was seen in (engine/backup.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +102,11 @@ VisitorCommand = (
 
 @dataclass(frozen=True, slots=True)
 class OperatorHello:
-    """Attach the session; ``resume`` maps a conversation to the last seq seen."""
+    """Attach the session; ``resume`` maps a conversation to the last seq seen,
+    in the data's ``epoch`` ("": taken as the server's; engine/backup.py)."""
 
     resume: dict[str, int] = field(default_factory=dict)
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -395,6 +395,27 @@ class LmdbStore:
         self.compactions += 1
         log.info("the data file was compacted: deleted data is gone from the disk")
 
+    def copy_to(self, target: Path) -> int:
+        """Write a compacting copy of the store to ``target/data.mdb`` (an
+        existing, empty directory), as one read transaction sees it, and return
+        the number of the last commit in it (from the same transaction, so the
+        two agree). Safe from a worker thread: the map is not resized while the
+        copy reads (it holds the resize lock; writes go on, and only a batch that
+        needs the map grown waits for the copy's end). Raises OSError when the copy
+        fails (a full disk included); the partial file is the caller's to remove."""
+        with self._resize_lock:
+            txn = self.env.begin()
+            try:
+                stored = txn.get(COMMIT_KEY, db=self._dbs[META.name])
+                number = int(decode(bytes(stored))) if stored is not None else 0
+                self.env.copy(str(target), compact=True, txn=txn)
+            except lmdb.Error as error:
+                raise OSError(f"the store could not be copied: {error}") from None
+            finally:
+                txn.abort()
+        os.chmod(target / "data.mdb", FILE_MODE)  # LMDB made it with the umask's mode
+        return number
+
     # -- room ------------------------------------------------------------------------
 
     def _room(self, map_size: int) -> int:

@@ -26,7 +26,7 @@ from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 from parley.v1 import operator_pb2 as parley_dot_v1_dot_operator__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16parley/v1/bridge.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\x1a\x18parley/v1/operator.proto\"\xbd\x03\n\x0b\x42ridgeFrame\x12\'\n\x05hello\x18\x01 \x01(\x0b\x32\x16.parley.v1.BridgeHelloH\x00\x12\x33\n\x08\x63ommands\x18\x02 \x01(\x0b\x32\x1f.parley.v1.OperatorCommandBatchH\x00\x12$\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x14.parley.v1.UnaryCallH\x00\x12%\n\x04ping\x18\x04 \x01(\x0b\x32\x15.parley.v1.BridgePingH\x00\x12\'\n\x05ready\x18\x08 \x01(\x0b\x32\x16.parley.v1.BridgeReadyH\x00\x12/\n\x06\x65vents\x18\t \x01(\x0b\x32\x1d.parley.v1.OperatorEventBatchH\x00\x12&\n\x05reply\x18\n \x01(\x0b\x32\x15.parley.v1.UnaryReplyH\x00\x12&\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x15.parley.v1.UnaryErrorH\x00\x12%\n\x04pong\x18\x0c \x01(\x0b\x32\x15.parley.v1.BridgePongH\x00\x12)\n\x06\x63losed\x18\r \x01(\x0b\x32\x17.parley.v1.BridgeClosedH\x00\x42\x07\n\x05\x66rame\"D\n\x0b\x42ridgeHello\x12\r\n\x05token\x18\x01 \x01(\t\x12&\n\x06resume\x18\x02 \x03(\x0b\x32\x16.parley.v1.ResumePoint\"\x93\x01\n\x0b\x42ridgeReady\x12(\n\x07session\x18\x01 \x01(\x0b\x32\x17.parley.v1.SessionReady\x12\x17\n\x0fmax_frame_bytes\x18\x02 \x01(\r\x12\x11\n\tmax_calls\x18\x03 \x01(\r\x12\x19\n\x11\x66rames_per_second\x18\x04 \x01(\x02\x12\x13\n\x0b\x66rame_burst\x18\x05 \x01(\x02\"Q\n\tUnaryCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\"/\n\nUnaryReply\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x10\n\x08response\x18\x02 \x01(\x0c\"\xd3\x01\n\nUnaryError\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x64omain\x18\x05 \x01(\t\x12\r\n\x05\x66ield\x18\x06 \x01(\t\x12\x35\n\x08metadata\x18\x07 \x03(\x0b\x32#.parley.v1.UnaryError.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x18\n\nBridgePing\x12\n\n\x02id\x18\x01 \x01(\r\"\x18\n\nBridgePong\x12\n\n\x02id\x18\x01 \x01(\r\"=\n\x0c\x42ridgeClosed\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16parley/v1/bridge.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\x1a\x18parley/v1/operator.proto\"\xbd\x03\n\x0b\x42ridgeFrame\x12\'\n\x05hello\x18\x01 \x01(\x0b\x32\x16.parley.v1.BridgeHelloH\x00\x12\x33\n\x08\x63ommands\x18\x02 \x01(\x0b\x32\x1f.parley.v1.OperatorCommandBatchH\x00\x12$\n\x04\x63\x61ll\x18\x03 \x01(\x0b\x32\x14.parley.v1.UnaryCallH\x00\x12%\n\x04ping\x18\x04 \x01(\x0b\x32\x15.parley.v1.BridgePingH\x00\x12\'\n\x05ready\x18\x08 \x01(\x0b\x32\x16.parley.v1.BridgeReadyH\x00\x12/\n\x06\x65vents\x18\t \x01(\x0b\x32\x1d.parley.v1.OperatorEventBatchH\x00\x12&\n\x05reply\x18\n \x01(\x0b\x32\x15.parley.v1.UnaryReplyH\x00\x12&\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x15.parley.v1.UnaryErrorH\x00\x12%\n\x04pong\x18\x0c \x01(\x0b\x32\x15.parley.v1.BridgePongH\x00\x12)\n\x06\x63losed\x18\r \x01(\x0b\x32\x17.parley.v1.BridgeClosedH\x00\x42\x07\n\x05\x66rame\"S\n\x0b\x42ridgeHello\x12\r\n\x05token\x18\x01 \x01(\t\x12&\n\x06resume\x18\x02 \x03(\x0b\x32\x16.parley.v1.ResumePoint\x12\r\n\x05\x65poch\x18\x03 \x01(\t\"\x93\x01\n\x0b\x42ridgeReady\x12(\n\x07session\x18\x01 \x01(\x0b\x32\x17.parley.v1.SessionReady\x12\x17\n\x0fmax_frame_bytes\x18\x02 \x01(\r\x12\x11\n\tmax_calls\x18\x03 \x01(\r\x12\x19\n\x11\x66rames_per_second\x18\x04 \x01(\x02\x12\x13\n\x0b\x66rame_burst\x18\x05 \x01(\x02\"Q\n\tUnaryCall\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\"/\n\nUnaryReply\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x10\n\x08response\x18\x02 \x01(\x0c\"\xd3\x01\n\nUnaryError\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x64omain\x18\x05 \x01(\t\x12\r\n\x05\x66ield\x18\x06 \x01(\t\x12\x35\n\x08metadata\x18\x07 \x03(\x0b\x32#.parley.v1.UnaryError.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x18\n\nBridgePing\x12\n\n\x02id\x18\x01 \x01(\r\"\x18\n\nBridgePong\x12\n\n\x02id\x18\x01 \x01(\r\"=\n\x0c\x42ridgeClosed\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,21 +38,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BRIDGEFRAME']._serialized_start=88
   _globals['_BRIDGEFRAME']._serialized_end=533
   _globals['_BRIDGEHELLO']._serialized_start=535
-  _globals['_BRIDGEHELLO']._serialized_end=603
-  _globals['_BRIDGEREADY']._serialized_start=606
-  _globals['_BRIDGEREADY']._serialized_end=753
-  _globals['_UNARYCALL']._serialized_start=755
-  _globals['_UNARYCALL']._serialized_end=836
-  _globals['_UNARYREPLY']._serialized_start=838
-  _globals['_UNARYREPLY']._serialized_end=885
-  _globals['_UNARYERROR']._serialized_start=888
-  _globals['_UNARYERROR']._serialized_end=1099
-  _globals['_UNARYERROR_METADATAENTRY']._serialized_start=1052
-  _globals['_UNARYERROR_METADATAENTRY']._serialized_end=1099
-  _globals['_BRIDGEPING']._serialized_start=1101
-  _globals['_BRIDGEPING']._serialized_end=1125
-  _globals['_BRIDGEPONG']._serialized_start=1127
-  _globals['_BRIDGEPONG']._serialized_end=1151
-  _globals['_BRIDGECLOSED']._serialized_start=1153
-  _globals['_BRIDGECLOSED']._serialized_end=1214
+  _globals['_BRIDGEHELLO']._serialized_end=618
+  _globals['_BRIDGEREADY']._serialized_start=621
+  _globals['_BRIDGEREADY']._serialized_end=768
+  _globals['_UNARYCALL']._serialized_start=770
+  _globals['_UNARYCALL']._serialized_end=851
+  _globals['_UNARYREPLY']._serialized_start=853
+  _globals['_UNARYREPLY']._serialized_end=900
+  _globals['_UNARYERROR']._serialized_start=903
+  _globals['_UNARYERROR']._serialized_end=1114
+  _globals['_UNARYERROR_METADATAENTRY']._serialized_start=1067
+  _globals['_UNARYERROR_METADATAENTRY']._serialized_end=1114
+  _globals['_BRIDGEPING']._serialized_start=1116
+  _globals['_BRIDGEPING']._serialized_end=1140
+  _globals['_BRIDGEPONG']._serialized_start=1142
+  _globals['_BRIDGEPONG']._serialized_end=1166
+  _globals['_BRIDGECLOSED']._serialized_start=1168
+  _globals['_BRIDGECLOSED']._serialized_end=1229
 # @@protoc_insertion_point(module_scope)

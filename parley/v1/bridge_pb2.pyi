@@ -160,11 +160,14 @@ class BridgeHello(_message.Message):
 
     TOKEN_FIELD_NUMBER: _builtins.int
     RESUME_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     token: _builtins.str
     """The operator's session or API token (from Auth.Login), as the gRPC API
     takes it in "authorization: Bearer <token>". Required: an empty token is
     closed with 4401.
     """
+    epoch: _builtins.str
+    """The epoch the resume points were seen in (OperatorHello.epoch)."""
     @_builtins.property
     def resume(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.ResumePoint]:
         """The operator hello's resume points: for each chat the console holds, the
@@ -177,10 +180,11 @@ class BridgeHello(_message.Message):
         *,
         token: _builtins.str = ...,
         resume: _abc.Iterable[_common_pb2.ResumePoint] | None = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume", b"resume", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "resume", b"resume", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3354,6 +3354,78 @@ class ServerStatus(_message.Message):
 Global___ServerStatus: _TypeAlias = ServerStatus  # noqa: Y015
 
 @_typing.final
+class CreateBackupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATH_FIELD_NUMBER: _builtins.int
+    path: _builtins.str
+    """An absolute path on the server's machine: a new or empty directory."""
+    def __init__(
+        self,
+        *,
+        path: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateBackupRequest: _TypeAlias = CreateBackupRequest  # noqa: Y015
+
+@_typing.final
+class Backup(_message.Message):
+    """A backup made (its manifest.json says the same)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATH_FIELD_NUMBER: _builtins.int
+    PARLEY_VERSION_FIELD_NUMBER: _builtins.int
+    SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
+    COMMIT_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    CREATED_MS_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
+    path: _builtins.str
+    parley_version: _builtins.str
+    """The Parley and the schema version that wrote it."""
+    schema_version: _builtins.int
+    commit: _builtins.int
+    """The number of the store's last commit in the copy."""
+    epoch: _builtins.str
+    """The epoch a restore of this backup begins (a new id per backup)."""
+    created_ms: _builtins.int
+    sha256: _builtins.str
+    """The sha256 (hex) and size of the copied data file."""
+    size_bytes: _builtins.int
+    @_builtins.property
+    def files(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The credentials files copied beside it."""
+
+    def __init__(
+        self,
+        *,
+        path: _builtins.str = ...,
+        parley_version: _builtins.str = ...,
+        schema_version: _builtins.int = ...,
+        commit: _builtins.int = ...,
+        epoch: _builtins.str = ...,
+        created_ms: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        files: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commit", b"commit", "created_ms", b"created_ms", "epoch", b"epoch", "files", b"files", "parley_version", b"parley_version", "path", b"path", "schema_version", b"schema_version", "sha256", b"sha256", "size_bytes", b"size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Backup: _TypeAlias = Backup  # noqa: Y015
+
+@_typing.final
 class MailSettings(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -3781,6 +3781,11 @@ class ServerStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
                 _registered_method=True)
+        self.CreateBackup = channel.unary_unary(
+                '/parley.v1.Server/CreateBackup',
+                request_serializer=parley_dot_v1_dot_control__pb2.CreateBackupRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Backup.FromString,
+                _registered_method=True)
 
 
 class ServerServicer:
@@ -3795,6 +3800,19 @@ class ServerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateBackup(self, request, context):
+        """Copies the store, as one moment of it, into a new directory on the
+        server's machine, with a manifest and the data directory's credentials
+        files, while the server serves (needs manage_accounts: the server
+        administrator's, for it holds every account). Refused with
+        INVALID_ARGUMENT "backup_path_relative", FAILED_PRECONDITION
+        "backup_dir_not_empty", "backup_not_writable" or "backup_running" (one at
+        a time), UNAVAILABLE "backup_disk_full". README, "Backups".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ServerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -3802,6 +3820,11 @@ def add_ServerServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=parley_dot_v1_dot_control__pb2.GetStatusRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.ServerStatus.SerializeToString,
+            ),
+            'CreateBackup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBackup,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.CreateBackupRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Backup.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -3832,6 +3855,33 @@ class Server:
             '/parley.v1.Server/GetStatus',
             parley_dot_v1_dot_control__pb2.GetStatusRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.ServerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateBackup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Server/CreateBackup',
+            parley_dot_v1_dot_control__pb2.CreateBackupRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Backup.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1278,6 +1278,15 @@ class ServerStub:
     """Health, version, uptime, live connections and store (needs manage_sites:
     the numbers are the whole server's, not one account's).
     """
+    CreateBackup: _grpc.UnaryUnaryMultiCallable[_control_pb2.CreateBackupRequest, _control_pb2.Backup]
+    """Copies the store, as one moment of it, into a new directory on the
+    server's machine, with a manifest and the data directory's credentials
+    files, while the server serves (needs manage_accounts: the server
+    administrator's, for it holds every account). Refused with
+    INVALID_ARGUMENT "backup_path_relative", FAILED_PRECONDITION
+    "backup_dir_not_empty", "backup_not_writable" or "backup_running" (one at
+    a time), UNAVAILABLE "backup_disk_full". README, "Backups".
+    """
 
 @_typing.type_check_only
 class ServerAsyncStub(ServerStub):
@@ -1287,6 +1296,15 @@ class ServerAsyncStub(ServerStub):
     GetStatus: _aio.UnaryUnaryMultiCallable[_control_pb2.GetStatusRequest, _control_pb2.ServerStatus]  # type: ignore[assignment]
     """Health, version, uptime, live connections and store (needs manage_sites:
     the numbers are the whole server's, not one account's).
+    """
+    CreateBackup: _aio.UnaryUnaryMultiCallable[_control_pb2.CreateBackupRequest, _control_pb2.Backup]  # type: ignore[assignment]
+    """Copies the store, as one moment of it, into a new directory on the
+    server's machine, with a manifest and the data directory's credentials
+    files, while the server serves (needs manage_accounts: the server
+    administrator's, for it holds every account). Refused with
+    INVALID_ARGUMENT "backup_path_relative", FAILED_PRECONDITION
+    "backup_dir_not_empty", "backup_not_writable" or "backup_running" (one at
+    a time), UNAVAILABLE "backup_disk_full". README, "Backups".
     """
 
 class ServerServicer(metaclass=_abc_1.ABCMeta):
@@ -1300,6 +1318,21 @@ class ServerServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_control_pb2.ServerStatus, _abc.Awaitable[_control_pb2.ServerStatus]]:
         """Health, version, uptime, live connections and store (needs manage_sites:
         the numbers are the whole server's, not one account's).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateBackup(
+        self,
+        request: _control_pb2.CreateBackupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Backup, _abc.Awaitable[_control_pb2.Backup]]:
+        """Copies the store, as one moment of it, into a new directory on the
+        server's machine, with a manifest and the data directory's credentials
+        files, while the server serves (needs manage_accounts: the server
+        administrator's, for it holds every account). Refused with
+        INVALID_ARGUMENT "backup_path_relative", FAILED_PRECONDITION
+        "backup_dir_not_empty", "backup_not_writable" or "backup_running" (one at
+        a time), UNAVAILABLE "backup_disk_full". README, "Backups".
         """
 
 def add_ServerServicer_to_server(servicer: ServerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -488,6 +488,13 @@ class OperatorHello(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESUME_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    epoch: _builtins.str
+    """The epoch of the data the client's seqs were seen in (SessionReady.epoch).
+    When the server's epoch differs (the data was restored from a backup) the
+    resume points are not trusted: an epoch_changed event comes first, then
+    every chat from the start. Empty: the resume points are taken as they are.
+    """
     @_builtins.property
     def resume(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.ResumePoint]:
         """Conversations the client has already seen part of. Conversations not named
@@ -498,10 +505,11 @@ class OperatorHello(_message.Message):
         self,
         *,
         resume: _abc.Iterable[_common_pb2.ResumePoint] | None = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume", b"resume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "resume", b"resume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -614,6 +622,7 @@ class OperatorEvent(_message.Message):
     LISTED_FIELD_NUMBER: _builtins.int
     UNLISTED_FIELD_NUMBER: _builtins.int
     DIRECT_FIELD_NUMBER: _builtins.int
+    EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def ready(self) -> Global___SessionReady:
         """The session is attached (the answer to hello)."""
@@ -682,6 +691,10 @@ class OperatorEvent(_message.Message):
     def direct(self) -> Global___DirectMessage:
         """A message between you and a colleague, once stored (yours come back too)."""
 
+    @_builtins.property
+    def epoch_changed(self) -> Global___EpochChanged:
+        """The hello's epoch is not the server's: sent before the replay."""
+
     def __init__(
         self,
         *,
@@ -700,12 +713,13 @@ class OperatorEvent(_message.Message):
         listed: Global___ChatListed | None = ...,
         unlisted: Global___ChatUnlisted | None = ...,
         direct: Global___DirectMessage | None = ...,
+        epoch_changed: Global___EpochChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted", "direct"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted", "direct", "epoch_changed"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
@@ -1028,6 +1042,8 @@ class SessionReady(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     MAX_CHATS_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
     operator_id: _builtins.str
     """The operator this stream speaks for."""
     display_name: _builtins.str
@@ -1036,6 +1052,14 @@ class SessionReady(_message.Message):
     """How many chats the operator takes at once."""
     status: _builtins.str
     """The status the operators list shows now: online | away | offline."""
+    epoch: _builtins.str
+    """The epoch of the server's data: keep it beside the seqs, send it in the
+    next hello.
+    """
+    epoch_changed: _builtins.bool
+    """The hello's epoch was another: the chats were replayed from the start
+    (after an epoch_changed event).
+    """
     def __init__(
         self,
         *,
@@ -1043,14 +1067,40 @@ class SessionReady(_message.Message):
         display_name: _builtins.str = ...,
         max_chats: _builtins.int = ...,
         status: _builtins.str = ...,
+        epoch: _builtins.str = ...,
+        epoch_changed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "max_chats", b"max_chats", "operator_id", b"operator_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "epoch", b"epoch", "epoch_changed", b"epoch_changed", "max_chats", b"max_chats", "operator_id", b"operator_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SessionReady: _TypeAlias = SessionReady  # noqa: Y015
+
+@_typing.final
+class EpochChanged(_message.Message):
+    """The data was restored since the client's seqs were seen: drop the local
+    copies of the chats; what follows is each chat from the start.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPOCH_FIELD_NUMBER: _builtins.int
+    epoch: _builtins.str
+    """The server's epoch now."""
+    def __init__(
+        self,
+        *,
+        epoch: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EpochChanged: _TypeAlias = EpochChanged  # noqa: Y015
 
 @_typing.final
 class ConversationAssigned(_message.Message):

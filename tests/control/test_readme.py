@@ -46,6 +46,10 @@ SKIPPED = {
     "drives it through a pipe)",
     "parley serve": "runs until stopped; this test starts its own server, and "
     "tests/control/test_serve_config.py starts 'parley serve --config'",
+    "parley backup": "the server administrator's, into an absolute path on the server's "
+    "machine (tests/control/test_cli_backups.py runs it against a real server)",
+    "parley restore": "offline, into a stopped server's data directory "
+    "(tests/control/test_cli_backups.py runs it)",
 }
 
 OWNER_PASSWORD_AFTER_CHANGE = "owner-changed-password-1"

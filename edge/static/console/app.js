@@ -160,6 +160,7 @@ function start(token) {
   $("app").hidden = false;
   bridge = new Bridge(token, {
     resume: () => state.resume(),
+    epoch: () => state.epoch,
     events: (events) => {
       const now = Date.now();
       const was = nav.before(state, events);

@@ -69,7 +69,8 @@ export class Bridge {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
-      ws.send(encode(FRAME, {hello: {token: this.token, resume: this.on.resume()}}));
+      const epoch = this.on.epoch ? this.on.epoch() : "";
+      ws.send(encode(FRAME, {hello: {token: this.token, resume: this.on.resume(), epoch}}));
     };
     ws.onmessage = (e) => { if (ws === this.ws) this.arrived(decode(FRAME, new Uint8Array(e.data))); };
     ws.onclose = (e) => { if (ws === this.ws) this.lost(e.code); };

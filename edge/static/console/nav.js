@@ -16,6 +16,7 @@ import {wireHistory, showHistory} from "./history.js";
 import {wireTickets, showTickets} from "./tickets.js";
 
 const SEQS_KEY = "parley.console.seqs";
+const EPOCH_KEY = "parley.console.epoch";  // the epoch the kept seqs belong to
 const KEEP = 500;              // chats whose resume points are kept
 const PAGES = ["chats", "history", "tickets"];
 
@@ -48,6 +49,7 @@ export class Nav {
   restore(state) {
     let kept = {};
     try { kept = JSON.parse(sessionStorage.getItem(SEQS_KEY) || "{}"); } catch (err) { void err; }
+    state.epoch = sessionStorage.getItem(EPOCH_KEY) || "";
     for (const [id, [seq, read]] of Object.entries(kept)) {
       const chat = state.chat(id);
       chat.streamSeq = chat.lastSeq = seq;
@@ -98,6 +100,7 @@ export class Nav {
       const kept = [...s.chats.values()].filter((c) => c.streamSeq > 0)
         .sort((a, b) => b.lastSeq - a.lastSeq).slice(0, KEEP);
       sessionStorage.setItem(SEQS_KEY, JSON.stringify(Object.fromEntries(kept.map((c) => [c.id, [c.streamSeq, c.readSeq]]))));
+      sessionStorage.setItem(EPOCH_KEY, s.epoch);
     }, 250);
   }
 

@@ -30,6 +30,7 @@ export const SCHEMA = {
   "parley.v1.BridgeHello": [
     [1, "token", "string", 0, null, null],
     [2, "resume", "message", 1, "parley.v1.ResumePoint", null],
+    [3, "epoch", "string", 0, null, null],
   ],
   "parley.v1.BridgePing": [
     [1, "id", "uint32", 0, null, null],
@@ -190,6 +191,9 @@ export const SCHEMA = {
     [1, "to_operator_id", "string", 0, null, null],
     [2, "client_msg_id", "string", 0, null, null],
     [3, "text", "string", 0, null, null],
+  ],
+  "parley.v1.EpochChanged": [
+    [1, "epoch", "string", 0, null, null],
   ],
   "parley.v1.GetMeRequest": [
   ],
@@ -361,12 +365,14 @@ export const SCHEMA = {
     [13, "listed", "message", 0, "parley.v1.ChatListed", "event"],
     [14, "unlisted", "message", 0, "parley.v1.ChatUnlisted", "event"],
     [15, "direct", "message", 0, "parley.v1.DirectMessage", "event"],
+    [16, "epoch_changed", "message", 0, "parley.v1.EpochChanged", "event"],
   ],
   "parley.v1.OperatorEventBatch": [
     [1, "events", "message", 1, "parley.v1.OperatorEvent", null],
   ],
   "parley.v1.OperatorHello": [
     [1, "resume", "message", 1, "parley.v1.ResumePoint", null],
+    [2, "epoch", "string", 0, null, null],
   ],
   "parley.v1.OperatorRead": [
     [1, "conversation_id", "string", 0, null, null],
@@ -424,6 +430,8 @@ export const SCHEMA = {
     [2, "display_name", "string", 0, null, null],
     [3, "max_chats", "uint32", 0, null, null],
     [4, "status", "string", 0, null, null],
+    [5, "epoch", "string", 0, null, null],
+    [6, "epoch_changed", "bool", 0, null, null],
   ],
   "parley.v1.SetStatus": [
     [1, "status", "string", 0, null, null],

@@ -6,7 +6,10 @@
 // lands on the same keys), and a pending send is matched by its client id when
 // its ack (or its replayed message) comes. The resume point of a chat is the
 // highest seq that came on the stream as a message, not an ack's: acks could
-// run ahead of a colleague's message still on its way.
+// run ahead of a colleague's message still on its way. Seqs belong to the epoch
+// of the server's data (ready's epoch): told epoch_changed (the data was
+// restored), the console drops what it holds of each chat and takes the replay
+// that follows, each chat from its start.
 
 export const AUTHOR = {VISITOR: 1, OPERATOR: 2, SYSTEM: 3, NOTE: 4};
 export const VIEWS = ["mine", "new", "others", "missed"];
@@ -56,6 +59,7 @@ export class State {
     this.me = {operator_id: "", display_name: "", max_chats: 0, status: "offline"};
     this.role = {name: "", permissions: new Set()};
     this.openId = "";
+    this.epoch = "";             // the epoch of the server's data the seqs were seen in
   }
 
   chat(id) {
@@ -97,6 +101,14 @@ export class State {
     switch (event.event) {
       case "ready":
         Object.assign(this.me, e);
+        this.epoch = e.epoch || this.epoch;
+        return "";
+      case "epoch_changed":
+        for (const chat of this.chats.values()) {
+          chat.messages.clear();
+          chat.streamSeq = chat.lastSeq = chat.firstLoaded = chat.readSeq = 0;
+        }
+        this.epoch = e.epoch;
         return "";
       case "assigned": {
         const chat = this.chat(e.conversation_id);
