@@ -129,6 +129,32 @@ class DataDirLocked(ParleyError):
     """Another process holds the data directory."""
 
 
+class NotADataDir(DataDirLocked):
+    """The directory holds files but no Parley data: it is left alone (its modes
+    untouched), never taken over."""
+
+
+# What a data directory may hold before Parley has written in it, and what
+# marks one as Parley's.
+_OURS = ("lmdb", "parley.lock")
+
+
+def check_data_dir(path: Path) -> None:
+    """Refuse a directory that holds anything but a Parley data directory would."""
+    try:
+        names = [entry.name for entry in os.scandir(path)]
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise NotADataDir(f"{path} is a file, not a data directory") from None
+    if names and not any(name in _OURS for name in names):
+        shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+        raise NotADataDir(
+            f"{path} is not a Parley data directory (it holds {shown}): "
+            "give a new or empty directory, or an existing Parley one"
+        )
+
+
 def _lock_data_dir(path: Path) -> int:
     lock_path = path / "parley.lock"
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -175,6 +201,7 @@ class LmdbStore:
         self.disk_reserve = disk_reserve
         self._resize_lock = threading.Lock()
         self.path = Path(path)
+        check_data_dir(self.path)
         self.compactions = 0  # of the data file, at opening (compact_at_next_start)
         self.compaction_pending = False
         private_dir(self.path)

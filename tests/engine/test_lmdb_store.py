@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +212,26 @@ async def test_a_store_from_before_the_meter_is_counted_once_at_upgrade(tmp_path
         assert META.get(store, "schema") == SCHEMA_VERSION
     finally:
         store.close()
+
+
+def test_a_directory_that_is_not_parleys_is_left_alone(tmp_path: Path) -> None:
+    from engine.persistence.lmdb_store import NotADataDir
+
+    foreign = tmp_path / "home"
+    foreign.mkdir(mode=0o755)
+    (foreign / "notes.txt").write_text("mine")
+    os.chmod(foreign / "notes.txt", 0o644)
+    with pytest.raises(NotADataDir) as refused:
+        LmdbStore(foreign)
+    assert "is not a Parley data directory (it holds notes.txt)" in str(refused.value)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]  # nothing written
+    assert (foreign.stat().st_mode & 0o777, (foreign / "notes.txt").stat().st_mode & 0o777) == (
+        0o755,
+        0o644,
+    )
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(NotADataDir):
+        LmdbStore(a_file)
+    LmdbStore(tmp_path / "new").close()  # a new directory, and then an existing one
+    LmdbStore(tmp_path / "new").close()
