@@ -128,3 +128,23 @@ async def test_serve_logs_json_lines_without_secrets_or_chat_text(tmp_path: Path
     assert all({"time", "level", "logger", "message"} <= d.keys() for d in docs)
     assert "4111" not in log and "owner-secret-123" not in log
     assert "owner-secret-123" in "".join(served.stdout)  # the banner's, once
+
+
+def test_a_command_failing_by_a_bug_names_its_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    """In a stream, a command that fails by a bug answers `internal` with the
+    request id its traceback is logged under; a refusal logs nothing."""
+    from engine.chat.sessions.common import failure
+    from engine.errors import NotFound
+
+    with caplog.at_level(logging.ERROR, logger="parley.sessions"):
+        try:
+            raise ZeroDivisionError("boom")
+        except ZeroDivisionError as error:
+            failed = failure(error, "c1", "conv")
+        refused = failure(NotFound("unknown_conversation", "no such chat"))
+    (record,) = caplog.records
+    rid = record.request_id  # type: ignore[attr-defined]
+    assert failed.code == "internal" and failed.message.endswith(f"(request id {rid})")
+    assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
+    assert (failed.client_msg_id, failed.conversation_id) == ("c1", "conv")
+    assert refused.code == "unknown_conversation" and "request id" not in refused.message

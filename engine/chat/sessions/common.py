@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
 
-from engine.chat import policies
+from engine.chat import ids, policies
 from engine.chat.events import CommandFailed, Sink
 from engine.errors import Refused
 from engine.runtime import AskTimeout, MailboxFull
+
+log = logging.getLogger("parley.sessions")
 
 MAX_NAME = 100
 MAX_PREVIEW = 1000  # characters of a typing preview
@@ -54,8 +57,15 @@ def failure(
             client_msg_id,
             conversation_id,
         )
+    # A bug: its traceback in the log and the client's error name the same id.
+    request_id = ids.random_id(12)
+    log.error("a command failed", exc_info=error, extra={"request_id": request_id})
     return CommandFailed(
-        "internal", "the server could not handle this", True, client_msg_id, conversation_id
+        "internal",
+        f"the server could not handle this (request id {request_id})",
+        True,
+        client_msg_id,
+        conversation_id,
     )
 
 
