@@ -13,23 +13,16 @@ backup_corrupt, backup_newer_schema); 5 the data directory is refused
 from __future__ import annotations
 
 import datetime
-import sys
 from pathlib import Path
 
 import click
 
-from control.cli.common import EXIT_REFUSED, Ctx, fail, fields_table, pass_ctx
+from control.cli.common import EXIT_REFUSED, Ctx, fail, fields_table, pass_ctx, status_line
 from engine.backup import RestoreRefused
 from engine.backup import restore as restore_backup
 from parley.v1 import control_pb2
 
 EXIT_DATA_DIR = 5
-
-
-def _status(line: str) -> None:
-    """A status line on a terminal; nothing in a script."""
-    if sys.stderr.isatty():
-        click.echo(f"\r\033[K{line}", err=True, nl=False)
 
 
 def _created(ms: int) -> str:
@@ -45,13 +38,13 @@ def backup(ctx: Ctx, directory: str) -> None:
     """Copy the running server's store into DIRECTORY, a new or empty directory
     given as an absolute path on the server's machine (needs manage_accounts:
     the server administrator). The chat goes on meanwhile."""
-    _status(f"backing up into {directory} on the server...")
+    status_line(f"backing up into {directory} on the server...")
     try:
         reply = ctx.call(
             ctx.client().server.CreateBackup, control_pb2.CreateBackupRequest(path=directory)
         )
     finally:
-        _status("")
+        status_line("")
     ctx.out(
         reply,
         lambda: fields_table(
@@ -84,17 +77,17 @@ def restore(backup_dir: Path, data: Path, force: bool) -> None:
     stopped; its data begins a new epoch (clients holding seqs of the old one are
     given their chats again from the start). The history index is rebuilt at the
     next start. Exit codes: 1 the backup is refused, 5 the data directory is."""
-    _status(f"checking {backup_dir}...")
+    status_line(f"checking {backup_dir}...")
     try:
         manifest, aside = restore_backup(backup_dir, data, force)
     except RestoreRefused as error:
-        _status("")
+        status_line("")
         code = EXIT_REFUSED if error.kind == "backup" else EXIT_DATA_DIR
         fail(f"{error.code}: {error.message}", code)
     except OSError as error:
-        _status("")
+        status_line("")
         fail(f"restore_failed: {error}", EXIT_REFUSED)
-    _status("")
+    status_line("")
     if aside is not None:
         click.echo(f"The data that was in {data} is kept in {aside}.")
     click.echo(

@@ -41,6 +41,13 @@ from control.client import DEFAULT_SERVER, Client, load_credentials
 EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_LOGGED_IN = 1, 2, 3, 4
 
 
+def status_line(line: str) -> None:
+    """A long command's progress: one line rewritten in place on a terminal
+    (standard error), nothing in a script; "" clears it."""
+    if sys.stderr.isatty():
+        click.echo(f"\r\033[K{line}", err=True, nl=False)
+
+
 def fail(message: str, code: int) -> NoReturn:
     """Print ``error: MESSAGE`` on stderr and exit with CODE."""
     click.echo(f"error: {message}", err=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from control.cli.common import Ctx, fail, pass_ctx, when
+from control.cli.common import Ctx, fail, pass_ctx, status_line, when
 from parley.v1 import control_pb2, control_pb2_grpc
 
 
@@ -183,7 +183,10 @@ def history_reindex(data_dir: Path) -> None:
     except DataDirLocked as error:
         fail(str(error), 1)
     try:
-        count = rebuild(data_dir, store)
+        count = rebuild(
+            data_dir, store, lambda done: status_line(f"indexing: {done:,} conversations read")
+        )
     finally:
+        status_line("")
         store.close()
     click.echo(f"history index rebuilt: {count} conversations")

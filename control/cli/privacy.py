@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from control.cli.common import Ctx, pass_ctx, when
+from control.cli.common import Ctx, pass_ctx, status_line, when
 from control.cli.history import _ms
 from parley.v1 import control_pb2
 
@@ -64,10 +64,14 @@ def _query(visitor_id: str | None, email: str | None) -> tuple[str, str]:
 def visitor_export(ctx: Ctx, visitor_id: str | None, email: str | None) -> None:
     """Print everything stored of a visitor as JSON (needs export_visitors)."""
     vid, mail = _query(visitor_id, email)
-    reply = ctx.call(
-        ctx.client().visitors.ExportVisitor,
-        control_pb2.ExportVisitorRequest(visitor_id=vid, email=mail),
-    )
+    status_line("exporting...")
+    try:
+        reply = ctx.call(
+            ctx.client().visitors.ExportVisitor,
+            control_pb2.ExportVisitorRequest(visitor_id=vid, email=mail),
+        )
+    finally:
+        status_line("")
     click.echo(reply.document.decode())
 
 

@@ -474,9 +474,11 @@ def _commit_number(store: LmdbStore) -> int:
     return int(orjson.loads(raw)) if raw is not None else 0
 
 
-def catch_up(store: LmdbStore, w: Writer) -> int:
+def catch_up(store: LmdbStore, w: Writer, progress: Callable[[int], None] | None = None) -> int:
     """Bring the index up to the store from any state (a new file: a rebuild).
-    Returns the commit every record and message up to is now held."""
+    Returns the commit every record and message up to is now held; ``progress``
+    is told how many conversations were read so far, after each piece."""
+    seen = 0
     with store.reading:
         top = _commit_number(store)
     start: bytes | None = None
@@ -510,6 +512,9 @@ def catch_up(store: LmdbStore, w: Writer) -> int:
                 w.messages(conv, [orjson.loads(value) for _key, value in rows])
                 have = w.last_seq(conv)
         w.conn.execute("COMMIT")
+        seen += len(docs)
+        if progress is not None:
+            progress(seen)
         if len(docs) < PIECE:
             break
         start = docs[-1][0] + b"\x00"
@@ -541,7 +546,7 @@ def _drop_missing(
             w.drop(conv)
 
 
-def rebuild(data_dir: Path, store: LmdbStore) -> int:
+def rebuild(data_dir: Path, store: LmdbStore, progress: Callable[[int], None] | None = None) -> int:
     """Throw the index away and build it again from the store (the store must
     not be written meanwhile: ``parley history reindex`` runs with the server
     stopped). Returns the number of conversations indexed."""
@@ -549,7 +554,7 @@ def rebuild(data_dir: Path, store: LmdbStore) -> int:
     HistoryIndex.remove_files(path)
     index = HistoryIndex(data_dir, store)
     try:
-        catch_up(store, index._writer)
+        catch_up(store, index._writer, progress)
         count = index._conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
     finally:
         index.stop()

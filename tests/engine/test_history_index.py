@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, Op
-from engine.records.index import HistoryIndex, connect, index_path, rebuild
+from engine.records.index import PIECE, HistoryIndex, connect, index_path, rebuild
 from engine.records.queries import Filters, list_key, list_rows, match_expression, search
 
 SITES = ("sa", "sb")
@@ -341,4 +341,13 @@ def test_a_full_queue_falls_back_to_catching_up(tmp_path: Path) -> None:
     index.stop()
     assert index.catch_ups == 2  # at start, and after the overflow
     assert dump(index.path) == rebuilt(tmp_path, store)
+    store.close()
+
+
+def test_a_rebuild_tells_its_progress_piece_by_piece(tmp_path: Path) -> None:
+    store = LmdbStore(tmp_path)
+    write(store, some_chats(PIECE + 20))
+    told: list[int] = []
+    assert rebuild(tmp_path, store, told.append) == PIECE + 20
+    assert told == [PIECE, PIECE + 20]  # after each piece read, the count so far
     store.close()
