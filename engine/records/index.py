@@ -55,11 +55,12 @@ from engine.persistence.schema import (
     ConversationDoc,
     Op,
 )
+from engine.records import rollups
 from engine.records.rows import doc_participants, facts_of, row_of
 
 log = logging.getLogger("parley.history")
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py)
 QUEUE_SIZE = 10_000  # commits waiting for the worker; past it, catch up from LMDB
 PIECE = 500  # records read from LMDB at a time while catching up
 _STOP: tuple[int, list[Op]] = (-1, [])
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS conversations(
     operator_name TEXT NOT NULL, created_ms INTEGER NOT NULL, closed_ms INTEGER NOT NULL,
     ended TEXT NOT NULL, closed_by TEXT NOT NULL, missed INTEGER NOT NULL,
     rating INTEGER NOT NULL, comment TEXT NOT NULL,
+    first_response_ms INTEGER NOT NULL DEFAULT 0, assigned_ms INTEGER NOT NULL DEFAULT 0,
     message_count INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
     doc_commit INTEGER NOT NULL DEFAULT 0, doc_hash BLOB
 );
@@ -129,7 +131,10 @@ class Writer:
         """Apply a record written by ``commit`` unless the row is as new."""
         c = self.conn
         have = c.execute(
-            "SELECT doc_commit, doc_hash FROM conversations WHERE id = ?", (conv,)
+            "SELECT doc_commit, doc_hash, site, dept, status, operators, created_ms, closed_ms,"
+            " ended, missed, rating, first_response_ms, assigned_ms FROM conversations"
+            " WHERE id = ?",
+            (conv,),
         ).fetchone()
         digest = _digest(raw)
         if have is not None and (have[0] >= commit or have[1] == digest):
@@ -153,6 +158,8 @@ class Writer:
             int(r.missed),
             r.rating,
             r.comment,
+            doc.get("first_response_ms", 0),
+            doc.get("assigned_ms", 0),
             commit,
             digest,
         )
@@ -160,16 +167,47 @@ class Writer:
             c.execute(
                 "INSERT INTO conversations(site, dept, visitor, visitor_name, status, operators,"
                 " operator_name, created_ms, closed_ms, ended, closed_by, missed, rating,"
-                " comment, doc_commit, doc_hash, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " comment, first_response_ms, assigned_ms, doc_commit, doc_hash, id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, conv),
             )
         else:
             c.execute(
                 "UPDATE conversations SET site=?, dept=?, visitor=?, visitor_name=?, status=?,"
                 " operators=?, operator_name=?, created_ms=?, closed_ms=?, ended=?, closed_by=?,"
-                " missed=?, rating=?, comment=?, doc_commit=?, doc_hash=? WHERE id = ?",
+                " missed=?, rating=?, comment=?, first_response_ms=?, assigned_ms=?,"
+                " doc_commit=?, doc_hash=? WHERE id = ?",
                 (*values, conv),
             )
+        old = None
+        if have is not None:
+            old = rollups.outcome_of(
+                have[2],
+                have[3],
+                have[4],
+                (i for i, _n in orjson.loads(have[5])),
+                have[6],
+                have[7],
+                have[8],
+                bool(have[9]),
+                have[10],
+                have[11],
+                have[12],
+            )
+        new = rollups.outcome_of(
+            r.site_id,
+            r.department_id,
+            r.status,
+            (i for i, _n in r.operators),
+            r.created_ms,
+            r.closed_ms,
+            r.ended,
+            r.missed,
+            r.rating,
+            doc.get("first_response_ms", 0),
+            doc.get("assigned_ms", 0),
+        )
+        rollups.change(c, old, new)
         c.execute("DELETE FROM participants WHERE conv = ? AND src = ?", (conv, _FROM_RECORD))
         c.executemany(
             "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)",
@@ -291,7 +329,7 @@ class HistoryIndex:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
         conn = connect(self.path)
         try:
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA + rollups.ROLLUP_SCHEMA)
             version = conn.execute("SELECT v FROM meta WHERE k = 'version'").fetchone()
             if version is None:
                 conn.execute("INSERT INTO meta(k, v) VALUES('version', ?)", (INDEX_VERSION,))
@@ -427,6 +465,7 @@ class HistoryIndex:
             log.warning("history index ahead of the store (another store?): rebuilding it")
             self._writer.conn.executescript(
                 "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
+                " DELETE FROM report_counts; DELETE FROM report_hist;"
             )
             self._mark = 0
         self.catch_ups += 1
