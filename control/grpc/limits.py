@@ -29,6 +29,9 @@ OPTIONAL_IDS = frozenset(
         # Filters of lists: left out, the list is the whole account's.
         "parley.v1.ListDepartmentsRequest.site_id",
         "parley.v1.ListOperatorsRequest.department_id",
+        # A report's scope: left out, the whole site's.
+        "parley.v1.GetReportRequest.department_id",
+        "parley.v1.GetReportRequest.operator_id",
     }
 )
 
