@@ -56,11 +56,12 @@ from engine.persistence.schema import (
     Op,
 )
 from engine.records import rollups
+from engine.records.queries import BREAK
 from engine.records.rows import doc_participants, facts_of, row_of
 
 log = logging.getLogger("parley.history")
 
-INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py)
+INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py), text in passages
 QUEUE_SIZE = 10_000  # commits waiting for the worker; past it, catch up from LMDB
 PIECE = 500  # records read from LMDB at a time while catching up
 _STOP: tuple[int, list[Op]] = (-1, [])
@@ -89,7 +90,8 @@ CREATE TABLE IF NOT EXISTS participants(
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS participants_conv ON participants(conv);
 CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
-    text, conv UNINDEXED, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
+    text, conv UNINDEXED, seq UNINDEXED, last UNINDEXED, seqs UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 """
 _FROM_RECORD, _FROM_JOURNAL = 0, 1  # participants: named by the record, or wrote
@@ -221,61 +223,129 @@ class Writer:
 
     def messages(self, conv: str, records: list[dict[str, Any]]) -> None:
         """Apply journal records of one conversation, in seq order."""
+        self.journals({conv: records})
+
+    def journals(self, journal: dict[str, list[dict[str, Any]]]) -> None:
+        """Apply journal records of many conversations (each in seq order):
+        one statement of each kind for them all, and their searched texts in
+        passages (``passages``), not a row per message."""
         c = self.conn
-        have = c.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv,)).fetchone()
-        if have is None:  # messages before the record: a row to hold them until it comes
-            site = conv.partition("-")[0]
-            c.execute(
+        convs = list(journal)
+        have: dict[str, int] = {}
+        for i in range(0, len(convs), 500):
+            part = convs[i : i + 500]
+            have.update(
+                c.execute(
+                    "SELECT id, last_seq FROM conversations"
+                    f" WHERE id IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+            )
+        missing = [conv for conv in convs if conv not in have]
+        if missing:  # messages before the record: a row to hold them until it comes
+            c.executemany(
                 "INSERT INTO conversations(id, site, dept, visitor, visitor_name, status,"
                 " operators, operator_name, created_ms, closed_ms, ended, closed_by, missed,"
                 " rating, comment) VALUES (?, ?, '', '', '', 'new', '[]', '', 0, 0, '', '', 0,"
                 " 0, '')",
-                (conv, site),
+                [(conv, conv.partition("-")[0]) for conv in missing],
             )
-            last = 0
-        else:
-            last = int(have[0])
-        fresh = [r for r in records if r["s"] > last]
-        if not fresh:
-            return
-        if fresh[0]["s"] != last + 1:
-            self.gap = True  # a batch was missed: the catch-up will fill it in order
-            return
-        facts = facts_of(fresh)
+        texts: list[tuple[str, str, int, int, str]] = []
+        authors: list[tuple[str, str, int]] = []
+        counts: list[tuple[int, int, str]] = []
+        for conv, records in journal.items():
+            last = have.get(conv, 0)
+            if records[0]["s"] <= last:
+                records = [r for r in records if r["s"] > last]
+                if not records:
+                    continue
+            if records[0]["s"] != last + 1:
+                self.gap = True  # a batch was missed: the catch-up will fill it in order
+                continue
+            facts = facts_of(records)
+            if facts.texts:
+                texts += passages(conv, facts.texts)
+            if facts.authors:
+                authors += [(op, conv, _FROM_JOURNAL) for op in facts.authors]
+            counts.append((facts.counted, records[-1]["s"], conv))
         c.executemany(
-            "INSERT INTO message_text(text, conv, seq) VALUES (?, ?, ?)",
-            [(text, conv, seq) for seq, text in facts.texts],
+            "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES (?, ?, ?, ?, ?)", texts
         )
         c.executemany(
-            "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)",
-            [(op, conv, _FROM_JOURNAL) for op in facts.authors],
+            "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)", authors
         )
-        c.execute(
+        c.executemany(
             "UPDATE conversations SET message_count = message_count + ?, last_seq = ? WHERE id = ?",
-            (facts.counted, fresh[-1]["s"], conv),
+            counts,
         )
 
     def batch(self, commit: int, ops: Iterable[Op]) -> None:
         """Apply one commit's writes: records first, then messages."""
-        docs: dict[str, bytes] = {}
-        journal: dict[str, list[dict[str, Any]]] = {}
-        for db, key, value in ops:
-            if value is None:
-                continue
-            if db == CONVERSATIONS.name:
-                docs[key.decode()] = value
-            else:
-                conv = key[: key.index(SEP)].decode()
-                journal.setdefault(conv, []).append(orjson.loads(value))
-        for conv, raw in docs.items():
-            self.doc(conv, raw, commit)
-        for conv, records in journal.items():
-            records.sort(key=lambda r: int(r["s"]))
-            self.messages(conv, records)
+        self.batches([(commit, ops)])
+
+    def batches(self, items: Iterable[tuple[int, Iterable[Op]]]) -> None:
+        """Apply many commits' writes as one: each conversation's newest record
+        (as applying them in turn would leave it), then all their messages."""
+        docs: dict[str, tuple[bytes, int]] = {}
+        journal: dict[bytes, list[dict[str, Any]]] = {}
+        loads, records_db = orjson.loads, CONVERSATIONS.name
+        for commit, ops in items:
+            for db, key, value in ops:
+                if value is None:
+                    continue
+                if db == records_db:
+                    docs[key.decode()] = (value, commit)
+                    continue
+                conv = key[:-JOURNAL_TAIL]  # <conversation id> 0x00 <seq, 8 bytes>
+                found = journal.get(conv)
+                if found is None:
+                    journal[conv] = [loads(value)]
+                else:
+                    found.append(loads(value))
+        for conv_id, (raw, commit) in docs.items():
+            self.doc(conv_id, raw, commit)
+        for records in journal.values():  # in order already, unless commits came out of it
+            records.sort(key=_seq)
+        self.journals({conv.decode(): records for conv, records in journal.items()})
+
+
+def _seq(record: dict[str, Any]) -> int:
+    return int(record["s"])
+
+
+JOURNAL_TAIL = len(SEP) + 8
+PASSAGE = 32  # messages at most in one row of the text index
+
+
+def passages(conv: str, texts: list[tuple[int, str]]) -> list[tuple[str, str, int, int, str]]:
+    """A conversation's searched texts as rows of the text index: (text, conv,
+    first seq, last seq, the seqs), up to PASSAGE messages a row. Rows, not
+    messages, are what FTS5 pays for most (a row's doclist entries, its
+    content and size records), so a busy chat's messages applied together
+    cost a row; a search finds the passages, then the messages in them
+    (``engine/records/queries.py``)."""
+    rows = []
+    for i in range(0, len(texts), PASSAGE):
+        part = texts[i : i + PASSAGE]
+        rows.append(
+            (
+                BREAK.join(t.replace(BREAK, " ") for _s, t in part),
+                conv,
+                part[0][0],
+                part[-1][0],
+                " ".join(str(s) for s, _t in part),
+            )
+        )
+    return rows
 
 
 _FOLLOWED = (CONVERSATIONS.name, CONVERSATION_JOURNAL.records)
 COALESCE_SECONDS = 0.05
+# While the chat is busy (the last transaction held this many writes) the worker
+# gathers longer: what the index pays per conversation and per transaction
+# (a row's update, the text index's flush) is then spread over more messages.
+BUSY_WRITES = 1000
+BUSY_COALESCE_SECONDS = 0.25
 T = TypeVar("T")
 
 
@@ -295,6 +365,7 @@ class HistoryIndex:
         self.overflows = 0  # times the queue was full
         self.catch_ups = 0
         self.applied = 0  # commits applied from the queue
+        self._busy = False  # the last transaction was a busy chat's
         # Reads run on a thread of their own with their own connection (WAL:
         # they see the last transaction the worker committed, and never wait).
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-history-read")
@@ -416,7 +487,7 @@ class HistoryIndex:
             # Let a busy store's commits gather: one index transaction for many
             # (the index lags by this much at most while the chat is busy).
             if number > 0 and not self._queue.qsize():
-                time.sleep(COALESCE_SECONDS)
+                time.sleep(BUSY_COALESCE_SECONDS if self._busy else COALESCE_SECONDS)
             items = [(number, ops)]
             while len(items) < 4096:
                 try:
@@ -429,7 +500,9 @@ class HistoryIndex:
                 if stop:
                     return
                 continue  # dropped: the catch-up reads them from LMDB
-            self._apply([item for item in items if item[0] > 0])
+            applied = [item for item in items if item[0] > 0]
+            self._busy = sum(len(ops) for _number, ops in applied) >= BUSY_WRITES
+            self._apply(applied)
             if stop:
                 return
 
@@ -438,9 +511,7 @@ class HistoryIndex:
             return
         w = self._writer
         w.conn.execute("BEGIN")
-        for number, ops in items:
-            if ops:
-                w.batch(number, ops)
+        w.batches(items)
         top = max(number for number, _ops in items)
         w.set_mark(max(top, self._mark))
         w.conn.execute("COMMIT")
