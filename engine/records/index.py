@@ -118,6 +118,10 @@ class Writer:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.gap = False  # a message left a gap: the index must catch up
+        # (operator, conversation) pairs whose participants' row is written: a
+        # busy chat's next messages need none (such rows go only with the
+        # whole index, and this set with them).
+        self.writers: set[tuple[str, str]] = set()
 
     def mark(self) -> int:
         row = self.conn.execute("SELECT v FROM meta WHERE k = 'commit'").fetchone()
@@ -266,7 +270,9 @@ class Writer:
             if facts.texts:
                 texts += passages(conv, facts.texts)
             if facts.authors:
-                authors += [(op, conv, _FROM_JOURNAL) for op in facts.authors]
+                for op in facts.authors:
+                    if (op, conv) not in self.writers:
+                        authors.append((op, conv, _FROM_JOURNAL))
             counts.append((facts.counted, records[-1]["s"], conv))
         c.executemany(
             "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES (?, ?, ?, ?, ?)", texts
@@ -274,6 +280,9 @@ class Writer:
         c.executemany(
             "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)", authors
         )
+        if len(self.writers) > WRITERS_KEPT:
+            self.writers.clear()
+        self.writers.update((op, conv) for op, conv, _src in authors)
         c.executemany(
             "UPDATE conversations SET message_count = message_count + ?, last_seq = ? WHERE id = ?",
             counts,
@@ -287,8 +296,8 @@ class Writer:
         """Apply many commits' writes as one: each conversation's newest record
         (as applying them in turn would leave it), then all their messages."""
         docs: dict[str, tuple[bytes, int]] = {}
-        journal: dict[bytes, list[dict[str, Any]]] = {}
-        loads, records_db = orjson.loads, CONVERSATIONS.name
+        raw: dict[bytes, list[bytes]] = {}
+        records_db = CONVERSATIONS.name
         for commit, ops in items:
             for db, key, value in ops:
                 if value is None:
@@ -297,16 +306,21 @@ class Writer:
                     docs[key.decode()] = (value, commit)
                     continue
                 conv = key[:-JOURNAL_TAIL]  # <conversation id> 0x00 <seq, 8 bytes>
-                found = journal.get(conv)
+                found = raw.get(conv)
                 if found is None:
-                    journal[conv] = [loads(value)]
+                    raw[conv] = [value]
                 else:
-                    found.append(loads(value))
-        for conv_id, (raw, commit) in docs.items():
-            self.doc(conv_id, raw, commit)
-        for records in journal.values():  # in order already, unless commits came out of it
-            records.sort(key=_seq)
-        self.journals({conv.decode(): records for conv, records in journal.items()})
+                    found.append(value)
+        for conv_id, (doc, commit) in docs.items():
+            self.doc(conv_id, doc, commit)
+        journal: dict[str, list[dict[str, Any]]] = {}
+        for conv, values in raw.items():
+            # One decode of a chat's records as a JSON array, not one a record.
+            records: list[dict[str, Any]] = orjson.loads(b"[" + b",".join(values) + b"]")
+            if records[-1]["s"] - records[0]["s"] != len(records) - 1:
+                records.sort(key=_seq)  # commits came out of order (or a seq twice)
+            journal[conv.decode()] = records
+        self.journals(journal)
 
 
 def _seq(record: dict[str, Any]) -> int:
@@ -314,6 +328,7 @@ def _seq(record: dict[str, Any]) -> int:
 
 
 JOURNAL_TAIL = len(SEP) + 8
+WRITERS_KEPT = 100_000
 PASSAGE = 32  # messages at most in one row of the text index
 
 
@@ -534,6 +549,7 @@ class HistoryIndex:
                 break
         if self._mark > self.store.commit_number:
             log.warning("history index ahead of the store (another store?): rebuilding it")
+            self._writer.writers.clear()
             self._writer.conn.executescript(
                 "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
                 " DELETE FROM report_counts; DELETE FROM report_hist;"
