@@ -12,7 +12,13 @@ committed batch, with the commit's number, to :meth:`HistoryIndex.follow_commit`
 (on the writer thread): it keeps the writes of conversation records and of the
 journal and puts them on a bounded queue, never waiting. A worker thread applies
 what the queue holds, many commits to one SQLite transaction, and records the
-last commit applied (the high-water mark) in that transaction. When the queue
+last commit applied (the high-water mark) in that transaction. The commits of
+a transaction are applied as one (``Writer.batches``): each chat's newest
+record, a chat's journal records decoded in one call, one statement of each
+kind for all chats, and the searched text in passages, a row of up to 32 of a
+chat's messages (FTS5 pays mostly per row; a search finds the passages, then
+the messages in them). While the chat is busy the worker gathers commits
+longer, spreading those costs over more messages. When the queue
 is full the batch is dropped and the index marks itself behind: from then on it
 drops every batch until the worker catches up from LMDB, which it also does at
 start when its mark is not the store's.
