@@ -43,7 +43,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -280,17 +280,15 @@ class Writer:
                     if (op, conv) not in self.writers:
                         authors.append((op, conv, _FROM_JOURNAL))
             counts.append((facts.counted, records[-1]["s"], conv))
-        c.executemany(
-            "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES (?, ?, ?, ?, ?)", texts
-        )
-        c.executemany(
-            "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)", authors
-        )
+        rows(c, "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES {}", texts)
+        rows(c, "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES {}", authors)
         if len(self.writers) > WRITERS_KEPT:
             self.writers.clear()
         self.writers.update((op, conv) for op, conv, _src in authors)
-        c.executemany(
-            "UPDATE conversations SET message_count = message_count + ?, last_seq = ? WHERE id = ?",
+        rows(
+            c,
+            "UPDATE conversations SET message_count = message_count + v.column1,"
+            " last_seq = v.column2 FROM (VALUES {}) AS v WHERE conversations.id = v.column3",
             counts,
         )
 
@@ -327,6 +325,24 @@ class Writer:
                 records.sort(key=_seq)  # commits came out of order (or a seq twice)
             journal[conv.decode()] = records
         self.journals(journal)
+
+
+PARAMETERS = 30_000  # of one statement (SQLite's limit is 32,766)
+
+
+def rows(conn: sqlite3.Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``sql`` with its ``{}`` as the tuples' VALUES, as many a statement as
+    fit. Why not ``executemany``: it steps once a row, and each step lets go of
+    the GIL and takes it back, a switch with the event loop's thread each time
+    it waits for it; a statement of many rows is one step."""
+    if not values:
+        return
+    width = len(values[0])
+    one = "(" + ",".join("?" * width) + ")"
+    per = max(1, PARAMETERS // width)
+    for i in range(0, len(values), per):
+        part = values[i : i + per]
+        conn.execute(sql.format(",".join([one] * len(part))), [v for row in part for v in row])
 
 
 def _seq(record: dict[str, Any]) -> int:
