@@ -46,6 +46,7 @@ from engine.chat.records import (
     Ticket,
 )
 from engine.records.history import Query
+from engine.records.reports import Report, ReportQuery, ReportRow
 from engine.records.rows import ConversationRow
 from engine.status import ServerStatus
 from parley.v1 import common_pb2, control_pb2, operator_pb2, visitor_pb2
@@ -627,4 +628,47 @@ def history_query(f: control_pb2.ConversationFilter) -> Query:
         ratings=tuple(int(r) for r in f.ratings),
         from_ms=f.start_time_ms,
         to_ms=f.end_time_ms,
+    )
+
+
+def report_row_pb(r: ReportRow) -> control_pb2.ReportRow:
+    return control_pb2.ReportRow(
+        day=r.day,
+        hour=r.hour,
+        start_time_ms=r.start_ms,
+        end_time_ms=r.end_ms,
+        chats=r.chats,
+        missed=r.missed,
+        abandoned=r.abandoned,
+        no_operator=r.no_operator,
+        answered=r.answered,
+        first_response_p50_ms=r.first_response_p50_ms,
+        first_response_p90_ms=r.first_response_p90_ms,
+        waited=r.waited,
+        wait_p50_ms=r.wait_p50_ms,
+        wait_p90_ms=r.wait_p90_ms,
+        duration_average_ms=r.duration_average_ms,
+        duration_p50_ms=r.duration_p50_ms,
+        duration_p90_ms=r.duration_p90_ms,
+        ratings=r.ratings,
+        rating_average=r.rating_average,
+    )
+
+
+def report_pb(r: Report) -> control_pb2.Report:
+    return control_pb2.Report(
+        timezone=r.timezone,
+        rows=[report_row_pb(row) for row in r.rows],
+        total=report_row_pb(r.total),
+    )
+
+
+def report_query(request: control_pb2.GetReportRequest) -> ReportQuery:
+    return ReportQuery(
+        site_id=request.site_id,
+        department_id=request.department_id,
+        operator_id=request.operator_id,
+        start_date=request.start_date,
+        end_date=request.end_date,
+        group_by=request.group_by or "day",
     )

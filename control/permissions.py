@@ -104,6 +104,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.DirectMessages/ListDirectMessages": CHAT,  # one's own, with a colleague
     "/parley.v1.Reports/GetStatistics": VIEW_STATISTICS,
     "/parley.v1.Reports/GetUsage": BILLING,
+    "/parley.v1.Reports/GetReport": VIEW_STATISTICS,
     # The server administrator's alone: no account role holds MANAGE_ACCOUNTS.
     "/parley.v1.Accounts/GetAccount": MANAGE_ACCOUNTS,
     "/parley.v1.Accounts/ListAccounts": MANAGE_ACCOUNTS,

@@ -15,7 +15,7 @@ from engine.chat import account, tickets
 from engine.chat.auth import Principal
 from engine.chat.directory_edits import TEMPLATE_FIELDS
 from engine.chat.tickets import TICKET_FIELDS
-from engine.records import history
+from engine.records import history, reports
 from engine.records.queries import hit_key, list_key
 from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc as grpc_pb
@@ -310,3 +310,10 @@ class ReportsService(grpc_pb.ReportsServicer):
     @rpc("Reports", "GetUsage")
     async def GetUsage(self, request: pb.GetUsageRequest, p: Principal, context: Ctx) -> pb.Usage:
         return pb.Usage(**await account.usage(self.engine, p))
+
+    @rpc("Reports", "GetReport")
+    async def GetReport(
+        self, request: pb.GetReportRequest, p: Principal, context: Ctx
+    ) -> pb.Report:
+        query = converters.report_query(request)
+        return converters.report_pb(await reports.get_report(self.engine, p, query))

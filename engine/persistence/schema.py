@@ -255,6 +255,7 @@ class ConversationDoc(TypedDict, total=False):
     chat_status: str
     closed_seq: int
     first_response_ms: int
+    assigned_ms: int  # when an operator first took it (0: never): reports' wait
     status: str
     operators: list[list[str]]
     created_ms: int

@@ -12,7 +12,13 @@ committed batch, with the commit's number, to :meth:`HistoryIndex.follow_commit`
 (on the writer thread): it keeps the writes of conversation records and of the
 journal and puts them on a bounded queue, never waiting. A worker thread applies
 what the queue holds, many commits to one SQLite transaction, and records the
-last commit applied (the high-water mark) in that transaction. When the queue
+last commit applied (the high-water mark) in that transaction. The commits of
+a transaction are applied as one (``Writer.batches``): each chat's newest
+record, a chat's journal records decoded in one call, one statement of each
+kind for all chats, and the searched text in passages, a row of up to 32 of a
+chat's messages (FTS5 pays mostly per row; a search finds the passages, then
+the messages in them). While the chat is busy the worker gathers commits
+longer, spreading those costs over more messages. When the queue
 is full the batch is dropped and the index marks itself behind: from then on it
 drops every batch until the worker catches up from LMDB, which it also does at
 start when its mark is not the store's.
@@ -43,7 +49,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,11 +67,13 @@ from engine.persistence.schema import (
     ConversationDoc,
     Op,
 )
+from engine.records import rollups
+from engine.records.queries import BREAK
 from engine.records.rows import doc_participants, facts_of, row_of
 
 log = logging.getLogger("parley.history")
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py), text in passages
 QUEUE_SIZE = 10_000  # commits waiting for the worker; past it, catch up from LMDB
 PIECE = 500  # records read from LMDB at a time while catching up
 _STOP: tuple[int, list[Op]] = (-1, [])
@@ -79,6 +87,7 @@ CREATE TABLE IF NOT EXISTS conversations(
     operator_name TEXT NOT NULL, created_ms INTEGER NOT NULL, closed_ms INTEGER NOT NULL,
     ended TEXT NOT NULL, closed_by TEXT NOT NULL, missed INTEGER NOT NULL,
     rating INTEGER NOT NULL, comment TEXT NOT NULL,
+    first_response_ms INTEGER NOT NULL DEFAULT 0, assigned_ms INTEGER NOT NULL DEFAULT 0,
     message_count INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
     doc_commit INTEGER NOT NULL DEFAULT 0, doc_hash BLOB
 );
@@ -93,7 +102,8 @@ CREATE TABLE IF NOT EXISTS participants(
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS participants_conv ON participants(conv);
 CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
-    text, conv UNINDEXED, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
+    text, conv UNINDEXED, seq UNINDEXED, last UNINDEXED, seqs UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 """
 _FROM_RECORD, _FROM_JOURNAL = 0, 1  # participants: named by the record, or wrote
@@ -123,6 +133,10 @@ class Writer:
         self.conn = conn
         self.gap = False  # a message left a gap: the index must catch up
         self.erased = False  # rows were deleted: scrub the file after the commit
+        # (operator, conversation) pairs whose participants' row is written: a
+        # busy chat's next messages need none (such rows go only with the
+        # whole index, and this set with them).
+        self.writers: set[tuple[str, str]] = set()
 
     def mark(self) -> int:
         row = self.conn.execute("SELECT v FROM meta WHERE k = 'commit'").fetchone()
@@ -138,7 +152,10 @@ class Writer:
         """Apply a record written by ``commit`` unless the row is as new."""
         c = self.conn
         have = c.execute(
-            "SELECT doc_commit, doc_hash FROM conversations WHERE id = ?", (conv,)
+            "SELECT doc_commit, doc_hash, site, dept, status, operators, created_ms, closed_ms,"
+            " ended, missed, rating, first_response_ms, assigned_ms FROM conversations"
+            " WHERE id = ?",
+            (conv,),
         ).fetchone()
         digest = _digest(raw)
         if have is not None and (have[0] >= commit or have[1] == digest):
@@ -162,6 +179,8 @@ class Writer:
             int(r.missed),
             r.rating,
             r.comment,
+            doc.get("first_response_ms", 0),
+            doc.get("assigned_ms", 0),
             commit,
             digest,
         )
@@ -169,16 +188,47 @@ class Writer:
             c.execute(
                 "INSERT INTO conversations(site, dept, visitor, visitor_name, status, operators,"
                 " operator_name, created_ms, closed_ms, ended, closed_by, missed, rating,"
-                " comment, doc_commit, doc_hash, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " comment, first_response_ms, assigned_ms, doc_commit, doc_hash, id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, conv),
             )
         else:
             c.execute(
                 "UPDATE conversations SET site=?, dept=?, visitor=?, visitor_name=?, status=?,"
                 " operators=?, operator_name=?, created_ms=?, closed_ms=?, ended=?, closed_by=?,"
-                " missed=?, rating=?, comment=?, doc_commit=?, doc_hash=? WHERE id = ?",
+                " missed=?, rating=?, comment=?, first_response_ms=?, assigned_ms=?,"
+                " doc_commit=?, doc_hash=? WHERE id = ?",
                 (*values, conv),
             )
+        old = None
+        if have is not None:
+            old = rollups.outcome_of(
+                have[2],
+                have[3],
+                have[4],
+                (i for i, _n in orjson.loads(have[5])),
+                have[6],
+                have[7],
+                have[8],
+                bool(have[9]),
+                have[10],
+                have[11],
+                have[12],
+            )
+        new = rollups.outcome_of(
+            r.site_id,
+            r.department_id,
+            r.status,
+            (i for i, _n in r.operators),
+            r.created_ms,
+            r.closed_ms,
+            r.ended,
+            r.missed,
+            r.rating,
+            doc.get("first_response_ms", 0),
+            doc.get("assigned_ms", 0),
+        )
+        rollups.change(c, old, new)
         c.execute("DELETE FROM participants WHERE conv = ? AND src = ?", (conv, _FROM_RECORD))
         c.executemany(
             "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)",
@@ -209,64 +259,161 @@ class Writer:
 
     def messages(self, conv: str, records: list[dict[str, Any]]) -> None:
         """Apply journal records of one conversation, in seq order."""
+        self.journals({conv: records})
+
+    def journals(self, journal: dict[str, list[dict[str, Any]]]) -> None:
+        """Apply journal records of many conversations (each in seq order):
+        one statement of each kind for them all, and their searched texts in
+        passages (``passages``), not a row per message."""
         c = self.conn
-        have = c.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv,)).fetchone()
-        if have is None:  # messages before the record: a row to hold them until it comes
-            site = conv.partition("-")[0]
-            c.execute(
+        convs = list(journal)
+        have: dict[str, int] = {}
+        for i in range(0, len(convs), 500):
+            part = convs[i : i + 500]
+            have.update(
+                c.execute(
+                    "SELECT id, last_seq FROM conversations"
+                    f" WHERE id IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+            )
+        missing = [conv for conv in convs if conv not in have]
+        if missing:  # messages before the record: a row to hold them until it comes
+            c.executemany(
                 "INSERT INTO conversations(id, site, dept, visitor, visitor_name, status,"
                 " operators, operator_name, created_ms, closed_ms, ended, closed_by, missed,"
                 " rating, comment) VALUES (?, ?, '', '', '', 'new', '[]', '', 0, 0, '', '', 0,"
                 " 0, '')",
-                (conv, site),
+                [(conv, conv.partition("-")[0]) for conv in missing],
             )
-            last = 0
-        else:
-            last = int(have[0])
-        fresh = [r for r in records if r["s"] > last]
-        if not fresh:
-            return
-        if fresh[0]["s"] != last + 1:
-            self.gap = True  # a batch was missed: the catch-up will fill it in order
-            return
-        facts = facts_of(fresh)
-        c.executemany(
-            "INSERT INTO message_text(text, conv, seq) VALUES (?, ?, ?)",
-            [(text, conv, seq) for seq, text in facts.texts],
-        )
-        c.executemany(
-            "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)",
-            [(op, conv, _FROM_JOURNAL) for op in facts.authors],
-        )
-        c.execute(
-            "UPDATE conversations SET message_count = message_count + ?, last_seq = ? WHERE id = ?",
-            (facts.counted, fresh[-1]["s"], conv),
+        texts: list[tuple[str, str, int, int, str]] = []
+        authors: list[tuple[str, str, int]] = []
+        counts: list[tuple[int, int, str]] = []
+        for conv, records in journal.items():
+            last = have.get(conv, 0)
+            if records[0]["s"] <= last:
+                records = [r for r in records if r["s"] > last]
+                if not records:
+                    continue
+            if records[0]["s"] != last + 1:
+                self.gap = True  # a batch was missed: the catch-up will fill it in order
+                continue
+            facts = facts_of(records)
+            if facts.texts:
+                texts += passages(conv, facts.texts)
+            if facts.authors:
+                for op in facts.authors:
+                    if (op, conv) not in self.writers:
+                        authors.append((op, conv, _FROM_JOURNAL))
+            counts.append((facts.counted, records[-1]["s"], conv))
+        rows(c, "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES {}", texts)
+        rows(c, "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES {}", authors)
+        if len(self.writers) > WRITERS_KEPT:
+            self.writers.clear()
+        self.writers.update((op, conv) for op, conv, _src in authors)
+        rows(
+            c,
+            "UPDATE conversations SET message_count = message_count + v.column1,"
+            " last_seq = v.column2 FROM (VALUES {}) AS v WHERE conversations.id = v.column3",
+            counts,
         )
 
     def batch(self, commit: int, ops: Iterable[Op]) -> None:
         """Apply one commit's writes: records first, then messages."""
-        docs: dict[str, bytes] = {}
+        self.batches([(commit, ops)])
+
+    def batches(self, items: Iterable[tuple[int, Iterable[Op]]]) -> None:
+        """Apply many commits' writes as one: each conversation's newest record
+        (as applying them in turn would leave it), then all their messages."""
+        docs: dict[str, tuple[bytes, int]] = {}
+        raw: dict[bytes, list[bytes]] = {}
+        records_db = CONVERSATIONS.name
+        for commit, ops in items:
+            for db, key, value in ops:
+                if value is None:
+                    if db == records_db:  # a chat erased or past its retention
+                        conv_id = key.decode()
+                        docs.pop(conv_id, None)
+                        raw.pop(key, None)
+                        self.drop(conv_id)
+                    continue
+                if db == records_db:
+                    docs[key.decode()] = (value, commit)
+                    continue
+                conv = key[:-JOURNAL_TAIL]  # <conversation id> 0x00 <seq, 8 bytes>
+                found = raw.get(conv)
+                if found is None:
+                    raw[conv] = [value]
+                else:
+                    found.append(value)
+        for conv_id, (doc, commit) in docs.items():
+            self.doc(conv_id, doc, commit)
         journal: dict[str, list[dict[str, Any]]] = {}
-        for db, key, value in ops:
-            if value is None:
-                if db == CONVERSATIONS.name:
-                    docs.pop(key.decode(), None)
-                    self.drop(key.decode())
-                continue
-            if db == CONVERSATIONS.name:
-                docs[key.decode()] = value
-            else:
-                conv = key[: key.index(SEP)].decode()
-                journal.setdefault(conv, []).append(orjson.loads(value))
-        for conv, raw in docs.items():
-            self.doc(conv, raw, commit)
-        for conv, records in journal.items():
-            records.sort(key=lambda r: int(r["s"]))
-            self.messages(conv, records)
+        for conv, values in raw.items():
+            # One decode of a chat's records as a JSON array, not one a record.
+            records: list[dict[str, Any]] = orjson.loads(b"[" + b",".join(values) + b"]")
+            if records[-1]["s"] - records[0]["s"] != len(records) - 1:
+                records.sort(key=_seq)  # commits came out of order (or a seq twice)
+            journal[conv.decode()] = records
+        self.journals(journal)
+
+
+PARAMETERS = 30_000  # of one statement (SQLite's limit is 32,766)
+
+
+def rows(conn: sqlite3.Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``sql`` with its ``{}`` as the tuples' VALUES, as many a statement as
+    fit. Why not ``executemany``: it steps once a row, and each step lets go of
+    the GIL and takes it back, a switch with the event loop's thread each time
+    it waits for it; a statement of many rows is one step."""
+    if not values:
+        return
+    width = len(values[0])
+    one = "(" + ",".join("?" * width) + ")"
+    per = max(1, PARAMETERS // width)
+    for i in range(0, len(values), per):
+        part = values[i : i + per]
+        conn.execute(sql.format(",".join([one] * len(part))), [v for row in part for v in row])
+
+
+def _seq(record: dict[str, Any]) -> int:
+    return int(record["s"])
+
+
+JOURNAL_TAIL = len(SEP) + 8
+WRITERS_KEPT = 100_000
+PASSAGE = 32  # messages at most in one row of the text index
+
+
+def passages(conv: str, texts: list[tuple[int, str]]) -> list[tuple[str, str, int, int, str]]:
+    """A conversation's searched texts as rows of the text index: (text, conv,
+    first seq, last seq, the seqs), up to PASSAGE messages a row. Rows, not
+    messages, are what FTS5 pays for most (a row's doclist entries, its
+    content and size records), so a busy chat's messages applied together
+    cost a row; a search finds the passages, then the messages in them
+    (``engine/records/queries.py``)."""
+    rows = []
+    for i in range(0, len(texts), PASSAGE):
+        part = texts[i : i + PASSAGE]
+        rows.append(
+            (
+                BREAK.join(t.replace(BREAK, " ") for _s, t in part),
+                conv,
+                part[0][0],
+                part[-1][0],
+                " ".join(str(s) for s, _t in part),
+            )
+        )
+    return rows
 
 
 _FOLLOWED = (CONVERSATIONS.name, CONVERSATION_JOURNAL.records)
 COALESCE_SECONDS = 0.05
+# While the chat is busy (the last transaction held this many writes) the worker
+# gathers longer: what the index pays per conversation and per transaction
+# (a row's update, the text index's flush) is then spread over more messages.
+BUSY_WRITES = 1000
+BUSY_COALESCE_SECONDS = 0.25
 T = TypeVar("T")
 
 
@@ -286,6 +433,7 @@ class HistoryIndex:
         self.overflows = 0  # times the queue was full
         self.catch_ups = 0
         self.applied = 0  # commits applied from the queue
+        self._busy = False  # the last transaction was a busy chat's
         # Reads run on a thread of their own with their own connection (WAL:
         # they see the last transaction the worker committed, and never wait).
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-history-read")
@@ -320,7 +468,7 @@ class HistoryIndex:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
         conn = connect(self.path)
         try:
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA + rollups.ROLLUP_SCHEMA)
             version = conn.execute("SELECT v FROM meta WHERE k = 'version'").fetchone()
             if version is None:
                 conn.execute("INSERT INTO meta(k, v) VALUES('version', ?)", (INDEX_VERSION,))
@@ -407,7 +555,7 @@ class HistoryIndex:
             # Let a busy store's commits gather: one index transaction for many
             # (the index lags by this much at most while the chat is busy).
             if number > 0 and not self._queue.qsize():
-                time.sleep(COALESCE_SECONDS)
+                time.sleep(BUSY_COALESCE_SECONDS if self._busy else COALESCE_SECONDS)
             items = [(number, ops)]
             while len(items) < 4096:
                 try:
@@ -420,7 +568,9 @@ class HistoryIndex:
                 if stop:
                     return
                 continue  # dropped: the catch-up reads them from LMDB
-            self._apply([item for item in items if item[0] > 0])
+            applied = [item for item in items if item[0] > 0]
+            self._busy = sum(len(ops) for _number, ops in applied) >= BUSY_WRITES
+            self._apply(applied)
             if stop:
                 return
 
@@ -429,9 +579,7 @@ class HistoryIndex:
             return
         w = self._writer
         w.conn.execute("BEGIN")
-        for number, ops in items:
-            if ops:
-                w.batch(number, ops)
+        w.batches(items)
         top = max(number for number, _ops in items)
         w.set_mark(max(top, self._mark))
         w.conn.execute("COMMIT")
@@ -455,8 +603,10 @@ class HistoryIndex:
                 break
         if self._mark > self.store.commit_number:
             log.warning("history index ahead of the store (another store?): rebuilding it")
+            self._writer.writers.clear()
             self._writer.conn.executescript(
                 "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
+                " DELETE FROM report_counts; DELETE FROM report_hist;"
             )
             self._mark = 0
         self.catch_ups += 1

@@ -21,6 +21,8 @@ import orjson
 
 from engine.records.rows import ConversationRow
 
+BREAK = "\x1f"  # between a passage's messages (engine/records/index.py)
+
 ORDERS = ("time", "operator", "rating")
 Key = tuple[Any, ...]
 
@@ -175,21 +177,59 @@ def search(
     conn: sqlite3.Connection, f: Filters, expression: str, after: Key | None, limit: int
 ) -> list[Hit]:
     """Messages matching ``expression`` (match_expression), newest chat first,
-    then by seq; ``after`` is the (created_ms, id, seq) of the last hit given."""
-    if not f.sites:
+    then by seq; ``after`` is the (created_ms, id, seq) of the last hit given.
+
+    The text index holds passages (a few messages a row: ``index.passages``),
+    so the search reads them in pages of the same order and asks FTS5 again of
+    each message of a passage that matched, on a small table of the
+    connection's own: a message is a hit exactly when it matches alone, with
+    the same tokenizer, and its snippet is its own."""
+    if not f.sites or limit <= 0:
         return []
     clauses, params = _where(f)
-    if after is not None:
-        clauses.append("((c.created_ms, c.id) < (?, ?) OR (c.id = ? AND m.seq > ?))")
-        params += [after[0], after[1], after[1], after[2]]
     sql = (
-        f"SELECT {_COLUMNS}, m.seq, snippet(message_text, 0, '[', ']', '...', 12)"
+        f"SELECT {_COLUMNS}, m.seqs, m.text, m.last"
         " FROM message_text m JOIN conversations c ON c.id = m.conv"
         f" WHERE message_text MATCH ? AND {' AND '.join(clauses)}"
+        " AND ((c.created_ms, c.id) < (?, ?) OR (c.id = ? AND m.last > ?))"
         " ORDER BY c.created_ms DESC, c.id DESC, m.seq ASC LIMIT ?"
     )
-    rows = conn.execute(sql, (expression, *params, limit))
-    return [Hit(row_from(v[:15]), int(v[16]), v[17]) for v in rows]
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.probe USING fts5(text,"
+        " tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    cursor = after if after is not None else (1 << 62, "\U0010ffff", 0)
+    chunk = max(50, 2 * limit)
+    hits: list[Hit] = []
+    while len(hits) < limit:
+        found = conn.execute(
+            sql, (expression, *params, cursor[0], cursor[1], cursor[1], cursor[2], chunk)
+        ).fetchall()
+        if not found:
+            break
+        conn.execute("DELETE FROM temp.probe")
+        messages: list[tuple[ConversationRow, int]] = []
+        probe: list[tuple[int, str]] = []
+        for v in found:
+            row = row_from(v[:15])
+            skip = cursor[2] if row.id == cursor[1] else 0  # the page before ended inside
+            for seq, text in zip(v[16].split(" "), v[17].split(BREAK), strict=True):
+                if int(seq) > skip:
+                    probe.append((len(messages), text))
+                    messages.append((row, int(seq)))
+        conn.executemany("INSERT INTO temp.probe(rowid, text) VALUES (?, ?)", probe)
+        for i, snip in conn.execute(
+            "SELECT rowid, snippet(probe, 0, '[', ']', '...', 12) FROM temp.probe"
+            " WHERE probe MATCH ? ORDER BY rowid LIMIT ?",
+            (expression, limit - len(hits)),
+        ):
+            row, seq = messages[i]
+            hits.append(Hit(row, seq, snip))
+        last = found[-1]
+        cursor = (last[7], last[0], int(last[18]))
+        if len(found) < chunk:
+            break
+    return hits
 
 
 def hit_key(hit: Hit) -> Key:

@@ -111,12 +111,20 @@ def facts_of(records: Iterable[dict[str, Any]]) -> JournalFacts:
     counted = 0
     authors: set[str] = set()
     texts: list[tuple[int, str]] = []
+    counts, searched, writers = _COUNTED, _SEARCHED, _WRITERS  # locals: the index's hot loop
     for r in records:
         kind = r["k"]
-        if kind in COUNTED:
+        if kind in counts:
             counted += 1
-        if kind in ("operator", "note") and r["a"]:
+        if kind in writers and r["a"]:
             authors.add(r["a"])
-        if kind in SEARCHED:
+        if kind in searched:
             texts.append((r["s"], r["t"]))
     return JournalFacts(counted, authors, texts)
+
+
+_COUNTED, _SEARCHED, _WRITERS = (
+    frozenset(COUNTED),
+    frozenset(SEARCHED),
+    frozenset(("operator", "note")),
+)

@@ -3033,6 +3033,172 @@ class Usage(_message.Message):
 Global___Usage: _TypeAlias = Usage  # noqa: Y015
 
 @_typing.final
+class GetReportRequest(_message.Message):
+    """-- Reports over time (GetReport) --"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SITE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    site_id: _builtins.str
+    """Required; unknown_site, unknown_department, unknown_operator otherwise."""
+    department_id: _builtins.str
+    """Only this department's chats ("": the whole site)."""
+    operator_id: _builtins.str
+    """Only the chats this operator was in when they ended ("": everyone's)."""
+    start_date: _builtins.str
+    """Local days in the site's timezone, "YYYY-MM-DD", both included ("" start:
+    today; "" end: the start day). Not a date: "invalid_date"; an end before
+    the start or more than 366 days: "invalid_time_range".
+    """
+    end_date: _builtins.str
+    group_by: _builtins.str
+    """"day" (the default: a row per day) or "hour" (a row per hour of the day,
+    0 to 23, over the whole range: the busiest hours); else "invalid_group_by".
+    """
+    def __init__(
+        self,
+        *,
+        site_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        operator_id: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        group_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "end_date", b"end_date", "group_by", b"group_by", "operator_id", b"operator_id", "site_id", b"site_id", "start_date", b"start_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReportRequest: _TypeAlias = GetReportRequest  # noqa: Y015
+
+@_typing.final
+class ReportRow(_message.Message):
+    """The figures of the closed chats that started in a span. Times are from the
+    chat's start: first response (an operator's first word), wait (until an
+    operator took it), duration (until it closed); p50/p90 are nearest-rank
+    percentiles, exact to the second below two minutes and within 5% above.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAY_FIELD_NUMBER: _builtins.int
+    HOUR_FIELD_NUMBER: _builtins.int
+    START_TIME_MS_FIELD_NUMBER: _builtins.int
+    END_TIME_MS_FIELD_NUMBER: _builtins.int
+    CHATS_FIELD_NUMBER: _builtins.int
+    MISSED_FIELD_NUMBER: _builtins.int
+    ABANDONED_FIELD_NUMBER: _builtins.int
+    NO_OPERATOR_FIELD_NUMBER: _builtins.int
+    ANSWERED_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_P50_MS_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_P90_MS_FIELD_NUMBER: _builtins.int
+    WAITED_FIELD_NUMBER: _builtins.int
+    WAIT_P50_MS_FIELD_NUMBER: _builtins.int
+    WAIT_P90_MS_FIELD_NUMBER: _builtins.int
+    DURATION_AVERAGE_MS_FIELD_NUMBER: _builtins.int
+    DURATION_P50_MS_FIELD_NUMBER: _builtins.int
+    DURATION_P90_MS_FIELD_NUMBER: _builtins.int
+    RATINGS_FIELD_NUMBER: _builtins.int
+    RATING_AVERAGE_FIELD_NUMBER: _builtins.int
+    day: _builtins.str
+    """The day (group_by "day")."""
+    hour: _builtins.int
+    """The hour of the day (group_by "hour")."""
+    start_time_ms: _builtins.int
+    """The day's span in ms since the epoch (23 or 25 hours on a daylight-saving
+    change): ListConversations with these bounds and status "closed" lists
+    the chats counted (for the total: the whole range).
+    """
+    end_time_ms: _builtins.int
+    chats: _builtins.int
+    missed: _builtins.int
+    """Closed before anyone answered (ended filter "missed")."""
+    abandoned: _builtins.int
+    """Closed by the system: the visitor went away, or nobody came."""
+    no_operator: _builtins.int
+    answered: _builtins.int
+    """Chats an operator answered, and their first response times."""
+    first_response_p50_ms: _builtins.int
+    first_response_p90_ms: _builtins.int
+    waited: _builtins.int
+    """Chats an operator took, and how long visitors waited for one."""
+    wait_p50_ms: _builtins.int
+    wait_p90_ms: _builtins.int
+    duration_average_ms: _builtins.int
+    duration_p50_ms: _builtins.int
+    duration_p90_ms: _builtins.int
+    ratings: _builtins.int
+    """Rated chats, and their average rating (1 to 5)."""
+    rating_average: _builtins.float
+    def __init__(
+        self,
+        *,
+        day: _builtins.str = ...,
+        hour: _builtins.int = ...,
+        start_time_ms: _builtins.int = ...,
+        end_time_ms: _builtins.int = ...,
+        chats: _builtins.int = ...,
+        missed: _builtins.int = ...,
+        abandoned: _builtins.int = ...,
+        no_operator: _builtins.int = ...,
+        answered: _builtins.int = ...,
+        first_response_p50_ms: _builtins.int = ...,
+        first_response_p90_ms: _builtins.int = ...,
+        waited: _builtins.int = ...,
+        wait_p50_ms: _builtins.int = ...,
+        wait_p90_ms: _builtins.int = ...,
+        duration_average_ms: _builtins.int = ...,
+        duration_p50_ms: _builtins.int = ...,
+        duration_p90_ms: _builtins.int = ...,
+        ratings: _builtins.int = ...,
+        rating_average: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "answered", b"answered", "chats", b"chats", "day", b"day", "duration_average_ms", b"duration_average_ms", "duration_p50_ms", b"duration_p50_ms", "duration_p90_ms", b"duration_p90_ms", "end_time_ms", b"end_time_ms", "first_response_p50_ms", b"first_response_p50_ms", "first_response_p90_ms", b"first_response_p90_ms", "hour", b"hour", "missed", b"missed", "no_operator", b"no_operator", "rating_average", b"rating_average", "ratings", b"ratings", "start_time_ms", b"start_time_ms", "wait_p50_ms", b"wait_p50_ms", "wait_p90_ms", b"wait_p90_ms", "waited", b"waited"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportRow: _TypeAlias = ReportRow  # noqa: Y015
+
+@_typing.final
+class Report(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    timezone: _builtins.str
+    """The site's timezone the days and hours are in."""
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportRow]: ...
+    @_builtins.property
+    def total(self) -> Global___ReportRow:
+        """The whole range."""
+
+    def __init__(
+        self,
+        *,
+        timezone: _builtins.str = ...,
+        rows: _abc.Iterable[Global___ReportRow] | None = ...,
+        total: Global___ReportRow | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows", "timezone", b"timezone", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Report: _TypeAlias = Report  # noqa: Y015
+
+@_typing.final
 class Account(_message.Message):
     """---- Accounts ------------------------------------------------------------------"""
 

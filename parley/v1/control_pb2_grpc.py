@@ -3323,6 +3323,11 @@ class ReportsStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.Usage.FromString,
                 _registered_method=True)
+        self.GetReport = channel.unary_unary(
+                '/parley.v1.Reports/GetReport',
+                request_serializer=parley_dot_v1_dot_control__pb2.GetReportRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.Report.FromString,
+                _registered_method=True)
 
 
 class ReportsServicer:
@@ -3344,6 +3349,15 @@ class ReportsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReport(self, request, context):
+        """Closed chats over time, by day or by hour of the day in the site's
+        timezone, for a site, a department or an operator (needs view_statistics;
+        refused with "history_off" on a server without the history index).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -3356,6 +3370,11 @@ def add_ReportsServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=parley_dot_v1_dot_control__pb2.GetUsageRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.Usage.SerializeToString,
+            ),
+            'GetReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReport,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.GetReportRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.Report.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -3413,6 +3432,33 @@ class Reports:
             '/parley.v1.Reports/GetUsage',
             parley_dot_v1_dot_control__pb2.GetUsageRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.Usage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Reports/GetReport',
+            parley_dot_v1_dot_control__pb2.GetReportRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.Report.FromString,
             options,
             channel_credentials,
             insecure,

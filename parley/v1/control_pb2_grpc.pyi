@@ -1131,6 +1131,11 @@ class ReportsStub:
     """
     GetUsage: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetUsageRequest, _control_pb2.Usage]
     """What the account uses (needs billing)."""
+    GetReport: _grpc.UnaryUnaryMultiCallable[_control_pb2.GetReportRequest, _control_pb2.Report]
+    """Closed chats over time, by day or by hour of the day in the site's
+    timezone, for a site, a department or an operator (needs view_statistics;
+    refused with "history_off" on a server without the history index).
+    """
 
 @_typing.type_check_only
 class ReportsAsyncStub(ReportsStub):
@@ -1143,6 +1148,11 @@ class ReportsAsyncStub(ReportsStub):
     """
     GetUsage: _aio.UnaryUnaryMultiCallable[_control_pb2.GetUsageRequest, _control_pb2.Usage]  # type: ignore[assignment]
     """What the account uses (needs billing)."""
+    GetReport: _aio.UnaryUnaryMultiCallable[_control_pb2.GetReportRequest, _control_pb2.Report]  # type: ignore[assignment]
+    """Closed chats over time, by day or by hour of the day in the site's
+    timezone, for a site, a department or an operator (needs view_statistics;
+    refused with "history_off" on a server without the history index).
+    """
 
 class ReportsServicer(metaclass=_abc_1.ABCMeta):
     """Numbers of the account: live statistics and usage."""
@@ -1164,6 +1174,17 @@ class ReportsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.Usage, _abc.Awaitable[_control_pb2.Usage]]:
         """What the account uses (needs billing)."""
+
+    @_abc_1.abstractmethod
+    def GetReport(
+        self,
+        request: _control_pb2.GetReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.Report, _abc.Awaitable[_control_pb2.Report]]:
+        """Closed chats over time, by day or by hour of the day in the site's
+        timezone, for a site, a department or an operator (needs view_statistics;
+        refused with "history_off" on a server without the history index).
+        """
 
 def add_ReportsServicer_to_server(servicer: ReportsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -20,7 +20,15 @@ from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, Op
 from engine.records.index import PIECE, HistoryIndex, connect, index_path, rebuild
-from engine.records.queries import Filters, list_key, list_rows, match_expression, search
+from engine.records.queries import (
+    BREAK,
+    Filters,
+    hit_key,
+    list_key,
+    list_rows,
+    match_expression,
+    search,
+)
 
 SITES = ("sa", "sb")
 DEPTS = ("d1", "d2", "d3")
@@ -176,6 +184,18 @@ def paged(conn: sqlite3.Connection, f: Filters, order: str, size: int) -> list[s
         after = list_key(order, rows[size - 1])
 
 
+def search_paged(conn: sqlite3.Connection, f: Filters, expression: str, size: int) -> list[Any]:
+    """Every hit, a page of ``size`` at a time (pages may end inside a passage)."""
+    got: list[Any] = []
+    after = None
+    while True:
+        hits = search(conn, f, expression, after, size)
+        got += [(h.conversation.id, h.seq) for h in hits]
+        if len(hits) < size:
+            return got
+        after = hit_key(hits[-1])
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -205,6 +225,7 @@ def test_lists_match_a_brute_force_oracle(data: list[Chat], fs: list[Filters], s
                     key=lambda h: (sort_key("time", next(c for c in data if c.id == h[0])), h[1]),
                 )
                 assert [(h.conversation.id, h.seq) for h in hits] == want_hits
+                assert search_paged(conn, f, match_expression(word), size) == want_hits
             conn.close()
         finally:
             index.stop()
@@ -221,9 +242,11 @@ def dump(path: Path) -> dict[str, Any]:
         return {
             "rows": conn.execute(f"SELECT {cols} FROM conversations ORDER BY id").fetchall(),
             "who": conn.execute("SELECT * FROM participants ORDER BY 1, 2, 3").fetchall(),
-            "text": conn.execute(
-                "SELECT conv, seq, text FROM message_text ORDER BY 1, 2"
-            ).fetchall(),
+            "text": sorted(  # a row per message (the index keeps a few a row)
+                (conv, int(seq), text)
+                for conv, seqs, texts in conn.execute("SELECT conv, seqs, text FROM message_text")
+                for seq, text in zip(seqs.split(" "), texts.split(BREAK), strict=True)
+            ),
         }
     finally:
         conn.close()

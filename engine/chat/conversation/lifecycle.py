@@ -172,6 +172,8 @@ def assign(chat: ConversationState, operator_id: str, operator_name: str, ctx: C
     chat.invisible.pop(operator_id, None)
     chat.operators[operator_id] = operator_name
     chat.status = "active"
+    if not chat.assigned_ms:
+        chat.assigned_ms = ctx.clock.wall_ms()
     chat.card(ctx)
     joined = OperatorJoined(chat.id, operator_name)
     hooks = notify.chat_ops(

@@ -56,6 +56,7 @@ class ConversationState:
         self.updated_ms = 0
         self.closed_seq = 0  # the close notice's seq: a missed chat's replies follow it
         self.first_response_ms = 0
+        self.assigned_ms = 0  # wall time an operator first took the chat (the wait's end)
         self.created_ms = 0
         self.rating = 0  # 1-5 once the visitor rated the closed chat
         self.comment = ""
@@ -103,6 +104,7 @@ class ConversationState:
         self.chat_status = doc.get("chat_status", "")
         self.closed_seq = doc.get("closed_seq", 0)
         self.first_response_ms = doc.get("first_response_ms", 0)
+        self.assigned_ms = doc.get("assigned_ms", 0)
         self.closed_ms = doc.get("closed_ms", 0)
         self.closed_by = doc.get("closed_by", "")
 
@@ -122,6 +124,7 @@ class ConversationState:
             "chat_status": self.chat_status,
             "closed_seq": self.closed_seq,
             "first_response_ms": self.first_response_ms,
+            "assigned_ms": self.assigned_ms,
             "status": self.status,
             "operators": [list(o) for o in self.operators.items()],
             "created_ms": self.created_ms,
