@@ -507,6 +507,7 @@ def visitor_hello(h: visitor_pb2.VisitorHello) -> commands.Hello:
         title=h.page_title,
         referrer=h.referrer,
         tz_offset=h.tz_offset_minutes,
+        epoch=h.epoch,
     )
 
 

@@ -22,7 +22,7 @@ from engine.chat.commands import OperatorHello
 from engine.chat.dispatch import operator_command
 from engine.chat.events import Event
 from engine.chat.sessions import OperatorSession, failure
-from parley.v1 import operator_pb2, operator_pb2_grpc
+from parley.v1 import common_pb2, operator_pb2, operator_pb2_grpc
 
 # What the stream sends: the engine's events, and the session-ready reply.
 Outgoing = Event | operator_pb2.OperatorEvent
@@ -85,7 +85,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
             ):
                 # Seqs of other data: told before the replay, which starts over.
                 changed = True
-                notice = operator_pb2.EpochChanged(epoch=self.engine.epoch)
+                notice = common_pb2.EpochChanged(epoch=self.engine.epoch)
                 sink.push(operator_pb2.OperatorEvent(epoch_changed=notice))
                 engine_command = OperatorHello({}, self.engine.epoch)
             await operator_command(session, engine_command, ready)

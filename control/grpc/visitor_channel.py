@@ -9,6 +9,7 @@ or its role loses VISITOR_CHANNEL (:mod:`engine.chat.sessions.access`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import grpc
@@ -17,13 +18,14 @@ from control import converters
 from control.grpc.calls import peer_address, stream_caller, watch_access
 from control.grpc.streams import BatchSink, serve_stream, server_stopping
 from engine.app import Engine
+from engine.backup import epoch_changed
 from engine.chat import account
 from engine.chat.commands import Hello
 from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.sessions import VisitorSession, failure
 from engine.errors import Refused
-from parley.v1 import visitor_pb2, visitor_pb2_grpc
+from parley.v1 import common_pb2, visitor_pb2, visitor_pb2_grpc
 
 # What the stream sends: the engine's events, and the welcome.
 Outgoing = Event | visitor_pb2.VisitorEvent
@@ -74,6 +76,13 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
             session = VisitorSession(self.engine, site, sink)
             session.ip = h.ip[:64] or peer_address(context)
             session.user_agent = h.user_agent[:2000]
+            epoch = self.engine.epoch
+            changed = epoch_changed(epoch, h.epoch)
+            if changed:  # before the replay, which starts from the beginning
+                sink.push(
+                    visitor_pb2.VisitorEvent(epoch_changed=common_pb2.EpochChanged(epoch=epoch))
+                )
+                command = dataclasses.replace(command, last_seq=0)
             hello.append(session)  # a stream that ends mid-hello detaches it too
             try:
                 w = await visitor_hello(session, command)
@@ -91,6 +100,8 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
                         conversation_id=w["conversation_id"],
                         last_seq=w["last_seq"],
                         departments=converters.departments_pb(w["departments"]),
+                        epoch=epoch,
+                        epoch_changed=changed,
                     )
                 )
             )

@@ -692,7 +692,7 @@ class OperatorEvent(_message.Message):
         """A message between you and a colleague, once stored (yours come back too)."""
 
     @_builtins.property
-    def epoch_changed(self) -> Global___EpochChanged:
+    def epoch_changed(self) -> _common_pb2.EpochChanged:
         """The hello's epoch is not the server's: sent before the replay."""
 
     def __init__(
@@ -713,7 +713,7 @@ class OperatorEvent(_message.Message):
         listed: Global___ChatListed | None = ...,
         unlisted: Global___ChatUnlisted | None = ...,
         direct: Global___DirectMessage | None = ...,
-        epoch_changed: Global___EpochChanged | None = ...,
+        epoch_changed: _common_pb2.EpochChanged | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -1077,30 +1077,6 @@ class SessionReady(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SessionReady: _TypeAlias = SessionReady  # noqa: Y015
-
-@_typing.final
-class EpochChanged(_message.Message):
-    """The data was restored since the client's seqs were seen: drop the local
-    copies of the chats; what follows is each chat from the start.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    EPOCH_FIELD_NUMBER: _builtins.int
-    epoch: _builtins.str
-    """The server's epoch now."""
-    def __init__(
-        self,
-        *,
-        epoch: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___EpochChanged: _TypeAlias = EpochChanged  # noqa: Y015
 
 @_typing.final
 class ConversationAssigned(_message.Message):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from parley.v1 import common_pb2 as parley_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17parley/v1/visitor.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"B\n\x13VisitorCommandBatch\x12+\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x19.parley.v1.VisitorCommand\"\x93\x03\n\x0eVisitorCommand\x12(\n\x05hello\x18\x01 \x01(\x0b\x32\x17.parley.v1.VisitorHelloH\x00\x12&\n\x04send\x18\x02 \x01(\x0b\x32\x16.parley.v1.VisitorSendH\x00\x12&\n\x04rate\x18\x03 \x01(\x0b\x32\x16.parley.v1.VisitorRateH\x00\x12*\n\x06typing\x18\x04 \x01(\x0b\x32\x18.parley.v1.VisitorTypingH\x00\x12&\n\x04read\x18\x05 \x01(\x0b\x32\x16.parley.v1.VisitorReadH\x00\x12*\n\x06\x63hoose\x18\x06 \x01(\x0b\x32\x18.parley.v1.VisitorChooseH\x00\x12*\n\x06ticket\x18\x07 \x01(\x0b\x32\x18.parley.v1.VisitorTicketH\x00\x12&\n\x04page\x18\x08 \x01(\x0b\x32\x16.parley.v1.VisitorPageH\x00\x12(\n\x05\x63lose\x18\t \x01(\x0b\x32\x17.parley.v1.VisitorCloseH\x00\x42\t\n\x07\x63ommand\"\x0e\n\x0cVisitorClose\")\n\x0bVisitorPage\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\"9\n\rVisitorChoose\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x11\n\tregion_id\x18\x02 \x01(\t\":\n\rVisitorTicket\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"\x1a\n\x0bVisitorRead\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"-\n\rVisitorTyping\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0c\n\x04text\x18\x02 \x01(\t\"-\n\x0bVisitorRate\x12\r\n\x05score\x18\x01 \x01(\r\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"\x8c\x02\n\x0cVisitorHello\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\x11\n\tregion_id\x18\x07 \x01(\t\x12\x10\n\x08page_url\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\x12\x12\n\npage_title\x18\n \x01(\t\x12\x10\n\x08referrer\x18\x0b \x01(\t\x12\x19\n\x11tz_offset_minutes\x18\x0c \x01(\x11\x12\x12\n\nuser_agent\x18\r \x01(\t\x12\n\n\x02ip\x18\x0e \x01(\t\"2\n\x0bVisitorSend\x12\x15\n\rclient_msg_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"<\n\x11VisitorEventBatch\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.parley.v1.VisitorEvent\"\xc0\x04\n\x0cVisitorEvent\x12,\n\x07welcome\x18\x01 \x01(\x0b\x32\x19.parley.v1.VisitorWelcomeH\x00\x12)\n\x07message\x18\x02 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x03 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12*\n\x06queued\x18\x05 \x01(\x0b\x32\x18.parley.v1.QueuePositionH\x00\x12-\n\x08\x61ssigned\x18\x06 \x01(\x0b\x32\x19.parley.v1.OperatorJoinedH\x00\x12\x39\n\x06\x63losed\x18\x07 \x01(\x0b\x32\'.parley.v1.ConversationClosedForVisitorH\x00\x12\x37\n\x05rated\x18\x08 \x01(\x0b\x32&.parley.v1.ConversationRatedForVisitorH\x00\x12)\n\x06typing\x18\t \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x12&\n\x04read\x18\n \x01(\x0b\x32\x16.parley.v1.ReadReceiptH\x00\x12\x32\n\x0b\x64\x65partments\x18\x0b \x01(\x0b\x32\x1b.parley.v1.DepartmentsStateH\x00\x12(\n\x06ticket\x18\x0c \x01(\x0b\x32\x16.parley.v1.TicketSavedH\x00\x42\x07\n\x05\x65vent\" \n\x0bTicketSaved\x12\x11\n\tticket_id\x18\x01 \x01(\t\">\n\x0bRegionState\x12\x11\n\tregion_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06online\x18\x03 \x01(\x08\"o\n\x0f\x44\x65partmentState\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06online\x18\x03 \x01(\x08\x12\'\n\x07regions\x18\x04 \x03(\x0b\x32\x16.parley.v1.RegionState\"r\n\x10\x44\x65partmentsState\x12/\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x1a.parley.v1.DepartmentState\x12\x1c\n\x14\x63hosen_department_id\x18\x02 \x01(\t\x12\x0f\n\x07offline\x18\x03 \x01(\x08\"E\n\x1b\x43onversationRatedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"\x90\x01\n\x0eVisitorWelcome\x12\x12\n\nvisitor_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\x12\x30\n\x0b\x64\x65partments\x18\x05 \x01(\x0b\x32\x1b.parley.v1.DepartmentsState\"O\n\rQueuePosition\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\r\x12\x13\n\x0b\x65ta_seconds\x18\x03 \x01(\r\"@\n\x0eOperatorJoined\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\"G\n\x1c\x43onversationClosedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t2]\n\x0eVisitorChannel\x12K\n\x07\x43onnect\x12\x1e.parley.v1.VisitorCommandBatch\x1a\x1c.parley.v1.VisitorEventBatch(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17parley/v1/visitor.proto\x12\tparley.v1\x1a\x16parley/v1/common.proto\"B\n\x13VisitorCommandBatch\x12+\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x19.parley.v1.VisitorCommand\"\x93\x03\n\x0eVisitorCommand\x12(\n\x05hello\x18\x01 \x01(\x0b\x32\x17.parley.v1.VisitorHelloH\x00\x12&\n\x04send\x18\x02 \x01(\x0b\x32\x16.parley.v1.VisitorSendH\x00\x12&\n\x04rate\x18\x03 \x01(\x0b\x32\x16.parley.v1.VisitorRateH\x00\x12*\n\x06typing\x18\x04 \x01(\x0b\x32\x18.parley.v1.VisitorTypingH\x00\x12&\n\x04read\x18\x05 \x01(\x0b\x32\x16.parley.v1.VisitorReadH\x00\x12*\n\x06\x63hoose\x18\x06 \x01(\x0b\x32\x18.parley.v1.VisitorChooseH\x00\x12*\n\x06ticket\x18\x07 \x01(\x0b\x32\x18.parley.v1.VisitorTicketH\x00\x12&\n\x04page\x18\x08 \x01(\x0b\x32\x16.parley.v1.VisitorPageH\x00\x12(\n\x05\x63lose\x18\t \x01(\x0b\x32\x17.parley.v1.VisitorCloseH\x00\x42\t\n\x07\x63ommand\"\x0e\n\x0cVisitorClose\")\n\x0bVisitorPage\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\"9\n\rVisitorChoose\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x11\n\tregion_id\x18\x02 \x01(\t\":\n\rVisitorTicket\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"\x1a\n\x0bVisitorRead\x12\x0b\n\x03seq\x18\x01 \x01(\x04\"-\n\rVisitorTyping\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0c\n\x04text\x18\x02 \x01(\t\"-\n\x0bVisitorRate\x12\r\n\x05score\x18\x01 \x01(\r\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"\x9b\x02\n\x0cVisitorHello\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\x11\n\tregion_id\x18\x07 \x01(\t\x12\x10\n\x08page_url\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\x12\x12\n\npage_title\x18\n \x01(\t\x12\x10\n\x08referrer\x18\x0b \x01(\t\x12\x19\n\x11tz_offset_minutes\x18\x0c \x01(\x11\x12\x12\n\nuser_agent\x18\r \x01(\t\x12\n\n\x02ip\x18\x0e \x01(\t\x12\r\n\x05\x65poch\x18\x0f \x01(\t\"2\n\x0bVisitorSend\x12\x15\n\rclient_msg_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"<\n\x11VisitorEventBatch\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.parley.v1.VisitorEvent\"\xf2\x04\n\x0cVisitorEvent\x12,\n\x07welcome\x18\x01 \x01(\x0b\x32\x19.parley.v1.VisitorWelcomeH\x00\x12)\n\x07message\x18\x02 \x01(\x0b\x32\x16.parley.v1.ChatMessageH\x00\x12$\n\x03\x61\x63k\x18\x03 \x01(\x0b\x32\x15.parley.v1.MessageAckH\x00\x12(\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x17.parley.v1.CommandErrorH\x00\x12*\n\x06queued\x18\x05 \x01(\x0b\x32\x18.parley.v1.QueuePositionH\x00\x12-\n\x08\x61ssigned\x18\x06 \x01(\x0b\x32\x19.parley.v1.OperatorJoinedH\x00\x12\x39\n\x06\x63losed\x18\x07 \x01(\x0b\x32\'.parley.v1.ConversationClosedForVisitorH\x00\x12\x37\n\x05rated\x18\x08 \x01(\x0b\x32&.parley.v1.ConversationRatedForVisitorH\x00\x12)\n\x06typing\x18\t \x01(\x0b\x32\x17.parley.v1.TypingNoticeH\x00\x12&\n\x04read\x18\n \x01(\x0b\x32\x16.parley.v1.ReadReceiptH\x00\x12\x32\n\x0b\x64\x65partments\x18\x0b \x01(\x0b\x32\x1b.parley.v1.DepartmentsStateH\x00\x12(\n\x06ticket\x18\x0c \x01(\x0b\x32\x16.parley.v1.TicketSavedH\x00\x12\x30\n\repoch_changed\x18\r \x01(\x0b\x32\x17.parley.v1.EpochChangedH\x00\x42\x07\n\x05\x65vent\" \n\x0bTicketSaved\x12\x11\n\tticket_id\x18\x01 \x01(\t\">\n\x0bRegionState\x12\x11\n\tregion_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06online\x18\x03 \x01(\x08\"o\n\x0f\x44\x65partmentState\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06online\x18\x03 \x01(\x08\x12\'\n\x07regions\x18\x04 \x03(\x0b\x32\x16.parley.v1.RegionState\"r\n\x10\x44\x65partmentsState\x12/\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x1a.parley.v1.DepartmentState\x12\x1c\n\x14\x63hosen_department_id\x18\x02 \x01(\t\x12\x0f\n\x07offline\x18\x03 \x01(\x08\"E\n\x1b\x43onversationRatedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\r\"\xb6\x01\n\x0eVisitorWelcome\x12\x12\n\nvisitor_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x10\n\x08last_seq\x18\x04 \x01(\x04\x12\x30\n\x0b\x64\x65partments\x18\x05 \x01(\x0b\x32\x1b.parley.v1.DepartmentsState\x12\r\n\x05\x65poch\x18\x06 \x01(\t\x12\x15\n\repoch_changed\x18\x07 \x01(\x08\"O\n\rQueuePosition\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\r\x12\x13\n\x0b\x65ta_seconds\x18\x03 \x01(\r\"@\n\x0eOperatorJoined\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\roperator_name\x18\x02 \x01(\t\"G\n\x1c\x43onversationClosedForVisitor\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t2]\n\x0eVisitorChannel\x12K\n\x07\x43onnect\x12\x1e.parley.v1.VisitorCommandBatch\x1a\x1c.parley.v1.VisitorEventBatch(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,31 +51,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VISITORRATE']._serialized_start=789
   _globals['_VISITORRATE']._serialized_end=834
   _globals['_VISITORHELLO']._serialized_start=837
-  _globals['_VISITORHELLO']._serialized_end=1105
-  _globals['_VISITORSEND']._serialized_start=1107
-  _globals['_VISITORSEND']._serialized_end=1157
-  _globals['_VISITOREVENTBATCH']._serialized_start=1159
-  _globals['_VISITOREVENTBATCH']._serialized_end=1219
-  _globals['_VISITOREVENT']._serialized_start=1222
-  _globals['_VISITOREVENT']._serialized_end=1798
-  _globals['_TICKETSAVED']._serialized_start=1800
-  _globals['_TICKETSAVED']._serialized_end=1832
-  _globals['_REGIONSTATE']._serialized_start=1834
-  _globals['_REGIONSTATE']._serialized_end=1896
-  _globals['_DEPARTMENTSTATE']._serialized_start=1898
-  _globals['_DEPARTMENTSTATE']._serialized_end=2009
-  _globals['_DEPARTMENTSSTATE']._serialized_start=2011
-  _globals['_DEPARTMENTSSTATE']._serialized_end=2125
-  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_start=2127
-  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_end=2196
-  _globals['_VISITORWELCOME']._serialized_start=2199
-  _globals['_VISITORWELCOME']._serialized_end=2343
-  _globals['_QUEUEPOSITION']._serialized_start=2345
-  _globals['_QUEUEPOSITION']._serialized_end=2424
-  _globals['_OPERATORJOINED']._serialized_start=2426
-  _globals['_OPERATORJOINED']._serialized_end=2490
-  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_start=2492
-  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_end=2563
-  _globals['_VISITORCHANNEL']._serialized_start=2565
-  _globals['_VISITORCHANNEL']._serialized_end=2658
+  _globals['_VISITORHELLO']._serialized_end=1120
+  _globals['_VISITORSEND']._serialized_start=1122
+  _globals['_VISITORSEND']._serialized_end=1172
+  _globals['_VISITOREVENTBATCH']._serialized_start=1174
+  _globals['_VISITOREVENTBATCH']._serialized_end=1234
+  _globals['_VISITOREVENT']._serialized_start=1237
+  _globals['_VISITOREVENT']._serialized_end=1863
+  _globals['_TICKETSAVED']._serialized_start=1865
+  _globals['_TICKETSAVED']._serialized_end=1897
+  _globals['_REGIONSTATE']._serialized_start=1899
+  _globals['_REGIONSTATE']._serialized_end=1961
+  _globals['_DEPARTMENTSTATE']._serialized_start=1963
+  _globals['_DEPARTMENTSTATE']._serialized_end=2074
+  _globals['_DEPARTMENTSSTATE']._serialized_start=2076
+  _globals['_DEPARTMENTSSTATE']._serialized_end=2190
+  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_start=2192
+  _globals['_CONVERSATIONRATEDFORVISITOR']._serialized_end=2261
+  _globals['_VISITORWELCOME']._serialized_start=2264
+  _globals['_VISITORWELCOME']._serialized_end=2446
+  _globals['_QUEUEPOSITION']._serialized_start=2448
+  _globals['_QUEUEPOSITION']._serialized_end=2527
+  _globals['_OPERATORJOINED']._serialized_start=2529
+  _globals['_OPERATORJOINED']._serialized_end=2593
+  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_start=2595
+  _globals['_CONVERSATIONCLOSEDFORVISITOR']._serialized_end=2666
+  _globals['_VISITORCHANNEL']._serialized_start=2668
+  _globals['_VISITORCHANNEL']._serialized_end=2761
 # @@protoc_insertion_point(module_scope)

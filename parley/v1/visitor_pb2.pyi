@@ -349,6 +349,7 @@ class VisitorHello(_message.Message):
     TZ_OFFSET_MINUTES_FIELD_NUMBER: _builtins.int
     USER_AGENT_FIELD_NUMBER: _builtins.int
     IP_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     site_id: _builtins.str
     """The site, one of the caller's account."""
     department_id: _builtins.str
@@ -389,6 +390,11 @@ class VisitorHello(_message.Message):
     """The end user's address, as the embedding service saw it; empty: the
     address the stream comes from.
     """
+    epoch: _builtins.str
+    """The data's epoch last_seq was seen in (the welcome's epoch); empty: the
+    server's. Another epoch: the server says epoch_changed and replays the
+    open conversation from its start.
+    """
     def __init__(
         self,
         *,
@@ -406,10 +412,11 @@ class VisitorHello(_message.Message):
         tz_offset_minutes: _builtins.int = ...,
         user_agent: _builtins.str = ...,
         ip: _builtins.str = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "ip", b"ip", "language", b"language", "last_seq", b"last_seq", "name", b"name", "page_title", b"page_title", "page_url", b"page_url", "referrer", b"referrer", "region_id", b"region_id", "site_id", b"site_id", "token", b"token", "tz_offset_minutes", b"tz_offset_minutes", "user_agent", b"user_agent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "epoch", b"epoch", "ip", b"ip", "language", b"language", "last_seq", b"last_seq", "name", b"name", "page_title", b"page_title", "page_url", b"page_url", "referrer", b"referrer", "region_id", b"region_id", "site_id", b"site_id", "token", b"token", "tz_offset_minutes", b"tz_offset_minutes", "user_agent", b"user_agent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -490,6 +497,7 @@ class VisitorEvent(_message.Message):
     READ_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     TICKET_FIELD_NUMBER: _builtins.int
+    EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___VisitorWelcome:
         """The answer to hello, after the replay it triggered."""
@@ -547,6 +555,12 @@ class VisitorEvent(_message.Message):
     def ticket(self) -> Global___TicketSaved:
         """The offline request is stored."""
 
+    @_builtins.property
+    def epoch_changed(self) -> _common_pb2.EpochChanged:
+        """Sent before the replay of a hello from another epoch of the data: drop
+        the local copy of the conversation; the replay starts from its seq 1.
+        """
+
     def __init__(
         self,
         *,
@@ -562,12 +576,13 @@ class VisitorEvent(_message.Message):
         read: _common_pb2.ReadReceipt | None = ...,
         departments: Global___DepartmentsState | None = ...,
         ticket: Global___TicketSaved | None = ...,
+        epoch_changed: _common_pb2.EpochChanged | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "error", b"error", "event", b"event", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "error", b"error", "event", b"event", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
@@ -730,6 +745,8 @@ class VisitorWelcome(_message.Message):
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     LAST_SEQ_FIELD_NUMBER: _builtins.int
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
     visitor_id: _builtins.str
     """The visitor's id, the same on every stream of this identity."""
     token: _builtins.str
@@ -739,6 +756,12 @@ class VisitorWelcome(_message.Message):
     last_seq: _builtins.int
     """The highest seq of that conversation this stream has been sent (the end
     of the replay); 0 when none.
+    """
+    epoch: _builtins.str
+    """The data's epoch (keep it beside the seqs; give it in the next hello)."""
+    epoch_changed: _builtins.bool
+    """The hello's epoch was another: the replay before this welcome started
+    from the beginning.
     """
     @_builtins.property
     def departments(self) -> Global___DepartmentsState:
@@ -752,10 +775,12 @@ class VisitorWelcome(_message.Message):
         conversation_id: _builtins.str = ...,
         last_seq: _builtins.int = ...,
         departments: Global___DepartmentsState | None = ...,
+        epoch: _builtins.str = ...,
+        epoch_changed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["departments", b"departments"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "departments", b"departments", "last_seq", b"last_seq", "token", b"token", "visitor_id", b"visitor_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "departments", b"departments", "epoch", b"epoch", "epoch_changed", b"epoch_changed", "last_seq", b"last_seq", "token", b"token", "visitor_id", b"visitor_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -16,16 +16,18 @@ import pytest
 
 from edge.bridge.protocol import hello_frame
 from engine.backup import RestoreRefused, restore
-from parley.v1 import control_pb2, operator_pb2
+from parley.v1 import control_pb2, operator_pb2, visitor_pb2
 from tests.edge.console import Console
 from tests.integration.helpers import (
     Operator,
     Visitor,
     error_info,
     on_duty,
+    owner,
     running,
     visitor_url,
 )
+from tests.integration.test_grpc_extras import visitor_stream
 
 
 async def _talk(visitor: Visitor, start: int, end: int, acked: dict[str, int]) -> None:
@@ -127,6 +129,29 @@ async def test_backup_during_traffic_restores_every_acknowledged_message(tmp_pat
                 again_seqs.append(message.seq)
         assert again_seqs == seqs  # the chat from its start, once
         await console.close()
+
+        # An embedding service's visitor channel (gRPC): told first, then the chat.
+        boss = await owner(app)
+        call, outbox = await visitor_stream(app, boss.token)
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(
+                hello=visitor_pb2.VisitorHello(
+                    site_id=chat.split("-")[0], token=welcome["token"], last_seq=last,
+                    epoch=old_epoch,
+                )
+            )
+        )  # fmt: skip
+        got: list[visitor_pb2.VisitorEvent] = []
+        async with asyncio.timeout(10):
+            while not got or got[-1].WhichOneof("event") != "welcome":
+                got.extend((await call.read()).events)
+        assert got[0].WhichOneof("event") == "epoch_changed"
+        assert got[0].epoch_changed.epoch == made.epoch
+        assert got[-1].welcome.epoch == made.epoch and got[-1].welcome.epoch_changed
+        channel_seqs = [e.message.seq for e in got if e.WhichOneof("event") == "message"]
+        assert channel_seqs == seqs
+        outbox.put_nowait(None)
+        call.cancel()
 
 
 async def test_backup_refusals_and_foreign_or_damaged_backups(tmp_path: Path) -> None:
