@@ -163,8 +163,17 @@ async def test_backup_refusals_and_foreign_or_damaged_backups(tmp_path: Path) ->
         busy = tmp_path / "busy"
         busy.mkdir()
         (busy / "x").write_text("x")
+        a_file = tmp_path / "a-file"  # a directory cannot be made under it, even as root
+        a_file.write_text("x")
+        a_file.chmod(0o644)
         cases: list[tuple[Operator, str, grpc.StatusCode, str]] = [
             (admin, "relative/dir", grpc.StatusCode.INVALID_ARGUMENT, "BACKUP_PATH_RELATIVE"),
+            (
+                admin,
+                str(a_file / "backup"),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "BACKUP_NOT_WRITABLE",
+            ),
             (admin, str(busy), grpc.StatusCode.FAILED_PRECONDITION, "BACKUP_DIR_NOT_EMPTY"),
             (admin, "", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
             (owner, str(target), grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
