@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 import orjson
 
-from parley.v1 import control_pb2_grpc
+from control.stubs import Stubs
 
 DEFAULT_SERVER = "127.0.0.1:50051"
 
@@ -64,7 +64,7 @@ def forget_credentials() -> None:
     (config_dir() / "credentials.json").unlink(missing_ok=True)
 
 
-class Client:
+class Client(Stubs):
     """Synchronous stubs with the bearer token attached, one per service."""
 
     def __init__(self, server: str, token: str | None, tls_ca: Path | None = None) -> None:
@@ -75,27 +75,7 @@ class Client:
         else:
             credentials = grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())
             self.channel = grpc.secure_channel(server, credentials)
-        channel = self.channel
-        self.auth = control_pb2_grpc.AuthStub(channel)
-        self.sites = control_pb2_grpc.SitesStub(channel)
-        self.departments = control_pb2_grpc.DepartmentsStub(channel)
-        self.regions = control_pb2_grpc.RegionsStub(channel)
-        self.groups = control_pb2_grpc.GroupsStub(channel)
-        self.link_rules = control_pb2_grpc.LinkRulesStub(channel)
-        self.operators = control_pb2_grpc.OperatorsStub(channel)
-        self.roles = control_pb2_grpc.RolesStub(channel)
-        self.templates = control_pb2_grpc.TemplatesStub(channel)
-        self.blocks = control_pb2_grpc.BlocksStub(channel)
-        self.tickets = control_pb2_grpc.TicketsStub(channel)
-        self.mail = control_pb2_grpc.MailStub(channel)
-        self.webhooks = control_pb2_grpc.WebhooksStub(channel)
-        self.conversations = control_pb2_grpc.ConversationsStub(channel)
-        self.direct_messages = control_pb2_grpc.DirectMessagesStub(channel)
-        self.reports = control_pb2_grpc.ReportsStub(channel)
-        self.accounts = control_pb2_grpc.AccountsStub(channel)
-        self.server = control_pb2_grpc.ServerStub(channel)
-        self.audit = control_pb2_grpc.AuditStub(channel)
-        self.visitors = control_pb2_grpc.VisitorsStub(channel)
+        super().__init__(self.channel)
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """The call metadata: the bearer token, when there is one."""

@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from control.runner import Parley, ServeConfig
+from control.stubs import Stubs
 from edge.config import EdgeConfig
 from engine.chat.limits import Limits
 from engine.delivery.settings import RetryPolicy
@@ -162,30 +163,8 @@ def visitor_url(app: Parley, site: str | None = None) -> str:
 ROUND_TRIP = "sroundtrip-"  # a conversation id no site has: the marker of a round trip
 
 
-class Api:
-    """One stub per control-plane service, over one channel."""
-
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.auth = control_pb2_grpc.AuthStub(channel)
-        self.sites = control_pb2_grpc.SitesStub(channel)
-        self.departments = control_pb2_grpc.DepartmentsStub(channel)
-        self.regions = control_pb2_grpc.RegionsStub(channel)
-        self.groups = control_pb2_grpc.GroupsStub(channel)
-        self.link_rules = control_pb2_grpc.LinkRulesStub(channel)
-        self.operators = control_pb2_grpc.OperatorsStub(channel)
-        self.roles = control_pb2_grpc.RolesStub(channel)
-        self.templates = control_pb2_grpc.TemplatesStub(channel)
-        self.blocks = control_pb2_grpc.BlocksStub(channel)
-        self.tickets = control_pb2_grpc.TicketsStub(channel)
-        self.conversations = control_pb2_grpc.ConversationsStub(channel)
-        self.direct_messages = control_pb2_grpc.DirectMessagesStub(channel)
-        self.reports = control_pb2_grpc.ReportsStub(channel)
-        self.accounts = control_pb2_grpc.AccountsStub(channel)
-        self.server = control_pb2_grpc.ServerStub(channel)
-        self.mail = control_pb2_grpc.MailStub(channel)
-        self.webhooks = control_pb2_grpc.WebhooksStub(channel)
-        self.audit = control_pb2_grpc.AuditStub(channel)
-        self.visitors = control_pb2_grpc.VisitorsStub(channel)
+class Api(Stubs):
+    """One stub per control-plane service, over one grpc.aio channel."""
 
 
 class Operator:
