@@ -70,11 +70,17 @@ def handle(console: Console, line: str) -> None:
     command(console, rest.strip())
 
 
-def _say(console: Console, text: str, note: bool = False, quick: str = "") -> None:
-    """Send TEXT (a note, a quick reply) to where plain lines go, and echo it there."""
+def _say(
+    console: Console, text: str, note: bool = False, quick: str = "", to: Chat | None = None
+) -> None:
+    """Send TEXT (a note, a quick reply) to where plain lines go (TO, when it was
+    filled in for that chat and is still where they go), and echo it there."""
     chat = console.destination()
     if isinstance(chat, str):
         click.echo(f"-- {chat}")
+        return
+    if to is not None and chat is not to:
+        click.echo(f"-- not sent: {to.label} is no longer where lines go; /to N, then again")
         return
     message = console.message(chat.conversation_id, text)
     if note:
@@ -180,7 +186,7 @@ def cmd_quick(console: Console, rest: str) -> None:
         found = ", ".join(sorted(t.shortcut for t in reply.templates))
         click.echo(f"-- no quick reply {shortcut}" + (f"; it begins {found}" if found else ""))
         return
-    _say(console, chosen[0].rendered, quick=chosen[0].shortcut)
+    _say(console, chosen[0].rendered, quick=chosen[0].shortcut, to=chat)
 
 
 def _answer(console: Console, rest: str, accept: bool) -> None:
