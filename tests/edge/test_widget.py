@@ -454,37 +454,3 @@ async def test_a_region_choice_reaches_the_regions_operator(
         await expect(page.locator(f"{W} .hd .st")).to_have_text("Sam is here")
         assert errors == []
         await context.close()
-
-
-async def test_an_invitation_opens_the_widget_and_its_answer_reaches_the_inviter(
-    tmp_path: Path, chromium_cdp: str
-) -> None:
-    """An operator invites the page's visitor: the panel opens with its name
-    and words (text only), the composer ready; the answer is the inviter's chat."""
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
-        op = await on_duty(app)
-        context = await browser.new_context(**DEVICES["desktop"], locale="en-US")
-        page = await context.new_page()
-        errors = watch_errors(page)
-        frames = Frames(page)
-        await page.goto(f"http://127.0.0.1:{app.http_port}/")
-        visitor = (await frames.first(lambda f: f["type"] == "welcome"))["visitor"]
-        words = "<b>Hello</b> — can I help?"
-        await op.api.visitors.InviteVisitor(
-            control_pb2.InviteVisitorRequest(visitor_id=visitor, text=words),
-            metadata=op.metadata,
-        )
-        card = page.locator(f"{W} .inv")
-        await expect(card.locator(".tx")).to_have_text(words)
-        await expect(card.locator(".who")).to_contain_text("invites you to chat")
-        await expect(page.locator(f"{W} .cp textarea")).to_be_focused()
-        await shot(page, "invitation")
-        await page.keyboard.type("Yes, please")
-        await page.keyboard.press("Enter")
-        ended = await op.recv("invitation_ended", timeout=10)
-        assert ended.outcome == "accepted"
-        assigned = await op.recv("assigned", timeout=10)
-        assert (await visitor_message(op, assigned.conversation_id)).text == "Yes, please"
-        await expect(card).to_be_hidden()
-        assert errors == []
-        await context.close()
