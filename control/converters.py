@@ -20,6 +20,8 @@ from engine.chat.events import (
     Departments,
     DirectMessage,
     Event,
+    Invitation,
+    InvitationEnded,
     MessageEvent,
     Offered,
     OfferWithdrawn,
@@ -30,6 +32,7 @@ from engine.chat.events import (
     ReadUpTo,
     TicketSaved,
     Typing,
+    VisitorsOnline,
 )
 from engine.chat.messages import VisitorInfo
 from engine.chat.records import (
@@ -194,6 +197,16 @@ def operator_event(event: Event) -> operator_pb2.OperatorEvent:
         )
     if cls is DirectMessage:
         return operator_pb2.OperatorEvent(direct=direct_pb(e))
+    if cls is InvitationEnded:
+        return operator_pb2.OperatorEvent(
+            invitation_ended=operator_pb2.InvitationEnded(
+                invitation_id=e.invitation_id, visitor_id=e.visitor_id, outcome=e.outcome
+            )
+        )
+    if cls is VisitorsOnline:
+        return operator_pb2.OperatorEvent(
+            visitors_online=operator_pb2.VisitorsOnline(visitors=e.visitors)
+        )
     if cls is ChatListed:
         return operator_pb2.OperatorEvent(
             listed=operator_pb2.ChatListed(card=card_pb(e.card), view=e.view)
@@ -282,6 +295,21 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         return visitor_pb2.VisitorEvent(departments=departments_pb(e))
     if cls is TicketSaved:
         return visitor_pb2.VisitorEvent(ticket=visitor_pb2.TicketSaved(ticket_id=e.ticket_id))
+    if cls is Invitation:
+        return visitor_pb2.VisitorEvent(
+            invitation=visitor_pb2.VisitorInvitation(
+                invitation_id=e.invitation_id,
+                operator_name=e.operator_name,
+                avatar_url=e.avatar_url,
+                text=e.text,
+            )
+        )
+    if cls is InvitationEnded:
+        return visitor_pb2.VisitorEvent(
+            invitation_ended=visitor_pb2.VisitorInvitationEnded(
+                invitation_id=e.invitation_id, outcome=e.outcome
+            )
+        )
     raise ValueError(f"no visitor event for {event!r}")
 
 
@@ -491,6 +519,8 @@ def visitor_command(c: visitor_pb2.VisitorCommand) -> VisitorCommand:
         return commands.LeaveTicket(c.ticket.name, c.ticket.email, c.ticket.text)
     if which == "close":
         return commands.CloseChat()
+    if which == "decline_invitation":
+        return commands.DeclineInvitation()
     return commands.UnknownCommand()
 
 

@@ -13,6 +13,7 @@ from engine.chat.permissions import (
     CHAT,
     ERASE_VISITORS,
     EXPORT_VISITORS,
+    INVITE_VISITORS,
     MANAGE_ACCOUNTS,
     MANAGE_BLACKLIST,
     MANAGE_DEPARTMENTS,
@@ -123,6 +124,9 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Audit/ListAuditEvents": VIEW_AUDIT,
     "/parley.v1.Visitors/ExportVisitor": EXPORT_VISITORS,
     "/parley.v1.Visitors/EraseVisitor": ERASE_VISITORS,
+    # The visitors on the sites now: whoever chats; inviting one needs more.
+    "/parley.v1.Visitors/ListOnlineVisitors": CHAT,
+    "/parley.v1.Visitors/InviteVisitor": INVITE_VISITORS,
     "/parley.v1.OperatorSession/Connect": CHAT,
     "/parley.v1.VisitorChannel/Connect": VISITOR_CHANNEL,
     # -- email and webhooks: the account's SMTP server and where its events go,

@@ -23,8 +23,18 @@ from engine.chat.events import CommandFailed, DirectMessage, MessageEvent
 from engine.chat.hashing import PASSWORD_HASHER
 from engine.chat.internal import InternalChat
 from engine.chat.journal import DIRECT, MESSAGES
-from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE, VISITOR
+from engine.chat.kinds import (
+    BOARD,
+    CONVERSATION,
+    INTERNAL,
+    LOBBY,
+    OPERATOR,
+    PRESENCE,
+    QUEUE,
+    VISITOR,
+)
 from engine.chat.limits import Limits, MessageBudget, over_quota
+from engine.chat.lobby import Lobby
 from engine.chat.messages import AccessChanged
 from engine.chat.operator import OperatorActor
 from engine.chat.presence import Presence
@@ -143,6 +153,10 @@ class Engine:
         self.system.register(
             BOARD,
             Props(Board, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
+        )
+        self.system.register(
+            LOBBY,
+            Props(Lobby, capacity=100_000, idle_seconds=idle_seconds, expected=expected),
         )
         self.system.register(
             VISITOR,

@@ -57,6 +57,11 @@ ROOTS = (
     control_pb2.GetTicketRequest,
     control_pb2.Ticket,
     control_pb2.ListSitesRequest,
+    # The Visitors page.
+    control_pb2.ListOnlineVisitorsRequest,
+    control_pb2.ListOnlineVisitorsResponse,
+    control_pb2.InviteVisitorRequest,
+    control_pb2.InviteVisitorResponse,
     control_pb2.ListSitesResponse,
 )
 

@@ -23,10 +23,17 @@ OPERATOR_ONLY = frozenset(
         events.ChatListed,
         events.ChatUnlisted,
         events.DirectMessage,
+        events.VisitorsOnline,
     }
 )
 VISITOR_ONLY = frozenset(
-    {events.Queued, events.OperatorJoined, events.Departments, events.TicketSaved}
+    {
+        events.Queued,
+        events.OperatorJoined,
+        events.Departments,
+        events.TicketSaved,
+        events.Invitation,
+    }
 )
 
 _PLAIN: dict[Any, Any] = {str: "x1", int: 3, bool: True, float: 1.5}

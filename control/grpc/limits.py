@@ -33,6 +33,8 @@ OPTIONAL_IDS = frozenset(
         "parley.v1.ListAuditEventsRequest.actor_id",
         "parley.v1.ExportVisitorRequest.visitor_id",
         "parley.v1.EraseVisitorRequest.visitor_id",
+        # The visitors online: of every site when no site is named.
+        "parley.v1.ListOnlineVisitorsRequest.site_id",
         # A report's scope: left out, the whole site's.
         "parley.v1.GetReportRequest.department_id",
         "parley.v1.GetReportRequest.operator_id",

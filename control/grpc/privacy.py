@@ -9,11 +9,13 @@ import orjson
 
 from control.grpc.audit import CURRENT
 from control.grpc.calls import Ctx, rpc
-from control.grpc.paging import page_of
+from control.grpc.paging import bad_token, page_of
 from engine import privacy
 from engine.app import Engine
 from engine.audit import AuditEvent
+from engine.chat import invitations
 from engine.chat.auth import Principal
+from engine.chat.lobby_messages import OnlineVisitor
 from engine.errors import InvalidArgument
 from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc as grpc_pb
@@ -67,6 +69,23 @@ class AuditService(grpc_pb.AuditServicer):
         )
 
 
+def online_pb(v: OnlineVisitor) -> pb.OnlineVisitor:
+    return pb.OnlineVisitor(
+        visitor_id=v.visitor_id,
+        site_id=v.site_id,
+        name=v.name,
+        page_url=v.page_url,
+        page_title=v.page_title,
+        referrer=v.referrer,
+        language=v.language,
+        returning=v.returning,
+        arrived_ms=v.arrived_ms,
+        conversation_id=v.conversation_id,
+        connections=v.connections,
+        invited_by=v.invited_by,
+    )
+
+
 class VisitorsService(grpc_pb.VisitorsServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -102,3 +121,28 @@ class VisitorsService(grpc_pb.VisitorsServicer):
             messages=done.messages,
             tickets=done.tickets,
         )
+
+    @rpc("Visitors", "ListOnlineVisitors")
+    async def ListOnlineVisitors(
+        self, request: pb.ListOnlineVisitorsRequest, p: Principal, context: Ctx
+    ) -> pb.ListOnlineVisitorsResponse:
+        page = page_of(request, "online_visitors", p.account_id, request.site_id)
+        after = None
+        if page.after is not None:
+            try:
+                arrived_ms, visitor_id = page.after
+                after = (int(arrived_ms), str(visitor_id))
+            except (TypeError, ValueError):
+                raise bad_token("is not one this server gave") from None
+        found = await invitations.list_online(self.engine, p, request.site_id, after, page.size + 1)
+        shown, token = page.cut(found, lambda v: (v.arrived_ms, v.visitor_id))
+        return pb.ListOnlineVisitorsResponse(
+            visitors=[online_pb(v) for v in shown], next_page_token=token
+        )
+
+    @rpc("Visitors", "InviteVisitor")
+    async def InviteVisitor(
+        self, request: pb.InviteVisitorRequest, p: Principal, context: Ctx
+    ) -> pb.InviteVisitorResponse:
+        invitation_id = await invitations.invite(self.engine, p, request.visitor_id, request.text)
+        return pb.InviteVisitorResponse(invitation_id=invitation_id)

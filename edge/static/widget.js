@@ -50,7 +50,7 @@
       rateQ: "How was this chat?", star: "{n} of 5", comment: "Anything to add? (optional)",
       rateSend: "Send rating", thanks: "Thank you for your rating.", download: "Download transcript",
       newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
-      slow: "You are sending too fast. Wait a moment."},
+      slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks"},
     de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
       open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
       connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
@@ -70,7 +70,7 @@
       rateQ: "Wie war dieser Chat?", star: "{n} von 5", comment: "Möchten Sie etwas ergänzen? (optional)",
       rateSend: "Bewertung senden", thanks: "Danke für Ihre Bewertung.", download: "Verlauf herunterladen",
       newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
-      slow: "Sie senden zu schnell. Bitte kurz warten."},
+      slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke"},
     fr: {title: "Discutons", greeting: "Bonjour ! Posez-nous vos questions, nous sommes là pour vous aider.",
       open: "Ouvrir le chat", dismiss: "Masquer", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
       connecting: "Connexion…", lost: "Connexion perdue. Nouvel essai dans {n} s…",
@@ -90,7 +90,7 @@
       rateQ: "Comment s’est passé ce chat ?", star: "{n} sur 5", comment: "Un commentaire ? (facultatif)",
       rateSend: "Envoyer la note", thanks: "Merci pour votre note.", download: "Télécharger la conversation",
       newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
-      slow: "Vous envoyez trop vite. Patientez un instant."},
+      slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci"},
     es: {title: "Chatea con nosotros", greeting: "¡Hola! Pregúntanos lo que quieras, te ayudamos con gusto.",
       open: "Abrir chat", dismiss: "Ocultar", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
       connecting: "Conectando…", lost: "Conexión perdida. Reintentando en {n} s…",
@@ -110,7 +110,7 @@
       rateQ: "¿Qué tal fue este chat?", star: "{n} de 5", comment: "¿Algo que añadir? (opcional)",
       rateSend: "Enviar valoración", thanks: "Gracias por tu valoración.", download: "Descargar conversación",
       newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
-      slow: "Estás enviando demasiado rápido. Espera un momento."},
+      slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias"},
     ja: {title: "チャットで相談", greeting: "こんにちは！何でもお気軽にご質問ください。",
       open: "チャットを開く", dismiss: "閉じる", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
       connecting: "接続中…", lost: "接続が切れました。{n} 秒後に再接続します…",
@@ -130,7 +130,7 @@
       rateQ: "このチャットはいかがでしたか？", star: "5 段階中 {n}", comment: "ご意見（任意）",
       rateSend: "評価を送信", thanks: "ご評価ありがとうございました。", download: "会話をダウンロード",
       newChat: "新しいチャット", unread: "未読 {n} 件", messages: "メッセージ", from: "{n}：{t}",
-      slow: "送信が速すぎます。少しお待ちください。"}
+      slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です"}
   };
   var wanted = (attr("lang") || navigator.language || "en").toLowerCase().split("-")[0];
   var lang = WORDS[wanted] ? wanted : "en";
@@ -157,7 +157,7 @@
   var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
   var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0, epoch = kept.epoch || "";
   var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
-  var tries = 0, timer = 0, welcomed = false, isOpen = !!ui.open, unread = 0, queue = null;
+  var tries = 0, timer = 0, welcomed = false, isOpen = !!ui.open, unread = 0, queue = null, invite = null;
 
   // -- DOM helpers: elements only, text only --------------------------------------
   function h(tag, props, kids) {
@@ -260,6 +260,7 @@
     ".end{display:flex;gap:8px;align-items:center;justify-content:center;padding:8px;background:#fff;border-top:1px solid #e5e7eb;font-size:13px}" +
     ".end button{padding:6px 12px;border-radius:8px;border:1px solid #cfd4dd;font-weight:600}.end .dg{background:#b42318;color:#fff;border-color:#b42318}" +
     ".msg{padding:24px 20px;text-align:center;color:#374151}" +
+    ".inv .m{max-width:100%;margin:0 0 8px}.inv img.av{object-fit:cover}.inv .no{text-decoration:underline;color:#4b5563;font-size:13px}" +
     "@media (max-width:480px){.p{inset:0!important;width:auto;height:100%;border-radius:0}.open .la{display:none}" +
     ".hd{padding-top:max(14px,env(safe-area-inset-top))}.cp{padding-bottom:max(10px,env(safe-area-inset-bottom))}}" +
     "@media (prefers-reduced-motion:reduce){.la{transition:none}}";
@@ -290,7 +291,8 @@
   var greeting = h("div", {cls: "card"}, [h("p", {text: attr("greeting") || t("greeting"), dir: "auto"})]);
   var picker = h("div", {cls: "card pick", hidden: true}), offlineCard = h("div", {cls: "card off", hidden: true});
   var rating = h("div", {cls: "card rate", hidden: true}), notice = h("div", {cls: "msg", hidden: true});
-  var body = h("div", {cls: "bd"}, [notice, greeting, list, picker, offlineCard, rating]);
+  var inviteCard = h("div", {cls: "card inv", hidden: true, role: "group"});
+  var body = h("div", {cls: "bd"}, [notice, greeting, inviteCard, list, picker, offlineCard, rating]);
   var typingLine = h("div", {cls: "ty", "aria-hidden": "true"});
   var input = h("textarea", {rows: 1, maxlength: 4000, placeholder: t("placeholder"), "aria-label": t("message"),
     autocomplete: "off", dir: "auto"});
@@ -443,11 +445,12 @@
     var chosen = null;
     wrap.dataset.state = conn; // connecting, open, retry, blocked, refused
     depts.forEach(function (d) { if (d.id === dept) chosen = d; });
-    var needPick = welcomed && !conv && (depts.length > 1 || !!(chosen && chosen.regions && chosen.regions.length));
-    var useOffline = welcomed && !dead && offline && (!conv || closed) && !!dept;
+    var needPick = !invite && welcomed && !conv && (depts.length > 1 || !!(chosen && chosen.regions && chosen.regions.length));
+    var useOffline = !invite && welcomed && !dead && offline && (!conv || closed) && !!dept;
     notice.hidden = !dead;
     notice.textContent = conn === "blocked" ? t("blocked") : conn === "refused" ? t("refused") : "";
-    greeting.hidden = dead || log.length > 0 || !!conv;
+    greeting.hidden = dead || log.length > 0 || !!conv || !!invite;
+    inviteCard.hidden = dead || !invite;
     picker.hidden = dead || !needPick;
     offlineCard.hidden = !useOffline;
     composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen;
@@ -639,6 +642,11 @@
       }
     } else if (type === "rated") {
       rated = true; showRating(); save(); paint();
+    } else if (type === "invitation") {
+      invite = {id: f.invitation, op: f.operator || "", av: f.avatar || "", text: f.text || ""};
+      paintInvite(); setOpen(true); say(t("inv", invite.op) + ": " + invite.text); paint(); input.focus();
+    } else if (type === "invitation_ended") {
+      if (invite && invite.id === f.invitation) { invite = null; paint(); }
     } else if (type === "ticket_saved") {
       fText.value = ""; fBtn.disabled = false; fDone.textContent = t("saved"); fDone.hidden = false;
     } else if (type === "error") {
@@ -674,6 +682,16 @@
     }
   }
 
+  // -- an operator's invitation: its words, who wrote them, and a way to say no -------
+  function paintInvite() {
+    var av = /^https:\/\//.test(invite.av) ? h("img", {cls: "av", src: invite.av, alt: ""}) : h("span", {cls: "av", text: initials(invite.op), "aria-hidden": "true"});
+    inviteCard.replaceChildren(h("div", {cls: "m"}, [av, h("div", {cls: "col"}, [h("div", {cls: "who", text: t("inv", invite.op), dir: "auto"}),
+      h("div", {cls: "b"}, [h("div", {cls: "tx", text: invite.text, dir: "auto"})])])]),
+      h("button", {cls: "no", type: "button", text: t("noThanks"), onclick: function () {
+        send({type: "decline_invitation"}); invite = null; paint(); setOpen(false); }}));
+    inviteCard.setAttribute("aria-label", t("inv", invite.op));
+  }
+
   // -- writing -----------------------------------------------------------------------
   var lastTyping = 0;
   input.addEventListener("input", function () {
@@ -702,6 +720,7 @@
     input.value = ""; input.style.height = ""; lastTyping = 0;
     var cid = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
     post(text, cid, Date.now());
+    invite = null; // the answer accepts it: the chat starts with the inviter
     if (ready) send({type: "msg", cid: cid, text: text});
     save(); paint(); scrollDown();
   });

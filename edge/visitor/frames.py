@@ -1,9 +1,10 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, choose, page, msg, typing, read, close, rate, ticket, ping.
+Client to server: hello, choose, page, msg, typing, read, close, rate, ticket,
+decline_invitation, ping.
 Server to client: welcome, epoch_changed, departments, msg, ack, typing, read, queued, joined,
-closed, rated, ticket_saved, error, pong.
+closed, rated, ticket_saved, invitation, invitation_ended, error, pong.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import orjson
 from engine.chat.commands import (
     Choose,
     CloseChat,
+    DeclineInvitation,
     Hello,
     LeaveTicket,
     PageChange,
@@ -32,6 +34,8 @@ from engine.chat.events import (
     CommandFailed,
     Departments,
     Event,
+    Invitation,
+    InvitationEnded,
     MessageEvent,
     OperatorJoined,
     Queued,
@@ -49,6 +53,7 @@ __all__ = [
     "Choose",
     "CloseChat",
     "Command",
+    "DeclineInvitation",
     "FrameError",
     "Hello",
     "LeaveTicket",
@@ -172,6 +177,22 @@ def encode_event(event: Event) -> bytes:
     if cls is TicketSaved:
         k: Any = event
         return orjson.dumps({"type": "ticket_saved", "ticket": k.ticket_id})
+    if cls is Invitation:
+        i: Any = event
+        return orjson.dumps(
+            {
+                "type": "invitation",
+                "invitation": i.invitation_id,
+                "operator": i.operator_name,
+                "avatar": i.avatar_url,
+                "text": i.text,
+            }
+        )
+    if cls is InvitationEnded:
+        n: Any = event
+        return orjson.dumps(
+            {"type": "invitation_ended", "invitation": n.invitation_id, "outcome": n.outcome}
+        )
     if cls is Assigned:  # operators only; never sent to a visitor
         raise ValueError("Assigned is not a visitor event")
     raise ValueError(f"no frame for {event!r}")

@@ -24,6 +24,7 @@ from edge.visitor.frames import (
     Choose,
     CloseChat,
     Command,
+    DeclineInvitation,
     FrameError,
     Hello,
     LeaveTicket,
@@ -171,6 +172,8 @@ class VisitorProtocol:
             return _rate(doc)
         if kind == "close":
             return CloseChat()
+        if kind == "decline_invitation":
+            return DeclineInvitation()
         if kind == "choose":
             return _choose(doc)
         if kind == "ticket":

@@ -80,6 +80,11 @@ class RateChat:
 
 
 @dataclass(frozen=True, slots=True)
+class DeclineInvitation:
+    """The visitor dismissed an operator's invitation."""
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command this server does not know (a newer client's, say)."""
 
@@ -94,6 +99,7 @@ VisitorCommand = (
     | Choose
     | LeaveTicket
     | PageChange
+    | DeclineInvitation
     | UnknownCommand
 )
 

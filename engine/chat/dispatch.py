@@ -18,6 +18,7 @@ from engine.chat.commands import (
     ChatAction,
     Choose,
     CloseChat,
+    DeclineInvitation,
     DirectSend,
     Hello,
     LeaveTicket,
@@ -106,6 +107,8 @@ def visitor_command(sink: Sink, session: VisitorSession | None, command: Visitor
             session.leave_ticket(command.name, command.email, command.text)
         case CloseChat():
             session.close_conversation()
+        case DeclineInvitation():
+            session.decline_invitation()
         case UnknownCommand():
             session.sink.push(unknown_command())
         case Hello():

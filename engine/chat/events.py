@@ -200,6 +200,32 @@ class Rated(NamedTuple):
     score: int
 
 
+class Invitation(NamedTuple):
+    """To a visitor: an operator invites it to chat (its words open the widget)."""
+
+    invitation_id: str
+    operator_id: str
+    operator_name: str
+    avatar_url: str
+    text: str
+
+
+class InvitationEnded(NamedTuple):
+    """To the inviting operator (and the visitor's connections): how an
+    invitation ended: accepted, declined, expired or left (the visitor went)."""
+
+    invitation_id: str
+    visitor_id: str
+    outcome: str
+
+
+class VisitorsOnline(NamedTuple):
+    """To operator sessions, at most once a second while anything changed: how
+    many visitors are on the account's sites now (a list shown is re-read)."""
+
+    visitors: int
+
+
 Event = (
     MessageEvent
     | Ack
@@ -219,6 +245,9 @@ Event = (
     | ChatListed
     | ChatUnlisted
     | DirectMessage
+    | Invitation
+    | InvitationEnded
+    | VisitorsOnline
 )
 
 

@@ -8,6 +8,7 @@ an actor class that handles all of its union. A kind is its plain name too
 
 from __future__ import annotations
 
+from engine.chat.lobby_messages import LobbyCommand
 from engine.chat.messages import (
     BoardCommand,
     ConversationCommand,
@@ -26,3 +27,4 @@ QUEUE: Kind[QueueCommand] = Kind("queue")  # one per department
 PRESENCE: Kind[PresenceCommand] = Kind("presence")  # one per account
 INTERNAL: Kind[InternalCommand] = Kind("internal")  # one per pair of operators
 BOARD: Kind[BoardCommand] = Kind("board")  # one per account
+LOBBY: Kind[LobbyCommand] = Kind("lobby")  # one per account: visitors online

@@ -120,6 +120,7 @@ class OpenConversation(Request[str]):
     language: str = ""
     region_id: str = ""
     group_id: str = ""
+    invited_by: str = ""  # the operator whose invitation the visitor answered
 
 
 @dataclass(frozen=True, slots=True)

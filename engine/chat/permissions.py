@@ -33,6 +33,7 @@ VIEW_ALL_CHATS = "view_all_chats"
 JOIN = "join"  # join a colleague's chat it can see
 JOIN_INVISIBLE = "join_invisible"  # ... without the visitor being told
 INVITE = "invite"  # bring a colleague into one's chat
+INVITE_VISITORS = "invite_visitors"  # invite a visitor on the site to chat
 TRANSFER = "transfer"  # hand one's chat to a colleague or a department
 TAKE_OVER = "take_over"  # take a colleague's chat over
 CHANGE_CHAT_STATUS = "change_chat_status"  # on hold, not waiting, active
@@ -71,6 +72,7 @@ PERMISSIONS = frozenset(
         JOIN,
         JOIN_INVISIBLE,
         INVITE,
+        INVITE_VISITORS,
         TRANSFER,
         TAKE_OVER,
         CHANGE_CHAT_STATUS,
@@ -113,6 +115,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             VIEW_DEPARTMENT_CHATS,
             JOIN,
             INVITE,
+            INVITE_VISITORS,
             TRANSFER,
             CHANGE_CHAT_STATUS,
             AUTO_ACCEPT,

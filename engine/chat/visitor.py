@@ -115,7 +115,7 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
         match message:
-            case OpenConversation(department_id, language, region_id, group_id):
+            case OpenConversation(department_id, language, region_id, group_id, invited_by):
                 if self.conversation_id:
                     return self.conversation_id
                 conv_id = ids.new_conversation_id(self.site_id)
@@ -130,7 +130,8 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                     language,
                     region_id,
                     group_id,
-                    self.last_operator_id,
+                    # The inviter first, if it can take the chat; else as usual.
+                    invited_by or self.last_operator_id,
                 )
                 ctx.ref(CONVERSATION, conv_id).tell(Start(info))
                 self.info["chats"] = [*self.info["chats"], conv_id][-MAX_KEPT:]

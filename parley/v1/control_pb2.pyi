@@ -3899,6 +3899,163 @@ class TestWebhookRequest(_message.Message):
 Global___TestWebhookRequest: _TypeAlias = TestWebhookRequest  # noqa: Y015
 
 @_typing.final
+class OnlineVisitor(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    SITE_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PAGE_URL_FIELD_NUMBER: _builtins.int
+    PAGE_TITLE_FIELD_NUMBER: _builtins.int
+    REFERRER_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    RETURNING_FIELD_NUMBER: _builtins.int
+    ARRIVED_MS_FIELD_NUMBER: _builtins.int
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    CONNECTIONS_FIELD_NUMBER: _builtins.int
+    INVITED_BY_FIELD_NUMBER: _builtins.int
+    visitor_id: _builtins.str
+    site_id: _builtins.str
+    name: _builtins.str
+    """The name it gave, or "Visitor" and the end of its id."""
+    page_url: _builtins.str
+    """The page it shows now (its last change of any tab)."""
+    page_title: _builtins.str
+    referrer: _builtins.str
+    """Where it came from (the first visit's referrer)."""
+    language: _builtins.str
+    """Its language tag ("en"), or empty."""
+    returning: _builtins.bool
+    """It came back with its token (an earlier visit)."""
+    arrived_ms: _builtins.int
+    """When the first of its open connections arrived (ms since 1970): time on
+    the site is now minus this.
+    """
+    conversation_id: _builtins.str
+    """Its open chat, or empty."""
+    connections: _builtins.int
+    """Tabs or streams it has open."""
+    invited_by: _builtins.str
+    """The operator whose invitation it has not answered yet, or empty."""
+    def __init__(
+        self,
+        *,
+        visitor_id: _builtins.str = ...,
+        site_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        page_url: _builtins.str = ...,
+        page_title: _builtins.str = ...,
+        referrer: _builtins.str = ...,
+        language: _builtins.str = ...,
+        returning: _builtins.bool = ...,
+        arrived_ms: _builtins.int = ...,
+        conversation_id: _builtins.str = ...,
+        connections: _builtins.int = ...,
+        invited_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrived_ms", b"arrived_ms", "connections", b"connections", "conversation_id", b"conversation_id", "invited_by", b"invited_by", "language", b"language", "name", b"name", "page_title", b"page_title", "page_url", b"page_url", "referrer", b"referrer", "returning", b"returning", "site_id", b"site_id", "visitor_id", b"visitor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OnlineVisitor: _TypeAlias = OnlineVisitor  # noqa: Y015
+
+@_typing.final
+class ListOnlineVisitorsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SITE_ID_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    site_id: _builtins.str
+    """Only this site's visitors (empty: every site of the account)."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int | None = ...,
+        page_token: _builtins.str = ...,
+        site_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "page_size", b"page_size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "page_size", b"page_size", "page_token", b"page_token", "site_id", b"site_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__page_size: _TypeAlias = _typing.Literal["page_size"]  # noqa: Y015
+    _WhichOneofArgType__page_size: _TypeAlias = _typing.Literal["_page_size", b"_page_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_size) -> _WhichOneofReturnType__page_size | None: ...
+
+Global___ListOnlineVisitorsRequest: _TypeAlias = ListOnlineVisitorsRequest  # noqa: Y015
+
+@_typing.final
+class ListOnlineVisitorsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITORS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def visitors(self) -> _containers.RepeatedCompositeFieldContainer[Global___OnlineVisitor]: ...
+    def __init__(
+        self,
+        *,
+        visitors: _abc.Iterable[Global___OnlineVisitor] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "visitors", b"visitors"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOnlineVisitorsResponse: _TypeAlias = ListOnlineVisitorsResponse  # noqa: Y015
+
+@_typing.final
+class InviteVisitorRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    visitor_id: _builtins.str
+    text: _builtins.str
+    """The words the visitor sees, 1 to 4000 characters."""
+    def __init__(
+        self,
+        *,
+        visitor_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["text", b"text", "visitor_id", b"visitor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InviteVisitorRequest: _TypeAlias = InviteVisitorRequest  # noqa: Y015
+
+@_typing.final
+class InviteVisitorResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    invitation_id: _builtins.str
+    """Named again by InvitationEnded."""
+    def __init__(
+        self,
+        *,
+        invitation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitation_id", b"invitation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InviteVisitorResponse: _TypeAlias = InviteVisitorResponse  # noqa: Y015
+
+@_typing.final
 class AuditEvent(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -4510,6 +4510,16 @@ class VisitorsStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.EraseVisitorRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.EraseVisitorResponse.FromString,
                 _registered_method=True)
+        self.ListOnlineVisitors = channel.unary_unary(
+                '/parley.v1.Visitors/ListOnlineVisitors',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListOnlineVisitorsRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListOnlineVisitorsResponse.FromString,
+                _registered_method=True)
+        self.InviteVisitor = channel.unary_unary(
+                '/parley.v1.Visitors/InviteVisitor',
+                request_serializer=parley_dot_v1_dot_control__pb2.InviteVisitorRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.InviteVisitorResponse.FromString,
+                _registered_method=True)
 
 
 class VisitorsServicer:
@@ -4535,6 +4545,31 @@ class VisitorsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOnlineVisitors(self, request, context):
+        """The visitors on the account's sites now (browsing or chatting), in the
+        order they arrived; needs chat. Counted once per visitor, however many
+        tabs it has open. A site of another account is "unknown_site".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InviteVisitor(self, request, context):
+        """Invite a visitor on the site to chat (a proactive invitation): its widget
+        opens with the caller's display name and text. Needs invite_visitors and
+        an operator session of the caller's open. Its first answer opens a chat
+        that goes to the caller if it can take it then (else routed as usual);
+        how it ends comes on the caller's session as InvitationEnded. Refused:
+        NOT_FOUND "unknown_visitor" (not of this account), FAILED_PRECONDITION
+        "visitor_offline" (not on the site now), "visitor_in_chat",
+        "already_invited", "at_capacity" (the caller has no free chat),
+        "operator_unavailable" (no session of the caller's is open); a text of 1
+        to 4000 characters ("empty_message", "message_too_long").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VisitorsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -4547,6 +4582,16 @@ def add_VisitorsServicer_to_server(servicer, server):
                     servicer.EraseVisitor,
                     request_deserializer=parley_dot_v1_dot_control__pb2.EraseVisitorRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.EraseVisitorResponse.SerializeToString,
+            ),
+            'ListOnlineVisitors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOnlineVisitors,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListOnlineVisitorsRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListOnlineVisitorsResponse.SerializeToString,
+            ),
+            'InviteVisitor': grpc.unary_unary_rpc_method_handler(
+                    servicer.InviteVisitor,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.InviteVisitorRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.InviteVisitorResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -4604,6 +4649,60 @@ class Visitors:
             '/parley.v1.Visitors/EraseVisitor',
             parley_dot_v1_dot_control__pb2.EraseVisitorRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.EraseVisitorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOnlineVisitors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Visitors/ListOnlineVisitors',
+            parley_dot_v1_dot_control__pb2.ListOnlineVisitorsRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListOnlineVisitorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InviteVisitor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Visitors/InviteVisitor',
+            parley_dot_v1_dot_control__pb2.InviteVisitorRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.InviteVisitorResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1574,6 +1574,23 @@ class VisitorsStub:
     refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
     answers FAILED_PRECONDITION "visitor_erased".
     """
+    ListOnlineVisitors: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListOnlineVisitorsRequest, _control_pb2.ListOnlineVisitorsResponse]
+    """The visitors on the account's sites now (browsing or chatting), in the
+    order they arrived; needs chat. Counted once per visitor, however many
+    tabs it has open. A site of another account is "unknown_site".
+    """
+    InviteVisitor: _grpc.UnaryUnaryMultiCallable[_control_pb2.InviteVisitorRequest, _control_pb2.InviteVisitorResponse]
+    """Invite a visitor on the site to chat (a proactive invitation): its widget
+    opens with the caller's display name and text. Needs invite_visitors and
+    an operator session of the caller's open. Its first answer opens a chat
+    that goes to the caller if it can take it then (else routed as usual);
+    how it ends comes on the caller's session as InvitationEnded. Refused:
+    NOT_FOUND "unknown_visitor" (not of this account), FAILED_PRECONDITION
+    "visitor_offline" (not on the site now), "visitor_in_chat",
+    "already_invited", "at_capacity" (the caller has no free chat),
+    "operator_unavailable" (no session of the caller's is open); a text of 1
+    to 4000 characters ("empty_message", "message_too_long").
+    """
 
 @_typing.type_check_only
 class VisitorsAsyncStub(VisitorsStub):
@@ -1590,6 +1607,23 @@ class VisitorsAsyncStub(VisitorsStub):
     index's rows and text. Needs erase_visitors. A visitor in an open chat is
     refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
     answers FAILED_PRECONDITION "visitor_erased".
+    """
+    ListOnlineVisitors: _aio.UnaryUnaryMultiCallable[_control_pb2.ListOnlineVisitorsRequest, _control_pb2.ListOnlineVisitorsResponse]  # type: ignore[assignment]
+    """The visitors on the account's sites now (browsing or chatting), in the
+    order they arrived; needs chat. Counted once per visitor, however many
+    tabs it has open. A site of another account is "unknown_site".
+    """
+    InviteVisitor: _aio.UnaryUnaryMultiCallable[_control_pb2.InviteVisitorRequest, _control_pb2.InviteVisitorResponse]  # type: ignore[assignment]
+    """Invite a visitor on the site to chat (a proactive invitation): its widget
+    opens with the caller's display name and text. Needs invite_visitors and
+    an operator session of the caller's open. Its first answer opens a chat
+    that goes to the caller if it can take it then (else routed as usual);
+    how it ends comes on the caller's session as InvitationEnded. Refused:
+    NOT_FOUND "unknown_visitor" (not of this account), FAILED_PRECONDITION
+    "visitor_offline" (not on the site now), "visitor_in_chat",
+    "already_invited", "at_capacity" (the caller has no free chat),
+    "operator_unavailable" (no session of the caller's is open); a text of 1
+    to 4000 characters ("empty_message", "message_too_long").
     """
 
 class VisitorsServicer(metaclass=_abc_1.ABCMeta):
@@ -1616,6 +1650,35 @@ class VisitorsServicer(metaclass=_abc_1.ABCMeta):
         index's rows and text. Needs erase_visitors. A visitor in an open chat is
         refused (FAILED_PRECONDITION "visitor_in_chat"); one already erased
         answers FAILED_PRECONDITION "visitor_erased".
+        """
+
+    @_abc_1.abstractmethod
+    def ListOnlineVisitors(
+        self,
+        request: _control_pb2.ListOnlineVisitorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListOnlineVisitorsResponse, _abc.Awaitable[_control_pb2.ListOnlineVisitorsResponse]]:
+        """The visitors on the account's sites now (browsing or chatting), in the
+        order they arrived; needs chat. Counted once per visitor, however many
+        tabs it has open. A site of another account is "unknown_site".
+        """
+
+    @_abc_1.abstractmethod
+    def InviteVisitor(
+        self,
+        request: _control_pb2.InviteVisitorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.InviteVisitorResponse, _abc.Awaitable[_control_pb2.InviteVisitorResponse]]:
+        """Invite a visitor on the site to chat (a proactive invitation): its widget
+        opens with the caller's display name and text. Needs invite_visitors and
+        an operator session of the caller's open. Its first answer opens a chat
+        that goes to the caller if it can take it then (else routed as usual);
+        how it ends comes on the caller's session as InvitationEnded. Refused:
+        NOT_FOUND "unknown_visitor" (not of this account), FAILED_PRECONDITION
+        "visitor_offline" (not on the site now), "visitor_in_chat",
+        "already_invited", "at_capacity" (the caller has no free chat),
+        "operator_unavailable" (no session of the caller's is open); a text of 1
+        to 4000 characters ("empty_message", "message_too_long").
         """
 
 def add_VisitorsServicer_to_server(servicer: VisitorsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -623,6 +623,8 @@ class OperatorEvent(_message.Message):
     UNLISTED_FIELD_NUMBER: _builtins.int
     DIRECT_FIELD_NUMBER: _builtins.int
     EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
+    INVITATION_ENDED_FIELD_NUMBER: _builtins.int
+    VISITORS_ONLINE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def ready(self) -> Global___SessionReady:
         """The session is attached (the answer to hello)."""
@@ -695,6 +697,17 @@ class OperatorEvent(_message.Message):
     def epoch_changed(self) -> _common_pb2.EpochChanged:
         """The hello's epoch is not the server's: sent before the replay."""
 
+    @_builtins.property
+    def invitation_ended(self) -> Global___InvitationEnded:
+        """How an invitation of this operator (Visitors.InviteVisitor) ended."""
+
+    @_builtins.property
+    def visitors_online(self) -> Global___VisitorsOnline:
+        """How many visitors are on the account's sites now: at most once a second,
+        only when something changed (an arrival, a page, a departure, a chat);
+        a console showing the list re-reads it (Visitors.ListOnlineVisitors).
+        """
+
     def __init__(
         self,
         *,
@@ -714,16 +727,73 @@ class OperatorEvent(_message.Message):
         unlisted: Global___ChatUnlisted | None = ...,
         direct: Global___DirectMessage | None = ...,
         epoch_changed: _common_pb2.EpochChanged | None = ...,
+        invitation_ended: Global___InvitationEnded | None = ...,
+        visitors_online: Global___VisitorsOnline | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation_ended", b"invitation_ended", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "visitors_online", b"visitors_online", "withdrawn", b"withdrawn"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "withdrawn", b"withdrawn"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "direct", b"direct", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation_ended", b"invitation_ended", "listed", b"listed", "message", b"message", "offered", b"offered", "presence", b"presence", "rated", b"rated", "read", b"read", "ready", b"ready", "typing", b"typing", "unlisted", b"unlisted", "visitors_online", b"visitors_online", "withdrawn", b"withdrawn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted", "direct", "epoch_changed"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["ready", "assigned", "message", "ack", "error", "closed", "rated", "typing", "read", "offered", "withdrawn", "presence", "listed", "unlisted", "direct", "epoch_changed", "invitation_ended", "visitors_online"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___OperatorEvent: _TypeAlias = OperatorEvent  # noqa: Y015
+
+@_typing.final
+class InvitationEnded(_message.Message):
+    """An invitation to chat is over."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    VISITOR_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    invitation_id: _builtins.str
+    """The id InviteVisitor answered."""
+    visitor_id: _builtins.str
+    """The visitor invited."""
+    outcome: _builtins.str
+    """"accepted" (the visitor answered: its chat comes to you when you can take
+    it), "declined", "expired" (no answer in 5 minutes) or "left" (the visitor
+    left the site).
+    """
+    def __init__(
+        self,
+        *,
+        invitation_id: _builtins.str = ...,
+        visitor_id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitation_id", b"invitation_id", "outcome", b"outcome", "visitor_id", b"visitor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvitationEnded: _TypeAlias = InvitationEnded  # noqa: Y015
+
+@_typing.final
+class VisitorsOnline(_message.Message):
+    """The number of visitors on the account's sites now."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VISITORS_FIELD_NUMBER: _builtins.int
+    visitors: _builtins.int
+    """Connected visitors (several tabs of one visitor count once)."""
+    def __init__(
+        self,
+        *,
+        visitors: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["visitors", b"visitors"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorsOnline: _TypeAlias = VisitorsOnline  # noqa: Y015
 
 @_typing.final
 class DirectMessage(_message.Message):

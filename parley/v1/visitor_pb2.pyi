@@ -91,6 +91,7 @@ class VisitorCommand(_message.Message):
     TICKET_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
+    DECLINE_INVITATION_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___VisitorHello:
         """Must come first on a stream; a second one is refused with "already_hello"."""
@@ -127,6 +128,12 @@ class VisitorCommand(_message.Message):
     def close(self) -> Global___VisitorClose:
         """The visitor ends the conversation."""
 
+    @_builtins.property
+    def decline_invitation(self) -> Global___VisitorDeclineInvitation:
+        """The visitor dismisses an operator's invitation (the inviter is told);
+        refused with "no_invitation" when none is open.
+        """
+
     def __init__(
         self,
         *,
@@ -139,16 +146,36 @@ class VisitorCommand(_message.Message):
         ticket: Global___VisitorTicket | None = ...,
         page: Global___VisitorPage | None = ...,
         close: Global___VisitorClose | None = ...,
+        decline_invitation: Global___VisitorDeclineInvitation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "hello", b"hello", "page", b"page", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "hello", b"hello", "page", b"page", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_command: _TypeAlias = _typing.Literal["hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close"]  # noqa: Y015
+    _WhichOneofReturnType_command: _TypeAlias = _typing.Literal["hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close", "decline_invitation"]  # noqa: Y015
     _WhichOneofArgType_command: _TypeAlias = _typing.Literal["command", b"command"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_command) -> _WhichOneofReturnType_command | None: ...
 
 Global___VisitorCommand: _TypeAlias = VisitorCommand  # noqa: Y015
+
+@_typing.final
+class VisitorDeclineInvitation(_message.Message):
+    """Dismiss the open invitation. Answering it instead is a send: the chat it
+    opens goes to the inviter when it can take it (else it is routed as usual).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorDeclineInvitation: _TypeAlias = VisitorDeclineInvitation  # noqa: Y015
 
 @_typing.final
 class VisitorClose(_message.Message):
@@ -498,6 +525,8 @@ class VisitorEvent(_message.Message):
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     TICKET_FIELD_NUMBER: _builtins.int
     EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
+    INVITATION_FIELD_NUMBER: _builtins.int
+    INVITATION_ENDED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___VisitorWelcome:
         """The answer to hello, after the replay it triggered."""
@@ -561,6 +590,16 @@ class VisitorEvent(_message.Message):
         the local copy of the conversation; the replay starts from its seq 1.
         """
 
+    @_builtins.property
+    def invitation(self) -> Global___VisitorInvitation:
+        """An operator invites the visitor to chat: show its words; the next send
+        answers it, VisitorDeclineInvitation dismisses it.
+        """
+
+    @_builtins.property
+    def invitation_ended(self) -> Global___VisitorInvitationEnded:
+        """The invitation is over (answered here or on another stream, expired)."""
+
     def __init__(
         self,
         *,
@@ -577,16 +616,78 @@ class VisitorEvent(_message.Message):
         departments: Global___DepartmentsState | None = ...,
         ticket: Global___TicketSaved | None = ...,
         epoch_changed: _common_pb2.EpochChanged | None = ...,
+        invitation: Global___VisitorInvitation | None = ...,
+        invitation_ended: Global___VisitorInvitationEnded | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed", "invitation", "invitation_ended"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___VisitorEvent: _TypeAlias = VisitorEvent  # noqa: Y015
+
+@_typing.final
+class VisitorInvitation(_message.Message):
+    """An operator's invitation to chat (a proactive invitation)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    OPERATOR_NAME_FIELD_NUMBER: _builtins.int
+    AVATAR_URL_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    invitation_id: _builtins.str
+    """Names the invitation in VisitorInvitationEnded."""
+    operator_name: _builtins.str
+    """The inviting operator's display name."""
+    avatar_url: _builtins.str
+    """The operator's avatar (an https URL), or empty."""
+    text: _builtins.str
+    """The operator's words, as it wrote them (show them as text)."""
+    def __init__(
+        self,
+        *,
+        invitation_id: _builtins.str = ...,
+        operator_name: _builtins.str = ...,
+        avatar_url: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_url", b"avatar_url", "invitation_id", b"invitation_id", "operator_name", b"operator_name", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorInvitation: _TypeAlias = VisitorInvitation  # noqa: Y015
+
+@_typing.final
+class VisitorInvitationEnded(_message.Message):
+    """An invitation is over."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    invitation_id: _builtins.str
+    """The invitation."""
+    outcome: _builtins.str
+    """"accepted", "declined", "expired" (nobody answered in 5 minutes)."""
+    def __init__(
+        self,
+        *,
+        invitation_id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitation_id", b"invitation_id", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorInvitationEnded: _TypeAlias = VisitorInvitationEnded  # noqa: Y015
 
 @_typing.final
 class TicketSaved(_message.Message):

@@ -279,3 +279,42 @@ async def test_tickets_lists_a_request_left_offline(tmp_path: Path, chromium_cdp
         await page.keyboard.press("Alt+L")
         await expect(page.locator("#lists")).to_be_visible()
         assert errors == [], errors
+
+
+async def test_visitors_lists_the_page_and_an_invitation_becomes_a_chat(
+    tmp_path: Path, chromium_cdp: str
+) -> None:
+    """The Visitors page lists the widget's visitor; Invite opens the dialog;
+    the widget opens with the operator's words (as text), the composer ready;
+    the visitor's answer is the inviter's chat, and the console says so."""
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        page, errors = await console(browser, app)
+        shop = await page.context.new_page()
+        shop_errors = watch_errors(shop)
+        await shop.goto(f"http://127.0.0.1:{app.http_port}/?from=ad")
+        await page.keyboard.press("Alt+V")
+        row = page.locator(".visitor-row")
+        await expect(row).to_have_count(1, timeout=10_000)  # the count's event re-reads it
+        await expect(row).to_contain_text("/?from=ad")
+        await expect(row).to_contain_text("New")
+        await row.locator("button.invite").click()
+        dialog = page.locator("dialog.dlg")
+        words = "<b>Hello</b>, can I help?"
+        await dialog.locator("textarea").fill(words)
+        await dialog.locator("button[type=submit]").click()
+        await expect(page.locator("#visitors-note")).to_contain_text("is invited")
+        card = shop.locator("parley-chat .inv")
+        await expect(card.locator(".tx")).to_have_text(words)
+        await expect(card.locator(".who")).to_contain_text("Demo operator invites you to chat")
+        await expect(shop.locator("parley-chat .cp textarea")).to_be_focused()
+        await shot(shop, "nav-8-invitation")
+        await shop.keyboard.type("Yes, please")
+        await shop.keyboard.press("Enter")
+        await expect(page.locator("#visitors-note")).to_contain_text("accepted", timeout=10_000)
+        await expect(row).to_contain_text("In a chat", timeout=10_000)
+        await shot(page, "nav-8-visitors")
+        await page.keyboard.press("Alt+L")
+        await expect(page.locator(".chat-row")).to_have_count(1, timeout=10_000)
+        await expect(card).to_be_hidden()
+        assert errors == [] and shop_errors == [], (errors, shop_errors)
+        await page.context.close()

@@ -46,6 +46,7 @@ VALID = [
         {"type": "hello", "v": 1, "department": "d1", "token": "t", "last_seq": 3, "tz": -60},
         {"type": "choose", "department": "d1", "region": "r1"},
         {"type": "page", "url": "https://shop.test/a", "title": "A"},
+        {"type": "decline_invitation"},
         {"type": "msg", "cid": "c1", "text": "hello"},
         {"type": "typing", "active": True, "text": "hel"},
         {"type": "read", "seq": 4},
@@ -183,7 +184,7 @@ def test_every_event_has_a_frame() -> None:
     the module's docstring lists; the operators' events are refused."""
     documented = {
         "welcome", "departments", "msg", "ack", "typing", "read", "queued", "joined",
-        "closed", "rated", "ticket_saved", "error", "pong",
+        "closed", "rated", "ticket_saved", "invitation", "invitation_ended", "error", "pong",
     }  # fmt: skip
     kinds = {}
     for cls in EVENTS:

@@ -59,6 +59,13 @@ const WORDS = {
     messages: "{n} messages", noTickets: "No tickets.", received: "Received",
     notifyOffer: "A chat is offered to you", notifyWaiting: "A visitor is waiting",
     notifyStillWaiting: "Still waiting for an operator", colleague: "A colleague",
+    visitorsPage: "Visitors", visitorsNow: "{n} on the site now", noVisitors: "Nobody is on the site now.",
+    newVisitor: "New", returning: "Returning", inChat: "In a chat", invitedAlready: "Invited",
+    cameFrom: "from {x}", invite: "Invite", inviteWho: "Invite {x} to chat", inviteWords: "Your words",
+    inviteDefault: "Hello! Can I help you with anything?", inviteNotAllowed: "Your role may not invite visitors",
+    invitationSent: "{x} is invited.", invitation_accepted: "Your invitation was accepted: the chat is yours.",
+    invitation_declined: "Your invitation was declined.", invitation_expired: "Your invitation expired unanswered.",
+    invitation_left: "The visitor left before answering.",
   },
   de: {
     title: "Parley-Konsole", signIn: "Anmelden", email: "E-Mail", password: "Passwort",
@@ -118,6 +125,13 @@ const WORDS = {
     messages: "{n} Nachrichten", noTickets: "Keine Tickets.", received: "Eingegangen",
     notifyOffer: "Ihnen wird ein Chat angeboten", notifyWaiting: "Ein Besucher wartet",
     notifyStillWaiting: "Wartet noch auf einen Operator", colleague: "Ein Kollege",
+    visitorsPage: "Besucher", visitorsNow: "{n} gerade auf der Website", noVisitors: "Gerade ist niemand auf der Website.",
+    newVisitor: "Neu", returning: "Wiederkehrend", inChat: "Im Chat", invitedAlready: "Eingeladen",
+    cameFrom: "von {x}", invite: "Einladen", inviteWho: "{x} zum Chat einladen", inviteWords: "Ihre Worte",
+    inviteDefault: "Hallo! Kann ich Ihnen helfen?", inviteNotAllowed: "Ihre Rolle darf keine Besucher einladen",
+    invitationSent: "{x} ist eingeladen.", invitation_accepted: "Ihre Einladung wurde angenommen: der Chat gehört Ihnen.",
+    invitation_declined: "Ihre Einladung wurde abgelehnt.", invitation_expired: "Ihre Einladung ist unbeantwortet abgelaufen.",
+    invitation_left: "Der Besucher ist gegangen, bevor er antwortete.",
   },
 };
 

@@ -69,6 +69,7 @@ export function wireKeys(app) {
   register({id: "page.history", keys: "Alt+H", title: () => t("history"), run: () => app.page("history")});
   register({id: "page.tickets", keys: "Alt+I", title: () => t("tickets"), when: () => app.state() && app.state().can("view_tickets"),
     run: () => app.page("tickets")});
+  register({id: "page.visitors", keys: "Alt+V", title: () => t("visitorsPage"), run: () => app.page("visitors")});
   register({id: "notify.on", title: () => t("notifyEnable"), when: app.notifyOff, run: app.notifyOn});
   register({id: "status.online", title: () => t("goOnline"), run: () => app.command({status: {status: "online"}})});
   register({id: "status.away", title: () => t("goAway"), run: () => app.command({status: {status: "away"}})});

@@ -1,5 +1,5 @@
 // Getting around the console: the notifications (notify.js), the keyboard and
-// the palette (keys.js, palette.js), the pages (Chats, History, Tickets), and
+// the palette (keys.js, palette.js), the pages (Chats, History, Tickets, Visitors), and
 // resuming across a reload: each chat's last seq and read seq are kept in the
 // tab's sessionStorage and given back to the State before the bridge's first
 // hello, so a reload replays only what came after.
@@ -14,11 +14,12 @@ import {wireKeys} from "./keys.js";
 import {wirePalette} from "./palette.js";
 import {wireHistory, showHistory} from "./history.js";
 import {wireTickets, showTickets} from "./tickets.js";
+import {wireVisitors, showVisitors, visitorEvents} from "./visitors.js";
 
 const SEQS_KEY = "parley.console.seqs";
 const EPOCH_KEY = "parley.console.epoch";  // the epoch the kept seqs belong to
 const KEEP = 500;              // chats whose resume points are kept
-const PAGES = ["chats", "history", "tickets"];
+const PAGES = ["chats", "history", "tickets", "visitors"];
 
 export class Nav {
   /** ``app``: state(), bridge(), command(c), open(id), act(action, id), call(...). */
@@ -36,6 +37,7 @@ export class Nav {
     wirePalette(() => this.chatItems());
     wireHistory(ctx);
     wireTickets(ctx);
+    wireVisitors(ctx);
     for (const name of PAGES) $("page-" + name).addEventListener("click", () => this.page(name));
     $("notify-on").addEventListener("click", () => this.enable("on"));
     $("notify-off").addEventListener("click", () => this.enable("off"));
@@ -86,6 +88,7 @@ export class Nav {
   /** After a batch: sounds and notifications, and the resume points saved. */
   after(state, events, was) {
     for (const event of events) if (event.event === "message") this.streamMessages += 1;
+    visitorEvents(events);
     this.notifier.events(state, events, was, (id) => this.app.open(id));
     this.save();
   }
@@ -112,7 +115,7 @@ export class Nav {
     this.save();
   }
 
-  /** Show a page: chats, history or tickets. */
+  /** Show a page: chats, history, tickets or visitors. */
   page(name) {
     if (!PAGES.includes(name)) return;
     const changed = name !== this.current;
@@ -123,6 +126,7 @@ export class Nav {
       if (p !== "chats") $(p + "-page").hidden = p !== name;
     }
     if (!changed) return;
+    showVisitors(name === "visitors");
     if (name === "history") showHistory();
     else if (name === "tickets") showTickets();
   }

@@ -206,6 +206,18 @@ export const SCHEMA = {
   "parley.v1.GetVisitorInfoRequest": [
     [1, "conversation_id", "string", 0, null, null],
   ],
+  "parley.v1.InvitationEnded": [
+    [1, "invitation_id", "string", 0, null, null],
+    [2, "visitor_id", "string", 0, null, null],
+    [3, "outcome", "string", 0, null, null],
+  ],
+  "parley.v1.InviteVisitorRequest": [
+    [1, "visitor_id", "string", 0, null, null],
+    [2, "text", "string", 0, null, null],
+  ],
+  "parley.v1.InviteVisitorResponse": [
+    [1, "invitation_id", "string", 0, null, null],
+  ],
   "parley.v1.JoinChat": [
     [1, "invisible", "bool", 0, null, null],
   ],
@@ -249,6 +261,15 @@ export const SCHEMA = {
   ],
   "parley.v1.ListMessagesResponse": [
     [1, "messages", "message", 1, "parley.v1.ChatMessage", null],
+    [2, "next_page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListOnlineVisitorsRequest": [
+    [1, "page_size", "int32", 0, null, null],
+    [2, "page_token", "string", 0, null, null],
+    [3, "site_id", "string", 0, null, null],
+  ],
+  "parley.v1.ListOnlineVisitorsResponse": [
+    [1, "visitors", "message", 1, "parley.v1.OnlineVisitor", null],
     [2, "next_page_token", "string", 0, null, null],
   ],
   "parley.v1.ListOperatorsRequest": [
@@ -311,6 +332,20 @@ export const SCHEMA = {
     [1, "conversation_id", "string", 0, null, null],
     [2, "reason", "string", 0, null, null],
   ],
+  "parley.v1.OnlineVisitor": [
+    [1, "visitor_id", "string", 0, null, null],
+    [2, "site_id", "string", 0, null, null],
+    [3, "name", "string", 0, null, null],
+    [4, "page_url", "string", 0, null, null],
+    [5, "page_title", "string", 0, null, null],
+    [6, "referrer", "string", 0, null, null],
+    [7, "language", "string", 0, null, null],
+    [8, "returning", "bool", 0, null, null],
+    [9, "arrived_ms", "int64", 0, null, null],
+    [10, "conversation_id", "string", 0, null, null],
+    [11, "connections", "uint32", 0, null, null],
+    [12, "invited_by", "string", 0, null, null],
+  ],
   "parley.v1.Operator": [
     [1, "id", "string", 0, null, null],
     [2, "account_id", "string", 0, null, null],
@@ -366,6 +401,8 @@ export const SCHEMA = {
     [14, "unlisted", "message", 0, "parley.v1.ChatUnlisted", "event"],
     [15, "direct", "message", 0, "parley.v1.DirectMessage", "event"],
     [16, "epoch_changed", "message", 0, "parley.v1.EpochChanged", "event"],
+    [17, "invitation_ended", "message", 0, "parley.v1.InvitationEnded", "event"],
+    [18, "visitors_online", "message", 0, "parley.v1.VisitorsOnline", "event"],
   ],
   "parley.v1.OperatorEventBatch": [
     [1, "events", "message", 1, "parley.v1.OperatorEvent", null],
@@ -528,5 +565,8 @@ export const SCHEMA = {
     [14, "first_seen_ms", "int64", 0, null, null],
     [15, "last_seen_ms", "int64", 0, null, null],
     [16, "conversation_ids", "string", 1, null, null],
+  ],
+  "parley.v1.VisitorsOnline": [
+    [1, "visitors", "uint32", 0, null, null],
   ],
 };

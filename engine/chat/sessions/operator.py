@@ -28,7 +28,8 @@ from engine.chat.events import (
     Typing,
 )
 from engine.chat.internal import pair_id
-from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, OPERATOR, PRESENCE, QUEUE
+from engine.chat.kinds import BOARD, CONVERSATION, INTERNAL, LOBBY, OPERATOR, PRESENCE, QUEUE
+from engine.chat.lobby_messages import UnwatchLobby, WatchLobby
 from engine.chat.messages import (
     AnswerOffer,
     AttachSession,
@@ -99,6 +100,8 @@ class OperatorSession:
         self._watching_board = False
         self._presence = engine.system.ref(PRESENCE, principal.account_id)
         self._watching = False
+        self._lobby = engine.system.ref(LOBBY, principal.account_id)
+        self._watching_lobby = False
         self.status = ""
         # The chats its views show and its own (from the board's and its actor's
         # events): a refusal on any other chat says it does not exist.
@@ -136,6 +139,10 @@ class OperatorSession:
         if VIEW_OPERATORS in self.permissions:
             await self.watch_operators()
         await self.watch_board()
+        if not self._watching_lobby and self._attached:
+            # The count of visitors online, coalesced (a second at most).
+            self._watching_lobby = True
+            self._lobby.tell_system(WatchLobby(self))
 
     async def watch_board(self) -> None:
         """Push the operator's views (mine, new, others, missed) to the sink as
@@ -412,6 +419,9 @@ class OperatorSession:
         if self._watching_board:
             self._watching_board = False
             self._board.tell_system(UnwatchBoard(self))
+        if self._watching_lobby:
+            self._watching_lobby = False
+            self._lobby.tell_system(UnwatchLobby(self))
 
 
 def _owner(card: ChatCard) -> str:

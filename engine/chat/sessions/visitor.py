@@ -23,11 +23,14 @@ from engine.chat.events import (
     Departments,
     DepartmentState,
     Event,
+    Invitation,
+    InvitationEnded,
     Rated,
     Sink,
     TicketSaved,
 )
-from engine.chat.kinds import CONVERSATION, PRESENCE, VISITOR
+from engine.chat.kinds import CONVERSATION, LOBBY, PRESENCE, VISITOR
+from engine.chat.lobby_messages import InvitationAnswered, VisitorGone, VisitorSeen
 from engine.chat.messages import (
     CloseConversation,
     ConversationCommand,
@@ -118,6 +121,12 @@ class VisitorSession:
         self.detached = False  # the connection is gone: nothing more subscribes
         self._opening = False
         self._held: list[tuple[str, str]] = []
+        self.referrer = ""
+        self.returning = False  # came back with a token
+        self.page_title = ""
+        # An operator's invitation on screen: (invitation id, operator id).
+        self.invitation: tuple[str, str] | None = None
+        self._in_lobby = False
 
     @property
     def ready(self) -> bool:
@@ -166,6 +175,8 @@ class VisitorSession:
                 department_id = depts[0].id
         self._choose(department_id, region_id)
         self.page_url = page_url
+        self.page_title = page_title
+        self.referrer = referrer
         self.language = language_of(language)
         self.group_id = directory.group_for_page(self.site.id, page_url)
         self.email = email
@@ -177,6 +188,7 @@ class VisitorSession:
                 site_id, candidate = found
                 if site_id == self.site.id:  # a token is bound to its site
                     visitor_id = candidate
+                    self.returning = True
         if not visitor_id:
             visitor_id = "v" + ids.random_id(15)
             token = ids.new_token()
@@ -230,6 +242,8 @@ class VisitorSession:
             await ref.ask(ReplayMissed(self), timeout=REPLAY_TIMEOUT)
             self._still_here()  # else it has not heard them: they wait for next time
             visitor.tell(MissedDelivered(missed))
+        self._in_lobby = True
+        self._seen()
         return {
             "visitor_id": visitor_id,
             "token": token,
@@ -276,7 +290,8 @@ class VisitorSession:
         if not url or len(url) > MAX_URL or len(title) > MAX_TITLE:
             self.sink.push(CommandFailed("invalid_argument", "a page is a URL and a short title"))
             return
-        self.page_url = url
+        self.page_url, self.page_title = url, title
+        self._seen()
         assert self._visitor is not None  # after hello
         with contextlib.suppress(MailboxFull):
             self._visitor.tell(PageView(url, title, self.engine.clock.wall_ms()))
@@ -391,7 +406,7 @@ class VisitorSession:
             return
         if self._conversation is None:
             if not self._opening:
-                refusal = self._refusal()
+                refusal = self._invited() if self.invitation is not None else self._refusal()
                 if refusal is not None:
                     self.sink.push(refusal._replace(client_msg_id=client_msg_id))
                     return
@@ -400,6 +415,21 @@ class VisitorSession:
                 self._open()
             return
         self._post(client_msg_id, text)
+
+    def _invited(self) -> CommandFailed | None:
+        """An answer to an invitation opens a chat without the department
+        chosen (the inviter's on this site is taken) and while the department
+        shows offline: the inviter waits for it (and if it cannot take it, the
+        chat is routed as usual)."""
+        if not self.department_id and self.invitation is not None:
+            directory = self.engine.directory
+            op = directory.operators.get(self.invitation[1])
+            for dept_id in op.department_ids if op is not None else ():
+                dept = directory.departments.get(dept_id)
+                if dept is not None and dept.site_id == self.site.id:
+                    self.department_id = dept_id
+                    break
+        return self._refusal() if not self.department_id else None
 
     def _refusal(self) -> CommandFailed | None:
         """Why a new chat cannot open now, if it cannot."""
@@ -429,15 +459,24 @@ class VisitorSession:
                     self.sink.push(refusal)
                 return
             self.conversation_id = conversation_id
+            self._seen()
             self._leave_closed()
             self._conversation = self.engine.system.ref(CONVERSATION, conversation_id)
             self._conversation.tell(Subscribe(self, 0, "visitor"))
             for cid, text in held:
                 self._post(cid, text)
 
+        invited_by = ""
+        if self.invitation is not None:  # the first answer accepts it
+            invitation_id, invited_by = self.invitation
+            self.invitation = None
+            lobby = self.engine.system.ref(LOBBY, self.site.account_id)
+            _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, True))
         try:
             self._visitor.tell(
-                OpenConversation(self.department_id, self.language, self.region_id, self.group_id),
+                OpenConversation(
+                    self.department_id, self.language, self.region_id, self.group_id, invited_by
+                ),
                 opened,
             )
         except MailboxFull as error:
@@ -537,8 +576,42 @@ class VisitorSession:
         except MailboxFull as error:
             done(None, error)
 
+    @after_hello()
+    def decline_invitation(self) -> None:
+        """The visitor dismissed the operator's invitation (the inviter is told)."""
+        if self.invitation is None:
+            self.sink.push(CommandFailed("no_invitation", "there is no invitation to decline"))
+            return
+        invitation_id, _operator = self.invitation
+        self.invitation = None
+        lobby = self.engine.system.ref(LOBBY, self.site.account_id)
+        _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, False))
+
+    def _seen(self) -> None:
+        """Tell the lobby what operators see of this connection now."""
+        if not self._in_lobby or self.detached:
+            return
+        seen = VisitorSeen(
+            self.site.id,
+            self.visitor_id,
+            self,
+            self.name,
+            self.page_url,
+            self.page_title,
+            self.referrer,
+            self.language,
+            self.returning,
+            self.conversation_id,
+        )
+        _after_queued(self.engine.system.ref(LOBBY, self.site.account_id), seen)
+
     def push(self, event: Event) -> None:
-        if type(event) is Departments:
+        if type(event) is Invitation:
+            self.invitation = (event.invitation_id, event.operator_id)
+        elif type(event) is InvitationEnded:
+            if self.invitation is not None and self.invitation[0] == event.invitation_id:
+                self.invitation = None
+        elif type(event) is Departments:
             self.view = event
             event = self.departments()
         elif type(event) is Closed and event.conversation_id == self.conversation_id:
@@ -547,6 +620,7 @@ class VisitorSession:
             self._left, self._conversation = self._conversation, None
             self.last_conversation_id = self.conversation_id
             self.conversation_id = ""
+            self._seen()
         self.sink.push(event)
 
     def _leave_closed(self) -> None:
@@ -567,6 +641,10 @@ class VisitorSession:
             self._watching = False
             presence = self.engine.system.ref(PRESENCE, self.site.account_id)
             _after_queued(presence, UnwatchSite(self.site.id, self))
+        if self._in_lobby:
+            self._in_lobby = False
+            lobby = self.engine.system.ref(LOBBY, self.site.account_id)
+            _after_queued(lobby, VisitorGone(self.visitor_id, self))
 
 
 REPLAY_TIMEOUT = 120.0  # seconds a resume may take to replay what was missed

@@ -1,0 +1,116 @@
+"""Visitors on the site now and proactive invitations (PRODUCT.md C13): the
+list pages and filters, the coalesced count, an invitation accepted (the chat
+goes to the inviter), declined, the refusals and another account's visitor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from parley.v1 import control_pb2 as pb
+from tests.integration.helpers import Visitor, error_info, on_duty, running, visitor_url
+from tests.integration.test_tenancy import account_b
+
+
+async def refused(call: object) -> str:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    return error_info(caught.value).reason.lower()
+
+
+async def test_online_visitors_are_listed_in_pages_and_invited(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        op = await on_duty(app)
+        api, md = op.api.visitors, op.metadata
+        url = visitor_url(app)
+        first = await Visitor(url).connect()
+        w1 = await first.hello(page="https://shop.example/", referrer="https://search.example/")
+        second = await Visitor(url).connect()
+        await second.hello(page="https://shop.example/a", language="de-DE")
+        tab = await Visitor(url).connect()  # the first visitor's other tab
+        await tab.hello(token=w1["token"], page="https://shop.example/b")
+        await tab.round_trip()
+        # The count comes coalesced (a second at most), whatever came and went.
+        while (await op.recv("visitors_online", timeout=10)).visitors != 2:
+            pass
+        page1 = await api.ListOnlineVisitors(pb.ListOnlineVisitorsRequest(page_size=1), metadata=md)
+        page2 = await api.ListOnlineVisitors(
+            pb.ListOnlineVisitorsRequest(page_size=1, page_token=page1.next_page_token),
+            metadata=md,
+        )
+        assert not page2.next_page_token
+        (a,), (b,) = page1.visitors, page2.visitors
+        assert a.visitor_id == w1["visitor"] and a.connections == 2 and a.returning
+        assert a.page_url == "https://shop.example/b" and a.referrer == "https://search.example/"
+        assert b.language == "de" and not b.returning and b.arrived_ms >= a.arrived_ms
+        filtered = pb.ListOnlineVisitorsRequest(site_id=app.demo["site"])
+        assert len((await api.ListOnlineVisitors(filtered, metadata=md)).visitors) == 2
+        assert (
+            await refused(
+                api.ListOnlineVisitors(pb.ListOnlineVisitorsRequest(site_id="snope"), metadata=md)
+            )
+            == "unknown_site"
+        )
+        assert await refused(
+            api.ListOnlineVisitors(
+                pb.ListOnlineVisitorsRequest(page_token=page1.next_page_token, site_id="x"),
+                metadata=md,
+            )
+        ) in ("invalid_page_token", "unknown_site")
+
+        # Invited: both tabs show it; the answer opens the chat with the inviter.
+        invite = pb.InviteVisitorRequest(visitor_id=a.visitor_id, text="Can I help?")
+        invitation = (await api.InviteVisitor(invite, metadata=md)).invitation_id
+        shown = await first.recv("invitation")
+        assert shown["text"] == "Can I help?" and shown["invitation"] == invitation
+        assert shown["operator"]
+        await tab.recv("invitation")
+        assert await refused(api.InviteVisitor(invite, metadata=md)) == "already_invited"
+        first.send({"type": "msg", "cid": "c1", "text": "yes please"})
+        conv = (await first.recv("ack"))["conversation"]
+        ended = await op.recv("invitation_ended")
+        assert (ended.invitation_id, ended.outcome) == (invitation, "accepted")
+        assert (await op.recv("assigned")).conversation_id == conv
+        assert (await tab.recv("invitation_ended"))["outcome"] == "accepted"
+        assert await refused(api.InviteVisitor(invite, metadata=md)) == "visitor_in_chat"
+
+        # Declined by the other visitor; then gone: offline.
+        other = pb.InviteVisitorRequest(visitor_id=b.visitor_id, text="Hello!")
+        await api.InviteVisitor(other, metadata=md)
+        await second.recv("invitation")
+        second.send({"type": "decline_invitation"})
+        assert (await op.recv("invitation_ended")).outcome == "declined"
+        second.send({"type": "decline_invitation"})
+        assert (await second.recv("error"))["code"] == "no_invitation"
+        await api.InviteVisitor(other, metadata=md)
+        await second.recv("invitation")
+        await second.close()
+        assert (await op.recv("invitation_ended")).outcome == "left"
+        assert await refused(api.InviteVisitor(other, metadata=md)) == "visitor_offline"
+        empty = pb.InviteVisitorRequest(visitor_id=b.visitor_id, text=" ")
+        assert await refused(api.InviteVisitor(empty, metadata=md)) == "empty_message"
+        for v in (first, tab):
+            await v.close()
+
+
+async def test_another_accounts_visitor_is_unknown(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        assert app.engine is not None
+        other_id, _password = await account_b(app)
+        b_site = await app.engine.directory.create_site(other_id, "B shop", [])
+        op = await on_duty(app)
+        b_visitor = await Visitor(visitor_url(app, site=b_site.id)).connect()
+        welcome = await b_visitor.hello()
+        await b_visitor.round_trip()
+        invite = pb.InviteVisitorRequest(visitor_id=welcome["visitor"], text="Hi")
+        assert await refused(op.api.visitors.InviteVisitor(invite, metadata=op.metadata)) == (
+            "unknown_visitor"
+        )
+        listed = await op.api.visitors.ListOnlineVisitors(
+            pb.ListOnlineVisitorsRequest(), metadata=op.metadata
+        )
+        assert welcome["visitor"] not in [v.visitor_id for v in listed.visitors]
+        await b_visitor.close()
