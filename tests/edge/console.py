@@ -5,6 +5,7 @@ generator does)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -44,6 +45,26 @@ class _Listener(WSListener):
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.console._arrived(Disconnected(self.close_code))
+
+
+def masked_frames(payloads: list[bytes]) -> bytes:
+    """Client websocket frames (binary, whole, masked as a client's must be)."""
+    out = bytearray()
+    for payload in payloads:
+        out.append(0x82)
+        size = len(payload)
+        if size < 126:
+            out.append(0x80 | size)
+        elif size < 1 << 16:
+            out.append(0x80 | 126)
+            out += size.to_bytes(2, "big")
+        else:
+            out.append(0x80 | 127)
+            out += size.to_bytes(8, "big")
+        mask = os.urandom(4)
+        out += mask
+        out += bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    return bytes(out)
 
 
 def console_url(app: Parley) -> str:
@@ -105,6 +126,12 @@ class Console:
         assert self.transport is not None
         self.transport.send(WSMsgType.BINARY if binary else WSMsgType.TEXT, data)
 
+    def send_together(self, payloads: list[bytes]) -> None:
+        """Binary frames in one write to the socket: the server reads them in one
+        go, before it can answer any (a test of limits must not race replies)."""
+        assert self.transport is not None
+        self.transport.underlying_transport.write(masked_frames(payloads))
+
     async def frame(self, timeout: float = 5.0) -> bridge_pb2.BridgeFrame:
         """The next frame that is not events nor a call's answer."""
         async with asyncio.timeout(timeout):
@@ -137,6 +164,12 @@ class Console:
             conversation_id=conversation_id, client_msg_id=cid, text=text
         )
         self.send_commands(operator_pb2.OperatorCommand(send=send))
+
+    def expect_call(self, call_id: int) -> asyncio.Future[bridge_pb2.BridgeFrame]:
+        """The answer to a call sent by hand (send_together) with ``call_id``."""
+        future: asyncio.Future[bridge_pb2.BridgeFrame] = asyncio.get_running_loop().create_future()
+        self.replies[call_id] = future
+        return future
 
     def start_call(self, method: str, request: Message) -> asyncio.Future[bridge_pb2.BridgeFrame]:
         self._next_call += 1

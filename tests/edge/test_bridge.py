@@ -289,10 +289,13 @@ async def test_a_flood_is_cut(tmp_path: Path) -> None:
     async with running(tmp_path, console_rate=1.0, console_burst=20.0) as app:
         op = await demo_operator(app)
         console = await (await Console(app).connect()).hello(op.token)
-        for i in range(40):  # answered or refused, every frame spends
-            console.send_raw(
+        # Answered or refused, every frame spends (in one write: read at once).
+        console.send_together(
+            [
                 protocol.ping_frame(i) if i % 2 else protocol.call_frame(i, "/nothing", b"")
-            )
+                for i in range(40)
+            ]
+        )
         closed, code = await console.wait_closed()
         assert closed is not None and closed.reason == "rate_limited" and code == 4429
 
@@ -315,10 +318,11 @@ async def test_too_many_calls_at_once_are_refused(tmp_path: Path) -> None:
     async with running(tmp_path, console_calls=2) as app:
         op = await demo_operator(app)
         console = await (await Console(app).connect()).hello(op.token)
-        calls = [
-            console.start_call("/parley.v1.Sites/ListSites", control_pb2.ListSitesRequest())
-            for _ in range(3)
-        ]
+        request = control_pb2.ListSitesRequest().SerializeToString()
+        calls = [console.expect_call(i) for i in (101, 102, 103)]
+        console.send_together(
+            [protocol.call_frame(i, "/parley.v1.Sites/ListSites", request) for i in (101, 102, 103)]
+        )
         answers = [await call for call in calls]
         kinds = [a.WhichOneof("frame") for a in answers]
         assert kinds[:2] == ["reply", "reply"]
