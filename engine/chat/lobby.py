@@ -31,6 +31,7 @@ from engine.chat.lobby_messages import (
     OnlineVisitor,
     UnwatchLobby,
     VisitorGone,
+    VisitorLeft,
     VisitorSeen,
     WatchLobby,
 )
@@ -41,15 +42,19 @@ from engine.runtime import Actor, MailboxFull, unhandled
 
 INVITATION_SECONDS = 300.0  # an invitation nobody answers expires after this
 COUNT_EVERY = 1.0  # seconds between VisitorsOnline events, at most
+# A visitor whose last connection went is still on the site this long: moving to
+# another page closes one websocket and opens the next.
+LEAVE_GRACE = 15.0
 _TICK = "count"
 
 
 class _Pending:
-    __slots__ = ("id", "operator_id")
+    __slots__ = ("id", "operator_id", "event")
 
-    def __init__(self, invitation_id: str, operator_id: str) -> None:
+    def __init__(self, invitation_id: str, operator_id: str, event: Invitation) -> None:
         self.id = invitation_id
         self.operator_id = operator_id
+        self.event = event  # shown again on a connection that comes later (a new page)
 
 
 class _Here:
@@ -82,6 +87,10 @@ class Lobby(Actor[LobbyCommand, ChatServices]):
                     here = self.here[visitor_id] = _Here(ctx.clock.wall_ms())
                 here.connections[sink] = message
                 here.latest = message
+                ctx.cancel_timer(("left", visitor_id))
+                pending = self.invitations.get(visitor_id)
+                if pending is not None and not message.conversation_id:
+                    sink.push(pending.event)  # the invitation follows it to a new page
                 self._touch(ctx)
                 return None
             case VisitorGone(visitor_id, sink):
@@ -91,10 +100,16 @@ class Lobby(Actor[LobbyCommand, ChatServices]):
                 if here.connections:
                     if here.latest is not None and here.latest.sink is sink:
                         here.latest = next(reversed(here.connections.values()))
-                else:
+                    self._touch(ctx)
+                else:  # gone, unless a new page connects in a moment
+                    ctx.start_timer(("left", visitor_id), LEAVE_GRACE, VisitorLeft(visitor_id))
+                return None
+            case VisitorLeft(visitor_id):
+                here = self.here.get(visitor_id)
+                if here is not None and not here.connections:
                     del self.here[visitor_id]
                     self._end(visitor_id, "left", ctx)
-                self._touch(ctx)
+                    self._touch(ctx)
                 return None
             case ListOnline(site_id, after, limit):
                 return self._list(site_id, after, limit)
@@ -176,10 +191,10 @@ class Lobby(Actor[LobbyCommand, ChatServices]):
         if invite.visitor_id in self.invitations:
             raise FailedPrecondition("already_invited", "the visitor has an invitation already")
         invitation_id = "i" + ids.random_id(15)
-        self.invitations[invite.visitor_id] = _Pending(invitation_id, invite.operator_id)
         event = Invitation(
             invitation_id, invite.operator_id, invite.operator_name, invite.avatar_url, invite.text
         )
+        self.invitations[invite.visitor_id] = _Pending(invitation_id, invite.operator_id, event)
         for sink in here.connections:
             sink.push(event)
         ctx.start_timer(

@@ -96,6 +96,14 @@ class InvitationExpired:
 
 
 @dataclass(frozen=True, slots=True)
+class VisitorLeft:
+    """Timer: a visitor's last connection went a while ago and none came back
+    (a page change reconnects within it)."""
+
+    visitor_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class WatchLobby:
     """An operator session wants the coalesced count (VisitorsOnline)."""
 
@@ -119,6 +127,7 @@ LobbyCommand = (
     | Invite
     | InvitationAnswered
     | InvitationExpired
+    | VisitorLeft
     | WatchLobby
     | UnwatchLobby
     | LobbyTick

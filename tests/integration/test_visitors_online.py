@@ -4,13 +4,18 @@ goes to the inviter), declined, the refusals and another account's visitor."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 
+from engine.chat.lobby import LEAVE_GRACE
+from engine.runtime import FakeClock
 from parley.v1 import control_pb2 as pb
 from tests.integration.helpers import Visitor, error_info, on_duty, running, visitor_url
+from tests.integration.test_routing import advance
 from tests.integration.test_tenancy import account_b
 
 
@@ -85,15 +90,62 @@ async def test_online_visitors_are_listed_in_pages_and_invited(tmp_path: Path) -
         assert (await op.recv("invitation_ended")).outcome == "declined"
         second.send({"type": "decline_invitation"})
         assert (await second.recv("error"))["code"] == "no_invitation"
-        await api.InviteVisitor(other, metadata=md)
-        await second.recv("invitation")
-        await second.close()
-        assert (await op.recv("invitation_ended")).outcome == "left"
-        assert await refused(api.InviteVisitor(other, metadata=md)) == "visitor_offline"
         empty = pb.InviteVisitorRequest(visitor_id=b.visitor_id, text=" ")
         assert await refused(api.InviteVisitor(empty, metadata=md)) == "empty_message"
-        for v in (first, tab):
+        for v in (first, tab, second):
             await v.close()
+
+
+async def until_no_connection(api: Any, md: Any, visitor_id: str) -> None:
+    """Until the lobby has seen the visitor's last connection go (it is listed,
+    with none, for the grace): each look a round trip, no clock involved."""
+    async with asyncio.timeout(5):
+        while True:
+            listed = await api.ListOnlineVisitors(pb.ListOnlineVisitorsRequest(), metadata=md)
+            rows = [v for v in listed.visitors if v.visitor_id == visitor_id]
+            if rows and rows[0].connections == 0:
+                return
+
+
+async def test_an_invitation_follows_the_visitor_to_its_next_page(tmp_path: Path) -> None:
+    """A page change closes one websocket and opens the next: the invitation is
+    shown again there and its answer still goes to the inviter; a visitor whose
+    last connection stays gone past the grace has left."""
+    clock = FakeClock()
+    async with running(tmp_path, clock=clock) as app:
+        op = await on_duty(app)
+        api, md = op.api.visitors, op.metadata
+        page = await Visitor(visitor_url(app)).connect()
+        welcome = await page.hello(page="https://shop.example/")
+        invite = pb.InviteVisitorRequest(visitor_id=welcome["visitor"], text="Need a hand?")
+        invitation = (await api.InviteVisitor(invite, metadata=md)).invitation_id
+        await page.recv("invitation")
+        await page.close()  # to the next page
+        await until_no_connection(api, md, welcome["visitor"])
+        await advance(app, clock, LEAVE_GRACE / 2, step=LEAVE_GRACE / 2)
+        following = await Visitor(visitor_url(app)).connect()
+        await following.hello(token=welcome["token"], page="https://shop.example/cart")
+        shown = await following.recv("invitation")
+        assert (shown["invitation"], shown["text"]) == (invitation, "Need a hand?")
+        following.send({"type": "msg", "cid": "c1", "text": "yes, the cart"})
+        conv = (await following.recv("ack"))["conversation"]
+        assert (await op.recv("invitation_ended")).outcome == "accepted"
+        assert (await op.recv("assigned")).conversation_id == conv
+
+        # Another visitor, invited, then gone for good: it has left after the grace.
+        gone = await Visitor(visitor_url(app)).connect()
+        left = await gone.hello(page="https://shop.example/")
+        await api.InviteVisitor(
+            pb.InviteVisitorRequest(visitor_id=left["visitor"], text="Hi"), metadata=md
+        )
+        await gone.recv("invitation")
+        await gone.close()
+        await until_no_connection(api, md, left["visitor"])  # the grace has begun
+        await advance(app, clock, LEAVE_GRACE + 1, step=LEAVE_GRACE + 1)
+        assert (await op.recv("invitation_ended")).outcome == "left"
+        again = pb.InviteVisitorRequest(visitor_id=left["visitor"], text="Hi")
+        assert await refused(api.InviteVisitor(again, metadata=md)) == "visitor_offline"
+        await following.close()
 
 
 async def test_another_accounts_visitor_is_unknown(tmp_path: Path) -> None:
