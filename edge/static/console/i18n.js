@@ -154,3 +154,11 @@ export function since(ms) {
   if (s < 3600) return Math.floor(s / 60) + " min";
   return Math.floor(s / 3600) + " h";
 }
+
+/** A page's own words, added by its module at load: {en: {...}, de: {...}}. */
+export function addWords(more) {
+  for (const [language, words] of Object.entries(more)) Object.assign(WORDS[language] || (WORDS[language] = {}), words);
+}
+
+/** Whether ``key`` has words (in the console's language or English). */
+export function hasWord(key) { return Boolean(WORDS[lang][key] || WORDS.en[key]); }
