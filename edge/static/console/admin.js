@@ -193,7 +193,7 @@ function row(section, item) {
   }
   return h("tr", {"data-id": idOf(section, item)},
     section.columns.map((c, i) => (i === 0 ? h("th", {scope: "row"}, c.value(item, ctx)) : h("td", null, c.value(item, ctx)))),
-    h("td", {class: "row-buttons"}, buttons));
+    h("td", {class: "row-buttons"}, h("div", null, buttons)));
 }
 
 function create() {

@@ -20,8 +20,9 @@ export function said(err) {
   const reason = String(err.reason || "").toLowerCase();
   const key = "no_" + reason;
   if (!hasWord(key)) return err.message || reason;
-  const words = t(key, {x: err.message});
-  return reason === "permission_denied" && err.message ? words + " (" + err.message + ")" : words;
+  const detail = String(err.message || "").replace(/^[a-z_]+: /, "");  // the reason is said already
+  const words = t(key, {x: detail});
+  return reason === "permission_denied" && detail ? words + " (" + detail + ")" : words;
 }
 
 /** A fresh id for a create (printable, 32 hex characters). */

@@ -150,10 +150,11 @@ function filterOf(row, narrow) {
 }
 
 /** A count that opens its chats in History (plain text when there are none). */
-function drillable(row, narrow, value, what, when) {
-  if (!Number(value)) return String(value);
-  return h("button", {type: "button", class: "drill", "data-drill": narrow, "aria-label": value + " " + what + ", " + when + ": " + t("rDrill"),
-    onclick: () => app.drill(filterOf(row, narrow), what + " · " + when)}, String(value));
+function drillable(row, narrow, value, what, when, text) {
+  const shown = text || String(value);
+  if (!Number(value)) return shown;
+  return h("button", {type: "button", class: "drill", "data-drill": narrow, "aria-label": shown + " " + what + ", " + when + ": " + t("rDrill"),
+    onclick: () => app.drill(filterOf(row, narrow), what + " · " + when)}, shown);
 }
 
 function rangeLabel(report) {
@@ -183,7 +184,7 @@ function draw() {
       card(t("rDuration"), span(total.duration_average_ms, total.chats), "p50 " + span(total.duration_p50_ms, total.chats)
         + " · p90 " + span(total.duration_p90_ms, total.chats)),
       card(t("rRating"), total.ratings ? num.format(total.rating_average) + " ★" : "—",
-        total.ratings ? drillable(total, "rated", total.ratings, t("rRating"), when) : t("rRated", {n: 0}))),
+        drillable(total, "rated", total.ratings, t("rRating"), when, t("rRated", {n: total.ratings})))),
     h("h3", null, t("rDays")),
     bars(report.rows),
     table(report.rows, total),
