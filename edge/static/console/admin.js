@@ -16,6 +16,7 @@ let app = null;
 let current = null;      // the section shown
 let next = "";           // its next page's token
 let wired = false;
+let asked = 0;           // the list asked for last: an older answer arriving later is dropped
 const cache = {sites: [], departments: [], roles: [], groups: new Map(), regions: new Map(), loaded: false};
 
 const snake = (s) => s.replace(/[A-Z]/g, (c, i) => (i ? "_" : "") + c.toLowerCase());
@@ -141,6 +142,7 @@ function listRequest(section) {
 async function list(first) {
   const section = current;
   if (!section) return;
+  const ask = ++asked;
   const body = $("admin-body");
   $("admin-error").textContent = "";
   $("admin-more").hidden = true;
@@ -155,7 +157,7 @@ async function list(first) {
     const request = listRequest(section);
     if (!first && next) request.page_token = next;
     const reply = await call(section.service, "List" + section.plural, request);
-    if (current !== section) return;
+    if (ask !== asked) return;
     const items = reply[snake(section.plural)];
     next = reply.next_page_token;
     let table = body.querySelector("table");
