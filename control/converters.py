@@ -423,6 +423,7 @@ def template_pb(t: Template, values: dict[str, str] | None = None) -> control_pb
         shortcut=t.shortcut,
         text=t.text,
         rendered=t.render(values) if values is not None else "",
+        shared=not t.operator_id,  # the account's, not one operator's
     )
 
 

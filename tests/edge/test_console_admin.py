@@ -429,3 +429,109 @@ async def test_reports_show_hand_worked_figures_and_open_their_chats(
         await expect(page.locator("#reports-note")).to_have_text(re.compile("no history index"))
         await expect(page.locator("#reports-csv")).to_be_hidden()
         assert errors == [], errors
+
+
+async def test_routing_quick_replies_mail_and_webhooks_on_a_phone(
+    tmp_path: Path, chromium_cdp: str
+) -> None:
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        assert app.demo is not None
+        site, dept = app.demo["site"], app.demo["department"]
+        boss = await owner(app)
+        md = boss.metadata
+        page, errors = await signed_in(browser, app, *boss_login(app), PHONE)
+        await page.click("#page-admin")
+        tabs = page.locator("#admin-tabs button")
+        dialog = page.locator("dialog.dlg")
+        table = page.locator("#admin-body table")
+
+        await tabs.get_by_text("Groups", exact=True).click()
+        await page.click("#admin-new")
+        await fill_form(page, {"Name": "Specialists"})
+        await dialog.get_by_role("button", name="Create").click()
+        await expect(table.locator("tbody tr", has_text="Specialists")).to_have_count(1)
+        groups = (
+            await boss.api.groups.ListGroups(pb.ListGroupsRequest(site_id=site), metadata=md)
+        ).groups
+        assert [g.name for g in groups] == ["Specialists"]
+
+        await tabs.get_by_text("Link rules").click()
+        await page.click("#admin-new")
+        await fill_form(page, {"URL pattern (regular expression)": "/pricing", "Position": "1"})
+        await expect(dialog.get_by_label("Group")).to_have_value(groups[0].id)
+        await dialog.get_by_role("button", name="Create").click()
+        await expect(table.locator("tbody tr", has_text="/pricing")).to_contain_text("Specialists")
+        rules = await boss.api.link_rules.ListLinkRules(
+            pb.ListLinkRulesRequest(site_id=site), metadata=md
+        )
+        assert [(r.pattern, r.group_id, r.position) for r in rules.link_rules] == [
+            ("/pricing", groups[0].id, 1)
+        ]
+
+        await tabs.get_by_text("Regions").click()
+        await expect(page.locator("#admin-dept")).to_have_value(dept)
+        await page.click("#admin-new")
+        await fill_form(page, {"Name": "North"})
+        await dialog.get_by_role("button", name="Create").click()
+        await expect(table.locator("tbody tr", has_text="North")).to_have_count(1)
+        regions = await boss.api.regions.ListRegions(
+            pb.ListRegionsRequest(department_id=dept), metadata=md
+        )
+        assert [r.name for r in regions.regions] == ["North"]
+
+        # A quick reply by the keyboard alone.
+        await tabs.get_by_text("Quick replies").focus()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#admin-title")).to_have_text("Quick replies")
+        await page.locator("#admin-new").focus()
+        await page.keyboard.press("Enter")
+        await expect(dialog.get_by_label("Shortcut")).to_be_focused()
+        await page.keyboard.type("hi")
+        await page.keyboard.press("Tab")
+        await page.keyboard.type("Hello {visitor_name}!")
+        for _ in range(3):  # the shared box, Cancel, Create
+            await page.keyboard.press("Tab")
+        await expect(dialog.get_by_role("button", name="Create")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(table.locator("tbody tr", has_text="/hi")).to_have_count(1)
+        templates = await boss.api.templates.ListTemplates(pb.ListTemplatesRequest(), metadata=md)
+        assert [(q.shortcut, q.text, q.shared) for q in templates.templates] == [
+            ("hi", "Hello {visitor_name}!", True)
+        ]
+
+        await tabs.get_by_text("Webhooks").click()
+        await page.click("#admin-new")
+        await fill_form(page, {"URL (https)": "https://hooks.example/parley"})
+        await dialog.get_by_label("chat.closed").check()
+        await dialog.get_by_role("button", name="Create").click()
+        secret = dialog.locator("code.secret")
+        await expect(secret).not_to_have_text("")
+        # Nothing reaches past the phone's width (the page is not zoomed out).
+        assert await page.evaluate("document.documentElement.scrollWidth") == 375
+        await shot(page, "admin-8-webhook-secret-phone")
+        await dialog.get_by_role("button", name="Done").click()
+        await expect(table.locator("tbody tr", has_text="hooks.example")).to_contain_text(
+            "chat.closed"
+        )
+        hooks = await boss.api.webhooks.ListWebhooks(pb.ListWebhooksRequest(), metadata=md)
+        assert [(w.url, list(w.events), w.enabled) for w in hooks.webhooks] == [
+            ("https://hooks.example/parley", ["chat.closed"], True)
+        ]
+
+        await tabs.get_by_text("Email").click()
+        await page.get_by_role("button", name="Edit").click()
+        await fill_form(
+            page, {"SMTP host": "smtp.example", "Port": "2525", "From address": "help@example.com"}
+        )
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(page.locator(".facts")).to_contain_text("smtp.example:2525")
+        mail = await boss.api.mail.GetMailSettings(pb.GetMailSettingsRequest(), metadata=md)
+        assert (mail.host, mail.port, mail.from_address, mail.password_set) == (
+            "smtp.example",
+            2525,
+            "help@example.com",
+            False,
+        )
+        await shot(page, "admin-9-mail-phone")
+        await axe_finds_nothing_serious(page)
+        assert errors == [], errors

@@ -33,7 +33,7 @@ export const MAIL = {
       [t("fHost"), settings.host ? settings.host + ":" + settings.port : t("sUnset")],
       [t("fTls"), settings.tls || "—"],
       [t("fUsername"), settings.username || "—"],
-      [t("fSmtpPassword"), settings.password_set ? t("passwordSet") : t("sUnset")],
+      [t("password"), settings.password_set ? t("passwordSet") : t("sUnset")],
       [t("fFrom"), settings.from_address || "—"],
       [t("fStatus"), t("mailQueue", {n: settings.pending, m: settings.failed})],
     ];
