@@ -363,6 +363,11 @@ async def test_reports_show_hand_worked_figures_and_open_their_chats(
         await page.keyboard.press("Alt+E")
         await expect(page.locator("#reports-page")).to_be_visible()
         await expect(page.locator("#reports-note")).to_have_text("Days in Europe/Paris")
+        # Today (the browser's, months after the server's fake clock) had no chats.
+        await expect(page.locator("#reports-body .empty")).to_have_text(
+            "No closed chats in this range."
+        )
+        await expect(page.locator("#reports-csv")).to_be_hidden()
         await page.select_option("#reports-range", "custom")
         await page.fill("#reports-from", "2026-03-28")
         await page.fill("#reports-to", "2026-03-29")
