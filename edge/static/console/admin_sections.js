@@ -64,8 +64,7 @@ const OPERATORS = {
   id: "operators", title: "sOperators", perm: "manage_operators", service: "Operators", noun: "Operator",
   plural: "Operators", key: "operator", name: (o) => o.display_name || o.email,
   columns: [
-    {label: "fDisplayName", value: (o) => o.display_name},
-    {label: "fEmail", value: (o) => o.email},
+    {label: "fDisplayName", value: (o) => [o.display_name, h("span", {class: "sub"}, o.email)]},
     {label: "fRole", value: (o) => o.role},
     {label: "fDepartments", value: (o, ctx) => list(o.department_ids.map(ctx.departmentName))},
     {label: "fMaxChats", value: (o) => String(o.max_chats)},

@@ -39,13 +39,21 @@ function control(spec, value, id, describedBy) {
     case "checkbox": return h("input", {...common, type: "checkbox", checked: Boolean(value)});
     case "select": {
       const select = h("select", common);
-      for (const o of spec.options()) select.append(new Option(o.label, o.value, false, String(o.value) === String(value ?? "")));
+      const options = spec.options();
+      // A value the options lack (a role not listed, say) stays chosen rather than silently replaced.
+      if (value && !options.some((o) => String(o.value) === String(value))) options.unshift({value, label: String(value)});
+      for (const o of options) select.append(new Option(o.label, o.value, false, String(o.value) === String(value ?? "")));
       return select;
     }
     case "checks": {
       const held = new Set(value || []);
-      return h("div", {...common, role: "group", class: "checks", "aria-labelledby": id + "-label"},
-        spec.options().map((o) => h("label", {class: "check"},
+      const options = spec.options();
+      // Values the form has no box for (a region of a site not loaded) are kept as they are.
+      const offered = new Set(options.map((o) => o.value));
+      const kept = JSON.stringify([...held].filter((v) => !offered.has(v)));
+      if (!options.length) return h("p", {...common, class: "hint", "data-kept": kept}, t("sNone"));
+      return h("div", {...common, role: "group", class: "checks", "aria-labelledby": id + "-label", "data-kept": kept},
+        options.map((o) => h("label", {class: "check"},
           h("input", {type: "checkbox", value: o.value, checked: held.has(o.value)}),
           " ", o.label, o.note ? h("span", {class: "note"}, " (" + o.note + ")") : null)));
     }
@@ -63,7 +71,7 @@ function read(spec, el) {
   switch (spec.type) {
     case "checkbox": return el.checked;
     case "list": return el.value.split("\n").map((s) => s.trim()).filter(Boolean);
-    case "checks": return [...el.querySelectorAll("input:checked")].map((i) => i.value);
+    case "checks": return [...JSON.parse(el.dataset.kept || "[]"), ...[...el.querySelectorAll("input:checked")].map((i) => i.value)];
     case "number": return Math.max(0, Math.trunc(Number(el.value) || 0));
     case "optional-number": return el.value.trim() === "" ? 0 : Math.trunc(Number(el.value));
     default: return el.value.trim();
