@@ -537,6 +537,7 @@ async def test_routing_quick_replies_mail_and_webhooks_on_a_phone(
             "help@example.com",
             False,
         )
+        await page.locator("#admin-tabs").scroll_into_view_if_needed()
         await shot(page, "admin-9-mail-phone")
         await axe_finds_nothing_serious(page)
         assert errors == [], errors
