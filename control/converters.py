@@ -3,6 +3,7 @@ events out, clients' commands in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ua_parser import parse as ua_parse
@@ -48,6 +49,7 @@ from engine.chat.records import (
     Template,
     Ticket,
 )
+from engine.chat.widget_look import WidgetText
 from engine.records.history import Query
 from engine.records.reports import Report, ReportQuery, ReportRow
 from engine.records.rows import ConversationRow
@@ -331,7 +333,24 @@ def site_pb(s: Site) -> control_pb2.Site:
         quota_mb=s.quota_mb,
         transcript_retention_days=s.transcript_retention_days,
         address_retention_days=s.address_retention_days,
+        widget_color=s.widget_color,
+        widget_position=s.widget_position,
+        widget_avatars=s.widget_avatars,
+        prechat_name=s.prechat_name,
+        prechat_email=s.prechat_email,
+        prechat_question=s.prechat_question,
+        widget_texts=[
+            control_pb2.WidgetText(
+                language=t.language, title=t.title, greeting=t.greeting, offline=t.offline
+            )
+            for t in s.widget_texts
+        ],
     )
+
+
+def widget_texts_of(texts: Iterable[control_pb2.WidgetText]) -> list[WidgetText]:
+    """The widget's words as given in a Site (checked as records are built)."""
+    return [WidgetText(t.language, t.title, t.greeting, t.offline) for t in texts]
 
 
 def department_pb(d: Department) -> control_pb2.Department:

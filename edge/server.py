@@ -63,6 +63,7 @@ from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.records import Site
 from engine.chat.sessions import VisitorSession, failure
+from engine.chat.widget_look import widget_doc
 from engine.runtime import Timer
 
 log = logging.getLogger("parley.edge")
@@ -225,6 +226,7 @@ class VisitorConnection(WSListener):
                     welcome["departments"],
                     epoch,
                     changed,
+                    widget_doc(self.session.site),
                 )
             )
         for frame in held:

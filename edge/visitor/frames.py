@@ -21,6 +21,7 @@ from engine.chat.commands import (
     Hello,
     LeaveTicket,
     PageChange,
+    Prechat,
     RateChat,
     ReadTo,
     Send,
@@ -38,6 +39,7 @@ from engine.chat.events import (
     InvitationEnded,
     MessageEvent,
     OperatorJoined,
+    PrechatSaved,
     Queued,
     Rated,
     ReadUpTo,
@@ -59,6 +61,7 @@ __all__ = [
     "LeaveTicket",
     "PageChange",
     "Ping",
+    "Prechat",
     "RateChat",
     "ReadTo",
     "Send",
@@ -172,6 +175,9 @@ def encode_event(event: Event) -> bytes:
     if cls is Rated:
         r: Any = event
         return orjson.dumps({"type": "rated", "conversation": r.conversation_id, "score": r.score})
+    if cls is PrechatSaved:
+        w: Any = event
+        return orjson.dumps({"type": "prechat_saved", "name": w.name, "email": w.email})
     if cls is Departments:
         return orjson.dumps({"type": "departments", **departments_doc(event)})  # type: ignore[arg-type]
     if cls is TicketSaved:
@@ -225,6 +231,7 @@ def encode_welcome(
     departments: Departments | None = None,
     epoch: str = "",
     epoch_changed: bool = False,
+    widget: dict[str, Any] | None = None,
 ) -> bytes:
     doc: dict[str, Any] = {
         "type": "welcome",
@@ -238,6 +245,8 @@ def encode_welcome(
     }
     if departments is not None:
         doc.update(departments_doc(departments))
+    if widget is not None:
+        doc["site"] = widget  # the site's look, words and pre-chat form
     return orjson.dumps(doc)
 
 
@@ -265,17 +274,27 @@ PONG = orjson.dumps({"type": "pong"})
 # -- client side (the load generator and tests write frames with these) ------------
 
 
-def client_hello(department: str = "", token: str = "", last_seq: int = 0, name: str = "") -> bytes:
-    return orjson.dumps(
-        {
-            "type": "hello",
-            "v": VERSION,
-            "department": department,
-            "token": token,
-            "last_seq": last_seq,
-            "name": name,
-        }
-    )
+def client_hello(
+    department: str = "",
+    token: str = "",
+    last_seq: int = 0,
+    name: str = "",
+    conversation: str = "",
+    email: str = "",
+) -> bytes:
+    doc = {
+        "type": "hello",
+        "v": VERSION,
+        "department": department,
+        "token": token,
+        "last_seq": last_seq,
+        "name": name,
+    }
+    if conversation:
+        doc["conversation"] = conversation
+    if email:
+        doc["email"] = email
+    return orjson.dumps(doc)
 
 
 def client_msg(cid: str, text: str) -> bytes:

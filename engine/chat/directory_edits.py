@@ -28,6 +28,13 @@ SITE_FIELDS = (
     "quota_mb",
     "transcript_retention_days",
     "address_retention_days",
+    "widget_color",
+    "widget_position",
+    "widget_avatars",
+    "prechat_name",
+    "prechat_email",
+    "prechat_question",
+    "widget_texts",
 )
 RETENTION_FIELDS = ("transcript_retention_days", "address_retention_days")
 REGION_FIELDS = ("name",)

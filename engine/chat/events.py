@@ -193,6 +193,13 @@ class ReadUpTo(NamedTuple):
     seq: int
 
 
+class PrechatSaved(NamedTuple):
+    """The pre-chat form is taken: the name and email the visitor is known by."""
+
+    name: str
+    email: str
+
+
 class Rated(NamedTuple):
     """The visitor rated a closed conversation (1-5)."""
 
@@ -235,6 +242,7 @@ Event = (
     | Assigned
     | Closed
     | Rated
+    | PrechatSaved
     | Typing
     | ReadUpTo
     | Offered

@@ -143,6 +143,7 @@ class VisitorState(NamedTuple):
     name: str
     last_conversation_id: str  # the last one that ended
     missed_reply: str  # a missed chat with an answer waiting
+    email: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,15 @@ class GetVisitorInfo(Request[VisitorInfo]):
 
 
 @dataclass(frozen=True, slots=True)
+class Identify:
+    """The visitor said who it is (a hello or the pre-chat form): a name or
+    email given replaces the stored one, and its open chat is told."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class MissedDelivered:
     conversation_id: str
 
@@ -222,6 +232,7 @@ VisitorCommand = (
     | GetVisitorInfo
     | MissedReply
     | MissedDelivered
+    | Identify
 )
 
 
@@ -440,6 +451,14 @@ class ConversationSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RenameVisitor:
+    """The chat's visitor gave a new name or email (the operators see it)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetConversation(Request[ConversationSummary]):
     """Reply: the :class:`ConversationSummary`."""
 
@@ -470,6 +489,7 @@ ConversationCommand = (
     | ClaimDone
     | ReplayMissed
     | ReplayPage
+    | RenameVisitor
 )
 
 

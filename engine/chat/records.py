@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 
 from engine.chat import schedule
 from engine.chat.permissions import ROLE_NAME
+from engine.chat.widget_look import (
+    WidgetText,
+    check_color,
+    check_field_mode,
+    check_position,
+    check_texts,
+    texts_of,
+)
 from engine.errors import InvalidArgument
 
 MAX_NAME = 200
@@ -109,9 +117,24 @@ class Site:
     # Retention (engine/retention.py): None keeps transcripts / whole addresses.
     transcript_retention_days: int | None = None
     address_retention_days: int | None = None
+    # The widget (engine/chat/widget_look.py): brand colour ("" the widget's),
+    # side, operators' avatars shown, pre-chat fields (off, optional, required)
+    # and words per language.
+    widget_color: str = ""
+    widget_position: str = "right"
+    widget_avatars: bool = True
+    prechat_name: str = "off"
+    prechat_email: str = "off"
+    prechat_question: str = "off"
+    widget_texts: tuple[WidgetText, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("site name", self.name)
+        object.__setattr__(self, "widget_color", check_color(self.widget_color))
+        check_position(self.widget_position)
+        for name in ("prechat_name", "prechat_email", "prechat_question"):
+            check_field_mode(name, getattr(self, name))
+        object.__setattr__(self, "widget_texts", check_texts(texts_of(self.widget_texts)))
         check_retention("transcript_retention_days", self.transcript_retention_days)
         check_retention("address_retention_days", self.address_retention_days)
         if not 0 <= self.quota_mb <= MAX_QUOTA_MB:
@@ -137,6 +160,7 @@ class Site:
                 **doc,
                 "allowed_origins": tuple(doc["allowed_origins"]),
                 "languages": tuple(doc.get("languages", ())),
+                "widget_texts": texts_of(doc.get("widget_texts")),
             }
         )
 

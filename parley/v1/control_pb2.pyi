@@ -327,6 +327,13 @@ class Site(_message.Message):
     QUOTA_MB_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_RETENTION_DAYS_FIELD_NUMBER: _builtins.int
     ADDRESS_RETENTION_DAYS_FIELD_NUMBER: _builtins.int
+    WIDGET_COLOR_FIELD_NUMBER: _builtins.int
+    WIDGET_POSITION_FIELD_NUMBER: _builtins.int
+    WIDGET_AVATARS_FIELD_NUMBER: _builtins.int
+    PRECHAT_NAME_FIELD_NUMBER: _builtins.int
+    PRECHAT_EMAIL_FIELD_NUMBER: _builtins.int
+    PRECHAT_QUESTION_FIELD_NUMBER: _builtins.int
+    WIDGET_TEXTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only."""
     account_id: _builtins.str
@@ -348,6 +355,22 @@ class Site(_message.Message):
     """Visitors' stored addresses are truncated (IPv4 to /16, IPv6 to /32) this
     many days after the visit; unset: kept whole. 1 to 36500.
     """
+    widget_color: _builtins.str
+    """The widget's look (README, "Widget settings"): the brand colour, "#rgb"
+    or "#rrggbb" ("": the widget's blue), else INVALID_ARGUMENT "bad_color".
+    """
+    widget_position: _builtins.str
+    """"right" (the default) or "left", else "bad_position"."""
+    widget_avatars: _builtins.bool
+    """Operators' avatars shown in the widget's header and bubbles."""
+    prechat_name: _builtins.str
+    """The pre-chat form's fields: "off", "optional" or "required" (else
+    "bad_field_mode"). A required one is enforced by the server: a chat does
+    not open without it ("name_required", "email_required",
+    "question_required").
+    """
+    prechat_email: _builtins.str
+    prechat_question: _builtins.str
     @_builtins.property
     def allowed_origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Pages of these origins may open the widget ("https://shop.example")."""
@@ -355,6 +378,12 @@ class Site(_message.Message):
     @_builtins.property
     def languages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Chat is enabled for these languages; empty: every language."""
+
+    @_builtins.property
+    def widget_texts(self) -> _containers.RepeatedCompositeFieldContainer[Global___WidgetText]:
+        """The widget's words per language, replacing its built-in ones; one entry
+        per language, language "" for every language without its own.
+        """
 
     def __init__(
         self,
@@ -369,10 +398,17 @@ class Site(_message.Message):
         quota_mb: _builtins.int = ...,
         transcript_retention_days: _builtins.int | None = ...,
         address_retention_days: _builtins.int | None = ...,
+        widget_color: _builtins.str = ...,
+        widget_position: _builtins.str = ...,
+        widget_avatars: _builtins.bool = ...,
+        prechat_name: _builtins.str = ...,
+        prechat_email: _builtins.str = ...,
+        prechat_question: _builtins.str = ...,
+        widget_texts: _abc.Iterable[Global___WidgetText] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "address_retention_days", b"address_retention_days", "transcript_retention_days", b"transcript_retention_days"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "account_id", b"account_id", "address_retention_days", b"address_retention_days", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "quota_mb", b"quota_mb", "timezone", b"timezone", "transcript_retention_days", b"transcript_retention_days", "typing_preview", b"typing_preview"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "account_id", b"account_id", "address_retention_days", b"address_retention_days", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "prechat_email", b"prechat_email", "prechat_name", b"prechat_name", "prechat_question", b"prechat_question", "quota_mb", b"quota_mb", "timezone", b"timezone", "transcript_retention_days", b"transcript_retention_days", "typing_preview", b"typing_preview", "widget_avatars", b"widget_avatars", "widget_color", b"widget_color", "widget_position", b"widget_position", "widget_texts", b"widget_texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__address_retention_days: _TypeAlias = _typing.Literal["address_retention_days"]  # noqa: Y015
     _WhichOneofArgType__address_retention_days: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days"]  # noqa: Y015
@@ -384,6 +420,42 @@ class Site(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transcript_retention_days) -> _WhichOneofReturnType__transcript_retention_days | None: ...
 
 Global___Site: _TypeAlias = Site  # noqa: Y015
+
+@_typing.final
+class WidgetText(_message.Message):
+    """The widget's words in one language; an empty text keeps the built-in words."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    GREETING_FIELD_NUMBER: _builtins.int
+    OFFLINE_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """One the widget has words for (en, de, fr, es, ja, ar, he) or "" for every
+    other; else "unknown_language".
+    """
+    title: _builtins.str
+    """Up to 60 characters (else "text_too_long")."""
+    greeting: _builtins.str
+    """Up to 500 characters: the first thing the panel says."""
+    offline: _builtins.str
+    """Up to 500 characters: what the offline form says above its fields."""
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        title: _builtins.str = ...,
+        greeting: _builtins.str = ...,
+        offline: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["greeting", b"greeting", "language", b"language", "offline", b"offline", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WidgetText: _TypeAlias = WidgetText  # noqa: Y015
 
 @_typing.final
 class GetSiteRequest(_message.Message):

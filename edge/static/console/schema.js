@@ -484,6 +484,13 @@ export const SCHEMA = {
     [8, "quota_mb", "uint32", 0, null, null],
     [9, "transcript_retention_days", "int32", 0, null, null],
     [10, "address_retention_days", "int32", 0, null, null],
+    [11, "widget_color", "string", 0, null, null],
+    [12, "widget_position", "string", 0, null, null],
+    [13, "widget_avatars", "bool", 0, null, null],
+    [14, "prechat_name", "string", 0, null, null],
+    [15, "prechat_email", "string", 0, null, null],
+    [16, "prechat_question", "string", 0, null, null],
+    [17, "widget_texts", "message", 1, "parley.v1.WidgetText", null],
   ],
   "parley.v1.TakeOver": [
     [1, "from_operator_id", "string", 0, null, null],
@@ -568,5 +575,11 @@ export const SCHEMA = {
   ],
   "parley.v1.VisitorsOnline": [
     [1, "visitors", "uint32", 0, null, null],
+  ],
+  "parley.v1.WidgetText": [
+    [1, "language", "string", 0, null, null],
+    [2, "title", "string", 0, null, null],
+    [3, "greeting", "string", 0, null, null],
+    [4, "offline", "string", 0, null, null],
   ],
 };

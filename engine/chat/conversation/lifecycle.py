@@ -239,6 +239,17 @@ def operator_left(chat: ConversationState, op_id: str, requeued: bool, ctx: Cont
     chat.card(ctx)
 
 
+def rename_visitor(chat: ConversationState, name: str, email: str, ctx: Context) -> None:
+    """The visitor said who it is: the chat's card (the operators' lists and
+    panels) shows the new name, and a note (operators only) keeps it in the
+    transcript, stored with the chat's record."""
+    info = chat.require()
+    chat.info = dataclasses.replace(info, visitor_name=name)
+    said = f"{name} <{email}>" if email else name
+    chat.notice(f"The visitor is now known as {said}", None, ctx, kind="note")
+    chat.card(ctx)
+
+
 # -- the end ------------------------------------------------------------------------
 
 
