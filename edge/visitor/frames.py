@@ -1,10 +1,11 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, choose, page, msg, typing, read, close, rate, ticket,
-decline_invitation, ping.
-Server to client: welcome, epoch_changed, departments, msg, ack, typing, read, queued, joined,
-closed, rated, ticket_saved, invitation, invitation_ended, error, pong.
+Client to server: hello, choose, page, prechat, msg, typing, read, close, rate,
+ticket, decline_invitation, ping.
+Server to client: welcome, epoch_changed, departments, prechat_saved, msg, ack, typing,
+read, queued, joined, closed, rated, ticket_saved, invitation, invitation_ended, error,
+pong.
 """
 
 from __future__ import annotations
