@@ -332,7 +332,7 @@ class Edge:
         if path == LOGIN_PATH:
             return self._console(request, login=True)
         if path != VISITOR_PATH:
-            return static.respond(path, self)
+            return static.respond(path, self, request.headers)
         if request.method not in (b"GET", "GET"):
             return _json_response(405, "bad_request", "use GET")
         query = parse_qs(parts.query)

@@ -139,7 +139,7 @@ def site_show(ctx: Ctx, site_id: str) -> None:
 @click.option("--transcript-retention-days", type=int, help="Delete closed chats after (1-36500)")
 @click.option("--address-retention-days", type=int, help="Truncate visitors' addresses after")
 @click.option("--color", help="The widget's brand colour, #rgb or #rrggbb ('' for the default)")
-@click.option("--position", type=click.Choice(["right", "left"]), help="The widget's side")
+@click.option("--position", type=click.Choice(["right", "left", ""]), help="The widget's side")
 @click.option("--avatars/--no-avatars", default=None, help="Show operators' avatars in the widget")
 @click.option("--prechat-name", type=MODES, help="The pre-chat form's name field")
 @click.option("--prechat-email", type=MODES, help="The pre-chat form's email field")

@@ -1,7 +1,10 @@
 // Parley visitor widget (protocol v1). One line to embed:
 //   <script src="https://CHAT-HOST/widget.js" data-site="SITE_ID" async></script>
-// Optional: data-color (a CSS colour), data-position (right|left), data-title,
-// data-greeting, data-department, data-lang (else the browser's language).
+// The site's look, words and pre-chat form are set on the server (parley site
+// update) and come in the welcome frame; they are kept (localStorage) so the next
+// page paints them before the socket opens. Optional on the tag, for what the
+// site leaves unset: data-color, data-position (right|left), data-title,
+// data-greeting; and data-department, data-lang (else the browser's language).
 //
 // Everything lives in a shadow root styled by a constructed stylesheet: the host
 // page's CSS cannot reach in, and a strict Content-Security-Policy (no inline
@@ -11,10 +14,12 @@
 // What is kept (localStorage, per site): the visitor token, name and email, and
 // the conversation on screen keyed by seq (with messages not yet acknowledged);
 // the panel's open state per tab (sessionStorage). A page load draws the kept
-// conversation at once, then says hello with last_seq 0 so the server replays the
-// open conversation from the start: the server stays the truth, and a message it
-// replays that is already on screen (same seq) is not drawn twice. A reconnect in
-// the same page resumes from the last seq seen. Unacknowledged messages are resent
+// conversation at once, then says hello so the server replays the
+// open conversation after the last seq kept, naming the conversation that seq is
+// of: a chat that closed while the page was away comes back with what was missed
+// and its close; another open chat comes from its start. A message replayed that
+// is already on screen (same seq) is not drawn twice. A reconnect in the same page
+// resumes from the last seq seen. Unacknowledged messages are resent
 // with their id, which the server stores once. The seqs are kept with the epoch
 // of the server's data they were seen in (the welcome's); when the server says
 // epoch_changed (its data was restored) the kept messages are dropped and the
@@ -50,7 +55,9 @@
       rateQ: "How was this chat?", star: "{n} of 5", comment: "Anything to add? (optional)",
       rateSend: "Send rating", thanks: "Thank you for your rating.", download: "Download transcript",
       newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
-      slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks"},
+      slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks",
+      pre: "Before we start, tell us who you are.", question: "How can we help?", start: "Start chat",
+      opt: "(optional)", need: "Please fill this in."},
     de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
       open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
       connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
@@ -70,7 +77,9 @@
       rateQ: "Wie war dieser Chat?", star: "{n} von 5", comment: "Möchten Sie etwas ergänzen? (optional)",
       rateSend: "Bewertung senden", thanks: "Danke für Ihre Bewertung.", download: "Verlauf herunterladen",
       newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
-      slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke"},
+      slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke",
+      pre: "Bevor es losgeht: Wer sind Sie?", question: "Wie können wir helfen?", start: "Chat starten",
+      opt: "(optional)", need: "Bitte ausfüllen."},
     fr: {title: "Discutons", greeting: "Bonjour ! Posez-nous vos questions, nous sommes là pour vous aider.",
       open: "Ouvrir le chat", dismiss: "Masquer", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
       connecting: "Connexion…", lost: "Connexion perdue. Nouvel essai dans {n} s…",
@@ -90,7 +99,9 @@
       rateQ: "Comment s’est passé ce chat ?", star: "{n} sur 5", comment: "Un commentaire ? (facultatif)",
       rateSend: "Envoyer la note", thanks: "Merci pour votre note.", download: "Télécharger la conversation",
       newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
-      slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci"},
+      slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci",
+      pre: "Avant de commencer, dites-nous qui vous êtes.", question: "Comment pouvons-nous aider ?",
+      start: "Démarrer le chat", opt: "(facultatif)", need: "Merci de remplir ce champ."},
     es: {title: "Chatea con nosotros", greeting: "¡Hola! Pregúntanos lo que quieras, te ayudamos con gusto.",
       open: "Abrir chat", dismiss: "Ocultar", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
       connecting: "Conectando…", lost: "Conexión perdida. Reintentando en {n} s…",
@@ -110,7 +121,9 @@
       rateQ: "¿Qué tal fue este chat?", star: "{n} de 5", comment: "¿Algo que añadir? (opcional)",
       rateSend: "Enviar valoración", thanks: "Gracias por tu valoración.", download: "Descargar conversación",
       newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
-      slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias"},
+      slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias",
+      pre: "Antes de empezar, dinos quién eres.", question: "¿En qué podemos ayudarte?", start: "Empezar chat",
+      opt: "(opcional)", need: "Rellena este campo."},
     ja: {title: "チャットで相談", greeting: "こんにちは！何でもお気軽にご質問ください。",
       open: "チャットを開く", dismiss: "閉じる", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
       connecting: "接続中…", lost: "接続が切れました。{n} 秒後に再接続します…",
@@ -130,11 +143,35 @@
       rateQ: "このチャットはいかがでしたか？", star: "5 段階中 {n}", comment: "ご意見（任意）",
       rateSend: "評価を送信", thanks: "ご評価ありがとうございました。", download: "会話をダウンロード",
       newChat: "新しいチャット", unread: "未読 {n} 件", messages: "メッセージ", from: "{n}：{t}",
-      slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です"}
+      slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です",
+      pre: "はじめに、お名前などをお知らせください。", question: "ご用件をお聞かせください", start: "チャットを開始",
+      opt: "（任意）", need: "入力してください。"},
+    ar: {title: "تحدث معنا", greeting: "مرحبًا! اسألنا عن أي شيء، يسعدنا مساعدتك.",
+      open: "افتح المحادثة", dismiss: "إخفاء", hide: "تصغير المحادثة", online: "نحن متصلون", offline: "غير متصل",
+      connecting: "جارٍ الاتصال…", lost: "انقطع الاتصال. إعادة المحاولة خلال {n} ث…",
+      unreachable: "لا يمكن الوصول إلى المحادثة الآن. إعادة المحاولة خلال {n} ث.",
+      retry: "حاول الآن", blocked: "المحادثة غير متاحة لك على هذا الموقع.",
+      refused: "لا يمكن فتح هذه المحادثة من هذه الصفحة.", here: "{n} هنا",
+      queued: "ترتيبك {n} في الانتظار", eta: "حوالي {n} د", waitNote: "سيتواصل معك أحد قريبًا.",
+      typing: "{n} يكتب…", placeholder: "اكتب رسالة…", again: "اكتب لبدء محادثة جديدة…", send: "إرسال",
+      sending: "جارٍ الإرسال…", sent: "أُرسلت", read: "قُرئت", failed: "لم تُرسل. انقر لإعادة المحاولة.",
+      you: "أنت", pick: "مع من تريد التحدث؟", region: "المنطقة", anyRegion: "أي منطقة",
+      isOnline: "متصل", isOffline: "غير متصل",
+      offlineIntro: "لا أحد متاح الآن. اترك رسالة وسيراها الفريق عند عودته.",
+      name: "اسمك", email: "البريد الإلكتروني", message: "الرسالة", leave: "اترك رسالة",
+      saved: "شكرًا. رسالتك لدى الفريق وسيراها عند عودته.",
+      end: "إنهاء المحادثة", endAsk: "إنهاء هذه المحادثة؟", endYes: "إنهاء", endNo: "متابعة",
+      ended: "انتهت المحادثة.", tooLate: "لم يتمكن أحد من الرد في الوقت المناسب.",
+      rateQ: "كيف كانت هذه المحادثة؟", star: "{n} من 5", comment: "هل من إضافة؟ (اختياري)",
+      rateSend: "إرسال التقييم", thanks: "شكرًا على تقييمك.", download: "تنزيل المحادثة",
+      newChat: "محادثة جديدة", unread: "{n} غير مقروءة", messages: "الرسائل", from: "{n}: {t}",
+      slow: "أنت ترسل بسرعة كبيرة. انتظر لحظة.", inv: "{n} يدعوك إلى المحادثة", noThanks: "لا، شكرًا",
+      pre: "قبل أن نبدأ، عرّفنا بنفسك.", question: "كيف يمكننا المساعدة؟", start: "ابدأ المحادثة",
+      opt: "(اختياري)", need: "يرجى ملء هذا الحقل."}
   };
   var wanted = (attr("lang") || navigator.language || "en").toLowerCase().split("-")[0];
   var lang = WORDS[wanted] ? wanted : "en";
-  var RTL = /^(ar|he|fa|ur|yi|ps|dv|ckb)$/; // ready for right-to-left texts when added
+  var RTL = /^(ar|he|fa|ur|yi|ps|dv|ckb)$/; // laid out right to left
   function t(k, n, x) {
     var s = WORDS[lang][k] || WORDS.en[k];
     return s.replace("{n}", n === undefined ? "" : n).replace("{t}", x || "");
@@ -156,7 +193,7 @@
   var token = me.token || "", dept = attr("department") || me.dept || "", region = me.region || "", depts = [], offline = false;
   var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
   var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0, epoch = kept.epoch || "";
-  var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
+  var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting", avs = kept.avs || {};
   var tries = 0, timer = 0, welcomed = false, isOpen = !!ui.open, unread = 0, queue = null, invite = null;
 
   // -- DOM helpers: elements only, text only --------------------------------------
@@ -183,17 +220,22 @@
   var I_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
   var I_DOWN = "M6 9l6 6 6-6", I_SEND = "M3 20l18-8L3 4v6l12 2-12 2z", I_X = "M6 6l12 12M18 6L6 18";
 
-  var color = attr("color");
-  if (!(color && window.CSS && CSS.supports("color", color))) color = "#2f54eb";
-  var left = attr("position") === "left";
-  var title = attr("title") || t("title");
+  // The site's settings, as last welcomed (kept), until the welcome says them again.
+  var cfg = load(local, KEY + ":s"); // {color, position, avatars, prechat: {name, email, question}, texts}
+  function said(k, tag, builtIn) {
+    // The site's words for the visitor's language, else for every language, else
+    // the tag's, else the built-in ones.
+    var x = cfg.texts || {};
+    return (x[lang] || {})[k] || (x["*"] || {})[k] || attr(tag) || t(builtIn);
+  }
+  var title = said("title", "title", "title");
 
   var host = document.createElement("parley-chat");
   var root = host.attachShadow({mode: "open"});
   var CSS_TEXT =
     ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483000!important;" +
     "inset:auto auto 0 0!important;width:0!important;height:0!important;visibility:visible!important;opacity:1!important}" +
-    ".w{--c:" + color + ";font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans JP',sans-serif;color:#1f2328;-webkit-text-size-adjust:100%}" +
+    ".w{--c:#2f54eb;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans JP',sans-serif;color:#1f2328;-webkit-text-size-adjust:100%}" +
     ".w *{box-sizing:border-box;font:inherit;color:inherit;margin:0}" +
     "[hidden]{display:none!important}button{cursor:pointer;border:0;background:none;padding:0}" +
     ":focus-visible{outline:2px solid var(--c);outline-offset:2px}" +
@@ -260,27 +302,41 @@
     ".end{display:flex;gap:8px;align-items:center;justify-content:center;padding:8px;background:#fff;border-top:1px solid #e5e7eb;font-size:13px}" +
     ".end button{padding:6px 12px;border-radius:8px;border:1px solid #cfd4dd;font-weight:600}.end .dg{background:#b42318;color:#fff;border-color:#b42318}" +
     ".msg{padding:24px 20px;text-align:center;color:#374151}" +
-    ".inv .m{max-width:100%;margin:0 0 8px}.inv img.av{object-fit:cover}.inv .no{text-decoration:underline;color:#4b5563;font-size:13px}" +
+    ".inv .m{max-width:100%;margin:0 0 8px}img.av{object-fit:cover;padding:0}.inv .no{text-decoration:underline;color:#4b5563;font-size:13px}" +
+    ".fa{display:contents}.er{color:#b42318;font-weight:600;margin-top:8px}[aria-invalid=true]{border-color:#b42318}" +
+    "[dir=rtl] .b{border-radius:16px 16px 4px 16px}[dir=rtl] .me .b{border-radius:16px 16px 16px 4px}" +
     "@media (max-width:480px){.p{inset:0!important;width:auto;height:100%;border-radius:0}.open .la{display:none}" +
     ".hd{padding-top:max(14px,env(safe-area-inset-top))}.cp{padding-bottom:max(10px,env(safe-area-inset-bottom))}}" +
     "@media (prefers-reduced-motion:reduce){.la{transition:none}}";
 
-  var wrap = h("div", {cls: "w" + (left ? " left" : ""), lang: lang, dir: RTL.test(lang) ? "rtl" : "ltr"});
+  var wrap = h("div", {cls: "w", lang: lang, dir: RTL.test(lang) ? "rtl" : "ltr"});
   var sheet = null;
   try { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS_TEXT); root.adoptedStyleSheets = [sheet]; } catch (e) {
     root.append(h("style", {text: CSS_TEXT})); // older browsers: a CSP may need 'unsafe-inline' here
   }
   root.append(wrap);
-  // Text on the accent colour: dark on light colours, white otherwise.
-  var probe = h("i"); wrap.append(probe); probe.style.color = color;
-  var rgb = (getComputedStyle(probe).color.match(/[\d.]+/g) || [0, 0, 0]).map(Number); probe.remove();
-  wrap.style.setProperty("--fg", (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) > 170 ? "#111827" : "#fff");
+  function look() {
+    // The accent colour (the server's is #rgb/#rrggbb; the tag's must be a CSS
+    // colour), set through the CSSOM, which a strict style-src allows; text on it
+    // dark on light colours, white otherwise.
+    var color = cfg.color || attr("color");
+    if (!(color && window.CSS && CSS.supports("color", color))) color = "#2f54eb";
+    wrap.style.setProperty("--c", color);
+    var probe = h("i"); wrap.append(probe); probe.style.color = color;
+    var rgb = (getComputedStyle(probe).color.match(/[\d.]+/g) || [0, 0, 0]).map(Number); probe.remove();
+    wrap.style.setProperty("--fg", (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) > 170 ? "#111827" : "#fff");
+    wrap.classList.toggle("left", (cfg.position || attr("position")) === "left");
+    title = said("title", "title", "title");
+    head.querySelector("h2").textContent = title;
+    greeting.firstChild.textContent = said("greeting", "greeting", "greeting");
+    offlineForm.firstChild.textContent = said("offline", "offline-text", "offlineIntro");
+  }
 
   // -- the parts ---------------------------------------------------------------------
   var badge = h("span", {cls: "badge", hidden: true, "aria-hidden": "true"});
   var launcher = h("button", {cls: "la", type: "button", "aria-controls": "pw-panel",
     onclick: function () { setOpen(!isOpen); }}, [icon(I_CHAT, 28), badge]);
-  var avatar = h("span", {cls: "av", "aria-hidden": "true"});
+  var avatar = h("span", {cls: "fa"});
   var dot = h("span", {cls: "dot"}), statusText = h("span");
   var hide = h("button", {cls: "ib", type: "button", "aria-label": t("hide"),
     onclick: function () { setOpen(false); }}, [icon(I_DOWN, 22)]);
@@ -288,11 +344,12 @@
     h("div", {cls: "st"}, [dot, statusText])]), hide]);
   var banner = h("div", {cls: "bn", hidden: true, role: "status"});
   var list = h("ol", {"aria-label": t("messages")});
-  var greeting = h("div", {cls: "card"}, [h("p", {text: attr("greeting") || t("greeting"), dir: "auto"})]);
+  var greeting = h("div", {cls: "card"}, [h("p", {dir: "auto"})]);
   var picker = h("div", {cls: "card pick", hidden: true}), offlineCard = h("div", {cls: "card off", hidden: true});
+  var preCard = h("div", {cls: "card pre", hidden: true});
   var rating = h("div", {cls: "card rate", hidden: true}), notice = h("div", {cls: "msg", hidden: true});
   var inviteCard = h("div", {cls: "card inv", hidden: true, role: "group"});
-  var body = h("div", {cls: "bd"}, [notice, greeting, inviteCard, list, picker, offlineCard, rating]);
+  var body = h("div", {cls: "bd"}, [notice, greeting, inviteCard, list, picker, preCard, offlineCard, rating]);
   var typingLine = h("div", {cls: "ty", "aria-hidden": "true"});
   var input = h("textarea", {rows: 1, maxlength: 4000, placeholder: t("placeholder"), "aria-label": t("message"),
     autocomplete: "off", dir: "auto"});
@@ -317,14 +374,22 @@
   wrap.append(panel, peek, launcher);
 
   function save() {
-    keep(local, KEY, {token: token, name: me.name, email: me.email, dept: dept, region: region});
+    keep(local, KEY, {token: token, name: me.name, email: me.email, dept: dept, region: region, pre: me.pre});
     var p = [];
     for (var c in pend) p.push([c, pend[c].text, pend[c].ts]);
     keep(local, KEY + ":c", {conv: conv, op: opName, closed: closed, rated: rated, read: readTo, mine: mineRead,
-      msgs: log.slice(-200), pend: p, epoch: epoch});
+      msgs: log.slice(-200), pend: p, epoch: epoch, avs: avs});
   }
   function say(text) { live.textContent = ""; setTimeout(function () { live.textContent = text; }, 50); }
   function initials(n) { return (n || "?").trim().split(/\s+/).slice(0, 2).map(function (w) { return w[0]; }).join("").toUpperCase(); }
+  function face(n, url) {
+    // An operator's picture when the site shows them: only https or this host's
+    // own paths, loaded without a referrer; else the initials.
+    url = url === undefined ? cfg.avatars !== false && avs[n] : url;
+    return url && /^(https:\/\/|\/(?!\/))/.test(url) ?
+      h("img", {cls: "av", src: new URL(url, base).href, alt: "", referrerpolicy: "no-referrer"}) :
+      h("span", {cls: "av", text: initials(n), "aria-hidden": "true"});
+  }
 
   // -- opening and closing the panel -------------------------------------------------
   function setOpen(v, quiet) {
@@ -385,8 +450,7 @@
         mine ? null : h("div", {cls: "who", text: m.n, dir: "auto"}), linked(m.x)]),
         h("div", {cls: "mt"}, [h("time", {text: clock.format(m.ts), datetime: new Date(m.ts).toISOString()}),
           mine ? h("span", {cls: "ds"}) : null])]);
-      li = h("li", {cls: "m" + (mine ? " me" : "")}, [mine ? null : h("span", {cls: "av",
-        "aria-hidden": "true", text: initials(m.n)}), col]);
+      li = h("li", {cls: "m" + (mine ? " me" : "")}, [mine ? null : face(m.n), col]);
       li.dataset.n = m.n;
     }
     li.dataset.f = m.f;
@@ -447,13 +511,15 @@
     depts.forEach(function (d) { if (d.id === dept) chosen = d; });
     var needPick = !invite && welcomed && !conv && (depts.length > 1 || !!(chosen && chosen.regions && chosen.regions.length));
     var useOffline = !invite && welcomed && !dead && offline && (!conv || closed) && !!dept;
+    var usePre = welcomed && !dead && !useOffline && (!conv || closed) && !(needPick && !chosen) && needForm();
+    preCard.hidden = !usePre;
     notice.hidden = !dead;
     notice.textContent = conn === "blocked" ? t("blocked") : conn === "refused" ? t("refused") : "";
     greeting.hidden = dead || log.length > 0 || !!conv || !!invite;
     inviteCard.hidden = dead || !invite;
     picker.hidden = dead || !needPick;
     offlineCard.hidden = !useOffline;
-    composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen;
+    composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen || usePre;
     foot.hidden = dead || !log.length;
     input.placeholder = closed && log.length ? t("again") : t("placeholder");
     endBtn.hidden = sep.hidden = !conv || closed;
@@ -466,8 +532,9 @@
     else if (useOffline || offline && !conv && (dept || !depts.some(function (d) { return d.online; }))) status = t("offline");
     else { status = t("online"); on = true; }
     statusText.textContent = status; dot.className = "dot" + (on ? " on" : "");
-    avatar.textContent = conv && !closed && opName ? initials(opName) : "";
-    avatar.hidden = !avatar.textContent;
+    var who = conv && !closed && opName ? opName + "|" + (cfg.avatars !== false && avs[opName] || "") : "";
+    if (avatar.dataset.who !== who) { avatar.dataset.who = who; avatar.replaceChildren(who ? face(opName) : ""); }
+    avatar.hidden = !who;
     // The banner: the line's trouble first, then the queue.
     var b = "";
     banner.className = "bn";
@@ -521,6 +588,44 @@
   }}, [h("p", {text: t("offlineIntro")}), h("label", {"for": "pw-name", text: t("name")}), fName,
     h("label", {"for": "pw-email", text: t("email")}), fMail, h("label", {"for": "pw-text", text: t("message")}), fText, fBtn, fDone]);
   offlineCard.append(offlineForm);
+
+  // -- the pre-chat form: the site's fields, each off, optional or required; the
+  // server checks them too. The question becomes the chat's first message.
+  var pName = h("input", {id: "pw-pname", maxlength: 100, autocomplete: "name", value: me.name || ""});
+  var pMail = h("input", {id: "pw-pmail", type: "email", maxlength: 254, autocomplete: "email", value: me.email || ""});
+  var pQ = h("textarea", {id: "pw-pq", maxlength: 4000, rows: 3, dir: "auto"});
+  var pErr = h("p", {cls: "er", role: "alert", hidden: true});
+  var pBtn = h("button", {cls: "pri", type: "submit", text: t("start")});
+  var FIELDS = {name: pName, email: pMail, question: pQ};
+  var preForm = h("form", {novalidate: true, onsubmit: function (ev) {
+    ev.preventDefault();
+    if (pBtn.disabled || !ready) return;
+    for (var k in FIELDS) {
+      if (FIELDS[k].required && !FIELDS[k].value.trim()) { preError(k, t("need")); return; }
+    }
+    var q = mode("question") !== "off" ? pQ.value.trim() : "", cid = q ? newCid() : "";
+    pErr.hidden = true; pBtn.disabled = true;
+    if (q) { pQ.value = ""; post(q, cid, Date.now()); invite = null; paint(); }
+    send({type: "prechat", name: pName.value.trim(), email: pMail.value.trim(), question: q, cid: cid});
+  }});
+  preCard.append(preForm);
+  function mode(k) { return (cfg.prechat || {})[k] || "off"; }
+  function needForm() { return !me.pre && !!(cfg.prechat && (mode("name") + mode("email") + mode("question")) !== "offoffoff"); }
+  function paintPre() {
+    preForm.replaceChildren(h("p", {text: t("pre")}));
+    [["name", t("name")], ["email", t("email")], ["question", t("question")]].forEach(function (f) {
+      var m = mode(f[0]), el = FIELDS[f[0]];
+      el.required = m === "required";
+      if (m !== "off") preForm.append(h("label", {"for": el.id, text: f[1] + (m === "optional" ? " " + t("opt") : "")}), el);
+    });
+    preForm.append(pErr, pBtn);
+  }
+  function preError(k, text) {
+    pErr.textContent = text; pErr.hidden = false; pBtn.disabled = false;
+    var el = FIELDS[k];
+    if (el) { el.setAttribute("aria-invalid", "true"); el.focus(); }
+  }
+  for (var fk in FIELDS) FIELDS[fk].addEventListener("input", function (ev) { ev.target.removeAttribute("aria-invalid"); });
 
   var score = 0, stars = [];
   var starBox = h("fieldset", {cls: "stars"}, [h("legend", {cls: "sr", text: t("rateQ")})]);
@@ -578,7 +683,11 @@
     try { ws = new WebSocket(wsUrl); } catch (e) { conn = "refused"; paint(); return; }
     var sock = ws;
     ws.onopen = function () {
-      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0, epoch: epoch,
+      // The seqs on screen are of conv: the server replays what came after them
+      // (and the close, if the chat ended while the page was away).
+      var on = conv && !closed;
+      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token,
+        conversation: on ? conv : "", last_seq: on ? lastSeq : 0, epoch: epoch,
         name: (me.name || "").slice(0, 100), email: (me.email || "").slice(0, 254),
         page: location.href.slice(0, 2000), language: navigator.language || "",
         title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),
@@ -612,7 +721,8 @@
       for (var s in msgs) msgs[s].remove();
       msgs = {}; log = []; lastSeq = 0; readTo = 0; mineRead = 0; epoch = f.epoch; save(); paint();
     } else if (type === "welcome") {
-      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false; epoch = f.epoch || epoch;
+      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false; pBtn.disabled = false; epoch = f.epoch || epoch;
+      if (f.site) { cfg = f.site; keep(local, KEY + ":s", cfg); look(); paintPre(); }
       if (f.token !== token) { token = f.token; }
       if (!f.conversation && conv && !closed) {
         // The chat ended while this page was away.
@@ -629,7 +739,9 @@
       if (!conv) newConversation(f.conversation);
       if (f.conversation === conv) { queue = {position: f.position, eta: f.eta}; save(); paint(); }
     } else if (type === "joined") {
-      opName = f.operator; queue = null; save(); say(t("here", opName)); paint();
+      opName = f.operator; queue = null;
+      if (f.avatar) avs[opName] = f.avatar; else delete avs[opName];
+      save(); say(t("here", opName)); paint();
     } else if (type === "typing") {
       typingLine.textContent = f.active && f.from !== "visitor" ? t("typing", f.name) : "";
     } else if (type === "read") {
@@ -647,6 +759,9 @@
       paintInvite(); setOpen(true); say(t("inv", invite.op) + ": " + invite.text); paint(); input.focus();
     } else if (type === "invitation_ended") {
       if (invite && invite.id === f.invitation) { invite = null; paint(); }
+    } else if (type === "prechat_saved") {
+      me.pre = 1; me.name = f.name || me.name; me.email = f.email || me.email; save(); pBtn.disabled = false; paint();
+      if (!composer.hidden) input.focus();
     } else if (type === "ticket_saved") {
       fText.value = ""; fBtn.disabled = false; fDone.textContent = t("saved"); fDone.hidden = false;
     } else if (type === "error") {
@@ -665,6 +780,14 @@
     if (code === "blocked") { conn = "blocked"; ready = false; if (ws) ws.close(1000); paint(); return; }
     if (!welcomed && (code === "unknown_department" || code === "unknown_region")) { dept = ""; if (ws) ws.close(1000); return; }
     if (code === "already_rated") { rated = true; showRating(); save(); paint(); return; }
+    var field = {name_required: "name", email_required: "email", question_required: "question", invalid_email: "email"}[code];
+    if (field) {
+      // The server wants the form (its fields changed, or it was never sent): the
+      // words go back into it, with the field named.
+      me.pre = 0; save();
+      if (p) { pQ.value = p.text; p.el.remove(); delete pend[f.cid]; }
+      paint(); preError(field, f.message); return;
+    }
     if (!rating.hidden && (code === "not_closed" || code === "no_conversation")) rBtn.disabled = false;
     if (code === "too_many_tickets" || code === "invalid_argument" && !fBtn.hidden && fBtn.disabled) {
       fBtn.disabled = false; fDone.textContent = f.message; fDone.hidden = false; return;
@@ -684,7 +807,7 @@
 
   // -- an operator's invitation: its words, who wrote them, and a way to say no -------
   function paintInvite() {
-    var av = /^https:\/\//.test(invite.av) ? h("img", {cls: "av", src: invite.av, alt: ""}) : h("span", {cls: "av", text: initials(invite.op), "aria-hidden": "true"});
+    var av = face(invite.op, invite.av);
     inviteCard.replaceChildren(h("div", {cls: "m"}, [av, h("div", {cls: "col"}, [h("div", {cls: "who", text: t("inv", invite.op), dir: "auto"}),
       h("div", {cls: "b"}, [h("div", {cls: "tx", text: invite.text, dir: "auto"})])])]),
       h("button", {cls: "no", type: "button", text: t("noThanks"), onclick: function () {
@@ -703,6 +826,7 @@
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); composer.requestSubmit(); }
   });
+  function newCid() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); }
   function post(text, cid, ts) {
     if (closed) { newConversation(""); }
     var li = draw({s: 0, f: "visitor", n: "", x: text, ts: ts, c: cid});
@@ -718,7 +842,7 @@
     var text = input.value.trim();
     if (!text) return;
     input.value = ""; input.style.height = ""; lastTyping = 0;
-    var cid = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    var cid = newCid();
     post(text, cid, Date.now());
     invite = null; // the answer accepts it: the chat starts with the inviter
     if (ready) send({type: "msg", cid: cid, text: text});
@@ -737,6 +861,7 @@
   document.addEventListener("visibilitychange", markRead);
 
   // -- start: draw what was kept, then connect -------------------------------------------
+  look(); paintPre();
   (kept.msgs || []).forEach(function (m) { shown(m, false); });
   (kept.pend || []).forEach(function (p) { post(p[1], p[0], p[2]); });
   if (closed && log.length) showRating();

@@ -143,7 +143,12 @@ def encode_event(event: Event) -> bytes:
     if cls is OperatorJoined:
         j: Any = event
         return orjson.dumps(
-            {"type": "joined", "conversation": j.conversation_id, "operator": j.operator_name}
+            {
+                "type": "joined",
+                "conversation": j.conversation_id,
+                "operator": j.operator_name,
+                "avatar": j.avatar_url,
+            }
         )
     if cls is Closed:
         c: Any = event

@@ -48,6 +48,7 @@ class Queued(NamedTuple):
 class OperatorJoined(NamedTuple):
     conversation_id: str
     operator_name: str
+    avatar_url: str = ""  # the operator's (an https URL), for the widget
 
 
 class Assigned(NamedTuple):

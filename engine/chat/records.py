@@ -121,7 +121,7 @@ class Site:
     # side, operators' avatars shown, pre-chat fields (off, optional, required)
     # and words per language.
     widget_color: str = ""
-    widget_position: str = "right"
+    widget_position: str = ""
     widget_avatars: bool = True
     prechat_name: str = "off"
     prechat_email: str = "off"

@@ -19,7 +19,7 @@ from engine.errors import InvalidArgument
 
 # The languages the widget has built-in words for (edge/static/widget.js).
 WIDGET_LANGUAGES = ("en", "de", "fr", "es", "ja", "ar", "he")
-POSITIONS = ("right", "left")
+POSITIONS = ("", "right", "left")  # "": the embed tag's, else right
 FIELD_MODES = ("off", "optional", "required")
 PRECHAT_FIELDS = ("name", "email", "question")
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -40,7 +40,7 @@ def check_color(color: str) -> str:
 def check_position(position: str) -> None:
     if position not in POSITIONS:
         raise InvalidArgument(
-            "bad_position", "the widget's position is right or left", field="widget_position"
+            "bad_position", "the widget's position is right or left ('' the embed tag's)", field="widget_position"
         )
 
 

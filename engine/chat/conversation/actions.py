@@ -60,7 +60,7 @@ def join(chat: ConversationState, op_id: str, name: str, invisible: bool, ctx: C
         chat.notice(f"{name} joined {how}", None, ctx, kind="note")
     else:
         chat.operators[op_id] = name
-        joined = OperatorJoined(chat.id, name)
+        joined = OperatorJoined(chat.id, name, chat.avatar_of(op_id, ctx))
         chat.notice(f"{name} joined the chat", chat.subscribers.later_to_visitors(joined), ctx)
     chat.card(ctx)
 
@@ -164,7 +164,7 @@ def _settle(chat: ConversationState, done: ClaimDone, ctx: Context) -> None:
     ctx.ref(OPERATOR, target).tell(ConfirmClaim(chat.id))
     chat.invisible.pop(target, None)
     chat.operators[target] = target_name
-    joined = OperatorJoined(chat.id, target_name)
+    joined = OperatorJoined(chat.id, target_name, chat.avatar_of(target, ctx))
     if isinstance(action, InviteOperator):
         by = chat.operators.get(action.by_id) or chat.invisible.get(action.by_id, "")
         text = f"{by} invited {target_name}"

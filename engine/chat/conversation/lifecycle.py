@@ -113,7 +113,7 @@ def _operator_writes(chat: ConversationState, op_id: str, ctx: Context) -> None:
     name = chat.invisible.pop(op_id, None)
     if name is not None:
         chat.operators[op_id] = name
-        joined = OperatorJoined(chat.id, name)
+        joined = OperatorJoined(chat.id, name, chat.avatar_of(op_id, ctx))
         chat.notice(f"{name} joined the chat", chat.subscribers.later_to_visitors(joined), ctx)
         chat.card(ctx)
     if not chat.answered:
@@ -175,7 +175,7 @@ def assign(chat: ConversationState, operator_id: str, operator_name: str, ctx: C
     if not chat.assigned_ms:
         chat.assigned_ms = ctx.clock.wall_ms()
     chat.card(ctx)
-    joined = OperatorJoined(chat.id, operator_name)
+    joined = OperatorJoined(chat.id, operator_name, chat.avatar_of(operator_id, ctx))
     hooks = notify.chat_ops(
         ctx.services, chat.require(), "chat.assigned", operator_id=operator_id,
         operator_name=operator_name,

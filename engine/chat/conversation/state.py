@@ -161,6 +161,11 @@ class ConversationState:
             raise PermissionDenied("not_participant", "you are not in this conversation")
         return name
 
+    def avatar_of(self, operator_id: str, ctx: Context) -> str:
+        """An operator's avatar URL ("" for none)."""
+        op = ctx.services.directory.operators.get(operator_id)
+        return op.avatar_url if op is not None else ""
+
     # -- notices --------------------------------------------------------------------
 
     def notice(

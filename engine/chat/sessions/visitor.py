@@ -25,6 +25,7 @@ from engine.chat.events import (
     Event,
     Invitation,
     InvitationEnded,
+    OperatorJoined,
     PrechatSaved,
     Rated,
     Sink,
@@ -461,10 +462,14 @@ class VisitorSession:
                     break
         return self._refusal() if not self.department_id else None
 
+    def _current_site(self) -> Site:
+        """The site's settings now (an admin may change them while connected)."""
+        return self.engine.directory.sites.get(self.site.id) or self.site
+
     def _form_refusal(self, by_form: bool) -> CommandFailed | None:
         """A required field of the pre-chat form the visitor has not given
         (``by_form``: the chat opens with the form's question)."""
-        site = self.site
+        site = self._current_site()
         if site.prechat_name == "required" and not self.given_name:
             return CommandFailed("name_required", "the pre-chat form needs your name")
         if site.prechat_email == "required" and not self.email:
@@ -558,7 +563,7 @@ class VisitorSession:
         requires and the form left empty is refused with a code naming it,
         and nothing of the form is taken then."""
         name, email, question = name.strip(), email.strip(), question.strip()
-        site = self.site
+        site = self._current_site()
         problem: CommandFailed | None = None
         if len(name) > MAX_NAME:
             problem = CommandFailed("invalid_argument", f"a name has at most {MAX_NAME} characters")
@@ -698,6 +703,8 @@ class VisitorSession:
         elif type(event) is Departments:
             self.view = event
             event = self.departments()
+        elif type(event) is OperatorJoined and not self.site.widget_avatars:
+            event = event._replace(avatar_url="")  # the site shows no faces
         elif type(event) is Closed and event.conversation_id == self.conversation_id:
             # The next message opens a new conversation; a rating goes to this one.
             self._leave_closed()
