@@ -57,7 +57,9 @@
       newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
       slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks",
       pre: "Before we start, tell us who you are.", question: "How can we help?", start: "Start chat",
-      opt: "(optional)", need: "Please fill this in."},
+      opt: "(optional)", need: "Please fill this in.",
+      nJoined: "{n} joined the chat", nLeft: "{n} left the chat", finding: "Finding someone to help you…",
+      hold: "{n} put the chat on hold", back: "{n} is back", closedBy: "{n} ended the chat", youEnded: "You ended the chat"},
     de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
       open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
       connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
@@ -79,7 +81,9 @@
       newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
       slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke",
       pre: "Bevor es losgeht: Wer sind Sie?", question: "Wie können wir helfen?", start: "Chat starten",
-      opt: "(optional)", need: "Bitte ausfüllen."},
+      opt: "(optional)", need: "Bitte ausfüllen.",
+      nJoined: "{n} ist dem Chat beigetreten", nLeft: "{n} hat den Chat verlassen", finding: "Wir suchen jemanden, der Ihnen hilft…",
+      hold: "{n} hat den Chat pausiert", back: "{n} ist wieder da", closedBy: "{n} hat den Chat beendet", youEnded: "Sie haben den Chat beendet"},
     fr: {title: "Discutons", greeting: "Bonjour ! Posez-nous vos questions, nous sommes là pour vous aider.",
       open: "Ouvrir le chat", dismiss: "Masquer", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
       connecting: "Connexion…", lost: "Connexion perdue. Nouvel essai dans {n} s…",
@@ -101,7 +105,9 @@
       newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
       slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci",
       pre: "Avant de commencer, dites-nous qui vous êtes.", question: "Comment pouvons-nous aider ?",
-      start: "Démarrer le chat", opt: "(facultatif)", need: "Merci de remplir ce champ."},
+      start: "Démarrer le chat", opt: "(facultatif)", need: "Merci de remplir ce champ.",
+      nJoined: "{n} a rejoint le chat", nLeft: "{n} a quitté le chat", finding: "Nous cherchons quelqu’un pour vous aider…",
+      hold: "{n} a mis le chat en attente", back: "{n} est de retour", closedBy: "{n} a terminé le chat", youEnded: "Vous avez terminé le chat"},
     es: {title: "Chatea con nosotros", greeting: "¡Hola! Pregúntanos lo que quieras, te ayudamos con gusto.",
       open: "Abrir chat", dismiss: "Ocultar", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
       connecting: "Conectando…", lost: "Conexión perdida. Reintentando en {n} s…",
@@ -123,7 +129,9 @@
       newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
       slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias",
       pre: "Antes de empezar, dinos quién eres.", question: "¿En qué podemos ayudarte?", start: "Empezar chat",
-      opt: "(opcional)", need: "Rellena este campo."},
+      opt: "(opcional)", need: "Rellena este campo.",
+      nJoined: "{n} se unió al chat", nLeft: "{n} salió del chat", finding: "Buscando a alguien que te ayude…",
+      hold: "{n} puso el chat en espera", back: "{n} ha vuelto", closedBy: "{n} terminó el chat", youEnded: "Terminaste el chat"},
     ja: {title: "チャットで相談", greeting: "こんにちは！何でもお気軽にご質問ください。",
       open: "チャットを開く", dismiss: "閉じる", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
       connecting: "接続中…", lost: "接続が切れました。{n} 秒後に再接続します…",
@@ -145,7 +153,9 @@
       newChat: "新しいチャット", unread: "未読 {n} 件", messages: "メッセージ", from: "{n}：{t}",
       slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です",
       pre: "はじめに、お名前などをお知らせください。", question: "ご用件をお聞かせください", start: "チャットを開始",
-      opt: "（任意）", need: "入力してください。"},
+      opt: "（任意）", need: "入力してください。",
+      nJoined: "{n} が参加しました", nLeft: "{n} が退出しました", finding: "担当者を探しています…",
+      hold: "{n} がチャットを保留にしました", back: "{n} が戻りました", closedBy: "{n} がチャットを終了しました", youEnded: "チャットを終了しました"},
     ar: {title: "تحدث معنا", greeting: "مرحبًا! اسألنا عن أي شيء، يسعدنا مساعدتك.",
       open: "افتح المحادثة", dismiss: "إخفاء", hide: "تصغير المحادثة", online: "نحن متصلون", offline: "غير متصل",
       connecting: "جارٍ الاتصال…", lost: "انقطع الاتصال. إعادة المحاولة خلال {n} ث…",
@@ -167,7 +177,9 @@
       newChat: "محادثة جديدة", unread: "{n} غير مقروءة", messages: "الرسائل", from: "{n}: {t}",
       slow: "أنت ترسل بسرعة كبيرة. انتظر لحظة.", inv: "{n} يدعوك إلى المحادثة", noThanks: "لا، شكرًا",
       pre: "قبل أن نبدأ، عرّفنا بنفسك.", question: "كيف يمكننا المساعدة؟", start: "ابدأ المحادثة",
-      opt: "(اختياري)", need: "يرجى ملء هذا الحقل."}
+      opt: "(اختياري)", need: "يرجى ملء هذا الحقل.",
+      nJoined: "انضم {n} إلى المحادثة", nLeft: "غادر {n} المحادثة", finding: "نبحث عن شخص لمساعدتك…",
+      hold: "أوقف {n} المحادثة مؤقتًا", back: "عاد {n}", closedBy: "أنهى {n} المحادثة", youEnded: "أنهيت المحادثة"}
   };
   var wanted = (attr("lang") || navigator.language || "en").toLowerCase().split("-")[0];
   var lang = WORDS[wanted] ? wanted : "en";
@@ -439,11 +451,21 @@
     }
     return list.lastElementChild.firstChild;
   }
-  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid}
+  // A notice comes as a code and names, said here in the visitor's language (its
+  // text is the operators' English, shown only for a code this widget does not know).
+  var NOTICE = {joined: ["nJoined", 0], invited: ["nJoined", 1], transferred: ["nJoined", 1], took_over: ["nJoined", 1],
+    left: ["nLeft", 0], moved: ["finding"], requeued: ["finding"], on_hold: ["hold", 0], active: ["back", 0],
+    closed_by_operator: ["closedBy", 0], closed_by_visitor: ["youEnded"]};
+  function noticeText(m) {
+    var w = NOTICE[m.o], a = m.a || [];
+    if (m.o === "closed") return t(a[0] === "no_operator" ? "tooLate" : "ended");
+    return w ? t(w[0], a[w[1]]) : m.x;
+  }
+  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid, o: notice code, a: its names}
   function draw(m) {
     var ol = section(), li;
     if (m.f === "system") {
-      li = h("li", {cls: "sys"}, [h("span", {text: m.x, dir: "auto"}), h("span", {text: " · " + clock.format(m.ts)})]);
+      li = h("li", {cls: "sys"}, [h("span", {text: noticeText(m), dir: "auto"}), h("span", {text: " · " + clock.format(m.ts)})]);
     } else {
       var mine = m.f === "visitor";
       var col = h("div", {cls: "col"}, [h("div", {cls: "b"}, [
@@ -488,7 +510,7 @@
       if (m.f === "operator") { opName = m.n || opName; typingLine.textContent = ""; }
       if (!isOpen || document.visibilityState === "hidden") { unread++; paintBadge(); }
       if (!isOpen && m.f === "operator") { peekWho.textContent = m.n; peekText.textContent = m.x; peek.hidden = false; }
-      say(m.f === "operator" ? t("from", m.n, m.x) : m.x);
+      say(m.f === "operator" ? t("from", m.n, m.x) : noticeText(m));
     }
     scrollDown();
   }
@@ -708,7 +730,7 @@
     var type = f.type;
     if (type === "msg") {
       if (f.conversation !== conv) newConversation(f.conversation);
-      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid}, true);
+      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid, o: f.notice, a: f.args}, true);
       markRead(); save(); paint();
     } else if (type === "ack") {
       if (f.conversation !== conv) { newConversation(f.conversation); }
@@ -749,7 +771,7 @@
     } else if (type === "closed") {
       if (f.conversation === conv) {
         closed = true; queue = null; typingLine.textContent = ""; confirmEnd(false);
-        if (f.reason === "no_operator") { section().append(h("li", {cls: "sys", text: t("tooLate")})); offline = true; }
+        if (f.reason === "no_operator") offline = true; // the close's notice said why
         showRating(); say(t("ended")); save(); paint();
       }
     } else if (type === "rated") {

@@ -102,18 +102,20 @@ def encode_event(event: Event) -> bytes:
     cls = type(event)
     if cls is MessageEvent:
         e: Any = event
-        return orjson.dumps(
-            {
-                "type": "msg",
-                "conversation": e.conversation_id,
-                "seq": e.seq,
-                "from": e.author_kind,
-                "name": e.author_name,
-                "text": e.text,
-                "cid": e.client_msg_id,
-                "ts": e.sent_at_ms,
-            }
-        )
+        msg: dict[str, Any] = {
+            "type": "msg",
+            "conversation": e.conversation_id,
+            "seq": e.seq,
+            "from": e.author_kind,
+            "name": e.author_name,
+            "text": e.text,
+            "cid": e.client_msg_id,
+            "ts": e.sent_at_ms,
+        }
+        if e.notice:
+            # A notice's code and names: the widget says it in its language.
+            msg["notice"], msg["args"] = e.notice[0], e.notice[1:]
+        return orjson.dumps(msg)
     if cls is Ack:
         a: Any = event
         return orjson.dumps(

@@ -23,6 +23,9 @@ class MessageEvent(NamedTuple):
     text: str
     client_msg_id: str
     sent_at_ms: int
+    # A notice's code and arguments (names), e.g. ("joined", "Kim"): the widget
+    # says it in the visitor's language; the text is the operators' English.
+    notice: tuple[str, ...] = ()
 
 
 class Ack(NamedTuple):

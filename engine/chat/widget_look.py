@@ -40,7 +40,9 @@ def check_color(color: str) -> str:
 def check_position(position: str) -> None:
     if position not in POSITIONS:
         raise InvalidArgument(
-            "bad_position", "the widget's position is right or left ('' the embed tag's)", field="widget_position"
+            "bad_position",
+            "the widget's position is right or left ('' the embed tag's)",
+            field="widget_position",
         )
 
 

@@ -114,7 +114,12 @@ def _operator_writes(chat: ConversationState, op_id: str, ctx: Context) -> None:
     if name is not None:
         chat.operators[op_id] = name
         joined = OperatorJoined(chat.id, name, chat.avatar_of(op_id, ctx))
-        chat.notice(f"{name} joined the chat", chat.subscribers.later_to_visitors(joined), ctx)
+        chat.notice(
+            f"{name} joined the chat",
+            chat.subscribers.later_to_visitors(joined),
+            ctx,
+            code=("joined", name),
+        )
         chat.card(ctx)
     if not chat.answered:
         chat.answered = True
@@ -185,11 +190,16 @@ def assign(chat: ConversationState, operator_id: str, operator_name: str, ctx: C
         chat.subscribers.later_to_visitors(joined),
         ctx,
         extra=hooks,
+        code=("joined", operator_name),
     )
 
 
 def requeue(
-    chat: ConversationState, text: str, ctx: Context, info: ConversationInfo | None = None
+    chat: ConversationState,
+    text: str,
+    ctx: Context,
+    info: ConversationInfo | None = None,
+    code: tuple[str, ...] = ("requeued",),
 ) -> None:
     """Nobody is left to answer (or the chat moves on to another department):
     back in a queue, first in line. The notice, the record and the place in
@@ -203,7 +213,7 @@ def requeue(
     def enqueue() -> None:
         ctx.ref(QUEUE, waiting.department_id).tell(Enqueue(waiting, key))
 
-    chat.notice(text, enqueue, ctx, extra=[op])
+    chat.notice(text, enqueue, ctx, extra=[op], code=code)
 
 
 def move(chat: ConversationState, dept_id: str, reason: str, ctx: Context) -> None:
@@ -217,7 +227,7 @@ def move(chat: ConversationState, dept_id: str, reason: str, ctx: Context) -> No
         return
     why = "nobody was free in time" if reason == "max_wait" else reason
     moved = dataclasses.replace(info, department_id=dept_id, region_id="", priority=1)
-    requeue(chat, f"Moved to {dept.name}: {why}", ctx, moved)
+    requeue(chat, f"Moved to {dept.name}: {why}", ctx, moved, ("moved", dept.name))
     chat.card(ctx)
 
 
@@ -229,13 +239,13 @@ def operator_left(chat: ConversationState, op_id: str, requeued: bool, ctx: Cont
     if name is None or chat.status == "closed":
         return
     if chat.operators:
-        chat.notice(f"{name} went offline and left the chat", None, ctx)
+        chat.notice(f"{name} went offline and left the chat", None, ctx, code=("left", name))
         chat.card(ctx)
         return
     if not requeued:
         close(chat, "system", op_id, ctx, "operator_offline")
         return
-    requeue(chat, f"{name} went offline; finding another operator", ctx)
+    requeue(chat, f"{name} went offline; finding another operator", ctx, code=("left", name))
     chat.card(ctx)
 
 
@@ -275,9 +285,11 @@ def close(
     closed = Closed(chat.id, by_id, chat.closed_reason)
     if by_kind == "system":
         text = _SYSTEM_CLOSE.get(reason, "Chat closed")
+        code: tuple[str, ...] = ("closed", reason)
     else:
         name = chat.operators.get(by_id, "") if by_kind == "operator" else "the visitor"
         text = f"Chat closed by {name}"
+        code = ("closed_by_" + by_kind, name if by_kind == "operator" else "")
 
     # The close's webhooks, and a missed chat's emails, in the close's commit.
     extra = notify.chat_ops(
@@ -302,7 +314,7 @@ def close(
         if was_queued:
             ctx.ref(QUEUE, info.department_id).tell(Dequeue(chat.id))
 
-    chat.notice(text, finish, ctx, extra=extra)
+    chat.notice(text, finish, ctx, extra=extra, code=code)
 
 
 def replay_missed(chat: ConversationState, sink: Sink, ctx: Context) -> None:
