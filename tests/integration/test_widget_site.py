@@ -130,7 +130,8 @@ async def test_required_prechat_fields_are_enforced_by_the_server(tmp_path: Path
         v.send({"type": "msg", "cid": "m2", "text": "still me"})
         assert (await v.recv("error"))["code"] == "name_required"
 
-        v.send({"type": "prechat", "name": " Ana ", "email": "ana@shop.test", "question": "Where is my parcel?", "cid": "q1"})  # fmt: skip
+        form = {"name": " Ana ", "email": "ana@shop.test", "question": "Where is my parcel?"}
+        v.send({"type": "prechat", "cid": "q1", **form})
         saved = await v.recv("prechat_saved")
         assert (saved["name"], saved["email"]) == ("Ana", "ana@shop.test")
         ack = await v.recv("ack")
