@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -133,9 +134,9 @@ def widget(if_none_match: str, accept_encoding: str) -> WSUpgradeResponseWithLis
     """The widget script: gzipped when accepted; 304 when the page has it."""
     extra = {"ETag": WIDGET_ETAG, "Vary": "Accept-Encoding"}
     if WIDGET_ETAG in (tag.strip() for tag in if_none_match.split(",")):
-        out = headers(JS)
-        del out["Content-Type"]
-        response = WSUpgradeResponse.create_error_response(304, b"", {**out, **extra})
+        # picows builds error answers from 400 up only: an empty OK, renumbered.
+        response = WSUpgradeResponse.create_ok_response(b"", {**headers(JS), **extra})
+        response.status = HTTPStatus.NOT_MODIFIED
         return WSUpgradeResponseWithListener(response, None)
     body = WIDGET_JS
     if _accepts_gzip(accept_encoding):
