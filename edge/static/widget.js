@@ -315,7 +315,7 @@
     ".end button{padding:6px 12px;border-radius:8px;border:1px solid #cfd4dd;font-weight:600}.end .dg{background:#b42318;color:#fff;border-color:#b42318}" +
     ".msg{padding:24px 20px;text-align:center;color:#374151}" +
     ".inv .m{max-width:100%;margin:0 0 8px}img.av{object-fit:cover;padding:0}.inv .no{text-decoration:underline;color:#4b5563;font-size:13px}" +
-    ".fa{display:contents}.er{color:#b42318;font-weight:600;margin-top:8px}[aria-invalid=true]{border-color:#b42318}" +
+    ".fa{display:contents}.card .er{color:#b42318;font-weight:600;margin-top:8px}[aria-invalid=true]{border-color:#b42318}" +
     "[dir=rtl] .b{border-radius:16px 16px 4px 16px}[dir=rtl] .me .b{border-radius:16px 16px 16px 4px}" +
     "@media (max-width:480px){.p{inset:0!important;width:auto;height:100%;border-radius:0}.open .la{display:none}" +
     ".hd{padding-top:max(14px,env(safe-area-inset-top))}.cp{padding-bottom:max(10px,env(safe-area-inset-bottom))}}" +
@@ -397,10 +397,12 @@
   function face(n, url) {
     // An operator's picture when the site shows them: only https or this host's
     // own paths, loaded without a referrer; else the initials.
+    // A picture that cannot load (gone, or refused by the page's img-src) gives
+    // way to the initials.
     url = url === undefined ? cfg.avatars !== false && avs[n] : url;
-    return url && /^(https:\/\/|\/(?!\/))/.test(url) ?
-      h("img", {cls: "av", src: new URL(url, base).href, alt: "", referrerpolicy: "no-referrer"}) :
-      h("span", {cls: "av", text: initials(n), "aria-hidden": "true"});
+    var mark = h("span", {cls: "av", text: initials(n), "aria-hidden": "true"});
+    return url && /^(https:\/\/|\/(?!\/))/.test(url) ? h("img", {cls: "av", src: new URL(url, base).href, alt: "",
+      referrerpolicy: "no-referrer", onerror: function (ev) { ev.target.replaceWith(mark); }}) : mark;
   }
 
   // -- opening and closing the panel -------------------------------------------------

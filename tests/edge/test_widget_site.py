@@ -7,6 +7,8 @@ Screenshots of each key state go to /tmp/widget-shots/site-*.png."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,28 @@ from tests.integration.test_widget_site import update
 PHONE = {**DEVICES["phone"], "viewport": {"width": 375, "height": 812}}
 SIZES: dict[str, dict[str, Any]] = {"desktop": DEVICES["desktop"], "phone": PHONE}
 AVATAR = "https://cdn.shop.test/kim.png"
-# A 1x1 PNG, served for the avatar's URL by the test (the browser has no network).
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a8"
-    "6a6a0000000049454e44ae426082"
-)
+
+
+# A small PNG, served for the avatar's URL by the test (the browser has no network).
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xd9\x77\x06" * 8 for _ in range(8))
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
+SHOP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Shop</h1><script src="/widget.js" data-site="{site}" async></script></body></html>"""
 
 
 async def shot(page: Page, name: str) -> None:
@@ -218,7 +236,19 @@ async def test_a_page_load_after_the_chat_closed_while_away(
         context = await browser.new_context(**DEVICES["desktop"], locale="en-US")
         page = await context.new_page()
         await page.route(AVATAR, lambda route: route.fulfill(body=PNG, content_type="image/png"))
-        base = f"http://127.0.0.1:{app.http_port}/"
+        # A shop whose CSP lets in the widget and the avatars' host.
+        base = f"http://127.0.0.1:{app.http_port}/shop"
+        csp = (
+            f"default-src 'none'; script-src 'self'; connect-src ws://127.0.0.1:{app.http_port};"
+            " img-src https://cdn.shop.test"
+        )
+        shop = SHOP.replace("{site}", site)
+        await context.route(
+            base,
+            lambda route: route.fulfill(
+                body=shop, content_type="text/html", headers={"Content-Security-Policy": csp}
+            ),
+        )
         await page.goto(base)
         await open_panel(page)
         composer = page.locator(f"{W} .cp textarea")
@@ -232,6 +262,10 @@ async def test_a_page_load_after_the_chat_closed_while_away(
         await expect(header_face).to_have_attribute("src", AVATAR)
         assert await header_face.get_attribute("referrerpolicy") == "no-referrer"
         await expect(page.locator(f"{W} .m:not(.me) img.av").first).to_have_attribute("src", AVATAR)
+        await page.wait_for_function(
+            "() => document.querySelector('parley-chat').shadowRoot"
+            ".querySelector('.hd img.av').naturalWidth === 8"
+        )
 
         await page.goto("about:blank")  # the page is away
         op.say(conv, "o2", "It left today.")
@@ -258,6 +292,12 @@ async def test_a_page_load_after_the_chat_closed_while_away(
         await update(boss, site, widget_avatars=False)
         context = await browser.new_context(**DEVICES["desktop"], locale="en-US")
         page = await context.new_page()
+        await context.route(
+            base,
+            lambda route: route.fulfill(
+                body=shop, content_type="text/html", headers={"Content-Security-Policy": csp}
+            ),
+        )
         asked: list[str] = []
         page.on("request", lambda r: asked.append(r.url) if "cdn.shop.test" in r.url else None)
         await page.goto(base)
