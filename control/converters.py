@@ -28,6 +28,7 @@ from engine.chat.events import (
     OfferWithdrawn,
     OperatorJoined,
     OperatorPresence,
+    PrechatSaved,
     Queued,
     Rated,
     ReadUpTo,
@@ -97,6 +98,9 @@ def fill_message(target: Any, e: MessageEvent) -> None:
     target.text = e.text
     target.client_msg_id = e.client_msg_id
     target.sent_at_ms = e.sent_at_ms
+    if e.notice:
+        target.notice = e.notice[0]
+        target.notice_args.extend(e.notice[1:])
 
 
 def add_operator_events(
@@ -274,7 +278,9 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
     if cls is OperatorJoined:
         return visitor_pb2.VisitorEvent(
             assigned=visitor_pb2.OperatorJoined(
-                conversation_id=e.conversation_id, operator_name=e.operator_name
+                conversation_id=e.conversation_id,
+                operator_name=e.operator_name,
+                avatar_url=e.avatar_url,
             )
         )
     if cls is Typing:
@@ -297,6 +303,10 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         return visitor_pb2.VisitorEvent(departments=departments_pb(e))
     if cls is TicketSaved:
         return visitor_pb2.VisitorEvent(ticket=visitor_pb2.TicketSaved(ticket_id=e.ticket_id))
+    if cls is PrechatSaved:
+        return visitor_pb2.VisitorEvent(
+            prechat_saved=visitor_pb2.VisitorPrechatSaved(name=e.name, email=e.email)
+        )
     if cls is Invitation:
         return visitor_pb2.VisitorEvent(
             invitation=visitor_pb2.VisitorInvitation(
@@ -540,6 +550,9 @@ def visitor_command(c: visitor_pb2.VisitorCommand) -> VisitorCommand:
         return commands.CloseChat()
     if which == "decline_invitation":
         return commands.DeclineInvitation()
+    if which == "prechat":
+        p = c.prechat
+        return commands.Prechat(p.name, p.email, p.question, p.client_msg_id)
     return commands.UnknownCommand()
 
 
@@ -557,6 +570,7 @@ def visitor_hello(h: visitor_pb2.VisitorHello) -> commands.Hello:
         referrer=h.referrer,
         tz_offset=h.tz_offset_minutes,
         epoch=h.epoch,
+        conversation=h.conversation_id,
     )
 
 

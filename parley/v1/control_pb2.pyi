@@ -360,7 +360,9 @@ class Site(_message.Message):
     or "#rrggbb" ("": the widget's blue), else INVALID_ARGUMENT "bad_color".
     """
     widget_position: _builtins.str
-    """"right" (the default) or "left", else "bad_position"."""
+    """"right" or "left" ("": the embed tag's data-position, else right); else
+    "bad_position".
+    """
     widget_avatars: _builtins.bool
     """Operators' avatars shown in the widget's header and bubbles."""
     prechat_name: _builtins.str

@@ -32,7 +32,7 @@ def test_the_committed_build_is_fresh(tmp_path: Path) -> None:
     fresh = build.build(tmp_path / "widget.min.js").read_bytes()
     committed = (ROOT / "edge/static/widget.min.js").read_bytes()
     assert fresh == committed, "widget.min.js is stale: run python scripts/build_widget.py"
-    assert static.WIDGET_JS == committed
+    assert committed == static.WIDGET_JS
 
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:

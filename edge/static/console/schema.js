@@ -82,6 +82,8 @@ export const SCHEMA = {
     [6, "text", "string", 0, null, null],
     [7, "client_msg_id", "string", 0, null, null],
     [8, "sent_at_ms", "int64", 0, null, null],
+    [9, "notice", "string", 0, null, null],
+    [10, "notice_args", "string", 1, null, null],
   ],
   "parley.v1.ChatOffered": [
     [1, "conversation_id", "string", 0, null, null],
