@@ -2,8 +2,9 @@
 chat languages and set their storage quota.
 
 A site holds the page origins the widget may run on, the time zone its hours are
-read in and whether operators see what visitors type; everything else of the
-account (departments, groups, link rules, blocks) hangs below a site.
+read in, whether operators see what visitors type, and the widget's look, words
+per language and pre-chat form (engine/chat/widget_look.py); everything else of
+the account (departments, groups, link rules, blocks) hangs below a site.
 """
 
 from __future__ import annotations

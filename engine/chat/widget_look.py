@@ -18,7 +18,7 @@ from typing import Any
 from engine.errors import InvalidArgument
 
 # The languages the widget has built-in words for (edge/static/widget.js).
-WIDGET_LANGUAGES = ("en", "de", "fr", "es", "ja", "ar", "he")
+WIDGET_LANGUAGES = ("en", "de", "fr", "es", "ja", "ar")
 POSITIONS = ("", "right", "left")  # "": the embed tag's, else right
 FIELD_MODES = ("off", "optional", "required")
 PRECHAT_FIELDS = ("name", "email", "question")

@@ -434,7 +434,7 @@ class WidgetText(_message.Message):
     GREETING_FIELD_NUMBER: _builtins.int
     OFFLINE_FIELD_NUMBER: _builtins.int
     language: _builtins.str
-    """One the widget has words for (en, de, fr, es, ja, ar, he) or "" for every
+    """One the widget has words for (en, de, fr, es, ja, ar) or "" for every
     other; else "unknown_language".
     """
     title: _builtins.str

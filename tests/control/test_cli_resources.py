@@ -225,3 +225,42 @@ async def test_lists_are_read_through_every_page(tmp_path: Path) -> None:
             client.close()
         r = await cli("group", "list", "--site", site)
         assert all(f"G{n}" in r.stdout for n in range(5))
+
+
+async def test_the_widget_settings_from_the_cli(tmp_path: Path) -> None:
+    """Look, pre-chat form and words per language: each language's words kept
+    apart and changed one at a time; a bad value refused with its code."""
+    async with running(tmp_path) as app:
+        assert app.owner is not None and app.demo is not None
+        cli = await logged_in(app, tmp_path, app.owner)
+        site = app.demo["site"]
+
+        async def ok(*args: str) -> Any:
+            r = await cli("--json", *args)
+            assert r.exit_code == 0, (args, r.output)
+            return orjson.loads(r.stdout)
+
+        s = await ok("site", "update", site, "--color", "#0A7D5A", "--position", "left",
+                     "--no-avatars", "--prechat-name", "required")  # fmt: skip
+        assert (s["widget_color"], s["widget_position"]) == ("#0a7d5a", "left")
+        assert (s.get("widget_avatars", False), s["prechat_name"]) == (False, "required")
+        await ok("site", "update", site, "--title", "Acme help")
+        await ok("site", "update", site, "--lang", "de", "--title", "Acme-Hilfe")
+        s = await ok("site", "update", site, "--lang", "de", "--greeting", "Willkommen.")
+        assert s["widget_texts"] == [
+            {"title": "Acme help"},
+            {"language": "de", "title": "Acme-Hilfe", "greeting": "Willkommen."},
+        ]
+        r = await cli("site", "show", site)
+        assert "words (de)" in r.stdout and "title: Acme-Hilfe; greeting: Willkommen." in r.stdout
+        for args, code in (
+            (("--color", "red"), "bad_color"),
+            (("--lang", "xx", "--title", "Hi"), "unknown_language"),
+            (("--lang", "de", "--title", "x" * 61), "text_too_long"),
+        ):
+            r = await cli("--json", "site", "update", site, *args)
+            assert r.exit_code == 1, r.output
+            assert orjson.loads(r.stderr)["error"]["code"] == code
+        r = await cli("site", "update", site, "--prechat-email", "sometimes")
+        assert r.exit_code == 2  # not one of off, optional, required
+        assert (await ok("site", "show", site))["widget_color"] == "#0a7d5a"
