@@ -63,7 +63,7 @@ from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.records import Site
 from engine.chat.sessions import VisitorSession, failure
-from engine.runtime import Timer
+from engine.runtime import Clock, Timer
 
 log = logging.getLogger("parley.edge")
 
@@ -260,6 +260,7 @@ class Edge:
 
     def __init__(self, engine: Engine, config: EdgeConfig) -> None:
         self.engine = engine
+        self.clock: Clock = engine.clock  # the bridge's timers (an edge process has no engine)
         self.config = config
         self.connections: set[VisitorConnection] = set()
         self.consoles: set[ConsoleConnection] = set()
