@@ -13,10 +13,9 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from tests.integration.helpers import Operator, Visitor
 from parley.v1 import common_pb2, control_pb2
+from tests.integration.helpers import Operator, Visitor
 
 ENGINE_PATTERNS = {
     "grpc": r"gRPC[^(]*\(.*\): (\S+:\d+)",
