@@ -36,8 +36,13 @@ class _Frames(WSListener):  # type: ignore[misc]
         self.inbox.put_nowait({"type": "_closed"})
 
 
+def _where(app: Parley | str) -> str:
+    """host:port of the edge: a running app's, or as given."""
+    return app if isinstance(app, str) else f"127.0.0.1:{app.http_port}"
+
+
 async def ws_upload(
-    app: Parley,
+    app: Parley | str,
     token: str,
     conversation: str,
     data: bytes,
@@ -49,7 +54,7 @@ async def ws_upload(
 ) -> dict[str, Any]:
     """Send a file over /v1/upload; the server's last answer (done or error)."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    url = f"ws://127.0.0.1:{app.http_port}/v1/upload"
+    url = f"ws://{_where(app)}/v1/upload"
     transport, _listener = await ws_connect(lambda: _Frames(inbox), url)
     header = {"token": token, "as": as_, "conversation": conversation, "name": name, "cid": cid}
     header["size"] = len(data) if size is None else size
@@ -80,9 +85,9 @@ def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]
 
 
 async def get_file(
-    app: Parley, conversation: str, digest: str, headers: dict[str, str], query: str = ""
+    app: Parley | str, conversation: str, digest: str, headers: dict[str, str], query: str = ""
 ) -> tuple[int, dict[str, str], bytes]:
-    url = f"http://127.0.0.1:{app.http_port}/v1/files/{conversation}/{digest}{query}"
+    url = f"http://{_where(app)}/v1/files/{conversation}/{digest}{query}"
     return await asyncio.to_thread(_get, url, headers)
 
 
