@@ -56,6 +56,8 @@ class TextCheck:
 def detect(head: bytes, text: TextCheck) -> str | None:
     """The Content-Type of a file whose first bytes are ``head`` (and whose
     every byte ``text`` has seen, finished), or None when it is not allowed."""
+    if not head:
+        return None
     try:
         matches = puremagic.magic_string(head)
     except puremagic.PureError:

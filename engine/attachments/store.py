@@ -99,6 +99,7 @@ class FileStore:
         off the loop); returns the digest."""
         digest = temp.hasher.hexdigest()
         target = self.path(site_id, digest)
+        self.usage(site_id)  # counted before the file joins the folder
         os.fsync(temp.fd)
         os.close(temp.fd)
         temp.fd = -1
@@ -113,7 +114,6 @@ class FileStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-        self.usage(site_id)
         self._usage[site_id] += temp.size
         return digest
 
