@@ -5,6 +5,7 @@ their protective headers; erasure takes the files off the disk."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from control.runner import Parley
+from engine.retention import DAY_MS, SWEEP_SECONDS
+from engine.runtime.clock import FakeClock
 from parley.v1 import control_pb2 as pb
 from parley.v1 import operator_pb2
 from tests.integration.attach_clients import EXE, PNG, get_file, grpc_upload, ws_upload
@@ -250,3 +253,31 @@ async def test_erasure_removes_the_files_no_other_chat_has(tmp_path: Path) -> No
         assert (status, body) == (200, PNG)
         await ann.close()
         await bob.close()
+
+
+async def test_retention_removes_the_files_with_the_transcripts(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with running(tmp_path, clock=clock) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        await boss.api.sites.UpdateSite(
+            pb.UpdateSiteRequest(
+                site=pb.Site(id=app.demo["site"], transcript_retention_days=1),
+                update_mask=field_mask_pb2.FieldMask(paths=["transcript_retention_days"]),
+            ),
+            metadata=boss.metadata,
+        )
+        op = await on_duty(app)
+        v, conv = await open_chat(app, op)
+        old = PNG + b"kept for a day"
+        assert (await ws_upload(app, v.welcome["token"], conv, old))["type"] == "done"
+        op.send_commands(_close(conv))
+        await v.recv("closed")
+        await v.close()
+        assert files_holding(app, b"kept for a day")
+        await app.engine.settle()
+        app.engine.retention.done.clear()
+        clock.advance(2 * DAY_MS / 1000 + SWEEP_SECONDS)
+        await asyncio.wait_for(app.engine.retention.done.wait(), 10)
+        assert app.engine.retention.last.conversations == 1
+        assert not files_holding(app, b"kept for a day")
