@@ -36,7 +36,7 @@ from picows import (
     ws_create_server,
 )
 
-from edge import static
+from edge import files, static
 from edge.bridge.connection import ConsoleConnection
 from edge.bridge.origin import console_origin_allowed
 from edge.bridge.relay import Api
@@ -330,6 +330,8 @@ class Edge:
             return self._console(request)
         if path == LOGIN_PATH:
             return self._console(request, login=True)
+        if path == files.UPLOAD_PATH or path.startswith(files.FILES_PREFIX):
+            return files.route(self, request, path, parts.query)  # attachments (edge/files.py)
         if path != VISITOR_PATH:
             return static.respond(path, self)
         if request.method not in (b"GET", "GET"):

@@ -103,9 +103,16 @@ def site_show(ctx: Ctx, site_id: str) -> None:
                 ("typing preview", "on" if s.typing_preview else "off"),
                 ("languages", ",".join(s.languages) or "all"),
                 ("quota", _quota(s)),
+                ("attachments", _attachment_limits(s)),
             )
         ),
     )
+
+
+def _attachment_limits(s: control_pb2.Site) -> str:
+    largest = f"{s.attachment_max_kb} KiB" if s.attachment_max_kb else "default size"
+    space = f"{s.attachment_quota_mb} MiB" if s.attachment_quota_mb else "default space"
+    return f"{largest} a file, {space} in all"
 
 
 @site.command("update")
@@ -120,6 +127,16 @@ def site_show(ctx: Ctx, site_id: str) -> None:
 )
 @click.option("--transcript-retention-days", type=int, help="Delete closed chats after (1-36500)")
 @click.option("--address-retention-days", type=int, help="Truncate visitors' addresses after")
+@click.option(
+    "--attachment-max-kb",
+    type=click.IntRange(0),
+    help="Largest attached file in KiB (0: the default, 10240)",
+)
+@click.option(
+    "--attachment-quota-mb",
+    type=click.IntRange(0),
+    help="Space for the site's files in MiB (0: default, 1024)",
+)
 @pass_ctx
 def site_update(
     ctx: Ctx,
@@ -130,9 +147,11 @@ def site_update(
     typing_preview: bool | None,
     transcript_retention_days: int | None,
     address_retention_days: int | None,
+    attachment_max_kb: int | None,
+    attachment_quota_mb: int | None,
 ) -> None:
-    """Change a site's name, origins, time zone or typing preview (only the
-    options given)."""
+    """Change a site's name, origins, time zone, typing preview, retention or
+    attachment limits (only the options given)."""
     s = control_pb2.Site(id=site_id)
     paths = set_given(
         s,
@@ -143,9 +162,14 @@ def site_update(
             ("typing_preview", typing_preview),
             ("transcript_retention_days", transcript_retention_days),
             ("address_retention_days", address_retention_days),
+            ("attachment_max_kb", attachment_max_kb),
+            ("attachment_quota_mb", attachment_quota_mb),
         ),
     )
-    require_some(paths, "--name, --origins, --timezone, --typing-preview and the retentions")
+    require_some(
+        paths,
+        "--name, --origins, --timezone, --typing-preview, the retentions and attachment limits",
+    )
     _update(ctx, s, paths, lambda u: f"Updated site {u.name} ({u.id})")
 
 

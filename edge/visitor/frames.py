@@ -98,18 +98,27 @@ def encode_event(event: Event) -> bytes:
     cls = type(event)
     if cls is MessageEvent:
         e: Any = event
-        return orjson.dumps(
-            {
-                "type": "msg",
-                "conversation": e.conversation_id,
-                "seq": e.seq,
-                "from": e.author_kind,
-                "name": e.author_name,
-                "text": e.text,
-                "cid": e.client_msg_id,
-                "ts": e.sent_at_ms,
+        msg = {
+            "type": "msg",
+            "conversation": e.conversation_id,
+            "seq": e.seq,
+            "from": e.author_kind,
+            "name": e.author_name,
+            "text": e.text,
+            "cid": e.client_msg_id,
+            "ts": e.sent_at_ms,
+        }
+        if e.attachment is not None:  # a file: fetched at /v1/files/<conversation>/<sha256>
+            file = e.attachment
+            msg["file"] = {
+                "sha256": file.digest,
+                "name": file.name,
+                "type": file.content_type,
+                "size": file.size,
+                "width": file.width,
+                "height": file.height,
             }
-        )
+        return orjson.dumps(msg)
     if cls is Ack:
         a: Any = event
         return orjson.dumps(

@@ -28,6 +28,8 @@ SITE_FIELDS = (
     "quota_mb",
     "transcript_retention_days",
     "address_retention_days",
+    "attachment_max_kb",
+    "attachment_quota_mb",
 )
 RETENTION_FIELDS = ("transcript_retention_days", "address_retention_days")
 REGION_FIELDS = ("name",)
