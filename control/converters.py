@@ -98,6 +98,11 @@ def fill_message(target: Any, e: MessageEvent) -> None:
     target.text = e.text
     target.client_msg_id = e.client_msg_id
     target.sent_at_ms = e.sent_at_ms
+    if e.attachment is not None:
+        f = e.attachment
+        a = target.attachment
+        a.sha256, a.name, a.content_type, a.size = f.digest, f.name, f.content_type, f.size
+        a.width, a.height = f.width, f.height
     if e.notice:
         target.notice = e.notice[0]
         target.notice_args.extend(e.notice[1:])
@@ -341,6 +346,8 @@ def site_pb(s: Site) -> control_pb2.Site:
         timezone=s.timezone,
         languages=list(s.languages),
         quota_mb=s.quota_mb,
+        attachment_max_kb=s.attachment_max_kb,
+        attachment_quota_mb=s.attachment_quota_mb,
         transcript_retention_days=s.transcript_retention_days,
         address_retention_days=s.address_retention_days,
         widget_color=s.widget_color,

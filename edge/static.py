@@ -58,7 +58,7 @@ DEMO_CSS = _FILES.joinpath("demo.css").read_bytes()
 DEMO_PAGE = _FILES.joinpath("demo.html").read_text(encoding="utf-8")
 
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 NOTHING_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

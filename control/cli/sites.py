@@ -122,9 +122,16 @@ def site_show(ctx: Ctx, site_id: str) -> None:
                     f"question {s.prechat_question}",
                 ),
                 *((f"words ({t.language or 'all'})", _words(t)) for t in s.widget_texts),
+                ("attachments", _attachment_limits(s)),
             )
         ),
     )
+
+
+def _attachment_limits(s: control_pb2.Site) -> str:
+    largest = f"{s.attachment_max_kb} KiB" if s.attachment_max_kb else "default size"
+    space = f"{s.attachment_quota_mb} MiB" if s.attachment_quota_mb else "default space"
+    return f"{largest} a file, {space} in all"
 
 
 @site.command("update")
@@ -149,6 +156,16 @@ def site_show(ctx: Ctx, site_id: str) -> None:
 @click.option("--title", help="The widget's title ('' for the built-in one)")
 @click.option("--greeting", help="The widget's greeting")
 @click.option("--offline-text", help="What the offline form says")
+@click.option(
+    "--attachment-max-kb",
+    type=click.IntRange(0),
+    help="Largest attached file in KiB (0: the default, 10240)",
+)
+@click.option(
+    "--attachment-quota-mb",
+    type=click.IntRange(0),
+    help="Space for the site's files in MiB (0: default, 1024)",
+)
 @pass_ctx
 def site_update(
     ctx: Ctx,
@@ -159,6 +176,8 @@ def site_update(
     typing_preview: bool | None,
     transcript_retention_days: int | None,
     address_retention_days: int | None,
+    attachment_max_kb: int | None,
+    attachment_quota_mb: int | None,
     color: str | None,
     position: str | None,
     avatars: bool | None,
@@ -171,9 +190,9 @@ def site_update(
     offline_text: str | None,
 ) -> None:
     """Change a site's settings (only the options given): its name, origins,
-    time zone, typing preview, retentions, and the widget's look, pre-chat form
-    and words (--lang de --title ... sets the German ones; without --lang, the
-    words of every language that has none of its own)."""
+    time zone, typing preview, retentions, attachment limits, and the widget's
+    look, pre-chat form and words (--lang de --title ... sets the German ones;
+    without --lang, the words of every language that has none of its own)."""
     s = control_pb2.Site(id=site_id)
     paths = set_given(
         s,
@@ -184,6 +203,8 @@ def site_update(
             ("typing_preview", typing_preview),
             ("transcript_retention_days", transcript_retention_days),
             ("address_retention_days", address_retention_days),
+            ("attachment_max_kb", attachment_max_kb),
+            ("attachment_quota_mb", attachment_quota_mb),
             ("widget_color", color),
             ("widget_position", position),
             ("widget_avatars", avatars),
@@ -206,7 +227,9 @@ def site_update(
         s.widget_texts.extend(t for t in texts.values() if t.title or t.greeting or t.offline)
         paths.append("widget_texts")
     require_some(
-        paths, "--name, --origins, --timezone, --typing-preview, the retentions or a widget option"
+        paths,
+        "--name, --origins, --timezone, --typing-preview, the retentions, attachment limits "
+        "or a widget option",
     )
     _update(ctx, s, paths, lambda u: f"Updated site {u.name} ({u.id})")
 

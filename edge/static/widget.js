@@ -59,7 +59,8 @@
       pre: "Before we start, tell us who you are.", question: "How can we help?", start: "Start chat",
       opt: "(optional)", need: "Please fill this in.",
       nJoined: "{n} joined the chat", nLeft: "{n} left the chat", finding: "Finding someone to help you…",
-      hold: "{n} put the chat on hold", back: "{n} is back", closedBy: "{n} ended the chat", youEnded: "You ended the chat"},
+      hold: "{n} put the chat on hold", back: "{n} is back", closedBy: "{n} ended the chat", youEnded: "You ended the chat",
+      attach: "Attach a file", up: "{n}%"},
     de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
       open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
       connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
@@ -231,6 +232,7 @@
   }
   var I_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
   var I_DOWN = "M6 9l6 6 6-6", I_SEND = "M3 20l18-8L3 4v6l12 2-12 2z", I_X = "M6 6l12 12M18 6L6 18";
+  var I_CLIP = "M21 11l-9 9a5 5 0 0 1-7-7l9-9a3 3 0 0 1 4 4l-9 9a1 1 0 0 1-2-2l8-8";
 
   // The site's settings, as last welcomed (kept), until the welcome says them again.
   var cfg = load(local, KEY + ":s"); // {color, position, avatars, prechat: {name, email, question}, texts}
@@ -304,6 +306,7 @@
     ".stars{display:flex;gap:4px;border:0;padding:0;margin-bottom:6px}.stars input{position:absolute;opacity:0;width:1px;height:1px}" +
     ".stars label{margin:0;font-size:30px;line-height:1;color:#c9ced8;cursor:pointer;padding:2px}" +
     ".stars label.on{color:#f5a524}.stars input:focus-visible+label{outline:2px solid var(--c);border-radius:6px}" +
+    ".fi img{display:block;max-width:100%}.cp .ib{color:#5b6270}.up{font-size:12px;color:#5b6270;padding:0 16px;background:#f6f7f9}" +
     ".cp{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #e5e7eb;background:#fff}" +
     ".cp textarea{border:0;padding:8px 0;max-height:120px;min-height:38px;line-height:1.4}.cp textarea:focus{outline:none}" +
     ".cp:focus-within{box-shadow:inset 0 2px 0 var(--c)}" +
@@ -366,7 +369,10 @@
   var input = h("textarea", {rows: 1, maxlength: 4000, placeholder: t("placeholder"), "aria-label": t("message"),
     autocomplete: "off", dir: "auto"});
   var sendBtn = h("button", {cls: "sd", type: "submit", "aria-label": t("send")}, [icon(I_SEND, 20)]);
-  var composer = h("form", {cls: "cp"}, [input, sendBtn]);
+  var fileIn = h("input", {type: "file", hidden: true, onchange: function () { var f = fileIn.files[0]; fileIn.value = ""; if (f) upload(f); }});
+  var clip = h("button", {cls: "ib", type: "button", "aria-label": t("attach"), onclick: function () { fileIn.click(); }}, [icon(I_CLIP, 20)]);
+  var upNote = h("div", {cls: "up", role: "status"});
+  var composer = h("form", {cls: "cp"}, [clip, fileIn, input, sendBtn]);
   var endBtn = h("button", {type: "button", text: t("end"), onclick: function () { confirmEnd(true); }});
   var dlBtn = h("button", {type: "button", text: t("download"), onclick: download});
   var sep = h("span", {text: "·", "aria-hidden": "true"});
@@ -377,7 +383,7 @@
   var live = h("div", {cls: "sr", "aria-live": "polite"});
   var panel = h("div", {cls: "p", id: "pw-panel", role: "dialog", "aria-labelledby": "pw-title", hidden: true,
     onkeydown: function (ev) { if (ev.key === "Escape") { setOpen(false); launcher.focus(); } }},
-    [head, banner, body, typingLine, endAsk, composer, foot, live]);
+    [head, banner, body, typingLine, upNote, endAsk, composer, foot, live]);
   // A new answer while the panel is shut: a small card above the launcher, once.
   var peekText = h("span", {cls: "tx", dir: "auto"}), peekWho = h("b", {dir: "auto"});
   var peekX = h("button", {cls: "x", type: "button", "aria-label": t("dismiss"), onclick: function () { peek.hidden = true; }}, [icon(I_X, 14)]);
@@ -459,11 +465,11 @@
     left: ["nLeft", 0], moved: ["finding"], requeued: ["finding"], on_hold: ["hold", 0], active: ["back", 0],
     closed_by_operator: ["closedBy", 0], closed_by_visitor: ["youEnded"]};
   function noticeText(m) {
-    var w = NOTICE[m.o], a = m.a || [];
+    var w = NOTICE[m.o], a = m.g || [];
     if (m.o === "closed") return t(a[0] === "no_operator" ? "tooLate" : "ended");
     return w ? t(w[0], a[w[1]]) : m.x;
   }
-  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid, o: notice code, a: its names}
+  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid, a: file, o: notice code, g: its names}
   function draw(m) {
     var ol = section(), li;
     if (m.f === "system") {
@@ -471,7 +477,7 @@
     } else {
       var mine = m.f === "visitor";
       var col = h("div", {cls: "col"}, [h("div", {cls: "b"}, [
-        mine ? null : h("div", {cls: "who", text: m.n, dir: "auto"}), linked(m.x)]),
+        mine ? null : h("div", {cls: "who", text: m.n, dir: "auto"}), m.a ? fileNode(m.a) : linked(m.x)]),
         h("div", {cls: "mt"}, [h("time", {text: clock.format(m.ts), datetime: new Date(m.ts).toISOString()}),
           mine ? h("span", {cls: "ds"}) : null])]);
       li = h("li", {cls: "m" + (mine ? " me" : "")}, [mine ? null : face(m.n), col]);
@@ -732,7 +738,8 @@
     var type = f.type;
     if (type === "msg") {
       if (f.conversation !== conv) newConversation(f.conversation);
-      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid, o: f.notice, a: f.args}, true);
+      if (f.file) f.file.c = f.conversation;
+      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid, a: f.file, o: f.notice, g: f.args}, true);
       markRead(); save(); paint();
     } else if (type === "ack") {
       if (f.conversation !== conv) { newConversation(f.conversation); }
@@ -872,6 +879,31 @@
     if (ready) send({type: "msg", cid: cid, text: text});
     save(); paint(); scrollDown();
   });
+
+  // -- files (README "Attachments"): sent over /v1/upload, read with the token ----------
+  function getFile(a, inline) {
+    return fetch(base.origin + "/v1/files/" + a.c + "/" + a.sha256 + (inline ? "?inline=1" : ""), {headers: {"X-Parley-Visitor": token}})
+      .then(function (r) { if (!r.ok) throw r.status; return r.blob(); }).then(URL.createObjectURL);
+  }
+  function fileNode(a) {
+    var el = h("a", {cls: "tx fi", href: "#", text: a.name, dir: "auto", onclick: function (ev) {
+      ev.preventDefault(); getFile(a).then(function (u) { h("a", {href: u, download: a.name}).click(); });
+    }});
+    if (/^image\//.test(a.type)) getFile(a, 1).then(function (u) { el.prepend(h("img", {src: u, alt: a.name})); scrollDown(); }, function () {});
+    return el;
+  }
+  function upload(file) {
+    if (!conv || closed) return;
+    var u = new WebSocket(wsUrl.replace(/visitor\?.*/, "upload"));
+    u.onopen = function () {
+      u.send(JSON.stringify({token: token, as: "visitor", conversation: conv, name: file.name, size: file.size, cid: "f" + Date.now().toString(36)}));
+    };
+    u.onmessage = function (ev) {
+      var f = JSON.parse(ev.data);
+      if (f.type === "ready") file.arrayBuffer().then(function (b) { for (var at = 0; at < b.byteLength; at += 61440) u.send(b.slice(at, at + 61440)); });
+      upNote.textContent = f.type === "error" ? f.message : f.type === "progress" && f.received < file.size ? t("up", Math.floor(100 * f.received / file.size)) : "";
+    };
+  }
 
   // Pages that change without a reload (history navigation) are reported too.
   var lastPage = location.href;

@@ -112,6 +112,16 @@ def encode_event(event: Event) -> bytes:
             "cid": e.client_msg_id,
             "ts": e.sent_at_ms,
         }
+        if e.attachment is not None:  # a file: fetched at /v1/files/<conversation>/<sha256>
+            file = e.attachment
+            msg["file"] = {
+                "sha256": file.digest,
+                "name": file.name,
+                "type": file.content_type,
+                "size": file.size,
+                "width": file.width,
+                "height": file.height,
+            }
         if e.notice:
             # A notice's code and names: the widget says it in its language.
             msg["notice"], msg["args"] = e.notice[0], e.notice[1:]

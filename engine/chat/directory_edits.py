@@ -28,6 +28,8 @@ SITE_FIELDS = (
     "quota_mb",
     "transcript_retention_days",
     "address_retention_days",
+    "attachment_max_kb",
+    "attachment_quota_mb",
     "widget_color",
     "widget_position",
     "widget_avatars",

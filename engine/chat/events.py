@@ -12,8 +12,22 @@ from __future__ import annotations
 from typing import NamedTuple, Protocol
 
 
+class FileRef(NamedTuple):
+    """An attached file as its message carries it (engine/attachments/): the
+    file's SHA-256 (hex) names it within its site; the content type is the one
+    detected from its bytes, never the name's."""
+
+    digest: str
+    name: str
+    content_type: str
+    size: int
+    width: int = 0  # an image's size in pixels when cheap to read (PNG, GIF); else 0
+    height: int = 0
+
+
 class MessageEvent(NamedTuple):
-    """A stored message (or system notice) of a conversation."""
+    """A stored message (or system notice) of a conversation; an attachment's
+    message carries its ``attachment`` (its text is the file's name)."""
 
     conversation_id: str
     seq: int
@@ -23,6 +37,7 @@ class MessageEvent(NamedTuple):
     text: str
     client_msg_id: str
     sent_at_ms: int
+    attachment: FileRef | None = None
     # A notice's code and arguments (names), e.g. ("joined", "Kim"): the widget
     # says it in the visitor's language; the text is the operators' English.
     notice: tuple[str, ...] = ()

@@ -72,7 +72,7 @@ from engine.chat.account_messages import (
 from engine.chat.account_messages import (
     WatchSite as WatchSite,
 )
-from engine.chat.events import Event, Sink
+from engine.chat.events import Event, FileRef, Sink
 from engine.chat.journal import ReplayPage
 from engine.chat.policies import Candidate
 from engine.runtime import Reply, Request
@@ -255,6 +255,7 @@ class Post(NamedTuple):
     client_msg_id: str
     text: str
     origin: Sink | None = None
+    attachment: FileRef | None = None  # a file's message (engine/attachments/)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,14 @@ async def test_show_update_and_rename(tmp_path: Path) -> None:
         assert (await ok("site", "quota", "5", "--site", site))["quota_mb"] == 5
         r = await cli("site", "update", site)
         assert r.exit_code == 2 and "give at least one of" in r.stderr
+        limits = await ok(
+            "site", "update", site, "--attachment-max-kb", "512", "--attachment-quota-mb", "20"
+        )
+        assert (limits["attachment_max_kb"], limits["attachment_quota_mb"]) == (512, 20)
+        r = await cli("site", "show", site)
+        assert "512 KiB a file, 20 MiB in all" in r.stdout
+        r = await cli("site", "update", site, "--attachment-max-kb", "999999")
+        assert r.exit_code != 0 and "attachment_max_kb" in r.stderr
 
         assert (await ok("department", "show", dept))["id"] == dept
         r = await cli("department", "show", dept)

@@ -21,7 +21,7 @@ import logging
 
 from engine.chat import notify
 from engine.chat.conversation.state import ConversationState
-from engine.chat.events import Closed, Event, MessageEvent, OperatorJoined, Queued, Sink
+from engine.chat.events import Closed, Event, FileRef, MessageEvent, OperatorJoined, Queued, Sink
 from engine.chat.journal import MESSAGES
 from engine.chat.kinds import OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
@@ -36,7 +36,7 @@ from engine.chat.messages import (
 )
 from engine.chat.services import Context
 from engine.errors import FailedPrecondition, PermissionDenied
-from engine.persistence.schema import WAITING, Op
+from engine.persistence.schema import FILE_REFS, WAITING, Op
 
 log = logging.getLogger("parley.conversation")
 
@@ -96,14 +96,25 @@ def post(chat: ConversationState, post: Post, ctx: Context) -> int | None:
         post.text,
         post.client_msg_id,
         0,
+        post.attachment,
     )
     hooks = notify.chat_ops(
         ctx.services, info, "message", author_kind=post.author_kind, author_id=post.author_id,
         author_name=post.author_name, text=post.text, client_msg_id=post.client_msg_id,
     )  # fmt: skip
+    if post.attachment is not None:
+        # The file's reference, in the message's commit: the file is kept (and
+        # served to this chat) exactly while a stored message names it.
+        hooks = [*hooks, attachment_ref(info.site_id, chat.id, post.attachment, ctx)]
     return chat.journal.append(
         draft, ctx, answer=True, on_committed=chat.on_post, tag=post.origin, extra=hooks
     )
+
+
+def attachment_ref(site_id: str, conv_id: str, f: FileRef, ctx: Context) -> Op:
+    """The write of a conversation's reference to a stored file."""
+    doc = {"n": f.name, "t": f.content_type, "z": f.size, "w": f.width, "h": f.height}
+    return FILE_REFS.put(site_id, f.digest, conv_id, {**doc, "ms": ctx.clock.wall_ms()})
 
 
 def _operator_writes(chat: ConversationState, op_id: str, ctx: Context) -> None:

@@ -180,7 +180,7 @@ class ConversationState:
         """A notice in the transcript; ``kind`` "note" keeps it from the visitor.
         ``after`` runs once it is stored and delivered. The record is stored
         with it, and ``extra`` writes, in the same commit."""
-        draft = MessageEvent(self.id, 0, kind, "", "", text, "", 0, code)
+        draft = MessageEvent(self.id, 0, kind, "", "", text, "", 0, notice=code)
         self.journal.append(
             draft, ctx, on_committed=self._on_notice, tag=after, extra=extra or (), with_state=True
         )
