@@ -37,7 +37,9 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
+from loadtest import bench_split
 from loadtest import server as parley_server
+from loadtest.bench_split import cpu_seconds
 from loadtest.machine import describe, pin, table
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
@@ -222,9 +224,11 @@ async def parley_phases(
     seconds: float,
     warmup: float = 1.0,
     history: bool = True,
+    server_start: Any = None,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    srv = await parley_server.start(
+    # ``server_start``: another way to run the server (split mode: loadtest/bench_split.py).
+    srv = await (server_start or parley_server.start)(
         data,
         "--history" if history else "--no-history",
         "--max-visitors-per-ip",
@@ -295,12 +299,16 @@ async def parley_phases(
             client.send_one()
         await asyncio.sleep(warmup)
         load.acks, load.latencies = 0, []
+        pids = getattr(srv, "pids", {"server": srv.pid})
+        cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
         load.measuring = True
-        start = time.perf_counter()
+        began = time.perf_counter()
         await asyncio.sleep(seconds)
         await _until_measured(load)
         load.measuring = False
-        sat_rate = load.acks / (time.perf_counter() - start)
+        sat_rate = load.acks / (time.perf_counter() - began)
+        sat_acks = load.acks
+        cpu = {who: cpu_seconds(pid) - cpu_before[who] for who, pid in pids.items()}
         sat_lat = load.latencies
         load.saturate = False
         await asyncio.sleep(warmup)  # let in-flight messages land
@@ -345,6 +353,8 @@ async def parley_phases(
             "half_lat": half_lat,
             "errors": load.errors,
             "rss_kib": rss,
+            "sat_acks": sat_acks,
+            "cpu": cpu,
         }
     finally:
         for task in tasks:
@@ -358,6 +368,9 @@ def ms(x: float) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.split:
+        await bench_split.run(args)
+        return
     echo = await echo_phase(args.visitors, args.window, args.seconds, args.warmup)
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
     # The same load with the history index off: what following the store costs.
@@ -407,6 +420,11 @@ def main() -> None:
         "--smoke",
         action="store_true",
         help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="split mode (parley engine + one parley edge) beside one process, instead",
     )
     args = parser.parse_args()
     args.warmup = 1.0  # seconds before each measurement, and to let messages land

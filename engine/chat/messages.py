@@ -72,7 +72,7 @@ from engine.chat.account_messages import (
 from engine.chat.account_messages import (
     WatchSite as WatchSite,
 )
-from engine.chat.events import Event, Sink
+from engine.chat.events import Event, FileRef, Sink
 from engine.chat.journal import ReplayPage
 from engine.chat.policies import Candidate
 from engine.runtime import Reply, Request
@@ -143,6 +143,7 @@ class VisitorState(NamedTuple):
     name: str
     last_conversation_id: str  # the last one that ended
     missed_reply: str  # a missed chat with an answer waiting
+    email: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,15 @@ class GetVisitorInfo(Request[VisitorInfo]):
 
 
 @dataclass(frozen=True, slots=True)
+class Identify:
+    """The visitor said who it is (a hello or the pre-chat form): a name or
+    email given replaces the stored one, and its open chat is told."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class MissedDelivered:
     conversation_id: str
 
@@ -222,6 +232,7 @@ VisitorCommand = (
     | GetVisitorInfo
     | MissedReply
     | MissedDelivered
+    | Identify
 )
 
 
@@ -244,6 +255,7 @@ class Post(NamedTuple):
     client_msg_id: str
     text: str
     origin: Sink | None = None
+    attachment: FileRef | None = None  # a file's message (engine/attachments/)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +452,14 @@ class ConversationSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RenameVisitor:
+    """The chat's visitor gave a new name or email (the operators see it)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetConversation(Request[ConversationSummary]):
     """Reply: the :class:`ConversationSummary`."""
 
@@ -470,6 +490,7 @@ ConversationCommand = (
     | ClaimDone
     | ReplayMissed
     | ReplayPage
+    | RenameVisitor
 )
 
 

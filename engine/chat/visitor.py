@@ -15,11 +15,13 @@ from engine.chat.messages import (
     ConversationInfo,
     GetVisitor,
     GetVisitorInfo,
+    Identify,
     MissedDelivered,
     MissedReply,
     OpenConversation,
     PageView,
     Register,
+    RenameVisitor,
     Start,
     Visit,
     VisitorCommand,
@@ -146,8 +148,21 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                 return None
             case GetVisitor():
                 return VisitorState(
-                    self.conversation_id, self.name, self.last_conversation_id, self.missed_reply
+                    self.conversation_id,
+                    self.name,
+                    self.last_conversation_id,
+                    self.missed_reply,
+                    self.email,
                 )
+            case Identify(name, email):
+                name, email = name or self.name, email or self.email
+                if (name, email) == (self.name, self.email):
+                    return None
+                self.name, self.email = name, email
+                ctx.save_snapshot()
+                if self.conversation_id:
+                    ctx.ref(CONVERSATION, self.conversation_id).tell(RenameVisitor(name, email))
+                return None
             case Visit():
                 v, i = message, self.info
                 i["visits"] += 1

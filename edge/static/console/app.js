@@ -10,6 +10,7 @@ import {drawLists} from "./list.js";
 import {drawChat} from "./chat.js";
 import {drawVisitor} from "./visitor.js";
 import {wireComposer} from "./composer.js";
+import {wireAttachments} from "./attachments.js";
 import {actionsDialog, actionEvent, loadDepartments} from "./actions.js";
 import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagues.js";
 import {closeDialog, refreshDialog} from "./dialogs.js";
@@ -176,6 +177,7 @@ function start(token) {
   });
   window.parleyConsole = {drop: () => bridge.drop(), state: () => state};
   wireComposer({state: () => state, bridge: () => bridge, draw, loadOlder});
+  if (!$("attach")) wireAttachments(() => state && state.openId);
   wireTeam(extras);
   bridge.start();
 }

@@ -5,6 +5,7 @@
 import {h, fill, $} from "./dom.js";
 import {t, clock, stamp} from "./i18n.js";
 import {AUTHOR} from "./state.js";
+import {attachmentView} from "./attachments.js";
 
 /** Draw the open chat of ``state`` (or the empty prompt). */
 export function drawChat(state) {
@@ -52,7 +53,7 @@ function message(state, m) {
       who ? h("span", {class: "author"}, who) : null,
       kind === "note" ? h("span", {class: "tag"}, t("note")) : null,
       h("time", {datetime: when.toISOString(), title: stamp.format(when)}, clock.format(when))),
-    h("p", {class: "text"}, m.text));
+    m.attachment && m.attachment.sha256 ? attachmentView(m.conversation_id || state.openId, m.attachment) : h("p", {class: "text"}, m.text));
 }
 
 function pendingItem(state, cid, sent) {

@@ -6,6 +6,14 @@ export const SCHEMA = {
   "google.protobuf.FieldMask": [
     [1, "paths", "string", 1, null, null],
   ],
+  "parley.v1.Attachment": [
+    [1, "sha256", "string", 0, null, null],
+    [2, "name", "string", 0, null, null],
+    [3, "content_type", "string", 0, null, null],
+    [4, "size", "uint64", 0, null, null],
+    [5, "width", "uint32", 0, null, null],
+    [6, "height", "uint32", 0, null, null],
+  ],
   "parley.v1.Block": [
     [1, "id", "string", 0, null, null],
     [2, "site_id", "string", 0, null, null],
@@ -87,6 +95,9 @@ export const SCHEMA = {
     [6, "text", "string", 0, null, null],
     [7, "client_msg_id", "string", 0, null, null],
     [8, "sent_at_ms", "int64", 0, null, null],
+    [9, "attachment", "message", 0, "parley.v1.Attachment", null],
+    [10, "notice", "string", 0, null, null],
+    [11, "notice_args", "string", 1, null, null],
   ],
   "parley.v1.ChatOffered": [
     [1, "conversation_id", "string", 0, null, null],
@@ -729,6 +740,15 @@ export const SCHEMA = {
     [8, "quota_mb", "uint32", 0, null, null],
     [9, "transcript_retention_days", "int32", 0, null, null],
     [10, "address_retention_days", "int32", 0, null, null],
+    [11, "attachment_max_kb", "uint32", 0, null, null],
+    [12, "attachment_quota_mb", "uint32", 0, null, null],
+    [13, "widget_color", "string", 0, null, null],
+    [14, "widget_position", "string", 0, null, null],
+    [15, "widget_avatars", "bool", 0, null, null],
+    [16, "prechat_name", "string", 0, null, null],
+    [17, "prechat_email", "string", 0, null, null],
+    [18, "prechat_question", "string", 0, null, null],
+    [19, "widget_texts", "message", 1, "parley.v1.WidgetText", null],
   ],
   "parley.v1.Statistics": [
     [1, "departments", "message", 1, "parley.v1.DepartmentStatistics", null],
@@ -877,5 +897,11 @@ export const SCHEMA = {
     [6, "failures", "int32", 0, null, null],
     [7, "secret", "string", 0, null, null],
     [8, "created_ms", "int64", 0, null, null],
+  ],
+  "parley.v1.WidgetText": [
+    [1, "language", "string", 0, null, null],
+    [2, "title", "string", 0, null, null],
+    [3, "greeting", "string", 0, null, null],
+    [4, "offline", "string", 0, null, null],
   ],
 };

@@ -34,6 +34,7 @@ from engine.chat.messages import (
     Post,
     QueuePositionChanged,
     Rate,
+    RenameVisitor,
     ReplayMissed,
     SetChatStatus,
     SetTyping,
@@ -107,6 +108,9 @@ class Conversation(Actor[ConversationCommand | StatusDone, ChatServices]):
                 return receipts.rate(chat, visitor_id, score, comment, ctx)
             case GetConversation():
                 return chat.summary()
+            case RenameVisitor(name, email):
+                lifecycle.rename_visitor(chat, name, email, ctx)
+                return None
             case ReplayMissed(sink):
                 lifecycle.replay_missed(chat, sink, ctx)  # replies when the replay is done
                 return None
