@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import orjson
 import pytest
+from google.protobuf import field_mask_pb2
 
 from engine.chat.lobby import LEAVE_GRACE
 from engine.runtime import FakeClock
@@ -18,9 +19,11 @@ from parley.v1 import common_pb2
 from parley.v1 import control_pb2 as pb
 from tests.control.test_cli import cli
 from tests.integration.helpers import (
+    Operator,
     Visitor,
     error_info,
     on_duty,
+    owner,
     running,
     settled,
     visitor_url,
@@ -238,3 +241,49 @@ async def transcript(op: Any, conv: str) -> list[tuple[int, int, str, str]]:
         pb.ListMessagesRequest(conversation_id=conv), metadata=op.metadata
     )
     return [(m.seq, m.author_kind, m.author_name, m.text) for m in reply.messages]
+
+
+async def test_a_custom_role_invites_visitors_only_once_given_it(tmp_path: Path) -> None:
+    """A custom role holds what it was given and nothing added later: one made
+    before invite_visitors existed (or without it) sees the visitors but its
+    invitation is refused, saying why; given the permission, the holder's open
+    session may invite at once."""
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        role = pb.Role(name="trainee", permissions=["chat", "view_config"])
+        await boss.api.roles.CreateRole(pb.CreateRoleRequest(role=role), metadata=boss.metadata)
+        trainee = pb.Operator(
+            email="tia@parley.local",
+            display_name="Tia",
+            role="trainee",
+            department_ids=[app.demo["department"]],
+        )
+        await boss.api.operators.CreateOperator(
+            pb.CreateOperatorRequest(operator=trainee, password="trainee-pass", max_chats=3),
+            metadata=boss.metadata,
+        )
+        tia = await Operator(app).login("tia@parley.local", "trainee-pass")
+        await tia.open()
+        visitor = await Visitor(visitor_url(app)).connect()
+        welcome = await visitor.hello(page="https://shop.example/")
+        api, md = tia.api.visitors, tia.metadata
+        listed = await api.ListOnlineVisitors(pb.ListOnlineVisitorsRequest(), metadata=md)
+        assert [v.visitor_id for v in listed.visitors] == [welcome["visitor"]]
+        invite = pb.InviteVisitorRequest(visitor_id=welcome["visitor"], text="Hello!")
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await api.InviteVisitor(invite, metadata=md)
+        assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert error_info(caught.value).reason.lower() == "permission_denied"
+        assert "trainee role may not invite visitors" in (caught.value.details() or "")
+
+        given = pb.Role(name="trainee", permissions=["chat", "view_config", "invite_visitors"])
+        await boss.api.roles.UpdateRole(
+            pb.UpdateRoleRequest(
+                role=given, update_mask=field_mask_pb2.FieldMask(paths=["permissions"])
+            ),
+            metadata=boss.metadata,
+        )
+        await api.InviteVisitor(invite, metadata=md)
+        assert (await visitor.recv("invitation"))["operator"] == "Tia"
+        await visitor.close()
