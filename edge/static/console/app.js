@@ -34,13 +34,15 @@ function banner(text, kind) {
 }
 
 /** Redraw once after the current batch of changes: every batch that comes
-    before the next frame is drawn in that frame, once (a hidden tab, which
-    paints no frames, still keeps its title and read marks, a moment later). */
+    before the next frame is drawn in that frame, once. A timer stands in when
+    no frame comes soon (a hidden tab paints none, yet keeps its title and read
+    marks; a flood of events can hold frames back). */
 function draw() {
   if (drawQueued) return;
   drawQueued = true;
-  if (document.hidden) setTimeout(drawNow, 50);
-  else requestAnimationFrame(drawNow);
+  const run = () => { if (drawQueued) drawNow(); };
+  if (!document.hidden) requestAnimationFrame(run);
+  setTimeout(run, document.hidden ? 50 : 100);
 }
 
 function drawNow() {
