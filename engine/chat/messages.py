@@ -113,6 +113,16 @@ class ConversationInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class InvitationWords:
+    """The invitation a visitor answered: its operator and words, which become
+    the first message of the chat the answer opens."""
+
+    operator_id: str
+    operator_name: str  # the display name the visitor was shown
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class OpenConversation(Request[str]):
     """Reply: the id of the visitor's open conversation, made if there is none."""
 
@@ -120,7 +130,7 @@ class OpenConversation(Request[str]):
     language: str = ""
     region_id: str = ""
     group_id: str = ""
-    invited_by: str = ""  # the operator whose invitation the visitor answered
+    invitation: InvitationWords | None = None  # the invitation the visitor answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +252,7 @@ VisitorCommand = (
 @dataclass(frozen=True, slots=True)
 class Start:
     info: ConversationInfo
+    invitation: InvitationWords | None = None  # its words are the first message
 
 
 class Post(NamedTuple):

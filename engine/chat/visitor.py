@@ -117,7 +117,7 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
         match message:
-            case OpenConversation(department_id, language, region_id, group_id, invited_by):
+            case OpenConversation(department_id, language, region_id, group_id, invitation):
                 if self.conversation_id:
                     return self.conversation_id
                 conv_id = ids.new_conversation_id(self.site_id)
@@ -133,9 +133,9 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                     region_id,
                     group_id,
                     # The inviter first, if it can take the chat; else as usual.
-                    invited_by or self.last_operator_id,
+                    invitation.operator_id if invitation else self.last_operator_id,
                 )
-                ctx.ref(CONVERSATION, conv_id).tell(Start(info))
+                ctx.ref(CONVERSATION, conv_id).tell(Start(info, invitation))
                 self.info["chats"] = [*self.info["chats"], conv_id][-MAX_KEPT:]
                 return conv_id
             case ConversationEnded(conv_id, last_operator_id):

@@ -88,8 +88,8 @@ class Conversation(Actor[ConversationCommand | StatusDone, ChatServices]):
             case OperatorLeft(op_id, requeue):
                 lifecycle.operator_left(chat, op_id, requeue, ctx)
                 return None
-            case Start(info):
-                return lifecycle.start(chat, info, ctx)
+            case Start(info, invitation):
+                return lifecycle.start(chat, info, invitation, ctx)
             case AssignTo(operator_id, operator_name):
                 lifecycle.assign(chat, operator_id, operator_name, ctx)
                 return None

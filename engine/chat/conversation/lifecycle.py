@@ -30,6 +30,7 @@ from engine.chat.messages import (
     ConversationInfo,
     Dequeue,
     Enqueue,
+    InvitationWords,
     MissedReply,
     Post,
     Released,
@@ -49,8 +50,20 @@ _SYSTEM_CLOSE = {
 }
 
 
-def start(chat: ConversationState, info: ConversationInfo, ctx: Context) -> str:
-    """Queued in the department's line (a second start is a no-op). Reply: the id."""
+def start(
+    chat: ConversationState,
+    info: ConversationInfo,
+    invitation: InvitationWords | None,
+    ctx: Context,
+) -> str:
+    """Queued in the department's line (a second start is a no-op). Reply: the id.
+
+    A chat that answers an operator's invitation starts with the invitation's
+    words, the inviter's message of seq 1 (the visitor's answer comes after
+    them: its post is queued behind this start). The message, the record and
+    the place in line are one commit, so a restart finds all of them or none,
+    and a second start (the record is there) stores nothing again. The words
+    do not answer the chat: until an operator writes in it, it can be missed."""
     if chat.info is not None:
         return chat.id
     chat.info = info
@@ -60,7 +73,18 @@ def start(chat: ConversationState, info: ConversationInfo, ctx: Context) -> str:
     # or neither.
     key, op = _waiting_op(chat, info, ctx)
     hooks = notify.chat_ops(ctx.services, info, "chat.started", visitor_name=info.visitor_name)
-    ctx.services.store.write([chat.record_op(), op, *hooks], _log_failure)
+    if invitation is None:
+        ctx.services.store.write([chat.record_op(), op, *hooks], _log_failure)
+    else:
+        by, name, text = invitation.operator_id, invitation.operator_name, invitation.text
+        draft = MessageEvent(chat.id, 0, "operator", by, name, text, "", 0)
+        said = notify.chat_ops(
+            ctx.services, info, "message", author_kind="operator", author_id=by,
+            author_name=name, text=text, client_msg_id="",
+        )  # fmt: skip
+        chat.journal.append(
+            draft, ctx, on_committed=chat.on_post, extra=[op, *hooks, *said], with_state=True
+        )
     ctx.ref(QUEUE, info.department_id).tell(Enqueue(info, key))
     chat.card(ctx)
     return chat.id

@@ -39,6 +39,7 @@ from engine.chat.messages import (
     GetConversation,
     GetVisitor,
     Identify,
+    InvitationWords,
     MarkRead,
     MissedDelivered,
     OpenConversation,
@@ -130,8 +131,8 @@ class VisitorSession:
         self.referrer = ""
         self.returning = False  # came back with a token
         self.page_title = ""
-        # An operator's invitation on screen: (invitation id, operator id).
-        self.invitation: tuple[str, str] | None = None
+        # An operator's invitation on screen (its words open the chat it starts).
+        self.invitation: Invitation | None = None
         self._in_lobby = False
 
     @property
@@ -454,7 +455,7 @@ class VisitorSession:
         chat is routed as usual)."""
         if not self.department_id and self.invitation is not None:
             directory = self.engine.directory
-            op = directory.operators.get(self.invitation[1])
+            op = directory.operators.get(self.invitation.operator_id)
             for dept_id in op.department_ids if op is not None else ():
                 dept = directory.departments.get(dept_id)
                 if dept is not None and dept.site_id == self.site.id:
@@ -513,16 +514,21 @@ class VisitorSession:
             for cid, text in held:
                 self._post(cid, text)
 
-        invited_by = ""
-        if self.invitation is not None:  # the first answer accepts it
-            invitation_id, invited_by = self.invitation
+        words = None
+        invitation = self.invitation
+        if invitation is not None:  # the first answer accepts it
             self.invitation = None
             lobby = self.engine.system.ref(LOBBY, self.site.account_id)
-            _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, True))
+            _after_queued(
+                lobby, InvitationAnswered(self.visitor_id, invitation.invitation_id, True)
+            )
+            words = InvitationWords(
+                invitation.operator_id, invitation.operator_name, invitation.text
+            )
         try:
             self._visitor.tell(
                 OpenConversation(
-                    self.department_id, self.language, self.region_id, self.group_id, invited_by
+                    self.department_id, self.language, self.region_id, self.group_id, words
                 ),
                 opened,
             )
@@ -671,7 +677,7 @@ class VisitorSession:
         if self.invitation is None:
             self.sink.push(CommandFailed("no_invitation", "there is no invitation to decline"))
             return
-        invitation_id, _operator = self.invitation
+        invitation_id = self.invitation.invitation_id
         self.invitation = None
         lobby = self.engine.system.ref(LOBBY, self.site.account_id)
         _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, False))
@@ -696,9 +702,9 @@ class VisitorSession:
 
     def push(self, event: Event) -> None:
         if type(event) is Invitation:
-            self.invitation = (event.invitation_id, event.operator_id)
+            self.invitation = event
         elif type(event) is InvitationEnded:
-            if self.invitation is not None and self.invitation[0] == event.invitation_id:
+            if self.invitation is not None and self.invitation.invitation_id == event.invitation_id:
                 self.invitation = None
         elif type(event) is Departments:
             self.view = event
