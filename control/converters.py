@@ -33,6 +33,7 @@ from engine.chat.events import (
     Rated,
     ReadUpTo,
     TicketSaved,
+    TranscriptSent,
     Typing,
     VisitorsOnline,
 )
@@ -327,6 +328,12 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
                 invitation_id=e.invitation_id, outcome=e.outcome
             )
         )
+    if cls is TranscriptSent:
+        return visitor_pb2.VisitorEvent(
+            transcript_sent=visitor_pb2.TranscriptSent(
+                conversation_id=e.conversation_id, email=e.email
+            )
+        )
     raise ValueError(f"no visitor event for {event!r}")
 
 
@@ -424,6 +431,8 @@ def ticket_pb(t: Ticket) -> control_pb2.Ticket:
             control_pb2.TicketReply(operator_id=op_id, operator_name=name, text=text, sent_ms=ms)
             for op_id, name, text, ms in t.replies
         ],
+        kind=t.kind,
+        conversation_id=t.conversation_id,
     )
 
 
@@ -561,6 +570,8 @@ def visitor_command(c: visitor_pb2.VisitorCommand) -> VisitorCommand:
     if which == "prechat":
         p = c.prechat
         return commands.Prechat(p.name, p.email, p.question, p.client_msg_id)
+    if which == "email_transcript":
+        return commands.EmailTranscript(c.email_transcript.email)
     return commands.UnknownCommand()
 
 

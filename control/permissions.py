@@ -97,6 +97,9 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Conversations/ListWaitingConversations": ACCEPT,
     "/parley.v1.Conversations/ListMessages": CHAT,
     "/parley.v1.Conversations/GetVisitorInfo": CHAT,  # and the chat in sight
+    # To the email its visitor gave, for who sees the chat (limited per chat
+    # and per visitor: engine/delivery/transcripts.py).
+    "/parley.v1.Conversations/SendTranscript": CHAT,
     # The history: one's own past chats with chat; more by the scopes and
     # view_history (RPC_CONDITIONAL; engine/records/history.py).
     "/parley.v1.Conversations/GetConversation": CHAT,
@@ -135,6 +138,7 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Mail/GetMailSettings": MANAGE_SITES,
     "/parley.v1.Mail/UpdateMailSettings": MANAGE_SITES,
     "/parley.v1.Mail/SendTestMail": MANAGE_SITES,
+    "/parley.v1.Mail/ListOutbox": MANAGE_SITES,
     "/parley.v1.Webhooks/GetWebhook": MANAGE_SITES,
     "/parley.v1.Webhooks/ListWebhooks": MANAGE_SITES,
     "/parley.v1.Webhooks/CreateWebhook": MANAGE_SITES,

@@ -226,6 +226,7 @@ class VisitorConnection(WSListener):
                     epoch,
                     changed,
                     welcome["widget"],
+                    welcome["email_transcripts"],
                 )
             )
         for frame in held:

@@ -56,6 +56,7 @@ from engine.persistence.schema import (
     ConversationDoc,
     Op,
 )
+from engine.records.daily import DailyReports
 from engine.records.index import HistoryIndex
 from engine.retention import Retention
 from engine.runtime import ActorSystem, Clock, LoopClock
@@ -127,6 +128,7 @@ class Engine:
             self.store, self.directory, self.clock, delivery or RetryPolicy()
         )
         self.deliveries.load()
+        self.daily = DailyReports(self)  # the daily report by email (engine/records/daily.py)
         self.ticket_edits = asyncio.Lock()  # tickets are edited one at a time (tickets.py)
         services: ChatServices = self  # what the chat actors' contexts hand out
         self.system = ActorSystem(
@@ -185,6 +187,7 @@ class Engine:
         except RuntimeError:
             return  # no loop (a synchronous test): nothing is delivered
         self.deliveries.start()
+        self.daily.start()
 
     def status(self) -> ServerStatus:
         """Version, uptime, connections and the store (engine/status.py)."""
@@ -269,6 +272,7 @@ class Engine:
 
     async def close(self) -> None:
         """Save actors' snapshots, wait for the last commit, close the store."""
+        await self.daily.stop()
         await self.deliveries.stop()  # what is not delivered stays in the outbox
         self.system.stop_passivation()
         self.retention.stop()

@@ -42,6 +42,7 @@ from engine.persistence.schema import (
     CONVERSATIONS,
     ERASED,
     FILE_REFS,
+    MAIL_MARKS,
     SNAPSHOTS,
     TICKETS,
     VISITOR_TOKENS,
@@ -244,6 +245,7 @@ def conversation_ops(
     ops.extend(refs)
     ops.append(CONVERSATIONS.delete(conversation_id))
     ops.append(BOARD_TABLE.delete(account_id, conversation_id))
+    ops.append(MAIL_MARKS.delete("conv", conversation_id))  # its transcripts emailed
     return ops, messages
 
 

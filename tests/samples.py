@@ -32,6 +32,7 @@ VISITOR_ONLY = frozenset(
         events.OperatorJoined,
         events.Departments,
         events.TicketSaved,
+        events.TranscriptSent,
         events.Invitation,
         events.PrechatSaved,
     }

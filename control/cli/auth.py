@@ -190,8 +190,13 @@ def token_create(ctx: Ctx, name: str, days: int) -> None:
     "--mail-notify",
     "notify",
     multiple=True,
-    type=click.Choice(["tickets", "missed", "none"]),
-    help="Emails you want: new tickets, missed chats (repeat; none: no email)",
+    type=click.Choice(["tickets", "missed", "daily", "none"]),
+    help="Emails you want: new tickets, missed chats, the daily report (repeat; none: no email)",
+)
+@click.option(
+    "--timezone",
+    help="Your IANA time zone, e.g. Europe/Paris: your day for the daily report "
+    "('' : your first department's site's)",
 )
 @pass_ctx
 def profile(
@@ -200,8 +205,9 @@ def profile(
     avatar: str | None,
     auto_accept: bool | None,
     notify: tuple[str, ...],
+    timezone: str | None,
 ) -> None:
-    """Change your display name, avatar, auto-accept and the emails you get."""
+    """Change your display name, avatar, auto-accept, timezone and the emails you get."""
     me = control_pb2.Operator()
     topics = [t for t in notify if t != "none"] if notify else None
     paths = set_given(
@@ -211,12 +217,19 @@ def profile(
             ("avatar_url", avatar),
             ("auto_accept", auto_accept),
             ("mail_notifications", topics),
+            ("timezone", timezone),
         ),
     )
     if not paths:
-        fail("give --name, --avatar, --auto-accept and/or --mail-notify", EXIT_USAGE)
+        fail("give --name, --avatar, --auto-accept, --mail-notify and/or --timezone", EXIT_USAGE)
     op = ctx.call(
         ctx.client().auth.UpdateMe,
         control_pb2.UpdateMeRequest(operator=me, update_mask=mask(paths)),
     )
-    ctx.out(op, lambda: f"{op.display_name} avatar={op.avatar_url or '-'}")
+    ctx.out(
+        op,
+        lambda: (
+            f"{op.display_name} avatar={op.avatar_url or '-'} "
+            f"timezone={op.timezone or '-'} mail={','.join(op.mail_notifications) or '-'}"
+        ),
+    )

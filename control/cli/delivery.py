@@ -29,6 +29,7 @@ def _show_mail(s: control_pb2.MailSettings) -> str:
             ("username", s.username or "-"),
             ("password", "set" if s.password_set else "-"),
             ("from", s.from_address or "-"),
+            ("timeout", f"{s.timeout_seconds} s"),
             ("waiting", str(s.pending)),
             ("failed", str(s.failed)),
             ("last error", s.last_error or "-"),
@@ -43,6 +44,11 @@ def _show_mail(s: control_pb2.MailSettings) -> str:
 @click.option("--username", help="The SMTP login ('' for none)")
 @click.option("--password-stdin", is_flag=True, help="Read the SMTP password from standard input")
 @click.option("--from", "from_address", help="The sender address of every email")
+@click.option(
+    "--timeout",
+    type=click.IntRange(1, 600),
+    help="Seconds one SMTP session may take before it is given up and retried (30)",
+)
 @pass_ctx
 def mail_set(
     ctx: Ctx,
@@ -52,6 +58,7 @@ def mail_set(
     username: str | None,
     password_stdin: bool,
     from_address: str | None,
+    timeout: int | None,
 ) -> None:
     """Set the account's SMTP server (only the options given change)."""
     given = control_pb2.MailSettings()
@@ -65,10 +72,13 @@ def mail_set(
             ("username", username),
             ("password", password),
             ("from_address", from_address),
+            ("timeout_seconds", timeout),
         ),
     )
     if not paths:
-        raise click.UsageError("give --host, --port, --tls, --username, --password-stdin or --from")
+        raise click.UsageError(
+            "give --host, --port, --tls, --username, --password-stdin, --from or --timeout"
+        )
     reply = ctx.call(
         ctx.client().mail.UpdateMailSettings,
         control_pb2.UpdateMailSettingsRequest(mail_settings=given, update_mask=mask(paths)),
@@ -82,6 +92,30 @@ def mail_show(ctx: Ctx) -> None:
     """Show the SMTP settings (never the password) and what waits in the outbox."""
     reply = ctx.call(ctx.client().mail.GetMailSettings, control_pb2.GetMailSettingsRequest())
     ctx.out(reply, lambda: _show_mail(reply))
+
+
+@mail.command("outbox")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@pass_ctx
+def mail_outbox(ctx: Ctx, limit: int) -> None:
+    """The account's emails not sent yet, oldest first: waiting (attempts, the
+    last error, the next attempt) and failed (given up, with the reason)."""
+    reply = ctx.list(
+        ctx.client().mail.ListOutbox, control_pb2.ListOutboxRequest(), "emails", limit=limit
+    )
+    ctx.out_table(
+        reply,
+        reply.emails,
+        lambda e: (
+            when(e.created_ms),
+            e.to,
+            "failed" if e.failed else ("waiting" if e.attempts else "new"),
+            e.attempts,
+            when(e.next_attempt_ms) if e.next_attempt_ms else "-",
+            e.last_error or "-",
+        ),
+        ("CREATED", "TO", "STATE", "ATTEMPTS", "NEXT", "LAST ERROR"),
+    )
 
 
 @mail.command("test")

@@ -3,7 +3,8 @@
 ``history list`` filters and sorts the chats one may see (ListConversations),
 ``history search`` finds messages by their words (SearchConversations),
 ``history show`` prints a chat's summary and transcript (GetConversation,
-ListMessages). ``history reindex`` rebuilds the history index from the data
+ListMessages), ``history email`` emails a chat's transcript to its visitor
+(SendTranscript). ``history reindex`` rebuilds the history index from the data
 directory, with the server stopped (the index is also rebuilt at start when it
 is missing or unreadable).
 """
@@ -160,6 +161,18 @@ def history_show(ctx: Ctx, conversation_id: str) -> None:
             )
         ),
     )
+
+
+@history.command("email")
+@click.argument("conversation_id")
+@pass_ctx
+def history_email(ctx: Ctx, conversation_id: str) -> None:
+    """Email a chat's transcript to the email its visitor gave (notes left out)."""
+    reply = ctx.call(
+        _stub(ctx).SendTranscript,
+        control_pb2.SendTranscriptRequest(conversation_id=conversation_id),
+    )
+    ctx.out(reply, lambda: f"transcript of {conversation_id} to {reply.email} (queued)")
 
 
 @history.command("reindex")

@@ -67,9 +67,11 @@ def ticket_list(ctx: Ctx, site_id: str, limit: int) -> None:
             t.email,
             names.get(t.department_id, t.department_id) or "-",
             t.visitor_id or "-",
+            t.status,
+            t.conversation_id or "-",
             _short(t.text, 50),
         ),
-        ("CREATED", "NAME", "EMAIL", "DEPARTMENT", "VISITOR", "MESSAGE"),
+        ("CREATED", "NAME", "EMAIL", "DEPARTMENT", "VISITOR", "STATUS", "CHAT", "MESSAGE"),
     )
 
 
@@ -84,6 +86,9 @@ def ticket_show(ctx: Ctx, ticket_id: str) -> None:
         lambda: fields_table(
             (
                 ("id", t.id),
+                ("kind", "missed chat" if t.kind == "missed_chat" else "offline request"),
+                ("conversation", t.conversation_id or "-"),
+                ("status", t.status),
                 ("created", when(t.created_ms)),
                 ("site", t.site_id),
                 ("department", t.department_id),
@@ -91,8 +96,12 @@ def ticket_show(ctx: Ctx, ticket_id: str) -> None:
                 ("name", t.name),
                 ("email", t.email),
                 ("language", t.language),
-                ("page", t.page_url),
+                ("page", t.page_url or "-"),
                 ("message", t.text),
+                *(
+                    (f"reply {i}", f"{when(r.sent_ms)} {r.operator_name}: {r.text}")
+                    for i, r in enumerate(t.replies, 1)
+                ),
             )
         ),
     )

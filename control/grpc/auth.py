@@ -14,11 +14,19 @@ from engine.app import Engine
 from engine.chat import account
 from engine.chat.auth import Principal
 from engine.chat.permissions import AUTO_ACCEPT, CHANGE_DISPLAY_NAME, require
+from engine.records import daily
 from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc
 
 # What one may change of oneself with UpdateMe, and what needs more than a session.
-ME_FIELDS = ("display_name", "internal_name", "avatar_url", "auto_accept", "mail_notifications")
+ME_FIELDS = (
+    "display_name",
+    "internal_name",
+    "avatar_url",
+    "auto_accept",
+    "mail_notifications",
+    "timezone",
+)
 ME_PERMISSIONS = {"display_name": CHANGE_DISPLAY_NAME, "auto_accept": AUTO_ACCEPT}
 
 
@@ -58,9 +66,13 @@ class AuthService(control_pb2_grpc.AuthServicer):
         for field in fields:  # each checked before anything changes
             if field in ME_PERMISSIONS:
                 require(held, principal.role, ME_PERMISSIONS[field])
+        if "mail_notifications" in fields:
+            daily.check_opt_in(self.engine, list(given.mail_notifications))
         profile = {f: getattr(given, f) for f in fields if f != "auto_accept"}
         if profile:
             await self.engine.directory.update_profile(principal.operator_id, **profile)
+            if "mail_notifications" in profile or "timezone" in profile:
+                self.engine.daily.changed()
         if "auto_accept" in fields:
             await account.set_auto_accept(self.engine, principal, given.auto_accept)
         return converters.operator_pb(self.engine.directory.operator(principal.operator_id))

@@ -15,6 +15,7 @@ from engine.chat import account, tickets
 from engine.chat.auth import Principal
 from engine.chat.directory_edits import TEMPLATE_FIELDS
 from engine.chat.tickets import TICKET_FIELDS
+from engine.delivery import transcripts
 from engine.records import history, reports
 from engine.records.queries import hit_key, list_key
 from parley.v1 import control_pb2 as pb
@@ -225,6 +226,13 @@ class ConversationsService(grpc_pb.ConversationsServicer):
     ) -> pb.VisitorInfo:
         info = await account.visitor_info(self.engine, p, request.conversation_id)
         return converters.visitor_info_pb(info, self.engine.clock.wall_ms())
+
+    @rpc("Conversations", "SendTranscript")
+    async def SendTranscript(
+        self, request: pb.SendTranscriptRequest, p: Principal, context: Ctx
+    ) -> pb.SendTranscriptResponse:
+        to, outbox_id = await transcripts.send_to_visitor(self.engine, p, request.conversation_id)
+        return pb.SendTranscriptResponse(email=to, outbox_id=outbox_id)
 
     @rpc("Conversations", "GetConversation")
     async def GetConversation(

@@ -15,12 +15,13 @@ from engine.chat.auth import Principal
 from engine.delivery import compose
 from engine.delivery.outbox import MailStatus
 from engine.delivery.senders import DeliveryFailed
-from engine.delivery.settings import MailSettings, Webhook, check_address
+from engine.delivery.settings import MAIL_TIMEOUT, MailSettings, Webhook, check_address
 from engine.errors import FailedPrecondition
+from engine.persistence.schema import OutboxDoc
 from parley.v1 import control_pb2 as pb
 from parley.v1 import control_pb2_grpc as grpc_pb
 
-MAIL_FIELDS = ("host", "port", "tls", "username", "password", "from_address")
+MAIL_FIELDS = ("host", "port", "tls", "username", "password", "from_address", "timeout_seconds")
 WEBHOOK_FIELDS = ("url", "events", "enabled")
 
 
@@ -35,6 +36,20 @@ def mail_settings_pb(s: MailSettings, status: MailStatus) -> pb.MailSettings:
         pending=status.pending,
         failed=status.failed,
         last_error=status.last_error,
+        timeout_seconds=s.timeout_seconds,
+    )
+
+
+def outbox_email_pb(d: OutboxDoc) -> pb.OutboxEmail:
+    return pb.OutboxEmail(
+        id=d["id"],
+        to=d.get("to", ""),
+        subject=d.get("subject", ""),
+        created_ms=d["created_ms"],
+        attempts=d.get("attempts", 0),
+        last_error=d.get("error", ""),
+        failed=bool(d.get("failed")),
+        next_attempt_ms=0 if d.get("failed") else d.get("next_ms", 0),
     )
 
 
@@ -74,6 +89,8 @@ class MailService(grpc_pb.MailServicer):
         changes = changes_of(request.mail_settings, fields)
         if "port" in changes and not changes["port"]:
             changes["port"] = 587
+        if "timeout_seconds" in changes and not changes["timeout_seconds"]:
+            changes["timeout_seconds"] = MAIL_TIMEOUT
         await self.deliveries.set_mail(p.account_id, changes)
         return self._answer(p.account_id)
 
@@ -87,6 +104,18 @@ class MailService(grpc_pb.MailServicer):
         except DeliveryFailed as error:
             raise FailedPrecondition("mail_failed", str(error)) from None
         return empty_pb2.Empty()
+
+    @rpc("Mail", "ListOutbox")
+    async def ListOutbox(
+        self, request: pb.ListOutboxRequest, p: Principal, context: Ctx
+    ) -> pb.ListOutboxResponse:
+        page = page_of(request, "outbox", p.account_id)
+        emails, token = page.take(
+            self.deliveries.outbox_emails(p.account_id), lambda d: (d["created_ms"], d["id"])
+        )
+        return pb.ListOutboxResponse(
+            emails=[outbox_email_pb(d) for d in emails], next_page_token=token
+        )
 
 
 class WebhooksService(grpc_pb.WebhooksServicer):

@@ -102,6 +102,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
                         departments=converters.departments_pb(w["departments"]),
                         epoch=epoch,
                         epoch_changed=changed,
+                        email_transcripts=w["email_transcripts"],
                     )
                 )
             )

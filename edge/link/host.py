@@ -149,6 +149,7 @@ class HostedVisitor:
                 epoch,
                 changed,
                 welcome["widget"],
+                welcome["email_transcripts"],
             )
             self.host.emit(
                 link_pb2.EngineItem(

@@ -53,7 +53,7 @@
       end: "End chat", endAsk: "End this chat?", endYes: "End chat", endNo: "Keep chatting",
       ended: "The chat has ended.", tooLate: "Nobody could answer in time.",
       rateQ: "How was this chat?", star: "{n} of 5", comment: "Anything to add? (optional)",
-      rateSend: "Send rating", thanks: "Thank you for your rating.", download: "Download transcript",
+      rateSend: "Send rating", thanks: "Thank you for your rating.", download: "Download transcript", mail: "Email me this conversation",
       newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
       slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks",
       pre: "Before we start, tell us who you are.", question: "How can we help?", start: "Start chat",
@@ -78,7 +78,7 @@
       end: "Chat beenden", endAsk: "Diesen Chat beenden?", endYes: "Chat beenden", endNo: "Weiter chatten",
       ended: "Der Chat ist beendet.", tooLate: "Leider konnte niemand rechtzeitig antworten.",
       rateQ: "Wie war dieser Chat?", star: "{n} von 5", comment: "Möchten Sie etwas ergänzen? (optional)",
-      rateSend: "Bewertung senden", thanks: "Danke für Ihre Bewertung.", download: "Verlauf herunterladen",
+      rateSend: "Bewertung senden", thanks: "Danke für Ihre Bewertung.", download: "Verlauf herunterladen", mail: "Verlauf per E-Mail",
       newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
       slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke",
       pre: "Bevor es losgeht: Wer sind Sie?", question: "Wie können wir helfen?", start: "Chat starten",
@@ -102,7 +102,7 @@
       end: "Terminer le chat", endAsk: "Terminer ce chat ?", endYes: "Terminer", endNo: "Continuer",
       ended: "Le chat est terminé.", tooLate: "Personne n’a pu répondre à temps.",
       rateQ: "Comment s’est passé ce chat ?", star: "{n} sur 5", comment: "Un commentaire ? (facultatif)",
-      rateSend: "Envoyer la note", thanks: "Merci pour votre note.", download: "Télécharger la conversation",
+      rateSend: "Envoyer la note", thanks: "Merci pour votre note.", download: "Télécharger la conversation", mail: "Recevoir par e-mail",
       newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
       slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci",
       pre: "Avant de commencer, dites-nous qui vous êtes.", question: "Comment pouvons-nous aider ?",
@@ -126,7 +126,7 @@
       end: "Terminar chat", endAsk: "¿Terminar este chat?", endYes: "Terminar", endNo: "Seguir",
       ended: "El chat ha terminado.", tooLate: "Nadie pudo responder a tiempo.",
       rateQ: "¿Qué tal fue este chat?", star: "{n} de 5", comment: "¿Algo que añadir? (opcional)",
-      rateSend: "Enviar valoración", thanks: "Gracias por tu valoración.", download: "Descargar conversación",
+      rateSend: "Enviar valoración", thanks: "Gracias por tu valoración.", download: "Descargar conversación", mail: "Enviármela por correo",
       newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
       slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias",
       pre: "Antes de empezar, dinos quién eres.", question: "¿En qué podemos ayudarte?", start: "Empezar chat",
@@ -150,7 +150,7 @@
       end: "チャットを終了", endAsk: "このチャットを終了しますか？", endYes: "終了する", endNo: "続ける",
       ended: "チャットは終了しました。", tooLate: "時間内に対応できる担当者がいませんでした。",
       rateQ: "このチャットはいかがでしたか？", star: "5 段階中 {n}", comment: "ご意見（任意）",
-      rateSend: "評価を送信", thanks: "ご評価ありがとうございました。", download: "会話をダウンロード",
+      rateSend: "評価を送信", thanks: "ご評価ありがとうございました。", download: "会話をダウンロード", mail: "メールで受け取る",
       newChat: "新しいチャット", unread: "未読 {n} 件", messages: "メッセージ", from: "{n}：{t}",
       slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です",
       pre: "はじめに、お名前などをお知らせください。", question: "ご用件をお聞かせください", start: "チャットを開始",
@@ -174,7 +174,7 @@
       end: "إنهاء المحادثة", endAsk: "إنهاء هذه المحادثة؟", endYes: "إنهاء", endNo: "متابعة",
       ended: "انتهت المحادثة.", tooLate: "لم يتمكن أحد من الرد في الوقت المناسب.",
       rateQ: "كيف كانت هذه المحادثة؟", star: "{n} من 5", comment: "هل من إضافة؟ (اختياري)",
-      rateSend: "إرسال التقييم", thanks: "شكرًا على تقييمك.", download: "تنزيل المحادثة",
+      rateSend: "إرسال التقييم", thanks: "شكرًا على تقييمك.", download: "تنزيل المحادثة", mail: "أرسلها إلى بريدي",
       newChat: "محادثة جديدة", unread: "{n} غير مقروءة", messages: "الرسائل", from: "{n}: {t}",
       slow: "أنت ترسل بسرعة كبيرة. انتظر لحظة.", inv: "{n} يدعوك إلى المحادثة", noThanks: "لا، شكرًا",
       pre: "قبل أن نبدأ، عرّفنا بنفسك.", question: "كيف يمكننا المساعدة؟", start: "ابدأ المحادثة",
@@ -377,13 +377,18 @@
   var dlBtn = h("button", {type: "button", text: t("download"), onclick: download});
   var sep = h("span", {text: "·", "aria-hidden": "true"});
   var foot = h("div", {cls: "ft"}, [endBtn, sep, dlBtn]);
+  // "Email me this conversation", after a chat, when the welcome says the server can
+  // email (the address the visitor gave is filled in); the answer shows in the field.
+  var mailOk = false, mTo = h("input", {type: "email", required: true, maxlength: 254, autocomplete: "email", "aria-label": t("email")});
+  var mailAsk = h("form", {cls: "end", onsubmit: function (ev) { ev.preventDefault(); send({type: "email_transcript", email: mTo.value}); }},
+    [mTo, h("button", {type: "submit", text: t("mail")})]);
   var endNo = h("button", {type: "button", text: t("endNo"), onclick: function () { confirmEnd(false); endBtn.focus(); }});
   var endAsk = h("div", {cls: "end", hidden: true, role: "group", "aria-label": t("endAsk")}, [h("span", {text: t("endAsk")}),
     h("button", {cls: "dg", type: "button", text: t("endYes"), onclick: function () { confirmEnd(false); send({type: "close"}); }}), endNo]);
   var live = h("div", {cls: "sr", "aria-live": "polite"});
   var panel = h("div", {cls: "p", id: "pw-panel", role: "dialog", "aria-labelledby": "pw-title", hidden: true,
     onkeydown: function (ev) { if (ev.key === "Escape") { setOpen(false); launcher.focus(); } }},
-    [head, banner, body, typingLine, upNote, endAsk, composer, foot, live]);
+    [head, banner, body, typingLine, upNote, endAsk, composer, foot, mailAsk, live]);
   // A new answer while the panel is shut: a small card above the launcher, once.
   var peekText = h("span", {cls: "tx", dir: "auto"}), peekWho = h("b", {dir: "auto"});
   var peekX = h("button", {cls: "x", type: "button", "aria-label": t("dismiss"), onclick: function () { peek.hidden = true; }}, [icon(I_X, 14)]);
@@ -553,6 +558,7 @@
     foot.hidden = dead || !log.length;
     input.placeholder = closed && log.length ? t("again") : t("placeholder");
     endBtn.hidden = sep.hidden = !conv || closed;
+    mailAsk.hidden = !mailOk || foot.hidden || !closed;
     if (dead || !closed) rating.hidden = true;
     // Header: who is here, else the line's state.
     var status, on = false;
@@ -753,6 +759,7 @@
       msgs = {}; log = []; lastSeq = 0; readTo = 0; mineRead = 0; epoch = f.epoch; save(); paint();
     } else if (type === "welcome") {
       welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false; pBtn.disabled = false; epoch = f.epoch || epoch;
+      mailOk = f.email_transcripts; mTo.value = mTo.value || me.email || "";
       if (f.site) { cfg = f.site; keep(local, KEY + ":s", cfg); look(); paintPre(); }
       if (f.token !== token) { token = f.token; }
       if (!f.conversation && conv && !closed) {
@@ -793,6 +800,8 @@
     } else if (type === "prechat_saved") {
       me.pre = 1; me.name = f.name || me.name; me.email = f.email || me.email; save(); pBtn.disabled = false; paint();
       if (!composer.hidden) input.focus();
+    } else if (type === "transcript_sent") {
+      mTo.value = ""; say(mTo.placeholder = "\u2713 " + f.email);
     } else if (type === "ticket_saved") {
       fText.value = ""; fBtn.disabled = false; fDone.textContent = t("saved"); fDone.hidden = false;
     } else if (type === "error") {
@@ -811,6 +820,7 @@
     if (code === "blocked") { conn = "blocked"; ready = false; if (ws) ws.close(1000); paint(); return; }
     if (!welcomed && (code === "unknown_department" || code === "unknown_region")) { dept = ""; if (ws) ws.close(1000); return; }
     if (code === "already_rated") { rated = true; showRating(); save(); paint(); return; }
+    if (/transcript|address|no_email|mail_not/.test(code)) { mTo.value = ""; say(mTo.placeholder = f.message); return; }
     var field = {name_required: "name", email_required: "email", question_required: "question", invalid_email: "email"}[code];
     if (field) {
       // The server wants the form (its fields changed, or it was never sent): the

@@ -2,10 +2,10 @@
 event is written. The README's "Visitor protocol" section documents the same.
 
 Client to server: hello, choose, page, prechat, msg, typing, read, close, rate,
-ticket, decline_invitation, ping.
+ticket, decline_invitation, email_transcript, ping.
 Server to client: welcome, epoch_changed, departments, prechat_saved, msg, ack, typing,
-read, queued, joined, closed, rated, ticket_saved, invitation, invitation_ended, error,
-pong.
+read, queued, joined, closed, rated, ticket_saved, invitation, invitation_ended,
+transcript_sent, error, pong.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from engine.chat.commands import (
     Choose,
     CloseChat,
     DeclineInvitation,
+    EmailTranscript,
     Hello,
     LeaveTicket,
     PageChange,
@@ -45,6 +46,7 @@ from engine.chat.events import (
     Rated,
     ReadUpTo,
     TicketSaved,
+    TranscriptSent,
     Typing,
 )
 
@@ -57,6 +59,7 @@ __all__ = [
     "CloseChat",
     "Command",
     "DeclineInvitation",
+    "EmailTranscript",
     "FrameError",
     "Hello",
     "LeaveTicket",
@@ -217,6 +220,11 @@ def encode_event(event: Event) -> bytes:
         return orjson.dumps(
             {"type": "invitation_ended", "invitation": n.invitation_id, "outcome": n.outcome}
         )
+    if cls is TranscriptSent:
+        s: Any = event
+        return orjson.dumps(
+            {"type": "transcript_sent", "conversation": s.conversation_id, "email": s.email}
+        )
     if cls is Assigned:  # operators only; never sent to a visitor
         raise ValueError("Assigned is not a visitor event")
     raise ValueError(f"no frame for {event!r}")
@@ -250,6 +258,7 @@ def encode_welcome(
     epoch: str = "",
     epoch_changed: bool = False,
     widget: dict[str, Any] | None = None,
+    email_transcripts: bool = False,
 ) -> bytes:
     doc: dict[str, Any] = {
         "type": "welcome",
@@ -260,6 +269,8 @@ def encode_welcome(
         "last_seq": last_seq,
         "epoch": epoch,
         "epoch_changed": epoch_changed,
+        # The account can send email: offer "Email me this conversation".
+        "email_transcripts": email_transcripts,
     }
     if departments is not None:
         doc.update(departments_doc(departments))

@@ -25,6 +25,7 @@ from edge.visitor.frames import (
     CloseChat,
     Command,
     DeclineInvitation,
+    EmailTranscript,
     FrameError,
     Hello,
     LeaveTicket,
@@ -182,6 +183,11 @@ class VisitorProtocol:
             if isinstance(values, FrameError):
                 return values
             return Prechat(*values)
+        if kind == "email_transcript":
+            values = _strings(doc, "email_transcript", ("email",))
+            if isinstance(values, FrameError):
+                return values
+            return EmailTranscript(values[0])
         if kind == "choose":
             return _choose(doc)
         if kind == "ticket":

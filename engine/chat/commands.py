@@ -97,6 +97,13 @@ class DeclineInvitation:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailTranscript:
+    """Email the open (else the last) chat's transcript; "": the hello's email."""
+
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command this server does not know (a newer client's, say)."""
 
@@ -113,6 +120,7 @@ VisitorCommand = (
     | PageChange
     | DeclineInvitation
     | Prechat
+    | EmailTranscript
     | UnknownCommand
 )
 

@@ -679,9 +679,10 @@ class Directory(SiteLists, DirectoryEdits):
         avatar_url: str | None = None,
         mail_notifications: list[str] | None = None,
         internal_name: str | None = None,
+        timezone: str | None = None,
     ) -> Operator:
-        """Change an operator's display name, internal name, avatar and/or the
-        emails it asks for (validated by the record)."""
+        """Change an operator's display name, internal name, avatar, timezone
+        and/or the emails it asks for (validated by the record)."""
         op = self.operator(operator_id)
         updated = dataclasses.replace(
             op,
@@ -691,6 +692,7 @@ class Directory(SiteLists, DirectoryEdits):
             if mail_notifications is None
             else tuple(dict.fromkeys(mail_notifications)),
             internal_name=op.internal_name if internal_name is None else internal_name.strip(),
+            timezone=op.timezone if timezone is None else timezone.strip(),
         )
         await self.store.write_async([OPERATORS.put(op.id, updated.to_doc())])
         self.operators[op.id] = updated

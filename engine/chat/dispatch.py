@@ -20,6 +20,7 @@ from engine.chat.commands import (
     CloseChat,
     DeclineInvitation,
     DirectSend,
+    EmailTranscript,
     Hello,
     LeaveTicket,
     OfferAnswer,
@@ -113,6 +114,8 @@ def visitor_command(sink: Sink, session: VisitorSession | None, command: Visitor
             session.decline_invitation()
         case Prechat():
             session.prechat(command.name, command.email, command.question, command.cid)
+        case EmailTranscript():
+            session.email_transcript(command.email)
         case UnknownCommand():
             session.sink.push(unknown_command())
         case Hello():

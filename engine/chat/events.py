@@ -57,6 +57,13 @@ class CommandFailed(NamedTuple):
     conversation_id: str = ""
 
 
+class TranscriptSent(NamedTuple):
+    """To a visitor: the transcript it asked for is in the outbox."""
+
+    conversation_id: str
+    email: str
+
+
 class Queued(NamedTuple):
     conversation_id: str
     position: int
@@ -275,6 +282,7 @@ Event = (
     | Invitation
     | InvitationEnded
     | VisitorsOnline
+    | TranscriptSent
 )
 
 

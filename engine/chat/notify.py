@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.chat import ids
+from engine.chat.records import Ticket
 from engine.delivery import compose
-from engine.persistence.schema import Op
+from engine.delivery.settings import ADDRESS_RE
+from engine.persistence.codec import decode
+from engine.persistence.schema import SNAPSHOTS, Op
 
 if TYPE_CHECKING:
     from engine.chat.messages import ConversationInfo
-    from engine.chat.records import Ticket
     from engine.chat.services import ChatServices
 
 MISSED_LINES = 20  # of a missed chat's transcript, in its email
@@ -25,15 +28,17 @@ def account_of(services: ChatServices, site_id: str) -> tuple[str, str]:
     return (site.account_id, site.name) if site is not None else ("", "")
 
 
-def ticket_ops(services: ChatServices, ticket: Ticket) -> list[Op]:
-    """A new offline request: to the operators who asked, and the webhooks."""
+def ticket_ops(services: ChatServices, ticket: Ticket, notices: bool = True) -> list[Op]:
+    """A new ticket: to the operators who asked (``notices``: a missed chat's
+    ticket is told as a missed chat instead), and the webhooks."""
     account_id, site_name = account_of(services, ticket.site_id)
     if not account_id:
         return []
     mail = compose.new_ticket(site_name, ticket.name, ticket.email, ticket.text, ticket.page_url)
     deliveries = services.deliveries
+    told = deliveries.notify_ops(account_id, ticket.department_id, "tickets", mail)
     return [
-        *deliveries.notify_ops(account_id, ticket.department_id, "tickets", mail),
+        *(told if notices else ()),
         *deliveries.event_ops(
             account_id,
             "ticket",
@@ -46,9 +51,37 @@ def ticket_ops(services: ChatServices, ticket: Ticket) -> list[Op]:
                 "email": ticket.email,
                 "text": ticket.text,
                 "status": ticket.status,
+                "kind": ticket.kind,
+                "conversation_id": ticket.conversation_id,
             },
         ),
     ]
+
+
+def missed_ticket(
+    services: ChatServices, info: ConversationInfo, said: list[str], now_ms: int
+) -> Ticket | None:
+    """A missed chat whose visitor gave an email becomes a ticket (kind
+    "missed_chat", linked to the chat), answered by email like any other
+    (``ReplyToTicket``); None when the visitor gave no usable email."""
+    raw = SNAPSHOTS.get(services.store, "visitor", info.visitor_id)
+    email = str(decode(raw).get("email", "")).strip() if raw is not None else ""
+    if not ADDRESS_RE.match(email) or ".." in email:
+        return None
+    text = "\n".join(said)[:4000] or "(the visitor wrote nothing)"
+    return Ticket(
+        id="t" + ids.random_id(12),
+        site_id=info.site_id,
+        department_id=info.department_id,
+        visitor_id=info.visitor_id,
+        name=info.visitor_name,
+        email=email,
+        text=text,
+        created_ms=now_ms,
+        language=info.language,
+        kind="missed_chat",
+        conversation_id=info.conversation_id,
+    )
 
 
 def chat_ops(

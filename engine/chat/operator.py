@@ -153,7 +153,7 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
     # -- presence -------------------------------------------------------------------
 
     def _in_schedule(self, op: Operator, ctx: Context) -> bool:
-        return schedule.is_open(op.schedule, op.timezone, ctx.clock.wall_ms())
+        return schedule.is_open(op.schedule, op.timezone or "UTC", ctx.clock.wall_ms())
 
     def _available(self, op: Operator, ctx: Context) -> bool:
         if self.offboarded or op.disabled:

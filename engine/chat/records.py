@@ -342,6 +342,10 @@ class Ticket:
     updated_ms: int = 0
     # The answers sent, oldest first: [operator id, operator name, text, ms].
     replies: tuple[tuple[str, str, str, int], ...] = ()
+    # "request" (the offline form) or "missed_chat" (a chat nobody answered,
+    # whose visitor gave an email: ``conversation_id`` is that chat).
+    kind: str = "request"
+    conversation_id: str = ""
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -353,7 +357,9 @@ class Ticket:
 
 
 TICKET_STATUSES = ("open", "assigned", "answered", "closed")
-NOTIFICATIONS = ("tickets", "missed")
+# What an operator may ask to be emailed: new tickets, missed chats, and the
+# daily report (engine/records/daily.py).
+NOTIFICATIONS = ("tickets", "missed", "daily")
 
 
 def check_notifications(topics: tuple[str, ...]) -> None:
@@ -381,12 +387,15 @@ class Operator:
     region_ids: tuple[str, ...] = ()
     group_ids: tuple[str, ...] = ()
     schedule: str = ""  # reception hours in ``timezone``; empty: any time
-    timezone: str = "UTC"
+    # IANA; empty: unset (the schedule is read in UTC, the daily report in the
+    # timezone of the site of its first department).
+    timezone: str = ""
     auto_distribution: bool = True  # receives chats from the queue
     auto_accept: bool = True  # else each chat is an offer to accept in time
     disabled: bool = False  # may not log in; its sessions and streams end
     # What the operator is told by email: "tickets" (new offline requests of
-    # its departments), "missed" (missed chats); engine/delivery/.
+    # its departments), "missed" (missed chats), "daily" (the daily report at
+    # the start of its day); engine/delivery/, engine/records/daily.py.
     mail_notifications: tuple[str, ...] = ()
     internal_name: str = ""  # what colleagues see; empty: the display name
 
@@ -395,7 +404,8 @@ class Operator:
         check_notifications(self.mail_notifications)
         object.__setattr__(self, "languages", check_languages(self.languages))
         object.__setattr__(self, "schedule", schedule.normalize(self.schedule))
-        schedule.check_timezone(self.timezone)
+        if self.timezone:
+            schedule.check_timezone(self.timezone)
         if not EMAIL_RE.match(self.email):
             raise InvalidArgument("invalid_argument", f"email {self.email!r} is not an address")
         _check_name("display name", self.display_name)

@@ -100,11 +100,16 @@ def normalize(spec: str) -> str:
 
 
 def check_timezone(name: str) -> str:
+    """An IANA zone name ("Europe/Paris"), or ``invalid_timezone``."""
     try:
+        if not name or len(name) > 64:
+            raise ValueError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidArgument(
-            "invalid_argument", f"timezone {name[:60]!r} is not a known IANA zone"
+            "invalid_timezone",
+            f"timezone {name[:60]!r} is not a known IANA zone (like Europe/Paris)",
+            field="timezone",
         ) from None
     return name
 

@@ -95,6 +95,54 @@ def transcript(site: str, conversation_id: str, lines: Sequence[str]) -> Mail:
     )
 
 
+DAILY_COLUMNS = (
+    "Chats",
+    "Missed",
+    "Answered",
+    "First response (median)",
+    "Wait (median)",
+    "Duration (average)",
+    "Rating",
+)
+
+
+def daily_report(
+    account: str, operator: str, day: str, timezone: str, rows: Sequence[tuple[str, Sequence[str]]]
+) -> Mail:
+    """An operator's daily report: a row of :data:`DAILY_COLUMNS` figures per
+    label (its own chats, its departments)."""
+    title = f"Your day in chats: {day}"
+    intro = (
+        f"{operator}, here are the chats of {day} ({timezone}) at {account}: "
+        "the chats that started that day and are closed."
+    )
+    widths = [max(len(label) for label, _ in rows)] if rows else [0]
+    widths += [
+        max(len(name), *(len(figures[i]) for _, figures in rows))
+        for i, name in enumerate(DAILY_COLUMNS)
+    ]
+    head = ["", *DAILY_COLUMNS]
+    table = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in [head, *([label, *figures] for label, figures in rows)]
+    ]
+    text = "\n".join([intro, "", *table]) + "\n"
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+    body = "".join(
+        "<tr>"
+        + f"<th align=left>{html.escape(label)}</th>"
+        + "".join(f"<td align=right>{html.escape(v)}</td>" for v in figures)
+        + "</tr>"
+        for label, figures in rows
+    )
+    page = (
+        "<!doctype html><html><body>"
+        f"<h2>{html.escape(title)}</h2><p>{_html_text(intro)}</p>"
+        f"<table cellpadding=4><tr>{cells}</tr>{body}</table></body></html>"
+    )
+    return Mail(_line(f"{title} at {account}"), text, page)
+
+
 def test_mail(account: str) -> Mail:
     text = f"Parley can send email for {account}."
     return Mail(_line(f"Parley test mail for {account}"), text + "\n", _page("Test", [], text))

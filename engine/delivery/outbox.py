@@ -14,10 +14,14 @@ delivery: an email keeps its ``Message-ID`` (made from the outbox id, which
 mail servers and clients keep one copy of) and a webhook call its
 ``Parley-Event-Id``, so the recipient sees it once. Marking the entry sent
 *before* sending would trade that duplicate for a loss (a crash mid-send), so
-it is never done. A failed attempt is written back with its count and reason
-and tried again after a growing wait (``RetryPolicy``); a restart tries every
-entry at once. An email is given up after ``max_attempts`` (kept, marked
-failed, counted in the account's mail status); a webhook failing
+it is never done. A failed attempt is written back with its count, reason and
+next attempt, and tried again after a growing wait (``RetryPolicy``); a restart
+tries every entry at once. An attempt ends at the account's SMTP timeout (a
+server that hangs holds one of the :data:`CONCURRENCY` slots that long, no
+more). An email is given up after ``max_attempts``, or at once when the server
+refuses the message for good (a 5xx to MAIL FROM, RCPT TO or DATA): kept,
+marked failed with the reason, counted in the account's mail status and listed
+by ``Mail.ListOutbox``, never sent. A webhook failing
 ``disable_after`` times in a row is disabled with the reason, its pending calls
 dropped.
 
@@ -43,7 +47,14 @@ from engine.delivery.senders import DeliveryFailed, post_webhook, send_email
 from engine.delivery.settings import MailSettings, RetryPolicy, Webhook
 from engine.errors import NotFound
 from engine.persistence.codec import decode
-from engine.persistence.schema import MAIL_SETTINGS, OUTBOX, WEBHOOKS, Op, OutboxDoc
+from engine.persistence.schema import (
+    MAIL_MARKS,
+    MAIL_SETTINGS,
+    OUTBOX,
+    WEBHOOKS,
+    Op,
+    OutboxDoc,
+)
 
 if TYPE_CHECKING:
     from engine.chat.directory import Directory
@@ -85,6 +96,9 @@ class Deliveries:
         self._errors: dict[str, str] = {}  # an account's last email error
         self._wake = asyncio.Event()
         self._empty = asyncio.Event()
+        # Transcripts are decided one at a time (engine/delivery/transcripts.py):
+        # their limits are read, then written.
+        self.transcript_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -129,8 +143,8 @@ class Deliveries:
 
     # -- producing ------------------------------------------------------------------
 
-    def _entry(self, kind: str, account_id: str) -> OutboxDoc:
-        now = self.clock.wall_ms()
+    def _entry(self, kind: str, account_id: str, now_ms: int = 0) -> OutboxDoc:
+        now = now_ms or self.clock.wall_ms()
         return {
             "id": f"o{now:012x}{random_id(8)}",
             "kind": kind,
@@ -153,11 +167,13 @@ class Deliveries:
             if str(entry.get("to", "")).lower() in emails or any(n in text for n in names):
                 ops.append(OUTBOX.delete(entry["id"]))
                 self._docs.pop(entry["id"], None)
+        # What was emailed to it: its transcripts' marks (engine/delivery/transcripts.py).
+        ops.append(MAIL_MARKS.delete("visitor", visitor.visitor_id))
         return ops
 
-    def email_op(self, account_id: str, to: str, mail: Mail) -> Op:
-        """The write of one email to ``to``."""
-        doc = self._entry("email", account_id)
+    def email_op(self, account_id: str, to: str, mail: Mail, now_ms: int = 0) -> Op:
+        """The write of one email to ``to`` (dated ``now_ms``, else now)."""
+        doc = self._entry("email", account_id, now_ms)
         doc.update({"to": to, "subject": mail.subject, "text": mail.text, "html": mail.html})
         return OUTBOX.put(doc)
 
@@ -268,7 +284,7 @@ class Deliveries:
             try:
                 if doc["kind"] == "email":
                     settings = self.mail.get(doc["account"]) or MailSettings()
-                    await send_email(settings, doc, self.policy.timeout)
+                    await send_email(settings, doc, settings.timeout_seconds)
                 else:
                     hook = self.hooks.get(doc.get("hook", ""))
                     if hook is None or not hook.enabled:
@@ -276,7 +292,7 @@ class Deliveries:
                         return
                     await self._call(hook, doc)
             except DeliveryFailed as error:
-                await self._failed_attempt(doc, str(error))
+                await self._failed_attempt(doc, str(error), error.permanent)
                 return
             await self._forget(doc)
             if doc["kind"] == "webhook":
@@ -303,7 +319,7 @@ class Deliveries:
         await self.store.write_async([OUTBOX.delete(doc["id"])])
         self._docs.pop(doc["id"], None)
 
-    async def _failed_attempt(self, doc: OutboxDoc, reason: str) -> None:
+    async def _failed_attempt(self, doc: OutboxDoc, reason: str, permanent: bool = False) -> None:
         attempts = doc.get("attempts", 0) + 1
         doc = {**doc, "attempts": attempts, "error": reason}
         account = doc["account"]
@@ -312,7 +328,7 @@ class Deliveries:
         )
         if doc["kind"] == "email":
             self._errors[account] = reason
-            if attempts >= self.policy.max_attempts:
+            if permanent or attempts >= self.policy.max_attempts:
                 doc["failed"] = True
                 await self.store.write_async([OUTBOX.put(doc)])
                 self._docs.pop(doc["id"], None)
@@ -328,10 +344,12 @@ class Deliveries:
                 await self._disable(hook, failures, reason, doc)
                 return
             await self._save_hook(dataclasses.replace(hook, failures=failures))
+        delay = self.policy.delay(attempts)
+        doc["next_ms"] = self.clock.wall_ms() + int(delay * 1000)
         await self.store.write_async([OUTBOX.put(doc)])
         self._docs[doc["id"]] = doc
         loop = asyncio.get_running_loop()
-        heapq.heappush(self._due, (loop.time() + self.policy.delay(attempts), doc["id"]))
+        heapq.heappush(self._due, (loop.time() + delay, doc["id"]))
 
     async def _disable(self, hook: Webhook, failures: int, reason: str, doc: OutboxDoc) -> None:
         """Too many failures in a row: the webhook is off, its calls dropped."""
@@ -364,6 +382,16 @@ class Deliveries:
         retrying = sum(1 for d in self._docs.values() if d.get("attempts"))
         return len(self._docs), retrying, sum(self._failed.values())
 
+    def outbox_emails(self, account_id: str) -> list[OutboxDoc]:
+        """The account's emails in the outbox, waiting and failed, oldest first
+        (read from the store: failed ones are not held in memory)."""
+        found = [
+            self._docs.get(d["id"], d)
+            for d in OUTBOX.all(self.store)
+            if d["account"] == account_id and d["kind"] == "email"
+        ]
+        return sorted(found, key=lambda d: (d["created_ms"], d["id"]))
+
     def mail_status(self, account_id: str) -> MailStatus:
         pending = sum(
             1 for d in self._docs.values() if d["account"] == account_id and d["kind"] == "email"
@@ -383,7 +411,8 @@ class Deliveries:
         """Send one email now (not through the outbox); DeliveryFailed if not."""
         doc = self._entry("email", account_id)
         doc.update({"to": to, "subject": mail.subject, "text": mail.text, "html": mail.html})
-        await send_email(self.mail_settings(account_id), doc, self.policy.timeout)
+        settings = self.mail_settings(account_id)
+        await send_email(settings, doc, settings.timeout_seconds)
 
     def webhooks(self, account_id: str) -> list[Webhook]:
         found = [h for h in self.hooks.values() if h.account_id == account_id]

@@ -5,7 +5,13 @@ needs no client library).
 Each returns nothing when the far end took the delivery and raises
 :class:`DeliveryFailed` with a short, readable reason otherwise (refused,
 timed out, unreachable, an HTTP status): the outbox keeps the entry and the
-reason, and tries again later.
+reason, and tries again later. A server that hangs (takes the connection and
+never answers, or stalls after EHLO or DATA) is given up at the timeout, the
+whole session's. An SMTP server that refuses the message itself for good (a
+5xx answer to MAIL FROM, RCPT TO or DATA) makes the failure ``permanent``: the
+outbox marks the email failed at once, never tries it again. A 5xx to the
+greeting, EHLO or AUTH is the account's settings, not the message: retried
+like any failure, so fixed settings still send it.
 
 Webhook signature: ``Parley-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>"
 keyed with the webhook's secret>``, the timestamp (Unix seconds) in
@@ -34,7 +40,27 @@ MAX_REASON = 300
 
 
 class DeliveryFailed(Exception):
-    """The far end did not take the delivery (the reason is for people)."""
+    """The far end did not take the delivery (the reason is for people);
+    ``permanent``: it never will (a 5xx refusal of the message)."""
+
+    def __init__(self, reason: str, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+# What refuses the message itself (not the connection, the greeting or the login).
+_MESSAGE_REFUSED = (
+    aiosmtplib.SMTPSenderRefused,
+    aiosmtplib.SMTPRecipientRefused,
+    aiosmtplib.SMTPDataError,
+)
+
+
+def _refused_for_good(error: aiosmtplib.SMTPException) -> bool:
+    """A 5xx answer to MAIL FROM, RCPT TO or DATA."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(r.code >= 500 for r in error.recipients)
+    return isinstance(error, _MESSAGE_REFUSED) and 500 <= error.code < 600
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -44,7 +70,8 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 async def send_email(settings: MailSettings, doc: OutboxDoc, seconds: float) -> None:
-    """Hand one email to the account's SMTP server."""
+    """Hand one email to the account's SMTP server within ``seconds`` (the
+    whole session: connect, greeting, EHLO, AUTH, DATA)."""
     if not settings.ready:
         raise DeliveryFailed("no SMTP server set: parley mail set --host ... --from ...")
     message = build(doc, settings.from_address)
@@ -61,11 +88,15 @@ async def send_email(settings: MailSettings, doc: OutboxDoc, seconds: float) -> 
                 timeout=seconds,
             )
     except TimeoutError:
-        raise DeliveryFailed(f"SMTP server {settings.host}:{settings.port} timed out") from None
+        raise DeliveryFailed(
+            f"SMTP server {settings.host}:{settings.port} did not answer in {seconds:g} s"
+        ) from None
     except aiosmtplib.SMTPRecipientsRefused as error:
-        raise DeliveryFailed(_short(f"recipient refused: {error}")) from None
+        permanent = _refused_for_good(error)
+        raise DeliveryFailed(_short(f"recipient refused: {error}"), permanent) from None
     except aiosmtplib.SMTPException as error:
-        raise DeliveryFailed(_short(f"SMTP {settings.host}:{settings.port}: {error}")) from None
+        reason = _short(f"SMTP {settings.host}:{settings.port}: {error}")
+        raise DeliveryFailed(reason, _refused_for_good(error)) from None
     except OSError as error:
         raise DeliveryFailed(
             _short(f"SMTP {settings.host}:{settings.port} unreachable: {error.strerror or error}")

@@ -67,9 +67,14 @@ class RetryPolicy:
         return base * (1 + 0.2 * jitter)
 
 
+MAIL_TIMEOUT = 30  # seconds an SMTP session may take, by default
+MAX_MAIL_TIMEOUT = 600
+
+
 @dataclass(frozen=True, slots=True)
 class MailSettings:
-    """An account's SMTP server and sender."""
+    """An account's SMTP server and sender; ``timeout_seconds`` bounds a whole
+    session (a server that hangs is given up then, and tried again later)."""
 
     host: str = ""
     port: int = 587
@@ -77,8 +82,15 @@ class MailSettings:
     username: str = ""
     password: str = field(default="", repr=False)
     from_address: str = ""
+    timeout_seconds: int = MAIL_TIMEOUT
 
     def __post_init__(self) -> None:
+        if not 1 <= self.timeout_seconds <= MAX_MAIL_TIMEOUT:
+            raise InvalidArgument(
+                "invalid_argument",
+                f"timeout_seconds is 1 to {MAX_MAIL_TIMEOUT} (0 or unset: {MAIL_TIMEOUT})",
+                field="timeout_seconds",
+            )
         if len(self.host) > 253 or any(c.isspace() for c in self.host):
             raise InvalidArgument("invalid_argument", "host is a host name", field="host")
         if not 0 < self.port < 65536:

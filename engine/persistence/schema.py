@@ -110,7 +110,17 @@ mailcfg        <account id>                     the account's SMTP settings, the
                                                 directory is 0700)
 webhooks       <account id> 0x00 <webhook id>   Webhook.to_doc(), its secret
                                                 included
-=======
+mailmarks      ``daily`` 0x00 <operator id>     ``{"day": "YYYY-MM-DD", "ms"}``: the
+                                                last local day whose daily report
+                                                was written to the outbox, in the
+                                                same commit (engine/records/daily.py)
+               ``conv`` 0x00 <conversation id>  ``{"sent": [ms, ...]}``: transcripts
+               ``visitor`` 0x00 <visitor id>    emailed of a chat, and to a visitor
+                                                in the last hour, in the commit of
+                                                each email (engine/delivery/
+                                                transcripts.py)
+============== ================================ ===================================
+
 Audit log and privacy (engine/audit.py, engine/privacy.py)
 
 ============== ================================ ===================================
@@ -142,8 +152,8 @@ run when the engine opens the store, counts each site's stored messages and
 tickets once (a scan of the journal and the tickets, in pieces of 10,000 records)
 before anything is served, and records version 3. 4 adds ``requests`` (nothing
 to convert); the delivery databases (``outbox``, ``mailcfg``, ``webhooks``) and
-``audit`` and ``erased`` came in version 4's time, new databases that need
-nothing converted. A store of a newer version is refused.
+``audit``, ``erased`` and ``mailmarks`` came in version 4's time, new
+databases that need nothing converted. A store of a newer version is refused.
 (Version 1 also declared a
 ``visitors`` database that nothing wrote: a visitor's record is its actor
 snapshot. It is no longer opened.)
@@ -581,6 +591,7 @@ class OutboxDoc(TypedDict, total=False):
     attempts: int
     error: str
     failed: bool
+    next_ms: int  # when the next attempt is due (wall clock), after a failed one
 
 
 class Outbox:
@@ -601,6 +612,27 @@ class Outbox:
 
 OUTBOX = Outbox()
 MAIL_SETTINGS: Docs[Doc] = Docs("mailcfg")
+
+
+class MailMarks:
+    """``<kind> 0x00 <id> -> doc``: what was emailed already, to send a daily
+    report once a day and a few transcripts at most (kinds ``daily``, ``conv``,
+    ``visitor``)."""
+
+    name = "mailmarks"
+
+    def put(self, kind: str, key: str, doc: Doc) -> Op:
+        return (self.name, kind.encode() + SEP + key.encode(), encode(doc))
+
+    def delete(self, kind: str, key: str) -> Op:
+        return (self.name, kind.encode() + SEP + key.encode(), None)
+
+    def get(self, store: Reader, kind: str, key: str) -> Doc | None:
+        raw = store.get(self.name, kind.encode() + SEP + key.encode())
+        return decode(raw) if raw is not None else None
+
+
+MAIL_MARKS = MailMarks()
 
 
 class Webhooks:
@@ -729,6 +761,7 @@ DATABASES = (
     OUTBOX.name,
     MAIL_SETTINGS.name,
     WEBHOOKS.name,
+    MAIL_MARKS.name,
     # audit log and privacy
     AUDIT.name,
     ERASED.name,

@@ -1355,7 +1355,11 @@ class Operator(_message.Message):
     schedule: _builtins.str
     """Reception hours, e.g. "mon-fri 09:00-17:00"; empty: always."""
     timezone: _builtins.str
-    """Of the schedule; empty: UTC."""
+    """An IANA zone ("Europe/Paris", else "invalid_timezone"): of the schedule
+    and of the daily report. Empty: the schedule is read in UTC and the daily
+    report in the timezone of the site of the operator's first department.
+    The operator sets its own (UpdateMe), and so does who manages operators.
+    """
     auto_distribution: _builtins.bool
     auto_accept: _builtins.bool
     status: _builtins.str
@@ -1379,7 +1383,9 @@ class Operator(_message.Message):
     @_builtins.property
     def mail_notifications(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """What the operator is told by email: "tickets" (new offline requests of
-        its departments), "missed" (missed chats). Its own, through UpdateMe.
+        its departments), "missed" (missed chats), "daily" (the daily report: the
+        day before's figures, at the start of the operator's day in its
+        timezone). Its own, through UpdateMe.
         """
 
     def __init__(
@@ -2153,6 +2159,8 @@ class Ticket(_message.Message):
     ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
     UPDATED_MS_FIELD_NUMBER: _builtins.int
     REPLIES_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     site_id: _builtins.str
     department_id: _builtins.str
@@ -2168,6 +2176,13 @@ class Ticket(_message.Message):
     assignee_id: _builtins.str
     updated_ms: _builtins.int
     """Output only."""
+    kind: _builtins.str
+    """"request" (the offline form) or "missed_chat" (a chat nobody answered
+    whose visitor gave an email; text holds what the visitor wrote).
+    Output only.
+    """
+    conversation_id: _builtins.str
+    """The missed chat a "missed_chat" ticket was made of. Output only."""
     @_builtins.property
     def replies(self) -> _containers.RepeatedCompositeFieldContainer[Global___TicketReply]:
         """The answers sent by email, oldest first. Output only."""
@@ -2189,10 +2204,12 @@ class Ticket(_message.Message):
         assignee_id: _builtins.str = ...,
         updated_ms: _builtins.int = ...,
         replies: _abc.Iterable[Global___TicketReply] | None = ...,
+        kind: _builtins.str = ...,
+        conversation_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "created_ms", b"created_ms", "department_id", b"department_id", "email", b"email", "id", b"id", "language", b"language", "name", b"name", "page_url", b"page_url", "replies", b"replies", "site_id", b"site_id", "status", b"status", "text", b"text", "updated_ms", b"updated_ms", "visitor_id", b"visitor_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "conversation_id", b"conversation_id", "created_ms", b"created_ms", "department_id", b"department_id", "email", b"email", "id", b"id", "kind", b"kind", "language", b"language", "name", b"name", "page_url", b"page_url", "replies", b"replies", "site_id", b"site_id", "status", b"status", "text", b"text", "updated_ms", b"updated_ms", "visitor_id", b"visitor_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2340,6 +2357,49 @@ class ListTicketsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTicketsResponse: _TypeAlias = ListTicketsResponse  # noqa: Y015
+
+@_typing.final
+class SendTranscriptRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    conversation_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        conversation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendTranscriptRequest: _TypeAlias = SendTranscriptRequest  # noqa: Y015
+
+@_typing.final
+class SendTranscriptResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    OUTBOX_ID_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """Where the transcript goes (the visitor's email)."""
+    outbox_id: _builtins.str
+    """Its outbox entry (Mail.ListOutbox)."""
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        outbox_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "outbox_id", b"outbox_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendTranscriptResponse: _TypeAlias = SendTranscriptResponse  # noqa: Y015
 
 @_typing.final
 class WaitingChat(_message.Message):
@@ -3689,6 +3749,7 @@ class MailSettings(_message.Message):
     PENDING_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
     LAST_ERROR_FIELD_NUMBER: _builtins.int
+    TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     host: _builtins.str
     port: _builtins.int
     tls: _builtins.str
@@ -3703,6 +3764,11 @@ class MailSettings(_message.Message):
     """Output only: emails waiting in the outbox, given up, the last error."""
     failed: _builtins.int
     last_error: _builtins.str
+    timeout_seconds: _builtins.int
+    """How long one SMTP session may take, whole (connect, greeting, EHLO, AUTH,
+    DATA): 1 to 600 seconds; 0 in an update: the default, 30. A server that
+    hangs is given up then and tried again later.
+    """
     def __init__(
         self,
         *,
@@ -3716,10 +3782,11 @@ class MailSettings(_message.Message):
         pending: _builtins.int = ...,
         failed: _builtins.int = ...,
         last_error: _builtins.str = ...,
+        timeout_seconds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed", b"failed", "from_address", b"from_address", "host", b"host", "last_error", b"last_error", "password", b"password", "password_set", b"password_set", "pending", b"pending", "port", b"port", "tls", b"tls", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed", b"failed", "from_address", b"from_address", "host", b"host", "last_error", b"last_error", "password", b"password", "password_set", b"password_set", "pending", b"pending", "port", b"port", "timeout_seconds", b"timeout_seconds", "tls", b"tls", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3782,6 +3849,101 @@ class SendTestMailRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SendTestMailRequest: _TypeAlias = SendTestMailRequest  # noqa: Y015
+
+@_typing.final
+class ListOutboxRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int | None = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "page_size", b"page_size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_page_size", b"_page_size", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__page_size: _TypeAlias = _typing.Literal["page_size"]  # noqa: Y015
+    _WhichOneofArgType__page_size: _TypeAlias = _typing.Literal["_page_size", b"_page_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__page_size) -> _WhichOneofReturnType__page_size | None: ...
+
+Global___ListOutboxRequest: _TypeAlias = ListOutboxRequest  # noqa: Y015
+
+@_typing.final
+class ListOutboxResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAILS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def emails(self) -> _containers.RepeatedCompositeFieldContainer[Global___OutboxEmail]: ...
+    def __init__(
+        self,
+        *,
+        emails: _abc.Iterable[Global___OutboxEmail] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["emails", b"emails", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOutboxResponse: _TypeAlias = ListOutboxResponse  # noqa: Y015
+
+@_typing.final
+class OutboxEmail(_message.Message):
+    """An email in the outbox. Output only."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TO_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    CREATED_MS_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_MS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    to: _builtins.str
+    subject: _builtins.str
+    created_ms: _builtins.int
+    attempts: _builtins.int
+    """Attempts so far (0: not tried yet)."""
+    last_error: _builtins.str
+    """The last attempt's error (the SMTP server's reason, a timeout)."""
+    failed: _builtins.bool
+    """Given up: refused for good (a 5xx answer to the message) or out of
+    attempts. Kept to be read; never sent.
+    """
+    next_attempt_ms: _builtins.int
+    """When the next attempt is due (0: failed, or due now)."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        to: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        created_ms: _builtins.int = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        failed: _builtins.bool = ...,
+        next_attempt_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_ms", b"created_ms", "failed", b"failed", "id", b"id", "last_error", b"last_error", "next_attempt_ms", b"next_attempt_ms", "subject", b"subject", "to", b"to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboxEmail: _TypeAlias = OutboxEmail  # noqa: Y015
 
 @_typing.final
 class Webhook(_message.Message):

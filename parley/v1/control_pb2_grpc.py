@@ -2963,6 +2963,11 @@ class ConversationsStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.SearchConversationsRequest.SerializeToString,
                 response_deserializer=parley_dot_v1_dot_control__pb2.SearchConversationsResponse.FromString,
                 _registered_method=True)
+        self.SendTranscript = channel.unary_unary(
+                '/parley.v1.Conversations/SendTranscript',
+                request_serializer=parley_dot_v1_dot_control__pb2.SendTranscriptRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.SendTranscriptResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationsServicer:
@@ -3019,6 +3024,18 @@ class ConversationsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendTranscript(self, request, context):
+        """Emails a conversation's transcript (times, authors, never the notes) to
+        the email its visitor gave, through the outbox, for an operator who sees
+        the chat (the chat permission). Refusals: "unknown_conversation",
+        "no_email" (the visitor gave none), "mail_not_set", "too_many_transcripts"
+        (3 a conversation: FAILED_PRECONDITION; 5 an hour to one visitor:
+        UNAVAILABLE, retryable, "retry_after_s" in the ErrorInfo metadata).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -3051,6 +3068,11 @@ def add_ConversationsServicer_to_server(servicer, server):
                     servicer.SearchConversations,
                     request_deserializer=parley_dot_v1_dot_control__pb2.SearchConversationsRequest.FromString,
                     response_serializer=parley_dot_v1_dot_control__pb2.SearchConversationsResponse.SerializeToString,
+            ),
+            'SendTranscript': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTranscript,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.SendTranscriptRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.SendTranscriptResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -3216,6 +3238,33 @@ class Conversations:
             '/parley.v1.Conversations/SearchConversations',
             parley_dot_v1_dot_control__pb2.SearchConversationsRequest.SerializeToString,
             parley_dot_v1_dot_control__pb2.SearchConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTranscript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Conversations/SendTranscript',
+            parley_dot_v1_dot_control__pb2.SendTranscriptRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.SendTranscriptResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -3967,6 +4016,11 @@ class MailStub:
                 request_serializer=parley_dot_v1_dot_control__pb2.SendTestMailRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ListOutbox = channel.unary_unary(
+                '/parley.v1.Mail/ListOutbox',
+                request_serializer=parley_dot_v1_dot_control__pb2.ListOutboxRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.ListOutboxResponse.FromString,
+                _registered_method=True)
 
 
 class MailServicer:
@@ -3996,6 +4050,14 @@ class MailServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOutbox(self, request, context):
+        """The account's emails still in the outbox, oldest first: waiting (with
+        their attempts, last error and next attempt) and given up ("failed").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MailServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -4013,6 +4075,11 @@ def add_MailServicer_to_server(servicer, server):
                     servicer.SendTestMail,
                     request_deserializer=parley_dot_v1_dot_control__pb2.SendTestMailRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListOutbox': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOutbox,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.ListOutboxRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.ListOutboxResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -4100,6 +4167,33 @@ class Mail:
             '/parley.v1.Mail/SendTestMail',
             parley_dot_v1_dot_control__pb2.SendTestMailRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOutbox(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Mail/ListOutbox',
+            parley_dot_v1_dot_control__pb2.ListOutboxRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.ListOutboxResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -991,6 +991,14 @@ class ConversationsStub:
     """
     SearchConversations: _grpc.UnaryUnaryMultiCallable[_control_pb2.SearchConversationsRequest, _control_pb2.SearchConversationsResponse]
     """Messages holding every word of a query, newest chat first, then by seq."""
+    SendTranscript: _grpc.UnaryUnaryMultiCallable[_control_pb2.SendTranscriptRequest, _control_pb2.SendTranscriptResponse]
+    """Emails a conversation's transcript (times, authors, never the notes) to
+    the email its visitor gave, through the outbox, for an operator who sees
+    the chat (the chat permission). Refusals: "unknown_conversation",
+    "no_email" (the visitor gave none), "mail_not_set", "too_many_transcripts"
+    (3 a conversation: FAILED_PRECONDITION; 5 an hour to one visitor:
+    UNAVAILABLE, retryable, "retry_after_s" in the ErrorInfo metadata).
+    """
 
 @_typing.type_check_only
 class ConversationsAsyncStub(ConversationsStub):
@@ -1021,6 +1029,14 @@ class ConversationsAsyncStub(ConversationsStub):
     """
     SearchConversations: _aio.UnaryUnaryMultiCallable[_control_pb2.SearchConversationsRequest, _control_pb2.SearchConversationsResponse]  # type: ignore[assignment]
     """Messages holding every word of a query, newest chat first, then by seq."""
+    SendTranscript: _aio.UnaryUnaryMultiCallable[_control_pb2.SendTranscriptRequest, _control_pb2.SendTranscriptResponse]  # type: ignore[assignment]
+    """Emails a conversation's transcript (times, authors, never the notes) to
+    the email its visitor gave, through the outbox, for an operator who sees
+    the chat (the chat permission). Refusals: "unknown_conversation",
+    "no_email" (the visitor gave none), "mail_not_set", "too_many_transcripts"
+    (3 a conversation: FAILED_PRECONDITION; 5 an hour to one visitor:
+    UNAVAILABLE, retryable, "retry_after_s" in the ErrorInfo metadata).
+    """
 
 class ConversationsServicer(metaclass=_abc_1.ABCMeta):
     """Conversations as operators read them outside their session stream."""
@@ -1084,6 +1100,20 @@ class ConversationsServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.SearchConversationsResponse, _abc.Awaitable[_control_pb2.SearchConversationsResponse]]:
         """Messages holding every word of a query, newest chat first, then by seq."""
+
+    @_abc_1.abstractmethod
+    def SendTranscript(
+        self,
+        request: _control_pb2.SendTranscriptRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.SendTranscriptResponse, _abc.Awaitable[_control_pb2.SendTranscriptResponse]]:
+        """Emails a conversation's transcript (times, authors, never the notes) to
+        the email its visitor gave, through the outbox, for an operator who sees
+        the chat (the chat permission). Refusals: "unknown_conversation",
+        "no_email" (the visitor gave none), "mail_not_set", "too_many_transcripts"
+        (3 a conversation: FAILED_PRECONDITION; 5 an hour to one visitor:
+        UNAVAILABLE, retryable, "retry_after_s" in the ErrorInfo metadata).
+        """
 
 def add_ConversationsServicer_to_server(servicer: ConversationsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
@@ -1375,6 +1405,10 @@ class MailStub:
     """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
     the SMTP server's reason when it is not taken.
     """
+    ListOutbox: _grpc.UnaryUnaryMultiCallable[_control_pb2.ListOutboxRequest, _control_pb2.ListOutboxResponse]
+    """The account's emails still in the outbox, oldest first: waiting (with
+    their attempts, last error and next attempt) and given up ("failed").
+    """
 
 @_typing.type_check_only
 class MailAsyncStub(MailStub):
@@ -1390,6 +1424,10 @@ class MailAsyncStub(MailStub):
     SendTestMail: _aio.UnaryUnaryMultiCallable[_control_pb2.SendTestMailRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
     the SMTP server's reason when it is not taken.
+    """
+    ListOutbox: _aio.UnaryUnaryMultiCallable[_control_pb2.ListOutboxRequest, _control_pb2.ListOutboxResponse]  # type: ignore[assignment]
+    """The account's emails still in the outbox, oldest first: waiting (with
+    their attempts, last error and next attempt) and given up ("failed").
     """
 
 class MailServicer(metaclass=_abc_1.ABCMeta):
@@ -1421,6 +1459,16 @@ class MailServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Sends one email now (not queued); FAILED_PRECONDITION "mail_failed" with
         the SMTP server's reason when it is not taken.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOutbox(
+        self,
+        request: _control_pb2.ListOutboxRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.ListOutboxResponse, _abc.Awaitable[_control_pb2.ListOutboxResponse]]:
+        """The account's emails still in the outbox, oldest first: waiting (with
+        their attempts, last error and next attempt) and given up ("failed").
         """
 
 def add_MailServicer_to_server(servicer: MailServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -93,6 +93,7 @@ class VisitorCommand(_message.Message):
     CLOSE_FIELD_NUMBER: _builtins.int
     DECLINE_INVITATION_FIELD_NUMBER: _builtins.int
     PRECHAT_FIELD_NUMBER: _builtins.int
+    EMAIL_TRANSCRIPT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___VisitorHello:
         """Must come first on a stream; a second one is refused with "already_hello"."""
@@ -141,6 +142,10 @@ class VisitorCommand(_message.Message):
         name_required, email_required, question_required or invalid_email.
         """
 
+    @_builtins.property
+    def email_transcript(self) -> Global___VisitorEmailTranscript:
+        """Email the open (else the last) conversation's transcript."""
+
     def __init__(
         self,
         *,
@@ -155,16 +160,46 @@ class VisitorCommand(_message.Message):
         close: Global___VisitorClose | None = ...,
         decline_invitation: Global___VisitorDeclineInvitation | None = ...,
         prechat: Global___VisitorPrechat | None = ...,
+        email_transcript: Global___VisitorEmailTranscript | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "prechat", b"prechat", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "email_transcript", b"email_transcript", "hello", b"hello", "page", b"page", "prechat", b"prechat", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "prechat", b"prechat", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "email_transcript", b"email_transcript", "hello", b"hello", "page", b"page", "prechat", b"prechat", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_command: _TypeAlias = _typing.Literal["hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close", "decline_invitation", "prechat"]  # noqa: Y015
+    _WhichOneofReturnType_command: _TypeAlias = _typing.Literal["hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close", "decline_invitation", "prechat", "email_transcript"]  # noqa: Y015
     _WhichOneofArgType_command: _TypeAlias = _typing.Literal["command", b"command"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_command) -> _WhichOneofReturnType_command | None: ...
 
 Global___VisitorCommand: _TypeAlias = VisitorCommand  # noqa: Y015
+
+@_typing.final
+class VisitorEmailTranscript(_message.Message):
+    """Email the transcript of the open conversation, or else of the last one, to
+    an address (the visitor's own). Answered by transcript_sent; refused with
+    "no_conversation", "invalid_address", "no_email", "mail_not_set" (the
+    welcome's email_transcripts is false then) or "too_many_transcripts" (3 a
+    conversation; 5 an hour per visitor, retryable: "retry in N s").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """Where to send it; empty: the email the visitor gave (its hello's, or the
+    pre-chat form's).
+    """
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorEmailTranscript: _TypeAlias = VisitorEmailTranscript  # noqa: Y015
 
 @_typing.final
 class VisitorPrechat(_message.Message):
@@ -576,6 +611,7 @@ class VisitorEvent(_message.Message):
     INVITATION_FIELD_NUMBER: _builtins.int
     INVITATION_ENDED_FIELD_NUMBER: _builtins.int
     PRECHAT_SAVED_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_SENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___VisitorWelcome:
         """The answer to hello, after the replay it triggered."""
@@ -653,6 +689,10 @@ class VisitorEvent(_message.Message):
     def prechat_saved(self) -> Global___VisitorPrechatSaved:
         """The pre-chat form is taken."""
 
+    @_builtins.property
+    def transcript_sent(self) -> Global___TranscriptSent:
+        """The transcript asked for is in the outbox, to be emailed."""
+
     def __init__(
         self,
         *,
@@ -672,16 +712,43 @@ class VisitorEvent(_message.Message):
         invitation: Global___VisitorInvitation | None = ...,
         invitation_ended: Global___VisitorInvitationEnded | None = ...,
         prechat_saved: Global___VisitorPrechatSaved | None = ...,
+        transcript_sent: Global___TranscriptSent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "prechat_saved", b"prechat_saved", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "prechat_saved", b"prechat_saved", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "transcript_sent", b"transcript_sent", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "prechat_saved", b"prechat_saved", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "prechat_saved", b"prechat_saved", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "transcript_sent", b"transcript_sent", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed", "invitation", "invitation_ended", "prechat_saved"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed", "invitation", "invitation_ended", "prechat_saved", "transcript_sent"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___VisitorEvent: _TypeAlias = VisitorEvent  # noqa: Y015
+
+@_typing.final
+class TranscriptSent(_message.Message):
+    """A transcript is on its way."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    conversation_id: _builtins.str
+    """The conversation whose transcript it is."""
+    email: _builtins.str
+    """Where it goes."""
+    def __init__(
+        self,
+        *,
+        conversation_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "email", b"email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TranscriptSent: _TypeAlias = TranscriptSent  # noqa: Y015
 
 @_typing.final
 class VisitorPrechatSaved(_message.Message):
@@ -926,6 +993,7 @@ class VisitorWelcome(_message.Message):
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
     EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
+    EMAIL_TRANSCRIPTS_FIELD_NUMBER: _builtins.int
     visitor_id: _builtins.str
     """The visitor's id, the same on every stream of this identity."""
     token: _builtins.str
@@ -942,6 +1010,10 @@ class VisitorWelcome(_message.Message):
     """The hello's epoch was another: the replay before this welcome started
     from the beginning.
     """
+    email_transcripts: _builtins.bool
+    """The site's account can send email: a transcript may be asked for
+    (VisitorEmailTranscript).
+    """
     @_builtins.property
     def departments(self) -> Global___DepartmentsState:
         """The site's departments as this visitor sees them."""
@@ -956,10 +1028,11 @@ class VisitorWelcome(_message.Message):
         departments: Global___DepartmentsState | None = ...,
         epoch: _builtins.str = ...,
         epoch_changed: _builtins.bool = ...,
+        email_transcripts: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["departments", b"departments"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "departments", b"departments", "epoch", b"epoch", "epoch_changed", b"epoch_changed", "last_seq", b"last_seq", "token", b"token", "visitor_id", b"visitor_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "departments", b"departments", "email_transcripts", b"email_transcripts", "epoch", b"epoch", "epoch_changed", b"epoch_changed", "last_seq", b"last_seq", "token", b"token", "visitor_id", b"visitor_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

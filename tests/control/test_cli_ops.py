@@ -168,7 +168,9 @@ async def test_lists_for_people(tmp_path: Path) -> None:
         r = await cli("ticket", "list", "--site", site)
         assert r.exit_code == 0, r.output
         header, _, row = r.stdout.splitlines()[:3]
-        assert header.split() == ["CREATED", "NAME", "EMAIL", "DEPARTMENT", "VISITOR", "MESSAGE"]
+        assert header.split() == [
+            "CREATED", "NAME", "EMAIL", "DEPARTMENT", "VISITOR", "STATUS", "CHAT", "MESSAGE"
+        ]  # fmt: skip
         r = await cli("ticket", "list", "--site", site, "--json")
         ticket: dict[str, Any] = orjson.loads(r.stdout)["tickets"][0]
         assert (

@@ -97,3 +97,66 @@ async def tickets_of(
     return await control_pb2_grpc.TicketsStub(channel).GetTicket(
         pb.GetTicketRequest(ticket_id=ticket_id), metadata=md
     )
+
+
+async def test_a_daily_report_queued_at_a_kill_is_sent_once_and_not_made_again(
+    tmp_path: Path,
+) -> None:
+    """The report and the mark of its day are one commit: after a kill -9 with
+    the report waiting in the outbox, the restart sends it once and makes no
+    second one for the same day."""
+    data = tmp_path / "data"
+    sock = reserved_port()  # refused until the SMTP server listens on it
+    served = await serve(data)
+    channel, md = await login(served, data)
+    await control_pb2_grpc.MailStub(channel).UpdateMailSettings(
+        pb.UpdateMailSettingsRequest(
+            mail_settings=pb.MailSettings(
+                host="127.0.0.1", port=sock.getsockname()[1], tls="none", from_address="h@shop.test"
+            ),
+            update_mask=FieldMask(paths=["*"]),
+        ),
+        metadata=md,
+    )
+    await control_pb2_grpc.AuthStub(channel).UpdateMe(
+        pb.UpdateMeRequest(
+            operator=pb.Operator(mail_notifications=["daily"], timezone="Pacific/Auckland"),
+            update_mask=FieldMask(paths=["mail_notifications", "timezone"]),
+        ),
+        metadata=md,
+    )
+    # Asked: yesterday's report at once; tried and refused, then killed.
+    async with asyncio.timeout(15):
+        while not (status := await mail_status(channel, md)).last_error:
+            await asyncio.sleep(0.02)  # a condition polled over round trips
+    assert status.pending == 1
+    await channel.close()
+    os.kill(served.proc.pid, signal.SIGKILL)
+    await served.stop(None)
+
+    inbox = Inbox()
+    server, _ = await smtp_server(inbox, sock)
+    served = await serve(data)
+    try:
+        channel, md = await login(served, data)
+        (report,) = await inbox.wait_for(1)
+        assert str(report["Subject"]).startswith("Your day in chats: ")
+        async with asyncio.timeout(15):
+            while (await mail_status(channel, md)).pending:
+                await asyncio.sleep(0.02)
+        # Asking again checks again: the day is marked, nothing new is made.
+        await control_pb2_grpc.AuthStub(channel).UpdateMe(
+            pb.UpdateMeRequest(
+                operator=pb.Operator(mail_notifications=["daily"]),
+                update_mask=FieldMask(paths=["mail_notifications"]),
+            ),
+            metadata=md,
+        )
+        await asyncio.sleep(1.0)  # another process: no settle to wait on
+        status = await mail_status(channel, md)
+        assert (status.pending, len(inbox.raw)) == (0, 1)
+        await channel.close()
+    finally:
+        await served.stop()
+        server.close()
+        await server.wait_closed()

@@ -50,6 +50,7 @@ VALID = [
         {"type": "decline_invitation"},
         {"type": "prechat", "name": "Ana", "email": "a@b.test", "question": "Hi", "cid": "q1"},
         {"type": "hello", "v": 1, "conversation": "c9", "last_seq": 4},
+        {"type": "email_transcript", "email": "me@shop.test"},
         {"type": "msg", "cid": "c1", "text": "hello"},
         {"type": "typing", "active": True, "text": "hel"},
         {"type": "read", "seq": 4},
@@ -140,6 +141,7 @@ def test_specific_refusals() -> None:
         b'{"type": "hello", "name": 5}': "bad_frame",
         b'{"type": "hello", "evil": 1}': "bad_frame",
         b'{"type": "hello", "v": 2}': "bad_version",
+        b'{"type": "email_transcript", "email": 5}': "bad_frame",
         b'{"type": "msg", "text": "no id"}': "bad_frame",
         b'{"type": "nope"}': "unknown_type",
         b'{"type": "rate", "score": 0}': "bad_frame",
@@ -191,6 +193,7 @@ def test_every_event_has_a_frame() -> None:
         "welcome", "departments", "msg", "ack", "typing", "read", "queued", "joined",
         "closed", "rated", "ticket_saved", "invitation", "invitation_ended", "error", "pong",
         "prechat_saved",
+        "transcript_sent",
     }  # fmt: skip
     kinds = {}
     for cls in EVENTS:

@@ -350,7 +350,7 @@ async def test_an_update_changes_only_what_its_mask_names(tmp_path: Path) -> Non
                 ),
                 metadata=md,
             ),
-            "INVALID_ARGUMENT",
+            "INVALID_TIMEZONE",
         )
         final = await op.api.sites.GetSite(pb.GetSiteRequest(site_id=site.id), metadata=md)
         assert final.name == "big shop" and final.timezone == "Europe/Paris"

@@ -456,6 +456,14 @@ export const SCHEMA = {
     [1, "operators", "message", 1, "parley.v1.Operator", null],
     [2, "next_page_token", "string", 0, null, null],
   ],
+  "parley.v1.ListOutboxRequest": [
+    [1, "page_size", "int32", 0, null, null],
+    [2, "page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListOutboxResponse": [
+    [1, "emails", "message", 1, "parley.v1.OutboxEmail", null],
+    [2, "next_page_token", "string", 0, null, null],
+  ],
   "parley.v1.ListRegionsRequest": [
     [1, "department_id", "string", 0, null, null],
     [2, "page_size", "int32", 0, null, null],
@@ -530,6 +538,7 @@ export const SCHEMA = {
     [8, "pending", "int32", 0, null, null],
     [9, "failed", "int32", 0, null, null],
     [10, "last_error", "string", 0, null, null],
+    [11, "timeout_seconds", "uint32", 0, null, null],
   ],
   "parley.v1.MessageAck": [
     [1, "conversation_id", "string", 0, null, null],
@@ -640,6 +649,16 @@ export const SCHEMA = {
   "parley.v1.OperatorTyping": [
     [1, "conversation_id", "string", 0, null, null],
     [2, "active", "bool", 0, null, null],
+  ],
+  "parley.v1.OutboxEmail": [
+    [1, "id", "string", 0, null, null],
+    [2, "to", "string", 0, null, null],
+    [3, "subject", "string", 0, null, null],
+    [4, "created_ms", "int64", 0, null, null],
+    [5, "attempts", "int32", 0, null, null],
+    [6, "last_error", "string", 0, null, null],
+    [7, "failed", "bool", 0, null, null],
+    [8, "next_attempt_ms", "int64", 0, null, null],
   ],
   "parley.v1.PageVisit": [
     [1, "url", "string", 0, null, null],
@@ -782,6 +801,8 @@ export const SCHEMA = {
     [12, "assignee_id", "string", 0, null, null],
     [13, "updated_ms", "int64", 0, null, null],
     [14, "replies", "message", 1, "parley.v1.TicketReply", null],
+    [15, "kind", "string", 0, null, null],
+    [16, "conversation_id", "string", 0, null, null],
   ],
   "parley.v1.TicketReply": [
     [1, "operator_id", "string", 0, null, null],

@@ -37,7 +37,7 @@ from engine.chat.messages import (
 )
 from engine.chat.services import Context
 from engine.errors import FailedPrecondition, PermissionDenied
-from engine.persistence.schema import FILE_REFS, WAITING, Op
+from engine.persistence.schema import FILE_REFS, TICKETS, WAITING, Op
 
 log = logging.getLogger("parley.conversation")
 
@@ -339,6 +339,15 @@ def close(
             if m.author_kind == "visitor"
         ]
         extra += notify.missed_ops(ctx.services, info, lines)
+        # A visitor who gave an email can be answered by it: a ticket of the chat.
+        ticket = notify.missed_ticket(
+            ctx.services, info, [m.text for m in said if m.author_kind == "visitor"], chat.closed_ms
+        )
+        if ticket is not None:
+            extra += [
+                TICKETS.put(ticket.site_id, ticket.id, ticket.to_doc()),
+                *notify.ticket_ops(ctx.services, ticket, notices=False),
+            ]
 
     def finish() -> None:
         chat.closed_seq = chat.journal.last_seq

@@ -11,6 +11,7 @@ end's sink.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -30,6 +31,7 @@ from engine.chat.events import (
     Rated,
     Sink,
     TicketSaved,
+    TranscriptSent,
 )
 from engine.chat.kinds import CONVERSATION, LOBBY, PRESENCE, VISITOR
 from engine.chat.lobby_messages import InvitationAnswered, VisitorGone, VisitorSeen
@@ -69,6 +71,7 @@ from engine.chat.sessions.common import (
     failure,
 )
 from engine.chat.widget_look import widget_doc
+from engine.delivery import transcripts
 from engine.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -94,6 +97,7 @@ class Welcome(TypedDict):
     last_seq: int
     departments: Departments
     widget: dict[str, Any]  # the site's look, words and pre-chat form
+    email_transcripts: bool  # the account can email: a transcript may be asked for
 
 
 class VisitorSession:
@@ -134,6 +138,8 @@ class VisitorSession:
         # An operator's invitation on screen (its words open the chat it starts).
         self.invitation: Invitation | None = None
         self._in_lobby = False
+        self.tz_offset = 0  # minutes from UTC, as the hello said (transcripts' times)
+        self._mailing: set[asyncio.Task[None]] = set()  # transcripts being put in the outbox
 
     @property
     def ready(self) -> bool:
@@ -190,6 +196,7 @@ class VisitorSession:
         self.language = language_of(language)
         self.group_id = directory.group_for_page(self.site.id, page_url)
         self.email = email
+        self.tz_offset = tz_offset_minutes
         store = self.engine.store
         visitor_id = ""
         if token:
@@ -274,6 +281,7 @@ class VisitorSession:
             "last_seq": seen,
             "departments": self.departments(),
             "widget": widget_doc(self.site),
+            "email_transcripts": self.engine.deliveries.mail_settings(self.site.account_id).ready,
         }
 
     async def _missed_close(self, conversation_id: str, last_seq: int) -> bool:
@@ -681,6 +689,39 @@ class VisitorSession:
         self.invitation = None
         lobby = self.engine.system.ref(LOBBY, self.site.account_id)
         _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, False))
+
+    @after_hello()
+    def email_transcript(self, email: str) -> None:
+        """Email the open (else the last) conversation's transcript to ``email``
+        ("": the hello's; engine/delivery/transcripts.py); the sink gets
+        TranscriptSent once it is in the outbox, or the refusal."""
+        conversation_id = self.conversation_id or self.last_conversation_id
+        if not conversation_id:
+            self.sink.push(CommandFailed("no_conversation", "there is no chat to send"))
+            return
+        if len(email) > MAX_EMAIL:
+            self.sink.push(CommandFailed("invalid_address", "an email address is too long"))
+            return
+        sink, engine = self.sink, self.engine
+
+        async def mail() -> None:
+            try:
+                to, _outbox_id = await transcripts.email_transcript(
+                    engine,
+                    self.site.account_id,
+                    conversation_id,
+                    self.visitor_id,
+                    email.strip() or self.email,
+                    self.tz_offset,
+                )
+            except Exception as error:  # refusals, and bugs (logged by failure)
+                sink.push(failure(error, conversation_id=conversation_id))
+                return
+            sink.push(TranscriptSent(conversation_id, to))
+
+        task = asyncio.get_running_loop().create_task(mail())
+        self._mailing.add(task)
+        task.add_done_callback(self._mailing.discard)
 
     def _seen(self) -> None:
         """Tell the lobby what operators see of this connection now."""
