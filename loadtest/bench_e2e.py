@@ -37,10 +37,10 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
-from loadtest import bench_split
 from loadtest import server as parley_server
-from loadtest.bench_split import cpu_seconds
+from loadtest import split_mode
 from loadtest.machine import describe, pin, table
+from loadtest.split_mode import cpu_seconds
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
@@ -227,7 +227,7 @@ async def parley_phases(
     server_start: Any = None,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    # ``server_start``: another way to run the server (split mode: loadtest/bench_split.py).
+    # ``server_start``: another way to run the server (split mode: loadtest/split_mode.py).
     srv = await (server_start or parley_server.start)(
         data,
         "--history" if history else "--no-history",
@@ -369,7 +369,7 @@ def ms(x: float) -> str:
 
 async def run(args: argparse.Namespace) -> None:
     if args.split:
-        await bench_split.run(args)
+        await split_mode.run(args)
         return
     echo = await echo_phase(args.visitors, args.window, args.seconds, args.warmup)
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)

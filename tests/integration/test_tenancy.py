@@ -278,7 +278,7 @@ ID_OF = {
 
 
 def is_id(message: Message, name: str) -> bool:
-    if name == "request_id":
+    if name in ("request_id", "client_msg_id"):
         return False  # the client's own, naming nothing of the server's
     return (
         name.endswith(("_id", "_ids"))
@@ -362,6 +362,21 @@ async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: 
         ).tickets
         (b_session,) = app.engine.auth.sessions(b_op.id)
         b_hook = await app.engine.deliveries.add_webhook(other_id, "http://127.0.0.1:9/b", [])
+        # A file B's owner has begun to send to B's chat (a first piece of two).
+        kind, _ = await b.first("assigned", "offered")
+        if kind == "offered":  # B's owner answers offers by hand
+            b.send_commands(
+                operator_pb2.OperatorCommand(
+                    answer=operator_pb2.OfferAnswer(conversation_id=conv, accept=True)
+                )
+            )
+            await b.recv("assigned")
+        b_upload = await b.api.attachments.UploadAttachment(
+            pb.UploadAttachmentRequest(
+                conversation_id=conv, name="b.txt", size=8, client_msg_id="b1", data=b"B's "
+            ),
+            metadata=b.metadata,
+        )
         b_ids = {
             "site_id": b_site.id,
             "department_id": b_dept.id,
@@ -384,6 +399,7 @@ async def test_every_call_naming_another_accounts_thing_finds_nothing(tmp_path: 
             "webhook_id": b_hook.id,
             "assignee_id": b_op.id,
             "role": "bsecret",
+            "upload_id": b_upload.upload_id,
         }
         a = await owner(app)
         db = symbol_database.Default()

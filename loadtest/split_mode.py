@@ -1,4 +1,5 @@
-"""Split mode beside one process, in one run: ``python -m loadtest.bench_e2e --split``.
+"""Split mode beside one process, for ``python -m loadtest.bench_e2e --split``
+(its smoke test: test_bench_e2e_split).
 
 The same load as ``bench_e2e``'s saturation phase (visitors on websockets keep
 WINDOW messages in flight; operators receive them on gRPC session streams;
