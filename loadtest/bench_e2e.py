@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,11 @@ class VisitorClient(WSListener):  # type: ignore[misc]
                 load.first_acks += 1
             if load.saturate:
                 self.send_one()
+        elif kind == "msg":
+            if doc["from"] == "operator":  # operator->visitor: sent to receipt
+                sent = load.sent_at.pop(doc["cid"], None)
+                if sent is not None and load.measuring:
+                    load.latencies.append(time.perf_counter() - sent)
         elif kind == "welcome":
             if not self.welcomed.done():
                 self.welcomed.set_result(doc)
@@ -181,31 +187,73 @@ class VisitorClient(WSListener):  # type: ignore[misc]
             load.errors += 1
 
 
-async def operator_session(stub: Any, token: str, load: Load, ready: asyncio.Event) -> None:
-    async def commands() -> Any:
+class OperatorClient:
+    """One operator's session stream. Its chats (from the assigned events) are
+    where the operator->visitor phases send; the sends a batch of events calls
+    for (a new one on each ack) leave as one command batch."""
+
+    def __init__(self, stub: Any, token: str, load: Load, index: int) -> None:
+        self.load = load
+        self.index = index
+        self.n = 0
+        self.chats: list[str] = []
+        self.ready = asyncio.Event()
+        self.outbox: asyncio.Queue[operator_pb2.OperatorCommandBatch | None] = asyncio.Queue()
+        self.pending: list[operator_pb2.OperatorCommand] = []
+        self.call = stub.Connect(self.commands(), metadata=[("authorization", f"Bearer {token}")])
+
+    async def commands(self) -> Any:
         yield operator_pb2.OperatorCommandBatch(
             commands=[operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())]
         )
-        await asyncio.Event().wait()  # keep the stream open
+        while (batch := await self.outbox.get()) is not None:
+            yield batch
 
-    call = stub.Connect(commands(), metadata=[("authorization", f"Bearer {token}")])
-    try:
-        async for batch in call:
-            now = time.perf_counter()
-            for event in batch.events:
-                which = event.WhichOneof("event")
-                if which == "message":
-                    m = event.message
-                    if m.author_kind == 1:
-                        sent = load.sent_at.pop(m.client_msg_id, None)
-                        if sent is not None and load.measuring:
-                            load.latencies.append(now - sent)
-                elif which == "assigned":
-                    load.assigned += 1
-                elif which == "ready":
-                    ready.set()
-    except (grpc.aio.AioRpcError, asyncio.CancelledError):
-        pass
+    def send_one(self, conversation_id: str) -> None:
+        cid = f"o{self.index}-{self.n}"
+        self.n += 1
+        self.load.sent_at[cid] = time.perf_counter()
+        self.pending.append(
+            operator_pb2.OperatorCommand(
+                send=operator_pb2.OperatorSend(
+                    conversation_id=conversation_id, client_msg_id=cid, text=TEXT
+                )
+            )
+        )
+
+    def flush(self) -> None:
+        if self.pending:
+            self.outbox.put_nowait(operator_pb2.OperatorCommandBatch(commands=self.pending))
+            self.pending = []
+
+    async def run(self) -> None:
+        load = self.load
+        try:
+            async for batch in self.call:
+                now = time.perf_counter()
+                for event in batch.events:
+                    which = event.WhichOneof("event")
+                    if which == "message":
+                        m = event.message
+                        if m.author_kind == 1:  # visitor->operator: sent to receipt
+                            sent = load.sent_at.pop(m.client_msg_id, None)
+                            if sent is not None and load.measuring:
+                                load.latencies.append(now - sent)
+                    elif which == "ack":
+                        if load.measuring:
+                            load.acks += 1
+                        if load.saturate:
+                            self.send_one(event.ack.conversation_id)
+                    elif which == "assigned":
+                        load.assigned += 1
+                        self.chats.append(event.assigned.conversation_id)
+                    elif which == "ready":
+                        self.ready.set()
+                    elif which == "error":
+                        load.errors += 1
+                self.flush()
+        except (grpc.aio.AioRpcError, asyncio.CancelledError):
+            pass
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -222,6 +270,7 @@ async def parley_phases(
     seconds: float,
     warmup: float = 1.0,
     history: bool = True,
+    direction: str = "both",
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     srv = await parley_server.start(
@@ -245,6 +294,7 @@ async def parley_phases(
     info = srv.info
     channel = grpc.aio.insecure_channel(info["grpc"])
     tasks: list[asyncio.Task[None]] = []
+    ops: list[OperatorClient] = []
     try:
         auth = control_pb2_grpc.AuthStub(channel)
         operators_api = control_pb2_grpc.OperatorsStub(channel)
@@ -270,9 +320,10 @@ async def parley_phases(
             login = await auth.Login(
                 control_pb2.LoginRequest(email=email, password="bench-password")
             )
-            ready = asyncio.Event()
-            tasks.append(asyncio.create_task(operator_session(stub, login.token, load, ready)))
-            await ready.wait()
+            op = OperatorClient(stub, login.token, load, i)
+            ops.append(op)
+            tasks.append(asyncio.create_task(op.run()))
+            await op.ready.wait()
 
         clients: list[VisitorClient] = []
         url = srv.visitor_url()
@@ -287,74 +338,134 @@ async def parley_phases(
             while load.assigned < visitors or load.first_acks < visitors:
                 await asyncio.sleep(0.05)
 
-        # Saturation.
-        load.saturate = True
-        for client in clients:
-            for _ in range(window - 1):
-                client.send_one()
-            client.send_one()
-        await asyncio.sleep(warmup)
-        load.acks, load.latencies = 0, []
-        load.measuring = True
-        start = time.perf_counter()
-        await asyncio.sleep(seconds)
-        await _until_measured(load)
-        load.measuring = False
-        sat_rate = load.acks / (time.perf_counter() - start)
-        sat_lat = load.latencies
-        load.saturate = False
-        await asyncio.sleep(warmup)  # let in-flight messages land
-        load.sent_at.clear()
+        result: dict[str, Any] = {}
+        if direction in ("both", "in"):
+            # Visitor->operator: each visitor is one sender.
+            result["in"] = await measure(
+                load,
+                [client.send_one for client in clients],
+                lambda: None,
+                window,
+                seconds,
+                warmup,
+            )
+        if direction in ("both", "out"):
+            # Operator->visitor: each chat is one sender, through its operator's
+            # stream (a tick's sends to one stream leave as one command batch).
+            senders = [
+                (lambda op=op, chat=chat: op.send_one(chat)) for op in ops for chat in op.chats
+            ]
 
-        # Half rate, paced by a 1 ms ticker.
-        target = sat_rate / 2
-        load.acks, load.latencies = 0, []
-        owed = 0.0
-        turn = 0
-        tick = 0.001
-        end = time.perf_counter() + seconds + warmup
-        measure_from = time.perf_counter() + warmup
-        last = time.perf_counter()
-        # Past the window only while nothing has been measured yet (a tiny
-        # window on a busy machine), so every rate stands on something seen.
-        while (now := time.perf_counter()) < end or (
-            not (load.acks and load.latencies) and now < end + 30
-        ):
-            if not load.measuring and now >= measure_from:
-                load.measuring = True
-                load.acks = 0
-                start = now
-            owed += (now - last) * target
-            last = now
-            while owed >= 1.0:
-                clients[turn % visitors].send_one()
-                turn += 1
-                owed -= 1.0
-            await asyncio.sleep(tick)
-        load.measuring = False
-        half_rate = load.acks / (time.perf_counter() - start)
-        half_lat = load.latencies
-        rss = rss_kib(srv.pid)
+            def flush() -> None:
+                for op in ops:
+                    op.flush()
+
+            result["out"] = await measure(load, senders, flush, window, seconds, warmup)
+        result["errors"] = load.errors
+        result["rss_kib"] = rss_kib(srv.pid)
         for client in clients:
             assert client.transport is not None
             client.transport.disconnect()
-        return {
-            "sat_rate": sat_rate,
-            "sat_lat": sat_lat,
-            "half_rate": half_rate,
-            "half_lat": half_lat,
-            "errors": load.errors,
-            "rss_kib": rss,
-        }
+        return result
     finally:
+        for op in ops:
+            op.outbox.put_nowait(None)
         for task in tasks:
             task.cancel()
         await channel.close()
         await srv.stop()
 
 
+async def measure(
+    load: Load,
+    senders: list[Callable[[], None]],
+    flush: Callable[[], None],
+    window: int,
+    seconds: float,
+    warmup: float,
+) -> dict[str, Any]:
+    """Saturation (each sender keeps ``window`` messages in flight, a new one on
+    each ack), then a steady total rate of half the saturated rate; the rates
+    of durable acks and the latencies from send to the other side's receipt."""
+    load.saturate = True
+    for send in senders:
+        for _ in range(window):
+            send()
+    flush()
+    await asyncio.sleep(warmup)
+    load.acks, load.latencies = 0, []
+    load.measuring = True
+    start = time.perf_counter()
+    await asyncio.sleep(seconds)
+    await _until_measured(load)
+    load.measuring = False
+    sat_rate = load.acks / (time.perf_counter() - start)
+    sat_lat = load.latencies
+    load.saturate = False
+    await asyncio.sleep(warmup)  # let in-flight messages land
+    load.sent_at.clear()
+
+    # Half rate, paced by a 1 ms ticker.
+    target = sat_rate / 2
+    load.acks, load.latencies = 0, []
+    owed = 0.0
+    turn = 0
+    tick = 0.001
+    end = time.perf_counter() + seconds + warmup
+    measure_from = time.perf_counter() + warmup
+    last = time.perf_counter()
+    # Past the window only while nothing has been measured yet (a tiny
+    # window on a busy machine), so every rate stands on something seen.
+    while (now := time.perf_counter()) < end or (
+        not (load.acks and load.latencies) and now < end + 30
+    ):
+        if not load.measuring and now >= measure_from:
+            load.measuring = True
+            load.acks = 0
+            start = now
+        owed += (now - last) * target
+        last = now
+        while owed >= 1.0:
+            senders[turn % len(senders)]()
+            turn += 1
+            owed -= 1.0
+        flush()
+        await asyncio.sleep(tick)
+    load.measuring = False
+    half_rate = load.acks / (time.perf_counter() - start)
+    half_lat = load.latencies
+    await asyncio.sleep(warmup)  # let in-flight messages land
+    load.sent_at.clear()
+    return {"sat_rate": sat_rate, "sat_lat": sat_lat, "half_rate": half_rate, "half_lat": half_lat}
+
+
 def ms(x: float) -> str:
     return f"{x * 1000:.1f} ms"
+
+
+def latency_cells(lat: list[float]) -> list[str]:
+    return [
+        ms(statistics.median(lat or [0])),
+        ms(percentile(lat, 0.99)),
+        ms(percentile(lat, 0.999)),
+    ]
+
+
+def phase_rows(name: str, phase: dict[str, Any], echo: float) -> list[list[str]]:
+    return [
+        [
+            f"{name}, saturated",
+            f"{phase['sat_rate']:,.0f}/s",
+            f"{100 * phase['sat_rate'] / echo:.1f}%",
+            *latency_cells(phase["sat_lat"]),
+        ],
+        [
+            f"{name}, half the saturated rate",
+            f"{phase['half_rate']:,.0f}/s",
+            f"{100 * phase['half_rate'] / echo:.1f}%",
+            *latency_cells(phase["half_lat"]),
+        ],
+    ]
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -362,39 +473,28 @@ async def run(args: argparse.Namespace) -> None:
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
     # The same load with the history index off: what following the store costs.
     off = await parley_phases(
-        args.visitors, args.operators, args.window, args.seconds, args.warmup, history=False
+        args.visitors,
+        args.operators,
+        args.window,
+        args.seconds,
+        args.warmup,
+        history=False,
+        direction="in",
     )
     print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
     print(
         f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
-        f"visitor, {args.seconds:.0f} s per phase; errors seen: {p['errors']}; "
+        f"sender, {args.seconds:.0f} s per phase; errors seen: {p['errors'] + off['errors']}; "
         f"server RSS at the end: {p['rss_kib'] / 1024:.0f} MiB"
     )
     rows = [
-        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-"],
-        [
-            "parley, saturated (durable acks)",
-            f"{p['sat_rate']:,.0f}/s",
-            f"{100 * p['sat_rate'] / echo:.1f}%",
-            ms(statistics.median(p["sat_lat"] or [0])),
-            ms(percentile(p["sat_lat"], 0.99)),
-        ],
-        [
-            "parley, half the saturated rate",
-            f"{p['half_rate']:,.0f}/s",
-            f"{100 * p['half_rate'] / echo:.1f}%",
-            ms(statistics.median(p["half_lat"] or [0])),
-            ms(percentile(p["half_lat"], 0.99)),
-        ],
-        [
-            "parley, saturated, history index off",
-            f"{off['sat_rate']:,.0f}/s",
-            f"{100 * off['sat_rate'] / echo:.1f}%",
-            ms(statistics.median(off["sat_lat"] or [0])),
-            ms(percentile(off["sat_lat"], 0.99)),
-        ],
+        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-", "-"],
+        *phase_rows("parley visitor->operator (durable acks)", p["in"], echo),
+        *phase_rows("parley operator->visitor (durable acks)", p["out"], echo),
+        phase_rows("parley visitor->operator, history index off", off["in"], echo)[0],
     ]
-    print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator", "p99 send->operator"]))
+    print(table(rows, ["run", "messages/s", "of echo", "p50", "p99", "p99.9"]))
+    print("Latency: from the send to the other side's receipt of the message.")
 
 
 def main() -> None:
