@@ -4,7 +4,7 @@ direction at a time, and the top functions are printed by own time and by
 time inclusive of their callees.
 
     python -m loadtest.profile_e2e [--direction in|out|both] [--seconds 15]
-                                   [--top 25] [--perf] [--out DIR]
+                                   [--top 25] [--perf] [--cpu-only] [--out DIR]
 
 Needs py-spy (in the ``bench`` extra) and the permission to attach to a child
 process. The raw samples stay in ``--out`` (one collapsed-stack file per
@@ -94,7 +94,9 @@ async def run(args: argparse.Namespace) -> None:
         cmd = [spy, "record", "--pid", str(pids[-1]), "--rate", "250", "--nonblocking"]
         cmd += ["--format", "raw", "--output", str(raw)]
         cmd += ["--duration", str(int(args.seconds + 1))]
-        if args.perf:
+        if args.cpu_only:
+            cmd = ["sleep", str(int(args.seconds + 1))]
+        elif args.perf:
             # The native side (kernel, uvloop, picows, LMDB, the interpreter)
             # by shared object: perf samples the whole process.
             cmd = ["perf", "record", "-F", "499", "-p", str(pids[-1]), "-o", str(raw) + ".perf"]
@@ -130,6 +132,8 @@ async def run(args: argparse.Namespace) -> None:
             )
             + f"; load generator {100 * mine / window:.0f}%"
         )
+        if args.cpu_only:
+            return result
         if args.perf:
             report = await asyncio.create_subprocess_exec(
                 "perf",
@@ -161,6 +165,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--cpu-only", action="store_true", help="no sampler: CPU per message only")
     parser.add_argument("--perf", action="store_true", help="perf by shared object, not py-spy")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

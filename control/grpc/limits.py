@@ -16,6 +16,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from engine.errors import InvalidArgument
+from parley.v1 import operator_pb2
 
 MAX_ID = 64  # ids Parley makes are shorter; a session id, a template id...
 MAX_STRING = 65_536  # characters of any other string (texts have tighter limits)
@@ -75,9 +76,39 @@ def _check_string(path: str, is_id: bool, value: str | bytes) -> None:
         )
 
 
+_OPERATOR_COMMAND = operator_pb2.OperatorCommand
+# The fast path below reads these fields by name: it is only taken while they
+# are all of OperatorSend (a field added later is then walked like any other).
+_SEND_FAST = [f.name for f in operator_pb2.OperatorSend.DESCRIPTOR.fields] == [
+    "conversation_id",
+    "client_msg_id",
+    "text",
+]
+
+
+def _send_fits(command: operator_pb2.OperatorCommand) -> bool:
+    """An operator's send (the command every answer is) within the limits, in a
+    few C-level tests; False for any other command, or a send to walk in full
+    (which then names the field that does not fit)."""
+    if not _SEND_FAST or command.WhichOneof("command") != "send":
+        return False
+    send = command.send
+    conversation_id, client_msg_id, text = send.conversation_id, send.client_msg_id, send.text
+    return (
+        len(conversation_id) <= MAX_ID
+        and len(client_msg_id) <= MAX_ID
+        and len(text) <= MAX_STRING
+        and "\x00" not in conversation_id
+        and "\x00" not in client_msg_id
+        and "\x00" not in text
+    )
+
+
 def check_request(message: Message, path: str = "", ids: bool = False) -> None:
     """Refuse ``message`` (a request or a stream command) when any field of it,
     nested ones included, breaks a limit (``ids``: the message is a list of ids)."""
+    if type(message) is _OPERATOR_COMMAND and _send_fits(message):
+        return
     for field, value in message.ListFields():
         field_is_id, is_string, is_message, repeated = _field_kind(field)
         is_id = ids or field_is_id
