@@ -1,10 +1,15 @@
 """End-to-end benchmark: visitors on websockets send messages that operators
 receive on gRPC session streams; every message is stored (synced LMDB commit)
-before its ack. Beside it, in the same run, a bare picows echo server on the same
-core with the same load pattern.
+before its ack; then operators answer, and visitors receive the answers on
+their websockets (the direction every answer takes). Beside it, in the same
+run, a bare picows echo server and ejabberd (the Erlang chat server, storing
+nothing; loadtest/ejabberd_peer.py) on the same core with the same load pattern.
 
     python -m loadtest.bench_e2e [--visitors 200] [--operators 4] [--window 8]
-                                 [--seconds 10] [--smoke]
+                                 [--seconds 10] [--ports FIRST] [--smoke]
+
+ejabberd is Debian's package (``apt-get install -y ejabberd``); without it the
+table says so and leaves its rows out.
 
 The Parley phases run twice: as served (the history index following the store),
 then with ``--no-history``, so the index's cost on the chat path is in the table.
@@ -14,7 +19,11 @@ The server runs on core 0 (taskset), this load generator on core 1. Phases:
 2. saturation: each visitor keeps WINDOW messages in flight (a new one on each
    ack); durable acks per second, and latency from the visitor's send to the
    operator's receipt;
-3. half rate: a steady total rate of half the saturation rate, latency again.
+3. half rate: a steady total rate of half the saturation rate, latency again;
+4. and 5. the same from the operators to the visitors: each chat keeps WINDOW
+   of its operator's messages in flight on the operator's stream;
+6. ejabberd: connection i sends to connection i + n/2 (a delivery lets its
+   sender send the next), saturated then at half that rate.
 """
 
 from __future__ import annotations
@@ -38,11 +47,18 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
+from loadtest import ejabberd_peer
 from loadtest import server as parley_server
 from loadtest.machine import describe, pin, table
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
+PORTS = 0  # --ports: the first of the ports the servers listen on (0: any free ones)
+
+
+def port(offset: int) -> int:
+    """The port of one server: echo 0, Parley's websockets 1 and gRPC 2, ejabberd 3."""
+    return PORTS + offset if PORTS else 0
 
 
 def rss_kib(pid: int) -> int:
@@ -81,7 +97,7 @@ async def echo_phase(conns: int, window: int, seconds: float, warmup: float = 1.
     srv = await parley_server.start(
         Path("."),
         cpu=0,
-        command=[sys.executable, "-m", "loadtest.echo_server", "0"],
+        command=[sys.executable, "-m", "loadtest.echo_server", str(port(0))],
         required=("ws",),
     )
     try:
@@ -288,6 +304,7 @@ async def parley_phases(
         "0",
         "--site-quota-mb",
         "0",
+        *(("--http-port", str(port(1)), "--grpc-port", str(port(2))) if PORTS else ()),
         cpu=0,
         required=(*parley_server.REQUIRED, "owner_password"),
     )
@@ -451,18 +468,22 @@ def latency_cells(lat: list[float]) -> list[str]:
     ]
 
 
+def of_echo(rate: float, echo: float) -> str:
+    return f"{100 * rate / echo:.1f}%" if echo else "-"
+
+
 def phase_rows(name: str, phase: dict[str, Any], echo: float) -> list[list[str]]:
     return [
         [
             f"{name}, saturated",
             f"{phase['sat_rate']:,.0f}/s",
-            f"{100 * phase['sat_rate'] / echo:.1f}%",
+            of_echo(phase["sat_rate"], echo),
             *latency_cells(phase["sat_lat"]),
         ],
         [
             f"{name}, half the saturated rate",
             f"{phase['half_rate']:,.0f}/s",
-            f"{100 * phase['half_rate'] / echo:.1f}%",
+            of_echo(phase["half_rate"], echo),
             *latency_cells(phase["half_lat"]),
         ],
     ]
@@ -481,6 +502,11 @@ async def run(args: argparse.Namespace) -> None:
         history=False,
         direction="in",
     )
+    # The peer: ejabberd on the same core with the same shape of load (None
+    # when it is not installed: the column is left out, the rest stands).
+    ejabberd = await ejabberd_peer.phases(
+        args.visitors, args.window, args.seconds, args.warmup, port(3), measure
+    )
     print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
     print(
         f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
@@ -493,8 +519,19 @@ async def run(args: argparse.Namespace) -> None:
         *phase_rows("parley operator->visitor (durable acks)", p["out"], echo),
         phase_rows("parley visitor->operator, history index off", off["in"], echo)[0],
     ]
+    if ejabberd is not None:
+        rows += phase_rows("ejabberd 1 scheduler (stores nothing)", ejabberd, echo)
+    else:
+        print(f"ejabberd not installed: its rows are left out ({ejabberd_peer.INSTALL})")
     print(table(rows, ["run", "messages/s", "of echo", "p50", "p99", "p99.9"]))
     print("Latency: from the send to the other side's receipt of the message.")
+    if ejabberd is not None:
+        best = max(p["in"]["sat_rate"], p["out"]["sat_rate"])
+        worst = min(p["in"]["sat_rate"], p["out"]["sat_rate"])
+        print(
+            f"Parley saturated, durable, against ejabberd saturated storing nothing: "
+            f"{worst / ejabberd['sat_rate']:.2f}x to {best / ejabberd['sat_rate']:.2f}x"
+        )
 
 
 def main() -> None:
@@ -504,11 +541,20 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument(
+        "--ports",
+        type=int,
+        default=0,
+        help="listen on this port and the three after it (echo, Parley http and gRPC, "
+        "ejabberd); 0: any free ports",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
     )
     args = parser.parse_args()
+    global PORTS
+    PORTS = args.ports
     args.warmup = 1.0  # seconds before each measurement, and to let messages land
     if args.smoke:
         args.visitors, args.operators, args.window, args.seconds = 4, 1, 2, 0.05
