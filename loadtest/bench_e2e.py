@@ -153,6 +153,7 @@ class Load:
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self.acks = 0
+        self.all_acks = 0  # measured or not (CPU per message over a whole phase)
         self.errors = 0
         self.measuring = False
         self.saturate = False
@@ -185,6 +186,7 @@ class VisitorClient(WSListener):  # type: ignore[misc]
         kind = doc["type"]
         load = self.load
         if kind == "ack":
+            load.all_acks += 1
             if load.measuring:
                 load.acks += 1
             if doc["cid"].endswith("-0"):
@@ -256,6 +258,7 @@ class OperatorClient:
                             if sent is not None and load.measuring:
                                 load.latencies.append(now - sent)
                     elif which == "ack":
+                        load.all_acks += 1
                         if load.measuring:
                             load.acks += 1
                         if load.saturate:
