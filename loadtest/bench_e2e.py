@@ -154,6 +154,8 @@ class Load:
         self.latencies: list[float] = []
         self.acks = 0
         self.all_acks = 0  # measured or not (CPU per message over a whole phase)
+        self.inflight = 0  # sent, not yet acknowledged (either direction)
+        self.direction = "in"  # whose acks count and call for the next send
         self.errors = 0
         self.measuring = False
         self.saturate = False
@@ -176,6 +178,7 @@ class VisitorClient(WSListener):  # type: ignore[misc]
         cid = f"{self.index}-{self.n}"
         self.n += 1
         self.load.sent_at[cid] = time.perf_counter()
+        self.load.inflight += 1
         assert self.transport is not None
         self.transport.send(WSMsgType.TEXT, client_msg(cid, TEXT))
 
@@ -186,13 +189,15 @@ class VisitorClient(WSListener):  # type: ignore[misc]
         kind = doc["type"]
         load = self.load
         if kind == "ack":
-            load.all_acks += 1
-            if load.measuring:
-                load.acks += 1
+            load.inflight -= 1
             if doc["cid"].endswith("-0"):
                 load.first_acks += 1
-            if load.saturate:
-                self.send_one()
+            if load.direction == "in":
+                load.all_acks += 1
+                if load.measuring:
+                    load.acks += 1
+                if load.saturate:
+                    self.send_one()
         elif kind == "msg":
             if doc["from"] == "operator":  # operator->visitor: sent to receipt
                 sent = load.sent_at.pop(doc["cid"], None)
@@ -203,6 +208,8 @@ class VisitorClient(WSListener):  # type: ignore[misc]
                 self.welcomed.set_result(doc)
         elif kind == "error":
             load.errors += 1
+            if doc.get("cid"):
+                load.inflight -= 1  # a refusal answers its send too
 
 
 class OperatorClient:
@@ -231,6 +238,7 @@ class OperatorClient:
         cid = f"o{self.index}-{self.n}"
         self.n += 1
         self.load.sent_at[cid] = time.perf_counter()
+        self.load.inflight += 1
         self.pending.append(
             operator_pb2.OperatorCommand(
                 send=operator_pb2.OperatorSend(
@@ -258,11 +266,13 @@ class OperatorClient:
                             if sent is not None and load.measuring:
                                 load.latencies.append(now - sent)
                     elif which == "ack":
-                        load.all_acks += 1
-                        if load.measuring:
-                            load.acks += 1
-                        if load.saturate:
-                            self.send_one(event.ack.conversation_id)
+                        load.inflight -= 1
+                        if load.direction == "out":
+                            load.all_acks += 1
+                            if load.measuring:
+                                load.acks += 1
+                            if load.saturate:
+                                self.send_one(event.ack.conversation_id)
                     elif which == "assigned":
                         load.assigned += 1
                         self.chats.append(event.assigned.conversation_id)
@@ -270,6 +280,8 @@ class OperatorClient:
                         self.ready.set()
                     elif which == "error":
                         load.errors += 1
+                        if event.error.client_msg_id:
+                            load.inflight -= 1  # a refusal answers its send too
                 self.flush()
         except (grpc.aio.AioRpcError, asyncio.CancelledError):
             pass
@@ -372,6 +384,12 @@ async def parley_phases(
         if direction in ("both", "out"):
             # Operator->visitor: each chat is one sender, through its operator's
             # stream (a tick's sends to one stream leave as one command batch).
+            # The visitors' last messages are acknowledged first, so neither
+            # direction's load spills into the other's measurement.
+            async with asyncio.timeout(120):
+                while load.inflight > 0:
+                    await asyncio.sleep(0.05)
+            load.direction = "out"
             senders = [
                 (lambda op=op, chat=chat: op.send_one(chat)) for op in ops for chat in op.chats
             ]
