@@ -61,6 +61,18 @@ def port(offset: int) -> int:
     return PORTS + offset if PORTS else 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, every thread) ``pid`` has used; 0 for pid 0."""
+    if not pid:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -380,6 +392,7 @@ async def parley_phases(
                 window,
                 seconds,
                 warmup,
+                srv.pid,
             )
         if direction in ("both", "out"):
             # Operator->visitor: each chat is one sender, through its operator's
@@ -398,7 +411,7 @@ async def parley_phases(
                 for op in ops:
                     op.flush()
 
-            result["out"] = await measure(load, senders, flush, window, seconds, warmup)
+            result["out"] = await measure(load, senders, flush, window, seconds, warmup, srv.pid)
         result["errors"] = load.errors
         result["rss_kib"] = rss_kib(srv.pid)
         for client in clients:
@@ -421,10 +434,13 @@ async def measure(
     window: int,
     seconds: float,
     warmup: float,
+    pid: int = 0,
 ) -> dict[str, Any]:
     """Saturation (each sender keeps ``window`` messages in flight, a new one on
     each ack), then a steady total rate of half the saturated rate; the rates
-    of durable acks and the latencies from send to the other side's receipt."""
+    of durable acks and the latencies from send to the other side's receipt,
+    and the server's (``pid``) CPU time per message while saturated, which a
+    shared machine disturbs less than a rate."""
     load.saturate = True
     for send in senders:
         for _ in range(window):
@@ -434,9 +450,11 @@ async def measure(
     load.acks, load.latencies = 0, []
     load.measuring = True
     start = time.perf_counter()
+    cpu = cpu_seconds(pid)
     await asyncio.sleep(seconds)
     await _until_measured(load)
     load.measuring = False
+    sat_cpu = (cpu_seconds(pid) - cpu) / max(1, load.acks)
     sat_rate = load.acks / (time.perf_counter() - start)
     sat_lat = load.latencies
     load.saturate = False
@@ -474,7 +492,13 @@ async def measure(
     half_lat = load.latencies
     await asyncio.sleep(warmup)  # let in-flight messages land
     load.sent_at.clear()
-    return {"sat_rate": sat_rate, "sat_lat": sat_lat, "half_rate": half_rate, "half_lat": half_lat}
+    return {
+        "sat_rate": sat_rate,
+        "sat_lat": sat_lat,
+        "sat_cpu": sat_cpu,
+        "half_rate": half_rate,
+        "half_lat": half_lat,
+    }
 
 
 def ms(x: float) -> str:
@@ -499,12 +523,14 @@ def phase_rows(name: str, phase: dict[str, Any], echo: float) -> list[list[str]]
             f"{name}, saturated",
             f"{phase['sat_rate']:,.0f}/s",
             of_echo(phase["sat_rate"], echo),
+            f"{phase['sat_cpu'] * 1e6:.1f} us" if phase["sat_cpu"] else "-",
             *latency_cells(phase["sat_lat"]),
         ],
         [
             f"{name}, half the saturated rate",
             f"{phase['half_rate']:,.0f}/s",
             of_echo(phase["half_rate"], echo),
+            "-",
             *latency_cells(phase["half_lat"]),
         ],
     ]
@@ -535,7 +561,7 @@ async def run(args: argparse.Namespace) -> None:
         f"server RSS at the end: {p['rss_kib'] / 1024:.0f} MiB"
     )
     rows = [
-        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-", "-"],
+        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-", "-", "-"],
         *phase_rows("parley visitor->operator (durable acks)", p["in"], echo),
         *phase_rows("parley operator->visitor (durable acks)", p["out"], echo),
         phase_rows("parley visitor->operator, history index off", off["in"], echo)[0],
@@ -544,7 +570,7 @@ async def run(args: argparse.Namespace) -> None:
         rows += phase_rows("ejabberd 1 scheduler (stores nothing)", ejabberd, echo)
     else:
         print(f"ejabberd not installed: its rows are left out ({ejabberd_peer.INSTALL})")
-    print(table(rows, ["run", "messages/s", "of echo", "p50", "p99", "p99.9"]))
+    print(table(rows, ["run", "messages/s", "of echo", "server CPU/msg", "p50", "p99", "p99.9"]))
     print("Latency: from the send to the other side's receipt of the message.")
     if ejabberd is not None:
         best = max(p["in"]["sat_rate"], p["out"]["sat_rate"])

@@ -274,7 +274,13 @@ async def phases(
             client.peer = peer
             client.head = b'<message xmlns="jabber:client" type="chat" to="' + peer.jid + b'" id="'
         result: dict[str, Any] = await measure(
-            load, [client.send_one for client in clients], lambda: None, window, seconds, warmup
+            load,
+            [client.send_one for client in clients],
+            lambda: None,
+            window,
+            seconds,
+            warmup,
+            server.pid,
         )
         result["errors"] = load.errors
         result["rss_kib"] = _rss_kib(server.pid)
