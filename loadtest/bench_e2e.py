@@ -47,8 +47,9 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
-from loadtest import ejabberd_peer
+from loadtest import bench_split, ejabberd_peer
 from loadtest import server as parley_server
+from loadtest.bench_split import cpu_seconds
 from loadtest.machine import describe, pin, table
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
@@ -59,18 +60,6 @@ PORTS = 0  # --ports: the first of the ports the servers listen on (0: any free 
 def port(offset: int) -> int:
     """The port of one server: echo 0, Parley's websockets 1 and gRPC 2, ejabberd 3."""
     return PORTS + offset if PORTS else 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system, every thread) ``pid`` has used; 0 for pid 0."""
-    if not pid:
-        return 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -314,9 +303,11 @@ async def parley_phases(
     warmup: float = 1.0,
     history: bool = True,
     direction: str = "both",
+    server_start: Any = None,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    srv = await parley_server.start(
+    # ``server_start``: another way to run the server (split mode: loadtest/bench_split.py).
+    srv = await (server_start or parley_server.start)(
         data,
         "--history" if history else "--no-history",
         "--max-visitors-per-ip",
@@ -383,6 +374,7 @@ async def parley_phases(
                 await asyncio.sleep(0.05)
 
         result: dict[str, Any] = {}
+        pids = getattr(srv, "pids", {"server": srv.pid})  # split mode: engine and edge
         if direction in ("both", "in"):
             # Visitor->operator: each visitor is one sender.
             result["in"] = await measure(
@@ -392,7 +384,7 @@ async def parley_phases(
                 window,
                 seconds,
                 warmup,
-                srv.pid,
+                pids,
             )
         if direction in ("both", "out"):
             # Operator->visitor: each chat is one sender, through its operator's
@@ -411,12 +403,15 @@ async def parley_phases(
                 for op in ops:
                     op.flush()
 
-            result["out"] = await measure(load, senders, flush, window, seconds, warmup, srv.pid)
+            result["out"] = await measure(load, senders, flush, window, seconds, warmup, pids)
         result["errors"] = load.errors
         result["rss_kib"] = rss_kib(srv.pid)
         for client in clients:
             assert client.transport is not None
             client.transport.disconnect()
+        # The visitor->operator figures at the top as well, where the split
+        # mode's table (loadtest/bench_split.py) reads them.
+        result.update(result.get("in", {}))
         return result
     finally:
         for op in ops:
@@ -434,13 +429,13 @@ async def measure(
     window: int,
     seconds: float,
     warmup: float,
-    pid: int = 0,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Saturation (each sender keeps ``window`` messages in flight, a new one on
     each ack), then a steady total rate of half the saturated rate; the rates
     of durable acks and the latencies from send to the other side's receipt,
-    and the server's (``pid``) CPU time per message while saturated, which a
-    shared machine disturbs less than a rate."""
+    and the CPU time of the server's processes (``pids``, by role) while
+    saturated, which a shared machine disturbs less than a rate."""
     load.saturate = True
     for send in senders:
         for _ in range(window):
@@ -450,11 +445,14 @@ async def measure(
     load.acks, load.latencies = 0, []
     load.measuring = True
     start = time.perf_counter()
-    cpu = cpu_seconds(pid)
+    pids = pids or {}
+    cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
     await asyncio.sleep(seconds)
     await _until_measured(load)
     load.measuring = False
-    sat_cpu = (cpu_seconds(pid) - cpu) / max(1, load.acks)
+    cpu = {who: cpu_seconds(pid) - cpu_before[who] for who, pid in pids.items()}
+    sat_acks = load.acks
+    sat_cpu = sum(cpu.values()) / max(1, sat_acks)
     sat_rate = load.acks / (time.perf_counter() - start)
     sat_lat = load.latencies
     load.saturate = False
@@ -496,6 +494,8 @@ async def measure(
         "sat_rate": sat_rate,
         "sat_lat": sat_lat,
         "sat_cpu": sat_cpu,
+        "sat_acks": sat_acks,
+        "cpu": cpu,
         "half_rate": half_rate,
         "half_lat": half_lat,
     }
@@ -537,6 +537,9 @@ def phase_rows(name: str, phase: dict[str, Any], echo: float) -> list[list[str]]
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.split:
+        await bench_split.run(args)
+        return
     echo = await echo_phase(args.visitors, args.window, args.seconds, args.warmup)
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
     # The same load with the history index off: what following the store costs.
@@ -598,6 +601,11 @@ def main() -> None:
         "--smoke",
         action="store_true",
         help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="split mode (parley engine + one parley edge) beside one process, instead",
     )
     args = parser.parse_args()
     global PORTS

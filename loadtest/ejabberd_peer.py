@@ -280,7 +280,7 @@ async def phases(
             window,
             seconds,
             warmup,
-            server.pid,
+            {"server": server.pid},
         )
         result["errors"] = load.errors
         result["rss_kib"] = _rss_kib(server.pid)
