@@ -70,6 +70,17 @@ log = logging.getLogger("parley.edge")
 VISITOR_PATH = "/v1/visitor"
 CONSOLE_PATH = "/v1/console"
 _LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 seconds: close is a reset
+# Headers of unmasked, final text frames (server to client) by payload length:
+# short ones from a table, longer ones built (RFC 6455, section 5.2).
+_SHORT_HEADERS = [bytes((0x81, n)) for n in range(126)]
+
+
+def _text_header(size: int) -> bytes:
+    if size < 126:
+        return _SHORT_HEADERS[size]
+    if size < 1 << 16:
+        return b"\x81\x7e" + size.to_bytes(2, "big")
+    return b"\x81\x7f" + size.to_bytes(8, "big")
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:
@@ -101,6 +112,7 @@ class VisitorConnection(WSListener):
         self.session.user_agent = user_agent
         self._ip = ""  # set once counted against the per-address limit
         self._deadline: Timer | None = None  # on the engine's clock
+        self._out: list[bytes] | None = None  # frames waiting for this turn's write
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -169,6 +181,7 @@ class VisitorConnection(WSListener):
             )
             self._handle(command)
         elif kind is WSMsgType.CLOSE:
+            self.flush()
             transport.send_close(frame.get_close_code())
             transport.disconnect()
         elif kind is WSMsgType.CONTINUATION:
@@ -244,11 +257,38 @@ class VisitorConnection(WSListener):
         self._send(encode_event(event))
 
     def _send(self, data: bytes) -> None:
+        """Queue a text frame for the write at the end of this loop turn: every
+        frame a turn makes for this connection (a commit's acks, a batch of
+        messages) leaves in one write, one system call, in the order queued."""
+        out = self._out
+        if out is None:
+            if self.transport is None:
+                return
+            self._out = [data]
+            self.edge.wrote(self)
+        else:
+            out.append(data)
+
+    def flush(self) -> None:
+        """Write the frames queued this turn (see :meth:`_send`)."""
+        out, self._out = self._out, None
         transport = self.transport
-        if transport is not None:
-            transport.send(WSMsgType.TEXT, data)
+        if out is None or transport is None:
+            return
+        if len(out) == 1:
+            transport.send(WSMsgType.TEXT, out[0])
+            return
+        if transport.is_close_frame_sent:
+            return  # nothing may follow a close (picows drops such sends too)
+        parts: list[bytes] = []
+        append = parts.append
+        for data in out:
+            append(_text_header(len(data)))
+            append(data)
+        transport.underlying_transport.write(b"".join(parts))
 
     def _close(self, code: int, reason: str) -> None:
+        self.flush()  # what was said before the close goes before it
         transport = self.transport
         if transport is not None:
             # picows types the code as its enum; our 4xxx application codes are
@@ -273,6 +313,20 @@ class Edge:
         self.loop = asyncio.get_running_loop()
         self.port = 0
         self.demo_site = config.demo_site
+        self._writing: list[VisitorConnection] = []  # with frames queued this turn
+
+    def wrote(self, conn: VisitorConnection) -> None:
+        """``conn`` queued its first frame of this turn: one callback after the
+        turn writes every such connection's frames."""
+        writing = self._writing
+        writing.append(conn)
+        if len(writing) == 1:
+            self.loop.call_soon(self._flush_writes)
+
+    def _flush_writes(self) -> None:
+        writing, self._writing = self._writing, []
+        for conn in writing:
+            conn.flush()
 
     def admit(self, ip: str) -> bool:
         """Count a connection from ``ip``; False when that address has too many."""

@@ -1,10 +1,15 @@
 """End-to-end benchmark: visitors on websockets send messages that operators
 receive on gRPC session streams; every message is stored (synced LMDB commit)
-before its ack. Beside it, in the same run, a bare picows echo server on the same
-core with the same load pattern.
+before its ack; then operators answer, and visitors receive the answers on
+their websockets (the direction every answer takes). Beside it, in the same
+run, a bare picows echo server and ejabberd (the Erlang chat server, storing
+nothing; loadtest/ejabberd_peer.py) on the same core with the same load pattern.
 
     python -m loadtest.bench_e2e [--visitors 200] [--operators 4] [--window 8]
-                                 [--seconds 10] [--smoke]
+                                 [--seconds 10] [--ports FIRST] [--smoke]
+
+ejabberd is Debian's package (``apt-get install -y ejabberd``); without it the
+table says so and leaves its rows out.
 
 The Parley phases run twice: as served (the history index following the store),
 then with ``--no-history``, so the index's cost on the chat path is in the table.
@@ -14,7 +19,11 @@ The server runs on core 0 (taskset), this load generator on core 1. Phases:
 2. saturation: each visitor keeps WINDOW messages in flight (a new one on each
    ack); durable acks per second, and latency from the visitor's send to the
    operator's receipt;
-3. half rate: a steady total rate of half the saturation rate, latency again.
+3. half rate: a steady total rate of half the saturation rate, latency again;
+4. and 5. the same from the operators to the visitors: each chat keeps WINDOW
+   of its operator's messages in flight on the operator's stream;
+6. ejabberd: connection i sends to connection i + n/2 (a delivery lets its
+   sender send the next), saturated then at half that rate.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +47,19 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
+from loadtest import ejabberd_peer, split_mode
 from loadtest import server as parley_server
-from loadtest import split_mode
 from loadtest.machine import describe, pin, table
 from loadtest.split_mode import cpu_seconds
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
+PORTS = 0  # --ports: the first of the ports the servers listen on (0: any free ones)
+
+
+def port(offset: int) -> int:
+    """The port of one server: echo 0, Parley's websockets 1 and gRPC 2, ejabberd 3."""
+    return PORTS + offset if PORTS else 0
 
 
 def rss_kib(pid: int) -> int:
@@ -82,7 +98,7 @@ async def echo_phase(conns: int, window: int, seconds: float, warmup: float = 1.
     srv = await parley_server.start(
         Path("."),
         cpu=0,
-        command=[sys.executable, "-m", "loadtest.echo_server", "0"],
+        command=[sys.executable, "-m", "loadtest.echo_server", str(port(0))],
         required=("ws",),
     )
     try:
@@ -138,6 +154,9 @@ class Load:
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self.acks = 0
+        self.all_acks = 0  # measured or not (CPU per message over a whole phase)
+        self.inflight = 0  # sent, not yet acknowledged (either direction)
+        self.direction = "in"  # whose acks count and call for the next send
         self.errors = 0
         self.measuring = False
         self.saturate = False
@@ -160,6 +179,7 @@ class VisitorClient(WSListener):  # type: ignore[misc]
         cid = f"{self.index}-{self.n}"
         self.n += 1
         self.load.sent_at[cid] = time.perf_counter()
+        self.load.inflight += 1
         assert self.transport is not None
         self.transport.send(WSMsgType.TEXT, client_msg(cid, TEXT))
 
@@ -170,44 +190,102 @@ class VisitorClient(WSListener):  # type: ignore[misc]
         kind = doc["type"]
         load = self.load
         if kind == "ack":
-            if load.measuring:
-                load.acks += 1
+            load.inflight -= 1
             if doc["cid"].endswith("-0"):
                 load.first_acks += 1
-            if load.saturate:
-                self.send_one()
+            if load.direction == "in":
+                load.all_acks += 1
+                if load.measuring:
+                    load.acks += 1
+                if load.saturate:
+                    self.send_one()
+        elif kind == "msg":
+            if doc["from"] == "operator":  # operator->visitor: sent to receipt
+                sent = load.sent_at.pop(doc["cid"], None)
+                if sent is not None and load.measuring:
+                    load.latencies.append(time.perf_counter() - sent)
         elif kind == "welcome":
             if not self.welcomed.done():
                 self.welcomed.set_result(doc)
         elif kind == "error":
             load.errors += 1
+            if doc.get("cid"):
+                load.inflight -= 1  # a refusal answers its send too
 
 
-async def operator_session(stub: Any, token: str, load: Load, ready: asyncio.Event) -> None:
-    async def commands() -> Any:
+class OperatorClient:
+    """One operator's session stream. Its chats (from the assigned events) are
+    where the operator->visitor phases send; the sends a batch of events calls
+    for (a new one on each ack) leave as one command batch."""
+
+    def __init__(self, stub: Any, token: str, load: Load, index: int) -> None:
+        self.load = load
+        self.index = index
+        self.n = 0
+        self.chats: list[str] = []
+        self.ready = asyncio.Event()
+        self.outbox: asyncio.Queue[operator_pb2.OperatorCommandBatch | None] = asyncio.Queue()
+        self.pending: list[operator_pb2.OperatorCommand] = []
+        self.call = stub.Connect(self.commands(), metadata=[("authorization", f"Bearer {token}")])
+
+    async def commands(self) -> Any:
         yield operator_pb2.OperatorCommandBatch(
             commands=[operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())]
         )
-        await asyncio.Event().wait()  # keep the stream open
+        while (batch := await self.outbox.get()) is not None:
+            yield batch
 
-    call = stub.Connect(commands(), metadata=[("authorization", f"Bearer {token}")])
-    try:
-        async for batch in call:
-            now = time.perf_counter()
-            for event in batch.events:
-                which = event.WhichOneof("event")
-                if which == "message":
-                    m = event.message
-                    if m.author_kind == 1:
-                        sent = load.sent_at.pop(m.client_msg_id, None)
-                        if sent is not None and load.measuring:
-                            load.latencies.append(now - sent)
-                elif which == "assigned":
-                    load.assigned += 1
-                elif which == "ready":
-                    ready.set()
-    except (grpc.aio.AioRpcError, asyncio.CancelledError):
-        pass
+    def send_one(self, conversation_id: str) -> None:
+        cid = f"o{self.index}-{self.n}"
+        self.n += 1
+        self.load.sent_at[cid] = time.perf_counter()
+        self.load.inflight += 1
+        self.pending.append(
+            operator_pb2.OperatorCommand(
+                send=operator_pb2.OperatorSend(
+                    conversation_id=conversation_id, client_msg_id=cid, text=TEXT
+                )
+            )
+        )
+
+    def flush(self) -> None:
+        if self.pending:
+            self.outbox.put_nowait(operator_pb2.OperatorCommandBatch(commands=self.pending))
+            self.pending = []
+
+    async def run(self) -> None:
+        load = self.load
+        try:
+            async for batch in self.call:
+                now = time.perf_counter()
+                for event in batch.events:
+                    which = event.WhichOneof("event")
+                    if which == "message":
+                        m = event.message
+                        if m.author_kind == 1:  # visitor->operator: sent to receipt
+                            sent = load.sent_at.pop(m.client_msg_id, None)
+                            if sent is not None and load.measuring:
+                                load.latencies.append(now - sent)
+                    elif which == "ack":
+                        load.inflight -= 1
+                        if load.direction == "out":
+                            load.all_acks += 1
+                            if load.measuring:
+                                load.acks += 1
+                            if load.saturate:
+                                self.send_one(event.ack.conversation_id)
+                    elif which == "assigned":
+                        load.assigned += 1
+                        self.chats.append(event.assigned.conversation_id)
+                    elif which == "ready":
+                        self.ready.set()
+                    elif which == "error":
+                        load.errors += 1
+                        if event.error.client_msg_id:
+                            load.inflight -= 1  # a refusal answers its send too
+                self.flush()
+        except (grpc.aio.AioRpcError, asyncio.CancelledError):
+            pass
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -224,6 +302,7 @@ async def parley_phases(
     seconds: float,
     warmup: float = 1.0,
     history: bool = True,
+    direction: str = "both",
     server_start: Any = None,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
@@ -243,12 +322,14 @@ async def parley_phases(
         "0",
         "--site-quota-mb",
         "0",
+        *(("--http-port", str(port(1)), "--grpc-port", str(port(2))) if PORTS else ()),
         cpu=0,
         required=(*parley_server.REQUIRED, "owner_password"),
     )
     info = srv.info
     channel = grpc.aio.insecure_channel(info["grpc"])
     tasks: list[asyncio.Task[None]] = []
+    ops: list[OperatorClient] = []
     try:
         auth = control_pb2_grpc.AuthStub(channel)
         operators_api = control_pb2_grpc.OperatorsStub(channel)
@@ -274,9 +355,10 @@ async def parley_phases(
             login = await auth.Login(
                 control_pb2.LoginRequest(email=email, password="bench-password")
             )
-            ready = asyncio.Event()
-            tasks.append(asyncio.create_task(operator_session(stub, login.token, load, ready)))
-            await ready.wait()
+            op = OperatorClient(stub, login.token, load, i)
+            ops.append(op)
+            tasks.append(asyncio.create_task(op.run()))
+            await op.ready.wait()
 
         clients: list[VisitorClient] = []
         url = srv.visitor_url()
@@ -291,80 +373,167 @@ async def parley_phases(
             while load.assigned < visitors or load.first_acks < visitors:
                 await asyncio.sleep(0.05)
 
-        # Saturation.
-        load.saturate = True
-        for client in clients:
-            for _ in range(window - 1):
-                client.send_one()
-            client.send_one()
-        await asyncio.sleep(warmup)
-        load.acks, load.latencies = 0, []
-        pids = getattr(srv, "pids", {"server": srv.pid})
-        cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
-        load.measuring = True
-        began = time.perf_counter()
-        await asyncio.sleep(seconds)
-        await _until_measured(load)
-        load.measuring = False
-        sat_rate = load.acks / (time.perf_counter() - began)
-        sat_acks = load.acks
-        cpu = {who: cpu_seconds(pid) - cpu_before[who] for who, pid in pids.items()}
-        sat_lat = load.latencies
-        load.saturate = False
-        await asyncio.sleep(warmup)  # let in-flight messages land
-        load.sent_at.clear()
+        result: dict[str, Any] = {}
+        pids = getattr(srv, "pids", {"server": srv.pid})  # split mode: engine and edge
+        if direction in ("both", "in"):
+            # Visitor->operator: each visitor is one sender.
+            result["in"] = await measure(
+                load,
+                [client.send_one for client in clients],
+                lambda: None,
+                window,
+                seconds,
+                warmup,
+                pids,
+            )
+        if direction in ("both", "out"):
+            # Operator->visitor: each chat is one sender, through its operator's
+            # stream (a tick's sends to one stream leave as one command batch).
+            # The visitors' last messages are acknowledged first, so neither
+            # direction's load spills into the other's measurement.
+            async with asyncio.timeout(120):
+                while load.inflight > 0:
+                    await asyncio.sleep(0.05)
+            load.direction = "out"
+            senders = [
+                (lambda op=op, chat=chat: op.send_one(chat)) for op in ops for chat in op.chats
+            ]
 
-        # Half rate, paced by a 1 ms ticker.
-        target = sat_rate / 2
-        load.acks, load.latencies = 0, []
-        owed = 0.0
-        turn = 0
-        tick = 0.001
-        end = time.perf_counter() + seconds + warmup
-        measure_from = time.perf_counter() + warmup
-        last = time.perf_counter()
-        # Past the window only while nothing has been measured yet (a tiny
-        # window on a busy machine), so every rate stands on something seen.
-        while (now := time.perf_counter()) < end or (
-            not (load.acks and load.latencies) and now < end + 30
-        ):
-            if not load.measuring and now >= measure_from:
-                load.measuring = True
-                load.acks = 0
-                start = now
-            owed += (now - last) * target
-            last = now
-            while owed >= 1.0:
-                clients[turn % visitors].send_one()
-                turn += 1
-                owed -= 1.0
-            await asyncio.sleep(tick)
-        load.measuring = False
-        half_rate = load.acks / (time.perf_counter() - start)
-        half_lat = load.latencies
-        rss = rss_kib(srv.pid)
+            def flush() -> None:
+                for op in ops:
+                    op.flush()
+
+            result["out"] = await measure(load, senders, flush, window, seconds, warmup, pids)
+        result["errors"] = load.errors
+        result["rss_kib"] = rss_kib(srv.pid)
         for client in clients:
             assert client.transport is not None
             client.transport.disconnect()
-        return {
-            "sat_rate": sat_rate,
-            "sat_lat": sat_lat,
-            "half_rate": half_rate,
-            "half_lat": half_lat,
-            "errors": load.errors,
-            "rss_kib": rss,
-            "sat_acks": sat_acks,
-            "cpu": cpu,
-        }
+        # The visitor->operator figures at the top as well, where the split
+        # mode's table (loadtest/bench_split.py) reads them.
+        result.update(result.get("in", {}))
+        return result
     finally:
+        for op in ops:
+            op.outbox.put_nowait(None)
         for task in tasks:
             task.cancel()
         await channel.close()
         await srv.stop()
 
 
+async def measure(
+    load: Load,
+    senders: list[Callable[[], None]],
+    flush: Callable[[], None],
+    window: int,
+    seconds: float,
+    warmup: float,
+    pids: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Saturation (each sender keeps ``window`` messages in flight, a new one on
+    each ack), then a steady total rate of half the saturated rate; the rates
+    of durable acks and the latencies from send to the other side's receipt,
+    and the CPU time of the server's processes (``pids``, by role) while
+    saturated, which a shared machine disturbs less than a rate."""
+    load.saturate = True
+    for send in senders:
+        for _ in range(window):
+            send()
+    flush()
+    await asyncio.sleep(warmup)
+    load.acks, load.latencies = 0, []
+    load.measuring = True
+    start = time.perf_counter()
+    pids = pids or {}
+    cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
+    await asyncio.sleep(seconds)
+    await _until_measured(load)
+    load.measuring = False
+    cpu = {who: cpu_seconds(pid) - cpu_before[who] for who, pid in pids.items()}
+    sat_acks = load.acks
+    sat_cpu = sum(cpu.values()) / max(1, sat_acks)
+    sat_rate = load.acks / (time.perf_counter() - start)
+    sat_lat = load.latencies
+    load.saturate = False
+    await asyncio.sleep(warmup)  # let in-flight messages land
+    load.sent_at.clear()
+
+    # Half rate, paced by a 1 ms ticker.
+    target = sat_rate / 2
+    load.acks, load.latencies = 0, []
+    owed = 0.0
+    turn = 0
+    tick = 0.001
+    end = time.perf_counter() + seconds + warmup
+    measure_from = time.perf_counter() + warmup
+    last = time.perf_counter()
+    # Past the window only while nothing has been measured yet (a tiny
+    # window on a busy machine), so every rate stands on something seen.
+    while (now := time.perf_counter()) < end or (
+        not (load.acks and load.latencies) and now < end + 30
+    ):
+        if not load.measuring and now >= measure_from:
+            load.measuring = True
+            load.acks = 0
+            start = now
+        owed += (now - last) * target
+        last = now
+        while owed >= 1.0:
+            senders[turn % len(senders)]()
+            turn += 1
+            owed -= 1.0
+        flush()
+        await asyncio.sleep(tick)
+    load.measuring = False
+    half_rate = load.acks / (time.perf_counter() - start)
+    half_lat = load.latencies
+    await asyncio.sleep(warmup)  # let in-flight messages land
+    load.sent_at.clear()
+    return {
+        "sat_rate": sat_rate,
+        "sat_lat": sat_lat,
+        "sat_cpu": sat_cpu,
+        "sat_acks": sat_acks,
+        "cpu": cpu,
+        "half_rate": half_rate,
+        "half_lat": half_lat,
+    }
+
+
 def ms(x: float) -> str:
     return f"{x * 1000:.1f} ms"
+
+
+def latency_cells(lat: list[float]) -> list[str]:
+    return [
+        ms(statistics.median(lat or [0])),
+        ms(percentile(lat, 0.99)),
+        ms(percentile(lat, 0.999)),
+    ]
+
+
+def of_echo(rate: float, echo: float) -> str:
+    return f"{100 * rate / echo:.1f}%" if echo else "-"
+
+
+def phase_rows(name: str, phase: dict[str, Any], echo: float) -> list[list[str]]:
+    return [
+        [
+            f"{name}, saturated",
+            f"{phase['sat_rate']:,.0f}/s",
+            of_echo(phase["sat_rate"], echo),
+            f"{phase['sat_cpu'] * 1e6:.1f} us" if phase["sat_cpu"] else "-",
+            *latency_cells(phase["sat_lat"]),
+        ],
+        [
+            f"{name}, half the saturated rate",
+            f"{phase['half_rate']:,.0f}/s",
+            of_echo(phase["half_rate"], echo),
+            "-",
+            *latency_cells(phase["half_lat"]),
+        ],
+    ]
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -375,39 +544,44 @@ async def run(args: argparse.Namespace) -> None:
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
     # The same load with the history index off: what following the store costs.
     off = await parley_phases(
-        args.visitors, args.operators, args.window, args.seconds, args.warmup, history=False
+        args.visitors,
+        args.operators,
+        args.window,
+        args.seconds,
+        args.warmup,
+        history=False,
+        direction="in",
+    )
+    # The peer: ejabberd on the same core with the same shape of load (None
+    # when it is not installed: the column is left out, the rest stands).
+    ejabberd = await ejabberd_peer.phases(
+        args.visitors, args.window, args.seconds, args.warmup, port(3), measure
     )
     print(f"End to end, server on core 0, load generator on core 1. Machine: {describe()}")
     print(
         f"{args.visitors} visitors, {args.operators} operators, {args.window} in flight per "
-        f"visitor, {args.seconds:.0f} s per phase; errors seen: {p['errors']}; "
+        f"sender, {args.seconds:.0f} s per phase; errors seen: {p['errors'] + off['errors']}; "
         f"server RSS at the end: {p['rss_kib'] / 1024:.0f} MiB"
     )
     rows = [
-        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-"],
-        [
-            "parley, saturated (durable acks)",
-            f"{p['sat_rate']:,.0f}/s",
-            f"{100 * p['sat_rate'] / echo:.1f}%",
-            ms(statistics.median(p["sat_lat"] or [0])),
-            ms(percentile(p["sat_lat"], 0.99)),
-        ],
-        [
-            "parley, half the saturated rate",
-            f"{p['half_rate']:,.0f}/s",
-            f"{100 * p['half_rate'] / echo:.1f}%",
-            ms(statistics.median(p["half_lat"] or [0])),
-            ms(percentile(p["half_lat"], 0.99)),
-        ],
-        [
-            "parley, saturated, history index off",
-            f"{off['sat_rate']:,.0f}/s",
-            f"{100 * off['sat_rate'] / echo:.1f}%",
-            ms(statistics.median(off["sat_lat"] or [0])),
-            ms(percentile(off["sat_lat"], 0.99)),
-        ],
+        ["bare picows echo (no storage)", f"{echo:,.0f}/s", "100%", "-", "-", "-", "-"],
+        *phase_rows("parley visitor->operator (durable acks)", p["in"], echo),
+        *phase_rows("parley operator->visitor (durable acks)", p["out"], echo),
+        phase_rows("parley visitor->operator, history index off", off["in"], echo)[0],
     ]
-    print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator", "p99 send->operator"]))
+    if ejabberd is not None:
+        rows += phase_rows("ejabberd 1 scheduler (stores nothing)", ejabberd, echo)
+    else:
+        print(f"ejabberd not installed: its rows are left out ({ejabberd_peer.INSTALL})")
+    print(table(rows, ["run", "messages/s", "of echo", "server CPU/msg", "p50", "p99", "p99.9"]))
+    print("Latency: from the send to the other side's receipt of the message.")
+    if ejabberd is not None:
+        best = max(p["in"]["sat_rate"], p["out"]["sat_rate"])
+        worst = min(p["in"]["sat_rate"], p["out"]["sat_rate"])
+        print(
+            f"Parley saturated, durable, against ejabberd saturated storing nothing: "
+            f"{worst / ejabberd['sat_rate']:.2f}x to {best / ejabberd['sat_rate']:.2f}x"
+        )
 
 
 def main() -> None:
@@ -416,6 +590,13 @@ def main() -> None:
     parser.add_argument("--operators", type=int, default=4)
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--ports",
+        type=int,
+        default=0,
+        help="listen on this port and the three after it (echo, Parley http and gRPC, "
+        "ejabberd); 0: any free ports",
+    )
     parser.add_argument(
         "--smoke",
         action="store_true",
@@ -427,6 +608,8 @@ def main() -> None:
         help="split mode (parley engine + one parley edge) beside one process, instead",
     )
     args = parser.parse_args()
+    global PORTS
+    PORTS = args.ports
     args.warmup = 1.0  # seconds before each measurement, and to let messages land
     if args.smoke:
         args.visitors, args.operators, args.window, args.seconds = 4, 1, 2, 0.05

@@ -16,6 +16,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from engine.errors import InvalidArgument
+from parley.v1 import operator_pb2
 
 MAX_ID = 64  # ids Parley makes are shorter; a session id, a template id...
 MAX_STRING = 65_536  # characters of any other string (texts have tighter limits)
@@ -53,6 +54,24 @@ def _is_id(name: str) -> bool:
     return name == "id" or name.endswith(("_id", "_ids"))
 
 
+# Per field (by its descriptor's full name): whether it is an id, a string, a
+# message, repeated; read once, since every command of a stream walks
+# its fields (the hot path of an operator's sends).
+_FIELDS: dict[str, tuple[bool, bool, bool, bool]] = {}
+
+
+def _field_kind(field: FieldDescriptor) -> tuple[bool, bool, bool, bool]:
+    kind = _FIELDS.get(field.full_name)
+    if kind is None:
+        kind = _FIELDS[field.full_name] = (
+            _is_id(field.name),
+            field.type in _STRING,
+            field.type == FieldDescriptor.TYPE_MESSAGE,
+            field.is_repeated,
+        )
+    return kind
+
+
 def _check_string(path: str, is_id: bool, value: str | bytes) -> None:
     nul = b"\x00" in value if isinstance(value, bytes) else "\x00" in value
     if nul:
@@ -64,28 +83,62 @@ def _check_string(path: str, is_id: bool, value: str | bytes) -> None:
         )
 
 
+_OPERATOR_COMMAND = operator_pb2.OperatorCommand
+# The fast path below reads these fields by name: it is only taken while they
+# are all of OperatorSend (a field added later is then walked like any other).
+_SEND_FAST = [f.name for f in operator_pb2.OperatorSend.DESCRIPTOR.fields] == [
+    "conversation_id",
+    "client_msg_id",
+    "text",
+]
+
+
+def _send_fits(command: operator_pb2.OperatorCommand) -> bool:
+    """An operator's send (the command every answer is) within the limits, in a
+    few C-level tests; False for any other command, or a send to walk in full
+    (which then names the field that does not fit)."""
+    if not _SEND_FAST or command.WhichOneof("command") != "send":
+        return False
+    send = command.send
+    conversation_id, client_msg_id, text = send.conversation_id, send.client_msg_id, send.text
+    return (
+        len(conversation_id) <= MAX_ID
+        and len(client_msg_id) <= MAX_ID
+        and len(text) <= MAX_STRING
+        and "\x00" not in conversation_id
+        and "\x00" not in client_msg_id
+        and "\x00" not in text
+    )
+
+
 def check_request(message: Message, path: str = "", ids: bool = False) -> None:
     """Refuse ``message`` (a request or a stream command) when any field of it,
     nested ones included, breaks a limit (``ids``: the message is a list of ids)."""
+    if type(message) is _OPERATOR_COMMAND and _send_fits(message):
+        return
     for field, value in message.ListFields():
-        where = f"{path}{field.name}"
-        is_id = ids or _is_id(field.name)
-        if field.is_repeated:
+        field_is_id, is_string, is_message, repeated = _field_kind(field)
+        is_id = ids or field_is_id
+        if repeated:
             if len(value) > MAX_ITEMS:
+                where = f"{path}{field.name}"
                 raise InvalidArgument(
                     "invalid_argument", f"{where} has more than {MAX_ITEMS} entries", field=where
                 )
             items = value
         else:
             items = (value,)
-        if field.type in _STRING:
+        if is_string:
             if field.full_name in RAW_BYTES:
                 continue  # a file's bytes: any byte, limited by its handler
+            limit = MAX_ID if is_id else MAX_STRING
             for item in items:
-                _check_string(where, is_id, item)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+                # The common case in two C-level tests; the refusal names the field.
+                if len(item) > limit or ("\x00" if type(item) is str else b"\x00") in item:
+                    _check_string(f"{path}{field.name}", is_id, item)
+        elif is_message:
             for item in items:
-                check_request(item, where + ".", is_id)
+                check_request(item, f"{path}{field.name}.", is_id)
 
 
 def check_ids_given(request: Message) -> None:

@@ -9,7 +9,7 @@ a revoked token ends it with UNAUTHENTICATED, a changed role narrows it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import grpc
 
@@ -18,8 +18,8 @@ from control.grpc.calls import stream_caller, watch_access
 from control.grpc.streams import BatchSink, serve_stream, server_stopping
 from engine.app import Engine
 from engine.backup import epoch_changed
-from engine.chat.commands import OperatorHello
-from engine.chat.dispatch import operator_command
+from engine.chat.commands import OperatorCommand, OperatorHello
+from engine.chat.dispatch import operator_command, operator_command_at_once
 from engine.chat.events import Event
 from engine.chat.sessions import OperatorSession, failure
 from parley.v1 import common_pb2, operator_pb2, operator_pb2_grpc
@@ -77,9 +77,14 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
                 )
             )
 
-        async def handle(command: operator_pb2.OperatorCommand) -> None:
-            nonlocal changed
+        def handle(command: operator_pb2.OperatorCommand) -> Awaitable[None] | None:
             engine_command = converters.operator_command(command)
+            if operator_command_at_once(session, engine_command):
+                return None  # a send, a close...: no coroutine per command
+            return waiting(engine_command)
+
+        async def waiting(engine_command: OperatorCommand) -> None:
+            nonlocal changed
             if type(engine_command) is OperatorHello and epoch_changed(
                 self.engine.epoch, engine_command.epoch
             ):

@@ -105,11 +105,13 @@ class BatchSink(Generic[T]):
 
 async def pump(
     commands: AsyncIterator[CommandBatch[C]],
-    handle: Callable[[C], Awaitable[None]],
+    handle: Callable[[C], Awaitable[None] | None],
     sink: BatchSink[T],
     refuse: Callable[[BaseException], None],
 ) -> None:
-    """Hand each command to ``handle``, in order. A command past the limits every
+    """Hand each command to ``handle``, in order; what it returns (a command that
+    waits on actors) is awaited before the next, None is done (most commands:
+    no coroutine per command). A command past the limits every
     request keeps is refused (``refuse`` puts the refusal on the stream); one
     that fails by a bug is logged with its traceback and refused as
     ``internal``; the stream goes on either way."""
@@ -121,7 +123,9 @@ async def pump(
                 try:
                     if isinstance(command, Message):
                         check_request(command)
-                    await handle(command)
+                    waiting = handle(command)
+                    if waiting is not None:
+                        await waiting
                 except Refused as error:
                     refuse(error)
                 except Exception as error:
@@ -138,7 +142,7 @@ async def pump(
 async def serve_stream(
     context: grpc.aio.ServicerContext[B, O],
     commands: AsyncIterator[CommandBatch[C]],
-    handle: Callable[[C], Awaitable[None]],
+    handle: Callable[[C], Awaitable[None] | None],
     sink: BatchSink[T],
     encode: Callable[[list[T]], O],
     detach: Callable[[], None],

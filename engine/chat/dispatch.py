@@ -12,7 +12,7 @@ with ``no_hello``; an unknown command with ``unknown_command``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import assert_never
+from typing import Any, assert_never
 
 from engine.chat.commands import (
     ChatAction,
@@ -124,12 +124,16 @@ def visitor_command(sink: Sink, session: VisitorSession | None, command: Visitor
             assert_never(command)
 
 
-async def operator_command(
-    session: OperatorSession, command: OperatorCommand, ready: Callable[[], None]
-) -> None:
-    """Carry an operator command onto ``session``; answers and refusals go to its
-    sink. After a hello attached the session, ``ready`` is called (the front end
-    tells its client) before the operators list and the board follow."""
+def operator_command_at_once(session: OperatorSession, command: OperatorCommand) -> bool:
+    """Carry an operator command that asks no actor to wait for (a send, a close,
+    typing...) onto ``session`` at once, with no coroutine: True when it was
+    one. A stream hands each command here first, and awaits
+    :func:`operator_command` only for the rest (hello, pick, chat actions)."""
+    cls = type(command)
+    if cls is OperatorSend:  # the hot path: one check before the match
+        c: Any = command
+        session.send(c.conversation_id, c.client_msg_id, c.text, c.note)
+        return True
     match command:
         case OperatorSend():
             session.send(command.conversation_id, command.client_msg_id, command.text, command.note)
@@ -143,12 +147,28 @@ async def operator_command(
             session.set_status(command.status)
         case OfferAnswer():
             session.answer_offer(command.conversation_id, command.accept)
+        case DirectSend():
+            session.direct(command.to_operator_id, command.client_msg_id, command.text)
+        case UnknownCommand():
+            session.sink.push(unknown_command())
+        case _:
+            return False
+    return True
+
+
+async def operator_command(
+    session: OperatorSession, command: OperatorCommand, ready: Callable[[], None]
+) -> None:
+    """Carry an operator command onto ``session``; answers and refusals go to its
+    sink. After a hello attached the session, ``ready`` is called (the front end
+    tells its client) before the operators list and the board follow."""
+    if operator_command_at_once(session, command):
+        return
+    match command:
         case PickChat():
             await session.pick(command.conversation_id)
         case ChatAction():
             await _act(session, command)
-        case DirectSend():
-            session.direct(command.to_operator_id, command.client_msg_id, command.text)
         case OperatorHello():
             try:
                 await session.hello(command.resume)
@@ -157,8 +177,17 @@ async def operator_command(
                 return
             ready()
             await session.watch()
-        case UnknownCommand():
-            session.sink.push(unknown_command())
+        case (
+            OperatorSend()
+            | OperatorClose()
+            | OperatorTyping()
+            | OperatorRead()
+            | SetMyStatus()
+            | OfferAnswer()
+            | DirectSend()
+            | UnknownCommand()
+        ):
+            raise AssertionError("carried at once above")
         case _:
             assert_never(command)
 

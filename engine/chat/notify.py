@@ -88,9 +88,10 @@ def chat_ops(
     services: ChatServices, info: ConversationInfo, event_type: str, **data: object
 ) -> list[Op]:
     """A chat event to the account's webhooks that want it."""
-    account_id, _ = account_of(services, info.site_id)
-    if not account_id:
-        return []
+    site = services.directory.sites.get(info.site_id)
+    account_id = site.account_id if site is not None else ""
+    if not account_id or not services.deliveries.has_hooks(account_id):
+        return []  # the common case, on every message: nothing built
     return services.deliveries.event_ops(
         account_id,
         event_type,

@@ -196,6 +196,11 @@ class Deliveries:
             by_account.setdefault(hook.account_id, []).append(hook)
         self._by_account = by_account
 
+    def has_hooks(self, account_id: str) -> bool:
+        """Whether the account has webhooks at all: an event for an account
+        without any is not even built (every chat message asks)."""
+        return account_id in self._by_account
+
     def event_ops(self, account_id: str, event_type: str, data: dict[str, Any]) -> list[Op]:
         """The writes of one event to each of the account's webhooks that wants it
         (none: no writes). One event id for all of them and every attempt."""

@@ -80,6 +80,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("parley.session")
 
 
+MAX_REFS = 256  # chat references a session keeps (see OperatorSession._refs)
+
+
 class OperatorSession:
     """One operator session stream."""
 
@@ -98,6 +101,10 @@ class OperatorSession:
         self.scope = scope_of(permissions)
         self._board = engine.system.ref(BOARD, principal.account_id)
         self._watching_board = False
+        # References to the chats this session sends to: a reference binds to
+        # its actor once and finds it again after a passivation, so each send
+        # need not make one and look the actor up (kept to the last few).
+        self._refs: dict[str, Ref[ConversationCommand]] = {}
         self._presence = engine.system.ref(PRESENCE, principal.account_id)
         self._watching = False
         self._lobby = engine.system.ref(LOBBY, principal.account_id)
@@ -291,9 +298,16 @@ class OperatorSession:
             self.sink.push(failure(error, conversation_id=conversation_id))
 
     def _conversation(self, conversation_id: str) -> Ref[ConversationCommand]:
+        ref = self._refs.get(conversation_id)
+        if ref is not None:
+            return ref
         if not CONVERSATION_ID.match(conversation_id):
             raise NotFound("unknown_conversation", f"no conversation {conversation_id!r}")
-        return self.engine.system.ref(CONVERSATION, conversation_id)
+        refs = self._refs
+        if len(refs) >= MAX_REFS:
+            refs.clear()  # a few lookups again, never an unbounded dict
+        ref = refs[conversation_id] = self.engine.system.ref(CONVERSATION, conversation_id)
+        return ref
 
     @after_hello("conversation_id", "client_msg_id")
     def send(self, conversation_id: str, client_msg_id: str, text: str, note: bool = False) -> None:
