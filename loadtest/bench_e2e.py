@@ -410,7 +410,7 @@ async def parley_phases(
             assert client.transport is not None
             client.transport.disconnect()
         # The visitor->operator figures at the top as well, where the split
-        # mode's table (loadtest/bench_split.py) reads them.
+        # mode's table (loadtest/split_mode.py) reads them.
         result.update(result.get("in", {}))
         return result
     finally:
