@@ -141,6 +141,31 @@ class Load:
         self.saturate = False
         self.assigned = 0
         self.first_acks = 0
+        # (time, commits, history index lag in commits) while measuring, by phase
+        self.lag: dict[str, list[tuple[float, int, int]]] = {"sat": [], "half": []}
+        self.phase = "sat"
+
+
+async def sample_lag(channel: grpc.aio.Channel, md: list[tuple[str, str]], load: Load) -> None:
+    """The server's status four times a second while a phase is measured: how
+    far the history index is behind the store (in commits, and in seconds at
+    the phase's commit rate)."""
+    stub = control_pb2_grpc.ServerStub(channel)
+    while True:
+        s = await stub.GetStatus(control_pb2.GetStatusRequest(), metadata=md)
+        if load.measuring:
+            load.lag[load.phase].append((time.perf_counter(), s.commits, s.history_index_lag))
+        await asyncio.sleep(0.25)
+
+
+def lag_seconds(samples: list[tuple[float, int, int]]) -> tuple[float, float]:
+    """(median, max) of the index's lag in seconds: commits behind over the
+    phase's commits per second."""
+    if len(samples) < 2 or samples[-1][1] == samples[0][1]:
+        return float("nan"), float("nan")
+    rate = (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
+    lags = [lag / rate for _t, _c, lag in samples]
+    return statistics.median(lags), max(lags)
 
 
 class VisitorClient(WSListener):  # type: ignore[misc]
@@ -287,6 +312,7 @@ async def parley_phases(
             while load.assigned < visitors or load.first_acks < visitors:
                 await asyncio.sleep(0.05)
 
+        tasks.append(asyncio.create_task(sample_lag(channel, md, load)))
         # Saturation.
         load.saturate = True
         for client in clients:
@@ -307,6 +333,7 @@ async def parley_phases(
         load.sent_at.clear()
 
         # Half rate, paced by a 1 ms ticker.
+        load.phase = "half"
         target = sat_rate / 2
         load.acks, load.latencies = 0, []
         owed = 0.0
@@ -345,6 +372,7 @@ async def parley_phases(
             "half_lat": half_lat,
             "errors": load.errors,
             "rss_kib": rss,
+            "lag": load.lag,
         }
     finally:
         for task in tasks:
@@ -395,6 +423,15 @@ async def run(args: argparse.Namespace) -> None:
         ],
     ]
     print(table(rows, ["run", "messages/s", "of echo", "p50 send->operator", "p99 send->operator"]))
+    for phase, name in (("sat", "saturated"), ("half", "half rate")):
+        samples = p["lag"][phase]
+        mid, top = lag_seconds(samples)
+        print(
+            f"history index lag, {name}: median {mid:.2f} s, max {top:.2f} s "
+            f"({max((lag for _t, _c, lag in samples), default=0)} commits at most, "
+            f"{len(samples)} samples)"
+        )
+    print(f"with/without the index, saturated: {100 * p['sat_rate'] / off['sat_rate']:.1f}%")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ transaction; ``wait_until`` waits for it (tests, and a rebuild's caller).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -277,3 +278,10 @@ class HistoryIndex:
                     self._mark = max(self._mark, number)
                     self.failure = ""  # a process runs and holds the store
                     self._changed.notify_all()
+                # Notices were lost and no commit since could say so: the
+                # process has read its socket empty before it applied, so now
+                # there is room (else it says so again after its next turn).
+                with self._send, contextlib.suppress(OSError):
+                    if self._lost and self._sock is sock:
+                        sock.send(wire.LOST, socket.MSG_DONTWAIT)
+                        self._lost = False

@@ -1,16 +1,20 @@
 """The history index on a real LMDB store and a real SQLite file: lists and
 sorts against a brute-force oracle over random chats (the index process's work
 done in the test's thread), and the index's own process: the rebuild equal to
-the live index, catching up after a kill -9 of the process and after a stop
-between commit and indexing, a missing or stale file, lost notices, an erasure
-that no later notice brings back, and the health while the process is down."""
+the live index, catching up after a kill -9 of the process, of the server (the
+index's process then exits by itself) and after a stop between commit and
+indexing, a missing or stale file, lost notices, an erasure that no later
+notice brings back, and the health while the process is down."""
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,10 +447,11 @@ def test_lost_notices_fall_back_to_catching_up(tmp_path: Path) -> None:
         assert index.overflows >= 1  # the store never waited
     finally:
         os.kill(index.process.pid, signal.SIGCONT)
-    write(store, some_chats(1, start=2000))  # after the loss: "lost" goes first
+    # No commit follows to say "lost": the server says it once the process,
+    # running again, has emptied its socket and told its mark.
     assert index.wait_current()
     index.stop()
-    assert count(index.path) == 2002
+    assert count(index.path) == 2001
     assert dump(index.path) == rebuilt(tmp_path, store)
     store.close()
 
@@ -477,4 +482,56 @@ def test_a_rebuild_tells_its_progress_piece_by_piece(tmp_path: Path) -> None:
     told: list[int] = []
     assert rebuild(tmp_path, store, told.append) == PIECE + 20
     assert told == [PIECE, PIECE + 20]  # after each piece read, the count so far
+    store.close()
+
+
+SERVER = """
+import sys
+from pathlib import Path
+from engine.persistence.lmdb_store import LmdbStore
+from engine.records.service import HistoryIndex
+from tests.engine.test_history_index import some_chats, write
+data = Path(sys.argv[1])
+store = LmdbStore(data)
+index = HistoryIndex(data, store)
+index.start()
+write(store, some_chats(5))
+assert index.wait_current()
+print(index.process.pid, flush=True)
+write(store, some_chats(20, start=5))  # told: applied, or not, when the kill comes
+print("written", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_killed_server_takes_its_index_process_along_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(tmp_path)],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    indexer = int(server.stdout.readline())
+    assert server.stdout.readline() == "written\n"
+    watch = os.pidfd_open(indexer)
+    try:
+        server.kill()  # kill -9 of the server's process
+        server.wait()
+        # The index's process sees its socket's end and exits by itself.
+        assert select.select([watch], [], [], 30)[0] == [watch]
+    finally:
+        os.close(watch)
+        server.stdout.close()
+        assert server.stdin is not None
+        server.stdin.close()
+    store, index = fresh(tmp_path)  # the next start catches up
+    assert index.wait_current()
+    index.stop()
+    assert count(index.path) == 25
+    assert dump(index.path) == rebuilt(tmp_path, store)
     store.close()
