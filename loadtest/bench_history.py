@@ -53,7 +53,7 @@ def conversation_ops(
     op = OPERATORS[i % len(OPERATORS)]
     created = YEAR_START_MS + i * step_ms
     doc = {
-        "info": [conv, SITES[i % 2], DEPTS[i % len(DEPTS)], f"v{i % 5000}", f"Visitor {i}"],
+        "info": [conv, SITES[i % 2], DEPTS[i // 2 % len(DEPTS)], f"v{i % 5000}", f"Visitor {i}"],
         "status": "closed",
         "operators": [[op, op.upper()]],
         "created_ms": created,
