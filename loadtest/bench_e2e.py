@@ -44,6 +44,24 @@ from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -323,10 +341,15 @@ async def parley_phases(
         load.acks, load.latencies = 0, []
         load.measuring = True
         start = time.perf_counter()
+        # The server's CPU, and its children's (the history index's process).
+        kids = children(srv.pid)
+        cpu0 = cpu_seconds(srv.pid), sum(cpu_seconds(k) for k in kids)
         await asyncio.sleep(seconds)
         await _until_measured(load)
         load.measuring = False
+        cpu1 = cpu_seconds(srv.pid), sum(cpu_seconds(k) for k in kids)
         sat_rate = load.acks / (time.perf_counter() - start)
+        sat_cpu = [(b - a) / (time.perf_counter() - start) for a, b in zip(cpu0, cpu1, strict=True)]
         sat_lat = load.latencies
         load.saturate = False
         await asyncio.sleep(warmup)  # let in-flight messages land
@@ -373,6 +396,7 @@ async def parley_phases(
             "errors": load.errors,
             "rss_kib": rss,
             "lag": load.lag,
+            "sat_cpu": sat_cpu,
         }
     finally:
         for task in tasks:
@@ -432,6 +456,12 @@ async def run(args: argparse.Namespace) -> None:
             f"{len(samples)} samples)"
         )
     print(f"with/without the index, saturated: {100 * p['sat_rate'] / off['sat_rate']:.1f}%")
+    for run, name in ((p, "index on"), (off, "index off")):
+        server, index = run["sat_cpu"]
+        print(
+            f"CPU while saturated, {name}: server {100 * server:.0f}% of a core, "
+            f"its history index's process {100 * index:.0f}%"
+        )
 
 
 def main() -> None:
