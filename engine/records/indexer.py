@@ -17,7 +17,9 @@ writer of it, and runs two threads:
   transaction, and tells the server that mark.
 
 It catches up from the store (``index.catch_up``: every record and journal
-compared with the rows) at start, and after ``lost``. Every applying reads the
+compared with the rows) at start, unless its mark is the store's last commit
+(the server opens the socket before it starts the process, so every later
+commit is told), and after ``lost``. Every applying reads the
 store as it is, so a notice seen twice, or one older than what the catch-up
 read, changes nothing; and an erased conversation, gone from the store, leaves
 the index whatever the order of the notices.
@@ -131,6 +133,9 @@ class Indexer:
     def _catch_up(self) -> None:
         with self.store.reading:
             stored = store_commit(self.store)
+        if self.mark == stored:  # every commit is held (the later ones are told)
+            self._tell(self.mark)
+            return
         if self.mark > stored:
             log.warning("history index ahead of the store (another store?): rebuilding it")
             clear(self.writer)

@@ -203,47 +203,50 @@ class HistoryIndex:
 
     # -- the process ------------------------------------------------------------------
 
-    def _spawn(self) -> tuple[subprocess.Popen[bytes], socket.socket]:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "engine.records.indexer",
-                    "--data",
-                    str(self.data_dir),
-                    "--fd",
-                    str(theirs.fileno()),
-                ],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-            )
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        return process, ours
+    def _spawn(self, theirs: socket.socket) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "engine.records.indexer",
+                "--data",
+                str(self.data_dir),
+                "--fd",
+                str(theirs.fileno()),
+            ],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
 
     def _watch(self) -> None:
         pause = self.first_pause
         while not self._stopping.is_set():
             started = time.monotonic()
+            # The socket first: the commits from now on wait in it for the
+            # process, which may then skip its catch-up when its mark is the
+            # store's (nothing before the socket is missing).
+            sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
+            with self._send:
+                self._sock, self._lost = sock, False
             try:
-                process, sock = self._spawn()
+                process = self._spawn(theirs)
             except OSError as error:
+                theirs.close()
+                with self._send:
+                    self._sock = None
+                sock.close()
                 self._failed(f"the history index's process could not start: {error}")
                 log.error("%s", self.failure)
             else:
+                theirs.close()  # the process's now: its exit is our end of file
                 with self._send:
-                    self.process, self._sock, self._lost = process, sock, False
+                    self.process = process
                 if self._stopping.is_set():  # a stop came while it started
                     sock.shutdown(socket.SHUT_WR)
                 self.starts += 1
                 self._listen(sock)  # until the process's end of the socket closes
-                code = process.wait()  # ours stays open till then: its notices wait
+                code = process.wait()
                 with self._send:
                     self._sock = None
                 sock.close()
