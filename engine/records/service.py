@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -53,6 +54,7 @@ SETTLED_SECONDS = 60.0  # a run this long puts the pause back to the first
 STOP_SECONDS = 30.0  # for the process to apply what it holds and exit
 SEND_BUFFER = 4 << 20  # asked for; the system may give less
 _RECORDS, _JOURNAL = CONVERSATIONS.name, CONVERSATION_JOURNAL.records
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``engine``
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
@@ -204,6 +206,9 @@ class HistoryIndex:
     # -- the process ------------------------------------------------------------------
 
     def _spawn(self, theirs: socket.socket) -> subprocess.Popen[bytes]:
+        # The same code as the server's, wherever it was imported from.
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (_ROOT, env.get("PYTHONPATH"))))
         return subprocess.Popen(
             [
                 sys.executable,
@@ -216,6 +221,7 @@ class HistoryIndex:
             ],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
+            env=env,
         )
 
     def _watch(self) -> None:
