@@ -3,6 +3,7 @@ events out, clients' commands in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ua_parser import parse as ua_parse
@@ -27,6 +28,7 @@ from engine.chat.events import (
     OfferWithdrawn,
     OperatorJoined,
     OperatorPresence,
+    PrechatSaved,
     Queued,
     Rated,
     ReadUpTo,
@@ -48,6 +50,7 @@ from engine.chat.records import (
     Template,
     Ticket,
 )
+from engine.chat.widget_look import WidgetText
 from engine.records.history import Query
 from engine.records.reports import Report, ReportQuery, ReportRow
 from engine.records.rows import ConversationRow
@@ -95,6 +98,14 @@ def fill_message(target: Any, e: MessageEvent) -> None:
     target.text = e.text
     target.client_msg_id = e.client_msg_id
     target.sent_at_ms = e.sent_at_ms
+    if e.attachment is not None:
+        f = e.attachment
+        a = target.attachment
+        a.sha256, a.name, a.content_type, a.size = f.digest, f.name, f.content_type, f.size
+        a.width, a.height = f.width, f.height
+    if e.notice:
+        target.notice = e.notice[0]
+        target.notice_args.extend(e.notice[1:])
 
 
 def add_operator_events(
@@ -272,7 +283,9 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
     if cls is OperatorJoined:
         return visitor_pb2.VisitorEvent(
             assigned=visitor_pb2.OperatorJoined(
-                conversation_id=e.conversation_id, operator_name=e.operator_name
+                conversation_id=e.conversation_id,
+                operator_name=e.operator_name,
+                avatar_url=e.avatar_url,
             )
         )
     if cls is Typing:
@@ -295,6 +308,10 @@ def visitor_event(event: Event) -> visitor_pb2.VisitorEvent:
         return visitor_pb2.VisitorEvent(departments=departments_pb(e))
     if cls is TicketSaved:
         return visitor_pb2.VisitorEvent(ticket=visitor_pb2.TicketSaved(ticket_id=e.ticket_id))
+    if cls is PrechatSaved:
+        return visitor_pb2.VisitorEvent(
+            prechat_saved=visitor_pb2.VisitorPrechatSaved(name=e.name, email=e.email)
+        )
     if cls is Invitation:
         return visitor_pb2.VisitorEvent(
             invitation=visitor_pb2.VisitorInvitation(
@@ -329,9 +346,28 @@ def site_pb(s: Site) -> control_pb2.Site:
         timezone=s.timezone,
         languages=list(s.languages),
         quota_mb=s.quota_mb,
+        attachment_max_kb=s.attachment_max_kb,
+        attachment_quota_mb=s.attachment_quota_mb,
         transcript_retention_days=s.transcript_retention_days,
         address_retention_days=s.address_retention_days,
+        widget_color=s.widget_color,
+        widget_position=s.widget_position,
+        widget_avatars=s.widget_avatars,
+        prechat_name=s.prechat_name,
+        prechat_email=s.prechat_email,
+        prechat_question=s.prechat_question,
+        widget_texts=[
+            control_pb2.WidgetText(
+                language=t.language, title=t.title, greeting=t.greeting, offline=t.offline
+            )
+            for t in s.widget_texts
+        ],
     )
+
+
+def widget_texts_of(texts: Iterable[control_pb2.WidgetText]) -> list[WidgetText]:
+    """The widget's words as given in a Site (checked as records are built)."""
+    return [WidgetText(t.language, t.title, t.greeting, t.offline) for t in texts]
 
 
 def department_pb(d: Department) -> control_pb2.Department:
@@ -423,6 +459,7 @@ def template_pb(t: Template, values: dict[str, str] | None = None) -> control_pb
         shortcut=t.shortcut,
         text=t.text,
         rendered=t.render(values) if values is not None else "",
+        shared=not t.operator_id,  # the account's, not one operator's
     )
 
 
@@ -521,6 +558,9 @@ def visitor_command(c: visitor_pb2.VisitorCommand) -> VisitorCommand:
         return commands.CloseChat()
     if which == "decline_invitation":
         return commands.DeclineInvitation()
+    if which == "prechat":
+        p = c.prechat
+        return commands.Prechat(p.name, p.email, p.question, p.client_msg_id)
     return commands.UnknownCommand()
 
 
@@ -538,6 +578,7 @@ def visitor_hello(h: visitor_pb2.VisitorHello) -> commands.Hello:
         referrer=h.referrer,
         tz_offset=h.tz_offset_minutes,
         epoch=h.epoch,
+        conversation=h.conversation_id,
     )
 
 

@@ -141,6 +141,9 @@ RPC_PERMISSIONS: dict[str, str | None] = {
     "/parley.v1.Webhooks/UpdateWebhook": MANAGE_SITES,
     "/parley.v1.Webhooks/DeleteWebhook": MANAGE_SITES,
     "/parley.v1.Webhooks/TestWebhook": MANAGE_SITES,
+    # Files in chats: an operator in the chat sends; one with it in sight reads.
+    "/parley.v1.Attachments/UploadAttachment": CHAT,
+    "/parley.v1.Attachments/DownloadAttachment": CHAT,
 }
 
 # Calls that need a second permission for part of what they do (checked by the

@@ -38,6 +38,7 @@ from control.metrics import registry as metrics_registry
 from control.permissions import RPC_PERMISSIONS
 from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
+from edge.link.service import EdgeLinkService
 from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
@@ -90,6 +91,12 @@ class ServeConfig:
     delivery: RetryPolicy | None = None  # the outbox's retries; None: the default
     abandon_seconds: float = 60.0  # a waiting visitor gone this long has abandoned
     edge: EdgeConfig = field(default_factory=EdgeConfig)
+    # Split mode's engine (``parley engine``): no websocket listener here; edge
+    # processes attach to the EdgeLink service with the link secret ("": the
+    # data directory's link-secret file, made on the first start).
+    websockets: bool = True
+    edge_link: bool = False
+    link_secret: str = ""
     clock: Clock | None = None  # tests move time by hand
     password_hasher: PasswordHasher | None = None  # tests hash cheaply; None: the default
 
@@ -307,6 +314,7 @@ class Parley:
         self.owner: dict[str, str] | None = None
         self.admin: dict[str, str] | None = None
         self.demo: dict[str, str] | None = None
+        self.link: EdgeLinkService | None = None
 
     async def start(self) -> None:
         config = self.config
@@ -314,7 +322,8 @@ class Parley:
         if config.tls_cert is not None and config.tls_key is not None:
             credentials = tls_credentials(config.tls_cert, config.tls_key)
         check_port_free("grpc", config.host, config.grpc_port)
-        check_port_free("http", config.edge.host, config.edge.port)
+        if config.websockets:
+            check_port_free("http", config.edge.host, config.edge.port)
         check_port_free("metrics", config.host, config.metrics_port or 0)
         self.engine = engine = Engine(
             config.data_dir,
@@ -342,13 +351,16 @@ class Parley:
         except OSError:
             check_port_free("grpc", config.host, config.grpc_port)  # taken since: say so
             raise
-        self.edge = Edge(engine, config.edge)
-        try:
-            self.http_port = await self.edge.start()
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUse("http", config.edge.host, config.edge.port) from None
-            raise
+        if config.edge_link:
+            self.link = add_edge_link(self.grpc, engine, config)
+        if config.websockets:
+            self.edge = Edge(engine, config.edge)
+            try:
+                self.http_port = await self.edge.start()
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse("http", config.edge.host, config.edge.port) from None
+                raise
         if config.metrics_port is not None:
             self.metrics = MetricsServer(metrics_registry(engine, self.edge))
             try:
@@ -360,7 +372,7 @@ class Parley:
         target = config.edge.console_engine or (
             None if credentials is not None else f"{_loopback(config.host)}:{self.grpc_port}"
         )
-        if target is not None:  # a TLS port needs the console_engine address given
+        if target is not None and self.edge is not None:  # TLS: console_engine is given
             self.edge.open_bridge(target, unary_methods(RPC_PERMISSIONS))
         self.owner = await bootstrap_owner(engine)
         self.admin = await bootstrap_admin(engine)
@@ -370,7 +382,8 @@ class Parley:
         if config.demo:
             origins = [f"http://127.0.0.1:{self.http_port}", f"http://localhost:{self.http_port}"]
             self.demo = await bootstrap_demo(engine, origins)
-            self.edge.demo_site = self.demo["site"]
+            if self.edge is not None:
+                self.edge.demo_site = self.demo["site"]
         self._health_task = asyncio.get_running_loop().create_task(self._follow_health())
 
     async def _follow_health(self) -> None:
@@ -428,6 +441,8 @@ class Parley:
             await engine.close()
 
     def banner(self) -> str:
+        if not self.config.websockets:
+            return engine_banner(self)
         host = self.config.host
         lines = ["Parley is running."]
         # Real ids in every line: the demo site's, else the first site's.
@@ -475,6 +490,55 @@ class Parley:
                 f" (a message left there: parley ticket list --site {site})."
             )
         return "\n".join(lines)
+
+
+def add_edge_link(server: grpc.aio.Server, engine: Engine, config: ServeConfig) -> EdgeLinkService:
+    """Serve the EdgeLink service (split mode) on ``server``, with the given
+    link secret or the data directory's."""
+    from edge.link import secret as link_secret
+    from parley.link.v1 import link_pb2_grpc
+
+    secret = config.link_secret or link_secret.ensure(config.data_dir)
+    service = EdgeLinkService(engine, secret, config.edge.hello_timeout)
+    link_pb2_grpc.add_EdgeLinkServicer_to_server(service, server)
+    return service
+
+
+def engine_banner(app: Parley) -> str:
+    """What ``parley engine`` prints: where edges attach, and with what."""
+    host, port = app.config.host, app.grpc_port
+    secret = (
+        "the given --link-secret"
+        if app.config.link_secret
+        else (f"{app.config.data_dir}/link-secret")
+    )
+    sites = sorted(app.engine.directory.sites) if app.engine is not None else []
+    site = app.demo["site"] if app.demo else (sites[0] if sites else "")
+    lines = [
+        "Parley engine is running (split mode: visitors connect to edges).",
+        f"  gRPC (control, operator sessions, visitor channel, edge link): {host}:{port}",
+        f"  Link secret: {secret}",
+        f"  Start an edge: parley edge --engine {host}:{port} "
+        f"--link-secret-file {app.config.data_dir}/link-secret --port 8080",
+    ]
+    if app.demo:
+        lines += [
+            f"  Demo operator: {app.demo['email']} / {app.demo['password']}",
+            f"  Demo site id: {app.demo['site']}  department id: {app.demo['department']}",
+        ]
+    elif site:
+        lines.append(f"  Site id: {site}")
+    if app.owner:
+        lines.append(
+            f"  Owner account created: {app.owner['email']} / {app.owner['password']} "
+            f"(also in {app.config.data_dir}/owner-credentials.json)"
+        )
+    if app.admin:
+        lines.append(
+            f"  Server administrator created (manages accounts): {app.admin['email']} / "
+            f"{app.admin['password']} (also in {app.config.data_dir}/admin-credentials.json)"
+        )
+    return "\n".join(lines)
 
 
 def tune_gc() -> None:

@@ -32,3 +32,4 @@ class Stubs:
         self.webhooks = control_pb2_grpc.WebhooksStub(channel)
         self.audit = control_pb2_grpc.AuditStub(channel)
         self.visitors = control_pb2_grpc.VisitorsStub(channel)
+        self.attachments = control_pb2_grpc.AttachmentsStub(channel)

@@ -36,7 +36,7 @@ from picows import (
     ws_create_server,
 )
 
-from edge import static
+from edge import files, static
 from edge.bridge.connection import ConsoleConnection
 from edge.bridge.origin import console_origin_allowed
 from edge.bridge.relay import Api
@@ -63,7 +63,7 @@ from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.records import Site
 from engine.chat.sessions import VisitorSession, failure
-from engine.runtime import Timer
+from engine.runtime import Clock, Timer
 
 log = logging.getLogger("parley.edge")
 
@@ -225,6 +225,7 @@ class VisitorConnection(WSListener):
                     welcome["departments"],
                     epoch,
                     changed,
+                    welcome["widget"],
                 )
             )
         for frame in held:
@@ -260,6 +261,7 @@ class Edge:
 
     def __init__(self, engine: Engine, config: EdgeConfig) -> None:
         self.engine = engine
+        self.clock: Clock = engine.clock  # the bridge's timers (an edge process has no engine)
         self.config = config
         self.connections: set[VisitorConnection] = set()
         self.consoles: set[ConsoleConnection] = set()
@@ -329,8 +331,10 @@ class Edge:
             return self._console(request)
         if path == LOGIN_PATH:
             return self._console(request, login=True)
+        if path == files.UPLOAD_PATH or path.startswith(files.FILES_PREFIX):
+            return files.route(self, request, path, parts.query)  # attachments (edge/files.py)
         if path != VISITOR_PATH:
-            return static.respond(path, self)
+            return static.respond(path, self, request.headers)
         if request.method not in (b"GET", "GET"):
             return _json_response(405, "bad_request", "use GET")
         query = parse_qs(parts.query)

@@ -15,13 +15,21 @@ Every answer carries the browser's protections, in one place (:func:`headers`):
   isolate themselves with COEP); the host page's own CSP governs it there;
 * all of them: ``X-Content-Type-Options: nosniff`` (a response is only what its
   Content-Type says) and ``Referrer-Policy: no-referrer``.
+
+The widget is served as built by esbuild (``widget.min.js``, committed; rebuilt
+by ``scripts/build_widget.py``), gzip-compressed once at import for browsers that
+accept it (``Content-Encoding: gzip``, ``Vary: Accept-Encoding``), with an ETag
+of its content: a page load revalidates it and gets ``304 Not Modified``.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import html
+from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
@@ -42,12 +50,15 @@ def compact_script(source: bytes) -> bytes:
 
 
 _FILES = resources.files("edge").joinpath("static")
-WIDGET_JS = compact_script(_FILES.joinpath("widget.js").read_bytes())
+WIDGET_JS = _FILES.joinpath("widget.min.js").read_bytes()
+# mtime 0: the same bytes on every start, so the ETag holds across restarts.
+WIDGET_GZ = gzip.compress(WIDGET_JS, compresslevel=9, mtime=0)
+WIDGET_ETAG = '"' + hashlib.sha256(WIDGET_JS).hexdigest()[:20] + '"'
 DEMO_CSS = _FILES.joinpath("demo.css").read_bytes()
 DEMO_PAGE = _FILES.joinpath("demo.html").read_text(encoding="utf-8")
 
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 NOTHING_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -106,9 +117,46 @@ def json_error(status: int, code: str, message: str) -> WSUpgradeResponseWithLis
     return _page(status, orjson.dumps({"error": code, "message": message}), JSON)
 
 
-def respond(path: str, edge: Edge) -> WSUpgradeResponseWithListener:
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (not with ``q=0``)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() in ("gzip", "x-gzip", "*"):
+            q = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def widget(if_none_match: str, accept_encoding: str) -> WSUpgradeResponseWithListener:
+    """The widget script: gzipped when accepted; 304 when the page has it."""
+    extra = {"ETag": WIDGET_ETAG, "Vary": "Accept-Encoding"}
+    if WIDGET_ETAG in (tag.strip() for tag in if_none_match.split(",")):
+        # picows builds error answers from 400 up only: an empty OK, renumbered.
+        response = WSUpgradeResponse.create_ok_response(b"", {**headers(JS), **extra})
+        response.status = HTTPStatus.NOT_MODIFIED
+        return WSUpgradeResponseWithListener(response, None)
+    body = WIDGET_JS
+    if _accepts_gzip(accept_encoding):
+        body, extra["Content-Encoding"] = WIDGET_GZ, "gzip"
+    response = WSUpgradeResponse.create_ok_response(body, {**headers(JS), **extra})
+    return WSUpgradeResponseWithListener(response, None)
+
+
+def _header(request_headers: Any, name: str) -> str:
+    value = request_headers.get(name) if request_headers is not None else None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value or ""
+
+
+def respond(path: str, edge: Edge, request_headers: Any = None) -> WSUpgradeResponseWithListener:
     if path == "/widget.js":
-        return _page(200, WIDGET_JS, JS)
+        return widget(
+            _header(request_headers, "if-none-match"), _header(request_headers, "accept-encoding")
+        )
     console = CONSOLE.get(path)
     if console is not None:
         return _page(200, console[0], console[1])

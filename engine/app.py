@@ -13,6 +13,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from engine import backup as backups
+from engine.attachments import Attachments, FileStore
 from engine.audit import AuditLog
 from engine.chat.auth import Auth
 from engine.chat.board import Board
@@ -117,6 +118,8 @@ class Engine:
         self.requests = Requests(self.store, self.clock.wall_ms)  # creates' request ids
         self.audit = AuditLog(self.store, self.clock.wall_ms)  # engine/audit.py
         self.retention = Retention(self)  # per-site retention sweeps (engine/retention.py)
+        # Attached files, outside LMDB under the data directory (engine/attachments/).
+        self.attachments = Attachments(self, FileStore(Path(data_dir) / "files"))
         self.directory.load()
         self.auth = Auth(self.directory, self.clock, self.access_changed)
         # Email and webhooks: the outbox and its worker (engine/delivery/outbox.py).

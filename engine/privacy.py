@@ -41,6 +41,7 @@ from engine.persistence.schema import (
     CONVERSATION_JOURNAL,
     CONVERSATIONS,
     ERASED,
+    FILE_REFS,
     SNAPSHOTS,
     TICKETS,
     VISITOR_TOKENS,
@@ -153,6 +154,14 @@ def _messages(store: Reader, conversation_id: str) -> list[dict[str, Any]]:
                     "text": m.text,
                 }
             )
+            if m.attachment is not None:  # the file's facts; its bytes by its digest
+                f = m.attachment
+                out[-1]["attachment"] = {
+                    "name": f.name,
+                    "content_type": f.content_type,
+                    "size": f.size,
+                    "sha256": f.digest,
+                }
         if len(page) < PIECE:
             return out
         after = page[-1].seq
@@ -203,19 +212,36 @@ class Erased:
     tickets: int
 
 
-def conversation_ops(store: Reader, account_id: str, conversation_id: str) -> tuple[list[Op], int]:
-    """The deletes of one conversation: its journal, record and board card;
+def conversation_ops(
+    store: Reader,
+    account_id: str,
+    conversation_id: str,
+    files: dict[str, set[str]] | None = None,
+) -> tuple[list[Op], int]:
+    """The deletes of one conversation: its journal, record, board card and
+    references to attached files (whose digests go into ``files`` by site, for
+    :meth:`~engine.attachments.FileStore.remove_unreferenced` after the commit);
     and how many messages it held."""
     ops: list[Op] = []
+    refs: list[Op] = []
     prefix = journal_prefix(conversation_id)
+    site_id = conversation_id.split("-", 1)[0]
     start: bytes | None = None
     while True:
         rows = list(store.scan(CONVERSATION_JOURNAL.records, prefix, start=start, limit=PIECE))
-        ops.extend((CONVERSATION_JOURNAL.records, key, None) for key, _v in rows)
+        for key, value in rows:
+            ops.append((CONVERSATION_JOURNAL.records, key, None))
+            if b'"f":' in value:  # an attachment's message
+                digest = MESSAGES.decode(conversation_id, value).attachment
+                if digest is not None:
+                    refs.append(FILE_REFS.delete(site_id, digest.digest, conversation_id))
+                    if files is not None:
+                        files.setdefault(site_id, set()).add(digest.digest)
         if len(rows) < PIECE:
             break
         start = rows[-1][0] + b"\x00"
     messages = len(ops)
+    ops.extend(refs)
     ops.append(CONVERSATIONS.delete(conversation_id))
     ops.append(BOARD_TABLE.delete(account_id, conversation_id))
     return ops, messages
@@ -250,9 +276,10 @@ async def erase(engine: Engine, account_id: str, found: list[VisitorData]) -> Er
     ops: list[Op] = []
     conversations = messages = tickets = 0
     now = engine.clock.wall_ms()
+    files: dict[str, set[str]] = {}  # their attachments' digests by site
     for v in found:
         for conv_id, _doc in v.conversations:
-            conv_ops, count = conversation_ops(store, account_id, conv_id)
+            conv_ops, count = conversation_ops(store, account_id, conv_id, files)
             ops.extend(conv_ops)
             conversations += 1
             messages += count
@@ -273,4 +300,6 @@ async def erase(engine: Engine, account_id: str, found: list[VisitorData]) -> Er
             forget_conversation(engine, account_id, conv_id, doc)
     await store.write_async(ops)
     store.compact_at_next_start()  # the freed pages leave the file at the next start
+    for site_id, digests in files.items():  # unless another chat still has the same file
+        engine.attachments.files.remove_unreferenced(store, site_id, digests)
     return Erased(tuple(v.visitor_id for v in found), conversations, messages, tickets)

@@ -99,10 +99,13 @@ class Retention:
         for site in sites:
             ops: list[Op] = []
             dropped = 0
+            files: dict[str, set[str]] = {}  # the dropped chats' attachments
             if site.transcript_retention_days:
                 before = now - site.transcript_retention_days * DAY_MS
                 for conv_id, doc in self._old_chats(site.id, before):
-                    conv_ops, count = conversation_ops(engine.store, site.account_id, conv_id)
+                    conv_ops, count = conversation_ops(
+                        engine.store, site.account_id, conv_id, files
+                    )
                     forget_conversation(engine, site.account_id, conv_id, doc)
                     ops.extend(conv_ops)
                     dropped += 1
@@ -118,9 +121,13 @@ class Retention:
             fields = [name for name, n in (("transcripts", dropped), ("addresses", truncated)) if n]
             ops.append(engine.audit.op(site.account_id, "", "retention.sweep", [site.id], fields))
             await engine.store.write_async(ops)
+            for site_id, digests in files.items():
+                engine.attachments.files.remove_unreferenced(engine.store, site_id, digests)
             result.conversations += dropped
             result.addresses += truncated
             changed = True
+        # Files whose message never committed (a crash between the two).
+        engine.attachments.files.collect(engine.store)
         if changed:
             engine.store.compact_at_next_start()
         self.sweeps += 1

@@ -1,9 +1,11 @@
 """The operators' console in a browser (Chromium through Playwright, as the page
 tests drive it): how long it takes to become usable with many chats, and to
-switch between them; and what the web bridge adds per event, from
-``loadtest.bench_bridge`` run beside it.
+switch between them; and, from ``loadtest.bench_bridge`` run beside it, what
+the web bridge adds per event and how fast an event reaches CONSOLES consoles
+connected at once to one edge.
 
-    python -m loadtest.bench_console [--chats 200] [--messages 50] [--switches 40] [--smoke]
+    python -m loadtest.bench_console [--chats 200] [--messages 50] [--switches 40]
+        [--consoles 100] [--console-only] [--smoke]
 
 The server runs on core 0 (taskset). An operator with room for every chat goes
 online through a direct gRPC session (accepting each offer); CHATS visitors each
@@ -11,6 +13,7 @@ write MESSAGES messages; that session ends. Then the console signs in: "usable"
 is the click on Sign in until every chat is listed in Mine, "replayed" until the
 stream has brought every message. A switch is a click on a chat's row until its
 transcript is drawn (a MutationObserver in the page), and until the next frame.
+With PARLEY_BENCH_PORT=N the servers listen on N and N+1 (loadtest/server.py).
 """
 
 from __future__ import annotations
@@ -196,14 +199,32 @@ async def browse(
     return out
 
 
-def bridge_latency() -> tuple[str, str]:
-    """bench_bridge at ~1,000 events/s: what it added, and its direct and bridge rows."""
+def bridge_latency(consoles: int) -> tuple[str, str, str]:
+    """bench_bridge at ~1,000 events/s: what it added, its direct and bridge
+    rows, and its row of CONSOLES consoles at once on the one edge."""
     argv = [sys.executable, "-m", "loadtest.bench_bridge"]
-    argv += ["--rate", "1000", "--seconds", "5", "--consoles", "10"]
+    argv += ["--rate", "1000", "--seconds", "5", "--consoles", str(consoles)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
-    added = next(ln for ln in done.stdout.splitlines() if ln.startswith("Added by the bridge"))
-    rows = [ln for ln in done.stdout.splitlines() if ln.startswith("|")][2:4]
-    return added.removeprefix("Added by the bridge: "), " ; ".join(r.strip("| ") for r in rows)
+    lines = done.stdout.splitlines()
+    added = next(ln for ln in lines if ln.startswith("Added by the bridge"))
+    rows = [ln for ln in lines if ln.startswith("|")][2:4]
+    many = lines.index(next(ln for ln in lines if "consoles at once on the one edge" in ln))
+    head, row = lines[many + 1], lines[many + 3]
+    fields = dict(zip(cells(head), cells(row), strict=True))
+    at_once = (
+        f"{fields['consoles']} consoles connected: an event to all of them in"
+        f" p50 {fields['p50 ms']} ms, p99 {fields['p99 ms']} ms"
+        f" ({fields['server KiB each']} KiB of server memory each)"
+    )
+    return (
+        added.removeprefix("Added by the bridge: "),
+        " ; ".join(r.strip("| ") for r in rows),
+        at_once,
+    )
+
+
+def cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -233,7 +254,12 @@ async def main(args: argparse.Namespace) -> None:
                 transport.disconnect()
             await srv.stop()
     # The bridge's own benchmark, at full size (its smoke run is in the suite apart).
-    added, rows = bridge_latency() if not args.smoke else ("(not run in a smoke run)", "")
+    skipped = "(not run)"
+    added, rows, at_once = (
+        bridge_latency(args.consoles)
+        if not (args.smoke or args.console_only)
+        else (skipped, "", skipped)
+    )
     drawn = [s[0] for s in seen["switches"]]
     framed = [s[1] for s in seen["switches"]]
     print(f"Operators' console in Chromium, server on core 0. Machine: {describe()}")
@@ -261,6 +287,7 @@ async def main(args: argparse.Namespace) -> None:
     print()
     print(f"Bridge latency at ~1,000 events/s (loadtest.bench_bridge): added {added}")
     print(f"  ({rows})")
+    print(f"Consoles on one edge (loadtest.bench_bridge): {at_once}")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -268,6 +295,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--switches", type=int, default=40)
+    parser.add_argument(
+        "--consoles", type=int, default=100, help="consoles at once on the edge (bench_bridge)"
+    )
+    parser.add_argument(
+        "--console-only", action="store_true", help="the browser's figures, not bench_bridge's"
+    )
     parser.add_argument("--smoke", action="store_true", help="a tiny run for the test suite")
     args = parser.parse_args(argv)
     if args.smoke:

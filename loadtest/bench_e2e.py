@@ -37,21 +37,13 @@ import uvloop
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
+from loadtest import bench_split
 from loadtest import server as parley_server
+from loadtest.bench_split import cpu_seconds
 from loadtest.machine import describe, pin, table
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:
@@ -269,9 +261,11 @@ async def parley_phases(
     seconds: float,
     warmup: float = 1.0,
     history: bool = True,
+    server_start: Any = None,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    srv = await parley_server.start(
+    # ``server_start``: another way to run the server (split mode: loadtest/bench_split.py).
+    srv = await (server_start or parley_server.start)(
         data,
         "--history" if history else "--no-history",
         "--max-visitors-per-ip",
@@ -343,17 +337,19 @@ async def parley_phases(
             client.send_one()
         await asyncio.sleep(warmup)
         load.acks, load.latencies = 0, []
+        pids = dict(getattr(srv, "pids", {"server": srv.pid}))
+        for who, pid in list(pids.items()):  # the history index's process, a child
+            for kid in children(pid):
+                pids[f"{who}'s history index"] = kid
+        cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
         load.measuring = True
-        start = time.perf_counter()
-        # The server's CPU, and its children's (the history index's process).
-        kids = children(srv.pid)
-        cpu0 = cpu_seconds(srv.pid), sum(cpu_seconds(k) for k in kids)
+        began = time.perf_counter()
         await asyncio.sleep(seconds)
         await _until_measured(load)
         load.measuring = False
-        cpu1 = cpu_seconds(srv.pid), sum(cpu_seconds(k) for k in kids)
-        sat_rate = load.acks / (time.perf_counter() - start)
-        sat_cpu = [(b - a) / (time.perf_counter() - start) for a, b in zip(cpu0, cpu1, strict=True)]
+        sat_rate = load.acks / (time.perf_counter() - began)
+        sat_acks = load.acks
+        cpu = {who: cpu_seconds(pid) - cpu_before[who] for who, pid in pids.items()}
         sat_lat = load.latencies
         load.saturate = False
         await asyncio.sleep(warmup)  # let in-flight messages land
@@ -400,7 +396,8 @@ async def parley_phases(
             "errors": load.errors,
             "rss_kib": rss,
             "lag": load.lag,
-            "sat_cpu": sat_cpu,
+            "sat_acks": sat_acks,
+            "cpu": cpu,
         }
     finally:
         for task in tasks:
@@ -414,6 +411,9 @@ def ms(x: float) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.split:
+        await bench_split.run(args)
+        return
     echo = await echo_phase(args.visitors, args.window, args.seconds, args.warmup)
     p = await parley_phases(args.visitors, args.operators, args.window, args.seconds, args.warmup)
     # The same load with the history index off: what following the store costs.
@@ -461,13 +461,9 @@ async def run(args: argparse.Namespace) -> None:
         )
     print(f"with/without the index, saturated: {100 * p['sat_rate'] / off['sat_rate']:.1f}%")
     for run, name in ((p, "index on"), (off, "index off")):
-        server, index = run["sat_cpu"]
-        rate = run["sat_rate"]
-        print(
-            f"CPU while saturated, {name}: server {100 * server:.0f}% of a core "
-            f"({1e6 * server / rate:.0f} us a message), its history index's process "
-            f"{100 * index:.0f}% ({1e6 * index / rate:.0f} us a message)"
-        )
+        acks = max(run["sat_acks"], 1)
+        cpu = " + ".join(f"{who} {1e6 * s / acks:.0f} us" for who, s in run["cpu"].items())
+        print(f"CPU a message while saturated, {name}: {cpu}")
 
 
 def main() -> None:
@@ -480,6 +476,11 @@ def main() -> None:
         "--smoke",
         action="store_true",
         help="a tiny run: the suite runs it to show the benchmark works (numbers mean nothing)",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="split mode (parley engine + one parley edge) beside one process, instead",
     )
     args = parser.parse_args()
     args.warmup = 1.0  # seconds before each measurement, and to let messages land

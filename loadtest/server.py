@@ -55,6 +55,9 @@ async def start(
     required: tuple[str, ...] = REQUIRED,
 ) -> Server:
     """Start Parley (or ``command``) on ``data``; wait for its banner."""
+    # PARLEY_BENCH_PORT=N: listen on N (websockets, pages) and N+1 (gRPC)
+    # rather than on ports the kernel picks, on a machine whose ports are shared out.
+    base = int(os.environ.get("PARLEY_BENCH_PORT", "0"))
     argv = command or [
         sys.executable,
         "-m",
@@ -64,9 +67,9 @@ async def start(
         "--data",
         str(data),
         "--http-port",
-        "0",
+        str(base),
         "--grpc-port",
-        "0",
+        str(base + 1 if base else 0),
         *args,
     ]
     if cpu is not None and cpu < (os.cpu_count() or 1):

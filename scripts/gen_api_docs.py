@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 OUT = ROOT / "docs" / "api.md"
 HEADER_FILE = "parley/v1/control.proto"
+PUBLIC_PACKAGE = "parley.v1"
 """Its header comment (calls, lists, creates, updates, errors, compatibility)
 opens the page, and its services and messages come first."""
 
@@ -162,7 +163,8 @@ class Page:
 def render(files: Sequence[d.FileDescriptorProto] | None = None) -> str:
     """The whole page, from the given descriptors (default: proto/ compiled now)."""
     if files is None:
-        files = list(compile_descriptors().file)
+        # The public API only: internal services (the edge link) are not documented here.
+        files = [f for f in compile_descriptors().file if f.package == PUBLIC_PACKAGE]
     ordered = sorted(files, key=lambda f: (f.name != HEADER_FILE, f.name))
     packages = {f.package for f in ordered}
     if len(packages) != 1:

@@ -65,6 +65,22 @@ ROOTS = (
     control_pb2.ListSitesResponse,
 )
 
+# The Reports and Settings pages call every method of these services.
+SERVICES = (
+    "Sites",
+    "Departments",
+    "Regions",
+    "Groups",
+    "LinkRules",
+    "Operators",
+    "Roles",
+    "Templates",
+    "Blocks",
+    "Reports",
+    "Mail",
+    "Webhooks",
+)
+
 _SCALARS = {
     FieldDescriptor.TYPE_STRING: "string",
     FieldDescriptor.TYPE_BYTES: "bytes",
@@ -96,6 +112,10 @@ def schema() -> dict[str, list[list[object]]]:
     """Each reachable message's fields, by full name, sorted."""
     out: dict[str, list[list[object]]] = {}
     todo: list[Descriptor] = [m.DESCRIPTOR for m in ROOTS]
+    for name in SERVICES:
+        service = control_pb2.DESCRIPTOR.services_by_name[name]
+        for method in service.methods:
+            todo.extend((method.input_type, method.output_type))
     while todo:
         message = todo.pop()
         if message.full_name in out:

@@ -39,7 +39,9 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    for pkg in (out_dir / "parley", out_dir / "parley" / "v1"):
+    packages = {out_dir / "parley"} | {p.parent for p in (out_dir / "parley").rglob("*_pb2.py")}
+    packages |= {p.parent for p in packages if p.parent != out_dir}
+    for pkg in sorted(packages):
         init = pkg / "__init__.py"
         if not init.exists():
             init.write_text('"""Generated from proto/ by scripts/genproto.py; do not edit."""\n')

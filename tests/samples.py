@@ -33,6 +33,7 @@ VISITOR_ONLY = frozenset(
         events.Departments,
         events.TicketSaved,
         events.Invitation,
+        events.PrechatSaved,
     }
 )
 

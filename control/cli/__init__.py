@@ -28,6 +28,7 @@ from control.cli import (
     routing,
     serve,
     sites,
+    split,
     status,
     templates,
 )
@@ -63,6 +64,8 @@ def main(
 
 for command in (
     serve.serve,
+    split.engine,
+    split.edge,
     auth.login,
     auth.logout,
     auth.whoami,
@@ -99,4 +102,4 @@ for command in (
     main.add_command(command)
 # After the commands are in: ``serve`` runs the server and ``restore`` works
 # offline; they call none.
-with_global_options(main, skip=("serve", "restore"))
+with_global_options(main, skip=("serve", "engine", "edge", "restore"))

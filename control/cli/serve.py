@@ -82,12 +82,19 @@ def serve(config_path: Path | None, **flags: Any) -> None:
     first passwords are printed once (PARLEY_OWNER_EMAIL, PARLEY_OWNER_PASSWORD,
     PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD choose them on the first
     start)."""
+    run_server(config_path, flags)
+
+
+def run_server(config_path: Path | None, flags: dict[str, Any], **mode: Any) -> None:
+    """Load the settings, run the server until a signal, and turn a failure to
+    start into its exit code. ``mode`` sets fields of the ServeConfig the flags
+    do not (``parley engine``'s split mode)."""
+    import dataclasses
+
     import uvloop
 
     from control.logs import configure as configure_logs
-    from control.runner import PortInUse, ServeConfig, run
-    from edge.config import EdgeConfig
-    from engine.chat.limits import Limits
+    from control.runner import PortInUse, run
     from engine.persistence import DataDirLocked
 
     if config_path is None and os.environ.get("PARLEY_CONFIG"):
@@ -99,7 +106,29 @@ def serve(config_path: Path | None, **flags: Any) -> None:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     configure_logs(settings.log_format)
-    config = ServeConfig(
+    config = dataclasses.replace(serve_config(settings), **mode)
+    try:
+        uvloop.run(run(config))
+    except PortInUse as error:
+        key = f"{error.service}_port"
+        fail(
+            f"{error}; choose another with {flag_name(key)} ({key} in the config file, "
+            f"or {env_name(key)})",
+            EXIT_REFUSED,
+        )
+    except DataDirLocked as error:
+        fail(str(error), EXIT_REFUSED)
+    except OSError as error:
+        fail(f"cannot start: {error}", EXIT_REFUSED)
+
+
+def serve_config(settings: ServeSettings) -> Any:
+    """The runner's ServeConfig from the merged settings."""
+    from control.runner import ServeConfig
+    from edge.config import EdgeConfig
+    from engine.chat.limits import Limits
+
+    return ServeConfig(
         data_dir=settings.data,
         host=settings.host,
         http_port=settings.http_port,
@@ -130,16 +159,3 @@ def serve(config_path: Path | None, **flags: Any) -> None:
             backlog=settings.listen_backlog,
         ),
     )
-    try:
-        uvloop.run(run(config))
-    except PortInUse as error:
-        key = f"{error.service}_port"
-        fail(
-            f"{error}; choose another with {flag_name(key)} ({key} in the config file, "
-            f"or {env_name(key)})",
-            EXIT_REFUSED,
-        )
-    except DataDirLocked as error:
-        fail(str(error), EXIT_REFUSED)
-    except OSError as error:
-        fail(f"cannot start: {error}", EXIT_REFUSED)

@@ -2,8 +2,9 @@
 chat languages and set their storage quota.
 
 A site holds the page origins the widget may run on, the time zone its hours are
-read in and whether operators see what visitors type; everything else of the
-account (departments, groups, link rules, blocks) hangs below a site.
+read in, whether operators see what visitors type, and the widget's look, words
+per language and pre-chat form (engine/chat/widget_look.py); everything else of
+the account (departments, groups, link rules, blocks) hangs below a site.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from control.cli.common import (
     site_option,
 )
 from parley.v1 import control_pb2
+
+MODES = click.Choice(["off", "optional", "required"])
 
 
 @click.group()
@@ -82,6 +85,11 @@ def site_list(ctx: Ctx) -> None:
     )
 
 
+def _words(t: control_pb2.WidgetText) -> str:
+    given = (("title", t.title), ("greeting", t.greeting), ("offline", t.offline))
+    return "; ".join(f"{k}: {v}" for k, v in given if v)
+
+
 def _quota(s: control_pb2.Site) -> str:
     return f"{s.quota_mb} MiB" if s.quota_mb else "the default"
 
@@ -103,9 +111,27 @@ def site_show(ctx: Ctx, site_id: str) -> None:
                 ("typing preview", "on" if s.typing_preview else "off"),
                 ("languages", ",".join(s.languages) or "all"),
                 ("quota", _quota(s)),
+                (
+                    "widget",
+                    f"{s.widget_color or 'default colour'}, {s.widget_position or 'right'}"
+                    f", avatars {'on' if s.widget_avatars else 'off'}",
+                ),
+                (
+                    "pre-chat form",
+                    f"name {s.prechat_name}, email {s.prechat_email}, "
+                    f"question {s.prechat_question}",
+                ),
+                *((f"words ({t.language or 'all'})", _words(t)) for t in s.widget_texts),
+                ("attachments", _attachment_limits(s)),
             )
         ),
     )
+
+
+def _attachment_limits(s: control_pb2.Site) -> str:
+    largest = f"{s.attachment_max_kb} KiB" if s.attachment_max_kb else "default size"
+    space = f"{s.attachment_quota_mb} MiB" if s.attachment_quota_mb else "default space"
+    return f"{largest} a file, {space} in all"
 
 
 @site.command("update")
@@ -120,6 +146,26 @@ def site_show(ctx: Ctx, site_id: str) -> None:
 )
 @click.option("--transcript-retention-days", type=int, help="Delete closed chats after (1-36500)")
 @click.option("--address-retention-days", type=int, help="Truncate visitors' addresses after")
+@click.option("--color", help="The widget's brand colour, #rgb or #rrggbb ('' for the default)")
+@click.option("--position", type=click.Choice(["right", "left", ""]), help="The widget's side")
+@click.option("--avatars/--no-avatars", default=None, help="Show operators' avatars in the widget")
+@click.option("--prechat-name", type=MODES, help="The pre-chat form's name field")
+@click.option("--prechat-email", type=MODES, help="The pre-chat form's email field")
+@click.option("--prechat-question", type=MODES, help="The pre-chat form's question")
+@click.option("--lang", default="", help="The language of --title/--greeting/--offline-text")
+@click.option("--title", help="The widget's title ('' for the built-in one)")
+@click.option("--greeting", help="The widget's greeting")
+@click.option("--offline-text", help="What the offline form says")
+@click.option(
+    "--attachment-max-kb",
+    type=click.IntRange(0),
+    help="Largest attached file in KiB (0: the default, 10240)",
+)
+@click.option(
+    "--attachment-quota-mb",
+    type=click.IntRange(0),
+    help="Space for the site's files in MiB (0: default, 1024)",
+)
 @pass_ctx
 def site_update(
     ctx: Ctx,
@@ -130,9 +176,23 @@ def site_update(
     typing_preview: bool | None,
     transcript_retention_days: int | None,
     address_retention_days: int | None,
+    attachment_max_kb: int | None,
+    attachment_quota_mb: int | None,
+    color: str | None,
+    position: str | None,
+    avatars: bool | None,
+    prechat_name: str | None,
+    prechat_email: str | None,
+    prechat_question: str | None,
+    lang: str,
+    title: str | None,
+    greeting: str | None,
+    offline_text: str | None,
 ) -> None:
-    """Change a site's name, origins, time zone or typing preview (only the
-    options given)."""
+    """Change a site's settings (only the options given): its name, origins,
+    time zone, typing preview, retentions, attachment limits, and the widget's
+    look, pre-chat form and words (--lang de --title ... sets the German ones;
+    without --lang, the words of every language that has none of its own)."""
     s = control_pb2.Site(id=site_id)
     paths = set_given(
         s,
@@ -143,9 +203,34 @@ def site_update(
             ("typing_preview", typing_preview),
             ("transcript_retention_days", transcript_retention_days),
             ("address_retention_days", address_retention_days),
+            ("attachment_max_kb", attachment_max_kb),
+            ("attachment_quota_mb", attachment_quota_mb),
+            ("widget_color", color),
+            ("widget_position", position),
+            ("widget_avatars", avatars),
+            ("prechat_name", prechat_name),
+            ("prechat_email", prechat_email),
+            ("prechat_question", prechat_question),
         ),
     )
-    require_some(paths, "--name, --origins, --timezone, --typing-preview and the retentions")
+    words = {"title": title, "greeting": greeting, "offline": offline_text}
+    if any(v is not None for v in words.values()):
+        # The texts are one list: read it, change this language's entry, write it.
+        current = ctx.call(ctx.client().sites.GetSite, control_pb2.GetSiteRequest(site_id=site_id))
+        texts = {t.language: t for t in current.widget_texts}
+        entry = control_pb2.WidgetText(language=lang)
+        entry.CopyFrom(texts.get(lang, entry))
+        for key, value in words.items():
+            if value is not None:
+                setattr(entry, key, value)
+        texts[lang] = entry
+        s.widget_texts.extend(t for t in texts.values() if t.title or t.greeting or t.offline)
+        paths.append("widget_texts")
+    require_some(
+        paths,
+        "--name, --origins, --timezone, --typing-preview, the retentions, attachment limits "
+        "or a widget option",
+    )
     _update(ctx, s, paths, lambda u: f"Updated site {u.name} ({u.id})")
 
 

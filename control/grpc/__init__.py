@@ -15,6 +15,7 @@ become statuses with an ErrorInfo in ``control.errors``.
 """
 
 from control.grpc.admin import AccountsService, ServerService
+from control.grpc.attachments import AttachmentsService
 from control.grpc.auth import AuthService
 from control.grpc.chats import (
     BlocksService,
@@ -61,6 +62,8 @@ CONTROL_SERVICES = {
     # Audit log and privacy
     "Audit": AuditService,
     "Visitors": VisitorsService,
+    # files in chats
+    "Attachments": AttachmentsService,
 }
 
 __all__ = ["CONTROL_SERVICES", "OperatorSessionService", "VisitorChannelService"]

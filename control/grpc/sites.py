@@ -79,7 +79,16 @@ class SitesService(grpc_pb.SitesServicer):
             given.timezone or "UTC",
             typing_preview=given.typing_preview,
         )
-        rest = {k: v for k, v in changes_of(given, ("languages", "quota_mb")).items() if v}
+        look = ("widget_color", "widget_position", "prechat_name", "prechat_email")
+        rest = {
+            k: v
+            for k, v in changes_of(
+                given, ("languages", "quota_mb", *look, "prechat_question")
+            ).items()
+            if v
+        }
+        if given.widget_texts:
+            rest["widget_texts"] = converters.widget_texts_of(given.widget_texts)
         rest.update({k: v for k, v in retention.items() if v is not None})
         if rest:
             site = await self.directory.update_site(p.account_id, site.id, rest)
@@ -92,6 +101,8 @@ class SitesService(grpc_pb.SitesServicer):
         fields = masked(request.update_mask, request.site, SITE_FIELDS, "site")
         changes = changes_of(request.site, fields)
         changes.update(retention_of(request.site, [f for f in fields if f in RETENTION_FIELDS]))
+        if "widget_texts" in changes:
+            changes["widget_texts"] = converters.widget_texts_of(request.site.widget_texts)
         site_id = need(request.site.id, "site.id")
         return converters.site_pb(await self.directory.update_site(p.account_id, site_id, changes))
 

@@ -99,7 +99,7 @@ class ConsoleConnection(WSListener):
         transport.underlying_transport.set_write_buffer_limits(
             high=self.edge.config.console_send_buffer
         )
-        self._deadline = self.edge.engine.clock.call_later(
+        self._deadline = self.edge.clock.call_later(
             self.edge.config.hello_timeout, self._hello_overdue
         )
 
@@ -112,7 +112,7 @@ class ConsoleConnection(WSListener):
     def pause_writing(self) -> None:
         self.writable.clear()
         if self._stall is None:
-            self._stall = self.edge.engine.clock.call_later(
+            self._stall = self.edge.clock.call_later(
                 self.edge.config.console_stall_seconds, self._stalled
             )
 

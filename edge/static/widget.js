@@ -1,7 +1,10 @@
 // Parley visitor widget (protocol v1). One line to embed:
 //   <script src="https://CHAT-HOST/widget.js" data-site="SITE_ID" async></script>
-// Optional: data-color (a CSS colour), data-position (right|left), data-title,
-// data-greeting, data-department, data-lang (else the browser's language).
+// The site's look, words and pre-chat form are set on the server (parley site
+// update) and come in the welcome frame; they are kept (localStorage) so the next
+// page paints them before the socket opens. Optional on the tag, for what the
+// site leaves unset: data-color, data-position (right|left), data-title,
+// data-greeting; and data-department, data-lang (else the browser's language).
 //
 // Everything lives in a shadow root styled by a constructed stylesheet: the host
 // page's CSS cannot reach in, and a strict Content-Security-Policy (no inline
@@ -11,10 +14,12 @@
 // What is kept (localStorage, per site): the visitor token, name and email, and
 // the conversation on screen keyed by seq (with messages not yet acknowledged);
 // the panel's open state per tab (sessionStorage). A page load draws the kept
-// conversation at once, then says hello with last_seq 0 so the server replays the
-// open conversation from the start: the server stays the truth, and a message it
-// replays that is already on screen (same seq) is not drawn twice. A reconnect in
-// the same page resumes from the last seq seen. Unacknowledged messages are resent
+// conversation at once, then says hello so the server replays the
+// open conversation after the last seq kept, naming the conversation that seq is
+// of: a chat that closed while the page was away comes back with what was missed
+// and its close; another open chat comes from its start. A message replayed that
+// is already on screen (same seq) is not drawn twice. A reconnect in the same page
+// resumes from the last seq seen. Unacknowledged messages are resent
 // with their id, which the server stores once. The seqs are kept with the epoch
 // of the server's data they were seen in (the welcome's); when the server says
 // epoch_changed (its data was restored) the kept messages are dropped and the
@@ -50,7 +55,12 @@
       rateQ: "How was this chat?", star: "{n} of 5", comment: "Anything to add? (optional)",
       rateSend: "Send rating", thanks: "Thank you for your rating.", download: "Download transcript",
       newChat: "New chat", unread: "{n} unread", messages: "Messages", from: "{n} says: {t}",
-      slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks"},
+      slow: "You are sending too fast. Wait a moment.", inv: "{n} invites you to chat", noThanks: "No, thanks",
+      pre: "Before we start, tell us who you are.", question: "How can we help?", start: "Start chat",
+      opt: "(optional)", need: "Please fill this in.",
+      nJoined: "{n} joined the chat", nLeft: "{n} left the chat", finding: "Finding someone to help you…",
+      hold: "{n} put the chat on hold", back: "{n} is back", closedBy: "{n} ended the chat", youEnded: "You ended the chat",
+      attach: "Attach a file", up: "{n}%"},
     de: {title: "Chatten Sie mit uns", greeting: "Hallo! Fragen Sie uns gern, wir helfen Ihnen.",
       open: "Chat öffnen", dismiss: "Ausblenden", hide: "Chat minimieren", online: "Wir sind online", offline: "Offline",
       connecting: "Verbinde…", lost: "Verbindung unterbrochen. Neuer Versuch in {n} s…",
@@ -70,7 +80,11 @@
       rateQ: "Wie war dieser Chat?", star: "{n} von 5", comment: "Möchten Sie etwas ergänzen? (optional)",
       rateSend: "Bewertung senden", thanks: "Danke für Ihre Bewertung.", download: "Verlauf herunterladen",
       newChat: "Neuer Chat", unread: "{n} ungelesen", messages: "Nachrichten", from: "{n} schreibt: {t}",
-      slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke"},
+      slow: "Sie senden zu schnell. Bitte kurz warten.", inv: "{n} lädt Sie zum Chat ein", noThanks: "Nein, danke",
+      pre: "Bevor es losgeht: Wer sind Sie?", question: "Wie können wir helfen?", start: "Chat starten",
+      opt: "(optional)", need: "Bitte ausfüllen.",
+      nJoined: "{n} ist dem Chat beigetreten", nLeft: "{n} hat den Chat verlassen", finding: "Wir suchen jemanden, der Ihnen hilft…",
+      hold: "{n} hat den Chat pausiert", back: "{n} ist wieder da", closedBy: "{n} hat den Chat beendet", youEnded: "Sie haben den Chat beendet"},
     fr: {title: "Discutons", greeting: "Bonjour ! Posez-nous vos questions, nous sommes là pour vous aider.",
       open: "Ouvrir le chat", dismiss: "Masquer", hide: "Réduire le chat", online: "Nous sommes en ligne", offline: "Hors ligne",
       connecting: "Connexion…", lost: "Connexion perdue. Nouvel essai dans {n} s…",
@@ -90,7 +104,11 @@
       rateQ: "Comment s’est passé ce chat ?", star: "{n} sur 5", comment: "Un commentaire ? (facultatif)",
       rateSend: "Envoyer la note", thanks: "Merci pour votre note.", download: "Télécharger la conversation",
       newChat: "Nouveau chat", unread: "{n} non lus", messages: "Messages", from: "{n} écrit : {t}",
-      slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci"},
+      slow: "Vous envoyez trop vite. Patientez un instant.", inv: "{n} vous invite à discuter", noThanks: "Non merci",
+      pre: "Avant de commencer, dites-nous qui vous êtes.", question: "Comment pouvons-nous aider ?",
+      start: "Démarrer le chat", opt: "(facultatif)", need: "Merci de remplir ce champ.",
+      nJoined: "{n} a rejoint le chat", nLeft: "{n} a quitté le chat", finding: "Nous cherchons quelqu’un pour vous aider…",
+      hold: "{n} a mis le chat en attente", back: "{n} est de retour", closedBy: "{n} a terminé le chat", youEnded: "Vous avez terminé le chat"},
     es: {title: "Chatea con nosotros", greeting: "¡Hola! Pregúntanos lo que quieras, te ayudamos con gusto.",
       open: "Abrir chat", dismiss: "Ocultar", hide: "Minimizar chat", online: "Estamos en línea", offline: "Sin conexión",
       connecting: "Conectando…", lost: "Conexión perdida. Reintentando en {n} s…",
@@ -110,7 +128,11 @@
       rateQ: "¿Qué tal fue este chat?", star: "{n} de 5", comment: "¿Algo que añadir? (opcional)",
       rateSend: "Enviar valoración", thanks: "Gracias por tu valoración.", download: "Descargar conversación",
       newChat: "Chat nuevo", unread: "{n} sin leer", messages: "Mensajes", from: "{n} dice: {t}",
-      slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias"},
+      slow: "Estás enviando demasiado rápido. Espera un momento.", inv: "{n} te invita a chatear", noThanks: "No, gracias",
+      pre: "Antes de empezar, dinos quién eres.", question: "¿En qué podemos ayudarte?", start: "Empezar chat",
+      opt: "(opcional)", need: "Rellena este campo.",
+      nJoined: "{n} se unió al chat", nLeft: "{n} salió del chat", finding: "Buscando a alguien que te ayude…",
+      hold: "{n} puso el chat en espera", back: "{n} ha vuelto", closedBy: "{n} terminó el chat", youEnded: "Terminaste el chat"},
     ja: {title: "チャットで相談", greeting: "こんにちは！何でもお気軽にご質問ください。",
       open: "チャットを開く", dismiss: "閉じる", hide: "チャットを最小化", online: "オンライン対応中", offline: "オフライン",
       connecting: "接続中…", lost: "接続が切れました。{n} 秒後に再接続します…",
@@ -130,11 +152,39 @@
       rateQ: "このチャットはいかがでしたか？", star: "5 段階中 {n}", comment: "ご意見（任意）",
       rateSend: "評価を送信", thanks: "ご評価ありがとうございました。", download: "会話をダウンロード",
       newChat: "新しいチャット", unread: "未読 {n} 件", messages: "メッセージ", from: "{n}：{t}",
-      slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です"}
+      slow: "送信が速すぎます。少しお待ちください。", inv: "{n} からチャットのご案内", noThanks: "結構です",
+      pre: "はじめに、お名前などをお知らせください。", question: "ご用件をお聞かせください", start: "チャットを開始",
+      opt: "（任意）", need: "入力してください。",
+      nJoined: "{n} が参加しました", nLeft: "{n} が退出しました", finding: "担当者を探しています…",
+      hold: "{n} がチャットを保留にしました", back: "{n} が戻りました", closedBy: "{n} がチャットを終了しました", youEnded: "チャットを終了しました"},
+    ar: {title: "تحدث معنا", greeting: "مرحبًا! اسألنا عن أي شيء، يسعدنا مساعدتك.",
+      open: "افتح المحادثة", dismiss: "إخفاء", hide: "تصغير المحادثة", online: "نحن متصلون", offline: "غير متصل",
+      connecting: "جارٍ الاتصال…", lost: "انقطع الاتصال. إعادة المحاولة خلال {n} ث…",
+      unreachable: "لا يمكن الوصول إلى المحادثة الآن. إعادة المحاولة خلال {n} ث.",
+      retry: "حاول الآن", blocked: "المحادثة غير متاحة لك على هذا الموقع.",
+      refused: "لا يمكن فتح هذه المحادثة من هذه الصفحة.", here: "{n} هنا",
+      queued: "ترتيبك {n} في الانتظار", eta: "حوالي {n} د", waitNote: "سيتواصل معك أحد قريبًا.",
+      typing: "{n} يكتب…", placeholder: "اكتب رسالة…", again: "اكتب لبدء محادثة جديدة…", send: "إرسال",
+      sending: "جارٍ الإرسال…", sent: "أُرسلت", read: "قُرئت", failed: "لم تُرسل. انقر لإعادة المحاولة.",
+      you: "أنت", pick: "مع من تريد التحدث؟", region: "المنطقة", anyRegion: "أي منطقة",
+      isOnline: "متصل", isOffline: "غير متصل",
+      offlineIntro: "لا أحد متاح الآن. اترك رسالة وسيراها الفريق عند عودته.",
+      name: "اسمك", email: "البريد الإلكتروني", message: "الرسالة", leave: "اترك رسالة",
+      saved: "شكرًا. رسالتك لدى الفريق وسيراها عند عودته.",
+      end: "إنهاء المحادثة", endAsk: "إنهاء هذه المحادثة؟", endYes: "إنهاء", endNo: "متابعة",
+      ended: "انتهت المحادثة.", tooLate: "لم يتمكن أحد من الرد في الوقت المناسب.",
+      rateQ: "كيف كانت هذه المحادثة؟", star: "{n} من 5", comment: "هل من إضافة؟ (اختياري)",
+      rateSend: "إرسال التقييم", thanks: "شكرًا على تقييمك.", download: "تنزيل المحادثة",
+      newChat: "محادثة جديدة", unread: "{n} غير مقروءة", messages: "الرسائل", from: "{n}: {t}",
+      slow: "أنت ترسل بسرعة كبيرة. انتظر لحظة.", inv: "{n} يدعوك إلى المحادثة", noThanks: "لا، شكرًا",
+      pre: "قبل أن نبدأ، عرّفنا بنفسك.", question: "كيف يمكننا المساعدة؟", start: "ابدأ المحادثة",
+      opt: "(اختياري)", need: "يرجى ملء هذا الحقل.",
+      nJoined: "انضم {n} إلى المحادثة", nLeft: "غادر {n} المحادثة", finding: "نبحث عن شخص لمساعدتك…",
+      hold: "أوقف {n} المحادثة مؤقتًا", back: "عاد {n}", closedBy: "أنهى {n} المحادثة", youEnded: "أنهيت المحادثة"}
   };
   var wanted = (attr("lang") || navigator.language || "en").toLowerCase().split("-")[0];
   var lang = WORDS[wanted] ? wanted : "en";
-  var RTL = /^(ar|he|fa|ur|yi|ps|dv|ckb)$/; // ready for right-to-left texts when added
+  var RTL = /^(ar|he|fa|ur|yi|ps|dv|ckb)$/; // laid out right to left
   function t(k, n, x) {
     var s = WORDS[lang][k] || WORDS.en[k];
     return s.replace("{n}", n === undefined ? "" : n).replace("{t}", x || "");
@@ -156,7 +206,7 @@
   var token = me.token || "", dept = attr("department") || me.dept || "", region = me.region || "", depts = [], offline = false;
   var conv = kept.conv || "", opName = kept.op || "", closed = !!kept.closed, rated = !!kept.rated;
   var lastSeq = 0, readTo = kept.read || 0, mineRead = kept.mine || 0, epoch = kept.epoch || "";
-  var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting";
+  var msgs = {}, log = [], pend = {}, ws = null, ready = false, conn = "connecting", avs = kept.avs || {};
   var tries = 0, timer = 0, welcomed = false, isOpen = !!ui.open, unread = 0, queue = null, invite = null;
 
   // -- DOM helpers: elements only, text only --------------------------------------
@@ -182,18 +232,24 @@
   }
   var I_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
   var I_DOWN = "M6 9l6 6 6-6", I_SEND = "M3 20l18-8L3 4v6l12 2-12 2z", I_X = "M6 6l12 12M18 6L6 18";
+  var I_CLIP = "M21 11l-9 9a5 5 0 0 1-7-7l9-9a3 3 0 0 1 4 4l-9 9a1 1 0 0 1-2-2l8-8";
 
-  var color = attr("color");
-  if (!(color && window.CSS && CSS.supports("color", color))) color = "#2f54eb";
-  var left = attr("position") === "left";
-  var title = attr("title") || t("title");
+  // The site's settings, as last welcomed (kept), until the welcome says them again.
+  var cfg = load(local, KEY + ":s"); // {color, position, avatars, prechat: {name, email, question}, texts}
+  function said(k, tag, builtIn) {
+    // The site's words for the visitor's language, else for every language, else
+    // the tag's, else the built-in ones.
+    var x = cfg.texts || {};
+    return (x[lang] || {})[k] || (x["*"] || {})[k] || attr(tag) || t(builtIn);
+  }
+  var title = said("title", "title", "title");
 
   var host = document.createElement("parley-chat");
   var root = host.attachShadow({mode: "open"});
   var CSS_TEXT =
     ":host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483000!important;" +
     "inset:auto auto 0 0!important;width:0!important;height:0!important;visibility:visible!important;opacity:1!important}" +
-    ".w{--c:" + color + ";font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans JP',sans-serif;color:#1f2328;-webkit-text-size-adjust:100%}" +
+    ".w{--c:#2f54eb;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans JP',sans-serif;color:#1f2328;-webkit-text-size-adjust:100%}" +
     ".w *{box-sizing:border-box;font:inherit;color:inherit;margin:0}" +
     "[hidden]{display:none!important}button{cursor:pointer;border:0;background:none;padding:0}" +
     ":focus-visible{outline:2px solid var(--c);outline-offset:2px}" +
@@ -250,6 +306,7 @@
     ".stars{display:flex;gap:4px;border:0;padding:0;margin-bottom:6px}.stars input{position:absolute;opacity:0;width:1px;height:1px}" +
     ".stars label{margin:0;font-size:30px;line-height:1;color:#c9ced8;cursor:pointer;padding:2px}" +
     ".stars label.on{color:#f5a524}.stars input:focus-visible+label{outline:2px solid var(--c);border-radius:6px}" +
+    ".fi img{display:block;max-width:100%}.cp .ib{color:#5b6270}.up{font-size:12px;color:#5b6270;padding:0 16px;background:#f6f7f9}" +
     ".cp{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #e5e7eb;background:#fff}" +
     ".cp textarea{border:0;padding:8px 0;max-height:120px;min-height:38px;line-height:1.4}.cp textarea:focus{outline:none}" +
     ".cp:focus-within{box-shadow:inset 0 2px 0 var(--c)}" +
@@ -260,27 +317,41 @@
     ".end{display:flex;gap:8px;align-items:center;justify-content:center;padding:8px;background:#fff;border-top:1px solid #e5e7eb;font-size:13px}" +
     ".end button{padding:6px 12px;border-radius:8px;border:1px solid #cfd4dd;font-weight:600}.end .dg{background:#b42318;color:#fff;border-color:#b42318}" +
     ".msg{padding:24px 20px;text-align:center;color:#374151}" +
-    ".inv .m{max-width:100%;margin:0 0 8px}.inv img.av{object-fit:cover}.inv .no{text-decoration:underline;color:#4b5563;font-size:13px}" +
+    ".inv .m{max-width:100%;margin:0 0 8px}img.av{object-fit:cover;padding:0}.inv .no{text-decoration:underline;color:#4b5563;font-size:13px}" +
+    ".fa{display:contents}.card .er{color:#b42318;font-weight:600;margin-top:8px}[aria-invalid=true]{border-color:#b42318}" +
+    "[dir=rtl] .b{border-radius:16px 16px 4px 16px}[dir=rtl] .me .b{border-radius:16px 16px 16px 4px}" +
     "@media (max-width:480px){.p{inset:0!important;width:auto;height:100%;border-radius:0}.open .la{display:none}" +
     ".hd{padding-top:max(14px,env(safe-area-inset-top))}.cp{padding-bottom:max(10px,env(safe-area-inset-bottom))}}" +
     "@media (prefers-reduced-motion:reduce){.la{transition:none}}";
 
-  var wrap = h("div", {cls: "w" + (left ? " left" : ""), lang: lang, dir: RTL.test(lang) ? "rtl" : "ltr"});
+  var wrap = h("div", {cls: "w", lang: lang, dir: RTL.test(lang) ? "rtl" : "ltr"});
   var sheet = null;
   try { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS_TEXT); root.adoptedStyleSheets = [sheet]; } catch (e) {
     root.append(h("style", {text: CSS_TEXT})); // older browsers: a CSP may need 'unsafe-inline' here
   }
   root.append(wrap);
-  // Text on the accent colour: dark on light colours, white otherwise.
-  var probe = h("i"); wrap.append(probe); probe.style.color = color;
-  var rgb = (getComputedStyle(probe).color.match(/[\d.]+/g) || [0, 0, 0]).map(Number); probe.remove();
-  wrap.style.setProperty("--fg", (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) > 170 ? "#111827" : "#fff");
+  function look() {
+    // The accent colour (the server's is #rgb/#rrggbb; the tag's must be a CSS
+    // colour), set through the CSSOM, which a strict style-src allows; text on it
+    // dark on light colours, white otherwise.
+    var color = cfg.color || attr("color");
+    if (!(color && window.CSS && CSS.supports("color", color))) color = "#2f54eb";
+    wrap.style.setProperty("--c", color);
+    var probe = h("i"); wrap.append(probe); probe.style.color = color;
+    var rgb = (getComputedStyle(probe).color.match(/[\d.]+/g) || [0, 0, 0]).map(Number); probe.remove();
+    wrap.style.setProperty("--fg", (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) > 170 ? "#111827" : "#fff");
+    wrap.classList.toggle("left", (cfg.position || attr("position")) === "left");
+    title = said("title", "title", "title");
+    head.querySelector("h2").textContent = title;
+    greeting.firstChild.textContent = said("greeting", "greeting", "greeting");
+    offlineForm.firstChild.textContent = said("offline", "offline-text", "offlineIntro");
+  }
 
   // -- the parts ---------------------------------------------------------------------
   var badge = h("span", {cls: "badge", hidden: true, "aria-hidden": "true"});
   var launcher = h("button", {cls: "la", type: "button", "aria-controls": "pw-panel",
     onclick: function () { setOpen(!isOpen); }}, [icon(I_CHAT, 28), badge]);
-  var avatar = h("span", {cls: "av", "aria-hidden": "true"});
+  var avatar = h("span", {cls: "fa"});
   var dot = h("span", {cls: "dot"}), statusText = h("span");
   var hide = h("button", {cls: "ib", type: "button", "aria-label": t("hide"),
     onclick: function () { setOpen(false); }}, [icon(I_DOWN, 22)]);
@@ -288,16 +359,20 @@
     h("div", {cls: "st"}, [dot, statusText])]), hide]);
   var banner = h("div", {cls: "bn", hidden: true, role: "status"});
   var list = h("ol", {"aria-label": t("messages")});
-  var greeting = h("div", {cls: "card"}, [h("p", {text: attr("greeting") || t("greeting"), dir: "auto"})]);
+  var greeting = h("div", {cls: "card"}, [h("p", {dir: "auto"})]);
   var picker = h("div", {cls: "card pick", hidden: true}), offlineCard = h("div", {cls: "card off", hidden: true});
+  var preCard = h("div", {cls: "card pre", hidden: true});
   var rating = h("div", {cls: "card rate", hidden: true}), notice = h("div", {cls: "msg", hidden: true});
   var inviteCard = h("div", {cls: "card inv", hidden: true, role: "group"});
-  var body = h("div", {cls: "bd"}, [notice, greeting, inviteCard, list, picker, offlineCard, rating]);
+  var body = h("div", {cls: "bd"}, [notice, greeting, inviteCard, list, picker, preCard, offlineCard, rating]);
   var typingLine = h("div", {cls: "ty", "aria-hidden": "true"});
   var input = h("textarea", {rows: 1, maxlength: 4000, placeholder: t("placeholder"), "aria-label": t("message"),
     autocomplete: "off", dir: "auto"});
   var sendBtn = h("button", {cls: "sd", type: "submit", "aria-label": t("send")}, [icon(I_SEND, 20)]);
-  var composer = h("form", {cls: "cp"}, [input, sendBtn]);
+  var fileIn = h("input", {type: "file", hidden: true, onchange: function () { var f = fileIn.files[0]; fileIn.value = ""; if (f) upload(f); }});
+  var clip = h("button", {cls: "ib", type: "button", "aria-label": t("attach"), onclick: function () { fileIn.click(); }}, [icon(I_CLIP, 20)]);
+  var upNote = h("div", {cls: "up", role: "status"});
+  var composer = h("form", {cls: "cp"}, [clip, fileIn, input, sendBtn]);
   var endBtn = h("button", {type: "button", text: t("end"), onclick: function () { confirmEnd(true); }});
   var dlBtn = h("button", {type: "button", text: t("download"), onclick: download});
   var sep = h("span", {text: "·", "aria-hidden": "true"});
@@ -308,7 +383,7 @@
   var live = h("div", {cls: "sr", "aria-live": "polite"});
   var panel = h("div", {cls: "p", id: "pw-panel", role: "dialog", "aria-labelledby": "pw-title", hidden: true,
     onkeydown: function (ev) { if (ev.key === "Escape") { setOpen(false); launcher.focus(); } }},
-    [head, banner, body, typingLine, endAsk, composer, foot, live]);
+    [head, banner, body, typingLine, upNote, endAsk, composer, foot, live]);
   // A new answer while the panel is shut: a small card above the launcher, once.
   var peekText = h("span", {cls: "tx", dir: "auto"}), peekWho = h("b", {dir: "auto"});
   var peekX = h("button", {cls: "x", type: "button", "aria-label": t("dismiss"), onclick: function () { peek.hidden = true; }}, [icon(I_X, 14)]);
@@ -317,14 +392,24 @@
   wrap.append(panel, peek, launcher);
 
   function save() {
-    keep(local, KEY, {token: token, name: me.name, email: me.email, dept: dept, region: region});
+    keep(local, KEY, {token: token, name: me.name, email: me.email, dept: dept, region: region, pre: me.pre});
     var p = [];
     for (var c in pend) p.push([c, pend[c].text, pend[c].ts]);
     keep(local, KEY + ":c", {conv: conv, op: opName, closed: closed, rated: rated, read: readTo, mine: mineRead,
-      msgs: log.slice(-200), pend: p, epoch: epoch});
+      msgs: log.slice(-200), pend: p, epoch: epoch, avs: avs});
   }
   function say(text) { live.textContent = ""; setTimeout(function () { live.textContent = text; }, 50); }
   function initials(n) { return (n || "?").trim().split(/\s+/).slice(0, 2).map(function (w) { return w[0]; }).join("").toUpperCase(); }
+  function face(n, url) {
+    // An operator's picture when the site shows them: only https or this host's
+    // own paths, loaded without a referrer; else the initials.
+    // A picture that cannot load (gone, or refused by the page's img-src) gives
+    // way to the initials.
+    url = url === undefined ? cfg.avatars !== false && avs[n] : url;
+    var mark = h("span", {cls: "av", text: initials(n), "aria-hidden": "true"});
+    return url && /^(https:\/\/|\/(?!\/))/.test(url) ? h("img", {cls: "av", src: new URL(url, base).href, alt: "",
+      referrerpolicy: "no-referrer", onerror: function (ev) { ev.target.replaceWith(mark); }}) : mark;
+  }
 
   // -- opening and closing the panel -------------------------------------------------
   function setOpen(v, quiet) {
@@ -374,19 +459,28 @@
     }
     return list.lastElementChild.firstChild;
   }
-  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid}
+  // A notice comes as a code and names, said here in the visitor's language (its
+  // text is the operators' English, shown only for a code this widget does not know).
+  var NOTICE = {joined: ["nJoined", 0], invited: ["nJoined", 1], transferred: ["nJoined", 1], took_over: ["nJoined", 1],
+    left: ["nLeft", 0], moved: ["finding"], requeued: ["finding"], on_hold: ["hold", 0], active: ["back", 0],
+    closed_by_operator: ["closedBy", 0], closed_by_visitor: ["youEnded"]};
+  function noticeText(m) {
+    var w = NOTICE[m.o], a = m.g || [];
+    if (m.o === "closed") return t(a[0] === "no_operator" ? "tooLate" : "ended");
+    return w ? t(w[0], a[w[1]]) : m.x;
+  }
+  // m: {s: seq (0 while sending), f: from, n: name, x: text, ts, c: cid, a: file, o: notice code, g: its names}
   function draw(m) {
     var ol = section(), li;
     if (m.f === "system") {
-      li = h("li", {cls: "sys"}, [h("span", {text: m.x, dir: "auto"}), h("span", {text: " · " + clock.format(m.ts)})]);
+      li = h("li", {cls: "sys"}, [h("span", {text: noticeText(m), dir: "auto"}), h("span", {text: " · " + clock.format(m.ts)})]);
     } else {
       var mine = m.f === "visitor";
       var col = h("div", {cls: "col"}, [h("div", {cls: "b"}, [
-        mine ? null : h("div", {cls: "who", text: m.n, dir: "auto"}), linked(m.x)]),
+        mine ? null : h("div", {cls: "who", text: m.n, dir: "auto"}), m.a ? fileNode(m.a) : linked(m.x)]),
         h("div", {cls: "mt"}, [h("time", {text: clock.format(m.ts), datetime: new Date(m.ts).toISOString()}),
           mine ? h("span", {cls: "ds"}) : null])]);
-      li = h("li", {cls: "m" + (mine ? " me" : "")}, [mine ? null : h("span", {cls: "av",
-        "aria-hidden": "true", text: initials(m.n)}), col]);
+      li = h("li", {cls: "m" + (mine ? " me" : "")}, [mine ? null : face(m.n), col]);
       li.dataset.n = m.n;
     }
     li.dataset.f = m.f;
@@ -424,7 +518,7 @@
       if (m.f === "operator") { opName = m.n || opName; typingLine.textContent = ""; }
       if (!isOpen || document.visibilityState === "hidden") { unread++; paintBadge(); }
       if (!isOpen && m.f === "operator") { peekWho.textContent = m.n; peekText.textContent = m.x; peek.hidden = false; }
-      say(m.f === "operator" ? t("from", m.n, m.x) : m.x);
+      say(m.f === "operator" ? t("from", m.n, m.x) : noticeText(m));
     }
     scrollDown();
   }
@@ -447,13 +541,15 @@
     depts.forEach(function (d) { if (d.id === dept) chosen = d; });
     var needPick = !invite && welcomed && !conv && (depts.length > 1 || !!(chosen && chosen.regions && chosen.regions.length));
     var useOffline = !invite && welcomed && !dead && offline && (!conv || closed) && !!dept;
+    var usePre = welcomed && !dead && !useOffline && (!conv || closed) && !(needPick && !chosen) && needForm();
+    preCard.hidden = !usePre;
     notice.hidden = !dead;
     notice.textContent = conn === "blocked" ? t("blocked") : conn === "refused" ? t("refused") : "";
     greeting.hidden = dead || log.length > 0 || !!conv || !!invite;
     inviteCard.hidden = dead || !invite;
     picker.hidden = dead || !needPick;
     offlineCard.hidden = !useOffline;
-    composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen;
+    composer.hidden = dead || !welcomed && !log.length || useOffline || needPick && !chosen || usePre;
     foot.hidden = dead || !log.length;
     input.placeholder = closed && log.length ? t("again") : t("placeholder");
     endBtn.hidden = sep.hidden = !conv || closed;
@@ -466,8 +562,9 @@
     else if (useOffline || offline && !conv && (dept || !depts.some(function (d) { return d.online; }))) status = t("offline");
     else { status = t("online"); on = true; }
     statusText.textContent = status; dot.className = "dot" + (on ? " on" : "");
-    avatar.textContent = conv && !closed && opName ? initials(opName) : "";
-    avatar.hidden = !avatar.textContent;
+    var who = conv && !closed && opName ? opName + "|" + (cfg.avatars !== false && avs[opName] || "") : "";
+    if (avatar.dataset.who !== who) { avatar.dataset.who = who; avatar.replaceChildren(who ? face(opName) : ""); }
+    avatar.hidden = !who;
     // The banner: the line's trouble first, then the queue.
     var b = "";
     banner.className = "bn";
@@ -521,6 +618,44 @@
   }}, [h("p", {text: t("offlineIntro")}), h("label", {"for": "pw-name", text: t("name")}), fName,
     h("label", {"for": "pw-email", text: t("email")}), fMail, h("label", {"for": "pw-text", text: t("message")}), fText, fBtn, fDone]);
   offlineCard.append(offlineForm);
+
+  // -- the pre-chat form: the site's fields, each off, optional or required; the
+  // server checks them too. The question becomes the chat's first message.
+  var pName = h("input", {id: "pw-pname", maxlength: 100, autocomplete: "name", value: me.name || ""});
+  var pMail = h("input", {id: "pw-pmail", type: "email", maxlength: 254, autocomplete: "email", value: me.email || ""});
+  var pQ = h("textarea", {id: "pw-pq", maxlength: 4000, rows: 3, dir: "auto"});
+  var pErr = h("p", {cls: "er", role: "alert", hidden: true});
+  var pBtn = h("button", {cls: "pri", type: "submit", text: t("start")});
+  var FIELDS = {name: pName, email: pMail, question: pQ};
+  var preForm = h("form", {novalidate: true, onsubmit: function (ev) {
+    ev.preventDefault();
+    if (pBtn.disabled || !ready) return;
+    for (var k in FIELDS) {
+      if (FIELDS[k].required && !FIELDS[k].value.trim()) { preError(k, t("need")); return; }
+    }
+    var q = mode("question") !== "off" ? pQ.value.trim() : "", cid = q ? newCid() : "";
+    pErr.hidden = true; pBtn.disabled = true;
+    if (q) { pQ.value = ""; post(q, cid, Date.now()); invite = null; paint(); }
+    send({type: "prechat", name: pName.value.trim(), email: pMail.value.trim(), question: q, cid: cid});
+  }});
+  preCard.append(preForm);
+  function mode(k) { return (cfg.prechat || {})[k] || "off"; }
+  function needForm() { return !me.pre && !!(cfg.prechat && (mode("name") + mode("email") + mode("question")) !== "offoffoff"); }
+  function paintPre() {
+    preForm.replaceChildren(h("p", {text: t("pre")}));
+    [["name", t("name")], ["email", t("email")], ["question", t("question")]].forEach(function (f) {
+      var m = mode(f[0]), el = FIELDS[f[0]];
+      el.required = m === "required";
+      if (m !== "off") preForm.append(h("label", {"for": el.id, text: f[1] + (m === "optional" ? " " + t("opt") : "")}), el);
+    });
+    preForm.append(pErr, pBtn);
+  }
+  function preError(k, text) {
+    pErr.textContent = text; pErr.hidden = false; pBtn.disabled = false;
+    var el = FIELDS[k];
+    if (el) { el.setAttribute("aria-invalid", "true"); el.focus(); }
+  }
+  for (var fk in FIELDS) FIELDS[fk].addEventListener("input", function (ev) { ev.target.removeAttribute("aria-invalid"); });
 
   var score = 0, stars = [];
   var starBox = h("fieldset", {cls: "stars"}, [h("legend", {cls: "sr", text: t("rateQ")})]);
@@ -578,7 +713,11 @@
     try { ws = new WebSocket(wsUrl); } catch (e) { conn = "refused"; paint(); return; }
     var sock = ws;
     ws.onopen = function () {
-      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token, last_seq: welcomed && conv && !closed ? lastSeq : 0, epoch: epoch,
+      // The seqs on screen are of conv: the server replays what came after them
+      // (and the close, if the chat ended while the page was away).
+      var on = conv && !closed;
+      send({type: "hello", v: 1, department: dept, region: dept ? region : "", token: token,
+        conversation: on ? conv : "", last_seq: on ? lastSeq : 0, epoch: epoch,
         name: (me.name || "").slice(0, 100), email: (me.email || "").slice(0, 254),
         page: location.href.slice(0, 2000), language: navigator.language || "",
         title: document.title.slice(0, 300), referrer: document.referrer.slice(0, 2000),
@@ -599,7 +738,8 @@
     var type = f.type;
     if (type === "msg") {
       if (f.conversation !== conv) newConversation(f.conversation);
-      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid}, true);
+      if (f.file) f.file.c = f.conversation;
+      shown({s: f.seq, f: f.from, n: f.name || "", x: f.text, ts: f.ts, c: f.cid, a: f.file, o: f.notice, g: f.args}, true);
       markRead(); save(); paint();
     } else if (type === "ack") {
       if (f.conversation !== conv) { newConversation(f.conversation); }
@@ -612,7 +752,8 @@
       for (var s in msgs) msgs[s].remove();
       msgs = {}; log = []; lastSeq = 0; readTo = 0; mineRead = 0; epoch = f.epoch; save(); paint();
     } else if (type === "welcome") {
-      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false; epoch = f.epoch || epoch;
+      welcomed = true; ready = true; conn = "open"; tries = 0; fBtn.disabled = false; pBtn.disabled = false; epoch = f.epoch || epoch;
+      if (f.site) { cfg = f.site; keep(local, KEY + ":s", cfg); look(); paintPre(); }
       if (f.token !== token) { token = f.token; }
       if (!f.conversation && conv && !closed) {
         // The chat ended while this page was away.
@@ -629,7 +770,9 @@
       if (!conv) newConversation(f.conversation);
       if (f.conversation === conv) { queue = {position: f.position, eta: f.eta}; save(); paint(); }
     } else if (type === "joined") {
-      opName = f.operator; queue = null; save(); say(t("here", opName)); paint();
+      opName = f.operator; queue = null;
+      if (f.avatar) avs[opName] = f.avatar; else delete avs[opName];
+      save(); say(t("here", opName)); paint();
     } else if (type === "typing") {
       typingLine.textContent = f.active && f.from !== "visitor" ? t("typing", f.name) : "";
     } else if (type === "read") {
@@ -637,7 +780,7 @@
     } else if (type === "closed") {
       if (f.conversation === conv) {
         closed = true; queue = null; typingLine.textContent = ""; confirmEnd(false);
-        if (f.reason === "no_operator") { section().append(h("li", {cls: "sys", text: t("tooLate")})); offline = true; }
+        if (f.reason === "no_operator") offline = true; // the close's notice said why
         showRating(); say(t("ended")); save(); paint();
       }
     } else if (type === "rated") {
@@ -647,6 +790,9 @@
       paintInvite(); setOpen(true); say(t("inv", invite.op) + ": " + invite.text); paint(); input.focus();
     } else if (type === "invitation_ended") {
       if (invite && invite.id === f.invitation) { invite = null; paint(); }
+    } else if (type === "prechat_saved") {
+      me.pre = 1; me.name = f.name || me.name; me.email = f.email || me.email; save(); pBtn.disabled = false; paint();
+      if (!composer.hidden) input.focus();
     } else if (type === "ticket_saved") {
       fText.value = ""; fBtn.disabled = false; fDone.textContent = t("saved"); fDone.hidden = false;
     } else if (type === "error") {
@@ -665,6 +811,14 @@
     if (code === "blocked") { conn = "blocked"; ready = false; if (ws) ws.close(1000); paint(); return; }
     if (!welcomed && (code === "unknown_department" || code === "unknown_region")) { dept = ""; if (ws) ws.close(1000); return; }
     if (code === "already_rated") { rated = true; showRating(); save(); paint(); return; }
+    var field = {name_required: "name", email_required: "email", question_required: "question", invalid_email: "email"}[code];
+    if (field) {
+      // The server wants the form (its fields changed, or it was never sent): the
+      // words go back into it, with the field named.
+      me.pre = 0; save();
+      if (p) { pQ.value = p.text; p.el.remove(); delete pend[f.cid]; }
+      paint(); preError(field, f.message); return;
+    }
     if (!rating.hidden && (code === "not_closed" || code === "no_conversation")) rBtn.disabled = false;
     if (code === "too_many_tickets" || code === "invalid_argument" && !fBtn.hidden && fBtn.disabled) {
       fBtn.disabled = false; fDone.textContent = f.message; fDone.hidden = false; return;
@@ -684,7 +838,7 @@
 
   // -- an operator's invitation: its words, who wrote them, and a way to say no -------
   function paintInvite() {
-    var av = /^https:\/\//.test(invite.av) ? h("img", {cls: "av", src: invite.av, alt: ""}) : h("span", {cls: "av", text: initials(invite.op), "aria-hidden": "true"});
+    var av = face(invite.op, invite.av);
     inviteCard.replaceChildren(h("div", {cls: "m"}, [av, h("div", {cls: "col"}, [h("div", {cls: "who", text: t("inv", invite.op), dir: "auto"}),
       h("div", {cls: "b"}, [h("div", {cls: "tx", text: invite.text, dir: "auto"})])])]),
       h("button", {cls: "no", type: "button", text: t("noThanks"), onclick: function () {
@@ -703,6 +857,7 @@
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); composer.requestSubmit(); }
   });
+  function newCid() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); }
   function post(text, cid, ts) {
     if (closed) { newConversation(""); }
     var li = draw({s: 0, f: "visitor", n: "", x: text, ts: ts, c: cid});
@@ -718,12 +873,37 @@
     var text = input.value.trim();
     if (!text) return;
     input.value = ""; input.style.height = ""; lastTyping = 0;
-    var cid = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    var cid = newCid();
     post(text, cid, Date.now());
     invite = null; // the answer accepts it: the chat starts with the inviter
     if (ready) send({type: "msg", cid: cid, text: text});
     save(); paint(); scrollDown();
   });
+
+  // -- files (README "Attachments"): sent over /v1/upload, read with the token ----------
+  function getFile(a, inline) {
+    return fetch(base.origin + "/v1/files/" + a.c + "/" + a.sha256 + (inline ? "?inline=1" : ""), {headers: {"X-Parley-Visitor": token}})
+      .then(function (r) { if (!r.ok) throw r.status; return r.blob(); }).then(URL.createObjectURL);
+  }
+  function fileNode(a) {
+    var el = h("a", {cls: "tx fi", href: "#", text: a.name, dir: "auto", onclick: function (ev) {
+      ev.preventDefault(); getFile(a).then(function (u) { h("a", {href: u, download: a.name}).click(); });
+    }});
+    if (/^image\//.test(a.type)) getFile(a, 1).then(function (u) { el.prepend(h("img", {src: u, alt: a.name})); scrollDown(); }, function () {});
+    return el;
+  }
+  function upload(file) {
+    if (!conv || closed) return;
+    var u = new WebSocket(wsUrl.replace(/visitor\?.*/, "upload"));
+    u.onopen = function () {
+      u.send(JSON.stringify({token: token, as: "visitor", conversation: conv, name: file.name, size: file.size, cid: "f" + Date.now().toString(36)}));
+    };
+    u.onmessage = function (ev) {
+      var f = JSON.parse(ev.data);
+      if (f.type === "ready") file.arrayBuffer().then(function (b) { for (var at = 0; at < b.byteLength; at += 61440) u.send(b.slice(at, at + 61440)); });
+      upNote.textContent = f.type === "error" ? f.message : f.type === "progress" && f.received < file.size ? t("up", Math.floor(100 * f.received / file.size)) : "";
+    };
+  }
 
   // Pages that change without a reload (history navigation) are reported too.
   var lastPage = location.href;
@@ -737,6 +917,7 @@
   document.addEventListener("visibilitychange", markRead);
 
   // -- start: draw what was kept, then connect -------------------------------------------
+  look(); paintPre();
   (kept.msgs || []).forEach(function (m) { shown(m, false); });
   (kept.pend || []).forEach(function (p) { post(p[1], p[0], p[2]); });
   if (closed && log.length) showRating();

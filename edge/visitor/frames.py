@@ -1,10 +1,11 @@
 """Frames of visitor protocol v1: what a client may send, and how every engine
 event is written. The README's "Visitor protocol" section documents the same.
 
-Client to server: hello, choose, page, msg, typing, read, close, rate, ticket,
-decline_invitation, ping.
-Server to client: welcome, epoch_changed, departments, msg, ack, typing, read, queued, joined,
-closed, rated, ticket_saved, invitation, invitation_ended, error, pong.
+Client to server: hello, choose, page, prechat, msg, typing, read, close, rate,
+ticket, decline_invitation, ping.
+Server to client: welcome, epoch_changed, departments, prechat_saved, msg, ack, typing,
+read, queued, joined, closed, rated, ticket_saved, invitation, invitation_ended, error,
+pong.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.chat.commands import (
     Hello,
     LeaveTicket,
     PageChange,
+    Prechat,
     RateChat,
     ReadTo,
     Send,
@@ -38,6 +40,7 @@ from engine.chat.events import (
     InvitationEnded,
     MessageEvent,
     OperatorJoined,
+    PrechatSaved,
     Queued,
     Rated,
     ReadUpTo,
@@ -59,6 +62,7 @@ __all__ = [
     "LeaveTicket",
     "PageChange",
     "Ping",
+    "Prechat",
     "RateChat",
     "ReadTo",
     "Send",
@@ -98,18 +102,30 @@ def encode_event(event: Event) -> bytes:
     cls = type(event)
     if cls is MessageEvent:
         e: Any = event
-        return orjson.dumps(
-            {
-                "type": "msg",
-                "conversation": e.conversation_id,
-                "seq": e.seq,
-                "from": e.author_kind,
-                "name": e.author_name,
-                "text": e.text,
-                "cid": e.client_msg_id,
-                "ts": e.sent_at_ms,
+        msg: dict[str, Any] = {
+            "type": "msg",
+            "conversation": e.conversation_id,
+            "seq": e.seq,
+            "from": e.author_kind,
+            "name": e.author_name,
+            "text": e.text,
+            "cid": e.client_msg_id,
+            "ts": e.sent_at_ms,
+        }
+        if e.attachment is not None:  # a file: fetched at /v1/files/<conversation>/<sha256>
+            file = e.attachment
+            msg["file"] = {
+                "sha256": file.digest,
+                "name": file.name,
+                "type": file.content_type,
+                "size": file.size,
+                "width": file.width,
+                "height": file.height,
             }
-        )
+        if e.notice:
+            # A notice's code and names: the widget says it in its language.
+            msg["notice"], msg["args"] = e.notice[0], e.notice[1:]
+        return orjson.dumps(msg)
     if cls is Ack:
         a: Any = event
         return orjson.dumps(
@@ -139,7 +155,12 @@ def encode_event(event: Event) -> bytes:
     if cls is OperatorJoined:
         j: Any = event
         return orjson.dumps(
-            {"type": "joined", "conversation": j.conversation_id, "operator": j.operator_name}
+            {
+                "type": "joined",
+                "conversation": j.conversation_id,
+                "operator": j.operator_name,
+                "avatar": j.avatar_url,
+            }
         )
     if cls is Closed:
         c: Any = event
@@ -172,6 +193,9 @@ def encode_event(event: Event) -> bytes:
     if cls is Rated:
         r: Any = event
         return orjson.dumps({"type": "rated", "conversation": r.conversation_id, "score": r.score})
+    if cls is PrechatSaved:
+        w: Any = event
+        return orjson.dumps({"type": "prechat_saved", "name": w.name, "email": w.email})
     if cls is Departments:
         return orjson.dumps({"type": "departments", **departments_doc(event)})  # type: ignore[arg-type]
     if cls is TicketSaved:
@@ -225,6 +249,7 @@ def encode_welcome(
     departments: Departments | None = None,
     epoch: str = "",
     epoch_changed: bool = False,
+    widget: dict[str, Any] | None = None,
 ) -> bytes:
     doc: dict[str, Any] = {
         "type": "welcome",
@@ -238,6 +263,8 @@ def encode_welcome(
     }
     if departments is not None:
         doc.update(departments_doc(departments))
+    if widget is not None:
+        doc["site"] = widget  # the site's look, words and pre-chat form
     return orjson.dumps(doc)
 
 
@@ -265,17 +292,27 @@ PONG = orjson.dumps({"type": "pong"})
 # -- client side (the load generator and tests write frames with these) ------------
 
 
-def client_hello(department: str = "", token: str = "", last_seq: int = 0, name: str = "") -> bytes:
-    return orjson.dumps(
-        {
-            "type": "hello",
-            "v": VERSION,
-            "department": department,
-            "token": token,
-            "last_seq": last_seq,
-            "name": name,
-        }
-    )
+def client_hello(
+    department: str = "",
+    token: str = "",
+    last_seq: int = 0,
+    name: str = "",
+    conversation: str = "",
+    email: str = "",
+) -> bytes:
+    doc = {
+        "type": "hello",
+        "v": VERSION,
+        "department": department,
+        "token": token,
+        "last_seq": last_seq,
+        "name": name,
+    }
+    if conversation:
+        doc["conversation"] = conversation
+    if email:
+        doc["email"] = email
+    return orjson.dumps(doc)
 
 
 def client_msg(cid: str, text: str) -> bytes:

@@ -30,6 +30,7 @@ from edge.visitor.frames import (
     LeaveTicket,
     PageChange,
     Ping,
+    Prechat,
     RateChat,
     ReadTo,
     Send,
@@ -44,6 +45,7 @@ MAX_RATE_STRIKES = 50  # refused frames before the connection is closed
 
 _HELLO_FIELDS = {
     "type",
+    "conversation",
     "v",
     "department",
     "region",
@@ -62,6 +64,7 @@ _HELLO_FIELDS = {
 
 
 _HELLO_STRINGS = (
+    "conversation",
     "department",
     "region",
     "token",
@@ -174,6 +177,11 @@ class VisitorProtocol:
             return CloseChat()
         if kind == "decline_invitation":
             return DeclineInvitation()
+        if kind == "prechat":
+            values = _strings(doc, "prechat", ("name", "email", "question", "cid"))
+            if isinstance(values, FrameError):
+                return values
+            return Prechat(*values)
         if kind == "choose":
             return _choose(doc)
         if kind == "ticket":
@@ -244,6 +252,7 @@ def _hello(doc: dict[str, Any]) -> Hello | FrameError:
         strings["referrer"],
         tz,
         strings["epoch"],
+        strings["conversation"],
     )
 
 

@@ -28,6 +28,7 @@ class Hello:
     referrer: str = ""
     tz_offset: int = 0  # minutes, local time minus UTC
     epoch: str = ""  # the data's epoch last_seq was seen in (engine/backup.py)
+    conversation: str = ""  # the conversation last_seq is of ("": the open one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,17 @@ class LeaveTicket:
 class Send:
     cid: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prechat:
+    """The pre-chat form: who the visitor is, and its question (the chat's
+    first message, posted with ``cid``)."""
+
+    name: str = ""
+    email: str = ""
+    question: str = ""
+    cid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,7 @@ VisitorCommand = (
     | LeaveTicket
     | PageChange
     | DeclineInvitation
+    | Prechat
     | UnknownCommand
 )
 

@@ -71,7 +71,9 @@ def email_taken(email: str) -> AlreadyExists:
     """The one refusal for an email in use: login emails are global, so the
     same answer whether the operator holding it is in the caller's account or
     another's, naming neither."""
-    return AlreadyExists("already_exists", f"the email {email[:320]!r} is not available")
+    return AlreadyExists(
+        "already_exists", f"the email {email[:320]!r} is not available", field="email"
+    )
 
 
 class Directory(SiteLists, DirectoryEdits):
@@ -199,7 +201,9 @@ class Directory(SiteLists, DirectoryEdits):
         if account_id not in self.accounts:
             raise NotFound("unknown_account", f"no account {account_id!r}")
         if any(s.name == name for s in self.sites.values() if s.account_id == account_id):
-            raise AlreadyExists("already_exists", f"a site named {name!r} exists already")
+            raise AlreadyExists(
+                "already_exists", f"a site named {name!r} exists already", field="name"
+            )
         site = Site(
             id=ids.new_site_id(),
             account_id=account_id,
@@ -274,7 +278,9 @@ class Directory(SiteLists, DirectoryEdits):
     ) -> Department:
         self.site(site_id, account_id)
         if any(d.name == name for d in self.departments.values() if d.site_id == site_id):
-            raise AlreadyExists("already_exists", f"a department named {name!r} exists already")
+            raise AlreadyExists(
+                "already_exists", f"a department named {name!r} exists already", field="name"
+            )
         dept = Department(
             id="d" + ids.random_id(9), site_id=site_id, name=name, description=description
         )
@@ -546,7 +552,9 @@ class Directory(SiteLists, DirectoryEdits):
         beyond = sorted((perms | old) - granter)
         if beyond:
             raise PermissionDenied(
-                "permission_denied", f"the role holds or would hold what you lack: {beyond}"
+                "permission_denied",
+                f"the role holds or would hold what you lack: {beyond}",
+                field="permissions",
             )
         await self.store.write_async([ROLES.put(account_id, name, perms)])
         self.roles[account_id][name] = perms
@@ -581,10 +589,14 @@ class Directory(SiteLists, DirectoryEdits):
         beyond = sorted(perms - granter)
         if beyond:
             raise PermissionDenied(
-                "permission_denied", f"you cannot grant what you lack: {', '.join(beyond)}"
+                "permission_denied",
+                f"you cannot grant what you lack: {', '.join(beyond)}",
+                field="permissions",
             )
         if self.role_exists(account_id, name):
-            raise AlreadyExists("already_exists", f"a role named {name!r} exists already")
+            raise AlreadyExists(
+                "already_exists", f"a role named {name!r} exists already", field="name"
+            )
         await self.store.write_async([ROLES.put(account_id, name, perms)])
         self.roles.setdefault(account_id, {})[name] = perms
         return perms

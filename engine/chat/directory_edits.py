@@ -28,6 +28,15 @@ SITE_FIELDS = (
     "quota_mb",
     "transcript_retention_days",
     "address_retention_days",
+    "attachment_max_kb",
+    "attachment_quota_mb",
+    "widget_color",
+    "widget_position",
+    "widget_avatars",
+    "prechat_name",
+    "prechat_email",
+    "prechat_question",
+    "widget_texts",
 )
 RETENTION_FIELDS = ("transcript_retention_days", "address_retention_days")
 REGION_FIELDS = ("name",)

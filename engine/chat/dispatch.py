@@ -31,6 +31,7 @@ from engine.chat.commands import (
     OperatorTyping,
     PageChange,
     PickChat,
+    Prechat,
     RateChat,
     ReadTo,
     Send,
@@ -68,6 +69,7 @@ async def visitor_hello(session: VisitorSession, hello: Hello) -> Welcome | None
             page_title=hello.title,
             referrer=hello.referrer,
             tz_offset_minutes=hello.tz_offset,
+            conversation_id=hello.conversation,
         )
     except (Refused, MailboxFull, AskTimeout) as error:  # busy or slow: retryable
         session.sink.push(failure(error))
@@ -109,6 +111,8 @@ def visitor_command(sink: Sink, session: VisitorSession | None, command: Visitor
             session.close_conversation()
         case DeclineInvitation():
             session.decline_invitation()
+        case Prechat():
+            session.prechat(command.name, command.email, command.question, command.cid)
         case UnknownCommand():
             session.sink.push(unknown_command())
         case Hello():

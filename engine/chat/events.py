@@ -12,8 +12,22 @@ from __future__ import annotations
 from typing import NamedTuple, Protocol
 
 
+class FileRef(NamedTuple):
+    """An attached file as its message carries it (engine/attachments/): the
+    file's SHA-256 (hex) names it within its site; the content type is the one
+    detected from its bytes, never the name's."""
+
+    digest: str
+    name: str
+    content_type: str
+    size: int
+    width: int = 0  # an image's size in pixels when cheap to read (PNG, GIF); else 0
+    height: int = 0
+
+
 class MessageEvent(NamedTuple):
-    """A stored message (or system notice) of a conversation."""
+    """A stored message (or system notice) of a conversation; an attachment's
+    message carries its ``attachment`` (its text is the file's name)."""
 
     conversation_id: str
     seq: int
@@ -23,6 +37,10 @@ class MessageEvent(NamedTuple):
     text: str
     client_msg_id: str
     sent_at_ms: int
+    attachment: FileRef | None = None
+    # A notice's code and arguments (names), e.g. ("joined", "Kim"): the widget
+    # says it in the visitor's language; the text is the operators' English.
+    notice: tuple[str, ...] = ()
 
 
 class Ack(NamedTuple):
@@ -48,6 +66,7 @@ class Queued(NamedTuple):
 class OperatorJoined(NamedTuple):
     conversation_id: str
     operator_name: str
+    avatar_url: str = ""  # the operator's (an https URL), for the widget
 
 
 class Assigned(NamedTuple):
@@ -193,6 +212,13 @@ class ReadUpTo(NamedTuple):
     seq: int
 
 
+class PrechatSaved(NamedTuple):
+    """The pre-chat form is taken: the name and email the visitor is known by."""
+
+    name: str
+    email: str
+
+
 class Rated(NamedTuple):
     """The visitor rated a closed conversation (1-5)."""
 
@@ -235,6 +261,7 @@ Event = (
     | Assigned
     | Closed
     | Rated
+    | PrechatSaved
     | Typing
     | ReadUpTo
     | Offered

@@ -82,10 +82,14 @@ MIN_PASSWORD = 8
 async def hash_password(password: str, hasher: PasswordHasher = PASSWORD_HASHER) -> str:
     if len(password) < MIN_PASSWORD:
         raise InvalidArgument(
-            "weak_password", f"a password needs at least {MIN_PASSWORD} characters"
+            "weak_password",
+            f"a password needs at least {MIN_PASSWORD} characters",
+            field="password",
         )
     if len(password) > 1024:
-        raise InvalidArgument("invalid_argument", "password is longer than 1024 characters")
+        raise InvalidArgument(
+            "invalid_argument", "password is longer than 1024 characters", field="password"
+        )
     return await GATE.run(lambda: hasher.hash(password))
 
 

@@ -45,7 +45,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
-from engine.chat.events import DirectMessage, MessageEvent
+from engine.chat.events import DirectMessage, FileRef, MessageEvent
 from engine.chat.services import Context
 from engine.persistence.codec import journal_prefix
 from engine.persistence.schema import (
@@ -97,26 +97,35 @@ class RecordKind(ABC, Generic[R]):
 
 class MessageRecords(RecordKind[MessageEvent]):
     """A conversation's messages and notices (``journal``):
-    ``{"s", "k": author kind, "a": author id, "n": author name, "t", "c", "ts"}``."""
+    ``{"s", "k": author kind, "a": author id, "n": author name, "t", "c", "ts"}``,
+    and ``"f": [digest, name, content type, size, width, height]`` for an
+    attachment's message, ``"o"``: a notice's code and arguments, when it has them."""
 
     table = CONVERSATION_JOURNAL
 
     def encode(self, record: MessageEvent) -> bytes:
-        return orjson.dumps(
-            {
-                "s": record.seq,
-                "k": record.author_kind,
-                "a": record.author_id,
-                "n": record.author_name,
-                "t": record.text,
-                "c": record.client_msg_id,
-                "ts": record.sent_at_ms,
-            }
-        )
+        doc = {
+            "s": record.seq,
+            "k": record.author_kind,
+            "a": record.author_id,
+            "n": record.author_name,
+            "t": record.text,
+            "c": record.client_msg_id,
+            "ts": record.sent_at_ms,
+        }
+        if record.attachment is not None:
+            doc["f"] = list(record.attachment)
+        if record.notice:
+            doc["o"] = record.notice
+        return orjson.dumps(doc)
 
     def decode(self, stream: str, data: bytes) -> MessageEvent:
         d = orjson.loads(data)
-        return MessageEvent(stream, d["s"], d["k"], d["a"], d["n"], d["t"], d["c"], d["ts"])
+        f = d.get("f")
+        return MessageEvent(
+            stream, d["s"], d["k"], d["a"], d["n"], d["t"], d["c"], d["ts"],
+            FileRef(*f) if f is not None else None, tuple(d.get("o", ())),
+        )  # fmt: skip
 
     def stamp(self, draft: MessageEvent, seq: int, now_ms: int) -> MessageEvent:
         return MessageEvent(
@@ -128,6 +137,8 @@ class MessageRecords(RecordKind[MessageEvent]):
             draft.text,
             draft.client_msg_id,
             now_ms,
+            draft.attachment,
+            draft.notice,
         )
 
 

@@ -11,7 +11,9 @@ and one event a second per operator session.
 
 An invitation is pushed to every connection of the visitor; it ends once, told
 to the inviter's sessions (and the visitor's connections): accepted (the
-visitor's first message, whose chat prefers the inviter), declined, expired
+visitor's first message, whose chat prefers the inviter and opens with the
+invitation's words as the inviter's message: the visitor's session carries the
+``Invitation`` into ``OpenConversation``), declined, expired
 (``INVITATION_SECONDS``) or left (its last connection closed). Nothing here is
 stored: a restart forgets who is online, and every connection tells again.
 """

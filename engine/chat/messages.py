@@ -72,7 +72,7 @@ from engine.chat.account_messages import (
 from engine.chat.account_messages import (
     WatchSite as WatchSite,
 )
-from engine.chat.events import Event, Sink
+from engine.chat.events import Event, FileRef, Sink
 from engine.chat.journal import ReplayPage
 from engine.chat.policies import Candidate
 from engine.runtime import Reply, Request
@@ -113,6 +113,16 @@ class ConversationInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class InvitationWords:
+    """The invitation a visitor answered: its operator and words, which become
+    the first message of the chat the answer opens."""
+
+    operator_id: str
+    operator_name: str  # the display name the visitor was shown
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class OpenConversation(Request[str]):
     """Reply: the id of the visitor's open conversation, made if there is none."""
 
@@ -120,7 +130,7 @@ class OpenConversation(Request[str]):
     language: str = ""
     region_id: str = ""
     group_id: str = ""
-    invited_by: str = ""  # the operator whose invitation the visitor answered
+    invitation: InvitationWords | None = None  # the invitation the visitor answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +153,7 @@ class VisitorState(NamedTuple):
     name: str
     last_conversation_id: str  # the last one that ended
     missed_reply: str  # a missed chat with an answer waiting
+    email: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +208,15 @@ class GetVisitorInfo(Request[VisitorInfo]):
 
 
 @dataclass(frozen=True, slots=True)
+class Identify:
+    """The visitor said who it is (a hello or the pre-chat form): a name or
+    email given replaces the stored one, and its open chat is told."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class MissedDelivered:
     conversation_id: str
 
@@ -222,6 +242,7 @@ VisitorCommand = (
     | GetVisitorInfo
     | MissedReply
     | MissedDelivered
+    | Identify
 )
 
 
@@ -231,6 +252,7 @@ VisitorCommand = (
 @dataclass(frozen=True, slots=True)
 class Start:
     info: ConversationInfo
+    invitation: InvitationWords | None = None  # its words are the first message
 
 
 class Post(NamedTuple):
@@ -244,6 +266,7 @@ class Post(NamedTuple):
     client_msg_id: str
     text: str
     origin: Sink | None = None
+    attachment: FileRef | None = None  # a file's message (engine/attachments/)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +463,14 @@ class ConversationSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RenameVisitor:
+    """The chat's visitor gave a new name or email (the operators see it)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetConversation(Request[ConversationSummary]):
     """Reply: the :class:`ConversationSummary`."""
 
@@ -470,6 +501,7 @@ ConversationCommand = (
     | ClaimDone
     | ReplayMissed
     | ReplayPage
+    | RenameVisitor
 )
 
 

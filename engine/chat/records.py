@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 
 from engine.chat import schedule
 from engine.chat.permissions import ROLE_NAME
+from engine.chat.widget_look import (
+    WidgetText,
+    check_color,
+    check_field_mode,
+    check_position,
+    check_texts,
+    texts_of,
+)
 from engine.errors import InvalidArgument
 
 MAX_NAME = 200
@@ -22,6 +30,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 MAX_PATTERN = 500
 MAX_QUOTA_MB = 1 << 30  # a site's storage quota: 1 PiB at most
+MAX_ATTACHMENT_KB = 100 * 1024  # the largest attachment a site may allow: 100 MiB
 OFFLINE_ACTIONS = ("keep", "forward", "close")
 
 
@@ -109,9 +118,41 @@ class Site:
     # Retention (engine/retention.py): None keeps transcripts / whole addresses.
     transcript_retention_days: int | None = None
     address_retention_days: int | None = None
+    # Attachments (engine/attachments/): the largest file, in KiB, and the
+    # site's files together, in MiB; 0: the server's defaults.
+    attachment_max_kb: int = 0
+    attachment_quota_mb: int = 0
+
+    # The widget (engine/chat/widget_look.py): brand colour ("" the widget's),
+    # side, operators' avatars shown, pre-chat fields (off, optional, required)
+    # and words per language.
+    widget_color: str = ""
+    widget_position: str = ""
+    widget_avatars: bool = True
+    prechat_name: str = "off"
+    prechat_email: str = "off"
+    prechat_question: str = "off"
+    widget_texts: tuple[WidgetText, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("site name", self.name)
+        object.__setattr__(self, "widget_color", check_color(self.widget_color))
+        check_position(self.widget_position)
+        for name in ("prechat_name", "prechat_email", "prechat_question"):
+            check_field_mode(name, getattr(self, name))
+        object.__setattr__(self, "widget_texts", check_texts(texts_of(self.widget_texts)))
+        if not 0 <= self.attachment_max_kb <= MAX_ATTACHMENT_KB:
+            raise InvalidArgument(
+                "invalid_argument",
+                f"attachment_max_kb is 0 to {MAX_ATTACHMENT_KB} (0: the default)",
+                field="attachment_max_kb",
+            )
+        if not 0 <= self.attachment_quota_mb <= MAX_QUOTA_MB:
+            raise InvalidArgument(
+                "invalid_argument",
+                f"attachment_quota_mb is 0 to {MAX_QUOTA_MB} (0: the default)",
+                field="attachment_quota_mb",
+            )
         check_retention("transcript_retention_days", self.transcript_retention_days)
         check_retention("address_retention_days", self.address_retention_days)
         if not 0 <= self.quota_mb <= MAX_QUOTA_MB:
@@ -137,6 +178,7 @@ class Site:
                 **doc,
                 "allowed_origins": tuple(doc["allowed_origins"]),
                 "languages": tuple(doc.get("languages", ())),
+                "widget_texts": texts_of(doc.get("widget_texts")),
             }
         )
 

@@ -15,11 +15,13 @@ from engine.chat.messages import (
     ConversationInfo,
     GetVisitor,
     GetVisitorInfo,
+    Identify,
     MissedDelivered,
     MissedReply,
     OpenConversation,
     PageView,
     Register,
+    RenameVisitor,
     Start,
     Visit,
     VisitorCommand,
@@ -115,7 +117,7 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
         if not self.known:
             raise NotFound("unknown_visitor", f"no visitor {self.id!r}")
         match message:
-            case OpenConversation(department_id, language, region_id, group_id, invited_by):
+            case OpenConversation(department_id, language, region_id, group_id, invitation):
                 if self.conversation_id:
                     return self.conversation_id
                 conv_id = ids.new_conversation_id(self.site_id)
@@ -131,9 +133,9 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                     region_id,
                     group_id,
                     # The inviter first, if it can take the chat; else as usual.
-                    invited_by or self.last_operator_id,
+                    invitation.operator_id if invitation else self.last_operator_id,
                 )
-                ctx.ref(CONVERSATION, conv_id).tell(Start(info))
+                ctx.ref(CONVERSATION, conv_id).tell(Start(info, invitation))
                 self.info["chats"] = [*self.info["chats"], conv_id][-MAX_KEPT:]
                 return conv_id
             case ConversationEnded(conv_id, last_operator_id):
@@ -146,8 +148,21 @@ class VisitorActor(Actor[VisitorCommand, ChatServices]):
                 return None
             case GetVisitor():
                 return VisitorState(
-                    self.conversation_id, self.name, self.last_conversation_id, self.missed_reply
+                    self.conversation_id,
+                    self.name,
+                    self.last_conversation_id,
+                    self.missed_reply,
+                    self.email,
                 )
+            case Identify(name, email):
+                name, email = name or self.name, email or self.email
+                if (name, email) == (self.name, self.email):
+                    return None
+                self.name, self.email = name, email
+                ctx.save_snapshot()
+                if self.conversation_id:
+                    ctx.ref(CONVERSATION, self.conversation_id).tell(RenameVisitor(name, email))
+                return None
             case Visit():
                 v, i = message, self.info
                 i["visits"] += 1

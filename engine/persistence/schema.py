@@ -123,6 +123,18 @@ erased         <site id> 0x00 <visitor id>      ``{"ms"}``: an erased visitor (a
                                                 second erasure says so)
 ============== ================================ ===================================
 
+Attachments (engine/attachments/): the files themselves are outside LMDB, under
+``<data dir>/files/<site id>/<sha256[:2]>/<sha256[2:]>``
+
+============== ================================ ===================================
+files          <site id> 0x00 <sha256 hex>      ``{"n": name, "t": content type,
+               0x00 <conversation id>           "z": size, "w", "h": image size
+                                                or 0, "ms"}``: a conversation's
+                                                reference to a stored file, written
+                                                in the commit of its message; a
+                                                file no row names is swept
+============== ================================ ===================================
+
 Versions: 1 is the first (no version recorded); 2 kept a client-id index beside
 each stream (``journal_cids``, ``internal_cids``), no longer written nor read
 (a store that has them keeps them, unused); 3 adds ``usage``: :func:`upgrade`,
@@ -659,6 +671,35 @@ class Erased:
 ERASED = Erased()
 
 
+class FileRefs:
+    """``<site id> 0x00 <sha256> 0x00 <conversation id> -> {"n", "t", "z", "w", "h",
+    "ms"}``: which conversations reference a stored file (engine/attachments/)."""
+
+    name = "files"
+
+    @staticmethod
+    def key(site_id: str, digest: str, conversation_id: str) -> bytes:
+        return site_id.encode() + SEP + digest.encode() + SEP + conversation_id.encode()
+
+    def put(self, site_id: str, digest: str, conversation_id: str, doc: Doc) -> Op:
+        return (self.name, self.key(site_id, digest, conversation_id), encode(doc))
+
+    def delete(self, site_id: str, digest: str, conversation_id: str) -> Op:
+        return (self.name, self.key(site_id, digest, conversation_id), None)
+
+    def get(self, store: Reader, site_id: str, digest: str, conversation_id: str) -> Doc | None:
+        raw = store.get(self.name, self.key(site_id, digest, conversation_id))
+        return decode(raw) if raw is not None else None
+
+    def referenced(self, store: Reader, site_id: str, digest: str) -> bool:
+        """Whether any conversation still references the file."""
+        prefix = site_id.encode() + SEP + digest.encode() + SEP
+        return any(True for _ in store.scan(self.name, prefix, limit=1))
+
+
+FILE_REFS = FileRefs()
+
+
 DATABASES = (
     CONVERSATION_JOURNAL.records,
     DIRECT_JOURNAL.records,
@@ -691,6 +732,8 @@ DATABASES = (
     # audit log and privacy
     AUDIT.name,
     ERASED.name,
+    # attachments
+    FILE_REFS.name,
 )
 
 

@@ -7,8 +7,10 @@ Keys: every record names its site. A conversation id begins with its site id
 ("<site>-<random>"), so any id alone tells which engine shard owns it.
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -95,6 +97,9 @@ class ChatMessage(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     SENT_AT_MS_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_FIELD_NUMBER: _builtins.int
+    NOTICE_FIELD_NUMBER: _builtins.int
+    NOTICE_ARGS_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     """The conversation it belongs to."""
     seq: _builtins.int
@@ -111,6 +116,22 @@ class ChatMessage(_message.Message):
     """The author's client id for the message (its send); empty for a notice."""
     sent_at_ms: _builtins.int
     """Unix time in milliseconds, set by the engine."""
+    notice: _builtins.str
+    """A notice's code, for a client to say it in its reader's language (text
+    is English): joined, left, invited, transferred, took_over, moved,
+    requeued, on_hold, active, closed_by_operator, closed_by_visitor, closed
+    (README, "Visitor protocol"); empty for a message and an older notice.
+    """
+    @_builtins.property
+    def attachment(self) -> Global___Attachment:
+        """An attached file's message (its text is the file's name): fetch it with
+        Attachments.DownloadAttachment or GET /v1/files/<conversation>/<sha256>.
+        """
+
+    @_builtins.property
+    def notice_args(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The notice's arguments: the names it speaks of, or a close's reason."""
+
     def __init__(
         self,
         *,
@@ -122,14 +143,60 @@ class ChatMessage(_message.Message):
         text: _builtins.str = ...,
         client_msg_id: _builtins.str = ...,
         sent_at_ms: _builtins.int = ...,
+        attachment: Global___Attachment | None = ...,
+        notice: _builtins.str = ...,
+        notice_args: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "author_kind", b"author_kind", "author_name", b"author_name", "client_msg_id", b"client_msg_id", "conversation_id", b"conversation_id", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment", "author_id", b"author_id", "author_kind", b"author_kind", "author_name", b"author_name", "client_msg_id", b"client_msg_id", "conversation_id", b"conversation_id", "notice", b"notice", "notice_args", b"notice_args", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChatMessage: _TypeAlias = ChatMessage  # noqa: Y015
+
+@_typing.final
+class Attachment(_message.Message):
+    """A file attached to a conversation (README, "Attachments")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHA256_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    sha256: _builtins.str
+    """The file's SHA-256, lower-case hex: its name within the conversation."""
+    name: _builtins.str
+    """The name it was sent with (its last path part; up to 200 characters)."""
+    content_type: _builtins.str
+    """The type read from its bytes (never the name's): image/png, image/jpeg,
+    image/gif, image/webp, application/pdf or "text/plain; charset=utf-8".
+    """
+    size: _builtins.int
+    """Bytes."""
+    width: _builtins.int
+    """An image's size in pixels when its header says it (PNG, GIF); else 0."""
+    height: _builtins.int
+    def __init__(
+        self,
+        *,
+        sha256: _builtins.str = ...,
+        name: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        size: _builtins.int = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "height", b"height", "name", b"name", "sha256", b"sha256", "size", b"size", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Attachment: _TypeAlias = Attachment  # noqa: Y015
 
 @_typing.final
 class CommandError(_message.Message):

@@ -327,6 +327,15 @@ class Site(_message.Message):
     QUOTA_MB_FIELD_NUMBER: _builtins.int
     TRANSCRIPT_RETENTION_DAYS_FIELD_NUMBER: _builtins.int
     ADDRESS_RETENTION_DAYS_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_MAX_KB_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_QUOTA_MB_FIELD_NUMBER: _builtins.int
+    WIDGET_COLOR_FIELD_NUMBER: _builtins.int
+    WIDGET_POSITION_FIELD_NUMBER: _builtins.int
+    WIDGET_AVATARS_FIELD_NUMBER: _builtins.int
+    PRECHAT_NAME_FIELD_NUMBER: _builtins.int
+    PRECHAT_EMAIL_FIELD_NUMBER: _builtins.int
+    PRECHAT_QUESTION_FIELD_NUMBER: _builtins.int
+    WIDGET_TEXTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Output only."""
     account_id: _builtins.str
@@ -348,6 +357,30 @@ class Site(_message.Message):
     """Visitors' stored addresses are truncated (IPv4 to /16, IPv6 to /32) this
     many days after the visit; unset: kept whole. 1 to 36500.
     """
+    attachment_max_kb: _builtins.int
+    """Attachments: the largest file, in KiB (0: the server's default, 10240);
+    up to 102400.
+    """
+    attachment_quota_mb: _builtins.int
+    """The site's files together, in MiB (0: the server's default, 1024)."""
+    widget_color: _builtins.str
+    """The widget's look (README, "Widget settings"): the brand colour, "#rgb"
+    or "#rrggbb" ("": the widget's blue), else INVALID_ARGUMENT "bad_color".
+    """
+    widget_position: _builtins.str
+    """"right" or "left" ("": the embed tag's data-position, else right); else
+    "bad_position".
+    """
+    widget_avatars: _builtins.bool
+    """Operators' avatars shown in the widget's header and bubbles."""
+    prechat_name: _builtins.str
+    """The pre-chat form's fields: "off", "optional" or "required" (else
+    "bad_field_mode"). A required one is enforced by the server: a chat does
+    not open without it ("name_required", "email_required",
+    "question_required").
+    """
+    prechat_email: _builtins.str
+    prechat_question: _builtins.str
     @_builtins.property
     def allowed_origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Pages of these origins may open the widget ("https://shop.example")."""
@@ -355,6 +388,12 @@ class Site(_message.Message):
     @_builtins.property
     def languages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Chat is enabled for these languages; empty: every language."""
+
+    @_builtins.property
+    def widget_texts(self) -> _containers.RepeatedCompositeFieldContainer[Global___WidgetText]:
+        """The widget's words per language, replacing its built-in ones; one entry
+        per language, language "" for every language without its own.
+        """
 
     def __init__(
         self,
@@ -369,10 +408,19 @@ class Site(_message.Message):
         quota_mb: _builtins.int = ...,
         transcript_retention_days: _builtins.int | None = ...,
         address_retention_days: _builtins.int | None = ...,
+        attachment_max_kb: _builtins.int = ...,
+        attachment_quota_mb: _builtins.int = ...,
+        widget_color: _builtins.str = ...,
+        widget_position: _builtins.str = ...,
+        widget_avatars: _builtins.bool = ...,
+        prechat_name: _builtins.str = ...,
+        prechat_email: _builtins.str = ...,
+        prechat_question: _builtins.str = ...,
+        widget_texts: _abc.Iterable[Global___WidgetText] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "address_retention_days", b"address_retention_days", "transcript_retention_days", b"transcript_retention_days"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "account_id", b"account_id", "address_retention_days", b"address_retention_days", "allowed_origins", b"allowed_origins", "id", b"id", "languages", b"languages", "name", b"name", "quota_mb", b"quota_mb", "timezone", b"timezone", "transcript_retention_days", b"transcript_retention_days", "typing_preview", b"typing_preview"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days", "_transcript_retention_days", b"_transcript_retention_days", "account_id", b"account_id", "address_retention_days", b"address_retention_days", "allowed_origins", b"allowed_origins", "attachment_max_kb", b"attachment_max_kb", "attachment_quota_mb", b"attachment_quota_mb", "id", b"id", "languages", b"languages", "name", b"name", "prechat_email", b"prechat_email", "prechat_name", b"prechat_name", "prechat_question", b"prechat_question", "quota_mb", b"quota_mb", "timezone", b"timezone", "transcript_retention_days", b"transcript_retention_days", "typing_preview", b"typing_preview", "widget_avatars", b"widget_avatars", "widget_color", b"widget_color", "widget_position", b"widget_position", "widget_texts", b"widget_texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__address_retention_days: _TypeAlias = _typing.Literal["address_retention_days"]  # noqa: Y015
     _WhichOneofArgType__address_retention_days: _TypeAlias = _typing.Literal["_address_retention_days", b"_address_retention_days"]  # noqa: Y015
@@ -384,6 +432,42 @@ class Site(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transcript_retention_days) -> _WhichOneofReturnType__transcript_retention_days | None: ...
 
 Global___Site: _TypeAlias = Site  # noqa: Y015
+
+@_typing.final
+class WidgetText(_message.Message):
+    """The widget's words in one language; an empty text keeps the built-in words."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    GREETING_FIELD_NUMBER: _builtins.int
+    OFFLINE_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """One the widget has words for (en, de, fr, es, ja, ar) or "" for every
+    other; else "unknown_language".
+    """
+    title: _builtins.str
+    """Up to 60 characters (else "text_too_long")."""
+    greeting: _builtins.str
+    """Up to 500 characters: the first thing the panel says."""
+    offline: _builtins.str
+    """Up to 500 characters: what the offline form says above its fields."""
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        title: _builtins.str = ...,
+        greeting: _builtins.str = ...,
+        offline: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["greeting", b"greeting", "language", b"language", "offline", b"offline", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WidgetText: _TypeAlias = WidgetText  # noqa: Y015
 
 @_typing.final
 class GetSiteRequest(_message.Message):
@@ -4272,3 +4356,131 @@ class EraseVisitorResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EraseVisitorResponse: _TypeAlias = EraseVisitorResponse  # noqa: Y015
+
+@_typing.final
+class UploadAttachmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    upload_id: _builtins.str
+    """Empty on the first call; then the id it answered."""
+    conversation_id: _builtins.str
+    """First call: the chat, the file's name and whole size, and a client id
+    for its message (1 to 64 characters).
+    """
+    name: _builtins.str
+    size: _builtins.int
+    client_msg_id: _builtins.str
+    offset: _builtins.int
+    """Where data goes: the bytes sent so far."""
+    data: _builtins.bytes
+    """Up to 1 MiB."""
+    def __init__(
+        self,
+        *,
+        upload_id: _builtins.str = ...,
+        conversation_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        size: _builtins.int = ...,
+        client_msg_id: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_msg_id", b"client_msg_id", "conversation_id", b"conversation_id", "data", b"data", "name", b"name", "offset", b"offset", "size", b"size", "upload_id", b"upload_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadAttachmentRequest: _TypeAlias = UploadAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class UploadAttachmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPLOAD_ID_FIELD_NUMBER: _builtins.int
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_FIELD_NUMBER: _builtins.int
+    upload_id: _builtins.str
+    received: _builtins.int
+    """Bytes received so far."""
+    seq: _builtins.int
+    """Once the file is whole: its message's seq (else 0) and the file."""
+    @_builtins.property
+    def attachment(self) -> _common_pb2.Attachment: ...
+    def __init__(
+        self,
+        *,
+        upload_id: _builtins.str = ...,
+        received: _builtins.int = ...,
+        seq: _builtins.int = ...,
+        attachment: _common_pb2.Attachment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment", "received", b"received", "seq", b"seq", "upload_id", b"upload_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadAttachmentResponse: _TypeAlias = UploadAttachmentResponse  # noqa: Y015
+
+@_typing.final
+class DownloadAttachmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    conversation_id: _builtins.str
+    sha256: _builtins.str
+    """The file's SHA-256, as its message's attachment names it."""
+    offset: _builtins.int
+    limit: _builtins.int
+    """Bytes wanted, at most (and by default) 1 MiB."""
+    def __init__(
+        self,
+        *,
+        conversation_id: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "limit", b"limit", "offset", b"offset", "sha256", b"sha256"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DownloadAttachmentRequest: _TypeAlias = DownloadAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class DownloadAttachmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTACHMENT_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    data: _builtins.bytes
+    """The bytes from the request's offset."""
+    @_builtins.property
+    def attachment(self) -> _common_pb2.Attachment: ...
+    def __init__(
+        self,
+        *,
+        attachment: _common_pb2.Attachment | None = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment", "data", b"data"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DownloadAttachmentResponse: _TypeAlias = DownloadAttachmentResponse  # noqa: Y015

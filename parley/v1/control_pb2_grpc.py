@@ -4712,3 +4712,148 @@ class Visitors:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AttachmentsStub:
+    """---- Attachments -----------------------------------------------------------------
+
+    Files in chats (README, "Attachments"): an operator in a chat sends one in
+    pieces, and reads one of a chat it has in sight. The file's message reaches
+    both sides like any message, its ChatMessage.attachment set.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.UploadAttachment = channel.unary_unary(
+                '/parley.v1.Attachments/UploadAttachment',
+                request_serializer=parley_dot_v1_dot_control__pb2.UploadAttachmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.UploadAttachmentResponse.FromString,
+                _registered_method=True)
+        self.DownloadAttachment = channel.unary_unary(
+                '/parley.v1.Attachments/DownloadAttachment',
+                request_serializer=parley_dot_v1_dot_control__pb2.DownloadAttachmentRequest.SerializeToString,
+                response_deserializer=parley_dot_v1_dot_control__pb2.DownloadAttachmentResponse.FromString,
+                _registered_method=True)
+
+
+class AttachmentsServicer:
+    """---- Attachments -----------------------------------------------------------------
+
+    Files in chats (README, "Attachments"): an operator in a chat sends one in
+    pieces, and reads one of a chat it has in sight. The file's message reaches
+    both sides like any message, its ChatMessage.attachment set.
+    """
+
+    def UploadAttachment(self, request, context):
+        """Send a file to a chat the caller is in, a piece at a time (each call up to
+        1 MiB of data): the first call names the chat, the file and its whole size
+        and gets an upload_id; the next ones give the upload_id and the offset of
+        their data (the bytes received so far). The call whose data completes the
+        file answers its seq and attachment, once the file and its message are
+        durable. An upload left for 5 minutes is dropped. Needs chat. Refused:
+        INVALID_ARGUMENT "attachment_too_large" (the site's limit),
+        "attachment_type_refused" (its bytes are not an image, a PDF or plain
+        text), "bad_offset", "unknown_upload"; FAILED_PRECONDITION
+        "attachment_quota_full", "conversation_closed"; PERMISSION_DENIED
+        "not_in_chat"; NOT_FOUND "unknown_conversation"; UNAVAILABLE
+        "rate_limited".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadAttachment(self, request, context):
+        """A piece of a file of a chat the caller has in sight (up to 1 MiB from
+        offset). Needs chat. NOT_FOUND "unknown_attachment" for a file the chat
+        does not reference.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AttachmentsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'UploadAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadAttachment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.UploadAttachmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.UploadAttachmentResponse.SerializeToString,
+            ),
+            'DownloadAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DownloadAttachment,
+                    request_deserializer=parley_dot_v1_dot_control__pb2.DownloadAttachmentRequest.FromString,
+                    response_serializer=parley_dot_v1_dot_control__pb2.DownloadAttachmentResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'parley.v1.Attachments', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('parley.v1.Attachments', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Attachments:
+    """---- Attachments -----------------------------------------------------------------
+
+    Files in chats (README, "Attachments"): an operator in a chat sends one in
+    pieces, and reads one of a chat it has in sight. The file's message reaches
+    both sides like any message, its ChatMessage.attachment set.
+    """
+
+    @staticmethod
+    def UploadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Attachments/UploadAttachment',
+            parley_dot_v1_dot_control__pb2.UploadAttachmentRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.UploadAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.v1.Attachments/DownloadAttachment',
+            parley_dot_v1_dot_control__pb2.DownloadAttachmentRequest.SerializeToString,
+            parley_dot_v1_dot_control__pb2.DownloadAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1682,3 +1682,106 @@ class VisitorsServicer(metaclass=_abc_1.ABCMeta):
         """
 
 def add_VisitorsServicer_to_server(servicer: VisitorsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class AttachmentsStub:
+    """---- Attachments -----------------------------------------------------------------
+
+    Files in chats (README, "Attachments"): an operator in a chat sends one in
+    pieces, and reads one of a chat it has in sight. The file's message reaches
+    both sides like any message, its ChatMessage.attachment set.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> AttachmentsAsyncStub: ...
+    UploadAttachment: _grpc.UnaryUnaryMultiCallable[_control_pb2.UploadAttachmentRequest, _control_pb2.UploadAttachmentResponse]
+    """Send a file to a chat the caller is in, a piece at a time (each call up to
+    1 MiB of data): the first call names the chat, the file and its whole size
+    and gets an upload_id; the next ones give the upload_id and the offset of
+    their data (the bytes received so far). The call whose data completes the
+    file answers its seq and attachment, once the file and its message are
+    durable. An upload left for 5 minutes is dropped. Needs chat. Refused:
+    INVALID_ARGUMENT "attachment_too_large" (the site's limit),
+    "attachment_type_refused" (its bytes are not an image, a PDF or plain
+    text), "bad_offset", "unknown_upload"; FAILED_PRECONDITION
+    "attachment_quota_full", "conversation_closed"; PERMISSION_DENIED
+    "not_in_chat"; NOT_FOUND "unknown_conversation"; UNAVAILABLE
+    "rate_limited".
+    """
+    DownloadAttachment: _grpc.UnaryUnaryMultiCallable[_control_pb2.DownloadAttachmentRequest, _control_pb2.DownloadAttachmentResponse]
+    """A piece of a file of a chat the caller has in sight (up to 1 MiB from
+    offset). Needs chat. NOT_FOUND "unknown_attachment" for a file the chat
+    does not reference.
+    """
+
+@_typing.type_check_only
+class AttachmentsAsyncStub(AttachmentsStub):
+    """---- Attachments -----------------------------------------------------------------
+
+    Files in chats (README, "Attachments"): an operator in a chat sends one in
+    pieces, and reads one of a chat it has in sight. The file's message reaches
+    both sides like any message, its ChatMessage.attachment set.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    UploadAttachment: _aio.UnaryUnaryMultiCallable[_control_pb2.UploadAttachmentRequest, _control_pb2.UploadAttachmentResponse]  # type: ignore[assignment]
+    """Send a file to a chat the caller is in, a piece at a time (each call up to
+    1 MiB of data): the first call names the chat, the file and its whole size
+    and gets an upload_id; the next ones give the upload_id and the offset of
+    their data (the bytes received so far). The call whose data completes the
+    file answers its seq and attachment, once the file and its message are
+    durable. An upload left for 5 minutes is dropped. Needs chat. Refused:
+    INVALID_ARGUMENT "attachment_too_large" (the site's limit),
+    "attachment_type_refused" (its bytes are not an image, a PDF or plain
+    text), "bad_offset", "unknown_upload"; FAILED_PRECONDITION
+    "attachment_quota_full", "conversation_closed"; PERMISSION_DENIED
+    "not_in_chat"; NOT_FOUND "unknown_conversation"; UNAVAILABLE
+    "rate_limited".
+    """
+    DownloadAttachment: _aio.UnaryUnaryMultiCallable[_control_pb2.DownloadAttachmentRequest, _control_pb2.DownloadAttachmentResponse]  # type: ignore[assignment]
+    """A piece of a file of a chat the caller has in sight (up to 1 MiB from
+    offset). Needs chat. NOT_FOUND "unknown_attachment" for a file the chat
+    does not reference.
+    """
+
+class AttachmentsServicer(metaclass=_abc_1.ABCMeta):
+    """---- Attachments -----------------------------------------------------------------
+
+    Files in chats (README, "Attachments"): an operator in a chat sends one in
+    pieces, and reads one of a chat it has in sight. The file's message reaches
+    both sides like any message, its ChatMessage.attachment set.
+    """
+
+    @_abc_1.abstractmethod
+    def UploadAttachment(
+        self,
+        request: _control_pb2.UploadAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.UploadAttachmentResponse, _abc.Awaitable[_control_pb2.UploadAttachmentResponse]]:
+        """Send a file to a chat the caller is in, a piece at a time (each call up to
+        1 MiB of data): the first call names the chat, the file and its whole size
+        and gets an upload_id; the next ones give the upload_id and the offset of
+        their data (the bytes received so far). The call whose data completes the
+        file answers its seq and attachment, once the file and its message are
+        durable. An upload left for 5 minutes is dropped. Needs chat. Refused:
+        INVALID_ARGUMENT "attachment_too_large" (the site's limit),
+        "attachment_type_refused" (its bytes are not an image, a PDF or plain
+        text), "bad_offset", "unknown_upload"; FAILED_PRECONDITION
+        "attachment_quota_full", "conversation_closed"; PERMISSION_DENIED
+        "not_in_chat"; NOT_FOUND "unknown_conversation"; UNAVAILABLE
+        "rate_limited".
+        """
+
+    @_abc_1.abstractmethod
+    def DownloadAttachment(
+        self,
+        request: _control_pb2.DownloadAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_control_pb2.DownloadAttachmentResponse, _abc.Awaitable[_control_pb2.DownloadAttachmentResponse]]:
+        """A piece of a file of a chat the caller has in sight (up to 1 MiB from
+        offset). Needs chat. NOT_FOUND "unknown_attachment" for a file the chat
+        does not reference.
+        """
+
+def add_AttachmentsServicer_to_server(servicer: AttachmentsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -92,6 +92,7 @@ class VisitorCommand(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
     DECLINE_INVITATION_FIELD_NUMBER: _builtins.int
+    PRECHAT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___VisitorHello:
         """Must come first on a stream; a second one is refused with "already_hello"."""
@@ -134,6 +135,12 @@ class VisitorCommand(_message.Message):
         refused with "no_invitation" when none is open.
         """
 
+    @_builtins.property
+    def prechat(self) -> Global___VisitorPrechat:
+        """The pre-chat form; answered by prechat_saved, or refused with
+        name_required, email_required, question_required or invalid_email.
+        """
+
     def __init__(
         self,
         *,
@@ -147,16 +154,50 @@ class VisitorCommand(_message.Message):
         page: Global___VisitorPage | None = ...,
         close: Global___VisitorClose | None = ...,
         decline_invitation: Global___VisitorDeclineInvitation | None = ...,
+        prechat: Global___VisitorPrechat | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "prechat", b"prechat", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choose", b"choose", "close", b"close", "command", b"command", "decline_invitation", b"decline_invitation", "hello", b"hello", "page", b"page", "prechat", b"prechat", "rate", b"rate", "read", b"read", "send", b"send", "ticket", b"ticket", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_command: _TypeAlias = _typing.Literal["hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close", "decline_invitation"]  # noqa: Y015
+    _WhichOneofReturnType_command: _TypeAlias = _typing.Literal["hello", "send", "rate", "typing", "read", "choose", "ticket", "page", "close", "decline_invitation", "prechat"]  # noqa: Y015
     _WhichOneofArgType_command: _TypeAlias = _typing.Literal["command", b"command"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_command) -> _WhichOneofReturnType_command | None: ...
 
 Global___VisitorCommand: _TypeAlias = VisitorCommand  # noqa: Y015
+
+@_typing.final
+class VisitorPrechat(_message.Message):
+    """The pre-chat form: who the visitor is (fields the site has off are not
+    taken; a returning visitor's replace what it gave before) and its question,
+    posted as the chat's first message with client_msg_id (answered by an ack).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    QUESTION_FIELD_NUMBER: _builtins.int
+    CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    email: _builtins.str
+    question: _builtins.str
+    client_msg_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        email: _builtins.str = ...,
+        question: _builtins.str = ...,
+        client_msg_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_msg_id", b"client_msg_id", "email", b"email", "name", b"name", "question", b"question"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorPrechat: _TypeAlias = VisitorPrechat  # noqa: Y015
 
 @_typing.final
 class VisitorDeclineInvitation(_message.Message):
@@ -377,6 +418,7 @@ class VisitorHello(_message.Message):
     USER_AGENT_FIELD_NUMBER: _builtins.int
     IP_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     site_id: _builtins.str
     """The site, one of the caller's account."""
     department_id: _builtins.str
@@ -422,6 +464,11 @@ class VisitorHello(_message.Message):
     server's. Another epoch: the server says epoch_changed and replays the
     open conversation from its start.
     """
+    conversation_id: _builtins.str
+    """The conversation last_seq is of; empty: the open one. Another than the
+    open one: the open one is replayed from its start (and a chat that closed
+    while the visitor was away, from last_seq, with its close).
+    """
     def __init__(
         self,
         *,
@@ -440,10 +487,11 @@ class VisitorHello(_message.Message):
         user_agent: _builtins.str = ...,
         ip: _builtins.str = ...,
         epoch: _builtins.str = ...,
+        conversation_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "email", b"email", "epoch", b"epoch", "ip", b"ip", "language", b"language", "last_seq", b"last_seq", "name", b"name", "page_title", b"page_title", "page_url", b"page_url", "referrer", b"referrer", "region_id", b"region_id", "site_id", b"site_id", "token", b"token", "tz_offset_minutes", b"tz_offset_minutes", "user_agent", b"user_agent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "department_id", b"department_id", "email", b"email", "epoch", b"epoch", "ip", b"ip", "language", b"language", "last_seq", b"last_seq", "name", b"name", "page_title", b"page_title", "page_url", b"page_url", "referrer", b"referrer", "region_id", b"region_id", "site_id", b"site_id", "token", b"token", "tz_offset_minutes", b"tz_offset_minutes", "user_agent", b"user_agent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -527,6 +575,7 @@ class VisitorEvent(_message.Message):
     EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
     INVITATION_FIELD_NUMBER: _builtins.int
     INVITATION_ENDED_FIELD_NUMBER: _builtins.int
+    PRECHAT_SAVED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___VisitorWelcome:
         """The answer to hello, after the replay it triggered."""
@@ -600,6 +649,10 @@ class VisitorEvent(_message.Message):
     def invitation_ended(self) -> Global___VisitorInvitationEnded:
         """The invitation is over (answered here or on another stream, expired)."""
 
+    @_builtins.property
+    def prechat_saved(self) -> Global___VisitorPrechatSaved:
+        """The pre-chat form is taken."""
+
     def __init__(
         self,
         *,
@@ -618,16 +671,41 @@ class VisitorEvent(_message.Message):
         epoch_changed: _common_pb2.EpochChanged | None = ...,
         invitation: Global___VisitorInvitation | None = ...,
         invitation_ended: Global___VisitorInvitationEnded | None = ...,
+        prechat_saved: Global___VisitorPrechatSaved | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "prechat_saved", b"prechat_saved", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "assigned", b"assigned", "closed", b"closed", "departments", b"departments", "epoch_changed", b"epoch_changed", "error", b"error", "event", b"event", "invitation", b"invitation", "invitation_ended", b"invitation_ended", "message", b"message", "prechat_saved", b"prechat_saved", "queued", b"queued", "rated", b"rated", "read", b"read", "ticket", b"ticket", "typing", b"typing", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed", "invitation", "invitation_ended"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["welcome", "message", "ack", "error", "queued", "assigned", "closed", "rated", "typing", "read", "departments", "ticket", "epoch_changed", "invitation", "invitation_ended", "prechat_saved"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
 Global___VisitorEvent: _TypeAlias = VisitorEvent  # noqa: Y015
+
+@_typing.final
+class VisitorPrechatSaved(_message.Message):
+    """The name ("" while none was given) and email the visitor is known by."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    email: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorPrechatSaved: _TypeAlias = VisitorPrechatSaved  # noqa: Y015
 
 @_typing.final
 class VisitorInvitation(_message.Message):
@@ -925,19 +1003,23 @@ class OperatorJoined(_message.Message):
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     OPERATOR_NAME_FIELD_NUMBER: _builtins.int
+    AVATAR_URL_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     """The visitor's chat."""
     operator_name: _builtins.str
     """The operator's display name."""
+    avatar_url: _builtins.str
+    """Its picture (an https URL); empty when none or the site shows none."""
     def __init__(
         self,
         *,
         conversation_id: _builtins.str = ...,
         operator_name: _builtins.str = ...,
+        avatar_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "operator_name", b"operator_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_url", b"avatar_url", "conversation_id", b"conversation_id", "operator_name", b"operator_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -56,6 +56,14 @@ async def test_show_update_and_rename(tmp_path: Path) -> None:
         assert (await ok("site", "quota", "5", "--site", site))["quota_mb"] == 5
         r = await cli("site", "update", site)
         assert r.exit_code == 2 and "give at least one of" in r.stderr
+        limits = await ok(
+            "site", "update", site, "--attachment-max-kb", "512", "--attachment-quota-mb", "20"
+        )
+        assert (limits["attachment_max_kb"], limits["attachment_quota_mb"]) == (512, 20)
+        r = await cli("site", "show", site)
+        assert "512 KiB a file, 20 MiB in all" in r.stdout
+        r = await cli("site", "update", site, "--attachment-max-kb", "999999")
+        assert r.exit_code != 0 and "attachment_max_kb" in r.stderr
 
         assert (await ok("department", "show", dept))["id"] == dept
         r = await cli("department", "show", dept)
@@ -225,3 +233,42 @@ async def test_lists_are_read_through_every_page(tmp_path: Path) -> None:
             client.close()
         r = await cli("group", "list", "--site", site)
         assert all(f"G{n}" in r.stdout for n in range(5))
+
+
+async def test_the_widget_settings_from_the_cli(tmp_path: Path) -> None:
+    """Look, pre-chat form and words per language: each language's words kept
+    apart and changed one at a time; a bad value refused with its code."""
+    async with running(tmp_path) as app:
+        assert app.owner is not None and app.demo is not None
+        cli = await logged_in(app, tmp_path, app.owner)
+        site = app.demo["site"]
+
+        async def ok(*args: str) -> Any:
+            r = await cli("--json", *args)
+            assert r.exit_code == 0, (args, r.output)
+            return orjson.loads(r.stdout)
+
+        s = await ok("site", "update", site, "--color", "#0A7D5A", "--position", "left",
+                     "--no-avatars", "--prechat-name", "required")  # fmt: skip
+        assert (s["widget_color"], s["widget_position"]) == ("#0a7d5a", "left")
+        assert (s.get("widget_avatars", False), s["prechat_name"]) == (False, "required")
+        await ok("site", "update", site, "--title", "Acme help")
+        await ok("site", "update", site, "--lang", "de", "--title", "Acme-Hilfe")
+        s = await ok("site", "update", site, "--lang", "de", "--greeting", "Willkommen.")
+        assert s["widget_texts"] == [
+            {"title": "Acme help"},
+            {"language": "de", "title": "Acme-Hilfe", "greeting": "Willkommen."},
+        ]
+        r = await cli("site", "show", site)
+        assert "words (de)" in r.stdout and "title: Acme-Hilfe; greeting: Willkommen." in r.stdout
+        for args, code in (
+            (("--color", "red"), "bad_color"),
+            (("--lang", "xx", "--title", "Hi"), "unknown_language"),
+            (("--lang", "de", "--title", "x" * 61), "text_too_long"),
+        ):
+            r = await cli("--json", "site", "update", site, *args)
+            assert r.exit_code == 1, r.output
+            assert orjson.loads(r.stderr)["error"]["code"] == code
+        r = await cli("site", "update", site, "--prechat-email", "sometimes")
+        assert r.exit_code == 2  # not one of off, optional, required
+        assert (await ok("site", "show", site))["widget_color"] == "#0a7d5a"

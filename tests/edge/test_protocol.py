@@ -26,6 +26,7 @@ from tests.samples import EVENTS, OPERATOR_ONLY, sample
 # Every frame type a client may send (frames.py's docstring), and one that is none.
 TYPES = [
     "hello", "choose", "page", "msg", "typing", "read", "close", "rate", "ticket", "ping", "x",
+    "prechat",
 ]  # fmt: skip
 COMMANDS = typing.get_args(Command)
 
@@ -47,6 +48,8 @@ VALID = [
         {"type": "choose", "department": "d1", "region": "r1"},
         {"type": "page", "url": "https://shop.test/a", "title": "A"},
         {"type": "decline_invitation"},
+        {"type": "prechat", "name": "Ana", "email": "a@b.test", "question": "Hi", "cid": "q1"},
+        {"type": "hello", "v": 1, "conversation": "c9", "last_seq": 4},
         {"type": "msg", "cid": "c1", "text": "hello"},
         {"type": "typing", "active": True, "text": "hel"},
         {"type": "read", "seq": 4},
@@ -89,6 +92,8 @@ frames = st.one_of(
             "name": json_values,
             "email": json_values,
             "tz": st.integers(-900, 900) | json_values,
+            "question": json_values,
+            "conversation": json_values,
         },
     ).map(orjson.dumps),
 )
@@ -185,6 +190,7 @@ def test_every_event_has_a_frame() -> None:
     documented = {
         "welcome", "departments", "msg", "ack", "typing", "read", "queued", "joined",
         "closed", "rated", "ticket_saved", "invitation", "invitation_ended", "error", "pong",
+        "prechat_saved",
     }  # fmt: skip
     kinds = {}
     for cls in EVENTS:

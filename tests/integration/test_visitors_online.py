@@ -9,12 +9,25 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import orjson
 import pytest
+from google.protobuf import field_mask_pb2
 
 from engine.chat.lobby import LEAVE_GRACE
 from engine.runtime import FakeClock
+from parley.v1 import common_pb2
 from parley.v1 import control_pb2 as pb
-from tests.integration.helpers import Visitor, error_info, on_duty, running, visitor_url
+from tests.control.test_cli import cli
+from tests.integration.helpers import (
+    Operator,
+    Visitor,
+    error_info,
+    on_duty,
+    owner,
+    running,
+    settled,
+    visitor_url,
+)
 from tests.integration.test_routing import advance
 from tests.integration.test_tenancy import account_b
 
@@ -166,3 +179,111 @@ async def test_another_accounts_visitor_is_unknown(tmp_path: Path) -> None:
         )
         assert welcome["visitor"] not in [v.visitor_id for v in listed.visitors]
         await b_visitor.close()
+
+
+async def test_the_invitation_words_open_the_transcript_once(tmp_path: Path) -> None:
+    """The words of an answered invitation are the chat's first message, the
+    inviter's under its display name: to the visitor, the operator's stream,
+    ListMessages and `parley transcript`, each once, and so after a restart."""
+    async with running(tmp_path) as app:
+        op = await on_duty(app)
+        me = await op.api.auth.GetMe(pb.GetMeRequest(), metadata=op.metadata)
+        visitor = await Visitor(visitor_url(app)).connect()
+        welcome = await visitor.hello(page="https://shop.example/")
+        invite = pb.InviteVisitorRequest(visitor_id=welcome["visitor"], text="Can I <b>help</b>?")
+        await op.api.visitors.InviteVisitor(invite, metadata=op.metadata)
+        await visitor.recv("invitation")
+        visitor.send({"type": "msg", "cid": "c1", "text": "yes please"})
+        words = await visitor.recv("msg")
+        assert (words["seq"], words["from"], words["text"]) == (1, "operator", "Can I <b>help</b>?")
+        assert words["name"] == me.display_name and words["name"]
+        ack = await visitor.recv("ack")
+        conv = ack["conversation"]
+        assert (ack["seq"], words["conversation"]) == (2, conv)
+        assert (await op.recv("assigned")).conversation_id == conv
+        streamed = [await op.recv("message"), await op.recv("message")]
+        assert [(m.seq, m.author_id, m.text) for m in streamed] == [
+            (1, me.id, "Can I <b>help</b>?"),
+            (2, welcome["visitor"], "yes please"),
+        ]
+        await settled(app, visitor, op)
+        said = [f for f in visitor.frames() if f["type"] == "msg" and f["from"] != "system"]
+        assert said == [words]  # then the notice that the inviter joined
+        before = await transcript(op, conv)
+        assert before[:2] == [
+            (1, common_pb2.AUTHOR_KIND_OPERATOR, me.display_name, "Can I <b>help</b>?"),
+            (2, common_pb2.AUTHOR_KIND_VISITOR, before[1][2], "yes please"),
+        ]
+        await visitor.close()
+
+    async with running(tmp_path) as app:  # the same data, a new process's engine
+        op = await on_duty(app)
+        assert await transcript(op, conv) == before
+        back = await Visitor(visitor_url(app)).connect()
+        again = await back.hello(token=welcome["token"], page="https://shop.example/")
+        assert again["conversation"] == conv
+        await settled(app, back)
+        replayed = [(f["seq"], f["text"]) for f in back.frames() if f["type"] == "msg"]
+        assert replayed == [(seq, text) for seq, _kind, _name, text in before]
+        creds = orjson.loads((tmp_path / "data" / "owner-credentials.json").read_bytes())
+        login = ("login", "--email", creds["email"], "--password", creds["password"])
+        assert (await cli(app, tmp_path, *login)).exit_code == 0
+        printed = await cli(app, tmp_path, "transcript", conv)
+        assert printed.exit_code == 0, printed.output
+        lines = [ln for ln in printed.output.splitlines() if "Can I <b>help</b>?" in ln]
+        assert len(lines) == 1 and "operator" in lines[0] and me.display_name in lines[0]
+        await back.close()
+
+
+async def transcript(op: Any, conv: str) -> list[tuple[int, int, str, str]]:
+    """(seq, author kind, author name, text) of every stored message, through the API."""
+    reply = await op.api.conversations.ListMessages(
+        pb.ListMessagesRequest(conversation_id=conv), metadata=op.metadata
+    )
+    return [(m.seq, m.author_kind, m.author_name, m.text) for m in reply.messages]
+
+
+async def test_a_custom_role_invites_visitors_only_once_given_it(tmp_path: Path) -> None:
+    """A custom role holds what it was given and nothing added later: one made
+    before invite_visitors existed (or without it) sees the visitors but its
+    invitation is refused, saying why; given the permission, the holder's open
+    session may invite at once."""
+    async with running(tmp_path) as app:
+        assert app.demo is not None
+        boss = await owner(app)
+        role = pb.Role(name="trainee", permissions=["chat", "view_config"])
+        await boss.api.roles.CreateRole(pb.CreateRoleRequest(role=role), metadata=boss.metadata)
+        trainee = pb.Operator(
+            email="tia@parley.local",
+            display_name="Tia",
+            role="trainee",
+            department_ids=[app.demo["department"]],
+        )
+        await boss.api.operators.CreateOperator(
+            pb.CreateOperatorRequest(operator=trainee, password="trainee-pass", max_chats=3),
+            metadata=boss.metadata,
+        )
+        tia = await Operator(app).login("tia@parley.local", "trainee-pass")
+        await tia.open()
+        visitor = await Visitor(visitor_url(app)).connect()
+        welcome = await visitor.hello(page="https://shop.example/")
+        api, md = tia.api.visitors, tia.metadata
+        listed = await api.ListOnlineVisitors(pb.ListOnlineVisitorsRequest(), metadata=md)
+        assert [v.visitor_id for v in listed.visitors] == [welcome["visitor"]]
+        invite = pb.InviteVisitorRequest(visitor_id=welcome["visitor"], text="Hello!")
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await api.InviteVisitor(invite, metadata=md)
+        assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert error_info(caught.value).reason.lower() == "permission_denied"
+        assert "trainee role may not invite visitors" in (caught.value.details() or "")
+
+        given = pb.Role(name="trainee", permissions=["chat", "view_config", "invite_visitors"])
+        await boss.api.roles.UpdateRole(
+            pb.UpdateRoleRequest(
+                role=given, update_mask=field_mask_pb2.FieldMask(paths=["permissions"])
+            ),
+            metadata=boss.metadata,
+        )
+        await api.InviteVisitor(invite, metadata=md)
+        assert (await visitor.recv("invitation"))["operator"] == "Tia"
+        await visitor.close()

@@ -12,10 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def smoke(name: str) -> tuple[str, list[dict[str, str]]]:
-    """Run ``loadtest.<name> --smoke``; its output and its table's rows."""
+def smoke(name: str, *extra: str) -> tuple[str, list[dict[str, str]]]:
+    """Run ``loadtest.<name> --smoke`` (and ``extra``); its output and its table's rows."""
     done = subprocess.run(
-        [sys.executable, "-m", f"loadtest.{name}", "--smoke"],
+        [sys.executable, "-m", f"loadtest.{name}", "--smoke", *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -83,6 +83,20 @@ def test_bench_e2e() -> None:
     for row in rows[1:]:
         p50, p99 = number(row["p50 send->operator"]), number(row["p99 send->operator"])
         assert 0 < p50 <= p99, row
+
+
+def test_bench_e2e_split() -> None:
+    out, rows = smoke("bench_e2e", "--split")
+    assert "errors seen: 0" in out and "Machine: " in out
+    assert [r["mode"] for r in rows] == ["parley serve (one process)", "parley engine + 1 edge"]
+    for row in rows:
+        assert number(row["messages/s"]) > 0, row
+        p50, p99, p999 = (number(row[c]) for c in ("p50", "p99", "p99.9"))
+        assert 0 < p50 <= p99 <= p999, row
+    # CPU per message, read from /proc for each process: the server, then the
+    # engine and the edge apart.
+    assert rows[0]["CPU per message"].startswith("server ")
+    assert "engine " in rows[1]["CPU per message"] and " + edge " in rows[1]["CPU per message"]
 
 
 def test_bench_journal() -> None:

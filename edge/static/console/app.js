@@ -7,13 +7,15 @@ import {t} from "./i18n.js";
 import {Bridge, login} from "./bridge.js";
 import {State} from "./state.js";
 import {drawLists} from "./list.js";
-import {drawChat} from "./chat.js";
+import {drawChat, showOlder} from "./chat.js";
 import {drawVisitor} from "./visitor.js";
 import {wireComposer} from "./composer.js";
+import {wireAttachments} from "./attachments.js";
 import {actionsDialog, actionEvent, loadDepartments} from "./actions.js";
 import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagues.js";
 import {closeDialog, refreshDialog} from "./dialogs.js";
 import {Nav} from "./nav.js";
+import {closeMenu, drawMenu, wireMenu} from "./menu.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -32,22 +34,30 @@ function banner(text, kind) {
   el.hidden = !text;
 }
 
-/** Redraw once after the current batch of changes. */
+/** Redraw once after the current batch of changes: every batch that comes
+    before the next frame is drawn in that frame, once. A timer stands in when
+    no frame comes soon (a hidden tab paints none, yet keeps its title and read
+    marks; a flood of events can hold frames back). */
 function draw() {
   if (drawQueued) return;
   drawQueued = true;
-  setTimeout(() => {
-    drawQueued = false;
-    if (!state) return;
-    drawLists(state, act, Date.now());
-    drawChat(state);
-    drawVisitor(state.chats.get(state.openId));
-    $("status").value = state.me.status || "offline";
-    drawTeam(state, extras);
-    refreshDialog();
-    markRead();
-    nav.drawn(state);
-  }, 0);
+  const run = () => { if (drawQueued) drawNow(); };
+  if (!document.hidden) requestAnimationFrame(run);
+  setTimeout(run, document.hidden ? 50 : 100);
+}
+
+function drawNow() {
+  drawQueued = false;
+  if (!state) return;
+  drawLists(state, act, Date.now());
+  drawChat(state);
+  drawVisitor(state.chats.get(state.openId));
+  $("status").value = state.me.status || "offline";
+  drawTeam(state, extras);
+  refreshDialog();
+  markRead();
+  nav.drawn(state);
+  drawMenu();
 }
 
 function command(c) { return bridge.send([c]); }
@@ -65,7 +75,7 @@ async function openChat(id) {
   state.openId = id;
   const chat = state.chat(id);
   $("composer").value = chat.draft;
-  draw();
+  drawNow();  // a click is answered in its own frame
   if (chat.messages.size < 30) await loadOlder(chat);  // a resumed chat holds only the newest
   loadVisitor(chat);
 }
@@ -80,6 +90,7 @@ async function loadVisitor(chat) {
 
 /** The page of messages before the oldest held (or the last page). */
 export async function loadOlder(chat) {
+  if (showOlder(chat)) { draw(); return; }  // held already, not drawn yet
   if (chat.loadingOlder || chat.firstLoaded === 1) return;
   const request = {conversation_id: chat.id, page_size: 30};
   if (chat.firstLoaded) request.before_seq = chat.firstLoaded;
@@ -91,6 +102,7 @@ export async function loadOlder(chat) {
       request, "parley.v1.ListMessagesResponse");
     for (const m of page.messages) chat.add(m, false);
     if (!page.messages.length) chat.firstLoaded = 1;  // nothing older
+    showOlder(chat);
   } catch (err) { void err; } finally { chat.loadingOlder = false; draw(); }
 }
 
@@ -176,6 +188,7 @@ function start(token) {
   });
   window.parleyConsole = {drop: () => bridge.drop(), state: () => state};
   wireComposer({state: () => state, bridge: () => bridge, draw, loadOlder});
+  if (!$("attach")) wireAttachments(() => state && state.openId);
   wireTeam(extras);
   bridge.start();
 }
@@ -189,6 +202,7 @@ async function signOut(message) {
     ending.stop();
   }
   closeDialog();
+  closeMenu();
   $("team").hidden = true;
   state = null;
   nav.stop();
@@ -221,6 +235,7 @@ function setUp() {
     } finally { button.disabled = false; }
   });
   $("sign-out").addEventListener("click", () => signOut(""));
+  wireMenu();
   $("status").addEventListener("change", (e) => { command({status: {status: e.target.value}}); });
   $("close-chat").addEventListener("click", () => { command({close: {conversation_id: state.openId}}); });
   $("accept-offer").addEventListener("click", () => act("accept", state.openId));

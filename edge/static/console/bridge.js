@@ -4,7 +4,9 @@
 //
 // A lost socket reconnects by itself with a growing delay (capped at 10 s),
 // except for the closes that mean "sign in again" (4401, 4403) or a bad frame
-// (4400). Each hello carries the resume points the caller keeps (its last seq
+// (4400). When the browser says the network is back (the "online" event) or
+// the tab is shown again, a waiting reconnect goes at once rather than after
+// the rest of its delay. Each hello carries the resume points the caller keeps (its last seq
 // per chat), so the stream replays exactly what was missed.
 import {decode, encode} from "./codec.js";
 
@@ -60,9 +62,21 @@ export class Bridge {
     this.ready = false;
     this.stopped = false;
     this.timer = null;
+    this.soon = () => this.retryNow();
+    addEventListener("online", this.soon);
+    document.addEventListener("visibilitychange", this.soon);
+  }
+
+  /** A reconnect waiting out its delay goes now (the network is back). */
+  retryNow() {
+    if (this.stopped || this.ws || this.timer === null || document.hidden) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.start();
   }
 
   start() {
+    this.timer = null;
     if (this.stopped) return;
     this.on.state(this.attempt ? "reconnecting" : "connecting");
     const ws = new WebSocket(socketUrl("/v1/console"));
@@ -119,6 +133,8 @@ export class Bridge {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    removeEventListener("online", this.soon);
+    document.removeEventListener("visibilitychange", this.soon);
     if (this.ws) this.ws.close(1000);
     this.ws = null;
   }

@@ -5,6 +5,7 @@
 import {h, fill, $} from "./dom.js";
 import {t, clock, stamp} from "./i18n.js";
 import {AUTHOR} from "./state.js";
+import {attachmentView} from "./attachments.js";
 
 /** Draw the open chat of ``state`` (or the empty prompt). */
 export function drawChat(state) {
@@ -12,7 +13,7 @@ export function drawChat(state) {
   document.body.classList.toggle("chat-open", Boolean(chat));
   $("chat-empty").hidden = Boolean(chat);
   $("chat-body").hidden = !chat;
-  if (!chat) return;
+  if (!chat) { shownId = ""; return; }
   $("chat-title").textContent = chat.name;
   const canWrite = chat.mine && !chat.closed;
   $("close-chat").hidden = !canWrite;
@@ -27,14 +28,66 @@ export function drawChat(state) {
     : "";
 }
 
+// The transcript is drawn by key: a message's row is made once (a seq names one
+// message for good) and new ones are put in their place; switching chats draws
+// only the newest WINDOW messages, and scrolling up shows WINDOW more of those
+// held before asking the server for older ones (app.js's loadOlder).
+const WINDOW = 50;
+let shownId = "";           // the chat the transcript shows
+let floor = 0;              // the lowest seq shown (0: every one held)
+const items = new Map();    // seq -> row
+const pendingRows = new Map();  // client id -> {el, failed}
+
+/** Show more of the open chat's held messages; false when all are shown. */
+export function showOlder(chat) {
+  if (chat.id !== shownId || !floor) return false;
+  const seqs = [...chat.messages.keys()].sort((a, b) => a - b);
+  const at = seqs.findIndex((seq) => seq >= floor);
+  if (at <= 0) return false;
+  floor = at > WINDOW ? seqs[at - WINDOW] : 0;
+  return true;
+}
+
 function drawTranscript(state, chat) {
   const log = $("transcript");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   const fromBottom = log.scrollHeight - log.scrollTop;
-  const sameChat = log.dataset.chat === chat.id;
-  const items = chat.ordered().map((m) => message(state, m));
-  for (const [cid, sent] of chat.pending) items.push(pendingItem(state, cid, sent));
-  fill(log, chat.loadingOlder ? h("div", {class: "older"}, t("older")) : null, items);
+  // A message once held stays held: one shown but gone means the chat was
+  // dropped (its epoch changed) and is drawn anew.
+  let sameChat = shownId === chat.id && log.dataset.chat === chat.id;
+  for (const seq of items.keys()) if (sameChat && !chat.messages.has(seq)) sameChat = false;
+  if (!sameChat) {
+    shownId = chat.id;
+    const held = chat.messages.size;
+    floor = held > WINDOW ? [...chat.messages.keys()].sort((a, b) => a - b)[held - WINDOW] : 0;
+    items.clear();
+    pendingRows.clear();
+    fill(log, h("div", {class: "older", hidden: true}, t("older")));
+  }
+  log.firstElementChild.hidden = !chat.loadingOlder;
+  const seqs = [...chat.messages.keys()].sort((a, b) => a - b);
+  const wanted = floor ? seqs.filter((seq) => seq >= floor) : seqs;
+  // Pending sends stay last, in the order they were written.
+  for (const [cid, row] of pendingRows) {
+    const sent = chat.pending.get(cid);
+    if (!sent || (sent.failed || "") !== row.failed) { row.el.remove(); pendingRows.delete(cid); }
+  }
+  for (const [cid, sent] of chat.pending) {
+    if (pendingRows.has(cid)) continue;
+    const el = pendingItem(state, cid, sent);
+    log.append(el);
+    pendingRows.set(cid, {el, failed: sent.failed || ""});
+  }
+  let next = pendingRows.size ? pendingRows.values().next().value.el : null;
+  for (let i = wanted.length - 1; i >= 0; i--) {
+    let el = items.get(wanted[i]);
+    if (!el) {
+      el = message(state, chat.messages.get(wanted[i]));
+      log.insertBefore(el, next);
+      items.set(wanted[i], el);
+    }
+    next = el;
+  }
   log.dataset.chat = chat.id;
   // New at the bottom: follow it when reading the end; older ones prepended:
   // keep the same messages in sight.
@@ -52,7 +105,7 @@ function message(state, m) {
       who ? h("span", {class: "author"}, who) : null,
       kind === "note" ? h("span", {class: "tag"}, t("note")) : null,
       h("time", {datetime: when.toISOString(), title: stamp.format(when)}, clock.format(when))),
-    h("p", {class: "text"}, m.text));
+    m.attachment && m.attachment.sha256 ? attachmentView(m.conversation_id || state.openId, m.attachment) : h("p", {class: "text"}, m.text));
 }
 
 function pendingItem(state, cid, sent) {

@@ -14,6 +14,7 @@ let next = "";            // the next page's token of the list shown
 let asked = null;         // the request of the list shown
 let reading = null;       // {id, next} of the transcript open
 let operatorsLoaded = false;
+let preset = null;        // a report figure's filter (reports.js), until cleared
 
 /** Wire the page once; ``ctx`` gives state() and call(method, input, request, output). */
 export function wireHistory(ctx) {
@@ -22,6 +23,21 @@ export function wireHistory(ctx) {
   $("history-more").addEventListener("click", () => more());
   $("history-back").addEventListener("click", () => closeTranscript());
   $("history-older").addEventListener("click", () => readMore());
+  $("history-preset-clear").addEventListener("click", () => {
+    preset = null;
+    $("history-preset").hidden = true;
+    search();
+    $("history-query").focus();
+  });
+}
+
+/** Show the chats of a report's figure next: ``f`` a ConversationFilter, ``label`` what it counts. */
+export function filterHistory(f, label) {
+  preset = f;
+  asked = null;
+  for (const id of ["history-query", "history-from", "history-to", "history-status", "history-rating", "history-operator"]) $(id).value = "";
+  $("history-preset-text").textContent = t("rFromReport", {x: label});
+  $("history-preset").hidden = false;
 }
 
 /** The page is shown: fill the operator filter once, list the newest. */
@@ -45,7 +61,7 @@ async function loadOperators() {
 }
 
 function filter() {
-  const f = {};
+  const f = preset ? {...preset} : {};
   const from = $("history-from").value;
   const to = $("history-to").value;
   if (from) f.start_time_ms = new Date(from + "T00:00").getTime();

@@ -63,6 +63,8 @@ const WORDS = {
     newVisitor: "New", returning: "Returning", inChat: "In a chat", invitedAlready: "Invited",
     cameFrom: "from {x}", invite: "Invite", inviteWho: "Invite {x} to chat", inviteWords: "Your words",
     inviteDefault: "Hello! Can I help you with anything?", inviteNotAllowed: "Your role may not invite visitors",
+    whyInviteInChat: "Already in a chat: no invitation needed.", whyInviteInvited: "Already invited: waiting for the answer.",
+    menu: "Menu", menuNew: "something new",
     invitationSent: "{x} is invited.", invitation_accepted: "Your invitation was accepted: the chat is yours.",
     invitation_declined: "Your invitation was declined.", invitation_expired: "Your invitation expired unanswered.",
     invitation_left: "The visitor left before answering.",
@@ -129,6 +131,8 @@ const WORDS = {
     newVisitor: "Neu", returning: "Wiederkehrend", inChat: "Im Chat", invitedAlready: "Eingeladen",
     cameFrom: "von {x}", invite: "Einladen", inviteWho: "{x} zum Chat einladen", inviteWords: "Ihre Worte",
     inviteDefault: "Hallo! Kann ich Ihnen helfen?", inviteNotAllowed: "Ihre Rolle darf keine Besucher einladen",
+    whyInviteInChat: "Schon in einem Chat: keine Einladung nötig.", whyInviteInvited: "Schon eingeladen: die Antwort steht aus.",
+    menu: "Menü", menuNew: "etwas Neues",
     invitationSent: "{x} ist eingeladen.", invitation_accepted: "Ihre Einladung wurde angenommen: der Chat gehört Ihnen.",
     invitation_declined: "Ihre Einladung wurde abgelehnt.", invitation_expired: "Ihre Einladung ist unbeantwortet abgelaufen.",
     invitation_left: "Der Besucher ist gegangen, bevor er antwortete.",
@@ -154,3 +158,11 @@ export function since(ms) {
   if (s < 3600) return Math.floor(s / 60) + " min";
   return Math.floor(s / 3600) + " h";
 }
+
+/** A page's own words, added by its module at load: {en: {...}, de: {...}}. */
+export function addWords(more) {
+  for (const [language, words] of Object.entries(more)) Object.assign(WORDS[language] || (WORDS[language] = {}), words);
+}
+
+/** Whether ``key`` has words (in the console's language or English). */
+export function hasWord(key) { return Boolean(WORDS[lang][key] || WORDS.en[key]); }

@@ -70,6 +70,10 @@ export function wireKeys(app) {
   register({id: "page.tickets", keys: "Alt+I", title: () => t("tickets"), when: () => app.state() && app.state().can("view_tickets"),
     run: () => app.page("tickets")});
   register({id: "page.visitors", keys: "Alt+V", title: () => t("visitorsPage"), run: () => app.page("visitors")});
+  register({id: "page.reports", keys: "Alt+E", title: () => t("reportsPage"), when: () => app.state() && app.state().can("view_statistics"),
+    run: () => app.page("reports")});
+  register({id: "page.admin", keys: "Alt+S", title: () => t("adminPage"), when: () => !document.getElementById("page-admin").hidden,
+    run: () => app.page("admin")});
   register({id: "notify.on", title: () => t("notifyEnable"), when: app.notifyOff, run: app.notifyOn});
   register({id: "status.online", title: () => t("goOnline"), run: () => app.command({status: {status: "online"}})});
   register({id: "status.away", title: () => t("goAway"), run: () => app.command({status: {status: "away"}})});

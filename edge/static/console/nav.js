@@ -12,14 +12,19 @@ import {t} from "./i18n.js";
 import {Notifier, titled} from "./notify.js";
 import {wireKeys} from "./keys.js";
 import {wirePalette} from "./palette.js";
-import {wireHistory, showHistory} from "./history.js";
+import {wireHistory, showHistory, filterHistory} from "./history.js";
 import {wireTickets, showTickets} from "./tickets.js";
 import {wireVisitors, showVisitors, visitorEvents} from "./visitors.js";
+import {wireReports, showReports} from "./reports.js";
+import {wireAdmin, showAdmin, allowedSections} from "./admin.js";
 
 const SEQS_KEY = "parley.console.seqs";
 const EPOCH_KEY = "parley.console.epoch";  // the epoch the kept seqs belong to
 const KEEP = 500;              // chats whose resume points are kept
-const PAGES = ["chats", "history", "tickets", "visitors"];
+const PAGES = ["chats", "history", "tickets", "visitors", "reports", "admin"];
+// The pages a role must hold something for (the server refuses their calls anyway).
+const GATED = {tickets: (s) => s.can("view_tickets"), reports: (s) => s.can("view_statistics"),
+  admin: (s) => allowedSections(s).length > 0};
 
 export class Nav {
   /** ``app``: state(), bridge(), command(c), open(id), act(action, id), call(...). */
@@ -38,6 +43,8 @@ export class Nav {
     wireHistory(ctx);
     wireTickets(ctx);
     wireVisitors(ctx);
+    wireReports({...ctx, drill: (f, label) => { filterHistory(f, label); this.page("history"); }});
+    wireAdmin(ctx);
     for (const name of PAGES) $("page-" + name).addEventListener("click", () => this.page(name));
     $("notify-on").addEventListener("click", () => this.enable("on"));
     $("notify-off").addEventListener("click", () => this.enable("off"));
@@ -110,8 +117,10 @@ export class Nav {
   /** After each draw: the title's count and which pages the role may see. */
   drawn(state) {
     titled(Notifier.unread(state));
-    $("page-tickets").hidden = !state.can("view_tickets");
-    if (this.current === "tickets" && !state.can("view_tickets") && state.role.name) this.page("chats");
+    for (const [name, may] of Object.entries(GATED)) {
+      $("page-" + name).hidden = !may(state);
+      if (this.current === name && !may(state) && state.role.name) this.page("chats");
+    }
     this.save();
   }
 
@@ -129,6 +138,8 @@ export class Nav {
     showVisitors(name === "visitors");
     if (name === "history") showHistory();
     else if (name === "tickets") showTickets();
+    else if (name === "reports") showReports();
+    else if (name === "admin") showAdmin();
   }
 
   /** The palette's chat items: every listed chat, in the lists' order. */

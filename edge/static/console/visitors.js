@@ -73,7 +73,10 @@ async function list(first) {
 
 function row(v) {
   const may = app.state() && app.state().can("invite_visitors");
-  const why = !may ? t("inviteNotAllowed") : v.conversation_id ? t("inChat") : v.invited_by ? t("invitedAlready") : "";
+  // Why Invite cannot be used, said beside it (not only to a pointer's tooltip).
+  const why = !may ? t("inviteNotAllowed") : v.conversation_id ? t("whyInviteInChat")
+    : v.invited_by ? t("whyInviteInvited") : "";
+  const whyId = why ? "why-invite-" + v.visitor_id : null;
   const facts = [
     since(Date.now() - Number(v.arrived_ms)),
     v.returning ? t("returning") : t("newVisitor"),
@@ -85,8 +88,9 @@ function row(v) {
     h("span", {class: "who"}, v.name || t("visitor")),
     h("span", {class: "page"}, [v.page_title, v.page_url].filter(Boolean).join(" · ")),
     h("span", {class: "meta"}, facts.join(" · ")),
-    h("button", {type: "button", class: "invite", disabled: Boolean(why), title: why || null,
-      "aria-label": t("inviteWho", {x: v.name || t("visitor")}), onclick: () => invite(v)}, t("invite")));
+    h("button", {type: "button", class: "invite", disabled: Boolean(why), "aria-describedby": whyId,
+      "aria-label": t("inviteWho", {x: v.name || t("visitor")}), onclick: () => invite(v)}, t("invite")),
+    why ? h("span", {class: "invite-why", id: whyId}, why) : null);
 }
 
 function invite(v) {

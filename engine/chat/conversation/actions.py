@@ -60,8 +60,13 @@ def join(chat: ConversationState, op_id: str, name: str, invisible: bool, ctx: C
         chat.notice(f"{name} joined {how}", None, ctx, kind="note")
     else:
         chat.operators[op_id] = name
-        joined = OperatorJoined(chat.id, name)
-        chat.notice(f"{name} joined the chat", chat.subscribers.later_to_visitors(joined), ctx)
+        joined = OperatorJoined(chat.id, name, chat.avatar_of(op_id, ctx))
+        chat.notice(
+            f"{name} joined the chat",
+            chat.subscribers.later_to_visitors(joined),
+            ctx,
+            code=("joined", name),
+        )
     chat.card(ctx)
 
 
@@ -75,9 +80,9 @@ def leave(chat: ConversationState, op_id: str, ctx: Context) -> None:
     if invisible:
         chat.notice(f"{name} left", None, ctx, kind="note")
     elif chat.operators or chat.status != "active":
-        chat.notice(f"{name} left the chat", None, ctx)
+        chat.notice(f"{name} left the chat", None, ctx, code=("left", name))
     else:
-        requeue(chat, f"{name} left the chat; finding another operator", ctx)
+        requeue(chat, f"{name} left the chat; finding another operator", ctx, code=("left", name))
     chat.card(ctx)
 
 
@@ -113,7 +118,12 @@ def _claim(chat: ConversationState, action: ClaimAction, reply: Reply | None, ct
         if isinstance(action, TransferToOperator) and target in chat.operators:
             # The colleague is in the chat already: handing over is leaving.
             _drop(chat, action.by_id, ctx)
-            chat.notice(f"{by} transferred the chat to {chat.operators[target]}", None, ctx)
+            chat.notice(
+                f"{by} transferred the chat to {chat.operators[target]}",
+                None,
+                ctx,
+                code=("transferred", by, chat.operators[target]),
+            )
             chat.card(ctx)
             if reply is not None:
                 reply(None, None)
@@ -164,17 +174,19 @@ def _settle(chat: ConversationState, done: ClaimDone, ctx: Context) -> None:
     ctx.ref(OPERATOR, target).tell(ConfirmClaim(chat.id))
     chat.invisible.pop(target, None)
     chat.operators[target] = target_name
-    joined = OperatorJoined(chat.id, target_name)
+    joined = OperatorJoined(chat.id, target_name, chat.avatar_of(target, ctx))
     if isinstance(action, InviteOperator):
         by = chat.operators.get(action.by_id) or chat.invisible.get(action.by_id, "")
-        text = f"{by} invited {target_name}"
+        text, code = f"{by} invited {target_name}", ("invited", by, target_name)
     elif isinstance(action, TransferToOperator):
         by = _drop(chat, action.by_id, ctx)
         text = f"{by} transferred the chat to {target_name}"
+        code = ("transferred", by, target_name)
     else:
         by = _drop(chat, action.from_id, ctx)
         text = f"{target_name} took over the chat from {by}"
-    chat.notice(text, chat.subscribers.later_to_visitors(joined), ctx)
+        code = ("took_over", by, target_name)
+    chat.notice(text, chat.subscribers.later_to_visitors(joined), ctx, code=code)
     chat.card(ctx)
     if reply is not None:
         reply(None, None)
@@ -212,7 +224,7 @@ def transfer_to_department(chat: ConversationState, by_id: str, dept_id: str, ct
     chat.operators.clear()
     chat.invisible.clear()
     chat.info = dataclasses.replace(info, department_id=dept_id, region_id="")
-    requeue(chat, f"{by} transferred the chat to {dept.name}", ctx)
+    requeue(chat, f"{by} transferred the chat to {dept.name}", ctx, code=("moved", dept.name))
     chat.card(ctx)
 
 
@@ -264,7 +276,8 @@ def status_done(chat: ConversationState, done: StatusDone, ctx: Context) -> None
         "not_waiting": f"{done.name} marked the visitor as not waiting",
         "active": f"{done.name} took the chat back",
     }[done.status]
-    chat.notice(text, None, ctx, kind="system" if done.status != "not_waiting" else "note")
+    kind = "system" if done.status != "not_waiting" else "note"
+    chat.notice(text, None, ctx, kind=kind, code=(done.status, done.name))
     chat.card(ctx)
     if done.reply is not None:
         done.reply(None, None)

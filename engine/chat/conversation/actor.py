@@ -34,6 +34,7 @@ from engine.chat.messages import (
     Post,
     QueuePositionChanged,
     Rate,
+    RenameVisitor,
     ReplayMissed,
     SetChatStatus,
     SetTyping,
@@ -87,8 +88,8 @@ class Conversation(Actor[ConversationCommand | StatusDone, ChatServices]):
             case OperatorLeft(op_id, requeue):
                 lifecycle.operator_left(chat, op_id, requeue, ctx)
                 return None
-            case Start(info):
-                return lifecycle.start(chat, info, ctx)
+            case Start(info, invitation):
+                return lifecycle.start(chat, info, invitation, ctx)
             case AssignTo(operator_id, operator_name):
                 lifecycle.assign(chat, operator_id, operator_name, ctx)
                 return None
@@ -107,6 +108,9 @@ class Conversation(Actor[ConversationCommand | StatusDone, ChatServices]):
                 return receipts.rate(chat, visitor_id, score, comment, ctx)
             case GetConversation():
                 return chat.summary()
+            case RenameVisitor(name, email):
+                lifecycle.rename_visitor(chat, name, email, ctx)
+                return None
             case ReplayMissed(sink):
                 lifecycle.replay_missed(chat, sink, ctx)  # replies when the replay is done
                 return None

@@ -21,7 +21,7 @@ import logging
 
 from engine.chat import notify
 from engine.chat.conversation.state import ConversationState
-from engine.chat.events import Closed, Event, MessageEvent, OperatorJoined, Queued, Sink
+from engine.chat.events import Closed, Event, FileRef, MessageEvent, OperatorJoined, Queued, Sink
 from engine.chat.journal import MESSAGES
 from engine.chat.kinds import OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
@@ -30,13 +30,14 @@ from engine.chat.messages import (
     ConversationInfo,
     Dequeue,
     Enqueue,
+    InvitationWords,
     MissedReply,
     Post,
     Released,
 )
 from engine.chat.services import Context
 from engine.errors import FailedPrecondition, PermissionDenied
-from engine.persistence.schema import WAITING, Op
+from engine.persistence.schema import FILE_REFS, WAITING, Op
 
 log = logging.getLogger("parley.conversation")
 
@@ -49,8 +50,20 @@ _SYSTEM_CLOSE = {
 }
 
 
-def start(chat: ConversationState, info: ConversationInfo, ctx: Context) -> str:
-    """Queued in the department's line (a second start is a no-op). Reply: the id."""
+def start(
+    chat: ConversationState,
+    info: ConversationInfo,
+    invitation: InvitationWords | None,
+    ctx: Context,
+) -> str:
+    """Queued in the department's line (a second start is a no-op). Reply: the id.
+
+    A chat that answers an operator's invitation starts with the invitation's
+    words, the inviter's message of seq 1 (the visitor's answer comes after
+    them: its post is queued behind this start). The message, the record and
+    the place in line are one commit, so a restart finds all of them or none,
+    and a second start (the record is there) stores nothing again. The words
+    do not answer the chat: until an operator writes in it, it can be missed."""
     if chat.info is not None:
         return chat.id
     chat.info = info
@@ -60,7 +73,18 @@ def start(chat: ConversationState, info: ConversationInfo, ctx: Context) -> str:
     # or neither.
     key, op = _waiting_op(chat, info, ctx)
     hooks = notify.chat_ops(ctx.services, info, "chat.started", visitor_name=info.visitor_name)
-    ctx.services.store.write([chat.record_op(), op, *hooks], _log_failure)
+    if invitation is None:
+        ctx.services.store.write([chat.record_op(), op, *hooks], _log_failure)
+    else:
+        by, name, text = invitation.operator_id, invitation.operator_name, invitation.text
+        draft = MessageEvent(chat.id, 0, "operator", by, name, text, "", 0)
+        said = notify.chat_ops(
+            ctx.services, info, "message", author_kind="operator", author_id=by,
+            author_name=name, text=text, client_msg_id="",
+        )  # fmt: skip
+        chat.journal.append(
+            draft, ctx, on_committed=chat.on_post, extra=[op, *hooks, *said], with_state=True
+        )
     ctx.ref(QUEUE, info.department_id).tell(Enqueue(info, key))
     chat.card(ctx)
     return chat.id
@@ -96,14 +120,25 @@ def post(chat: ConversationState, post: Post, ctx: Context) -> int | None:
         post.text,
         post.client_msg_id,
         0,
+        post.attachment,
     )
     hooks = notify.chat_ops(
         ctx.services, info, "message", author_kind=post.author_kind, author_id=post.author_id,
         author_name=post.author_name, text=post.text, client_msg_id=post.client_msg_id,
     )  # fmt: skip
+    if post.attachment is not None:
+        # The file's reference, in the message's commit: the file is kept (and
+        # served to this chat) exactly while a stored message names it.
+        hooks = [*hooks, attachment_ref(info.site_id, chat.id, post.attachment, ctx)]
     return chat.journal.append(
         draft, ctx, answer=True, on_committed=chat.on_post, tag=post.origin, extra=hooks
     )
+
+
+def attachment_ref(site_id: str, conv_id: str, f: FileRef, ctx: Context) -> Op:
+    """The write of a conversation's reference to a stored file."""
+    doc = {"n": f.name, "t": f.content_type, "z": f.size, "w": f.width, "h": f.height}
+    return FILE_REFS.put(site_id, f.digest, conv_id, {**doc, "ms": ctx.clock.wall_ms()})
 
 
 def _operator_writes(chat: ConversationState, op_id: str, ctx: Context) -> None:
@@ -113,8 +148,13 @@ def _operator_writes(chat: ConversationState, op_id: str, ctx: Context) -> None:
     name = chat.invisible.pop(op_id, None)
     if name is not None:
         chat.operators[op_id] = name
-        joined = OperatorJoined(chat.id, name)
-        chat.notice(f"{name} joined the chat", chat.subscribers.later_to_visitors(joined), ctx)
+        joined = OperatorJoined(chat.id, name, chat.avatar_of(op_id, ctx))
+        chat.notice(
+            f"{name} joined the chat",
+            chat.subscribers.later_to_visitors(joined),
+            ctx,
+            code=("joined", name),
+        )
         chat.card(ctx)
     if not chat.answered:
         chat.answered = True
@@ -175,7 +215,7 @@ def assign(chat: ConversationState, operator_id: str, operator_name: str, ctx: C
     if not chat.assigned_ms:
         chat.assigned_ms = ctx.clock.wall_ms()
     chat.card(ctx)
-    joined = OperatorJoined(chat.id, operator_name)
+    joined = OperatorJoined(chat.id, operator_name, chat.avatar_of(operator_id, ctx))
     hooks = notify.chat_ops(
         ctx.services, chat.require(), "chat.assigned", operator_id=operator_id,
         operator_name=operator_name,
@@ -185,11 +225,16 @@ def assign(chat: ConversationState, operator_id: str, operator_name: str, ctx: C
         chat.subscribers.later_to_visitors(joined),
         ctx,
         extra=hooks,
+        code=("joined", operator_name),
     )
 
 
 def requeue(
-    chat: ConversationState, text: str, ctx: Context, info: ConversationInfo | None = None
+    chat: ConversationState,
+    text: str,
+    ctx: Context,
+    info: ConversationInfo | None = None,
+    code: tuple[str, ...] = ("requeued",),
 ) -> None:
     """Nobody is left to answer (or the chat moves on to another department):
     back in a queue, first in line. The notice, the record and the place in
@@ -203,7 +248,7 @@ def requeue(
     def enqueue() -> None:
         ctx.ref(QUEUE, waiting.department_id).tell(Enqueue(waiting, key))
 
-    chat.notice(text, enqueue, ctx, extra=[op])
+    chat.notice(text, enqueue, ctx, extra=[op], code=code)
 
 
 def move(chat: ConversationState, dept_id: str, reason: str, ctx: Context) -> None:
@@ -217,7 +262,7 @@ def move(chat: ConversationState, dept_id: str, reason: str, ctx: Context) -> No
         return
     why = "nobody was free in time" if reason == "max_wait" else reason
     moved = dataclasses.replace(info, department_id=dept_id, region_id="", priority=1)
-    requeue(chat, f"Moved to {dept.name}: {why}", ctx, moved)
+    requeue(chat, f"Moved to {dept.name}: {why}", ctx, moved, ("moved", dept.name))
     chat.card(ctx)
 
 
@@ -229,13 +274,24 @@ def operator_left(chat: ConversationState, op_id: str, requeued: bool, ctx: Cont
     if name is None or chat.status == "closed":
         return
     if chat.operators:
-        chat.notice(f"{name} went offline and left the chat", None, ctx)
+        chat.notice(f"{name} went offline and left the chat", None, ctx, code=("left", name))
         chat.card(ctx)
         return
     if not requeued:
         close(chat, "system", op_id, ctx, "operator_offline")
         return
-    requeue(chat, f"{name} went offline; finding another operator", ctx)
+    requeue(chat, f"{name} went offline; finding another operator", ctx, code=("left", name))
+    chat.card(ctx)
+
+
+def rename_visitor(chat: ConversationState, name: str, email: str, ctx: Context) -> None:
+    """The visitor said who it is: the chat's card (the operators' lists and
+    panels) shows the new name, and a note (operators only) keeps it in the
+    transcript, stored with the chat's record."""
+    info = chat.require()
+    chat.info = dataclasses.replace(info, visitor_name=name)
+    said = f"{name} <{email}>" if email else name
+    chat.notice(f"The visitor is now known as {said}", None, ctx, kind="note")
     chat.card(ctx)
 
 
@@ -264,9 +320,11 @@ def close(
     closed = Closed(chat.id, by_id, chat.closed_reason)
     if by_kind == "system":
         text = _SYSTEM_CLOSE.get(reason, "Chat closed")
+        code: tuple[str, ...] = ("closed", reason)
     else:
         name = chat.operators.get(by_id, "") if by_kind == "operator" else "the visitor"
         text = f"Chat closed by {name}"
+        code = ("closed_by_" + by_kind, name if by_kind == "operator" else "")
 
     # The close's webhooks, and a missed chat's emails, in the close's commit.
     extra = notify.chat_ops(
@@ -291,7 +349,7 @@ def close(
         if was_queued:
             ctx.ref(QUEUE, info.department_id).tell(Dequeue(chat.id))
 
-    chat.notice(text, finish, ctx, extra=extra)
+    chat.notice(text, finish, ctx, extra=extra, code=code)
 
 
 def replay_missed(chat: ConversationState, sink: Sink, ctx: Context) -> None:

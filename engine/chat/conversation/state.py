@@ -161,6 +161,11 @@ class ConversationState:
             raise PermissionDenied("not_participant", "you are not in this conversation")
         return name
 
+    def avatar_of(self, operator_id: str, ctx: Context) -> str:
+        """An operator's avatar URL ("" for none)."""
+        op = ctx.services.directory.operators.get(operator_id)
+        return op.avatar_url if op is not None else ""
+
     # -- notices --------------------------------------------------------------------
 
     def notice(
@@ -170,11 +175,12 @@ class ConversationState:
         ctx: Context,
         kind: str = "system",
         extra: list[Op] | None = None,
+        code: tuple[str, ...] = (),
     ) -> None:
         """A notice in the transcript; ``kind`` "note" keeps it from the visitor.
         ``after`` runs once it is stored and delivered. The record is stored
         with it, and ``extra`` writes, in the same commit."""
-        draft = MessageEvent(self.id, 0, kind, "", "", text, "", 0)
+        draft = MessageEvent(self.id, 0, kind, "", "", text, "", 0, notice=code)
         self.journal.append(
             draft, ctx, on_committed=self._on_notice, tag=after, extra=extra or (), with_state=True
         )

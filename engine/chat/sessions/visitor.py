@@ -25,6 +25,8 @@ from engine.chat.events import (
     Event,
     Invitation,
     InvitationEnded,
+    OperatorJoined,
+    PrechatSaved,
     Rated,
     Sink,
     TicketSaved,
@@ -36,6 +38,8 @@ from engine.chat.messages import (
     ConversationCommand,
     GetConversation,
     GetVisitor,
+    Identify,
+    InvitationWords,
     MarkRead,
     MissedDelivered,
     OpenConversation,
@@ -64,6 +68,7 @@ from engine.chat.sessions.common import (
     after_hello,
     failure,
 )
+from engine.chat.widget_look import widget_doc
 from engine.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -88,6 +93,7 @@ class Welcome(TypedDict):
     conversation_id: str
     last_seq: int
     departments: Departments
+    widget: dict[str, Any]  # the site's look, words and pre-chat form
 
 
 class VisitorSession:
@@ -105,6 +111,7 @@ class VisitorSession:
         self.group_id = ""
         self.page_url = ""
         self.email = ""
+        self.given_name = False  # a name the visitor gave (else "Visitor 1234")
         self.view: Departments | None = None  # the site's departments, as last pushed
         self.ip = ""  # the front end sets these from the connection
         self.user_agent = ""
@@ -124,8 +131,8 @@ class VisitorSession:
         self.referrer = ""
         self.returning = False  # came back with a token
         self.page_title = ""
-        # An operator's invitation on screen: (invitation id, operator id).
-        self.invitation: tuple[str, str] | None = None
+        # An operator's invitation on screen (its words open the chat it starts).
+        self.invitation: Invitation | None = None
         self._in_lobby = False
 
     @property
@@ -146,9 +153,12 @@ class VisitorSession:
         page_title: str = "",
         referrer: str = "",
         tz_offset_minutes: int = 0,
+        conversation_id: str = "",
     ) -> Welcome:
         """Identify the visitor (a new one without a valid token) and resume its
-        open conversation from ``last_seq``. Returns the welcome's fields."""
+        open conversation from ``last_seq``, which is of ``conversation_id`` when
+        named (another chat's seq: the open one from its start). A name or email
+        given replaces a returning visitor's. Returns the welcome's fields."""
         if self._visitor is not None:
             raise FailedPrecondition("already_hello", "hello was sent already")
         if len(name) > MAX_NAME or len(email) > MAX_EMAIL:
@@ -198,9 +208,17 @@ class VisitorSession:
             raise PermissionDenied("blocked", "chat is not available to you on this site")
         self.visitor_id = visitor_id
         visitor = self.engine.system.ref(VISITOR, visitor_id)
-        conversation_id, stored_name, last, missed = await visitor.ask(GetVisitor())
+        state = await visitor.ask(GetVisitor())
+        open_id, stored_name, last, missed = state[:4]
         self.last_conversation_id = last
-        self.name = stored_name or name or f"Visitor {visitor_id[-4:]}"
+        if self.returning and (name and name != stored_name or email and email != state.email):
+            visitor.tell(Identify(name, email))  # the operators see the new name
+        self.name = name or stored_name or f"Visitor {visitor_id[-4:]}"
+        self.given_name = bool(name or stored_name)
+        self.email = email or state.email
+        # The seq is of the chat the hello names; none named: of the open one
+        # (the protocol before the name), else of the last one closed.
+        seq_of = conversation_id or open_id or last
         visitor.tell(
             Visit(
                 self.ip,
@@ -221,21 +239,26 @@ class VisitorSession:
         self._still_here()
         self._visitor = visitor
         seen = 0
-        if conversation_id:
-            self._conversation = self.engine.system.ref(CONVERSATION, conversation_id)
-            self.conversation_id = conversation_id
-            # The reply comes once the replay of what it missed is done: pages
-            # of a long chat may take longer than an ordinary ask.
-            subscribe = Subscribe(self, last_seq, "visitor")
-            seen = await self._conversation.ask(subscribe, timeout=REPLAY_TIMEOUT)
-            self._still_here()
-        elif (
+        if (
             # The chat on the visitor's screen closed while it was away: what it
             # missed of it, then the close; nothing for one that saw the close.
-            last_seq > 0 and last and await self._missed_close(last, last_seq) and missed == last
+            last_seq > 0
+            and last
+            and seq_of == last
+            and await self._missed_close(last, last_seq)
+            and missed == last
         ):
             visitor.tell(MissedDelivered(missed))  # its answers came with it
             missed = ""
+        if open_id:
+            self._conversation = self.engine.system.ref(CONVERSATION, open_id)
+            self.conversation_id = open_id
+            # The reply comes once the replay of what it missed is done: pages
+            # of a long chat may take longer than an ordinary ask.
+            after = last_seq if seq_of == open_id else 0
+            subscribe = Subscribe(self, after, "visitor")
+            seen = await self._conversation.ask(subscribe, timeout=REPLAY_TIMEOUT)
+            self._still_here()
         if missed:
             # Operators answered a chat this visitor left: it hears them now.
             ref = self.engine.system.ref(CONVERSATION, missed)
@@ -247,9 +270,10 @@ class VisitorSession:
         return {
             "visitor_id": visitor_id,
             "token": token,
-            "conversation_id": conversation_id,
+            "conversation_id": open_id,
             "last_seq": seen,
             "departments": self.departments(),
+            "widget": widget_doc(self.site),
         }
 
     async def _missed_close(self, conversation_id: str, last_seq: int) -> bool:
@@ -388,6 +412,9 @@ class VisitorSession:
         if code is not None:
             self.sink.push(CommandFailed(code, TEXT_ERRORS[code], False, client_msg_id))
             return
+        self._spend_and_open(client_msg_id, text, False)
+
+    def _spend_and_open(self, client_msg_id: str, text: str, by_form: bool) -> None:
         # A suspended account's site takes nothing more, from visitors whose
         # hello came before the suspension too.
         if self.engine.directory.suspended(self.site.account_id):
@@ -404,9 +431,14 @@ class VisitorSession:
         if wait:
             self.sink.push(budget.refusal(wait, client_msg_id))
             return
+        self._post_or_open(client_msg_id, text, by_form)
+
+    def _post_or_open(self, client_msg_id: str, text: str, by_form: bool) -> None:
         if self._conversation is None:
             if not self._opening:
-                refusal = self._invited() if self.invitation is not None else self._refusal()
+                refusal = self._form_refusal(by_form) or (
+                    self._invited() if self.invitation is not None else self._refusal()
+                )
                 if refusal is not None:
                     self.sink.push(refusal._replace(client_msg_id=client_msg_id))
                     return
@@ -423,13 +455,29 @@ class VisitorSession:
         chat is routed as usual)."""
         if not self.department_id and self.invitation is not None:
             directory = self.engine.directory
-            op = directory.operators.get(self.invitation[1])
+            op = directory.operators.get(self.invitation.operator_id)
             for dept_id in op.department_ids if op is not None else ():
                 dept = directory.departments.get(dept_id)
                 if dept is not None and dept.site_id == self.site.id:
                     self.department_id = dept_id
                     break
         return self._refusal() if not self.department_id else None
+
+    def _current_site(self) -> Site:
+        """The site's settings now (an admin may change them while connected)."""
+        return self.engine.directory.sites.get(self.site.id) or self.site
+
+    def _form_refusal(self, by_form: bool) -> CommandFailed | None:
+        """A required field of the pre-chat form the visitor has not given
+        (``by_form``: the chat opens with the form's question)."""
+        site = self._current_site()
+        if site.prechat_name == "required" and not self.given_name:
+            return CommandFailed("name_required", "the pre-chat form needs your name")
+        if site.prechat_email == "required" and not self.email:
+            return CommandFailed("email_required", "the pre-chat form needs your email")
+        if site.prechat_question == "required" and not by_form:
+            return CommandFailed("question_required", "the pre-chat form needs your question")
+        return None
 
     def _refusal(self) -> CommandFailed | None:
         """Why a new chat cannot open now, if it cannot."""
@@ -466,16 +514,21 @@ class VisitorSession:
             for cid, text in held:
                 self._post(cid, text)
 
-        invited_by = ""
-        if self.invitation is not None:  # the first answer accepts it
-            invitation_id, invited_by = self.invitation
+        words = None
+        invitation = self.invitation
+        if invitation is not None:  # the first answer accepts it
             self.invitation = None
             lobby = self.engine.system.ref(LOBBY, self.site.account_id)
-            _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, True))
+            _after_queued(
+                lobby, InvitationAnswered(self.visitor_id, invitation.invitation_id, True)
+            )
+            words = InvitationWords(
+                invitation.operator_id, invitation.operator_name, invitation.text
+            )
         try:
             self._visitor.tell(
                 OpenConversation(
-                    self.department_id, self.language, self.region_id, self.group_id, invited_by
+                    self.department_id, self.language, self.region_id, self.group_id, words
                 ),
                 opened,
             )
@@ -507,6 +560,48 @@ class VisitorSession:
             )
         except MailboxFull as error:
             acked(None, error)
+
+    @after_hello("client_msg_id")
+    def prechat(self, name: str, email: str, question: str, client_msg_id: str) -> None:
+        """The pre-chat form: the visitor's name and email (a returning one's
+        replace what it gave before; the operators see them), then its question
+        as the chat's first message, posted with ``client_msg_id``. A field the site
+        requires and the form left empty is refused with a code naming it,
+        and nothing of the form is taken then."""
+        name, email, question = name.strip(), email.strip(), question.strip()
+        site = self._current_site()
+        problem: CommandFailed | None = None
+        if len(name) > MAX_NAME:
+            problem = CommandFailed("invalid_argument", f"a name has at most {MAX_NAME} characters")
+        elif email and (not EMAIL_RE.match(email) or len(email) > MAX_EMAIL):
+            problem = CommandFailed("invalid_email", "that is not an email address")
+        elif site.prechat_name == "required" and not (name or self.given_name):
+            problem = CommandFailed("name_required", "the pre-chat form needs your name")
+        elif site.prechat_email == "required" and not (email or self.email):
+            problem = CommandFailed("email_required", "the pre-chat form needs your email")
+        elif site.prechat_question == "required" and not question and self._conversation is None:
+            problem = CommandFailed("question_required", "the pre-chat form needs your question")
+        elif question and (
+            policies.check_client_msg_id(client_msg_id) or policies.check_text(question)
+        ):
+            code = policies.check_client_msg_id(client_msg_id) or policies.check_text(question)
+            assert code is not None
+            problem = CommandFailed(code, TEXT_ERRORS[code])
+        if problem is not None:
+            self.sink.push(problem._replace(client_msg_id=client_msg_id))
+            return
+        name = name if site.prechat_name != "off" else ""
+        email = email if site.prechat_email != "off" else ""
+        if name or email:
+            assert self._visitor is not None  # after hello
+            if (name and name != self.name) or (email and email != self.email):
+                self._visitor.tell(Identify(name, email))
+            self.name, self.email = name or self.name, email or self.email
+            self.given_name = self.given_name or bool(name)
+            self._seen()
+        self.sink.push(PrechatSaved(self.name if self.given_name else "", self.email))
+        if question:
+            self._spend_and_open(client_msg_id, question, True)
 
     @after_hello()
     def close_conversation(self) -> None:
@@ -582,7 +677,7 @@ class VisitorSession:
         if self.invitation is None:
             self.sink.push(CommandFailed("no_invitation", "there is no invitation to decline"))
             return
-        invitation_id, _operator = self.invitation
+        invitation_id = self.invitation.invitation_id
         self.invitation = None
         lobby = self.engine.system.ref(LOBBY, self.site.account_id)
         _after_queued(lobby, InvitationAnswered(self.visitor_id, invitation_id, False))
@@ -607,13 +702,15 @@ class VisitorSession:
 
     def push(self, event: Event) -> None:
         if type(event) is Invitation:
-            self.invitation = (event.invitation_id, event.operator_id)
+            self.invitation = event
         elif type(event) is InvitationEnded:
-            if self.invitation is not None and self.invitation[0] == event.invitation_id:
+            if self.invitation is not None and self.invitation.invitation_id == event.invitation_id:
                 self.invitation = None
         elif type(event) is Departments:
             self.view = event
             event = self.departments()
+        elif type(event) is OperatorJoined and not self.site.widget_avatars:
+            event = event._replace(avatar_url="")  # the site shows no faces
         elif type(event) is Closed and event.conversation_id == self.conversation_id:
             # The next message opens a new conversation; a rating goes to this one.
             self._leave_closed()
@@ -645,6 +742,10 @@ class VisitorSession:
             self._in_lobby = False
             lobby = self.engine.system.ref(LOBBY, self.site.account_id)
             _after_queued(lobby, VisitorGone(self.visitor_id, self))
+
+
+def _text_code(client_msg_id: str, text: str) -> str | None:
+    return policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
 
 
 REPLAY_TIMEOUT = 120.0  # seconds a resume may take to replay what was missed

@@ -1,0 +1,80 @@
+"""``parley edge``: one edge process on uvloop, linked to the engine.
+
+Start order: attach to the engine first (a wrong secret or no engine is said at
+once, and the edge exits before it takes a visitor), then listen. A stop closes
+each visitor websocket with 1001 (reconnect and resume) and ends the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+
+from control.permissions import RPC_PERMISSIONS
+from control.runner import raise_fd_limit, tune_gc
+from edge.bridge.relay import unary_methods
+from edge.config import EdgeConfig
+from edge.link.listener import LinkedEdge
+
+log = logging.getLogger("parley.edge")
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeProcessConfig:
+    engine: str  # the engine's gRPC HOST:PORT
+    secret: str
+    reuse_port: bool = True
+    link_queue: int = 10_000  # frames waiting for the link before "overloaded"
+    attach_timeout: float = 10.0
+    edge: EdgeConfig = field(default_factory=EdgeConfig)
+
+    def __post_init__(self) -> None:
+        host, _, port = self.engine.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"engine must be HOST:PORT, not {self.engine!r}")
+        if self.link_queue < 100:
+            raise ValueError("link_queue must be at least 100 frames")
+        if self.attach_timeout <= 0:
+            raise ValueError("attach_timeout must be positive")
+
+
+def banner(edge: LinkedEdge, config: EdgeProcessConfig) -> str:
+    host, port = config.edge.host, edge.port
+    site = config.edge.demo_site or "SITE"
+    lines = [
+        f"Parley edge is running, linked to the engine at {config.engine}.",
+        f"  Visitor websocket: ws://{host}:{port}/v1/visitor?site={site}",
+        f"  Widget script: http://{host}:{port}/widget.js",
+        f"  Operators' console: http://{host}:{port}/console",
+    ]
+    if config.edge.demo_site:
+        lines.append(f"  Demo page: http://{host}:{port}/")
+    if config.reuse_port:
+        lines.append("  The port is shared with other edges on this machine (SO_REUSEPORT).")
+    return "\n".join(lines)
+
+
+async def run_edge(config: EdgeProcessConfig) -> None:
+    raise_fd_limit()
+    edge = LinkedEdge(config.edge, config.engine, config.secret)
+    edge.link.max_pending = config.link_queue
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await edge.attach(config.attach_timeout)
+        await edge.start(config.reuse_port)
+        edge.open_bridge(
+            config.edge.console_engine or config.engine, unary_methods(RPC_PERMISSIONS)
+        )
+        tune_gc()
+        sys.stdout.write(banner(edge, config) + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await edge.close()
+    log.info("stopped")

@@ -1,0 +1,199 @@
+"""The edge's end of the link: one gRPC stream to the engine, batched both ways.
+
+Items for the engine queue in a bounded list (``max_pending``); the stream's
+request generator takes whatever is queued when it runs (at most
+``BATCH_ITEMS``) as one message, so a busy edge sends few large messages and an
+idle one sends each item at once. :meth:`EngineLink.send` says False when the
+queue is full or the link is down: the caller refuses the visitor's frame then
+(``overloaded`` or ``reconnecting``), before anything was acknowledged.
+
+:meth:`EngineLink.attach` makes the first attachment and fails loudly
+(:class:`LinkRefused`: a wrong secret; :class:`LinkUnreachable`: no engine);
+:meth:`EngineLink.run` then keeps the link, attaching again after a loss with
+a growing pause. Each attachment calls ``on_attached`` (the edge opens and
+resumes its connections on the new stream before anything else is sent), each
+loss ``on_lost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import grpc
+
+from edge.link import secret as link_secret
+from parley.link.v1 import link_pb2, link_pb2_grpc
+
+log = logging.getLogger("parley.edge.link")
+
+BATCH_ITEMS = 1000  # items in one stream message at most
+RETRY_FIRST = 0.2  # seconds before the first attempt to attach again
+RETRY_MAX = 5.0  # the longest pause between two attempts
+
+
+class LinkError(Exception):
+    """The link could not be made."""
+
+
+class LinkRefused(LinkError):
+    """The engine refused this edge (a wrong link secret)."""
+
+
+class LinkUnreachable(LinkError):
+    """No engine answered at the address."""
+
+
+class EngineLink:
+    """One edge's link to the engine."""
+
+    def __init__(
+        self,
+        target: str,
+        secret: str,
+        on_items: Callable[[Sequence[link_pb2.EngineItem]], None],
+        on_attached: Callable[[], None],
+        on_lost: Callable[[], None],
+        max_pending: int = 10_000,
+    ) -> None:
+        self.target = target
+        self._metadata = ((link_secret.METADATA_KEY, secret),)
+        self._on_items = on_items
+        self._on_attached = on_attached
+        self._on_lost = on_lost
+        self.max_pending = max_pending
+        self.channel = grpc.aio.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 16 * 1024 * 1024),
+                ("grpc.keepalive_time_ms", 10_000),
+                ("grpc.keepalive_timeout_ms", 5_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ],
+        )
+        self.stub = link_pb2_grpc.EdgeLinkStub(self.channel)
+        self.up = False
+        self.engine_instance = ""
+        self.attachments = 0  # how many times the link was made
+        self._pending: list[link_pb2.EdgeItem] = []
+        self._wake = asyncio.Event()
+        self._call: (
+            grpc.aio.StreamStreamCall[link_pb2.AttachRequest, link_pb2.AttachResponse] | None
+        )
+        self._call = None
+        self._closed = False
+        self._generation = 0
+
+    # -- sending --------------------------------------------------------------------
+
+    def send(self, item: link_pb2.EdgeItem) -> bool:
+        """Queue ``item``; False when the link is down or the queue is full."""
+        if not self.up or len(self._pending) >= self.max_pending:
+            return False
+        self.push(item)
+        return True
+
+    def push(self, item: link_pb2.EdgeItem) -> None:
+        """Queue ``item`` past the bound (openings, resumes and ends, which are
+        few and must not be lost while the link is up)."""
+        if not self.up:
+            return
+        self._pending.append(item)
+        if len(self._pending) == 1:
+            self._wake.set()
+
+    async def _requests(self, generation: int) -> AsyncIterator[link_pb2.AttachRequest]:
+        # One generator per attachment: an old stream's stops taking items
+        # (they are the new stream's) as soon as a new attachment begins.
+        while not self._closed and generation == self._generation:
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            pending = self._pending
+            if len(pending) <= BATCH_ITEMS:
+                self._pending = []
+                batch = pending
+            else:
+                batch, self._pending = pending[:BATCH_ITEMS], pending[BATCH_ITEMS:]
+            yield link_pb2.AttachRequest(items=batch)
+
+    # -- the stream -----------------------------------------------------------------
+
+    async def attach(self, within: float = 10.0) -> None:
+        """Make the link the first time; LinkRefused or LinkUnreachable says why not."""
+        self._generation += 1
+        call = self.stub.Attach(self._requests(self._generation), metadata=self._metadata)
+        try:
+            async with asyncio.timeout(within):
+                first = await call.read()
+        except TimeoutError:
+            call.cancel()
+            raise LinkUnreachable(
+                f"the engine at {self.target} did not answer in {within:g} s"
+            ) from None
+        except grpc.aio.AioRpcError as error:
+            raise _link_error(error, self.target) from None
+        if not isinstance(first, link_pb2.AttachResponse) or not first.HasField("attached"):
+            raise LinkUnreachable(f"the service at {self.target} is not a Parley engine")
+        self._call = call
+        self.engine_instance = first.attached.engine_instance
+        self.up = True
+        self.attachments += 1
+        self._on_attached()
+
+    async def run(self) -> None:
+        """Read the attached stream; after a loss, attach again until it works."""
+        pause = RETRY_FIRST
+        while not self._closed:
+            if self._call is not None:
+                await self._read(self._call)
+                self._call = None
+                pause = RETRY_FIRST
+                continue
+            try:
+                await self.attach()
+            except LinkError as error:
+                log.warning("the engine is out of reach: %s; trying again", error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX)
+
+    async def _read(
+        self, call: grpc.aio.StreamStreamCall[link_pb2.AttachRequest, link_pb2.AttachResponse]
+    ) -> None:
+        try:
+            while True:
+                response = await call.read()
+                if not isinstance(response, link_pb2.AttachResponse):
+                    break  # EOF: the engine ended the stream
+                self._on_items(response.items)
+        except grpc.aio.AioRpcError as error:
+            if not self._closed:
+                log.warning("the link to the engine broke: %s", error.details())
+        finally:
+            call.cancel()
+            self.up = False
+            self._pending = []
+            self._wake.set()  # the old request generator sees its stream is gone
+            if not self._closed:
+                log.warning("lost the engine at %s: visitors told to wait", self.target)
+                self._on_lost()
+
+    async def close(self) -> None:
+        self._closed = True
+        self.up = False
+        self._wake.set()
+        if self._call is not None:
+            self._call.cancel()
+        await self.channel.close()
+
+
+def _link_error(error: grpc.aio.AioRpcError, target: str) -> LinkError:
+    if error.code() is grpc.StatusCode.UNAUTHENTICATED:
+        return LinkRefused(
+            f"the engine at {target} refused this edge's link secret "
+            "(give the engine's: its data directory's link-secret file)"
+        )
+    return LinkUnreachable(f"cannot reach the engine at {target}: {error.details()}")

@@ -1,0 +1,299 @@
+"""The engine's half of every linked visitor connection.
+
+An edge process holds the websocket and checks each frame (size, rate, shape);
+the engine hosts the rest, here: a :class:`HostedVisitor` per connection is the
+session half of :class:`edge.server.VisitorConnection`, with the same
+:class:`~edge.visitor.connection.ConnectionState` (hello held frames, hello
+deadline), the same :class:`~engine.chat.sessions.VisitorSession` and the same
+:mod:`engine.chat.dispatch`, and the same frame encoders; only the bytes go to
+the link instead of a socket. So a chat means the same in both modes.
+
+A :class:`LinkHost` is one attached edge: its connections by the edge's number,
+and the frames waiting to be written to its stream. That queue is bounded
+(``max_pending`` items): an edge that does not read what it is sent is cut, its
+stream ended, and it attaches again and resumes every connection by seq, as a
+visitor cut for not reading resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from typing import cast
+
+from edge.visitor.codes import CLOSE_FORBIDDEN, CLOSE_INTERNAL, CLOSE_TIMEOUT
+from edge.visitor.connection import ConnectionState
+from edge.visitor.frames import (
+    PONG,
+    Command,
+    FrameError,
+    Hello,
+    Ping,
+    encode_epoch_changed,
+    encode_error,
+    encode_event,
+    encode_welcome,
+)
+from edge.visitor.protocol import VisitorProtocol
+from engine.app import Engine
+from engine.backup import epoch_changed
+from engine.chat.commands import VisitorCommand
+from engine.chat.dispatch import visitor_command, visitor_hello
+from engine.chat.events import Ack, CommandFailed, Event, MessageEvent
+from engine.chat.records import Site
+from engine.chat.sessions import VisitorSession, failure
+from engine.runtime import Timer
+from parley.link.v1 import link_pb2
+
+log = logging.getLogger("parley.link")
+
+BATCH_ITEMS = 1000  # frames in one stream message at most
+_UNLIMITED = float("inf")  # the edge spends the rate buckets; the engine does not again
+
+
+class HostedVisitor:
+    """One visitor connection of an edge, hosted on the engine."""
+
+    __slots__ = ("host", "number", "protocol", "state", "session", "_deadline", "gone")
+
+    def __init__(self, host: LinkHost, number: int, site: Site, ip: str, agent: str) -> None:
+        self.host = host
+        self.number = number
+        engine = host.engine
+        self.protocol = VisitorProtocol(0.0, _UNLIMITED, _UNLIMITED)
+        self.state = ConnectionState(engine.clock.monotonic(), host.hello_timeout)
+        self.session = VisitorSession(engine, site, self)
+        self.session.ip = ip
+        self.session.user_agent = agent
+        self.gone = False
+        self._deadline: Timer | None = engine.clock.call_later(
+            host.hello_timeout, self._hello_overdue
+        )
+
+    # -- from the edge ---------------------------------------------------------------
+
+    def frame(self, payload: bytes) -> None:
+        self._handle(self.protocol.receive(payload, True, 0.0))
+
+    def resume(self, resume: link_pb2.Resume) -> None:
+        """The link came back: the visitor's hello again, with the token and
+        last seq the edge learnt since it was sent."""
+        hello = self.protocol.receive(resume.hello, True, 0.0)
+        if type(hello) is not Hello:  # the edge kept only a hello it accepted
+            self._handle(hello)
+            return
+        if resume.token:
+            hello = dataclasses.replace(hello, token=resume.token)
+        if resume.last_seq > hello.last_seq:
+            # A seq written on this connection: of the chat open now (or the
+            # last one closed), not necessarily of the one the hello named.
+            hello = dataclasses.replace(hello, last_seq=resume.last_seq, conversation="")
+        self._handle(hello)
+
+    def end(self) -> None:
+        """The websocket closed (or the link ended): leave what the session joined."""
+        if self.gone:
+            return
+        self.gone = True
+        self.host.engine.connections.visitor_websockets -= 1
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self.session.detach()
+
+    # -- commands, as VisitorConnection handles them --------------------------------
+
+    def _handle(self, frame: Command | FrameError) -> None:
+        command = self.state.accept(frame)
+        if command is None or self.gone:
+            return
+        cls = type(command)
+        if cls is FrameError:
+            error = cast(FrameError, command)
+            self._send(encode_error(error))
+            if error.close_code:
+                self._close(error.close_code, error.code)
+        elif cls is Ping:
+            self._send(PONG)
+        elif cls is Hello:
+            asyncio.get_running_loop().create_task(self._hello(cast(Hello, command)))
+        else:
+            visitor_command(self, self.session, cast(VisitorCommand, command))
+
+    async def _hello(self, hello: Hello) -> None:
+        welcome = None
+        epoch = self.host.engine.epoch
+        changed = epoch_changed(epoch, hello.epoch)
+        if changed:
+            self._send(encode_epoch_changed(epoch))
+            hello = dataclasses.replace(hello, last_seq=0)
+        try:
+            welcome = await visitor_hello(self.session, hello)
+        except Exception as error:  # a bug: log it, tell the client, keep serving
+            log.exception("hello failed")
+            self.push(failure(error))
+            self._close(CLOSE_INTERNAL, "internal")
+        held = self.state.hello_done(welcome is not None)
+        if welcome is not None:
+            if self._deadline is not None and self.state.hello_deadline is None:
+                self._deadline.cancel()
+                self._deadline = None
+            frame = encode_welcome(
+                welcome["visitor_id"],
+                welcome["token"],
+                welcome["conversation_id"],
+                welcome["last_seq"],
+                welcome["departments"],
+                epoch,
+                changed,
+                welcome["widget"],
+            )
+            self.host.emit(
+                link_pb2.EngineItem(
+                    connection=self.number, frame=frame, token=welcome["token"], welcome=True
+                )
+            )
+        for command in held:
+            self._handle(command)
+
+    def _hello_overdue(self) -> None:
+        self._deadline = None
+        if self.state.deadline_reached():
+            self._send(encode_error(FrameError("hello_timeout", "no hello in time")))
+            self._close(CLOSE_TIMEOUT, "hello timeout")
+
+    # -- output: the session's sink --------------------------------------------------
+
+    def push(self, event: Event) -> None:
+        if self.gone:
+            return
+        cls = type(event)
+        item = link_pb2.EngineItem(connection=self.number, frame=encode_event(event))
+        if cls is MessageEvent:
+            item.seq = cast(MessageEvent, event).seq
+        elif cls is Ack:
+            ack = cast(Ack, event)
+            item.seq = ack.seq
+            item.settled = ack.client_msg_id
+        elif cls is CommandFailed:
+            item.settled = cast(CommandFailed, event).client_msg_id
+        self.host.emit(item)
+
+    def _send(self, data: bytes) -> None:
+        self.host.emit(link_pb2.EngineItem(connection=self.number, frame=data))
+
+    def _close(self, code: int, reason: str) -> None:
+        self.host.emit(
+            link_pb2.EngineItem(connection=self.number, close_code=code, close_reason=reason)
+        )
+        self.host.forget(self.number)
+
+
+class LinkHost:
+    """One attached edge: its hosted connections and its stream's output queue."""
+
+    def __init__(self, engine: Engine, hello_timeout: float, max_pending: int) -> None:
+        self.engine = engine
+        self.hello_timeout = hello_timeout
+        self.max_pending = max_pending
+        self.connections: dict[int, HostedVisitor] = {}
+        self._out: list[link_pb2.EngineItem] = []
+        self._wake = asyncio.Event()
+        self.ended = False
+        self.cut = False  # ended for not reading its frames
+
+    def handle(self, item: link_pb2.EdgeItem) -> None:
+        """One item from the edge."""
+        number = item.connection
+        kind = item.WhichOneof("kind")
+        if kind == "frame":
+            conn = self.connections.get(number)
+            if conn is not None:
+                conn.frame(item.frame)
+        elif kind == "open":
+            self._open(number, item.open)
+        elif kind == "resume":
+            conn = self.connections.get(number)
+            if conn is not None:
+                conn.resume(item.resume)
+        elif kind == "gone":
+            self.forget(number)
+
+    def _open(self, number: int, open_: link_pb2.Open) -> None:
+        self.forget(number)  # an edge's numbers are unique; a repeat replaces
+        site = self.engine.directory.sites.get(open_.site_id)
+        refusal = None
+        if site is None:
+            refusal = FrameError("unknown_site", f"no site {open_.site_id[:40]!r}")
+        elif open_.origin and open_.origin.rstrip("/").lower() not in site.allowed_origins:
+            refusal = FrameError(
+                "origin_not_allowed", "this page's origin may not open chats on this site"
+            )
+        if refusal is not None or site is None:
+            frame = encode_error(refusal) if refusal is not None else b""
+            self.emit(
+                link_pb2.EngineItem(
+                    connection=number,
+                    frame=frame,
+                    close_code=CLOSE_FORBIDDEN,
+                    close_reason=refusal.code if refusal is not None else "",
+                )
+            )
+            return
+        self.engine.connections.visitor_websockets += 1
+        self.connections[number] = HostedVisitor(self, number, site, open_.ip, open_.user_agent)
+
+    def forget(self, number: int) -> None:
+        conn = self.connections.pop(number, None)
+        if conn is not None:
+            conn.end()
+
+    def emit(self, item: link_pb2.EngineItem) -> None:
+        """Queue a frame for the edge; past ``max_pending`` the edge is cut."""
+        if self.ended:
+            return
+        out = self._out
+        out.append(item)
+        if len(out) == 1:
+            self._wake.set()
+        elif len(out) > self.max_pending:
+            log.warning(
+                "an edge does not read what it is sent: its link is cut (it resumes)",
+                extra={"pending": len(out)},
+            )
+            self.cut = True
+            self.end()
+
+    def end(self) -> None:
+        """End the stream (its connections are ended by :meth:`detach_all`)."""
+        self.ended = True
+        self._wake.set()
+
+    async def batches(self) -> AsyncIterator[link_pb2.AttachResponse]:
+        """The stream's responses: whatever is queued when the writer runs, at
+        most BATCH_ITEMS a message, until the link ends."""
+        while True:
+            if not self._out:
+                if self.ended:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self.ended and self.cut:
+                return
+            out = self._out
+            if len(out) <= BATCH_ITEMS:
+                self._out = []
+                batch = out
+            else:
+                batch, self._out = out[:BATCH_ITEMS], out[BATCH_ITEMS:]
+            yield link_pb2.AttachResponse(items=batch)
+
+    def detach_all(self) -> None:
+        """The link is gone: every hosted connection ends (the visitors resume
+        through the edge when it attaches again, or through another)."""
+        self.ended = True
+        for number in list(self.connections):
+            self.forget(number)

@@ -1,0 +1,211 @@
+"""A visitor websocket on an edge process: checked here, hosted by the engine.
+
+The edge does what needs the socket: the per-connection and per-address rate
+buckets and every frame check (the same :class:`~edge.visitor.protocol.
+VisitorProtocol` as the one-process server), the per-address connection limit,
+the send buffer's bound. A frame that passes goes over the link as it came;
+the engine's :class:`~edge.link.host.HostedVisitor` answers with the frames to
+write. A ping goes over the link too, so its pong still comes after everything
+the engine sent before it.
+
+The edge keeps what it needs to resume the connection on a new link: the
+visitor's hello, its token (from the welcome) and the last seq written to it;
+and the client ids of its messages sent but not yet settled (acked or refused).
+When the link is lost, each of those is refused ``reconnecting`` (retryable: the
+engine de-duplicates by client id, so sending it again never doubles it) and
+the visitor is told the service is reconnecting; meanwhile its messages are
+refused the same way, a hello is held. When the link is back the connection is
+opened and resumed from its last seq on the new stream, and the visitor told.
+A full link queue refuses a message ``overloaded`` with a retry hint.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, cast
+
+import orjson
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+
+from edge.visitor.codes import CLOSE_RATE
+from edge.visitor.frames import PONG, Command, FrameError, Hello, Ping, Send, encode_error
+from edge.visitor.protocol import VisitorProtocol
+from parley.link.v1 import link_pb2
+
+if TYPE_CHECKING:
+    from edge.link.listener import LinkedEdge
+
+RECONNECTING = orjson.dumps(
+    {"type": "service", "state": "reconnecting", "message": "reconnecting to the service"}
+)
+CONNECTED = orjson.dumps({"type": "service", "state": "connected"})
+RETRY_RECONNECTING_MS = 1000  # the hint with a refusal while the link is down
+RETRY_OVERLOADED_MS = 200  # the hint with a refusal while the link's queue is full
+
+
+def refusal(code: str, cid: str) -> bytes:
+    """A retryable refusal of a frame the engine never saw, with a retry hint."""
+    if code == "overloaded":
+        message, after = "the server is busy; resend later", RETRY_OVERLOADED_MS
+    else:
+        message, after = "reconnecting to the service: send it again", RETRY_RECONNECTING_MS
+    doc: dict[str, object] = {
+        "type": "error",
+        "code": code,
+        "message": message,
+        "retryable": True,
+        "retry_after_ms": after,
+    }
+    if cid:
+        doc["cid"] = cid
+    return orjson.dumps(doc)
+
+
+class LinkedVisitor(WSListener):
+    """One visitor websocket of an edge."""
+
+    def __init__(self, edge: LinkedEdge, site_id: str, origin: str, user_agent: str) -> None:
+        self.edge = edge
+        self.number = edge.next_number()
+        self.open = link_pb2.Open(site_id=site_id, origin=origin, user_agent=user_agent)
+        self.transport: WSTransport | None = None
+        config = edge.config
+        self.protocol = VisitorProtocol(time.monotonic(), config.visitor_rate, config.visitor_burst)
+        self.hello = b""  # the hello as sent (resent on a new link)
+        self.token = ""
+        self.last_seq = 0
+        self.welcomed = False
+        self.unsettled: set[str] = set()  # client ids sent on, not yet acked or refused
+        self.told_reconnecting = False
+        self._ip = ""
+
+    # -- picows callbacks -------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        peer = transport.underlying_transport.get_extra_info("peername")
+        ip = peer[0] if peer else ""
+        if not self.edge.admit(ip):
+            self._send(
+                encode_error(
+                    FrameError("too_many_connections", "too many chats open from your address")
+                )
+            )
+            self._close(CLOSE_RATE, "too many connections")
+            return
+        self._ip = ip
+        self.open.ip = ip
+        self.protocol.shared = self.edge.ip_buckets[ip]
+        self.edge.connections.add(self)
+        self.edge.linked[self.number] = self
+        transport.underlying_transport.set_write_buffer_limits(
+            high=self.edge.config.send_buffer_limit
+        )
+        if self.edge.link.up:
+            self.edge.link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
+        else:
+            self.told_reconnecting = True
+            self._send(RECONNECTING)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._ip:
+            self.edge.release(self._ip)
+            self._ip = ""
+        self.edge.connections.discard(self)
+        if self.edge.linked.pop(self.number, None) is not None:
+            self.edge.link.push(link_pb2.EdgeItem(connection=self.number, gone=link_pb2.Gone()))
+        self.transport = None
+
+    def pause_writing(self) -> None:
+        self.edge.cut(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            if not frame.fin:
+                self._send(encode_error(FrameError("fragmented", "send whole frames")))
+                return
+            payload = frame.get_payload_as_bytes()
+            command = self.protocol.receive(payload, kind is WSMsgType.TEXT, time.monotonic())
+            self._handle(command, payload)
+        elif kind is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    # -- frames ------------------------------------------------------------------------
+
+    def _handle(self, command: Command | FrameError, payload: bytes) -> None:
+        cls = type(command)
+        if cls is FrameError:
+            error = cast(FrameError, command)
+            self._send(encode_error(error))
+            if error.close_code:
+                self._close(error.close_code, error.code)
+            return
+        link = self.edge.link
+        if cls is Send:
+            cid = cast(Send, command).cid
+            if link.send(link_pb2.EdgeItem(connection=self.number, frame=payload)):
+                self.unsettled.add(cid)
+            else:
+                self._send(refusal("overloaded" if link.up else "reconnecting", cid))
+            return
+        if cls is Hello and not self.welcomed:
+            self.hello = payload  # kept to resume on a new link; held while it is down
+            if link.up:
+                link.push(link_pb2.EdgeItem(connection=self.number, frame=payload))
+            return
+        if cls is Ping and not link.up:
+            self._send(PONG)
+            return
+        if not link.send(link_pb2.EdgeItem(connection=self.number, frame=payload)):
+            self._send(refusal("overloaded" if link.up else "reconnecting", ""))
+
+    # -- from the engine ----------------------------------------------------------------
+
+    def deliver(self, item: link_pb2.EngineItem) -> None:
+        if item.seq > self.last_seq:
+            self.last_seq = item.seq
+        if item.settled:
+            self.unsettled.discard(item.settled)
+        if item.welcome:
+            self.welcomed = True
+            self.token = item.token
+        if item.frame:
+            self._send(item.frame)
+        if item.close_code:
+            self.edge.linked.pop(self.number, None)  # the engine forgot it already
+            self._close(item.close_code, item.close_reason)
+
+    def link_lost(self) -> None:
+        """The link went: what was under way is refused, the visitor told."""
+        for cid in sorted(self.unsettled):
+            self._send(refusal("reconnecting", cid))
+        self.unsettled.clear()
+        if not self.told_reconnecting:
+            self.told_reconnecting = True
+            self._send(RECONNECTING)
+
+    def link_back(self) -> None:
+        """A new link: open the connection there, resume its hello, tell the visitor."""
+        link = self.edge.link
+        link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
+        if self.hello:
+            resume = link_pb2.Resume(hello=self.hello, token=self.token, last_seq=self.last_seq)
+            link.push(link_pb2.EdgeItem(connection=self.number, resume=resume))
+        if self.told_reconnecting:
+            self.told_reconnecting = False
+            self._send(CONNECTED)
+
+    # -- output ------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.send(WSMsgType.TEXT, data)
+
+    def _close(self, code: int, reason: str) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
+            transport.disconnect()

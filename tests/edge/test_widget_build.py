@@ -1,0 +1,77 @@
+"""The widget as built and served: the committed minified build is what esbuild
+makes of widget.js now (run scripts/build_widget.py after editing it), and the
+edge sends it gzipped to browsers that accept it, with its ETag and Vary, and a
+304 to a page that has it."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import importlib.util
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import ModuleType
+
+from edge import static
+from tests.integration.helpers import running
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _build_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_widget", ROOT / "scripts/build_widget.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_committed_build_is_fresh(tmp_path: Path) -> None:
+    build = _build_module()
+    fresh = build.build(tmp_path / "widget.min.js").read_bytes()
+    committed = (ROOT / "edge/static/widget.min.js").read_bytes()
+    assert fresh == committed, "widget.min.js is stale: run python scripts/build_widget.py"
+    assert committed == static.WIDGET_JS
+
+
+def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+async def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    return await asyncio.to_thread(_get, url, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+async def test_the_widget_is_sent_gzipped_with_its_etag(tmp_path: Path) -> None:
+    async with running(tmp_path) as app:
+        url = f"http://127.0.0.1:{app.http_port}/widget.js"
+        status, headers, body = await get(url, Accept_Encoding="gzip, deflate, br")
+        assert status == 200
+        assert headers["Content-Encoding"] == "gzip"
+        assert headers["Vary"] == "Accept-Encoding"
+        assert headers["Content-Type"] == "application/javascript; charset=utf-8"
+        assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+        assert gzip.decompress(body) == static.WIDGET_JS
+        assert len(body) == int(headers["Content-Length"]) < 17 * 1024
+        etag = headers["ETag"]
+        assert etag.startswith('"') and etag.endswith('"')
+
+        # No gzip asked for (or refused with q=0): the plain bytes, same ETag.
+        for accept in ("", "identity", "gzip;q=0, identity"):
+            status, plain_headers, plain = await get(url, Accept_Encoding=accept)
+            assert (status, plain) == (200, static.WIDGET_JS), accept
+            assert "Content-Encoding" not in plain_headers
+            assert plain_headers["ETag"] == etag
+
+        # A page that has it revalidates: 304, no body.
+        status, again, body = await get(url, If_None_Match=etag, Accept_Encoding="gzip")
+        assert (status, body) == (304, b"")
+        assert again["ETag"] == etag
+        status, _headers, body = await get(url, If_None_Match='"stale"', Accept_Encoding="gzip")
+        assert status == 200 and gzip.decompress(body) == static.WIDGET_JS
