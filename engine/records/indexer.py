@@ -27,14 +27,16 @@ the index whatever the order of the notices.
 The socket's end of file means the server stops it, or is gone: it applies
 what it holds and exits. It runs at a lower CPU priority than the server (the
 chat first; the index catches up when the chat leaves it room), creates its
-files private (umask 077), and ignores Ctrl-C (a terminal sends it to the whole
-group; the server stops it in order).
+files private (umask 077), holds ``indexer.lock`` while it lives (one writer
+at a time, whatever is left of a killed server), and ignores Ctrl-C (a
+terminal sends it to the whole group; the server stops it in order).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -182,6 +184,12 @@ def main() -> None:
         os.nice(NICE)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sock = socket.socket(fileno=args.fd)
+    # One writer at a time: the process of a server killed a moment ago may
+    # still be applying what it was told; this one waits for it to exit, then
+    # catches up, so nothing it read before an erasure lands after the drop.
+    index_path(args.data).parent.mkdir(mode=0o700, exist_ok=True)
+    lock = os.open(index_path(args.data).parent / "indexer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
     Indexer(args.data, sock).run()
 
 
