@@ -182,7 +182,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):  # not allowed here: the server's priority
         os.nice(NICE)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The server relays these lines into its own log, in its format.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     sock = socket.socket(fileno=args.fd)
     # One writer at a time: the process of a server killed a moment ago may
     # still be applying what it was told; this one waits for it to exit, then

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, Op
@@ -221,8 +221,24 @@ class HistoryIndex:
             ],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env=env,
         )
+
+    @staticmethod
+    def _relay_log(stream: IO[bytes]) -> None:
+        """The process's log lines (``LEVEL message``) logged here, so they take
+        the server's log format (``--log-format json`` included); a line with
+        no level (a traceback's) is an error's."""
+        with stream:
+            for raw in stream:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                level_name, _, message = line.partition(" ")
+                level = logging.getLevelName(level_name)
+                if isinstance(level, int) and message:
+                    log.log(level, "%s", message)
+                elif line:
+                    log.error("history index process: %s", line)
 
     def _watch(self) -> None:
         pause = self.first_pause
@@ -246,6 +262,10 @@ class HistoryIndex:
                 log.error("%s", self.failure)
             else:
                 theirs.close()  # the process's now: its exit is our end of file
+                assert process.stderr is not None
+                threading.Thread(
+                    target=self._relay_log, args=(process.stderr,), daemon=True
+                ).start()
                 with self._send:
                     self.process = process
                 if self._stopping.is_set():  # a stop came while it started
