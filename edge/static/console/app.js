@@ -51,7 +51,7 @@ function drawNow() {
   if (!state) return;
   drawLists(state, act, Date.now());
   drawChat(state);
-  drawVisitor(state.chats.get(state.openId));
+  drawVisitor(state.chats.get(state.openId), (c) => nav.openPast(c));
   $("status").value = state.me.status || "offline";
   drawTeam(state, extras);
   refreshDialog();
@@ -86,6 +86,13 @@ async function loadVisitor(chat) {
       {conversation_id: chat.id}, "parley.v1.VisitorInfo");
     draw();
   } catch (err) { void err; /* no sight of it (yet): the panel says so */ }
+  if (chat.past || !chat.card || !chat.card.visitor_id) return;
+  try {  // the visitor's chats the role may see, newest first
+    const reply = await bridge.call(C + "Conversations/ListConversations", "parley.v1.ListConversationsRequest",
+      {filter: {visitor_id: chat.card.visitor_id}, order_by: "time", page_size: 11}, "parley.v1.ListConversationsResponse");
+    chat.past = reply.conversations.filter((c) => c.id !== chat.id).slice(0, 10);
+    draw();
+  } catch (err) { void err; chat.past = []; }
 }
 
 /** The page of messages before the oldest held (or the last page). */
@@ -182,6 +189,10 @@ function start(token) {
         actionEvent(state, event);
       }
       nav.after(state, events, was);
+      // The visitors on the site changed (a page, an arrival): the open
+      // chat's visitor panel shows the page it is on now.
+      const open = state.chats.get(state.openId);
+      if (open && open.info && events.some((e) => e.event === "visitors_online")) loadVisitor(open);
       draw();
     },
     state: onState,

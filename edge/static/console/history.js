@@ -47,7 +47,7 @@ export function showHistory() {
     loadOperators();
   }
   if (!asked) search();
-  else $("history-query").focus();
+  else if (!reading) $("history-query").focus();
 }
 
 async function loadOperators() {
@@ -134,6 +134,13 @@ function row(c, snippet, seq) {
 function marked(snippet) {
   return snippet.split(/(\[[^\]]*\])/).filter(Boolean).map((part) =>
     part.startsWith("[") && part.endsWith("]") ? h("mark", null, part.slice(1, -1)) : part);
+}
+
+/** Open the transcript of ``c`` (a Conversation) from elsewhere: a visitor's earlier chat. */
+export function readConversation(c) {
+  if (!asked) asked = {filter: {}, page_size: PAGE, order_by: "time"};  // the list behind it, when back
+  if (!$("history-results").children.length) page(asked, true);
+  return openTranscript(c, 0);
 }
 
 async function openTranscript(c, seq) {
