@@ -16,6 +16,8 @@ import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagu
 import {closeDialog, refreshDialog} from "./dialogs.js";
 import {Nav} from "./nav.js";
 import {closeMenu, drawMenu, wireMenu} from "./menu.js";
+import {profileDialog, hours} from "./profile.js";
+import {register} from "./commands.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -135,9 +137,34 @@ function flushPending() {
   if (commands.length) bridge.send(commands);
 }
 
+/** Show who is signed in (its name opens the profile; the status says its hours). */
+function showMe(me) {
+  state.me.profile = me;
+  state.me.display_name = me.display_name;
+  $("me").textContent = me.display_name;
+  $("me").title = t("profile");
+  $("status").title = t("pHours") + ": " + hours(me);
+}
+
+function openProfile() {
+  if (!state) return;
+  closeMenu();
+  profileDialog({
+    state: () => state, call: (...args) => bridge.call(...args),
+    saved: (me, words) => {
+      if (!state) return;
+      showMe(me);
+      if (words) {
+        banner(words, "ok");
+        setTimeout(() => { if ($("banner").textContent === words) banner(""); }, 4000);
+      }
+    },
+  });
+}
+
 async function whoAmI() {
   const me = await bridge.call(C + "Auth/GetMe", "parley.v1.GetMeRequest", {}, "parley.v1.Operator");
-  $("me").textContent = me.display_name;
+  showMe(me);
   try {
     const role = await bridge.call(C + "Roles/GetRole", "parley.v1.GetRoleRequest", {name: me.role}, "parley.v1.Role");
     state.role = {name: role.name, permissions: new Set(role.permissions)};
@@ -163,7 +190,8 @@ function onState(name, detail) {
     flushPending();
     draw();
   } else if (name === "ended") {
-    signOut(t("sessionEnded"));
+    // A token refused before the console was ever ready: a mistyped API token.
+    signOut(!wasReady && detail && (detail.reason === "bad_token" || detail.code === 4401) ? t("badToken") : t("sessionEnded"));
   }
 }
 
@@ -245,7 +273,20 @@ function setUp() {
       $("login-error").textContent = err.reason === "BAD_CREDENTIALS" ? t("badLogin") : t("loginFailed", {x: err.message});
     } finally { button.disabled = false; }
   });
+  // A kiosk's API token (parley token create) stands in for the password:
+  // the bridge checks it as it checks a login's.
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = $("api-token").value.trim();
+    if (!token) return;
+    $("api-token").value = "";
+    $("login-error").textContent = "";
+    sessionStorage.setItem(TOKEN_KEY, token);
+    start(token);
+  });
   $("sign-out").addEventListener("click", () => signOut(""));
+  $("me").addEventListener("click", openProfile);
+  register({id: "profile", title: () => t("profile"), when: () => Boolean(state && state.me.profile), run: openProfile});
   wireMenu();
   $("status").addEventListener("change", (e) => { command({status: {status: e.target.value}}); });
   $("close-chat").addEventListener("click", () => { command({close: {conversation_id: state.openId}}); });

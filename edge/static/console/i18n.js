@@ -3,6 +3,8 @@
 const WORDS = {
   en: {
     title: "Parley console", signIn: "Sign in", email: "Email", password: "Password",
+    tokenLogin: "Sign in with an API token", apiToken: "API token", badToken: "That token is not valid (or has expired).",
+    tokenHint: "For a kiosk or a shared screen: a token made with “parley token create”.",
     signOut: "Sign out", badLogin: "Wrong email or password.", loginFailed: "Could not sign in: {x}",
     delivered: "Sent", deliveredRead: "Read by the visitor",
     address: "Address", earlierChats: "Earlier chats",
@@ -76,6 +78,8 @@ const WORDS = {
   },
   de: {
     title: "Parley-Konsole", signIn: "Anmelden", email: "E-Mail", password: "Passwort",
+    tokenLogin: "Mit einem API-Token anmelden", apiToken: "API-Token", badToken: "Dieses Token gilt nicht (oder ist abgelaufen).",
+    tokenHint: "Für einen Kiosk oder einen geteilten Bildschirm: ein Token aus „parley token create“.",
     signOut: "Abmelden", badLogin: "E-Mail oder Passwort falsch.", loginFailed: "Anmeldung fehlgeschlagen: {x}",
     delivered: "Gesendet", deliveredRead: "Vom Besucher gelesen",
     address: "Adresse", earlierChats: "Frühere Chats",
