@@ -307,7 +307,7 @@ async def test_an_operators_day(tmp_path: Path, chromium_cdp: str) -> None:
         await expect(dialog).to_contain_text("Reception hours")
         await dialog.get_by_label("Name colleagues see").fill("Demo (L1)")
         await dialog.get_by_label("Your timezone").fill("Europe/Berlin")
-        await dialog.get_by_label(re.compile("daily report")).check()
+        await dialog.get_by_label("Daily report").check()
         await dialog.get_by_label(re.compile("^Current password")).fill("not it")
         await dialog.get_by_label("New password").fill("a-new-password-1")
         await shot(page, "5c-profile")
