@@ -9,6 +9,7 @@ page listing a request left through the offline form. Screenshots go to
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,23 @@ async def test_history_finds_a_past_chat_and_reads_it(tmp_path: Path, chromium_c
         await expect(transcript.locator(".msg.hit")).to_have_count(1)
         await expect(page.locator("#history-back")).to_be_focused()
         await shot(page, "nav-6-history-transcript")
+        # The transcript downloads as text (a line a message) and as JSON.
+        async with page.expect_download() as got:
+            await page.click("#history-text")
+        text = Path(await (await got.value).path()).read_text(encoding="utf-8")
+        assert "Grace: My parcel to Zanzibar never came\n" in text, text
+        assert " UTC] Demo operator: Let me look at the tracking\n" in text, text
+        assert " UTC] — Chat closed by Demo operator\n" in text, text
+        async with page.expect_download() as got:
+            await page.click("#history-json")
+        doc = json.loads(Path(await (await got.value).path()).read_text(encoding="utf-8"))
+        assert doc["conversation"]["visitor_name"] == "Grace"
+        said = [(m["author_kind"], m["text"]) for m in doc["messages"] if m["author_kind"] != "system"]
+        assert said == [
+            ("visitor", "My parcel to Zanzibar never came"),
+            ("operator", "Let me look at the tracking"),
+        ], said
+        await page.focus("#history-back")
         await page.keyboard.press("Enter")  # back, by keyboard
         await expect(page.locator("#history-results")).to_be_visible()
         await axe_finds_nothing_serious(page)
