@@ -7,6 +7,7 @@ of each key state go to /tmp/console-shots/."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,15 @@ def test_the_console_is_served_with_the_strict_policy() -> None:
     for name in ("app.js", "bridge.js", "codec.js", "schema.js", "console.css"):
         assert f"/console/{name}" in static.CONSOLE
     assert "script-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
+    # Installable: the manifest and its icon, each served as what it is.
+    assert "manifest-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
+    assert re.findall(r'rel="manifest" href="([^"]+)"', page) == ["/console/manifest.webmanifest"]
+    manifest, kind = static.CONSOLE["/console/manifest.webmanifest"]
+    assert kind == "application/manifest+json"
+    doc = json.loads(manifest)
+    assert (doc["start_url"], doc["display"]) == ("/console", "standalone")
+    for icon in doc["icons"]:
+        assert static.CONSOLE[icon["src"]][1] == icon["type"] == "image/svg+xml"
 
 
 async def test_logging_in_on_the_login_socket(tmp_path: Path) -> None:
@@ -339,6 +349,11 @@ async def test_a_phone_in_the_dark_in_german(tmp_path: Path, chromium_cdp: str) 
         errors = watch_errors(page)
         await page.goto(f"http://127.0.0.1:{app.http_port}/console")
         await expect(page.locator("#sign-in")).to_have_text("Anmelden")
+        # The browser reads the manifest under the page's policy, without errors.
+        cdp = await context.new_cdp_session(page)
+        manifest = await cdp.send("Page.getAppManifest")
+        assert manifest["url"].endswith("/console/manifest.webmanifest"), manifest
+        assert manifest["errors"] == [] and json.loads(manifest["data"])["short_name"] == "Parley"
         await shot(page, "6-phone-dark-login")
         # A kiosk signs in with an API token: a wrong one is said, a right one works.
         await page.locator("#token-login summary").click()
