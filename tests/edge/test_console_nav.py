@@ -251,15 +251,16 @@ async def test_history_finds_a_past_chat_and_reads_it(tmp_path: Path, chromium_c
         # The transcript downloads as text (a line a message) and as JSON.
         async with page.expect_download() as got:
             await page.click("#history-text")
-        text = Path(await (await got.value).path()).read_text(encoding="utf-8")
+        text = await downloaded(got)
         assert "Grace: My parcel to Zanzibar never came\n" in text, text
         assert " UTC] Demo operator: Let me look at the tracking\n" in text, text
         assert " UTC] — Chat closed by Demo operator\n" in text, text
         async with page.expect_download() as got:
             await page.click("#history-json")
-        doc = json.loads(Path(await (await got.value).path()).read_text(encoding="utf-8"))
+        doc = json.loads(await downloaded(got))
         assert doc["conversation"]["visitor_name"] == "Grace"
-        said = [(m["author_kind"], m["text"]) for m in doc["messages"] if m["author_kind"] != "system"]
+        said = [(m["author_kind"], m["text"]) for m in doc["messages"]]
+        said = [(kind, words) for kind, words in said if kind != "system"]
         assert said == [
             ("visitor", "My parcel to Zanzibar never came"),
             ("operator", "Let me look at the tracking"),
@@ -269,6 +270,12 @@ async def test_history_finds_a_past_chat_and_reads_it(tmp_path: Path, chromium_c
         await expect(page.locator("#history-results")).to_be_visible()
         await axe_finds_nothing_serious(page)
         assert errors == [], errors
+
+
+async def downloaded(got: Any) -> str:
+    """The text of a download the page made."""
+    path = await (await got.value).path()
+    return await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
 
 
 async def test_tickets_lists_a_request_left_offline(tmp_path: Path, chromium_cdp: str) -> None:
