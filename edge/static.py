@@ -6,7 +6,7 @@ read from a path the request names.
 Every answer carries the browser's protections, in one place (:func:`headers`):
 
 * pages (the demo page) have a strict Content-Security-Policy: scripts, styles,
-  images and connections from this origin only, nothing inline (the demo page's
+  images, connections and a web app manifest from this origin only, nothing inline (the demo page's
   style is a served file), no ``<base>`` or form posts, and no framing
   (``frame-ancestors 'none'`` and, for older browsers, ``X-Frame-Options: DENY``);
 * JSON answers and the upgrade refusals allow nothing at all and cannot be framed;
@@ -59,7 +59,8 @@ DEMO_PAGE = _FILES.joinpath("demo.html").read_text(encoding="utf-8")
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
 NOTHING_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -67,13 +68,17 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 JS = "application/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
+MANIFEST = "application/manifest+json"
+SVG = "image/svg+xml"
 
 
 def _console_files() -> dict[str, tuple[bytes, str]]:
     """The console's files by the path they are served at: its page at
-    ``/console`` and each module and stylesheet at ``/console/<name>``."""
+    ``/console`` and each module, stylesheet, the web app manifest and its
+    icon at ``/console/<name>`` (the manifest lets a browser install the
+    console as an app; the page's policy allows it from this origin)."""
     folder = _FILES.joinpath("console")
-    kinds = {".js": JS, ".css": CSS, ".html": HTML}
+    kinds = {".js": JS, ".css": CSS, ".html": HTML, ".webmanifest": MANIFEST, ".svg": SVG}
     out: dict[str, tuple[bytes, str]] = {}
     for entry in folder.iterdir():
         kind = kinds.get(entry.name[entry.name.rfind(".") :])
