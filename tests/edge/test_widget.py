@@ -16,7 +16,14 @@ from typing import Any
 
 import orjson
 import pytest
-from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Page,
+    WebSocket,
+    WebSocketRoute,
+    async_playwright,
+    expect,
+)
 
 from edge import static
 from parley.v1 import common_pb2, control_pb2, operator_pb2
@@ -481,7 +488,9 @@ async def test_split_mode_reconnecting_keeps_what_the_visitor_wrote(
     """Against a real engine and edge: the engine dies under the page's socket;
     the widget says it is reconnecting in the visitor's language, keeps what the
     visitor writes meanwhile and sends it once the engine is back, each message
-    stored and shown once."""
+    stored and shown once. A message refused "overloaded" (the edge's full link
+    queue, played here by the page's socket route) goes again after the hint,
+    with the same cid."""
     data, grpc_port, port = tmp_path / "data", free_port(), free_port()
     engine_args = ["engine", "--demo", "--data", str(data), "--grpc-port", str(grpc_port)]
     eng = await start(engine_args, ENGINE_PATTERNS)
@@ -507,6 +516,27 @@ async def test_split_mode_reconnecting_keeps_what_the_visitor_wrote(
             page = await context.new_page()
             errors = watch_errors(page)
             frames = Frames(page)
+            sent: list[dict[str, Any]] = []
+
+            def route(ws: WebSocketRoute) -> None:
+                server = ws.connect_to_server()
+
+                def from_page(message: str | bytes) -> None:
+                    frame = orjson.loads(message)
+                    sent.append(frame)
+                    if frame.get("text") == "Danach" and len(sent_texts("Danach")) == 1:
+                        refusal = {"type": "error", "code": "overloaded", "cid": frame["cid"]}
+                        refusal |= {"retryable": True, "retry_after_ms": 200}
+                        ws.send(orjson.dumps(refusal).decode())
+                    else:
+                        server.send(message)
+
+                ws.on_message(from_page)
+
+            def sent_texts(text: str) -> list[str]:
+                return [f["cid"] for f in sent if f["type"] == "msg" and f.get("text") == text]
+
+            await page.route_web_socket(re.compile(r"/v1/visitor"), route)
             await page.goto(f"http://127.0.0.1:{port}/")
             await page.locator(f"{W} .la").click()
             composer, mine = page.locator(f"{W} .cp textarea"), page.locator(f"{W} .m.me")
@@ -534,12 +564,19 @@ async def test_split_mode_reconnecting_keeps_what_the_visitor_wrote(
                 ["Vorher", "Währenddessen"]
             )
             await shot(page, "phone-split-connected")
+
+            await composer.fill("Danach")
+            await composer.press("Enter")
+            await expect(mine).to_have_count(3)
+            await expect(mine.last.locator(".mt")).to_have_text(re.compile(r"· Gesendet$"))
+            first, again = sent_texts("Danach")  # refused once, then sent as it was
+            assert first == again
             assert errors == []
             await context.close()
         op = Operator(Engine(grpc_port))  # type: ignore[arg-type]
         await op.login(eng.info["email"], eng.info["password"])
         stored = [text for _cid, text in await transcript(op, conv)]
-        assert stored == ["Vorher", "Währenddessen"]
+        assert stored == ["Vorher", "Währenddessen", "Danach"]
     finally:
         await op.close()
         for p in reversed(procs):
