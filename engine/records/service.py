@@ -58,7 +58,13 @@ _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``engine`
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    # Autocommit: a query's own temporary tables (the report's spans) would
+    # otherwise open a transaction that holds its read snapshot until a commit
+    # nobody makes, and later reads on this long-lived connection would not
+    # see the index move on.
+    conn = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+    )
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
 
@@ -128,7 +134,11 @@ class HistoryIndex:
     def _query(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._read_conn is None:
             self._read_conn = connect_readonly(self.path)
-        return query(self._read_conn)
+        try:
+            return query(self._read_conn)
+        finally:
+            if self._read_conn.in_transaction:  # a query's own BEGIN: never kept open
+                self._read_conn.rollback()
 
     @property
     def mark(self) -> int:
