@@ -165,4 +165,7 @@ class Note:
         if not account_id:
             return  # no account to show it to (an unknown email, a bad token)
         self.written = True
-        self.engine.store.write([self._op(account_id, actor_id, outcome)], lambda _error: None)
+        try:
+            await self.engine.store.write_async([self._op(account_id, actor_id, outcome)])
+        except Exception:  # the call's own answer stands; the log says what was lost
+            log.warning("an audit event of %s was not stored", self.kind, exc_info=True)
