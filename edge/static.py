@@ -35,7 +35,7 @@ import orjson
 from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 
 if TYPE_CHECKING:
-    from edge.server import Edge
+    from edge.server import BaseEdge
 
 
 def compact_script(source: bytes) -> bytes:
@@ -152,7 +152,9 @@ def _header(request_headers: Any, name: str) -> str:
     return value or ""
 
 
-def respond(path: str, edge: Edge, request_headers: Any = None) -> WSUpgradeResponseWithListener:
+def respond(
+    path: str, edge: BaseEdge, request_headers: Any = None
+) -> WSUpgradeResponseWithListener:
     if path == "/widget.js":
         return widget(
             _header(request_headers, "if-none-match"), _header(request_headers, "accept-encoding")

@@ -128,7 +128,9 @@ Global___Open: _TypeAlias = Open  # noqa: Y015
 class Resume(_message.Message):
     """The link came back (the engine restarted, or the stream broke): the
     connection's hello again, as the visitor sent it, with what the edge learnt
-    since: the visitor's token and the last seq written to it.
+    since: the visitor's token, the last seq written to it and the data epoch
+    those seqs are of (a restore in between makes the engine replay from the
+    start after an epoch_changed, as it does for a visitor's own hello).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -136,19 +138,22 @@ class Resume(_message.Message):
     HELLO_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
     LAST_SEQ_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     hello: _builtins.bytes
     token: _builtins.str
     last_seq: _builtins.int
+    epoch: _builtins.str
     def __init__(
         self,
         *,
         hello: _builtins.bytes = ...,
         token: _builtins.str = ...,
         last_seq: _builtins.int = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "last_seq", b"last_seq", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "hello", b"hello", "last_seq", b"last_seq", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -235,6 +240,7 @@ class EngineItem(_message.Message):
     CLOSE_CODE_FIELD_NUMBER: _builtins.int
     CLOSE_REASON_FIELD_NUMBER: _builtins.int
     WELCOME_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     frame: _builtins.bytes
     """The frame to write to the visitor as it is ("" with a close alone)."""
@@ -249,6 +255,8 @@ class EngineItem(_message.Message):
     close_reason: _builtins.str
     welcome: _builtins.bool
     """The frame is a welcome."""
+    epoch: _builtins.str
+    """A welcome's data epoch (the edge resumes with it)."""
     def __init__(
         self,
         *,
@@ -260,10 +268,11 @@ class EngineItem(_message.Message):
         close_code: _builtins.int = ...,
         close_reason: _builtins.str = ...,
         welcome: _builtins.bool = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "epoch", b"epoch", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
