@@ -198,6 +198,19 @@ def close_transport(transport: WSTransport | None, code: int, reason: str) -> No
         transport.disconnect()
 
 
+def picows_options(config: EdgeConfig) -> dict[str, Any]:
+    """The websocket options of a listener, in either mode."""
+    return {
+        "max_frame_size": config.hard_frame_limit,
+        "websocket_handshake_timeout": config.hello_timeout,
+        "enable_auto_ping": True,
+        "auto_ping_idle_timeout": config.idle_timeout,
+        "auto_ping_reply_timeout": 30.0,
+        "auto_ping_strategy": WSAutoPingStrategy.PING_WHEN_IDLE,
+        "read_buffer_init_size": 1024,
+    }
+
+
 class VisitorSocket(Protocol):
     """A visitor websocket as the listener sees it, in either mode."""
 
@@ -295,15 +308,9 @@ class BaseEdge:
             self._route,
             self.config.host,
             self.config.port,
-            max_frame_size=self.config.hard_frame_limit,
-            websocket_handshake_timeout=self.config.hello_timeout,
-            enable_auto_ping=True,
-            auto_ping_idle_timeout=self.config.idle_timeout,
-            auto_ping_reply_timeout=30.0,
-            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
-            read_buffer_init_size=1024,
             backlog=self.config.backlog,  # passed on to loop.create_server
             reuse_port=reuse_port or None,
+            **picows_options(self.config),
         )
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port

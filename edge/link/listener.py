@@ -17,6 +17,7 @@ went reconnects to another and resumes by seq.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -24,15 +25,23 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from picows import WSListener, WSUpgradeRequest
+from picows.picows import WSProtocol  # type: ignore[attr-defined]
+
+try:  # the faster transports picows' own server takes when they are installed
+    import aiofastnet
+except ImportError:  # pragma: no cover - an optional dependency of picows
+    aiofastnet = None  # type: ignore[assignment]
 
 from control.errors import DOMAIN
+from edge.bridge.origin import console_origin_allowed
 from edge.bridge.protocol import error_frame, reply_frame
 from edge.config import EdgeConfig
 from edge.console_login import LoginConnection
+from edge.files import UPLOAD_PATH
 from edge.link.client import EngineLink
-from edge.link.secret import METADATA_KEY
+from edge.link.files import FileDoor, LinkedUpload
 from edge.link.visitor import LinkedVisitor
-from edge.server import BaseEdge, _json_response
+from edge.server import BaseEdge, _header, _json_response, picows_options
 from engine.runtime import LoopClock
 from parley.link.v1 import link_pb2
 from parley.v1 import control_pb2
@@ -92,7 +101,52 @@ class LinkedEdge(BaseEdge):
         return LinkedVisitor(self, site_id, (origin or "")[:2000], agent)
 
     def _files(self, request: WSUpgradeRequest, path: str, query: str) -> Any:
-        return _json_response(501, "not_implemented", "files are not served by this edge")
+        # A file's GET never comes here: the FileDoor answers it (files.py).
+        if path != UPLOAD_PATH or request.method not in (b"GET", "GET"):
+            return _json_response(405, "bad_request", "use GET")
+        origin, host = _header(request.headers, "origin"), _header(request.headers, "host")
+        console = console_origin_allowed(origin, host, self.config.console_origins)
+        return LinkedUpload(self, origin, console)
+
+    async def start(self, reuse_port: bool = True) -> int:
+        """Listen, each connection read first by a FileDoor (files.py); the port."""
+        options = picows_options(self.config)
+        route = self._route
+
+        def websocket() -> WSProtocol:
+            # As picows' own server makes it (ws_create_server), from the same options.
+            return WSProtocol(
+                None,  # host and port: a server's
+                None,  # path: a server's
+                False,  # not the client side
+                route,
+                logging.getLogger("picows.server"),
+                True,  # disconnect on a listener's exception
+                options["websocket_handshake_timeout"],
+                options["enable_auto_ping"],
+                options["auto_ping_idle_timeout"],
+                options["auto_ping_reply_timeout"],
+                options["auto_ping_strategy"],
+                True,  # answer pings
+                options["max_frame_size"],
+                None,  # no extra headers
+                options["read_buffer_init_size"],
+            )
+
+        create = (
+            functools.partial(aiofastnet.create_server, self.loop)
+            if aiofastnet is not None
+            else self.loop.create_server
+        )
+        self.server = await create(
+            lambda: FileDoor(self, websocket),
+            self.config.host,
+            self.config.port,
+            backlog=self.config.backlog,
+            reuse_port=reuse_port or None,
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self.port
 
     def _login(self) -> WSListener:
         return LinkedLogin(self)
@@ -116,7 +170,7 @@ class LinkedLogin(LoginConnection):
                 link_pb2.ConsoleLoginRequest(
                     email=request.email, password=request.password, ip=self.ip
                 ),
-                metadata=((METADATA_KEY, self.edge.secret),),
+                metadata=link.metadata,
                 timeout=10.0,
             )
         except grpc.aio.AioRpcError as error:
