@@ -22,10 +22,12 @@ from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
 from edge.console_login import LOGIN_METHOD
 from edge.files import MAX_PIECE, VISITOR_HEADER
+from edge.link import client as link_client
 from edge.link import secret as link_secret
 from edge.link.client import LinkRefused
 from edge.link.files import UPLOAD_WINDOW
 from edge.link.listener import LinkedEdge
+from engine.backup import restore
 from engine.chat.auth import MAX_FAILURES_PER_IP
 from parley.v1 import bridge_pb2, common_pb2, control_pb2
 from tests.conftest import CHEAP_HASHER
@@ -314,3 +316,73 @@ async def test_an_edge_that_does_not_read_is_cut_and_resumes(tmp_path: Path) -> 
         assert texts == ["hello"] + [f"burst {i}" for i in range(5)]
         await v.close()
         await op.close()
+
+
+def engine_config(data: Path, grpc_port: int = 0) -> ServeConfig:
+    return ServeConfig(
+        data_dir=data,
+        grpc_port=grpc_port,
+        demo=True,
+        websockets=False,
+        edge_link=True,
+        link_secret=SECRET,
+        password_hasher=CHEAP_HASHER,
+    )
+
+
+SECRET = "a link secret for the restore test"
+
+
+async def test_a_resume_across_a_restore_is_told_epoch_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(link_client, "RETRY_MAX", 0.4)  # the edge tries again soon
+    app = Parley(engine_config(tmp_path / "data"))
+    await app.start()
+    edge = LinkedEdge(EdgeConfig(port=0), f"127.0.0.1:{app.grpc_port}", SECRET)
+    restored: Parley | None = None
+    stopped = False
+    try:
+        await edge.attach()
+        await edge.start(reuse_port=False)
+        op, v, chat = await open_chat(app, edge)
+        old_epoch = v.welcome["epoch"]
+        for i in range(2):
+            v.send({"type": "msg", "cid": f"m{i + 2}", "text": f"more {i}"})
+            await v.recv("ack")
+        assert app.admin is not None
+        admin = await Operator(app).login(app.admin["email"], app.admin["password"])
+        request = control_pb2.CreateBackupRequest(path=str(tmp_path / "backup"))
+        made = await admin.api.server.CreateBackup(request, metadata=admin.metadata)
+        assert made.epoch != old_epoch
+        await admin.close()
+        await op.close()
+        port = app.grpc_port
+        stopped = True
+        await app.stop()
+        assert (await v.recv("service"))["state"] == "reconnecting"
+
+        # The backup restored behind the same address: the edge attaches to it
+        # and resumes the visitor with the seqs and epoch it was welcomed with.
+        restore(tmp_path / "backup", tmp_path / "restored")
+        restored = Parley(engine_config(tmp_path / "restored", port))
+        await restored.start()
+        assert (await v.recv("service", timeout=15))["state"] == "connected"
+        welcome = await v.recv("welcome")
+        assert welcome["epoch"] == made.epoch and welcome["epoch_changed"] is True
+        frames = v.frames()
+        since = frames[frames.index({"type": "service", "state": "connected"}) + 1 :]
+        assert since[0] == {"type": "epoch_changed", "epoch": made.epoch}  # before the replay
+        replay = [f for f in since if f["type"] == "msg"]
+        seqs = [f["seq"] for f in replay]
+        assert seqs == list(range(1, len(seqs) + 1)) and seqs[-1] == welcome["last_seq"]
+        assert [f["text"] for f in replay if f["from"] == "visitor"] == [
+            "hello", "more 0", "more 1",
+        ]  # fmt: skip
+        await v.close()
+    finally:
+        await edge.close()
+        if restored is not None:
+            await restored.stop()
+        if not stopped:
+            await app.stop()
