@@ -361,14 +361,19 @@ class UploadConnection(WSListener):
             self.session.frame(frame.get_payload_as_bytes(), kind is WSMsgType.TEXT)
 
     def _out(self, frame: bytes, close_code: int, reason: str) -> None:
-        transport = self.transport
-        if transport is None:
-            return
-        if frame:
-            transport.send(WSMsgType.TEXT, frame)
-        if close_code:
-            transport.send_close(cast(WSCloseCode, close_code), reason.encode()[:120])
-            transport.disconnect()
+        write_upload(self.transport, frame, close_code, reason)
+
+
+def write_upload(transport: WSTransport | None, frame: bytes, close_code: int, reason: str) -> None:
+    """Write an upload session's output to its websocket: the text frame, if
+    any, then the close, if a code is given."""
+    if transport is None:
+        return
+    if frame:
+        transport.send(WSMsgType.TEXT, frame)
+    if close_code:
+        transport.send_close(cast(WSCloseCode, close_code), reason.encode()[:120])
+        transport.disconnect()
 
 
 def _origin_refused() -> Refused:

@@ -31,9 +31,17 @@ from urllib.parse import urlsplit
 
 import grpc
 import orjson
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from edge.files import CLOSE_REFUSED, FILES_PREFIX, MAX_HEADER, MAX_PIECE, VISITOR_HEADER, refusal
+from edge.files import (
+    CLOSE_REFUSED,
+    FILES_PREFIX,
+    MAX_HEADER,
+    MAX_PIECE,
+    VISITOR_HEADER,
+    refusal,
+    write_upload,
+)
 from edge.static import JSON, headers
 from parley.link.v1 import link_pb2
 
@@ -131,15 +139,9 @@ class LinkedUpload(WSListener):
         )
 
     def _out(self, frame: bytes, close_code: int, reason: str) -> None:
-        transport = self.transport
-        if transport is None:
-            return
-        if frame:
-            transport.send(WSMsgType.TEXT, frame)
         if close_code:
             self.ended = True
-            transport.send_close(cast(WSCloseCode, close_code), reason.encode()[:120])
-            transport.disconnect()
+        write_upload(self.transport, frame, close_code, reason)
 
 
 class FileDoor(asyncio.BufferedProtocol):
@@ -152,6 +154,7 @@ class FileDoor(asyncio.BufferedProtocol):
         self.buffer = bytearray(1024)
         self.size = 0
         self.serving: asyncio.Task[None] | None = None
+        self.deadline: asyncio.TimerHandle | None = None
         self.writable = asyncio.Event()
         self.writable.set()
 
@@ -159,6 +162,14 @@ class FileDoor(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        # A client that sends no head in time is dropped, as picows drops one
+        # that does not finish its handshake.
+        self.deadline = self.edge.loop.call_later(self.edge.config.hello_timeout, self._overdue)
+
+    def _overdue(self) -> None:
+        self.deadline = None
+        if self.serving is None and self.transport is not None:
+            self.transport.abort()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self.size == len(self.buffer):
@@ -168,7 +179,8 @@ class FileDoor(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self.size += nbytes
         if self.serving is not None:
-            return  # a file request has no body: anything more is ignored
+            self.size = 0  # a file request has no body: anything more is dropped
+            return
         head = bytes(self.buffer[: self.size])
         if not any(head.startswith(r) for r in _FILE_REQUESTS):
             if any(r.startswith(head[: len(r)]) for r in _FILE_REQUESTS):
@@ -180,12 +192,19 @@ class FileDoor(asyncio.BufferedProtocol):
             if self.size >= MAX_REQUEST:
                 self._answer_now(431, "bad_request", "the request's head is too large")
             return
+        self._disarm()
         self.serving = asyncio.ensure_future(self._serve(head[:end]))
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
 
     def _hand_over(self) -> None:
         """Not a file: picows takes the connection, and the bytes read so far."""
         transport = self.transport
         assert transport is not None
+        self._disarm()
         protocol = self.websocket()
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
@@ -203,6 +222,7 @@ class FileDoor(asyncio.BufferedProtocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
         self.transport = None
         self.writable.set()
         if self.serving is not None:
