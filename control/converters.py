@@ -247,6 +247,30 @@ def card_pb(c: ChatCard) -> operator_pb2.ChatCard:
     )
 
 
+def visitor_widget_pb(doc: dict[str, Any]) -> visitor_pb2.VisitorWidget:
+    """The site's widget settings as the welcome tells them
+    (:func:`engine.chat.widget_look.widget_doc`, which the websocket welcome
+    carries as is)."""
+    prechat = doc["prechat"]
+    return visitor_pb2.VisitorWidget(
+        color=doc["color"],
+        position=doc["position"],
+        avatars=doc["avatars"],
+        prechat=visitor_pb2.VisitorPrechatForm(
+            name=prechat["name"], email=prechat["email"], question=prechat["question"]
+        ),
+        texts=[
+            visitor_pb2.VisitorWidgetText(
+                language="" if language == "*" else language,
+                title=words["title"],
+                greeting=words["greeting"],
+                offline=words["offline"],
+            )
+            for language, words in sorted(doc["texts"].items())
+        ],
+    )
+
+
 def departments_pb(d: Departments) -> visitor_pb2.DepartmentsState:
     return visitor_pb2.DepartmentsState(
         departments=[

@@ -6,7 +6,7 @@ read from a path the request names.
 Every answer carries the browser's protections, in one place (:func:`headers`):
 
 * pages (the demo page) have a strict Content-Security-Policy: scripts, styles,
-  images and connections from this origin only, nothing inline (the demo page's
+  images, connections and a web app manifest from this origin only, nothing inline (the demo page's
   style is a served file), no ``<base>`` or form posts, and no framing
   (``frame-ancestors 'none'`` and, for older browsers, ``X-Frame-Options: DENY``);
 * JSON answers and the upgrade refusals allow nothing at all and cannot be framed;
@@ -16,10 +16,14 @@ Every answer carries the browser's protections, in one place (:func:`headers`):
 * all of them: ``X-Content-Type-Options: nosniff`` (a response is only what its
   Content-Type says) and ``Referrer-Policy: no-referrer``.
 
-The widget is served as built by esbuild (``widget.min.js``, committed; rebuilt
-by ``scripts/build_widget.py``), gzip-compressed once at import for browsers that
-accept it (``Content-Encoding: gzip``, ``Vary: Accept-Encoding``), with an ETag
-of its content: a page load revalidates it and gets ``304 Not Modified``.
+The widget is two scripts as built by esbuild (committed; rebuilt by
+``scripts/build_widget.py``): ``/widget.js``, the small embed every page loads,
+and ``/widget-panel.js``, the panel the embed imports (a module, so it is also
+sent with ``Access-Control-Allow-Origin: *``: a module from another origin needs
+CORS, and the file is public). Each is gzip-compressed once at import for
+browsers that accept it (``Content-Encoding: gzip``, ``Vary: Accept-Encoding``),
+with an ETag of its content: a page load revalidates it and gets ``304 Not
+Modified``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -50,16 +55,36 @@ def compact_script(source: bytes) -> bytes:
 
 
 _FILES = resources.files("edge").joinpath("static")
-WIDGET_JS = _FILES.joinpath("widget.min.js").read_bytes()
-# mtime 0: the same bytes on every start, so the ETag holds across restarts.
-WIDGET_GZ = gzip.compress(WIDGET_JS, compresslevel=9, mtime=0)
-WIDGET_ETAG = '"' + hashlib.sha256(WIDGET_JS).hexdigest()[:20] + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A widget script as served: its bytes, gzipped, and its ETag."""
+
+    body: bytes
+    gz: bytes
+    etag: str
+    cors: bool  # a module imported across origins
+
+    @classmethod
+    def read(cls, name: str, cors: bool = False) -> Script:
+        body = _FILES.joinpath(name).read_bytes()
+        # mtime 0: the same bytes on every start, so the ETag holds across restarts.
+        gz = gzip.compress(body, compresslevel=9, mtime=0)
+        return cls(body, gz, '"' + hashlib.sha256(body).hexdigest()[:20] + '"', cors)
+
+
+WIDGET = Script.read("widget.min.js")
+PANEL = Script.read("widget-panel.min.js", cors=True)
+WIDGET_JS, WIDGET_GZ, WIDGET_ETAG = WIDGET.body, WIDGET.gz, WIDGET.etag
+SCRIPTS = {"/widget.js": WIDGET, "/widget-panel.js": PANEL}
 DEMO_CSS = _FILES.joinpath("demo.css").read_bytes()
 DEMO_PAGE = _FILES.joinpath("demo.html").read_text(encoding="utf-8")
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
 NOTHING_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -67,13 +92,17 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 JS = "application/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
+MANIFEST = "application/manifest+json"
+SVG = "image/svg+xml"
 
 
 def _console_files() -> dict[str, tuple[bytes, str]]:
     """The console's files by the path they are served at: its page at
-    ``/console`` and each module and stylesheet at ``/console/<name>``."""
+    ``/console`` and each module, stylesheet, the web app manifest and its
+    icon at ``/console/<name>`` (the manifest lets a browser install the
+    console as an app; the page's policy allows it from this origin)."""
     folder = _FILES.joinpath("console")
-    kinds = {".js": JS, ".css": CSS, ".html": HTML}
+    kinds = {".js": JS, ".css": CSS, ".html": HTML, ".webmanifest": MANIFEST, ".svg": SVG}
     out: dict[str, tuple[bytes, str]] = {}
     for entry in folder.iterdir():
         kind = kinds.get(entry.name[entry.name.rfind(".") :])
@@ -130,17 +159,21 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-def widget(if_none_match: str, accept_encoding: str) -> WSUpgradeResponseWithListener:
-    """The widget script: gzipped when accepted; 304 when the page has it."""
-    extra = {"ETag": WIDGET_ETAG, "Vary": "Accept-Encoding"}
-    if WIDGET_ETAG in (tag.strip() for tag in if_none_match.split(",")):
+def widget(
+    if_none_match: str, accept_encoding: str, script: Script = WIDGET
+) -> WSUpgradeResponseWithListener:
+    """A widget script: gzipped when accepted; 304 when the page has it."""
+    extra = {"ETag": script.etag, "Vary": "Accept-Encoding"}
+    if script.cors:
+        extra["Access-Control-Allow-Origin"] = "*"
+    if script.etag in (tag.strip() for tag in if_none_match.split(",")):
         # picows builds error answers from 400 up only: an empty OK, renumbered.
         response = WSUpgradeResponse.create_ok_response(b"", {**headers(JS), **extra})
         response.status = HTTPStatus.NOT_MODIFIED
         return WSUpgradeResponseWithListener(response, None)
-    body = WIDGET_JS
+    body = script.body
     if _accepts_gzip(accept_encoding):
-        body, extra["Content-Encoding"] = WIDGET_GZ, "gzip"
+        body, extra["Content-Encoding"] = script.gz, "gzip"
     response = WSUpgradeResponse.create_ok_response(body, {**headers(JS), **extra})
     return WSUpgradeResponseWithListener(response, None)
 
@@ -155,9 +188,12 @@ def _header(request_headers: Any, name: str) -> str:
 def respond(
     path: str, edge: BaseEdge, request_headers: Any = None
 ) -> WSUpgradeResponseWithListener:
-    if path == "/widget.js":
+    script = SCRIPTS.get(path)
+    if script is not None:
         return widget(
-            _header(request_headers, "if-none-match"), _header(request_headers, "accept-encoding")
+            _header(request_headers, "if-none-match"),
+            _header(request_headers, "accept-encoding"),
+            script,
         )
     console = CONSOLE.get(path)
     if console is not None:

@@ -57,7 +57,7 @@ from engine.persistence.schema import (
     Op,
 )
 from engine.records.daily import DailyReports
-from engine.records.index import HistoryIndex
+from engine.records.service import HistoryIndex
 from engine.retention import Retention
 from engine.runtime import ActorSystem, Clock, LoopClock
 from engine.runtime.system import Props, Scheduler
@@ -101,8 +101,8 @@ class Engine:
         self.epoch = backups.ensure_epoch(self.store)
         self._backing_up = False
         try:
-            # The conversation history's index (engine/records/index.py): it
-            # follows the store's commits once started, and catches up first.
+            # The conversation history's index (engine/records/index.py), written
+            # by a process of its own once started (engine/records/service.py).
             self.history = HistoryIndex(Path(data_dir), self.store)
         except BaseException:
             self.store.close()

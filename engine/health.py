@@ -45,6 +45,7 @@ class Load:
     store_used_bytes: int = 0
     store_left_bytes: int = 1 << 62
     index_lag: int = 0  # commits (0 when the index is off)
+    index_failure: str = ""  # why the index's process is not running (empty: it runs)
     outbox_retrying: int = 0
 
 
@@ -70,6 +71,8 @@ def judge(load: Load) -> tuple[str, str]:
         or load.store_left_bytes < STORE_LEFT_BYTES // 4
     ):
         return DEGRADED, f"the store is near full: {load.store_left_bytes >> 20} MiB left"
+    if load.index_failure:
+        return DEGRADED, load.index_failure
     if load.index_lag > INDEX_LAG:
         return DEGRADED, f"the history index is {load.index_lag} commits behind the store"
     if load.outbox_retrying > OUTBOX_RETRYING:

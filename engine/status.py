@@ -122,6 +122,7 @@ def load(engine: Engine, used: int, left: int) -> Load:
         store_used_bytes=used,
         store_left_bytes=left,
         index_lag=index_lag(engine),
+        index_failure=engine.history.failure if engine.history_on else "",
         outbox_retrying=retrying,
     )
 

@@ -62,6 +62,18 @@ def port(offset: int) -> int:
     return PORTS + offset if PORTS else 0
 
 
+def children(pid: int) -> list[int]:
+    """A process's children, whichever of its threads started them."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -125,6 +137,11 @@ async def echo_phase(conns: int, window: int, seconds: float, warmup: float = 1.
         stats["measuring"] = True
         start = time.perf_counter()
         await asyncio.sleep(seconds)
+        # Stretched until an echo is counted (a tiny window on a busy machine
+        # may hold none); the rate still divides by the whole time measured.
+        deadline = time.perf_counter() + 30
+        while not stats["count"] and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
         stats["measuring"] = False
         rate = stats["count"] / (time.perf_counter() - start)
         stats["running"] = False
@@ -162,6 +179,31 @@ class Load:
         self.saturate = False
         self.assigned = 0
         self.first_acks = 0
+        # (time, commits, history index lag in commits) while measuring, by phase
+        self.lag: dict[str, list[tuple[float, int, int]]] = {"sat": [], "half": []}
+        self.phase = "sat"
+
+
+async def sample_lag(channel: grpc.aio.Channel, md: list[tuple[str, str]], load: Load) -> None:
+    """The server's status four times a second while a phase is measured: how
+    far the history index is behind the store (in commits, and in seconds at
+    the phase's commit rate)."""
+    stub = control_pb2_grpc.ServerStub(channel)
+    while True:
+        s = await stub.GetStatus(control_pb2.GetStatusRequest(), metadata=md)
+        if load.measuring and load.direction == "in":
+            load.lag[load.phase].append((time.perf_counter(), s.commits, s.history_index_lag))
+        await asyncio.sleep(0.25)
+
+
+def lag_seconds(samples: list[tuple[float, int, int]]) -> tuple[float, float]:
+    """(median, max) of the index's lag in seconds: commits behind over the
+    phase's commits per second."""
+    if len(samples) < 2 or samples[-1][1] == samples[0][1]:
+        return float("nan"), float("nan")
+    rate = (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
+    lags = [lag / rate for _t, _c, lag in samples]
+    return statistics.median(lags), max(lags)
 
 
 class VisitorClient(WSListener):  # type: ignore[misc]
@@ -374,7 +416,11 @@ async def parley_phases(
                 await asyncio.sleep(0.05)
 
         result: dict[str, Any] = {}
-        pids = getattr(srv, "pids", {"server": srv.pid})  # split mode: engine and edge
+        pids = dict(getattr(srv, "pids", {"server": srv.pid}))  # split mode: engine and edge
+        for who, pid in list(pids.items()):  # the history index's process, a child
+            for kid in children(pid):
+                pids[f"{who}'s history index"] = kid
+        tasks.append(asyncio.create_task(sample_lag(channel, md, load)))
         if direction in ("both", "in"):
             # Visitor->operator: each visitor is one sender.
             result["in"] = await measure(
@@ -405,6 +451,7 @@ async def parley_phases(
 
             result["out"] = await measure(load, senders, flush, window, seconds, warmup, pids)
         result["errors"] = load.errors
+        result["lag"] = load.lag
         result["rss_kib"] = rss_kib(srv.pid)
         for client in clients:
             assert client.transport is not None
@@ -437,6 +484,7 @@ async def measure(
     and the CPU time of the server's processes (``pids``, by role) while
     saturated, which a shared machine disturbs less than a rate."""
     load.saturate = True
+    load.phase = "sat"
     for send in senders:
         for _ in range(window):
             send()
@@ -460,6 +508,7 @@ async def measure(
     load.sent_at.clear()
 
     # Half rate, paced by a 1 ms ticker.
+    load.phase = "half"
     target = sat_rate / 2
     load.acks, load.latencies = 0, []
     owed = 0.0
@@ -575,6 +624,23 @@ async def run(args: argparse.Namespace) -> None:
         print(f"ejabberd not installed: its rows are left out ({ejabberd_peer.INSTALL})")
     print(table(rows, ["run", "messages/s", "of echo", "server CPU/msg", "p50", "p99", "p99.9"]))
     print("Latency: from the send to the other side's receipt of the message.")
+    for phase, name in (("sat", "saturated"), ("half", "half rate")):
+        samples = p["lag"][phase]
+        mid, top = lag_seconds(samples)
+        print(
+            f"history index lag, visitor->operator {name}: median {mid:.2f} s, max {top:.2f} s "
+            f"({max((lag for _t, _c, lag in samples), default=0)} commits at most, "
+            f"{len(samples)} samples)"
+        )
+    for run, name in ((p, "index on"), (off, "index off")):
+        for direction in ("in", "out"):
+            if direction not in run:
+                continue
+            acks = max(run[direction]["sat_acks"], 1)
+            cpu = " + ".join(
+                f"{who} {1e6 * sec / acks:.1f} us" for who, sec in run[direction]["cpu"].items()
+            )
+            print(f"CPU a message, saturated {direction}, {name}: {cpu}")
     if ejabberd is not None:
         best = max(p["in"]["sat_rate"], p["out"]["sat_rate"])
         worst = min(p["in"]["sat_rate"], p["out"]["sat_rate"])

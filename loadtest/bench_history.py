@@ -1,12 +1,14 @@
-"""The history index: how fast it follows the store, rebuilds, searches and lists.
+"""The history index: how fast it follows the store, rebuilds, searches, lists and reports.
 
-Builds N messages in M conversations straight into the store, in the engine's
-own records (a conversation record and its journal, in commits of a few hundred
-writes, as the group commit makes them), with the index following the commits;
-then rebuilds the index from LMDB, and times text searches and filtered lists
-on it. Run: python -m loadtest.bench_history [--messages N --conversations M]
-(--smoke or --small: a quick run for the test suite). The end-to-end throughput
-with the index on and off is not measured here (bench_e2e does not switch it).
+Builds N messages in M conversations (by default 1,000,000 in 100,000, spread
+over a year) straight into the store, in the engine's own records (a
+conversation record and its journal, in commits of a few hundred writes, as
+the group commit makes them), with the index's process following the commits
+as the server runs it; then rebuilds the index from LMDB, and times text
+searches, filtered lists and a year's report on it. Run: python -m
+loadtest.bench_history [--messages N --conversations M] (--smoke or --small: a
+quick run for the test suite). The chat's throughput with the index on and off
+is bench_e2e's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import random
 import statistics
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -24,13 +27,18 @@ import orjson
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, Op
-from engine.records.index import HistoryIndex, connect, rebuild
+from engine.records.index import connect, rebuild
 from engine.records.queries import Filters, list_rows, match_expression, search
+from engine.records.reports import report_of
+from engine.records.service import HistoryIndex
 from loadtest.machine import describe
 
 SITES = ("sbench0001", "sbench0002")
 DEPTS = tuple(f"d{i}" for i in range(6))
 OPERATORS = tuple(f"o{i}" for i in range(40))
+YEAR = 2026
+YEAR_START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
+YEAR_MS = 365 * 86_400_000
 
 
 def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
@@ -38,17 +46,22 @@ def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
     return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(size)]
 
 
-def conversation_ops(i: int, per: int, words: list[str], rng: random.Random) -> list[Op]:
+def conversation_ops(
+    i: int, per: int, step_ms: int, words: list[str], rng: random.Random
+) -> list[Op]:
     conv = f"{SITES[i % 2]}-c{i:012d}"
     op = OPERATORS[i % len(OPERATORS)]
+    created = YEAR_START_MS + i * step_ms
     doc = {
-        "info": [conv, SITES[i % 2], DEPTS[i % len(DEPTS)], f"v{i % 5000}", f"Visitor {i}"],
+        "info": [conv, SITES[i % 2], DEPTS[i // 2 % len(DEPTS)], f"v{i % 5000}", f"Visitor {i}"],
         "status": "closed",
         "operators": [[op, op.upper()]],
-        "created_ms": 1_700_000_000_000 + i * 1000,
-        "closed_ms": 1_700_000_000_000 + i * 1000 + 600_000,
+        "created_ms": created,
+        "closed_ms": created + 600_000,
         "closed_by": f"operator:{op}",
         "rating": i % 6,
+        "assigned_ms": created + rng.randint(1_000, 60_000),
+        "first_response_ms": created + rng.randint(5_000, 120_000),
     }
     ops: list[Op] = [CONVERSATIONS.put(conv, doc)]  # type: ignore[arg-type]
     for seq in range(1, per + 1):
@@ -68,10 +81,11 @@ def pct(values: list[float], p: float) -> float:
 async def build(store: LmdbStore, messages: int, conversations: int, words: list[str]) -> None:
     rng = random.Random(7)
     per = max(1, messages // conversations)
+    step_ms = YEAR_MS // conversations
     pending: list[asyncio.Future[None]] = []
     for i in range(conversations):
         pending.append(
-            asyncio.ensure_future(store.write_async(conversation_ops(i, per, words, rng)))
+            asyncio.ensure_future(store.write_async(conversation_ops(i, per, step_ms, words, rng)))
         )
         if len(pending) >= 64:  # about the writes of one group commit in flight
             await asyncio.gather(*pending)
@@ -106,7 +120,7 @@ def main() -> None:
         conn = connect(data / "history" / "index.sqlite")
         rng = random.Random(3)
         every = Filters(sites=SITES)
-        searches, lists, filtered = [], [], []
+        searches, lists, filtered, reports = [], [], [], []
         for _ in range(args.queries):
             word = rng.choice(words)
             t0 = time.perf_counter()
@@ -128,6 +142,12 @@ def main() -> None:
             )
             list_rows(conn, f, rng.choice(("time", "rating", "operator")), None, 51)
             lists.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()  # a year by day, the site's or a department's
+            dept = rng.choice(("", *DEPTS))
+            first, last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+            year = report_of(conn, SITES[0], "Europe/Paris", dept, "", first, last, False)
+            reports.append(time.perf_counter() - t0)
+            assert year.total.chats > 0
         conn.close()
         size = sum(p.stat().st_size for p in (data / "history").iterdir()) >> 20
         store.close()
@@ -152,6 +172,10 @@ def main() -> None:
     print(
         f"| filtered list (scope, status, rating, a sort), p50 / p99 | "
         f"{statistics.median(lists) * ms:.2f} / {pct(lists, 0.99) * ms:.2f} ms |"
+    )
+    print(
+        f"| a year's report by day (a site, or a department), p50 / p99 | "
+        f"{statistics.median(reports) * ms:.2f} / {pct(reports, 0.99) * ms:.2f} ms |"
     )
 
 

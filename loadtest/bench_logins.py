@@ -41,7 +41,7 @@ from picows import WSMsgType, ws_connect
 
 from edge.visitor.frames import client_hello
 from loadtest import server as parley_server
-from loadtest.bench_e2e import Load, VisitorClient, ms, operator_session, percentile
+from loadtest.bench_e2e import Load, OperatorClient, VisitorClient, ms, percentile
 from loadtest.machine import describe, table
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2_grpc
 
@@ -214,10 +214,10 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
             metadata=[("authorization", f"Bearer {owner.token}")],
         )
         load = Load()
-        ready = asyncio.Event()
         stub = operator_pb2_grpc.OperatorSessionStub(channel)
-        tasks.append(asyncio.create_task(operator_session(stub, login.token, load, ready)))
-        await ready.wait()
+        operator = OperatorClient(stub, login.token, load, 0)
+        tasks.append(asyncio.create_task(operator.run()))
+        await operator.ready.wait()
         clients: list[VisitorClient] = []
         for i in range(args.visitors):
             _, client = await ws_connect(lambda i=i: VisitorClient(load, i), srv.visitor_url())

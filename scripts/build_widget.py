@@ -1,8 +1,15 @@
-"""Build the visitor widget as served: edge/static/widget.js (readable, commented,
-the one to edit) minified by esbuild into edge/static/widget.min.js, which is
-committed, so serving needs no Node. tests/edge/test_widget_build.py rebuilds it
-into a temporary folder and fails when the committed file is stale: after
-editing widget.js (or merging edits to it), run: python scripts/build_widget.py
+"""Build the visitor widget as served: its two readable, commented sources (the
+ones to edit) minified by esbuild into files that are committed, so serving
+needs no Node:
+
+* edge/static/widget.js, the embed every page loads (the launcher and the socket
+  of a closed widget), into widget.min.js;
+* edge/static/widget-panel.js, the panel, an ES module the embed imports only
+  when it is needed, into widget-panel.min.js.
+
+tests/edge/test_widget_build.py rebuilds them into a temporary folder and fails
+when a committed file is stale: after editing either source (or merging edits to
+it), run: python scripts/build_widget.py
 
 esbuild is pinned in tools/esbuild/package.json and installed from its lock
 file (npm ci) into tools/esbuild/node_modules on first use. It is used rather
@@ -24,11 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools" / "esbuild"
 ESBUILD = TOOLS / "node_modules" / ".bin" / "esbuild"
-SOURCE = ROOT / "edge" / "static" / "widget.js"
-BUILT = ROOT / "edge" / "static" / "widget.min.js"
+STATIC = ROOT / "edge" / "static"
+# Each source, what it is built into, its format and target: the embed is a
+# classic script (it uses import(), so ES2020); the panel a module.
+BUILDS = (
+    ("widget.js", "widget.min.js", "iife", "es2020"),
+    ("widget-panel.js", "widget-panel.min.js", "esm", "es2017"),
+)
 INSTALL_LOCK = Path(tempfile.gettempdir()) / "parley-esbuild-install.lock"
-# An old-enough target that every browser the widget supports runs it as is.
-TARGET = "es2017"
+# Targets old enough that every browser the widget supports (it needs shadow DOM
+# and dynamic import) runs them as they are.
 
 
 class EsbuildUnavailable(RuntimeError):
@@ -76,29 +88,33 @@ def ensure_esbuild() -> Path:
     return ESBUILD
 
 
-def build(out: Path = BUILT) -> Path:
-    """Minify the widget into ``out``."""
-    done = subprocess.run(
-        [
-            str(ensure_esbuild()),
-            str(SOURCE),
-            "--minify",
-            f"--target={TARGET}",
-            "--charset=utf8",
-            "--legal-comments=none",
-            f"--outfile={out}",
-            "--log-level=warning",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"esbuild failed:\n{done.stdout}{done.stderr}")
+def build(folder: Path = STATIC) -> list[Path]:
+    """Minify the embed and the panel into ``folder``; the files written."""
+    esbuild, out = ensure_esbuild(), []
+    for source, built, form, target in BUILDS:
+        done = subprocess.run(
+            [
+                str(esbuild),
+                str(STATIC / source),
+                "--minify",
+                f"--format={form}",
+                f"--target={target}",
+                "--charset=utf8",
+                "--legal-comments=none",
+                f"--outfile={folder / built}",
+                "--log-level=warning",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"esbuild failed on {source}:\n{done.stdout}{done.stderr}")
+        out.append(folder / built)
     return out
 
 
 if __name__ == "__main__":
-    path = build()
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
+    for path in build():
+        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
     sys.exit(0)

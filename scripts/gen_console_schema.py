@@ -63,10 +63,16 @@ ROOTS = (
     control_pb2.InviteVisitorRequest,
     control_pb2.InviteVisitorResponse,
     control_pb2.ListSitesResponse,
+    # A chat's transcript by email.
+    control_pb2.SendTranscriptRequest,
+    control_pb2.SendTranscriptResponse,
 )
 
-# The Reports and Settings pages call every method of these services.
+# The profile (Auth), Tickets, Reports and Settings pages call every method of
+# these services.
 SERVICES = (
+    "Auth",
+    "Tickets",
     "Sites",
     "Departments",
     "Regions",

@@ -103,6 +103,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
                         epoch=epoch,
                         epoch_changed=changed,
                         email_transcripts=w["email_transcripts"],
+                        widget=converters.visitor_widget_pb(w["widget"]),
                     )
                 )
             )

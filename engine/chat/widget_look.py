@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.errors import InvalidArgument
 
-# The languages the widget has built-in words for (edge/static/widget.js).
+# The languages the widget has built-in words for (edge/static/widget-panel.js).
 WIDGET_LANGUAGES = ("en", "de", "fr", "es", "ja", "ar")
 POSITIONS = ("", "right", "left")  # "": the embed tag's, else right
 FIELD_MODES = ("off", "optional", "required")

@@ -614,3 +614,89 @@ class LmdbStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+class LmdbReader:
+    """The store read from another process (the history index's,
+    ``engine/records/indexer.py``): the same environment opened read-only. LMDB
+    lets readers in other processes see every commit as it lands, without a
+    lock between them and the writer (a reader's slot in ``lock.mdb``). It never
+    writes, and does not take the data directory's lock (the server holds it).
+
+    A reader that dies holding a read transaction (kill -9) leaves its slot
+    taken, which keeps the writer from reusing the pages that transaction saw;
+    opening clears the slots of dead processes (``reader_check``). When the
+    server grows the map, the next transaction here takes the new size."""
+
+    def __init__(self, path: Path | str, databases: tuple[str, ...]) -> None:
+        self.path = Path(path)
+        self.env = lmdb.open(
+            str(self.path / "lmdb"),
+            readonly=True,
+            lock=True,
+            max_dbs=len(DATABASES) + 4,
+            subdir=True,
+            create=False,
+        )
+        self.env.reader_check()
+        self._dbs = {name: self.env.open_db(name.encode(), create=False) for name in databases}
+        self._lock = threading.Lock()
+
+    def _begin(self, db: str) -> lmdb.Transaction:
+        try:
+            return self.env.begin(db=self._dbs[db])
+        except lmdb.MapResizedError:  # the server grew the map: take its size
+            self.env.set_mapsize(0)
+            return self.env.begin(db=self._dbs[db])
+
+    def get(self, db: str, key: bytes) -> bytes | None:
+        with self._begin(db) as txn:
+            value = txn.get(key)
+            return bytes(value) if value is not None else None
+
+    def get_many(self, db: str, keys: list[bytes]) -> list[bytes | None]:
+        """The values of ``keys`` (None where absent), read in one transaction."""
+        with self._begin(db) as txn:
+            get = txn.get
+            return [bytes(v) if (v := get(key)) is not None else None for key in keys]
+
+    def scan(
+        self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Yield (key, value) with keys starting with ``prefix``, from ``start`` on."""
+        out: list[tuple[bytes, bytes]] = []
+        with self._begin(db) as txn:
+            cursor = txn.cursor()
+            if not cursor.set_range(start if start is not None else prefix):
+                return iter(out)
+            for key, value in cursor:
+                found = bytes(key)
+                if not found.startswith(prefix):
+                    break
+                out.append((found, bytes(value)))
+                if limit is not None and len(out) >= limit:
+                    break
+        return iter(out)
+
+    def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None:
+        """The greatest key starting with ``prefix`` (non-empty), or None."""
+        with self._begin(db) as txn:
+            cursor = txn.cursor()
+            above = _above(prefix)
+            if above is not None and cursor.set_range(above):
+                if not cursor.prev():
+                    return None
+            elif not cursor.last():
+                return None
+            key = bytes(cursor.key())
+            if key.startswith(prefix):
+                return key, bytes(cursor.value())
+            return None
+
+    @property
+    def reading(self) -> threading.Lock:
+        """As the store's (nothing resizes the map here: a lock for the same code)."""
+        return self._lock
+
+    def close(self) -> None:
+        self.env.close()

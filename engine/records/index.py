@@ -7,21 +7,19 @@ the folder is private like the rest of the data directory) and holds a row per
 conversation (``engine/records/rows.py``), who took part in each, and an FTS5
 table of the searched messages' text.
 
-It follows the store off the chat path. The store's writer hands every
-committed batch, with the commit's number, to :meth:`HistoryIndex.follow_commit`
-(on the writer thread): it keeps the writes of conversation records and of the
-journal and puts them on a bounded queue, never waiting. A worker thread applies
-what the queue holds, many commits to one SQLite transaction, and records the
-last commit applied (the high-water mark) in that transaction. The commits of
-a transaction are applied as one (``Writer.batches``): each chat's newest
-record, a chat's journal records decoded in one call, one statement of each
-kind for all chats, and the searched text in passages, a row of up to 32 of a
-chat's messages (FTS5 pays mostly per row; a search finds the passages, then
-the messages in them). While the chat is busy the worker gathers commits
-longer, spreading those costs over more messages. When the queue
-is full the batch is dropped and the index marks itself behind: from then on it
-drops every batch until the worker catches up from LMDB, which it also does at
-start when its mark is not the store's.
+It follows the store off the chat path, from a process of its own
+(``engine/records/indexer.py``, started and watched by the server's
+``engine/records/service.py``): the server tells it, for each commit, which
+conversations the commit touched, and it reads them from LMDB read-only
+(:func:`apply_touched`: each one's record as stored now, its journal records
+after the row's last seq), many commits to one SQLite transaction, recording
+the last commit applied (the high-water mark) in that transaction. A
+transaction's messages are written together (``Writer.journals``): a chat's
+journal records decoded in one call, one statement of each kind for all chats,
+and the searched text in passages, a row of up to 32 of a chat's messages
+(FTS5 pays mostly per row; a search finds the passages, then the messages in
+them). When notices were lost (the process was down, or could not keep up),
+it catches up from LMDB, as it does at every start.
 
 Catching up compares, a piece at a time, each stored record with the row
 (by a digest) and each conversation's last journal seq with the row's, and
@@ -41,23 +39,18 @@ merge) and the write-ahead log is emptied (``wal_checkpoint(TRUNCATE)``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
-import queue
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
 import orjson
 
 from engine.persistence.codec import SEP, journal_key, journal_prefix, seq_of
-from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.private import FILE_MODE, make_private, private_dir
 from engine.persistence.schema import (
     COMMIT_KEY,
@@ -65,7 +58,6 @@ from engine.persistence.schema import (
     CONVERSATIONS,
     META,
     ConversationDoc,
-    Op,
 )
 from engine.records import rollups
 from engine.records.queries import BREAK
@@ -74,9 +66,7 @@ from engine.records.rows import doc_participants, facts_of, row_of
 log = logging.getLogger("parley.history")
 
 INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py), text in passages
-QUEUE_SIZE = 10_000  # commits waiting for the worker; past it, catch up from LMDB
 PIECE = 500  # records read from LMDB at a time while catching up
-_STOP: tuple[int, list[Op]] = (-1, [])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);
@@ -318,45 +308,6 @@ class Writer:
             counts,
         )
 
-    def batch(self, commit: int, ops: Iterable[Op]) -> None:
-        """Apply one commit's writes: records first, then messages."""
-        self.batches([(commit, ops)])
-
-    def batches(self, items: Iterable[tuple[int, Iterable[Op]]]) -> None:
-        """Apply many commits' writes as one: each conversation's newest record
-        (as applying them in turn would leave it), then all their messages."""
-        docs: dict[str, tuple[bytes, int]] = {}
-        raw: dict[bytes, list[bytes]] = {}
-        records_db = CONVERSATIONS.name
-        for commit, ops in items:
-            for db, key, value in ops:
-                if value is None:
-                    if db == records_db:  # a chat erased or past its retention
-                        conv_id = key.decode()
-                        docs.pop(conv_id, None)
-                        raw.pop(key, None)
-                        self.drop(conv_id)
-                    continue
-                if db == records_db:
-                    docs[key.decode()] = (value, commit)
-                    continue
-                conv = key[:-JOURNAL_TAIL]  # <conversation id> 0x00 <seq, 8 bytes>
-                found = raw.get(conv)
-                if found is None:
-                    raw[conv] = [value]
-                else:
-                    found.append(value)
-        for conv_id, (doc, commit) in docs.items():
-            self.doc(conv_id, doc, commit)
-        journal: dict[str, list[dict[str, Any]]] = {}
-        for conv, values in raw.items():
-            # One decode of a chat's records as a JSON array, not one a record.
-            records: list[dict[str, Any]] = orjson.loads(b"[" + b",".join(values) + b"]")
-            if records[-1]["s"] - records[0]["s"] != len(records) - 1:
-                records.sort(key=_seq)  # commits came out of order (or a seq twice)
-            journal[conv.decode()] = records
-        self.journals(journal)
-
 
 PARAMETERS = 30_000  # of one statement (SQLite's limit is 32,766)
 
@@ -374,10 +325,6 @@ def rows(conn: sqlite3.Connection, sql: str, values: Sequence[tuple[Any, ...]]) 
     for i in range(0, len(values), per):
         part = values[i : i + per]
         conn.execute(sql.format(",".join([one] * len(part))), [v for row in part for v in row])
-
-
-def _seq(record: dict[str, Any]) -> int:
-    return int(record["s"])
 
 
 JOURNAL_TAIL = len(SEP) + 8
@@ -407,234 +354,142 @@ def passages(conv: str, texts: list[tuple[int, str]]) -> list[tuple[str, str, in
     return rows
 
 
-_FOLLOWED = (CONVERSATIONS.name, CONVERSATION_JOURNAL.records)
-COALESCE_SECONDS = 0.05
-# While the chat is busy (the last transaction held this many writes) the worker
-# gathers longer: what the index pays per conversation and per transaction
-# (a row's update, the text index's flush) is then spread over more messages.
-BUSY_WRITES = 1000
-BUSY_COALESCE_SECONDS = 0.25
-T = TypeVar("T")
+class Source(Protocol):
+    """What the index reads of the store: the server's own (``LmdbStore``, for a
+    rebuild with the server stopped) or a read-only view of it from the index's
+    process (``LmdbReader``)."""
 
+    def get(self, db: str, key: bytes) -> bytes | None: ...
 
-class HistoryIndex:
-    """The index beside a store: follows its commits, catches up, answers reads."""
+    def get_many(self, db: str, keys: list[bytes]) -> list[bytes | None]: ...
 
-    def __init__(self, data_dir: Path, store: LmdbStore, queue_size: int = QUEUE_SIZE) -> None:
-        self.path = index_path(data_dir)
-        self.store = store
-        self._queue: queue.Queue[tuple[int, list[Op]]] = queue.Queue(maxsize=queue_size)
-        self._behind = True  # until the worker has compared its mark with the store's
-        self._changed = threading.Condition()
-        self._mark = 0
-        self._released = threading.Event()  # tests: cleared, the worker applies nothing
-        self._released.set()
-        self._thread: threading.Thread | None = None
-        self.overflows = 0  # times the queue was full
-        self.catch_ups = 0
-        self.applied = 0  # commits applied from the queue
-        self._busy = False  # the last transaction was a busy chat's
-        # Reads run on a thread of their own with their own connection (WAL:
-        # they see the last transaction the worker committed, and never wait).
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-history-read")
-        self._read_conn: sqlite3.Connection | None = None
-        self._open()
+    def scan(
+        self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]: ...
 
-    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``query`` on the read connection, off the loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._reader, self._query, query)
-
-    def _query(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        if self._read_conn is None:
-            self._read_conn = connect(self.path)
-        return query(self._read_conn)
-
-    # -- the file -----------------------------------------------------------------
-
-    def _open(self) -> None:
-        private_dir(self.path.parent)
-        try:
-            self._conn = self._create()
-        except sqlite3.DatabaseError as error:  # not an index, or a damaged one
-            log.warning("history index %s unreadable (%s): rebuilding it", self.path, error)
-            self.remove_files(self.path)
-            self._conn = self._create()
-        make_private(self.path.parent)
-        self._writer = Writer(self._conn)
-        self._mark = self._writer.mark()
-
-    def _create(self) -> sqlite3.Connection:
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
-        conn = connect(self.path)
-        try:
-            conn.executescript(_SCHEMA + rollups.ROLLUP_SCHEMA)
-            version = conn.execute("SELECT v FROM meta WHERE k = 'version'").fetchone()
-            if version is None:
-                conn.execute("INSERT INTO meta(k, v) VALUES('version', ?)", (INDEX_VERSION,))
-            elif version[0] != INDEX_VERSION:
-                raise sqlite3.DatabaseError(f"index version {version[0]}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def remove_files(path: Path) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None: ...
 
     @property
-    def mark(self) -> int:
-        """The last commit of the store the index holds."""
-        return self._mark
+    def reading(self) -> threading.Lock: ...
 
-    # -- following the store ---------------------------------------------------------
 
-    def follow_commit(self, number: int, batches: list[list[Op]]) -> None:
-        """The store's follower (writer thread): queue the commit's history
-        writes; never waits. A full queue sends the index to catch up."""
-        if self._behind:
-            return
-        ops = [op for ops in batches for op in ops if op[0] in _FOLLOWED]
-        try:
-            self._queue.put_nowait((number, ops))
-        except queue.Full:
-            self.overflows += 1
-            self._behind = True
+def remove_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
-    def start(self) -> None:
-        """Follow the store and start the worker (it catches up first)."""
-        self.store.follow(self.follow_commit)
-        self._thread = threading.Thread(target=self._run, name="parley-history", daemon=True)
-        self._thread.start()
 
-    def stop(self, apply: bool = True) -> None:
-        """Stop following; with ``apply`` the worker applies what it holds first
-        (after the store's last commit), else it stops at once (as a crash would)."""
-        self.store.unfollow(self.follow_commit)
-        if self._thread is not None:
-            if not apply:
-                self._behind = True  # the worker drops what it holds
-            self._queue.put(_STOP)
-            self._released.set()
-            self._thread.join()
-            self._thread = None
-        self._reader.submit(self._close_reader).result()
-        self._reader.shutdown(wait=True)
-        self._conn.close()
+def open_index(path: Path) -> sqlite3.Connection:
+    """The index's file, made (private) when missing, made again when it is not
+    an index of this version or is damaged: a connection that writes it."""
+    private_dir(path.parent)
+    try:
+        conn = _create(path)
+    except sqlite3.DatabaseError as error:  # not an index, or a damaged one
+        log.warning("history index %s unreadable (%s): rebuilding it", path, error)
+        remove_files(path)
+        conn = _create(path)
+    make_private(path.parent)
+    return conn
 
-    def _close_reader(self) -> None:
-        if self._read_conn is not None:
-            self._read_conn.close()
-            self._read_conn = None
 
-    def hold(self, on: bool) -> None:
-        """Tests: keep the worker from applying anything (commits wait in the queue)."""
-        if on:
-            self._released.clear()
-        else:
-            self._released.set()
+def _create(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    conn = connect(path)
+    try:
+        conn.executescript(_SCHEMA + rollups.ROLLUP_SCHEMA)
+        version = conn.execute("SELECT v FROM meta WHERE k = 'version'").fetchone()
+        if version is None:
+            conn.execute("INSERT INTO meta(k, v) VALUES('version', ?)", (INDEX_VERSION,))
+        elif version[0] != INDEX_VERSION:
+            raise sqlite3.DatabaseError(f"index version {version[0]}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
-    def wait_until(self, number: int, timeout: float = 30.0) -> bool:
-        """Block until the index holds commit ``number`` (worker threads, tests)."""
-        with self._changed:
-            return self._changed.wait_for(
-                lambda: self._mark >= number and not self._behind, timeout
+
+def clear(w: Writer) -> None:
+    """Empty the index (it is ahead of the store: another store's, or a restore's)."""
+    w.writers.clear()
+    w.conn.executescript(
+        "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
+        " DELETE FROM report_counts; DELETE FROM report_hist;"
+    )
+    w.set_mark(0)
+
+
+def apply_touched(store: Source, w: Writer, convs: Iterable[str]) -> int:
+    """Bring these conversations' rows up to the store, in the caller's
+    transaction: each one's record as the store holds it now, the journal
+    records after the row's last seq, and the rows of one the store no longer
+    has (erased, or past its retention) dropped. Reading the store as it is,
+    not the commits' writes, makes this idempotent and order-free: a
+    conversation told twice, or told after a newer commit, changes nothing more,
+    and an erased one cannot come back. Returns the journal records read."""
+    ids = list(convs)
+    with store.reading:
+        number = store_commit(store)
+        raws = store.get_many(CONVERSATIONS.name, [c.encode() for c in ids])
+    have: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        have.update(
+            w.conn.execute(
+                f"SELECT id, last_seq FROM conversations WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        )
+    journal: dict[str, list[dict[str, Any]]] = {}
+    read = 0
+    for conv, raw in zip(ids, raws, strict=True):
+        after = have.get(conv, 0)
+        with store.reading:
+            rows = list(
+                store.scan(
+                    CONVERSATION_JOURNAL.records,
+                    journal_prefix(conv),
+                    start=journal_key(conv, after + 1),
+                )
             )
-
-    def wait_current(self, timeout: float = 30.0) -> bool:
-        """Block until the index holds every commit the store had at the call."""
-        return self.wait_until(self.store.commit_number, timeout)
-
-    def _run(self) -> None:
-        while True:
-            if self._behind:
-                self._catch_up_now()
-            number, ops = self._queue.get()
-            # Let a busy store's commits gather: one index transaction for many
-            # (the index lags by this much at most while the chat is busy).
-            if number > 0 and not self._queue.qsize():
-                time.sleep(BUSY_COALESCE_SECONDS if self._busy else COALESCE_SECONDS)
-            items = [(number, ops)]
-            while len(items) < 4096:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._released.wait()  # tests hold the worker here
-            stop = _STOP in items
-            if self._behind:
-                if stop:
-                    return
-                continue  # dropped: the catch-up reads them from LMDB
-            applied = [item for item in items if item[0] > 0]
-            self._busy = sum(len(ops) for _number, ops in applied) >= BUSY_WRITES
-            self._apply(applied)
-            if stop:
-                return
-
-    def _apply(self, items: list[tuple[int, list[Op]]]) -> None:
-        if not items:
-            return
-        w = self._writer
-        w.conn.execute("BEGIN")
-        w.batches(items)
-        top = max(number for number, _ops in items)
-        w.set_mark(max(top, self._mark))
-        w.conn.execute("COMMIT")
-        w.scrub()
-        self.applied += len(items)
-        with self._changed:
-            self._mark = max(top, self._mark)
-            if w.gap:
-                w.gap = False
-                self._behind = True
-            self._changed.notify_all()
-
-    def _catch_up_now(self) -> None:
-        self._behind = False  # commits from now on are queued (and may be read twice)
-        while True:
-            try:
-                if self._queue.get_nowait() == _STOP:
-                    self._queue.put(_STOP)
-                    return
-            except queue.Empty:
-                break
-        if self._mark > self.store.commit_number:
-            log.warning("history index ahead of the store (another store?): rebuilding it")
-            self._writer.writers.clear()
-            self._writer.conn.executescript(
-                "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
-                " DELETE FROM report_counts; DELETE FROM report_hist;"
+            gone = (
+                raw is None
+                and not rows
+                and (
+                    conv not in have
+                    or store.last(CONVERSATION_JOURNAL.records, journal_prefix(conv)) is None
+                )
             )
-            self._mark = 0
-        self.catch_ups += 1
-        top = catch_up(self.store, self._writer)
-        with self._changed:
-            self._mark = max(self._mark, top)
-            if self._writer.gap:
-                self._writer.gap = False
-                self._behind = True
-            self._changed.notify_all()
+        if gone:
+            if conv in have:
+                w.drop(conv)
+            continue
+        if raw is not None:
+            w.doc(conv, raw, number)
+        if rows:
+            journal[conv] = orjson.loads(b"[" + b",".join(v for _k, v in rows) + b"]")
+            read += len(rows)
+    w.journals(journal)
+    return read
 
 
-def _commit_number(store: LmdbStore) -> int:
+def store_commit(store: Source) -> int:
+    """The number of the store's last commit."""
     raw = store.get(META.name, COMMIT_KEY)
     return int(orjson.loads(raw)) if raw is not None else 0
 
 
-def catch_up(store: LmdbStore, w: Writer, progress: Callable[[int], None] | None = None) -> int:
+def catch_up(store: Source, w: Writer, progress: Callable[[int], None] | None = None) -> int:
     """Bring the index up to the store from any state (a new file: a rebuild).
     Returns the commit every record and message up to is now held; ``progress``
     is told how many conversations were read so far, after each piece."""
     seen = 0
     with store.reading:
-        top = _commit_number(store)
+        top = store_commit(store)
     start: bytes | None = None
     while True:
         with store.reading:
-            number = _commit_number(store)
+            number = store_commit(store)
             docs = list(store.scan(CONVERSATIONS.name, start=start, limit=PIECE))
             tails = {
                 key.decode(): seq_of(last[0])
@@ -676,7 +531,7 @@ def catch_up(store: LmdbStore, w: Writer, progress: Callable[[int], None] | None
 
 
 def _drop_missing(
-    store: LmdbStore, w: Writer, docs: list[tuple[bytes, bytes]], start: bytes | None, last: bool
+    store: Source, w: Writer, docs: list[tuple[bytes, bytes]], start: bytes | None, last: bool
 ) -> None:
     """Drop the rows of this piece's range of ids whose conversation the store
     no longer has (erased while the index was not following)."""
@@ -696,16 +551,16 @@ def _drop_missing(
             w.drop(conv)
 
 
-def rebuild(data_dir: Path, store: LmdbStore, progress: Callable[[int], None] | None = None) -> int:
+def rebuild(data_dir: Path, store: Source, progress: Callable[[int], None] | None = None) -> int:
     """Throw the index away and build it again from the store (the store must
     not be written meanwhile: ``parley history reindex`` runs with the server
     stopped). Returns the number of conversations indexed."""
     path = index_path(data_dir)
-    HistoryIndex.remove_files(path)
-    index = HistoryIndex(data_dir, store)
+    remove_files(path)
+    conn = open_index(path)
     try:
-        catch_up(store, index._writer, progress)
-        count = index._conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        catch_up(store, Writer(conn), progress)
+        count = conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
     finally:
-        index.stop()
+        conn.close()
     return int(count)

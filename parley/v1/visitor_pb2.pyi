@@ -994,6 +994,7 @@ class VisitorWelcome(_message.Message):
     EPOCH_FIELD_NUMBER: _builtins.int
     EPOCH_CHANGED_FIELD_NUMBER: _builtins.int
     EMAIL_TRANSCRIPTS_FIELD_NUMBER: _builtins.int
+    WIDGET_FIELD_NUMBER: _builtins.int
     visitor_id: _builtins.str
     """The visitor's id, the same on every stream of this identity."""
     token: _builtins.str
@@ -1018,6 +1019,12 @@ class VisitorWelcome(_message.Message):
     def departments(self) -> Global___DepartmentsState:
         """The site's departments as this visitor sees them."""
 
+    @_builtins.property
+    def widget(self) -> Global___VisitorWidget:
+        """The site's widget settings (README, "Widget settings"): the same as the
+        websocket welcome's "site".
+        """
+
     def __init__(
         self,
         *,
@@ -1029,14 +1036,113 @@ class VisitorWelcome(_message.Message):
         epoch: _builtins.str = ...,
         epoch_changed: _builtins.bool = ...,
         email_transcripts: _builtins.bool = ...,
+        widget: Global___VisitorWidget | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["departments", b"departments"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["departments", b"departments", "widget", b"widget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "departments", b"departments", "email_transcripts", b"email_transcripts", "epoch", b"epoch", "epoch_changed", b"epoch_changed", "last_seq", b"last_seq", "token", b"token", "visitor_id", b"visitor_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "departments", b"departments", "email_transcripts", b"email_transcripts", "epoch", b"epoch", "epoch_changed", b"epoch_changed", "last_seq", b"last_seq", "token", b"token", "visitor_id", b"visitor_id", "widget", b"widget"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VisitorWelcome: _TypeAlias = VisitorWelcome  # noqa: Y015
+
+@_typing.final
+class VisitorWidget(_message.Message):
+    """A site's widget as its visitors' front ends show it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLOR_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    AVATARS_FIELD_NUMBER: _builtins.int
+    PRECHAT_FIELD_NUMBER: _builtins.int
+    TEXTS_FIELD_NUMBER: _builtins.int
+    color: _builtins.str
+    """The brand colour, "#rgb" or "#rrggbb"; "": the front end's own."""
+    position: _builtins.str
+    """"right" or "left"; "": the front end's choice."""
+    avatars: _builtins.bool
+    """Operators' avatars are shown."""
+    @_builtins.property
+    def prechat(self) -> Global___VisitorPrechatForm:
+        """The pre-chat form's fields, each "off", "optional" or "required"."""
+
+    @_builtins.property
+    def texts(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitorWidgetText]:
+        """The site's words per language ("" for every language without its own);
+        an empty text keeps the front end's built-in words.
+        """
+
+    def __init__(
+        self,
+        *,
+        color: _builtins.str = ...,
+        position: _builtins.str = ...,
+        avatars: _builtins.bool = ...,
+        prechat: Global___VisitorPrechatForm | None = ...,
+        texts: _abc.Iterable[Global___VisitorWidgetText] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["prechat", b"prechat"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatars", b"avatars", "color", b"color", "position", b"position", "prechat", b"prechat", "texts", b"texts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorWidget: _TypeAlias = VisitorWidget  # noqa: Y015
+
+@_typing.final
+class VisitorPrechatForm(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    QUESTION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    email: _builtins.str
+    question: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        email: _builtins.str = ...,
+        question: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "name", b"name", "question", b"question"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorPrechatForm: _TypeAlias = VisitorPrechatForm  # noqa: Y015
+
+@_typing.final
+class VisitorWidgetText(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    GREETING_FIELD_NUMBER: _builtins.int
+    OFFLINE_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """en, de, fr, es, ja, ar, or "" for every other language."""
+    title: _builtins.str
+    greeting: _builtins.str
+    offline: _builtins.str
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        title: _builtins.str = ...,
+        greeting: _builtins.str = ...,
+        offline: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["greeting", b"greeting", "language", b"language", "offline", b"offline", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitorWidgetText: _TypeAlias = VisitorWidgetText  # noqa: Y015
 
 @_typing.final
 class QueuePosition(_message.Message):

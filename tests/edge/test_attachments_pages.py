@@ -97,11 +97,11 @@ async def test_an_image_one_way_and_a_file_the_other(tmp_path: Path, chromium_cd
         saved = await download.path()
         assert await asyncio.to_thread(Path(saved).read_bytes) == PDF
 
-        # A program named like a picture is refused, in words.
+        # A program named like a picture is refused, in the visitor's words.
         await picker.set_input_files(
             files=[{"name": "kitten.png", "mimeType": "image/png", "buffer": EXE}]
         )
-        await expect(widget.locator(f"{W} .up")).to_contain_text("not accepted")
+        await expect(widget.locator(f"{W} .up")).to_have_text("This kind of file cannot be sent.")
         await shot(widget, "widget-image-file-and-refusal")
         assert await widget.locator(f"{W} .fi").count() == 2
         assert not console_errors and not widget_errors, (console_errors, widget_errors)

@@ -7,6 +7,7 @@ of each key state go to /tmp/console-shots/."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from playwright.async_api import Page, WebSocketRoute, expect
 from edge import static
 from parley.v1 import bridge_pb2, control_pb2
 from tests.edge.test_widget import attached, watch_errors
-from tests.integration.helpers import Visitor, running, visitor_url
+from tests.integration.helpers import Operator, Visitor, running, visitor_url
 
 SHOTS = Path("/tmp/console-shots")
 SHOTS.mkdir(parents=True, exist_ok=True)
@@ -50,12 +51,17 @@ async def sign_in(page: Page, app: Any) -> None:
     await app.engine.settle()
 
 
-async def operator_text(visitor: Visitor) -> str:
-    """The next message an operator wrote (notices skipped)."""
+async def operator_message(visitor: Visitor) -> dict[str, Any]:
+    """The next message frame an operator wrote (notices skipped)."""
     while True:
         frame = await visitor.recv("msg", timeout=10)
         if frame["from"] == "operator":
-            return str(frame["text"])
+            return frame
+
+
+async def operator_text(visitor: Visitor) -> str:
+    """The next message an operator wrote (notices skipped)."""
+    return str((await operator_message(visitor))["text"])
 
 
 async def chat_row(page: Page, name: str) -> Any:
@@ -90,6 +96,15 @@ def test_the_console_is_served_with_the_strict_policy() -> None:
     for name in ("app.js", "bridge.js", "codec.js", "schema.js", "console.css"):
         assert f"/console/{name}" in static.CONSOLE
     assert "script-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
+    # Installable: the manifest and its icon, each served as what it is.
+    assert "manifest-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
+    assert re.findall(r'rel="manifest" href="([^"]+)"', page) == ["/console/manifest.webmanifest"]
+    manifest, kind = static.CONSOLE["/console/manifest.webmanifest"]
+    assert kind == "application/manifest+json"
+    doc = json.loads(manifest)
+    assert (doc["start_url"], doc["display"]) == ("/console", "standalone")
+    for icon in doc["icons"]:
+        assert static.CONSOLE[icon["src"]][1] == icon["type"] == "image/svg+xml"
 
 
 async def test_logging_in_on_the_login_socket(tmp_path: Path) -> None:
@@ -139,9 +154,11 @@ async def test_an_operators_day(tmp_path: Path, chromium_cdp: str) -> None:
         routes: list[WebSocketRoute] = []
         up = {"open": True}
 
-        def route(ws: WebSocketRoute) -> None:
+        async def route(ws: WebSocketRoute) -> None:
+            # Awaited: a close left pending would hang the console's attempt
+            # rather than refuse it, and it would wait out the hello's timeout.
             if not up["open"]:
-                ws.close(code=4000, reason="network down")
+                await ws.close(code=4000, reason="network down")
                 return
             ws.connect_to_server()
             routes.append(ws)
@@ -235,16 +252,86 @@ async def test_an_operators_day(tmp_path: Path, chromium_cdp: str) -> None:
         # An answer after the resync reaches the visitor once.
         await composer.fill("Back again")
         await composer.press("Enter")
-        assert await operator_text(visitor) == "Back again"
+        back = await operator_message(visitor)
+        assert back["text"] == "Back again"
         # The visitor can have it before the console its ack: sent, then checked.
         await expect(transcript.locator(".msg.pending")).to_have_count(0)
+        # Stored (one mark), then read by the visitor (two).
+        mark = transcript.locator(".msg.operator:not(.note) .delivery").last
+        await expect(mark).to_have_attribute("aria-label", "Sent")
+        visitor.send({"type": "read", "seq": back["seq"]})
+        await expect(mark).to_have_attribute("aria-label", "Read by the visitor")
+        await expect(mark).to_have_text("✓✓")
+        # The visitor panel: the address, and the page followed as the visitor moves.
+        panel = page.locator("#visitor-body")
+        await expect(panel).to_contain_text("127.0.0.1")
+        visitor.send({"type": "page", "url": "https://shop.example/pay", "title": "Checkout"})
+        await expect(panel.locator("dd").nth(2)).to_have_text("Checkout")
         await axe_finds_nothing_serious(page)
+
+        # On hold: the chat moves to its own list and frees its slot; back to active.
+        await page.click("#actions")
+        await page.locator("dialog.dlg [data-action=on_hold]").click()
+        await expect(page.locator("[data-count=hold]")).to_have_text("1")
+        await expect(page.locator("[data-count=mine]")).to_have_text("0")
+        await expect(page.locator("#capacity")).to_have_text(re.compile(r"^0 of \d+ chats$"))
+        await shot(page, "4b-on-hold")
+        await page.click("#actions")
+        await page.locator("dialog.dlg [data-action=active]").first.click()
+        await expect(page.locator("[data-count=mine]")).to_have_text("1")
+        await expect(page.locator("[data-count=hold]")).to_have_text("0")
+        # The transcript by email: this server has no mail set up, said in words.
+        await page.click("#actions")
+        await page.locator("dialog.dlg [data-action=transcript]").click()
+        await expect(page.locator("#action-status")).to_have_text(re.compile("mail", re.I))
 
         await page.click("#close-chat")
         await expect(page.locator("#closed-note")).to_be_visible()
         await expect(page.locator("#composer-form")).to_be_hidden()
         await expect(page.locator("[data-count=mine]")).to_have_text("0")
         await shot(page, "5-closed")
+
+        # The visitor comes back (its token) and writes again: a new chat, whose
+        # visitor panel offers the earlier one, opened on History in a click.
+        again = await Visitor(visitor_url(app)).connect()
+        await again.hello(token=visitor.welcome["token"], page="https://shop.example/")
+        again.send({"type": "msg", "cid": "r1", "text": "Me again"})
+        await again.recv("ack")
+        await (await chat_row(page, "Ada")).locator("button.open").click()
+        await expect(transcript.locator(".msg.visitor .text")).to_have_text(["Me again"])
+        past = page.locator("#visitor-body button.past")
+        await expect(past).to_have_count(1)
+        await shot(page, "5b-returning-visitor")
+        await past.click()
+        await expect(page.locator("#history-read")).to_be_visible()
+        await expect(page.locator("#history-transcript .msg.visitor .text").first).to_have_text(
+            "Hello there"
+        )
+        await page.click("#page-chats")
+        await again.close()
+
+        # The profile: the name colleagues see, the timezone and the daily
+        # report; a wrong current password is said beside its box.
+        await page.click("#me")
+        dialog = page.locator("dialog.dlg")
+        await expect(dialog).to_contain_text("Reception hours")
+        await dialog.get_by_label("Name colleagues see").fill("Demo (L1)")
+        await dialog.get_by_label("Your timezone").fill("Europe/Berlin")
+        await dialog.get_by_label("Daily report").check()
+        await dialog.get_by_label(re.compile("^Current password")).fill("not it")
+        await dialog.get_by_label("New password").fill("a-new-password-1")
+        await shot(page, "5c-profile")
+        await dialog.locator("button[type=submit]").click()
+        await expect(dialog.locator(".field-problem", has_text="wrong")).to_have_count(1)
+        await dialog.get_by_label(re.compile("^Current password")).fill("")
+        await dialog.get_by_label("New password").fill("")
+        await dialog.locator("button[type=submit]").click()
+        await expect(dialog).to_have_count(0)
+        await expect(page.locator("#banner")).to_have_text("Your profile is saved.")
+        demo = await Operator(app).login(app.demo["email"], app.demo["password"])
+        me = await demo.auth.GetMe(control_pb2.GetMeRequest(), metadata=demo.metadata)
+        assert (me.internal_name, me.timezone) == ("Demo (L1)", "Europe/Berlin")
+        assert "daily" in me.mail_notifications
 
         await page.click("#sign-out")
         await expect(page.locator("#login")).to_be_visible()
@@ -262,8 +349,27 @@ async def test_a_phone_in_the_dark_in_german(tmp_path: Path, chromium_cdp: str) 
         errors = watch_errors(page)
         await page.goto(f"http://127.0.0.1:{app.http_port}/console")
         await expect(page.locator("#sign-in")).to_have_text("Anmelden")
+        # The browser reads the manifest under the page's policy, without errors.
+        cdp = await context.new_cdp_session(page)
+        manifest = await cdp.send("Page.getAppManifest")
+        assert manifest["url"].endswith("/console/manifest.webmanifest"), manifest
+        assert manifest["errors"] == [] and json.loads(manifest["data"])["short_name"] == "Parley"
         await shot(page, "6-phone-dark-login")
-        await sign_in(page, app)
+        # A kiosk signs in with an API token: a wrong one is said, a right one works.
+        await page.locator("#token-login summary").click()
+        await page.fill("#api-token", "not-a-token")
+        await page.click("#token-sign-in")
+        await expect(page.locator("#login-error")).to_have_text(
+            "Dieses Token gilt nicht (oder ist abgelaufen)."
+        )
+        demo = await Operator(app).login(app.demo["email"], app.demo["password"])
+        made = await demo.auth.CreateApiToken(
+            control_pb2.CreateApiTokenRequest(name="kiosk", days=1), metadata=demo.metadata
+        )
+        await page.fill("#api-token", made.token)  # the token's box stays open
+        await page.click("#token-sign-in")
+        await expect(page.locator("#me")).to_have_text("Demo operator")
+        await app.engine.settle()
         visitor = await Visitor(visitor_url(app)).connect()
         await visitor.hello(name="Jonas")
         visitor.send({"type": "msg", "cid": "v1", "text": "Guten Tag"})

@@ -9,6 +9,7 @@ page listing a request left through the offline form. Screenshots go to
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -247,10 +248,34 @@ async def test_history_finds_a_past_chat_and_reads_it(tmp_path: Path, chromium_c
         await expect(transcript.locator(".msg.hit")).to_have_count(1)
         await expect(page.locator("#history-back")).to_be_focused()
         await shot(page, "nav-6-history-transcript")
+        # The transcript downloads as text (a line a message) and as JSON.
+        async with page.expect_download() as got:
+            await page.click("#history-text")
+        text = await downloaded(got)
+        assert "Grace: My parcel to Zanzibar never came\n" in text, text
+        assert " UTC] Demo operator: Let me look at the tracking\n" in text, text
+        assert " UTC] — Chat closed by Demo operator\n" in text, text
+        async with page.expect_download() as got:
+            await page.click("#history-json")
+        doc = json.loads(await downloaded(got))
+        assert doc["conversation"]["visitor_name"] == "Grace"
+        said = [(m["author_kind"], m["text"]) for m in doc["messages"]]
+        said = [(kind, words) for kind, words in said if kind != "system"]
+        assert said == [
+            ("visitor", "My parcel to Zanzibar never came"),
+            ("operator", "Let me look at the tracking"),
+        ], said
+        await page.focus("#history-back")
         await page.keyboard.press("Enter")  # back, by keyboard
         await expect(page.locator("#history-results")).to_be_visible()
         await axe_finds_nothing_serious(page)
         assert errors == [], errors
+
+
+async def downloaded(got: Any) -> str:
+    """The text of a download the page made."""
+    path = await (await got.value).path()
+    return await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
 
 
 async def test_tickets_lists_a_request_left_offline(tmp_path: Path, chromium_cdp: str) -> None:
@@ -273,7 +298,24 @@ async def test_tickets_lists_a_request_left_offline(tmp_path: Path, chromium_cdp
         await shot(page, "nav-7-tickets")
         await row.locator("button").click()
         await expect(page.locator("#ticket-title")).to_have_text("Ola")
-        await expect(page.locator("#ticket-body")).to_contain_text("Call me back")
+        body = page.locator("#ticket-body")
+        await expect(body).to_contain_text("Call me back")
+        await expect(body).to_contain_text("Open · Request")
+        # Its lifecycle: assigned to oneself, an answer by email (this server
+        # has no mail set up: said, the words kept), closed, opened again.
+        await body.locator("[data-ticket-action=assign]").click()
+        await expect(body).to_contain_text("Assigned · Request")
+        await expect(body.locator("dd").nth(1)).to_have_text("you")
+        await page.fill("#ticket-reply-text", "We will call you at noon.")
+        await body.locator(".ticket-reply button").click()
+        await expect(body.locator(".error")).to_have_text("Set the mail server first.")
+        await expect(page.locator("#ticket-reply-text")).to_have_value("We will call you at noon.")
+        await shot(page, "nav-7b-ticket-open")
+        await body.locator("[data-ticket-action=close]").click()
+        await expect(body).to_contain_text("Closed · Request")
+        await expect(page.locator("#ticket-reply-text")).to_have_count(0)
+        await body.locator("[data-ticket-action=reopen]").click()
+        await expect(body).to_contain_text("Open · Request")
         await page.click("#tickets-back")
         await expect(row).to_be_visible()
         await page.keyboard.press("Alt+L")

@@ -29,10 +29,14 @@ def _build_module() -> ModuleType:
 
 def test_the_committed_build_is_fresh(tmp_path: Path) -> None:
     build = _build_module()
-    fresh = build.build(tmp_path / "widget.min.js").read_bytes()
-    committed = (ROOT / "edge/static/widget.min.js").read_bytes()
-    assert fresh == committed, "widget.min.js is stale: run python scripts/build_widget.py"
-    assert committed == static.WIDGET_JS
+    built = build.build(tmp_path)
+    assert [p.name for p in built] == ["widget.min.js", "widget-panel.min.js"]
+    for path, served in zip(built, (static.WIDGET, static.PANEL), strict=True):
+        committed = (ROOT / "edge/static" / path.name).read_bytes()
+        assert path.read_bytes() == committed, (
+            f"{path.name} is stale: run python scripts/build_widget.py"
+        )
+        assert committed == served.body
 
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -58,7 +62,8 @@ async def test_the_widget_is_sent_gzipped_with_its_etag(tmp_path: Path) -> None:
         assert headers["Content-Type"] == "application/javascript; charset=utf-8"
         assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
         assert gzip.decompress(body) == static.WIDGET_JS
-        assert len(body) == int(headers["Content-Length"]) < 17 * 1024
+        assert len(body) == int(headers["Content-Length"]) < 3 * 1024
+        assert "Access-Control-Allow-Origin" not in headers
         etag = headers["ETag"]
         assert etag.startswith('"') and etag.endswith('"')
 
@@ -75,3 +80,13 @@ async def test_the_widget_is_sent_gzipped_with_its_etag(tmp_path: Path) -> None:
         assert again["ETag"] == etag
         status, _headers, body = await get(url, If_None_Match='"stale"', Accept_Encoding="gzip")
         assert status == 200 and gzip.decompress(body) == static.WIDGET_JS
+
+        # The panel likewise, and open to other origins' pages (it is a module).
+        url = f"http://127.0.0.1:{app.http_port}/widget-panel.js"
+        status, headers, body = await get(url, Accept_Encoding="gzip")
+        assert (status, headers["Content-Encoding"]) == (200, "gzip")
+        assert gzip.decompress(body) == static.PANEL.body
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+        status, _headers, body = await get(url, If_None_Match=headers["ETag"])
+        assert (status, body) == (304, b"")

@@ -15,6 +15,7 @@ def test_each_rule_says_why() -> None:
         (Load(visitor_websockets=950, descriptor_limit=1000), OVERLOADED, "open files"),
         (Load(store_used_bytes=10 << 30, store_left_bytes=10 << 20), DEGRADED, "store"),
         (Load(index_lag=20_000), DEGRADED, "history index"),
+        (Load(index_failure="the history index's process exited with code 1"), DEGRADED, "code 1"),
         (Load(outbox_retrying=500), DEGRADED, "outbox"),
     ]
     for load, state, word in cases:

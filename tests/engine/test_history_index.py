@@ -1,12 +1,20 @@
 """The history index on a real LMDB store and a real SQLite file: lists and
-sorts against a brute-force oracle over random chats, the rebuild equal to the
-live index, catching up after a stop between commit and indexing, a missing or
-stale file, and a full queue."""
+sorts against a brute-force oracle over random chats (the index process's work
+done in the test's thread), and the index's own process: the rebuild equal to
+the live index, catching up after a kill -9 of the process, of the server (the
+index's process then exits by itself) and after a stop between commit and
+indexing, a missing or stale file, lost notices, an erasure that no later
+notice brings back, and the health while the process is down."""
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +24,20 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.health import DEGRADED, Load, judge
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
-from engine.persistence.schema import CONVERSATIONS, Op
-from engine.records.index import PIECE, HistoryIndex, connect, index_path, rebuild
+from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, Op
+from engine.records.index import (
+    PIECE,
+    Writer,
+    apply_touched,
+    connect,
+    index_path,
+    open_index,
+    rebuild,
+    remove_files,
+)
 from engine.records.queries import (
     BREAK,
     Filters,
@@ -29,6 +47,7 @@ from engine.records.queries import (
     match_expression,
     search,
 )
+from engine.records.service import HistoryIndex, touched
 
 SITES = ("sa", "sb")
 DEPTS = ("d1", "d2", "d3")
@@ -196,6 +215,33 @@ def search_paged(conn: sqlite3.Connection, f: Filters, expression: str, size: in
         after = hit_key(hits[-1])
 
 
+class Inline:
+    """The index process's work in the test's thread: each commit's notice
+    (the server's ``touched``) applied at once from a read-only view of the
+    store (``apply_touched``), as the process does a moment later (it reads
+    through an ``LmdbReader``; LMDB allows one opening of an environment a
+    process, so here the store reads itself)."""
+
+    def __init__(self, tmp: Path, store: LmdbStore) -> None:
+        self.store = store
+        self.conn = open_index(index_path(tmp))
+        self.writer = Writer(self.conn)
+        store.follow(self.follow)
+
+    def follow(self, number: int, batches: list[list[Op]]) -> None:
+        self.tell([c.decode() for c in touched(batches)])
+
+    def tell(self, convs: list[str]) -> None:
+        self.conn.execute("BEGIN")
+        apply_touched(self.store, self.writer, convs)
+        self.conn.execute("COMMIT")
+        self.writer.scrub()
+
+    def close(self) -> None:
+        self.store.unfollow(self.follow)
+        self.conn.close()
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -203,12 +249,10 @@ def search_paged(conn: sqlite3.Connection, f: Filters, expression: str, size: in
 def test_lists_match_a_brute_force_oracle(data: list[Chat], fs: list[Filters], size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = LmdbStore(Path(tmp))
-        index = HistoryIndex(Path(tmp), store)
-        index.start()
+        index = Inline(Path(tmp), store)
         try:
             write(store, data)
-            assert index.wait_current()
-            conn = connect(index.path)
+            conn = connect(index_path(Path(tmp)))
             for f in fs:
                 for order in ("time", "rating", "operator"):
                     want = [c.id for c in sorted(oracle(data, f), key=lambda c: sort_key(order, c))]
@@ -228,7 +272,7 @@ def test_lists_match_a_brute_force_oracle(data: list[Chat], fs: list[Filters], s
                 assert search_paged(conn, f, match_expression(word), size) == want_hits
             conn.close()
         finally:
-            index.stop()
+            index.close()
             store.close()
 
 
@@ -270,19 +314,28 @@ def some_chats(n: int, start: int = 0) -> list[Chat]:
     ]
 
 
-def fresh(tmp: Path) -> tuple[LmdbStore, HistoryIndex]:
+def fresh(tmp: Path, **options: Any) -> tuple[LmdbStore, HistoryIndex]:
     store = LmdbStore(tmp)
-    index = HistoryIndex(tmp, store)
+    index = HistoryIndex(tmp, store, **options)
     index.start()
     return store, index
 
 
 def rebuilt(tmp: Path, store: LmdbStore) -> dict[str, Any]:
     other = tmp / "copy"
+    shutil.rmtree(other, ignore_errors=True)
     other.mkdir()
     shutil.copytree(tmp / "history", other / "history")
     rebuild(other, store)
     return dump(index_path(other))
+
+
+def count(path: Path) -> int:
+    conn = connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM conversations").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def test_the_rebuild_equals_the_live_index(tmp_path: Path) -> None:
@@ -297,6 +350,39 @@ def test_the_rebuild_equals_the_live_index(tmp_path: Path) -> None:
     live = dump(index.path)
     assert len(live["rows"]) == 60 and len(live["text"]) == 120
     assert rebuilt(tmp_path, store) == live
+    assert index.starts == 1 and index.failure == ""
+    store.close()
+
+
+def test_a_killed_process_is_started_again_and_catches_up(tmp_path: Path) -> None:
+    store, index = fresh(tmp_path)
+    write(store, some_chats(5))
+    assert index.wait_current()
+    index.kill()  # kill -9; the chat goes on writing meanwhile
+    write(store, some_chats(20, start=5))
+    assert index.wait_current()  # a new process caught up from the store
+    assert index.starts == 2 and index.failure == ""
+    index.stop()
+    assert count(index.path) == 25
+    assert dump(index.path) == rebuilt(tmp_path, store)
+    store.close()
+
+
+def test_while_the_process_is_down_the_health_says_why(tmp_path: Path) -> None:
+    store, index = fresh(tmp_path, first_pause=3600.0)  # not started again in this test
+    write(store, some_chats(3))
+    assert index.wait_current()
+    index.kill()
+    with index._changed:
+        assert index._changed.wait_for(lambda: index.failure, 30)
+    assert "killed by SIGKILL" in index.failure
+    write(store, some_chats(2, start=3))  # told to no one: the lag grows
+    lag = store.commit_number - index.mark
+    assert lag == 2
+    health, reason = judge(Load(index_lag=lag, index_failure=index.failure))
+    assert health == DEGRADED and "history index" in reason
+    assert judge(Load(index_lag=lag))[0] != DEGRADED  # the lag alone is small
+    index.stop()  # during the pause: at once
     store.close()
 
 
@@ -304,17 +390,13 @@ def test_catches_up_after_a_stop_between_commit_and_indexing(tmp_path: Path) -> 
     store, index = fresh(tmp_path)
     write(store, some_chats(5))
     assert index.wait_current()
-    index.hold(True)
-    write(store, some_chats(20, start=5))  # committed, handed over, not applied
-    index.stop(apply=False)  # as a crash would leave it
-    conn = connect(index.path)
-    assert conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 5
-    conn.close()
+    index.stop(apply=False)  # killed, as a crash would leave it
+    write(store, some_chats(20, start=5))  # committed, never told to an index
+    assert count(index.path) == 5
     again = HistoryIndex(tmp_path, store)
     assert again.mark < store.commit_number
     again.start()
     assert again.wait_current()
-    assert again.catch_ups == 1
     again.stop()
     assert dump(again.path) == rebuilt(tmp_path, store)
     store.close()
@@ -327,7 +409,7 @@ def test_a_missing_or_stale_file_is_caught_up(tmp_path: Path) -> None:
     index.stop()
     stale = tmp_path / "stale.sqlite"
     shutil.copy(index.path, stale)  # the index as it was (checkpointed at close)
-    _store2, index = store, HistoryIndex(tmp_path, store)
+    index = HistoryIndex(tmp_path, store)
     index.start()
     write(store, some_chats(10, start=10))
     assert index.wait_current()
@@ -339,31 +421,58 @@ def test_a_missing_or_stale_file_is_caught_up(tmp_path: Path) -> None:
     assert index.wait_current()
     index.stop()
     assert dump(index.path) == want
-    HistoryIndex.remove_files(index.path)  # gone
+    remove_files(index.path)  # gone
     index.path.parent.joinpath("index.sqlite").write_bytes(b"not a database at all" * 100)
     index = HistoryIndex(tmp_path, store)  # unreadable: made again, then caught up
     index.start()
     assert index.wait_current()
     index.stop()
     assert dump(index.path) == want
-    assert oct(index.path.stat().st_mode & 0o777) == "0o600"
+    for name in os.listdir(index.path.parent):  # the process's files too (-wal, -shm)
+        assert oct((index.path.parent / name).stat().st_mode & 0o777) == "0o600", name
     assert oct(index.path.parent.stat().st_mode & 0o777) == "0o700"
     store.close()
 
 
-def test_a_full_queue_falls_back_to_catching_up(tmp_path: Path) -> None:
-    store = LmdbStore(tmp_path)
-    index = HistoryIndex(tmp_path, store, queue_size=3)
-    index.start()
-    assert index.wait_current()
-    index.hold(True)
-    write(store, some_chats(30))  # 30 commits for a queue of 3: the store never waits
-    assert index.overflows >= 1
-    index.hold(False)
+def test_lost_notices_fall_back_to_catching_up(tmp_path: Path) -> None:
+    store, index = fresh(tmp_path, send_buffer=1)  # the system's least
+    write(store, some_chats(1, start=3000))
+    assert index.wait_current()  # the process runs, and has caught up
+    assert index.process is not None
+    os.kill(index.process.pid, signal.SIGSTOP)  # it reads nothing: the socket fills
+    try:
+        chats_ = some_chats(2000)
+        for i in range(0, 2000, 200):  # commits of 200 conversations: big notices
+            store.write_now([op for c in chats_[i : i + 200] for op in c.ops()])
+        assert index.overflows >= 1  # the store never waited
+    finally:
+        os.kill(index.process.pid, signal.SIGCONT)
+    # No commit follows to say "lost": the server says it once the process,
+    # running again, has emptied its socket and told its mark.
     assert index.wait_current()
     index.stop()
-    assert index.catch_ups == 2  # at start, and after the overflow
+    assert count(index.path) == 2001
     assert dump(index.path) == rebuilt(tmp_path, store)
+    store.close()
+
+
+def test_an_erased_chat_leaves_the_index_and_no_later_notice_brings_it_back(
+    tmp_path: Path,
+) -> None:
+    store = LmdbStore(tmp_path)
+    index = Inline(tmp_path, store)
+    chats_ = some_chats(3)
+    write(store, chats_)
+    gone = chats_[1]
+    ops: list[Op] = [(CONVERSATIONS.name, gone.id.encode(), None)]
+    ops += [(CONVERSATION_JOURNAL.records, journal_key(gone.id, s), None) for s in (1, 2)]
+    store.write_now(ops)
+    index.tell([gone.id, chats_[0].id])  # a late notice of an older commit
+    index.close()
+    live = dump(index_path(tmp_path))
+    assert [r[0] for r in live["rows"]] == [chats_[0].id, chats_[2].id]
+    assert all(conv != gone.id for conv, _s, _t in live["text"])
+    assert rebuilt(tmp_path, store) == live
     store.close()
 
 
@@ -373,4 +482,56 @@ def test_a_rebuild_tells_its_progress_piece_by_piece(tmp_path: Path) -> None:
     told: list[int] = []
     assert rebuild(tmp_path, store, told.append) == PIECE + 20
     assert told == [PIECE, PIECE + 20]  # after each piece read, the count so far
+    store.close()
+
+
+SERVER = """
+import sys
+from pathlib import Path
+from engine.persistence.lmdb_store import LmdbStore
+from engine.records.service import HistoryIndex
+from tests.engine.test_history_index import some_chats, write
+data = Path(sys.argv[1])
+store = LmdbStore(data)
+index = HistoryIndex(data, store)
+index.start()
+write(store, some_chats(5))
+assert index.wait_current()
+print(index.process.pid, flush=True)
+write(store, some_chats(20, start=5))  # told: applied, or not, when the kill comes
+print("written", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_killed_server_takes_its_index_process_along_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(tmp_path)],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    indexer = int(server.stdout.readline())
+    assert server.stdout.readline() == "written\n"
+    watch = os.pidfd_open(indexer)
+    try:
+        server.kill()  # kill -9 of the server's process
+        server.wait()
+        # The index's process sees its socket's end and exits by itself.
+        assert select.select([watch], [], [], 30)[0] == [watch]
+    finally:
+        os.close(watch)
+        server.stdout.close()
+        assert server.stdin is not None
+        server.stdin.close()
+    store, index = fresh(tmp_path)  # the next start catches up
+    assert index.wait_current()
+    index.stop()
+    assert count(index.path) == 25
+    assert dump(index.path) == rebuilt(tmp_path, store)
     store.close()

@@ -16,9 +16,10 @@ import pytest
 from engine.errors import InvalidArgument
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS
-from engine.records.index import HistoryIndex, connect, index_path, rebuild
+from engine.records.index import connect, index_path, rebuild
 from engine.records.reports import check_range, day_spans, hour_spans, report_of
 from engine.records.rollups import BOUNDS, bin_floor_ms, bin_of, percentile_ms
+from engine.records.service import HistoryIndex
 
 PARIS = "Europe/Paris"
 H = 3600 * 1000

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 
-from parley.v1 import control_pb2, operator_pb2
+from parley.v1 import control_pb2, operator_pb2, visitor_pb2
 from tests.integration.helpers import (
     Operator,
     Visitor,
@@ -22,6 +22,7 @@ from tests.integration.helpers import (
     running,
     visitor_url,
 )
+from tests.integration.test_grpc_extras import next_event, visitor_stream
 
 
 async def update(boss: Operator, site_id: str, **fields: Any) -> control_pb2.Site:
@@ -97,6 +98,22 @@ async def test_widget_settings_are_checked_and_told_in_the_welcome(tmp_path: Pat
             },
         }
         await v.close()
+
+        # The gRPC visitor channel's welcome tells the same settings.
+        call, outbox = await visitor_stream(app, boss.token)
+        outbox.put_nowait(
+            visitor_pb2.VisitorCommand(hello=visitor_pb2.VisitorHello(site_id=site, name="App"))
+        )
+        widget = (await next_event(call, "welcome")).widget
+        assert (widget.color, widget.position, widget.avatars) == ("#0a7d5a", "left", False)
+        prechat = widget.prechat
+        assert (prechat.name, prechat.email, prechat.question) == ("required", "optional", "off")
+        assert [(t.language, t.title, t.greeting, t.offline) for t in widget.texts] == [
+            ("", "Acme help", "Welcome to Acme.", ""),
+            ("de", "Acme-Hilfe", "", "Hinterlassen Sie uns Ihre Frage."),
+        ]
+        outbox.put_nowait(None)
+        call.cancel()
 
 
 async def test_required_prechat_fields_are_enforced_by_the_server(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 // The open chat's actions (operator.proto ChatAction and the rest): transfer
 // to a colleague or a department, invite, join (visibly or not), take over,
-// leave, on hold, not waiting, back to active, close, and block the visitor
+// leave, on hold, not waiting, back to active, close, email the transcript
+// to the visitor (Conversations.SendTranscript) and block the visitor
 // (Blocks.CreateBlock). Each is offered in the actions dialog; one that cannot
 // be done now is shown disabled with its reason (the role's permissions, or
 // the chat as it is), and a refusal from the server (the session's error event
@@ -54,6 +55,7 @@ export function chatActions(state, chat) {
       ? {id: "active", label: t("aActive"), reason: role("change_chat_status", "wStatus") || mineOnly}
       : {id: "not_waiting", label: t("aNotWaiting"), reason: role("change_chat_status", "wStatus") || mineOnly},
     {id: "close", label: t("aClose"), reason: inChat ? "" : mineOnly},
+    {id: "transcript", label: t("aTranscript"), reason: chat.info && !chat.info.email ? t("whyNoEmail") : ""},
     {id: "block", label: t("aBlock"), reason: role("manage_blacklist", "wBlock") ||
       (card.visitor_id && card.site_id ? "" : t("whyNoVisitor"))},
   ];
@@ -98,6 +100,7 @@ function run(app, chat, id) {
     case "on_hold": case "not_waiting": case "active": act(app, chat, {chat_status: id}); break;
     case "close": app.bridge().send([{close: {conversation_id: chat.id}}]); break;
     case "block": return blockDialog(app, chat);
+    case "transcript": sendTranscript(app, chat); break;
     default: break;
   }
   closeDialog();
@@ -189,6 +192,20 @@ function transferDialog(app, chat) {
     body.append(pick.el);
     return pick.refresh;
   }, "dlg-pick");
+}
+
+const TRANSCRIPT_REFUSALS = new Set(["no_email", "mail_not_set", "too_many_transcripts", "unknown_conversation"]);
+
+/** Email the chat's transcript to the address the visitor gave (the server's outbox sends it). */
+async function sendTranscript(app, chat) {
+  try {
+    const reply = await app.bridge().call(C + "Conversations/SendTranscript", "parley.v1.SendTranscriptRequest",
+      {conversation_id: chat.id}, "parley.v1.SendTranscriptResponse");
+    say(t("transcriptSent", {x: reply.email}), "ok");
+  } catch (err) {
+    const reason = String(err.reason || "").toLowerCase();
+    say(TRANSCRIPT_REFUSALS.has(reason) ? t("no_" + reason) : t("refused", {x: err.message || err.reason}), "warn");
+  }
 }
 
 function blockDialog(app, chat) {

@@ -16,6 +16,8 @@ import {drawTeam, loadTeam, pendingDirect, teamEvent, wireTeam} from "./colleagu
 import {closeDialog, refreshDialog} from "./dialogs.js";
 import {Nav} from "./nav.js";
 import {closeMenu, drawMenu, wireMenu} from "./menu.js";
+import {profileDialog, hours} from "./profile.js";
+import {register} from "./commands.js";
 
 const TOKEN_KEY = "parley.console.token";
 const C = "/parley.v1.";
@@ -51,7 +53,7 @@ function drawNow() {
   if (!state) return;
   drawLists(state, act, Date.now());
   drawChat(state);
-  drawVisitor(state.chats.get(state.openId));
+  drawVisitor(state.chats.get(state.openId), (c) => nav.openPast(c));
   $("status").value = state.me.status || "offline";
   drawTeam(state, extras);
   refreshDialog();
@@ -86,6 +88,13 @@ async function loadVisitor(chat) {
       {conversation_id: chat.id}, "parley.v1.VisitorInfo");
     draw();
   } catch (err) { void err; /* no sight of it (yet): the panel says so */ }
+  if (chat.past || !chat.card || !chat.card.visitor_id) return;
+  try {  // the visitor's chats the role may see, newest first
+    const reply = await bridge.call(C + "Conversations/ListConversations", "parley.v1.ListConversationsRequest",
+      {filter: {visitor_id: chat.card.visitor_id}, order_by: "time", page_size: 11}, "parley.v1.ListConversationsResponse");
+    chat.past = reply.conversations.filter((c) => c.id !== chat.id).slice(0, 10);
+    draw();
+  } catch (err) { void err; chat.past = []; }
 }
 
 /** The page of messages before the oldest held (or the last page). */
@@ -128,9 +137,34 @@ function flushPending() {
   if (commands.length) bridge.send(commands);
 }
 
+/** Show who is signed in (its name opens the profile; the status says its hours). */
+function showMe(me) {
+  state.me.profile = me;
+  state.me.display_name = me.display_name;
+  $("me").textContent = me.display_name;
+  $("me").title = t("profile");
+  $("status").title = t("pHours") + ": " + hours(me);
+}
+
+function openProfile() {
+  if (!state) return;
+  closeMenu();
+  profileDialog({
+    state: () => state, call: (...args) => bridge.call(...args),
+    saved: (me, words) => {
+      if (!state) return;
+      showMe(me);
+      if (words) {
+        banner(words, "ok");
+        setTimeout(() => { if ($("banner").textContent === words) banner(""); }, 4000);
+      }
+    },
+  });
+}
+
 async function whoAmI() {
   const me = await bridge.call(C + "Auth/GetMe", "parley.v1.GetMeRequest", {}, "parley.v1.Operator");
-  $("me").textContent = me.display_name;
+  showMe(me);
   try {
     const role = await bridge.call(C + "Roles/GetRole", "parley.v1.GetRoleRequest", {name: me.role}, "parley.v1.Role");
     state.role = {name: role.name, permissions: new Set(role.permissions)};
@@ -156,7 +190,8 @@ function onState(name, detail) {
     flushPending();
     draw();
   } else if (name === "ended") {
-    signOut(t("sessionEnded"));
+    // A token refused before the console was ever ready: a mistyped API token.
+    signOut(!wasReady && detail && (detail.reason === "bad_token" || detail.code === 4401) ? t("badToken") : t("sessionEnded"));
   }
 }
 
@@ -182,6 +217,10 @@ function start(token) {
         actionEvent(state, event);
       }
       nav.after(state, events, was);
+      // The visitors on the site changed (a page, an arrival): the open
+      // chat's visitor panel shows the page it is on now.
+      const open = state.chats.get(state.openId);
+      if (open && open.info && events.some((e) => e.event === "visitors_online")) loadVisitor(open);
       draw();
     },
     state: onState,
@@ -234,7 +273,20 @@ function setUp() {
       $("login-error").textContent = err.reason === "BAD_CREDENTIALS" ? t("badLogin") : t("loginFailed", {x: err.message});
     } finally { button.disabled = false; }
   });
+  // A kiosk's API token (parley token create) stands in for the password:
+  // the bridge checks it as it checks a login's.
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = $("api-token").value.trim();
+    if (!token) return;
+    $("api-token").value = "";
+    $("login-error").textContent = "";
+    sessionStorage.setItem(TOKEN_KEY, token);
+    start(token);
+  });
   $("sign-out").addEventListener("click", () => signOut(""));
+  $("me").addEventListener("click", openProfile);
+  register({id: "profile", title: () => t("profile"), when: () => Boolean(state && state.me.profile), run: openProfile});
   wireMenu();
   $("status").addEventListener("change", (e) => { command({status: {status: e.target.value}}); });
   $("close-chat").addEventListener("click", () => { command({close: {conversation_id: state.openId}}); });

@@ -1,5 +1,6 @@
 // The middle pane: the open chat's transcript (times, authors, notes set
-// apart, older messages loaded on scrolling up), the visitor's typing, the
+// apart, each operator's message marked sent or read by the visitor, older
+// messages loaded on scrolling up), the visitor's typing, the
 // composer (Enter sends, Shift+Enter a new line, a draft kept per chat) and
 // the chat's actions (the dialog is actions.js).
 import {h, fill, $} from "./dom.js";
@@ -36,6 +37,7 @@ const WINDOW = 50;
 let shownId = "";           // the chat the transcript shows
 let floor = 0;              // the lowest seq shown (0: every one held)
 const items = new Map();    // seq -> row
+const marks = new Map();    // seq -> the delivery mark of an operator's message shown
 const pendingRows = new Map();  // client id -> {el, failed}
 
 /** Show more of the open chat's held messages; false when all are shown. */
@@ -61,6 +63,7 @@ function drawTranscript(state, chat) {
     const held = chat.messages.size;
     floor = held > WINDOW ? [...chat.messages.keys()].sort((a, b) => a - b)[held - WINDOW] : 0;
     items.clear();
+    marks.clear();
     pendingRows.clear();
     fill(log, h("div", {class: "older", hidden: true}, t("older")));
   }
@@ -85,8 +88,19 @@ function drawTranscript(state, chat) {
       el = message(state, chat.messages.get(wanted[i]));
       log.insertBefore(el, next);
       items.set(wanted[i], el);
+      const mark = el.querySelector(".delivery");
+      if (mark) marks.set(wanted[i], mark);
     }
     next = el;
+  }
+  // Stored (the server has it: the visitor gets it) or read by the visitor.
+  for (const [seq, mark] of marks) {
+    const read = seq <= chat.seenSeq;
+    if (mark.dataset.read === String(read)) continue;
+    mark.dataset.read = String(read);
+    mark.textContent = read ? "✓✓" : "✓";
+    mark.setAttribute("aria-label", read ? t("deliveredRead") : t("delivered"));
+    mark.title = mark.getAttribute("aria-label");
   }
   log.dataset.chat = chat.id;
   // New at the bottom: follow it when reading the end; older ones prepended:
@@ -104,7 +118,8 @@ function message(state, m) {
     h("div", {class: "head"},
       who ? h("span", {class: "author"}, who) : null,
       kind === "note" ? h("span", {class: "tag"}, t("note")) : null,
-      h("time", {datetime: when.toISOString(), title: stamp.format(when)}, clock.format(when))),
+      h("time", {datetime: when.toISOString(), title: stamp.format(when)}, clock.format(when)),
+      kind === "operator" ? h("span", {class: "delivery", role: "img"}) : null),
     m.attachment && m.attachment.sha256 ? attachmentView(m.conversation_id || state.openId, m.attachment) : h("p", {class: "text"}, m.text));
 }
 

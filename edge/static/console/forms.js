@@ -5,9 +5,11 @@
 // (the bridge passes ErrorInfo's ``field``). Nothing typed is lost on a
 // refusal: the dialog stays open with the values as they were.
 //
-// A field spec: {name, label, type, options, only, hint, required, lacks}
+// A field spec: {name, label, type, options, only, hint, required, lacks, disabled}
 //   type: text | email | password | number | optional-number | textarea |
-//         list (one a line) | checkbox | select | checks (a set of values)
+//         list (one a line) | checkbox | select | checks (a set of values) |
+//         info (words shown, never sent)
+//   disabled: shown, not editable and never sent (its hint says why)
 //   options: () => [{value, label, note}] for select and checks
 //   only: "create" | "edit" (shown at one of the two alone)
 import {h, fill} from "./dom.js";
@@ -32,8 +34,9 @@ export function requestId() {
 }
 
 function control(spec, value, id, describedBy) {
-  const common = {id, name: spec.name, "aria-describedby": describedBy};
+  const common = {id, name: spec.name, "aria-describedby": describedBy, disabled: Boolean(spec.disabled)};
   switch (spec.type) {
+    case "info": return h("p", {id, class: "info"}, value || "");
     case "textarea": return h("textarea", {...common, rows: 4}, value || "");
     case "list": return h("textarea", {...common, rows: 3, placeholder: t("sListHint")}, (value || []).join("\n"));
     case "checkbox": return h("input", {...common, type: "checkbox", checked: Boolean(value)});
@@ -110,7 +113,9 @@ export function formDialog(title, specs, original, submit, after) {
       controls.set(spec.name, el);
       const suggest = spec.suggest ? h("datalist", {id: id + "-list"}, spec.suggest().map((v) => h("option", {value: v}))) : null;
       problems.set(spec.name, problem);
-      if (spec.type === "checkbox") {
+      if (spec.type === "info") {
+        form.append(h("div", {class: "field"}, h("span", {class: "label"}, spec.label), el));
+      } else if (spec.type === "checkbox") {
         form.append(h("div", {class: "field field-check"}, h("label", {for: id}, el, " ", spec.label), hint, problem));
       } else if (spec.type === "checks") {
         form.append(h("div", {class: "field"}, h("span", {id: id + "-label", class: "label"}, spec.label), el, hint, problem));
@@ -129,6 +134,7 @@ export function formDialog(title, specs, original, submit, after) {
       const values = {};
       const changed = [];
       for (const spec of shown) {
+        if (spec.disabled || spec.type === "info") continue;
         values[spec.name] = read(spec, controls.get(spec.name));
         if (!editing || !same(values[spec.name], original[spec.name])) changed.push(spec.name);
       }

@@ -1,7 +1,9 @@
 // The History page: past (and open) chats from Conversations.ListConversations
 // filtered by time, status, operator and rating, or found by words with
 // SearchConversations (the matching text shown as a snippet); one opened shows
-// its transcript, read with ListMessages a page at a time. Everyone sees at
+// its transcript, read with ListMessages a page at a time (a search's hit is
+// scrolled into sight, the pages before it read as needed), and downloads as
+// text or JSON (every page read for it). Everyone sees at
 // least the chats they took part in; the server decides what else.
 import {h, fill, $} from "./dom.js";
 import {t, stamp, clock} from "./i18n.js";
@@ -23,6 +25,8 @@ export function wireHistory(ctx) {
   $("history-more").addEventListener("click", () => more());
   $("history-back").addEventListener("click", () => closeTranscript());
   $("history-older").addEventListener("click", () => readMore());
+  $("history-text").addEventListener("click", () => exportTranscript("text"));
+  $("history-json").addEventListener("click", () => exportTranscript("json"));
   $("history-preset-clear").addEventListener("click", () => {
     preset = null;
     $("history-preset").hidden = true;
@@ -47,7 +51,7 @@ export function showHistory() {
     loadOperators();
   }
   if (!asked) search();
-  else $("history-query").focus();
+  else if (!reading) $("history-query").focus();
 }
 
 async function loadOperators() {
@@ -136,14 +140,85 @@ function marked(snippet) {
     part.startsWith("[") && part.endsWith("]") ? h("mark", null, part.slice(1, -1)) : part);
 }
 
+/** Open the transcript of ``c`` (a Conversation) from elsewhere: a visitor's earlier chat. */
+export function readConversation(c) {
+  if (!asked) asked = {filter: {}, page_size: PAGE, order_by: "time"};  // the list behind it, when back
+  if (!$("history-results").children.length) page(asked, true);
+  return openTranscript(c, 0);
+}
+
 async function openTranscript(c, seq) {
-  reading = {id: c.id, next: "", seq};
+  reading = {id: c.id, next: "", seq, conversation: c};
+  $("history-export-error").textContent = "";
   $("history-list").hidden = true;
   $("history-read").hidden = false;
   $("history-title").textContent = (c.visitor_name || t("visitor")) + " · " + stamp.format(new Date(Number(c.started_ms)));
   fill($("history-transcript"));
   await readMore();
+  // A search's hit: the pages up to it, then the message in sight.
+  for (let n = 0; seq && reading && reading.id === c.id && reading.next && n < 20; n += 1) {
+    if ($("history-transcript").querySelector(".msg.hit")) break;
+    await readMore();
+  }
+  const hit = $("history-transcript").querySelector(".msg.hit");
   $("history-back").focus();
+  if (hit) hit.scrollIntoView({block: "center"});
+}
+
+/** Every message of the open transcript (each page read), oldest first. */
+async function allMessages(id) {
+  const out = [];
+  let token = "";
+  do {
+    const request = {conversation_id: id, page_size: 200};
+    if (token) request.page_token = token;
+    const reply = await app.call(C + "ListMessages", "parley.v1.ListMessagesRequest", request, "parley.v1.ListMessagesResponse");
+    out.push(...reply.messages);
+    token = reply.next_page_token;
+  } while (token);
+  return out;
+}
+
+const KINDS = {[AUTHOR.VISITOR]: "visitor", [AUTHOR.OPERATOR]: "operator", [AUTHOR.SYSTEM]: "system", [AUTHOR.NOTE]: "note"};
+
+/** The transcript as a file: text (a line per message) or JSON (the conversation and its messages). */
+async function exportTranscript(kind) {
+  if (!reading) return;
+  const c = reading.conversation;
+  $("history-export-error").textContent = "";
+  let messages;
+  try { messages = await allMessages(c.id); } catch (err) {
+    $("history-export-error").textContent = t("loadFailed", {x: err.message});
+    return;
+  }
+  let body;
+  let type;
+  if (kind === "json") {
+    const rows = messages.map((m) => ({
+      seq: m.seq, sent_at: new Date(Number(m.sent_at_ms)).toISOString(), author_kind: KINDS[m.author_kind] || "system",
+      author_name: m.author_name, text: m.text,
+      ...(m.attachment && m.attachment.sha256 ? {attachment: {name: m.attachment.name, size: m.attachment.size, sha256: m.attachment.sha256}} : {}),
+    }));
+    body = JSON.stringify({conversation: c, messages: rows}, null, 2) + "\n";
+    type = "application/json";
+  } else {
+    const lines = [(c.visitor_name || t("visitor")) + " · " + new Date(Number(c.started_ms)).toISOString(), ""];
+    for (const m of messages) {
+      const who = m.author_name || (KINDS[m.author_kind] === "note" ? t("note") : t("visitor"));
+      const tag = KINDS[m.author_kind] === "note" ? " (" + t("note") + ")" : "";
+      const text = m.attachment && m.attachment.sha256 ? "[" + m.attachment.name + "]" : m.text;
+      const at = "[" + new Date(Number(m.sent_at_ms)).toISOString().replace("T", " ").slice(0, 19) + " UTC] ";
+      lines.push(at + (KINDS[m.author_kind] === "system" ? "— " + text : who + tag + ": " + text));
+    }
+    body = lines.join("\n") + "\n";
+    type = "text/plain";
+  }
+  const url = URL.createObjectURL(new Blob([body], {type: type + ";charset=utf-8"}));
+  const link = h("a", {href: url, download: "parley-chat-" + c.id + (kind === "json" ? ".json" : ".txt")});
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 async function readMore() {

@@ -8,11 +8,12 @@
 // before(state, events) and after(state, events) around applying a batch,
 // drawn(state) after each draw, and stop() at signing out.
 import {$} from "./dom.js";
+import {VIEWS} from "./state.js";
 import {t} from "./i18n.js";
 import {Notifier, titled} from "./notify.js";
 import {wireKeys} from "./keys.js";
 import {wirePalette} from "./palette.js";
-import {wireHistory, showHistory, filterHistory} from "./history.js";
+import {wireHistory, showHistory, filterHistory, readConversation} from "./history.js";
 import {wireTickets, showTickets} from "./tickets.js";
 import {wireVisitors, showVisitors, visitorEvents} from "./visitors.js";
 import {wireReports, showReports} from "./reports.js";
@@ -142,12 +143,18 @@ export class Nav {
     else if (name === "admin") showAdmin();
   }
 
+  /** A visitor's earlier chat (a Conversation), read on the History page. */
+  openPast(c) {
+    readConversation(c);
+    this.page("history");
+  }
+
   /** The palette's chat items: every listed chat, in the lists' order. */
   chatItems() {
     const s = this.app.state();
     if (!s) return [];
     const out = [];
-    for (const view of ["mine", "new", "others", "missed"]) {
+    for (const view of VIEWS) {
       for (const chat of s.inView(view)) {
         const n = chat.unread();
         out.push({id: "chat-" + chat.id, label: t("openChat", {x: chat.name}), hint: t(view) + (n ? " · " + n : ""),

@@ -58,6 +58,10 @@ export const SCHEMA = {
     [4, "frames_per_second", "float", 0, null, null],
     [5, "frame_burst", "float", 0, null, null],
   ],
+  "parley.v1.ChangePasswordRequest": [
+    [1, "current_password", "string", 0, null, null],
+    [2, "new_password", "string", 0, null, null],
+  ],
   "parley.v1.ChatAction": [
     [1, "conversation_id", "string", 0, null, null],
     [2, "join", "message", 0, "parley.v1.JoinChat", "action"],
@@ -174,6 +178,10 @@ export const SCHEMA = {
     [1, "conversation_id", "string", 0, null, null],
     [2, "score", "uint32", 0, null, null],
   ],
+  "parley.v1.CreateApiTokenRequest": [
+    [1, "name", "string", 0, null, null],
+    [2, "days", "uint32", 0, null, null],
+  ],
   "parley.v1.CreateBlockRequest": [
     [1, "block", "message", 0, "parley.v1.Block", null],
     [2, "expires_in_seconds", "uint32", 0, null, null],
@@ -237,6 +245,9 @@ export const SCHEMA = {
   ],
   "parley.v1.DeleteRoleRequest": [
     [1, "name", "string", 0, null, null],
+  ],
+  "parley.v1.DeleteSessionRequest": [
+    [1, "session_id", "string", 0, null, null],
   ],
   "parley.v1.DeleteSiteRequest": [
     [1, "site_id", "string", 0, null, null],
@@ -481,6 +492,14 @@ export const SCHEMA = {
     [1, "roles", "message", 1, "parley.v1.Role", null],
     [2, "next_page_token", "string", 0, null, null],
   ],
+  "parley.v1.ListSessionsRequest": [
+    [1, "page_size", "int32", 0, null, null],
+    [2, "page_token", "string", 0, null, null],
+  ],
+  "parley.v1.ListSessionsResponse": [
+    [1, "sessions", "message", 1, "parley.v1.SessionInfo", null],
+    [2, "next_page_token", "string", 0, null, null],
+  ],
   "parley.v1.ListSitesRequest": [
     [1, "page_size", "int32", 0, null, null],
     [2, "page_token", "string", 0, null, null],
@@ -679,6 +698,10 @@ export const SCHEMA = {
     [2, "department_id", "string", 0, null, null],
     [3, "name", "string", 0, null, null],
   ],
+  "parley.v1.ReplyToTicketRequest": [
+    [1, "ticket_id", "string", 0, null, null],
+    [2, "text", "string", 0, null, null],
+  ],
   "parley.v1.Report": [
     [1, "timezone", "string", 0, null, null],
     [2, "rows", "message", 1, "parley.v1.ReportRow", null],
@@ -736,6 +759,20 @@ export const SCHEMA = {
   ],
   "parley.v1.SendTestMailRequest": [
     [1, "to", "string", 0, null, null],
+  ],
+  "parley.v1.SendTranscriptRequest": [
+    [1, "conversation_id", "string", 0, null, null],
+  ],
+  "parley.v1.SendTranscriptResponse": [
+    [1, "email", "string", 0, null, null],
+    [2, "outbox_id", "string", 0, null, null],
+  ],
+  "parley.v1.SessionInfo": [
+    [1, "id", "string", 0, null, null],
+    [2, "created_at_ms", "int64", 0, null, null],
+    [3, "expires_at_ms", "int64", 0, null, null],
+    [4, "current", "bool", 0, null, null],
+    [5, "name", "string", 0, null, null],
   ],
   "parley.v1.SessionReady": [
     [1, "operator_id", "string", 0, null, null],
@@ -856,6 +893,10 @@ export const SCHEMA = {
     [1, "mail_settings", "message", 0, "parley.v1.MailSettings", null],
     [2, "update_mask", "message", 0, "google.protobuf.FieldMask", null],
   ],
+  "parley.v1.UpdateMeRequest": [
+    [1, "operator", "message", 0, "parley.v1.Operator", null],
+    [2, "update_mask", "message", 0, "google.protobuf.FieldMask", null],
+  ],
   "parley.v1.UpdateOperatorRequest": [
     [1, "operator", "message", 0, "parley.v1.Operator", null],
     [2, "update_mask", "message", 0, "google.protobuf.FieldMask", null],
@@ -874,6 +915,10 @@ export const SCHEMA = {
   ],
   "parley.v1.UpdateTemplateRequest": [
     [1, "template", "message", 0, "parley.v1.Template", null],
+    [2, "update_mask", "message", 0, "google.protobuf.FieldMask", null],
+  ],
+  "parley.v1.UpdateTicketRequest": [
+    [1, "ticket", "message", 0, "parley.v1.Ticket", null],
     [2, "update_mask", "message", 0, "google.protobuf.FieldMask", null],
   ],
   "parley.v1.UpdateWebhookRequest": [

@@ -12,7 +12,9 @@
 // that follows, each chat from its start.
 
 export const AUTHOR = {VISITOR: 1, OPERATOR: 2, SYSTEM: 3, NOTE: 4};
-export const VIEWS = ["mine", "new", "others", "missed"];
+// The lists as shown: "hold" is the operator's own chats put on hold, kept
+// apart from Mine (the server lists them as mine, with chat_status on_hold).
+export const VIEWS = ["mine", "new", "hold", "others", "missed"];
 
 export class Chat {
   constructor(id) {
@@ -30,6 +32,7 @@ export class Chat {
     this.typing = null;          // {name, preview} while the visitor types
     this.draft = "";
     this.readSeq = 0;            // what I told the server I read
+    this.seenSeq = 0;            // what the visitor has read (its read receipts)
     this.info = null;            // VisitorInfo, once loaded
   }
 
@@ -83,15 +86,21 @@ export class State {
   inView(view) {
     const out = [];
     for (const chat of this.chats.values()) {
-      const shown = view === "new" ? chat.view === "new" || (chat.offer && !chat.mine) : chat.view === view;
+      const held = chat.view === "mine" && Boolean(chat.card) && chat.card.chat_status === "on_hold";
+      const shown = view === "new" ? chat.view === "new" || (chat.offer && !chat.mine)
+        : view === "hold" ? held : view === "mine" ? chat.view === "mine" && !held : chat.view === view;
       if (shown) out.push(chat);
     }
     return out.sort((a, b) => started(a) - started(b));
   }
 
+  /** The chats held against the limit: one's own open ones, not those on hold
+      (putting a chat on hold frees its slot). */
   mineCount() {
     let n = 0;
-    for (const chat of this.chats.values()) if (chat.mine && !chat.closed) n += 1;
+    for (const chat of this.chats.values()) {
+      if (chat.mine && !chat.closed && !(chat.card && chat.card.chat_status === "on_hold")) n += 1;
+    }
     return n;
   }
 
@@ -106,7 +115,7 @@ export class State {
       case "epoch_changed":
         for (const chat of this.chats.values()) {
           chat.messages.clear();
-          chat.streamSeq = chat.lastSeq = chat.firstLoaded = chat.readSeq = 0;
+          chat.streamSeq = chat.lastSeq = chat.firstLoaded = chat.readSeq = chat.seenSeq = 0;
         }
         this.epoch = e.epoch;
         return "";
@@ -142,6 +151,12 @@ export class State {
         const sent = chat && chat.pending.get(e.client_msg_id);
         if (sent) sent.failed = e.code;
         return chat ? chat.id : "";
+      }
+      case "read": {
+        if (e.reader_kind !== AUTHOR.VISITOR) return e.conversation_id;
+        const chat = this.chat(e.conversation_id);
+        chat.seenSeq = Math.max(chat.seenSeq, Number(e.seq));
+        return chat.id;
       }
       case "closed": {
         const chat = this.chat(e.conversation_id);
