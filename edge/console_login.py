@@ -31,7 +31,7 @@ from engine.errors import Refused
 from parley.v1 import bridge_pb2, control_pb2
 
 if TYPE_CHECKING:
-    from edge.server import Edge
+    from edge.server import BaseEdge, Edge
 
 log = logging.getLogger("parley.edge.console_login")
 
@@ -43,7 +43,7 @@ MAX_FRAME = 4096  # an email, a password and the envelope
 class LoginConnection(WSListener):
     """One login: a frame in, a frame out, closed."""
 
-    def __init__(self, edge: Edge) -> None:
+    def __init__(self, edge: BaseEdge) -> None:
         self.edge = edge
         self.transport: WSTransport | None = None
         self.ip = ""
@@ -81,8 +81,29 @@ class LoginConnection(WSListener):
         self.task = asyncio.ensure_future(self._login(call.call.call_id, request))
 
     async def _login(self, call_id: int, request: control_pb2.LoginRequest) -> None:
+        """Check the login; answer with a reply or an error frame, then close."""
+        raise NotImplementedError
+
+    def _send(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.send(WSMsgType.BINARY, data)
+
+    def _close(self, code: int, reason: str) -> None:
+        if self.transport is not None:
+            self.transport.send_close(cast(WSCloseCode, code), reason.encode())
+            self.transport.disconnect()
+
+
+class EngineLogin(LoginConnection):
+    """A login checked by the engine in this process."""
+
+    def __init__(self, edge: Edge) -> None:
+        super().__init__(edge)
+        self.engine = edge.engine
+
+    async def _login(self, call_id: int, request: control_pb2.LoginRequest) -> None:
         try:
-            token, expires, _ = await self.edge.engine.auth.login(
+            token, expires, _ = await self.engine.auth.login(
                 request.email, request.password, self.ip
             )
         except Refused as error:  # the same status and reason as the gRPC API's
@@ -98,12 +119,3 @@ class LoginConnection(WSListener):
             reply = control_pb2.LoginResponse(token=token, expires_at_ms=expires)
             self._send(reply_frame(call_id, reply.SerializeToString()))
         self._close(1000, "done")
-
-    def _send(self, data: bytes) -> None:
-        if self.transport is not None:
-            self.transport.send(WSMsgType.BINARY, data)
-
-    def _close(self, code: int, reason: str) -> None:
-        if self.transport is not None:
-            self.transport.send_close(cast(WSCloseCode, code), reason.encode())
-            self.transport.disconnect()

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
@@ -58,6 +59,7 @@ from engine.errors import InvalidArgument, Refused
 
 if TYPE_CHECKING:
     from edge.server import Edge
+    from engine.app import Engine
 
 log = logging.getLogger("parley.edge.files")
 
@@ -85,31 +87,75 @@ def route(edge: Edge, request: WSUpgradeRequest, path: str, query: str) -> Any:
     if path == UPLOAD_PATH:
         if request.method not in (b"GET", "GET"):
             return static.json_error(405, "bad_request", "use GET")
-        return UploadConnection(edge, _header(request, "origin"), _header(request, "host"))
+        return UploadConnection(
+            edge, edge.engine, _header(request, "origin"), _header(request, "host")
+        )
+    method = request.method
+    status, headers, body = answer(
+        edge.engine,
+        method.decode("latin-1") if isinstance(method, bytes) else str(method),
+        path,
+        query,
+        _header(request, "origin"),
+        _header(request, "authorization") or "",
+        _header(request, VISITOR_HEADER) or "",
+    )
+    return _respond(status, body, headers)
+
+
+def answer(
+    engine: Engine,
+    method: str,
+    path: str,
+    query: str,
+    origin: str | None,
+    authorization: str,
+    visitor: str,
+) -> tuple[int, dict[str, str], bytes]:
+    """A file's GET (or its preflight) under FILES_PREFIX: status, headers, body.
+    The same answer in both modes (split mode's engine answers an edge's)."""
     parts = path[len(FILES_PREFIX) :].split("/")
-    if len(parts) != 2:
-        return static.json_error(404, "not_found", "no such file")
+    if not path.startswith(FILES_PREFIX) or len(parts) != 2:
+        return _error(404, "not_found", "no such file", {})
     conversation_id, digest = parts
-    origin = _header(request, "origin")
-    cors = _cors(edge, conversation_id, origin)
-    if request.method in (b"OPTIONS", "OPTIONS"):
+    cors = _cors(engine, conversation_id, origin)
+    if method == "OPTIONS":
         preflight = {
             **cors,
             "Access-Control-Allow-Methods": "GET",
             "Access-Control-Allow-Headers": VISITOR_HEADER,
             "Access-Control-Max-Age": "600",
         }
-        return _respond(204, b"", {**static.headers(static.JSON), **preflight})
-    if request.method not in (b"GET", "GET"):
-        return static.json_error(405, "bad_request", "use GET")
-    return download(edge, conversation_id, digest, request, "inline=1" in query.split("&"), cors)
+        return 204, {**static.headers(static.JSON), **preflight}, b""
+    if method != "GET":
+        return _error(405, "bad_request", "use GET", {})
+    inline = "inline=1" in query.split("&")
+    attachments = engine.attachments
+    try:
+        who: Uploader
+        if authorization[:7].lower() == "bearer ":
+            principal = engine.auth.authenticate(authorization[7:].strip())
+            who = attachments.operator_reader(principal, conversation_id)
+        else:
+            who = attachments.visitor_reader(visitor, conversation_id)
+        ref, data = attachments.read(who, conversation_id, digest)
+    except Refused as error:
+        return _error(_STATUS.get(type(error).__name__, 400), error.code, error.message, cors)
+    return 200, {**file_headers(ref, inline), **cors}, data
 
 
-def _cors(edge: Edge, conversation_id: str, origin: str | None) -> dict[str, str]:
+def _error(
+    status: int, code: str, message: str, cors: dict[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    body = orjson.dumps({"error": code, "message": message})
+    return status, {**static.headers(static.JSON), **cors}, body
+
+
+def _cors(engine: Engine, conversation_id: str, origin: str | None) -> dict[str, str]:
     """Cross-origin reading for the pages of the chat's site (the widget's host)."""
     if origin is None:
         return {}
-    site = edge.engine.directory.sites.get(site_of(conversation_id))
+    site = engine.directory.sites.get(site_of(conversation_id))
     if site is None or origin.rstrip("/").lower() not in site.allowed_origins:
         return {}
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
@@ -140,33 +186,6 @@ def file_headers(ref: FileRef, inline: bool) -> dict[str, str]:
     }
 
 
-def download(
-    edge: Edge,
-    conversation_id: str,
-    digest: str,
-    request: WSUpgradeRequest,
-    inline: bool,
-    cors: dict[str, str],
-) -> WSUpgradeResponseWithListener:
-    """A GET of a file: the caller checked (see the module's docstring)."""
-    attachments = edge.engine.attachments
-    bearer = _header(request, "authorization") or ""
-    try:
-        who: Uploader
-        if bearer[:7].lower() == "bearer ":
-            principal = edge.engine.auth.authenticate(bearer[7:].strip())
-            who = attachments.operator_reader(principal, conversation_id)
-        else:
-            token = _header(request, VISITOR_HEADER) or ""
-            who = attachments.visitor_reader(token, conversation_id)
-        ref, data = attachments.read(who, conversation_id, digest)
-    except Refused as error:
-        status = _STATUS.get(type(error).__name__, 400)
-        body = orjson.dumps({"error": error.code, "message": error.message})
-        return _respond(status, body, {**static.headers(static.JSON), **cors})
-    return _respond(200, data, {**file_headers(ref, inline), **cors})
-
-
 _STATUS = {
     "Unauthenticated": 401,
     "PermissionDenied": 403,
@@ -177,51 +196,48 @@ _STATUS = {
 }
 
 
-class UploadConnection(WSListener):
-    """One upload: a header frame, binary frames, an answer, closed."""
+class UploadSession:
+    """One upload's logic: a header frame, binary frames, an answer, closed.
+    ``out`` writes a text frame (``b""``: none) and closes the websocket after
+    it when given a close code. Split mode's engine runs it for an edge's
+    upload websocket (``edge/link/files.py``), the one-process server for its
+    own (:class:`UploadConnection`)."""
 
-    def __init__(self, edge: Edge, origin: str | None, host: str | None) -> None:
-        self.edge = edge
+    def __init__(
+        self,
+        engine: Engine,
+        origin: str | None,
+        console_origin: bool,
+        out: Callable[[bytes, int, str], None],
+    ) -> None:
+        self.engine = engine
         self.origin = origin
-        self.host = host
-        self.transport: WSTransport | None = None
+        self.console_origin = console_origin  # the page may open a console here
+        self.out = out
         self.upload: Upload | None = None
-        self.busy: asyncio.Task[None] | None = None  # the begin or the finish
+        self.busy: asyncio.Future[None] | None = None  # the begin or the finish
         self.ended = False
 
-    def on_ws_connected(self, transport: WSTransport) -> None:
-        self.transport = transport
-
-    def on_ws_disconnected(self, transport: WSTransport) -> None:
-        self.transport = None
+    def gone(self) -> None:
+        """The websocket closed: an upload under way is dropped."""
         self.ended = True
         if self.upload is not None and self.busy is None:
-            self.edge.engine.attachments.abort(self.upload)  # a finish cleans up itself
+            self.engine.attachments.abort(self.upload)  # a finish cleans up itself
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        kind = frame.msg_type
-        if kind is WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
-            transport.disconnect()
-            return
-        if kind is WSMsgType.PING or kind is WSMsgType.PONG:
-            return
+    def frame(self, payload: bytes, text: bool) -> None:
+        """A whole frame from the client."""
         if self.ended:
             return
-        if not frame.fin or kind is WSMsgType.CONTINUATION:
-            self._refuse("bad_frame", "send whole frames")
-            return
-        payload = frame.get_payload_as_bytes()
-        if self.upload is None and self.busy is None and kind is WSMsgType.TEXT:
+        if self.upload is None and self.busy is None and text:
             self._begin(payload)
-        elif self.upload is not None and self.busy is None and kind is WSMsgType.BINARY:
+        elif self.upload is not None and self.busy is None and not text:
             self._piece(payload)
         else:
-            self._refuse("bad_frame", "a header frame, then the file's bytes after 'ready'")
+            self.refuse("bad_frame", "a header frame, then the file's bytes after 'ready'")
 
     def _begin(self, payload: bytes) -> None:
         if len(payload) > MAX_HEADER:
-            self._refuse("bad_frame", f"the header has at most {MAX_HEADER} bytes")
+            self.refuse("bad_frame", f"the header has at most {MAX_HEADER} bytes")
             return
         try:
             doc = orjson.loads(payload)
@@ -232,21 +248,17 @@ class UploadConnection(WSListener):
             if not isinstance(size, int) or not all(isinstance(f, str) for f in fields):
                 raise ValueError
         except ValueError:
-            self._refuse(
-                "bad_frame", "the header is JSON: token, as, conversation, name, size, cid"
-            )
+            self.refuse("bad_frame", "the header is JSON: token, as, conversation, name, size, cid")
             return
         self.busy = asyncio.ensure_future(self._open(doc))
 
     async def _open(self, doc: dict[str, Any]) -> None:
-        engine = self.edge.engine
+        engine = self.engine
         attachments = engine.attachments
         conversation = doc["conversation"]
         try:
             if doc.get("as") == "operator":
-                if not console_origin_allowed(
-                    self.origin, self.host, self.edge.config.console_origins
-                ):
+                if not self.console_origin:
                     raise _origin_refused()
                 principal = engine.auth.authenticate(doc["token"])
                 who = await attachments.operator(principal, conversation)
@@ -263,7 +275,7 @@ class UploadConnection(WSListener):
             )
         except Refused as error:
             self.busy = None
-            self._refuse(error.code, error.message)
+            self.refuse(error.code, error.message)
             return
         self.busy = None
         if self.ended:
@@ -276,12 +288,12 @@ class UploadConnection(WSListener):
         upload = self.upload
         assert upload is not None
         if len(data) > MAX_PIECE:
-            self._refuse("bad_frame", f"a piece has at most {MAX_PIECE} bytes")
+            self.refuse("bad_frame", f"a piece has at most {MAX_PIECE} bytes")
             return
         try:
-            self.edge.engine.attachments.add(upload, data)
+            self.engine.attachments.add(upload, data)
         except Refused as error:
-            self._refuse(error.code, error.message)
+            self.refuse(error.code, error.message)
             return
         self._send({"type": "progress", "received": upload.received})
         if upload.received == upload.size:
@@ -289,37 +301,79 @@ class UploadConnection(WSListener):
 
     async def _finish(self, upload: Upload) -> None:
         try:
-            seq, ref = await self.edge.engine.attachments.finish(upload)
+            seq, ref = await self.engine.attachments.finish(upload)
         except Refused as error:
-            self._refuse(error.code, error.message, retryable=error.retryable)
+            self.refuse(error.code, error.message, retryable=error.retryable)
             return
         except Exception:  # a bug: logged, the client told, the upload gone
             log.exception("attachment upload failed")
-            self._refuse("internal", "the server could not store the file")
+            self.refuse("internal", "the server could not store the file")
             return
         finally:
             self.upload = None
         f = {"sha256": ref.digest, "name": ref.name, "type": ref.content_type, "size": ref.size}
-        self._send({"type": "done", "seq": seq, "cid": upload.client_msg_id, "file": f})
-        self._close(1000, "done")
+        doc = {"type": "done", "seq": seq, "cid": upload.client_msg_id, "file": f}
+        self.ended = True
+        self.out(orjson.dumps(doc), 1000, "done")
 
-    def _refuse(self, code: str, message: str, retryable: bool = False) -> None:
+    def refuse(self, code: str, message: str, retryable: bool = False) -> None:
+        """Say why, drop the upload, close."""
         if self.upload is not None and self.busy is None:
-            self.edge.engine.attachments.abort(self.upload)
+            self.engine.attachments.abort(self.upload)
             self.upload = None
-        self._send({"type": "error", "code": code, "message": message, "retryable": retryable})
-        self._close(CLOSE_REFUSED, code)
+        self.ended = True
+        self.out(refusal(code, message, retryable), CLOSE_REFUSED, code)
 
     def _send(self, doc: dict[str, Any]) -> None:
-        if self.transport is not None:
-            self.transport.send(WSMsgType.TEXT, orjson.dumps(doc))
+        self.out(orjson.dumps(doc), 0, "")
 
-    def _close(self, code: int, reason: str) -> None:
-        self.ended = True
-        transport = self.transport
-        if transport is not None:
-            transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
+
+def refusal(code: str, message: str, retryable: bool = False) -> bytes:
+    """An upload's error frame."""
+    return orjson.dumps({"type": "error", "code": code, "message": message, "retryable": retryable})
+
+
+class UploadConnection(WSListener):
+    """One upload websocket of the one-process server."""
+
+    def __init__(self, edge: Edge, engine: Engine, origin: str | None, host: str | None) -> None:
+        self.transport: WSTransport | None = None
+        console = console_origin_allowed(origin, host, edge.config.console_origins)
+        self.session = UploadSession(engine, origin, console, self._out)
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.transport = None
+        self.session.gone()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
             transport.disconnect()
+        elif kind is WSMsgType.PING or kind is WSMsgType.PONG or self.session.ended:
+            return
+        elif not frame.fin or kind is WSMsgType.CONTINUATION:
+            self.session.refuse("bad_frame", "send whole frames")
+        else:
+            self.session.frame(frame.get_payload_as_bytes(), kind is WSMsgType.TEXT)
+
+    def _out(self, frame: bytes, close_code: int, reason: str) -> None:
+        write_upload(self.transport, frame, close_code, reason)
+
+
+def write_upload(transport: WSTransport | None, frame: bytes, close_code: int, reason: str) -> None:
+    """Write an upload session's output to its websocket: the text frame, if
+    any, then the close, if a code is given."""
+    if transport is None:
+        return
+    if frame:
+        transport.send(WSMsgType.TEXT, frame)
+    if close_code:
+        transport.send_close(cast(WSCloseCode, close_code), reason.encode()[:120])
+        transport.disconnect()
 
 
 def _origin_refused() -> Refused:

@@ -2,12 +2,15 @@
 
 picows calls back on each frame (no task per connection), which keeps an idle
 visitor near 13 KiB. Each connection owns a sans-I/O
-:class:`~edge.visitor.protocol.VisitorProtocol` (frames in, commands out), a
-:class:`~edge.visitor.connection.ConnectionState` (hello state, held frames, the
-hello deadline) and a :class:`~engine.chat.sessions.VisitorSession`, onto which
-:mod:`engine.chat.dispatch` carries the commands; this module only moves bytes
-and arms the hello deadline's timer.
+:class:`~edge.visitor.protocol.VisitorProtocol` (frames in, commands out); the
+rest of a connection's logic (hello state, the hello deadline, its
+:class:`~engine.chat.sessions.VisitorSession`) is :class:`edge.session.
+VisitorCore`, which the split mode's engine-side connections share; this
+module only moves bytes.
 
+:class:`BaseEdge` is the listener without an engine (the static pages, the
+operators' web bridge, the per-address limits), which both modes share;
+:class:`Edge` is the one-process server's, with the engine in its process.
 HTTP requests that are not websocket upgrades get the static pages (the widget
 script, the demo page, the console) from the same port.
 """
@@ -16,12 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import socket
 import struct
 import time
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qs, urlsplit
 
 from picows import (
@@ -41,28 +43,16 @@ from edge.bridge.connection import ConsoleConnection
 from edge.bridge.origin import console_origin_allowed
 from edge.bridge.relay import Api
 from edge.config import EdgeConfig
-from edge.console_login import LOGIN_PATH, LoginConnection
-from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_RATE, CLOSE_TIMEOUT
+from edge.console_login import LOGIN_PATH, EngineLogin
+from edge.session import VisitorCore
+from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_RATE
 from edge.visitor.connection import ConnectionState
-from edge.visitor.frames import (
-    PONG,
-    Command,
-    FrameError,
-    Hello,
-    Ping,
-    encode_epoch_changed,
-    encode_error,
-    encode_event,
-    encode_welcome,
-)
+from edge.visitor.frames import FrameError, encode_error, encode_event
 from edge.visitor.protocol import TokenBucket, VisitorProtocol
 from engine.app import Engine
-from engine.backup import epoch_changed
-from engine.chat.commands import VisitorCommand
-from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Event
 from engine.chat.records import Site
-from engine.chat.sessions import VisitorSession, failure
+from engine.chat.sessions import VisitorSession
 from engine.runtime import Clock, Timer
 
 log = logging.getLogger("parley.edge")
@@ -95,11 +85,12 @@ def _json_response(status: int, code: str, message: str) -> WSUpgradeResponseWit
     return static.json_error(status, code, message)
 
 
-class VisitorConnection(WSListener):
-    """One visitor websocket."""
+class VisitorConnection(WSListener, VisitorCore):
+    """One visitor websocket, its session in this process."""
 
     def __init__(self, edge: Edge, site: Site, peer: str, user_agent: str = "") -> None:
         self.edge = edge
+        self.engine = edge.engine
         self.peer = peer
         self.transport: WSTransport | None = None
         # The rate limits run on the OS clock (per frame, the hot path); the hello
@@ -118,31 +109,13 @@ class VisitorConnection(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
-        peer = transport.underlying_transport.get_extra_info("peername")
-        ip = peer[0] if peer else ""
-        if not self.edge.admit(ip):
-            self._send(
-                encode_error(
-                    FrameError("too_many_connections", "too many chats open from your address")
-                )
-            )
-            self._close(CLOSE_RATE, "too many connections")
+        ip = self.edge.accept(self, transport)
+        if ip is None:
             return
         self._ip = ip
         self.session.ip = ip
-        self.protocol.shared = self.edge.ip_buckets[ip]
-        self.edge.connections.add(self)
         self.edge.engine.connections.visitor_websockets += 1
-        # Past this many unread bytes picows calls pause_writing: we drop the
-        # client rather than buffer without bound (it resumes by seq).
-        transport.underlying_transport.set_write_buffer_limits(
-            high=self.edge.config.send_buffer_limit
-        )
-        deadline = self.state.hello_deadline
-        if deadline is not None:
-            self._deadline = self.edge.engine.clock.call_later(
-                deadline - self.edge.engine.clock.monotonic(), self._hello_overdue
-            )
+        self._arm_deadline()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         if self._ip:
@@ -151,24 +124,12 @@ class VisitorConnection(WSListener):
         if self in self.edge.connections:
             self.edge.connections.discard(self)
             self.edge.engine.connections.visitor_websockets -= 1
-        if self._deadline is not None:
-            self._deadline.cancel()
+        self._disarm_deadline()
         self.session.detach()
         self.transport = None
 
     def pause_writing(self) -> None:
-        log.info("visitor connection dropped: it does not read what it is sent")
-        transport = self.transport
-        if transport is not None:
-            # The close frame would queue behind the unread data: just cut it,
-            # with a reset. A plain close would leave the kernel's socket in
-            # FIN-WAIT-1 holding its send queue (megabytes nobody reads) until
-            # TCP gives up; a zero linger drops the queue and sends a reset.
-            sock = transport.underlying_transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
-            transport.disconnect(graceful=False)
+        self.edge.cut(self.transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -186,70 +147,6 @@ class VisitorConnection(WSListener):
             transport.disconnect()
         elif kind is WSMsgType.CONTINUATION:
             pass  # the head frame was refused already
-
-    # -- commands --------------------------------------------------------------------
-
-    def _handle(self, frame: Command | FrameError) -> None:
-        command = self.state.accept(frame)
-        if command is None:
-            return  # held until the running hello completes
-        cls = type(command)
-        if cls is FrameError:
-            error = cast(FrameError, command)
-            self._send(encode_error(error))
-            if error.close_code:
-                self._close(error.close_code, error.code)
-        elif cls is Ping:
-            self._send(PONG)
-        elif cls is Hello:
-            self.edge.loop.create_task(self._hello(cast(Hello, command)))
-        else:
-            visitor_command(self, self.session, cast(VisitorCommand, command))
-
-    async def _hello(self, hello: Hello) -> None:
-        welcome = None
-        epoch = self.edge.engine.epoch
-        changed = epoch_changed(epoch, hello.epoch)
-        if changed:
-            # Seqs of other data (a restore): said before the replay, which
-            # starts from the beginning, so the client drops its copy first.
-            self._send(encode_epoch_changed(epoch))
-            hello = dataclasses.replace(hello, last_seq=0)
-        try:
-            welcome = await visitor_hello(self.session, hello)
-        except Exception as error:  # a bug: log it, tell the client, keep serving
-            log.exception("hello failed")
-            self.push(failure(error))
-            self._close(CLOSE_INTERNAL, "internal")
-        held = self.state.hello_done(welcome is not None)
-        if welcome is not None:
-            if self._deadline is not None and self.state.hello_deadline is None:
-                self._deadline.cancel()
-                self._deadline = None
-            # The welcome goes before anything the resume replayed? No: replay was
-            # pushed during hello; a client tells them apart by type. Welcome last
-            # keeps the replay in seq order with live messages.
-            self._send(
-                encode_welcome(
-                    welcome["visitor_id"],
-                    welcome["token"],
-                    welcome["conversation_id"],
-                    welcome["last_seq"],
-                    welcome["departments"],
-                    epoch,
-                    changed,
-                    welcome["widget"],
-                    welcome["email_transcripts"],
-                )
-            )
-        for frame in held:
-            self._handle(frame)
-
-    def _hello_overdue(self) -> None:
-        self._deadline = None
-        if self.state.deadline_reached():
-            self._send(encode_error(FrameError("hello_timeout", "no hello in time")))
-            self._close(CLOSE_TIMEOUT, "hello timeout")
 
     # -- output ------------------------------------------------------------------------
 
@@ -289,22 +186,52 @@ class VisitorConnection(WSListener):
 
     def _close(self, code: int, reason: str) -> None:
         self.flush()  # what was said before the close goes before it
-        transport = self.transport
-        if transport is not None:
-            # picows types the code as its enum; our 4xxx application codes are
-            # plain ints, which it sends as they are.
-            transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
-            transport.disconnect()
+        close_transport(self.transport, code, reason)
 
 
-class Edge:
-    """The websocket and HTTP listener."""
+def close_transport(transport: WSTransport | None, code: int, reason: str) -> None:
+    """Send a close frame (our 4xxx codes included) and disconnect."""
+    if transport is not None:
+        # picows types the code as its enum; our 4xxx application codes are
+        # plain ints, which it sends as they are.
+        transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
+        transport.disconnect()
 
-    def __init__(self, engine: Engine, config: EdgeConfig) -> None:
-        self.engine = engine
-        self.clock: Clock = engine.clock  # the bridge's timers (an edge process has no engine)
+
+def picows_options(config: EdgeConfig) -> dict[str, Any]:
+    """The websocket options of a listener, in either mode."""
+    return {
+        "max_frame_size": config.hard_frame_limit,
+        "websocket_handshake_timeout": config.hello_timeout,
+        "enable_auto_ping": True,
+        "auto_ping_idle_timeout": config.idle_timeout,
+        "auto_ping_reply_timeout": 30.0,
+        "auto_ping_strategy": WSAutoPingStrategy.PING_WHEN_IDLE,
+        "read_buffer_init_size": 1024,
+    }
+
+
+class VisitorSocket(Protocol):
+    """A visitor websocket as the listener sees it, in either mode."""
+
+    protocol: VisitorProtocol
+
+    def _send(self, data: bytes) -> None: ...
+
+    def _close(self, code: int, reason: str) -> None: ...
+
+
+class BaseEdge:
+    """The websocket and HTTP listener, without an engine: the static pages, the
+    operators' web bridge, the per-address limits. :class:`Edge` serves
+    visitors from the engine in its process, :class:`~edge.link.listener.
+    LinkedEdge` from the engine across the link; each says how in
+    ``_visitor``, ``_login`` and ``_files``."""
+
+    def __init__(self, config: EdgeConfig, clock: Clock) -> None:
+        self.clock = clock  # the bridge's timers
         self.config = config
-        self.connections: set[VisitorConnection] = set()
+        self.connections: set[Any] = set()  # visitor websockets
         self.consoles: set[ConsoleConnection] = set()
         self.api: Api | None = None  # the bridge's channel to the gRPC API, once open
         self.per_ip: dict[str, int] = {}
@@ -313,20 +240,43 @@ class Edge:
         self.loop = asyncio.get_running_loop()
         self.port = 0
         self.demo_site = config.demo_site
-        self._writing: list[VisitorConnection] = []  # with frames queued this turn
 
-    def wrote(self, conn: VisitorConnection) -> None:
-        """``conn`` queued its first frame of this turn: one callback after the
-        turn writes every such connection's frames."""
-        writing = self._writing
-        writing.append(conn)
-        if len(writing) == 1:
-            self.loop.call_soon(self._flush_writes)
+    # -- visitor websockets -----------------------------------------------------------
 
-    def _flush_writes(self) -> None:
-        writing, self._writing = self._writing, []
-        for conn in writing:
-            conn.flush()
+    def accept(self, conn: VisitorSocket, transport: WSTransport) -> str | None:
+        """Admit a new visitor websocket: its address counted (None, and the
+        socket refused, past ``max_per_ip``), the address's rate bucket shared,
+        its send buffer bounded. The address, when admitted."""
+        peer = transport.underlying_transport.get_extra_info("peername")
+        ip = peer[0] if peer else ""
+        if not self.admit(ip):
+            conn._send(
+                encode_error(
+                    FrameError("too_many_connections", "too many chats open from your address")
+                )
+            )
+            conn._close(CLOSE_RATE, "too many connections")
+            return None
+        conn.protocol.shared = self.ip_buckets[ip]
+        self.connections.add(conn)
+        # Past this many unread bytes picows calls pause_writing: we drop the
+        # client rather than buffer without bound (it resumes by seq).
+        transport.underlying_transport.set_write_buffer_limits(high=self.config.send_buffer_limit)
+        return ip
+
+    def cut(self, transport: WSTransport | None) -> None:
+        """Drop a visitor that does not read what it is sent (it resumes by seq)."""
+        log.info("visitor connection dropped: it does not read what it is sent")
+        if transport is not None:
+            # The close frame would queue behind the unread data: just cut it,
+            # with a reset. A plain close would leave the kernel's socket in
+            # FIN-WAIT-1 holding its send queue (megabytes nobody reads) until
+            # TCP gives up; a zero linger drops the queue and sends a reset.
+            sock = transport.underlying_transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+            transport.disconnect(graceful=False)
 
     def admit(self, ip: str) -> bool:
         """Count a connection from ``ip``; False when that address has too many."""
@@ -352,22 +302,20 @@ class Edge:
         (one channel for all); ``methods`` are the unary methods carried."""
         self.api = Api(target, methods)
 
-    async def start(self) -> int:
+    async def start(self, reuse_port: bool = False) -> int:
+        """Listen; the port. ``reuse_port``: share it with other edges (SO_REUSEPORT)."""
         self.server = await ws_create_server(
             self._route,
             self.config.host,
             self.config.port,
-            max_frame_size=self.config.hard_frame_limit,
-            websocket_handshake_timeout=self.config.hello_timeout,
-            enable_auto_ping=True,
-            auto_ping_idle_timeout=self.config.idle_timeout,
-            auto_ping_reply_timeout=30.0,
-            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
-            read_buffer_init_size=1024,
             backlog=self.config.backlog,  # passed on to loop.create_server
+            reuse_port=reuse_port or None,
+            **picows_options(self.config),
         )
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
+
+    # -- routing ----------------------------------------------------------------------
 
     def _route(self, request: WSUpgradeRequest) -> Any:
         try:
@@ -387,28 +335,27 @@ class Edge:
         if path == LOGIN_PATH:
             return self._console(request, login=True)
         if path == files.UPLOAD_PATH or path.startswith(files.FILES_PREFIX):
-            return files.route(self, request, path, parts.query)  # attachments (edge/files.py)
+            return self._files(request, path, parts.query)
         if path != VISITOR_PATH:
             return static.respond(path, self, request.headers)
         if request.method not in (b"GET", "GET"):
             return _json_response(405, "bad_request", "use GET")
-        query = parse_qs(parts.query)
-        site_id = (query.get("site") or [""])[0]
-        site = self.engine.directory.sites.get(site_id)
-        if site is None:
-            return _json_response(404, "unknown_site", f"no site {site_id[:40]!r}")
-        headers = request.headers
-        origin = headers.get("origin") if headers is not None else None
-        if isinstance(origin, bytes):
-            origin = origin.decode("latin-1")
-        if not origin_allowed(site, origin):
-            return _json_response(
-                403, "origin_not_allowed", "this page's origin may not open chats on this site"
-            )
-        agent = headers.get("user-agent") if headers is not None else None
-        if isinstance(agent, bytes):
-            agent = agent.decode("latin-1")
-        return VisitorConnection(self, site, "", (agent or "")[:2000])
+        site_id = (parse_qs(parts.query).get("site") or [""])[0]
+        origin = _header(request.headers, "origin")
+        agent = (_header(request.headers, "user-agent") or "")[:2000]
+        return self._visitor(site_id, origin, agent)
+
+    def _visitor(self, site_id: str, origin: str | None, agent: str) -> Any:
+        """The answer to a visitor websocket's upgrade for ``site_id``."""
+        raise NotImplementedError
+
+    def _files(self, request: WSUpgradeRequest, path: str, query: str) -> Any:
+        """The answer to an attachment's upload or download (edge/files.py)."""
+        raise NotImplementedError
+
+    def _login(self) -> WSListener:
+        """A console login's websocket."""
+        raise NotImplementedError
 
     def _console(self, request: WSUpgradeRequest, login: bool = False) -> Any:
         """A console websocket (or its login's): its page's origin checked
@@ -424,7 +371,7 @@ class Edge:
                 403, "origin_not_allowed", "this page's origin may not open a console here"
             )
         if login:
-            return LoginConnection(self)
+            return self._login()
         return ConsoleConnection(self, self.api)
 
     async def close(self) -> None:
@@ -439,6 +386,45 @@ class Edge:
             await self.server.wait_closed()
         if self.api is not None:
             await self.api.close()
+
+
+class Edge(BaseEdge):
+    """The listener of the one-process server: visitors' sessions, logins and
+    files in this process's engine."""
+
+    def __init__(self, engine: Engine, config: EdgeConfig) -> None:
+        super().__init__(config, engine.clock)
+        self.engine = engine
+        self._writing: list[VisitorConnection] = []  # with frames queued this turn
+
+    def wrote(self, conn: VisitorConnection) -> None:
+        """``conn`` queued its first frame of this turn: one callback after the
+        turn writes every such connection's frames."""
+        writing = self._writing
+        writing.append(conn)
+        if len(writing) == 1:
+            self.loop.call_soon(self._flush_writes)
+
+    def _flush_writes(self) -> None:
+        writing, self._writing = self._writing, []
+        for conn in writing:
+            conn.flush()
+
+    def _visitor(self, site_id: str, origin: str | None, agent: str) -> Any:
+        site = self.engine.directory.sites.get(site_id)
+        if site is None:
+            return _json_response(404, "unknown_site", f"no site {site_id[:40]!r}")
+        if not origin_allowed(site, origin):
+            return _json_response(
+                403, "origin_not_allowed", "this page's origin may not open chats on this site"
+            )
+        return VisitorConnection(self, site, "", agent)
+
+    def _files(self, request: WSUpgradeRequest, path: str, query: str) -> Any:
+        return files.route(self, request, path, query)
+
+    def _login(self) -> WSListener:
+        return EngineLogin(self)
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -40,7 +40,7 @@ import orjson
 from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 
 if TYPE_CHECKING:
-    from edge.server import Edge
+    from edge.server import BaseEdge
 
 
 def compact_script(source: bytes) -> bytes:
@@ -185,7 +185,9 @@ def _header(request_headers: Any, name: str) -> str:
     return value or ""
 
 
-def respond(path: str, edge: Edge, request_headers: Any = None) -> WSUpgradeResponseWithListener:
+def respond(
+    path: str, edge: BaseEdge, request_headers: Any = None
+) -> WSUpgradeResponseWithListener:
     script = SCRIPTS.get(path)
     if script is not None:
         return widget(

@@ -57,7 +57,7 @@ from edge.bridge.relay import Api, Failure, failure_of, refusal
 from parley.v1 import operator_pb2
 
 if TYPE_CHECKING:
-    from edge.server import Edge
+    from edge.server import BaseEdge
     from engine.runtime import Timer
 
 log = logging.getLogger("parley.edge.bridge")
@@ -68,7 +68,7 @@ _LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 seconds: close is a re
 class ConsoleConnection(WSListener):
     """One console websocket and its session stream."""
 
-    def __init__(self, edge: Edge, api: Api) -> None:
+    def __init__(self, edge: BaseEdge, api: Api) -> None:
         config = edge.config
         self.edge = edge
         self.api = api

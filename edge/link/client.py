@@ -58,7 +58,7 @@ class EngineLink:
         max_pending: int = 10_000,
     ) -> None:
         self.target = target
-        self._metadata = ((link_secret.METADATA_KEY, secret),)
+        self.metadata = ((link_secret.METADATA_KEY, secret),)  # every call's
         self._on_items = on_items
         self._on_attached = on_attached
         self._on_lost = on_lost
@@ -125,7 +125,7 @@ class EngineLink:
     async def attach(self, within: float = 10.0) -> None:
         """Make the link the first time; LinkRefused or LinkUnreachable says why not."""
         self._generation += 1
-        call = self.stub.Attach(self._requests(self._generation), metadata=self._metadata)
+        call = self.stub.Attach(self._requests(self._generation), metadata=self.metadata)
         try:
             async with asyncio.timeout(within):
                 first = await call.read()

@@ -1,12 +1,11 @@
 """The engine's half of every linked visitor connection.
 
 An edge process holds the websocket and checks each frame (size, rate, shape);
-the engine hosts the rest, here: a :class:`HostedVisitor` per connection is the
-session half of :class:`edge.server.VisitorConnection`, with the same
-:class:`~edge.visitor.connection.ConnectionState` (hello held frames, hello
-deadline), the same :class:`~engine.chat.sessions.VisitorSession` and the same
-:mod:`engine.chat.dispatch`, and the same frame encoders; only the bytes go to
-the link instead of a socket. So a chat means the same in both modes.
+the engine hosts the rest, here: a :class:`HostedVisitor` per connection is a
+:class:`~edge.session.VisitorCore`, the same code as the one-process server's
+:class:`edge.server.VisitorConnection` (hello, held frames, the hello deadline,
+the session and its dispatch); only the bytes go to the link instead of a
+socket. So a chat means the same in both modes.
 
 A :class:`LinkHost` is one attached edge: its connections by the edge's number,
 and the frames waiting to be written to its stream. That queue is bounded
@@ -23,27 +22,15 @@ import logging
 from collections.abc import AsyncIterator
 from typing import cast
 
-from edge.visitor.codes import CLOSE_FORBIDDEN, CLOSE_INTERNAL, CLOSE_TIMEOUT
+from edge.session import VisitorCore
+from edge.visitor.codes import CLOSE_FORBIDDEN
 from edge.visitor.connection import ConnectionState
-from edge.visitor.frames import (
-    PONG,
-    Command,
-    FrameError,
-    Hello,
-    Ping,
-    encode_epoch_changed,
-    encode_error,
-    encode_event,
-    encode_welcome,
-)
+from edge.visitor.frames import FrameError, Hello, encode_error, encode_event
 from edge.visitor.protocol import VisitorProtocol
 from engine.app import Engine
-from engine.backup import epoch_changed
-from engine.chat.commands import VisitorCommand
-from engine.chat.dispatch import visitor_command, visitor_hello
 from engine.chat.events import Ack, CommandFailed, Event, MessageEvent
 from engine.chat.records import Site
-from engine.chat.sessions import VisitorSession, failure
+from engine.chat.sessions import VisitorSession
 from engine.runtime import Timer
 from parley.link.v1 import link_pb2
 
@@ -53,24 +40,24 @@ BATCH_ITEMS = 1000  # frames in one stream message at most
 _UNLIMITED = float("inf")  # the edge spends the rate buckets; the engine does not again
 
 
-class HostedVisitor:
-    """One visitor connection of an edge, hosted on the engine."""
+class HostedVisitor(VisitorCore):
+    """One visitor connection of an edge, hosted on the engine: the session
+    half is :class:`~edge.session.VisitorCore`, the output goes to the link."""
 
-    __slots__ = ("host", "number", "protocol", "state", "session", "_deadline", "gone")
+    __slots__ = ("host", "number", "engine", "protocol", "state", "session", "_deadline", "gone")
 
     def __init__(self, host: LinkHost, number: int, site: Site, ip: str, agent: str) -> None:
         self.host = host
         self.number = number
-        engine = host.engine
+        engine = self.engine = host.engine
         self.protocol = VisitorProtocol(0.0, _UNLIMITED, _UNLIMITED)
         self.state = ConnectionState(engine.clock.monotonic(), host.hello_timeout)
         self.session = VisitorSession(engine, site, self)
         self.session.ip = ip
         self.session.user_agent = agent
         self.gone = False
-        self._deadline: Timer | None = engine.clock.call_later(
-            host.hello_timeout, self._hello_overdue
-        )
+        self._deadline: Timer | None = None
+        self._arm_deadline()
 
     # -- from the edge ---------------------------------------------------------------
 
@@ -78,8 +65,8 @@ class HostedVisitor:
         self._handle(self.protocol.receive(payload, True, 0.0))
 
     def resume(self, resume: link_pb2.Resume) -> None:
-        """The link came back: the visitor's hello again, with the token and
-        last seq the edge learnt since it was sent."""
+        """The link came back: the visitor's hello again, with the token, last
+        seq and epoch the edge learnt since it was sent."""
         hello = self.protocol.receive(resume.hello, True, 0.0)
         if type(hello) is not Hello:  # the edge kept only a hello it accepted
             self._handle(hello)
@@ -90,6 +77,10 @@ class HostedVisitor:
             # A seq written on this connection: of the chat open now (or the
             # last one closed), not necessarily of the one the hello named.
             hello = dataclasses.replace(hello, last_seq=resume.last_seq, conversation="")
+        if resume.epoch:
+            # The seqs it holds are of the epoch its welcome named: after a
+            # restore the engine says epoch_changed and replays from the start.
+            hello = dataclasses.replace(hello, epoch=resume.epoch)
         self._handle(hello)
 
     def end(self) -> None:
@@ -97,73 +88,9 @@ class HostedVisitor:
         if self.gone:
             return
         self.gone = True
-        self.host.engine.connections.visitor_websockets -= 1
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self.engine.connections.visitor_websockets -= 1
+        self._disarm_deadline()
         self.session.detach()
-
-    # -- commands, as VisitorConnection handles them --------------------------------
-
-    def _handle(self, frame: Command | FrameError) -> None:
-        command = self.state.accept(frame)
-        if command is None or self.gone:
-            return
-        cls = type(command)
-        if cls is FrameError:
-            error = cast(FrameError, command)
-            self._send(encode_error(error))
-            if error.close_code:
-                self._close(error.close_code, error.code)
-        elif cls is Ping:
-            self._send(PONG)
-        elif cls is Hello:
-            asyncio.get_running_loop().create_task(self._hello(cast(Hello, command)))
-        else:
-            visitor_command(self, self.session, cast(VisitorCommand, command))
-
-    async def _hello(self, hello: Hello) -> None:
-        welcome = None
-        epoch = self.host.engine.epoch
-        changed = epoch_changed(epoch, hello.epoch)
-        if changed:
-            self._send(encode_epoch_changed(epoch))
-            hello = dataclasses.replace(hello, last_seq=0)
-        try:
-            welcome = await visitor_hello(self.session, hello)
-        except Exception as error:  # a bug: log it, tell the client, keep serving
-            log.exception("hello failed")
-            self.push(failure(error))
-            self._close(CLOSE_INTERNAL, "internal")
-        held = self.state.hello_done(welcome is not None)
-        if welcome is not None:
-            if self._deadline is not None and self.state.hello_deadline is None:
-                self._deadline.cancel()
-                self._deadline = None
-            frame = encode_welcome(
-                welcome["visitor_id"],
-                welcome["token"],
-                welcome["conversation_id"],
-                welcome["last_seq"],
-                welcome["departments"],
-                epoch,
-                changed,
-                welcome["widget"],
-                welcome["email_transcripts"],
-            )
-            self.host.emit(
-                link_pb2.EngineItem(
-                    connection=self.number, frame=frame, token=welcome["token"], welcome=True
-                )
-            )
-        for command in held:
-            self._handle(command)
-
-    def _hello_overdue(self) -> None:
-        self._deadline = None
-        if self.state.deadline_reached():
-            self._send(encode_error(FrameError("hello_timeout", "no hello in time")))
-            self._close(CLOSE_TIMEOUT, "hello timeout")
 
     # -- output: the session's sink --------------------------------------------------
 
@@ -181,6 +108,13 @@ class HostedVisitor:
         elif cls is CommandFailed:
             item.settled = cast(CommandFailed, event).client_msg_id
         self.host.emit(item)
+
+    def _welcome(self, frame: bytes, token: str, epoch: str) -> None:
+        self.host.emit(
+            link_pb2.EngineItem(
+                connection=self.number, frame=frame, token=token, epoch=epoch, welcome=True
+            )
+        )
 
     def _send(self, data: bytes) -> None:
         self.host.emit(link_pb2.EngineItem(connection=self.number, frame=data))

@@ -1,12 +1,13 @@
 """An edge process's listener: visitor websockets, the static pages and the
 operators' web bridge, with the engine across the link.
 
-It is the one-process :class:`~edge.server.Edge` with its two engine-bound
-parts replaced: a visitor websocket is a :class:`~edge.link.visitor.
-LinkedVisitor` (hosted by the engine over the link) and a console login is
-checked by the engine through the link's ``ConsoleLogin``. The bridge already
-speaks gRPC to the engine (``console_engine``). This process has no engine:
-nothing here reads ``Edge.engine``.
+It is a :class:`~edge.server.BaseEdge`, the listener without an engine that the
+one-process :class:`~edge.server.Edge` is too, with its engine-bound parts
+across the link: a visitor websocket is a :class:`~edge.link.visitor.
+LinkedVisitor` (hosted by the engine over the link), a console login is checked
+by the engine through the link's ``ConsoleLogin``, and a file's upload or
+download goes through the link's ``Upload`` and ``Download``. The bridge already
+speaks gRPC to the engine (``console_engine``).
 
 Several edges may listen on one port of one machine (``reuse_port``, the
 kernel's SO_REUSEPORT spreads new connections over them); a visitor whose edge
@@ -16,31 +17,31 @@ went reconnects to another and resumes by seq.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
-import socket
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
-from picows import (
-    WSAutoPingStrategy,
-    WSUpgradeRequest,
-    ws_create_server,
-)
+from picows import WSListener, WSUpgradeRequest
+from picows.picows import WSProtocol  # type: ignore[attr-defined]
+
+try:  # the faster transports picows' own server takes when they are installed
+    import aiofastnet
+except ImportError:  # pragma: no cover - an optional dependency of picows
+    aiofastnet = None  # type: ignore[assignment]
 
 from control.errors import DOMAIN
-from edge import static
+from edge.bridge.origin import console_origin_allowed
 from edge.bridge.protocol import error_frame, reply_frame
 from edge.config import EdgeConfig
-from edge.console_login import LOGIN_PATH, LoginConnection
+from edge.console_login import LoginConnection
+from edge.files import UPLOAD_PATH
 from edge.link.client import EngineLink
-from edge.link.secret import METADATA_KEY
+from edge.link.files import FileDoor, LinkedUpload
 from edge.link.visitor import LinkedVisitor
-from edge.server import _LINGER_ZERO, CONSOLE_PATH, VISITOR_PATH, Edge, _header, _json_response
-from edge.visitor.codes import CLOSE_GOING_AWAY
+from edge.server import BaseEdge, _header, _json_response, picows_options
 from engine.runtime import LoopClock
 from parley.link.v1 import link_pb2
 from parley.v1 import control_pb2
@@ -50,22 +51,11 @@ log = logging.getLogger("parley.edge")
 _DETAILS_KEY = "grpc-status-details-bin"
 
 
-class LinkedEdge(Edge):
+class LinkedEdge(BaseEdge):
     """The websocket and HTTP listener of an edge process."""
 
     def __init__(self, config: EdgeConfig, engine_target: str, secret: str) -> None:
-        # Edge's own attributes but the engine, which lives in another process.
-        self.config = config
-        self.clock = LoopClock()
-        self.connections: set[Any] = set()
-        self.consoles = set()
-        self.api = None
-        self.per_ip = {}
-        self.ip_buckets = {}
-        self.server = None
-        self.loop = asyncio.get_running_loop()
-        self.port = 0
-        self.demo_site = config.demo_site
+        super().__init__(config, LoopClock())
         self.linked: dict[int, LinkedVisitor] = {}
         self._numbers = 0
         self.secret = secret
@@ -101,79 +91,68 @@ class LinkedEdge(Edge):
         for conn in list(self.linked.values()):
             conn.link_lost()
 
-    def cut(self, conn: LinkedVisitor) -> None:
-        """Drop a visitor that does not read what it is sent (it resumes by seq):
-        a reset, as the one-process edge does."""
-        log.info("visitor connection dropped: it does not read what it is sent")
-        transport = conn.transport
-        if transport is not None:
-            sock = transport.underlying_transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
-            transport.disconnect(graceful=False)
+    # -- what goes to the engine ------------------------------------------------------
 
-    # -- listening --------------------------------------------------------------------
-
-    async def start(self, reuse_port: bool = True) -> int:
-        self.server = await ws_create_server(
-            self._route,
-            self.config.host,
-            self.config.port,
-            max_frame_size=self.config.hard_frame_limit,
-            websocket_handshake_timeout=self.config.hello_timeout,
-            enable_auto_ping=True,
-            auto_ping_idle_timeout=self.config.idle_timeout,
-            auto_ping_reply_timeout=30.0,
-            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
-            read_buffer_init_size=1024,
-            backlog=self.config.backlog,
-            reuse_port=reuse_port,
-        )
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self.port
-
-    def _route_unsafe(self, request: WSUpgradeRequest) -> Any:
-        target = (
-            request.path.decode("latin-1") if isinstance(request.path, bytes) else str(request.path)
-        )
-        parts = urlsplit(target)
-        path = parts.path
-        if path == CONSOLE_PATH:
-            return self._console(request)
-        if path == LOGIN_PATH:
-            return self._console(request, login=True)
-        if path != VISITOR_PATH:
-            return static.respond(path, self)
-        if request.method not in (b"GET", "GET"):
-            return _json_response(405, "bad_request", "use GET")
-        site_id = (parse_qs(parts.query).get("site") or [""])[0]
+    def _visitor(self, site_id: str, origin: str | None, agent: str) -> Any:
         if not site_id or len(site_id) > 100:
             return _json_response(404, "unknown_site", f"no site {site_id[:40]!r}")
         # The site and the page's origin are checked by the engine, which knows
         # the sites: a refusal is an error frame and a close (4403).
-        origin = _header(request.headers, "origin") or ""
-        agent = _header(request.headers, "user-agent") or ""
-        return LinkedVisitor(self, site_id, origin[:2000], agent[:2000])
+        return LinkedVisitor(self, site_id, (origin or "")[:2000], agent)
 
-    def _console(self, request: WSUpgradeRequest, login: bool = False) -> Any:
-        answer = super()._console(request, login)
-        if login and isinstance(answer, LoginConnection):
-            return LinkedLogin(self)
-        return answer
+    def _files(self, request: WSUpgradeRequest, path: str, query: str) -> Any:
+        # A file's GET never comes here: the FileDoor answers it (files.py).
+        if path != UPLOAD_PATH or request.method not in (b"GET", "GET"):
+            return _json_response(405, "bad_request", "use GET")
+        origin, host = _header(request.headers, "origin"), _header(request.headers, "host")
+        console = console_origin_allowed(origin, host, self.config.console_origins)
+        return LinkedUpload(self, origin, console)
+
+    async def start(self, reuse_port: bool = True) -> int:
+        """Listen, each connection read first by a FileDoor (files.py); the port."""
+        options = picows_options(self.config)
+        route = self._route
+
+        def websocket() -> WSProtocol:
+            # As picows' own server makes it (ws_create_server), from the same options.
+            return WSProtocol(
+                None,  # host and port: a server's
+                None,  # path: a server's
+                False,  # not the client side
+                route,
+                logging.getLogger("picows.server"),
+                True,  # disconnect on a listener's exception
+                options["websocket_handshake_timeout"],
+                options["enable_auto_ping"],
+                options["auto_ping_idle_timeout"],
+                options["auto_ping_reply_timeout"],
+                options["auto_ping_strategy"],
+                True,  # answer pings
+                options["max_frame_size"],
+                None,  # no extra headers
+                options["read_buffer_init_size"],
+            )
+
+        create = (
+            functools.partial(aiofastnet.create_server, self.loop)
+            if aiofastnet is not None
+            else self.loop.create_server
+        )
+        self.server = await create(
+            lambda: FileDoor(self, websocket),
+            self.config.host,
+            self.config.port,
+            backlog=self.config.backlog,
+            reuse_port=reuse_port or None,
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self.port
+
+    def _login(self) -> WSListener:
+        return LinkedLogin(self)
 
     async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            for conn in list(self.connections):
-                conn._close(CLOSE_GOING_AWAY, "server stopping: reconnect and resume")
-            for console in list(self.consoles):
-                console.close(
-                    "server_stopping", "server stopping: reconnect and resume", CLOSE_GOING_AWAY
-                )
-            await self.server.wait_closed()
-        if self.api is not None:
-            await self.api.close()
+        await super().close()
         if self._runner is not None:
             self._runner.cancel()
         await self.link.close()
@@ -191,7 +170,7 @@ class LinkedLogin(LoginConnection):
                 link_pb2.ConsoleLoginRequest(
                     email=request.email, password=request.password, ip=self.ip
                 ),
-                metadata=((METADATA_KEY, self.edge.secret),),
+                metadata=link.metadata,
                 timeout=10.0,
             )
         except grpc.aio.AioRpcError as error:

@@ -10,7 +10,9 @@ resumes them.
 
 ``ConsoleLogin`` is the console's password login for an edge process (which
 has no engine to ask): the engine checks it with the browser's address, as the
-one-process server does.
+one-process server does. ``Upload`` and ``Download`` are an edge's file routes:
+the engine runs the same :class:`~edge.files.UploadSession` and
+:func:`~edge.files.answer` as the one-process server, the edge moves bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from control.grpc.calls import answered
+from edge import files
 from edge.link import secret as link_secret
 from edge.link.host import LinkHost
 from engine.app import Engine
@@ -31,6 +34,7 @@ from parley.link.v1 import link_pb2, link_pb2_grpc
 log = logging.getLogger("parley.link")
 
 MAX_PENDING = 100_000  # frames queued for one edge before it is cut and resumes
+PIECE = 256 * 1024  # bytes of a file in one Download response
 
 
 class EdgeLinkService(link_pb2_grpc.EdgeLinkServicer):
@@ -113,3 +117,66 @@ class EdgeLinkService(link_pb2_grpc.EdgeLinkServicer):
             return link_pb2.ConsoleLoginResponse(token=token, expires_at_ms=expires)
 
         return await answered(context, "/parley.link.v1.EdgeLink/ConsoleLogin", body)
+
+    async def Upload(
+        self,
+        request_iterator: AsyncIterator[link_pb2.UploadRequest],
+        context: grpc.aio.ServicerContext[link_pb2.UploadRequest, link_pb2.UploadResponse],
+    ) -> AsyncIterator[link_pb2.UploadResponse]:
+        await self._authentic(context)  # type: ignore[arg-type]
+        out: asyncio.Queue[link_pb2.UploadResponse | None] = asyncio.Queue()
+
+        def write(frame: bytes, close_code: int, reason: str) -> None:
+            out.put_nowait(
+                link_pb2.UploadResponse(frame=frame, close_code=close_code, close_reason=reason)
+            )
+            if close_code:
+                out.put_nowait(None)
+
+        session: files.UploadSession | None = None
+
+        async def read() -> None:
+            nonlocal session
+            try:
+                async for request in request_iterator:
+                    if session is None:
+                        opening = request.open
+                        session = files.UploadSession(
+                            self.engine,
+                            opening.origin if opening.HasField("origin") else None,
+                            opening.console_origin,
+                            write,
+                        )
+                    elif not session.ended:
+                        session.frame(request.frame, request.text)
+            finally:
+                out.put_nowait(None)  # the edge's websocket closed
+
+        reader = asyncio.get_running_loop().create_task(read())
+        try:
+            while (response := await out.get()) is not None:
+                yield response
+        finally:
+            reader.cancel()
+            if session is not None:
+                session.gone()
+
+    async def Download(
+        self,
+        request: link_pb2.DownloadRequest,
+        context: grpc.aio.ServicerContext[link_pb2.DownloadRequest, link_pb2.DownloadResponse],
+    ) -> AsyncIterator[link_pb2.DownloadResponse]:
+        await self._authentic(context)  # type: ignore[arg-type]
+        status, headers, body = files.answer(
+            self.engine,
+            request.method,
+            request.path,
+            request.query,
+            request.origin if request.HasField("origin") else None,
+            request.authorization,
+            request.visitor,
+        )
+        headers["Content-Length"] = str(len(body))
+        yield link_pb2.DownloadResponse(status=status, headers=headers, body=body[:PIECE])
+        for start in range(PIECE, len(body), PIECE):
+            yield link_pb2.DownloadResponse(body=body[start : start + PIECE])

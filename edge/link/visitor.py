@@ -9,7 +9,8 @@ write. A ping goes over the link too, so its pong still comes after everything
 the engine sent before it.
 
 The edge keeps what it needs to resume the connection on a new link: the
-visitor's hello, its token (from the welcome) and the last seq written to it;
+visitor's hello, its token and data epoch (from the welcome) and the last seq
+written to it;
 and the client ids of its messages sent but not yet settled (acked or refused).
 When the link is lost, each of those is refused ``reconnecting`` (retryable: the
 engine de-duplicates by client id, so sending it again never doubles it) and
@@ -25,9 +26,9 @@ import time
 from typing import TYPE_CHECKING, cast
 
 import orjson
-from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from edge.visitor.codes import CLOSE_RATE
+from edge.server import close_transport
 from edge.visitor.frames import PONG, Command, FrameError, Hello, Ping, Send, encode_error
 from edge.visitor.protocol import VisitorProtocol
 from parley.link.v1 import link_pb2
@@ -73,6 +74,7 @@ class LinkedVisitor(WSListener):
         self.protocol = VisitorProtocol(time.monotonic(), config.visitor_rate, config.visitor_burst)
         self.hello = b""  # the hello as sent (resent on a new link)
         self.token = ""
+        self.epoch = ""  # the data epoch of the seqs written to it
         self.last_seq = 0
         self.welcomed = False
         self.unsettled: set[str] = set()  # client ids sent on, not yet acked or refused
@@ -83,24 +85,12 @@ class LinkedVisitor(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
-        peer = transport.underlying_transport.get_extra_info("peername")
-        ip = peer[0] if peer else ""
-        if not self.edge.admit(ip):
-            self._send(
-                encode_error(
-                    FrameError("too_many_connections", "too many chats open from your address")
-                )
-            )
-            self._close(CLOSE_RATE, "too many connections")
+        ip = self.edge.accept(self, transport)
+        if ip is None:
             return
         self._ip = ip
         self.open.ip = ip
-        self.protocol.shared = self.edge.ip_buckets[ip]
-        self.edge.connections.add(self)
         self.edge.linked[self.number] = self
-        transport.underlying_transport.set_write_buffer_limits(
-            high=self.edge.config.send_buffer_limit
-        )
         if self.edge.link.up:
             self.edge.link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
         else:
@@ -117,7 +107,7 @@ class LinkedVisitor(WSListener):
         self.transport = None
 
     def pause_writing(self) -> None:
-        self.edge.cut(self)
+        self.edge.cut(self.transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -171,6 +161,7 @@ class LinkedVisitor(WSListener):
         if item.welcome:
             self.welcomed = True
             self.token = item.token
+            self.epoch = item.epoch
         if item.frame:
             self._send(item.frame)
         if item.close_code:
@@ -191,7 +182,9 @@ class LinkedVisitor(WSListener):
         link = self.edge.link
         link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
         if self.hello:
-            resume = link_pb2.Resume(hello=self.hello, token=self.token, last_seq=self.last_seq)
+            resume = link_pb2.Resume(
+                hello=self.hello, token=self.token, last_seq=self.last_seq, epoch=self.epoch
+            )
             link.push(link_pb2.EdgeItem(connection=self.number, resume=resume))
         if self.told_reconnecting:
             self.told_reconnecting = False
@@ -205,7 +198,4 @@ class LinkedVisitor(WSListener):
             transport.send(WSMsgType.TEXT, data)
 
     def _close(self, code: int, reason: str) -> None:
-        transport = self.transport
-        if transport is not None:
-            transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
-            transport.disconnect()
+        close_transport(self.transport, code, reason)

@@ -1,26 +1,39 @@
 """The edge link in one test process: a real engine (``Parley`` with the
 EdgeLink service and no websocket listener of its own), a real
-:class:`~edge.link.listener.LinkedEdge` attached over real gRPC, visitors on
-real websockets. The kill -9 cases run as processes in
-tests/integration/test_split_mode.py."""
+:class:`~edge.link.listener.LinkedEdge` attached over real gRPC, visitors,
+consoles and files on real websockets and HTTP. The kill -9 cases run as
+processes in tests/integration/test_split_mode.py."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from control.permissions import RPC_PERMISSIONS
 from control.runner import Parley, ServeConfig
+from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
+from edge.console_login import LOGIN_METHOD
+from edge.files import MAX_PIECE, VISITOR_HEADER
+from edge.link import client as link_client
 from edge.link import secret as link_secret
 from edge.link.client import LinkRefused
+from edge.link.files import UPLOAD_WINDOW
 from edge.link.listener import LinkedEdge
-from parley.v1 import common_pb2, control_pb2
+from engine.backup import restore
+from engine.chat.auth import MAX_FAILURES_PER_IP
+from parley.v1 import bridge_pb2, common_pb2, control_pb2
 from tests.conftest import CHEAP_HASHER
-from tests.integration.helpers import Visitor, on_duty, settled
+from tests.edge.console import Console
+from tests.integration.attach_clients import EXE, PNG, get_file, ws_upload
+from tests.integration.helpers import Operator, Visitor, on_duty, settled
 
 
 @asynccontextmanager
@@ -40,6 +53,7 @@ async def linked(tmp_path: Path) -> AsyncIterator[tuple[Parley, LinkedEdge]]:
     try:
         await edge.attach()
         await edge.start(reuse_port=False)
+        edge.open_bridge(f"127.0.0.1:{app.grpc_port}", unary_methods(RPC_PERMISSIONS))
         yield app, edge
     finally:
         await edge.close()
@@ -148,3 +162,227 @@ async def test_a_wrong_secret_is_refused(tmp_path: Path) -> None:
         with pytest.raises(LinkRefused, match="link secret"):
             await other.attach()
         await other.close()
+
+
+async def open_chat(app: Parley, edge: LinkedEdge) -> tuple[Operator, Visitor, str]:
+    """The demo operator on duty and a visitor through the edge in a chat."""
+    op = await on_duty(app)
+    v = await Visitor(url(app, edge)).connect()
+    await v.hello(name="Ann")
+    v.send({"type": "msg", "cid": "m1", "text": "hello"})
+    chat = (await v.recv("ack"))["conversation"]
+    assert (await op.recv("assigned")).conversation_id == chat
+    return op, v, chat
+
+
+async def test_a_file_goes_up_and_comes_down_through_the_edge(tmp_path: Path) -> None:
+    async with linked(tmp_path) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        at = f"127.0.0.1:{edge.port}"
+        token = v.welcome["token"]
+        # More pieces than the edge's window, sent without waiting: all arrive.
+        data = PNG * 40
+        assert len(data) > UPLOAD_WINDOW
+        done = await ws_upload(at, token, chat, data, piece=MAX_PIECE)
+        assert done["type"] == "done", done
+        digest = hashlib.sha256(data).hexdigest()
+        assert done["file"] == {"sha256": digest, "name": "photo.png", "type": "image/png",
+                                "size": len(data)}  # fmt: skip
+        while not (message := await op.recv("message")).HasField("attachment"):
+            pass  # the chat's text before it
+        assert message.attachment.sha256 == digest and message.seq == done["seq"]
+        # Down again, to the chat's visitor and to its operator, as stored.
+        status, headers, body = await get_file(at, chat, digest, {VISITOR_HEADER: token})
+        assert (status, body, headers["Content-Type"]) == (200, data, "image/png")
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        bearer = {"Authorization": f"Bearer {op.token}"}
+        assert (await get_file(at, chat, digest, bearer))[2] == data
+        # Nobody else; and the engine's own checks refuse as in one process.
+        other = await Visitor(url(app, edge)).connect()
+        await other.hello(name="Bob")
+        stranger = {VISITOR_HEADER: other.welcome["token"]}
+        assert (await get_file(at, chat, digest, stranger))[0] == 404
+        assert (await get_file(at, chat, digest, {}))[0] == 401
+        refused = await ws_upload(at, token, chat, EXE, name="run.exe", cid="f2")
+        assert (refused["type"], refused["code"]) == ("error", "attachment_type_refused")
+        refused = await ws_upload(at, other.welcome["token"], chat, PNG, cid="f3")
+        assert refused["code"] == "not_in_chat"
+        # A websocket on the same edge after the files: picows still serves it.
+        assert (await v.round_trip()) is None
+        await other.close()
+        await v.close()
+        await op.close()
+
+
+async def login_from(
+    edge: LinkedEdge, source: str, email: str, password: str
+) -> bridge_pb2.BridgeFrame:
+    """A console login on the edge's login socket, from the address ``source``."""
+    got: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            if frame.msg_type is WSMsgType.BINARY:
+                got.put_nowait(frame.get_payload_as_bytes())
+
+    transport, _ = await ws_connect(
+        Listener, f"ws://127.0.0.1:{edge.port}/v1/console/login", local_addr=(source, 0)
+    )
+    request = control_pb2.LoginRequest(email=email, password=password)
+    call = bridge_pb2.UnaryCall(call_id=3, method=LOGIN_METHOD, request=request.SerializeToString())
+    transport.send(WSMsgType.BINARY, bridge_pb2.BridgeFrame(call=call).SerializeToString())
+    async with asyncio.timeout(5):
+        frame = bridge_pb2.BridgeFrame.FromString(await got.get())
+    transport.disconnect()
+    return frame
+
+
+async def test_a_console_logs_in_on_the_edge_counted_by_the_browsers_address(
+    tmp_path: Path,
+) -> None:
+    async with linked(tmp_path) as (app, edge):
+        assert app.demo is not None
+        good = await login_from(edge, "127.0.0.2", app.demo["email"], app.demo["password"])
+        assert good.WhichOneof("frame") == "reply" and good.reply.call_id == 3
+        token = control_pb2.LoginResponse.FromString(good.reply.response).token
+        assert token
+        # Wrong passwords from one browser's address (other emails each time, so
+        # no email's own limit is reached): that address is throttled...
+        for i in range(MAX_FAILURES_PER_IP):
+            bad = await login_from(edge, "127.0.0.3", f"nobody{i}@example.com", "wrong")
+            assert bad.error.reason == "BAD_CREDENTIALS", bad
+        throttled = await login_from(edge, "127.0.0.3", "someone@example.com", "wrong")
+        assert throttled.error.reason == "THROTTLED", throttled
+        # ...and not another's, though both came through the same edge.
+        bad = await login_from(edge, "127.0.0.4", "someone@example.com", "wrong")
+        assert bad.error.reason == "BAD_CREDENTIALS", bad
+        good = await login_from(edge, "127.0.0.4", app.demo["email"], app.demo["password"])
+        assert good.WhichOneof("frame") == "reply"
+
+        # The token opens the console's bridge on the edge: ready, a unary
+        # call, the events of a visitor's chat, a command answered.
+        console = Console(app)
+        console.url = f"ws://127.0.0.1:{edge.port}/v1/console"
+        await (await console.connect()).hello(token)
+        assert console.ready is not None
+        assert console.ready.session.operator_id == app.demo["operator"]
+        sites = await console.call(
+            "/parley.v1.Sites/ListSites", control_pb2.ListSitesRequest(),
+            control_pb2.ListSitesResponse,
+        )  # fmt: skip
+        assert [s.id for s in sites.sites] == [app.demo["site"]]
+        v = await Visitor(url(app, edge)).connect()
+        await v.hello(name="Ann")
+        v.send({"type": "msg", "cid": "v1", "text": "anyone there?"})
+        chat = (await v.recv("ack"))["conversation"]
+        assert (await console.event("assigned")).conversation_id == chat
+        message = await console.event("message")
+        assert (message.conversation_id, message.text) == (chat, "anyone there?")
+        console.say(chat, "o1", "Yes, here")
+        await console.event("ack")
+        while (frame := await v.recv("msg"))["from"] != "operator":
+            pass
+        assert frame["text"] == "Yes, here"
+        await console.close()
+        await v.close()
+
+
+async def test_an_edge_that_does_not_read_is_cut_and_resumes(tmp_path: Path) -> None:
+    async with linked(tmp_path) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        assert app.link is not None
+        (host,) = app.link.hosts
+        host.max_pending = 3  # this stream's bound: the next one keeps the default
+        # Five messages read at once: their acks and echoes pass the bound in
+        # one turn, before the stream's writer runs.
+        frames = [b'{"type":"msg","cid":"b%d","text":"burst %d"}' % (i, i) for i in range(5)]
+        assert v.transport is not None
+        v.transport.underlying_transport.write(text_frames(frames))
+        assert (await v.recv("service"))["state"] == "reconnecting"
+        assert (await v.recv("service", timeout=10))["state"] == "connected"
+        assert host.cut and edge.link.attachments == 2
+        # Whatever was refused while cut goes again; each is stored once.
+        settled_cids = {f["cid"] for f in v.frames() if f["type"] == "ack"}
+        for i in range(5):
+            if f"b{i}" not in settled_cids:
+                v.send({"type": "msg", "cid": f"b{i}", "text": f"burst {i}"})
+                assert (await v.recv("ack"))["cid"] == f"b{i}"
+        reply = await op.api.conversations.ListMessages(
+            control_pb2.ListMessagesRequest(conversation_id=chat, page_size=50),
+            metadata=op.metadata,
+        )
+        visitor = common_pb2.AuthorKind.Value("AUTHOR_KIND_VISITOR")
+        texts = [m.text for m in reply.messages if m.author_kind == visitor]
+        assert texts == ["hello"] + [f"burst {i}" for i in range(5)]
+        await v.close()
+        await op.close()
+
+
+def engine_config(data: Path, grpc_port: int = 0) -> ServeConfig:
+    return ServeConfig(
+        data_dir=data,
+        grpc_port=grpc_port,
+        demo=True,
+        websockets=False,
+        edge_link=True,
+        link_secret=SECRET,
+        password_hasher=CHEAP_HASHER,
+    )
+
+
+SECRET = "a link secret for the restore test"
+
+
+async def test_a_resume_across_a_restore_is_told_epoch_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(link_client, "RETRY_MAX", 0.4)  # the edge tries again soon
+    app = Parley(engine_config(tmp_path / "data"))
+    await app.start()
+    edge = LinkedEdge(EdgeConfig(port=0), f"127.0.0.1:{app.grpc_port}", SECRET)
+    restored: Parley | None = None
+    stopped = False
+    try:
+        await edge.attach()
+        await edge.start(reuse_port=False)
+        op, v, chat = await open_chat(app, edge)
+        old_epoch = v.welcome["epoch"]
+        for i in range(2):
+            v.send({"type": "msg", "cid": f"m{i + 2}", "text": f"more {i}"})
+            await v.recv("ack")
+        assert app.admin is not None
+        admin = await Operator(app).login(app.admin["email"], app.admin["password"])
+        request = control_pb2.CreateBackupRequest(path=str(tmp_path / "backup"))
+        made = await admin.api.server.CreateBackup(request, metadata=admin.metadata)
+        assert made.epoch != old_epoch
+        await admin.close()
+        await op.close()
+        port = app.grpc_port
+        stopped = True
+        await app.stop()
+        assert (await v.recv("service"))["state"] == "reconnecting"
+
+        # The backup restored behind the same address: the edge attaches to it
+        # and resumes the visitor with the seqs and epoch it was welcomed with.
+        restore(tmp_path / "backup", tmp_path / "restored")
+        restored = Parley(engine_config(tmp_path / "restored", port))
+        await restored.start()
+        assert (await v.recv("service", timeout=15))["state"] == "connected"
+        welcome = await v.recv("welcome")
+        assert welcome["epoch"] == made.epoch and welcome["epoch_changed"] is True
+        frames = v.frames()
+        since = frames[frames.index({"type": "service", "state": "connected"}) + 1 :]
+        assert since[0] == {"type": "epoch_changed", "epoch": made.epoch}  # before the replay
+        replay = [f for f in since if f["type"] == "msg"]
+        seqs = [f["seq"] for f in replay]
+        assert seqs == list(range(1, len(seqs) + 1)) and seqs[-1] == welcome["last_seq"]
+        assert [f["text"] for f in replay if f["from"] == "visitor"] == [
+            "hello", "more 0", "more 1",
+        ]  # fmt: skip
+        await v.close()
+    finally:
+        await edge.close()
+        if restored is not None:
+            await restored.stop()
+        if not stopped:
+            await app.stop()

@@ -128,7 +128,9 @@ Global___Open: _TypeAlias = Open  # noqa: Y015
 class Resume(_message.Message):
     """The link came back (the engine restarted, or the stream broke): the
     connection's hello again, as the visitor sent it, with what the edge learnt
-    since: the visitor's token and the last seq written to it.
+    since: the visitor's token, the last seq written to it and the data epoch
+    those seqs are of (a restore in between makes the engine replay from the
+    start after an epoch_changed, as it does for a visitor's own hello).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -136,19 +138,22 @@ class Resume(_message.Message):
     HELLO_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
     LAST_SEQ_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     hello: _builtins.bytes
     token: _builtins.str
     last_seq: _builtins.int
+    epoch: _builtins.str
     def __init__(
         self,
         *,
         hello: _builtins.bytes = ...,
         token: _builtins.str = ...,
         last_seq: _builtins.int = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hello", b"hello", "last_seq", b"last_seq", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "hello", b"hello", "last_seq", b"last_seq", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -235,6 +240,7 @@ class EngineItem(_message.Message):
     CLOSE_CODE_FIELD_NUMBER: _builtins.int
     CLOSE_REASON_FIELD_NUMBER: _builtins.int
     WELCOME_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     frame: _builtins.bytes
     """The frame to write to the visitor as it is ("" with a close alone)."""
@@ -249,6 +255,8 @@ class EngineItem(_message.Message):
     close_reason: _builtins.str
     welcome: _builtins.bool
     """The frame is a welcome."""
+    epoch: _builtins.str
+    """A welcome's data epoch (the edge resumes with it)."""
     def __init__(
         self,
         *,
@@ -260,10 +268,11 @@ class EngineItem(_message.Message):
         close_code: _builtins.int = ...,
         close_reason: _builtins.str = ...,
         welcome: _builtins.bool = ...,
+        epoch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "epoch", b"epoch", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -319,3 +328,181 @@ class ConsoleLoginResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConsoleLoginResponse: _TypeAlias = ConsoleLoginResponse  # noqa: Y015
+
+@_typing.final
+class UploadRequest(_message.Message):
+    """One request of an upload: the first names the websocket's headers, each
+    later one carries a frame of it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPEN_FIELD_NUMBER: _builtins.int
+    FRAME_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    frame: _builtins.bytes
+    """A frame of the upload websocket, as the client sent it."""
+    text: _builtins.bool
+    """The frame was text (else binary)."""
+    @_builtins.property
+    def open(self) -> Global___UploadOpen: ...
+    def __init__(
+        self,
+        *,
+        open: Global___UploadOpen | None = ...,
+        frame: _builtins.bytes = ...,
+        text: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["open", b"open"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "open", b"open", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadRequest: _TypeAlias = UploadRequest  # noqa: Y015
+
+@_typing.final
+class UploadOpen(_message.Message):
+    """The upload websocket's page, as the browser named it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    CONSOLE_ORIGIN_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    """The Origin header (unset: none was sent)."""
+    console_origin: _builtins.bool
+    """The page may open a console on this edge (its own origin, or one of the
+    edge's console_origins): an operator's upload is refused otherwise.
+    """
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str | None = ...,
+        console_origin: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_origin", b"_origin", "origin", b"origin"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_origin", b"_origin", "console_origin", b"console_origin", "origin", b"origin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__origin: _TypeAlias = _typing.Literal["origin"]  # noqa: Y015
+    _WhichOneofArgType__origin: _TypeAlias = _typing.Literal["_origin", b"_origin"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__origin) -> _WhichOneofReturnType__origin | None: ...
+
+Global___UploadOpen: _TypeAlias = UploadOpen  # noqa: Y015
+
+@_typing.final
+class UploadResponse(_message.Message):
+    """A frame for the upload websocket, or its close."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FRAME_FIELD_NUMBER: _builtins.int
+    CLOSE_CODE_FIELD_NUMBER: _builtins.int
+    CLOSE_REASON_FIELD_NUMBER: _builtins.int
+    frame: _builtins.bytes
+    """A text frame to write ("" with a close alone)."""
+    close_code: _builtins.int
+    """Close the websocket after the frame with this code (0: stay open)."""
+    close_reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        frame: _builtins.bytes = ...,
+        close_code: _builtins.int = ...,
+        close_reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_code", b"close_code", "close_reason", b"close_reason", "frame", b"frame"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadResponse: _TypeAlias = UploadResponse  # noqa: Y015
+
+@_typing.final
+class DownloadRequest(_message.Message):
+    """A GET (or OPTIONS) of /v1/files/..., with the headers that decide it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METHOD_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    AUTHORIZATION_FIELD_NUMBER: _builtins.int
+    VISITOR_FIELD_NUMBER: _builtins.int
+    method: _builtins.str
+    path: _builtins.str
+    query: _builtins.str
+    origin: _builtins.str
+    authorization: _builtins.str
+    visitor: _builtins.str
+    """The X-Parley-Visitor header (a visitor's token)."""
+    def __init__(
+        self,
+        *,
+        method: _builtins.str = ...,
+        path: _builtins.str = ...,
+        query: _builtins.str = ...,
+        origin: _builtins.str | None = ...,
+        authorization: _builtins.str = ...,
+        visitor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_origin", b"_origin", "origin", b"origin"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_origin", b"_origin", "authorization", b"authorization", "method", b"method", "origin", b"origin", "path", b"path", "query", b"query", "visitor", b"visitor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__origin: _TypeAlias = _typing.Literal["origin"]  # noqa: Y015
+    _WhichOneofArgType__origin: _TypeAlias = _typing.Literal["_origin", b"_origin"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__origin) -> _WhichOneofReturnType__origin | None: ...
+
+Global___DownloadRequest: _TypeAlias = DownloadRequest  # noqa: Y015
+
+@_typing.final
+class DownloadResponse(_message.Message):
+    """The answer: status and headers first, then the body in pieces."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class HeadersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    HEADERS_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    status: _builtins.int
+    body: _builtins.bytes
+    @_builtins.property
+    def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        status: _builtins.int = ...,
+        headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        body: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "headers", b"headers", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DownloadResponse: _TypeAlias = DownloadResponse  # noqa: Y015

@@ -45,6 +45,16 @@ class EdgeLinkStub:
                 request_serializer=parley_dot_link_dot_v1_dot_link__pb2.ConsoleLoginRequest.SerializeToString,
                 response_deserializer=parley_dot_link_dot_v1_dot_link__pb2.ConsoleLoginResponse.FromString,
                 _registered_method=True)
+        self.Upload = channel.stream_stream(
+                '/parley.link.v1.EdgeLink/Upload',
+                request_serializer=parley_dot_link_dot_v1_dot_link__pb2.UploadRequest.SerializeToString,
+                response_deserializer=parley_dot_link_dot_v1_dot_link__pb2.UploadResponse.FromString,
+                _registered_method=True)
+        self.Download = channel.unary_stream(
+                '/parley.link.v1.EdgeLink/Download',
+                request_serializer=parley_dot_link_dot_v1_dot_link__pb2.DownloadRequest.SerializeToString,
+                response_deserializer=parley_dot_link_dot_v1_dot_link__pb2.DownloadResponse.FromString,
+                _registered_method=True)
 
 
 class EdgeLinkServicer:
@@ -67,6 +77,24 @@ class EdgeLinkServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Upload(self, request_iterator, context):
+        """A file's upload through the edge (README, "Attachments"): the upload
+        websocket's frames as they came, answered with the frames to write back.
+        The engine runs the upload as the one-process server does (who, sizes,
+        quota, rate, type by content); the edge only moves the bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Download(self, request, context):
+        """A file's GET (or its CORS preflight) through the edge: the first response
+        has the status and headers, the later ones the body in pieces.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EdgeLinkServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +107,16 @@ def add_EdgeLinkServicer_to_server(servicer, server):
                     servicer.ConsoleLogin,
                     request_deserializer=parley_dot_link_dot_v1_dot_link__pb2.ConsoleLoginRequest.FromString,
                     response_serializer=parley_dot_link_dot_v1_dot_link__pb2.ConsoleLoginResponse.SerializeToString,
+            ),
+            'Upload': grpc.stream_stream_rpc_method_handler(
+                    servicer.Upload,
+                    request_deserializer=parley_dot_link_dot_v1_dot_link__pb2.UploadRequest.FromString,
+                    response_serializer=parley_dot_link_dot_v1_dot_link__pb2.UploadResponse.SerializeToString,
+            ),
+            'Download': grpc.unary_stream_rpc_method_handler(
+                    servicer.Download,
+                    request_deserializer=parley_dot_link_dot_v1_dot_link__pb2.DownloadRequest.FromString,
+                    response_serializer=parley_dot_link_dot_v1_dot_link__pb2.DownloadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +174,60 @@ class EdgeLink:
             '/parley.link.v1.EdgeLink/ConsoleLogin',
             parley_dot_link_dot_v1_dot_link__pb2.ConsoleLoginRequest.SerializeToString,
             parley_dot_link_dot_v1_dot_link__pb2.ConsoleLoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Upload(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/parley.link.v1.EdgeLink/Upload',
+            parley_dot_link_dot_v1_dot_link__pb2.UploadRequest.SerializeToString,
+            parley_dot_link_dot_v1_dot_link__pb2.UploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Download(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/parley.link.v1.EdgeLink/Download',
+            parley_dot_link_dot_v1_dot_link__pb2.DownloadRequest.SerializeToString,
+            parley_dot_link_dot_v1_dot_link__pb2.DownloadResponse.FromString,
             options,
             channel_credentials,
             insecure,

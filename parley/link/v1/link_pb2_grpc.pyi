@@ -52,6 +52,16 @@ class EdgeLinkStub:
     """A console's password login through the edge, checked with the browser's
     own address (the login throttle counts each address apart).
     """
+    Upload: _grpc.StreamStreamMultiCallable[_link_pb2.UploadRequest, _link_pb2.UploadResponse]
+    """A file's upload through the edge (README, "Attachments"): the upload
+    websocket's frames as they came, answered with the frames to write back.
+    The engine runs the upload as the one-process server does (who, sizes,
+    quota, rate, type by content); the edge only moves the bytes.
+    """
+    Download: _grpc.UnaryStreamMultiCallable[_link_pb2.DownloadRequest, _link_pb2.DownloadResponse]
+    """A file's GET (or its CORS preflight) through the edge: the first response
+    has the status and headers, the later ones the body in pieces.
+    """
 
 @_typing.type_check_only
 class EdgeLinkAsyncStub(EdgeLinkStub):
@@ -65,6 +75,16 @@ class EdgeLinkAsyncStub(EdgeLinkStub):
     ConsoleLogin: _aio.UnaryUnaryMultiCallable[_link_pb2.ConsoleLoginRequest, _link_pb2.ConsoleLoginResponse]  # type: ignore[assignment]
     """A console's password login through the edge, checked with the browser's
     own address (the login throttle counts each address apart).
+    """
+    Upload: _aio.StreamStreamMultiCallable[_link_pb2.UploadRequest, _link_pb2.UploadResponse]  # type: ignore[assignment]
+    """A file's upload through the edge (README, "Attachments"): the upload
+    websocket's frames as they came, answered with the frames to write back.
+    The engine runs the upload as the one-process server does (who, sizes,
+    quota, rate, type by content); the edge only moves the bytes.
+    """
+    Download: _aio.UnaryStreamMultiCallable[_link_pb2.DownloadRequest, _link_pb2.DownloadResponse]  # type: ignore[assignment]
+    """A file's GET (or its CORS preflight) through the edge: the first response
+    has the status and headers, the later ones the body in pieces.
     """
 
 class EdgeLinkServicer(metaclass=_abc_1.ABCMeta):
@@ -88,6 +108,28 @@ class EdgeLinkServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_link_pb2.ConsoleLoginResponse, _abc.Awaitable[_link_pb2.ConsoleLoginResponse]]:
         """A console's password login through the edge, checked with the browser's
         own address (the login throttle counts each address apart).
+        """
+
+    @_abc_1.abstractmethod
+    def Upload(
+        self,
+        request_iterator: _MaybeAsyncIterator[_link_pb2.UploadRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_link_pb2.UploadResponse], _abc.AsyncIterator[_link_pb2.UploadResponse]]:
+        """A file's upload through the edge (README, "Attachments"): the upload
+        websocket's frames as they came, answered with the frames to write back.
+        The engine runs the upload as the one-process server does (who, sizes,
+        quota, rate, type by content); the edge only moves the bytes.
+        """
+
+    @_abc_1.abstractmethod
+    def Download(
+        self,
+        request: _link_pb2.DownloadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_link_pb2.DownloadResponse], _abc.AsyncIterator[_link_pb2.DownloadResponse]]:
+        """A file's GET (or its CORS preflight) through the edge: the first response
+        has the status and headers, the later ones the body in pieces.
         """
 
 def add_EdgeLinkServicer_to_server(servicer: EdgeLinkServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
