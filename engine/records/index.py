@@ -18,8 +18,13 @@ transaction's messages are written together (``Writer.journals``): a chat's
 journal records decoded in one call, one statement of each kind for all chats,
 and the searched text in passages, a row of up to 32 of a chat's messages
 (FTS5 pays mostly per row; a search finds the passages, then the messages in
-them). When notices were lost (the process was down, or could not keep up),
-it catches up from LMDB, as it does at every start.
+them). A passage's rowid follows its chat's start time (``queries.text_rowid``:
+the start ms in the high bits, a slot in the low ones), so a search reads the
+newest passages first straight from FTS5 and stops after a page, instead of
+collecting every match and sorting; a chat whose start time changes (its
+messages came before its record) has its passages moved with it. When
+notices were lost (the process was down, or could not keep up), it catches up
+from LMDB, as it does at every start.
 
 Catching up compares, a piece at a time, each stored record with the row
 (by a digest) and each conversation's last journal seq with the row's, and
@@ -60,12 +65,12 @@ from engine.persistence.schema import (
     ConversationDoc,
 )
 from engine.records import rollups
-from engine.records.queries import BREAK
+from engine.records.queries import BREAK, SLOT_BITS, text_rowid
 from engine.records.rows import doc_participants, facts_of, row_of
 
 log = logging.getLogger("parley.history")
 
-INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py), text in passages
+INDEX_VERSION = 3  # 2: reports' rollups, text in passages; 3: rowids by time, list indexes
 PIECE = 500  # records read from LMDB at a time while catching up
 
 _SCHEMA = """
@@ -81,10 +86,16 @@ CREATE TABLE IF NOT EXISTS conversations(
     message_count INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
     doc_commit INTEGER NOT NULL DEFAULT 0, doc_hash BLOB
 );
-CREATE INDEX IF NOT EXISTS conv_time ON conversations(created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_site_time ON conversations(site, created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_rating ON conversations(rating, created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_operator ON conversations(operator_name, created_ms, id);
+-- One index per order a list offers, a site first (a list asks each site apart
+-- and merges, engine/records/queries.py), each in that order's direction, so a
+-- page is read in order and stops at its end; the filters' columns ride along,
+-- so rows that fail them are skipped without reading the table.
+CREATE INDEX IF NOT EXISTS conv_site_time
+    ON conversations(site, created_ms, id, dept, status, rating, missed, ended);
+CREATE INDEX IF NOT EXISTS conv_site_rating
+    ON conversations(site, rating, created_ms, id, dept, status, missed, ended);
+CREATE INDEX IF NOT EXISTS conv_site_operator ON conversations(
+    site, operator_name, created_ms DESC, id DESC, dept, status, rating, missed, ended);
 CREATE INDEX IF NOT EXISTS conv_visitor ON conversations(visitor);
 CREATE TABLE IF NOT EXISTS participants(
     operator TEXT NOT NULL, conv TEXT NOT NULL, src INTEGER NOT NULL,
@@ -219,6 +230,8 @@ class Writer:
             doc.get("assigned_ms", 0),
         )
         rollups.change(c, old, new)
+        if have is not None and have[6] != r.created_ms:
+            self.move_text(conv, have[6], r.created_ms)
         c.execute("DELETE FROM participants WHERE conv = ? AND src = ?", (conv, _FROM_RECORD))
         c.executemany(
             "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)",
@@ -228,10 +241,47 @@ class Writer:
     def drop(self, conv: str) -> None:
         """Forget a conversation whose record was deleted from the store."""
         c = self.conn
+        row = c.execute("SELECT created_ms FROM conversations WHERE id = ?", (conv,)).fetchone()
+        if row is not None:  # its passages lie in its start time's rowids
+            lo = text_rowid(row[0], 0)
+            c.execute(
+                "DELETE FROM message_text WHERE rowid >= ? AND rowid < ? AND conv = ?",
+                (lo, lo + (1 << SLOT_BITS), conv),
+            )
         c.execute("DELETE FROM conversations WHERE id = ?", (conv,))
         c.execute("DELETE FROM participants WHERE conv = ?", (conv,))
-        c.execute("DELETE FROM message_text WHERE conv = ?", (conv,))
         self.erased = True
+
+    def slot(self, created_ms: int) -> int:
+        """The next free rowid among the passages of chats started at ``created_ms``."""
+        lo = text_rowid(created_ms, 0)
+        row = self.conn.execute(
+            "SELECT rowid FROM message_text WHERE rowid >= ? AND rowid < ?"
+            " ORDER BY rowid DESC LIMIT 1",
+            (lo, lo + (1 << SLOT_BITS)),
+        ).fetchone()
+        return int(row[0]) + 1 if row is not None else lo
+
+    def move_text(self, conv: str, was_ms: int, now_ms: int) -> None:
+        """A chat's start time changed: its passages take rowids of the new one,
+        in the same order."""
+        c = self.conn
+        lo = text_rowid(was_ms, 0)
+        moved = c.execute(
+            "SELECT rowid, text, conv, seq, last, seqs FROM message_text"
+            " WHERE rowid >= ? AND rowid < ? AND conv = ? ORDER BY rowid",
+            (lo, lo + (1 << SLOT_BITS), conv),
+        ).fetchall()
+        if not moved:
+            return
+        c.executemany("DELETE FROM message_text WHERE rowid = ?", [(m[0],) for m in moved])
+        first = self.slot(now_ms)
+        check_slots(now_ms, first + len(moved))
+        rows(
+            c,
+            "INSERT INTO message_text(rowid, text, conv, seq, last, seqs) VALUES {}",
+            [(first + i, *m[1:]) for i, m in enumerate(moved)],
+        )
 
     def scrub(self) -> None:
         """After a committed drop: the search table rewritten without the
@@ -258,15 +308,16 @@ class Writer:
         c = self.conn
         convs = list(journal)
         have: dict[str, int] = {}
+        started: dict[str, int] = {}
         for i in range(0, len(convs), 500):
             part = convs[i : i + 500]
-            have.update(
-                c.execute(
-                    "SELECT id, last_seq FROM conversations"
-                    f" WHERE id IN ({','.join('?' * len(part))})",
-                    part,
-                ).fetchall()
-            )
+            for conv, last, created in c.execute(
+                "SELECT id, last_seq, created_ms FROM conversations"
+                f" WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            ):
+                have[conv] = last
+                started[conv] = created
         missing = [conv for conv in convs if conv not in have]
         if missing:  # messages before the record: a row to hold them until it comes
             c.executemany(
@@ -276,7 +327,8 @@ class Writer:
                 " 0, '')",
                 [(conv, conv.partition("-")[0]) for conv in missing],
             )
-        texts: list[tuple[str, str, int, int, str]] = []
+        texts: list[tuple[int, str, str, int, int, str]] = []
+        slots: dict[int, int] = {}  # start ms -> the next free rowid of its passages
         authors: list[tuple[str, str, int]] = []
         counts: list[tuple[int, int, str]] = []
         for conv, records in journal.items():
@@ -290,13 +342,19 @@ class Writer:
                 continue
             facts = facts_of(records)
             if facts.texts:
-                texts += passages(conv, facts.texts)
+                created = started.get(conv, 0)
+                slot = slots[created] if created in slots else self.slot(created)
+                for passage in passages(conv, facts.texts):
+                    texts.append((slot, *passage))
+                    slot += 1
+                check_slots(created, slot)
+                slots[created] = slot
             if facts.authors:
                 for op in facts.authors:
                     if (op, conv) not in self.writers:
                         authors.append((op, conv, _FROM_JOURNAL))
             counts.append((facts.counted, records[-1]["s"], conv))
-        rows(c, "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES {}", texts)
+        rows(c, "INSERT INTO message_text(rowid, text, conv, seq, last, seqs) VALUES {}", texts)
         rows(c, "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES {}", authors)
         if len(self.writers) > WRITERS_KEPT:
             self.writers.clear()
@@ -325,6 +383,12 @@ def rows(conn: sqlite3.Connection, sql: str, values: Sequence[tuple[Any, ...]]) 
     for i in range(0, len(values), per):
         part = values[i : i + per]
         conn.execute(sql.format(",".join([one] * len(part))), [v for row in part for v in row])
+
+
+def check_slots(created_ms: int, end: int) -> None:
+    """Refuse to let passages spill into the rowids of the next start time."""
+    if end > text_rowid(created_ms + 1, 0):
+        raise RuntimeError(f"more than {1 << SLOT_BITS} passages of chats started at {created_ms}")
 
 
 JOURNAL_TAIL = len(SEP) + 8
