@@ -52,6 +52,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -62,6 +63,7 @@ from engine.persistence.schema import (
     CONVERSATION_JOURNAL,
     CONVERSATIONS,
     META,
+    SITES,
     ConversationDoc,
 )
 from engine.records import rollups
@@ -70,7 +72,7 @@ from engine.records.rows import doc_participants, facts_of, row_of
 
 log = logging.getLogger("parley.history")
 
-INDEX_VERSION = 3  # 2: reports' rollups, text in passages; 3: rowids by time, list indexes
+INDEX_VERSION = 3  # 2: rollups, text in passages; 3: rowids by time, list indexes, days
 PIECE = 500  # records read from LMDB at a time while catching up
 
 _SCHEMA = """
@@ -138,6 +140,25 @@ class Writer:
         # busy chat's next messages need none (such rows go only with the
         # whole index, and this set with them).
         self.writers: set[tuple[str, str]] = set()
+        # A site's timezone, for its day rollups: read from the store by
+        # apply_touched and catch_up (zones_from), once a call per site.
+        self.site_zone: Callable[[str], str] = lambda _site: "UTC"
+        self._zones: dict[str, ZoneInfo] = {}
+
+    def zones_from(self, store: Source) -> None:
+        """Read sites' timezones from ``store`` (afresh: a zone may have changed)."""
+        self.site_zone = lambda site: site_zone(store, site)
+        self._zones.clear()
+
+    def zone(self, site: str) -> ZoneInfo:
+        """The site's timezone, its day rollups kept in it (added up again
+        from its quarters when it changed)."""
+        zone = self._zones.get(site)
+        if zone is None:
+            name = self.site_zone(site)
+            rollups.keep_days_in(self.conn, site, name)
+            zone = self._zones[site] = rollups.zone_info(name)
+        return zone
 
     def mark(self) -> int:
         row = self.conn.execute("SELECT v FROM meta WHERE k = 'commit'").fetchone()
@@ -229,7 +250,11 @@ class Writer:
             doc.get("first_response_ms", 0),
             doc.get("assigned_ms", 0),
         )
-        rollups.change(c, old, new)
+        if old != new:
+            if old is not None:
+                rollups.apply(c, old, -1, self.zone(old.site))
+            if new is not None:
+                rollups.apply(c, new, 1, self.zone(new.site))
         if have is not None and have[6] != r.created_ms:
             self.move_text(conv, have[6], r.created_ms)
         c.execute("DELETE FROM participants WHERE conv = ? AND src = ?", (conv, _FROM_RECORD))
@@ -478,8 +503,9 @@ def clear(w: Writer) -> None:
     w.writers.clear()
     w.conn.executescript(
         "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
-        " DELETE FROM report_counts; DELETE FROM report_hist;"
+        + "".join(f" DELETE FROM {table};" for table in rollups.ROLLUP_TABLES)
     )
+    w._zones.clear()
     w.set_mark(0)
 
 
@@ -492,6 +518,7 @@ def apply_touched(store: Source, w: Writer, convs: Iterable[str]) -> int:
     conversation told twice, or told after a newer commit, changes nothing more,
     and an erased one cannot come back. Returns the journal records read."""
     ids = list(convs)
+    w.zones_from(store)
     with store.reading:
         number = store_commit(store)
         raws = store.get_many(CONVERSATIONS.name, [c.encode() for c in ids])
@@ -537,6 +564,14 @@ def apply_touched(store: Source, w: Writer, convs: Iterable[str]) -> int:
     return read
 
 
+def site_zone(store: Source, site: str) -> str:
+    """A site's timezone as the store holds it (UTC for a site it lacks)."""
+    with store.reading:
+        raw = store.get(SITES.name, site.encode())
+    zone = orjson.loads(raw).get("timezone", "") if raw is not None else ""
+    return str(zone) if zone else "UTC"
+
+
 def store_commit(store: Source) -> int:
     """The number of the store's last commit."""
     raw = store.get(META.name, COMMIT_KEY)
@@ -560,6 +595,7 @@ def catch_up(store: Source, w: Writer, progress: Callable[[int], None] | None = 
                 for key, _raw in docs
                 if (last := store.last(CONVERSATION_JOURNAL.records, key + SEP)) is not None
             }
+        w.zones_from(store)
         w.conn.execute("BEGIN")
         _drop_missing(store, w, docs, start, last=len(docs) < PIECE)
         for key, raw in docs:
