@@ -58,7 +58,12 @@ _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``engine`
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    # Autocommit: a query's writes to its temporary tables (a search's probe,
+    # a report's spans) must not open a transaction that outlives it, which
+    # would hold the index's snapshot of that moment for every later query.
+    conn = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+    )
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
 
@@ -128,7 +133,11 @@ class HistoryIndex:
     def _query(self, query: Callable[[sqlite3.Connection], T]) -> T:
         if self._read_conn is None:
             self._read_conn = connect_readonly(self.path)
-        return query(self._read_conn)
+        try:
+            return query(self._read_conn)
+        finally:
+            if self._read_conn.in_transaction:  # a query's own BEGIN: never kept
+                self._read_conn.rollback()
 
     @property
     def mark(self) -> int:
