@@ -32,6 +32,7 @@ import orjson
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, Op
+from engine.persistence.schema import SITES as SITES_DB
 from engine.records.index import INDEX_VERSION, connect, index_path, rebuild, remove_files
 from engine.records.queries import Filters, list_rows, match_expression, search
 from engine.records.reports import report_of
@@ -83,7 +84,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
+ZONE = "Europe/Paris"  # the sites' timezone, in which the reports are read
+
+
+def sites_ops() -> list[Op]:
+    """The sites' records (the index keeps their reports' days in their zone)."""
+    return [SITES_DB.put(s, {"id": s, "timezone": ZONE}) for s in SITES]
+
+
 async def build(store: LmdbStore, messages: int, conversations: int, words: list[str]) -> None:
+    await store.write_async(sites_ops())
     rng = random.Random(7)
     per = max(1, messages // conversations)
     step_ms = YEAR_MS // conversations
@@ -157,6 +167,9 @@ def run(args: argparse.Namespace, data: Path) -> None:
                 orjson.dumps([args.messages, args.conversations])
             )
             args.reindex = True
+        if SITES_DB.get(store, SITES[0]) is None:  # a store of an earlier version of this
+            store.write_now(sites_ops())
+            args.reindex = True
         if args.reindex or not index_current(data):
             began = time.perf_counter()
             rebuild(data, store)
@@ -197,7 +210,7 @@ def measure(conn: sqlite3.Connection, words: list[str], queries: int) -> dict[st
         t0 = time.perf_counter()  # a year by day, the site's or a department's
         dept = rng.choice(("", *DEPTS))
         first, last = date(YEAR, 1, 1), date(YEAR, 12, 31)
-        year = report_of(conn, SITES[0], "Europe/Paris", dept, "", first, last, False)
+        year = report_of(conn, SITES[0], ZONE, dept, "", first, last, False)
         measured["report"].append(time.perf_counter() - t0)
         assert year.total.chats > 0
     conn.close()
