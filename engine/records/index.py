@@ -98,7 +98,7 @@ CREATE INDEX IF NOT EXISTS conv_site_rating
     ON conversations(site, rating, created_ms, id, dept, status, missed, ended);
 CREATE INDEX IF NOT EXISTS conv_site_operator ON conversations(
     site, operator_name, created_ms DESC, id DESC, dept, status, rating, missed, ended);
-CREATE INDEX IF NOT EXISTS conv_visitor ON conversations(visitor);
+CREATE INDEX IF NOT EXISTS conv_visitor ON conversations(visitor, site, created_ms);
 CREATE TABLE IF NOT EXISTS participants(
     operator TEXT NOT NULL, conv TEXT NOT NULL, src INTEGER NOT NULL,
     PRIMARY KEY(operator, conv, src)

@@ -9,6 +9,7 @@ notice brings back, and the health while the process is down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import shutil
@@ -30,6 +31,7 @@ from engine.health import DEGRADED, Load, judge
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, Op
+from engine.records import queries
 from engine.records.index import (
     PIECE,
     Writer,
@@ -271,11 +273,16 @@ class Inline:
     fs=st.lists(filters(), min_size=1, max_size=4),
     size=st.integers(1, 4),
     split=st.booleans(),
+    few=st.sampled_from((0, 1, queries.FEW)),
 )
 def test_lists_match_a_brute_force_oracle(
-    data: list[Chat], fs: list[Filters], size: int, split: bool
+    data: list[Chat], fs: list[Filters], size: int, split: bool, few: int
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    """``few``: below it a list reads a narrow source and sorts it (0: every
+    list walks the index of its order)."""
+    kept, queries.FEW = queries.FEW, few
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        stack.callback(setattr, queries, "FEW", kept)
         store = LmdbStore(Path(tmp))
         index = Inline(Path(tmp), store)
         try:
