@@ -318,7 +318,7 @@ def search(
                 if int(seq) > seq_skip:
                     messages.append((row, int(seq), text))
         hits += _probe(conn, expression, messages, limit - len(hits))
-        chunk = max(chunk, 2 * (limit - len(hits)) + 1)
+        chunk = min(max(chunk * 2, 2 * (limit - len(hits)) + 1), 4096)  # filters skip many
     return hits[:limit]
 
 
