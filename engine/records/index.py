@@ -98,6 +98,8 @@ CREATE INDEX IF NOT EXISTS conv_site_rating
     ON conversations(site, rating, created_ms, id, dept, status, missed, ended);
 CREATE INDEX IF NOT EXISTS conv_site_operator ON conversations(
     site, operator_name, created_ms DESC, id DESC, dept, status, rating, missed, ended);
+CREATE INDEX IF NOT EXISTS conv_site_dept ON conversations(site, dept, created_ms);
+CREATE INDEX IF NOT EXISTS conv_site_status ON conversations(site, status, created_ms);
 CREATE INDEX IF NOT EXISTS conv_visitor ON conversations(visitor, site, created_ms);
 CREATE TABLE IF NOT EXISTS participants(
     operator TEXT NOT NULL, conv TEXT NOT NULL, src INTEGER NOT NULL,

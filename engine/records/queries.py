@@ -181,10 +181,13 @@ def _source(conn: sqlite3.Connection, f: Filters, site: str, order: str) -> tupl
     """Where a list's rows come from, chosen here rather than by SQLite's
     planner (which has no statistics of the index and, with ``site = ?`` on
     every index, would walk a whole site in order for a visitor's three
-    chats): the narrowest of a visitor's chats, one operator's chats and the
-    time range when it holds fewer than :data:`FEW` rows (read, then
-    sorted), else the index of the order (read in order, stopping at the
-    page's end). Counting stops at FEW, so choosing costs little."""
+    chats, or for a rating no chat of the site has): the narrowest of a
+    visitor's chats, one operator's, the ratings', the department's, the
+    statuses' and the time range when it holds fewer than :data:`FEW` rows
+    (read, then sorted), else the index of the order (read in order,
+    stopping at the page's end; filters each broad that together keep
+    almost nothing still walk far). Counting stops at FEW, so choosing
+    costs little."""
     paths: list[tuple[str, str, list[Any]]] = []  # (its rows' SQL, source, parameters)
     if f.visitor_id:
         paths.append(
@@ -204,6 +207,20 @@ def _source(conn: sqlite3.Connection, f: Filters, site: str, order: str) -> tupl
                 [person],
             )
         )
+    for column, values, index in (
+        ("rating", f.ratings, "conv_site_rating"),
+        ("dept", (f.department_id,) if f.department_id else (), "conv_site_dept"),
+        ("status", f.statuses, "conv_site_status"),
+    ):
+        if values and not (column == "rating" and order == "rating"):
+            paths.append(
+                (
+                    f"SELECT 1 FROM conversations INDEXED BY {index} WHERE site = ?"
+                    f" AND {column} IN ({','.join('?' * len(values))})",
+                    f"conversations c INDEXED BY {index}",
+                    [site, *values],
+                )
+            )
     if (f.from_ms or f.to_ms) and order != "time":
         paths.append(
             (
