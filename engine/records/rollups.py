@@ -78,14 +78,17 @@ CREATE TABLE IF NOT EXISTS report_day_counts(
     chats INTEGER NOT NULL, missed INTEGER NOT NULL, abandoned INTEGER NOT NULL,
     no_operator INTEGER NOT NULL, answered INTEGER NOT NULL, waited INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL, rated INTEGER NOT NULL, rating_sum INTEGER NOT NULL,
-    PRIMARY KEY(site, who, day, dept)
+    PRIMARY KEY(site, who, dept, day)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS report_day_hist(
     site TEXT NOT NULL, who TEXT NOT NULL, day INTEGER NOT NULL, dept TEXT NOT NULL,
     metric INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY(site, who, day, dept, metric, bin)
+    PRIMARY KEY(site, who, dept, day, metric, bin)
 ) WITHOUT ROWID;
 """
+# The day rollups' rows of every department together (a site's or an
+# operator's report reads these, not one row per department); never an id.
+ALL_DEPARTMENTS = "*"
 ROLLUP_TABLES = (
     "report_counts",
     "report_hist",
@@ -217,26 +220,27 @@ def apply(conn: sqlite3.Connection, outcome: Outcome, sign: int, zone: ZoneInfo)
     whos = ("", *o.operators)
     counts = tuple(sign * v for v in o.counts())
     day = day_of(o.quarter, zone)
-    for span, add_counts, add_hist in (
-        (o.quarter, _ADD_COUNTS, _ADD_HIST),
-        (day, _ADD_DAY_COUNTS, _ADD_DAY_HIST),
+    keys = {
+        "quarter": [(o.site, who, o.quarter, o.dept) for who in whos],
+        "day": [(o.site, who, day, dept) for who in whos for dept in (o.dept, ALL_DEPARTMENTS)],
+    }
+    for level, add_counts, add_hist in (
+        ("quarter", _ADD_COUNTS, _ADD_HIST),
+        ("day", _ADD_DAY_COUNTS, _ADD_DAY_HIST),
     ):
-        conn.executemany(add_counts, [(o.site, who, span, o.dept, *counts) for who in whos])
-        conn.executemany(
-            add_hist,
-            [(o.site, who, span, o.dept, m, b, sign) for who in whos for m, b in o.bins()],
-        )
+        conn.executemany(add_counts, [(*key, *counts) for key in keys[level]])
+        conn.executemany(add_hist, [(*key, m, b, sign) for key in keys[level] for m, b in o.bins()])
     if sign < 0:  # what fell to nothing goes, so a rebuild holds the same rows
-        for table, column, span, zero in (
-            ("report_counts", "quarter", o.quarter, "chats"),
-            ("report_hist", "quarter", o.quarter, "n"),
-            ("report_day_counts", "day", day, "chats"),
-            ("report_day_hist", "day", day, "n"),
+        for table, level, zero in (
+            ("report_counts", "quarter", "chats"),
+            ("report_hist", "quarter", "n"),
+            ("report_day_counts", "day", "chats"),
+            ("report_day_hist", "day", "n"),
         ):
             conn.executemany(
-                f"DELETE FROM {table} WHERE site = ? AND who = ? AND {column} = ? AND dept = ?"
+                f"DELETE FROM {table} WHERE site = ? AND who = ? AND {level} = ? AND dept = ?"
                 f" AND {zero} = 0",
-                [(o.site, who, span, o.dept) for who in whos],
+                keys[level],
             )
 
 
@@ -279,20 +283,23 @@ def keep_days_in(conn: sqlite3.Connection, site: str, zone: str) -> None:
         ],
     )
     sums = ", ".join(f"sum(r.{c})" for c in _COUNT_COLUMNS.split(", "))
-    conn.execute(
-        f"INSERT INTO report_day_counts(site, who, day, dept, {_COUNT_COLUMNS})"
-        f" SELECT r.site, r.who, q.day, r.dept, {sums} FROM report_counts r"
-        " JOIN temp.quarter_day q ON q.quarter = r.quarter WHERE r.site = ?"
-        " GROUP BY r.site, r.who, q.day, r.dept",
-        (site,),
-    )
-    conn.execute(
-        "INSERT INTO report_day_hist(site, who, day, dept, metric, bin, n)"
-        " SELECT r.site, r.who, q.day, r.dept, r.metric, r.bin, sum(r.n) FROM report_hist r"
-        " JOIN temp.quarter_day q ON q.quarter = r.quarter WHERE r.site = ?"
-        " GROUP BY r.site, r.who, q.day, r.dept, r.metric, r.bin",
-        (site,),
-    )
+    for dept in ("r.dept", "?"):  # each department's days, then all of them together
+        every = () if dept == "r.dept" else (ALL_DEPARTMENTS,)
+        conn.execute(
+            f"INSERT INTO report_day_counts(site, who, day, dept, {_COUNT_COLUMNS})"
+            f" SELECT r.site, r.who, q.day, {dept}, {sums} FROM report_counts r"
+            " JOIN temp.quarter_day q ON q.quarter = r.quarter WHERE r.site = ?"
+            f" GROUP BY r.site, r.who, q.day{', r.dept' if not every else ''}",
+            (*every, site),
+        )
+        conn.execute(
+            "INSERT INTO report_day_hist(site, who, day, dept, metric, bin, n)"
+            f" SELECT r.site, r.who, q.day, {dept}, r.metric, r.bin, sum(r.n)"
+            " FROM report_hist r JOIN temp.quarter_day q ON q.quarter = r.quarter"
+            " WHERE r.site = ?"
+            f" GROUP BY r.site, r.who, q.day{', r.dept' if not every else ''}, r.metric, r.bin",
+            (*every, site),
+        )
     conn.execute(
         "INSERT INTO report_zones(site, zone) VALUES (?, ?)"
         " ON CONFLICT(site) DO UPDATE SET zone = excluded.zone",
@@ -352,23 +359,18 @@ def read_days(
 ) -> dict[int, Sums]:
     """Sums per local day (``date.toordinal``), ``first`` to ``last``, from the
     day rollups (kept in the zone :func:`kept_zone` says)."""
-    where = "site = ? AND who = ? AND day >= ? AND day <= ?"
-    params: list[str | int] = [site, who, first, last]
-    if dept:
-        where += " AND dept = ?"
-        params.append(dept)
-    sums = ", ".join(f"sum({c})" for c in _COUNT_COLUMNS.split(", "))
+    # One department's rows, or all of them together: a range of the key, in order.
+    where = "site = ? AND who = ? AND dept = ? AND day >= ? AND day <= ?"
+    params = (site, who, dept or ALL_DEPARTMENTS, first, last)
     counts = {
         row[0]: tuple(int(v) for v in row[1:])
         for row in conn.execute(
-            f"SELECT day, {sums} FROM report_day_counts WHERE {where} GROUP BY day", params
+            f"SELECT day, {_COUNT_COLUMNS} FROM report_day_counts WHERE {where}", params
         )
     }
     hist: dict[int, dict[int, dict[int, int]]] = {}
     for day, metric, b, n in conn.execute(
-        f"SELECT day, metric, bin, sum(n) FROM report_day_hist WHERE {where}"
-        " GROUP BY day, metric, bin",
-        params,
+        f"SELECT day, metric, bin, n FROM report_day_hist WHERE {where}", params
     ):
         hist.setdefault(day, {}).setdefault(metric, {})[b] = int(n)
     return {day: Sums(c, hist.get(day, {})) for day, c in counts.items()}
