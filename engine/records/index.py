@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS participants(
     PRIMARY KEY(operator, conv, src)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS participants_conv ON participants(conv);
+CREATE TABLE IF NOT EXISTS text_slots(created_ms INTEGER PRIMARY KEY, next INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
     text, conv UNINDEXED, seq UNINDEXED, last UNINDEXED, seqs UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2'
@@ -280,14 +281,22 @@ class Writer:
         self.erased = True
 
     def slot(self, created_ms: int) -> int:
-        """The next free rowid among the passages of chats started at ``created_ms``."""
-        lo = text_rowid(created_ms, 0)
+        """The next free rowid among the passages of chats started at
+        ``created_ms`` (kept in a plain table: a query of the text table
+        between its inserts would make FTS5 write out what it holds)."""
         row = self.conn.execute(
-            "SELECT rowid FROM message_text WHERE rowid >= ? AND rowid < ?"
-            " ORDER BY rowid DESC LIMIT 1",
-            (lo, lo + (1 << SLOT_BITS)),
+            "SELECT next FROM text_slots WHERE created_ms = ?", (created_ms,)
         ).fetchone()
-        return int(row[0]) + 1 if row is not None else lo
+        return int(row[0]) if row is not None else text_rowid(created_ms, 0)
+
+    def take_slots(self, slots: dict[int, int]) -> None:
+        """Record the next free rowid of these start times."""
+        rows(
+            self.conn,
+            "INSERT INTO text_slots(created_ms, next) VALUES {}"
+            " ON CONFLICT(created_ms) DO UPDATE SET next = excluded.next",
+            list(slots.items()),
+        )
 
     def move_text(self, conv: str, was_ms: int, now_ms: int) -> None:
         """A chat's start time changed: its passages take rowids of the new one,
@@ -304,6 +313,7 @@ class Writer:
         c.executemany("DELETE FROM message_text WHERE rowid = ?", [(m[0],) for m in moved])
         first = self.slot(now_ms)
         check_slots(now_ms, first + len(moved))
+        self.take_slots({now_ms: first + len(moved)})
         rows(
             c,
             "INSERT INTO message_text(rowid, text, conv, seq, last, seqs) VALUES {}",
@@ -381,6 +391,8 @@ class Writer:
                     if (op, conv) not in self.writers:
                         authors.append((op, conv, _FROM_JOURNAL))
             counts.append((facts.counted, records[-1]["s"], conv))
+        self.take_slots(slots)
+        texts.sort()  # rowids ascending: FTS5 writes out what it holds at a step back
         rows(c, "INSERT INTO message_text(rowid, text, conv, seq, last, seqs) VALUES {}", texts)
         rows(c, "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES {}", authors)
         if len(self.writers) > WRITERS_KEPT:
@@ -505,6 +517,7 @@ def clear(w: Writer) -> None:
     w.writers.clear()
     w.conn.executescript(
         "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
+        " DELETE FROM text_slots;"
         + "".join(f" DELETE FROM {table};" for table in rollups.ROLLUP_TABLES)
     )
     w._zones.clear()
