@@ -315,28 +315,51 @@ def search(
         found = conn.execute(f"{sql} LIMIT ?", (expression, low, high, *params, chunk)).fetchall()
         if not found:
             break
-        if len(found) == chunk:  # the rest of the last start time, then stop before it
-            edge = text_rowid(found[-1][0] >> SLOT_BITS, 0)
-            found += conn.execute(sql, (expression, edge, found[-1][0], *params)).fetchall()
-            high = edge
-        else:
+        if len(found) < chunk:  # every match left
             high = low
-        found.sort(key=lambda v: int(v[17].split(" ", 1)[0]))  # seq ascending, then
-        found.sort(key=lambda v: (v[8], v[1]), reverse=True)  # newest chat first (stable)
-        messages: list[tuple[ConversationRow, int, str]] = []
-        for v in found:
-            seq_skip = 0
-            if after is not None and (v[8], v[1]) >= (after[0], after[1]):
-                if v[1] != after[1]:
-                    continue  # given on an earlier page
-                seq_skip = after[2]  # the page before ended inside this chat
-            row = row_from(v[1:16])
-            for seq, text in zip(v[17].split(" "), v[18].split(BREAK), strict=True):
-                if int(seq) > seq_skip:
-                    messages.append((row, int(seq), text))
-        hits += _probe(conn, expression, messages, limit - len(hits))
+            hits += _hits(conn, expression, found, after, limit - len(hits))
+            break
+        # The last start time read may go on past the chunk: the start times
+        # before it are whole and come first; it is read to its end only if
+        # the page still needs it (it seldom does: a passage holds a hit).
+        edge = text_rowid(found[-1][0] >> SLOT_BITS, 0)
+        whole = [v for v in found if v[0] >= edge + (1 << SLOT_BITS)]
+        hits += _hits(conn, expression, whole, after, limit - len(hits))
+        if len(hits) >= limit:
+            break
+        rest = [v for v in found if v[0] < edge + (1 << SLOT_BITS)]
+        rest += conn.execute(sql, (expression, edge, found[-1][0], *params)).fetchall()
+        hits += _hits(conn, expression, rest, after, limit - len(hits))
+        high = edge
         chunk = min(max(chunk * 2, 2 * (limit - len(hits)) + 1), 4096)  # filters skip many
     return hits[:limit]
+
+
+def _hits(
+    conn: sqlite3.Connection,
+    expression: str,
+    found: list[tuple[Any, ...]],
+    after: Key | None,
+    limit: int,
+) -> list[Hit]:
+    """The first ``limit`` hits of these passages (whole start times), in the
+    search's order, after the key ``after``."""
+    if not found or limit <= 0:
+        return []
+    found.sort(key=lambda v: int(v[17].split(" ", 1)[0]))  # seq ascending, then
+    found.sort(key=lambda v: (v[8], v[1]), reverse=True)  # newest chat first (stable)
+    messages: list[tuple[ConversationRow, int, str]] = []
+    for v in found:
+        seq_skip = 0
+        if after is not None and (v[8], v[1]) >= (after[0], after[1]):
+            if v[1] != after[1]:
+                continue  # given on an earlier page
+            seq_skip = after[2]  # the page before ended inside this chat
+        row = row_from(v[1:16])
+        for seq, text in zip(v[17].split(" "), v[18].split(BREAK), strict=True):
+            if int(seq) > seq_skip:
+                messages.append((row, int(seq), text))
+    return _probe(conn, expression, messages, limit)
 
 
 def _probe(
