@@ -6,18 +6,21 @@ live rollups; the bins and percentiles alone."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InvalidArgument
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, SITES
 from engine.records import reports as reports_module
-from engine.records.index import connect, index_path, rebuild
+from engine.records.index import Writer, apply_touched, connect, index_path, open_index, rebuild
 from engine.records.reports import check_range, day_spans, hour_spans, report_of
 from engine.records.rollups import (
     BOUNDS,
@@ -31,6 +34,7 @@ from engine.records.service import HistoryIndex
 
 PARIS = "Europe/Paris"
 TOKYO = "Asia/Tokyo"
+ZONES = (PARIS, TOKYO, "UTC", "America/St_Johns", "Australia/Lord_Howe")
 D28, D31 = date(2026, 3, 28), date(2026, 3, 31)
 H = 3600 * 1000
 
@@ -270,6 +274,50 @@ def test_days_and_quarters_agree_whatever_the_zone(tmp_path: Path) -> None:
     finally:
         index.stop()
         store.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    starts=st.lists(st.integers(0, 40 * 24 * 4), min_size=1, max_size=25),
+    zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=3),
+    dept=st.sampled_from(("", "d1")),
+    who=st.sampled_from(("", "o1")),
+)
+def test_days_equal_quarters_for_random_chats_and_zone_changes(
+    starts: list[int], zones: list[str], dept: str, who: str
+) -> None:
+    """Chats at random quarter hours around the spring change, the site's zone
+    changed between them: the report by day read from the day rollups equals
+    the one read from the quarters, in the zone last set."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LmdbStore(Path(tmp))
+        conn = open_index(index_path(Path(tmp)))
+        writer = Writer(conn)
+        try:
+            for n, quarter in enumerate(starts):
+                site(store, "sa", zones[n % len(zones)])
+                created = utc("2026-03-10T00:00") + quarter * 15 * 60_000 + n % 15 * 60_000
+                when = datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+                ops = (("o1",), ("o2",), ())[n % 3]
+                put(
+                    store,
+                    {
+                        f"sa-c{n:03d}": doc(
+                            "sa", ("d1", "d2")[n % 2], when, ops, n % 7, n % 11, n * 13 % 400, n % 6
+                        )
+                    },
+                )
+                conn.execute("BEGIN")
+                apply_touched(store, writer, [f"sa-c{n:03d}"])
+                conn.execute("COMMIT")
+            zone = zones[(len(starts) - 1) % len(zones)]
+            assert kept_zone(conn, "sa") == zone
+            first, last = date(2026, 3, 9), date(2026, 4, 21)
+            days = report_of(conn, "sa", zone, dept, who, first, last, False)
+            assert days == quarter_report(conn, "sa", zone, dept, who, first, last)
+        finally:
+            conn.close()
+            store.close()
 
 
 def quarter_report(
