@@ -7,15 +7,20 @@ the group commit makes them), with the index's process following the commits
 as the server runs it; then rebuilds the index from LMDB, and times text
 searches, filtered lists and a year's report on it. Run: python -m
 loadtest.bench_history [--messages N --conversations M] (--smoke or --small: a
-quick run for the test suite). The chat's throughput with the index on and off
-is bench_e2e's.
+quick run for the test suite). ``--data DIR`` keeps the store and the index in
+DIR and reuses them in the next run with the same DIR (the build and the
+rebuild skipped, their rows left out; the index rebuilt when it is of another
+version, or with ``--reindex``), to try queries on one built index. The
+chat's throughput with the index on and off is bench_e2e's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -27,7 +32,8 @@ import orjson
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATIONS, Op
-from engine.records.index import connect, rebuild
+from engine.persistence.schema import SITES as SITES_DB
+from engine.records.index import INDEX_VERSION, connect, index_path, rebuild, remove_files
 from engine.records.queries import Filters, list_rows, match_expression, search
 from engine.records.reports import report_of
 from engine.records.service import HistoryIndex
@@ -78,7 +84,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
+ZONE = "Europe/Paris"  # the sites' timezone, in which the reports are read
+
+
+def sites_ops() -> list[Op]:
+    """The sites' records (the index keeps their reports' days in their zone)."""
+    return [SITES_DB.put(s, {"id": s, "timezone": ZONE}) for s in SITES]
+
+
 async def build(store: LmdbStore, messages: int, conversations: int, words: list[str]) -> None:
+    await store.write_async(sites_ops())
     rng = random.Random(7)
     per = max(1, messages // conversations)
     step_ms = YEAR_MS // conversations
@@ -93,90 +108,146 @@ async def build(store: LmdbStore, messages: int, conversations: int, words: list
     await asyncio.gather(*pending)
 
 
+def built(data: Path, messages: int, conversations: int) -> bool:
+    """Whether ``data`` holds this size's store, written by an earlier run."""
+    marker = data / "bench_history.json"
+    return marker.exists() and orjson.loads(marker.read_bytes()) == [messages, conversations]
+
+
+def index_current(data: Path) -> bool:
+    path = index_path(data)
+    if not path.exists():
+        return False
+    conn = connect(path)
+    try:
+        row = conn.execute("SELECT v FROM meta WHERE k = 'version'").fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+    return row is not None and row[0] == INDEX_VERSION
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--smoke", "--small", action="store_true", dest="smoke")
+    parser.add_argument("--data", type=Path, help="keep the store and index here, and reuse them")
+    parser.add_argument("--reindex", action="store_true", help="with --data: rebuild the index")
     args = parser.parse_args()
     if args.smoke:
         args.messages, args.conversations, args.queries = 4_000, 400, 30
+    with contextlib.ExitStack() as stack:
+        if args.data is None:
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            data = args.data
+            data.mkdir(parents=True, exist_ok=True)
+        run(args, data)
+
+
+def run(args: argparse.Namespace, data: Path) -> None:
     words = vocabulary(random.Random(1))
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        store = LmdbStore(data, map_size=4 << 30)
-        index = HistoryIndex(data, store)
-        index.start()
-        began = time.perf_counter()
-        asyncio.run(build(store, args.messages, args.conversations, words))
-        written = time.perf_counter() - began
-        assert index.wait_current(timeout=3600)
-        followed = time.perf_counter() - began
-        index.stop()
-        began = time.perf_counter()
-        rebuild(data, store)
-        rebuilt = time.perf_counter() - began
-        conn = connect(data / "history" / "index.sqlite")
-        rng = random.Random(3)
-        every = Filters(sites=SITES)
-        searches, lists, filtered, reports = [], [], [], []
-        for _ in range(args.queries):
-            word = rng.choice(words)
-            t0 = time.perf_counter()
-            search(conn, every, match_expression(word), None, 51)
-            searches.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            two = f"{rng.choice(words)} {rng.choice(words)}"
-            narrow = Filters(sites=SITES, department_id=rng.choice(DEPTS), ratings=(4, 5))
-            search(conn, narrow, match_expression(two), None, 51)
-            filtered.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            f = Filters(
-                sites=SITES,
-                scope="department",
-                me=rng.choice(OPERATORS),
-                my_departments=DEPTS[:2],
-                statuses=("closed",),
-                ratings=(rng.randint(0, 5),),
+    store = LmdbStore(data, map_size=4 << 30)
+    timings: dict[str, float] = {}
+    try:
+        if not built(data, args.messages, args.conversations):
+            remove_files(index_path(data))
+            index = HistoryIndex(data, store)
+            index.start()
+            began = time.perf_counter()
+            asyncio.run(build(store, args.messages, args.conversations, words))
+            timings["written"] = time.perf_counter() - began
+            assert index.wait_current(timeout=3600)
+            timings["followed"] = time.perf_counter() - began
+            index.stop()
+            (data / "bench_history.json").write_bytes(
+                orjson.dumps([args.messages, args.conversations])
             )
-            list_rows(conn, f, rng.choice(("time", "rating", "operator")), None, 51)
-            lists.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()  # a year by day, the site's or a department's
-            dept = rng.choice(("", *DEPTS))
-            first, last = date(YEAR, 1, 1), date(YEAR, 12, 31)
-            year = report_of(conn, SITES[0], "Europe/Paris", dept, "", first, last, False)
-            reports.append(time.perf_counter() - t0)
-            assert year.total.chats > 0
-        conn.close()
+            args.reindex = True
+        if SITES_DB.get(store, SITES[0]) is None:  # a store of an earlier version of this
+            store.write_now(sites_ops())
+            args.reindex = True
+        if args.reindex or not index_current(data):
+            began = time.perf_counter()
+            rebuild(data, store)
+            timings["rebuilt"] = time.perf_counter() - began
         size = sum(p.stat().st_size for p in (data / "history").iterdir()) >> 20
+        measured = measure(connect(index_path(data)), words, args.queries)
+    finally:
         store.close()
+    report(args, size, timings, measured)
+
+
+def measure(conn: sqlite3.Connection, words: list[str], queries: int) -> dict[str, list[float]]:
+    """Each kind of query ``queries`` times on one connection (seconds each)."""
+    rng = random.Random(3)
+    every = Filters(sites=SITES)
+    measured: dict[str, list[float]] = {k: [] for k in ("search", "filtered", "list", "report")}
+    for _ in range(queries):
+        word = rng.choice(words)
+        t0 = time.perf_counter()
+        search(conn, every, match_expression(word), None, 51)
+        measured["search"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        two = f"{rng.choice(words)} {rng.choice(words)}"
+        narrow = Filters(sites=SITES, department_id=rng.choice(DEPTS), ratings=(4, 5))
+        search(conn, narrow, match_expression(two), None, 51)
+        measured["filtered"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        f = Filters(
+            sites=SITES,
+            scope="department",
+            me=rng.choice(OPERATORS),
+            my_departments=DEPTS[:2],
+            statuses=("closed",),
+            ratings=(rng.randint(0, 5),),
+        )
+        list_rows(conn, f, rng.choice(("time", "rating", "operator")), None, 51)
+        measured["list"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()  # a year by day, the site's or a department's
+        dept = rng.choice(("", *DEPTS))
+        first, last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+        year = report_of(conn, SITES[0], ZONE, dept, "", first, last, False)
+        measured["report"].append(time.perf_counter() - t0)
+        assert year.total.chats > 0
+    conn.close()
+    return measured
+
+
+def report(
+    args: argparse.Namespace, size: int, timings: dict[str, float], m: dict[str, list[float]]
+) -> None:
     n = args.messages
     ms = 1000.0
     print(f"History index. Machine: {describe()}")
     print(f"{n:,} messages in {args.conversations:,} conversations; index file {size} MiB")
-    print(f"(writing them to LMDB alone took {written:.1f} s with the index following)")
+    if "written" in timings:
+        print(
+            f"(writing them to LMDB alone took {timings['written']:.1f} s with the index following)"
+        )
     print()
     print("| measure | value |")
     print("|---|---|")
-    print(f"| index following the store (write to indexed) | {n / followed:,.0f} msg/s |")
-    print(f"| rebuild from LMDB | {n / rebuilt:,.0f} msg/s |")
-    print(
-        f"| search, one word, p50 / p99 | {statistics.median(searches) * ms:.2f} / "
-        f"{pct(searches, 0.99) * ms:.2f} ms |"
-    )
-    print(
-        f"| search, two words + department + rating, p50 / p99 | "
-        f"{statistics.median(filtered) * ms:.2f} / {pct(filtered, 0.99) * ms:.2f} ms |"
-    )
-    print(
-        f"| filtered list (scope, status, rating, a sort), p50 / p99 | "
-        f"{statistics.median(lists) * ms:.2f} / {pct(lists, 0.99) * ms:.2f} ms |"
-    )
-    print(
-        f"| a year's report by day (a site, or a department), p50 / p99 | "
-        f"{statistics.median(reports) * ms:.2f} / {pct(reports, 0.99) * ms:.2f} ms |"
-    )
+    if "followed" in timings:
+        rate = n / timings["followed"]
+        print(f"| index following the store (write to indexed) | {rate:,.0f} msg/s |")
+    if "rebuilt" in timings:
+        print(f"| rebuild from LMDB | {n / timings['rebuilt']:,.0f} msg/s |")
+    names = {
+        "search": "search, one word",
+        "filtered": "search, two words + department + rating",
+        "list": "filtered list (scope, status, rating, a sort)",
+        "report": "a year's report by day (a site, or a department)",
+    }
+    for key, name in names.items():
+        values = m[key]
+        print(
+            f"| {name}, p50 / p99 | {statistics.median(values) * ms:.2f} / "
+            f"{pct(values, 0.99) * ms:.2f} ms |"
+        )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from engine.delivery import compose
 from engine.errors import FailedPrecondition
 from engine.persistence.schema import MAIL_MARKS, Op
 from engine.records.reports import ReportRow, day_spans, row_of
-from engine.records.rollups import Sums, read_sums
+from engine.records.rollups import merge, read_sums
 from engine.runtime import Timer
 
 if TYPE_CHECKING:
@@ -123,19 +123,6 @@ def scope_of(engine: Engine, op: Operator) -> Scope:
     return Scope(op.account_id, op.id, sites, tuple(rows))
 
 
-def _merge(parts: list[Sums]) -> Sums | None:
-    if not parts:
-        return None
-    counts = tuple(sum(column) for column in zip(*(p.counts for p in parts), strict=True))
-    hist: dict[int, dict[int, int]] = {}
-    for part in parts:
-        for metric, bins in part.hist.items():
-            into = hist.setdefault(metric, {})
-            for b, n in bins.items():
-                into[b] = into.get(b, 0) + n
-    return Sums(counts, hist)
-
-
 def read_report(
     conn: sqlite3.Connection, *, scope: Scope, tz: str, day: date
 ) -> list[tuple[str, ReportRow]]:
@@ -148,7 +135,7 @@ def read_report(
         for site in scope.sites
         if (s := read_sums(conn, site, scope.operator_id, "", span).get(0)) is not None
     ]
-    rows = [("Your chats", row_of(_merge(mine)))]
+    rows = [("Your chats", row_of(merge(mine)))]
     departments = []
     for label, site, dept in scope.departments:
         sums = read_sums(conn, site, "", dept, span).get(0)
@@ -156,7 +143,7 @@ def read_report(
             departments.append(sums)
         rows.append((label, row_of(sums)))
     if len(scope.departments) > 1:
-        rows.append(("All these departments", row_of(_merge(departments))))
+        rows.append(("All these departments", row_of(merge(departments))))
     return rows
 
 

@@ -18,8 +18,13 @@ transaction's messages are written together (``Writer.journals``): a chat's
 journal records decoded in one call, one statement of each kind for all chats,
 and the searched text in passages, a row of up to 32 of a chat's messages
 (FTS5 pays mostly per row; a search finds the passages, then the messages in
-them). When notices were lost (the process was down, or could not keep up),
-it catches up from LMDB, as it does at every start.
+them). A passage's rowid follows its chat's start time (``queries.text_rowid``:
+the start ms in the high bits, a slot in the low ones), so a search reads the
+newest passages first straight from FTS5 and stops after a page, instead of
+collecting every match and sorting; a chat whose start time changes (its
+messages came before its record) has its passages moved with it. When
+notices were lost (the process was down, or could not keep up), it catches up
+from LMDB, as it does at every start.
 
 Catching up compares, a piece at a time, each stored record with the row
 (by a digest) and each conversation's last journal seq with the row's, and
@@ -47,6 +52,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -57,15 +63,16 @@ from engine.persistence.schema import (
     CONVERSATION_JOURNAL,
     CONVERSATIONS,
     META,
+    SITES,
     ConversationDoc,
 )
 from engine.records import rollups
-from engine.records.queries import BREAK
+from engine.records.queries import BREAK, SLOT_BITS, text_rowid
 from engine.records.rows import doc_participants, facts_of, row_of
 
 log = logging.getLogger("parley.history")
 
-INDEX_VERSION = 2  # 2: reports' rollups (engine/records/rollups.py), text in passages
+INDEX_VERSION = 3  # 2: rollups, text in passages; 3: rowids by time, list indexes, days
 PIECE = 500  # records read from LMDB at a time while catching up
 
 _SCHEMA = """
@@ -81,16 +88,25 @@ CREATE TABLE IF NOT EXISTS conversations(
     message_count INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
     doc_commit INTEGER NOT NULL DEFAULT 0, doc_hash BLOB
 );
-CREATE INDEX IF NOT EXISTS conv_time ON conversations(created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_site_time ON conversations(site, created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_rating ON conversations(rating, created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_operator ON conversations(operator_name, created_ms, id);
-CREATE INDEX IF NOT EXISTS conv_visitor ON conversations(visitor);
+-- One index per order a list offers, a site first (a list asks each site apart
+-- and merges, engine/records/queries.py), each in that order's direction, so a
+-- page is read in order and stops at its end; the filters' columns ride along,
+-- so rows that fail them are skipped without reading the table.
+CREATE INDEX IF NOT EXISTS conv_site_time
+    ON conversations(site, created_ms, id, dept, status, rating, missed, ended);
+CREATE INDEX IF NOT EXISTS conv_site_rating
+    ON conversations(site, rating, created_ms, id, dept, status, missed, ended);
+CREATE INDEX IF NOT EXISTS conv_site_operator ON conversations(
+    site, operator_name, created_ms DESC, id DESC, dept, status, rating, missed, ended);
+CREATE INDEX IF NOT EXISTS conv_site_dept ON conversations(site, dept, created_ms);
+CREATE INDEX IF NOT EXISTS conv_site_status ON conversations(site, status, created_ms);
+CREATE INDEX IF NOT EXISTS conv_visitor ON conversations(visitor, site, created_ms);
 CREATE TABLE IF NOT EXISTS participants(
     operator TEXT NOT NULL, conv TEXT NOT NULL, src INTEGER NOT NULL,
     PRIMARY KEY(operator, conv, src)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS participants_conv ON participants(conv);
+CREATE TABLE IF NOT EXISTS text_slots(created_ms INTEGER PRIMARY KEY, next INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
     text, conv UNINDEXED, seq UNINDEXED, last UNINDEXED, seqs UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2'
@@ -127,6 +143,25 @@ class Writer:
         # busy chat's next messages need none (such rows go only with the
         # whole index, and this set with them).
         self.writers: set[tuple[str, str]] = set()
+        # A site's timezone, for its day rollups: read from the store by
+        # apply_touched and catch_up (zones_from), once a call per site.
+        self.site_zone: Callable[[str], str] = lambda _site: "UTC"
+        self._zones: dict[str, ZoneInfo] = {}
+
+    def zones_from(self, store: Source) -> None:
+        """Read sites' timezones from ``store`` (afresh: a zone may have changed)."""
+        self.site_zone = lambda site: site_zone(store, site)
+        self._zones.clear()
+
+    def zone(self, site: str) -> ZoneInfo:
+        """The site's timezone, its day rollups kept in it (added up again
+        from its quarters when it changed)."""
+        zone = self._zones.get(site)
+        if zone is None:
+            name = self.site_zone(site)
+            rollups.keep_days_in(self.conn, site, name)
+            zone = self._zones[site] = rollups.zone_info(name)
+        return zone
 
     def mark(self) -> int:
         row = self.conn.execute("SELECT v FROM meta WHERE k = 'commit'").fetchone()
@@ -218,7 +253,13 @@ class Writer:
             doc.get("first_response_ms", 0),
             doc.get("assigned_ms", 0),
         )
-        rollups.change(c, old, new)
+        if old != new:
+            if old is not None:
+                rollups.apply(c, old, -1, self.zone(old.site))
+            if new is not None:
+                rollups.apply(c, new, 1, self.zone(new.site))
+        if have is not None and have[6] != r.created_ms:
+            self.move_text(conv, have[6], r.created_ms)
         c.execute("DELETE FROM participants WHERE conv = ? AND src = ?", (conv, _FROM_RECORD))
         c.executemany(
             "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES (?, ?, ?)",
@@ -228,10 +269,56 @@ class Writer:
     def drop(self, conv: str) -> None:
         """Forget a conversation whose record was deleted from the store."""
         c = self.conn
+        row = c.execute("SELECT created_ms FROM conversations WHERE id = ?", (conv,)).fetchone()
+        if row is not None:  # its passages lie in its start time's rowids
+            lo = text_rowid(row[0], 0)
+            c.execute(
+                "DELETE FROM message_text WHERE rowid >= ? AND rowid < ? AND conv = ?",
+                (lo, lo + (1 << SLOT_BITS), conv),
+            )
         c.execute("DELETE FROM conversations WHERE id = ?", (conv,))
         c.execute("DELETE FROM participants WHERE conv = ?", (conv,))
-        c.execute("DELETE FROM message_text WHERE conv = ?", (conv,))
         self.erased = True
+
+    def slot(self, created_ms: int) -> int:
+        """The next free rowid among the passages of chats started at
+        ``created_ms`` (kept in a plain table: a query of the text table
+        between its inserts would make FTS5 write out what it holds)."""
+        row = self.conn.execute(
+            "SELECT next FROM text_slots WHERE created_ms = ?", (created_ms,)
+        ).fetchone()
+        return int(row[0]) if row is not None else text_rowid(created_ms, 0)
+
+    def take_slots(self, slots: dict[int, int]) -> None:
+        """Record the next free rowid of these start times."""
+        rows(
+            self.conn,
+            "INSERT INTO text_slots(created_ms, next) VALUES {}"
+            " ON CONFLICT(created_ms) DO UPDATE SET next = excluded.next",
+            list(slots.items()),
+        )
+
+    def move_text(self, conv: str, was_ms: int, now_ms: int) -> None:
+        """A chat's start time changed: its passages take rowids of the new one,
+        in the same order."""
+        c = self.conn
+        lo = text_rowid(was_ms, 0)
+        moved = c.execute(
+            "SELECT rowid, text, conv, seq, last, seqs FROM message_text"
+            " WHERE rowid >= ? AND rowid < ? AND conv = ? ORDER BY rowid",
+            (lo, lo + (1 << SLOT_BITS), conv),
+        ).fetchall()
+        if not moved:
+            return
+        c.executemany("DELETE FROM message_text WHERE rowid = ?", [(m[0],) for m in moved])
+        first = self.slot(now_ms)
+        check_slots(now_ms, first + len(moved))
+        self.take_slots({now_ms: first + len(moved)})
+        rows(
+            c,
+            "INSERT INTO message_text(rowid, text, conv, seq, last, seqs) VALUES {}",
+            [(first + i, *m[1:]) for i, m in enumerate(moved)],
+        )
 
     def scrub(self) -> None:
         """After a committed drop: the search table rewritten without the
@@ -258,15 +345,16 @@ class Writer:
         c = self.conn
         convs = list(journal)
         have: dict[str, int] = {}
+        started: dict[str, int] = {}
         for i in range(0, len(convs), 500):
             part = convs[i : i + 500]
-            have.update(
-                c.execute(
-                    "SELECT id, last_seq FROM conversations"
-                    f" WHERE id IN ({','.join('?' * len(part))})",
-                    part,
-                ).fetchall()
-            )
+            for conv, last, created in c.execute(
+                "SELECT id, last_seq, created_ms FROM conversations"
+                f" WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            ):
+                have[conv] = last
+                started[conv] = created
         missing = [conv for conv in convs if conv not in have]
         if missing:  # messages before the record: a row to hold them until it comes
             c.executemany(
@@ -276,7 +364,8 @@ class Writer:
                 " 0, '')",
                 [(conv, conv.partition("-")[0]) for conv in missing],
             )
-        texts: list[tuple[str, str, int, int, str]] = []
+        texts: list[tuple[int, str, str, int, int, str]] = []
+        slots: dict[int, int] = {}  # start ms -> the next free rowid of its passages
         authors: list[tuple[str, str, int]] = []
         counts: list[tuple[int, int, str]] = []
         for conv, records in journal.items():
@@ -290,13 +379,21 @@ class Writer:
                 continue
             facts = facts_of(records)
             if facts.texts:
-                texts += passages(conv, facts.texts)
+                created = started.get(conv, 0)
+                slot = slots[created] if created in slots else self.slot(created)
+                for passage in passages(conv, facts.texts):
+                    texts.append((slot, *passage))
+                    slot += 1
+                check_slots(created, slot)
+                slots[created] = slot
             if facts.authors:
                 for op in facts.authors:
                     if (op, conv) not in self.writers:
                         authors.append((op, conv, _FROM_JOURNAL))
             counts.append((facts.counted, records[-1]["s"], conv))
-        rows(c, "INSERT INTO message_text(text, conv, seq, last, seqs) VALUES {}", texts)
+        self.take_slots(slots)
+        texts.sort()  # rowids ascending: FTS5 writes out what it holds at a step back
+        rows(c, "INSERT INTO message_text(rowid, text, conv, seq, last, seqs) VALUES {}", texts)
         rows(c, "INSERT OR IGNORE INTO participants(operator, conv, src) VALUES {}", authors)
         if len(self.writers) > WRITERS_KEPT:
             self.writers.clear()
@@ -325,6 +422,12 @@ def rows(conn: sqlite3.Connection, sql: str, values: Sequence[tuple[Any, ...]]) 
     for i in range(0, len(values), per):
         part = values[i : i + per]
         conn.execute(sql.format(",".join([one] * len(part))), [v for row in part for v in row])
+
+
+def check_slots(created_ms: int, end: int) -> None:
+    """Refuse to let passages spill into the rowids of the next start time."""
+    if end > text_rowid(created_ms + 1, 0):
+        raise RuntimeError(f"more than {1 << SLOT_BITS} passages of chats started at {created_ms}")
 
 
 JOURNAL_TAIL = len(SEP) + 8
@@ -414,8 +517,10 @@ def clear(w: Writer) -> None:
     w.writers.clear()
     w.conn.executescript(
         "DELETE FROM conversations; DELETE FROM participants; DELETE FROM message_text;"
-        " DELETE FROM report_counts; DELETE FROM report_hist;"
+        " DELETE FROM text_slots;"
+        + "".join(f" DELETE FROM {table};" for table in rollups.ROLLUP_TABLES)
     )
+    w._zones.clear()
     w.set_mark(0)
 
 
@@ -428,6 +533,7 @@ def apply_touched(store: Source, w: Writer, convs: Iterable[str]) -> int:
     conversation told twice, or told after a newer commit, changes nothing more,
     and an erased one cannot come back. Returns the journal records read."""
     ids = list(convs)
+    w.zones_from(store)
     with store.reading:
         number = store_commit(store)
         raws = store.get_many(CONVERSATIONS.name, [c.encode() for c in ids])
@@ -473,6 +579,14 @@ def apply_touched(store: Source, w: Writer, convs: Iterable[str]) -> int:
     return read
 
 
+def site_zone(store: Source, site: str) -> str:
+    """A site's timezone as the store holds it (UTC for a site it lacks)."""
+    with store.reading:
+        raw = store.get(SITES.name, site.encode())
+    zone = orjson.loads(raw).get("timezone", "") if raw is not None else ""
+    return str(zone) if zone else "UTC"
+
+
 def store_commit(store: Source) -> int:
     """The number of the store's last commit."""
     raw = store.get(META.name, COMMIT_KEY)
@@ -496,6 +610,7 @@ def catch_up(store: Source, w: Writer, progress: Callable[[int], None] | None = 
                 for key, _raw in docs
                 if (last := store.last(CONVERSATION_JOURNAL.records, key + SEP)) is not None
             }
+        w.zones_from(store)
         w.conn.execute("BEGIN")
         _drop_missing(store, w, docs, start, last=len(docs) < PIECE)
         for key, raw in docs:

@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 from engine.persistence.lmdb_store import LmdbReader
-from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, META
+from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, META, SITES
 from engine.records import wire
 from engine.records.index import (
     Writer,
@@ -74,7 +74,8 @@ class Indexer:
     """The index's writer, fed by the server's notices."""
 
     def __init__(self, data_dir: Path, sock: socket.socket) -> None:
-        followed = (CONVERSATIONS.name, CONVERSATION_JOURNAL.records, META.name)
+        # The sites for their timezones (the reports' day rollups).
+        followed = (CONVERSATIONS.name, CONVERSATION_JOURNAL.records, META.name, SITES.name)
         self.store = LmdbReader(data_dir, followed)
         self.conn: sqlite3.Connection = open_index(index_path(data_dir))
         self.writer = Writer(self.conn)

@@ -8,7 +8,8 @@ hours from its local midnight to the next (23 or 25 hours on a daylight-saving
 change); an hour of the day gathers that hour of every day (the hour a clock
 skips is empty, the one it repeats holds both). The rollups are kept as chats
 close (``engine/records/rollups.py``), so a report reads a few rows per quarter
-hour, never the chats themselves.
+hour, never the chats themselves; by day, in the zone the site's day rollups
+are kept in (its own, unless it changed it a moment ago), a few rows per day.
 
 Every figure of a day drills down to its chats: ``ListConversations`` with the
 same site (department, operator), the day's ``start_time_ms``/``end_time_ms``,
@@ -28,7 +29,15 @@ from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidArgument
 from engine.records.history import check_kept
-from engine.records.rollups import QUARTER_MS, Sums, percentile_ms, read_sums
+from engine.records.rollups import (
+    QUARTER_MS,
+    Sums,
+    kept_zone,
+    merge,
+    percentile_ms,
+    read_days,
+    read_sums,
+)
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -200,8 +209,22 @@ def report_of(
     zone = ZoneInfo(timezone)
     days = day_spans(first, last, zone)
     start_q, end_q = days[0][1], days[-1][2]
-    spans = hour_spans(first, last, zone) if by_hour else days
-    sums = read_sums(conn, site_id, operator_id, department_id, [*spans, (TOTAL, start_q, end_q)])
+    if not by_hour and kept_zone(conn, site_id) == timezone:
+        # A row a day from the day rollups (kept in this zone), the total added
+        # up here: the same figures as the quarters give, read 96 times cheaper.
+        by_day = read_days(
+            conn, site_id, operator_id, department_id, first.toordinal(), last.toordinal()
+        )
+        base = first.toordinal()
+        sums = {day - base: s for day, s in by_day.items()}
+        whole = merge(sums.values())
+        if whole is not None:
+            sums[TOTAL] = whole
+    else:
+        spans = hour_spans(first, last, zone) if by_hour else days
+        sums = read_sums(
+            conn, site_id, operator_id, department_id, [*spans, (TOTAL, start_q, end_q)]
+        )
     if by_hour:
         rows = [row_of(sums.get(h), hour=h) for h in range(24)]
     else:

@@ -22,6 +22,16 @@ record (``Writer.doc``) it takes the chat's old :class:`Outcome` away and adds
 the new one (a rating given after the close, a missed chat answered later), in
 the same SQLite transaction, so a rebuild from LMDB gives the same tables as
 the live index (rows that fall to zero are deleted).
+
+Beside the quarter hours, the same sums are kept per local day of the site's
+timezone (``report_day_counts``, ``report_day_hist``; the zone they are kept
+in is ``report_zones``), so a year's report by day reads a row per day, not
+ninety-six. A chat's local day is that of its quarter's start, so both give
+the same figures whatever the zone's daylight-saving changes. The index reads
+the site's timezone from the store when it applies a record; when the site
+changed zone, that site's days are added up again from its quarters
+(:func:`keep_days_in`), and until then a report in the new zone reads the
+quarters (``engine/records/reports.py`` compares the zones).
 """
 
 from __future__ import annotations
@@ -30,6 +40,9 @@ import sqlite3
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 QUARTER_MS = 15 * 60 * 1000
 METRICS = ("first_response", "wait", "duration")
@@ -59,7 +72,47 @@ CREATE TABLE IF NOT EXISTS report_hist(
     metric INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY(site, who, quarter, dept, metric, bin)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS report_zones(site TEXT PRIMARY KEY, zone TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS report_day_counts(
+    site TEXT NOT NULL, who TEXT NOT NULL, day INTEGER NOT NULL, dept TEXT NOT NULL,
+    chats INTEGER NOT NULL, missed INTEGER NOT NULL, abandoned INTEGER NOT NULL,
+    no_operator INTEGER NOT NULL, answered INTEGER NOT NULL, waited INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL, rated INTEGER NOT NULL, rating_sum INTEGER NOT NULL,
+    PRIMARY KEY(site, who, dept, day)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS report_day_hist(
+    site TEXT NOT NULL, who TEXT NOT NULL, day INTEGER NOT NULL, dept TEXT NOT NULL,
+    metric INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY(site, who, dept, day, metric, bin)
+) WITHOUT ROWID;
 """
+# The day rollups' rows of every department together (a site's or an
+# operator's report reads these, not one row per department); never an id.
+ALL_DEPARTMENTS = "*"
+ROLLUP_TABLES = (
+    "report_counts",
+    "report_hist",
+    "report_zones",
+    "report_day_counts",
+    "report_day_hist",
+)
+
+
+@lru_cache(maxsize=64)
+def zone_info(name: str) -> ZoneInfo:
+    """A timezone by name; UTC for one this machine does not know."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def day_of(quarter: int, zone: ZoneInfo) -> int:
+    """The local day (``date.toordinal``) a quarter hour starts in. A report's
+    day is the quarters from the one its local midnight falls in (rounded up):
+    exactly the quarters whose start is on that local day."""
+    moment = datetime.fromtimestamp(quarter * QUARTER_MS / 1000, UTC).astimezone(zone)
+    return moment.date().toordinal()
 
 
 def bin_of(ms: int) -> int:
@@ -154,38 +207,104 @@ _ADD_HIST = (
 )
 
 
-def apply(conn: sqlite3.Connection, outcome: Outcome, sign: int) -> None:
-    """Add (sign 1) or take away (-1) a chat's outcome."""
+_ADD_DAY_COUNTS = _ADD_COUNTS.replace("report_counts", "report_day_counts").replace(
+    "quarter", "day"
+)
+_ADD_DAY_HIST = _ADD_HIST.replace("report_hist", "report_day_hist").replace("quarter", "day")
+
+
+def apply(conn: sqlite3.Connection, outcome: Outcome, sign: int, zone: ZoneInfo) -> None:
+    """Add (sign 1) or take away (-1) a chat's outcome, to its quarter hour and
+    to its local day in ``zone`` (the site's, as :func:`keep_days_in` keeps)."""
     o = outcome
     whos = ("", *o.operators)
     counts = tuple(sign * v for v in o.counts())
-    conn.executemany(_ADD_COUNTS, [(o.site, who, o.quarter, o.dept, *counts) for who in whos])
-    conn.executemany(
-        _ADD_HIST,
-        [(o.site, who, o.quarter, o.dept, m, b, sign) for who in whos for m, b in o.bins()],
-    )
+    day = day_of(o.quarter, zone)
+    keys = {
+        "quarter": [(o.site, who, o.quarter, o.dept) for who in whos],
+        "day": [(o.site, who, day, dept) for who in whos for dept in (o.dept, ALL_DEPARTMENTS)],
+    }
+    for level, add_counts, add_hist in (
+        ("quarter", _ADD_COUNTS, _ADD_HIST),
+        ("day", _ADD_DAY_COUNTS, _ADD_DAY_HIST),
+    ):
+        conn.executemany(add_counts, [(*key, *counts) for key in keys[level]])
+        conn.executemany(add_hist, [(*key, m, b, sign) for key in keys[level] for m, b in o.bins()])
     if sign < 0:  # what fell to nothing goes, so a rebuild holds the same rows
-        keys = [(o.site, who, o.quarter, o.dept) for who in whos]
-        conn.executemany(
-            "DELETE FROM report_counts WHERE site = ? AND who = ? AND quarter = ? AND dept = ?"
-            " AND chats = 0",
-            keys,
-        )
-        conn.executemany(
-            "DELETE FROM report_hist WHERE site = ? AND who = ? AND quarter = ? AND dept = ?"
-            " AND n = 0",
-            keys,
-        )
+        for table, level, zero in (
+            ("report_counts", "quarter", "chats"),
+            ("report_hist", "quarter", "n"),
+            ("report_day_counts", "day", "chats"),
+            ("report_day_hist", "day", "n"),
+        ):
+            conn.executemany(
+                f"DELETE FROM {table} WHERE site = ? AND who = ? AND {level} = ? AND dept = ?"
+                f" AND {zero} = 0",
+                keys[level],
+            )
 
 
-def change(conn: sqlite3.Connection, old: Outcome | None, new: Outcome | None) -> None:
-    """Replace a chat's outcome in the rollups."""
+def change(
+    conn: sqlite3.Connection, old: Outcome | None, new: Outcome | None, zone: ZoneInfo
+) -> None:
+    """Replace a chat's outcome in the rollups (days in ``zone``, the site's)."""
     if old == new:
         return
     if old is not None:
-        apply(conn, old, -1)
+        apply(conn, old, -1, zone)
     if new is not None:
-        apply(conn, new, 1)
+        apply(conn, new, 1, zone)
+
+
+def kept_zone(conn: sqlite3.Connection, site: str) -> str | None:
+    """The timezone a site's day rollups are kept in (None: none kept yet)."""
+    row = conn.execute("SELECT zone FROM report_zones WHERE site = ?", (site,)).fetchone()
+    return str(row[0]) if row is not None else None
+
+
+def keep_days_in(conn: sqlite3.Connection, site: str, zone: str) -> None:
+    """Make the site's day rollups those of ``zone``: when they are kept in
+    another, add the site's quarters up again into the days of this one (in
+    the caller's transaction)."""
+    if kept_zone(conn, site) == zone:
+        return
+    tz = zone_info(zone)
+    conn.execute("DELETE FROM report_day_counts WHERE site = ?", (site,))
+    conn.execute("DELETE FROM report_day_hist WHERE site = ?", (site,))
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS quarter_day(quarter INTEGER, day INTEGER)")
+    conn.execute("DELETE FROM temp.quarter_day")
+    conn.executemany(
+        "INSERT INTO temp.quarter_day(quarter, day) VALUES (?, ?)",
+        [
+            (q, day_of(q, tz))
+            for (q,) in conn.execute(
+                "SELECT DISTINCT quarter FROM report_counts WHERE site = ?", (site,)
+            ).fetchall()
+        ],
+    )
+    sums = ", ".join(f"sum(r.{c})" for c in _COUNT_COLUMNS.split(", "))
+    for dept in ("r.dept", "?"):  # each department's days, then all of them together
+        every = () if dept == "r.dept" else (ALL_DEPARTMENTS,)
+        conn.execute(
+            f"INSERT INTO report_day_counts(site, who, day, dept, {_COUNT_COLUMNS})"
+            f" SELECT r.site, r.who, q.day, {dept}, {sums} FROM report_counts r"
+            " JOIN temp.quarter_day q ON q.quarter = r.quarter WHERE r.site = ?"
+            f" GROUP BY r.site, r.who, q.day{', r.dept' if not every else ''}",
+            (*every, site),
+        )
+        conn.execute(
+            "INSERT INTO report_day_hist(site, who, day, dept, metric, bin, n)"
+            f" SELECT r.site, r.who, q.day, {dept}, r.metric, r.bin, sum(r.n)"
+            " FROM report_hist r JOIN temp.quarter_day q ON q.quarter = r.quarter"
+            " WHERE r.site = ?"
+            f" GROUP BY r.site, r.who, q.day{', r.dept' if not every else ''}, r.metric, r.bin",
+            (*every, site),
+        )
+    conn.execute(
+        "INSERT INTO report_zones(site, zone) VALUES (?, ?)"
+        " ON CONFLICT(site) DO UPDATE SET zone = excluded.zone",
+        (site, zone),
+    )
 
 
 # -- reading ------------------------------------------------------------------------
@@ -233,6 +352,43 @@ def read_sums(
     ):
         hist.setdefault(label, {}).setdefault(metric, {})[b] = int(n)
     return {label: Sums(c, hist.get(label, {})) for label, c in counts.items()}
+
+
+def read_days(
+    conn: sqlite3.Connection, site: str, who: str, dept: str, first: int, last: int
+) -> dict[int, Sums]:
+    """Sums per local day (``date.toordinal``), ``first`` to ``last``, from the
+    day rollups (kept in the zone :func:`kept_zone` says)."""
+    # One department's rows, or all of them together: a range of the key, in order.
+    where = "site = ? AND who = ? AND dept = ? AND day >= ? AND day <= ?"
+    params = (site, who, dept or ALL_DEPARTMENTS, first, last)
+    counts = {
+        row[0]: tuple(int(v) for v in row[1:])
+        for row in conn.execute(
+            f"SELECT day, {_COUNT_COLUMNS} FROM report_day_counts WHERE {where}", params
+        )
+    }
+    hist: dict[int, dict[int, dict[int, int]]] = {}
+    for day, metric, b, n in conn.execute(
+        f"SELECT day, metric, bin, n FROM report_day_hist WHERE {where}", params
+    ):
+        hist.setdefault(day, {}).setdefault(metric, {})[b] = int(n)
+    return {day: Sums(c, hist.get(day, {})) for day, c in counts.items()}
+
+
+def merge(parts: Iterable[Sums]) -> Sums | None:
+    """Spans' sums added up (None: no span had any)."""
+    parts = list(parts)
+    if not parts:
+        return None
+    counts = tuple(sum(column) for column in zip(*(p.counts for p in parts), strict=True))
+    hist: dict[int, dict[int, int]] = {}
+    for part in parts:
+        for metric, bins in part.hist.items():
+            into = hist.setdefault(metric, {})
+            for b, n in bins.items():
+                into[b] = into.get(b, 0) + n
+    return Sums(counts, hist)
 
 
 def percentile_ms(bins: dict[int, int], q: float) -> int:

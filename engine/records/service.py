@@ -58,10 +58,9 @@ _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``engine`
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    # Autocommit: a query's own temporary tables (the report's spans) would
-    # otherwise open a transaction that holds its read snapshot until a commit
-    # nobody makes, and later reads on this long-lived connection would not
-    # see the index move on.
+    # Autocommit: a query's writes to its temporary tables (a search's probe,
+    # a report's spans) must not open a transaction that outlives it, which
+    # would hold the index's snapshot of that moment for every later query.
     conn = sqlite3.connect(
         f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
     )
@@ -137,7 +136,7 @@ class HistoryIndex:
         try:
             return query(self._read_conn)
         finally:
-            if self._read_conn.in_transaction:  # a query's own BEGIN: never kept open
+            if self._read_conn.in_transaction:  # a query's own BEGIN: never kept
                 self._read_conn.rollback()
 
     @property

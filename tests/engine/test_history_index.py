@@ -8,6 +8,8 @@ notice brings back, and the health while the process is down."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import select
 import shutil
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from engine.health import DEGRADED, Load, judge
 from engine.persistence.codec import journal_key
 from engine.persistence.lmdb_store import LmdbStore
 from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, Op
+from engine.records import queries
 from engine.records.index import (
     PIECE,
     Writer,
@@ -40,6 +44,7 @@ from engine.records.index import (
 )
 from engine.records.queries import (
     BREAK,
+    SLOT_BITS,
     Filters,
     hit_key,
     list_key,
@@ -47,6 +52,7 @@ from engine.records.queries import (
     match_expression,
     search,
 )
+from engine.records.reports import report_of
 from engine.records.service import HistoryIndex, touched
 
 SITES = ("sa", "sb")
@@ -187,9 +193,26 @@ def _desc(text: str) -> tuple[int, ...]:
     return tuple(-ord(ch) for ch in text) + (0,)
 
 
-def write(store: LmdbStore, all_chats: list[Chat]) -> None:
-    for c in all_chats:  # a commit per chat, records before messages in it
-        store.write_now(c.ops())
+def write(store: LmdbStore, all_chats: list[Chat], split: bool = False) -> None:
+    """A commit per chat, records before messages in it; or ``split``: a
+    commit per message, the chats' messages interleaved (a passage each, in
+    no order of time), every other chat's record after its messages (its
+    passages move to its start time's rowids when the record comes)."""
+    if not split:
+        for c in all_chats:
+            store.write_now(c.ops())
+        return
+    late = all_chats[::2]
+    ops = {c.id: c.ops() for c in all_chats}
+    for c in all_chats:
+        if c not in late:
+            store.write_now(ops[c.id][:1])
+    for i in range(1, 1 + max(len(c.texts) for c in all_chats)):
+        for c in all_chats:
+            if i < len(ops[c.id]):
+                store.write_now([ops[c.id][i]])
+    for c in late:
+        store.write_now(ops[c.id][:1])
 
 
 def paged(conn: sqlite3.Connection, f: Filters, order: str, size: int) -> list[str]:
@@ -243,15 +266,27 @@ class Inline:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=chats(), fs=st.lists(filters(), min_size=1, max_size=4), size=st.integers(1, 4))
-def test_lists_match_a_brute_force_oracle(data: list[Chat], fs: list[Filters], size: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+@given(
+    data=chats(),
+    fs=st.lists(filters(), min_size=1, max_size=4),
+    size=st.integers(1, 4),
+    split=st.booleans(),
+    few=st.sampled_from((0, 1, queries.FEW)),
+)
+def test_lists_match_a_brute_force_oracle(
+    data: list[Chat], fs: list[Filters], size: int, split: bool, few: int
+) -> None:
+    """``few``: below it a list reads a narrow source and sorts it (0: every
+    list walks the index of its order)."""
+    kept, queries.FEW = queries.FEW, few
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        stack.callback(setattr, queries, "FEW", kept)
         store = LmdbStore(Path(tmp))
         index = Inline(Path(tmp), store)
         try:
-            write(store, data)
+            write(store, data, split)
             conn = connect(index_path(Path(tmp)))
             for f in fs:
                 for order in ("time", "rating", "operator"):
@@ -270,6 +305,12 @@ def test_lists_match_a_brute_force_oracle(data: list[Chat], fs: list[Filters], s
                 )
                 assert [(h.conversation.id, h.seq) for h in hits] == want_hits
                 assert search_paged(conn, f, match_expression(word), size) == want_hits
+            # Every passage lies in its chat's start time's rowids.
+            for rowid, created in conn.execute(
+                "SELECT m.rowid, c.created_ms FROM message_text m"
+                " JOIN conversations c ON c.id = m.conv"
+            ):
+                assert rowid >> SLOT_BITS == created
             conn.close()
         finally:
             index.close()
@@ -336,6 +377,33 @@ def count(path: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM conversations").fetchone()[0])
     finally:
         conn.close()
+
+
+def test_the_servers_reads_see_each_new_commit_after_a_search_and_a_report(
+    tmp_path: Path,
+) -> None:
+    store, index = fresh(tmp_path)
+    try:
+        write(store, some_chats(3))
+        assert index.wait_current()
+        every = Filters(sites=("sa",))
+
+        async def reads() -> tuple[int, int]:
+            hits = await index.read(lambda c: search(c, every, match_expression("hello"), None, 9))
+            await index.read(
+                lambda c: report_of(
+                    c, "sa", "UTC", "", "", date(1970, 1, 1), date(1970, 1, 1), False
+                )
+            )
+            write(store, some_chats(2, start=3))
+            assert index.wait_current()
+            rows = await index.read(lambda c: list_rows(c, every, "time", None, 9))
+            return len(hits), len(rows)
+
+        assert asyncio.run(reads()) == (3, 5)
+    finally:
+        index.stop()
+        store.close()
 
 
 def test_the_rebuild_equals_the_live_index(tmp_path: Path) -> None:

@@ -6,22 +6,36 @@ live rollups; the bins and percentiles alone."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InvalidArgument
 from engine.persistence.lmdb_store import LmdbStore
-from engine.persistence.schema import CONVERSATIONS
-from engine.records.index import connect, index_path, rebuild
+from engine.persistence.schema import CONVERSATIONS, SITES
+from engine.records import reports as reports_module
+from engine.records.index import Writer, apply_touched, connect, index_path, open_index, rebuild
 from engine.records.reports import check_range, day_spans, hour_spans, report_of
-from engine.records.rollups import BOUNDS, bin_floor_ms, bin_of, percentile_ms
+from engine.records.rollups import (
+    BOUNDS,
+    ROLLUP_TABLES,
+    bin_floor_ms,
+    bin_of,
+    kept_zone,
+    percentile_ms,
+)
 from engine.records.service import HistoryIndex
 
 PARIS = "Europe/Paris"
+TOKYO = "Asia/Tokyo"
+ZONES = (PARIS, TOKYO, "UTC", "America/St_Johns", "Australia/Lord_Howe")
+D28, D31 = date(2026, 3, 28), date(2026, 3, 31)
 H = 3600 * 1000
 
 
@@ -79,14 +93,22 @@ def put(store: LmdbStore, docs: dict[str, dict[str, Any]]) -> None:
         store.write_now([CONVERSATIONS.put(conv, d)])  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def indexed(tmp_path: Path) -> Any:
+def site(store: LmdbStore, site_id: str, timezone: str) -> None:
+    store.write_now([SITES.put(site_id, {"id": site_id, "timezone": timezone})])  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=[PARIS, "UTC"])
+def indexed(tmp_path: Path, request: Any) -> Any:
+    """The chats indexed, the site's day rollups kept in Paris (the reports
+    read days) or in UTC (the reports in Paris read the quarters)."""
     store = LmdbStore(tmp_path)
     index = HistoryIndex(tmp_path, store)
     index.start()
+    site(store, "sa", request.param)
     put(store, SPRING | AUTUMN)
     assert index.wait_current()
     conn = connect(index.path)
+    assert kept_zone(conn, "sa") == request.param
     yield store, index, conn
     conn.close()
     index.stop()
@@ -175,10 +197,7 @@ def test_a_rating_after_the_close_moves_the_figures_and_the_rebuild_agrees(
     def rollups(path: Path) -> dict[str, list[Any]]:
         c = connect(path)
         try:
-            return {
-                t: c.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall()
-                for t in ("report_counts", "report_hist")
-            }
+            return {t: sorted(c.execute(f"SELECT * FROM {t}").fetchall()) for t in ROLLUP_TABLES}
         finally:
             c.close()
 
@@ -189,6 +208,128 @@ def test_a_rating_after_the_close_moves_the_figures_and_the_rebuild_agrees(
     shutil.copytree(tmp_path / "history", other / "history")
     rebuild(other, store)
     assert rollups(index_path(other)) == live
+
+
+def test_a_site_that_changes_zone_has_its_days_added_up_again(indexed: Any) -> None:
+    store, index, conn = indexed
+    before = {tz: report_of(conn, "sa", tz, "", "", D28, D31, False) for tz in (PARIS, TOKYO)}
+    site(store, "sa", TOKYO)
+    assert index.wait_current()
+    # Nothing applied for the site yet: its days stay in the old zone, and a
+    # report in the new one reads the quarters meanwhile.
+    assert kept_zone(conn, "sa") != TOKYO
+    assert report_of(conn, "sa", TOKYO, "", "", D28, D31, False) == before[TOKYO]
+    put(store, {"sa-k": doc("sa", "d1", "2026-03-30T16:30", ("o1",), 3, 4, 60)})  # 01:30 on 31st
+    assert index.wait_current()
+    assert kept_zone(conn, "sa") == TOKYO
+    tokyo = report_of(conn, "sa", TOKYO, "", "", D28, D31, False)
+    assert [r.chats for r in tokyo.rows] == [0, 3, 2, 1]  # by Tokyo's days, k on the 31st
+    assert tokyo.rows[:3] == before[TOKYO].rows[:3]
+    paris = report_of(conn, "sa", PARIS, "", "", D28, D31, False)  # now from the quarters
+    assert [r.chats for r in paris.rows] == [
+        r.chats + (i == 2) for i, r in enumerate(before[PARIS].rows)
+    ]
+
+
+def test_days_and_quarters_agree_whatever_the_zone(tmp_path: Path) -> None:
+    """Many chats around both changes: a report read from the days equals the
+    same report read from the quarters (the zone kept is another)."""
+    store = LmdbStore(tmp_path)
+    index = HistoryIndex(tmp_path, store)
+    index.start()
+    try:
+        zones = (PARIS, "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe")
+        for i, tz in enumerate(zones):
+            site(store, f"z{i}", tz)
+        docs = {}
+        for n in range(240):
+            hours = (n * 7919) % (24 * 9)  # around 2026-03-27 and 2026-10-23 (9 days each)
+            base = "2026-03-26T00:00" if n % 2 else "2026-10-22T00:00"
+            start = utc(base) + hours * H + (n * 37 % 60) * 60_000
+            created = datetime.fromtimestamp(start / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+            docs[f"z{n % 4}-c{n:04d}"] = doc(
+                f"z{n % 4}",
+                ("d1", "d2")[n % 3 == 0],
+                created,
+                ("o1",),
+                n % 50,
+                n % 90,
+                n % 900,
+                n % 6,
+            )
+        put(store, docs)
+        assert index.wait_current()
+        conn = connect(index.path)
+        for i, tz in enumerate(zones):
+            assert kept_zone(conn, f"z{i}") == tz
+            for first, last in (
+                (date(2026, 3, 25), date(2026, 4, 5)),
+                (date(2026, 10, 21), date(2026, 11, 1)),
+            ):
+                for dept, who in (("", ""), ("d1", ""), ("", "o1"), ("d2", "o1")):
+                    days = report_of(conn, f"z{i}", tz, dept, who, first, last, False)
+                    quarters = quarter_report(conn, f"z{i}", tz, dept, who, first, last)
+                    assert days == quarters, (tz, dept, who)
+        conn.close()
+    finally:
+        index.stop()
+        store.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    starts=st.lists(st.integers(0, 40 * 24 * 4), min_size=1, max_size=25),
+    zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=3),
+    dept=st.sampled_from(("", "d1")),
+    who=st.sampled_from(("", "o1")),
+)
+def test_days_equal_quarters_for_random_chats_and_zone_changes(
+    starts: list[int], zones: list[str], dept: str, who: str
+) -> None:
+    """Chats at random quarter hours around the spring change, the site's zone
+    changed between them: the report by day read from the day rollups equals
+    the one read from the quarters, in the zone last set."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LmdbStore(Path(tmp))
+        conn = open_index(index_path(Path(tmp)))
+        writer = Writer(conn)
+        try:
+            for n, quarter in enumerate(starts):
+                site(store, "sa", zones[n % len(zones)])
+                created = utc("2026-03-10T00:00") + quarter * 15 * 60_000 + n % 15 * 60_000
+                when = datetime.fromtimestamp(created / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+                ops = (("o1",), ("o2",), ())[n % 3]
+                put(
+                    store,
+                    {
+                        f"sa-c{n:03d}": doc(
+                            "sa", ("d1", "d2")[n % 2], when, ops, n % 7, n % 11, n * 13 % 400, n % 6
+                        )
+                    },
+                )
+                conn.execute("BEGIN")
+                apply_touched(store, writer, [f"sa-c{n:03d}"])
+                conn.execute("COMMIT")
+            zone = zones[(len(starts) - 1) % len(zones)]
+            assert kept_zone(conn, "sa") == zone
+            first, last = date(2026, 3, 9), date(2026, 4, 21)
+            days = report_of(conn, "sa", zone, dept, who, first, last, False)
+            assert days == quarter_report(conn, "sa", zone, dept, who, first, last)
+        finally:
+            conn.close()
+            store.close()
+
+
+def quarter_report(
+    conn: Any, site_id: str, tz: str, dept: str, who: str, first: date, last: date
+) -> Any:
+    """The report as the quarters give it (the day rollups bypassed)."""
+    original = reports_module.kept_zone
+    reports_module.kept_zone = lambda _conn, _site: None  # type: ignore[assignment]
+    try:
+        return report_of(conn, site_id, tz, dept, who, first, last, False)
+    finally:
+        reports_module.kept_zone = original  # type: ignore[assignment]
 
 
 def test_spans_follow_the_zone() -> None:
