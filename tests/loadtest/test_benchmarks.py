@@ -64,10 +64,42 @@ def test_bench_routing() -> None:
 
 
 def test_bench_idle() -> None:
-    _, (row,) = smoke("bench_idle")
-    assert row["visitors (hello done)"] == "20"
-    assert number(row["connect+hello rate"]) > 0
-    assert number(row["RSS before"]) > 10 and number(row["RSS after"]) > 10  # MiB
+    out, (one, split) = smoke("bench_idle")
+    assert "Machine: " in out and "failed to connect" not in out
+    assert one["mode"] == "one process" and split["mode"] == "engine + 2 edges"
+    assert one["visitors (hello done)"] == "20" and split["visitors (hello done)"] == "30"
+    # Every visitor connected still answers a ping through the whole path.
+    assert one["answered ping at the end"] == "20" and split["answered ping at the end"] == "30"
+    for row in (one, split):
+        assert number(row["time to connect all"]) >= 0
+        assert number(row["RSS before (all)"]) > 10 and number(row["RSS after (all)"]) > 10
+
+
+def test_bench_overload() -> None:
+    out, rows = smoke("bench_overload")
+    assert "Machine: " in out
+    assert [r["mode"] for r in rows] == ["one process", "engine + 1 edge"]
+    for row in rows:
+        # Every message answered, and nothing acknowledged missing from the transcripts.
+        assert row["unanswered"] == "0", row
+        checked, missing = (number(x) for x in row["acked checked / missing"].split(" / "))
+        assert checked > 0 and missing == 0, row
+        assert row["refused otherwise"] == "0", row
+        # Every overloaded refusal is retryable.
+        refused, retryable = (number(x) for x in row["refused overloaded"].split(" (")[:2])
+        assert refused == retryable, row
+        assert number(row["capacity"]) > 0 and number(row["RSS at half load"]) > 10
+
+
+def test_bench_soak() -> None:
+    out, rows = smoke("bench_soak")
+    assert "Machine: " in out and "refused: {}" in out and "unanswered at the end: 0" in out
+    assert [r["minute"] for r in rows] == ["1", "2", "3"]
+    assert sum(number(r["chats opened"]) for r in rows) > 0  # chats close and open again
+    for row in rows:
+        assert number(row["acked"]) > 0 and number(row["store per message"]) > 0, row
+        assert number(row["p50"]) <= number(row["p99"]), row
+    assert "from minute 3 to minute 3: RSS" in out
 
 
 def test_bench_e2e() -> None:
