@@ -31,6 +31,7 @@ import contextlib
 import math
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -213,7 +214,8 @@ async def measure(
             url, visitors, args.per_worker, args.sources, args.concurrency
         )
         await asyncio.sleep(args.settle)
-        before = srv.total_rss_kib()
+        before_each = srv.rss_kib()
+        before = sum(before_each.values())
         load_before = fleet.loadavg()
         start = time.perf_counter()
         workers.tell("go")
@@ -222,7 +224,8 @@ async def measure(
         connected = sum(int(r[0]) for r in reports)
         failed = sum(int(r[2]) for r in reports)
         await asyncio.sleep(2 * args.settle)
-        after = srv.total_rss_kib()
+        after_each = srv.rss_kib()
+        after = sum(after_each.values())
         workers.tell("ping")
         pongs = await workers.read_all("pong")
         alive = sum(int(r[0]) for r in pongs)
@@ -233,6 +236,14 @@ async def measure(
             first = next(r[3] for r in reports if int(r[2]))
             print(f"{mode}: {failed} visitors failed to connect; first: {first}")
         per = (after - before) / max(connected, 1)
+        # Where it goes: the engine's share, and the edges' together.
+        grown = {k: (after_each[k] - before_each[k]) / max(connected, 1) for k in after_each}
+        edges_share = sum(v for k, v in grown.items() if k.startswith("edge"))
+        split = (
+            f"engine {grown['engine']:.1f} + edges {edges_share:.1f}"
+            if "engine" in grown
+            else f"server {grown['server']:.1f}"
+        )
         name = "one process" if edges == 0 else f"engine + {edges} edges"
         return [
             name,
@@ -241,6 +252,7 @@ async def measure(
             f"{before / 1024:.0f} MiB",
             f"{after / 1024:.0f} MiB",
             f"{per:.1f} KiB",
+            split,
             f"{alive:,}",
             load_before,
         ]
@@ -250,6 +262,7 @@ async def measure(
         if warm is not None:
             await warm.stop()
         await srv.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -271,6 +284,7 @@ async def run(args: argparse.Namespace) -> None:
         "RSS before (all)",
         "RSS after (all)",
         "per visitor",
+        "of which (KiB)",
         "answered ping at the end",
         "load avg before",
     ]

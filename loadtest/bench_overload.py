@@ -33,6 +33,7 @@ import asyncio
 import gc
 import math
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -160,6 +161,7 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             sampler.stop()
         await chat.close()
         await srv.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -135,6 +136,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         await chat.close()
         await srv.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> None:

@@ -286,6 +286,8 @@ class Chat:
                 v.transport.disconnect()
         for task in self.tasks:
             task.cancel()
+        # The streams end before their channel closes, so nothing is torn down twice.
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.channel.close()
 
 
