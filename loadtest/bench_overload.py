@@ -49,7 +49,8 @@ STEADY = 3  # windows in a row
 
 
 class Sampler:
-    """The fleet's total RSS, once a second, in the background."""
+    """The fleet's anonymous RSS (the heap: LMDB's mapped pages left out, see
+    ``fleet.rss_kib``), once a second, in the background."""
 
     def __init__(self, srv: fleet.Fleet, every: float = 1.0) -> None:
         self.srv = srv
@@ -59,7 +60,7 @@ class Sampler:
 
     async def _run(self) -> None:
         while True:
-            self.samples.append((time.perf_counter(), self.srv.total_rss_kib()))
+            self.samples.append((time.perf_counter(), self.srv.total_anon_kib()))
             await asyncio.sleep(self.every)
 
     def between(self, a: float, b: float) -> list[int]:
@@ -107,21 +108,24 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
         await chat.offer(capacity / 2, args.baseline_seconds)
         base_lat = [took for _, took in out.take_latencies()]
         base_p99 = percentile(base_lat, 0.99)
-        rss_base = [*sampler.between(t0, time.perf_counter()), srv.total_rss_kib()]
+        rss_base = [*sampler.between(t0, time.perf_counter()), srv.total_anon_kib()]
         # Twice the capacity, whatever comes back.
         t1 = time.perf_counter()
+        sent_before = out.sent
         offered = await chat.offer(2 * capacity, args.seconds)
         t2 = time.perf_counter()
+        sent_over = out.sent - sent_before
         over_lat = out.take_latencies()
         # Back to half: how long until latency is normal again.
         await chat.offer(capacity / 2, args.recover_seconds)
         t3 = time.perf_counter()
         answered = await chat.drain(60)
-        rss_over = [*sampler.between(t1, t3), srv.total_rss_kib()]
+        rss_over = [*sampler.between(t1, t3), srv.total_anon_kib()]
         sampler.stop()
         rec_lat = out.take_latencies()
         p99s = windows(rec_lat, t2, t3)
         normal = max(NORMAL_FACTOR * base_p99, 0.001)
+        # A window with no message measured (nan) is not counted as normal.
         recovered = next(
             (
                 i
@@ -131,7 +135,9 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             None,
         )
         checked, missing = await chat.transcript_check()
-        over_acked = sum(1 for sent, _ in over_lat if t1 <= sent < t2)
+        # The fate of the messages sent during the overload, whenever it came.
+        over_acked = [took for sent, took in over_lat + rec_lat if t1 <= sent < t2]
+        over_refused = sum(1 for sent in out.refused_at if t1 <= sent < t2)
         refused = sum(out.refused.values())
         print(
             f"{mode}: capacity {capacity:,.0f}/s; offered {offered:,.0f}/s "
@@ -145,7 +151,10 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             name,
             f"{capacity:,.0f}/s",
             f"{offered:,.0f}/s ({offered / capacity:.1f}x)",
-            f"{over_acked:,}",
+            f"{sent_over:,}",
+            f"{len(over_acked):,}",
+            f"{over_refused:,}",
+            ms(percentile(over_acked, 0.99)),
             f"{out.refused['overloaded']:,} ({out.retryable:,} retryable, {out.hinted:,} hinted)",
             f"{refused - out.refused['overloaded']:,}",
             f"{len(out.pending):,}" + ("" if answered else " (gave up)"),
@@ -153,7 +162,12 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             f"{max(rss_base) / 1024:.0f} MiB",
             f"{min(rss_over) / 1024:.0f}-{max(rss_over) / 1024:.0f} MiB",
             ms(base_p99),
-            f"{recovered} s" if recovered is not None else f"over {args.recover_seconds:.0f} s",
+            (
+                f"{recovered} s ({sum(p > normal for p in p99s[recovered:])} of "
+                f"{len(p99s) - recovered} s above after)"
+                if recovered is not None
+                else f"over {args.recover_seconds:.0f} s"
+            ),
             load_avg,
         ]
     finally:
@@ -178,15 +192,18 @@ async def run(args: argparse.Namespace) -> None:
         "mode",
         "capacity",
         "offered",
-        "acked under overload",
-        "refused overloaded",
+        "sent in overload",
+        "of which acked",
+        "of which refused",
+        "their p99 to ack",
+        "refused overloaded (all)",
         "refused otherwise",
         "unanswered",
         "acked checked / missing",
-        "RSS at half load",
-        "RSS overload+recovery",
+        "anon RSS at half load",
+        "anon RSS overload+recovery",
         "baseline p99",
-        "back to normal",
+        "back to normal (p99)",
         "load avg",
     ]
     print(table(rows, headers))

@@ -62,7 +62,8 @@ async def run(args: argparse.Namespace) -> None:
     out = Outcomes(keep_acked=False)
     chat = Chat(srv, out)
     rows: list[list[str]] = []
-    series: list[tuple[int, float, float, float]] = []  # rss KiB, p50, p99, bytes/message
+    # anonymous RSS in KiB, p50, p99, bytes per message
+    series: list[tuple[int, float, float, float]] = []
     try:
         await chat.open(args.visitors, args.operators)
         capacity = args.rate or await chat.saturate(args.window, args.sat_seconds, 1.0)
@@ -76,11 +77,11 @@ async def run(args: argparse.Namespace) -> None:
             acks, chats, refused = out.acks, out.chats, sum(out.refused.values())
             offered = await chat.offer(rate, args.period)
             lat = [took for _, took in out.take_latencies()]
-            rss = srv.total_rss_kib()
+            rss, anon = srv.total_rss_kib(), srv.total_anon_kib()
             store = disk_bytes(data)
             per_message = store / max(out.acks, 1)
             p50, p99 = percentile(lat, 0.5), percentile(lat, 0.99)
-            series.append((rss, p50, p99, per_message))
+            series.append((anon, p50, p99, per_message))
             rows.append(
                 [
                     f"{minute}",
@@ -89,6 +90,7 @@ async def run(args: argparse.Namespace) -> None:
                     f"{sum(out.refused.values()) - refused:,}",
                     f"{out.chats - chats:,}",
                     f"{rss / 1024:.0f} MiB",
+                    f"{anon / 1024:.0f} MiB",
                     ms(p50),
                     ms(p99),
                     f"{store / 2**20:.0f} MiB",
@@ -119,6 +121,7 @@ async def run(args: argparse.Namespace) -> None:
             "refused",
             "chats opened",
             "RSS (all)",
+            "of which anonymous",
             "p50",
             "p99",
             "store",
@@ -129,7 +132,7 @@ async def run(args: argparse.Namespace) -> None:
         first = min(10, len(series)) - 1
         (r0, _, q0, s0), (r1, _, q1, s1) = series[first], series[-1]
         print(
-            f"from minute {first + 1} to minute {len(series)}: RSS {r0 / 1024:.0f} -> "
+            f"from minute {first + 1} to minute {len(series)}: anonymous RSS {r0 / 1024:.0f} -> "
             f"{r1 / 1024:.0f} MiB ({100 * (r1 - r0) / r0:+.1f}%), p99 {ms(q0)} -> {ms(q1)}, "
             f"store per message {s0:,.0f} -> {s1:,.0f} B ({100 * (s1 - s0) / s0:+.1f}%)"
         )

@@ -41,6 +41,7 @@ class Outcomes:
         self.acks = 0
         self.sent = 0
         self.refused: Counter[str] = Counter()
+        self.refused_at: list[float] = []  # when each refused message was sent
         self.retryable = 0  # refusals marked retryable
         self.hinted = 0  # refusals with a retry_after_ms hint
         self.other_errors: Counter[str] = Counter()  # errors naming no message
@@ -129,8 +130,10 @@ class Visitor(WSListener):  # type: ignore[misc]
                 self.welcomed.set_result(doc)
         elif kind == "error":
             cid = doc.get("cid", "")
-            if cid and out.pending.pop(cid, None) is not None:
+            sent = out.pending.pop(cid, None) if cid else None
+            if sent is not None:
                 out.refused[doc["code"]] += 1
+                out.refused_at.append(sent)
                 out.retryable += bool(doc.get("retryable"))
                 out.hinted += "retry_after_ms" in doc
                 self._answered()

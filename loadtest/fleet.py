@@ -22,12 +22,15 @@ from loadtest.bench_split import EDGE_FLAGS, cpu_seconds
 CLI = [sys.executable, "-m", "control.cli"]
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of process ``pid`` in KiB (0 once it is gone)."""
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory of process ``pid`` in KiB (0 once it is gone); ``field``
+    "RssAnon" for its anonymous part alone: the heap, without the pages of files
+    it maps (LMDB's map is such a file, resident as far as it was touched, and
+    the kernel may drop those pages under pressure)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -60,6 +63,10 @@ class Fleet:
 
     def total_rss_kib(self) -> int:
         return sum(self.rss_kib().values())
+
+    def total_anon_kib(self) -> int:
+        """The anonymous part of every process's RSS, summed (see ``rss_kib``)."""
+        return sum(rss_kib(pid, "RssAnon") for pid in self.pids.values())
 
     def cpu_seconds(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) for name, pid in self.pids.items()}

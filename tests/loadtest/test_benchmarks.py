@@ -86,9 +86,14 @@ def test_bench_overload() -> None:
         assert checked > 0 and missing == 0, row
         assert row["refused otherwise"] == "0", row
         # Every overloaded refusal is retryable.
-        refused, retryable = (number(x) for x in row["refused overloaded"].split(" (")[:2])
+        refused, retryable = (number(x) for x in row["refused overloaded (all)"].split(" (")[:2])
         assert refused == retryable, row
-        assert number(row["capacity"]) > 0 and number(row["RSS at half load"]) > 10
+        # Every message sent in the overload was acknowledged or refused.
+        sent, acked, refused = (
+            number(row[c]) for c in ("sent in overload", "of which acked", "of which refused")
+        )
+        assert sent > 0 and acked + refused == sent, row
+        assert number(row["capacity"]) > 0 and number(row["anon RSS at half load"]) > 10
 
 
 def test_bench_soak() -> None:
@@ -99,7 +104,7 @@ def test_bench_soak() -> None:
     for row in rows:
         assert number(row["acked"]) > 0 and number(row["store per message"]) > 0, row
         assert number(row["p50"]) <= number(row["p99"]), row
-    assert "from minute 3 to minute 3: RSS" in out
+    assert "from minute 3 to minute 3: anonymous RSS" in out
 
 
 def test_bench_e2e() -> None:
