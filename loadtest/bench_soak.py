@@ -147,7 +147,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--mode", choices=("one", "split"), default="one")
     parser.add_argument("--rate", type=float, default=0.0, help="capacity (0: measure it)")
-    parser.add_argument("--visitors", type=int, default=200)
+    # Enough visitors that each sends a few messages a second: a visitor waits
+    # for its chat's acks before it closes, so with few visitors and slow acks
+    # the closing would hold the rate down.
+    parser.add_argument("--visitors", type=int, default=1000)
     parser.add_argument("--operators", type=int, default=4)
     parser.add_argument("--chat-length", type=int, default=20, help="messages per chat")
     parser.add_argument("--window", type=int, default=8)
