@@ -153,10 +153,13 @@ async def _operator(stub: Any, token: str, ready: asyncio.Event) -> None:
         await asyncio.Event().wait()  # keep the stream open
 
     call = stub.Connect(commands(), metadata=[("authorization", f"Bearer {token}")])
-    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
-        async for batch in call:
-            if any(e.WhichOneof("event") == "ready" for e in batch.events):
-                ready.set()
+    try:
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+            async for batch in call:
+                if any(e.WhichOneof("event") == "ready" for e in batch.events):
+                    ready.set()
+    finally:
+        call.cancel()  # ends the request iterator too, before the channel closes
 
 
 class Chat:
