@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtest import server as parley_server
-from loadtest.bench_split import EDGE_FLAGS, cpu_seconds
+from loadtest.split_mode import EDGE_FLAGS, cpu_seconds
 
 CLI = [sys.executable, "-m", "control.cli"]
 
