@@ -68,3 +68,36 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+# Tests that start other programs (benchmarks, example bots, mypy, Chromium) or
+# generate hundreds of examples take seconds each where most take milliseconds.
+_HEAVY_FOLDERS = ("loadtest", "examples")
+_HEAVY_FIXTURES = {"chromium_cdp", "chromium_path"}
+
+
+def _weight(item: pytest.Item) -> int:
+    """0 for the heaviest tests, 1 for those that start a server in a subprocess
+    or crash one, 2 for the rest (an order, not a measure)."""
+    path = item.path.relative_to(item.config.rootpath)
+    names = set(getattr(item, "fixturenames", ()))
+    if (
+        path.parts[1:2]
+        and path.parts[1] in _HEAVY_FOLDERS
+        or names & _HEAVY_FIXTURES
+        or path.name == "test_toolchain.py"
+        or getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+    ):
+        return 0
+    if path.parts[1:2] in (("integration",), ("delivery",)):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest tests first, each module's tests still together and in order.
+    The workers (``--dist worksteal`` in pyproject.toml) take the run from the
+    front and the idle one takes half of the other's queue from its back, so the
+    run ends on short tests and both workers finish together, not one waiting
+    on a benchmark begun last."""
+    items.sort(key=_weight)

@@ -1,10 +1,11 @@
-"""One Chromium per test module for the page tests.
+"""One Chromium per test worker for the page tests.
 
 Each test runs on its own event loop (tests/conftest.py), and a Playwright browser
 belongs to the loop that launched it; so the browser is a plain process started
-once per module, and each test attaches to it over the DevTools protocol with a
-fresh context (its own storage, viewport and language). Attaching takes a few
-milliseconds where a launch takes about a second."""
+once per worker, and each test attaches to it over the DevTools protocol with a
+fresh context (its own storage, cookies, cache, viewport and language: nothing a
+test leaves behind reaches the next). Attaching takes a few milliseconds where a
+launch takes about a second, and the page tests spread over a dozen modules."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from tests.conftest import CHROMIUM_ARGS
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium_cdp(chromium_path: str) -> Iterator[str]:
-    """The DevTools endpoint of a headless Chromium kept for the module."""
+    """The DevTools endpoint of a headless Chromium kept for the worker."""
     with tempfile.TemporaryDirectory(prefix="parley-chromium-") as profile:
         process = subprocess.Popen(
             [

@@ -100,7 +100,12 @@ frames = st.one_of(
 )
 
 
-@settings(max_examples=400)
+# 200 examples of up to 30 frames: making them is nearly all of this test's time.
+# What more examples would look for has tests of its own: each refusal's code
+# (test_specific_refusals), the state a sequence builds (bad frames in a row, the
+# rate buckets, below), every command made from the valid frames (next test), and
+# the same strategy's kind of frames through a real server (integration/test_fuzz.py).
+@settings(max_examples=200)
 @given(st.lists(st.tuples(frames, st.booleans()), max_size=30))
 def test_any_input_gives_a_command_or_an_error(inputs: list[tuple[bytes, bool]]) -> None:
     protocol = VisitorProtocol(now=0.0, rate=1e9, burst=1e9)

@@ -159,12 +159,18 @@ async def play(data: Path, events: list[tuple[Any, ...]]) -> None:
     arrivals: list[str] = []
     visitors: list[VisitorSession] = []
     gone: set[str] = set()
+    online = [True] * OPS  # each desk's status: a session starts online
     try:
         for step in events:
             kind = step[0]
             if kind == "arrive":
                 for v in await arrive(engine, site, dept_id, step[1]):
-                    arrivals.append(v.conversation_id)
+                    # With every operator away the department is offline: the
+                    # message is refused and no chat begins. Only then.
+                    if v.conversation_id:
+                        arrivals.append(v.conversation_id)
+                    else:
+                        assert not any(online), "no chat for a visitor while someone was online"
                     visitors.append(v)
             elif kind == "close":
                 busy = sorted((c, desk) for desk in desks for c in desk.open)
@@ -180,6 +186,7 @@ async def play(data: Path, events: list[tuple[Any, ...]]) -> None:
                     v.close_conversation()
             elif kind == "status":
                 desks[step[1]].session.set_status(step[2])
+                online[step[1]] = step[2] == "online"
             elif kind == "raise":
                 desk = desks[step[1]]
                 desk.limit += 1
