@@ -4,6 +4,8 @@ auto-accept)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from google.protobuf import empty_pb2
 
 from control import converters
@@ -72,7 +74,11 @@ class AuthService(control_pb2_grpc.AuthServicer):
         if profile:
             await self.engine.directory.update_profile(principal.operator_id, **profile)
             if "mail_notifications" in profile or "timezone" in profile:
-                self.engine.daily.changed()
+                # Answered once the check it calls for is done: a report it
+                # makes is in the outbox when the caller looks.
+                check = self.engine.daily.changed()
+                if check is not None:
+                    await asyncio.shield(check)
         if "auto_accept" in fields:
             await account.set_auto_accept(self.engine, principal, given.auto_accept)
         return converters.operator_pb(self.engine.directory.operator(principal.operator_id))

@@ -175,15 +175,17 @@ class DailyReports:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
 
-    def changed(self) -> None:
+    def changed(self) -> asyncio.Future[int] | None:
         """An operator asked for the report or changed its timezone: check now
-        (it gets yesterday's at once), not at the next timer."""
+        (it gets yesterday's at once), not at the next timer. The check that
+        will see it, for a caller to answer once it is done."""
         if self._timer is None:
-            return  # not started (no loop, or no history index)
+            return None  # not started (no loop, or no history index)
         self._due.append(self.engine.clock.wall_ms())
         if self._running is None or self._running.done():
             self.checked.clear()
             self._running = asyncio.ensure_future(self._check_logged())
+        return self._running
 
     def _wanting(self) -> list[Operator]:
         return [
