@@ -97,6 +97,22 @@ def _above(prefix: bytes) -> bytes | None:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
+def _last_under(txn: lmdb.Transaction, prefix: bytes) -> tuple[bytes, bytes] | None:
+    """The greatest key starting with ``prefix`` in ``txn``'s database, with its
+    value: one cursor positioning, whatever the number of keys under it."""
+    cursor = txn.cursor()
+    above = _above(prefix)
+    if above is not None and cursor.set_range(above):
+        if not cursor.prev():
+            return None
+    elif not cursor.last():
+        return None
+    key = bytes(cursor.key())
+    if key.startswith(prefix):
+        return key, bytes(cursor.value())
+    return None
+
+
 def _ignore(error: BaseException | None) -> None:
     return None
 
@@ -570,17 +586,7 @@ class LmdbStore:
         """The greatest key starting with ``prefix`` (non-empty), or None: one
         cursor positioning, whatever the number of keys under the prefix."""
         with self.env.begin(db=self._dbs[db]) as txn:
-            cursor = txn.cursor()
-            above = _above(prefix)
-            if above is not None and cursor.set_range(above):
-                if not cursor.prev():
-                    return None
-            elif not cursor.last():
-                return None
-            key = bytes(cursor.key())
-            if key.startswith(prefix):
-                return key, bytes(cursor.value())
-            return None
+            return _last_under(txn, prefix)
 
     @property
     def reading(self) -> threading.Lock:
@@ -681,17 +687,7 @@ class LmdbReader:
     def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None:
         """The greatest key starting with ``prefix`` (non-empty), or None."""
         with self._begin(db) as txn:
-            cursor = txn.cursor()
-            above = _above(prefix)
-            if above is not None and cursor.set_range(above):
-                if not cursor.prev():
-                    return None
-            elif not cursor.last():
-                return None
-            key = bytes(cursor.key())
-            if key.startswith(prefix):
-                return key, bytes(cursor.value())
-            return None
+            return _last_under(txn, prefix)
 
     @property
     def reading(self) -> threading.Lock:
