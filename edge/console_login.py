@@ -17,6 +17,7 @@ the request is logged.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 from typing import TYPE_CHECKING, cast
@@ -40,7 +41,7 @@ LOGIN_METHOD = "/parley.v1.Auth/Login"
 MAX_FRAME = 4096  # an email, a password and the envelope
 
 
-class LoginConnection(WSListener):
+class LoginConnection(WSListener, abc.ABC):
     """One login: a frame in, a frame out, closed."""
 
     def __init__(self, edge: BaseEdge) -> None:
@@ -80,9 +81,9 @@ class LoginConnection(WSListener):
             return
         self.task = asyncio.ensure_future(self._login(call.call.call_id, request))
 
+    @abc.abstractmethod
     async def _login(self, call_id: int, request: control_pb2.LoginRequest) -> None:
         """Check the login; answer with a reply or an error frame, then close."""
-        raise NotImplementedError
 
     def _send(self, data: bytes) -> None:
         if self.transport is not None:

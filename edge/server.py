@@ -17,6 +17,7 @@ script, the demo page, the console) from the same port.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -221,7 +222,7 @@ class VisitorSocket(Protocol):
     def _close(self, code: int, reason: str) -> None: ...
 
 
-class BaseEdge:
+class BaseEdge(abc.ABC):
     """The websocket and HTTP listener, without an engine: the static pages, the
     operators' web bridge, the per-address limits. :class:`Edge` serves
     visitors from the engine in its process, :class:`~edge.link.listener.
@@ -345,17 +346,17 @@ class BaseEdge:
         agent = (_header(request.headers, "user-agent") or "")[:2000]
         return self._visitor(site_id, origin, agent)
 
+    @abc.abstractmethod
     def _visitor(self, site_id: str, origin: str | None, agent: str) -> Any:
         """The answer to a visitor websocket's upgrade for ``site_id``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _files(self, request: WSUpgradeRequest, path: str, query: str) -> Any:
         """The answer to an attachment's upload or download (edge/files.py)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _login(self) -> WSListener:
         """A console login's websocket."""
-        raise NotImplementedError
 
     def _console(self, request: WSUpgradeRequest, login: bool = False) -> Any:
         """A console websocket (or its login's): its page's origin checked

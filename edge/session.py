@@ -15,6 +15,7 @@ hello is the only command that waits (its own task).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import dataclasses
 import logging
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("parley.edge")
 
 
-class VisitorCore:
+class VisitorCore(abc.ABC):
     """What a visitor connection does with its commands, in either mode."""
 
     # No __slots__ here: a subclass may be a picows listener (a C layout of its
@@ -60,14 +61,14 @@ class VisitorCore:
 
     # -- what each mode says about its output -----------------------------------------
 
-    def push(self, event: Event) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def push(self, event: Event) -> None: ...
 
-    def _send(self, data: bytes) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _send(self, data: bytes) -> None: ...
 
-    def _close(self, code: int, reason: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _close(self, code: int, reason: str) -> None: ...
 
     def _welcome(self, frame: bytes, token: str, epoch: str) -> None:
         """Write the welcome (the link's connections keep its token and epoch)."""
