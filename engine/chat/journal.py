@@ -229,7 +229,7 @@ class Journal(Generic[R]):
         stream: str,
         kind: RecordKind[R],
         commit_message: CommitMessage,
-        state: Callable[[], Op] | None = None,
+        state: Callable[[R, int], Op] | None = None,
         recent: int = RECENT_CIDS,
     ) -> None:
         self.stream = stream
@@ -340,7 +340,7 @@ class Journal(Generic[R]):
             record = entry.record = kind.stamp(entry.draft, seq, now)
             table.append(ops, prefix, seq, kind.encode(record))
             if entry.with_state and state is not None:
-                ops.append(state())
+                ops.append(state(entry.draft, seq))  # the state as of this entry
             ops.extend(entry.extra)
         self._inflight = entries
         ref, message = ctx.self_ref, self._commit_message

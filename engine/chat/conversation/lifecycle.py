@@ -350,7 +350,6 @@ def close(
             ]
 
     def finish() -> None:
-        chat.closed_seq = chat.journal.last_seq
         chat.subscribers.to_all(closed)
         for op_id in (*chat.operators, *chat.invisible):
             ctx.ref(OPERATOR, op_id).tell(Released(chat.id))
@@ -358,7 +357,7 @@ def close(
         if was_queued:
             ctx.ref(QUEUE, info.department_id).tell(Dequeue(chat.id))
 
-    chat.notice(text, finish, ctx, extra=extra, code=code)
+    chat.notice(text, finish, ctx, extra=extra, code=code, closes=True)
 
 
 def replay_missed(chat: ConversationState, sink: Sink, ctx: Context) -> None:
