@@ -118,7 +118,7 @@ async def test_chats_closed_by_the_hundred_leave_no_actor_behind(tmp_path: Path)
     memory are the last ones, which their visitors are still subscribed to;
     once the visitors are gone, none. Nothing else holds a closed chat's actor:
     not the operator session's references to the chats it wrote in."""
-    async with running(tmp_path) as app:
+    async with running(tmp_path, visitor_rate=1000.0, visitor_burst=1000.0) as app:
         assert app.engine is not None
         system = app.engine.system
         op = await demo_operator(app)
