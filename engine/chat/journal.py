@@ -23,6 +23,13 @@ activation from the stream's last ``RECENT_CIDS`` records, so neither memory
 nor activation grows with the stream, and no index is written beside each
 record (a second write per message that measurably slowed every commit).
 
+Backlog. The actor drains its mailbox into the buffer as fast as messages
+come, so the mailbox's bound never holds back a store that falls behind: the
+buffer would take all memory. ``crowded`` says when a client's new draft would
+wait past a bound (``WAITING_POSTS``); its owner refuses it ``overloaded``
+(retryable) before anything of it is done, stored or acknowledged. Notices are
+never refused.
+
 Activation reads the last key and the records of the window, whatever the
 stream's length.
 
@@ -61,6 +68,7 @@ log = logging.getLogger("parley.journal")
 
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
+WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
 
 
 class Record(Protocol):
@@ -229,7 +237,7 @@ class Journal(Generic[R]):
         stream: str,
         kind: RecordKind[R],
         commit_message: CommitMessage,
-        state: Callable[[], Op] | None = None,
+        state: Callable[[R, int], Op] | None = None,
         recent: int = RECENT_CIDS,
     ) -> None:
         self.stream = stream
@@ -266,6 +274,11 @@ class Journal(Generic[R]):
     def idle(self) -> bool:
         """Nothing buffered, being written or being replayed."""
         return self._inflight is None and not self._buffer and not self._replays
+
+    def crowded(self, cid: str, limit: int) -> bool:
+        """Whether a new draft with client id ``cid`` would wait behind ``limit``
+        others; a resend of a pending or recent id never does (it writes nothing)."""
+        return len(self._buffer) >= limit and cid not in self._pending and cid not in self._recent
 
     # -- client ids ---------------------------------------------------------------
 
@@ -340,7 +353,7 @@ class Journal(Generic[R]):
             record = entry.record = kind.stamp(entry.draft, seq, now)
             table.append(ops, prefix, seq, kind.encode(record))
             if entry.with_state and state is not None:
-                ops.append(state())
+                ops.append(state(entry.draft, seq))  # the state as of this entry
             ops.extend(entry.extra)
         self._inflight = entries
         ref, message = ctx.self_ref, self._commit_message

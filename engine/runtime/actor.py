@@ -168,3 +168,11 @@ class Context(Generic[S_co]):
     def stop(self) -> None:
         """Stop this actor after the current message."""
         self._cell.stop_requested = True
+
+    def rest(self) -> None:
+        """Passivate this actor at the end of the current turn, as the idle sweep
+        would, if by then nothing is queued for it, no timer of its is pending
+        and ``can_passivate()`` holds; otherwise the sweep takes it once idle.
+        For an actor whose work is done for good (a closed chat): its memory
+        goes now rather than after the kind's idle time."""
+        self._cell.rest_requested = True

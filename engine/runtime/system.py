@@ -98,6 +98,14 @@ class Props(Generic[M]):
             raise ValueError("idle_seconds must be positive")
 
 
+class _Stopped(Actor[object, object]):
+    """What a stopped cell holds in place of its actor: nothing of its state.
+    Nothing reaches it (a stopped cell takes no turn, and a tell re-resolves)."""
+
+
+_STOPPED = _Stopped()
+
+
 class Cell(Mailbox):
     """The runtime's side of one live actor: its mailbox, its actor, its state."""
 
@@ -111,6 +119,7 @@ class Cell(Mailbox):
         "scheduled",
         "stopped",
         "stop_requested",
+        "rest_requested",
         "touched",
         "idle_sweeps",
         "budget",
@@ -127,6 +136,7 @@ class Cell(Mailbox):
         self.scheduled = False
         self.stopped = False
         self.stop_requested = False
+        self.rest_requested = False  # ctx.rest(): passivate after this turn if idle
         self.touched = True
         self.idle_sweeps = 0
         self.budget: RestartBudget | None = None  # made on the first failure
@@ -157,7 +167,16 @@ class Cell(Mailbox):
             self.owner._stop(self)
         if self.stopped:
             return False
-        return bool(user) or bool(self.system)
+        more = bool(user) or bool(self.system)
+        if self.rest_requested:
+            self.rest_requested = False
+            # Only with nothing queued: passivating drains the mailbox, and mail
+            # that came during the turn must be handled, not refused. Otherwise
+            # the idle sweep takes the actor later.
+            if not more and self.owner._may_passivate(self):
+                self.owner._passivate(self)
+                return False
+        return more
 
     def _run_batch(self, budget: int) -> None:
         user = self.user
@@ -495,6 +514,12 @@ class ActorSystem:
         for item in cell.drain():
             if type(item) is Envelope and item.reply is not None:
                 item.reply(None, ActorStopped(f"{cell.kind}/{cell.key} stopped"))
+        # References bind to their cell and keep it until their next message
+        # re-resolves: a session's cache of chat references, an actor's field.
+        # The stopped cell must not keep the actor's state (a conversation's
+        # journal, subscribers and record) alive with it, so it lets go here.
+        cell.actor = _STOPPED
+        cell.system = None
 
     # -- passivation -------------------------------------------------------------
 
@@ -546,6 +571,16 @@ class ActorSystem:
         cell = self._cells.get((kind, key))
         if cell is None or cell.user or cell.system or cell.scheduled or cell.settling:
             return False
+        self._passivate(cell)
+        return True
+
+    def _may_passivate(self, cell: Cell) -> bool:
+        """An actor that asked to rest may go now: no timer pending (the sweep
+        waits for those too), not restarting, and the actor agrees."""
+        return cell.timers is None and not cell.settling and cell.actor.can_passivate()
+
+    def _passivate(self, cell: Cell) -> None:
+        kind, key = cell.kind, cell.key
         data = cell.actor.snapshot()
         if data is not None:
             ident = (kind, key)
@@ -560,7 +595,6 @@ class ActorSystem:
             self.snapshots.save_snapshot(kind, key, data, done)
         self._stop(cell)
         self.passivated += 1
-        return True
 
     def discard(self, kind: str, key: str) -> bool:
         """Drop an actor from memory without saving its snapshot (its data was

@@ -11,6 +11,8 @@ import pytest
 from engine.app import Engine
 from engine.chat.auth import Principal
 from engine.chat.events import Ack, Assigned, Closed, CommandFailed, MessageEvent, Queued
+from engine.chat.journal import WAITING_POSTS
+from engine.chat.limits import Limits
 from engine.chat.messages import GetOperatorState
 from engine.chat.sessions import OperatorSession, VisitorSession
 from engine.errors import NotFound
@@ -37,10 +39,14 @@ class Collect:
 
 
 async def setup(
-    tmp_path: Path, max_chats: int = 2, map_size: int = 1 << 30
+    tmp_path: Path, max_chats: int = 2, map_size: int = 1 << 30, limits: Limits | None = None
 ) -> tuple[Engine, Any, Any, Any]:
     engine = Engine(
-        tmp_path, map_size=map_size, max_map_size=map_size, password_hasher=CHEAP_HASHER
+        tmp_path,
+        map_size=map_size,
+        max_map_size=map_size,
+        password_hasher=CHEAP_HASHER,
+        limits=limits,
     )
     account = await engine.directory.create_account("acme")
     site = await engine.directory.create_site(account.id, "web", ["https://acme.test"])
@@ -233,5 +239,39 @@ async def test_state_survives_passivation_and_restart(tmp_path: Path) -> None:
         assert [a.seq for a in vsink.of(Ack)] == [1, 3]
         state = await engine.system.ref("operator", op.id).ask(GetOperatorState())
         assert state.load == 1 and state.online
+    finally:
+        await engine.close()
+
+
+async def test_a_flood_past_the_store_is_refused_overloaded_before_any_ack(
+    tmp_path: Path,
+) -> None:
+    """A visitor's burst lands in its chat at once, faster than any commit: what
+    would wait behind more than WAITING_POSTS drafts is refused ``overloaded``
+    (retryable), so the backlog in memory is bounded; everything acknowledged is
+    stored at its seq, and a refused message resent later is taken."""
+    engine, site, dept, op = await setup(tmp_path, limits=Limits(visitor_messages_per_hour=0))
+    try:
+        await OperatorSession(engine, principal(op), Collect()).hello({})  # the site is open
+        vsink = Collect()
+        visitor = VisitorSession(engine, site, vsink)
+        await visitor.hello(department_id=dept.id, name="Bob")
+        visitor.send("first", "hello?")
+        await vsink.wait(lambda s: len(s.of(Ack)) == 1)
+        burst = 2 * WAITING_POSTS
+        for i in range(burst):  # no await between: no commit can land meanwhile
+            visitor.send(f"m{i}", f"message {i}")
+        await vsink.wait(lambda s: len(s.of(Ack)) + len(s.of(CommandFailed)) == 1 + burst)
+        refused = vsink.of(CommandFailed)
+        assert refused and {(r.code, r.retryable) for r in refused} == {("overloaded", True)}
+        acks = vsink.of(Ack)[1:]
+        assert len(acks) <= 1 + WAITING_POSTS  # the write in flight, and those behind it
+        conv_id = acks[0].conversation_id
+        stored = {e.client_msg_id: e.seq for e in engine.transcript(conv_id, 0, 10_000)}
+        assert all(stored[a.client_msg_id] == a.seq for a in acks)
+        assert not {r.client_msg_id for r in refused} & set(stored)
+        visitor.send(refused[0].client_msg_id, "again")
+        await vsink.wait(lambda s: len(s.of(Ack)) == 2 + len(acks))
+        assert vsink.of(Ack)[-1].client_msg_id == refused[0].client_msg_id
     finally:
         await engine.close()

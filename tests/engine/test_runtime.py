@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 import orjson
@@ -39,6 +41,13 @@ class Recorder(Actor):
                 return None
             case ("silent",):
                 ctx.defer()  # never replies
+                return None
+            case ("rest",):
+                ctx.rest()
+                return None
+            case ("rest", then):
+                ctx.rest()
+                ctx.self_ref.tell(then)  # queued for the next turn
                 return None
             case _:
                 self.log.append(message)
@@ -160,6 +169,47 @@ def test_idle_actor_passivates_and_reactivates_with_state() -> None:
     ref.tell(("get",), lambda v, e: replies.append(v))
     assert replies == [["x", "y"]]
     assert system.activated == 2
+
+
+def test_an_actor_that_rests_is_passivated_after_its_turn() -> None:
+    system, _, snaps = make_system()
+    ref = system.ref("rec", "a")
+    ref.tell("x")
+    ref.tell(("rest",))
+    assert not system.is_active("rec", "a")
+    assert orjson.loads(snaps.data[("rec", "a")]) == ["x"]
+    assert system.passivated == 1
+
+
+def test_rest_waits_for_mail_and_timers() -> None:
+    system, clock, _ = make_system()
+    ref = system.ref("rec", "a")
+    # Mail queued by the end of the turn is handled, not refused: no rest.
+    ref.tell(("rest", "after"))
+    assert system.is_active("rec", "a")
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [["after"]]
+    # A pending timer holds it too, as it holds the idle sweep.
+    ref.tell(("later", 5.0))
+    ref.tell(("rest",))
+    assert system.is_active("rec", "a")
+    clock.advance(6)
+    ref.tell(("rest",))
+    assert not system.is_active("rec", "a")
+
+
+def test_a_reference_to_a_stopped_actor_keeps_none_of_its_state() -> None:
+    system, _, _ = make_system()
+    ref = system.ref("rec", "a")
+    ref.tell("x")  # the reference is bound to the actor's cell now
+    actor = weakref.ref(system._cells[("rec", "a")].actor)
+    assert system.passivate("rec", "a")
+    gc.collect()
+    assert actor() is None
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))  # back from its snapshot
+    assert replies == [["x"]]
 
 
 def test_timers_use_the_injected_clock() -> None:

@@ -4,8 +4,10 @@ running had joined."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
+from engine.chat.conversation.actor import Conversation
 from engine.chat.messages import GetConversation
 from parley.v1 import operator_pb2
 from tests.integration.helpers import Visitor, demo_operator, running, settled, visitor_url
@@ -107,4 +109,48 @@ async def test_a_chat_closed_while_the_visitor_was_away_is_delivered_once(
         await settled(app, later)
         assert [f["type"] for f in later.frames() if f["type"] in ("msg", "closed")] == []
         await later.close()
+        await op.close()
+
+
+async def test_chats_closed_by_the_hundred_leave_no_actor_behind(tmp_path: Path) -> None:
+    """Visitors that stay connected open, are answered in and close chat after
+    chat (as in a soak). Once the engine settled, the only conversations in
+    memory are the last ones, which their visitors are still subscribed to;
+    once the visitors are gone, none. Nothing else holds a closed chat's actor:
+    not the operator session's references to the chats it wrote in."""
+    async with running(tmp_path, visitor_rate=1000.0, visitor_burst=1000.0) as app:
+        assert app.engine is not None
+        system = app.engine.system
+        op = await demo_operator(app)
+        await op.open()
+        visitors = []
+        for i in range(5):  # the demo operator takes 5 chats at once
+            v = await Visitor(visitor_url(app)).connect()
+            await v.hello(name=f"Visitor {i}")
+            visitors.append(v)
+        rounds = 40
+        for r in range(rounds):
+            for i, v in enumerate(visitors):
+                v.send({"type": "msg", "cid": f"v{i}-{r}", "text": "hello?"})
+            convs = [(await v.recv("ack"))["conversation"] for v in visitors]
+            for conv in convs:
+                op.say(conv, f"o-{conv}", "hello!")
+            assert len({(await op.recv("ack")).conversation_id for _ in convs}) == len(convs)
+            for v in visitors:
+                v.send({"type": "close"})
+            for v in visitors:
+                await v.recv("closed")
+                v.backlog.clear()
+            op.backlog.clear()
+        await settled(app, op, *visitors)
+        assert system.active_count("conversation") == len(visitors)
+        gc.collect()
+        kept = sum(1 for o in gc.get_objects() if type(o) is Conversation)
+        assert kept == len(visitors), f"{kept} conversation actors in memory"
+        for v in visitors:
+            await v.close()
+        await settled(app, op)
+        assert system.active_count("conversation") == 0
+        gc.collect()
+        assert not [o for o in gc.get_objects() if type(o) is Conversation]
         await op.close()

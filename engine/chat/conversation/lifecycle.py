@@ -22,7 +22,7 @@ import logging
 from engine.chat import notify
 from engine.chat.conversation.state import ConversationState
 from engine.chat.events import Closed, Event, FileRef, MessageEvent, OperatorJoined, Queued, Sink
-from engine.chat.journal import MESSAGES
+from engine.chat.journal import MESSAGES, WAITING_POSTS
 from engine.chat.kinds import OPERATOR, QUEUE, VISITOR
 from engine.chat.messages import (
     AbandonCheck,
@@ -36,7 +36,7 @@ from engine.chat.messages import (
     Released,
 )
 from engine.chat.services import Context
-from engine.errors import FailedPrecondition, PermissionDenied
+from engine.errors import FailedPrecondition, PermissionDenied, Unavailable
 from engine.persistence.schema import FILE_REFS, TICKETS, WAITING, Op
 
 log = logging.getLogger("parley.conversation")
@@ -99,6 +99,10 @@ def post(chat: ConversationState, post: Post, ctx: Context) -> int | None:
     """Store a message. Reply (deferred to the commit): its seq; a resend of a
     stored client id gets its original seq, stored once."""
     info = chat.require()
+    if chat.journal.crowded(post.client_msg_id, WAITING_POSTS):
+        # The store is far behind: refused before anything is done, so memory
+        # stays bounded and the client resends later (as an edge's full link).
+        raise Unavailable("overloaded", "the server is busy; resend later")
     if post.author_kind == "visitor":
         if chat.status == "closed":
             raise FailedPrecondition("conversation_closed", "the conversation is closed")
@@ -131,7 +135,12 @@ def post(chat: ConversationState, post: Post, ctx: Context) -> int | None:
         # served to this chat) exactly while a stored message names it.
         hooks = [*hooks, attachment_ref(info.site_id, chat.id, post.attachment, ctx)]
     return chat.journal.append(
-        draft, ctx, answer=True, on_committed=chat.on_post, tag=post.origin, extra=hooks
+        draft,
+        ctx,
+        answer=True,
+        on_committed=chat.on_post,
+        tag=post.origin,
+        extra=hooks,
     )
 
 
@@ -350,7 +359,6 @@ def close(
             ]
 
     def finish() -> None:
-        chat.closed_seq = chat.journal.last_seq
         chat.subscribers.to_all(closed)
         for op_id in (*chat.operators, *chat.invisible):
             ctx.ref(OPERATOR, op_id).tell(Released(chat.id))
@@ -358,7 +366,7 @@ def close(
         if was_queued:
             ctx.ref(QUEUE, info.department_id).tell(Dequeue(chat.id))
 
-    chat.notice(text, finish, ctx, extra=extra, code=code)
+    chat.notice(text, finish, ctx, extra=extra, code=code, closes=True)
 
 
 def replay_missed(chat: ConversationState, sink: Sink, ctx: Context) -> None:

@@ -55,6 +55,7 @@ class ConversationState:
         self.chat_status = ""  # "" | on_hold | not_waiting
         self.updated_ms = 0
         self.closed_seq = 0  # the close notice's seq: a missed chat's replies follow it
+        self._closing: MessageEvent | None = None  # the close notice, until stamped
         self.first_response_ms = 0
         self.assigned_ms = 0  # wall time an operator first took the chat (the wait's end)
         self.created_ms = 0
@@ -108,9 +109,16 @@ class ConversationState:
         self.closed_ms = doc.get("closed_ms", 0)
         self.closed_by = doc.get("closed_by", "")
 
-    def record_op(self) -> Op:
-        """The write of the record as it is now."""
+    def record_op(self, draft: MessageEvent | None = None, seq: int = 0) -> Op:
+        """The write of the record as it is now; with a notice's ``draft`` and
+        ``seq``, the record stored with that notice. The close notice's seq is
+        known only here, where it is stamped: it goes in the record written with
+        it, so a chat activated again (after a passivation) knows where the
+        answers to a missed chat begin."""
         assert self.info is not None
+        if draft is not None and draft is self._closing:
+            self.closed_seq = seq
+            self._closing = None
         doc: ConversationDoc = {
             "site": self.info.site_id,
             "dept": self.info.department_id,
@@ -176,11 +184,14 @@ class ConversationState:
         kind: str = "system",
         extra: list[Op] | None = None,
         code: tuple[str, ...] = (),
+        closes: bool = False,
     ) -> None:
         """A notice in the transcript; ``kind`` "note" keeps it from the visitor.
         ``after`` runs once it is stored and delivered. The record is stored
         with it, and ``extra`` writes, in the same commit."""
         draft = MessageEvent(self.id, 0, kind, "", "", text, "", 0, notice=code)
+        if closes:
+            self._closing = draft  # its seq is the chat's closed_seq (record_op)
         self.journal.append(
             draft, ctx, on_committed=self._on_notice, tag=after, extra=extra or (), with_state=True
         )

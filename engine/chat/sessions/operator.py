@@ -21,6 +21,7 @@ from engine.chat.events import (
     ChatCard,
     ChatListed,
     ChatUnlisted,
+    Closed,
     CommandFailed,
     Event,
     OperatorPresence,
@@ -407,6 +408,9 @@ class OperatorSession:
             self._in_sight.discard(event.conversation_id)
         elif type(event) is Assigned:
             self._in_sight.add(event.conversation_id)
+        elif type(event) is Closed:
+            # Its actor rests now; a later command makes the reference again.
+            self._refs.pop(event.conversation_id, None)
         self.sink.push(event)
 
     def _refusal(
