@@ -29,7 +29,17 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from edge.server import close_transport
-from edge.visitor.frames import PONG, Command, FrameError, Hello, Ping, Send, encode_error
+from edge.visitor.frames import (
+    PONG,
+    RETRY_OVERLOADED_MS,
+    RETRY_RECONNECTING_MS,
+    Command,
+    FrameError,
+    Hello,
+    Ping,
+    Send,
+    encode_error,
+)
 from edge.visitor.protocol import VisitorProtocol
 from parley.link.v1 import link_pb2
 
@@ -40,8 +50,6 @@ RECONNECTING = orjson.dumps(
     {"type": "service", "state": "reconnecting", "message": "reconnecting to the service"}
 )
 CONNECTED = orjson.dumps({"type": "service", "state": "connected"})
-RETRY_RECONNECTING_MS = 1000  # the hint with a refusal while the link is down
-RETRY_OVERLOADED_MS = 200  # the hint with a refusal while the link's queue is full
 
 
 def refusal(code: str, cid: str) -> bytes:

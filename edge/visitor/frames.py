@@ -79,6 +79,11 @@ __all__ = [
     "encode_welcome",
 ]
 
+# The hint a refusal of load carries: when to send the same frame (same cid) again.
+RETRY_OVERLOADED_MS = 200  # the engine (or an edge's link) is full
+RETRY_RECONNECTING_MS = 1000  # an edge has lost its engine for now
+RETRY_AFTER_MS = {"overloaded": RETRY_OVERLOADED_MS, "reconnecting": RETRY_RECONNECTING_MS}
+
 
 @dataclass(frozen=True, slots=True)
 class Ping:
@@ -142,6 +147,8 @@ def encode_event(event: Event) -> bytes:
             "message": f.message,
             "retryable": f.retryable,
         }
+        if f.code in RETRY_AFTER_MS:
+            doc["retry_after_ms"] = RETRY_AFTER_MS[f.code]
         if f.client_msg_id:
             doc["cid"] = f.client_msg_id
         return orjson.dumps(doc)

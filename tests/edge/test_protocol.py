@@ -291,3 +291,14 @@ def test_a_refused_message_keeps_its_client_id() -> None:
     refused = p.receive(client_msg("c7", "hello"), True, 0.0)
     assert refused == FrameError("rate_limited", "too many frames; slow down", "c7")
     assert p.receive(client_msg("c7", "hello"), True, 1.0) == Send("c7", "hello")
+
+
+def test_a_refusal_of_load_says_when_to_send_again() -> None:
+    from edge.visitor.frames import RETRY_OVERLOADED_MS, encode_event
+    from engine.chat.events import CommandFailed
+
+    busy = orjson.loads(encode_event(CommandFailed("overloaded", "busy", True, "c1")))
+    assert (busy["code"], busy["retryable"], busy["cid"]) == ("overloaded", True, "c1")
+    assert busy["retry_after_ms"] == RETRY_OVERLOADED_MS
+    closed = orjson.loads(encode_event(CommandFailed("conversation_closed", "closed", False, "c2")))
+    assert "retry_after_ms" not in closed
