@@ -54,6 +54,7 @@ from loadtest.split_mode import cpu_seconds
 from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
+INDEX_CORE: int | None = None  # --index-core: where the history index's process runs
 PORTS = 0  # --ports: the first of the ports the servers listen on (0: any free ones)
 
 
@@ -420,6 +421,8 @@ async def parley_phases(
         for who, pid in list(pids.items()):  # the history index's process, a child
             for kid in children(pid):
                 pids[f"{who}'s history index"] = kid
+                if INDEX_CORE is not None:
+                    os.sched_setaffinity(kid, {INDEX_CORE})
         tasks.append(asyncio.create_task(sample_lag(channel, md, load)))
         if direction in ("both", "in"):
             # Visitor->operator: each visitor is one sender.
@@ -673,9 +676,17 @@ def main() -> None:
         action="store_true",
         help="split mode (parley engine + one parley edge) beside one process, instead",
     )
+    parser.add_argument(
+        "--index-core",
+        type=int,
+        default=None,
+        help="run the history index's process on this core (e.g. 1, the load's) rather than "
+        "beside the server on core 0, as on a machine with a core to spare for it",
+    )
     args = parser.parse_args()
-    global PORTS
+    global PORTS, INDEX_CORE
     PORTS = args.ports
+    INDEX_CORE = args.index_core
     args.warmup = 1.0  # seconds before each measurement, and to let messages land
     if args.smoke:
         args.visitors, args.operators, args.window, args.seconds = 4, 1, 2, 0.05
