@@ -49,6 +49,7 @@ from engine.persistence.schema import (
     ConversationDoc,
     Op,
     Reader,
+    stream_records,
 )
 
 if TYPE_CHECKING:
@@ -228,20 +229,22 @@ def conversation_ops(
     prefix = journal_prefix(conversation_id)
     site_id = conversation_id.split("-", 1)[0]
     start: bytes | None = None
+    messages = 0
     while True:
         rows = list(store.scan(CONVERSATION_JOURNAL.records, prefix, start=start, limit=PIECE))
         for key, value in rows:
             ops.append((CONVERSATION_JOURNAL.records, key, None))
-            if b'"f":' in value:  # an attachment's message
-                digest = MESSAGES.decode(conversation_id, value).attachment
-                if digest is not None:
-                    refs.append(FILE_REFS.delete(site_id, digest.digest, conversation_id))
-                    if files is not None:
-                        files.setdefault(site_id, set()).add(digest.digest)
+            for _seq, record in stream_records(key, value):
+                messages += 1
+                if b'"f":' in record:  # an attachment's message
+                    digest = MESSAGES.decode(conversation_id, record).attachment
+                    if digest is not None:
+                        refs.append(FILE_REFS.delete(site_id, digest.digest, conversation_id))
+                        if files is not None:
+                            files.setdefault(site_id, set()).add(digest.digest)
         if len(rows) < PIECE:
             break
         start = rows[-1][0] + b"\x00"
-    messages = len(ops)
     ops.extend(refs)
     ops.append(CONVERSATIONS.delete(conversation_id))
     ops.append(BOARD_TABLE.delete(account_id, conversation_id))

@@ -23,15 +23,32 @@ whole batch fails with :class:`StoreFull` to every caller in it, as a failing
 disk fails it with :class:`StoreError`; the store keeps serving reads and later,
 smaller writes. :meth:`LmdbStore.space` says how much is left.
 
+The streams' writes (conversation journals, direct messages: ``schema.LOGGED``)
+are logged first. A commit puts its stream writes in the ``log`` database as a
+few pieces under the commit's number, appended at the end of the tree, so it
+dirties a few pages however many conversations it carries, instead of one leaf
+page of each (which made the synced commit most of the writer's time). Reads in
+this process see them at once: the writer keeps them in memory (``_staged``)
+until they are in place, and every read merges them. A *checkpoint* puts every
+logged write in place, each stream's run of new records as one block
+(``schema.pack_block``: one write per conversation, not one per message), and
+empties the log, in one commit: when the batch holds no stream write (a batch
+of settings, a chat's close), ``CHECKPOINT_SECONDS`` after the first logged
+commit, once ``CHECKPOINT_WRITES`` wait, and on close. An opening puts what the
+log holds in place before anything reads (a kill -9 leaves the log, never half
+of it: each commit is synced and whole). The commit number (``meta`` ``commit``)
+and the followers move at checkpoints: what they are told is in place, for
+readers in other processes too.
+
 Every batch is metered: the bytes of conversation messages and tickets each
 site writes (``schema.USAGE``) are added to the site's total, held in memory
 and written in the same commit, so the count survives a crash exactly as the
 writes it counts; a failed batch takes its bytes back.
 
-Every commit is numbered: the store keeps the count in ``meta`` (``commit``),
-written in the commit it counts, and hands each committed batch, with its
-number, to its followers (``follow``) on the writer thread, right after the
-commit and before the callbacks. A follower must not block (the history index
+Every checkpoint is numbered: the store keeps the count in ``meta``
+(``commit``), written in the commit it counts, and hands the batches it put in
+place, with its number, to its followers (``follow``) on the writer thread,
+right after the commit and before the callbacks. A follower must not block (the history index
 puts the batch on a bounded queue of its own): the chat never waits for it. The
 number lets a follower that fell behind, or was not running, know it and catch
 up from the store.
@@ -66,6 +83,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import lmdb
 
@@ -73,7 +91,20 @@ from engine.errors import ParleyError, Unavailable
 from engine.meters import BATCH_BOUNDS, LATENCY_BOUNDS, Histogram
 from engine.persistence.codec import decode, encode
 from engine.persistence.private import FILE_MODE, make_private, private_dir, write_private
-from engine.persistence.schema import COMMIT_KEY, DATABASES, META, SNAPSHOTS, USAGE, Op
+from engine.persistence.schema import (
+    COMMIT_KEY,
+    DATABASES,
+    LOG,
+    LOGGED,
+    META,
+    SNAPSHOTS,
+    USAGE,
+    Op,
+    block_first,
+    log_ops,
+    log_pieces,
+    packed,
+)
 
 COMPACT_MARK = "compact-pending"  # the data file is rewritten at the next opening
 Done = Callable[[BaseException | None], None]
@@ -82,6 +113,16 @@ Done = Callable[[BaseException | None], None]
 Follower = Callable[[int, list[list[Op]]], None]
 
 log = logging.getLogger("parley.store")
+
+# The streams' log is moved to its places at the first commit with no stream
+# write in it, or this long after the first logged commit, or once it holds this
+# many writes (what it holds is also in memory, for the reads).
+CHECKPOINT_SECONDS = 0.2
+CHECKPOINT_WRITES = 20_000
+# A staged stream write, by database, by stream (its key less the seq): the
+# value, or None for a delete.
+Staged = dict[str, dict[bytes, dict[bytes, bytes | None]]]
+_ABSENT = object()
 
 GROW_STEP = 1 << 30  # the map grows by this much at a time, at most
 DISK_RESERVE = 256 << 20  # free disk the store leaves to everything else
@@ -236,6 +277,18 @@ class LmdbStore:
             self._lock_fd = None
             raise
         self._dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
+        # The streams' log (see the module's notes). The writer thread alone
+        # changes these; the loop reads ``_staged`` (replaced whole, never
+        # emptied in place, by a checkpoint).
+        self._staged: Staged = {}
+        self._unapplied: list[list[Op]] = []  # logged writes not yet in place
+        self._unapplied_writes = 0
+        self._unfollowed: list[list[Op]] = []  # logged commits' writes, for the followers
+        self._logged = False  # the last batch committed was logged, not checkpointed
+        self._checkpoint_due = False
+        self._checkpoint_timer: asyncio.TimerHandle | None = None
+        self._log_number = 0  # the last logged commit's (the log is empty at opening)
+        self.checkpoints = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[list[Op], Done]] = []
@@ -254,10 +307,17 @@ class LmdbStore:
         # Per site: bytes of messages and tickets, committed and in flight.
         self._usage: dict[str, int] = {}
         self._metered: dict[str, int] = {}  # the batch in flight's share of it
-        self.load_usage()
         stored = self.get(META.name, COMMIT_KEY)
         self.commit_number = int(decode(stored)) if stored is not None else 0
         self._followers: list[Follower] = []
+        try:
+            self._recover_log()
+        except BaseException:
+            self.env.close()
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise
+        self.load_usage()
 
     # -- writing -----------------------------------------------------------------
 
@@ -328,12 +388,17 @@ class LmdbStore:
         upgrades) before the loop serves, never while the writer is in use."""
         batch: list[tuple[list[Op], Done]] = [(ops, _ignore)]
         self._meter(batch)
-        error = self._commit(batch)
-        while isinstance(error, StoreFull) and self._grow():
-            error = self._commit(batch)
+        error = self._commit_now(batch)
         if error is not None:
             self._unmeter()
             raise error
+
+    def _commit_now(self, batch: list[tuple[list[Op], Done]]) -> BaseException | None:
+        """A checkpoint on the calling thread, the map grown as it needs."""
+        error = self._commit(batch, checkpoint=True)
+        while isinstance(error, StoreFull) and self._grow():
+            error = self._commit(batch, checkpoint=True)
+        return error
 
     def follow(self, follower: Follower) -> None:
         """Hand every committed batch to ``follower`` from now on (see above)."""
@@ -343,27 +408,123 @@ class LmdbStore:
         if follower in self._followers:
             self._followers.remove(follower)
 
-    def _commit(self, batch: list[tuple[list[Op], Done]]) -> BaseException | None:
-        """Runs on the writer thread: one transaction, one sync, for the batch."""
+    def _commit(
+        self, batch: list[tuple[list[Op], Done]], checkpoint: bool = False
+    ) -> BaseException | None:
+        """Runs on the writer thread: one transaction, one sync, for the batch.
+        The batch's stream writes are logged, unless this commit is a checkpoint
+        (asked for, due, or a batch with no stream writes), which puts them and
+        every logged one in place."""
         dbs = self._dbs
-        number = self.commit_number + 1
+        logged: list[Op] = []
+        checkpoint = checkpoint or self._checkpoint_due
+        checkpoint = checkpoint or self._unapplied_writes >= CHECKPOINT_WRITES
         try:
             with self.env.begin(write=True) as txn:
+                put, delete = txn.put, txn.delete
                 for ops, _done in batch:
-                    for db, key, value in ops:
-                        if value is None:
-                            txn.delete(key, db=dbs[db])
+                    for op in ops:
+                        db, key, value = op
+                        if db in LOGGED:
+                            logged.append(op)  # logged, or put in place below
+                        elif value is None:
+                            delete(key, db=dbs[db])
                         else:
-                            txn.put(key, value, db=dbs[db])
-                txn.put(COMMIT_KEY, encode(number), db=dbs[META.name])
+                            put(key, value, db=dbs[db])
+                if logged and not checkpoint:
+                    log = dbs[LOG]
+                    number = self._log_number = self._log_number + 1
+                    for key, piece in log_pieces(number, logged):
+                        put(key, piece, db=log, append=True)
+                else:
+                    # A checkpoint (a batch with no stream writes is one too):
+                    # the logged writes, then the batch's, in place.
+                    checkpoint = True
+                    self._place(txn, logged)
+                    txn.put(COMMIT_KEY, encode(self.commit_number + 1), db=dbs[META.name])
         except lmdb.MapFullError:
             return StoreFull()
         except lmdb.Error as error:
             return StoreError(f"the store could not write: {error}")
-        self.commit_number = number
+        written = [ops for ops, _done in batch]
+        if not checkpoint:
+            self._logged = True
+            self._stage(logged)
+            self._unapplied.append(logged)
+            self._unapplied_writes += len(logged)
+            self._unfollowed += written
+            return None
+        self._logged = False
+        if self._unapplied:
+            self._unapplied, self._unapplied_writes = [], 0
+            self._staged = {}  # in place now: readers that took the old one read it whole
+            self.checkpoints += 1
+        written = self._unfollowed + written
+        self._unfollowed = []
+        number = self.commit_number = self.commit_number + 1
         for follower in self._followers:
-            follower(number, [ops for ops, _done in batch])
+            follower(number, written)
         return None
+
+    def _place(self, txn: lmdb.Transaction, latest: list[Op]) -> None:
+        """Put the logged writes and then ``latest`` (a checkpoint's own stream
+        writes) in place, each stream's run of new records as one block, and
+        empty the log (writer thread, in a checkpoint's transaction)."""
+        if not self._unapplied and not latest:
+            return
+        dbs = self._dbs
+        ops = [op for ops in self._unapplied for op in ops]
+        ops += latest
+
+        put, delete = txn.put, txn.delete
+        cursors = {db: txn.cursor(db=dbs[db]) for db in LOGGED}
+
+        def greatest(db: str, stream: bytes) -> bytes | None:
+            cursor = cursors[db]
+            above = _above(stream)
+            if above is not None and cursor.set_range(above):
+                if not cursor.prev():
+                    return None
+            elif not cursor.last():
+                return None
+            key = bytes(cursor.key())
+            return key if key.startswith(stream) else None
+
+        for db, key, value in packed(ops, greatest):
+            if value is None:
+                delete(key, db=dbs[db])
+            else:
+                put(key, value, db=dbs[db])
+        if self._unapplied:
+            txn.drop(dbs[LOG], delete=False)
+
+    def _stage(self, ops: list[Op]) -> None:
+        """Make logged writes visible to the reads until they are in place
+        (writer thread, after their commit)."""
+        staged = self._staged
+        for db, key, value in ops:
+            streams = staged.get(db)
+            if streams is None:
+                streams = staged[db] = {}
+            stream = key[:-8]
+            entries = streams.get(stream)
+            if entries is None:
+                entries = streams[stream] = {}
+            entries[key] = value
+
+    def _recover_log(self) -> None:
+        """At opening: put what the log holds in place (the writes of commits a
+        stop or a crash left logged), in one synced commit."""
+        with self.env.begin(db=self._dbs[LOG]) as txn:
+            data = b"".join(bytes(piece) for _key, piece in txn.cursor())
+        if not data:
+            return
+        ops = log_ops(data)
+        self._unapplied, self._unapplied_writes = [ops], len(ops)
+        error = self._commit_now([])
+        if error is not None:
+            raise error
+        log.info("%d stream writes put in place from the log", len(ops))
 
     def _committed(
         self, batch: list[tuple[list[Op], Done]], fut: asyncio.Future[BaseException | None]
@@ -377,6 +538,7 @@ class LmdbStore:
             return
         self._busy = False
         if error is None:
+            self._logged_or_placed()
             self.commits += 1
             self.last_commit_ms = int(time.time() * 1000)
             writes = len(batch) - bool(self._metered)  # not the usage totals
@@ -389,6 +551,37 @@ class LmdbStore:
             done(error)
         if self._pending and not self._flush_scheduled:
             self._flush()
+
+    def _logged_or_placed(self) -> None:
+        """After a commit (loop thread): a logged one has a checkpoint come by
+        CHECKPOINT_SECONDS at the latest; a checkpoint cancels it."""
+        if self._logged:
+            if self._checkpoint_timer is None:
+                assert self._loop is not None
+                self._checkpoint_timer = self._loop.call_later(
+                    CHECKPOINT_SECONDS, self._checkpoint_soon
+                )
+            return
+        self._checkpoint_due = False
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
+
+    def _checkpoint_soon(self) -> None:
+        self._checkpoint_timer = None
+        self._checkpoint_due = True
+        self.write([], _ignore)  # the next commit is the checkpoint, with no other write
+
+    async def checkpoint(self) -> None:
+        """Put every logged write in place now, and wait for it."""
+        self._checkpoint_due = True
+        await self.write_async([])
+
+    @property
+    def due_number(self) -> int:
+        """The number the commits landed so far will be followed under: the
+        last commit's, or the next checkpoint's while some are logged."""
+        return self.commit_number + (1 if self._unapplied or self._unfollowed else 0)
 
     def _unmeter(self) -> None:
         """A batch failed: its bytes were not stored."""
@@ -539,43 +732,115 @@ class LmdbStore:
             await self.write_async([])  # commits after everything queued before it
 
     # -- reading -----------------------------------------------------------------
+    #
+    # A stream's logged writes not yet in place are read from ``_staged``, taken
+    # before the read transaction begins: a checkpoint landing in between is
+    # then seen in one or the other (or both: the same values), never neither.
+
+    def _staged_rows(
+        self, db: str, prefix: bytes, start: bytes | None
+    ) -> list[tuple[bytes, bytes | None]]:
+        """The staged writes of ``db`` under ``prefix`` from ``start`` on, in
+        key order."""
+        streams = self._staged.get(db)
+        if not streams:
+            return []
+        entries = streams.get(prefix)
+        if entries is not None:  # one whole stream: the common case
+            groups = [entries]
+        else:
+            groups = [
+                e for s, e in list(streams.items()) if s.startswith(prefix) or prefix.startswith(s)
+            ]
+        rows = [
+            (key, value)
+            for group in groups
+            for key, value in list(group.items())
+            if key.startswith(prefix) and (start is None or key >= start)
+        ]
+        rows.sort(key=lambda row: row[0])
+        return rows
 
     def get(self, db: str, key: bytes) -> bytes | None:
+        if db in LOGGED and (streams := self._staged.get(db)):
+            value = streams.get(key[:-8], {}).get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value  # type: ignore[return-value]
         with self.env.begin(db=self._dbs[db]) as txn:
             value = txn.get(key)
             return bytes(value) if value is not None else None
 
     def get_many(self, db: str, keys: list[bytes]) -> list[bytes | None]:
         """The values of ``keys`` (None where absent), read in one transaction."""
+        streams = self._staged.get(db) if db in LOGGED else None
         with self.env.begin(db=self._dbs[db]) as txn:
             get = txn.get
-            return [bytes(v) if (v := get(key)) is not None else None for key in keys]
+            out = [bytes(v) if (v := get(key)) is not None else None for key in keys]
+        if streams:
+            for i, key in enumerate(keys):
+                value = streams.get(key[:-8], {}).get(key, _ABSENT)
+                if value is not _ABSENT:
+                    out[i] = cast("bytes | None", value)
+        return out
 
     def scan(
         self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
     ) -> Iterator[tuple[bytes, bytes]]:
         """Yield (key, value) with keys starting with ``prefix``, from ``start`` on."""
+        staged = self._staged_rows(db, prefix, start) if db in LOGGED else []
+        if staged:
+            deletes = sum(value is None for _key, value in staged)
+            stored = self._scan(db, prefix, start, None if limit is None else limit + deletes)
+            merged: dict[bytes, bytes | None] = dict(stored)
+            # A block read here is a checkpoint that landed after the staged
+            # writes were taken: it holds their run of records, so it wins over
+            # them (a delete is never in a run: it stands).
+            covered = [
+                (key[:-8] + first.to_bytes(8, "big"), key)
+                for key, value in stored
+                if (first := block_first(value)) is not None and key >= staged[0][0]
+            ]
+            if covered:
+                staged = [
+                    row
+                    for row in staged
+                    if row[1] is None or not any(low <= row[0] <= high for low, high in covered)
+                ]
+            merged.update(staged)
+            rows: list[tuple[bytes, bytes]] = [
+                (k, v) for k, v in sorted(merged.items()) if v is not None
+            ]
+            return iter(rows[:limit] if limit is not None else rows)
+        return iter(self._scan(db, prefix, start, limit))
+
+    def _scan(
+        self, db: str, prefix: bytes, start: bytes | None, limit: int | None
+    ) -> list[tuple[bytes, bytes]]:
         out: list[tuple[bytes, bytes]] = []
         with self.env.begin(db=self._dbs[db]) as txn:
             cursor = txn.cursor()
             if not cursor.set_range(start if start is not None else prefix):
-                return iter(out)
+                return out
             for key, value in cursor:
                 if not key.startswith(prefix):
                     break
                 out.append((bytes(key), bytes(value)))
                 if limit is not None and len(out) >= limit:
                     break
-        return iter(out)
+        return out
 
     def count(self, db: str, prefix: bytes) -> int:
         """How many keys start with ``prefix`` (keys only: values are not copied).
         Safe from a worker thread: it holds the resize lock."""
+        staged = self._staged_rows(db, prefix, None) if db in LOGGED else []
         n = 0
         with self._resize_lock, self.env.begin(db=self._dbs[db]) as txn:
+            for key, value in staged:  # what the staged writes add or take away
+                there = txn.get(key) is not None
+                n += (value is not None) - there
             cursor = txn.cursor()
             if not cursor.set_range(prefix):
-                return 0
+                return n
             for key in cursor.iternext(keys=True, values=False):
                 if not key.startswith(prefix):
                     break
@@ -584,9 +849,29 @@ class LmdbStore:
 
     def last(self, db: str, prefix: bytes) -> tuple[bytes, bytes] | None:
         """The greatest key starting with ``prefix`` (non-empty), or None: one
-        cursor positioning, whatever the number of keys under the prefix."""
+        cursor positioning, whatever the number of keys under the prefix (and
+        a step back for each staged delete at the end)."""
+        staged = self._staged_rows(db, prefix, None) if db in LOGGED else []
         with self.env.begin(db=self._dbs[db]) as txn:
-            return _last_under(txn, prefix)
+            if not staged:
+                return _last_under(txn, prefix)
+            deleted = {key for key, value in staged if value is None}
+            stored = _last_under(txn, prefix)
+            if stored is not None and stored[0] in deleted:
+                cursor = txn.cursor()
+                cursor.set_key(stored[0])
+                stored = None
+                while cursor.prev():
+                    key = bytes(cursor.key())
+                    if not key.startswith(prefix):
+                        break
+                    if key not in deleted:
+                        stored = (key, bytes(cursor.value()))
+                        break
+        live = [(key, value) for key, value in staged if value is not None]
+        if live and (stored is None or live[-1][0] >= stored[0]):
+            return live[-1]
+        return stored
 
     @property
     def reading(self) -> threading.Lock:
@@ -608,6 +893,7 @@ class LmdbStore:
         info = self.env.info()
         return {
             "commits": self.commits,
+            "checkpoints": self.checkpoints,
             "writes": self.writes,
             "map_size": info["map_size"],
             "last_pgno": info["last_pgno"],
@@ -616,6 +902,13 @@ class LmdbStore:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
+        if self._unapplied:  # so that the next opening has nothing to put in place
+            error = self._commit_now([])
+            if error is not None:
+                log.warning("the log stays for the next opening: %s", error)
         self.env.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)

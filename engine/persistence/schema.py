@@ -28,9 +28,25 @@ internal       <pair id> 0x00 seq8              a direct message (DirectRecords)
 ============== ================================ ===================================
 
 Written by the Conversation actor (journal) and the InternalChat actor, a pair id
-being ``<lower operator id>~<higher>``. A resent client id is recognised from
-the stream's last records (the journal's window), so no index is kept beside
-them.
+being ``<lower operator id>~<higher>``. A key may instead hold a *block*: the
+records of a run put in place together, under the key of the last of them
+(:func:`pack_block`: 0x01, then seq8, length (4 bytes) and record for each).
+Readers go through :meth:`StreamTable.read` or :func:`stream_records`; a
+stream's rows are deleted as a scan gives them.
+
+============== ================================ ===================================
+log            <commit number8> <piece2>        the stream writes of a commit not
+                                                yet in place: (database index
+                                                1 byte, key length 2, value length
+                                                4 or 0xffffffff for a delete, key,
+                                                value)..., cut in pieces of at most
+                                                1,900 bytes (``lmdb_store.py``
+                                                writes it and empties it at each
+                                                checkpoint)
+============== ================================ ===================================
+
+A resent client id is recognised from the stream's last records (the journal's
+window), so no index is kept beside them.
 
 Chat state
 
@@ -90,9 +106,9 @@ usage          <site id>                        *raw* 8 bytes big-endian: the by
                                                 kept by the store's writer in the
                                                 commit of the writes it counts
 meta           ``schema``                       the schema version, an int (upgrade)
-               ``commit``                       the number of the last commit, an
-                                                int: written by the store in every
-                                                commit (the history index's mark)
+               ``commit``                       the number of the last checkpoint,
+                                                an int: written by the store in
+                                                each (the history index's mark)
                ``demo``                         the demo's ids (control/runner.py)
 ============== ================================ ===================================
 
@@ -153,7 +169,9 @@ tickets once (a scan of the journal and the tickets, in pieces of 10,000 records
 before anything is served, and records version 3. 4 adds ``requests`` (nothing
 to convert); the delivery databases (``outbox``, ``mailcfg``, ``webhooks``) and
 ``audit``, ``erased`` and ``mailmarks`` came in version 4's time, new
-databases that need nothing converted. A store of a newer version is refused.
+databases that need nothing converted. 5 adds ``log`` and blocks in the streams
+(nothing to convert: a record alone reads as before; an older Parley, which would
+misread a block, refuses it). A store of a newer version is refused.
 (Version 1 also declared a
 ``visitors`` database that nothing wrote: a visitor's record is its actor
 snapshot. It is no longer opened.)
@@ -161,6 +179,7 @@ snapshot. It is no longer opened.)
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
@@ -169,7 +188,7 @@ from engine.persistence.codec import SEP, decode, encode, journal_key, journal_p
 
 Op = tuple[str, bytes, bytes | None]  # (database, key, value or None to delete)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Reader(Protocol):
@@ -191,9 +210,86 @@ class Reader(Protocol):
 # -- streams ----------------------------------------------------------------------
 
 
+# A run of a stream's records put in place together (a checkpoint of the log)
+# is one block under the key of its last: 0x01, then for each record its seq8,
+# its length (4 bytes) and the record. A record alone starts with "{".
+_BLOCK = 0x01
+_ENTRY = struct.Struct(">QI")
+
+
+def pack_block(records: list[tuple[int, bytes]]) -> bytes:
+    """One block of ``(seq, record)`` in seq order."""
+    entry = _ENTRY.pack
+    parts = [b"\x01"]
+    for seq, record in records:
+        parts += (entry(seq, len(record)), record)
+    return b"".join(parts)
+
+
+def block_first(value: bytes) -> int | None:
+    """The first seq a block holds (None for a record alone)."""
+    if value[:1] != b"\x01":
+        return None
+    return int(_ENTRY.unpack_from(value, 1)[0])
+
+
+def stream_records(key: bytes, value: bytes) -> list[tuple[int, bytes]]:
+    """The ``(seq, record)`` a stream row holds: one, or a block's."""
+    if not value or value[0] != _BLOCK:
+        return [(seq_of(key), value)]
+    out: list[tuple[int, bytes]] = []
+    at, size, unpack = 1, _ENTRY.size, _ENTRY.unpack_from
+    while at < len(value):
+        seq, length = unpack(value, at)
+        at += size
+        out.append((seq, value[at : at + length]))
+        at += length
+    return out
+
+
+def _block_count(value: bytes) -> int:
+    if not value or value[0] != _BLOCK:
+        return 1
+    n, at, size, unpack = 0, 1, _ENTRY.size, _ENTRY.unpack_from
+    while at < len(value):
+        at += size + unpack(value, at)[1]
+        n += 1
+    return n
+
+
+def packed(ops: list[Op], last_in_place: Callable[[str, bytes], bytes | None]) -> list[Op]:
+    """``ops`` (logged stream writes, in order) with each stream's run of new
+    records made one block: the writes a checkpoint makes. A run with a delete,
+    a rewrite, or a seq not above what is in place is written as it is.
+    ``last_in_place(db, stream prefix)`` is the stream's greatest key."""
+    runs: dict[tuple[str, bytes], list[Op]] = {}
+    for op in ops:
+        key = op[1]
+        run = runs.get((op[0], key[:-8]))
+        if run is None:
+            runs[(op[0], key[:-8])] = [op]
+        else:
+            run.append(op)
+    out: list[Op] = []
+    for (db, stream), run in runs.items():
+        if len(run) > 1 and all(
+            value is not None and (i == 0 or key > run[i - 1][1])
+            for i, (_db, key, value) in enumerate(run)
+        ):
+            stored = last_in_place(db, stream)
+            if stored is None or stored < run[0][1]:
+                block = pack_block([(seq_of(key), value) for _db, key, value in run])  # type: ignore[misc]
+                out.append((db, run[-1][1], block))
+                continue
+        out.extend(run)
+    return out
+
+
 class StreamTable:
-    """A sequenced stream database: ``<stream> 0x00 seq8`` -> record. ``prefix``
-    is :func:`journal_prefix` of the stream (its writer keeps it)."""
+    """A sequenced stream database: ``<stream> 0x00 seq8`` -> record, or a
+    block of records under its last one's key (:func:`pack_block`). ``prefix``
+    is :func:`journal_prefix` of the stream (its writer keeps it). Read it with
+    :meth:`read` (or :func:`stream_records` for rows scanned), never by key."""
 
     __slots__ = ("records",)
 
@@ -217,17 +313,84 @@ class StreamTable:
             self.records,
             journal_prefix(stream),
             start=journal_key(stream, max(0, after_seq) + 1),
-            limit=limit,
+            limit=limit,  # each row holds one record at least
         )
-        return [value for _key, value in rows]
+        out: list[bytes] = []
+        for key, value in rows:
+            if value[:1] != b"\x01":
+                out.append(value)
+            else:
+                out += (record for seq, record in stream_records(key, value) if seq > after_seq)
+            if len(out) >= limit:
+                return out[:limit]
+        return out
 
     def count(self, store: Reader, prefix: str) -> int:
-        """Records of every stream whose id starts with ``prefix``."""
-        return store.count(self.records, prefix.encode())
+        """Records of every stream whose id starts with ``prefix`` (each row
+        read: for a worker thread)."""
+        n, start, piece = 0, None, 10_000
+        while True:
+            rows = list(store.scan(self.records, prefix.encode(), start=start, limit=piece))
+            n += sum(_block_count(value) for _key, value in rows)
+            if len(rows) < piece:
+                return n
+            start = rows[-1][0] + b"\x00"
 
 
 CONVERSATION_JOURNAL = StreamTable("journal")
 DIRECT_JOURNAL = StreamTable("internal")
+
+
+# -- the streams' log ------------------------------------------------------------------
+
+# The streams' writes are logged first (``lmdb_store.py``): a commit puts them in
+# ``log`` as a few pieces under its number, and a later checkpoint moves them to
+# their places. The streams' databases, by their index in a logged write:
+LOGGED = (CONVERSATION_JOURNAL.records, DIRECT_JOURNAL.records)
+LOG = "log"
+LOG_PIECE = 1900  # bytes a piece holds at most: a piece fits in a page, never overflows
+_LOG_HEAD = struct.Struct(">BHI")  # database index, key length, value length
+_DELETED = 0xFFFFFFFF  # value length of a delete
+
+
+def log_pieces(number: int, ops: list[Op]) -> list[tuple[bytes, bytes]]:
+    """The log's records for the logged writes ``ops`` of commit ``number``:
+    ``number8 piece2`` -> a part of the writes, one after another as (head, key,
+    value), cut in pieces of at most LOG_PIECE bytes."""
+    head, index = _LOG_HEAD.pack, LOGGED.index
+    parts: list[bytes] = []
+    for db, key, value in ops:
+        if value is None:
+            parts += (head(index(db), len(key), _DELETED), key)
+        else:
+            parts += (head(index(db), len(key), len(value)), key, value)
+    data = b"".join(parts)
+    prefix = number.to_bytes(8, "big")
+    return [
+        (prefix + n.to_bytes(2, "big"), data[at : at + LOG_PIECE])
+        for n, at in enumerate(range(0, len(data), LOG_PIECE))
+    ]
+
+
+def log_number(key: bytes) -> int:
+    return int.from_bytes(key[:8], "big")
+
+
+def log_ops(data: bytes) -> list[Op]:
+    """The writes of one commit's log records, joined in key order."""
+    ops: list[Op] = []
+    at, size, unpack = 0, _LOG_HEAD.size, _LOG_HEAD.unpack_from
+    while at < len(data):
+        index, key_len, value_len = unpack(data, at)
+        at += size
+        key = data[at : at + key_len]
+        at += key_len
+        if value_len == _DELETED:
+            ops.append((LOGGED[index], key, None))
+        else:
+            ops.append((LOGGED[index], key, data[at : at + value_len]))
+            at += value_len
+    return ops
 
 
 # -- documents under an id ----------------------------------------------------------
@@ -735,6 +898,7 @@ FILE_REFS = FileRefs()
 DATABASES = (
     CONVERSATION_JOURNAL.records,
     DIRECT_JOURNAL.records,
+    LOG,
     SNAPSHOTS.name,
     ACCOUNTS.name,
     SITES.name,
@@ -792,7 +956,9 @@ def upgrade(store: Reader, write_now: Callable[[list[Op]], None]) -> int:
         )
     if version == SCHEMA_VERSION:
         return 0
-    counted = len(backfill_usage(store, write_now))  # before usage was metered
+    counted = 0
+    if version is None or version < 3:  # before usage was metered
+        counted = len(backfill_usage(store, write_now))
     write_now([META.put("schema", SCHEMA_VERSION)])
     return counted
 
@@ -805,7 +971,17 @@ def backfill_usage(store: Reader, write_now: Callable[[list[Op]], None]) -> dict
         start: bytes | None = None
         while True:
             rows = list(store.scan(db, start=start, limit=BACKFILL_BATCH))
-            USAGE.measure([(db, key, value) for key, value in rows], totals)
+            if db == CONVERSATION_JOURNAL.records:  # each record as it was written
+                USAGE.measure(
+                    [
+                        (db, key[:-8] + seq.to_bytes(8, "big"), record)
+                        for key, value in rows
+                        for seq, record in stream_records(key, value)
+                    ],
+                    totals,
+                )
+            else:
+                USAGE.measure([(db, key, value) for key, value in rows], totals)
             if len(rows) < BACKFILL_BATCH:
                 break
             start = rows[-1][0] + b"\x00"  # just after the last key read

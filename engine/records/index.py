@@ -65,6 +65,7 @@ from engine.persistence.schema import (
     META,
     SITES,
     ConversationDoc,
+    stream_records,
 )
 from engine.records import rollups
 from engine.records.queries import BREAK, SLOT_BITS, text_rowid
@@ -572,9 +573,10 @@ def apply_touched(store: Source, w: Writer, convs: Iterable[str]) -> int:
             continue
         if raw is not None:
             w.doc(conv, raw, number)
-        if rows:
-            journal[conv] = orjson.loads(b"[" + b",".join(v for _k, v in rows) + b"]")
-            read += len(rows)
+        records = [r for k, v in rows for seq, r in stream_records(k, v) if seq > after]
+        if records:
+            journal[conv] = orjson.loads(b"[" + b",".join(records) + b"]")
+            read += len(records)
     w.journals(journal)
     return read
 
@@ -629,7 +631,15 @@ def catch_up(store: Source, w: Writer, progress: Callable[[int], None] | None = 
                     )
                 if not rows:
                     break
-                w.messages(conv, [orjson.loads(value) for _key, value in rows])
+                w.messages(
+                    conv,
+                    [
+                        orjson.loads(record)
+                        for key, value in rows
+                        for seq, record in stream_records(key, value)
+                        if seq > have
+                    ],
+                )
                 have = w.last_seq(conv)
         w.conn.execute("COMMIT")
         seen += len(docs)

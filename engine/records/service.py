@@ -151,7 +151,7 @@ class HistoryIndex:
 
     def wait_current(self, timeout: float = 30.0) -> bool:
         """Block until the index holds every commit the store had at the call."""
-        return self.wait_until(self.store.commit_number, timeout)
+        return self.wait_until(self.store.due_number, timeout)
 
     # -- following the store -----------------------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest
 
 from engine.persistence import DataDirLocked, LmdbStore, StoreFull
 from engine.persistence.codec import journal_key, journal_prefix, seq_of
+from engine.persistence.schema import CONVERSATION_JOURNAL
 
 
 async def test_writes_in_one_loop_iteration_share_one_commit(tmp_path: Path) -> None:
@@ -123,7 +124,7 @@ async def test_a_full_map_grows_and_the_batch_goes_through(tmp_path: Path) -> No
         await store.drain()
         assert done == [None]
         assert store.grown >= 2 and store.commits == 1  # one commit, after the growth
-        assert len(list(store.scan("journal"))) == 600
+        assert CONVERSATION_JOURNAL.count(store, "c") == 600
         after = store.space()
         assert after.map_size > before.map_size >= 256 * 1024
         assert after.used > 600 * 4000 and after.left > 0
@@ -132,7 +133,7 @@ async def test_a_full_map_grows_and_the_batch_goes_through(tmp_path: Path) -> No
     # The grown map is kept: reopened with the old size, everything reads back.
     again = LmdbStore(tmp_path, map_size=256 * 1024)
     try:
-        assert len(list(again.scan("journal"))) == 600
+        assert CONVERSATION_JOURNAL.count(again, "c") == 600
     finally:
         again.close()
 
