@@ -87,6 +87,12 @@ class ServeSettings:
     visitor_messages_per_hour: int = _setting(
         600, "Messages one visitor may send in an hour (0: no limit)", 0
     )
+    message_backlog: int = _setting(
+        20_000,
+        "Messages accepted and not yet stored, all chats together, past which new ones "
+        "are refused 'overloaded' (0: no bound)",
+        0,
+    )
     visitor_rate: float = _setting(
         20.0, "Frames per second a visitor connection may send, sustained", 0.1
     )

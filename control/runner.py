@@ -43,6 +43,7 @@ from edge.server import Edge
 from engine.app import Engine
 from engine.chat import ids
 from engine.chat.directory import SERVER_ACCOUNT
+from engine.chat.journal import BACKLOG
 from engine.chat.limits import Limits
 from engine.chat.permissions import SERVER_ADMIN
 from engine.delivery.settings import RetryPolicy
@@ -84,6 +85,7 @@ class ServeConfig:
     limits: Limits = field(default_factory=Limits)  # site quotas, visitor budgets
     idle_seconds: float = 300.0
     stream_backlog: int = 100_000  # unsent events on a gRPC stream before it is ended
+    message_backlog: int = BACKLOG  # accepted, unstored messages before "overloaded"
     tls_cert: Path | None = None  # PEM certificate chain for the gRPC port
     tls_key: Path | None = None  # its PEM private key
     grace_seconds: float = 30.0  # an operator whose session dropped is offline after this
@@ -113,6 +115,8 @@ class ServeConfig:
             raise ValueError("idle seconds must be positive")
         if self.grace_seconds < 0 or self.abandon_seconds < 0:
             raise ValueError("grace and abandon seconds must be >= 0")
+        if self.message_backlog < 0:
+            raise ValueError("message backlog must be >= 0 (0: no bound)")
         if self.stream_backlog < 10:
             raise ValueError("stream backlog must be at least 10 events")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -337,6 +341,7 @@ class Parley:
             abandon_seconds=config.abandon_seconds,
             password_hasher=config.password_hasher,
             history=config.history,
+            backlog=config.message_backlog,
         )
         # Both ports are bound before the owner is written (see the docstring);
         # the gRPC server is bound here and serves from start() below.

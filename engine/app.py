@@ -23,7 +23,7 @@ from engine.chat.directory import Directory
 from engine.chat.events import CommandFailed, DirectMessage, MessageEvent
 from engine.chat.hashing import PASSWORD_HASHER
 from engine.chat.internal import InternalChat
-from engine.chat.journal import DIRECT, MESSAGES
+from engine.chat.journal import BACKLOG, DIRECT, MESSAGES, Backlog
 from engine.chat.kinds import (
     BOARD,
     CONVERSATION,
@@ -82,6 +82,7 @@ class Engine:
         password_hasher: PasswordHasher | None = None,  # tests pass a cheap one
         history: bool = True,  # follow the store with the history index (benchmarks: off)
         delivery: RetryPolicy | None = None,  # the outbox's retries (engine/delivery/)
+        backlog: int = BACKLOG,  # messages accepted and not yet stored, before "overloaded"
     ) -> None:
         # An operator whose last session dropped is offline after grace_seconds;
         # a waiting visitor gone for abandon_seconds has abandoned the chat.
@@ -113,6 +114,9 @@ class Engine:
         self.clock = clock or LoopClock()
         self.connections = Connections()  # counted by the front ends
         self.meters = Meters()  # counted as the engine works (engine/meters.py)
+        # Messages accepted and not yet stored, every chat's together: past
+        # ``backlog`` a client's new one is refused "overloaded" (journal.py).
+        self.backlog = Backlog(backlog)
         self.started_at = 0.0  # on the clock, set by start()
         self.stopping = False  # a stop has begun (set by whoever stops the server)
         self.directory = Directory(self.store, password_hasher or PASSWORD_HASHER)

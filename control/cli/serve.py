@@ -146,6 +146,7 @@ def serve_config(settings: ServeSettings) -> Any:
         grace_seconds=settings.grace_seconds,
         abandon_seconds=settings.abandon_seconds,
         history=settings.history,
+        message_backlog=settings.message_backlog,
         edge=EdgeConfig(
             host=settings.host,
             port=settings.http_port,

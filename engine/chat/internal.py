@@ -11,11 +11,11 @@ session of both operators (through their operator actors), the sender's included
 from __future__ import annotations
 
 from engine.chat.events import DirectMessage
-from engine.chat.journal import DIRECT, Journal
+from engine.chat.journal import DIRECT, WAITING_POSTS, Journal
 from engine.chat.kinds import OPERATOR
 from engine.chat.messages import DirectCommitted, InternalCommand, NotifySessions, SendDirect
 from engine.chat.services import ChatServices, Context
-from engine.errors import InvalidArgument
+from engine.errors import InvalidArgument, Unavailable
 from engine.runtime import Actor, unhandled
 
 
@@ -29,7 +29,7 @@ class InternalChat(Actor[InternalCommand, ChatServices]):
         self.journal = Journal(key, DIRECT, DirectCommitted)
 
     def started(self, ctx: Context) -> None:
-        self.journal.open(ctx.services.store)
+        self.journal.open(ctx.services.store, ctx.services.backlog)
 
     def can_passivate(self) -> bool:
         return self.journal.idle
@@ -39,6 +39,9 @@ class InternalChat(Actor[InternalCommand, ChatServices]):
             case SendDirect(from_id, name, to_id, cid, text):
                 if pair_id(from_id, to_id) != self.id:
                     raise InvalidArgument("invalid_argument", "not this pair's chat")
+                if self.journal.crowded(cid, WAITING_POSTS):
+                    # As a conversation's post: refused before anything is done.
+                    raise Unavailable("overloaded", "the server is busy; resend later")
                 draft = DirectMessage(self.id, 0, from_id, name, to_id, text, cid, 0)
                 return self.journal.append(
                     draft, ctx, answer=True, on_committed=self._delivered, tag=ctx

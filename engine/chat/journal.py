@@ -26,9 +26,16 @@ record (a second write per message that measurably slowed every commit).
 Backlog. The actor drains its mailbox into the buffer as fast as messages
 come, so the mailbox's bound never holds back a store that falls behind: the
 buffer would take all memory. ``crowded`` says when a client's new draft would
-wait past a bound (``WAITING_POSTS``); its owner refuses it ``overloaded``
-(retryable) before anything of it is done, stored or acknowledged. Notices are
-never refused.
+wait past a bound: behind ``WAITING_POSTS`` of its stream, or behind
+``BACKLOG`` unstored drafts of every stream of the engine together (a
+:class:`Backlog`, shared by the engine's journals: with many chats the first
+bound alone lets the whole backlog grow to chats x ``WAITING_POSTS``). Its
+owner refuses it ``overloaded`` (retryable) before anything of it is done,
+stored or acknowledged. Notices are never refused, but they are counted. The
+sessions read the same count and refuse a client's message while it is full,
+before any actor runs (``engine/chat/sessions/``): the cheap place, so the
+excess costs little of the capacity; the check here catches what arrived
+together.
 
 Activation reads the last key and the records of the window, whatever the
 stream's length.
@@ -69,6 +76,57 @@ log = logging.getLogger("parley.journal")
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
 WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
+BACKLOG = 20_000  # drafts accepted and not yet stored, all streams of an engine together
+
+
+class Backlog:
+    """The drafts accepted and not yet stored (buffered or being written), over
+    every journal of one engine, and the bound past which a client's new draft
+    is refused (``limit``; 0: none). Each stream's share is kept too, so a
+    journal made again (its actor restarted after a failure, once the failed
+    one's write has landed) drops what its predecessor left counted."""
+
+    __slots__ = ("limit", "waiting", "_streams")
+
+    def __init__(self, limit: int = BACKLOG) -> None:
+        if limit < 0:
+            raise ValueError("the backlog's limit must be >= 0 (0: none)")
+        self.limit = limit
+        self.waiting = 0
+        self._streams: dict[str, int] = {}
+
+    @property
+    def full(self) -> bool:
+        return 0 < self.limit <= self.waiting
+
+    def add(self, stream: str) -> None:
+        self.waiting += 1
+        streams = self._streams
+        streams[stream] = streams.get(stream, 0) + 1
+
+    def remove(self, stream: str, n: int) -> None:
+        streams = self._streams
+        left = streams.get(stream, 0) - n
+        if left > 0:
+            streams[stream] = left
+        else:
+            streams.pop(stream, None)
+        self.waiting -= n
+
+    def forget(self, stream: str) -> None:
+        """A stream's journal starts afresh: nothing of it waits any more."""
+        self.waiting -= self._streams.pop(stream, 0)
+
+    def of(self, stream: str) -> int:
+        return self._streams.get(stream, 0)
+
+
+def _compact(data: bytes) -> bytes:
+    """A copy of ``data`` its own size. orjson's output keeps the 4 KiB block it
+    was written into, however short the document: a record waits in its write
+    until the commit (with thousands waiting at overload, 4 KiB each was most
+    of the backlog's memory), so it is copied into a block of its size."""
+    return bytes(memoryview(data))
 
 
 class Record(Protocol):
@@ -125,7 +183,7 @@ class MessageRecords(RecordKind[MessageEvent]):
             doc["f"] = list(record.attachment)
         if record.notice:
             doc["o"] = record.notice
-        return orjson.dumps(doc)
+        return _compact(orjson.dumps(doc))
 
     def decode(self, stream: str, data: bytes) -> MessageEvent:
         d = orjson.loads(data)
@@ -157,16 +215,18 @@ class DirectRecords(RecordKind[DirectMessage]):
     table = DIRECT_JOURNAL
 
     def encode(self, record: DirectMessage) -> bytes:
-        return orjson.dumps(
-            {
-                "s": record.seq,
-                "f": record.from_id,
-                "n": record.from_name,
-                "to": record.to_id,
-                "t": record.text,
-                "c": record.client_msg_id,
-                "ts": record.sent_at_ms,
-            }
+        return _compact(
+            orjson.dumps(
+                {
+                    "s": record.seq,
+                    "f": record.from_id,
+                    "n": record.from_name,
+                    "to": record.to_id,
+                    "t": record.text,
+                    "c": record.client_msg_id,
+                    "ts": record.sent_at_ms,
+                }
+            )
         )
 
     def decode(self, stream: str, data: bytes) -> DirectMessage:
@@ -253,11 +313,16 @@ class Journal(Generic[R]):
         self._buffer: list[_Entry[R]] = []
         self._inflight: list[_Entry[R]] | None = None
         self._replays = 0  # replays still running
+        self._backlog = Backlog(0)  # the engine's, from ``open``
 
-    def open(self, store: Reader) -> None:
+    def open(self, store: Reader, backlog: Backlog | None = None) -> None:
         """Recover on activation: the last seq, from the last key, and the window
-        of recent client ids, from the records at the end."""
+        of recent client ids, from the records at the end. ``backlog``: the
+        engine's count of unstored drafts (none: this journal's own, unbounded)."""
         self._store = store
+        if backlog is not None:
+            backlog.forget(self.stream)  # a failed predecessor's drafts are gone
+            self._backlog = backlog
         last = self.last_seq = self.kind.table.last_seq(store, self.stream)
         size = self._recent_max
         if last:
@@ -277,8 +342,11 @@ class Journal(Generic[R]):
 
     def crowded(self, cid: str, limit: int) -> bool:
         """Whether a new draft with client id ``cid`` would wait behind ``limit``
-        others; a resend of a pending or recent id never does (it writes nothing)."""
-        return len(self._buffer) >= limit and cid not in self._pending and cid not in self._recent
+        others of this stream, or the engine's backlog is full; a resend of a
+        pending or recent id never is (it writes nothing)."""
+        if len(self._buffer) < limit and not self._backlog.full:
+            return False
+        return cid not in self._pending and cid not in self._recent
 
     # -- client ids ---------------------------------------------------------------
 
@@ -338,6 +406,7 @@ class Journal(Generic[R]):
         if cid:
             self._pending[cid] = entry
         self._buffer.append(entry)
+        self._backlog.add(self.stream)
         if self._inflight is None:
             self._flush(ctx)
         return None
@@ -368,6 +437,7 @@ class Journal(Generic[R]):
         entries = self._inflight
         if entries is None:
             return
+        self._backlog.remove(self.stream, len(entries))
         if error is not None:
             log.warning("stream %s: write failed: %r", self.stream, error)
             for entry in entries:

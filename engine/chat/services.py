@@ -16,6 +16,7 @@ from engine.runtime import Context as RuntimeContext
 
 if TYPE_CHECKING:
     from engine.chat.directory import Directory
+    from engine.chat.journal import Backlog
     from engine.delivery.outbox import Deliveries
     from engine.meters import Meters
     from engine.persistence.lmdb_store import LmdbStore
@@ -47,6 +48,12 @@ class ChatServices(Protocol):
     @property
     def abandon_seconds(self) -> float:
         """A waiting visitor gone this long has abandoned the chat."""
+        ...
+
+    @property
+    def backlog(self) -> Backlog:
+        """Messages accepted and not yet stored, over every journal (its bound
+        refuses clients' new messages ``overloaded``; engine/chat/journal.py)."""
         ...
 
     @property

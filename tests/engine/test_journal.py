@@ -16,7 +16,7 @@ from engine.app import Engine
 from engine.chat import journal as journal_module
 from engine.chat.conversation import _CatchingUp
 from engine.chat.events import Ack, Closed, MessageEvent, Typing
-from engine.chat.journal import MESSAGES, RECENT_CIDS, Journal, ReplayPage
+from engine.chat.journal import MESSAGES, RECENT_CIDS, Backlog, Journal, ReplayPage
 from engine.chat.messages import (
     CloseConversation,
     Committed,
@@ -363,3 +363,48 @@ async def test_after_a_restart_a_resend_keeps_its_seq(tmp_path: Path) -> None:
         assert vsink.of(Ack)[0].seq == 1
     finally:
         await engine.close()
+
+
+def test_a_record_waiting_for_its_write_takes_about_its_size() -> None:
+    """An encoded record waits in its write until the commit (thousands of them
+    at overload): it must hold a block of its own size, not the 4 KiB its
+    encoder wrote it into."""
+    import tracemalloc
+
+    drafts = [
+        MessageEvent(
+            "c1", n, "visitor", "v1", "Bob", "Hello, a question about my order", f"m{n}", 1
+        )
+        for n in range(1_000)
+    ]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        records = [MESSAGES.encode(d) for d in drafts]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    size = max(len(r) for r in records)
+    assert held < len(records) * (size + 200), (held, size)
+
+
+def test_the_backlog_counts_each_stream_and_forgets_a_restarted_ones(tmp_path: Path) -> None:
+    """The engine's count of unstored drafts: each stream's share; a journal
+    opened again for a stream (its actor restarted after a failure) drops what
+    its predecessor left counted, so the bound never fills with ghosts."""
+    backlog = Backlog(3)
+    backlog.add("a")
+    backlog.add("a")
+    backlog.add("b")
+    assert backlog.waiting == 3 and backlog.full
+    backlog.remove("a", 1)
+    assert (backlog.waiting, backlog.of("a"), backlog.full) == (2, 1, False)
+    store = LmdbStore(tmp_path)
+    try:
+        Journal("a", MESSAGES, Committed).open(store, backlog)
+        assert (backlog.waiting, backlog.of("a"), backlog.of("b")) == (1, 0, 1)
+    finally:
+        store.close()
+    assert not Backlog(0).full  # 0: no bound
+    with pytest.raises(ValueError):
+        Backlog(-1)

@@ -19,6 +19,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from control.runner import Parley, ServeConfig
 from control.stubs import Stubs
 from edge.config import EdgeConfig
+from engine.chat.journal import BACKLOG
 from engine.chat.limits import Limits
 from engine.delivery.settings import RetryPolicy
 from engine.runtime import Clock
@@ -39,6 +40,7 @@ async def running(
     limits: Limits | None = None,
     history: bool = True,
     delivery: RetryPolicy | None = None,
+    message_backlog: int = BACKLOG,
     **edge: Any,
 ) -> AsyncIterator[Parley]:
     config = ServeConfig(
@@ -55,6 +57,7 @@ async def running(
         password_hasher=password_hasher,
         history=history,
         delivery=delivery,
+        message_backlog=message_backlog,
     )
     app = Parley(config)
     await app.start()

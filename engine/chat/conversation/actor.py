@@ -55,7 +55,7 @@ class Conversation(Actor[ConversationCommand | StatusDone, ChatServices]):
         self.chat = ConversationState(key)
 
     def started(self, ctx: Context) -> None:
-        self.chat.recover(ctx.services.store)
+        self.chat.recover(ctx.services.store, ctx.services.backlog)
 
     def can_passivate(self) -> bool:
         # A closed chat rests as soon as it is idle (its last subscriber gone,

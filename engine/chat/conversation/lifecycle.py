@@ -100,8 +100,10 @@ def post(chat: ConversationState, post: Post, ctx: Context) -> int | None:
     stored client id gets its original seq, stored once."""
     info = chat.require()
     if chat.journal.crowded(post.client_msg_id, WAITING_POSTS):
-        # The store is far behind: refused before anything is done, so memory
-        # stays bounded and the client resends later (as an edge's full link).
+        # The store is far behind (1,000 of this chat's, or the engine's
+        # backlog of every chat's, wait): refused before anything is done, so
+        # memory stays bounded and the client resends later (as an edge's
+        # full link).
         raise Unavailable("overloaded", "the server is busy; resend later")
     if post.author_kind == "visitor":
         if chat.status == "closed":

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from engine.chat.conversation.subscribers import Subscribers
 from engine.chat.events import ChatCard, MessageEvent
-from engine.chat.journal import MESSAGES, Journal
+from engine.chat.journal import MESSAGES, Backlog, Journal
 from engine.chat.kinds import BOARD
 from engine.chat.messages import (
     CardChanged,
@@ -78,10 +78,11 @@ class ConversationState:
 
     # -- the record -----------------------------------------------------------------
 
-    def recover(self, store: Reader) -> None:
+    def recover(self, store: Reader, backlog: Backlog | None = None) -> None:
         """On activation: the journal's last seq (one read, whatever the length)
-        and the record, if the conversation was started."""
-        self.journal.open(store)
+        and the record, if the conversation was started. ``backlog``: the
+        engine's count of unstored messages."""
+        self.journal.open(store, backlog)
         doc = CONVERSATIONS.get(store, self.id)
         if doc is None:
             return

@@ -37,6 +37,14 @@ TEXT_ERRORS = {
 }
 
 
+def overloaded(client_msg_id: str, conversation_id: str = "") -> CommandFailed:
+    """A message refused because the server is behind: retryable, with the
+    same words wherever it is refused (a full mailbox, a full backlog)."""
+    return CommandFailed(
+        "overloaded", "the server is busy; resend later", True, client_msg_id, conversation_id
+    )
+
+
 def failure(
     error: BaseException, client_msg_id: str = "", conversation_id: str = ""
 ) -> CommandFailed:
@@ -46,9 +54,7 @@ def failure(
             error.code, error.message, error.retryable, client_msg_id, conversation_id
         )
     if isinstance(error, MailboxFull):
-        return CommandFailed(
-            "overloaded", "the server is busy; resend later", True, client_msg_id, conversation_id
-        )
+        return overloaded(client_msg_id, conversation_id)
     if isinstance(error, AskTimeout):
         return CommandFailed(
             "unavailable",

@@ -63,6 +63,7 @@ from engine.chat.sessions.common import (
     TEXT_ERRORS,
     after_hello,
     failure,
+    overloaded,
 )
 from engine.chat.visibility import (
     CONVERSATION_ID,
@@ -320,6 +321,10 @@ class OperatorSession:
             return
         sink = self.sink
         meters = self.engine.meters
+        if self.engine.backlog.full:  # refused before any actor runs (visitor.py)
+            meters.refused("overloaded")
+            sink.push(overloaded(client_msg_id, conversation_id))
+            return
 
         def acked(seq: Any, error: BaseException | None) -> None:
             if error is None:

@@ -69,6 +69,7 @@ from engine.chat.sessions.common import (
     TEXT_ERRORS,
     after_hello,
     failure,
+    overloaded,
 )
 from engine.chat.widget_look import widget_doc
 from engine.delivery import transcripts
@@ -419,6 +420,13 @@ class VisitorSession:
         code = policies.check_client_msg_id(client_msg_id) or policies.check_text(text)
         if code is not None:
             self.sink.push(CommandFailed(code, TEXT_ERRORS[code], False, client_msg_id))
+            return
+        if self.engine.backlog.full:
+            # The engine's backlog is full: refused here, before the budget is
+            # spent or an actor runs (the chat would refuse it as well; this is
+            # the cheap place, so the excess costs little of the capacity).
+            self.engine.meters.refused("overloaded")
+            self.sink.push(overloaded(client_msg_id, self.conversation_id))
             return
         self._spend_and_open(client_msg_id, text, False)
 
