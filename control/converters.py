@@ -11,6 +11,7 @@ from ua_parser import parse as ua_parse
 from engine.chat import commands
 from engine.chat.commands import OperatorCommand, VisitorCommand
 from engine.chat.events import (
+    RETRY_AFTER_MS,
     Ack,
     Assigned,
     ChatCard,
@@ -79,6 +80,7 @@ def error_pb(e: CommandFailed) -> common_pb2.CommandError:
         retryable=e.retryable,
         client_msg_id=e.client_msg_id,
         conversation_id=e.conversation_id,
+        retry_after_ms=RETRY_AFTER_MS.get(e.code, 0),
     )
 
 

@@ -31,6 +31,9 @@ from engine.chat.commands import (
     VisitorCommand,
 )
 from engine.chat.events import (
+    RETRY_AFTER_MS,
+    RETRY_OVERLOADED_MS,
+    RETRY_RECONNECTING_MS,
     Ack,
     Assigned,
     Closed,
@@ -54,6 +57,8 @@ VERSION = 1
 
 __all__ = [
     "PONG",
+    "RETRY_OVERLOADED_MS",
+    "RETRY_RECONNECTING_MS",
     "VERSION",
     "Choose",
     "CloseChat",
@@ -80,9 +85,6 @@ __all__ = [
 ]
 
 # The hint a refusal of load carries: when to send the same frame (same cid) again.
-RETRY_OVERLOADED_MS = 200  # the engine (or an edge's link) is full
-RETRY_RECONNECTING_MS = 1000  # an edge has lost its engine for now
-RETRY_AFTER_MS = {"overloaded": RETRY_OVERLOADED_MS, "reconnecting": RETRY_RECONNECTING_MS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,13 @@ class Ack(NamedTuple):
     seq: int
 
 
+# How long a client waits before sending a refused command again, by the
+# refusal's code (the visitor frame's and the gRPC error's retry_after_ms).
+RETRY_OVERLOADED_MS = 200  # the engine (or an edge's link) is full
+RETRY_RECONNECTING_MS = 1000  # an edge has lost its engine for now
+RETRY_AFTER_MS = {"overloaded": RETRY_OVERLOADED_MS, "reconnecting": RETRY_RECONNECTING_MS}
+
+
 class CommandFailed(NamedTuple):
     code: str
     message: str

@@ -24,33 +24,33 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16parley/v1/common.proto\x12\tparley.v1\"\x90\x02\n\x0b\x43hatMessage\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12*\n\x0b\x61uthor_kind\x18\x03 \x01(\x0e\x32\x15.parley.v1.AuthorKind\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61uthor_name\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x15\n\rclient_msg_id\x18\x07 \x01(\t\x12\x12\n\nsent_at_ms\x18\x08 \x01(\x03\x12)\n\nattachment\x18\t \x01(\x0b\x32\x15.parley.v1.Attachment\x12\x0e\n\x06notice\x18\n \x01(\t\x12\x13\n\x0bnotice_args\x18\x0b \x03(\t\"m\n\nAttachment\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\"p\n\x0c\x43ommandError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x15\n\rclient_msg_id\x18\x04 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\"I\n\nMessageAck\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\rclient_msg_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\"9\n\x0bResumePoint\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\"\x89\x01\n\x0cTypingNotice\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12*\n\x0b\x61uthor_kind\x18\x02 \x01(\x0e\x32\x15.parley.v1.AuthorKind\x12\x13\n\x0b\x61uthor_name\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x04 \x01(\x08\x12\x0f\n\x07preview\x18\x05 \x01(\t\"t\n\x0bReadReceipt\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12*\n\x0breader_kind\x18\x02 \x01(\x0e\x32\x15.parley.v1.AuthorKind\x12\x13\n\x0breader_name\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x04\"\x07\n\x05\x45mpty\"\x1d\n\x0c\x45pochChanged\x12\r\n\x05\x65poch\x18\x01 \x01(\t*\x8a\x01\n\nAuthorKind\x12\x1b\n\x17\x41UTHOR_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41UTHOR_KIND_VISITOR\x10\x01\x12\x18\n\x14\x41UTHOR_KIND_OPERATOR\x10\x02\x12\x16\n\x12\x41UTHOR_KIND_SYSTEM\x10\x03\x12\x14\n\x10\x41UTHOR_KIND_NOTE\x10\x04*\x99\x01\n\x12\x43onversationStatus\x12#\n\x1f\x43ONVERSATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONVERSATION_STATUS_QUEUED\x10\x01\x12\x1e\n\x1a\x43ONVERSATION_STATUS_ACTIVE\x10\x02\x12\x1e\n\x1a\x43ONVERSATION_STATUS_CLOSED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16parley/v1/common.proto\x12\tparley.v1\"\x90\x02\n\x0b\x43hatMessage\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12*\n\x0b\x61uthor_kind\x18\x03 \x01(\x0e\x32\x15.parley.v1.AuthorKind\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61uthor_name\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x15\n\rclient_msg_id\x18\x07 \x01(\t\x12\x12\n\nsent_at_ms\x18\x08 \x01(\x03\x12)\n\nattachment\x18\t \x01(\x0b\x32\x15.parley.v1.Attachment\x12\x0e\n\x06notice\x18\n \x01(\t\x12\x13\n\x0bnotice_args\x18\x0b \x03(\t\"m\n\nAttachment\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\"\x88\x01\n\x0c\x43ommandError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x15\n\rclient_msg_id\x18\x04 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x06 \x01(\r\"I\n\nMessageAck\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x15\n\rclient_msg_id\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\"9\n\x0bResumePoint\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\"\x89\x01\n\x0cTypingNotice\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12*\n\x0b\x61uthor_kind\x18\x02 \x01(\x0e\x32\x15.parley.v1.AuthorKind\x12\x13\n\x0b\x61uthor_name\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x04 \x01(\x08\x12\x0f\n\x07preview\x18\x05 \x01(\t\"t\n\x0bReadReceipt\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12*\n\x0breader_kind\x18\x02 \x01(\x0e\x32\x15.parley.v1.AuthorKind\x12\x13\n\x0breader_name\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x04\"\x07\n\x05\x45mpty\"\x1d\n\x0c\x45pochChanged\x12\r\n\x05\x65poch\x18\x01 \x01(\t*\x8a\x01\n\nAuthorKind\x12\x1b\n\x17\x41UTHOR_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41UTHOR_KIND_VISITOR\x10\x01\x12\x18\n\x14\x41UTHOR_KIND_OPERATOR\x10\x02\x12\x16\n\x12\x41UTHOR_KIND_SYSTEM\x10\x03\x12\x14\n\x10\x41UTHOR_KIND_NOTE\x10\x04*\x99\x01\n\x12\x43onversationStatus\x12#\n\x1f\x43ONVERSATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONVERSATION_STATUS_QUEUED\x10\x01\x12\x1e\n\x1a\x43ONVERSATION_STATUS_ACTIVE\x10\x02\x12\x1e\n\x1a\x43ONVERSATION_STATUS_CLOSED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'parley.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUTHORKIND']._serialized_start=970
-  _globals['_AUTHORKIND']._serialized_end=1108
-  _globals['_CONVERSATIONSTATUS']._serialized_start=1111
-  _globals['_CONVERSATIONSTATUS']._serialized_end=1264
+  _globals['_AUTHORKIND']._serialized_start=995
+  _globals['_AUTHORKIND']._serialized_end=1133
+  _globals['_CONVERSATIONSTATUS']._serialized_start=1136
+  _globals['_CONVERSATIONSTATUS']._serialized_end=1289
   _globals['_CHATMESSAGE']._serialized_start=38
   _globals['_CHATMESSAGE']._serialized_end=310
   _globals['_ATTACHMENT']._serialized_start=312
   _globals['_ATTACHMENT']._serialized_end=421
-  _globals['_COMMANDERROR']._serialized_start=423
-  _globals['_COMMANDERROR']._serialized_end=535
-  _globals['_MESSAGEACK']._serialized_start=537
-  _globals['_MESSAGEACK']._serialized_end=610
-  _globals['_RESUMEPOINT']._serialized_start=612
-  _globals['_RESUMEPOINT']._serialized_end=669
-  _globals['_TYPINGNOTICE']._serialized_start=672
-  _globals['_TYPINGNOTICE']._serialized_end=809
-  _globals['_READRECEIPT']._serialized_start=811
-  _globals['_READRECEIPT']._serialized_end=927
-  _globals['_EMPTY']._serialized_start=929
-  _globals['_EMPTY']._serialized_end=936
-  _globals['_EPOCHCHANGED']._serialized_start=938
-  _globals['_EPOCHCHANGED']._serialized_end=967
+  _globals['_COMMANDERROR']._serialized_start=424
+  _globals['_COMMANDERROR']._serialized_end=560
+  _globals['_MESSAGEACK']._serialized_start=562
+  _globals['_MESSAGEACK']._serialized_end=635
+  _globals['_RESUMEPOINT']._serialized_start=637
+  _globals['_RESUMEPOINT']._serialized_end=694
+  _globals['_TYPINGNOTICE']._serialized_start=697
+  _globals['_TYPINGNOTICE']._serialized_end=834
+  _globals['_READRECEIPT']._serialized_start=836
+  _globals['_READRECEIPT']._serialized_end=952
+  _globals['_EMPTY']._serialized_start=954
+  _globals['_EMPTY']._serialized_end=961
+  _globals['_EPOCHCHANGED']._serialized_start=963
+  _globals['_EPOCHCHANGED']._serialized_end=992
 # @@protoc_insertion_point(module_scope)

@@ -209,6 +209,7 @@ class CommandError(_message.Message):
     RETRYABLE_FIELD_NUMBER: _builtins.int
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    RETRY_AFTER_MS_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """A lower-case code such as "no_hello" or "conversation_closed"; clients act
     on it.
@@ -223,6 +224,11 @@ class CommandError(_message.Message):
     """The client message id the refused command named, if any."""
     conversation_id: _builtins.str
     """The conversation the refused command named, if any."""
+    retry_after_ms: _builtins.int
+    """For a refusal that says the server is busy ("overloaded") or out of reach
+    for now ("reconnecting"): how long to wait before sending again, in
+    milliseconds. 0: no hint.
+    """
     def __init__(
         self,
         *,
@@ -231,10 +237,11 @@ class CommandError(_message.Message):
         retryable: _builtins.bool = ...,
         client_msg_id: _builtins.str = ...,
         conversation_id: _builtins.str = ...,
+        retry_after_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_msg_id", b"client_msg_id", "code", b"code", "conversation_id", b"conversation_id", "message", b"message", "retryable", b"retryable"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_msg_id", b"client_msg_id", "code", b"code", "conversation_id", b"conversation_id", "message", b"message", "retry_after_ms", b"retry_after_ms", "retryable", b"retryable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -146,6 +146,7 @@ async def test_an_operators_burst_past_the_backlog_is_refused_overloaded(tmp_pat
             (acks if kind == "ack" else errors)[event.client_msg_id] = event
         assert errors, "nothing refused: the engine's backlog is not bounded"
         assert {(e.code, e.retryable) for e in errors.values()} == {("overloaded", True)}
+        assert {e.retry_after_ms for e in errors.values()} == {RETRY_OVERLOADED_MS}
         kept = stored(app, conversation)
         assert all(kept.get(cid) == a.seq for cid, a in acks.items())
         assert not set(errors) & set(kept)

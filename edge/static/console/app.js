@@ -123,6 +123,23 @@ function markRead() {
   if (top > chat.readSeq && command({read: {conversation_id: chat.id, seq: top}})) chat.readSeq = top;
 }
 
+/** A send the server was too busy to take goes again after its hint, with
+ * the same client id (stored once whatever happens). */
+function retryLater(event) {
+  if (event.event !== "error") return;
+  const e = event.error;
+  const chat = e.conversation_id ? state.chats.get(e.conversation_id) : null;
+  const sent = chat && chat.pending.get(e.client_msg_id);
+  if (!sent || !sent.retryIn) return;
+  const wait = sent.retryIn;
+  sent.retryIn = 0;
+  setTimeout(() => {
+    if (!bridge || sent.failed || chat.pending.get(e.client_msg_id) !== sent) return;
+    const body = {conversation_id: chat.id, client_msg_id: e.client_msg_id, text: sent.text};
+    bridge.send([sent.whisper ? {whisper: body} : {send: body}]);
+  }, wait);
+}
+
 /** Send what waited for the session (sends keep their client id). */
 function flushPending() {
   const commands = [];
@@ -213,6 +230,7 @@ function start(token) {
       const was = nav.before(state, events);
       for (const event of events) {
         state.apply(event, now);
+        retryLater(event);
         teamEvent(state, event);
         actionEvent(state, event);
       }

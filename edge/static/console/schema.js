@@ -123,6 +123,7 @@ export const SCHEMA = {
     [3, "retryable", "bool", 0, null, null],
     [4, "client_msg_id", "string", 0, null, null],
     [5, "conversation_id", "string", 0, null, null],
+    [6, "retry_after_ms", "uint32", 0, null, null],
   ],
   "parley.v1.Conversation": [
     [1, "id", "string", 0, null, null],

@@ -149,7 +149,10 @@ export class State {
       case "error": {
         const chat = e.conversation_id ? this.chats.get(e.conversation_id) : null;
         const sent = chat && chat.pending.get(e.client_msg_id);
-        if (sent) sent.failed = e.code;
+        // The server is busy: sent again (same client id) after its hint.
+        const wait = e.retryable ? Number(e.retry_after_ms || 0) : 0;
+        if (sent && wait > 0) sent.retryIn = wait;
+        else if (sent) sent.failed = e.code;
         return chat ? chat.id : "";
       }
       case "read": {
