@@ -168,7 +168,7 @@ async def post(outbox: asyncio.Queue[Any], chat: str, rate: float, seconds: floa
             sent += 1
             text = f"{PREFIX}{time.perf_counter_ns()} message {sent}"
             send = operator_pb2.OperatorSend(
-                conversation_id=chat, client_msg_id=f"b{sent}", text=text
+                conversation_id=chat, client_msg_id=f"b{next(_cids)}", text=text
             )
             commands.append(operator_pb2.OperatorCommand(send=send))
         if commands:
