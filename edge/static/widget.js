@@ -117,6 +117,19 @@
     };
   }
 
+  // In-page navigation (history, hash) is reported while the panel is not here
+  // (then the panel does it), on a socket that has had its welcome.
+  var lastPage = location.href;
+  function pageChanged() {
+    if (taken || location.href === lastPage) return;
+    lastPage = location.href;
+    if (ws && ws.readyState === 1 && frames.some(function (f) { return f.type === "welcome"; })) {
+      ws.send(JSON.stringify({type: "page", url: lastPage.slice(0, 2000), title: document.title.slice(0, 300)}));
+    }
+  }
+  addEventListener("popstate", pageChanged);
+  addEventListener("hashchange", pageChanged);
+
   look();
   (document.body || document.documentElement).append(host);
   if (load(tab, KEY + ":ui").open || kept.conv && !kept.closed || (kept.pend || []).length) panel();

@@ -5,10 +5,11 @@ origins let in. A page on an origin the site does not list gets no chat."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocket, expect
 
 from parley.v1 import control_pb2
 from tests.edge.test_widget import DEVICES, W, attached, shot, visitor_message, watch_errors
@@ -49,7 +50,19 @@ async def test_the_widget_on_a_shops_own_origin(tmp_path: Path, chromium_cdp: st
         page = await context.new_page()
         errors = watch_errors(page)
         fetched = await serve_shop(page, SHOP, app.http_port, app.demo["site"])
+        welcomed, pages = asyncio.Event(), asyncio.Event()
+
+        def watch(ws: WebSocket) -> None:
+            ws.on("framereceived", lambda f: welcomed.set() if '"welcome"' in str(f) else None)
+            ws.on("framesent", lambda f: pages.set() if '"type":"page"' in str(f) else None)
+
+        page.on("websocket", watch)
         await page.goto(f"{SHOP}/")
+        await asyncio.wait_for(welcomed.wait(), 10)
+        # Before the panel is loaded, the embed reports an in-page navigation.
+        assert not [url for url in fetched if "widget-panel" in url]
+        await page.evaluate("location.hash = 'sizes'")
+        await asyncio.wait_for(pages.wait(), 10)
         await page.locator(f"{W} .la").click()
         composer = page.locator(f"{W} .cp textarea")
         await expect(composer).to_be_visible()
@@ -60,6 +73,11 @@ async def test_the_widget_on_a_shops_own_origin(tmp_path: Path, chromium_cdp: st
         await composer.press("Enter")
         message = await visitor_message(op)
         assert message.text == "Hello from the shop"
+        info = await op.api.conversations.GetVisitorInfo(
+            control_pb2.GetVisitorInfoRequest(conversation_id=message.conversation_id),
+            metadata=op.metadata,
+        )
+        assert [p.url for p in info.pages] == [f"{SHOP}/", f"{SHOP}/#sizes"]
         op.say(message.conversation_id, "r1", "Welcome to the shop")
         theirs = page.locator(f"{W} .m:not(.me) .tx")
         await expect(theirs).to_have_text("Welcome to the shop")
