@@ -432,10 +432,10 @@ class LmdbStore:
                         else:
                             put(key, value, db=dbs[db])
                 if logged and not checkpoint:
-                    log = dbs[LOG]
+                    log_db = dbs[LOG]
                     number = self._log_number = self._log_number + 1
                     for key, piece in log_pieces(number, logged):
-                        put(key, piece, db=log, append=True)
+                        put(key, piece, db=log_db, append=True)
                 else:
                     # A checkpoint (a batch with no stream writes is one too):
                     # the logged writes, then the batch's, in place.
@@ -463,7 +463,10 @@ class LmdbStore:
         self._unfollowed = []
         number = self.commit_number = self.commit_number + 1
         for follower in self._followers:
-            follower(number, written)
+            try:
+                follower(number, written)
+            except Exception:  # the commit stands: a follower catches up from the store
+                log.exception("a follower of commit %d failed", number)
         return None
 
     def _place(self, txn: lmdb.Transaction, latest: list[Op]) -> None:

@@ -282,3 +282,19 @@ async def test_reads_stay_whole_while_checkpoints_land(tmp_path: Path) -> None:
         assert store.checkpoints >= 50
     finally:
         store.close()
+
+
+async def test_a_failing_follower_fails_no_write(tmp_path: Path) -> None:
+    """A follower that raises is logged; the commit it follows stands and its
+    writers are answered as stored."""
+    store = LmdbStore(tmp_path)
+
+    def broken(_number: int, _batches: list[list[Op]]) -> None:
+        raise RuntimeError("the follower broke")
+
+    store.follow(broken)
+    try:
+        await store.write_async([("meta", b"k", b"v")])  # raises if the write failed
+        assert store.get("meta", b"k") == b"v" and store.commit_number >= 1
+    finally:
+        store.close()
