@@ -120,7 +120,7 @@ class LinkedEdge(BaseEdge):
                 None,  # path: a server's
                 False,  # not the client side
                 route,
-                logging.getLogger("picows.server"),
+                options["logger_name"],
                 True,  # disconnect on a listener's exception
                 options["websocket_handshake_timeout"],
                 options["enable_auto_ping"],

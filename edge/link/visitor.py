@@ -73,6 +73,12 @@ def refusal(code: str, cid: str) -> bytes:
 class LinkedVisitor(WSListener):
     """One visitor websocket of an edge."""
 
+    # One per connected visitor: no instance dictionary.
+    __slots__ = (
+        "edge", "number", "open", "transport", "protocol", "hello", "token", "epoch",
+        "last_seq", "welcomed", "unsettled", "told_reconnecting", "_ip",
+    )  # fmt: skip
+
     def __init__(self, edge: LinkedEdge, site_id: str, origin: str, user_agent: str) -> None:
         self.edge = edge
         self.number = edge.next_number()
@@ -85,7 +91,9 @@ class LinkedVisitor(WSListener):
         self.epoch = ""  # the data epoch of the seqs written to it
         self.last_seq = 0
         self.welcomed = False
-        self.unsettled: set[str] = set()  # client ids sent on, not yet acked or refused
+        # Client ids sent on, not yet acked or refused; made on the first message
+        # (an idle visitor has none).
+        self.unsettled: set[str] | None = None
         self.told_reconnecting = False
         self._ip = ""
 
@@ -144,7 +152,10 @@ class LinkedVisitor(WSListener):
         if cls is Send:
             cid = cast(Send, command).cid
             if link.send(link_pb2.EdgeItem(connection=self.number, frame=payload)):
-                self.unsettled.add(cid)
+                unsettled = self.unsettled
+                if unsettled is None:
+                    unsettled = self.unsettled = set()
+                unsettled.add(cid)
             else:
                 self._send(refusal("overloaded" if link.up else "reconnecting", cid))
             return
@@ -164,7 +175,7 @@ class LinkedVisitor(WSListener):
     def deliver(self, item: link_pb2.EngineItem) -> None:
         if item.seq > self.last_seq:
             self.last_seq = item.seq
-        if item.settled:
+        if item.settled and self.unsettled is not None:
             self.unsettled.discard(item.settled)
         if item.welcome:
             self.welcomed = True
@@ -178,9 +189,10 @@ class LinkedVisitor(WSListener):
 
     def link_lost(self) -> None:
         """The link went: what was under way is refused, the visitor told."""
-        for cid in sorted(self.unsettled):
-            self._send(refusal("reconnecting", cid))
-        self.unsettled.clear()
+        if self.unsettled is not None:
+            for cid in sorted(self.unsettled):
+                self._send(refusal("reconnecting", cid))
+            self.unsettled = None
         if not self.told_reconnecting:
             self.told_reconnecting = True
             self._send(RECONNECTING)

@@ -104,6 +104,16 @@ class Welcome(TypedDict):
 class VisitorSession:
     """One visitor connection."""
 
+    # One per connected visitor: slots keep an idle visitor's session near a
+    # third of its size with an instance dictionary.
+    __slots__ = (
+        "engine", "site", "sink", "visitor_id", "name", "department_id", "region_id",
+        "language", "group_id", "page_url", "email", "given_name", "view", "ip",
+        "user_agent", "_watching", "_tickets", "conversation_id", "last_conversation_id",
+        "_visitor", "_conversation", "_left", "detached", "_opening", "_held", "referrer",
+        "returning", "page_title", "invitation", "_in_lobby", "tz_offset", "_mailing",
+    )  # fmt: skip
+
     def __init__(self, engine: Engine, site: Site, sink: Sink) -> None:
         self.engine = engine
         self.site = site
@@ -140,7 +150,8 @@ class VisitorSession:
         self.invitation: Invitation | None = None
         self._in_lobby = False
         self.tz_offset = 0  # minutes from UTC, as the hello said (transcripts' times)
-        self._mailing: set[asyncio.Task[None]] = set()  # transcripts being put in the outbox
+        # Transcripts being put in the outbox; made on the first (most sessions never ask).
+        self._mailing: set[asyncio.Task[None]] | None = None
 
     @property
     def ready(self) -> bool:
@@ -728,8 +739,11 @@ class VisitorSession:
             sink.push(TranscriptSent(conversation_id, to))
 
         task = asyncio.get_running_loop().create_task(mail())
-        self._mailing.add(task)
-        task.add_done_callback(self._mailing.discard)
+        mailing = self._mailing
+        if mailing is None:
+            mailing = self._mailing = set()
+        mailing.add(task)
+        task.add_done_callback(mailing.discard)
 
     def _seen(self) -> None:
         """Tell the lobby what operators see of this connection now."""
