@@ -116,6 +116,13 @@ class ServeSettings:
     history: bool = _setting(
         True, "Keep the search index of past conversations (history list and search)"
     )
+    password_hash_memory_kib: int = _setting(
+        65_536,
+        "Memory of each new password hash (argon2id), in KiB: its cost; lower is cheaper to "
+        "compute and to guess (a stored hash keeps the cost it was made with)",
+        32,
+        1 << 22,
+    )
     tls_cert: Path | None = _setting(None, "PEM certificate chain: serve gRPC over TLS")
     tls_key: Path | None = _setting(None, "PEM private key of tls_cert")
     log_format: str = _setting(

@@ -17,6 +17,7 @@ from control.permissions import RPC_PERMISSIONS
 from control.runner import raise_fd_limit, tune_gc
 from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
+from edge.link.client import RETRY_MAX
 from edge.link.listener import LinkedEdge
 
 log = logging.getLogger("parley.edge")
@@ -29,6 +30,7 @@ class EdgeProcessConfig:
     reuse_port: bool = True
     link_queue: int = 10_000  # frames waiting for the link before "overloaded"
     attach_timeout: float = 10.0
+    link_retry_max: float = RETRY_MAX  # the longest pause between attempts to attach again
     edge: EdgeConfig = field(default_factory=EdgeConfig)
 
     def __post_init__(self) -> None:
@@ -39,6 +41,8 @@ class EdgeProcessConfig:
             raise ValueError("link_queue must be at least 100 frames")
         if self.attach_timeout <= 0:
             raise ValueError("attach_timeout must be positive")
+        if not 0 < self.link_retry_max <= 3600:
+            raise ValueError("link_retry_max must be above 0 and at most 3600 seconds")
 
 
 def banner(edge: LinkedEdge, config: EdgeProcessConfig) -> str:
@@ -59,7 +63,7 @@ def banner(edge: LinkedEdge, config: EdgeProcessConfig) -> str:
 
 async def run_edge(config: EdgeProcessConfig) -> None:
     raise_fd_limit()
-    edge = LinkedEdge(config.edge, config.engine, config.secret)
+    edge = LinkedEdge(config.edge, config.engine, config.secret, config.link_retry_max)
     edge.link.max_pending = config.link_queue
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

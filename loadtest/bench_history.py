@@ -106,6 +106,10 @@ async def build(store: LmdbStore, messages: int, conversations: int, words: list
             await asyncio.gather(*pending)
             pending = []
     await asyncio.gather(*pending)
+    # The last writes are logged, to be put in place by a checkpoint on this
+    # loop's timer; the loop ends here, so put them in place now (the index's
+    # follower is told at checkpoints: without it, it waits forever).
+    await store.checkpoint()
 
 
 def built(data: Path, messages: int, conversations: int) -> bool:

@@ -45,8 +45,8 @@ from engine.chat import journal as journal_module
 from engine.chat.events import MessageEvent
 from engine.chat.journal import MESSAGES
 from engine.chat.messages import ConversationInfo, GetConversation, Post, Subscribe
-from engine.persistence.codec import decode, journal_prefix, seq_of
-from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, Op
+from engine.persistence.codec import decode, journal_prefix
+from engine.persistence.schema import CONVERSATION_JOURNAL, CONVERSATIONS, Op, stream_records
 from loadtest.machine import describe, pin, table
 
 VISITOR = "vbench000000001"
@@ -83,12 +83,11 @@ async def write_conversation(engine: Engine, conv_id: str, n: int) -> None:
 def v1_recovery(engine: Engine, conv_id: str) -> dict[str, int]:
     """Version 1's activation: the whole journal scanned, every client id kept."""
     cids: dict[str, int] = {}
-    delivered = 0
     for key, value in engine.store.scan("journal", journal_prefix(conv_id)):
-        delivered = seq_of(key)
-        cid = decode(value)["c"]
-        if cid:
-            cids[cid] = delivered
+        for delivered, record in stream_records(key, value):  # a row, or a block of them
+            cid = decode(record)["c"]
+            if cid:
+                cids[cid] = delivered
     return cids
 
 

@@ -2,7 +2,8 @@
 and latency comes back once the load drops.
 
     python -m loadtest.bench_overload [--mode both|one|split] [--rate N]
-                                      [--seconds 20] [--recover-seconds 30] [--smoke]
+                                      [--seconds 20] [--recover-seconds 30]
+                                      [--window-seconds 1] [--smoke]
 
 Phases, against ``parley serve`` and then ``parley engine`` plus one edge (the
 server side on core 0, this load generator on core 1):
@@ -16,8 +17,8 @@ server side on core 0, this load generator on core 1):
    from an edge it carries ``retry_after_ms``). The resident memory of every
    server process is sampled each second;
 4. recovery: half the capacity again for ``--recover-seconds``; the time from
-   the drop to the first of three 1-second windows in a row (by send time)
-   whose p99 is at most twice the baseline's;
+   the drop to the first of three windows in a row (by send time, of
+   ``--window-seconds``, 1 s) whose p99 is at most twice the baseline's;
 5. every message answered (or the wait given up after 60 s), then every
    conversation read back with ``ListMessages``: each acknowledged message must
    be there at the seq its ack named.
@@ -70,13 +71,13 @@ class Sampler:
         self.task.cancel()
 
 
-def windows(lat: list[tuple[float, float]], start: float, end: float) -> list[float]:
-    """p99 of each 1-second window of messages sent in [start, end)."""
-    n = max(1, math.ceil(end - start))
+def windows(lat: list[tuple[float, float]], start: float, end: float, width: float) -> list[float]:
+    """p99 of each ``width``-second window of messages sent in [start, end)."""
+    n = max(1, math.ceil((end - start) / width))
     buckets: list[list[float]] = [[] for _ in range(n)]
     for sent, took in lat:
         if start <= sent < end:
-            buckets[min(n - 1, int(sent - start))].append(took)
+            buckets[min(n - 1, int((sent - start) / width))].append(took)
     return [percentile(b, 0.99) for b in buckets]
 
 
@@ -123,7 +124,8 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
         rss_over = [*sampler.between(t1, t3), srv.total_anon_kib()]
         sampler.stop()
         rec_lat = out.take_latencies()
-        p99s = windows(rec_lat, t2, t3)
+        width = args.window_seconds
+        p99s = windows(rec_lat, t2, t3, width)
         normal = max(NORMAL_FACTOR * base_p99, 0.001)
         # A window with no message measured (nan) is not counted as normal.
         recovered = next(
@@ -143,7 +145,7 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             f"{mode}: capacity {capacity:,.0f}/s; offered {offered:,.0f}/s "
             f"for {args.seconds:.0f} s; "
             f"refusals by code {dict(out.refused)}; errors naming no message "
-            f"{dict(out.other_errors)}; p99 per second after the drop: "
+            f"{dict(out.other_errors)}; p99 per {width:g} s after the drop: "
             + " ".join(ms(p) for p in p99s)
         )
         name = "one process" if not edges else "engine + 1 edge"
@@ -163,8 +165,8 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             f"{min(rss_over) / 1024:.0f}-{max(rss_over) / 1024:.0f} MiB",
             ms(base_p99),
             (
-                f"{recovered} s ({sum(p > normal for p in p99s[recovered:])} of "
-                f"{len(p99s) - recovered} s above after)"
+                f"{recovered * width:g} s ({sum(p > normal for p in p99s[recovered:]) * width:g} "
+                f"of {(len(p99s) - recovered) * width:g} s above after)"
                 if recovered is not None
                 else f"over {args.recover_seconds:.0f} s"
             ),
@@ -220,6 +222,9 @@ def main() -> None:
     parser.add_argument("--baseline-seconds", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=20.0, help="of overload")
     parser.add_argument("--recover-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--window-seconds", type=float, default=1.0, help="of each p99 window in the recovery"
+    )
     parser.add_argument("--port", type=int, default=22300, help="first of the ports used")
     parser.add_argument(
         "--smoke",
@@ -230,14 +235,16 @@ def main() -> None:
     args.warmup = 1.0
     if args.smoke:
         args.visitors, args.operators, args.window = 4, 1, 2
-        args.sat_seconds, args.baseline_seconds, args.seconds, args.recover_seconds = 0.5, 0.5, 1, 3
+        args.sat_seconds, args.baseline_seconds, args.seconds = 0.5, 0.5, 1
+        args.recover_seconds, args.window_seconds = 0.75, 0.25  # three windows
         args.warmup, args.port = 0.2, 22380
     if min(args.visitors, args.operators, args.window) < 1 or args.rate < 0:
         parser.error("counts must be positive")
-    if min(args.sat_seconds, args.baseline_seconds, args.seconds, args.recover_seconds) <= 0:
+    durations = (args.sat_seconds, args.baseline_seconds, args.seconds, args.recover_seconds)
+    if min(*durations, args.window_seconds) <= 0:
         parser.error("durations must be positive")
-    if args.recover_seconds < STEADY:
-        parser.error(f"--recover-seconds: at least {STEADY}")
+    if args.recover_seconds < STEADY * args.window_seconds:
+        parser.error(f"--recover-seconds: at least {STEADY} windows of --window-seconds")
     pin(1)
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)

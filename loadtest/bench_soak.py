@@ -105,7 +105,7 @@ async def run(args: argparse.Namespace) -> None:
             f"Soak at half the capacity ({capacity:,.0f}/s measured, {rate:,.0f}/s offered), "
             f"{args.visitors} visitors closing their chat every {args.chat_length} messages, "
             f"{args.operators} operators; {'one process' if not edges else 'engine + 1 edge'}; "
-            f"ran {ran / 60:.1f} minutes of {args.period:.0f} s each; the server side on core 0, "
+            f"ran {ran / 60:.1f} minutes of {args.period:g} s each; the server side on core 0, "
             f"the load generator on core 1; load average at the start {load_start}, at the end "
             f"{fleet.loadavg()}. Machine: {describe()}"
         )
@@ -165,7 +165,7 @@ def main() -> None:
     args.period = 60.0
     if args.smoke:
         args.minutes, args.visitors, args.operators, args.chat_length = 3, 4, 1, 3
-        args.window, args.sat_seconds, args.period, args.port = 2, 0.5, 1.0, 22480
+        args.window, args.sat_seconds, args.period, args.port = 2, 0.5, 0.5, 22480
     if min(args.minutes, args.visitors, args.operators, args.chat_length, args.window) < 1:
         parser.error("counts must be positive")
     if args.rate < 0 or args.sat_seconds <= 0:

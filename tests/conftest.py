@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,17 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 and at the production defaults each costs a fifth of a second of CPU. Passed to
 the engine explicitly; production never sees it (tests/engine/test_auth.py
 checks the default)."""
+
+TAKE_SHOTS = os.environ.get("PARLEY_SHOTS", "") not in ("", "0")
+"""Whether the page tests save a screenshot of each key state, to look at
+(PARLEY_SHOTS=1): no test compares them, and each costs Chromium a render and a
+PNG (70 of them took about 10 s of the suite's time)."""
+
+CHEAP_SERVER_ENV = {"PARLEY_PASSWORD_HASH_MEMORY_KIB": "32"}
+"""The same for a server started as a process (``parley serve`` or ``parley
+engine``): its setting for the cost of new hashes at its least. A demo server
+hashes three passwords as it starts, each about a tenth of a second of CPU at
+the default; its logins check against those cheap hashes."""
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -124,6 +124,8 @@ def run_server(config_path: Path | None, flags: dict[str, Any], **mode: Any) -> 
 
 def serve_config(settings: ServeSettings) -> Any:
     """The runner's ServeConfig from the merged settings."""
+    from argon2 import PasswordHasher
+
     from control.runner import ServeConfig
     from edge.config import EdgeConfig
     from engine.chat.limits import Limits
@@ -147,6 +149,7 @@ def serve_config(settings: ServeSettings) -> Any:
         abandon_seconds=settings.abandon_seconds,
         history=settings.history,
         message_backlog=settings.message_backlog,
+        password_hasher=PasswordHasher(memory_cost=settings.password_hash_memory_kib),
         edge=EdgeConfig(
             host=settings.host,
             port=settings.http_port,

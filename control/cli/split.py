@@ -24,6 +24,7 @@ from control.cli.serve import _setting_flags, run_server
 from control.logs import LOG_FORMATS
 from edge.config import EdgeConfig
 from edge.link import secret as link_secret
+from edge.link.client import RETRY_MAX
 from edge.visitor.protocol import RATE_BURST, RATE_PER_SECOND
 
 SECRET_ENV = "PARLEY_LINK_SECRET"
@@ -106,6 +107,13 @@ def engine(config_path: Path | None, link_secret_file: Path | None, **flags: Any
     type=int,
     help="Visitor frames waiting for the link before messages are refused 'overloaded'",
 )
+@click.option(
+    "--link-retry-max",
+    default=RETRY_MAX,
+    show_default=True,
+    type=float,
+    help="The longest pause, in seconds, between two attempts to attach to the engine again",
+)
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="human", show_default=True)
 def edge(
     engine_target: str,
@@ -121,6 +129,7 @@ def edge(
     visitor_burst: float,
     visitor_ip_rate: float,
     link_queue: int,
+    link_retry_max: float,
     log_format: str,
 ) -> None:
     """Run an edge (split mode): visitor websockets, the widget and console
@@ -138,6 +147,7 @@ def edge(
             secret=secret,
             reuse_port=reuse_port,
             link_queue=link_queue,
+            link_retry_max=link_retry_max,
             edge=EdgeConfig(
                 host=host,
                 port=port,

@@ -56,6 +56,7 @@ class EngineLink:
         on_attached: Callable[[], None],
         on_lost: Callable[[], None],
         max_pending: int = 10_000,
+        retry_max: float | None = None,
     ) -> None:
         self.target = target
         self.metadata = ((link_secret.METADATA_KEY, secret),)  # every call's
@@ -63,9 +64,15 @@ class EngineLink:
         self._on_attached = on_attached
         self._on_lost = on_lost
         self.max_pending = max_pending
+        # The longest pause between two attempts to attach, ours and the channel's
+        # own (gRPC's reconnection backoff grows to two minutes by default).
+        self.retry_max = RETRY_MAX if retry_max is None else retry_max
+        backoff_ms = max(1, round(self.retry_max * 1000))
         self.channel = grpc.aio.insecure_channel(
             target,
             options=[
+                ("grpc.initial_reconnect_backoff_ms", min(backoff_ms, 1000)),
+                ("grpc.max_reconnect_backoff_ms", backoff_ms),
                 ("grpc.max_receive_message_length", 64 * 1024 * 1024),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
                 ("grpc.keepalive_time_ms", 10_000),
@@ -146,19 +153,19 @@ class EngineLink:
 
     async def run(self) -> None:
         """Read the attached stream; after a loss, attach again until it works."""
-        pause = RETRY_FIRST
+        pause = min(RETRY_FIRST, self.retry_max)
         while not self._closed:
             if self._call is not None:
                 await self._read(self._call)
                 self._call = None
-                pause = RETRY_FIRST
+                pause = min(RETRY_FIRST, self.retry_max)
                 continue
             try:
                 await self.attach()
             except LinkError as error:
                 log.warning("the engine is out of reach: %s; trying again", error)
                 await asyncio.sleep(pause)
-                pause = min(pause * 2, RETRY_MAX)
+                pause = min(pause * 2, self.retry_max)
 
     async def _read(
         self, call: grpc.aio.StreamStreamCall[link_pb2.AttachRequest, link_pb2.AttachResponse]

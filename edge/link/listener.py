@@ -54,12 +54,25 @@ _DETAILS_KEY = "grpc-status-details-bin"
 class LinkedEdge(BaseEdge):
     """The websocket and HTTP listener of an edge process."""
 
-    def __init__(self, config: EdgeConfig, engine_target: str, secret: str) -> None:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        engine_target: str,
+        secret: str,
+        link_retry_max: float | None = None,
+    ) -> None:
         super().__init__(config, LoopClock())
         self.linked: dict[int, LinkedVisitor] = {}
         self._numbers = 0
         self.secret = secret
-        self.link = EngineLink(engine_target, secret, self._deliver, self._attached, self._lost)
+        self.link = EngineLink(
+            engine_target,
+            secret,
+            self._deliver,
+            self._attached,
+            self._lost,
+            retry_max=link_retry_max,
+        )
         self._runner: asyncio.Task[None] | None = None
 
     def next_number(self) -> int:

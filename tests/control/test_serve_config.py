@@ -14,12 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 
 from control.cli import main
+from control.cli.serve import serve_config
 from control.config import ConfigError, ServeSettings, load
 from control.runner import Parley, ServeConfig
 from edge.config import EdgeConfig
+from engine.chat.hashing import PASSWORD_HASHER
+from tests.conftest import CHEAP_SERVER_ENV
 from tests.integration.helpers import running
 
 
@@ -147,7 +151,7 @@ def parley(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
     return subprocess.Popen(
         [sys.executable, "-m", "control.cli", *args],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **CHEAP_SERVER_ENV, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -262,4 +266,33 @@ def test_console_origins_are_a_list_of_origins() -> None:
     assert problems({"console_origins": "ops.example,https://a.test/path"}, {}, None) == [
         "--console-origins: 'ops.example' is no origin (https://host[:port])",
         "--console-origins: 'https://a.test/path' is no origin (https://host[:port])",
+    ]
+
+
+async def test_the_password_hash_cost_is_a_setting_and_defaults_to_the_librarys(
+    tmp_path: Path,
+) -> None:
+    """``password_hash_memory_kib`` reaches the hashes a server makes (its demo
+    owner's, made as it starts); unset, new hashes cost what the library's
+    defaults do (the production hasher's parameters)."""
+    default = serve_config(load({}, {}, None)).password_hasher
+    assert (default.time_cost, default.memory_cost, default.parallelism) == (
+        PASSWORD_HASHER.time_cost,
+        PASSWORD_HASHER.memory_cost,
+        PASSWORD_HASHER.parallelism,
+    )
+    assert PASSWORD_HASHER.memory_cost == PasswordHasher().memory_cost == 65_536
+    env = {"PARLEY_PASSWORD_HASH_MEMORY_KIB": "32", "PARLEY_DATA": str(tmp_path / "data")}
+    settings = load({"http_port": 0, "grpc_port": 0, "demo": True}, env, None)
+    assert settings.password_hash_memory_kib == 32
+    app = Parley(serve_config(settings))
+    await app.start()
+    try:
+        assert app.engine is not None and app.owner is not None
+        owner = app.engine.directory.operator_by_email(app.owner["email"])
+        assert owner is not None and "$m=32,t=3,p=4$" in owner.password_hash
+    finally:
+        await app.stop()
+    assert problems({}, {"PARLEY_PASSWORD_HASH_MEMORY_KIB": "8"}, None) == [
+        "PARLEY_PASSWORD_HASH_MEMORY_KIB: must be between 32 and 4194304, got 8"
     ]

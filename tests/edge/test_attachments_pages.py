@@ -1,7 +1,8 @@
 """Attachments in the pages, in headless Chromium against a real server: the
 visitor attaches an image in the widget, the operator sees its preview in the
 console and sends a file back, the visitor sees it as a link; a refused file
-is said in words on the visitor's side. Screenshots go to /tmp/shots-attach/."""
+is said in words on the visitor's side. With PARLEY_SHOTS=1, screenshots go to
+/tmp/shots-attach/."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from tests.conftest import TAKE_SHOTS
 from tests.edge.test_console import LAPTOP, chat_row, sign_in
 from tests.edge.test_widget import W, attached, watch_errors
 from tests.integration.attach_clients import EXE
@@ -44,6 +46,8 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 async def shot(page: Page, name: str) -> None:
+    if not TAKE_SHOTS:
+        return
     await page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 

@@ -1,8 +1,8 @@
 """The operators' console in a real headless Chromium against a real server:
 signing in, a visitor's chat arriving, messages both ways with typing, a
 hostile message shown as text, a note, closing; the console's socket cut and
-restored (resynced, nothing doubled); a phone in dark mode in German. Screenshots
-of each key state go to /tmp/console-shots/."""
+restored (resynced, nothing doubled); a phone in dark mode in German. With
+PARLEY_SHOTS=1, screenshots of each key state go to /tmp/console-shots/."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from playwright.async_api import Page, WebSocketRoute, expect
 
 from edge import static
 from parley.v1 import bridge_pb2, control_pb2
+from tests.conftest import TAKE_SHOTS
 from tests.edge.test_widget import attached, watch_errors
 from tests.integration.helpers import Operator, Visitor, running, visitor_url
 
@@ -35,6 +36,8 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 async def shot(page: Page, name: str) -> None:
     """A screenshot of a key state, to look at (not compared by the tests)."""
+    if not TAKE_SHOTS:
+        return
     await page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 

@@ -3,7 +3,7 @@ Chromium against a real server, with a visitor and a second operator (Kim,
 over gRPC): a quick reply with its variables filled, a note the visitor never
 sees, an action disabled with its reason, the internal chat both ways with an
 unread badge, and a transfer to Kim done from the keyboard alone (the chat
-moves). Screenshots go to /tmp/console-shots/act-*.png."""
+moves). With PARLEY_SHOTS=1, screenshots go to /tmp/console-shots/act-*.png."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ permission beyond one's own, a department in use) are said next to the field
 or in the dialog; an operator's role sees neither page; the Reports page shows
 figures worked out by hand for chats on a fake clock, opens History with the
 chats behind a figure, downloads CSV, and says when the server keeps no
-history. Screenshots go to /tmp/console-shots/admin-*.png."""
+history. With PARLEY_SHOTS=1, screenshots go to
+/tmp/console-shots/admin-*.png."""
 
 from __future__ import annotations
 

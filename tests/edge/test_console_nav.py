@@ -3,8 +3,8 @@ the unread count in the tab's title and the sound log, the keyboard between
 chats, the command palette and the shortcut sheet, a reload resuming from the
 seqs kept in the tab (nothing replayed, nothing doubled), the History page
 finding a past chat by its words and reading its transcript, and the Tickets
-page listing a request left through the offline form. Screenshots go to
-/tmp/console-shots/nav-*.png."""
+page listing a request left through the offline form. With PARLEY_SHOTS=1,
+screenshots go to /tmp/console-shots/nav-*.png."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ walked and closed from the keyboard alone; the laptop's bar unchanged); the
 Visitors page's Invite disabled for a visitor in a chat with the reason in
 words, and Take at the chat limit likewise; the words an operator invited a
 visitor with opening the chat's transcript once, in the console and the widget.
-Screenshots go to /tmp/console-shots/polish-*.png."""
+With PARLEY_SHOTS=1, screenshots go to /tmp/console-shots/polish-*.png."""
 
 from __future__ import annotations
 

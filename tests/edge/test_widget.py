@@ -27,6 +27,7 @@ from playwright.async_api import (
 
 from edge import static
 from parley.v1 import common_pb2, control_pb2, operator_pb2
+from tests.conftest import TAKE_SHOTS
 from tests.integration.helpers import Operator, on_duty, owner, running
 from tests.integration.test_routing import chat_up, staff
 from tests.integration.test_split_mode import (
@@ -65,6 +66,8 @@ async def attached(cdp: str) -> AsyncIterator[Browser]:
 
 async def shot(page: Page, name: str) -> None:
     """A screenshot of a key state, to look at (not compared by the tests)."""
+    if not TAKE_SHOTS:
+        return
     await page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
@@ -499,7 +502,7 @@ async def test_split_mode_reconnecting_keeps_what_the_visitor_wrote(
     try:
         edge_args = ["edge", "--engine", eng.info["grpc"], "--port", str(port)]
         edge_args += ["--link-secret-file", str(data / "link-secret")]
-        edge_args += ["--demo-site", eng.info["site"]]
+        edge_args += ["--demo-site", eng.info["site"], "--link-retry-max", "0.2"]
         procs.append(await start(edge_args, {"ws": r"ws://(127\.0\.0\.1:\d+)/"}))
         creds = orjson.loads((data / "owner-credentials.json").read_bytes())
         boss = await Operator(Engine(grpc_port)).login(creds["email"], creds["password"])  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 against a real server and a real SMTP server: hidden while the account has no
 SMTP server and during the chat, offered once the chat ended with the email the
 visitor gave filled in, the transcript sent and said in the field; a bad address
-refused there. A screenshot goes to /tmp/widget-shots/."""
+refused there. With PARLEY_SHOTS=1, a screenshot goes to /tmp/widget-shots/."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ real server: the colour, side, title and greeting the admin set (a dark and a
 light brand colour, desktop and phone), the words per language with Arabic laid
 out right to left, notices in the visitor's language, the pre-chat form, the
 operator's avatar, and a page load after a chat closed while the page was away.
-Screenshots of each key state go to /tmp/widget-shots/site-*.png."""
+With PARLEY_SHOTS=1, screenshots of each key state go to
+/tmp/widget-shots/site-*.png."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from parley.v1 import control_pb2, operator_pb2
+from tests.conftest import TAKE_SHOTS
 from tests.edge.test_widget import DEVICES, SHOTS, W, attached, visitor_message, watch_errors
 from tests.integration.helpers import Operator, on_duty, owner, running
 from tests.integration.test_widget_site import update
@@ -48,6 +50,8 @@ SHOP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop
 
 
 async def shot(page: Page, name: str) -> None:
+    if not TAKE_SHOTS:
+        return
     await page.screenshot(path=str(SHOTS / f"site-{name}.png"))
 
 

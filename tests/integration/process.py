@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtest.server import PATTERNS, REQUIRED
+from tests.conftest import CHEAP_SERVER_ENV
 
 
 @dataclass
@@ -48,7 +49,7 @@ async def serve(data: Path, *args: str, **env: str) -> Served:
         sys.executable, "-m", "control.cli", "serve", "--demo", "--data", str(data),
         "--http-port", "0", "--grpc-port", "0", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env},
+        env={**os.environ, **CHEAP_SERVER_ENV, **env},
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     served = Served(proc)

@@ -14,7 +14,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from control.cli import main
 from parley.v1 import common_pb2, control_pb2
+from tests.conftest import CHEAP_SERVER_ENV
 from tests.integration.helpers import Operator, Visitor
 
 ENGINE_PATTERNS = {
@@ -51,7 +55,8 @@ async def start(args: list[str], patterns: dict[str, str]) -> Proc:
     stdout, or with the exit code when it exits first."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "control.cli", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **CHEAP_SERVER_ENV},
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     p = Proc(proc)
@@ -85,6 +90,9 @@ async def engine(data: Path, grpc_port: int) -> Proc:
 
 async def edge(engine_at: str, secret_file: Path, port: int) -> Proc:
     args = ["edge", "--engine", engine_at, "--link-secret-file", str(secret_file)]
+    # Attaching again after a loss: every 0.2 s, not after a pause doubling to 5 s
+    # (the engine restarted here is back in about half a second).
+    args += ["--link-retry-max", "0.2"]
     return await start([*args, "--port", str(port)], {"ws": r"ws://(127\.0\.0\.1:\d+)/"})
 
 
@@ -229,3 +237,13 @@ async def test_an_edge_without_engine_or_secret_says_why(tmp_path: Path) -> None
         assert await ok.end() == 0
     finally:
         await eng.end()
+
+
+def test_a_link_retry_pause_out_of_bounds_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("a link secret long enough\n")
+    args = ["edge", "--engine", "127.0.0.1:1", "--link-secret-file", str(secret)]
+    for bad in ("0", "-1", "3601"):
+        result = CliRunner().invoke(main, [*args, "--link-retry-max", bad], prog_name="parley")
+        assert result.exit_code == 2, result.output
+        assert "link_retry_max must be above 0 and at most 3600 seconds" in result.output
