@@ -17,7 +17,7 @@ from tests.integration.helpers import running
 async def test_backup_and_restore_commands(tmp_path: Path) -> None:
     target = tmp_path / "backup"
     cli = Cli(tmp_path)
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.admin is not None and app.owner is not None and app.engine is not None
         cli.env["PARLEY_SERVER"] = f"127.0.0.1:{app.grpc_port}"
         r = await cli(
@@ -73,5 +73,5 @@ async def test_backup_and_restore_commands(tmp_path: Path) -> None:
     asides = await asyncio.to_thread(lambda: list(tmp_path.glob("data.before-restore-*")))
     assert len(asides) == 1 and (asides[0] / "history").exists()
 
-    async with running(tmp_path) as app:  # the restored data, a new epoch
+    async with running(tmp_path, history=True) as app:  # the restored data, a new epoch
         assert app.engine is not None and app.engine.epoch == made["epoch"]

@@ -20,7 +20,7 @@ START = datetime(2026, 11, 27, 13, 20, tzinfo=UTC)
 
 async def test_report_prints_a_table_json_and_csv(tmp_path: Path) -> None:
     clock = FakeClock(wall_ms=int(START.timestamp() * 1000))
-    async with running(tmp_path, clock=clock) as app:
+    async with running(tmp_path, clock=clock, history=True) as app:
         assert app.owner is not None and app.demo is not None and app.engine is not None
         site = app.demo["site"]
         op = await on_duty(app)

@@ -153,7 +153,7 @@ async def test_every_readme_example_runs(tmp_path: Path, monkeypatch: pytest.Mon
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.owner is not None and app.demo is not None and app.admin is not None
         address = f"127.0.0.1:{app.grpc_port}"
         env = {

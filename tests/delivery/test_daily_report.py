@@ -103,7 +103,7 @@ async def test_the_daily_report_at_local_midnight_across_a_dst_change(tmp_path: 
     server, port = await smtp_server(inbox)
     clock = FakeClock(wall_ms=ms(START))
     try:
-        async with running(tmp_path, clock=clock, delivery=FAST) as app:
+        async with running(tmp_path, clock=clock, delivery=FAST, history=True) as app:
             assert app.engine is not None and app.demo is not None
             boss = await owner(app)
             await mail_to(boss, port)
@@ -184,7 +184,7 @@ async def test_the_daily_report_at_local_midnight_across_a_dst_change(tmp_path: 
 
         # Down from Monday night to Thursday: back up, the latest day only (Wednesday).
         clock = FakeClock(wall_ms=ms(datetime(2026, 4, 2, 9, 0, tzinfo=UTC)))
-        async with running(tmp_path, clock=clock, delivery=FAST) as app:
+        async with running(tmp_path, clock=clock, delivery=FAST, history=True) as app:
             await checked(app)
             (wednesday,) = await _new(inbox, me.email, 4)
             assert str(wednesday["Subject"]) == "Your day in chats: 2026-04-01 at default"
@@ -210,7 +210,7 @@ async def _new(inbox: Inbox, address: str, total: int) -> list[Any]:
 
 
 async def test_bad_timezones_and_no_history_are_refused(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         boss = await owner(app)
         for bad in ("Mars/Olympus", "Europe/Nowhere", "../etc/passwd", "x" * 100):
             with pytest.raises(grpc.aio.AioRpcError) as info:

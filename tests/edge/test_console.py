@@ -113,7 +113,7 @@ def test_the_console_is_served_with_the_strict_policy() -> None:
 async def test_logging_in_on_the_login_socket(tmp_path: Path) -> None:
     """The login socket answers a right password with a token the bridge takes
     and a wrong one with BAD_CREDENTIALS."""
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.demo is not None
 
         async def login(password: str) -> bridge_pb2.BridgeFrame:
@@ -148,7 +148,7 @@ async def test_an_operators_day(tmp_path: Path, chromium_cdp: str) -> None:
     """Sign in, a chat arrives, messages both ways with typing, a hostile text
     stays text, a note stays apart, the visitor panel; the socket is cut while
     the visitor writes on, then restored: every message once; close."""
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         context = await browser.new_context(**LAPTOP, locale="en-US", color_scheme="light")
         page = await context.new_page()
         errors = watch_errors(page)
@@ -346,7 +346,7 @@ async def test_an_operators_day(tmp_path: Path, chromium_cdp: str) -> None:
 
 
 async def test_a_phone_in_the_dark_in_german(tmp_path: Path, chromium_cdp: str) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         context = await browser.new_context(**PHONE, locale="de-DE", color_scheme="dark")
         page = await context.new_page()
         errors = watch_errors(page)

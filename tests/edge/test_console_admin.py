@@ -75,7 +75,7 @@ async def fill_form(page: Page, values: dict[str, str]) -> None:
 
 
 async def test_an_admin_configures_the_account(tmp_path: Path, chromium_cdp: str) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         assert app.demo is not None
         boss = await owner(app)
         md = boss.metadata
@@ -272,7 +272,7 @@ async def test_an_admin_configures_the_account(tmp_path: Path, chromium_cdp: str
 
 
 async def test_roles_see_only_what_they_may(tmp_path: Path, chromium_cdp: str) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         assert app.demo is not None
         boss = await owner(app)
         md = boss.metadata
@@ -334,7 +334,10 @@ async def test_reports_show_hand_worked_figures_and_open_their_chats(
     tmp_path: Path, chromium_cdp: str
 ) -> None:
     clock = FakeClock(wall_ms=int(START.timestamp() * 1000))
-    async with running(tmp_path / "on", clock=clock) as app, attached(chromium_cdp) as browser:
+    async with (
+        running(tmp_path / "on", clock=clock, history=True) as app,
+        attached(chromium_cdp) as browser,
+    ):
         assert app.demo is not None
         site = app.demo["site"]
         boss = await owner(app)
@@ -449,7 +452,7 @@ async def test_reports_show_hand_worked_figures_and_open_their_chats(
 async def test_routing_quick_replies_mail_and_webhooks_on_a_phone(
     tmp_path: Path, chromium_cdp: str
 ) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         assert app.demo is not None
         site, dept = app.demo["site"], app.demo["department"]
         boss = await owner(app)

@@ -65,7 +65,7 @@ def title_count(title: str) -> int:
 async def test_the_title_counts_a_message_in_a_background_chat(
     tmp_path: Path, chromium_cdp: str
 ) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         page, errors = await console(browser, app)
         await page.click("#notify-on")
         await expect(page.locator("#notify-ask")).to_be_hidden()
@@ -98,7 +98,7 @@ async def test_the_title_counts_a_message_in_a_background_chat(
 async def test_the_keyboard_moves_between_chats_and_opens_the_palette(
     tmp_path: Path, chromium_cdp: str
 ) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         page, errors = await console(browser, app)
         ada = await visitor_says(app, "Ada", "Hello")
         await mine(page, "Ada", 1)
@@ -157,7 +157,7 @@ async def test_the_keyboard_moves_between_chats_and_opens_the_palette(
 
 
 async def test_a_reload_resumes_without_replaying(tmp_path: Path, chromium_cdp: str) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         page, errors = await console(browser, app)
         ada = await visitor_says(app, "Ada", "one", "two", "three")
         await mine(page, "Ada", 1)
@@ -202,7 +202,7 @@ async def test_a_reload_resumes_without_replaying(tmp_path: Path, chromium_cdp: 
 
 
 async def test_history_finds_a_past_chat_and_reads_it(tmp_path: Path, chromium_cdp: str) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         page, errors = await console(browser, app)
         grace = await visitor_says(app, "Grace", "My parcel to Zanzibar never came")
         await mine(page, "Grace", 1)
@@ -279,7 +279,7 @@ async def downloaded(got: Any) -> str:
 
 
 async def test_tickets_lists_a_request_left_offline(tmp_path: Path, chromium_cdp: str) -> None:
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         # Nobody is online yet: the visitor leaves a request.
         ola = await Visitor(visitor_url(app)).connect()
         await ola.hello(name="Ola")
@@ -329,7 +329,7 @@ async def test_visitors_lists_the_page_and_an_invitation_becomes_a_chat(
     """The Visitors page lists the widget's visitor; Invite opens the dialog;
     the widget opens with the operator's words (as text), the composer ready;
     the visitor's answer is the inviter's chat, and the console says so."""
-    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+    async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         page, errors = await console(browser, app)
         shop = await page.context.new_page()
         shop_errors = watch_errors(shop)

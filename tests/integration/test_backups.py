@@ -39,7 +39,7 @@ async def _talk(visitor: Visitor, start: int, end: int, acked: dict[str, int]) -
 
 async def test_backup_during_traffic_restores_every_acknowledged_message(tmp_path: Path) -> None:
     target = tmp_path / "backup"
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.admin is not None and app.engine is not None
         admin = await Operator(app).login(app.admin["email"], app.admin["password"])
         operator = await on_duty(app)  # a site takes chats while someone is online
@@ -74,7 +74,7 @@ async def test_backup_during_traffic_restores_every_acknowledged_message(tmp_pat
     data = tmp_path / "second" / "data"
     restored, aside = restore(target, data)
     assert restored.epoch == made.epoch and aside is None
-    async with running(tmp_path / "second") as app:
+    async with running(tmp_path / "second", history=True) as app:
         assert app.engine is not None and app.engine.epoch == made.epoch
         # A visitor back with seqs of the old epoch: told first, then its chat from
         # the start, each message once, then the welcome saying so.
@@ -156,7 +156,7 @@ async def test_backup_during_traffic_restores_every_acknowledged_message(tmp_pat
 
 async def test_backup_refusals_and_foreign_or_damaged_backups(tmp_path: Path) -> None:
     target = tmp_path / "backup"
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.admin is not None and app.owner is not None
         admin = await Operator(app).login(app.admin["email"], app.admin["password"])
         owner = await Operator(app).login(app.owner["email"], app.owner["password"])

@@ -60,7 +60,7 @@ async def reason_of(call: Any) -> tuple[grpc.StatusCode, str]:
 
 
 async def test_history_lists_searches_and_shows_past_chats(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         op = await on_duty(app)
         boss = await owner(app)
         meta = op.metadata
@@ -225,7 +225,7 @@ async def test_history_lists_searches_and_shows_past_chats(tmp_path: Path) -> No
 async def test_bad_history_queries_are_refused_with_a_reason(
     tmp_path: Path, request_: Any, code: grpc.StatusCode, reason: str
 ) -> None:
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         boss = await owner(app)
         service = boss.api.conversations
         method = (
@@ -241,7 +241,7 @@ async def test_an_operator_reads_its_own_past_transcripts_and_no_one_elses(
 ) -> None:
     from tests.integration.test_routing import staff
 
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.demo is not None and app.engine is not None
         op = await on_duty(app)
         boss = await owner(app)

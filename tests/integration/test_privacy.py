@@ -71,7 +71,7 @@ async def refusal(call: Any) -> tuple[grpc.StatusCode, str]:
 
 async def test_export_then_erase_leaves_no_trace_and_spares_others(tmp_path: Path) -> None:
     secret, kept = "zanzibarquokka71", "kilimanjaroibex42"
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         op = await on_duty(app)
         boss = await owner(app)
         meta = boss.metadata
@@ -132,7 +132,7 @@ async def test_export_then_erase_leaves_no_trace_and_spares_others(tmp_path: Pat
 
     # Out of every read at once; out of the data file once the store next opens
     # (it rewrites the file with its live pages before serving).
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.engine is not None and app.engine.store.compactions == 1
         await settled_and_indexed(app)
     assert files_holding(data, secret.encode()) == []
@@ -141,7 +141,7 @@ async def test_export_then_erase_leaves_no_trace_and_spares_others(tmp_path: Pat
 
 
 async def test_bad_requests_and_open_chats_are_refused(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         op = await on_duty(app)
         boss = await owner(app)
         meta = boss.metadata

@@ -35,7 +35,7 @@ def _close(conv: str) -> operator_pb2.OperatorCommand:
 
 async def test_a_day_of_chats_in_the_sites_timezone(tmp_path: Path) -> None:
     clock = FakeClock(wall_ms=int(START.timestamp() * 1000))
-    async with running(tmp_path, clock=clock) as app:
+    async with running(tmp_path, clock=clock, history=True) as app:
         assert app.demo is not None
         site = app.demo["site"]
         boss = await owner(app)
@@ -126,7 +126,7 @@ async def test_a_day_of_chats_in_the_sites_timezone(tmp_path: Path) -> None:
 
 
 async def test_bad_reports_are_refused_with_reasons(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.demo is not None and app.engine is not None
         site = app.demo["site"]
         boss = await owner(app)

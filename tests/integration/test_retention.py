@@ -28,7 +28,7 @@ def test_addresses_are_cut_to_their_network() -> None:
 
 async def test_retention_bounds_then_a_sweep_deletes_and_truncates(tmp_path: Path) -> None:
     clock = FakeClock()
-    async with running(tmp_path, clock=clock) as app:
+    async with running(tmp_path, clock=clock, history=True) as app:
         boss = await owner(app)
         meta = boss.metadata
         site = app.demo["site"]
@@ -84,7 +84,7 @@ async def test_retention_bounds_then_a_sweep_deletes_and_truncates(tmp_path: Pat
         assert "transcripts" in [f for e in events.events for f in e.fields]
 
     # The swept text leaves the data file when the store next opens.
-    async with running(tmp_path) as app:
+    async with running(tmp_path, history=True) as app:
         assert app.engine is not None and app.engine.store.compactions == 1
     assert files_holding(data, b"ancient wombat91") == []
     assert files_holding(data, b"young wombat12")
