@@ -142,6 +142,12 @@ def _last_under(txn: lmdb.Transaction, prefix: bytes) -> tuple[bytes, bytes] | N
     """The greatest key starting with ``prefix`` in ``txn``'s database, with its
     value: one cursor positioning, whatever the number of keys under it."""
     cursor = txn.cursor()
+    key = _last_key(cursor, prefix)
+    return (key, bytes(cursor.value())) if key is not None else None
+
+
+def _last_key(cursor: lmdb.Cursor, prefix: bytes) -> bytes | None:
+    """The greatest key starting with ``prefix``, the cursor left on it."""
     above = _above(prefix)
     if above is not None and cursor.set_range(above):
         if not cursor.prev():
@@ -149,9 +155,7 @@ def _last_under(txn: lmdb.Transaction, prefix: bytes) -> tuple[bytes, bytes] | N
     elif not cursor.last():
         return None
     key = bytes(cursor.key())
-    if key.startswith(prefix):
-        return key, bytes(cursor.value())
-    return None
+    return key if key.startswith(prefix) else None
 
 
 def _ignore(error: BaseException | None) -> None:
@@ -483,15 +487,7 @@ class LmdbStore:
         cursors = {db: txn.cursor(db=dbs[db]) for db in LOGGED}
 
         def greatest(db: str, stream: bytes) -> bytes | None:
-            cursor = cursors[db]
-            above = _above(stream)
-            if above is not None and cursor.set_range(above):
-                if not cursor.prev():
-                    return None
-            elif not cursor.last():
-                return None
-            key = bytes(cursor.key())
-            return key if key.startswith(stream) else None
+            return _last_key(cursors[db], stream)
 
         for db, key, value in packed(ops, greatest):
             if value is None:

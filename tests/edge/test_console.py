@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
-from playwright.async_api import Page, WebSocketRoute, expect
+from playwright.async_api import Locator, Page, WebSocketRoute, expect
 
 from edge import static
 from parley.v1 import bridge_pb2, control_pb2
@@ -76,6 +76,20 @@ async def chat_row(page: Page, name: str) -> Any:
         await accept.click()
     await expect(page.locator("[data-count=mine]")).to_have_text("1")
     return row
+
+
+async def chat_opened(page: Page, app: Any, name: str, text: str) -> tuple[Visitor, Locator]:
+    """A visitor says ``text``; its chat, taken by the console, is opened: the
+    visitor and the transcript."""
+    visitor = await Visitor(visitor_url(app)).connect()
+    await visitor.hello(name=name)
+    visitor.send({"type": "msg", "cid": "v1", "text": text})
+    await visitor.recv("ack")
+    row = await chat_row(page, name)
+    await row.locator("button.open").click()
+    transcript = page.locator("#transcript")
+    await expect(transcript.locator(".msg.visitor .text")).to_have_text([text])
+    return visitor, transcript
 
 
 async def axe_finds_nothing_serious(page: Page) -> None:

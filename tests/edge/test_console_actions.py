@@ -15,13 +15,13 @@ from parley.v1 import control_pb2, operator_pb2
 from tests.edge.test_console import (
     LAPTOP,
     axe_finds_nothing_serious,
-    chat_row,
+    chat_opened,
     operator_text,
     sign_in,
 )
 from tests.edge.test_console import shot as console_shot
 from tests.edge.test_widget import attached, watch_errors
-from tests.integration.helpers import Operator, Visitor, owner, running, settled, visitor_url
+from tests.integration.helpers import Operator, owner, running, settled
 
 KIM = {"email": "kim@parley.local", "password": "kim-password-1"}
 
@@ -68,14 +68,7 @@ async def test_actions_quick_replies_and_colleagues(tmp_path: Path, chromium_cdp
         errors = watch_errors(page)
         await sign_in(page, app)
 
-        visitor = await Visitor(visitor_url(app)).connect()
-        await visitor.hello(name="Ada")
-        visitor.send({"type": "msg", "cid": "v1", "text": "Hello there"})
-        await visitor.recv("ack")
-        row = await chat_row(page, "Ada")
-        await row.locator("button.open").click()
-        transcript = page.locator("#transcript")
-        await expect(transcript.locator(".msg.visitor .text")).to_have_text(["Hello there"])
+        visitor, transcript = await chat_opened(page, app, "Ada", "Hello there")
         # Kim comes online only now: the chat was the console's to answer.
         kim = await Operator(app).login(KIM["email"], KIM["password"])
         await kim.open()

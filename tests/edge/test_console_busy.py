@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.edge.test_console import LAPTOP, chat_row, operator_text, shot, sign_in
+from tests.edge.test_console import LAPTOP, chat_opened, operator_text, shot, sign_in
 from tests.edge.test_widget import attached, watch_errors
-from tests.integration.helpers import Visitor, running, visitor_url
+from tests.integration.helpers import running
 
 REPLIES = 12
 
@@ -27,14 +27,7 @@ async def test_replies_refused_as_busy_go_again_after_the_hint(
         page = await context.new_page()
         errors = watch_errors(page)
         await sign_in(page, app)
-        visitor = await Visitor(visitor_url(app)).connect()
-        await visitor.hello(name="Ada")
-        visitor.send({"type": "msg", "cid": "v1", "text": "Hello"})
-        await visitor.recv("ack")
-        row = await chat_row(page, "Ada")
-        await row.locator("button.open").click()
-        transcript = page.locator("#transcript")
-        await expect(transcript.locator(".msg.visitor .text")).to_have_text(["Hello"])
+        visitor, transcript = await chat_opened(page, app, "Ada", "Hello")
 
         # The replies leave in one task of the page: one burst at the server.
         await page.evaluate(
