@@ -11,7 +11,7 @@ fails: a failed write acknowledges nothing, its client ids are forgotten (a
 resend is new) and the next write numbers from the last committed seq again.
 After the commit each entry's replies get its seq and its ``on_committed`` runs,
 in seq order. A write may carry other writes into the same commit: the owner's
-state (``with_state``: its record, built at the write) and ``extra`` operations
+state (``state``: its record, built at the write) and ``extra`` operations
 (a place in a waiting line).
 
 Client ids. A resend of a client id among the stream's last ``RECENT_CIDS``
@@ -263,7 +263,7 @@ class _Entry(Generic[R]):
         "on_committed",
         "tag",
         "extra",
-        "with_state",
+        "state",
     )
 
     def __init__(
@@ -273,7 +273,7 @@ class _Entry(Generic[R]):
         on_committed: OnCommitted[R] | None,
         tag: Any,
         extra: Sequence[Op],
-        with_state: bool,
+        state: StateOp[R] | None,
     ) -> None:
         self.draft = draft
         self.record = draft
@@ -281,10 +281,12 @@ class _Entry(Generic[R]):
         self.on_committed = on_committed
         self.tag = tag
         self.extra = extra
-        self.with_state = with_state
+        self.state = state
 
 
 CommitMessage = Callable[[int, BaseException | None], object]
+StateOp = Callable[[R, int], Op]
+"""The owner's state written with an entry (its draft, its seq): its record."""
 
 
 class Journal(Generic[R]):
@@ -297,7 +299,6 @@ class Journal(Generic[R]):
         stream: str,
         kind: RecordKind[R],
         commit_message: CommitMessage,
-        state: Callable[[R, int], Op] | None = None,
         recent: int = RECENT_CIDS,
     ) -> None:
         self.stream = stream
@@ -305,7 +306,6 @@ class Journal(Generic[R]):
         self.kind = kind
         self.last_seq = 0  # the last committed and delivered seq
         self._commit_message = commit_message
-        self._state = state
         self._store: Reader | None = None
         self._recent: OrderedDict[str, int] = OrderedDict()
         self._recent_max = recent
@@ -377,13 +377,17 @@ class Journal(Generic[R]):
         on_committed: OnCommitted[R] | None = None,
         tag: Any = None,
         extra: Sequence[Op] = (),
-        with_state: bool = False,
+        state: StateOp[R] | None = None,
     ) -> int | None:
         """Write ``draft`` in the stream's next write. A client id among the recent
         ones answers its seq at once and writes nothing. ``answer``: the current
         message is answered with the seq after the commit (or the write's error);
         a resend of a pending id joins that write. ``on_committed(record, tag)``
-        runs after the commit."""
+        runs after the commit. ``state(draft, seq)``: a write of the owner's
+        state as of this entry, in the same commit (a chat's record with its
+        notice). Both are held only until the commit: a journal keeps nothing
+        that points back at its owner, so an owner leaving memory is freed at
+        once, not by a full collection of reference cycles."""
         cid = draft.client_msg_id
         if cid:
             pending = self._pending.get(cid)
@@ -402,7 +406,7 @@ class Journal(Generic[R]):
             reply = ctx.defer()
             if reply is not None:
                 replies.append(reply)
-        entry = _Entry(draft, replies, on_committed, tag, extra, with_state)
+        entry = _Entry(draft, replies, on_committed, tag, extra, state)
         if cid:
             self._pending[cid] = entry
         self._buffer.append(entry)
@@ -415,14 +419,14 @@ class Journal(Generic[R]):
         entries, self._buffer = self._buffer, []
         now = ctx.clock.wall_ms()
         seq = self.last_seq
-        kind, table, prefix, state = self.kind, self.kind.table, self.prefix, self._state
+        kind, table, prefix = self.kind, self.kind.table, self.prefix
         ops: list[Op] = []
         for entry in entries:
             seq += 1
             record = entry.record = kind.stamp(entry.draft, seq, now)
             table.append(ops, prefix, seq, kind.encode(record))
-            if entry.with_state and state is not None:
-                ops.append(state(entry.draft, seq))  # the state as of this entry
+            if entry.state is not None:
+                ops.append(entry.state(entry.draft, seq))  # the state as of this entry
             ops.extend(entry.extra)
         self._inflight = entries
         ref, message = ctx.self_ref, self._commit_message

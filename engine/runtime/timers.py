@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 
 class TimerFire:
-    """One started timer; put in the system queue when its delay is over."""
+    """One started timer; put in the system queue when its delay is over. Its
+    ``handle`` (whose callback holds the fire) is dropped once the timer is
+    over, cancelled or replaced, so a spent timer is freed at once."""
 
     __slots__ = ("key", "message", "handle")
 
@@ -61,6 +63,7 @@ def start(cell: Cell, key: Hashable, delay: float, message: object) -> None:
         old = timers.get(key)
         if old is not None and old.handle is not None:
             old.handle.cancel()
+            old.handle = None
     fire = TimerFire(key, message)
     timers[key] = fire
 
@@ -85,6 +88,7 @@ def cancel(cell: Cell, key: Hashable) -> None:
     fire = timers.pop(key, None)
     if fire is not None and fire.handle is not None:
         fire.handle.cancel()
+        fire.handle = None
     if not timers:
         cell.timers = None
 
@@ -98,6 +102,7 @@ def drop_all(cell: Cell) -> None:
     for fire in timers.values():
         if fire.handle is not None:
             fire.handle.cancel()
+            fire.handle = None
 
 
 def take(cell: Cell, fire: TimerFire) -> bool:
@@ -107,6 +112,7 @@ def take(cell: Cell, fire: TimerFire) -> bool:
     if timers is None or timers.get(fire.key) is not fire:
         return False
     del timers[fire.key]
+    fire.handle = None  # its handle's callback holds the fire: no cycle left behind
     if not timers:
         cell.timers = None
     return True

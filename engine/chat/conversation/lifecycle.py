@@ -83,7 +83,7 @@ def start(
             author_name=name, text=text, client_msg_id="",
         )  # fmt: skip
         chat.journal.append(
-            draft, ctx, on_committed=chat.on_post, extra=[op, *hooks, *said], with_state=True
+            draft, ctx, on_committed=chat.on_post, extra=[op, *hooks, *said], state=chat.record_op
         )
     ctx.ref(QUEUE, info.department_id).tell(Enqueue(info, key))
     chat.card(ctx)

@@ -70,11 +70,12 @@ class ConversationState:
         # for it and are checked again when it is done (actions.py).
         self.claiming = False
         self.waiting_claims: deque[tuple[ClaimAction, Reply | None]] = deque()
-        # Messages and notices; notices (with_state) carry the record.
-        self.journal = Journal(key, MESSAGES, Committed, state=self.record_op)
+        # Messages and notices; notices carry the record (``state=record_op``).
+        # Nothing here keeps a method bound to this state: a closed chat's
+        # state is freed when its actor leaves memory, not by a full collection.
+        self.journal = Journal(key, MESSAGES, Committed)
         self.subscribers = Subscribers(self.journal)
         self.on_post = self.subscribers.posted  # bound once: one per message otherwise
-        self._on_notice = self._noticed
 
     # -- the record -----------------------------------------------------------------
 
@@ -194,7 +195,12 @@ class ConversationState:
         if closes:
             self._closing = draft  # its seq is the chat's closed_seq (record_op)
         self.journal.append(
-            draft, ctx, on_committed=self._on_notice, tag=after, extra=extra or (), with_state=True
+            draft,
+            ctx,
+            on_committed=self._noticed,
+            tag=after,
+            extra=extra or (),
+            state=self.record_op,
         )
 
     def _noticed(self, event: MessageEvent, after: Callable[[], None] | None) -> None:
