@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import uvloop
 from argon2 import PasswordHasher
+from playwright.async_api import Playwright, async_playwright
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 """argon2id at its lowest settings: tests hash and check hundreds of passwords,
@@ -31,18 +32,73 @@ hashes three passwords as it starts, each about a tenth of a second of CPU at
 the default; its logins check against those cheap hashes."""
 
 
+def _runner() -> asyncio.Runner:
+    runner = asyncio.Runner(loop_factory=uvloop.new_event_loop, debug=True)
+    runner.get_loop().slow_callback_duration = 1.0
+    return runner
+
+
+class PageLoop:
+    """One loop for a worker's page tests (those that use ``chromium_cdp``), so
+    that they share one Playwright driver (``PageLoop.driver``): a driver
+    belongs to the loop that started it, and starting one (a Node.js process)
+    costs about 0.4 s of CPU, which forty page tests paid each. Each test still
+    runs alone on it: what a test leaves running when it ends is cancelled, as
+    a fresh loop's close would, before the next begins."""
+
+    runner: asyncio.Runner | None = None
+    driver: Playwright | None = None
+
+    @classmethod
+    def run(cls, coro: Any) -> None:
+        if cls.runner is None:
+            cls.runner = _runner()
+        runner = cls.runner
+        if cls.driver is None:
+            cls.driver = runner.run(async_playwright().start())
+        before = asyncio.all_tasks(runner.get_loop())  # the driver's own among them
+        try:
+            runner.run(coro)
+        finally:
+            left = asyncio.all_tasks(runner.get_loop()) - before
+            for task in left:
+                task.cancel()
+            if left:
+                runner.run(_gathered(left))
+
+    @classmethod
+    def close(cls) -> None:
+        runner, driver, cls.runner, cls.driver = cls.runner, cls.driver, None, None
+        if runner is None:
+            return
+        with runner:
+            if driver is not None:
+                runner.run(driver.stop())
+
+
+async def _gathered(tasks: set[asyncio.Task[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests on a fresh uvloop loop in debug mode."""
+    """Run ``async def`` tests on a fresh uvloop loop in debug mode (page tests
+    on their worker's :class:`PageLoop`)."""
     func: Callable[..., Any] = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop, debug=True) as runner:
-        runner.get_loop().slow_callback_duration = 1.0
+    if "chromium_cdp" in names:
+        PageLoop.run(func(**kwargs))
+        return True
+    with _runner() as runner:
         runner.run(func(**kwargs))
     return True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    PageLoop.close()
 
 
 def _install_chromium() -> str | None:

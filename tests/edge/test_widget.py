@@ -21,13 +21,12 @@ from playwright.async_api import (
     Page,
     WebSocket,
     WebSocketRoute,
-    async_playwright,
     expect,
 )
 
 from edge import static
 from parley.v1 import common_pb2, control_pb2, operator_pb2
-from tests.conftest import TAKE_SHOTS
+from tests.conftest import TAKE_SHOTS, PageLoop
 from tests.integration.helpers import Operator, on_duty, owner, running
 from tests.integration.test_routing import chat_up, staff
 from tests.integration.test_split_mode import (
@@ -55,13 +54,15 @@ SHOTS.mkdir(parents=True, exist_ok=True)
 
 @asynccontextmanager
 async def attached(cdp: str) -> AsyncIterator[Browser]:
-    """The module's Chromium, attached from this test's event loop."""
-    async with async_playwright() as pw:
-        browser = await pw.chromium.connect_over_cdp(cdp)
-        try:
-            yield browser
-        finally:
-            await browser.close()  # detaches; the module's process goes on
+    """The worker's Chromium, attached through the worker's Playwright driver
+    (page tests share a loop and so a driver: tests/conftest.py's PageLoop)."""
+    pw = PageLoop.driver
+    assert pw is not None, "a page test takes the chromium_cdp fixture"
+    browser = await pw.chromium.connect_over_cdp(cdp)
+    try:
+        yield browser
+    finally:
+        await browser.close()  # detaches; the worker's process goes on
 
 
 async def shot(page: Page, name: str) -> None:
