@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from playwright.async_api import Page, WebSocket, async_playwright
+from playwright.async_api import Page, WebSocket
 
 from edge.static import DEMO_PAGE
-from tests.conftest import CHROMIUM_ARGS
+from tests.edge.test_widget import attached
 from tests.integration.helpers import demo_operator, running
 
 PAGE_CSP = (
@@ -165,15 +165,14 @@ class WidgetFrames:
                 await self.arrived.wait()
 
 
-async def test_the_demo_page_works_under_its_own_policy(tmp_path: Path, chromium_path: str) -> None:
+async def test_the_demo_page_works_under_its_own_policy(tmp_path: Path, chromium_cdp: str) -> None:
     """The demo page's stylesheet and the widget load under the page's CSP, the
     widget's websocket opens ('self' covers it) and is welcomed, and the page
     causes no violation of its own; an inline script added to it does not run.
     (tests/edge/test_demo_page.py chats through the widget on this page.)"""
-    async with running(tmp_path) as app, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
+        page = await browser.new_page()
         try:
-            page = await browser.new_page()
             await page.add_init_script(RECORD_VIOLATIONS)
             frames = WidgetFrames(page)
             errors: list[str] = []
@@ -190,17 +189,17 @@ async def test_the_demo_page_works_under_its_own_policy(tmp_path: Path, chromium
             assert [v["directive"] for v in violations] == ["script-src-elem"], violations
             assert errors == []
         finally:
-            await browser.close()
+            await page.context.close()
 
 
 async def test_the_widget_works_on_a_host_page_with_a_strict_policy(
-    tmp_path: Path, chromium_path: str
+    tmp_path: Path, chromium_cdp: str
 ) -> None:
     """A shop page on another origin (allowed by the demo site) whose own CSP
     allows only the chat host's script and websocket, nothing inline: the widget
     runs, connects, is welcomed and told who is online, and needs nothing else
     from the host's policy."""
-    async with running(tmp_path) as app, async_playwright() as pw:
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
         assert app.demo is not None and app.engine is not None
         op = await demo_operator(app)
         await op.open()
@@ -216,11 +215,10 @@ async def test_the_widget_works_on_a_host_page_with_a_strict_policy(
             f'<script src="http://{chat_host}/widget.js" data-site="{app.demo["site"]}">'
             "</script></body></html>"
         )
-        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
         try:
             async with host_page(page_html, csp) as shop:
                 await app.engine.directory.add_site_origins(app.demo["site"], [shop])
-                page = await browser.new_page()
                 await page.add_init_script(RECORD_VIOLATIONS)
                 frames = WidgetFrames(page)
                 errors: list[str] = []
@@ -235,19 +233,18 @@ async def test_the_widget_works_on_a_host_page_with_a_strict_policy(
                 assert violations[0]["blocked"] == "inline"  # the host's own, not the widget's
                 assert errors == []
         finally:
-            await browser.close()
+            await page.context.close()
             await op.close()
 
 
-async def test_the_demo_page_refuses_to_be_framed(tmp_path: Path, chromium_path: str) -> None:
+async def test_the_demo_page_refuses_to_be_framed(tmp_path: Path, chromium_cdp: str) -> None:
     """Another page framing the demo page gets nothing: the browser blocks the
     frame (frame-ancestors) and shows no page in it."""
-    async with running(tmp_path) as app, async_playwright() as pw:
+    async with running(tmp_path) as app, attached(chromium_cdp) as browser:
         demo = f"http://127.0.0.1:{app.http_port}/"
-        browser = await pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
         try:
             async with host_page(f'<!doctype html><iframe src="{demo}"></iframe>') as framer:
-                page = await browser.new_page()
                 console: asyncio.Queue[str] = asyncio.Queue()
                 page.on("console", lambda m: console.put_nowait(m.text))
                 await page.goto(framer)
@@ -258,4 +255,4 @@ async def test_the_demo_page_refuses_to_be_framed(tmp_path: Path, chromium_path:
                 assert frame.url.startswith("chrome-error:")  # the browser's error page
                 assert "Parley demo shop" not in await frame.content()
         finally:
-            await browser.close()
+            await page.context.close()
