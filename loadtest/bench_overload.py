@@ -145,7 +145,8 @@ async def measure(mode: str, args: argparse.Namespace) -> list[str]:
             f"{mode}: capacity {capacity:,.0f}/s; offered {offered:,.0f}/s "
             f"for {args.seconds:.0f} s; "
             f"refusals by code {dict(out.refused)}; errors naming no message "
-            f"{dict(out.other_errors)}; p99 per {width:g} s after the drop: "
+            f"{dict(out.other_errors)}; load operators' streams cut (each resumed): "
+            f"{out.operator_cuts}; p99 per {width:g} s after the drop: "
             + " ".join(ms(p) for p in p99s)
         )
         name = "one process" if not edges else "engine + 1 edge"

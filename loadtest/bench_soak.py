@@ -111,8 +111,9 @@ async def run(args: argparse.Namespace) -> None:
         )
         print(
             f"messages acknowledged: {out.acks:,}; refused: {dict(out.refused)}; errors naming no "
-            f"message: {dict(out.other_errors)}; unanswered at the end: {len(out.pending)}"
-            + ("" if answered else " (gave up waiting)")
+            f"message: {dict(out.other_errors)}; unanswered at the end: {len(out.pending)}; "
+            f"load operators' streams cut by the server (each came back and resumed): "
+            f"{out.operator_cuts}" + ("" if answered else " (gave up waiting)")
         )
         headers = [
             "minute",

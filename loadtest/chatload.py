@@ -13,7 +13,6 @@ finds each acknowledged message in it, at the seq its ack gave.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections import Counter
@@ -25,7 +24,13 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
 from loadtest.fleet import Fleet
-from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+from parley.v1 import (
+    common_pb2,
+    control_pb2,
+    control_pb2_grpc,
+    operator_pb2,
+    operator_pb2_grpc,
+)
 
 TEXT = "Hello, I have a question about my order number 12345, thanks!"
 CLOSE = orjson.dumps({"type": "close"})
@@ -47,6 +52,7 @@ class Outcomes:
         self.other_errors: Counter[str] = Counter()  # errors naming no message
         self.latencies: list[tuple[float, float]] = []  # (sent at, seconds to ack)
         self.chats = 0  # conversations opened (an ack in a new conversation)
+        self.operator_cuts = 0  # load operators' streams ended by the server
 
     def take_latencies(self) -> list[tuple[float, float]]:
         out, self.latencies = self.latencies, []
@@ -145,21 +151,48 @@ class Visitor(WSListener):  # type: ignore[misc]
                     self.closing = self.close_sent = False
 
 
-async def _operator(stub: Any, token: str, ready: asyncio.Event) -> None:
-    async def commands() -> Any:
-        yield operator_pb2.OperatorCommandBatch(
-            commands=[operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello())]
+async def _operator(stub: Any, token: str, ready: asyncio.Event, out: Outcomes) -> None:
+    """One load operator: a session stream that reads what it is sent. Cut (a
+    slow reader past its bound, the engine restarting), it comes back after a
+    pause and resumes each chat it is in from the last seq it saw, as a real
+    console does; the cuts are counted in ``out.operator_cuts``."""
+    seen: dict[str, int] = {}  # open chats it is in -> the last seq it saw
+    pause = 0.05
+    while True:
+        hello = operator_pb2.OperatorHello(
+            resume=[common_pb2.ResumePoint(conversation_id=c, after_seq=s) for c, s in seen.items()]
         )
-        await asyncio.Event().wait()  # keep the stream open
-
-    call = stub.Connect(commands(), metadata=[("authorization", f"Bearer {token}")])
-    try:
-        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+        call = stub.Connect(
+            _hello_then_wait(hello), metadata=[("authorization", f"Bearer {token}")]
+        )
+        try:
             async for batch in call:
-                if any(e.WhichOneof("event") == "ready" for e in batch.events):
-                    ready.set()
-    finally:
-        call.cancel()  # ends the request iterator too, before the channel closes
+                for event in batch.events:
+                    which = event.WhichOneof("event")
+                    if which == "message":
+                        m = event.message
+                        if m.seq > seen.get(m.conversation_id, 0):
+                            seen[m.conversation_id] = m.seq
+                    elif which == "assigned":
+                        seen.setdefault(event.assigned.conversation_id, 0)
+                    elif which == "closed":
+                        seen.pop(event.closed.conversation_id, None)
+                    elif which == "ready":
+                        ready.set()
+                        pause = 0.05
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                raise  # its token is gone: coming back would not help
+        finally:
+            call.cancel()  # ends the request iterator too, before the channel closes
+        out.operator_cuts += 1
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
+async def _hello_then_wait(hello: operator_pb2.OperatorHello) -> Any:
+    yield operator_pb2.OperatorCommandBatch(commands=[operator_pb2.OperatorCommand(hello=hello)])
+    await asyncio.Event().wait()  # keep the stream open
 
 
 class Chat:
@@ -201,8 +234,13 @@ class Chat:
                 control_pb2.LoginRequest(email=email, password="load-password")
             )
             ready = asyncio.Event()
-            self.tasks.append(asyncio.create_task(_operator(stub, login.token, ready)))
-            await ready.wait()
+            task = asyncio.create_task(_operator(stub, login.token, ready, self.out))
+            self.tasks.append(task)
+            waiting = asyncio.ensure_future(ready.wait())
+            await asyncio.wait([waiting, task], return_when=asyncio.FIRST_COMPLETED)
+            if not ready.is_set():
+                waiting.cancel()
+                task.result()  # its stream refused for good: the error, not a wait forever
         url = self.srv.visitor_url()
         for i in range(visitors):
             _, v = await ws_connect(lambda i=i: Visitor(self.out, i), url)
