@@ -102,7 +102,8 @@ async def run(args: argparse.Namespace) -> None:
         ran = time.perf_counter() - began
         answered = await chat.drain(60)
         print(
-            f"Soak at half the capacity ({capacity:,.0f}/s measured, {rate:,.0f}/s offered), "
+            f"Soak at half the capacity ({capacity:,.0f}/s "
+            f"{'given by --rate' if args.rate else 'measured'}, {rate:,.0f}/s offered), "
             f"{args.visitors} visitors closing their chat every {args.chat_length} messages, "
             f"{args.operators} operators; {'one process' if not edges else 'engine + 1 edge'}; "
             f"ran {ran / 60:.1f} minutes of {args.period:g} s each; the server side on core 0, "
