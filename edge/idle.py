@@ -70,7 +70,9 @@ class IdlePings:
         self.every = min(idle, reply) / 2
         self.steps = max(1, round(self.every / STEP))  # of a round
         self.watched: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.pinged: dict[Any, float] = {}  # connection: when its ping left (monotonic)
+        # connection: when its ping left (monotonic), and how long it had been
+        # silent then (ms)
+        self.pinged: dict[Any, tuple[float, int]] = {}
         self._round: list[weakref.ref[Any]] = []  # the connections this round has left
         self._share = 0  # connections a step checks, this round
         self._timer: asyncio.TimerHandle | None = None
@@ -125,9 +127,15 @@ class IdlePings:
             silent = silent_ms(transport)
             if silent is None:
                 continue
-            at = pinged.get(conn)
-            if at is not None:
-                if silent < (now - at) * 1000.0:
+            ping = pinged.get(conn)
+            if ping is not None:
+                at, was = ping
+                # Silent since before the ping, it would be silent ``was`` plus
+                # the time since; anything received after the ping makes it far
+                # less (half of ``was``, which is the idle time at least, is the
+                # line: the kernel counts in ticks of a few ms, and a pong on
+                # a fast link comes within the tick of its ping).
+                if silent < (now - at) * 1000.0 + was / 2:
                     del pinged[conn]  # something came after the ping: it is there
                 elif now - at >= self.reply:
                     del pinged[conn]
@@ -137,7 +145,7 @@ class IdlePings:
                     continue
             if silent >= idle_ms and not transport.is_close_frame_sent:
                 transport.send_ping()
-                pinged[conn] = now
+                pinged[conn] = (now, silent)
 
     def _cut(self, transport: WSTransport) -> None:
         log.info("websocket cut: no answer to a ping within %s s", self.reply)

@@ -86,15 +86,12 @@ async def test_a_visitor_that_does_not_answer_pings_is_cut_one_that_does_stays(
 
 
 async def test_a_visitor_that_talks_is_not_pinged(tmp_path: Path) -> None:
-    async with running(tmp_path, idle_timeout=1.0) as app:
+    async with running(tmp_path, idle_timeout=0.6) as app:
         url = visitor_url(app)
         talker_transport, talker = await connect(url, answer=False)
         quiet_transport, quiet = await connect(url, answer=True)
         # Frames every 0.1 s from one, nothing from the other: the quiet one is
         # pinged twice (so its idle time has passed twice) while the other is not.
-        # (Client and server share this test's loop: one held up longer than the
-        # idle time, as on a crowded machine, would make the talker look idle
-        # too; hence a second's idle time, not less.)
         pings = 0
         async with asyncio.timeout(20):
             while pings < 2:
@@ -104,8 +101,8 @@ async def test_a_visitor_that_talks_is_not_pinged(tmp_path: Path) -> None:
                     await quiet.next("ping", timeout=0.1)
                     pings += 1
                 except TimeoutError:
-                    # Cut (it answers every ping: so only if the loop stood
-                    # still past its answer's time): say so, not wait for ever.
+                    # Cut though it answers every ping (its pong, in the tick
+                    # of its ping, once looked as old as the ping): say so.
                     assert "close" not in quiet.seen, quiet.seen
         talker_transport.send(WSMsgType.TEXT, orjson.dumps({"type": "ping"}))
         await talker.next("pong")  # a round trip: whatever came before it is queued
@@ -148,3 +145,53 @@ def test_a_round_is_spread_over_its_steps() -> None:
             assert sorted(looked) == list(range(100))
     # The next round starts again from every connection.
     assert len(set(looked[100:])) == len(looked[100:]) == 20
+
+
+async def test_a_pong_within_the_kernels_tick_of_its_ping_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel says how long a socket has been silent in ticks (4 ms at
+    HZ=250), so a pong on a fast link can look as old as its ping: measured
+    0.25 s later it reads 252 ms, not under the 250 since the ping. That answer
+    counts; a socket silent since before the ping is still cut at ``reply``."""
+    kernel: dict[Any, int] = {}  # what TCP_INFO says of each socket, in ms
+    monkeypatch.setattr("edge.idle.silent_ms", lambda transport: kernel[transport])
+
+    class Transport:
+        is_disconnected = False
+        is_close_frame_sent = False
+
+        def __init__(self) -> None:
+            self.pings = 0
+            self.closed = 0
+            self.underlying_transport = self
+
+        def send_ping(self) -> None:
+            self.pings += 1
+
+        def send_close(self, code: Any, reason: bytes) -> None:
+            self.closed += 1
+            self.is_close_frame_sent = True
+
+        def abort(self) -> None:
+            self.is_disconnected = True
+
+    class Conn:
+        def __init__(self) -> None:
+            self.transport = Transport()
+
+    pings = IdlePings(1.0, 1.0)
+    quick, deaf = Conn(), Conn()
+    pings.watched.add(quick)
+    pings.watched.add(deaf)
+    kernel[quick.transport] = kernel[deaf.transport] = 1000  # silent for the idle time
+    pings.check(10.0)
+    assert quick.transport.pings == deaf.transport.pings == 1
+    kernel[quick.transport] = 252  # the pong, in the ping's tick
+    kernel[deaf.transport] = 1252  # nothing since
+    pings.check(10.25)
+    kernel[quick.transport] = 1002
+    kernel[deaf.transport] = 2002
+    pings.check(11.0)  # a second after the ping
+    assert deaf.transport.closed == 1  # no answer within reply: cut
+    assert quick.transport.closed == 0 and quick.transport.pings == 2  # answered: idle again
