@@ -89,7 +89,7 @@ import lmdb
 
 from engine.errors import ParleyError, Unavailable
 from engine.meters import BATCH_BOUNDS, LATENCY_BOUNDS, Histogram
-from engine.persistence.codec import decode, encode
+from engine.persistence.codec import SEP, decode, encode
 from engine.persistence.private import FILE_MODE, make_private, private_dir, write_private
 from engine.persistence.schema import (
     COMMIT_KEY,
@@ -747,6 +747,12 @@ class LmdbStore:
         entries = streams.get(prefix)
         if entries is not None:  # one whole stream: the common case
             groups = [entries]
+        elif prefix and prefix.find(SEP) == len(prefix) - 1:
+            # One whole stream's prefix (its id, then SEP) with nothing staged:
+            # no other stream's rows fall under it, as no logged stream's id
+            # holds SEP. (Looked up without going over every staged stream: a
+            # new chat's activation asks this while hundreds are staged.)
+            return []
         else:
             groups = [
                 e for s, e in list(streams.items()) if s.startswith(prefix) or prefix.startswith(s)

@@ -150,10 +150,18 @@ class Context(Generic[S_co]):
         self._cell.owner.scheduler.later(lambda: ref.tell_system(message))
 
     def save_snapshot(self) -> None:
-        """Store the actor's snapshot now (not only at passivation): for actors
-        whose state must survive a crash. A failed write is logged; the next
-        change writes it again."""
+        """Store the actor's snapshot (not only at passivation): for actors
+        whose state must survive a crash. Written once at the end of the
+        current turn, however many messages of the turn asked: the state as
+        the turn left it, queued in the same loop iteration as the turn's other
+        writes (so, in practice, in their commit). A failed write is logged;
+        the next change writes it again."""
+        self._cell.snapshot_due = True
+
+    def _write_snapshot(self) -> None:
+        """The write ``save_snapshot`` asked for (the runtime calls it)."""
         cell = self._cell
+        cell.snapshot_due = False
         data = cell.actor.snapshot()
         if data is None:
             return

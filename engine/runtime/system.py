@@ -133,6 +133,7 @@ class Cell(Mailbox):
         "budget",
         "timers",
         "settling",
+        "snapshot_due",
     )
 
     def __init__(self, system: ActorSystem, kind: str, key: str, props: Props[Any]) -> None:
@@ -150,6 +151,7 @@ class Cell(Mailbox):
         self.budget: RestartBudget | None = None  # made on the first failure
         self.timers: dict[Hashable, TimerFire] | None = None  # made on the first timer
         self.settling = False  # started() waits for the store to settle (see _failed)
+        self.snapshot_due = False  # ctx.save_snapshot() asked: written at the turn's end
         self.ctx: Context[object] = Context(self)
         self.actor: AnyActor = props.factory(key, system._snapshot_for(kind, key))
 
@@ -171,6 +173,8 @@ class Cell(Mailbox):
             self.received += 1
         else:
             self._run_batch(budget)
+        if self.snapshot_due:
+            self.ctx._write_snapshot()
         if self.stop_requested and not self.stopped:
             self.owner._stop(self)
         if self.stopped:
@@ -305,6 +309,7 @@ class Cell(Mailbox):
             self.budget = RestartBudget(strategy)
         if directive is Directive.RESTART and self.budget.allow(owner.clock.monotonic()):
             owner.restarts += 1
+            self.snapshot_due = False  # the new actor starts from the last one stored
             timers.drop_all(self)  # the new actor starts with none
             self.actor = self.props.factory(self.key, owner._snapshot_for(self.kind, self.key))
             owner._start_when_settled(self)
@@ -487,6 +492,8 @@ class ActorSystem:
                 self._start_when_settled(cell)
             else:
                 cell.actor.started(cell.ctx)
+                if cell.snapshot_due:
+                    cell.ctx._write_snapshot()
         return cell
 
     def _start_when_settled(self, cell: Cell) -> None:
@@ -506,6 +513,8 @@ class ActorSystem:
                 return
             cell.settling = False
             cell.actor.started(cell.ctx)
+            if cell.snapshot_due:
+                cell.ctx._write_snapshot()
             if (cell.user or cell.system) and not cell.scheduled:
                 self.scheduler.schedule(cell)
 
@@ -515,6 +524,7 @@ class ActorSystem:
         if cell.stopped:
             return
         cell.stopped = True
+        cell.snapshot_due = False  # a passivation has saved it; a failure keeps the last
         timers.drop_all(cell)
         cell.capacity = 0  # every later tell takes Ref's slow path and re-resolves
         if self._cells.get((cell.kind, cell.key)) is cell:

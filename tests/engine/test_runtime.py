@@ -299,3 +299,52 @@ async def test_tell_self_soon_lets_the_loop_run_in_between() -> None:
     steps = [i for i, t in enumerate(turns) if t.startswith("step")]
     assert [turns[i] for i in steps] == ["step1", "step2", "step3"]
     assert all(turns[i + 1] == "io" for i in steps[:-1])  # other work between the steps
+
+
+class Saver(Recorder):
+    """A Recorder that asks for its snapshot to be stored after each message."""
+
+    def receive(self, message: Any, ctx: Context) -> Any:
+        result = super().receive(message, ctx)
+        ctx.save_snapshot()
+        return result
+
+
+class CountingSnapshots(MemorySnapshots):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def save_snapshot(self, kind: str, key: str, data: bytes, done: Any) -> None:
+        self.writes.append(data)
+        super().save_snapshot(kind, key, data, done)
+
+
+async def test_a_turn_stores_its_snapshot_once_as_the_turn_left_it() -> None:
+    """Messages queued before the loop runs are one turn: one write, of the
+    state the turn left (four writes before)."""
+    snaps = CountingSnapshots()
+    system = ActorSystem(snapshots=snaps)
+    system.register("saver", Props(factory=Saver))
+    ref = system.ref("saver", "a")
+    for i in range(3):
+        ref.tell(i)
+    assert await ref.ask(("get",)) == [0, 1, 2]
+    assert [orjson.loads(w) for w in snaps.writes] == [[0, 1, 2]]  # the ask was in the turn
+    ref.tell(3)
+    await ref.ask(("get",))
+    assert [orjson.loads(w) for w in snaps.writes] == [[0, 1, 2], [0, 1, 2, 3]]
+
+
+def test_a_failed_turns_save_is_dropped_and_the_actor_restarts_from_the_last_stored() -> None:
+    system = ActorSystem(
+        scheduler=InlineScheduler(), clock=FakeClock(), snapshots=(snaps := CountingSnapshots())
+    )
+    system.register("saver", Props(factory=Saver))
+    ref = system.ref("saver", "a")
+    ref.tell("kept")
+    assert [orjson.loads(w) for w in snaps.writes] == [["kept"]]
+    ref.tell("boom")  # fails before asking: nothing written, restarted from ["kept"]
+    replies: list[Any] = []
+    ref.tell(("get",), lambda v, e: replies.append(v))
+    assert replies == [["kept"]]
