@@ -12,7 +12,9 @@ beside their request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import NamedTuple, Protocol
 
 from engine.chat.account_messages import (
@@ -95,18 +97,17 @@ class ConversationInfo:
     priority: int = 0  # higher first; forwarded and moved chats get 1
 
     def to_list(self) -> list[str | int]:
-        return [
-            self.conversation_id,
-            self.site_id,
-            self.department_id,
-            self.visitor_id,
-            self.visitor_name,
-            self.language,
-            self.region_id,
-            self.group_id,
-            self.preferred_operator_id,
-            self.priority,
-        ]
+        return list(_INFO_ROW(self))
+
+
+_INFO_ROW = attrgetter(*(f.name for f in fields(ConversationInfo)))
+"""A ConversationInfo's fields as a tuple, in order (its stored list), taken in C:
+``map(info_rows, infos)`` is how an operator's snapshot lists its chats."""
+
+
+def info_rows(infos: Iterable[ConversationInfo]) -> list[tuple[str | int, ...]]:
+    """The stored lists of ``infos`` (as tuples: encoded the same)."""
+    return list(map(_INFO_ROW, infos))
 
 
 # -- Visitor ---------------------------------------------------------------------

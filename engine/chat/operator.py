@@ -70,6 +70,7 @@ from engine.chat.messages import (
     UnwatchAccess,
     WatchAccess,
     WithdrawOffer,
+    info_rows,
 )
 from engine.chat.policies import Candidate
 from engine.chat.records import Operator
@@ -134,8 +135,8 @@ class OperatorActor(Actor[OperatorCommand, ChatServices]):
     def snapshot(self) -> bytes | None:
         return encode(
             {
-                "active": [i.to_list() for i in self.active.values()],
-                "extra": [i.to_list() for i in self.extra.values()],
+                "active": info_rows(self.active.values()),
+                "extra": info_rows(self.extra.values()),
                 "status": self.status,
             }
         )
