@@ -7,6 +7,7 @@ import asyncio
 import inspect
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +33,17 @@ hashes three passwords as it starts, each about a tenth of a second of CPU at
 the default; its logins check against those cheap hashes."""
 
 
-def _runner() -> asyncio.Runner:
-    runner = asyncio.Runner(loop_factory=uvloop.new_event_loop, debug=True)
+DEBUG_EVERYWHERE = os.environ.get("PARLEY_ASYNCIO_DEBUG", "") not in ("", "0")
+"""Whether every async test runs its loop in debug mode (PARLEY_ASYNCIO_DEBUG=1).
+By default only the engine's own tests do (tests/engine: the runtime and the
+store, where the writer thread hands back to the loop, so a call from the wrong
+thread fails there): in debug mode uvloop records a traceback for every
+callback it schedules, which made the other tests cost about 60% more CPU
+(tests/integration on one worker: 45 CPU-seconds in debug mode, 28 without)."""
+
+
+def _runner(debug: bool) -> asyncio.Runner:
+    runner = asyncio.Runner(loop_factory=uvloop.new_event_loop, debug=debug)
     runner.get_loop().slow_callback_duration = 1.0
     return runner
 
@@ -52,7 +62,7 @@ class PageLoop:
     @classmethod
     def run(cls, coro: Any) -> None:
         if cls.runner is None:
-            cls.runner = _runner()
+            cls.runner = _runner(DEBUG_EVERYWHERE)
         runner = cls.runner
         if cls.driver is None:
             cls.driver = runner.run(async_playwright().start())
@@ -80,10 +90,14 @@ async def _gathered(tasks: set[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+ENGINE_TESTS = Path(__file__).parent / "engine"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests on a fresh uvloop loop in debug mode (page tests
-    on their worker's :class:`PageLoop`)."""
+    """Run ``async def`` tests on a fresh uvloop loop (page tests on their
+    worker's :class:`PageLoop`), in debug mode where :data:`DEBUG_EVERYWHERE`
+    says."""
     func: Callable[..., Any] = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
@@ -92,7 +106,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if "chromium_cdp" in names:
         PageLoop.run(func(**kwargs))
         return True
-    with _runner() as runner:
+    debug = DEBUG_EVERYWHERE or pyfuncitem.path.is_relative_to(ENGINE_TESTS)
+    with _runner(debug) as runner:
         runner.run(func(**kwargs))
     return True
 
