@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import uvloop
 from argon2 import PasswordHasher
-from playwright.async_api import Playwright, async_playwright
+from playwright.async_api import Playwright, async_playwright, expect
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 """argon2id at its lowest settings: tests hash and check hundreds of passwords,
@@ -66,6 +66,10 @@ class PageLoop:
         runner = cls.runner
         if cls.driver is None:
             cls.driver = runner.run(async_playwright().start())
+            # Twice Playwright's 5 s for an expectation: a worker's first page
+            # (Chromium's caches cold) on a loaded two-core machine can take
+            # longer; a passing expectation returns as soon as it holds.
+            expect.set_options(timeout=10_000)
         before = asyncio.all_tasks(runner.get_loop())  # the driver's own among them
         try:
             runner.run(coro)
