@@ -331,7 +331,9 @@ async def test_visitors_lists_the_page_and_an_invitation_becomes_a_chat(
     the visitor's answer is the inviter's chat, and the console says so."""
     async with running(tmp_path, history=True) as app, attached(chromium_cdp) as browser:
         page, errors = await console(browser, app)
-        shop = await page.context.new_page()
+        # The visitor's own browser (a tab of the console's context would be in
+        # the background, its animation frames stopped).
+        shop = await (await browser.new_context(locale="en-US")).new_page()
         shop_errors = watch_errors(shop)
         await shop.goto(f"http://127.0.0.1:{app.http_port}/?from=ad")
         await page.keyboard.press("Alt+V")

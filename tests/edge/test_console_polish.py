@@ -136,7 +136,11 @@ async def test_disabled_actions_say_why_and_an_invitation_opens_the_transcript(
         errors = watch_errors(page)
         await sign_in(page, app)
         await page.click("#notify-off")
-        shop = await context.new_page()
+        # The visitor is someone else, in a browser of their own: a second page
+        # of the operator's context would be a background tab, whose animation
+        # frames stop (each click on the console waited about a second for them).
+        shop_context = await browser.new_context(**LAPTOP, locale="en-US")
+        shop = await shop_context.new_page()
         shop_errors = watch_errors(shop)
         await shop.goto(f"http://127.0.0.1:{app.http_port}/?from=mail")
         await page.click("#page-visitors")
@@ -195,4 +199,5 @@ async def test_disabled_actions_say_why_and_an_invitation_opens_the_transcript(
         assert errors == [] and shop_errors == [], (errors, shop_errors)
         await waiting.close()
         await boss.close()
+        await shop_context.close()
         await context.close()
