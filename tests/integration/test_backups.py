@@ -39,7 +39,9 @@ async def _talk(visitor: Visitor, start: int, end: int, acked: dict[str, int]) -
 
 async def test_backup_during_traffic_restores_every_acknowledged_message(tmp_path: Path) -> None:
     target = tmp_path / "backup"
-    async with running(tmp_path, history=True) as app:
+    # Sixty messages as fast as their acks come: past the default frame rate
+    # per visitor on a quick run (a rate_limited error, which _talk does not take).
+    async with running(tmp_path, history=True, visitor_rate=10_000, visitor_burst=10_000) as app:
         assert app.admin is not None and app.engine is not None
         admin = await Operator(app).login(app.admin["email"], app.admin["password"])
         operator = await on_duty(app)  # a site takes chats while someone is online
