@@ -498,10 +498,12 @@ async def measure(
     start = time.perf_counter()
     pids = pids or {}
     cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
+    generator_before = time.process_time()  # this process, every thread of it
     await asyncio.sleep(seconds)
     await _until_measured(load)
     load.measuring = False
     cpu = {who: cpu_seconds(pid) - cpu_before[who] for who, pid in pids.items()}
+    generator_cpu = time.process_time() - generator_before
     sat_acks = load.acks
     sat_cpu = sum(cpu.values()) / max(1, sat_acks)
     sat_rate = load.acks / (time.perf_counter() - start)
@@ -548,6 +550,7 @@ async def measure(
         "sat_cpu": sat_cpu,
         "sat_acks": sat_acks,
         "cpu": cpu,
+        "generator_cpu": generator_cpu,  # not in sat_cpu: the server's alone
         "half_rate": half_rate,
         "half_lat": half_lat,
     }
@@ -643,7 +646,11 @@ async def run(args: argparse.Namespace) -> None:
             cpu = " + ".join(
                 f"{who} {1e6 * sec / acks:.1f} us" for who, sec in run[direction]["cpu"].items()
             )
-            print(f"CPU a message, saturated {direction}, {name}: {cpu}")
+            generator = 1e6 * run[direction]["generator_cpu"] / acks
+            print(
+                f"CPU a message, saturated {direction}, {name}: {cpu}; "
+                f"load generator {generator:.1f} us"
+            )
     if ejabberd is not None:
         best = max(p["in"]["sat_rate"], p["out"]["sat_rate"])
         worst = min(p["in"]["sat_rate"], p["out"]["sat_rate"])

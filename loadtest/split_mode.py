@@ -133,6 +133,7 @@ async def run(args: argparse.Namespace) -> None:
     for name, r in (("parley serve (one process)", one), ("parley engine + 1 edge", split)):
         lat, acks = r["sat_lat"], max(r["sat_acks"], 1)
         cpu = " + ".join(f"{who} {1e6 * s / acks:.0f} µs" for who, s in r["cpu"].items())
+        cpu += f"; load generator {1e6 * r['generator_cpu'] / acks:.0f} µs"
         rows.append(
             [
                 name,

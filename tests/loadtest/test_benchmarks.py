@@ -122,6 +122,8 @@ def test_bench_soak() -> None:
 def test_bench_e2e() -> None:
     out, rows = smoke("bench_e2e")
     assert "errors seen: 0" in out
+    cpu_lines = [line for line in out.splitlines() if line.startswith("CPU a message, ")]
+    assert len(cpu_lines) == 3 and all("; load generator " in line for line in cpu_lines)
     names = [r["run"].split(",")[0].split(" (")[0] for r in rows]
     parley = [
         "parley visitor->operator",
@@ -158,6 +160,8 @@ def test_bench_e2e_split() -> None:
     # engine and the edge apart.
     assert rows[0]["CPU per message"].startswith("server ")
     assert "engine " in rows[1]["CPU per message"] and " + edge " in rows[1]["CPU per message"]
+    # And the load generator's own, apart from the server's.
+    assert all(number(r["CPU per message"].split("; load generator ")[1]) > 0 for r in rows)
 
 
 def test_bench_journal() -> None:
