@@ -236,9 +236,9 @@ def main() -> None:
     args.warmup = 1.0
     if args.smoke:
         args.visitors, args.operators, args.window = 4, 1, 2
-        args.sat_seconds, args.baseline_seconds, args.seconds = 0.5, 0.5, 1
-        args.recover_seconds, args.window_seconds = 0.75, 0.25  # three windows
-        args.warmup, args.port = 0.2, 22380
+        args.sat_seconds, args.baseline_seconds, args.seconds = 0.25, 0.25, 0.5
+        args.recover_seconds, args.window_seconds = 0.45, 0.15  # three windows
+        args.warmup, args.port = 0.1, 22380
     if min(args.visitors, args.operators, args.window) < 1 or args.rate < 0:
         parser.error("counts must be positive")
     durations = (args.sat_seconds, args.baseline_seconds, args.seconds, args.recover_seconds)

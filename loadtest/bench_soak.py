@@ -167,7 +167,7 @@ def main() -> None:
     args.period = 60.0
     if args.smoke:
         args.minutes, args.visitors, args.operators, args.chat_length = 3, 4, 1, 3
-        args.window, args.sat_seconds, args.period, args.port = 2, 0.5, 0.5, 22480
+        args.window, args.sat_seconds, args.period, args.port = 2, 0.3, 0.3, 22480
     if min(args.minutes, args.visitors, args.operators, args.chat_length, args.window) < 1:
         parser.error("counts must be positive")
     if args.rate < 0 or args.sat_seconds <= 0:
