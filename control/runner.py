@@ -549,8 +549,8 @@ def engine_banner(app: Parley) -> str:
 def tune_gc() -> None:
     """Fewer, cheaper collections: what start-up made is kept out of every
     collection from now on, and a young collection runs once 100,000 more
-    tracked objects are alive than at the last one, instead of 700. A message's
-    objects are freed by their counts when it is written and delivered, so the
+    tracked objects are alive than at the last one (Python's default: 700). A
+    message's objects are freed by their counts when it is written and delivered, so the
     young generation is mostly the work in flight: at saturation about 20,000
     objects, 7 ms to walk. At 10,000 the swings of that work alone set off a
     collection every few thousand messages (2-4% of the server's CPU in
