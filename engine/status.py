@@ -14,6 +14,7 @@ is written.
 
 from __future__ import annotations
 
+import functools
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +28,11 @@ if TYPE_CHECKING:
     from engine.app import Engine
 
 
+@functools.cache
 def version() -> str:
-    """The installed Parley's version ("unknown" when run from a bare checkout)."""
+    """The installed Parley's version ("unknown" when run from a bare checkout):
+    read once (the package metadata's lookup walks the path's folders, about
+    2 ms, and the health is read every 2 s)."""
     try:
         return metadata.version("parley")
     except metadata.PackageNotFoundError:

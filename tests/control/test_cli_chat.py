@@ -60,13 +60,16 @@ class Terminal:
         self.stdin.write(line.encode() + b"\n")
 
     async def line_with(self, text: str) -> str:
-        async with asyncio.timeout(5):
-            while True:
-                line = (await self.stdout.readline()).decode()
-                assert line, f"parley chat ended early after {self.lines[-5:]}"
-                self.lines.append(line.rstrip("\n"))
-                if text in line:
-                    return line.rstrip("\n")
+        try:
+            async with asyncio.timeout(5):
+                while True:
+                    line = (await self.stdout.readline()).decode()
+                    assert line, f"parley chat ended early after {self.lines[-5:]}"
+                    self.lines.append(line.rstrip("\n"))
+                    if text in line:
+                        return line.rstrip("\n")
+        except TimeoutError:
+            raise AssertionError(f"no line with {text!r} after {self.lines[-8:]}") from None
 
     async def quit(self) -> None:
         self.type("/quit")

@@ -83,20 +83,22 @@ def _say(
         click.echo(f"-- not sent: {to.label} is no longer where lines go; /to N, then again")
         return
     message = console.message(chat.conversation_id, text)
+    # Each echo is printed before its line is sent, so that it comes before
+    # anything the stream's thread prints about that line (a refusal).
     if note:
-        console.put(operator_pb2.OperatorCommand(whisper=message))
         click.echo(f"{chat.label} (note) > {text}")
+        console.put(operator_pb2.OperatorCommand(whisper=message))
         return
     # A line-based terminal cannot tell keystrokes: the visitor is told the
     # operator typed with each line, and that it stopped once it is sent.
     typing = operator_pb2.OperatorTyping(conversation_id=chat.conversation_id, active=True)
     stopped = operator_pb2.OperatorTyping(conversation_id=chat.conversation_id, active=False)
+    click.echo(f"{chat.label} > {text}" + (f"   (quick reply {quick})" if quick else ""))
     console.put(
         operator_pb2.OperatorCommand(typing=typing),
         operator_pb2.OperatorCommand(send=message),
         operator_pb2.OperatorCommand(typing=stopped),
     )
-    click.echo(f"{chat.label} > {text}" + (f"   (quick reply {quick})" if quick else ""))
 
 
 def _chat(console: Console, ref: str, usage: str) -> Chat | None:
@@ -267,8 +269,9 @@ def cmd_invite(console: Console, rest: str) -> None:
         return
     found = _lookup(console, name.strip(), departments=False)
     if found is not None:
-        _action(console, chat, invite_operator_id=found[1])
+        # Said before it is sent: the stream's answer may be printed at once.
         click.echo(f"-- {chat.label} inviting {found[2]}")
+        _action(console, chat, invite_operator_id=found[1])
 
 
 def cmd_transfer(console: Console, rest: str) -> None:
@@ -284,11 +287,13 @@ def cmd_transfer(console: Console, rest: str) -> None:
         return
     kind, target_id, label = found
     console.leaving.add(chat.conversation_id)
+    # Said before it is sent: the stream's thread may print the outcome (the
+    # chat no longer the operator's) as soon as the server has it.
+    click.echo(f"-- {chat.label} transferring to {label}")
     if kind == "operator":
         _action(console, chat, transfer_to_operator_id=target_id)
     else:
         _action(console, chat, transfer_to_department_id=target_id)
-    click.echo(f"-- {chat.label} transferring to {label}")
 
 
 def _lookup(console: Console, name: str, departments: bool) -> tuple[str, str, str] | None:
