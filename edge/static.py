@@ -20,10 +20,11 @@ The widget is two scripts as built by esbuild (committed; rebuilt by
 ``scripts/build_widget.py``): ``/widget.js``, the small embed every page loads,
 and ``/widget-panel.js``, the panel the embed imports (a module, so it is also
 sent with ``Access-Control-Allow-Origin: *``: a module from another origin needs
-CORS, and the file is public). Each is gzip-compressed once at import for
-browsers that accept it (``Content-Encoding: gzip``, ``Vary: Accept-Encoding``),
-with an ETag of its content: a page load revalidates it and gets ``304 Not
-Modified``.
+CORS, and the file is public). The console's files likewise. Each is
+gzip-compressed once at import for browsers that accept it
+(``Content-Encoding: gzip``, ``Vary: Accept-Encoding``), with an ETag of its
+content: a page load revalidates it and gets ``304 Not Modified`` (a console's
+reload asks for its 36 files again and is sent none of them).
 """
 
 from __future__ import annotations
@@ -58,26 +59,27 @@ _FILES = resources.files("edge").joinpath("static")
 
 
 @dataclass(frozen=True, slots=True)
-class Script:
-    """A widget script as served: its bytes, gzipped, and its ETag."""
+class Asset:
+    """A file as served: its bytes, gzipped, its ETag and its type."""
 
     body: bytes
     gz: bytes
     etag: str
-    cors: bool  # a module imported across origins
+    content_type: str
+    cors: bool = False  # a module imported across origins
 
     @classmethod
-    def read(cls, name: str, cors: bool = False) -> Script:
-        body = _FILES.joinpath(name).read_bytes()
+    def of(cls, body: bytes, content_type: str, cors: bool = False) -> Asset:
         # mtime 0: the same bytes on every start, so the ETag holds across restarts.
         gz = gzip.compress(body, compresslevel=9, mtime=0)
-        return cls(body, gz, '"' + hashlib.sha256(body).hexdigest()[:20] + '"', cors)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        return cls(body, gz, etag, content_type, cors)
+
+    @classmethod
+    def read(cls, name: str, cors: bool = False) -> Asset:
+        return cls.of(_FILES.joinpath(name).read_bytes(), JS, cors)
 
 
-WIDGET = Script.read("widget.min.js")
-PANEL = Script.read("widget-panel.min.js", cors=True)
-WIDGET_JS, WIDGET_GZ, WIDGET_ETAG = WIDGET.body, WIDGET.gz, WIDGET.etag
-SCRIPTS = {"/widget.js": WIDGET, "/widget-panel.js": PANEL}
 DEMO_CSS = _FILES.joinpath("demo.css").read_bytes()
 DEMO_PAGE = _FILES.joinpath("demo.html").read_text(encoding="utf-8")
 
@@ -95,21 +97,26 @@ CSS = "text/css; charset=utf-8"
 MANIFEST = "application/manifest+json"
 SVG = "image/svg+xml"
 
+WIDGET = Asset.read("widget.min.js")
+PANEL = Asset.read("widget-panel.min.js", cors=True)
+WIDGET_JS, WIDGET_GZ, WIDGET_ETAG = WIDGET.body, WIDGET.gz, WIDGET.etag
+SCRIPTS = {"/widget.js": WIDGET, "/widget-panel.js": PANEL}
 
-def _console_files() -> dict[str, tuple[bytes, str]]:
+
+def _console_files() -> dict[str, Asset]:
     """The console's files by the path they are served at: its page at
     ``/console`` and each module, stylesheet, the web app manifest and its
     icon at ``/console/<name>`` (the manifest lets a browser install the
     console as an app; the page's policy allows it from this origin)."""
     folder = _FILES.joinpath("console")
     kinds = {".js": JS, ".css": CSS, ".html": HTML, ".webmanifest": MANIFEST, ".svg": SVG}
-    out: dict[str, tuple[bytes, str]] = {}
+    out: dict[str, Asset] = {}
     for entry in folder.iterdir():
         kind = kinds.get(entry.name[entry.name.rfind(".") :])
         if kind is None or not entry.is_file():
             continue
         body = entry.read_bytes()
-        out[f"/console/{entry.name}"] = (compact_script(body) if kind == JS else body, kind)
+        out[f"/console/{entry.name}"] = Asset.of(compact_script(body) if kind == JS else body, kind)
     out["/console"] = out["/console/"] = out.pop("/console/index.html")
     return out
 
@@ -159,22 +166,24 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-def widget(
-    if_none_match: str, accept_encoding: str, script: Script = WIDGET
+def send_asset(
+    if_none_match: str, accept_encoding: str, script: Asset
 ) -> WSUpgradeResponseWithListener:
-    """A widget script: gzipped when accepted; 304 when the page has it."""
+    """A served file (a widget script, a console file): gzipped when accepted;
+    304 when the page has it."""
     extra = {"ETag": script.etag, "Vary": "Accept-Encoding"}
     if script.cors:
         extra["Access-Control-Allow-Origin"] = "*"
+    policy = headers(script.content_type)
     if script.etag in (tag.strip() for tag in if_none_match.split(",")):
         # picows builds error answers from 400 up only: an empty OK, renumbered.
-        response = WSUpgradeResponse.create_ok_response(b"", {**headers(JS), **extra})
+        response = WSUpgradeResponse.create_ok_response(b"", {**policy, **extra})
         response.status = HTTPStatus.NOT_MODIFIED
         return WSUpgradeResponseWithListener(response, None)
     body = script.body
     if _accepts_gzip(accept_encoding):
         body, extra["Content-Encoding"] = script.gz, "gzip"
-    response = WSUpgradeResponse.create_ok_response(body, {**headers(JS), **extra})
+    response = WSUpgradeResponse.create_ok_response(body, {**policy, **extra})
     return WSUpgradeResponseWithListener(response, None)
 
 
@@ -188,16 +197,13 @@ def _header(request_headers: Any, name: str) -> str:
 def respond(
     path: str, edge: BaseEdge, request_headers: Any = None
 ) -> WSUpgradeResponseWithListener:
-    script = SCRIPTS.get(path)
-    if script is not None:
-        return widget(
+    asset = SCRIPTS.get(path) or CONSOLE.get(path)
+    if asset is not None:
+        return send_asset(
             _header(request_headers, "if-none-match"),
             _header(request_headers, "accept-encoding"),
-            script,
+            asset,
         )
-    console = CONSOLE.get(path)
-    if console is not None:
-        return _page(200, console[0], console[1])
     if path == "/healthz":
         health = {"status": "ok", "connections": len(edge.connections)}
         return _page(200, orjson.dumps(health), JSON)

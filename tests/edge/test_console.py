@@ -105,9 +105,9 @@ async def axe_finds_nothing_serious(page: Page) -> None:
 
 
 def test_the_console_is_served_with_the_strict_policy() -> None:
-    body, kind = static.CONSOLE["/console"]
-    assert kind == static.HTML
-    page = body.decode()
+    page_asset = static.CONSOLE["/console"]
+    assert page_asset.content_type == static.HTML
+    page = page_asset.body.decode()
     assert "<script>" not in page and "style=" not in page and "<style" not in page
     assert re.findall(r'src="([^"]+)"', page) == ["/console/app.js"]
     for name in ("app.js", "bridge.js", "codec.js", "schema.js", "console.css"):
@@ -116,12 +116,12 @@ def test_the_console_is_served_with_the_strict_policy() -> None:
     # Installable: the manifest and its icon, each served as what it is.
     assert "manifest-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
     assert re.findall(r'rel="manifest" href="([^"]+)"', page) == ["/console/manifest.webmanifest"]
-    manifest, kind = static.CONSOLE["/console/manifest.webmanifest"]
-    assert kind == "application/manifest+json"
-    doc = json.loads(manifest)
+    manifest = static.CONSOLE["/console/manifest.webmanifest"]
+    assert manifest.content_type == "application/manifest+json"
+    doc = json.loads(manifest.body)
     assert (doc["start_url"], doc["display"]) == ("/console", "standalone")
     for icon in doc["icons"]:
-        assert static.CONSOLE[icon["src"]][1] == icon["type"] == "image/svg+xml"
+        assert static.CONSOLE[icon["src"]].content_type == icon["type"] == "image/svg+xml"
 
 
 async def test_logging_in_on_the_login_socket(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The widget as built and served: the committed minified build is what esbuild
 makes of widget.js now (run scripts/build_widget.py after editing it), and the
 edge sends it gzipped to browsers that accept it, with its ETag and Vary, and a
-304 to a page that has it."""
+304 to a page that has it; the console's files likewise, each with its own
+type and policy."""
 
 from __future__ import annotations
 
@@ -90,3 +91,40 @@ async def test_the_widget_is_sent_gzipped_with_its_etag(tmp_path: Path) -> None:
         assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
         status, _headers, body = await get(url, If_None_Match=headers["ETag"])
         assert (status, body) == (304, b"")
+
+
+async def test_the_console_files_are_sent_gzipped_and_revalidated(tmp_path: Path) -> None:
+    """A console's reload asks again for its page and every module: each is
+    answered 304 with its policy, nothing sent again; a first load gets them
+    gzipped."""
+    async with running(tmp_path) as app:
+        base = f"http://127.0.0.1:{app.http_port}"
+        status, headers, body = await get(f"{base}/console", Accept_Encoding="gzip")
+        assert (status, headers["Content-Encoding"]) == (200, "gzip")
+        assert gzip.decompress(body) == static.CONSOLE["/console"].body
+        assert headers["Content-Type"] == static.HTML
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY"
+        status, again, body = await get(f"{base}/console", If_None_Match=headers["ETag"])
+        assert (status, body) == (304, b"")
+        # The answer that says "keep yours" keeps the page's policy too.
+        assert again["Content-Security-Policy"] == headers["Content-Security-Policy"]
+
+        sent = unchanged = 0
+        for path, asset in static.CONSOLE.items():
+            status, headers, body = await get(base + path, Accept_Encoding="gzip")
+            assert status == 200, path
+            assert headers["Content-Type"] == asset.content_type, path
+            assert gzip.decompress(body) == asset.body, path
+            sent += len(body)
+            status, _headers, body = await get(base + path, If_None_Match=headers["ETag"])
+            assert (status, body) == (304, b""), path
+            status, plain_headers, plain = await get(base + path)
+            assert (status, plain) == (200, asset.body), path
+            assert "Content-Encoding" not in plain_headers
+            unchanged += len(plain)
+        # Compressed, the console's files come to under a third of their size.
+        assert sent * 3 < unchanged, (sent, unchanged)
+        # A module changed since (another ETag): sent whole.
+        status, _headers, body = await get(f"{base}/console/app.js", If_None_Match='"old"')
+        assert (status, body) == (200, static.CONSOLE["/console/app.js"].body)
