@@ -17,14 +17,14 @@ Every answer carries the browser's protections, in one place (:func:`headers`):
   Content-Type says) and ``Referrer-Policy: no-referrer``.
 
 The widget is two scripts as built by esbuild (committed; rebuilt by
-``scripts/build_widget.py``): ``/widget.js``, the small embed every page loads,
+``scripts/build_assets.py``): ``/widget.js``, the small embed every page loads,
 and ``/widget-panel.js``, the panel the embed imports (a module, so it is also
 sent with ``Access-Control-Allow-Origin: *``: a module from another origin needs
-CORS, and the file is public). The console's files likewise. Each is
+CORS, and the file is public). The console's code is one file built the same
+way, served with its page, stylesheets, manifest and icon. Each is
 gzip-compressed once at import for browsers that accept it
 (``Content-Encoding: gzip``, ``Vary: Accept-Encoding``), with an ETag of its
-content: a page load revalidates it and gets ``304 Not Modified`` (a console's
-reload asks for its 36 files again and is sent none of them).
+content: a page load revalidates it and gets ``304 Not Modified``.
 """
 
 from __future__ import annotations
@@ -42,17 +42,6 @@ from picows import WSUpgradeResponse, WSUpgradeResponseWithListener
 
 if TYPE_CHECKING:
     from edge.server import BaseEdge
-
-
-def compact_script(source: bytes) -> bytes:
-    """A script as served: without its comment-only lines and its indentation.
-
-    Nothing inside a line changes and every line break stays, so the code means
-    the same (no string in the widget spans lines) and the source, readable and
-    commented, needs no build step; the widget comes out about a tenth smaller
-    gzipped."""
-    lines = (line.strip() for line in source.decode().splitlines())
-    return "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode() + b"\n"
 
 
 _FILES = resources.files("edge").joinpath("static")
@@ -105,19 +94,20 @@ SCRIPTS = {"/widget.js": WIDGET, "/widget-panel.js": PANEL}
 
 def _console_files() -> dict[str, Asset]:
     """The console's files by the path they are served at: its page at
-    ``/console`` and each module, stylesheet, the web app manifest and its
-    icon at ``/console/<name>`` (the manifest lets a browser install the
-    console as an app; the page's policy allows it from this origin)."""
+    ``/console``, its code at ``/console/console.js`` (its modules as one file,
+    built by esbuild: ``console.min.js``), and each stylesheet, the web app
+    manifest and its icon at ``/console/<name>`` (the manifest lets a browser
+    install the console as an app; the page's policy allows it from this
+    origin). The modules themselves are sources, not served."""
     folder = _FILES.joinpath("console")
-    kinds = {".js": JS, ".css": CSS, ".html": HTML, ".webmanifest": MANIFEST, ".svg": SVG}
+    kinds = {".css": CSS, ".html": HTML, ".webmanifest": MANIFEST, ".svg": SVG}
     out: dict[str, Asset] = {}
     for entry in folder.iterdir():
         kind = kinds.get(entry.name[entry.name.rfind(".") :])
-        if kind is None or not entry.is_file():
-            continue
-        body = entry.read_bytes()
-        out[f"/console/{entry.name}"] = Asset.of(compact_script(body) if kind == JS else body, kind)
+        if kind is not None and entry.is_file():
+            out[f"/console/{entry.name}"] = Asset.of(entry.read_bytes(), kind)
     out["/console"] = out["/console/"] = out.pop("/console/index.html")
+    out["/console/console.js"] = Asset.read("console.min.js")
     return out
 
 

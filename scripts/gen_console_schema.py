@@ -147,4 +147,4 @@ def render() -> str:
 
 if __name__ == "__main__":
     OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}")
+    print(f"wrote {OUT.relative_to(ROOT)}; rebuild the console: python scripts/build_assets.py")

@@ -109,9 +109,11 @@ def test_the_console_is_served_with_the_strict_policy() -> None:
     assert page_asset.content_type == static.HTML
     page = page_asset.body.decode()
     assert "<script>" not in page and "style=" not in page and "<style" not in page
-    assert re.findall(r'src="([^"]+)"', page) == ["/console/app.js"]
-    for name in ("app.js", "bridge.js", "codec.js", "schema.js", "console.css"):
-        assert f"/console/{name}" in static.CONSOLE
+    # Its code is one file (its modules bundled), its looks two stylesheets.
+    assert re.findall(r'src="([^"]+)"', page) == ["/console/console.js"]
+    assert static.CONSOLE["/console/console.js"].content_type == static.JS
+    for name in ("console.css", "admin.css"):
+        assert static.CONSOLE[f"/console/{name}"].content_type == static.CSS
     assert "script-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]
     # Installable: the manifest and its icon, each served as what it is.
     assert "manifest-src 'self'" in static.headers(static.HTML)["Content-Security-Policy"]

@@ -1,8 +1,9 @@
-"""The widget as built and served: the committed minified build is what esbuild
-makes of widget.js now (run scripts/build_widget.py after editing it), and the
-edge sends it gzipped to browsers that accept it, with its ETag and Vary, and a
-304 to a page that has it; the console's files likewise, each with its own
-type and policy."""
+"""The widget and the console as built and served: the committed minified
+builds are what esbuild makes of their sources now (run scripts/build_assets.py
+after editing one), and the edge sends them gzipped to browsers that accept
+it, with an ETag and Vary, and a 304 to a page that has them; the console's
+page, stylesheets, manifest and icon likewise, each with its own type and
+policy."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _build_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_widget", ROOT / "scripts/build_widget.py")
+    spec = importlib.util.spec_from_file_location("build_assets", ROOT / "scripts/build_assets.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -31,13 +32,14 @@ def _build_module() -> ModuleType:
 def test_the_committed_build_is_fresh(tmp_path: Path) -> None:
     build = _build_module()
     built = build.build(tmp_path)
-    assert [p.name for p in built] == ["widget.min.js", "widget-panel.min.js"]
-    for path, served in zip(built, (static.WIDGET, static.PANEL), strict=True):
+    assert [p.name for p in built] == ["widget.min.js", "widget-panel.min.js", "console.min.js"]
+    served = (static.WIDGET, static.PANEL, static.CONSOLE["/console/console.js"])
+    for path, asset in zip(built, served, strict=True):
         committed = (ROOT / "edge/static" / path.name).read_bytes()
         assert path.read_bytes() == committed, (
-            f"{path.name} is stale: run python scripts/build_widget.py"
+            f"{path.name} is stale: run python scripts/build_assets.py"
         )
-        assert committed == served.body
+        assert committed == asset.body
 
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -125,6 +127,9 @@ async def test_the_console_files_are_sent_gzipped_and_revalidated(tmp_path: Path
             unchanged += len(plain)
         # Compressed, the console's files come to under a third of their size.
         assert sent * 3 < unchanged, (sent, unchanged)
-        # A module changed since (another ETag): sent whole.
-        status, _headers, body = await get(f"{base}/console/app.js", If_None_Match='"old"')
-        assert (status, body) == (200, static.CONSOLE["/console/app.js"].body)
+        # Code changed since (another ETag): sent whole.
+        status, _headers, body = await get(f"{base}/console/console.js", If_None_Match='"old"')
+        assert (status, body) == (200, static.CONSOLE["/console/console.js"].body)
+        # The modules are the bundle's sources, not served one by one.
+        status, _headers, _body = await get(f"{base}/console/app.js")
+        assert status == 404
