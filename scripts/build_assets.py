@@ -24,80 +24,32 @@ smaller gzipped than the stripped source.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as a script or loaded by path
+from node_tool import NodeTool  # noqa: E402 - after the path
+
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ROOT / "tools" / "esbuild"
-ESBUILD = TOOLS / "node_modules" / ".bin" / "esbuild"
+ESBUILD = NodeTool("esbuild", "esbuild", "esbuild")
 STATIC = ROOT / "edge" / "static"
-# Each source, what it is built into, its format and target: the embed is a
-# classic script (it uses import(), so ES2020); the panel a module.
+# Each source, what it is built into, its format and target: targets old
+# enough that every browser the widget supports (it needs shadow DOM and
+# dynamic import) runs them as they are. The embed is a classic script (it
+# uses import(), so ES2020); the panel a module; the console's modules use
+# ES2020 (optional chaining, ??) as written.
 BUILDS = (
     ("widget.js", "widget.min.js", "iife", "es2020"),
     ("widget-panel.js", "widget-panel.min.js", "esm", "es2017"),
-    # The console's modules use ES2020 (optional chaining, ??) as written.
     ("console/app.js", "console.min.js", "esm", "es2020"),
 )
-INSTALL_LOCK = Path(tempfile.gettempdir()) / "parley-esbuild-install.lock"
-# Targets old enough that every browser the widget supports (it needs shadow DOM
-# and dynamic import) runs them as they are.
-
-
-class EsbuildUnavailable(RuntimeError):
-    """esbuild is not installed and npm could not install it."""
-
-
-def pinned_version() -> str:
-    manifest = json.loads((TOOLS / "package.json").read_text())
-    return str(manifest["devDependencies"]["esbuild"])
-
-
-def installed_version() -> str | None:
-    manifest = TOOLS / "node_modules" / "esbuild" / "package.json"
-    if not ESBUILD.exists() or not manifest.exists():
-        return None
-    return str(json.loads(manifest.read_text())["version"])
-
-
-def ensure_esbuild() -> Path:
-    """The esbuild binary at the pinned version, installed with npm ci when
-    missing or stale (one installer at a time: a file lock)."""
-    want = pinned_version()
-    if installed_version() == want:
-        return ESBUILD
-    npm = shutil.which("npm")
-    if npm is None:
-        raise EsbuildUnavailable(
-            "esbuild is not installed and npm is missing: install Node.js (with npm), "
-            "then run npm ci --prefix tools/esbuild"
-        )
-    with INSTALL_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if installed_version() != want:
-            done = subprocess.run(
-                [npm, "ci", "--prefix", str(TOOLS), "--no-audit", "--no-fund"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0 or installed_version() != want:
-                raise EsbuildUnavailable(
-                    f"npm ci --prefix tools/esbuild could not install esbuild {want} "
-                    f"(exit {done.returncode}):\n{done.stdout}{done.stderr}"
-                )
-    return ESBUILD
 
 
 def build(folder: Path = STATIC) -> list[Path]:
     """Minify the embed, the panel and the console into ``folder``; the files
     written."""
-    esbuild, out = ensure_esbuild(), []
+    esbuild, out = ESBUILD.ensure(), []
     for source, built, form, target in BUILDS:
         done = subprocess.run(
             [

@@ -13,74 +13,22 @@ buf itself is pinned in tools/buf/package.json and installed from its lock file
 
 from __future__ import annotations
 
-import fcntl
-import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # as a script or loaded by path
+from node_tool import NodeTool, ToolUnavailable  # noqa: E402 - after the path
+
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ROOT / "tools" / "buf"
-BUF = TOOLS / "node_modules" / ".bin" / "buf"
+BUF = NodeTool("buf", "@bufbuild/buf", "buf")
 RELEASED = ROOT / "api" / "parley-v1.binpb"
-INSTALL_LOCK = Path(tempfile.gettempdir()) / "parley-buf-install.lock"
-
-
-class BufUnavailable(RuntimeError):
-    """buf is not installed and npm could not install it."""
-
-
-def pinned_version() -> str:
-    """The exact @bufbuild/buf version tools/buf/package.json pins."""
-    manifest = json.loads((TOOLS / "package.json").read_text())
-    return str(manifest["devDependencies"]["@bufbuild/buf"])
-
-
-def installed_version() -> str | None:
-    """The @bufbuild/buf version in tools/buf/node_modules, if any."""
-    manifest = TOOLS / "node_modules" / "@bufbuild" / "buf" / "package.json"
-    if not BUF.exists() or not manifest.exists():
-        return None
-    return str(json.loads(manifest.read_text())["version"])
-
-
-def ensure_buf() -> Path:
-    """The buf binary at the pinned version, installed with npm ci when missing
-    or stale. Parallel callers (pytest-xdist workers) take a file lock, so one
-    installs and the others find it done."""
-    want = pinned_version()
-    if installed_version() == want:
-        return BUF
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BufUnavailable(
-            "buf is not installed and npm is missing: install Node.js (with npm), "
-            "then run npm ci --prefix tools/buf"
-        )
-    with INSTALL_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if installed_version() != want:
-            done = subprocess.run(
-                [npm, "ci", "--prefix", str(TOOLS), "--no-audit", "--no-fund"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0 or installed_version() != want:
-                raise BufUnavailable(
-                    f"npm ci --prefix tools/buf could not install @bufbuild/buf {want} "
-                    f"(exit {done.returncode}; is the npm registry reachable?):\n"
-                    f"{done.stdout}{done.stderr}"
-                )
-    return BUF
 
 
 def buf(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run buf (installing it first if need be); the caller reads the result."""
     return subprocess.run(
-        [str(ensure_buf()), *args], cwd=cwd, capture_output=True, text=True, check=False
+        [str(BUF.ensure()), *args], cwd=cwd, capture_output=True, text=True, check=False
     )
 
 
@@ -93,8 +41,8 @@ def build_image(out: Path) -> None:
 
 def main() -> int:
     try:
-        ensure_buf()
-    except BufUnavailable as e:
+        BUF.ensure()
+    except ToolUnavailable as e:
         sys.stderr.write(f"{e}\n")
         return 1
     for args in (("lint",), ("breaking", "--against", str(RELEASED))):

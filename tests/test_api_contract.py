@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -33,15 +34,15 @@ release_api = _release_api()
 def buf_installed() -> None:
     """No silent skip: CI reaches the npm registry, so buf missing is a failure."""
     try:
-        release_api.ensure_buf()
-    except release_api.BufUnavailable as e:
+        release_api.BUF.ensure()
+    except release_api.ToolUnavailable as e:
         pytest.fail(str(e), pytrace=False)
 
 
 def test_buf_is_the_pinned_version() -> None:
     done = release_api.buf("--version")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == release_api.pinned_version()
+    assert done.stdout.strip() == release_api.BUF.pinned_version()
 
 
 def test_lint() -> None:
@@ -107,7 +108,8 @@ def test_check_reports_a_renumbered_field(tmp_path: Path) -> None:
 
 def test_buf_missing_without_npm_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where buf cannot be installed the check fails and says why; it never skips."""
-    monkeypatch.setattr(release_api, "installed_version", lambda: None)
-    monkeypatch.setattr(release_api.shutil, "which", lambda name: None)
-    with pytest.raises(release_api.BufUnavailable, match="npm is missing"):
-        release_api.ensure_buf()
+    tool = type(release_api.BUF)
+    monkeypatch.setattr(tool, "installed_version", lambda self: None)
+    monkeypatch.setattr(sys.modules[tool.__module__].shutil, "which", lambda name: None)
+    with pytest.raises(release_api.ToolUnavailable, match="npm is missing"):
+        release_api.BUF.ensure()
