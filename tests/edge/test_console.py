@@ -402,6 +402,10 @@ async def test_a_phone_in_the_dark_in_german(tmp_path: Path, chromium_cdp: str) 
         await page.click("#send")
         assert await operator_text(visitor) == "Hallo Jonas!"
         await expect(page.locator("#transcript .msg.visitor")).to_be_in_viewport()
+        # The server's notice, said in the console's language from its code.
+        await expect(page.locator("#transcript .msg.system .text")).to_have_text(
+            ["Demo operator ist dem Chat beigetreten"]
+        )
         await shot(page, "8-phone-dark-chat")
         await page.click("#back")
         await expect(page.locator("#lists")).to_be_visible()

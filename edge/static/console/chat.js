@@ -109,6 +109,26 @@ function drawTranscript(state, chat) {
   else log.scrollTop = log.scrollHeight - fromBottom;
 }
 
+// A notice's words by its code: [key, which names fill {n} and {m}]. Its text is
+// the server's English, shown for a code this console does not know.
+const NOTICES = {
+  joined: ["ntJoined", 0], left: ["ntLeft", 0], invited: ["ntInvited", 0, 1],
+  transferred: ["ntTransferred", 0, 1], took_over: ["ntTookOver", 0, 1], moved: ["ntMoved", 0],
+  requeued: ["ntRequeued"], on_hold: ["ntOnHold", 0], not_waiting: ["ntNotWaiting", 0],
+  active: ["ntActive", 0], closed_by_operator: ["ntClosedBy", 0], closed_by_visitor: ["ntClosedByVisitor"],
+};
+const CLOSES = {abandoned: "ntAbandoned", no_operator: "ntNoOperator", operator_offline: "ntOperatorOffline"};
+
+/** A notice in the console's language; any other message as written. */
+export function noticeText(m) {
+  const args = m.notice_args || [];
+  if (m.notice === "closed") return t(CLOSES[args[0]] || "ntClosed");
+  const words = NOTICES[m.notice];
+  if (!words) return m.text;
+  const [key, n, second] = words;
+  return t(key, {n: n === undefined ? "" : args[n] || "", m: second === undefined ? "" : args[second] || ""});
+}
+
 function message(state, m) {
   const kind = {[AUTHOR.VISITOR]: "visitor", [AUTHOR.OPERATOR]: "operator", [AUTHOR.SYSTEM]: "system", [AUTHOR.NOTE]: "note"}[m.author_kind] || "system";
   const own = m.author_id && m.author_id === state.me.operator_id;
@@ -120,7 +140,7 @@ function message(state, m) {
       kind === "note" ? h("span", {class: "tag"}, t("note")) : null,
       h("time", {datetime: when.toISOString(), title: stamp.format(when)}, clock.format(when)),
       kind === "operator" ? h("span", {class: "delivery", role: "img"}) : null),
-    m.attachment && m.attachment.sha256 ? attachmentView(m.conversation_id || state.openId, m.attachment) : h("p", {class: "text"}, m.text));
+    m.attachment && m.attachment.sha256 ? attachmentView(m.conversation_id || state.openId, m.attachment) : h("p", {class: "text"}, noticeText(m)));
 }
 
 function pendingItem(state, cid, sent) {

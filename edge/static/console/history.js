@@ -8,6 +8,7 @@
 import {h, fill, $} from "./dom.js";
 import {t, stamp, clock} from "./i18n.js";
 import {AUTHOR} from "./state.js";
+import {noticeText} from "./chat.js";
 
 const C = "/parley.v1.Conversations/";
 const PAGE = 25;
@@ -206,7 +207,7 @@ async function exportTranscript(kind) {
     for (const m of messages) {
       const who = m.author_name || (KINDS[m.author_kind] === "note" ? t("note") : t("visitor"));
       const tag = KINDS[m.author_kind] === "note" ? " (" + t("note") + ")" : "";
-      const text = m.attachment && m.attachment.sha256 ? "[" + m.attachment.name + "]" : m.text;
+      const text = m.attachment && m.attachment.sha256 ? "[" + m.attachment.name + "]" : noticeText(m);
       const at = "[" + new Date(Number(m.sent_at_ms)).toISOString().replace("T", " ").slice(0, 19) + " UTC] ";
       lines.push(at + (KINDS[m.author_kind] === "system" ? "— " + text : who + tag + ": " + text));
     }
@@ -246,7 +247,7 @@ function message(m, hit) {
       m.author_name ? h("span", {class: "author"}, m.author_name) : null,
       kind === "note" ? h("span", {class: "tag"}, t("note")) : null,
       h("time", {datetime: when.toISOString(), title: stamp.format(when)}, clock.format(when))),
-    h("p", {class: "text"}, m.text));
+    h("p", {class: "text"}, noticeText(m)));
 }
 
 function closeTranscript() {
