@@ -66,7 +66,9 @@ export function wireAdmin(appCtx) {
   app = appCtx;
   if (wired) return;
   wired = true;
-  $("admin-site").addEventListener("change", async () => { await loadScoped(); list(true); });
+  // The rows of the site left go at once: none of them can be acted on while the
+  // chosen site's rows load.
+  $("admin-site").addEventListener("change", async () => { fill($("admin-body")); await loadScoped(); list(true); });
   $("admin-dept").addEventListener("change", () => list(true));
   $("admin-new").addEventListener("click", () => create());
   $("admin-more").addEventListener("click", () => list(false));
