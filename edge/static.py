@@ -66,6 +66,7 @@ class Asset:
 
     @classmethod
     def read(cls, name: str, cors: bool = False) -> Asset:
+        """A built script of the static folder (the widget's, the console's)."""
         return cls.of(_FILES.joinpath(name).read_bytes(), JS, cors)
 
 
@@ -157,22 +158,22 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def send_asset(
-    if_none_match: str, accept_encoding: str, script: Asset
+    if_none_match: str, accept_encoding: str, asset: Asset
 ) -> WSUpgradeResponseWithListener:
     """A served file (a widget script, a console file): gzipped when accepted;
     304 when the page has it."""
-    extra = {"ETag": script.etag, "Vary": "Accept-Encoding"}
-    if script.cors:
+    extra = {"ETag": asset.etag, "Vary": "Accept-Encoding"}
+    if asset.cors:
         extra["Access-Control-Allow-Origin"] = "*"
-    policy = headers(script.content_type)
-    if script.etag in (tag.strip() for tag in if_none_match.split(",")):
+    policy = headers(asset.content_type)
+    if asset.etag in (tag.strip() for tag in if_none_match.split(",")):
         # picows builds error answers from 400 up only: an empty OK, renumbered.
         response = WSUpgradeResponse.create_ok_response(b"", {**policy, **extra})
         response.status = HTTPStatus.NOT_MODIFIED
         return WSUpgradeResponseWithListener(response, None)
-    body = script.body
+    body = asset.body
     if _accepts_gzip(accept_encoding):
-        body, extra["Content-Encoding"] = script.gz, "gzip"
+        body, extra["Content-Encoding"] = asset.gz, "gzip"
     response = WSUpgradeResponse.create_ok_response(body, {**policy, **extra})
     return WSUpgradeResponseWithListener(response, None)
 
