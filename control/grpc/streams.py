@@ -63,19 +63,37 @@ class BatchSink(Generic[T]):
         gone): nothing more is sent, the client's call ends with the refusal's
         status and code, and no later command of it is handled."""
         self.ended = error
+        self.drop()
         self.wake.set()
 
     def push(self, event: T) -> None:
         events = self.events
         if len(events) >= self.limit:
-            # The client does not read: end its stream rather than buffer
-            # without bound. It reconnects and resumes by seq.
-            self.overflowed = True
-            self.wake.set()
+            if not self.overflowed and self.limit:
+                # The client does not read: end its stream rather than buffer
+                # without bound. It reconnects and resumes by seq.
+                self.overflowed = True
+                self.drop()
+                self.wake.set()
             return
         events.append(event)
         if len(events) == 1:
             self.wake.set()
+
+    def has_room(self) -> bool:
+        """Under half its bound unread: room for more than live events (a
+        replay's next page waits until there is)."""
+        return len(self.events) < self.limit // 2
+
+    def drop(self) -> None:
+        """Nothing held or pushed from now on will be sent (the stream is cut or
+        over): let go of what is held and take nothing more. The session's
+        subscriptions end a few turns later, and until then the chats keep
+        pushing, replays included; holding that for a stream that is gone
+        held a slow reader's whole bound per cut, and a client cut again after
+        each resume piled up those bounds."""
+        self.events = []
+        self.limit = 0
 
     async def batches(self, limit: int = 500) -> AsyncIterator[list[T]]:
         while True:
@@ -91,10 +109,19 @@ class BatchSink(Generic[T]):
             self.wake.clear()
             events = self.events
             if len(events) > limit:
-                batch, self.events = events[:limit], events[limit:]
+                # The first ``limit`` off the front, the rest kept in place (a
+                # copy of the rest per batch was quadratic in a long queue).
+                batch = events[:limit]
+                del events[:limit]
                 self.wake.set()
             else:
                 batch, self.events = events, []
+                if self.closed:
+                    self.wake.set()  # this was the last: end after it
+            # Not held while the batch is written: a write waits as long as
+            # the client does not read, and a stream that ends there leaves
+            # this frame in its error's traceback.
+            del events
             if batch:
                 yield batch
 
@@ -157,5 +184,6 @@ async def serve_stream(
     except Refused as error:
         await abort(context, error)
     finally:
+        sink.drop()
         detach()
         reader.cancel()

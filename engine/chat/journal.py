@@ -75,6 +75,7 @@ log = logging.getLogger("parley.journal")
 
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
+REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room for a page
 WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
 BACKLOG = 20_000  # drafts accepted and not yet stored, all streams of an engine together
 
@@ -483,12 +484,15 @@ class Journal(Generic[R]):
         ctx: Context,
         alive: Callable[[], bool] | None = None,
         page: int | None = None,
+        room: Callable[[], bool] | None = None,
     ) -> Replay[R]:
         """Deliver every record after ``after_seq`` up to the live end, a page
         now and a page per later turn; ``done`` runs in the turn that reaches
         the end. ``alive`` (checked before each later page) stops a replay
-        nobody wants any more."""
-        replay = Replay(self, after_seq + 1, deliver, done, alive, page or REPLAY_PAGE)
+        nobody wants any more; ``room`` (checked next) says whether the reader
+        has room for a page now, and while it has not the replay looks again
+        every REPLAY_WAIT seconds: a replay goes at its reader's pace."""
+        replay = Replay(self, after_seq + 1, deliver, done, alive, page or REPLAY_PAGE, room)
         self._replays += 1
         replay.step(ctx)
         return replay
@@ -502,7 +506,7 @@ class Journal(Generic[R]):
 class Replay(Generic[R]):
     """A reader catching up with a journal, one page per turn."""
 
-    __slots__ = ("journal", "next_seq", "deliver", "done", "alive", "page", "finished")
+    __slots__ = ("journal", "next_seq", "deliver", "done", "alive", "page", "room", "finished")
 
     def __init__(
         self,
@@ -512,6 +516,7 @@ class Replay(Generic[R]):
         done: Callable[[], None],
         alive: Callable[[], bool] | None,
         page: int,
+        room: Callable[[], bool] | None = None,
     ) -> None:
         self.journal = journal
         self.next_seq = next_seq
@@ -519,6 +524,7 @@ class Replay(Generic[R]):
         self.done = done
         self.alive = alive
         self.page = page
+        self.room = room
         self.finished = False
 
     def step(self, ctx: Context) -> None:
@@ -526,6 +532,12 @@ class Replay(Generic[R]):
             return
         if self.alive is not None and not self.alive():
             self._finish()
+            return
+        if self.room is not None and not self.room():
+            # Its reader has not read what it was sent: pages pushed anyway
+            # would only cut a slow reader, which resumes and is replayed
+            # again, all of it, over and over.
+            ctx.start_timer(self, REPLAY_WAIT, ReplayPage(self))
             return
         journal = self.journal
         end = journal.last_seq

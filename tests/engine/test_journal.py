@@ -69,6 +69,17 @@ class Writer(Actor):
                     after, lambda e: seen.append(e.seq), lambda: reply(None, None), ctx, page=page
                 )
                 return None
+            case ("paced replay", after, seen, page, room):
+                reply = ctx.defer()
+                self.journal.replay(
+                    after,
+                    lambda e: seen.append(e.seq),
+                    lambda: reply(None, None),
+                    ctx,
+                    page=page,
+                    room=room,
+                )
+                return None
             case ReplayPage():
                 self.journal.resume(message, ctx)
                 return None
@@ -211,6 +222,40 @@ async def test_replay_pages_reach_a_moving_end_in_order(tmp_path: Path) -> None:
         assert seen == list(range(11, len(seen) + 11))  # each seq once, in order
         assert seen[-1] <= state["last"] == 130
         assert state["idle"]
+    finally:
+        await store.drain()
+        store.close()
+
+
+async def test_a_replay_waits_while_its_reader_has_no_room(tmp_path: Path) -> None:
+    """A reader that has not read what it was sent gets no further page (an
+    operator resuming fifty chats on a slow link was cut past its bound, came
+    back, and was replayed all of it again, over and over); the replay looks
+    again until the reader has room, then goes on in order."""
+    store = LmdbStore(tmp_path)
+    try:
+        w = system_on(store).ref("w", "s1")
+        await asyncio.gather(*(w.ask(("post", f"c{i}", "t")) for i in range(50)))
+        seen: list[int] = []
+        has_room = False
+        looked = 0
+        looked_thrice = asyncio.Event()
+
+        def room() -> bool:
+            nonlocal looked
+            looked += 1
+            if looked == 3:
+                looked_thrice.set()
+            return has_room
+
+        replay = w.ask(("paced replay", 0, seen, 10, room))
+        async with asyncio.timeout(10):
+            await looked_thrice.wait()  # the first look and two more after waiting
+        assert seen == []
+        has_room = True
+        await replay
+        assert seen == list(range(1, 51))
+        assert (await w.ask(("state",)))["idle"]  # the replay is over
     finally:
         await store.drain()
         store.close()

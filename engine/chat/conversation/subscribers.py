@@ -108,7 +108,10 @@ class Subscribers:
         def alive() -> bool:
             return self._still_catching(catching)
 
-        self.journal.replay(after_seq, catching.replayed, done, ctx, alive=alive)
+        # A sink that can say whether its client keeps up (an operator's
+        # stream) sets the replay's pace.
+        room = getattr(sink, "has_room", None)
+        self.journal.replay(after_seq, catching.replayed, done, ctx, alive=alive, room=room)
         return visitor_came
 
     def unsubscribe(self, sink: Sink) -> bool:

@@ -418,6 +418,12 @@ class OperatorSession:
             self._refs.pop(event.conversation_id, None)
         self.sink.push(event)
 
+    def has_room(self) -> bool:
+        """Whether the stream has room for a replay's next page (a replay waits
+        while it has not); a sink that cannot tell always has."""
+        room = getattr(self.sink, "has_room", None)
+        return room is None or bool(room())
+
     def _refusal(
         self, error: BaseException, client_msg_id: str = "", conversation_id: str = ""
     ) -> CommandFailed:
