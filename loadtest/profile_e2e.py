@@ -5,6 +5,10 @@ time inclusive of their callees.
 
     python -m loadtest.profile_e2e [--direction in|out|both] [--seconds 15]
                                    [--top 25] [--perf] [--cpu-only] [--out DIR]
+                                   [--split]
+
+``--split``: ``parley engine`` and one ``parley edge`` (both on core 0), the
+engine sampled, the edge's CPU a message printed beside it.
 
 Needs py-spy (in the ``bench`` extra) and the permission to attach to a child
 process. The raw samples stay in ``--out`` (one collapsed-stack file per
@@ -27,7 +31,7 @@ from typing import Any
 
 import uvloop
 
-from loadtest import bench_e2e
+from loadtest import bench_e2e, split_mode
 from loadtest import server as parley_server
 from loadtest.machine import describe, pin
 
@@ -86,12 +90,14 @@ async def run(args: argparse.Namespace) -> None:
     parley_server.start = started  # type: ignore[assignment]
     measure = bench_e2e.measure
     phases: list[str] = []
+    # In split mode the engine starts first, then its edge: sample the engine.
+    engine_at = -2 if args.split else -1
 
     async def profiled(*a: Any, **kw: Any) -> dict[str, Any]:
         name = ["in", "out"][len(phases)] if args.direction == "both" else args.direction
         phases.append(name)
         raw = args.out / f"{name}.txt"
-        cmd = [spy, "record", "--pid", str(pids[-1]), "--rate", "250", "--nonblocking"]
+        cmd = [spy, "record", "--pid", str(pids[engine_at]), "--rate", "250", "--nonblocking"]
         cmd += ["--format", "raw", "--output", str(raw)]
         cmd += ["--duration", str(int(args.seconds + 1))]
         if args.cpu_only:
@@ -99,13 +105,15 @@ async def run(args: argparse.Namespace) -> None:
         elif args.perf:
             # The native side (kernel, uvloop, picows, LMDB, the interpreter)
             # by shared object: perf samples the whole process.
-            cmd = ["perf", "record", "-F", "499", "-p", str(pids[-1]), "-o", str(raw) + ".perf"]
+            cmd = ["perf", "record", "-F", "499", "-p", str(pids[engine_at])]
+            cmd += ["-o", str(raw) + ".perf"]
             cmd += ["--", "sleep", str(int(args.seconds + 1))]
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
         )
         load = a[0]
-        before = cpu_by_thread(pids[-1])
+        before = cpu_by_thread(pids[engine_at])
+        edge_before = cpu_by_thread(pids[-1]) if args.split else {}
         acks_before = load.all_acks
         mine = time.process_time()
         t0 = time.perf_counter()
@@ -114,7 +122,8 @@ async def run(args: argparse.Namespace) -> None:
         # Over the whole call (saturated, half rate and the pauses): the
         # server's CPU time per acknowledged message, which holds up better on
         # a shared machine than a rate does.
-        after = cpu_by_thread(pids[-1])
+        after = cpu_by_thread(pids[engine_at])
+        edge_after = cpu_by_thread(pids[-1]) if args.split else {}
         mine = time.process_time() - mine
         wall = time.perf_counter() - t0
         acks = load.all_acks - acks_before
@@ -131,6 +140,9 @@ async def run(args: argparse.Namespace) -> None:
             )
             + f"; load generator {100 * mine / wall:.0f}% of a core"
         )
+        if args.split:
+            edge = sum(edge_after.values()) - sum(edge_before.values())
+            print(f"(the engine's; the edge's: {1e6 * edge / max(1, acks):.1f} us per message)")
         if args.cpu_only:
             return result
         if args.perf:
@@ -154,7 +166,14 @@ async def run(args: argparse.Namespace) -> None:
     bench_e2e.measure = profiled  # type: ignore[assignment]
     print(f"Server on core 0, load on core 1. Machine: {describe()}")
     await bench_e2e.parley_phases(
-        200, 4, args.window, args.seconds, 1.0, history=False, direction=args.direction
+        200,
+        4,
+        args.window,
+        args.seconds,
+        1.0,
+        history=False,
+        direction=args.direction,
+        server_start=split_mode.start_split if args.split else None,
     )
 
 
@@ -166,6 +185,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--cpu-only", action="store_true", help="no sampler: CPU per message only")
     parser.add_argument("--perf", action="store_true", help="perf by shared object, not py-spy")
+    parser.add_argument("--split", action="store_true", help="engine + 1 edge; the engine sampled")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.out = args.out or Path(tempfile.mkdtemp(prefix="parley-profile-"))
