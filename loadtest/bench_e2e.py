@@ -33,6 +33,7 @@ import asyncio
 import gc
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -470,6 +471,7 @@ async def parley_phases(
             task.cancel()
         await channel.close()
         await srv.stop()
+        shutil.rmtree(data, ignore_errors=True)  # the run leaves nothing behind
 
 
 async def measure(

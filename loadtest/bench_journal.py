@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import shutil
 import statistics
 import tempfile
 import time
@@ -293,6 +294,7 @@ async def run(messages: int, small: int, repeats: int) -> str:
         return "\n".join(out)
     finally:
         await engine.close()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import shutil
 import statistics
 import sys
 import tempfile
@@ -265,6 +266,7 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
             task.cancel()
         await channel.close()
         await srv.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.conftest import CHEAP_SERVER_ENV
@@ -18,17 +19,22 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def run_smoke(name: str, *extra: str) -> subprocess.CompletedProcess[str]:
     """Run ``loadtest.<name> --smoke`` (and ``extra``). The servers it starts
     hash passwords cheaply (what they cost is bench_logins' to measure, at the
-    default, and so not there)."""
+    default, and so not there). Its temporary files go to a folder of its own,
+    which must be empty when it is done: a benchmark leaves no store behind."""
     env = {**os.environ, **({} if name == "bench_logins" else CHEAP_SERVER_ENV)}
-    return subprocess.run(
-        [sys.executable, "-m", f"loadtest.{name}", "--smoke", *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="parley-smoke-") as scratch:
+        done = subprocess.run(
+            [sys.executable, "-m", f"loadtest.{name}", "--smoke", *extra],
+            cwd=ROOT,
+            env={**env, "TMPDIR": scratch},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        left = sorted(p.name for p in Path(scratch).iterdir())
+        assert not left, f"loadtest.{name} left behind in its temporary folder: {left}"
+    return done
 
 
 def smoke(name: str, *extra: str) -> tuple[str, list[dict[str, str]]]:
