@@ -162,8 +162,9 @@ async def _operator(stub: Any, token: str, ready: asyncio.Event, out: Outcomes) 
         hello = operator_pb2.OperatorHello(
             resume=[common_pb2.ResumePoint(conversation_id=c, after_seq=s) for c, s in seen.items()]
         )
+        over = asyncio.Event()
         call = stub.Connect(
-            _hello_then_wait(hello), metadata=[("authorization", f"Bearer {token}")]
+            _hello_then_wait(hello, over), metadata=[("authorization", f"Bearer {token}")]
         )
         try:
             async for batch in call:
@@ -184,15 +185,18 @@ async def _operator(stub: Any, token: str, ready: asyncio.Event, out: Outcomes) 
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise  # its token is gone: coming back would not help
         finally:
-            call.cancel()  # ends the request iterator too, before the channel closes
+            # The commands end with the call: gRPC stops waiting on them only
+            # when it cancels a call still running, not one the server ended.
+            over.set()
+            call.cancel()
         out.operator_cuts += 1
         await asyncio.sleep(pause)
         pause = min(pause * 2, 2.0)
 
 
-async def _hello_then_wait(hello: operator_pb2.OperatorHello) -> Any:
+async def _hello_then_wait(hello: operator_pb2.OperatorHello, over: asyncio.Event) -> Any:
     yield operator_pb2.OperatorCommandBatch(commands=[operator_pb2.OperatorCommand(hello=hello)])
-    await asyncio.Event().wait()  # keep the stream open
+    await over.wait()  # the stream stays open until the call is over
 
 
 class Chat:

@@ -124,7 +124,9 @@ class EngineLink:
                 self._pending = []
                 batch = pending
             else:
-                batch, self._pending = pending[:BATCH_ITEMS], pending[BATCH_ITEMS:]
+                batch = pending[:BATCH_ITEMS]
+                del pending[:BATCH_ITEMS]  # in place: a copy of the rest per batch was quadratic
+            del pending  # not held while the engine takes its time to read the batch
             yield link_pb2.AttachRequest(items=batch)
 
     # -- the stream -----------------------------------------------------------------

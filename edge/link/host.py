@@ -199,6 +199,7 @@ class LinkHost:
                 extra={"pending": len(out)},
             )
             self.cut = True
+            self._out = []  # never sent: the edge resumes its connections by seq
             self.end()
 
     def end(self) -> None:
@@ -223,7 +224,9 @@ class LinkHost:
                 self._out = []
                 batch = out
             else:
-                batch, self._out = out[:BATCH_ITEMS], out[BATCH_ITEMS:]
+                batch = out[:BATCH_ITEMS]
+                del out[:BATCH_ITEMS]  # in place: a copy of the rest per batch was quadratic
+            del out  # not held while the edge takes its time to read the batch
             yield link_pb2.AttachResponse(items=batch)
 
     def detach_all(self) -> None:

@@ -301,6 +301,7 @@ async def test_an_edge_that_does_not_read_is_cut_and_resumes(tmp_path: Path) -> 
         assert (await v.recv("service"))["state"] == "reconnecting"
         assert (await v.recv("service", timeout=10))["state"] == "connected"
         assert host.cut and edge.link.attachments == 2
+        assert host._out == []  # what the cut stream held is let go, never sent
         # Whatever was refused while cut goes again; each is stored once.
         # (An ack of a first try may still be on its way: acks are counted by
         # cid, in whatever order they come.)
