@@ -194,6 +194,19 @@ class VisitorConnection(WSListener, VisitorCore):
             append(data)
         transport.underlying_transport.write(b"".join(parts))
 
+    def has_room(self) -> bool:
+        """Under half the send buffer's bound waiting to be written (this turn's
+        frames and the socket's unsent bytes): room for more of a replay, which
+        waits while there is not, so a visitor resuming a long chat is sent it
+        as fast as it reads and not cut for a page it could not take at once."""
+        transport = self.transport
+        if transport is None:
+            return True  # gone: what is pushed goes nowhere, and the replay ends
+        waiting = transport.underlying_transport.get_write_buffer_size()
+        if self._out is not None:
+            waiting += sum(map(len, self._out))
+        return waiting < self.edge.config.send_buffer_limit // 2
+
     def _close(self, code: int, reason: str) -> None:
         self.flush()  # what was said before the close goes before it
         close_transport(self.transport, code, reason)

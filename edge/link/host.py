@@ -109,6 +109,12 @@ class HostedVisitor(VisitorCore):
             item.settled = cast(CommandFailed, event).client_msg_id
         self.host.emit(item)
 
+    def has_room(self) -> bool:
+        """Whether the link's queue to the edge has room for more of a replay
+        (under half its bound): a replay waits while it has not, rather than
+        cut the edge and every visitor on it."""
+        return self.host.has_room()
+
     def _welcome(self, frame: bytes, token: str, epoch: str) -> None:
         self.host.emit(
             link_pb2.EngineItem(
@@ -201,6 +207,11 @@ class LinkHost:
             self.cut = True
             self._out = []  # never sent: the edge resumes its connections by seq
             self.end()
+
+    def has_room(self) -> bool:
+        """Under half ``max_pending`` queued (an ended link takes nothing more:
+        what is pushed goes nowhere, and its connections' replays end)."""
+        return self.ended or len(self._out) < self.max_pending // 2
 
     def end(self) -> None:
         """End the stream (its connections are ended by :meth:`detach_all`)."""

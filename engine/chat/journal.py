@@ -489,9 +489,10 @@ class Journal(Generic[R]):
         """Deliver every record after ``after_seq`` up to the live end, a page
         now and a page per later turn; ``done`` runs in the turn that reaches
         the end. ``alive`` (checked before each later page) stops a replay
-        nobody wants any more; ``room`` (checked next) says whether the reader
-        has room for a page now, and while it has not the replay looks again
-        every REPLAY_WAIT seconds: a replay goes at its reader's pace."""
+        nobody wants any more; ``room`` (checked next, and after each record
+        delivered) says whether the reader has room for more, and while it has
+        not the replay looks again every REPLAY_WAIT seconds: a replay goes at
+        its reader's pace, a page of big records cut short where it is full."""
         replay = Replay(self, after_seq + 1, deliver, done, alive, page or REPLAY_PAGE, room)
         self._replays += 1
         replay.step(ctx)
@@ -541,16 +542,25 @@ class Replay(Generic[R]):
             return
         journal = self.journal
         end = journal.last_seq
+        full = False
         if self.next_seq <= end:
             records = journal.read(self.next_seq - 1, self.page)
-            deliver = self.deliver
+            deliver, room = self.deliver, self.room
             for record in records:
                 deliver(record)
-            # A hole (records missing from the store) must not stall the replay.
-            self.next_seq = records[-1].seq + 1 if records else end + 1
+                self.next_seq = record.seq + 1
+                # A page of big messages can be more than the reader takes
+                # at once: it stops where the reader is full.
+                if room is not None and not room():
+                    full = True
+                    break
+            if not records:
+                self.next_seq = end + 1  # a hole (records missing) must not stall it
         if self.next_seq > journal.last_seq:
             self._finish()
             self.done()
+        elif full:
+            ctx.start_timer(self, REPLAY_WAIT, ReplayPage(self))
         else:
             ctx.tell_self_soon(ReplayPage(self))
 

@@ -287,6 +287,28 @@ async def test_a_console_logs_in_on_the_edge_counted_by_the_browsers_address(
         await v.close()
 
 
+async def test_a_replay_through_an_edge_keeps_under_its_link_bound(tmp_path: Path) -> None:
+    """A visitor resuming a long chat through an edge: the replay goes at the
+    pace of the link's queue (a page of 200 at once would pass this bound of 40
+    and cut the edge, and every visitor on it, then again on each resume)."""
+    async with linked(tmp_path) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        for i in range(150):
+            op.say(chat, f"o{i}", f"answer {i}")
+        for _ in range(150):
+            await op.recv("ack")
+        assert app.link is not None
+        (host,) = app.link.hosts
+        host.max_pending = 40
+        again = await Visitor(url(app, edge)).connect()
+        again.send({"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0})
+        seqs = [(await again.recv("msg", timeout=20))["seq"] for _ in range(152)]
+        assert seqs == list(range(1, 153))
+        assert (await again.recv("welcome"))["conversation"] == chat
+        await again.round_trip()
+        assert not host.cut and edge.link.attachments == 1
+
+
 async def test_an_edge_that_does_not_read_is_cut_and_resumes(tmp_path: Path) -> None:
     async with linked(tmp_path) as (app, edge):
         op, v, chat = await open_chat(app, edge)

@@ -261,6 +261,35 @@ async def test_a_replay_waits_while_its_reader_has_no_room(tmp_path: Path) -> No
         store.close()
 
 
+async def test_a_replay_stops_mid_page_where_its_reader_is_full(tmp_path: Path) -> None:
+    """Room is asked after each record: a page of big records is cut short
+    where the reader has no more room (a visitor's send buffer takes a few
+    KiB of them, not a page of 200), and goes on from there, nothing skipped
+    or sent twice."""
+    store = LmdbStore(tmp_path)
+    try:
+        w = system_on(store).ref("w", "s1")
+        await asyncio.gather(*(w.ask(("post", f"c{i}", "t")) for i in range(30)))
+        seen: list[int] = []
+        taken: list[int] = []  # how many were delivered at each look with room
+
+        def room() -> bool:
+            # Room for 4 more after each time the reader has drained.
+            if len(seen) - sum(taken) >= 4:
+                taken.append(len(seen) - sum(taken))
+                return False
+            return True
+
+        async with asyncio.timeout(10):
+            await w.ask(("paced replay", 0, seen, 10, room))
+        assert seen == list(range(1, 31))
+        assert taken == [4] * 7  # 28 in runs of 4 (each a wait), then the last 2
+        assert (await w.ask(("state",)))["idle"]
+    finally:
+        await store.drain()
+        store.close()
+
+
 def test_a_catching_up_subscriber_gets_other_events_where_they_happened() -> None:
     sink = Collect()
     journal = SimpleNamespace(last_seq=5)

@@ -147,6 +147,45 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         await op.close()
 
 
+async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(tmp_path: Path) -> None:
+    """A page of replayed messages can be far more than the send buffer's bound
+    (200 of 3.9 KB against 64 KiB): the replay sends what the connection has
+    room for and waits for it to drain, so a visitor that reads, however slowly
+    its socket takes it, gets the whole chat and is never cut for it."""
+    async with running(
+        tmp_path, send_buffer_limit=64 * 1024, visitor_rate=10_000, visitor_burst=10_000
+    ) as app:
+        op: Operator = await demo_operator(app)
+        await op.open()
+        first = await Visitor(visitor_url(app)).connect()
+        welcome = await first.hello()
+        first.send({"type": "msg", "cid": "1", "text": "tell me everything"})
+        conv = (await op.recv("assigned")).conversation_id
+        await first.recv("ack")
+        first.transport.disconnect()  # type: ignore[union-attr]
+        for i in range(300):
+            op.say(conv, f"o{i}", BIG)
+        for _ in range(300):
+            await op.recv("ack", timeout=30)
+        again = Visitor(visitor_url(app))
+        await again.connect()
+        # Kernel buffers that take little at a time (as for a visitor on a slow
+        # line): what they cannot take waits in the server's send buffer.
+        assert app.edge is not None and len(app.edge.connections) == 1
+        (conn,) = app.edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        sock = again.transport.underlying_transport.get_extra_info("socket")  # type: ignore[union-attr]
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        again.send({"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 0})
+        seqs = [(await again.recv("msg", timeout=30))["seq"] for _ in range(302)]
+        assert seqs == list(range(1, 303))
+        assert (await again.recv("welcome"))["conversation"] == conv  # the live end
+        await again.round_trip()  # still connected: nothing cut it
+        assert app.edge is not None and len(app.edge.connections) == 1
+        await op.close()
+
+
 def _server_end(server_port: int, client_port: int) -> str | None:
     """The server's end of the connection from ``client_port`` as the kernel
     holds it (Linux, /proc/net/tcp): "state <hex>, <bytes queued to send>

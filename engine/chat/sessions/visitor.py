@@ -783,6 +783,12 @@ class VisitorSession:
             self._seen()
         self.sink.push(event)
 
+    def has_room(self) -> bool:
+        """Whether the connection has room for more of a replay (a replay waits
+        while it has not); a sink that cannot tell always has."""
+        room = getattr(self.sink, "has_room", None)
+        return room is None or bool(room())
+
     def _leave_closed(self) -> None:
         if self._left is not None:
             _after_queued(self._left, Unsubscribe(self))
