@@ -6,9 +6,11 @@ memory, latency and the store's size per message, sampled every minute.
 
 The server (``parley serve``, or ``parley engine`` with one edge) runs on core 0
 and this load generator on core 1. Unless ``--rate`` gives the capacity, a first
-phase finds it (each visitor keeping a window of messages in flight); then the
-visitors send, paced, half of it, round robin, each closing its chat after
-``--chat-length`` messages so that its next message opens another. Each minute:
+phase finds it (each visitor keeping a window of messages in flight, closing its
+chat after ``--chat-length`` messages as in the soak: the capacity of this
+churn, not of chats kept open); then the visitors send, paced, half of it,
+round robin, each closing its chat after ``--chat-length`` messages so that its
+next message opens another. Each minute:
 the resident memory of every server process summed (``/proc``), p50 and p99
 from send to ack of the minute's messages, the chats opened, and the bytes the
 data directory takes on disk (allocated blocks, every file: LMDB and the
@@ -66,9 +68,12 @@ async def run(args: argparse.Namespace) -> None:
     series: list[tuple[int, float, float, float]] = []
     try:
         await chat.open(args.visitors, args.operators)
-        capacity = args.rate or await chat.saturate(args.window, args.sat_seconds, 1.0)
+        # The capacity with the chats opening and closing as they will in the
+        # soak: a chat's opening and closing cost about as much as its 20
+        # messages, so half of the capacity with chats kept open is the limit.
         for v in chat.visitors:
             v.chat_length = args.chat_length
+        capacity = args.rate or await chat.saturate(args.window, args.sat_seconds, 1.0)
         rate = capacity / 2
         began = time.perf_counter()
         load_start = fleet.loadavg()
@@ -103,7 +108,8 @@ async def run(args: argparse.Namespace) -> None:
         answered = await chat.drain(60)
         print(
             f"Soak at half the capacity ({capacity:,.0f}/s "
-            f"{'given by --rate' if args.rate else 'measured'}, {rate:,.0f}/s offered), "
+            f"{'given by --rate' if args.rate else 'measured with the same churn'}, "
+            f"{rate:,.0f}/s offered), "
             f"{args.visitors} visitors closing their chat every {args.chat_length} messages, "
             f"{args.operators} operators; {'one process' if not edges else 'engine + 1 edge'}; "
             f"ran {ran / 60:.1f} minutes of {args.period:g} s each; the server side on core 0, "

@@ -70,7 +70,7 @@ class Visitor(WSListener):  # type: ignore[misc]
         self.chat_length = 0  # messages per chat (0: the chat stays open)
         self.in_chat = 0
         self.conversation = ""
-        self.window = False  # send one more on each answer (saturation)
+        self.window = 0  # messages kept in flight (saturation); 0: sent by offer
         self.outstanding = 0
         self.closing = False
         self.close_sent = False
@@ -100,6 +100,12 @@ class Visitor(WSListener):  # type: ignore[misc]
             self.transport.send(WSMsgType.TEXT, CLOSE)
             self.close_sent = True
 
+    def refill(self) -> None:
+        """Saturation: back to ``window`` messages in flight, unless it is
+        closing its chat (the window refills in the next one)."""
+        while self.window and not self.closing and self.outstanding < self.window:
+            self.send_one()
+
     @property
     def busy(self) -> bool:
         """Closing its chat: it sends nothing until the chat is closed."""
@@ -127,10 +133,10 @@ class Visitor(WSListener):  # type: ignore[misc]
             if doc["conversation"] != self.conversation:
                 self.conversation = doc["conversation"]
                 out.chats += 1
-            if self.window:
-                self.send_one()
+            self.refill()
         elif kind == "closed" and self.close_sent:
             self.closing = self.close_sent = False
+            self.refill()
         elif kind == "welcome":
             if not self.welcomed.done():
                 self.welcomed.set_result(doc)
@@ -143,12 +149,12 @@ class Visitor(WSListener):  # type: ignore[misc]
                 out.retryable += bool(doc.get("retryable"))
                 out.hinted += "retry_after_ms" in doc
                 self._answered()
-                if self.window:
-                    self.send_one()
+                self.refill()
             else:
                 out.other_errors[doc["code"]] += 1
                 if self.close_sent:  # the close refused: carry on in a new chat
                     self.closing = self.close_sent = False
+                    self.refill()
 
 
 async def _operator(stub: Any, token: str, ready: asyncio.Event, out: Outcomes) -> None:
@@ -263,18 +269,19 @@ class Chat:
         return not self.out.pending
 
     async def saturate(self, window: int, seconds: float, warmup: float) -> float:
-        """Each visitor keeps ``window`` messages in flight; acks per second."""
+        """Each visitor keeps ``window`` messages in flight (a visitor with a
+        ``chat_length`` closes its chat after that many, and its window waits
+        for the close); acks per second."""
         for v in self.visitors:
-            v.window = True
-            for _ in range(window):
-                v.send_one()
+            v.window = window
+            v.refill()
         await asyncio.sleep(warmup)
         acks = self.out.acks
         began = time.perf_counter()
         await asyncio.sleep(seconds)
         rate = (self.out.acks - acks) / (time.perf_counter() - began)
         for v in self.visitors:
-            v.window = False
+            v.window = 0
         await self.drain(60)
         return rate
 
