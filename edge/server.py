@@ -63,6 +63,7 @@ log = logging.getLogger("parley.edge")
 VISITOR_PATH = "/v1/visitor"
 CONSOLE_PATH = "/v1/console"
 PING_REPLY_TIMEOUT = 30.0  # seconds a silent websocket has to answer its ping
+CLOSE_GRACE = 10.0  # seconds a closed websocket has to take what was sent before a reset
 _LINGER_ZERO = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 seconds: close is a reset
 # Headers of unmasked, final text frames (server to client) by payload length:
 # short ones from a table, longer ones built (RFC 6455, section 5.2).
@@ -95,7 +96,7 @@ class VisitorConnection(WSListener, VisitorCore):
     # One per connected visitor: its attributes in slots, not a dictionary.
     __slots__ = (
         "edge", "engine", "peer", "transport", "protocol", "state", "session", "_ip",
-        "_deadline", "_out",
+        "_deadline", "_out", "_counted", "_counted_bytes",
     )  # fmt: skip
 
     def __init__(self, edge: Edge, site: Site, peer: str, user_agent: str = "") -> None:
@@ -114,6 +115,9 @@ class VisitorConnection(WSListener, VisitorCore):
         self._ip = ""  # set once counted against the per-address limit
         self._deadline: Timer | None = None  # on the engine's clock
         self._out: list[bytes] | None = None  # frames waiting for this turn's write
+        # has_room's tally of _out: its first _counted frames are _counted_bytes.
+        self._counted = 0
+        self._counted_bytes = 0
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -179,6 +183,7 @@ class VisitorConnection(WSListener, VisitorCore):
     def flush(self) -> None:
         """Write the frames queued this turn (see :meth:`_send`)."""
         out, self._out = self._out, None
+        self._counted = 0
         transport = self.transport
         if out is None or transport is None:
             return
@@ -202,9 +207,17 @@ class VisitorConnection(WSListener, VisitorCore):
         transport = self.transport
         if transport is None:
             return True  # gone: what is pushed goes nowhere, and the replay ends
-        waiting = transport.underlying_transport.get_write_buffer_size()
-        if self._out is not None:
-            waiting += sum(map(len, self._out))
+        out = self._out
+        queued = 0
+        if out is not None:
+            # Counted from where the last look stopped (a replay looks after
+            # each frame it adds): not the whole list each time.
+            counted = self._counted
+            queued = self._counted_bytes if counted else 0
+            for i in range(counted, len(out)):
+                queued += len(out[i])
+            self._counted, self._counted_bytes = len(out), queued
+        waiting = transport.underlying_transport.get_write_buffer_size() + queued
         return waiting < self.edge.config.send_buffer_limit // 2
 
     def _close(self, code: int, reason: str) -> None:
@@ -213,12 +226,29 @@ class VisitorConnection(WSListener, VisitorCore):
 
 
 def close_transport(transport: WSTransport | None, code: int, reason: str) -> None:
-    """Send a close frame (our 4xxx codes included) and disconnect."""
+    """Send a close frame (our 4xxx codes included) and disconnect. A socket
+    with data still unsent is reset if it has not taken it CLOSE_GRACE seconds
+    later: a client that does not read would otherwise hold it open, with
+    what is queued for it, for good (nothing pings a closing socket)."""
     if transport is not None:
         # picows types the code as its enum; our 4xxx application codes are
         # plain ints, which it sends as they are.
         transport.send_close(cast(WSCloseCode, code), reason.encode()[:120])
         transport.disconnect()
+        if transport.underlying_transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(CLOSE_GRACE, reset, transport)
+
+
+def reset(transport: WSTransport) -> None:
+    """Drop a connection with a reset (nothing if it is closed already). A
+    plain close would leave the kernel's socket in FIN-WAIT-1 holding its send
+    queue (megabytes nobody reads) until TCP gives up; a zero linger drops the
+    queue and sends a reset."""
+    sock = transport.underlying_transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+    transport.disconnect(graceful=False)
 
 
 # picows gives each connection a child of a Logger it is handed (a Logger
@@ -313,15 +343,7 @@ class BaseEdge(abc.ABC):
         """Drop a visitor that does not read what it is sent (it resumes by seq)."""
         log.info("visitor connection dropped: it does not read what it is sent")
         if transport is not None:
-            # The close frame would queue behind the unread data: just cut it,
-            # with a reset. A plain close would leave the kernel's socket in
-            # FIN-WAIT-1 holding its send queue (megabytes nobody reads) until
-            # TCP gives up; a zero linger drops the queue and sends a reset.
-            sock = transport.underlying_transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
-            transport.disconnect(graceful=False)
+            reset(transport)  # a close frame would queue behind the unread data
 
     def admit(self, ip: str) -> bool:
         """Count a connection from ``ip``; False when that address has too many."""

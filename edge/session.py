@@ -129,6 +129,9 @@ class VisitorCore(abc.ABC):
             self.push(failure(error))
             self._close(CLOSE_INTERNAL, "internal")
         held = self.state.hello_done(welcome is not None)
+        if welcome is None and self._deadline is None and self.state.hello_deadline is not None:
+            # Its timer fired while the hello ran: it is due now.
+            self._arm_deadline()
         if welcome is not None:
             if self.state.hello_deadline is None:
                 self._disarm_deadline()

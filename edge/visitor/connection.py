@@ -77,8 +77,11 @@ class ConnectionState:
         """The glue's timer for :attr:`hello_deadline` fired: True when the
         connection has no welcome and is to be closed (``hello_timeout``). The
         timer, not a comparison of clocks, says the time has come, so a timer
-        that fires a hair early still closes the connection."""
-        if self.hello_deadline is None or self.phase is Phase.READY:
+        that fires a hair early still closes the connection. A hello that is
+        running when it fires decides: a resume replays what was missed at
+        the reader's pace, which may take longer than the deadline; if that
+        hello is refused, the glue arms the timer again, due at once."""
+        if self.hello_deadline is None or self.phase is not _WAITING:
             return False
         self.hello_deadline = None
         return True

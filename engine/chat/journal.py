@@ -75,7 +75,7 @@ log = logging.getLogger("parley.journal")
 
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
-REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room for a page
+REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room for more
 WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
 BACKLOG = 20_000  # drafts accepted and not yet stored, all streams of an engine together
 

@@ -33,10 +33,16 @@ def test_a_refused_hello_leaves_the_connection_waiting_with_its_deadline() -> No
     assert not state.deadline_reached()  # spent
 
 
-def test_the_deadline_closes_a_connection_whose_hello_is_still_running() -> None:
+def test_a_running_hello_outlives_the_deadline_and_a_refusal_after_it_closes() -> None:
+    """A resume replays what was missed at the reader's pace, which may take
+    longer than the deadline: the running hello decides. Refused, the
+    connection is past its deadline (the glue arms the timer again, due now)."""
     state = ConnectionState(0.0, 5.0)
     state.accept(Hello())
+    assert not state.deadline_reached()
+    state.hello_done(welcomed=False)
     assert state.deadline_reached()
+    assert not state.deadline_reached()  # spent
 
 
 def test_a_welcomed_connection_ignores_its_deadline_and_a_second_hello() -> None:

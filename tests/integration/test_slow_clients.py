@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from control.runner import Parley
+from edge import server as edge_server
 from engine.chat.messages import GetConversation, GetOperatorState
 from parley.v1 import operator_pb2
 from tests.integration.helpers import Operator, Visitor, demo_operator, running, visitor_url
@@ -151,9 +152,15 @@ async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(tmp_path: 
     """A page of replayed messages can be far more than the send buffer's bound
     (200 of 3.9 KB against 64 KiB): the replay sends what the connection has
     room for and waits for it to drain, so a visitor that reads, however slowly
-    its socket takes it, gets the whole chat and is never cut for it."""
+    its socket takes it, gets the whole chat and is never cut for it. The
+    replay takes longer than the hello deadline here (0.2 s): a hello being
+    served is not overdue."""
     async with running(
-        tmp_path, send_buffer_limit=64 * 1024, visitor_rate=10_000, visitor_burst=10_000
+        tmp_path,
+        send_buffer_limit=64 * 1024,
+        visitor_rate=10_000,
+        visitor_burst=10_000,
+        hello_timeout=0.2,
     ) as app:
         op: Operator = await demo_operator(app)
         await op.open()
@@ -183,6 +190,58 @@ async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(tmp_path: 
         assert (await again.recv("welcome"))["conversation"] == conv  # the live end
         await again.round_trip()  # still connected: nothing cut it
         assert app.edge is not None and len(app.edge.connections) == 1
+        await op.close()
+
+
+async def test_a_closed_visitor_that_does_not_read_is_reset_after_a_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection closed (here for bad frames) while what it was sent waits
+    unread: a graceful close would wait for it to read for good, holding the
+    socket and the queue; after CLOSE_GRACE it is reset."""
+    monkeypatch.setattr(edge_server, "CLOSE_GRACE", 0.2)
+    async with running(tmp_path, visitor_rate=10_000, visitor_burst=10_000) as app:
+        op: Operator = await demo_operator(app)
+        await op.open()
+        assert app.demo is not None and app.edge is not None
+        host, port = "127.0.0.1", app.http_port
+        reader, writer = await asyncio.open_connection(host, port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        (conn,) = app.edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
+        writer.write(masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "hi"})))
+        await writer.drain()
+        chat = (await op.recv("assigned")).conversation_id
+        for i in range(100):  # 390 KB: under the send bound, far over what the kernel takes
+            op.say(chat, f"o{i}", BIG)
+        for _ in range(100):
+            await op.recv("ack", timeout=30)
+        await app.engine.settle()  # type: ignore[union-attr]
+        assert conn.transport.underlying_transport.get_write_buffer_size() > 0
+        # Bad frames until the server closes the connection.
+        writer.write(b"".join(masked_text_frame(b"nonsense") for _ in range(20)))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            while conn in app.edge.connections:
+                await asyncio.sleep(0.01)
+        try:
+            with pytest.raises(ConnectionResetError):
+                async with asyncio.timeout(10):
+                    while await reader.read(1 << 16):
+                        pass
+        finally:
+            writer.close()
         await op.close()
 
 

@@ -109,7 +109,7 @@ class Subscribers:
             return self._still_catching(catching)
 
         # A sink that can say whether its client keeps up (an operator's
-        # stream) sets the replay's pace.
+        # stream, a visitor's connection) sets the replay's pace.
         room = getattr(sink, "has_room", None)
         self.journal.replay(after_seq, catching.replayed, done, ctx, alive=alive, room=room)
         return visitor_came
