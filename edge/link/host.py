@@ -44,11 +44,22 @@ class HostedVisitor(VisitorCore):
     """One visitor connection of an edge, hosted on the engine: the session
     half is :class:`~edge.session.VisitorCore`, the output goes to the link."""
 
-    __slots__ = ("host", "number", "engine", "protocol", "state", "session", "_deadline", "gone")
+    __slots__ = (
+        "host", "number", "engine", "protocol", "state", "session", "_deadline", "gone",
+        "sent", "confirmed", "window", "asked",
+    )  # fmt: skip
 
-    def __init__(self, host: LinkHost, number: int, site: Site, ip: str, agent: str) -> None:
+    def __init__(
+        self, host: LinkHost, number: int, site: Site, ip: str, agent: str, window: int = 0
+    ) -> None:
         self.host = host
         self.number = number
+        # Bytes of frames sent to the edge for this connection, and as many as
+        # the edge said were in the socket with room to spare (see has_room).
+        self.sent = 0
+        self.confirmed = 0
+        self.window = window  # 0: the edge does not answer asks (the link's queue paces)
+        self.asked = False  # an ask for room is out
         engine = self.engine = host.engine
         self.protocol = VisitorProtocol(0.0, _UNLIMITED, _UNLIMITED)
         self.state = ConnectionState(engine.clock.monotonic(), host.hello_timeout)
@@ -98,7 +109,9 @@ class HostedVisitor(VisitorCore):
         if self.gone:
             return
         cls = type(event)
-        item = link_pb2.EngineItem(connection=self.number, frame=encode_event(event))
+        frame = encode_event(event)
+        self.sent += len(frame)
+        item = link_pb2.EngineItem(connection=self.number, frame=frame)
         if cls is MessageEvent:
             item.seq = cast(MessageEvent, event).seq
         elif cls is Ack:
@@ -110,12 +123,34 @@ class HostedVisitor(VisitorCore):
         self.host.emit(item)
 
     def has_room(self) -> bool:
-        """Whether the link's queue to the edge has room for more of a replay
-        (under half its bound): a replay waits while it has not, rather than
-        cut the edge and every visitor on it."""
-        return self.host.has_room()
+        """Whether a replay may send more: less than the edge's window sent
+        since the edge last said the visitor's socket had room, and the link's
+        queue under half its bound. Half way through the window the edge is
+        asked (once) to say when the socket has room, so that the answer
+        comes before the window is spent unless the visitor is slow; the
+        replay waits at its end. So a visitor on a slow line is sent a long
+        chat at its pace instead of being cut by the edge past its send bound,
+        and the link is not flooded."""
+        host = self.host
+        if self.gone or host.ended:
+            return True  # what is pushed goes nowhere, and the replay ends
+        window = self.window
+        if not window:
+            return host.has_room()
+        ahead = self.sent - self.confirmed
+        if ahead >= window // 2 and not self.asked:
+            self.asked = True
+            host.emit(link_pb2.EngineItem(connection=self.number, ask_room=self.sent))
+        return ahead < window and host.has_room()
+
+    def room(self, sent: int) -> None:
+        """The edge's answer to an ask: every frame up to ``sent`` bytes is in
+        the socket, which has room."""
+        self.confirmed = max(self.confirmed, min(sent, self.sent))
+        self.asked = False
 
     def _welcome(self, frame: bytes, token: str, epoch: str) -> None:
+        self.sent += len(frame)
         self.host.emit(
             link_pb2.EngineItem(
                 connection=self.number, frame=frame, token=token, epoch=epoch, welcome=True
@@ -123,6 +158,7 @@ class HostedVisitor(VisitorCore):
         )
 
     def _send(self, data: bytes) -> None:
+        self.sent += len(data)
         self.host.emit(link_pb2.EngineItem(connection=self.number, frame=data))
 
     def _close(self, code: int, reason: str) -> None:
@@ -161,6 +197,10 @@ class LinkHost:
                 conn.resume(item.resume)
         elif kind == "gone":
             self.forget(number)
+        elif kind == "room":
+            conn = self.connections.get(number)
+            if conn is not None:
+                conn.room(item.room)
 
     def _open(self, number: int, open_: link_pb2.Open) -> None:
         self.forget(number)  # an edge's numbers are unique; a repeat replaces
@@ -184,7 +224,9 @@ class LinkHost:
             )
             return
         self.engine.connections.visitor_websockets += 1
-        self.connections[number] = HostedVisitor(self, number, site, open_.ip, open_.user_agent)
+        self.connections[number] = HostedVisitor(
+            self, number, site, open_.ip, open_.user_agent, open_.send_window
+        )
 
     def forget(self, number: int) -> None:
         conn = self.connections.pop(number, None)

@@ -18,10 +18,18 @@ the visitor is told the service is reconnecting; meanwhile its messages are
 refused the same way, a hello is held. When the link is back the connection is
 opened and resumed from its last seq on the new stream, and the visitor told.
 A full link queue refuses a message ``overloaded`` with a retry hint.
+
+The engine sends a replay (a visitor resuming a long chat) a window of bytes at
+a time (``Open.send_window``, a quarter of the send bound) and asks for room
+(``ask_room``); the edge answers at once when less than half the bound is
+unsent in the socket's buffer, else when it has drained to a quarter (looked
+at every ROOM_WAIT seconds). Past the whole bound the visitor is cut, whatever
+filled it (it resumes by seq).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, cast
 
@@ -50,6 +58,14 @@ RECONNECTING = orjson.dumps(
     {"type": "service", "state": "reconnecting", "message": "reconnecting to the service"}
 )
 CONNECTED = orjson.dumps({"type": "service", "state": "connected"})
+ROOM_WAIT = 0.02  # seconds between looks at a socket the engine waits to have room
+
+
+def send_window(limit: int) -> int:
+    """The replay bytes the engine may send before it asks for room: a quarter
+    of the send bound (so at most three quarters are ever unsent for a
+    replay), within the field's 32 bits."""
+    return min(limit // 4, 0xFFFFFFFF)
 
 
 def refusal(code: str, cid: str) -> bytes:
@@ -76,7 +92,7 @@ class LinkedVisitor(WSListener):
     # One per connected visitor: no instance dictionary.
     __slots__ = (
         "edge", "number", "open", "transport", "protocol", "hello", "token", "epoch",
-        "last_seq", "welcomed", "unsettled", "told_reconnecting", "_ip",
+        "last_seq", "welcomed", "unsettled", "told_reconnecting", "_ip", "room_owed",
     )  # fmt: skip
 
     def __init__(self, edge: LinkedEdge, site_id: str, origin: str, user_agent: str) -> None:
@@ -96,6 +112,7 @@ class LinkedVisitor(WSListener):
         self.unsettled: set[str] | None = None
         self.told_reconnecting = False
         self._ip = ""
+        self.room_owed = 0  # the engine's ask for room, answered once the socket drains
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -106,6 +123,7 @@ class LinkedVisitor(WSListener):
             return
         self._ip = ip
         self.open.ip = ip
+        self.open.send_window = send_window(self.edge.config.send_buffer_limit)
         self.edge.linked[self.number] = self
         if self.edge.link.up:
             self.edge.link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
@@ -183,9 +201,32 @@ class LinkedVisitor(WSListener):
             self.epoch = item.epoch
         if item.frame:
             self._send(item.frame)
+        elif item.ask_room:
+            self._ask_room(item.ask_room)
         if item.close_code:
             self.edge.linked.pop(self.number, None)  # the engine forgot it already
             self._close(item.close_code, item.close_reason)
+
+    def _ask_room(self, sent: int) -> None:
+        """The engine holds back a replay until the socket has room: say so now
+        (under half the bound unsent) or once it has drained to a quarter."""
+        transport = self.transport
+        if transport is None:
+            return
+        limit = self.edge.config.send_buffer_limit
+        unsent = transport.underlying_transport.get_write_buffer_size()
+        if unsent < (limit // 4 if self.room_owed else limit // 2):
+            self.room_owed = 0
+            if self.number in self.edge.linked and self.edge.link.up:
+                self.edge.link.push(link_pb2.EdgeItem(connection=self.number, room=sent))
+            return
+        if not self.room_owed:
+            self.room_owed = sent
+        asyncio.get_running_loop().call_later(ROOM_WAIT, self._look_again, sent)
+
+    def _look_again(self, sent: int) -> None:
+        if self.room_owed == sent:  # not answered, nor dropped by a new link
+            self._ask_room(sent)
 
     def link_lost(self) -> None:
         """The link went: what was under way is refused, the visitor told."""
@@ -200,6 +241,7 @@ class LinkedVisitor(WSListener):
     def link_back(self) -> None:
         """A new link: open the connection there, resume its hello, tell the visitor."""
         link = self.edge.link
+        self.room_owed = 0  # asked by the engine's half on the old link
         link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
         if self.hello:
             resume = link_pb2.Resume(

@@ -7,12 +7,16 @@ processes in tests/integration/test_split_mode.py."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
@@ -34,10 +38,11 @@ from tests.conftest import CHEAP_HASHER
 from tests.edge.console import Console
 from tests.integration.attach_clients import EXE, PNG, get_file, ws_upload
 from tests.integration.helpers import Operator, Visitor, on_duty, settled
+from tests.integration.test_slow_clients import masked_text_frame
 
 
 @asynccontextmanager
-async def linked(tmp_path: Path) -> AsyncIterator[tuple[Parley, LinkedEdge]]:
+async def linked(tmp_path: Path, **edge_config: Any) -> AsyncIterator[tuple[Parley, LinkedEdge]]:
     config = ServeConfig(
         data_dir=tmp_path / "data",
         grpc_port=0,
@@ -49,7 +54,7 @@ async def linked(tmp_path: Path) -> AsyncIterator[tuple[Parley, LinkedEdge]]:
     app = Parley(config)
     await app.start()
     secret = link_secret.ensure(config.data_dir)
-    edge = LinkedEdge(EdgeConfig(port=0), f"127.0.0.1:{app.grpc_port}", secret)
+    edge = LinkedEdge(EdgeConfig(port=0, **edge_config), f"127.0.0.1:{app.grpc_port}", secret)
     try:
         await edge.attach()
         await edge.start(reuse_port=False)
@@ -307,6 +312,135 @@ async def test_a_replay_through_an_edge_keeps_under_its_link_bound(tmp_path: Pat
         assert (await again.recv("welcome"))["conversation"] == chat
         await again.round_trip()
         assert not host.cut and edge.link.attachments == 1
+
+
+async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(tmp_path: Path) -> None:
+    """The engine sends a replay a window at a time (a quarter of the edge's
+    send bound) and asks the edge for room before the next; the edge answers
+    once the visitor's socket has drained. So a visitor resuming a long chat of
+    big messages on a slow line gets all of it and is not cut (the whole
+    bound, 64 KiB, is a sixth of one page of the replay)."""
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        big = "x" * 3900
+        for i in range(300):
+            op.say(chat, f"o{i}", big)
+        for _ in range(300):
+            await op.recv("ack", timeout=30)
+        await v.close()
+        again = await Visitor(url(app, edge)).connect()
+        # Kernel buffers that take little at a time, as on a slow line.
+        (conn,) = edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        assert again.transport is not None
+        client_end = again.transport.underlying_transport.get_extra_info("socket")
+        client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        again.send({"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0})
+        seqs = [(await again.recv("msg", timeout=30))["seq"] for _ in range(302)]
+        assert seqs == list(range(1, 303))
+        assert (await again.recv("welcome"))["conversation"] == chat
+        await again.round_trip()
+        assert edge.connections == {conn}  # not cut
+
+
+async def read_frame(reader: asyncio.StreamReader) -> bytes:
+    """One unmasked server frame's payload (RFC 6455, section 5.2)."""
+    head = await reader.readexactly(2)
+    size = head[1] & 0x7F
+    if size == 126:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+    elif size == 127:
+        size = int.from_bytes(await reader.readexactly(8), "big")
+    return await reader.readexactly(size)
+
+
+async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path) -> None:
+    """A visitor that resumes and then reads nothing for a while: the edge
+    owes the engine's ask for room until the socket drains, the replay waits
+    meanwhile (nothing past the bound, no cut), and goes on to the end when the
+    visitor reads again."""
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        big = "x" * 3900
+        for i in range(300):
+            op.say(chat, f"o{i}", big)
+        for _ in range(300):
+            await op.recv("ack", timeout=30)
+        await v.close()
+        assert app.demo is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", edge.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        (conn,) = edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        hello = {"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0}
+        writer.write(masked_text_frame(orjson.dumps(hello)))
+        await writer.drain()
+        # Nothing read: the socket backs up and the edge owes the engine room.
+        async with asyncio.timeout(10):
+            while not conn.room_owed:
+                await asyncio.sleep(0.01)
+        unsent = conn.transport.underlying_transport.get_write_buffer_size()
+        assert 32 * 1024 <= unsent <= 64 * 1024
+        seqs: list[int] = []
+        async with asyncio.timeout(30):
+            while (doc := orjson.loads(await read_frame(reader)))["type"] != "welcome":
+                if doc["type"] == "msg":
+                    seqs.append(doc["seq"])
+        assert seqs == list(range(1, 303)) and doc["conversation"] == chat
+        assert edge.connections == {conn}  # never cut
+        writer.close()
+
+
+async def test_a_visitor_that_does_not_read_is_cut_by_its_edge(tmp_path: Path) -> None:
+    """Past the whole send bound the edge resets the visitor's socket (live
+    messages are not held back, only replays); the others go on."""
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        assert app.demo is not None
+        before = set(edge.connections)
+        reader, writer = await asyncio.open_connection("127.0.0.1", edge.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        (lazy,) = set(edge.connections) - before
+        server_end = lazy.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
+        writer.write(masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "hi"})))
+        await writer.drain()
+        lazy_chat = ""
+        while not lazy_chat or lazy_chat == chat:
+            lazy_chat = (await op.recv("assigned")).conversation_id
+        big = "x" * 3900
+        for i in range(200):
+            op.say(lazy_chat, f"o{i}", big)
+        for _ in range(200):
+            await op.recv("ack", timeout=30)
+        async with asyncio.timeout(10):
+            while lazy in edge.connections:
+                await asyncio.sleep(0.01)
+        writer.close()
+        # The visitor that reads goes on.
+        v.send({"type": "msg", "cid": "m2", "text": "still here?"})
+        assert (await v.recv("ack"))["seq"] > 1
 
 
 async def test_an_edge_that_does_not_read_is_cut_and_resumes(tmp_path: Path) -> None:

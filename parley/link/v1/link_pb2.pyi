@@ -54,7 +54,7 @@ Global___AttachRequest: _TypeAlias = AttachRequest  # noqa: Y015
 @_typing.final
 class EdgeItem(_message.Message):
     """One connection's item: its opening, a frame, a resume after the link came
-    back, or its end.
+    back, its end, or room for more of a replay.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -64,10 +64,17 @@ class EdgeItem(_message.Message):
     FRAME_FIELD_NUMBER: _builtins.int
     RESUME_FIELD_NUMBER: _builtins.int
     GONE_FIELD_NUMBER: _builtins.int
+    ROOM_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     """The edge's number for the connection, unique on this edge for its life."""
     frame: _builtins.bytes
     """A client frame that passed the edge's checks, as the visitor sent it."""
+    room: _builtins.int
+    """The answer to an EngineItem's `ask_room`, its number echoed: every frame
+    sent before the ask is in the visitor's socket, and the socket has less
+    than half its send bound unsent (at once, or once it has drained to a
+    quarter).
+    """
     @_builtins.property
     def open(self) -> Global___Open: ...
     @_builtins.property
@@ -82,12 +89,13 @@ class EdgeItem(_message.Message):
         frame: _builtins.bytes = ...,
         resume: Global___Resume | None = ...,
         gone: Global___Gone | None = ...,
+        room: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "resume", b"resume"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "resume", b"resume", "room", b"room"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "resume", b"resume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "resume", b"resume", "room", b"room"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["open", "frame", "resume", "gone"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["open", "frame", "resume", "gone", "room"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -103,11 +111,19 @@ class Open(_message.Message):
     ORIGIN_FIELD_NUMBER: _builtins.int
     IP_FIELD_NUMBER: _builtins.int
     USER_AGENT_FIELD_NUMBER: _builtins.int
+    SEND_WINDOW_FIELD_NUMBER: _builtins.int
     site_id: _builtins.str
     origin: _builtins.str
     """The page's Origin header ("" when the client sent none)."""
     ip: _builtins.str
     user_agent: _builtins.str
+    send_window: _builtins.int
+    """Bytes of frames the engine may send the connection after the last room the
+    edge confirmed before a replay waits for the next (a quarter of the edge's
+    send bound): so a visitor resuming a long chat on a slow line is sent it at
+    its pace, not cut past the bound by its own replay. 0: the edge answers no
+    asks, and the link's queue alone paces replays.
+    """
     def __init__(
         self,
         *,
@@ -115,10 +131,11 @@ class Open(_message.Message):
         origin: _builtins.str = ...,
         ip: _builtins.str = ...,
         user_agent: _builtins.str = ...,
+        send_window: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ip", b"ip", "origin", b"origin", "site_id", b"site_id", "user_agent", b"user_agent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ip", b"ip", "origin", b"origin", "send_window", b"send_window", "site_id", b"site_id", "user_agent", b"user_agent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -241,6 +258,7 @@ class EngineItem(_message.Message):
     CLOSE_REASON_FIELD_NUMBER: _builtins.int
     WELCOME_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
+    ASK_ROOM_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     frame: _builtins.bytes
     """The frame to write to the visitor as it is ("" with a close alone)."""
@@ -257,6 +275,12 @@ class EngineItem(_message.Message):
     """The frame is a welcome."""
     epoch: _builtins.str
     """A welcome's data epoch (the edge resumes with it)."""
+    ask_room: _builtins.int
+    """The engine has sent half a window's bytes of frames since the last room
+    (and holds a replay back at a whole window): the edge answers with an
+    EdgeItem `room` carrying this number (the bytes of frames sent so far)
+    when the socket has room. An item with an ask carries no frame.
+    """
     def __init__(
         self,
         *,
@@ -269,10 +293,11 @@ class EngineItem(_message.Message):
         close_reason: _builtins.str = ...,
         welcome: _builtins.bool = ...,
         epoch: _builtins.str = ...,
+        ask_room: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "epoch", b"epoch", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ask_room", b"ask_room", "close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "epoch", b"epoch", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
