@@ -7,7 +7,6 @@ processes in tests/integration/test_split_mode.py."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import os
 import socket
@@ -37,8 +36,15 @@ from parley.v1 import bridge_pb2, common_pb2, control_pb2
 from tests.conftest import CHEAP_HASHER
 from tests.edge.console import Console
 from tests.integration.attach_clients import EXE, PNG, get_file, ws_upload
-from tests.integration.helpers import Operator, Visitor, on_duty, settled
-from tests.integration.test_slow_clients import masked_text_frame
+from tests.integration.helpers import (
+    Operator,
+    Visitor,
+    masked_text_frame,
+    on_duty,
+    raw_visitor,
+    read_frame,
+    settled,
+)
 
 
 @asynccontextmanager
@@ -314,6 +320,18 @@ async def test_a_replay_through_an_edge_keeps_under_its_link_bound(tmp_path: Pat
         assert not host.cut and edge.link.attachments == 1
 
 
+async def long_chat(app: Parley, edge: LinkedEdge) -> tuple[Operator, Visitor, str]:
+    """A chat through the edge with 300 answers of 3.9 KB (1.2 MB), its visitor
+    gone: a resume replays far more than a send bound of 64 KiB."""
+    op, v, chat = await open_chat(app, edge)
+    for i in range(300):
+        op.say(chat, f"o{i}", "x" * 3900)
+    for _ in range(300):
+        await op.recv("ack", timeout=30)
+    await v.close()
+    return op, v, chat
+
+
 async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(tmp_path: Path) -> None:
     """The engine sends a replay a window at a time (a quarter of the edge's
     send bound) and asks the edge for room before the next; the edge answers
@@ -321,13 +339,7 @@ async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(tmp_pa
     big messages on a slow line gets all of it and is not cut (the whole
     bound, 64 KiB, is a sixth of one page of the replay)."""
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
-        op, v, chat = await open_chat(app, edge)
-        big = "x" * 3900
-        for i in range(300):
-            op.say(chat, f"o{i}", big)
-        for _ in range(300):
-            await op.recv("ack", timeout=30)
-        await v.close()
+        op, v, chat = await long_chat(app, edge)
         again = await Visitor(url(app, edge)).connect()
         # Kernel buffers that take little at a time, as on a slow line.
         (conn,) = edge.connections
@@ -344,45 +356,18 @@ async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(tmp_pa
         assert edge.connections == {conn}  # not cut
 
 
-async def read_frame(reader: asyncio.StreamReader) -> bytes:
-    """One unmasked server frame's payload (RFC 6455, section 5.2)."""
-    head = await reader.readexactly(2)
-    size = head[1] & 0x7F
-    if size == 126:
-        size = int.from_bytes(await reader.readexactly(2), "big")
-    elif size == 127:
-        size = int.from_bytes(await reader.readexactly(8), "big")
-    return await reader.readexactly(size)
-
-
 async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path) -> None:
     """A visitor that resumes and then reads nothing for a while: the edge
     owes the engine's ask for room until the socket drains, the replay waits
     meanwhile (nothing past the bound, no cut), and goes on to the end when the
     visitor reads again."""
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
-        op, v, chat = await open_chat(app, edge)
-        big = "x" * 3900
-        for i in range(300):
-            op.say(chat, f"o{i}", big)
-        for _ in range(300):
-            await op.recv("ack", timeout=30)
-        await v.close()
+        op, v, chat = await long_chat(app, edge)
         assert app.demo is not None
-        reader, writer = await asyncio.open_connection("127.0.0.1", edge.port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=16384)
         (conn,) = edge.connections
         server_end = conn.transport.underlying_transport.get_extra_info("socket")
         server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         hello = {"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0}
         writer.write(masked_text_frame(orjson.dumps(hello)))
         await writer.drain()
@@ -409,20 +394,10 @@ async def test_a_visitor_that_does_not_read_is_cut_by_its_edge(tmp_path: Path) -
         op, v, chat = await open_chat(app, edge)
         assert app.demo is not None
         before = set(edge.connections)
-        reader, writer = await asyncio.open_connection("127.0.0.1", edge.port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=4096)
         (lazy,) = set(edge.connections) - before
         server_end = lazy.transport.underlying_transport.get_extra_info("socket")
         server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
         writer.write(masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "hi"})))
         await writer.drain()

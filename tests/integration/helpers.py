@@ -4,6 +4,9 @@ operator, against a real Parley started on 127.0.0.1 with port 0."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import socket
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +30,63 @@ from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, o
 from tests.conftest import CHEAP_HASHER
 
 DETAILS_KEY = "grpc-status-details-bin"
+
+
+def masked_text_frame(payload: bytes) -> bytes:
+    """A client-to-server websocket text frame (RFC 6455, masked)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x81, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def read_frame(reader: asyncio.StreamReader) -> bytes:
+    """One unmasked server frame's payload (RFC 6455, section 5.2)."""
+    head = await reader.readexactly(2)
+    size = head[1] & 0x7F
+    if size == 126:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+    elif size == 127:
+        size = int.from_bytes(await reader.readexactly(8), "big")
+    return await reader.readexactly(size)
+
+
+async def hears_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A raw visitor's end was reset: after what had reached it, an error."""
+    try:
+        async with asyncio.timeout(10):
+            while await reader.read(1 << 16):
+                pass
+    except ConnectionResetError:
+        return
+    finally:
+        writer.close()
+    raise AssertionError("the connection ended without a reset")
+
+
+async def raw_visitor(
+    port: int, site: str, rcvbuf: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A visitor websocket on a plain socket, which reads only when the test
+    does, its kernel receive buffer ``rcvbuf`` bytes: upgraded, nothing sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET /v1/visitor?site={site} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    return reader, writer
 
 
 @asynccontextmanager

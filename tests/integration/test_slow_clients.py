@@ -4,8 +4,6 @@ others go on."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,22 +16,18 @@ from control.runner import Parley
 from edge import server as edge_server
 from engine.chat.messages import GetConversation, GetOperatorState
 from parley.v1 import operator_pb2
-from tests.integration.helpers import Operator, Visitor, demo_operator, running, visitor_url
+from tests.integration.helpers import (
+    Operator,
+    Visitor,
+    demo_operator,
+    hears_reset,
+    masked_text_frame,
+    raw_visitor,
+    running,
+    visitor_url,
+)
 
 BIG = "x" * 3900
-
-
-def masked_text_frame(payload: bytes) -> bytes:
-    """A client-to-server websocket text frame (RFC 6455, masked)."""
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        head = bytes([0x81, 0x80 | n])
-    elif n < 65536:
-        head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
-    else:
-        head = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 async def test_an_operator_that_does_not_read_loses_its_stream(tmp_path: Path) -> None:
@@ -88,21 +82,9 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
     async with running(tmp_path, send_buffer_limit=64 * 1024) as app:
         op: Operator = await demo_operator(app)
         await op.open()
-        host, port = "127.0.0.1", app.http_port
+        port = app.http_port
         assert app.demo is not None
-        reader, writer = await asyncio.open_connection(host, port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101")
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader, writer = await raw_visitor(port, app.demo["site"], rcvbuf=4096)
         writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
         writer.write(
             masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "please flood me"}))
@@ -133,13 +115,7 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
             left = _server_end(port, client_port)
         assert left is None, f"the server's socket is still there: {left}"
         # The client's end heard the reset: after what had reached it, an error.
-        try:
-            with pytest.raises(ConnectionResetError):
-                async with asyncio.timeout(10):
-                    while await reader.read(1 << 16):
-                        pass
-        finally:
-            writer.close()
+        await hears_reset(reader, writer)
         # Everyone else is fine.
         other = await Visitor(visitor_url(app)).connect()
         await other.hello()
@@ -204,21 +180,10 @@ async def test_a_closed_visitor_that_does_not_read_is_reset_after_a_grace(
         op: Operator = await demo_operator(app)
         await op.open()
         assert app.demo is not None and app.edge is not None
-        host, port = "127.0.0.1", app.http_port
-        reader, writer = await asyncio.open_connection(host, port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /v1/visitor?site={app.demo['site']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=4096)
         (conn,) = app.edge.connections
         server_end = conn.transport.underlying_transport.get_extra_info("socket")
         server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
         writer.write(masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "hi"})))
         await writer.drain()
@@ -235,13 +200,7 @@ async def test_a_closed_visitor_that_does_not_read_is_reset_after_a_grace(
         async with asyncio.timeout(10):
             while conn in app.edge.connections:
                 await asyncio.sleep(0.01)
-        try:
-            with pytest.raises(ConnectionResetError):
-                async with asyncio.timeout(10):
-                    while await reader.read(1 << 16):
-                        pass
-        finally:
-            writer.close()
+        await hears_reset(reader, writer)
         await op.close()
 
 
