@@ -240,10 +240,12 @@ def close_transport(transport: WSTransport | None, code: int, reason: str) -> No
 
 
 def reset(transport: WSTransport) -> None:
-    """Drop a connection with a reset (nothing if it is closed already). A
+    """Drop a connection with a reset (nothing if it is gone already). A
     plain close would leave the kernel's socket in FIN-WAIT-1 holding its send
     queue (megabytes nobody reads) until TCP gives up; a zero linger drops the
     queue and sends a reset."""
+    if transport.is_disconnected:
+        return  # closed meanwhile: its socket's number may be another's by now
     sock = transport.underlying_transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
