@@ -50,13 +50,21 @@ class HostedVisitor(VisitorCore):
     )  # fmt: skip
 
     def __init__(
-        self, host: LinkHost, number: int, site: Site, ip: str, agent: str, window: int = 0
+        self,
+        host: LinkHost,
+        number: int,
+        site: Site,
+        ip: str,
+        agent: str,
+        window: int = 0,
+        unsent: int = 0,
     ) -> None:
         self.host = host
         self.number = number
-        # Bytes of frames sent to the edge for this connection, and as many as
-        # the edge said were in the socket with room to spare (see has_room).
-        self.sent = 0
+        # Bytes of frames sent to the edge for this connection (from a new
+        # link: what its socket still had unsent), and as many as the edge said
+        # were in the socket with room to spare (see has_room).
+        self.sent = unsent
         self.confirmed = 0
         self.window = window  # 0: the edge does not answer asks (the link's queue paces)
         self.asked = False  # an ask for room is out
@@ -225,7 +233,7 @@ class LinkHost:
             return
         self.engine.connections.visitor_websockets += 1
         self.connections[number] = HostedVisitor(
-            self, number, site, open_.ip, open_.user_agent, open_.send_window
+            self, number, site, open_.ip, open_.user_agent, open_.send_window, open_.unsent
         )
 
     def forget(self, number: int) -> None:

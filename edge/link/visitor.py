@@ -239,18 +239,23 @@ class LinkedVisitor(WSListener):
             self._send(RECONNECTING)
 
     def link_back(self) -> None:
-        """A new link: open the connection there, resume its hello, tell the visitor."""
+        """A new link: tell the visitor, open the connection there (with what its
+        socket still has unsent), resume its hello."""
         link = self.edge.link
         self.room_owed = 0  # asked by the engine's half on the old link
+        if self.told_reconnecting:
+            self.told_reconnecting = False
+            self._send(CONNECTED)
+        transport = self.transport
+        self.open.unsent = (
+            transport.underlying_transport.get_write_buffer_size() if transport is not None else 0
+        )
         link.push(link_pb2.EdgeItem(connection=self.number, open=self.open))
         if self.hello:
             resume = link_pb2.Resume(
                 hello=self.hello, token=self.token, last_seq=self.last_seq, epoch=self.epoch
             )
             link.push(link_pb2.EdgeItem(connection=self.number, resume=resume))
-        if self.told_reconnecting:
-            self.told_reconnecting = False
-            self._send(CONNECTED)
 
     # -- output ------------------------------------------------------------------------
 

@@ -387,6 +387,56 @@ async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path)
         writer.close()
 
 
+async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(tmp_path: Path) -> None:
+    """The link breaks while a resumed visitor's socket holds half its bound or
+    more, unread: the engine's new half of the connection counts those bytes
+    as sent and unconfirmed (the edge names them in its Open), so it asks for
+    room before it adds more; the visitor, reading again, gets every message
+    once, in order, and is never cut."""
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await long_chat(app, edge)
+        assert app.demo is not None and app.link is not None
+        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=16384)
+        (conn,) = edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        hello = {"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0}
+        writer.write(masked_text_frame(orjson.dumps(hello)))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            while not conn.room_owed:
+                await asyncio.sleep(0.01)
+        # Another visitor's burst passes the link's bound (1 here): the link is
+        # cut and the edge attaches again.
+        (old,) = app.link.hosts
+        old.max_pending = 1
+        other = await Visitor(url(app, edge)).connect()
+        await other.hello()
+        assert other.transport is not None
+        frames = [b'{"type":"msg","cid":"b%d","text":"burst"}' % i for i in range(3)]
+        other.transport.underlying_transport.write(text_frames(frames))
+        async with asyncio.timeout(10):
+            while not (
+                edge.link.attachments == 2
+                and (hosts := [h for h in app.link.hosts if h is not old])
+                and conn.number in hosts[0].connections
+            ):
+                await asyncio.sleep(0.01)
+        assert old.cut
+        hosted = hosts[0].connections[conn.number]
+        unsent = conn.transport.underlying_transport.get_write_buffer_size()
+        assert hosted.sent >= unsent >= 32 * 1024  # nothing read since: all of it counted
+        seqs: list[int] = []
+        async with asyncio.timeout(30):
+            while (doc := orjson.loads(await read_frame(reader)))["type"] != "welcome":
+                if doc["type"] == "msg":
+                    seqs.append(doc["seq"])
+        assert seqs == list(range(1, 303))
+        assert conn in edge.connections  # never cut
+        writer.close()
+        await other.close()
+
+
 async def test_a_visitor_that_does_not_read_is_cut_by_its_edge(tmp_path: Path) -> None:
     """Past the whole send bound the edge resets the visitor's socket (live
     messages are not held back, only replays); the others go on."""

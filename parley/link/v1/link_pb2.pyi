@@ -112,6 +112,7 @@ class Open(_message.Message):
     IP_FIELD_NUMBER: _builtins.int
     USER_AGENT_FIELD_NUMBER: _builtins.int
     SEND_WINDOW_FIELD_NUMBER: _builtins.int
+    UNSENT_FIELD_NUMBER: _builtins.int
     site_id: _builtins.str
     origin: _builtins.str
     """The page's Origin header ("" when the client sent none)."""
@@ -124,6 +125,12 @@ class Open(_message.Message):
     its pace, not cut past the bound by its own replay. 0: the edge answers no
     asks, and the link's queue alone paces replays.
     """
+    unsent: _builtins.int
+    """Bytes the visitor's socket still has unsent when the connection is opened
+    on a new link (what the engine sent before the link broke): the engine
+    counts them as sent and not yet confirmed, so a replay in flight then
+    does not take the socket past its bound.
+    """
     def __init__(
         self,
         *,
@@ -132,10 +139,11 @@ class Open(_message.Message):
         ip: _builtins.str = ...,
         user_agent: _builtins.str = ...,
         send_window: _builtins.int = ...,
+        unsent: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ip", b"ip", "origin", b"origin", "send_window", b"send_window", "site_id", b"site_id", "user_agent", b"user_agent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ip", b"ip", "origin", b"origin", "send_window", b"send_window", "site_id", b"site_id", "unsent", b"unsent", "user_agent", b"user_agent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
