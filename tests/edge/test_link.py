@@ -356,6 +356,27 @@ async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(tmp_pa
         assert edge.connections == {conn}  # not cut
 
 
+async def stalled_resume(
+    app: Parley, edge: LinkedEdge, token: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]:
+    """A visitor resuming its chat from the start on a raw socket that reads
+    nothing (small kernel buffers both ends), once its socket has backed up
+    and the edge owes the engine's ask for room: the socket, and the edge's
+    connection."""
+    assert app.demo is not None
+    reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=16384)
+    (conn,) = edge.connections
+    server_end = conn.transport.underlying_transport.get_extra_info("socket")
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    hello = {"type": "hello", "v": 1, "token": token, "last_seq": 0}
+    writer.write(masked_text_frame(orjson.dumps(hello)))
+    await writer.drain()
+    async with asyncio.timeout(10):
+        while not conn.room_owed:
+            await asyncio.sleep(0.01)
+    return reader, writer, conn
+
+
 async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path) -> None:
     """A visitor that resumes and then reads nothing for a while: the edge
     owes the engine's ask for room until the socket drains, the replay waits
@@ -364,17 +385,7 @@ async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path)
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
         op, v, chat = await long_chat(app, edge)
         assert app.demo is not None
-        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=16384)
-        (conn,) = edge.connections
-        server_end = conn.transport.underlying_transport.get_extra_info("socket")
-        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        hello = {"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0}
-        writer.write(masked_text_frame(orjson.dumps(hello)))
-        await writer.drain()
-        # Nothing read: the socket backs up and the edge owes the engine room.
-        async with asyncio.timeout(10):
-            while not conn.room_owed:
-                await asyncio.sleep(0.01)
+        reader, writer, conn = await stalled_resume(app, edge, v.welcome["token"])
         unsent = conn.transport.underlying_transport.get_write_buffer_size()
         assert 32 * 1024 <= unsent <= 64 * 1024
         seqs: list[int] = []
@@ -396,16 +407,7 @@ async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(tmp_pat
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
         op, v, chat = await long_chat(app, edge)
         assert app.demo is not None and app.link is not None
-        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=16384)
-        (conn,) = edge.connections
-        server_end = conn.transport.underlying_transport.get_extra_info("socket")
-        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        hello = {"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0}
-        writer.write(masked_text_frame(orjson.dumps(hello)))
-        await writer.drain()
-        async with asyncio.timeout(10):
-            while not conn.room_owed:
-                await asyncio.sleep(0.01)
+        reader, writer, conn = await stalled_resume(app, edge, v.welcome["token"])
         # Another visitor's burst passes the link's bound (1 here): the link is
         # cut and the edge attaches again.
         (old,) = app.link.hosts
