@@ -32,6 +32,7 @@ from edge.link.files import UPLOAD_WINDOW
 from edge.link.listener import LinkedEdge
 from engine.backup import restore
 from engine.chat.auth import MAX_FAILURES_PER_IP
+from parley.link.v1 import link_pb2
 from parley.v1 import bridge_pb2, common_pb2, control_pb2
 from tests.conftest import CHEAP_HASHER
 from tests.edge.console import Console
@@ -437,6 +438,24 @@ async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(tmp_pat
         assert conn in edge.connections  # never cut
         writer.close()
         await other.close()
+
+
+async def test_room_items_that_name_nothing_or_too_much_change_nothing(tmp_path: Path) -> None:
+    """An edge's room for a connection the engine does not host is ignored; one
+    that says more was sent than the engine sent counts only what it sent (the
+    replay's accounting never runs ahead of its frames)."""
+    async with linked(tmp_path) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        assert app.link is not None
+        (host,) = app.link.hosts
+        (hosted,) = host.connections.values()
+        host.handle(link_pb2.EdgeItem(connection=10**9, room=2**63))
+        host.handle(link_pb2.EdgeItem(connection=hosted.number, room=2**63))
+        assert 0 < hosted.confirmed == hosted.sent
+        # The connection goes on as before.
+        v.send({"type": "msg", "cid": "m2", "text": "still here?"})
+        assert (await v.recv("ack"))["seq"] > 1
+        assert not host.cut
 
 
 async def test_a_visitor_that_does_not_read_is_cut_by_its_edge(tmp_path: Path) -> None:
