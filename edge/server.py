@@ -25,6 +25,7 @@ import logging
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -96,7 +97,7 @@ class VisitorConnection(WSListener, VisitorCore):
     # One per connected visitor: its attributes in slots, not a dictionary.
     __slots__ = (
         "edge", "engine", "peer", "transport", "protocol", "state", "session", "_ip",
-        "_deadline", "_out", "_counted", "_counted_bytes",
+        "_deadline", "_out", "_counted", "_counted_bytes", "_room_waiters",
     )  # fmt: skip
 
     def __init__(self, edge: Edge, site: Site, peer: str, user_agent: str = "") -> None:
@@ -118,6 +119,9 @@ class VisitorConnection(WSListener, VisitorCore):
         # has_room's tally of _out: its first _counted frames are _counted_bytes.
         self._counted = 0
         self._counted_bytes = 0
+        # Replays waiting for room (when_room); while there are, the socket's
+        # high water is a quarter of the send bound (see watch_room).
+        self._room_waiters: list[Callable[[], None]] | None = None
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -141,9 +145,16 @@ class VisitorConnection(WSListener, VisitorCore):
         self._disarm_deadline()
         self.session.detach()
         self.transport = None
+        if self._room_waiters is not None:
+            self._room()  # their replays find it gone and end
 
     def pause_writing(self) -> None:
-        self.edge.cut(self.transport)
+        if self._room_waiters is None or past_bound(self.transport, self.edge.config):
+            self.edge.cut(self.transport)
+
+    def resume_writing(self) -> None:
+        if self._room_waiters is not None:
+            self._room()
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -189,15 +200,17 @@ class VisitorConnection(WSListener, VisitorCore):
             return
         if len(out) == 1:
             transport.send(WSMsgType.TEXT, out[0])
-            return
-        if transport.is_close_frame_sent:
+        elif transport.is_close_frame_sent:
             return  # nothing may follow a close (picows drops such sends too)
-        parts: list[bytes] = []
-        append = parts.append
-        for data in out:
-            append(_text_header(len(data)))
-            append(data)
-        transport.underlying_transport.write(b"".join(parts))
+        else:
+            parts: list[bytes] = []
+            append = parts.append
+            for data in out:
+                append(_text_header(len(data)))
+                append(data)
+            transport.underlying_transport.write(b"".join(parts))
+        if self._room_waiters is not None:
+            self._look_for_room(transport)
 
     def has_room(self) -> bool:
         """Under half the send buffer's bound waiting to be written (this turn's
@@ -220,9 +233,70 @@ class VisitorConnection(WSListener, VisitorCore):
         waiting = transport.underlying_transport.get_write_buffer_size() + queued
         return waiting < self.edge.config.send_buffer_limit // 2
 
+    def when_room(self, wake: Callable[[], None]) -> bool:
+        """Call ``wake`` once the socket has drained to a quarter of the send
+        bound (or the connection is gone): a waiting replay goes on as soon as
+        the visitor has read, not at the next look."""
+        transport = self.transport
+        if transport is None:
+            wake()
+            return True
+        if self._room_waiters is not None:
+            self._room_waiters.append(wake)
+            return True
+        self._room_waiters = [wake]
+        if self._out is None:  # else this turn's write looks (flush)
+            self._look_for_room(transport)
+        return True
+
+    def _look_for_room(self, transport: WSTransport) -> None:
+        """After a write, with replays waiting: past the whole bound the
+        visitor is cut (the transport, paused already, does not say so
+        again); at a quarter or less they go on; else the transport says
+        when it has drained (resume_writing)."""
+        config = self.edge.config
+        if past_bound(transport, config):
+            self.edge.cut(transport)  # its disconnection wakes them
+        elif watch_room(transport, config):
+            self._room()
+
+    def _room(self) -> None:
+        waiters, self._room_waiters = self._room_waiters, None
+        if self.transport is not None:
+            unwatch_room(self.transport, self.edge.config)
+        for wake in waiters or ():
+            wake()
+
     def _close(self, code: int, reason: str) -> None:
         self.flush()  # what was said before the close goes before it
         close_transport(self.transport, code, reason)
+
+
+def past_bound(transport: WSTransport | None, config: EdgeConfig) -> bool:
+    """Whether a visitor's socket holds more unsent than its send bound."""
+    return (
+        transport is None
+        or transport.underlying_transport.get_write_buffer_size() > config.send_buffer_limit
+    )
+
+
+def watch_room(transport: WSTransport, config: EdgeConfig) -> bool:
+    """For a connection that waits for its socket to drain: True when it holds
+    a quarter of the send bound or less; else its high water is lowered to
+    that quarter, so the transport pauses (now) and resumes once it has
+    drained to it. While lowered, the connection's pause_writing is no cut:
+    each write looks at the whole bound itself (``past_bound``)."""
+    quarter = config.send_buffer_limit // 4
+    under = transport.underlying_transport
+    if under.get_write_buffer_size() <= quarter:
+        return True
+    under.set_write_buffer_limits(high=quarter, low=quarter)
+    return False
+
+
+def unwatch_room(transport: WSTransport, config: EdgeConfig) -> None:
+    """The high water back at the whole send bound (see ``Edge.accept``)."""
+    transport.underlying_transport.set_write_buffer_limits(high=config.send_buffer_limit)
 
 
 def close_transport(transport: WSTransport | None, code: int, reason: str) -> None:

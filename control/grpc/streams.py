@@ -48,7 +48,7 @@ class BatchSink(Generic[T]):
     """Collects events for one stream; the writer sends whatever is ready as one
     batch (one event per stream message caps a stream near 13k events/s)."""
 
-    __slots__ = ("events", "wake", "closed", "overflowed", "limit", "ended")
+    __slots__ = ("events", "wake", "closed", "overflowed", "limit", "ended", "room_waiters")
 
     def __init__(self, limit: int = 100_000) -> None:
         self.events: list[T] = []
@@ -57,6 +57,7 @@ class BatchSink(Generic[T]):
         self.overflowed = False
         self.limit = limit  # unsent events before the client counts as too slow
         self.ended: Refused | None = None  # the stream's access ended: why
+        self.room_waiters: list[Callable[[], None]] | None = None  # replays waiting (when_room)
 
     def end(self, error: Refused) -> None:
         """End the stream with ``error`` (its token revoked, its permission
@@ -82,8 +83,25 @@ class BatchSink(Generic[T]):
 
     def has_room(self) -> bool:
         """Under half its bound unread: room for more than live events (a
-        replay's next page waits until there is)."""
-        return len(self.events) < self.limit // 2
+        replay's next page waits until there is). A dropped sink has room:
+        what is pushed goes nowhere, and its replays end."""
+        return len(self.events) < self.limit // 2 or not self.limit
+
+    def when_room(self, wake: Callable[[], None]) -> bool:
+        """Call ``wake`` once the writer has taken enough that there is room
+        again, or the stream is over (a replay waits for it)."""
+        if self.has_room():
+            wake()
+        elif self.room_waiters is None:
+            self.room_waiters = [wake]
+        else:
+            self.room_waiters.append(wake)
+        return True
+
+    def _room(self) -> None:
+        waiters, self.room_waiters = self.room_waiters, None
+        for wake in waiters or ():
+            wake()
 
     def drop(self) -> None:
         """Nothing held or pushed from now on will be sent (the stream is cut or
@@ -94,6 +112,7 @@ class BatchSink(Generic[T]):
         each resume piled up those bounds."""
         self.events = []
         self.limit = 0
+        self._room()
 
     async def batches(self, limit: int = 500) -> AsyncIterator[list[T]]:
         while True:
@@ -118,6 +137,8 @@ class BatchSink(Generic[T]):
                 batch, self.events = events, []
                 if self.closed:
                     self.wake.set()  # this was the last: end after it
+            if self.room_waiters is not None and self.has_room():
+                self._room()
             # Not held while the batch is written: a write waits as long as
             # the client does not read, and a stream that ends there leaves
             # this frame in its error's traceback.
@@ -128,6 +149,7 @@ class BatchSink(Generic[T]):
     def close(self) -> None:
         self.closed = True
         self.wake.set()
+        self._room()
 
 
 async def pump(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 from edge.session import VisitorCore
@@ -46,7 +46,7 @@ class HostedVisitor(VisitorCore):
 
     __slots__ = (
         "host", "number", "engine", "protocol", "state", "session", "_deadline", "gone",
-        "sent", "confirmed", "window", "asked",
+        "sent", "confirmed", "window", "asked", "room_waiters",
     )  # fmt: skip
 
     def __init__(
@@ -68,6 +68,7 @@ class HostedVisitor(VisitorCore):
         self.confirmed = 0
         self.window = window  # 0: the edge does not answer asks (the link's queue paces)
         self.asked = False  # an ask for room is out
+        self.room_waiters: list[Callable[[], None]] | None = None  # replays at the window's end
         engine = self.engine = host.engine
         self.protocol = VisitorProtocol(0.0, _UNLIMITED, _UNLIMITED)
         self.state = ConnectionState(engine.clock.monotonic(), host.hello_timeout)
@@ -110,6 +111,7 @@ class HostedVisitor(VisitorCore):
         self.engine.connections.visitor_websockets -= 1
         self._disarm_deadline()
         self.session.detach()
+        self._room()  # their replays find it gone and end
 
     # -- output: the session's sink --------------------------------------------------
 
@@ -151,11 +153,36 @@ class HostedVisitor(VisitorCore):
             host.emit(link_pb2.EngineItem(connection=self.number, ask_room=self.sent))
         return ahead < window and host.has_room()
 
+    def when_room(self, wake: Callable[[], None]) -> bool:
+        """Call ``wake`` once a replay may send more (see has_room): when the
+        edge answers for a spent window, when the link's queue has drained for
+        a full one, or when the connection or the link is gone."""
+        host = self.host
+        if self.gone or host.ended:
+            wake()
+        elif self.window and self.sent - self.confirmed >= self.window:
+            if self.room_waiters is None:
+                self.room_waiters = [wake]
+            else:
+                self.room_waiters.append(wake)
+        else:
+            host.when_room(wake)
+        return True
+
     def room(self, sent: int) -> None:
         """The edge's answer to an ask: every frame up to ``sent`` bytes is in
         the socket, which has room."""
         self.confirmed = max(self.confirmed, min(sent, self.sent))
         self.asked = False
+        if self.room_waiters is not None and self.sent - self.confirmed < self.window:
+            self._room()
+
+    def _room(self) -> None:
+        """Hand the waiting replays on: to the link's queue, which wakes them
+        at once where it has room."""
+        waiters, self.room_waiters = self.room_waiters, None
+        for wake in waiters or ():
+            self.host.when_room(wake)
 
     def _welcome(self, frame: bytes, token: str, epoch: str) -> None:
         self.sent += len(frame)
@@ -188,6 +215,7 @@ class LinkHost:
         self._wake = asyncio.Event()
         self.ended = False
         self.cut = False  # ended for not reading its frames
+        self._room_waiters: list[Callable[[], None]] = []  # replays waiting for the queue
 
     def handle(self, item: link_pb2.EdgeItem) -> None:
         """One item from the edge."""
@@ -263,10 +291,24 @@ class LinkHost:
         what is pushed goes nowhere, and its connections' replays end)."""
         return self.ended or len(self._out) < self.max_pending // 2
 
+    def when_room(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` now if the queue has room, else once the writer has
+        taken enough of it (or the link ended)."""
+        if self.has_room():
+            wake()
+        else:
+            self._room_waiters.append(wake)
+
+    def _room(self) -> None:
+        waiters, self._room_waiters = self._room_waiters, []
+        for wake in waiters:
+            wake()
+
     def end(self) -> None:
         """End the stream (its connections are ended by :meth:`detach_all`)."""
         self.ended = True
         self._wake.set()
+        self._room()
 
     async def batches(self) -> AsyncIterator[link_pb2.AttachResponse]:
         """The stream's responses: whatever is queued when the writer runs, at
@@ -288,6 +330,8 @@ class LinkHost:
                 batch = out[:BATCH_ITEMS]
                 del out[:BATCH_ITEMS]  # in place: a copy of the rest per batch was quadratic
             del out  # not held while the edge takes its time to read the batch
+            if self._room_waiters and self.has_room():
+                self._room()
             yield link_pb2.AttachResponse(items=batch)
 
     def detach_all(self) -> None:
@@ -296,3 +340,4 @@ class LinkHost:
         self.ended = True
         for number in list(self.connections):
             self.forget(number)
+        self._room()

@@ -22,21 +22,20 @@ A full link queue refuses a message ``overloaded`` with a retry hint.
 The engine sends a replay (a visitor resuming a long chat) a window of bytes at
 a time (``Open.send_window``, a quarter of the send bound) and asks for room
 (``ask_room``); the edge answers at once when less than half the bound is
-unsent in the socket's buffer, else when it has drained to a quarter (looked
-at every ROOM_WAIT seconds). Past the whole bound the visitor is cut, whatever
-filled it (it resumes by seq).
+unsent in the socket's buffer, else when it has drained to a quarter (the
+transport says so: its high water lowered to that quarter meanwhile). Past the
+whole bound the visitor is cut, whatever filled it (it resumes by seq).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, cast
 
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-from edge.server import close_transport
+from edge.server import close_transport, past_bound, unwatch_room, watch_room
 from edge.visitor.frames import (
     PONG,
     RETRY_OVERLOADED_MS,
@@ -58,7 +57,6 @@ RECONNECTING = orjson.dumps(
     {"type": "service", "state": "reconnecting", "message": "reconnecting to the service"}
 )
 CONNECTED = orjson.dumps({"type": "service", "state": "connected"})
-ROOM_WAIT = 0.02  # seconds between looks at a socket the engine waits to have room
 
 
 def send_window(limit: int) -> int:
@@ -93,6 +91,7 @@ class LinkedVisitor(WSListener):
     __slots__ = (
         "edge", "number", "open", "transport", "protocol", "hello", "token", "epoch",
         "last_seq", "welcomed", "unsettled", "told_reconnecting", "_ip", "room_owed",
+        "watching",
     )  # fmt: skip
 
     def __init__(self, edge: LinkedEdge, site_id: str, origin: str, user_agent: str) -> None:
@@ -113,6 +112,7 @@ class LinkedVisitor(WSListener):
         self.told_reconnecting = False
         self._ip = ""
         self.room_owed = 0  # the engine's ask for room, answered once the socket drains
+        self.watching = False  # the socket's high water lowered to say so (watch_room)
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -141,7 +141,15 @@ class LinkedVisitor(WSListener):
         self.transport = None
 
     def pause_writing(self) -> None:
-        self.edge.cut(self.transport)
+        if not self.watching or past_bound(self.transport, self.edge.config):
+            self.edge.cut(self.transport)
+
+    def resume_writing(self) -> None:
+        if self.watching and self.transport is not None:
+            self.watching = False
+            unwatch_room(self.transport, self.edge.config)
+            if self.room_owed:
+                self._room(self.room_owed)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -213,20 +221,21 @@ class LinkedVisitor(WSListener):
         transport = self.transport
         if transport is None:
             return
-        limit = self.edge.config.send_buffer_limit
+        config = self.edge.config
         unsent = transport.underlying_transport.get_write_buffer_size()
-        if unsent < (limit // 4 if self.room_owed else limit // 2):
-            self.room_owed = 0
-            if self.number in self.edge.linked and self.edge.link.up:
-                self.edge.link.push(link_pb2.EdgeItem(connection=self.number, room=sent))
+        if unsent < config.send_buffer_limit // 2:
+            self._room(sent)
             return
-        if not self.room_owed:
-            self.room_owed = sent
-        asyncio.get_running_loop().call_later(ROOM_WAIT, self._look_again, sent)
+        self.room_owed = sent
+        if not self.watching:
+            self.watching = True
+            if watch_room(transport, config):  # drained meanwhile
+                self.resume_writing()
 
-    def _look_again(self, sent: int) -> None:
-        if self.room_owed == sent:  # not answered, nor dropped by a new link
-            self._ask_room(sent)
+    def _room(self, sent: int) -> None:
+        self.room_owed = 0
+        if self.number in self.edge.linked and self.edge.link.up:
+            self.edge.link.push(link_pb2.EdgeItem(connection=self.number, room=sent))
 
     def link_lost(self) -> None:
         """The link went: what was under way is refused, the visitor told."""
@@ -263,6 +272,10 @@ class LinkedVisitor(WSListener):
         transport = self.transport
         if transport is not None:
             transport.send(WSMsgType.TEXT, data)
+            # Paused already while it watches for room, the transport does
+            # not say when the whole bound is passed: look.
+            if self.watching and past_bound(transport, self.edge.config):
+                self.edge.cut(transport)
 
     def _close(self, code: int, reason: str) -> None:
         close_transport(self.transport, code, reason)

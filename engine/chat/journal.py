@@ -75,9 +75,14 @@ log = logging.getLogger("parley.journal")
 
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
-REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room for more
+REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room that cannot say when it has
 WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
 BACKLOG = 20_000  # drafts accepted and not yet stored, all streams of an engine together
+
+WhenRoom = Callable[[Callable[[], None]], bool]
+"""A reader's offer to wake a waiting replay: called with ``wake``, it returns
+whether it will call it, once, when it has room again (or is gone, so that a
+replay nobody reads ends); False leaves the replay to look again by itself."""
 
 
 class Backlog:
@@ -485,15 +490,20 @@ class Journal(Generic[R]):
         alive: Callable[[], bool] | None = None,
         page: int | None = None,
         room: Callable[[], bool] | None = None,
+        when_room: WhenRoom | None = None,
     ) -> Replay[R]:
         """Deliver every record after ``after_seq`` up to the live end, a page
         now and a page per later turn; ``done`` runs in the turn that reaches
         the end. ``alive`` (checked before each later page) stops a replay
         nobody wants any more; ``room`` (checked next, and after each record
-        delivered) says whether the reader has room for more, and while it has
-        not the replay looks again every REPLAY_WAIT seconds: a replay goes at
-        its reader's pace, a page of big records cut short where it is full."""
-        replay = Replay(self, after_seq + 1, deliver, done, alive, page or REPLAY_PAGE, room)
+        delivered) says whether the reader has room for more: a replay goes at
+        its reader's pace, a page of big records cut short where it is full.
+        While the reader has no room the replay waits for ``when_room`` to
+        wake it (see :data:`WhenRoom`), or, for a reader that cannot say,
+        looks again every REPLAY_WAIT seconds."""
+        replay = Replay(
+            self, after_seq + 1, deliver, done, alive, page or REPLAY_PAGE, room, when_room
+        )
         self._replays += 1
         replay.step(ctx)
         return replay
@@ -507,7 +517,10 @@ class Journal(Generic[R]):
 class Replay(Generic[R]):
     """A reader catching up with a journal, one page per turn."""
 
-    __slots__ = ("journal", "next_seq", "deliver", "done", "alive", "page", "room", "finished")
+    __slots__ = (
+        "journal", "next_seq", "deliver", "done", "alive", "page", "room", "when_room",
+        "finished",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -518,6 +531,7 @@ class Replay(Generic[R]):
         alive: Callable[[], bool] | None,
         page: int,
         room: Callable[[], bool] | None = None,
+        when_room: WhenRoom | None = None,
     ) -> None:
         self.journal = journal
         self.next_seq = next_seq
@@ -526,6 +540,7 @@ class Replay(Generic[R]):
         self.alive = alive
         self.page = page
         self.room = room
+        self.when_room = when_room
         self.finished = False
 
     def step(self, ctx: Context) -> None:
@@ -538,7 +553,7 @@ class Replay(Generic[R]):
             # Its reader has not read what it was sent: pages pushed anyway
             # would only cut a slow reader, which resumes and is replayed
             # again, all of it, over and over.
-            ctx.start_timer(self, REPLAY_WAIT, ReplayPage(self))
+            self._wait(ctx)
             return
         journal = self.journal
         end = journal.last_seq
@@ -560,9 +575,20 @@ class Replay(Generic[R]):
             self._finish()
             self.done()
         elif full:
-            ctx.start_timer(self, REPLAY_WAIT, ReplayPage(self))
+            self._wait(ctx)
         else:
             ctx.tell_self_soon(ReplayPage(self))
+
+    def _wait(self, ctx: Context) -> None:
+        """Take the next page once the reader has room: when it says so, or
+        REPLAY_WAIT seconds from now for a reader that cannot say. Exactly one
+        of the two, once: the replay goes on from one message at a time."""
+        when_room = self.when_room
+        if when_room is not None:
+            ref, page = ctx.self_ref, ReplayPage(self)
+            if when_room(lambda: ref.tell_system(page)):
+                return
+        ctx.start_timer(self, REPLAY_WAIT, ReplayPage(self))
 
     def _finish(self) -> None:
         self.finished = True

@@ -51,4 +51,28 @@ def test_a_replay_finds_room_under_half_the_bound() -> None:
     sink.push(4)  # half the bound unread: replays wait, live events still go
     assert not sink.has_room() and sink.events == [0, 1, 2, 3, 4]
     sink.drop()
-    assert not sink.has_room()  # a stream that is over takes no replay either
+    # A stream that is over has room: what a replay pushes goes nowhere, so
+    # its replays run to their end rather than wait for a reader that is gone.
+    assert sink.has_room()
+
+
+async def test_a_waiting_replay_is_woken_when_the_writer_takes_or_the_stream_ends() -> None:
+    woken: list[str] = []
+    sink: BatchSink[int] = BatchSink(limit=10)
+    assert sink.when_room(lambda: woken.append("room now"))  # room: at once
+    assert woken == ["room now"]
+    for i in range(7):
+        sink.push(i)
+    assert sink.when_room(lambda: woken.append("a"))
+    assert sink.when_room(lambda: woken.append("b"))
+    assert woken == ["room now"]  # no room: they wait
+    batches = sink.batches(limit=3)
+    assert await anext(batches) == [0, 1, 2]  # 4 left: under half the bound
+    assert woken == ["room now", "a", "b"]  # each once, in order
+    for i in range(7, 12):
+        sink.push(i)
+    assert await anext(batches) == [3, 4, 5]  # 6 left: still no room
+    assert sink.when_room(lambda: woken.append("c"))
+    assert woken == ["room now", "a", "b"]
+    sink.drop()  # the stream is cut: the replay goes on, to find it gone
+    assert woken == ["room now", "a", "b", "c"]

@@ -40,7 +40,9 @@ from tests.integration.attach_clients import EXE, PNG, get_file, ws_upload
 from tests.integration.helpers import (
     Operator,
     Visitor,
+    hears_reset,
     masked_text_frame,
+    no_replay_timer,
     on_duty,
     raw_visitor,
     read_frame,
@@ -299,10 +301,13 @@ async def test_a_console_logs_in_on_the_edge_counted_by_the_browsers_address(
         await v.close()
 
 
-async def test_a_replay_through_an_edge_keeps_under_its_link_bound(tmp_path: Path) -> None:
+async def test_a_replay_through_an_edge_keeps_under_its_link_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A visitor resuming a long chat through an edge: the replay goes at the
     pace of the link's queue (a page of 200 at once would pass this bound of 40
     and cut the edge, and every visitor on it, then again on each resume)."""
+    no_replay_timer(monkeypatch)
     async with linked(tmp_path) as (app, edge):
         op, v, chat = await open_chat(app, edge)
         for i in range(150):
@@ -333,12 +338,15 @@ async def long_chat(app: Parley, edge: LinkedEdge) -> tuple[Operator, Visitor, s
     return op, v, chat
 
 
-async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(tmp_path: Path) -> None:
+async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The engine sends a replay a window at a time (a quarter of the edge's
     send bound) and asks the edge for room before the next; the edge answers
     once the visitor's socket has drained. So a visitor resuming a long chat of
     big messages on a slow line gets all of it and is not cut (the whole
     bound, 64 KiB, is a sixth of one page of the replay)."""
+    no_replay_timer(monkeypatch)
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
         op, v, chat = await long_chat(app, edge)
         again = await Visitor(url(app, edge)).connect()
@@ -378,11 +386,14 @@ async def stalled_resume(
     return reader, writer, conn
 
 
-async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path) -> None:
+async def test_a_replay_waits_for_a_visitor_that_stopped_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A visitor that resumes and then reads nothing for a while: the edge
     owes the engine's ask for room until the socket drains, the replay waits
     meanwhile (nothing past the bound, no cut), and goes on to the end when the
     visitor reads again."""
+    no_replay_timer(monkeypatch)
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
         op, v, chat = await long_chat(app, edge)
         assert app.demo is not None
@@ -399,12 +410,40 @@ async def test_a_replay_waits_for_a_visitor_that_stopped_reading(tmp_path: Path)
         writer.close()
 
 
-async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(tmp_path: Path) -> None:
+async def test_a_visitor_whose_replay_waits_is_still_cut_by_its_edge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the edge owes the engine room for a replay, the socket's high
+    water is a quarter of the bound and the transport counts as paused: what
+    else fills it past the whole bound still cuts the visitor (the edge looks
+    at each write), who resumes all of it."""
+    no_replay_timer(monkeypatch)
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await long_chat(app, edge)
+        reader, writer, conn = await stalled_resume(app, edge, v.welcome["token"])
+        assert conn.watching
+        for _ in range(2):  # 80 KB more, from elsewhere than the replay
+            conn._send(orjson.dumps({"type": "filler", "text": "y" * 40_000}))
+        async with asyncio.timeout(10):
+            while conn in edge.connections:
+                await asyncio.sleep(0.01)
+        await hears_reset(reader, writer)
+        again = await Visitor(url(app, edge)).connect()
+        again.send({"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0})
+        seqs = [(await again.recv("msg", timeout=30))["seq"] for _ in range(302)]
+        assert seqs == list(range(1, 303))
+        assert (await again.recv("welcome"))["conversation"] == chat
+
+
+async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The link breaks while a resumed visitor's socket holds half its bound or
     more, unread: the engine's new half of the connection counts those bytes
     as sent and unconfirmed (the edge names them in its Open), so it asks for
     room before it adds more; the visitor, reading again, gets every message
     once, in order, and is never cut."""
+    no_replay_timer(monkeypatch)
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
         op, v, chat = await long_chat(app, edge)
         assert app.demo is not None and app.link is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -35,6 +36,7 @@ from engine.persistence.schema import (
     upgrade,
 )
 from engine.runtime import Actor, ActorSystem, Context
+from engine.runtime.clock import FakeClock
 from engine.runtime.system import Props
 from tests.engine.test_chat import Collect, principal, setup
 
@@ -69,7 +71,7 @@ class Writer(Actor):
                     after, lambda e: seen.append(e.seq), lambda: reply(None, None), ctx, page=page
                 )
                 return None
-            case ("paced replay", after, seen, page, room):
+            case ("paced replay", after, seen, page, room, *when_room):
                 reply = ctx.defer()
                 self.journal.replay(
                     after,
@@ -78,6 +80,7 @@ class Writer(Actor):
                     ctx,
                     page=page,
                     room=room,
+                    when_room=when_room[0] if when_room else None,
                 )
                 return None
             case ReplayPage():
@@ -89,8 +92,8 @@ class Writer(Actor):
         raise ValueError(message)
 
 
-def system_on(store: LmdbStore) -> ActorSystem:
-    system = ActorSystem(services=SimpleNamespace(store=store))
+def system_on(store: LmdbStore, clock: FakeClock | None = None) -> ActorSystem:
+    system = ActorSystem(services=SimpleNamespace(store=store), clock=clock)
     system.register("w", Props(Writer))
     return system
 
@@ -256,6 +259,73 @@ async def test_a_replay_waits_while_its_reader_has_no_room(tmp_path: Path) -> No
         await replay
         assert seen == list(range(1, 51))
         assert (await w.ask(("state",)))["idle"]  # the replay is over
+    finally:
+        await store.drain()
+        store.close()
+
+
+async def test_a_replay_waits_for_its_reader_to_say_it_has_room(tmp_path: Path) -> None:
+    """A reader that can say when it has room again (a visitor's socket
+    drained, the edge's answer, a stream's writer taking its queue) wakes the
+    replay: meanwhile nothing looks at it, however long it takes (no timer:
+    the clock moved a minute, and a round trip through the actor), and once
+    woken it goes on at once, one wake asked per wait. A reader that cannot
+    say (False) is looked at again after REPLAY_WAIT."""
+    clock = FakeClock()
+    store = LmdbStore(tmp_path)
+    try:
+        w = system_on(store, clock).ref("w", "s1")
+        await asyncio.gather(*(w.ask(("post", f"c{i}", "t")) for i in range(30)))
+        seen: list[int] = []
+        allowed = 4
+        looks = 0
+        wakes: list[Callable[[], None]] = []
+        asked = asyncio.Event()
+
+        def room() -> bool:
+            nonlocal looks
+            looks += 1
+            return len(seen) < allowed
+
+        def when_room(wake: Callable[[], None]) -> bool:
+            wakes.append(wake)
+            asked.set()
+            return True
+
+        replay = w.ask(("paced replay", 0, seen, 10, room, when_room), timeout=3600)
+        async with asyncio.timeout(10):
+            await asked.wait()
+        assert seen == [1, 2, 3, 4] and len(wakes) == 1
+        looked = looks
+        clock.advance(60)
+        await w.ask(("state",))  # the actor has had its turns since
+        assert looks == looked and seen == [1, 2, 3, 4] and len(wakes) == 1
+        allowed = 30
+        asked.clear()
+        wakes[0]()
+        async with asyncio.timeout(10):
+            await replay
+        assert seen == list(range(1, 31)) and len(wakes) == 1
+        assert (await w.ask(("state",)))["idle"]
+
+        # A reader that cannot say: looked at again when REPLAY_WAIT has passed.
+        seen.clear()
+        allowed = 2
+        cannot: list[int] = []
+
+        def cannot_say(wake: Callable[[], None]) -> bool:
+            cannot.append(1)
+            return False
+
+        replay = w.ask(("paced replay", 0, seen, 10, room, cannot_say))
+        await w.ask(("state",))
+        assert seen == [1, 2] and cannot == [1]
+        looked = looks
+        allowed = 30
+        clock.advance(journal_module.REPLAY_WAIT)
+        async with asyncio.timeout(10):
+            await replay
+        assert seen == list(range(1, 31)) and looks > looked and cannot == [1]
     finally:
         await store.drain()
         store.close()

@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 import orjson
+import pytest
 from argon2 import PasswordHasher
 from google.rpc import error_details_pb2, status_pb2
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -22,6 +23,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from control.runner import Parley, ServeConfig
 from control.stubs import Stubs
 from edge.config import EdgeConfig
+from engine.chat import journal
 from engine.chat.journal import BACKLOG
 from engine.chat.limits import Limits
 from engine.delivery.settings import RetryPolicy
@@ -30,6 +32,13 @@ from parley.v1 import common_pb2, control_pb2, control_pb2_grpc, operator_pb2, o
 from tests.conftest import CHEAP_HASHER
 
 DETAILS_KEY = "grpc-status-details-bin"
+
+
+def no_replay_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replays that wait for room look again only after an hour: a test that
+    ends well under this went on because its reader woke it (every reader of
+    the server's says when it has room again), not because it looked."""
+    monkeypatch.setattr(journal, "REPLAY_WAIT", 3600.0)
 
 
 def masked_text_frame(payload: bytes) -> bytes:

@@ -22,6 +22,7 @@ from tests.integration.helpers import (
     demo_operator,
     hears_reset,
     masked_text_frame,
+    no_replay_timer,
     raw_visitor,
     running,
     visitor_url,
@@ -124,13 +125,16 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         await op.close()
 
 
-async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(tmp_path: Path) -> None:
+async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A page of replayed messages can be far more than the send buffer's bound
     (200 of 3.9 KB against 64 KiB): the replay sends what the connection has
     room for and waits for it to drain, so a visitor that reads, however slowly
     its socket takes it, gets the whole chat and is never cut for it. The
     replay takes longer than the hello deadline here (0.2 s): a hello being
     served is not overdue."""
+    no_replay_timer(monkeypatch)
     async with running(
         tmp_path,
         send_buffer_limit=64 * 1024,
@@ -166,6 +170,59 @@ async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(tmp_path: 
         assert (await again.recv("welcome"))["conversation"] == conv  # the live end
         await again.round_trip()  # still connected: nothing cut it
         assert app.edge is not None and len(app.edge.connections) == 1
+        await op.close()
+
+
+async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a replay waits for a visitor's socket to drain, the socket's high
+    water is a quarter of the bound (so the transport says when it has
+    drained) and the transport counts as paused: whatever else fills it past
+    the whole bound still cuts the visitor, and the visitor resumes all of it."""
+    no_replay_timer(monkeypatch)
+    async with running(
+        tmp_path, send_buffer_limit=64 * 1024, visitor_rate=10_000, visitor_burst=10_000
+    ) as app:
+        assert app.edge is not None and app.demo is not None
+        op: Operator = await demo_operator(app)
+        await op.open()
+        first = await Visitor(visitor_url(app)).connect()
+        welcome = await first.hello()
+        first.send({"type": "msg", "cid": "1", "text": "tell me everything"})
+        chat = (await op.recv("assigned")).conversation_id
+        await first.recv("ack")
+        await first.close()
+        for i in range(100):
+            op.say(chat, f"o{i}", BIG)
+        for _ in range(100):
+            await op.recv("ack", timeout=30)
+        async with asyncio.timeout(10):
+            while app.edge.connections:
+                await asyncio.sleep(0.01)
+        reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=16384)
+        (conn,) = app.edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        hello = {"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 0}
+        writer.write(masked_text_frame(orjson.dumps(hello)))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            while conn._room_waiters is None:  # the replay waits for room
+                await asyncio.sleep(0.01)
+        assert conn.transport.underlying_transport.get_write_buffer_size() > 16 * 1024
+        for _ in range(2):  # 80 KB more, from elsewhere than the replay
+            conn._send(orjson.dumps({"type": "filler", "text": "y" * 40_000}))
+        async with asyncio.timeout(10):
+            while conn in app.edge.connections:
+                await asyncio.sleep(0.01)
+        await hears_reset(reader, writer)
+        again = Visitor(visitor_url(app))
+        await again.connect()
+        again.send(hello)
+        seqs = [(await again.recv("msg", timeout=30))["seq"] for _ in range(102)]
+        assert seqs == list(range(1, 103))
+        await again.recv("welcome")
         await op.close()
 
 

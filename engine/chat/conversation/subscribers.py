@@ -111,7 +111,10 @@ class Subscribers:
         # A sink that can say whether its client keeps up (an operator's
         # stream, a visitor's connection) sets the replay's pace.
         room = getattr(sink, "has_room", None)
-        self.journal.replay(after_seq, catching.replayed, done, ctx, alive=alive, room=room)
+        when_room = getattr(sink, "when_room", None)
+        self.journal.replay(
+            after_seq, catching.replayed, done, ctx, alive=alive, room=room, when_room=when_room
+        )
         return visitor_came
 
     def unsubscribe(self, sink: Sink) -> bool:

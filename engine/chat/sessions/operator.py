@@ -12,6 +12,7 @@ permission table; a refusal comes back on the sink.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.chat import policies
@@ -423,6 +424,12 @@ class OperatorSession:
         while it has not); a sink that cannot tell always has."""
         room = getattr(self.sink, "has_room", None)
         return room is None or bool(room())
+
+    def when_room(self, wake: Callable[[], None]) -> bool:
+        """Whether the stream will call ``wake`` once it has room again (see
+        :data:`~engine.chat.journal.WhenRoom`); a sink that cannot say will not."""
+        when_room = getattr(self.sink, "when_room", None)
+        return when_room is not None and bool(when_room(wake))
 
     def _refusal(
         self, error: BaseException, client_msg_id: str = "", conversation_id: str = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -788,6 +789,12 @@ class VisitorSession:
         while it has not); a sink that cannot tell always has."""
         room = getattr(self.sink, "has_room", None)
         return room is None or bool(room())
+
+    def when_room(self, wake: Callable[[], None]) -> bool:
+        """Whether the connection will call ``wake`` once it has room again (see
+        :data:`~engine.chat.journal.WhenRoom`); a sink that cannot say will not."""
+        when_room = getattr(self.sink, "when_room", None)
+        return when_room is not None and bool(when_room(wake))
 
     def _leave_closed(self) -> None:
         if self._left is not None:
