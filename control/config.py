@@ -101,6 +101,13 @@ class ServeSettings:
         500.0, "Frames per second from one address, all its connections (bursts of twice)", 1
     )
     max_visitors_per_ip: int = _setting(200, "Visitor connections from one address", 1)
+    visitor_send_buffer_kib: int = _setting(
+        1024,
+        "Unsent KiB a visitor's socket may hold before the visitor is cut (it resumes); "
+        "a replay waits while half of it is unsent",
+        64,
+        1 << 20,
+    )
     grace_seconds: float = _setting(
         30.0, "An operator whose last session dropped is offline after this", 0, 3600
     )

@@ -25,7 +25,14 @@ from loadtest.machine import describe, table
 
 # parley serve's flags that are an edge's in split mode.
 EDGE_FLAGS = frozenset(
-    ("--max-visitors-per-ip", "--visitor-ip-rate", "--visitor-rate", "--visitor-burst")
+    (
+        "--max-visitors-per-ip",
+        "--visitor-ip-rate",
+        "--visitor-rate",
+        "--visitor-burst",
+        "--visitor-send-buffer-kib",
+        "--listen-backlog",
+    )
 )
 TICK = os.sysconf("SC_CLK_TCK")
 

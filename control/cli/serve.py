@@ -161,5 +161,6 @@ def serve_config(settings: ServeSettings) -> Any:
             console_origins=settings.console_origin_list(),
             console_engine=settings.console_engine,
             backlog=settings.listen_backlog,
+            send_buffer_limit=settings.visitor_send_buffer_kib << 10,
         ),
     )

@@ -101,6 +101,21 @@ def engine(config_path: Path | None, link_secret_file: Path | None, **flags: Any
 @click.option("--visitor-burst", default=RATE_BURST, show_default=True, type=float)
 @click.option("--visitor-ip-rate", default=500.0, show_default=True, type=float)
 @click.option(
+    "--visitor-send-buffer-kib",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(64, 1 << 20),
+    help="Unsent KiB a visitor's socket may hold before the visitor is cut (it resumes); "
+    "a replay waits while half of it is unsent",
+)
+@click.option(
+    "--listen-backlog",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Connections waiting to be accepted on --port (capped by the kernel)",
+)
+@click.option(
     "--link-queue",
     default=10_000,
     show_default=True,
@@ -128,6 +143,8 @@ def edge(
     visitor_rate: float,
     visitor_burst: float,
     visitor_ip_rate: float,
+    visitor_send_buffer_kib: int,
+    listen_backlog: int,
     link_queue: int,
     link_retry_max: float,
     log_format: str,
@@ -159,6 +176,8 @@ def edge(
                 console_origins=tuple(o.rstrip("/").lower() for o in console_origin),
                 console_engine=console_engine or engine_target,
                 demo_site=demo_site,
+                backlog=listen_backlog,
+                send_buffer_limit=visitor_send_buffer_kib << 10,
             ),
         )
     except ValueError as error:

@@ -296,3 +296,16 @@ async def test_the_password_hash_cost_is_a_setting_and_defaults_to_the_librarys(
     assert problems({}, {"PARLEY_PASSWORD_HASH_MEMORY_KIB": "8"}, None) == [
         "PARLEY_PASSWORD_HASH_MEMORY_KIB: must be between 32 and 4194304, got 8"
     ]
+
+
+def test_the_visitors_send_buffer_is_a_setting_in_kib() -> None:
+    """Its default is the edge's (1 MiB); below 64 KiB (a replay's window is a
+    quarter of it) it is refused by name."""
+    assert serve_config(load({}, {}, None)).edge.send_buffer_limit == EdgeConfig().send_buffer_limit
+    config = serve_config(load({"visitor_send_buffer_kib": 64}, {}, None))
+    assert config.edge.send_buffer_limit == 64 * 1024
+    code, err = run_cli("serve", "--visitor-send-buffer-kib", "32")
+    assert (code, err) == (
+        2,
+        "error: --visitor-send-buffer-kib: must be between 64 and 1048576, got 32\n",
+    )

@@ -88,8 +88,8 @@ async def engine(data: Path, grpc_port: int) -> Proc:
     return p
 
 
-async def edge(engine_at: str, secret_file: Path, port: int) -> Proc:
-    args = ["edge", "--engine", engine_at, "--link-secret-file", str(secret_file)]
+async def edge(engine_at: str, secret_file: Path, port: int, *flags: str) -> Proc:
+    args = ["edge", "--engine", engine_at, "--link-secret-file", str(secret_file), *flags]
     # Attaching again after a loss: every 0.2 s, not after a pause doubling to 5 s
     # (the engine restarted here is back in about half a second).
     args += ["--link-retry-max", "0.2"]
@@ -232,11 +232,29 @@ async def test_an_edge_without_engine_or_secret_says_why(tmp_path: Path) -> None
         assert await refused.end() == 1
         assert "refused this edge's link secret" in "".join(refused.stderr)
         # The right one attaches.
-        ok = await edge(eng.info["grpc"], data / "link-secret", free_port())
+        ok = await edge(
+            eng.info["grpc"],
+            data / "link-secret",
+            free_port(),
+            "--visitor-send-buffer-kib",
+            "64",
+            "--listen-backlog",
+            "64",
+        )
         assert ok.proc.returncode is None and "ws" in ok.info
         assert await ok.end() == 0
     finally:
         await eng.end()
+
+
+def test_an_edges_socket_limits_out_of_bounds_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("a link secret long enough\n")
+    args = ["edge", "--engine", "127.0.0.1:1", "--link-secret-file", str(secret)]
+    for flag, bad in (("--visitor-send-buffer-kib", "63"), ("--listen-backlog", "0")):
+        result = CliRunner().invoke(main, [*args, flag, bad], prog_name="parley")
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for '{flag}'" in result.output, result.output
 
 
 def test_a_link_retry_pause_out_of_bounds_is_refused(tmp_path: Path) -> None:
