@@ -2,6 +2,10 @@
 compares Parley with, on the same websocket library and the same core.
 
     python -m loadtest.echo_server PORT
+
+A text frame ``burst N SIZE`` is answered with N text frames of SIZE bytes,
+written at once (bench_resume's baseline: a long replay's bytes, as fast as
+the socket and the client take them).
 """
 
 from __future__ import annotations
@@ -18,8 +22,15 @@ class Echo(WSListener):  # type: ignore[misc]
         if frame.msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
-        else:
-            transport.send(frame.msg_type, frame.get_payload_as_bytes())
+            return
+        payload = frame.get_payload_as_bytes()
+        if payload.startswith(b"burst "):
+            count, size = (int(x) for x in payload.split()[1:3])
+            body = b"x" * size
+            for _ in range(count):
+                transport.send(WSMsgType.TEXT, body)
+            return
+        transport.send(frame.msg_type, payload)
 
 
 async def main(port: int) -> None:

@@ -519,7 +519,7 @@ class Replay(Generic[R]):
 
     __slots__ = (
         "journal", "next_seq", "deliver", "done", "alive", "page", "room", "when_room",
-        "finished",
+        "finished", "held",
     )  # fmt: skip
 
     def __init__(
@@ -542,6 +542,9 @@ class Replay(Generic[R]):
         self.room = room
         self.when_room = when_room
         self.finished = False
+        # What the last page read held past where its reader was full: the
+        # next step starts there rather than read a page again for a few.
+        self.held: list[R] = []
 
     def step(self, ctx: Context) -> None:
         if self.finished:
@@ -559,15 +562,17 @@ class Replay(Generic[R]):
         end = journal.last_seq
         full = False
         if self.next_seq <= end:
-            records = journal.read(self.next_seq - 1, self.page)
+            records = self.held or journal.read(self.next_seq - 1, self.page)
+            self.held = []
             deliver, room = self.deliver, self.room
-            for record in records:
+            for i, record in enumerate(records):
                 deliver(record)
                 self.next_seq = record.seq + 1
                 # A page of big messages can be more than the reader takes
                 # at once: it stops where the reader is full.
                 if room is not None and not room():
                     full = True
+                    self.held = records[i + 1 :]
                     break
             if not records:
                 self.next_seq = end + 1  # a hole (records missing) must not stall it
@@ -592,6 +597,7 @@ class Replay(Generic[R]):
 
     def _finish(self) -> None:
         self.finished = True
+        self.held = []
         self.journal._replays -= 1
 
 

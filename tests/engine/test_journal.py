@@ -331,11 +331,22 @@ async def test_a_replay_waits_for_its_reader_to_say_it_has_room(tmp_path: Path) 
         store.close()
 
 
-async def test_a_replay_stops_mid_page_where_its_reader_is_full(tmp_path: Path) -> None:
+async def test_a_replay_stops_mid_page_where_its_reader_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Room is asked after each record: a page of big records is cut short
     where the reader has no more room (a visitor's send buffer takes a few
     KiB of them, not a page of 200), and goes on from there, nothing skipped
-    or sent twice."""
+    or sent twice. What the page read holds past that point is kept for the
+    next step: each page is read from the store once, however many waits."""
+    reads: list[int] = []
+    read = Journal.read
+
+    def counted(self: Journal[Any], after_seq: int, limit: int) -> list[Any]:
+        reads.append(after_seq)
+        return read(self, after_seq, limit)
+
+    monkeypatch.setattr(Journal, "read", counted)
     store = LmdbStore(tmp_path)
     try:
         w = system_on(store).ref("w", "s1")
@@ -354,6 +365,7 @@ async def test_a_replay_stops_mid_page_where_its_reader_is_full(tmp_path: Path) 
             await w.ask(("paced replay", 0, seen, 10, room))
         assert seen == list(range(1, 31))
         assert taken == [4] * 7  # 28 in runs of 4 (each a wait), then the last 2
+        assert reads == [0, 10, 20]  # three pages of 10, each read once
         assert (await w.ask(("state",)))["idle"]
     finally:
         await store.drain()

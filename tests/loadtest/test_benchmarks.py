@@ -170,6 +170,18 @@ def test_bench_e2e_split() -> None:
     assert all(number(r["CPU per message"].split("; load generator ")[1]) > 0 for r in rows)
 
 
+def test_bench_resume() -> None:
+    out, rows = smoke("bench_resume")
+    assert "Machine: " in out and "replayed from seq 0" in out
+    assert [r["replay"] for r in rows] == [
+        "bare picows echo, all written at once",
+        "parley serve, 64 KiB bound",
+        "parley engine + 1 edge, 64 KiB bound",
+    ]
+    for row in rows:
+        assert number(row["time"]) > 0 and number(row["messages/s"]) > 0, row
+
+
 def test_bench_journal() -> None:
     # Two tables (activation, replay): read as text, not through smoke()'s one table.
     done = run_smoke("bench_journal")
