@@ -28,6 +28,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from control.errors import DOMAIN, detail_of, reason_of, status_of
 from edge.bridge.protocol import error_frame, reply_frame
+from edge.ping import answer_ping
 from engine.errors import Refused
 from parley.v1 import bridge_pb2, control_pb2
 
@@ -62,6 +63,11 @@ class LoginConnection(WSListener, abc.ABC):
         if frame.msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
+            return
+        if frame.msg_type is WSMsgType.PING:
+            answer_ping(transport, frame)
+            return
+        if frame.msg_type is WSMsgType.PONG:
             return
         if self.task is not None or frame.msg_type is not WSMsgType.BINARY or not frame.fin:
             self._close(4400, "send one binary login frame")

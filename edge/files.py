@@ -51,6 +51,7 @@ from picows import (
 
 from edge import static
 from edge.bridge.origin import console_origin_allowed
+from edge.ping import answer_ping
 from engine.attachments import Upload, Uploader
 from engine.attachments.sniff import IMAGES
 from engine.chat.events import FileRef
@@ -353,7 +354,9 @@ class UploadConnection(WSListener):
         if kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
-        elif kind is WSMsgType.PING or kind is WSMsgType.PONG or self.session.ended:
+        elif kind is WSMsgType.PING:
+            answer_ping(transport, frame)
+        elif kind is WSMsgType.PONG or self.session.ended:
             return
         elif not frame.fin or kind is WSMsgType.CONTINUATION:
             self.session.refuse("bad_frame", "send whole frames")

@@ -48,6 +48,7 @@ from edge.bridge.relay import Api
 from edge.config import EdgeConfig
 from edge.console_login import LOGIN_PATH, EngineLogin
 from edge.idle import KERNEL_CLOCK, IdlePings
+from edge.ping import answer_ping
 from edge.session import VisitorCore
 from edge.visitor.codes import CLOSE_GOING_AWAY, CLOSE_RATE
 from edge.visitor.connection import ConnectionState
@@ -166,6 +167,16 @@ class VisitorConnection(WSListener, VisitorCore):
                 frame.get_payload_as_bytes(), kind is WSMsgType.TEXT, time.monotonic()
             )
             self._handle(command)
+        elif kind is WSMsgType.PING:
+            refusal = self.protocol.control(time.monotonic())
+            if refusal is not None:
+                self._handle(refusal)
+                return
+            answer_ping(transport, frame)
+            # Paused already while it watches for room, the transport does not
+            # say when the whole bound is passed: look.
+            if self._room_waiters is not None and past_bound(transport, self.edge.config):
+                self.edge.cut(transport)
         elif kind is WSMsgType.CLOSE:
             self.flush()
             transport.send_close(frame.get_close_code())
@@ -347,6 +358,7 @@ def picows_options(config: EdgeConfig) -> dict[str, Any]:
         # The listener's IdlePings ping silent connections, where the kernel
         # says when a socket last received data (edge/idle.py).
         "enable_auto_ping": not KERNEL_CLOCK,
+        "enable_auto_pong": False,  # each connection answers pings (answer_ping)
         "auto_ping_idle_timeout": config.idle_timeout,
         "auto_ping_reply_timeout": ping_reply_timeout(config),
         "auto_ping_strategy": WSAutoPingStrategy.PING_WHEN_IDLE,

@@ -54,6 +54,7 @@ from edge.bridge.protocol import (
     reply_frame,
 )
 from edge.bridge.relay import Api, Failure, failure_of, refusal
+from edge.ping import answer_ping
 from parley.v1 import operator_pb2
 
 if TYPE_CHECKING:
@@ -132,8 +133,11 @@ class ConsoleConnection(WSListener):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
+        if kind is WSMsgType.PING:
+            answer_ping(transport, frame)
+            return
         if self.closing or (kind is not WSMsgType.BINARY and kind is not WSMsgType.TEXT):
-            return  # picows answers pings; a continuation's head was refused
+            return  # a pong, or a continuation (its head was refused)
         if not frame.fin:
             self.close("bad_frame", "send whole frames", codes.CLOSE_PROTOCOL)
             return

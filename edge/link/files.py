@@ -42,6 +42,7 @@ from edge.files import (
     refusal,
     write_upload,
 )
+from edge.ping import answer_ping
 from edge.static import JSON, headers
 from parley.link.v1 import link_pb2
 
@@ -94,7 +95,10 @@ class LinkedUpload(WSListener):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if kind is WSMsgType.PING or kind is WSMsgType.PONG or self.ended:
+        if kind is WSMsgType.PING:
+            answer_ping(transport, frame)
+            return
+        if kind is WSMsgType.PONG or self.ended:
             return
         if not frame.fin or kind is WSMsgType.CONTINUATION:
             self._out(refusal("bad_frame", "send whole frames"), CLOSE_REFUSED, "bad_frame")

@@ -148,9 +148,8 @@ class HostedVisitor(VisitorCore):
         if not window:
             return host.has_room()
         ahead = self.sent - self.confirmed
-        if ahead >= window // 2 and not self.asked:
-            self.asked = True
-            host.emit(link_pb2.EngineItem(connection=self.number, ask_room=self.sent))
+        if ahead >= window // 2:
+            self._ask()
         return ahead < window and host.has_room()
 
     def when_room(self, wake: Callable[[], None]) -> bool:
@@ -165,6 +164,7 @@ class HostedVisitor(VisitorCore):
                 self.room_waiters = [wake]
             else:
                 self.room_waiters.append(wake)
+            self._ask()
         else:
             host.when_room(wake)
         return True
@@ -174,8 +174,21 @@ class HostedVisitor(VisitorCore):
         the socket, which has room."""
         self.confirmed = max(self.confirmed, min(sent, self.sent))
         self.asked = False
-        if self.room_waiters is not None and self.sent - self.confirmed < self.window:
-            self._room()
+        if self.room_waiters is not None:
+            if self.sent - self.confirmed < self.window:
+                self._room()
+            else:
+                # A window or more went out after the ask (a record bigger
+                # than what was left of it): ask again for the rest, or the
+                # replay would wait for an answer nobody asked for.
+                self._ask()
+
+    def _ask(self) -> None:
+        """Ask the edge (once at a time) to say when what was sent so far is
+        in the socket with room to spare."""
+        if not self.asked:
+            self.asked = True
+            self.host.emit(link_pb2.EngineItem(connection=self.number, ask_room=self.sent))
 
     def _room(self) -> None:
         """Hand the waiting replays on: to the link's queue, which wakes them

@@ -140,7 +140,7 @@ class LinkedEdge(BaseEdge):
                 options["auto_ping_idle_timeout"],
                 options["auto_ping_reply_timeout"],
                 options["auto_ping_strategy"],
-                True,  # answer pings
+                options["enable_auto_pong"],  # off: each connection answers pings
                 options["max_frame_size"],
                 None,  # no extra headers
                 options["read_buffer_init_size"],

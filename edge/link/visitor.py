@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, cast
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
+from edge.ping import answer_ping
 from edge.server import close_transport, past_bound, unwatch_room, watch_room
 from edge.visitor.frames import (
     PONG,
@@ -160,6 +161,14 @@ class LinkedVisitor(WSListener):
             payload = frame.get_payload_as_bytes()
             command = self.protocol.receive(payload, kind is WSMsgType.TEXT, time.monotonic())
             self._handle(command, payload)
+        elif kind is WSMsgType.PING:
+            refusal = self.protocol.control(time.monotonic())
+            if refusal is not None:
+                self._handle(refusal, b"")
+                return
+            answer_ping(transport, frame)
+            if self.watching and past_bound(transport, self.edge.config):
+                self.edge.cut(transport)  # see _send
         elif kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()

@@ -121,10 +121,7 @@ class VisitorProtocol:
         # answered first, bad frames would never be rate limited.
         shared = self.shared
         if not self.bucket.take(now) or (shared is not None and not shared.take(now)):
-            self._strikes += 1
-            if self._strikes >= MAX_RATE_STRIKES:
-                return FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
-            return FrameError("rate_limited", "too many frames; slow down", _cid(payload, is_text))
+            return self._refused(_cid(payload, is_text))
         result = self._parse(payload, is_text)
         if isinstance(result, FrameError):
             self._bad += 1
@@ -135,6 +132,21 @@ class VisitorProtocol:
             return result
         self._bad = 0
         return result
+
+    def control(self, now: float) -> FrameError | None:
+        """A websocket ping spends the buckets as any frame does (it is
+        answered by the connection, not by picows): None when it may be
+        answered, else its refusal."""
+        shared = self.shared
+        if self.bucket.take(now) and (shared is None or shared.take(now)):
+            return None
+        return self._refused("")
+
+    def _refused(self, cid: str) -> FrameError:
+        self._strikes += 1
+        if self._strikes >= MAX_RATE_STRIKES:
+            return FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
+        return FrameError("rate_limited", "too many frames; slow down", cid)
 
     @staticmethod
     def _parse(payload: bytes, is_text: bool) -> Command | FrameError:

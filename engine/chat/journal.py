@@ -75,6 +75,7 @@ log = logging.getLogger("parley.journal")
 
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
+HELD_SPARE = 16  # records a read gets beyond twice what its full reader took last
 REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room that cannot say when it has
 WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
 BACKLOG = 20_000  # drafts accepted and not yet stored, all streams of an engine together
@@ -519,7 +520,7 @@ class Replay(Generic[R]):
 
     __slots__ = (
         "journal", "next_seq", "deliver", "done", "alive", "page", "room", "when_room",
-        "finished", "held",
+        "finished", "held", "fits",
     )  # fmt: skip
 
     def __init__(
@@ -542,9 +543,13 @@ class Replay(Generic[R]):
         self.room = room
         self.when_room = when_room
         self.finished = False
-        # What the last page read held past where its reader was full: the
-        # next step starts there rather than read a page again for a few.
+        # What the last read held past where its reader was full: the next
+        # step starts there rather than read a page again for a few. A reader
+        # that was full after ``fits`` records gets reads of about twice that,
+        # so what is held for it while it drains is about what it takes (a
+        # whole page only after the first read).
         self.held: list[R] = []
+        self.fits = 0
 
     def step(self, ctx: Context) -> None:
         if self.finished:
@@ -562,8 +567,13 @@ class Replay(Generic[R]):
         end = journal.last_seq
         full = False
         if self.next_seq <= end:
-            records = self.held or journal.read(self.next_seq - 1, self.page)
+            records = self.held
+            if not records:
+                fits = self.fits
+                limit = min(self.page, 2 * fits + HELD_SPARE) if fits else self.page
+                records = journal.read(self.next_seq - 1, limit)
             self.held = []
+            self.fits = 0
             deliver, room = self.deliver, self.room
             for i, record in enumerate(records):
                 deliver(record)
@@ -572,6 +582,7 @@ class Replay(Generic[R]):
                 # at once: it stops where the reader is full.
                 if room is not None and not room():
                     full = True
+                    self.fits = i + 1
                     self.held = records[i + 1 :]
                     break
             if not records:

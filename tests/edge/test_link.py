@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,7 @@ from tests.integration.helpers import (
     masked_text_frame,
     no_replay_timer,
     on_duty,
+    pings,
     raw_visitor,
     read_frame,
     settled,
@@ -365,6 +367,29 @@ async def test_a_visitor_resuming_through_an_edge_gets_it_at_its_own_pace(
         assert edge.connections == {conn}  # not cut
 
 
+async def test_a_replay_of_uneven_records_asks_again_when_a_record_overshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records of uneven size (here 4.5 to 12 KB of CJK text against a window
+    of 16 KiB) can take a replay a whole window past what its ask named: the
+    edge's answer then leaves it still a window ahead, and the engine asks
+    again rather than wait for an answer nobody asked for."""
+    no_replay_timer(monkeypatch)
+    sizes = random.Random(7).choices(range(1500, 4000), k=120)
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        for i, size in enumerate(sizes):
+            op.say(chat, f"o{i}", "中" * size)
+        for _ in sizes:
+            await op.recv("ack", timeout=30)
+        await v.close()
+        again = await Visitor(url(app, edge)).connect()
+        again.send({"type": "hello", "v": 1, "token": v.welcome["token"], "last_seq": 0})
+        seqs = [(await again.recv("msg", timeout=10))["seq"] for _ in range(len(sizes) + 2)]
+        assert seqs == list(range(1, len(sizes) + 3))
+        assert (await again.recv("welcome"))["conversation"] == chat
+
+
 async def stalled_resume(
     app: Parley, edge: LinkedEdge, token: str
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]:
@@ -415,15 +440,17 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_by_its_edge(
 ) -> None:
     """While the edge owes the engine room for a replay, the socket's high
     water is a quarter of the bound and the transport counts as paused: what
-    else fills it past the whole bound still cuts the visitor (the edge looks
-    at each write), who resumes all of it."""
+    else fills it past the whole bound (here pongs, for a flood of pings the
+    visitor does not read) still cuts the visitor (the edge looks at each
+    write), who resumes all of it."""
     no_replay_timer(monkeypatch)
-    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+    limits = {"visitor_rate": 10_000, "visitor_burst": 10_000}
+    async with linked(tmp_path, send_buffer_limit=64 * 1024, **limits) as (app, edge):
         op, v, chat = await long_chat(app, edge)
         reader, writer, conn = await stalled_resume(app, edge, v.welcome["token"])
         assert conn.watching
-        for _ in range(2):  # 80 KB more, from elsewhere than the replay
-            conn._send(orjson.dumps({"type": "filler", "text": "y" * 40_000}))
+        writer.write(pings(1000))  # 127 KB of pongs
+        await writer.drain()
         async with asyncio.timeout(10):
             while conn in edge.connections:
                 await asyncio.sleep(0.01)

@@ -5,6 +5,7 @@ ids, rebuilt from its tail), paged replay, recovery, and schema versions."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -367,6 +368,45 @@ async def test_a_replay_stops_mid_page_where_its_reader_is_full(
         assert taken == [4] * 7  # 28 in runs of 4 (each a wait), then the last 2
         assert reads == [0, 10, 20]  # three pages of 10, each read once
         assert (await w.ask(("state",)))["idle"]
+    finally:
+        await store.drain()
+        store.close()
+
+
+async def test_a_full_reader_is_read_for_about_twice_what_it_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader full after 4 records of a page of 200 is given the rest of that
+    page first, then reads of 4 x 2 + HELD_SPARE, not pages of 200 (decoded
+    messages, held while it drains): nothing is skipped or sent twice."""
+    limits: list[int] = []
+    read = Journal.read
+
+    def counted(self: Journal[Any], after_seq: int, limit: int) -> list[Any]:
+        limits.append(limit)
+        return read(self, after_seq, limit)
+
+    monkeypatch.setattr(Journal, "read", counted)
+    store = LmdbStore(tmp_path)
+    try:
+        w = system_on(store).ref("w", "s1")
+        await asyncio.gather(*(w.ask(("post", f"c{i}", "t")) for i in range(300)))
+        seen: list[int] = []
+        taken: list[int] = []
+
+        def room() -> bool:
+            if len(seen) - sum(taken) >= 4:
+                taken.append(4)
+                return False
+            return True
+
+        async with asyncio.timeout(10):
+            await w.ask(("paced replay", 0, seen, 200, room))
+        assert seen == list(range(1, 301))
+        spare = journal_module.HELD_SPARE
+        assert limits[0] == 200 and set(limits[1:]) == {2 * 4 + spare}, limits
+        # The first page, all of it given, then reads of 24 for the rest.
+        assert len(limits) == 1 + math.ceil((300 - 200) / (2 * 4 + spare))
     finally:
         await store.drain()
         store.close()

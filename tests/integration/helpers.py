@@ -41,17 +41,27 @@ def no_replay_timer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(journal, "REPLAY_WAIT", 3600.0)
 
 
-def masked_text_frame(payload: bytes) -> bytes:
-    """A client-to-server websocket text frame (RFC 6455, masked)."""
+def masked_text_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A client-to-server websocket frame (RFC 6455, masked, final): text, or
+    the frame of ``opcode`` (0x9 a ping)."""
     mask = os.urandom(4)
     n = len(payload)
+    first = 0x80 | opcode
     if n < 126:
-        head = bytes([0x81, 0x80 | n])
+        head = bytes([first, 0x80 | n])
     elif n < 65536:
-        head = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+        head = bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
     else:
-        head = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+        head = bytes([first, 0x80 | 127]) + n.to_bytes(8, "big")
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+PING = 0x9
+
+
+def pings(count: int) -> bytes:
+    """``count`` websocket pings of the largest payload (125 bytes), at once."""
+    return masked_text_frame(b"p" * 125, PING) * count
 
 
 async def read_frame(reader: asyncio.StreamReader) -> bytes:

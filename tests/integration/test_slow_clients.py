@@ -23,6 +23,7 @@ from tests.integration.helpers import (
     hears_reset,
     masked_text_frame,
     no_replay_timer,
+    pings,
     raw_visitor,
     running,
     visitor_url,
@@ -179,7 +180,8 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
     """While a replay waits for a visitor's socket to drain, the socket's high
     water is a quarter of the bound (so the transport says when it has
     drained) and the transport counts as paused: whatever else fills it past
-    the whole bound still cuts the visitor, and the visitor resumes all of it."""
+    the whole bound (here pongs, for a flood of pings it does not read) still
+    cuts the visitor, and the visitor resumes all of it."""
     no_replay_timer(monkeypatch)
     async with running(
         tmp_path, send_buffer_limit=64 * 1024, visitor_rate=10_000, visitor_burst=10_000
@@ -211,8 +213,8 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
             while conn._room_waiters is None:  # the replay waits for room
                 await asyncio.sleep(0.01)
         assert conn.transport.underlying_transport.get_write_buffer_size() > 16 * 1024
-        for _ in range(2):  # 80 KB more, from elsewhere than the replay
-            conn._send(orjson.dumps({"type": "filler", "text": "y" * 40_000}))
+        writer.write(pings(1000))  # 127 KB of pongs
+        await writer.drain()
         async with asyncio.timeout(10):
             while conn in app.edge.connections:
                 await asyncio.sleep(0.01)

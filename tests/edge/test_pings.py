@@ -1,0 +1,98 @@
+"""Websocket pings: every connection answers them itself (picows' own answer is
+off), and a visitor's spend its rate buckets like any other frame."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from edge.console_login import LOGIN_PATH
+from edge.files import UPLOAD_PATH
+from edge.server import CONSOLE_PATH
+from edge.visitor.codes import CLOSE_RATE
+from edge.visitor.protocol import MAX_RATE_STRIKES
+from tests.edge.test_link import linked
+from tests.integration.helpers import running
+
+
+class Frames(WSListener):  # type: ignore[misc]
+    """A client keeping every frame it is sent: (kind, payload or close code)."""
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[tuple[WSMsgType, Any]] = asyncio.Queue()
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is WSMsgType.CLOSE:
+            self.frames.put_nowait((frame.msg_type, frame.get_close_code()))
+        else:
+            self.frames.put_nowait((frame.msg_type, frame.get_payload_as_bytes()))
+
+    async def next(self) -> tuple[WSMsgType, Any]:
+        async with asyncio.timeout(5):
+            return await self.frames.get()
+
+
+async def pinged(url: str, port: int) -> bytes:
+    """A ping sent on a new websocket at ``url``: the payload of its pong."""
+    origin = f"http://127.0.0.1:{port}"
+    transport, client = await ws_connect(Frames, url, extra_headers={"Origin": origin})
+    try:
+        transport.send_ping(b"are you there?")
+        kind, payload = await client.next()
+        assert kind is WSMsgType.PONG, (url, kind, payload)
+        return bytes(payload)
+    finally:
+        transport.disconnect()
+
+
+async def test_every_websocket_answers_a_ping(tmp_path: Path) -> None:
+    """Visitors, consoles, console logins and uploads, in one process and on
+    an edge: each answers a ping with its payload."""
+    paths = [CONSOLE_PATH, LOGIN_PATH, UPLOAD_PATH]
+    async with running(tmp_path / "one") as app:
+        assert app.demo is not None
+        port = app.http_port
+        urls = [f"ws://127.0.0.1:{port}/v1/visitor?site={app.demo['site']}"]
+        urls += [f"ws://127.0.0.1:{port}{path}" for path in paths]
+        for url in urls:
+            assert await pinged(url, port) == b"are you there?"
+    async with linked(tmp_path / "split") as (app, edge):
+        assert app.demo is not None
+        urls = [f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}"]
+        urls += [f"ws://127.0.0.1:{edge.port}{path}" for path in paths]
+        for url in urls:
+            assert await pinged(url, edge.port) == b"are you there?"
+
+
+async def flooded(url: str, burst: int) -> None:
+    """Pings past a visitor's burst are refused ``rate_limited`` like any frame,
+    and enough refusals close the connection 4429."""
+    transport, client = await ws_connect(Frames, url)
+    try:
+        for i in range(burst):
+            transport.send_ping(b"%d" % i)
+        for i in range(burst):
+            assert await client.next() == (WSMsgType.PONG, b"%d" % i)
+        for _ in range(MAX_RATE_STRIKES):
+            transport.send_ping(b"more")
+        for _ in range(MAX_RATE_STRIKES):
+            kind, payload = await client.next()
+            assert kind is WSMsgType.TEXT, (kind, payload)  # no pong among them
+            assert orjson.loads(payload)["code"] == "rate_limited"
+        assert await client.next() == (WSMsgType.CLOSE, CLOSE_RATE)
+    finally:
+        transport.disconnect()
+
+
+async def test_a_visitors_pings_spend_its_rate(tmp_path: Path) -> None:
+    limits = {"visitor_rate": 0.1, "visitor_burst": 3}
+    async with running(tmp_path / "one", **limits) as app:
+        assert app.demo is not None
+        await flooded(f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={app.demo['site']}", 3)
+    async with linked(tmp_path / "split", **limits) as (app, edge):
+        assert app.demo is not None
+        await flooded(f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}", 3)
