@@ -36,8 +36,9 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello, client_msg
 from loadtest import server as parley_server
+from loadtest.chatload import new_operator
 from loadtest.machine import describe, table
-from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+from parley.v1 import operator_pb2, operator_pb2_grpc
 
 EMAIL = "console-bench@parley.local"
 PASSWORD = "console-bench-password"
@@ -121,24 +122,9 @@ async def fill(srv: parley_server.Server, chats: int, messages: int) -> float:
     info = srv.info
     started = time.perf_counter()
     async with grpc.aio.insecure_channel(info["grpc"]) as channel:
-        auth = control_pb2_grpc.AuthStub(channel)
-        owner = await auth.Login(
-            control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
-        )
-        md = [("authorization", f"Bearer {owner.token}")]
-        await control_pb2_grpc.OperatorsStub(channel).CreateOperator(
-            control_pb2.CreateOperatorRequest(
-                operator=control_pb2.Operator(
-                    email=EMAIL, display_name="Console bench", department_ids=[info["department"]]
-                ),
-                password=PASSWORD,
-                max_chats=chats,
-            ),
-            metadata=md,
-        )
-        login = await auth.Login(control_pb2.LoginRequest(email=EMAIL, password=PASSWORD))
+        token = await new_operator(channel, info, EMAIL, PASSWORD, chats, "Console bench")
         # The demo operator stays offline: every chat comes to this one.
-        outbox, task = await on_duty(channel, login.token)
+        outbox, task = await on_duty(channel, token)
         clients: list[tuple[WSTransport, VisitorClient]] = []
         for i in range(chats):
             transport, client = await ws_connect(VisitorClient, srv.visitor_url())

@@ -37,8 +37,9 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 from edge.visitor.frames import client_hello, client_msg
 from loadtest import fleet
 from loadtest import server as parley_server
+from loadtest.chatload import new_operator
 from loadtest.machine import describe, pin, table
-from parley.v1 import control_pb2, control_pb2_grpc, operator_pb2, operator_pb2_grpc
+from parley.v1 import operator_pb2, operator_pb2_grpc
 
 
 class Reader(WSListener):  # type: ignore[misc]
@@ -81,27 +82,7 @@ async def operator(srv: fleet.Fleet) -> tuple[Any, asyncio.Queue[Any], asyncio.Q
     """An operator of the demo department, online: its stream's call, the queue
     of command batches it sends and the queue of events it gets."""
     channel = grpc.aio.insecure_channel(srv.info["grpc"])
-    auth = control_pb2_grpc.AuthStub(channel)
-    info = srv.info
-    owner = await auth.Login(
-        control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
-    )
-    owner_md = [("authorization", f"Bearer {owner.token}")]
-    await control_pb2_grpc.OperatorsStub(channel).CreateOperator(
-        control_pb2.CreateOperatorRequest(
-            operator=control_pb2.Operator(
-                email="resume@parley.local",
-                display_name="Resume",
-                department_ids=[info["department"]],
-            ),
-            password="resume-password",
-            max_chats=5,
-        ),
-        metadata=owner_md,
-    )
-    login = await auth.Login(
-        control_pb2.LoginRequest(email="resume@parley.local", password="resume-password")
-    )
+    token = await new_operator(channel, srv.info, "resume@parley.local", "resume-password", 5)
     commands: asyncio.Queue[Any] = asyncio.Queue()
     events: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -110,7 +91,7 @@ async def operator(srv: fleet.Fleet) -> tuple[Any, asyncio.Queue[Any], asyncio.Q
             yield operator_pb2.OperatorCommandBatch(commands=batch)
 
     call = operator_pb2_grpc.OperatorSessionStub(channel).Connect(
-        send(), metadata=[("authorization", f"Bearer {login.token}")]
+        send(), metadata=[("authorization", f"Bearer {token}")]
     )
 
     async def read() -> None:

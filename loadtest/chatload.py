@@ -205,6 +205,34 @@ async def _hello_then_wait(hello: operator_pb2.OperatorHello, over: asyncio.Even
     await over.wait()  # the stream stays open until the call is over
 
 
+async def new_operator(
+    channel: grpc.aio.Channel,
+    info: dict[str, str],
+    email: str,
+    password: str,
+    max_chats: int,
+    name: str = "",
+) -> str:
+    """An operator of the demo department, made by the owner (``info`` is the
+    server's banner): logged in, its session token."""
+    auth = control_pb2_grpc.AuthStub(channel)
+    owner = await auth.Login(
+        control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
+    )
+    await control_pb2_grpc.OperatorsStub(channel).CreateOperator(
+        control_pb2.CreateOperatorRequest(
+            operator=control_pb2.Operator(
+                email=email, display_name=name or email, department_ids=[info["department"]]
+            ),
+            password=password,
+            max_chats=max_chats,
+        ),
+        metadata=[("authorization", f"Bearer {owner.token}")],
+    )
+    login = await auth.Login(control_pb2.LoginRequest(email=email, password=password))
+    return str(login.token)
+
+
 class Chat:
     """Operators online and visitors welcomed on a running ``Fleet``."""
 
@@ -226,25 +254,18 @@ class Chat:
             control_pb2.LoginRequest(email=info["owner_email"], password=info["owner_password"])
         )
         self.owner_md = [("authorization", f"Bearer {owner.token}")]
-        api = control_pb2_grpc.OperatorsStub(self.channel)
         stub = operator_pb2_grpc.OperatorSessionStub(self.channel)
         for i in range(operators):
-            email = f"load{i}@parley.local"
-            await api.CreateOperator(
-                control_pb2.CreateOperatorRequest(
-                    operator=control_pb2.Operator(
-                        email=email, display_name=f"Load {i}", department_ids=[info["department"]]
-                    ),
-                    password="load-password",
-                    max_chats=max_chats or math.ceil(visitors / operators),
-                ),
-                metadata=self.owner_md,
-            )
-            login = await auth.Login(
-                control_pb2.LoginRequest(email=email, password="load-password")
+            token = await new_operator(
+                self.channel,
+                info,
+                f"load{i}@parley.local",
+                "load-password",
+                max_chats or math.ceil(visitors / operators),
+                f"Load {i}",
             )
             ready = asyncio.Event()
-            task = asyncio.create_task(_operator(stub, login.token, ready, self.out))
+            task = asyncio.create_task(_operator(stub, token, ready, self.out))
             self.tasks.append(task)
             waiting = asyncio.ensure_future(ready.wait())
             await asyncio.wait([waiting, task], return_when=asyncio.FIRST_COMPLETED)

@@ -332,6 +332,19 @@ async def test_a_replay_waits_for_its_reader_to_say_it_has_room(tmp_path: Path) 
         store.close()
 
 
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Every store read of a journal from now on, as (after_seq, limit)."""
+    reads: list[tuple[int, int]] = []
+    read = Journal.read
+
+    def counted(self: Journal[Any], after_seq: int, limit: int) -> list[Any]:
+        reads.append((after_seq, limit))
+        return read(self, after_seq, limit)
+
+    monkeypatch.setattr(Journal, "read", counted)
+    return reads
+
+
 async def test_a_replay_stops_mid_page_where_its_reader_is_full(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -340,14 +353,7 @@ async def test_a_replay_stops_mid_page_where_its_reader_is_full(
     KiB of them, not a page of 200), and goes on from there, nothing skipped
     or sent twice. What the page read holds past that point is kept for the
     next step: each page is read from the store once, however many waits."""
-    reads: list[int] = []
-    read = Journal.read
-
-    def counted(self: Journal[Any], after_seq: int, limit: int) -> list[Any]:
-        reads.append(after_seq)
-        return read(self, after_seq, limit)
-
-    monkeypatch.setattr(Journal, "read", counted)
+    reads = counted_reads(monkeypatch)
     store = LmdbStore(tmp_path)
     try:
         w = system_on(store).ref("w", "s1")
@@ -366,7 +372,7 @@ async def test_a_replay_stops_mid_page_where_its_reader_is_full(
             await w.ask(("paced replay", 0, seen, 10, room))
         assert seen == list(range(1, 31))
         assert taken == [4] * 7  # 28 in runs of 4 (each a wait), then the last 2
-        assert reads == [0, 10, 20]  # three pages of 10, each read once
+        assert [after for after, _limit in reads] == [0, 10, 20]  # pages of 10, each read once
         assert (await w.ask(("state",)))["idle"]
     finally:
         await store.drain()
@@ -379,14 +385,7 @@ async def test_a_full_reader_is_read_for_about_twice_what_it_took(
     """A reader full after 4 records of a page of 200 is given the rest of that
     page first, then reads of 4 x 2 + HELD_SPARE, not pages of 200 (decoded
     messages, held while it drains): nothing is skipped or sent twice."""
-    limits: list[int] = []
-    read = Journal.read
-
-    def counted(self: Journal[Any], after_seq: int, limit: int) -> list[Any]:
-        limits.append(limit)
-        return read(self, after_seq, limit)
-
-    monkeypatch.setattr(Journal, "read", counted)
+    reads = counted_reads(monkeypatch)
     store = LmdbStore(tmp_path)
     try:
         w = system_on(store).ref("w", "s1")
@@ -404,6 +403,7 @@ async def test_a_full_reader_is_read_for_about_twice_what_it_took(
             await w.ask(("paced replay", 0, seen, 200, room))
         assert seen == list(range(1, 301))
         spare = journal_module.HELD_SPARE
+        limits = [limit for _after, limit in reads]
         assert limits[0] == 200 and set(limits[1:]) == {2 * 4 + spare}, limits
         # The first page, all of it given, then reads of 24 for the rest.
         assert len(limits) == 1 + math.ceil((300 - 200) / (2 * 4 + spare))

@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import orjson
@@ -126,6 +127,24 @@ async def test_a_visitor_that_does_not_read_is_cut_off(tmp_path: Path) -> None:
         await op.close()
 
 
+async def long_chat(app: Parley, answers: int) -> tuple[Operator, dict[str, Any], str]:
+    """A chat answered ``answers`` times with BIG, its visitor gone: the
+    operator, the visitor's welcome (its token) and the chat."""
+    op: Operator = await demo_operator(app)
+    await op.open()
+    first = await Visitor(visitor_url(app)).connect()
+    welcome = await first.hello()
+    first.send({"type": "msg", "cid": "1", "text": "tell me everything"})
+    chat = (await op.recv("assigned")).conversation_id
+    await first.recv("ack")
+    await first.close()
+    for i in range(answers):
+        op.say(chat, f"o{i}", BIG)
+    for _ in range(answers):
+        await op.recv("ack", timeout=30)
+    return op, welcome, chat
+
+
 async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,18 +162,7 @@ async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(
         visitor_burst=10_000,
         hello_timeout=0.2,
     ) as app:
-        op: Operator = await demo_operator(app)
-        await op.open()
-        first = await Visitor(visitor_url(app)).connect()
-        welcome = await first.hello()
-        first.send({"type": "msg", "cid": "1", "text": "tell me everything"})
-        conv = (await op.recv("assigned")).conversation_id
-        await first.recv("ack")
-        first.transport.disconnect()  # type: ignore[union-attr]
-        for i in range(300):
-            op.say(conv, f"o{i}", BIG)
-        for _ in range(300):
-            await op.recv("ack", timeout=30)
+        op, welcome, conv = await long_chat(app, 300)
         again = Visitor(visitor_url(app))
         await again.connect()
         # Kernel buffers that take little at a time (as for a visitor on a slow
@@ -187,18 +195,7 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
         tmp_path, send_buffer_limit=64 * 1024, visitor_rate=10_000, visitor_burst=10_000
     ) as app:
         assert app.edge is not None and app.demo is not None
-        op: Operator = await demo_operator(app)
-        await op.open()
-        first = await Visitor(visitor_url(app)).connect()
-        welcome = await first.hello()
-        first.send({"type": "msg", "cid": "1", "text": "tell me everything"})
-        chat = (await op.recv("assigned")).conversation_id
-        await first.recv("ack")
-        await first.close()
-        for i in range(100):
-            op.say(chat, f"o{i}", BIG)
-        for _ in range(100):
-            await op.recv("ack", timeout=30)
+        op, welcome, chat = await long_chat(app, 100)
         async with asyncio.timeout(10):
             while app.edge.connections:
                 await asyncio.sleep(0.01)
