@@ -5,7 +5,8 @@ A connection starts waiting for its hello, which must come before a deadline
 glue arms a timer for it and asks :meth:`ConnectionState.deadline_reached`
 when it fires). While a hello runs (it asks actors, so it takes a while) every frame
 that arrives is held, then handed back in order when the hello completes, so a
-message sent right behind the hello is answered after the welcome. A refused
+message sent right behind the hello is answered after the welcome; only a
+refusal that closes the connection is acted on at once. A refused
 hello leaves the connection as it was (waiting, or ready for a second hello's
 refusal). What each command means is not decided here: the glue hands commands
 to :mod:`engine.chat.dispatch`, the same dispatch the gRPC visitor channel uses.
@@ -53,6 +54,11 @@ class ConnectionState:
         glue reports its outcome with :meth:`hello_done`)."""
         phase = self.phase
         if phase is _GREETING:
+            if type(frame) is FrameError and frame.close_code:
+                # A refusal that closes the connection (a flood, too many bad
+                # frames) does not wait: a hello resuming a long chat at a
+                # slow reader's pace may run for minutes.
+                return frame
             self.held.append(frame)
             return None
         if type(frame) is Hello:

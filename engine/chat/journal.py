@@ -568,12 +568,12 @@ class Replay(Generic[R]):
         full = False
         if self.next_seq <= end:
             records = self.held
-            if not records:
+            fresh = not records
+            if fresh:
                 fits = self.fits
                 limit = min(self.page, 2 * fits + HELD_SPARE) if fits else self.page
                 records = journal.read(self.next_seq - 1, limit)
             self.held = []
-            self.fits = 0
             deliver, room = self.deliver, self.room
             for i, record in enumerate(records):
                 deliver(record)
@@ -585,6 +585,8 @@ class Replay(Generic[R]):
                     self.fits = i + 1
                     self.held = records[i + 1 :]
                     break
+            if fresh and not full:
+                self.fits = 0  # it took all it was read: pages again
             if not records:
                 self.next_seq = end + 1  # a hole (records missing) must not stall it
         if self.next_seq > journal.last_seq:

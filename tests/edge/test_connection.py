@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from edge.visitor.codes import CLOSE_RATE
 from edge.visitor.connection import ConnectionState, Phase
 from edge.visitor.frames import FrameError, Hello, Ping, ReadTo, Send
 
@@ -21,6 +22,17 @@ def test_frames_during_a_hello_are_held_and_handed_back_in_order() -> None:
     assert state.ready and state.hello_deadline is None
     assert state.held == []
     assert state.accept(ReadTo(2)) == ReadTo(2)
+
+
+def test_a_refusal_that_closes_does_not_wait_for_a_running_hello() -> None:
+    """A flood during a long hello (a resume at a slow reader's pace) is closed
+    when its strikes run out, not held with the frames behind the hello."""
+    state = ConnectionState(0.0, 10.0)
+    state.accept(Hello())
+    assert state.accept(FrameError("rate_limited", "slow down")) is None  # held
+    closing = FrameError("rate_limited", "too many frames; closing", "", CLOSE_RATE)
+    assert state.accept(closing) is closing
+    assert state.held == [FrameError("rate_limited", "slow down")]
 
 
 def test_a_refused_hello_leaves_the_connection_waiting_with_its_deadline() -> None:

@@ -379,12 +379,14 @@ async def test_a_replay_stops_mid_page_where_its_reader_is_full(
         store.close()
 
 
+@pytest.mark.parametrize("takes", [3, 4])
 async def test_a_full_reader_is_read_for_about_twice_what_it_took(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, takes: int
 ) -> None:
-    """A reader full after 4 records of a page of 200 is given the rest of that
-    page first, then reads of 4 x 2 + HELD_SPARE, not pages of 200 (decoded
-    messages, held while it drains): nothing is skipped or sent twice."""
+    """A reader full after ``takes`` records of a page of 200 is given the rest
+    of that page first (however it divides), then reads of at most
+    2 x takes + HELD_SPARE, not pages of 200 (decoded messages, held while it
+    drains): nothing is skipped or sent twice."""
     reads = counted_reads(monkeypatch)
     store = LmdbStore(tmp_path)
     try:
@@ -394,8 +396,8 @@ async def test_a_full_reader_is_read_for_about_twice_what_it_took(
         taken: list[int] = []
 
         def room() -> bool:
-            if len(seen) - sum(taken) >= 4:
-                taken.append(4)
+            if len(seen) - sum(taken) >= takes:
+                taken.append(takes)
                 return False
             return True
 
@@ -404,9 +406,9 @@ async def test_a_full_reader_is_read_for_about_twice_what_it_took(
         assert seen == list(range(1, 301))
         spare = journal_module.HELD_SPARE
         limits = [limit for _after, limit in reads]
-        assert limits[0] == 200 and set(limits[1:]) == {2 * 4 + spare}, limits
-        # The first page, all of it given, then reads of 24 for the rest.
-        assert len(limits) == 1 + math.ceil((300 - 200) / (2 * 4 + spare))
+        assert limits[0] == 200 and all(spare <= n <= 2 * takes + spare for n in limits[1:])
+        # The first page, all of it given, then the other 100 in reads of 16 or more.
+        assert len(limits) <= 1 + math.ceil((300 - 200) / spare), limits
     finally:
         await store.drain()
         store.close()

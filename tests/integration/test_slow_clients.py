@@ -15,6 +15,7 @@ import pytest
 
 from control.runner import Parley
 from edge import server as edge_server
+from edge.visitor.protocol import MAX_RATE_STRIKES
 from engine.chat.messages import GetConversation, GetOperatorState
 from parley.v1 import operator_pb2
 from tests.integration.helpers import (
@@ -222,6 +223,43 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
         seqs = [(await again.recv("msg", timeout=30))["seq"] for _ in range(102)]
         assert seqs == list(range(1, 103))
         await again.recv("welcome")
+        await op.close()
+
+
+async def test_a_ping_flood_during_a_long_resume_is_closed_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visitor whose resume waits for it to read (its hello still running)
+    and which floods pings instead: past its burst each is refused, and when
+    the strikes run out the connection is closed 4429 then and there, not held
+    behind the hello (which would wait for the reader for good)."""
+    no_replay_timer(monkeypatch)
+    monkeypatch.setattr(edge_server, "CLOSE_GRACE", 0.2)
+    async with running(
+        tmp_path, send_buffer_limit=64 * 1024, visitor_rate=0.1, visitor_burst=5
+    ) as app:
+        assert app.edge is not None and app.demo is not None
+        op, welcome, chat = await long_chat(app, 100)
+        async with asyncio.timeout(10):
+            while app.edge.connections:
+                await asyncio.sleep(0.01)
+        reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=16384)
+        (conn,) = app.edge.connections
+        server_end = conn.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        hello = {"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 0}
+        writer.write(masked_text_frame(orjson.dumps(hello)))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            while conn._room_waiters is None:  # the replay waits: the hello runs
+                await asyncio.sleep(0.01)
+        writer.write(pings(5 + MAX_RATE_STRIKES))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            while conn in app.edge.connections:
+                await asyncio.sleep(0.01)
+        assert len(conn.state.held) <= MAX_RATE_STRIKES  # the refusals before the close
+        writer.close()
         await op.close()
 
 
