@@ -255,7 +255,7 @@ async def test_reads_stay_whole_while_checkpoints_land(tmp_path: Path) -> None:
     last = dict.fromkeys(streams, 0)
     seen = dict.fromkeys(streams, 0)
     try:
-        for round_ in range(150):
+        for round_ in range(90):
             ops: list[Op] = []
             for stream in streams:
                 for _ in range(3):
@@ -264,7 +264,7 @@ async def test_reads_stay_whole_while_checkpoints_land(tmp_path: Path) -> None:
             store.write(ops, lambda _error: None)
             if round_ % 3 == 0:
                 waiting = asyncio.ensure_future(store.checkpoint())
-            for _ in range(20):  # read while the commit and the checkpoint go on
+            for _ in range(12):  # read while the commit and the checkpoint go on
                 for stream in streams:
                     got = table.read(store, stream, 0, 10_000)
                     want = [b"%d" % n for n in range(1, len(got) + 1)]
@@ -282,7 +282,7 @@ async def test_reads_stay_whole_while_checkpoints_land(tmp_path: Path) -> None:
         # Checkpoints did land among the reads. Not one per request: a
         # checkpoint counts when it puts logged writes in place, and on a busy
         # machine the one due by time may have placed them just before.
-        assert store.checkpoints >= 25
+        assert store.checkpoints >= 15
     finally:
         store.close()
 
