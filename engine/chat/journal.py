@@ -602,10 +602,8 @@ class Replay(Generic[R]):
         REPLAY_WAIT seconds from now for a reader that cannot say. Exactly one
         of the two, once: the replay goes on from one message at a time."""
         when_room = self.when_room
-        if when_room is not None:
-            ref, page = ctx.self_ref, ReplayPage(self)
-            if when_room(lambda: ref.tell_system(page)):
-                return
+        if when_room is not None and when_room(ctx.waker(ReplayPage(self))):
+            return
         ctx.start_timer(self, REPLAY_WAIT, ReplayPage(self))
 
     def _finish(self) -> None:

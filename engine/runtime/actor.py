@@ -20,7 +20,7 @@ the system was given (the store, the directory).
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Generic, Never, NoReturn, TypeVar, cast, overload
 
 from engine.runtime import timers
@@ -148,6 +148,22 @@ class Context(Generic[S_co]):
         that no turn holds the loop for long. Never refused."""
         ref = self.self_ref
         self._cell.owner.scheduler.later(lambda: ref.tell_system(message))
+
+    def waker(self, message: object) -> Callable[[], None]:
+        """A callable that hands ``message`` to this activation of the actor,
+        as a system message, whenever it is called from outside its turns
+        (a reader saying it has room again); once this activation has stopped
+        it does nothing (where a reference would make a new activation for
+        a message only this one could use)."""
+        cell = self._cell
+
+        def wake() -> None:
+            if not cell.stopped:
+                cell.put_system(message)
+                if not cell.scheduled:
+                    cell.owner.scheduler.schedule(cell)
+
+        return wake
 
     def save_snapshot(self) -> None:
         """Store the actor's snapshot (not only at passivation): for actors

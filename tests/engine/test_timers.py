@@ -39,6 +39,8 @@ class Sleeper(Actor):
                 # fire behind this message; ``then`` is handled before it is.
                 self.clock.advance(seconds)
                 self.receive(then, ctx)
+            case ("waker", what, into):
+                into.append(ctx.waker(("fired", what)))
             case ("start_and_stop", key, delay):
                 ctx.start_timer(key, delay, ("fired", key))
                 ctx.stop()
@@ -173,6 +175,22 @@ def test_stopping_drops_the_timers() -> None:
     assert not system.is_active("sleeper", "a")
     clock.advance(60)
     # Nothing woke a fresh actor: the fires went with the stopped one.
+    assert not system.is_active("sleeper", "a") and system.activated == 1
+
+
+def test_a_waker_wakes_its_activation_and_not_a_later_one() -> None:
+    """A waker (a reader saying it has room) hands its message to the actor
+    that made it, each time it is called; once that activation has stopped it
+    does nothing: no new activation for a message only the old one could use."""
+    system, _clock = make_system()
+    ref = system.ref("sleeper", "a")
+    wakers: list[Any] = []
+    ref.tell(("waker", "room", wakers))
+    (wake,) = wakers
+    wake()
+    assert fired(system) == ["room"]
+    assert system.passivate("sleeper", "a")
+    wake()
     assert not system.is_active("sleeper", "a") and system.activated == 1
 
 
