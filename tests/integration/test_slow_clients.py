@@ -146,6 +146,29 @@ async def long_chat(app: Parley, answers: int) -> tuple[Operator, dict[str, Any]
     return op, welcome, chat
 
 
+async def stalled_resume(
+    app: Parley, token: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]:
+    """A visitor resuming its chat from the start on a raw socket that reads
+    nothing (small kernel buffers both ends), once its replay waits for room
+    (its hello still running): the socket, and the server's connection."""
+    assert app.edge is not None and app.demo is not None
+    async with asyncio.timeout(10):
+        while app.edge.connections:  # the chat's first visitor gone
+            await asyncio.sleep(0.01)
+    reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=16384)
+    (conn,) = app.edge.connections
+    server_end = conn.transport.underlying_transport.get_extra_info("socket")
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    hello = {"type": "hello", "v": 1, "token": token, "last_seq": 0}
+    writer.write(masked_text_frame(orjson.dumps(hello)))
+    await writer.drain()
+    async with asyncio.timeout(10):
+        while conn._room_waiters is None:
+            await asyncio.sleep(0.01)
+    return reader, writer, conn
+
+
 async def test_a_visitor_resuming_a_long_chat_gets_it_at_its_own_pace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,21 +218,8 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
     async with running(
         tmp_path, send_buffer_limit=64 * 1024, visitor_rate=10_000, visitor_burst=10_000
     ) as app:
-        assert app.edge is not None and app.demo is not None
         op, welcome, chat = await long_chat(app, 100)
-        async with asyncio.timeout(10):
-            while app.edge.connections:
-                await asyncio.sleep(0.01)
-        reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=16384)
-        (conn,) = app.edge.connections
-        server_end = conn.transport.underlying_transport.get_extra_info("socket")
-        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        hello = {"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 0}
-        writer.write(masked_text_frame(orjson.dumps(hello)))
-        await writer.drain()
-        async with asyncio.timeout(10):
-            while conn._room_waiters is None:  # the replay waits for room
-                await asyncio.sleep(0.01)
+        reader, writer, conn = await stalled_resume(app, welcome["token"])
         assert conn.transport.underlying_transport.get_write_buffer_size() > 16 * 1024
         writer.write(pings(1000))  # 127 KB of pongs
         await writer.drain()
@@ -219,7 +229,7 @@ async def test_a_visitor_whose_replay_waits_is_still_cut_past_its_bound(
         await hears_reset(reader, writer)
         again = Visitor(visitor_url(app))
         await again.connect()
-        again.send(hello)
+        again.send({"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 0})
         seqs = [(await again.recv("msg", timeout=30))["seq"] for _ in range(102)]
         assert seqs == list(range(1, 103))
         await again.recv("welcome")
@@ -238,21 +248,8 @@ async def test_a_ping_flood_during_a_long_resume_is_closed_not_held(
     async with running(
         tmp_path, send_buffer_limit=64 * 1024, visitor_rate=0.1, visitor_burst=5
     ) as app:
-        assert app.edge is not None and app.demo is not None
         op, welcome, chat = await long_chat(app, 100)
-        async with asyncio.timeout(10):
-            while app.edge.connections:
-                await asyncio.sleep(0.01)
-        reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=16384)
-        (conn,) = app.edge.connections
-        server_end = conn.transport.underlying_transport.get_extra_info("socket")
-        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        hello = {"type": "hello", "v": 1, "token": welcome["token"], "last_seq": 0}
-        writer.write(masked_text_frame(orjson.dumps(hello)))
-        await writer.drain()
-        async with asyncio.timeout(10):
-            while conn._room_waiters is None:  # the replay waits: the hello runs
-                await asyncio.sleep(0.01)
+        reader, writer, conn = await stalled_resume(app, welcome["token"])
         writer.write(pings(5 + MAX_RATE_STRIKES))
         await writer.drain()
         async with asyncio.timeout(10):

@@ -89,6 +89,20 @@ class Session(Protocol):
     sink: Sink
 
 
+def sink_has_room(sink: Sink) -> bool:
+    """Whether ``sink`` has room for more of a replay (a replay waits while it
+    has not); a sink that cannot tell always has."""
+    room = getattr(sink, "has_room", None)
+    return room is None or bool(room())
+
+
+def sink_when_room(sink: Sink, wake: Callable[[], None]) -> bool:
+    """Whether ``sink`` will call ``wake`` once it has room again (see
+    :data:`~engine.chat.journal.WhenRoom`); a sink that cannot say will not."""
+    when_room = getattr(sink, "when_room", None)
+    return when_room is not None and bool(when_room(wake))
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -65,6 +65,8 @@ from engine.chat.sessions.common import (
     after_hello,
     failure,
     overloaded,
+    sink_has_room,
+    sink_when_room,
 )
 from engine.chat.visibility import (
     CONVERSATION_ID,
@@ -420,16 +422,12 @@ class OperatorSession:
         self.sink.push(event)
 
     def has_room(self) -> bool:
-        """Whether the stream has room for a replay's next page (a replay waits
-        while it has not); a sink that cannot tell always has."""
-        room = getattr(self.sink, "has_room", None)
-        return room is None or bool(room())
+        """Whether the stream has room for more of a replay (see sink_has_room)."""
+        return sink_has_room(self.sink)
 
     def when_room(self, wake: Callable[[], None]) -> bool:
-        """Whether the stream will call ``wake`` once it has room again (see
-        :data:`~engine.chat.journal.WhenRoom`); a sink that cannot say will not."""
-        when_room = getattr(self.sink, "when_room", None)
-        return when_room is not None and bool(when_room(wake))
+        """Whether the stream will wake a waiting replay (see sink_when_room)."""
+        return sink_when_room(self.sink, wake)
 
     def _refusal(
         self, error: BaseException, client_msg_id: str = "", conversation_id: str = ""

@@ -71,6 +71,8 @@ from engine.chat.sessions.common import (
     after_hello,
     failure,
     overloaded,
+    sink_has_room,
+    sink_when_room,
 )
 from engine.chat.widget_look import widget_doc
 from engine.delivery import transcripts
@@ -785,16 +787,12 @@ class VisitorSession:
         self.sink.push(event)
 
     def has_room(self) -> bool:
-        """Whether the connection has room for more of a replay (a replay waits
-        while it has not); a sink that cannot tell always has."""
-        room = getattr(self.sink, "has_room", None)
-        return room is None or bool(room())
+        """Whether the connection has room for more of a replay (see sink_has_room)."""
+        return sink_has_room(self.sink)
 
     def when_room(self, wake: Callable[[], None]) -> bool:
-        """Whether the connection will call ``wake`` once it has room again (see
-        :data:`~engine.chat.journal.WhenRoom`); a sink that cannot say will not."""
-        when_room = getattr(self.sink, "when_room", None)
-        return when_room is not None and bool(when_room(wake))
+        """Whether the connection will wake a waiting replay (see sink_when_room)."""
+        return sink_when_room(self.sink, wake)
 
     def _leave_closed(self) -> None:
         if self._left is not None:
