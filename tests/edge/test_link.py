@@ -46,6 +46,7 @@ from tests.integration.helpers import (
     no_replay_timer,
     on_duty,
     pings,
+    raw_resume,
     raw_visitor,
     read_frame,
     settled,
@@ -398,13 +399,7 @@ async def stalled_resume(
     and the edge owes the engine's ask for room: the socket, and the edge's
     connection."""
     assert app.demo is not None
-    reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=16384)
-    (conn,) = edge.connections
-    server_end = conn.transport.underlying_transport.get_extra_info("socket")
-    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-    hello = {"type": "hello", "v": 1, "token": token, "last_seq": 0}
-    writer.write(masked_text_frame(orjson.dumps(hello)))
-    await writer.drain()
+    reader, writer, conn = await raw_resume(edge.port, app.demo["site"], token, edge.connections)
     async with asyncio.timeout(10):
         while not conn.room_owed:
             await asyncio.sleep(0.01)

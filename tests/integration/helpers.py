@@ -108,6 +108,23 @@ async def raw_visitor(
     return reader, writer
 
 
+async def raw_resume(
+    port: int, site: str, token: str, connections: set[Any]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]:
+    """A visitor resuming its chat from seq 0 on a raw socket that reads
+    nothing, small kernel buffers at both ends (a slow line): the socket, and
+    the server's connection for it (the one new in ``connections``)."""
+    before = set(connections)
+    reader, writer = await raw_visitor(port, site, rcvbuf=16384)
+    (conn,) = set(connections) - before
+    server_end = conn.transport.underlying_transport.get_extra_info("socket")
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    hello = {"type": "hello", "v": 1, "token": token, "last_seq": 0}
+    writer.write(masked_text_frame(orjson.dumps(hello)))
+    await writer.drain()
+    return reader, writer, conn
+
+
 @asynccontextmanager
 async def running(
     tmp_path: Path,

@@ -26,6 +26,7 @@ from tests.integration.helpers import (
     masked_text_frame,
     no_replay_timer,
     pings,
+    raw_resume,
     raw_visitor,
     running,
     visitor_url,
@@ -156,13 +157,9 @@ async def stalled_resume(
     async with asyncio.timeout(10):
         while app.edge.connections:  # the chat's first visitor gone
             await asyncio.sleep(0.01)
-    reader, writer = await raw_visitor(app.http_port, app.demo["site"], rcvbuf=16384)
-    (conn,) = app.edge.connections
-    server_end = conn.transport.underlying_transport.get_extra_info("socket")
-    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-    hello = {"type": "hello", "v": 1, "token": token, "last_seq": 0}
-    writer.write(masked_text_frame(orjson.dumps(hello)))
-    await writer.drain()
+    reader, writer, conn = await raw_resume(
+        app.http_port, app.demo["site"], token, app.edge.connections
+    )
     async with asyncio.timeout(10):
         while conn._room_waiters is None:
             await asyncio.sleep(0.01)
