@@ -75,7 +75,6 @@ log = logging.getLogger("parley.journal")
 
 RECENT_CIDS = 128  # the de-duplication window: client ids kept per stream (an LRU)
 REPLAY_PAGE = 200  # records per replay turn
-HELD_SPARE = 16  # records a read gets beyond twice what its full reader took last
 REPLAY_WAIT = 0.02  # seconds between looks at a reader with no room that cannot say when it has
 WAITING_POSTS = 1_000  # clients' drafts a stream holds behind its write in flight
 BACKLOG = 20_000  # drafts accepted and not yet stored, all streams of an engine together
@@ -520,7 +519,7 @@ class Replay(Generic[R]):
 
     __slots__ = (
         "journal", "next_seq", "deliver", "done", "alive", "page", "room", "when_room",
-        "finished", "held", "fits",
+        "finished", "held",
     )  # fmt: skip
 
     def __init__(
@@ -543,13 +542,12 @@ class Replay(Generic[R]):
         self.room = room
         self.when_room = when_room
         self.finished = False
-        # What the last read held past where its reader was full: the next
-        # step starts there rather than read a page again for a few. A reader
-        # that was full after ``fits`` records gets reads of about twice that,
-        # so what is held for it while it drains is about what it takes (a
-        # whole page only after the first read).
+        # What the last page held past where its reader was full: the next
+        # step starts there rather than read a page again for a few (a read
+        # costs about as much for a few records as for a page: a chat written
+        # a moment ago is merged from the log's staged writes, all of them).
+        # At most a page is held for a reader that drains slowly.
         self.held: list[R] = []
-        self.fits = 0
 
     def step(self, ctx: Context) -> None:
         if self.finished:
@@ -567,12 +565,7 @@ class Replay(Generic[R]):
         end = journal.last_seq
         full = False
         if self.next_seq <= end:
-            records = self.held
-            fresh = not records
-            if fresh:
-                fits = self.fits
-                limit = min(self.page, 2 * fits + HELD_SPARE) if fits else self.page
-                records = journal.read(self.next_seq - 1, limit)
+            records = self.held or journal.read(self.next_seq - 1, self.page)
             self.held = []
             deliver, room = self.deliver, self.room
             for i, record in enumerate(records):
@@ -582,11 +575,8 @@ class Replay(Generic[R]):
                 # at once: it stops where the reader is full.
                 if room is not None and not room():
                     full = True
-                    self.fits = i + 1
                     self.held = records[i + 1 :]
                     break
-            if fresh and not full:
-                self.fits = 0  # it took all it was read: pages again
             if not records:
                 self.next_seq = end + 1  # a hole (records missing) must not stall it
         if self.next_seq > journal.last_seq:
