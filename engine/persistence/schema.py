@@ -29,8 +29,9 @@ internal       <pair id> 0x00 seq8              a direct message (DirectRecords)
 
 Written by the Conversation actor (journal) and the InternalChat actor, a pair id
 being ``<lower operator id>~<higher>``. A key may instead hold a *block*: the
-records of a run put in place together, under the key of the last of them
-(:func:`pack_block`: 0x01, then seq8, length (4 bytes) and record for each).
+records of a run put in place together (at most BLOCK_RECORDS of them), under
+the key of the last of them (:func:`pack_block`: 0x01, then seq8, length (4
+bytes) and record for each).
 Readers go through :meth:`StreamTable.read` or :func:`stream_records`; a
 stream's rows are deleted as a scan gives them.
 
@@ -247,6 +248,21 @@ def stream_records(key: bytes, value: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
+def block_records(value: bytes, after_seq: int, limit: int) -> list[bytes]:
+    """The records of block ``value`` whose seq is above ``after_seq``, at
+    most ``limit``: the headers are walked, and only those records copied (a
+    page read from a long block copies the page, not the block)."""
+    out: list[bytes] = []
+    at, size, unpack, end = 1, _ENTRY.size, _ENTRY.unpack_from, len(value)
+    while at < end and len(out) < limit:
+        seq, length = unpack(value, at)
+        at += size
+        if seq > after_seq:
+            out.append(value[at : at + length])
+        at += length
+    return out
+
+
 def _block_count(value: bytes) -> int:
     if not value or value[0] != _BLOCK:
         return 1
@@ -257,11 +273,18 @@ def _block_count(value: bytes) -> int:
     return n
 
 
+BLOCK_RECORDS = 200  # records a block holds at most (a replay's page)
+BLOCK_BYTES = 256 * 1024  # and bytes, about: a block is closed once past them
+
+
 def packed(ops: list[Op], last_in_place: Callable[[str, bytes], bytes | None]) -> list[Op]:
     """``ops`` (logged stream writes, in order) with each stream's run of new
-    records made one block: the writes a checkpoint makes. A run with a delete,
-    a rewrite, or a seq not above what is in place is written as it is.
-    ``last_in_place(db, stream prefix)`` is the stream's greatest key."""
+    records made blocks of at most BLOCK_RECORDS records and about BLOCK_BYTES:
+    the writes a checkpoint makes. A read takes what it needs from a block by
+    walking it, so a block the size of a long burst (a whole chat written at
+    once) would make each page of its replay walk all of it. A run with a
+    delete, a rewrite, or a seq not above what is in place is written as it
+    is. ``last_in_place(db, stream prefix)`` is the stream's greatest key."""
     runs: dict[tuple[str, bytes], list[Op]] = {}
     for op in ops:
         key = op[1]
@@ -278,10 +301,25 @@ def packed(ops: list[Op], last_in_place: Callable[[str, bytes], bytes | None]) -
         ):
             stored = last_in_place(db, stream)
             if stored is None or stored < run[0][1]:
-                block = pack_block([(seq_of(key), value) for _db, key, value in run])  # type: ignore[misc]
-                out.append((db, run[-1][1], block))
+                out += _blocks(db, run)
                 continue
         out.extend(run)
+    return out
+
+
+def _blocks(db: str, run: list[Op]) -> list[Op]:
+    """A run of new records (in seq order, none deleted) as blocks, each under
+    the key of its last record (one record alone as it is)."""
+    out: list[Op] = []
+    chunk: list[tuple[int, bytes]] = []
+    size = 0
+    for i, (_db, key, value) in enumerate(run):
+        assert value is not None
+        chunk.append((seq_of(key), value))
+        size += len(value)
+        if len(chunk) >= BLOCK_RECORDS or size >= BLOCK_BYTES or i == len(run) - 1:
+            out.append((db, key, pack_block(chunk) if len(chunk) > 1 else value))
+            chunk, size = [], 0
     return out
 
 
@@ -316,11 +354,11 @@ class StreamTable:
             limit=limit,  # each row holds one record at least
         )
         out: list[bytes] = []
-        for key, value in rows:
+        for _key, value in rows:
             if value[:1] != b"\x01":
                 out.append(value)
             else:
-                out += (record for seq, record in stream_records(key, value) if seq > after_seq)
+                out += block_records(value, after_seq, limit - len(out))
             if len(out) >= limit:
                 return out[:limit]
         return out

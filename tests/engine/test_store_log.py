@@ -15,9 +15,12 @@ from pathlib import Path
 from engine.persistence import LmdbStore
 from engine.persistence.codec import journal_key, journal_prefix, seq_of
 from engine.persistence.schema import (
+    BLOCK_RECORDS,
     CONVERSATION_JOURNAL,
     LOG,
     Op,
+    block_first,
+    block_records,
     log_ops,
     log_pieces,
     pack_block,
@@ -244,6 +247,34 @@ def test_a_block_reads_back_its_records() -> None:
     block = pack_block(records)
     assert stream_records(journal_key("c", 9), block) == records
     assert stream_records(journal_key("c", 3), b'{"s":3}') == [(3, b'{"s":3}')]
+
+
+def test_a_read_from_a_block_takes_what_is_after_and_at_most_the_limit() -> None:
+    block = pack_block([(seq, b"r%d" % seq) for seq in range(1, 11)])
+    assert block_records(block, 3, 4) == [b"r4", b"r5", b"r6", b"r7"]
+    assert block_records(block, 8, 100) == [b"r9", b"r10"]
+    assert block_records(block, 10, 5) == [] and block_records(block, 0, 0) == []
+    assert block_records(pack_block([(5, b"")]), 4, 1) == [b""]  # an empty record is one
+
+
+async def test_a_long_run_is_put_in_place_as_blocks_of_a_page(tmp_path: Path) -> None:
+    """A run longer than a block (a chat written at once) is put in place as
+    blocks of at most BLOCK_RECORDS, each under its last record's key, the
+    last one short (one record alone as it is): a page of its replay walks one
+    or two blocks, not the whole run. Every read gives each record once."""
+    store = LmdbStore(tmp_path)
+    n = 2 * BLOCK_RECORDS + 1
+    try:
+        await store.write_async(_records("c", tuple(range(1, n + 1))))
+        await store.checkpoint()
+        rows = list(store._scan("journal", journal_prefix("c"), None, None))
+        assert [seq_of(key) for key, _value in rows] == [BLOCK_RECORDS, 2 * BLOCK_RECORDS, n]
+        assert [block_first(value) for _key, value in rows] == [1, BLOCK_RECORDS + 1, None]
+        assert _seqs(rows) == list(range(1, n + 1))
+        got = CONVERSATION_JOURNAL.read(store, "c", BLOCK_RECORDS - 3, 7)
+        assert got == [b'{"s":%d}' % s for s in range(BLOCK_RECORDS - 2, BLOCK_RECORDS + 5)]
+    finally:
+        store.close()
 
 
 async def test_reads_stay_whole_while_checkpoints_land(tmp_path: Path) -> None:
