@@ -25,7 +25,13 @@ class Echo(WSListener):  # type: ignore[misc]
             return
         payload = frame.get_payload_as_bytes()
         if payload.startswith(b"burst "):
-            count, size = (int(x) for x in payload.split()[1:3])
+            try:
+                count, size = (int(x) for x in payload.split()[1:3])
+            except ValueError:
+                count = size = -1
+            if not (0 < count <= 1_000_000 and 0 < size <= 1 << 20):
+                transport.send(WSMsgType.TEXT, b"burst: N (1 to 1,000,000) SIZE (1 to 1 MiB)")
+                return
             body = b"x" * size
             for _ in range(count):
                 transport.send(WSMsgType.TEXT, body)
