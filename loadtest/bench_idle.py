@@ -43,7 +43,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.visitor.frames import client_hello
 from loadtest import fleet
-from loadtest.machine import describe, pin, table
+from loadtest.machine import describe, free_ports, pin, table
 
 PING = orjson.dumps({"type": "ping"})
 
@@ -331,7 +331,7 @@ def main() -> None:
     if args.smoke:
         args.visitors, args.one_visitors, args.edges, args.per_worker = 30, 20, 2, 16
         args.concurrency, args.warm, args.settle = 10, 5, 0.1
-        args.port = 22180
+        args.port = free_ports(11)
     args.sources = [f"127.0.0.{2 + i}" for i in range(args.source_addresses)]
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     uvloop.run(run(args))

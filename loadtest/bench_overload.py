@@ -43,7 +43,7 @@ import uvloop
 
 from loadtest import fleet
 from loadtest.chatload import Chat, Outcomes, ms, percentile
-from loadtest.machine import describe, pin, table
+from loadtest.machine import describe, free_ports, pin, table
 
 NORMAL_FACTOR = 2.0  # a window's p99 within twice the baseline's is "normal"
 STEADY = 3  # windows in a row
@@ -238,7 +238,7 @@ def main() -> None:
         args.visitors, args.operators, args.window = 4, 1, 2
         args.sat_seconds, args.baseline_seconds, args.seconds = 0.25, 0.25, 0.5
         args.recover_seconds, args.window_seconds = 0.45, 0.15  # three windows
-        args.warmup, args.port = 0.1, 22380
+        args.warmup, args.port = 0.1, free_ports(11)
     if min(args.visitors, args.operators, args.window) < 1 or args.rate < 0:
         parser.error("counts must be positive")
     durations = (args.sat_seconds, args.baseline_seconds, args.seconds, args.recover_seconds)

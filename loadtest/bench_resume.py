@@ -38,7 +38,7 @@ from edge.visitor.frames import client_hello, client_msg
 from loadtest import fleet
 from loadtest import server as parley_server
 from loadtest.chatload import new_operator
-from loadtest.machine import describe, pin, table
+from loadtest.machine import describe, free_ports, pin, table
 from parley.v1 import operator_pb2, operator_pb2_grpc
 
 
@@ -249,7 +249,8 @@ def main() -> None:
     except ValueError:
         parser.error("--bounds: KiB, comma-separated")
     if args.smoke:
-        args.messages, args.size, args.runs, args.bounds, args.port = 60, 3900, 1, [64], 22540
+        args.messages, args.size, args.runs, args.bounds = 60, 3900, 1, [64]
+        args.port = free_ports(20)
     if args.messages < 1 or args.size < 1 or args.runs < 1 or min(args.bounds) < 64:
         parser.error("counts must be positive and bounds at least 64 KiB")
     pin(1)

@@ -32,7 +32,7 @@ import uvloop
 
 from loadtest import fleet
 from loadtest.chatload import Chat, Outcomes, ms, percentile
-from loadtest.machine import describe, pin, table
+from loadtest.machine import describe, free_ports, pin, table
 
 
 def disk_bytes(root: Path) -> int:
@@ -173,7 +173,8 @@ def main() -> None:
     args.period = 60.0
     if args.smoke:
         args.minutes, args.visitors, args.operators, args.chat_length = 3, 4, 1, 3
-        args.window, args.sat_seconds, args.period, args.port = 2, 0.3, 0.3, 22480
+        args.window, args.sat_seconds, args.period = 2, 0.3, 0.3
+        args.port = free_ports(11)
     if min(args.minutes, args.visitors, args.operators, args.chat_length, args.window) < 1:
         parser.error("counts must be positive")
     if args.rate < 0 or args.sat_seconds <= 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import random
+import socket
 import sys
 
 
@@ -44,3 +46,20 @@ def pin(cpu: int) -> None:
     """Run this process on one core, where the machine has it."""
     if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
         os.sched_setaffinity(0, {cpu})
+
+
+def free_ports(span: int, low: int = 20_000, high: int = 30_000) -> int:
+    """A first port such that it and the ``span`` after it are free on
+    127.0.0.1 now (each bound and let go): for the smoke runs, which the suite
+    starts on a machine whose fixed ports another program may hold. Racy, as
+    any probe is, but far less often wrong than a fixed port."""
+    for _ in range(200):
+        base = random.randrange(low, high - span)
+        try:
+            for port in range(base, base + span + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {span + 1} free ports in a row between {low} and {high}")
