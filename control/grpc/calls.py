@@ -18,9 +18,10 @@ log line and the client's error name the same request id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, Protocol, TypeVar
 
 import grpc
@@ -223,16 +224,31 @@ def public_rpc(
     return wrap
 
 
+FIRST_REQUEST_WAIT = 0.5  # seconds a refused stream waits for the client's first batch
+
+
 async def stream_caller(
-    engine: Engine, context: grpc.aio.ServicerContext[Req, Rep], method: str
+    engine: Engine,
+    context: grpc.aio.ServicerContext[Req, Rep],
+    method: str,
+    requests: AsyncIterator[Any] | None = None,
 ) -> Principal:
     """The authorised caller of a stream, or the call ends with the refusal
-    (``server_stopping`` once a stop has begun)."""
+    (``server_stopping`` once a stop has begun). A refused stream whose
+    ``requests`` are given ends only once the client's first batch has come
+    (or FIRST_REQUEST_WAIT seconds, or the client's end): a client writes its
+    hello as the call opens, and a write that meets the call already ended
+    makes gRPC's client report INTERNAL ("Internal error from Core") instead
+    of the refusal's own status."""
     try:
         if engine.stopping:
             raise server_stopping()
         principal = authorize(engine, context, method)
     except Refused as error:
+        if requests is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(FIRST_REQUEST_WAIT):
+                    await anext(requests, None)
         await abort(context, error)
         raise AssertionError("abort returned") from error
     assert principal is not None

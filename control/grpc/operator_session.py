@@ -47,7 +47,7 @@ class OperatorSessionService(operator_pb2_grpc.OperatorSessionServicer):
         ],
     ) -> AsyncIterator[operator_pb2.OperatorEventBatch]:
         method = "/parley.v1.OperatorSession/Connect"
-        principal = await stream_caller(self.engine, context, method)
+        principal = await stream_caller(self.engine, context, method, request_iterator)
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
         session = OperatorSession(self.engine, principal, sink)
         access = watch_access(self.engine, principal, method, sink.end, session.narrow)

@@ -53,7 +53,7 @@ class VisitorChannelService(visitor_pb2_grpc.VisitorChannelServicer):
         ],
     ) -> AsyncIterator[visitor_pb2.VisitorEventBatch]:
         method = "/parley.v1.VisitorChannel/Connect"
-        principal = await stream_caller(self.engine, context, method)
+        principal = await stream_caller(self.engine, context, method, request_iterator)
         sink: BatchSink[Outgoing] = BatchSink(self.backlog)
         access = watch_access(self.engine, principal, method, sink.end)
         holder: list[VisitorSession] = []  # the session, once its hello is done

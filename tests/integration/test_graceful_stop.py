@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from edge.visitor.codes import CLOSE_GOING_AWAY
+from parley.v1 import operator_pb2
 from tests.integration.helpers import Visitor, demo_operator, running
 from tests.integration.process import serve
 from tests.integration.test_durability import on_duty
@@ -85,6 +86,7 @@ async def test_a_stream_opened_once_a_stop_began_is_told_to_reconnect(tmp_path: 
         app.engine.stopping = True  # the stop's first step, before the servers close
         assert app.engine.status().health == "stopping"
         await op.open(hello=False)
+        op.send_commands(operator_pb2.OperatorCommand(hello=operator_pb2.OperatorHello()))
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await op.recv()
         assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
