@@ -1,20 +1,23 @@
 """``parley edge``: one edge process on uvloop, linked to the engine.
 
-Start order: attach to the engine first (a wrong secret or no engine is said at
-once, and the edge exits before it takes a visitor), then listen. A stop closes
+Start order: a metrics port in use is said first; then attach to the engine (a
+wrong secret or no engine is said at once, and the edge exits before it takes
+a visitor), then listen. A stop closes
 each visitor websocket with 1001 (reconnect and resume) and ends the link.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import sys
 from dataclasses import dataclass, field
 
+from control.metrics import MetricsServer, edge_registry
 from control.permissions import RPC_PERMISSIONS
-from control.runner import raise_fd_limit, tune_gc
+from control.runner import PortInUse, check_port_free, raise_fd_limit, tune_gc
 from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
 from edge.link.client import RETRY_MAX
@@ -31,6 +34,9 @@ class EdgeProcessConfig:
     link_queue: int = 10_000  # frames waiting for the link before "overloaded"
     attach_timeout: float = 10.0
     link_retry_max: float = RETRY_MAX  # the longest pause between attempts to attach again
+    # Prometheus metrics at /metrics on metrics_host (None: none, 0: any free port).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     edge: EdgeConfig = field(default_factory=EdgeConfig)
 
     def __post_init__(self) -> None:
@@ -43,9 +49,15 @@ class EdgeProcessConfig:
             raise ValueError("attach_timeout must be positive")
         if not 0 < self.link_retry_max <= 3600:
             raise ValueError("link_retry_max must be above 0 and at most 3600 seconds")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"metrics port must be 0-65535, got {self.metrics_port}")
+        if self.metrics_port and (
+            self.metrics_port == self.edge.port and self.metrics_host == self.edge.host
+        ):
+            raise ValueError("the metrics port must differ from the edge's --port")
 
 
-def banner(edge: LinkedEdge, config: EdgeProcessConfig) -> str:
+def banner(edge: LinkedEdge, config: EdgeProcessConfig, metrics_port: int = 0) -> str:
     host, port = config.edge.host, edge.port
     site = config.edge.demo_site or "SITE"
     lines = [
@@ -56,6 +68,8 @@ def banner(edge: LinkedEdge, config: EdgeProcessConfig) -> str:
     ]
     if config.edge.demo_site:
         lines.append(f"  Demo page: http://{host}:{port}/")
+    if metrics_port:
+        lines.append(f"  Metrics (Prometheus): http://{config.metrics_host}:{metrics_port}/metrics")
     if config.reuse_port:
         lines.append("  The port is shared with other edges on this machine (SO_REUSEPORT).")
     return "\n".join(lines)
@@ -69,16 +83,30 @@ async def run_edge(config: EdgeProcessConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    metrics = MetricsServer(edge_registry(edge)) if config.metrics_port is not None else None
+    metrics_port = 0
     try:
+        if metrics is not None:
+            check_port_free("metrics", config.metrics_host, config.metrics_port or 0)
         await edge.attach(config.attach_timeout)
         await edge.start(config.reuse_port)
         edge.open_bridge(
             config.edge.console_engine or config.engine, unary_methods(RPC_PERMISSIONS)
         )
+        if metrics is not None:
+            try:
+                metrics_port = await metrics.start(config.metrics_host, config.metrics_port or 0)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:  # taken since the check
+                    port = config.metrics_port or 0
+                    raise PortInUse("metrics", config.metrics_host, port) from None
+                raise
         tune_gc()
-        sys.stdout.write(banner(edge, config) + "\n")
+        sys.stdout.write(banner(edge, config, metrics_port) + "\n")
         sys.stdout.flush()
         await stop.wait()
     finally:
+        if metrics is not None:
+            await metrics.close()
         await edge.close()
     log.info("stopped")

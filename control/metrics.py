@@ -8,7 +8,12 @@ is written, without a lock; the Prometheus client only formats.
 Nothing here is counted per message. :class:`EngineCollector` reads, at the
 scrape, the counters the engine keeps as plain integers (``engine/meters.py``),
 the store's commit histograms, and gauges straight from the state that holds
-them: connections, mailboxes, the waiting lines, the outbox, the history index.
+them: connections, mailboxes, the waiting lines, the outbox, the history index,
+the attached edges. An edge process (split mode) serves its own on a port of
+its own (``parley edge --metrics-port``): :class:`EdgeCollector`, its
+connections, what it refused itself, and its link to the engine (up or not,
+the items waiting for it, and its lag: the round trip of a probe through both
+queues, ``edge/link/client.py``).
 
 Names are ``parley_*`` in base units (seconds, bytes). Labels are bounded: a
 connection kind, an actor kind, a direction, a refusal code, a department id.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -37,7 +43,9 @@ from engine.meters import Histogram
 from engine.status import actors, descriptor_limit, index_lag, server_status
 
 if TYPE_CHECKING:
-    from edge.server import Edge
+    from edge.link.listener import LinkedEdge
+    from edge.link.service import EdgeLinkService
+    from edge.server import BaseEdge, Edge
     from engine.app import Engine
 
 log = logging.getLogger("parley.metrics")
@@ -51,12 +59,25 @@ def _histogram(name: str, text: str, h: Histogram) -> HistogramMetricFamily:
     return HistogramMetricFamily(name, text, buckets=buckets, sum_value=h.sum)
 
 
+def _listener(edge: BaseEdge) -> Iterator[Metric]:
+    """What a websocket listener (the one-process server's or an edge
+    process's) counts itself."""
+    yield CounterMetricFamily(
+        "parley_visitor_cuts",
+        "Visitor websockets dropped for not reading what they were sent (they resume)",
+        value=edge.cuts,
+    )
+
+
 class EngineCollector(Collector):
     """The engine's and the edge's numbers, read at each scrape."""
 
-    def __init__(self, engine: Engine, edge: Edge | None = None) -> None:
+    def __init__(
+        self, engine: Engine, edge: Edge | None = None, link: EdgeLinkService | None = None
+    ) -> None:
         self.engine = engine
         self.edge = edge
+        self.link = link
 
     def collect(self) -> Iterator[Metric]:
         engine, meters, store = self.engine, self.engine.meters, self.engine.store
@@ -80,7 +101,16 @@ class EngineCollector(Collector):
         connections.add_metric(["visitor_stream"], engine.connections.visitor_streams)
         consoles = len(self.edge.consoles) if self.edge is not None else 0
         connections.add_metric(["console_bridge"], consoles)
+        hosts = self.link.hosts if self.link is not None else ()
+        connections.add_metric(["edge_link"], len(hosts))
         yield connections
+        yield GaugeMetricFamily(
+            "parley_link_queued_items",
+            "Frames queued for the attached edges, not yet written to their streams",
+            value=sum(host.queued for host in hosts),
+        )
+        if self.edge is not None:
+            yield from _listener(self.edge)
         yield GaugeMetricFamily(
             "parley_open_files_limit",
             "The process's limit of open files (each websocket holds one; 0: none)",
@@ -182,10 +212,77 @@ class EngineCollector(Collector):
         yield from (live, queued, deepest, waiting, oldest)
 
 
-def registry(engine: Engine, edge: Edge | None = None) -> CollectorRegistry:
+class EdgeCollector(Collector):
+    """An edge process's numbers (split mode), read at each scrape."""
+
+    def __init__(self, edge: LinkedEdge) -> None:
+        self.edge = edge
+
+    def collect(self) -> Iterator[Metric]:
+        edge, link = self.edge, self.edge.link
+        now = time.monotonic()
+        yield GaugeMetricFamily(
+            "parley_uptime_seconds", "Seconds since the edge started", value=now - edge.started
+        )
+        connections = GaugeMetricFamily(
+            "parley_connections", "Open connections by kind", labels=["kind"]
+        )
+        connections.add_metric(["visitor_websocket"], len(edge.connections))
+        connections.add_metric(["console_bridge"], len(edge.consoles))
+        yield connections
+        yield GaugeMetricFamily(
+            "parley_open_files_limit",
+            "The process's limit of open files (each websocket holds one; 0: none)",
+            value=descriptor_limit(),
+        )
+        refusals = CounterMetricFamily(
+            "parley_edge_refusals",
+            "Visitor frames and connections the edge refused before the engine saw them, by code",
+            labels=["code"],
+        )
+        for code, count in sorted(edge.refusals.items()):
+            refusals.add_metric([code], count)
+        yield refusals
+        yield from _listener(edge)
+        yield GaugeMetricFamily(
+            "parley_link_up", "1 while the edge is attached to the engine", value=float(link.up)
+        )
+        yield CounterMetricFamily(
+            "parley_link_attachments",
+            "Times the edge attached to the engine (the first, then once after each loss)",
+            value=link.attachments,
+        )
+        yield GaugeMetricFamily(
+            "parley_link_queued_items",
+            "Items waiting to be written to the engine (past --link-queue a message is refused)",
+            value=link.queued,
+        )
+        yield GaugeMetricFamily(
+            "parley_link_lag_seconds",
+            "The last probe's round trip through the link and the engine's queue for this "
+            "edge, or the age of the probe still out when longer",
+            value=link.lag(now),
+        )
+        yield _histogram(
+            "parley_link_round_trip_seconds",
+            "Probes of the link, from queued to answered",
+            link.round_trips,
+        )
+
+
+def registry(
+    engine: Engine, edge: Edge | None = None, link: EdgeLinkService | None = None
+) -> CollectorRegistry:
     """A registry of Parley's metrics alone (not the client's process defaults)."""
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(EngineCollector(engine, edge))
+    reg.register(EngineCollector(engine, edge, link))
+    return reg
+
+
+def edge_registry(edge: LinkedEdge) -> CollectorRegistry:
+    """An edge process's registry."""
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(EdgeCollector(edge))
     return reg
 
 

@@ -367,7 +367,7 @@ class Parley:
                     raise PortInUse("http", config.edge.host, config.edge.port) from None
                 raise
         if config.metrics_port is not None:
-            self.metrics = MetricsServer(metrics_registry(engine, self.edge))
+            self.metrics = MetricsServer(metrics_registry(engine, self.edge, self.link))
             try:
                 self.metrics_port = await self.metrics.start(config.host, config.metrics_port)
             except OSError as error:

@@ -395,6 +395,10 @@ class BaseEdge(abc.ABC):
         self.consoles: set[ConsoleConnection] = set()
         self.api: Api | None = None  # the bridge's channel to the gRPC API, once open
         self.per_ip: dict[str, int] = {}
+        # What an edge process refused before the engine saw it, by code (its
+        # metrics); the one-process server's refusals are the engine's.
+        self.refusals: dict[str, int] = {}
+        self.cuts = 0  # visitor websockets dropped for not reading
         self.ip_buckets: dict[str, TokenBucket] = {}  # one per address with connections
         self.server: asyncio.Server | None = None
         self.loop = asyncio.get_running_loop()
@@ -413,6 +417,7 @@ class BaseEdge(abc.ABC):
         peer = transport.underlying_transport.get_extra_info("peername")
         ip = peer[0] if peer else ""
         if not self.admit(ip):
+            self.refused("too_many_connections")
             conn._send(
                 encode_error(
                     FrameError("too_many_connections", "too many chats open from your address")
@@ -427,11 +432,21 @@ class BaseEdge(abc.ABC):
         transport.underlying_transport.set_write_buffer_limits(high=self.config.send_buffer_limit)
         return ip
 
+    def health(self) -> tuple[int, dict[str, object]]:
+        """``/healthz``: the HTTP status and the document."""
+        return 200, {"status": "ok", "connections": len(self.connections)}
+
+    def refused(self, code: str) -> None:
+        self.refusals[code] = self.refusals.get(code, 0) + 1
+
     def cut(self, transport: WSTransport | None) -> None:
         """Drop a visitor that does not read what it is sent (it resumes by seq)."""
-        log.info("visitor connection dropped: it does not read what it is sent")
-        if transport is not None:
-            reset(transport)  # a close frame would queue behind the unread data
+        if transport is None:
+            return
+        if not transport.is_disconnected and not transport.underlying_transport.is_closing():
+            log.info("visitor connection dropped: it does not read what it is sent")
+            self.cuts += 1  # once: not again while it goes
+        reset(transport)  # a close frame would queue behind the unread data
 
     def admit(self, ip: str) -> bool:
         """Count a connection from ``ip``; False when that address has too many."""

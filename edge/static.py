@@ -196,8 +196,8 @@ def respond(
             asset,
         )
     if path == "/healthz":
-        health = {"status": "ok", "connections": len(edge.connections)}
-        return _page(200, orjson.dumps(health), JSON)
+        status, health = edge.health()
+        return _page(status, orjson.dumps(health), JSON)
     if path in ("/", "/demo") and edge.demo_site:
         return _page(200, DEMO_PAGE.replace("{site}", html.escape(edge.demo_site)).encode(), HTML)
     if path == "/demo.css" and edge.demo_site:

@@ -129,6 +129,19 @@ def engine(config_path: Path | None, link_secret_file: Path | None, **flags: Any
     type=float,
     help="The longest pause, in seconds, between two attempts to attach to the engine again",
 )
+@click.option(
+    "--metrics-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus metrics at /metrics on this port of --metrics-host (0: none)",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the metrics port (keep it off the public one)",
+)
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="human", show_default=True)
 def edge(
     engine_target: str,
@@ -147,6 +160,8 @@ def edge(
     listen_backlog: int,
     link_queue: int,
     link_retry_max: float,
+    metrics_port: int,
+    metrics_host: str,
     log_format: str,
 ) -> None:
     """Run an edge (split mode): visitor websockets, the widget and console
@@ -155,6 +170,7 @@ def edge(
 
     from control.edge_runner import EdgeProcessConfig, run_edge
     from control.logs import configure as configure_logs
+    from control.runner import PortInUse
     from edge.link.client import LinkError
 
     secret = _secret(link_secret_file, required=True)
@@ -165,6 +181,8 @@ def edge(
             reuse_port=reuse_port,
             link_queue=link_queue,
             link_retry_max=link_retry_max,
+            metrics_port=metrics_port or None,
+            metrics_host=metrics_host,
             edge=EdgeConfig(
                 host=host,
                 port=port,
@@ -185,6 +203,8 @@ def edge(
     configure_logs(log_format)
     try:
         uvloop.run(run_edge(config))
+    except PortInUse as error:
+        fail(f"{error}; choose another with --metrics-port", EXIT_REFUSED)
     except LinkError as error:
         fail(str(error), EXIT_REFUSED)
     except OSError as error:

@@ -13,17 +13,26 @@ queue is full or the link is down: the caller refuses the visitor's frame then
 a growing pause. Each attachment calls ``on_attached`` (the edge opens and
 resumes its connections on the new stream before anything else is sent), each
 loss ``on_lost``.
+
+While attached the link is probed: at once and then every PROBE_EVERY seconds
+(one probe out at a time) the edge queues a ``probe`` item behind what waits
+for the engine, and the engine answers behind what it had queued for the edge.
+The time to the answer is the link's lag, both queues and both ways included;
+a probe still out counts as a lag of its age (:meth:`EngineLink.lag`), so a
+link that stopped moving shows a lag that grows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import grpc
 
 from edge.link import secret as link_secret
+from engine.meters import Histogram
 from parley.link.v1 import link_pb2, link_pb2_grpc
 
 log = logging.getLogger("parley.edge.link")
@@ -31,6 +40,9 @@ log = logging.getLogger("parley.edge.link")
 BATCH_ITEMS = 1000  # items in one stream message at most
 RETRY_FIRST = 0.2  # seconds before the first attempt to attach again
 RETRY_MAX = 5.0  # the longest pause between two attempts
+PROBE_EVERY = 1.0  # seconds between two probes of the link's lag
+# Upper bounds of the link's round trip histogram, seconds.
+LAG_BOUNDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class LinkError(Exception):
@@ -92,8 +104,51 @@ class EngineLink:
         self._call = None
         self._closed = False
         self._generation = 0
+        self.round_trips = Histogram(LAG_BOUNDS)  # the probes' answers, seconds
+        self.last_round_trip = 0.0
+        self._probes = 0  # the last probe's number
+        self._probe_sent: float | None = None  # when the probe out was queued
+
+    # -- the link's lag -----------------------------------------------------------------
+
+    def lag(self, now: float) -> float:
+        """Seconds: the last probe's round trip, or the age of the one still out
+        when that is longer (0 before the first answer)."""
+        sent = self._probe_sent
+        if sent is not None and now - sent > self.last_round_trip:
+            return now - sent
+        return self.last_round_trip
+
+    def probe(self) -> None:
+        """Queue a probe, unless the link is down or one is out already."""
+        if not self.up or self._probe_sent is not None:
+            return
+        self._probes += 1
+        self._probe_sent = time.monotonic()
+        self.push(link_pb2.EdgeItem(probe=self._probes))
+
+    def probed(self, number: int) -> None:
+        """The engine answered probe ``number`` (an answer from an earlier
+        stream's probe, or a repeat, counts for nothing)."""
+        sent = self._probe_sent
+        if sent is None or number != self._probes:
+            return
+        self._probe_sent = None
+        took = time.monotonic() - sent
+        self.last_round_trip = took
+        self.round_trips.observe(took)
+
+    async def _probing(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(PROBE_EVERY)
+            self.probe()
 
     # -- sending --------------------------------------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Items waiting to be written to the stream."""
+        return len(self._pending)
 
     def send(self, item: link_pb2.EdgeItem) -> bool:
         """Queue ``item``; False when the link is down or the queue is full."""
@@ -152,22 +207,27 @@ class EngineLink:
         self.up = True
         self.attachments += 1
         self._on_attached()
+        self.probe()  # behind the connections' openings and resumes
 
     async def run(self) -> None:
         """Read the attached stream; after a loss, attach again until it works."""
         pause = min(RETRY_FIRST, self.retry_max)
-        while not self._closed:
-            if self._call is not None:
-                await self._read(self._call)
-                self._call = None
-                pause = min(RETRY_FIRST, self.retry_max)
-                continue
-            try:
-                await self.attach()
-            except LinkError as error:
-                log.warning("the engine is out of reach: %s; trying again", error)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, self.retry_max)
+        prober = asyncio.get_running_loop().create_task(self._probing())
+        try:
+            while not self._closed:
+                if self._call is not None:
+                    await self._read(self._call)
+                    self._call = None
+                    pause = min(RETRY_FIRST, self.retry_max)
+                    continue
+                try:
+                    await self.attach()
+                except LinkError as error:
+                    log.warning("the engine is out of reach: %s; trying again", error)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, self.retry_max)
+        finally:
+            prober.cancel()
 
     async def _read(
         self, call: grpc.aio.StreamStreamCall[link_pb2.AttachRequest, link_pb2.AttachResponse]
@@ -185,6 +245,7 @@ class EngineLink:
             call.cancel()
             self.up = False
             self._pending = []
+            self._probe_sent = None  # its answer will not come; down says more than a lag
             self._wake.set()  # the old request generator sees its stream is gone
             if not self._closed:
                 log.warning("lost the engine at %s: visitors told to wait", self.target)

@@ -250,6 +250,8 @@ class LinkHost:
             conn = self.connections.get(number)
             if conn is not None:
                 conn.room(item.room)
+        elif kind == "probe":  # answered behind what is queued for the edge
+            self.emit(link_pb2.EngineItem(probe=item.probe))
 
     def _open(self, number: int, open_: link_pb2.Open) -> None:
         self.forget(number)  # an edge's numbers are unique; a repeat replaces
@@ -298,6 +300,11 @@ class LinkHost:
             self.cut = True
             self._out = []  # never sent: the edge resumes its connections by seq
             self.end()
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be written to the edge's stream."""
+        return len(self._out)
 
     def has_room(self) -> bool:
         """Under half ``max_pending`` queued (an ended link takes nothing more:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,7 @@ class LinkedEdge(BaseEdge):
         super().__init__(config, LoopClock())
         self.linked: dict[int, LinkedVisitor] = {}
         self._numbers = 0
+        self.started = time.monotonic()
         self.secret = secret
         self.link = EngineLink(
             engine_target,
@@ -74,6 +76,18 @@ class LinkedEdge(BaseEdge):
             retry_max=link_retry_max,
         )
         self._runner: asyncio.Task[None] | None = None
+
+    def health(self) -> tuple[int, dict[str, object]]:
+        """``/healthz``: 503 while the link is down (a balancer sends new
+        visitors to an edge that can serve them), with the link's lag."""
+        link = self.link
+        doc: dict[str, object] = {
+            "status": "ok" if link.up else "reconnecting",
+            "connections": len(self.connections),
+            "link": "up" if link.up else "down",
+            "link_lag_seconds": round(link.lag(time.monotonic()), 6),
+        }
+        return (200 if link.up else 503), doc
 
     def next_number(self) -> int:
         self._numbers += 1
@@ -93,6 +107,8 @@ class LinkedEdge(BaseEdge):
             conn = linked.get(item.connection)
             if conn is not None:
                 conn.deliver(item)
+            elif item.probe:  # connection 0: the link's own
+                self.link.probed(item.probe)
 
     def _attached(self) -> None:
         if self.link.attachments > 1:

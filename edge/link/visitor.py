@@ -156,6 +156,7 @@ class LinkedVisitor(WSListener):
         kind = frame.msg_type
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             if not frame.fin:
+                self.edge.refused("fragmented")
                 self._send(encode_error(FrameError("fragmented", "send whole frames")))
                 return
             payload = frame.get_payload_as_bytes()
@@ -179,6 +180,7 @@ class LinkedVisitor(WSListener):
         cls = type(command)
         if cls is FrameError:
             error = cast(FrameError, command)
+            self.edge.refused(error.code)
             self._send(encode_error(error))
             if error.close_code:
                 self._close(error.close_code, error.code)
@@ -192,7 +194,7 @@ class LinkedVisitor(WSListener):
                     unsettled = self.unsettled = set()
                 unsettled.add(cid)
             else:
-                self._send(refusal("overloaded" if link.up else "reconnecting", cid))
+                self._refuse("overloaded" if link.up else "reconnecting", cid)
             return
         if cls is Hello and not self.welcomed:
             self.hello = payload  # kept to resume on a new link; held while it is down
@@ -203,7 +205,11 @@ class LinkedVisitor(WSListener):
             self._send(PONG)
             return
         if not link.send(link_pb2.EdgeItem(connection=self.number, frame=payload)):
-            self._send(refusal("overloaded" if link.up else "reconnecting", ""))
+            self._refuse("overloaded" if link.up else "reconnecting", "")
+
+    def _refuse(self, code: str, cid: str) -> None:
+        self.edge.refused(code)
+        self._send(refusal(code, cid))
 
     # -- from the engine ----------------------------------------------------------------
 
@@ -250,7 +256,7 @@ class LinkedVisitor(WSListener):
         """The link went: what was under way is refused, the visitor told."""
         if self.unsettled is not None:
             for cid in sorted(self.unsettled):
-                self._send(refusal("reconnecting", cid))
+                self._refuse("reconnecting", cid)
             self.unsettled = None
         if not self.told_reconnecting:
             self.told_reconnecting = True

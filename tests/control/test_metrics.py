@@ -62,6 +62,8 @@ async def test_a_scrape_counts_the_chat(tmp_path: Path) -> None:
         assert _value(body, "parley_visitor_ack_seconds_count") == 1
         assert _value(body, "parley_store_commits_total") >= 1
         assert _value(body, 'parley_health{state="serving"}') == 1
+        assert _value(body, 'parley_connections{kind="edge_link"}') == 0  # one process
+        assert _value(body, "parley_visitor_cuts_total") == 0
         dept = app.demo["department"]
         assert f'parley_assignments_total{{department="{dept}"}}' in body
         assert "visitor=" not in body and "conversation=" not in body

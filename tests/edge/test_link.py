@@ -545,6 +545,7 @@ async def test_a_visitor_that_does_not_read_is_cut_by_its_edge(tmp_path: Path) -
             while lazy in edge.connections:
                 await asyncio.sleep(0.01)
         writer.close()
+        assert edge.cuts == 1  # in its metrics (parley_visitor_cuts_total)
         # The visitor that reads goes on.
         v.send({"type": "msg", "cid": "m2", "text": "still here?"})
         assert (await v.recv("ack"))["seq"] > 1

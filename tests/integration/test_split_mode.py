@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from control.cli import main
 from parley.v1 import common_pb2, control_pb2
 from tests.conftest import CHEAP_SERVER_ENV
+from tests.control.test_metrics import _scrape, _value
 from tests.integration.helpers import Operator, Visitor
 
 ENGINE_PATTERNS = {
@@ -231,7 +232,8 @@ async def test_an_edge_without_engine_or_secret_says_why(tmp_path: Path) -> None
         refused = await edge(eng.info["grpc"], wrong, free_port())
         assert await refused.end() == 1
         assert "refused this edge's link secret" in "".join(refused.stderr)
-        # The right one attaches.
+        # The right one attaches, and serves its metrics on a port of its own.
+        metrics_port = free_port()
         ok = await edge(
             eng.info["grpc"],
             data / "link-secret",
@@ -240,11 +242,34 @@ async def test_an_edge_without_engine_or_secret_says_why(tmp_path: Path) -> None
             "64",
             "--listen-backlog",
             "64",
+            "--metrics-port",
+            str(metrics_port),
         )
         assert ok.proc.returncode is None and "ws" in ok.info
+        status, body = await _scrape(metrics_port)
+        assert status == "HTTP/1.1 200 OK" and _value(body, "parley_link_up") == 1
         assert await ok.end() == 0
     finally:
         await eng.end()
+
+
+def test_an_edges_taken_metrics_port_is_named_before_it_attaches(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("a link secret long enough\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["edge", "--engine", "127.0.0.1:1", "--link-secret-file", str(secret)]
+        result = CliRunner().invoke(main, [*args, "--metrics-port", str(port)], prog_name="parley")
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen for metrics on 127.0.0.1:{port}: the port is in use" in result.output
+    assert "choose another with --metrics-port" in result.output
+    assert "cannot reach the engine" not in result.output  # said before it tried
+    same = ["--port", "9100", "--metrics-port", "9100"]
+    result = CliRunner().invoke(main, [*args, *same], prog_name="parley")
+    assert result.exit_code == 2, result.output
+    assert "the metrics port must differ from the edge's --port" in result.output
 
 
 def test_an_edges_socket_limits_out_of_bounds_are_refused(tmp_path: Path) -> None:

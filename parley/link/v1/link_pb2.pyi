@@ -65,6 +65,7 @@ class EdgeItem(_message.Message):
     RESUME_FIELD_NUMBER: _builtins.int
     GONE_FIELD_NUMBER: _builtins.int
     ROOM_FIELD_NUMBER: _builtins.int
+    PROBE_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     """The edge's number for the connection, unique on this edge for its life."""
     frame: _builtins.bytes
@@ -74,6 +75,12 @@ class EdgeItem(_message.Message):
     sent before the ask is in the visitor's socket, and the socket has less
     than half its send bound unsent (at once, or once it has drained to a
     quarter).
+    """
+    probe: _builtins.int
+    """A probe of the link (with connection 0), a number of the edge's: the
+    engine answers with an EngineItem `probe` echoing it, queued behind
+    every frame it had queued for this edge. The time to the answer is the
+    link's lag both ways, its queues included (`parley_link_lag_seconds`).
     """
     @_builtins.property
     def open(self) -> Global___Open: ...
@@ -90,12 +97,13 @@ class EdgeItem(_message.Message):
         resume: Global___Resume | None = ...,
         gone: Global___Gone | None = ...,
         room: _builtins.int = ...,
+        probe: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "resume", b"resume", "room", b"room"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "resume", b"resume", "room", b"room"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["open", "frame", "resume", "gone", "room"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["open", "frame", "resume", "gone", "room", "probe"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -267,6 +275,7 @@ class EngineItem(_message.Message):
     WELCOME_FIELD_NUMBER: _builtins.int
     EPOCH_FIELD_NUMBER: _builtins.int
     ASK_ROOM_FIELD_NUMBER: _builtins.int
+    PROBE_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     frame: _builtins.bytes
     """The frame to write to the visitor as it is ("" with a close alone)."""
@@ -289,6 +298,8 @@ class EngineItem(_message.Message):
     EdgeItem `room` carrying this number (the bytes of frames sent so far)
     when the socket has room. An item with an ask carries no frame.
     """
+    probe: _builtins.int
+    """The answer to the edge's probe with this number (connection 0, no frame)."""
     def __init__(
         self,
         *,
@@ -302,10 +313,11 @@ class EngineItem(_message.Message):
         welcome: _builtins.bool = ...,
         epoch: _builtins.str = ...,
         ask_room: _builtins.int = ...,
+        probe: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ask_room", b"ask_room", "close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "epoch", b"epoch", "frame", b"frame", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ask_room", b"ask_room", "close_code", b"close_code", "close_reason", b"close_reason", "connection", b"connection", "epoch", b"epoch", "frame", b"frame", "probe", b"probe", "seq", b"seq", "settled", b"settled", "token", b"token", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
