@@ -46,7 +46,7 @@ class HostedVisitor(VisitorCore):
 
     __slots__ = (
         "host", "number", "engine", "protocol", "state", "session", "_deadline", "gone",
-        "sent", "confirmed", "window", "asked", "room_waiters",
+        "sent", "confirmed", "window", "ahead_limit", "asked", "room_waiters",
     )  # fmt: skip
 
     def __init__(
@@ -67,6 +67,9 @@ class HostedVisitor(VisitorCore):
         self.sent = unsent
         self.confirmed = 0
         self.window = window  # 0: the edge does not answer asks (the link's queue paces)
+        # Bytes a replay may have ahead of the last confirmed: a window until
+        # the edge has said how full the socket is (see room).
+        self.ahead_limit = window
         self.asked = False  # an ask for room is out
         self.room_waiters: list[Callable[[], None]] | None = None  # replays at the window's end
         engine = self.engine = host.engine
@@ -133,24 +136,24 @@ class HostedVisitor(VisitorCore):
         self.host.emit(item)
 
     def has_room(self) -> bool:
-        """Whether a replay may send more: less than the edge's window sent
+        """Whether a replay may send more: less than ``ahead_limit`` sent
         since the edge last said the visitor's socket had room, and the link's
-        queue under half its bound. Half way through the window the edge is
-        asked (once) to say when the socket has room, so that the answer
-        comes before the window is spent unless the visitor is slow; the
-        replay waits at its end. So a visitor on a slow line is sent a long
-        chat at its pace instead of being cut by the edge past its send bound,
-        and the link is not flooded."""
+        queue under half its bound. Half way to that limit the edge is asked
+        (once) to say when the socket has room, so that the answer comes
+        before the limit is reached unless the visitor is slow; the replay
+        waits there. So a visitor on a slow line is sent a long chat at its
+        pace instead of being cut by the edge past its send bound, and the
+        link is not flooded."""
         host = self.host
         if self.gone or host.ended:
             return True  # what is pushed goes nowhere, and the replay ends
-        window = self.window
-        if not window:
+        if not self.window:
             return host.has_room()
+        limit = self.ahead_limit
         ahead = self.sent - self.confirmed
-        if ahead >= window // 2:
+        if ahead >= limit // 2:
             self._ask()
-        return ahead < window and host.has_room()
+        return ahead < limit and host.has_room()
 
     def when_room(self, wake: Callable[[], None]) -> bool:
         """Call ``wake`` once a replay may send more (see has_room): when the
@@ -159,7 +162,7 @@ class HostedVisitor(VisitorCore):
         host = self.host
         if self.gone or host.ended:
             wake()
-        elif self.window and self.sent - self.confirmed >= self.window:
+        elif self.window and self.sent - self.confirmed >= self.ahead_limit:
             if self.room_waiters is None:
                 self.room_waiters = [wake]
             else:
@@ -169,13 +172,20 @@ class HostedVisitor(VisitorCore):
             host.when_room(wake)
         return True
 
-    def room(self, sent: int) -> None:
+    def room(self, sent: int, unsent: int = 0) -> None:
         """The edge's answer to an ask: every frame up to ``sent`` bytes is in
-        the socket, which has room."""
+        the socket, which had ``unsent`` bytes not yet written when it
+        answered (under half the bound: two windows). From there a replay may
+        be up to three windows less those ahead (at least one window): the
+        socket then holds at most three quarters of the bound, as with a
+        window past a half-full socket, but a visitor that reads as it comes
+        is sent three windows a round trip instead of one."""
         self.confirmed = max(self.confirmed, min(sent, self.sent))
+        window = self.window
+        self.ahead_limit = max(window, 3 * window - unsent)
         self.asked = False
         if self.room_waiters is not None:
-            if self.sent - self.confirmed < self.window:
+            if self.sent - self.confirmed < self.ahead_limit:
                 self._room()
             else:
                 # A window or more went out after the ask (a record bigger
@@ -249,7 +259,7 @@ class LinkHost:
         elif kind == "room":
             conn = self.connections.get(number)
             if conn is not None:
-                conn.room(item.room)
+                conn.room(item.room, item.room_unsent)
         elif kind == "probe":  # answered behind what is queued for the edge
             self.emit(link_pb2.EngineItem(probe=item.probe))
 

@@ -23,8 +23,10 @@ The engine sends a replay (a visitor resuming a long chat) a window of bytes at
 a time (``Open.send_window``, a quarter of the send bound) and asks for room
 (``ask_room``); the edge answers at once when less than half the bound is
 unsent in the socket's buffer, else when it has drained to a quarter (the
-transport says so: its high water lowered to that quarter meanwhile). Past the
-whole bound the visitor is cut, whatever filled it (it resumes by seq).
+transport says so: its high water lowered to that quarter meanwhile), and says
+how much was unsent then (``room_unsent``): the engine may go three windows
+less that ahead of the answer. Past the whole bound the visitor is cut,
+whatever filled it (it resumes by seq).
 """
 
 from __future__ import annotations
@@ -249,8 +251,12 @@ class LinkedVisitor(WSListener):
 
     def _room(self, sent: int) -> None:
         self.room_owed = 0
-        if self.number in self.edge.linked and self.edge.link.up:
-            self.edge.link.push(link_pb2.EdgeItem(connection=self.number, room=sent))
+        transport = self.transport
+        if transport is not None and self.number in self.edge.linked and self.edge.link.up:
+            unsent = transport.underlying_transport.get_write_buffer_size()
+            self.edge.link.push(
+                link_pb2.EdgeItem(connection=self.number, room=sent, room_unsent=unsent)
+            )
 
     def link_lost(self) -> None:
         """The link went: what was under way is refused, the visitor told."""

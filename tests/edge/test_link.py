@@ -501,6 +501,37 @@ async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(
         await other.close()
 
 
+async def test_an_answer_for_room_lets_a_replay_ahead_by_what_the_socket_can_take(
+    tmp_path: Path,
+) -> None:
+    """Until the edge has answered, a replay may be a window (a quarter of the
+    send bound) ahead; an answer says how much the socket still had unsent,
+    and the replay may then be three windows less that ahead (never less
+    than one): the socket holds at most three quarters of its bound either way."""
+    async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
+        op, v, chat = await open_chat(app, edge)
+        assert app.link is not None
+        (host,) = app.link.hosts
+        (hosted,) = host.connections.values()
+        window = 16 * 1024
+        assert hosted.window == window and hosted.ahead_limit == window
+        for unsent, limit in ((0, 3 * window), (20_000, 3 * window - 20_000), (10**9, window)):
+            host.handle(
+                link_pb2.EdgeItem(connection=hosted.number, room=hosted.sent, room_unsent=unsent)
+            )
+            assert (hosted.ahead_limit, hosted.confirmed) == (limit, hosted.sent)
+        # A real answer from the edge says what its socket held (all read here).
+        hosted.ahead_limit = window
+        hosted.asked = False
+        hosted._ask()
+        async with asyncio.timeout(10):
+            while hosted.asked:
+                await asyncio.sleep(0.01)
+        assert hosted.ahead_limit > window
+        v.send({"type": "msg", "cid": "m2", "text": "still here?"})
+        assert (await v.recv("ack"))["seq"] > 1
+
+
 async def test_room_items_that_name_nothing_or_too_much_change_nothing(tmp_path: Path) -> None:
     """An edge's room for a connection the engine does not host is ignored; one
     that says more was sent than the engine sent counts only what it sent (the

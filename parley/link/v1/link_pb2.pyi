@@ -66,6 +66,7 @@ class EdgeItem(_message.Message):
     GONE_FIELD_NUMBER: _builtins.int
     ROOM_FIELD_NUMBER: _builtins.int
     PROBE_FIELD_NUMBER: _builtins.int
+    ROOM_UNSENT_FIELD_NUMBER: _builtins.int
     connection: _builtins.int
     """The edge's number for the connection, unique on this edge for its life."""
     frame: _builtins.bytes
@@ -81,6 +82,12 @@ class EdgeItem(_message.Message):
     engine answers with an EngineItem `probe` echoing it, queued behind
     every frame it had queued for this edge. The time to the answer is the
     link's lag both ways, its queues included (`parley_link_lag_seconds`).
+    """
+    room_unsent: _builtins.int
+    """With `room`: the bytes the visitor's socket had unsent when the edge
+    answered. Every frame sent before the ask is among them or written, so
+    the engine may have a replay's frames ahead of the answer up to three
+    windows less these (at least one window).
     """
     @_builtins.property
     def open(self) -> Global___Open: ...
@@ -98,10 +105,11 @@ class EdgeItem(_message.Message):
         gone: Global___Gone | None = ...,
         room: _builtins.int = ...,
         probe: _builtins.int = ...,
+        room_unsent: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room", "room_unsent", b"room_unsent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["open", "frame", "resume", "gone", "room", "probe"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
@@ -127,11 +135,13 @@ class Open(_message.Message):
     ip: _builtins.str
     user_agent: _builtins.str
     send_window: _builtins.int
-    """Bytes of frames the engine may send the connection after the last room the
-    edge confirmed before a replay waits for the next (a quarter of the edge's
-    send bound): so a visitor resuming a long chat on a slow line is sent it at
-    its pace, not cut past the bound by its own replay. 0: the edge answers no
-    asks, and the link's queue alone paces replays.
+    """A quarter of the edge's send bound: the bytes of frames a replay may send
+    the connection past the last room the edge confirmed before it waits for
+    the next, until an answer says how full the socket is (`room_unsent`:
+    then three of these less that); so a visitor resuming a long chat on a
+    slow line is sent it at its pace, not cut past the bound by its own
+    replay. 0: the edge answers no asks, and the link's queue alone paces
+    replays.
     """
     unsent: _builtins.int
     """Bytes the visitor's socket still has unsent when the connection is opened
