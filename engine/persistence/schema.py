@@ -344,24 +344,37 @@ class StreamTable:
         return seq_of(last[0]) if last is not None else 0
 
     def read(self, store: Reader, stream: str, after_seq: int, limit: int) -> list[bytes]:
-        """Up to ``limit`` record values after ``after_seq``, in seq order."""
+        """Up to ``limit`` record values after ``after_seq``, in seq order.
+
+        Rows are read a few at a time, as many as the rows read so far say are
+        needed: a row is one record or a block of up to BLOCK_RECORDS, and a
+        scan copies each row it returns whole, so asking for ``limit`` rows
+        at once copied up to ``limit`` blocks (a long chat's whole rest, at
+        each page of its replay) to use one or two."""
         if after_seq >= 2**63 or limit <= 0:
             return []
-        rows = store.scan(
-            self.records,
-            journal_prefix(stream),
-            start=journal_key(stream, max(0, after_seq) + 1),
-            limit=limit,  # each row holds one record at least
-        )
+        prefix = journal_prefix(stream)
+        start = journal_key(stream, max(0, after_seq) + 1)
         out: list[bytes] = []
-        for _key, value in rows:
-            if value[:1] != b"\x01":
-                out.append(value)
-            else:
-                out += block_records(value, after_seq, limit - len(out))
-            if len(out) >= limit:
-                return out[:limit]
-        return out
+        want = 1
+        while True:
+            rows = list(store.scan(self.records, prefix, start=start, limit=want))
+            for _key, value in rows:
+                if value[:1] != b"\x01":
+                    out.append(value)
+                else:
+                    out += block_records(value, after_seq, limit - len(out))
+                if len(out) >= limit:
+                    return out[:limit]
+            if len(rows) < want:
+                return out  # the stream's end
+            start = rows[-1][0] + b"\x00"
+            # As many rows again as the seqs these spanned say are still
+            # needed (a row's key is its last seq); short of them, read on.
+            key, value = rows[0]
+            first = block_first(value) or seq_of(key)
+            per_row = max(1, (seq_of(rows[-1][0]) - first + 1) // len(rows))
+            want = -(-(limit - len(out)) // per_row)
 
     def count(self, store: Reader, prefix: str) -> int:
         """Records of every stream whose id starts with ``prefix`` (each row

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 from engine.persistence import LmdbStore
@@ -273,6 +274,51 @@ async def test_a_long_run_is_put_in_place_as_blocks_of_a_page(tmp_path: Path) ->
         assert _seqs(rows) == list(range(1, n + 1))
         got = CONVERSATION_JOURNAL.read(store, "c", BLOCK_RECORDS - 3, 7)
         assert got == [b'{"s":%d}' % s for s in range(BLOCK_RECORDS - 2, BLOCK_RECORDS + 5)]
+    finally:
+        store.close()
+
+
+class RowsCounted:
+    """A store whose scans count the rows they return (each one a copy of a
+    record or of a whole block)."""
+
+    def __init__(self, store: LmdbStore) -> None:
+        self.store = store
+        self.rows = self.scans = 0
+
+    def scan(
+        self, db: str, prefix: bytes = b"", start: bytes | None = None, limit: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        rows = list(self.store.scan(db, prefix, start, limit))
+        self.rows += len(rows)
+        self.scans += 1
+        return iter(rows)
+
+
+async def test_a_page_read_copies_the_blocks_it_takes_from_not_the_rest(tmp_path: Path) -> None:
+    """A chat of ten blocks: a page of a block's size read from any seq copies
+    the one or two blocks it takes its records from (it copied as many rows as
+    the page had records, every block to the end, before), and reads of
+    records alone (not yet in blocks) take as many rows as records."""
+    store = LmdbStore(tmp_path)
+    n = 10 * BLOCK_RECORDS
+    page = BLOCK_RECORDS
+    try:
+        await store.write_async(_records("c", tuple(range(1, n + 1))))
+        await store.checkpoint()
+        counted = RowsCounted(store)
+        for after, blocks in ((0, 1), (BLOCK_RECORDS // 2, 2), (n - 10, 1), (n, 0)):
+            counted.rows = 0
+            got = CONVERSATION_JOURNAL.read(counted, "c", after, page)  # type: ignore[arg-type]
+            assert got == [b'{"s":%d}' % s for s in range(after + 1, min(n, after + page) + 1)]
+            assert counted.rows == blocks, (after, counted.rows)
+        # Written after the checkpoint: records alone, one row each.
+        await store.write_async(_records("c", tuple(range(n + 1, n + 31))))
+        counted.rows = counted.scans = 0
+        got = CONVERSATION_JOURNAL.read(counted, "c", n - 5, 20)  # type: ignore[arg-type]
+        assert got == [b'{"s":%d}' % s for s in range(n - 4, n + 16)]
+        assert counted.rows == 1 + 15, counted.rows  # the last block, then the records
+        assert counted.scans <= 3, counted.scans  # not one scan a record
     finally:
         store.close()
 
