@@ -80,6 +80,16 @@ def _text_header(size: int) -> bytes:
     return b"\x81\x7f" + size.to_bytes(8, "big")
 
 
+def text_frames(payloads: list[bytes]) -> bytes:
+    """Unmasked websocket text frames (a server's), to be written at once."""
+    parts: list[bytes] = []
+    append = parts.append
+    for data in payloads:
+        append(_text_header(len(data)))
+        append(data)
+    return b"".join(parts)
+
+
 def origin_allowed(site: Site, origin: str | None) -> bool:
     """Exact scheme, host and port match; a request without Origin (not a browser)
     passes, since only browsers need protecting from other pages."""
@@ -214,12 +224,7 @@ class VisitorConnection(WSListener, VisitorCore):
         elif transport.is_close_frame_sent:
             return  # nothing may follow a close (picows drops such sends too)
         else:
-            parts: list[bytes] = []
-            append = parts.append
-            for data in out:
-                append(_text_header(len(data)))
-                append(data)
-            transport.underlying_transport.write(b"".join(parts))
+            transport.underlying_transport.write(text_frames(out))
         if self._room_waiters is not None:
             self._look_for_room(transport)
 

@@ -64,6 +64,7 @@ class LinkedEdge(BaseEdge):
     ) -> None:
         super().__init__(config, LoopClock())
         self.linked: dict[int, LinkedVisitor] = {}
+        self.writing: list[LinkedVisitor] = []  # with frames of the batch being read
         self._numbers = 0
         self.started = time.monotonic()
         self.secret = secret
@@ -109,6 +110,10 @@ class LinkedEdge(BaseEdge):
                 conn.deliver(item)
             elif item.probe:  # connection 0: the link's own
                 self.link.probed(item.probe)
+        # Each visitor's frames of the batch, a write each.
+        writing, self.writing = self.writing, []
+        for conn in writing:
+            conn.flush()
 
     def _attached(self) -> None:
         if self.link.attachments > 1:

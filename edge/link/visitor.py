@@ -38,7 +38,7 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from edge.ping import answer_ping
-from edge.server import close_transport, past_bound, unwatch_room, watch_room
+from edge.server import close_transport, past_bound, text_frames, unwatch_room, watch_room
 from edge.visitor.frames import (
     PONG,
     RETRY_OVERLOADED_MS,
@@ -94,7 +94,7 @@ class LinkedVisitor(WSListener):
     __slots__ = (
         "edge", "number", "open", "transport", "protocol", "hello", "token", "epoch",
         "last_seq", "welcomed", "unsettled", "told_reconnecting", "_ip", "room_owed",
-        "watching",
+        "watching", "_out",
     )  # fmt: skip
 
     def __init__(self, edge: LinkedEdge, site_id: str, origin: str, user_agent: str) -> None:
@@ -116,6 +116,7 @@ class LinkedVisitor(WSListener):
         self._ip = ""
         self.room_owed = 0  # the engine's ask for room, answered once the socket drains
         self.watching = False  # the socket's high water lowered to say so (watch_room)
+        self._out: list[bytes] | None = None  # the engine's frames of the batch being read
 
     # -- picows callbacks -------------------------------------------------------------
 
@@ -225,12 +226,37 @@ class LinkedVisitor(WSListener):
             self.token = item.token
             self.epoch = item.epoch
         if item.frame:
-            self._send(item.frame)
+            # Written with the rest of the batch's frames for this visitor, in
+            # one write (flush), not a write each: a replay's page comes in one
+            # batch.
+            out = self._out
+            if out is None:
+                self._out = [item.frame]
+                self.edge.writing.append(self)
+            else:
+                out.append(item.frame)
         elif item.ask_room:
+            self.flush()  # the socket's unsent bytes, every frame before the ask in them
             self._ask_room(item.ask_room)
         if item.close_code:
+            self.flush()
             self.edge.linked.pop(self.number, None)  # the engine forgot it already
             self._close(item.close_code, item.close_reason)
+
+    def flush(self) -> None:
+        """Write the frames the batch held for this visitor (see deliver)."""
+        out, self._out = self._out, None
+        transport = self.transport
+        if out is None or transport is None:
+            return
+        if len(out) == 1:
+            transport.send(WSMsgType.TEXT, out[0])
+        elif transport.is_close_frame_sent:
+            return  # nothing may follow a close (picows drops such sends too)
+        else:
+            transport.underlying_transport.write(text_frames(out))
+        if self.watching and past_bound(transport, self.edge.config):
+            self.edge.cut(transport)  # see _send
 
     def _ask_room(self, sent: int) -> None:
         """The engine holds back a replay until the socket has room: say so now
@@ -290,6 +316,8 @@ class LinkedVisitor(WSListener):
     # -- output ------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
+        if self._out is not None:
+            self.flush()  # after what the engine sent before it
         transport = self.transport
         if transport is not None:
             transport.send(WSMsgType.TEXT, data)
