@@ -51,9 +51,11 @@ class EdgeProcessConfig:
             raise ValueError("link_retry_max must be above 0 and at most 3600 seconds")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ValueError(f"metrics port must be 0-65535, got {self.metrics_port}")
-        if self.metrics_port and (
-            self.metrics_port == self.edge.port and self.metrics_host == self.edge.host
-        ):
+        wildcard = ("", "0.0.0.0", "::")
+        same_host = self.metrics_host == self.edge.host or wildcard.count(
+            self.metrics_host
+        ) + wildcard.count(self.edge.host)
+        if self.metrics_port and self.metrics_port == self.edge.port and same_host:
             raise ValueError("the metrics port must differ from the edge's --port")
 
 

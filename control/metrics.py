@@ -96,7 +96,10 @@ class EngineCollector(Collector):
         connections = GaugeMetricFamily(
             "parley_connections", "Open connections by kind", labels=["kind"]
         )
-        connections.add_metric(["visitor_websocket"], status.visitor_websockets)
+        # A socket is counted where it is open: an edge's visitors by the edge
+        # (its own metrics), the engine hosting them as visitor_on_edge.
+        connections.add_metric(["visitor_websocket"], engine.connections.visitor_websockets)
+        connections.add_metric(["visitor_on_edge"], engine.connections.hosted_visitors)
         connections.add_metric(["operator_stream"], status.operator_streams)
         connections.add_metric(["visitor_stream"], engine.connections.visitor_streams)
         consoles = len(self.edge.consoles) if self.edge is not None else 0

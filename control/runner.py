@@ -425,7 +425,7 @@ class Parley:
         if engine is not None:
             engine.stopping = True
             ended = engine.connections.end_streams()
-            visitors = engine.connections.visitor_websockets
+            visitors = engine.connections.visitors
             log.info(
                 "draining: %d streams and %d visitor websockets told to reconnect",
                 ended,

@@ -45,7 +45,8 @@ class Connections:
     tell every open stream to reconnect (:meth:`end_streams`)."""
 
     def __init__(self) -> None:
-        self.visitor_websockets = 0
+        self.visitor_websockets = 0  # this process's visitor sockets
+        self.hosted_visitors = 0  # split mode: the edges' visitors, hosted here
         self._streams: dict[object, tuple[str, Callable[[], None]]] = {}
 
     def stream_opened(self, kind: str, end: Callable[[], None]) -> Callable[[], None]:
@@ -58,6 +59,11 @@ class Connections:
             self._streams.pop(token, None)
 
         return closed
+
+    @property
+    def visitors(self) -> int:
+        """Visitors connected: by a socket here or through an edge."""
+        return self.visitor_websockets + self.hosted_visitors
 
     @property
     def operator_streams(self) -> int:
@@ -179,7 +185,7 @@ def server_status(engine: Engine) -> ServerStatus:
         index_lag=lag,
         version=version(),
         uptime_seconds=max(0.0, engine.clock.monotonic() - engine.started_at),
-        visitor_websockets=engine.connections.visitor_websockets,
+        visitor_websockets=engine.connections.visitors,
         operator_streams=engine.connections.operator_streams,
         store_used_bytes=space.used,
         map_size_bytes=space.map_size,

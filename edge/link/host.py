@@ -111,7 +111,7 @@ class HostedVisitor(VisitorCore):
         if self.gone:
             return
         self.gone = True
-        self.engine.connections.visitor_websockets -= 1
+        self.engine.connections.hosted_visitors -= 1
         self._disarm_deadline()
         self.session.detach()
         self._room()  # their replays find it gone and end
@@ -172,7 +172,7 @@ class HostedVisitor(VisitorCore):
             host.when_room(wake)
         return True
 
-    def room(self, sent: int, unsent: int = 0) -> None:
+    def room(self, sent: int, unsent: int | None = None) -> None:
         """The edge's answer to an ask: every frame up to ``sent`` bytes is in
         the socket, which had ``unsent`` bytes not yet written when it
         answered (under half the bound: two windows). From there a replay may
@@ -182,7 +182,7 @@ class HostedVisitor(VisitorCore):
         is sent three windows a round trip instead of one."""
         self.confirmed = max(self.confirmed, min(sent, self.sent))
         window = self.window
-        self.ahead_limit = max(window, 3 * window - unsent)
+        self.ahead_limit = window if unsent is None else max(window, 3 * window - unsent)
         self.asked = False
         if self.room_waiters is not None:
             if self.sent - self.confirmed < self.ahead_limit:
@@ -259,7 +259,9 @@ class LinkHost:
         elif kind == "room":
             conn = self.connections.get(number)
             if conn is not None:
-                conn.room(item.room, item.room_unsent)
+                # An edge that does not say how full the socket is: a window.
+                unsent = item.room_unsent if item.HasField("room_unsent") else None
+                conn.room(item.room, unsent)
         elif kind == "probe":  # answered behind what is queued for the edge
             self.emit(link_pb2.EngineItem(probe=item.probe))
 
@@ -284,7 +286,7 @@ class LinkHost:
                 )
             )
             return
-        self.engine.connections.visitor_websockets += 1
+        self.engine.connections.hosted_visitors += 1
         self.connections[number] = HostedVisitor(
             self, number, site, open_.ip, open_.user_agent, open_.send_window, open_.unsent
         )

@@ -104,16 +104,19 @@ class LinkedEdge(BaseEdge):
 
     def _deliver(self, items: Sequence[link_pb2.EngineItem]) -> None:
         linked = self.linked
-        for item in items:
-            conn = linked.get(item.connection)
-            if conn is not None:
-                conn.deliver(item)
-            elif item.probe:  # connection 0: the link's own
-                self.link.probed(item.probe)
-        # Each visitor's frames of the batch, a write each.
-        writing, self.writing = self.writing, []
-        for conn in writing:
-            conn.flush()
+        try:
+            for item in items:
+                conn = linked.get(item.connection)
+                if conn is not None:
+                    conn.deliver(item)
+                elif item.probe:  # connection 0: the link's own
+                    self.link.probed(item.probe)
+        finally:
+            # Each visitor's frames of the batch, a write each (what came
+            # before a failure too, not held behind later frames).
+            writing, self.writing = self.writing, []
+            for conn in writing:
+                conn.flush()
 
     def _attached(self) -> None:
         if self.link.attachments > 1:

@@ -280,15 +280,16 @@ class LinkedVisitor(WSListener):
         transport = self.transport
         if transport is not None and self.number in self.edge.linked and self.edge.link.up:
             unsent = transport.underlying_transport.get_write_buffer_size()
-            self.edge.link.push(
-                link_pb2.EdgeItem(connection=self.number, room=sent, room_unsent=unsent)
-            )
+            item = link_pb2.EdgeItem(connection=self.number, room=sent, room_unsent=unsent)
+            self.edge.link.push(item)
 
     def link_lost(self) -> None:
         """The link went: what was under way is refused, the visitor told."""
         if self.unsettled is not None:
             for cid in sorted(self.unsettled):
-                self._refuse("reconnecting", cid)
+                # Not counted as the edge's refusal: the engine had it, and
+                # may have stored it (a resend is answered by its seq).
+                self._send(refusal("reconnecting", cid))
             self.unsettled = None
         if not self.told_reconnecting:
             self.told_reconnecting = True

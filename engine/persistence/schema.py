@@ -357,15 +357,18 @@ class StreamTable:
         start = journal_key(stream, max(0, after_seq) + 1)
         out: list[bytes] = []
         want = 1
+        floor = after_seq  # the last seq taken: a checkpoint landing between two
+        # scans may put records read as written alone into the next block
         while True:
             rows = list(store.scan(self.records, prefix, start=start, limit=want))
-            for _key, value in rows:
+            for key, value in rows:
                 if value[:1] != b"\x01":
                     out.append(value)
                 else:
-                    out += block_records(value, after_seq, limit - len(out))
+                    out += block_records(value, floor, limit - len(out))
                 if len(out) >= limit:
                     return out[:limit]
+                floor = seq_of(key)  # a row's key is its last seq
             if len(rows) < want:
                 return out  # the stream's end
             start = rows[-1][0] + b"\x00"

@@ -3622,7 +3622,9 @@ class ServerStatus(_message.Message):
     version: _builtins.str
     uptime_seconds: _builtins.float
     visitor_websockets: _builtins.int
-    """Open visitor websockets and operator session streams."""
+    """Open visitor websockets (in split mode, the edges' visitors this engine
+    hosts) and operator session streams.
+    """
     operator_streams: _builtins.int
     store_used_bytes: _builtins.int
     """The store: bytes in use in the LMDB map, the map's present size, what it can

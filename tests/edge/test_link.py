@@ -520,16 +520,35 @@ async def test_an_answer_for_room_lets_a_replay_ahead_by_what_the_socket_can_tak
                 link_pb2.EdgeItem(connection=hosted.number, room=hosted.sent, room_unsent=unsent)
             )
             assert (hosted.ahead_limit, hosted.confirmed) == (limit, hosted.sent)
-        # A real answer from the edge says what its socket held (all read here).
-        hosted.ahead_limit = window
-        hosted.asked = False
-        hosted._ask()
-        async with asyncio.timeout(10):
-            while hosted.asked:
-                await asyncio.sleep(0.01)
-        assert hosted.ahead_limit > window
+        # An edge that does not say (an older one): a window.
+        host.handle(link_pb2.EdgeItem(connection=hosted.number, room=hosted.sent))
+        assert hosted.ahead_limit == window
         v.send({"type": "msg", "cid": "m2", "text": "still here?"})
         assert (await v.recv("ack"))["seq"] > 1
+
+        # A real answer from the edge says what its socket held when it answered.
+        assert app.demo is not None
+        before = set(edge.connections)
+        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=4096)
+        (lazy,) = set(edge.connections) - before
+        server_end = lazy.transport.underlying_transport.get_extra_info("socket")
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            while not lazy.welcomed:
+                await asyncio.sleep(0.01)
+        lazy_hosted = host.connections[lazy.number]
+        lazy._send(b"x" * 50_000)  # it reads nothing: most of it stays unsent
+        unsent = lazy.transport.underlying_transport.get_write_buffer_size()
+        assert unsent > 0
+        sent = lazy_hosted.sent
+        lazy._room(sent)
+        async with asyncio.timeout(10):
+            while lazy_hosted.confirmed != sent:
+                await asyncio.sleep(0.01)
+        assert lazy_hosted.ahead_limit == max(window, 3 * window - unsent)
+        writer.close()
 
 
 async def test_room_items_that_name_nothing_or_too_much_change_nothing(tmp_path: Path) -> None:

@@ -57,7 +57,10 @@ async def test_an_edges_metrics_follow_its_visitors_refusals_and_link(tmp_path: 
 
             _, engine_body = await _scrape(engine_port)
             assert _value(engine_body, 'parley_connections{kind="edge_link"}') == 1
-            assert _value(engine_body, 'parley_connections{kind="visitor_websocket"}') == 1
+            # The visitor's socket is the edge's: counted there, not here again.
+            assert _value(engine_body, 'parley_connections{kind="visitor_websocket"}') == 0
+            assert _value(engine_body, 'parley_connections{kind="visitor_on_edge"}') == 1
+            assert app.engine.status().visitor_websockets == 1  # connected to this engine
             assert _value(engine_body, 'parley_messages_total{direction="from_visitor"}') == 1
             assert "parley_link_queued_items " in engine_body
             status, health = await _scrape(edge.port, "/healthz")

@@ -323,6 +323,35 @@ async def test_a_page_read_copies_the_blocks_it_takes_from_not_the_rest(tmp_path
         store.close()
 
 
+async def test_a_read_across_a_checkpoint_takes_each_record_once(tmp_path: Path) -> None:
+    """A read scans more than once; a checkpoint landing between two scans puts
+    the records the first read as written alone into a block the second finds:
+    those are not taken again."""
+    store = LmdbStore(tmp_path)
+
+    class CheckpointAfterFirstScan(RowsCounted):
+        def scan(
+            self,
+            db: str,
+            prefix: bytes = b"",
+            start: bytes | None = None,
+            limit: int | None = None,
+        ) -> Iterator[tuple[bytes, bytes]]:
+            rows = super().scan(db, prefix, start, limit)
+            if self.scans == 1:
+                assert store._commit_now([]) is None  # in place now, as blocks
+            return rows
+
+    try:
+        await store.write_async(_records("c", tuple(range(1, 301))))  # logged, read alone
+        reader = CheckpointAfterFirstScan(store)
+        got = CONVERSATION_JOURNAL.read(reader, "c", 0, 250)  # type: ignore[arg-type]
+        assert got == [b'{"s":%d}' % s for s in range(1, 251)]
+        assert reader.scans >= 2
+    finally:
+        store.close()
+
+
 async def test_reads_stay_whole_while_checkpoints_land(tmp_path: Path) -> None:
     """The writer thread puts the log in place while the loop reads: every read
     of a stream gives each record once, in order, none missing."""

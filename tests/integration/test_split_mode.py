@@ -266,10 +266,11 @@ def test_an_edges_taken_metrics_port_is_named_before_it_attaches(tmp_path: Path)
     assert f"cannot listen for metrics on 127.0.0.1:{port}: the port is in use" in result.output
     assert "choose another with --metrics-port" in result.output
     assert "cannot reach the engine" not in result.output  # said before it tried
-    same = ["--port", "9100", "--metrics-port", "9100"]
-    result = CliRunner().invoke(main, [*args, *same], prog_name="parley")
-    assert result.exit_code == 2, result.output
-    assert "the metrics port must differ from the edge's --port" in result.output
+    for host in ("127.0.0.1", "0.0.0.0"):  # the metrics on 127.0.0.1, the edge on HOST
+        same = ["--host", host, "--port", "9100", "--metrics-port", "9100"]
+        result = CliRunner().invoke(main, [*args, *same], prog_name="parley")
+        assert result.exit_code == 2, result.output
+        assert "the metrics port must differ from the edge's --port" in result.output
 
 
 def test_an_edges_socket_limits_out_of_bounds_are_refused(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19parley/link/v1/link.proto\x12\x0eparley.link.v1\"8\n\rAttachRequest\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.parley.link.v1.EdgeItem\"\xe3\x01\n\x08\x45\x64geItem\x12\x12\n\nconnection\x18\x01 \x01(\x04\x12$\n\x04open\x18\x02 \x01(\x0b\x32\x14.parley.link.v1.OpenH\x00\x12\x0f\n\x05\x66rame\x18\x03 \x01(\x0cH\x00\x12(\n\x06resume\x18\x04 \x01(\x0b\x32\x16.parley.link.v1.ResumeH\x00\x12$\n\x04gone\x18\x05 \x01(\x0b\x32\x14.parley.link.v1.GoneH\x00\x12\x0e\n\x04room\x18\x06 \x01(\x04H\x00\x12\x0f\n\x05probe\x18\x07 \x01(\x04H\x00\x12\x13\n\x0broom_unsent\x18\x08 \x01(\x04\x42\x06\n\x04kind\"l\n\x04Open\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\x12\x12\n\nuser_agent\x18\x04 \x01(\t\x12\x13\n\x0bsend_window\x18\x05 \x01(\r\x12\x0e\n\x06unsent\x18\x06 \x01(\x04\"G\n\x06Resume\x12\r\n\x05hello\x18\x01 \x01(\x0c\x12\r\n\x05token\x18\x02 \x01(\t\x12\x10\n\x08last_seq\x18\x03 \x01(\x04\x12\r\n\x05\x65poch\x18\x04 \x01(\t\"\x06\n\x04Gone\"g\n\x0e\x41ttachResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.parley.link.v1.EngineItem\x12*\n\x08\x61ttached\x18\x02 \x01(\x0b\x32\x18.parley.link.v1.Attached\"#\n\x08\x41ttached\x12\x17\n\x0f\x65ngine_instance\x18\x01 \x01(\t\"\xc7\x01\n\nEngineItem\x12\x12\n\nconnection\x18\x01 \x01(\x04\x12\r\n\x05\x66rame\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\r\n\x05token\x18\x04 \x01(\t\x12\x0f\n\x07settled\x18\x05 \x01(\t\x12\x12\n\nclose_code\x18\x06 \x01(\r\x12\x14\n\x0c\x63lose_reason\x18\x07 \x01(\t\x12\x0f\n\x07welcome\x18\x08 \x01(\x08\x12\r\n\x05\x65poch\x18\t \x01(\t\x12\x10\n\x08\x61sk_room\x18\n \x01(\x04\x12\r\n\x05probe\x18\x0b \x01(\x04\"B\n\x13\x43onsoleLoginRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\"<\n\x14\x43onsoleLoginResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\"V\n\rUploadRequest\x12(\n\x04open\x18\x01 \x01(\x0b\x32\x1a.parley.link.v1.UploadOpen\x12\r\n\x05\x66rame\x18\x02 \x01(\x0c\x12\x0c\n\x04text\x18\x03 \x01(\x08\"D\n\nUploadOpen\x12\x13\n\x06origin\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x63onsole_origin\x18\x02 \x01(\x08\x42\t\n\x07_origin\"I\n\x0eUploadResponse\x12\r\n\x05\x66rame\x18\x01 \x01(\x0c\x12\x12\n\nclose_code\x18\x02 \x01(\r\x12\x14\n\x0c\x63lose_reason\x18\x03 \x01(\t\"\x86\x01\n\x0f\x44ownloadRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\x13\n\x06origin\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rauthorization\x18\x05 \x01(\t\x12\x0f\n\x07visitor\x18\x06 \x01(\tB\t\n\x07_origin\"\xa0\x01\n\x10\x44ownloadResponse\x12\x0e\n\x06status\x18\x01 \x01(\r\x12>\n\x07headers\x18\x02 \x03(\x0b\x32-.parley.link.v1.DownloadResponse.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd0\x02\n\x08\x45\x64geLink\x12K\n\x06\x41ttach\x12\x1d.parley.link.v1.AttachRequest\x1a\x1e.parley.link.v1.AttachResponse(\x01\x30\x01\x12Y\n\x0c\x43onsoleLogin\x12#.parley.link.v1.ConsoleLoginRequest\x1a$.parley.link.v1.ConsoleLoginResponse\x12K\n\x06Upload\x12\x1d.parley.link.v1.UploadRequest\x1a\x1e.parley.link.v1.UploadResponse(\x01\x30\x01\x12O\n\x08\x44ownload\x12\x1f.parley.link.v1.DownloadRequest\x1a .parley.link.v1.DownloadResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19parley/link/v1/link.proto\x12\x0eparley.link.v1\"8\n\rAttachRequest\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.parley.link.v1.EdgeItem\"\xf8\x01\n\x08\x45\x64geItem\x12\x12\n\nconnection\x18\x01 \x01(\x04\x12$\n\x04open\x18\x02 \x01(\x0b\x32\x14.parley.link.v1.OpenH\x00\x12\x0f\n\x05\x66rame\x18\x03 \x01(\x0cH\x00\x12(\n\x06resume\x18\x04 \x01(\x0b\x32\x16.parley.link.v1.ResumeH\x00\x12$\n\x04gone\x18\x05 \x01(\x0b\x32\x14.parley.link.v1.GoneH\x00\x12\x0e\n\x04room\x18\x06 \x01(\x04H\x00\x12\x0f\n\x05probe\x18\x07 \x01(\x04H\x00\x12\x18\n\x0broom_unsent\x18\x08 \x01(\x04H\x01\x88\x01\x01\x42\x06\n\x04kindB\x0e\n\x0c_room_unsent\"l\n\x04Open\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\x12\x12\n\nuser_agent\x18\x04 \x01(\t\x12\x13\n\x0bsend_window\x18\x05 \x01(\r\x12\x0e\n\x06unsent\x18\x06 \x01(\x04\"G\n\x06Resume\x12\r\n\x05hello\x18\x01 \x01(\x0c\x12\r\n\x05token\x18\x02 \x01(\t\x12\x10\n\x08last_seq\x18\x03 \x01(\x04\x12\r\n\x05\x65poch\x18\x04 \x01(\t\"\x06\n\x04Gone\"g\n\x0e\x41ttachResponse\x12)\n\x05items\x18\x01 \x03(\x0b\x32\x1a.parley.link.v1.EngineItem\x12*\n\x08\x61ttached\x18\x02 \x01(\x0b\x32\x18.parley.link.v1.Attached\"#\n\x08\x41ttached\x12\x17\n\x0f\x65ngine_instance\x18\x01 \x01(\t\"\xc7\x01\n\nEngineItem\x12\x12\n\nconnection\x18\x01 \x01(\x04\x12\r\n\x05\x66rame\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\r\n\x05token\x18\x04 \x01(\t\x12\x0f\n\x07settled\x18\x05 \x01(\t\x12\x12\n\nclose_code\x18\x06 \x01(\r\x12\x14\n\x0c\x63lose_reason\x18\x07 \x01(\t\x12\x0f\n\x07welcome\x18\x08 \x01(\x08\x12\r\n\x05\x65poch\x18\t \x01(\t\x12\x10\n\x08\x61sk_room\x18\n \x01(\x04\x12\r\n\x05probe\x18\x0b \x01(\x04\"B\n\x13\x43onsoleLoginRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\"<\n\x14\x43onsoleLoginResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\"V\n\rUploadRequest\x12(\n\x04open\x18\x01 \x01(\x0b\x32\x1a.parley.link.v1.UploadOpen\x12\r\n\x05\x66rame\x18\x02 \x01(\x0c\x12\x0c\n\x04text\x18\x03 \x01(\x08\"D\n\nUploadOpen\x12\x13\n\x06origin\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x63onsole_origin\x18\x02 \x01(\x08\x42\t\n\x07_origin\"I\n\x0eUploadResponse\x12\r\n\x05\x66rame\x18\x01 \x01(\x0c\x12\x12\n\nclose_code\x18\x02 \x01(\r\x12\x14\n\x0c\x63lose_reason\x18\x03 \x01(\t\"\x86\x01\n\x0f\x44ownloadRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\x13\n\x06origin\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rauthorization\x18\x05 \x01(\t\x12\x0f\n\x07visitor\x18\x06 \x01(\tB\t\n\x07_origin\"\xa0\x01\n\x10\x44ownloadResponse\x12\x0e\n\x06status\x18\x01 \x01(\r\x12>\n\x07headers\x18\x02 \x03(\x0b\x32-.parley.link.v1.DownloadResponse.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd0\x02\n\x08\x45\x64geLink\x12K\n\x06\x41ttach\x12\x1d.parley.link.v1.AttachRequest\x1a\x1e.parley.link.v1.AttachResponse(\x01\x30\x01\x12Y\n\x0c\x43onsoleLogin\x12#.parley.link.v1.ConsoleLoginRequest\x1a$.parley.link.v1.ConsoleLoginResponse\x12K\n\x06Upload\x12\x1d.parley.link.v1.UploadRequest\x1a\x1e.parley.link.v1.UploadResponse(\x01\x30\x01\x12O\n\x08\x44ownload\x12\x1f.parley.link.v1.DownloadRequest\x1a .parley.link.v1.DownloadResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,35 +36,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ATTACHREQUEST']._serialized_start=45
   _globals['_ATTACHREQUEST']._serialized_end=101
   _globals['_EDGEITEM']._serialized_start=104
-  _globals['_EDGEITEM']._serialized_end=331
-  _globals['_OPEN']._serialized_start=333
-  _globals['_OPEN']._serialized_end=441
-  _globals['_RESUME']._serialized_start=443
-  _globals['_RESUME']._serialized_end=514
-  _globals['_GONE']._serialized_start=516
-  _globals['_GONE']._serialized_end=522
-  _globals['_ATTACHRESPONSE']._serialized_start=524
-  _globals['_ATTACHRESPONSE']._serialized_end=627
-  _globals['_ATTACHED']._serialized_start=629
-  _globals['_ATTACHED']._serialized_end=664
-  _globals['_ENGINEITEM']._serialized_start=667
-  _globals['_ENGINEITEM']._serialized_end=866
-  _globals['_CONSOLELOGINREQUEST']._serialized_start=868
-  _globals['_CONSOLELOGINREQUEST']._serialized_end=934
-  _globals['_CONSOLELOGINRESPONSE']._serialized_start=936
-  _globals['_CONSOLELOGINRESPONSE']._serialized_end=996
-  _globals['_UPLOADREQUEST']._serialized_start=998
-  _globals['_UPLOADREQUEST']._serialized_end=1084
-  _globals['_UPLOADOPEN']._serialized_start=1086
-  _globals['_UPLOADOPEN']._serialized_end=1154
-  _globals['_UPLOADRESPONSE']._serialized_start=1156
-  _globals['_UPLOADRESPONSE']._serialized_end=1229
-  _globals['_DOWNLOADREQUEST']._serialized_start=1232
-  _globals['_DOWNLOADREQUEST']._serialized_end=1366
-  _globals['_DOWNLOADRESPONSE']._serialized_start=1369
-  _globals['_DOWNLOADRESPONSE']._serialized_end=1529
-  _globals['_DOWNLOADRESPONSE_HEADERSENTRY']._serialized_start=1483
-  _globals['_DOWNLOADRESPONSE_HEADERSENTRY']._serialized_end=1529
-  _globals['_EDGELINK']._serialized_start=1532
-  _globals['_EDGELINK']._serialized_end=1868
+  _globals['_EDGEITEM']._serialized_end=352
+  _globals['_OPEN']._serialized_start=354
+  _globals['_OPEN']._serialized_end=462
+  _globals['_RESUME']._serialized_start=464
+  _globals['_RESUME']._serialized_end=535
+  _globals['_GONE']._serialized_start=537
+  _globals['_GONE']._serialized_end=543
+  _globals['_ATTACHRESPONSE']._serialized_start=545
+  _globals['_ATTACHRESPONSE']._serialized_end=648
+  _globals['_ATTACHED']._serialized_start=650
+  _globals['_ATTACHED']._serialized_end=685
+  _globals['_ENGINEITEM']._serialized_start=688
+  _globals['_ENGINEITEM']._serialized_end=887
+  _globals['_CONSOLELOGINREQUEST']._serialized_start=889
+  _globals['_CONSOLELOGINREQUEST']._serialized_end=955
+  _globals['_CONSOLELOGINRESPONSE']._serialized_start=957
+  _globals['_CONSOLELOGINRESPONSE']._serialized_end=1017
+  _globals['_UPLOADREQUEST']._serialized_start=1019
+  _globals['_UPLOADREQUEST']._serialized_end=1105
+  _globals['_UPLOADOPEN']._serialized_start=1107
+  _globals['_UPLOADOPEN']._serialized_end=1175
+  _globals['_UPLOADRESPONSE']._serialized_start=1177
+  _globals['_UPLOADRESPONSE']._serialized_end=1250
+  _globals['_DOWNLOADREQUEST']._serialized_start=1253
+  _globals['_DOWNLOADREQUEST']._serialized_end=1387
+  _globals['_DOWNLOADRESPONSE']._serialized_start=1390
+  _globals['_DOWNLOADRESPONSE']._serialized_end=1550
+  _globals['_DOWNLOADRESPONSE_HEADERSENTRY']._serialized_start=1504
+  _globals['_DOWNLOADRESPONSE_HEADERSENTRY']._serialized_end=1550
+  _globals['_EDGELINK']._serialized_start=1553
+  _globals['_EDGELINK']._serialized_end=1889
 # @@protoc_insertion_point(module_scope)

@@ -105,14 +105,19 @@ class EdgeItem(_message.Message):
         gone: Global___Gone | None = ...,
         room: _builtins.int = ...,
         probe: _builtins.int = ...,
-        room_unsent: _builtins.int = ...,
+        room_unsent: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_room_unsent", b"_room_unsent", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room", "room_unsent", b"room_unsent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room", "room_unsent", b"room_unsent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_room_unsent", b"_room_unsent", "connection", b"connection", "frame", b"frame", "gone", b"gone", "kind", b"kind", "open", b"open", "probe", b"probe", "resume", b"resume", "room", b"room", "room_unsent", b"room_unsent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__room_unsent: _TypeAlias = _typing.Literal["room_unsent"]  # noqa: Y015
+    _WhichOneofArgType__room_unsent: _TypeAlias = _typing.Literal["_room_unsent", b"_room_unsent"]  # noqa: Y015
     _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["open", "frame", "resume", "gone", "room", "probe"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__room_unsent) -> _WhichOneofReturnType__room_unsent | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___EdgeItem: _TypeAlias = EdgeItem  # noqa: Y015
