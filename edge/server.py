@@ -80,14 +80,22 @@ def _text_header(size: int) -> bytes:
     return b"\x81\x7f" + size.to_bytes(8, "big")
 
 
-def text_frames(payloads: list[bytes]) -> bytes:
-    """Unmasked websocket text frames (a server's), to be written at once."""
+def write_frames(transport: WSTransport, payloads: list[bytes]) -> bool:
+    """Write ``payloads`` as text frames in one write; False (nothing written)
+    for several once a close was sent: nothing may follow a close (picows drops
+    such sends too)."""
+    if len(payloads) == 1:
+        transport.send(WSMsgType.TEXT, payloads[0])
+        return True
+    if transport.is_close_frame_sent:
+        return False
     parts: list[bytes] = []
     append = parts.append
     for data in payloads:
         append(_text_header(len(data)))
         append(data)
-    return b"".join(parts)
+    transport.underlying_transport.write(b"".join(parts))
+    return True
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:
@@ -217,14 +225,8 @@ class VisitorConnection(WSListener, VisitorCore):
         out, self._out = self._out, None
         self._counted = 0
         transport = self.transport
-        if out is None or transport is None:
+        if out is None or transport is None or not write_frames(transport, out):
             return
-        if len(out) == 1:
-            transport.send(WSMsgType.TEXT, out[0])
-        elif transport.is_close_frame_sent:
-            return  # nothing may follow a close (picows drops such sends too)
-        else:
-            transport.underlying_transport.write(text_frames(out))
         if self._room_waiters is not None:
             self._look_for_room(transport)
 

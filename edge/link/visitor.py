@@ -38,7 +38,7 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
 from edge.ping import answer_ping
-from edge.server import close_transport, past_bound, text_frames, unwatch_room, watch_room
+from edge.server import close_transport, past_bound, unwatch_room, watch_room, write_frames
 from edge.visitor.frames import (
     PONG,
     RETRY_OVERLOADED_MS,
@@ -247,14 +247,8 @@ class LinkedVisitor(WSListener):
         """Write the frames the batch held for this visitor (see deliver)."""
         out, self._out = self._out, None
         transport = self.transport
-        if out is None or transport is None:
+        if out is None or transport is None or not write_frames(transport, out):
             return
-        if len(out) == 1:
-            transport.send(WSMsgType.TEXT, out[0])
-        elif transport.is_close_frame_sent:
-            return  # nothing may follow a close (picows drops such sends too)
-        else:
-            transport.underlying_transport.write(text_frames(out))
         if self.watching and past_bound(transport, self.edge.config):
             self.edge.cut(transport)  # see _send
 

@@ -501,6 +501,23 @@ async def test_a_replay_on_a_new_link_counts_what_the_socket_still_holds(
         await other.close()
 
 
+async def lazy_visitor(
+    app: Parley, edge: LinkedEdge
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]:
+    """A visitor on a raw socket that reads only when the test does, small
+    kernel buffers both ends, its hello sent: the socket, and the edge's
+    connection."""
+    assert app.demo is not None
+    before = set(edge.connections)
+    reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=4096)
+    (lazy,) = set(edge.connections) - before
+    server_end = lazy.transport.underlying_transport.get_extra_info("socket")
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
+    await writer.drain()
+    return reader, writer, lazy
+
+
 async def test_an_answer_for_room_lets_a_replay_ahead_by_what_the_socket_can_take(
     tmp_path: Path,
 ) -> None:
@@ -527,14 +544,7 @@ async def test_an_answer_for_room_lets_a_replay_ahead_by_what_the_socket_can_tak
         assert (await v.recv("ack"))["seq"] > 1
 
         # A real answer from the edge says what its socket held when it answered.
-        assert app.demo is not None
-        before = set(edge.connections)
-        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=4096)
-        (lazy,) = set(edge.connections) - before
-        server_end = lazy.transport.underlying_transport.get_extra_info("socket")
-        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
-        await writer.drain()
+        reader, writer, lazy = await lazy_visitor(app, edge)
         async with asyncio.timeout(10):
             while not lazy.welcomed:
                 await asyncio.sleep(0.01)
@@ -574,13 +584,7 @@ async def test_a_visitor_that_does_not_read_is_cut_by_its_edge(tmp_path: Path) -
     messages are not held back, only replays); the others go on."""
     async with linked(tmp_path, send_buffer_limit=64 * 1024) as (app, edge):
         op, v, chat = await open_chat(app, edge)
-        assert app.demo is not None
-        before = set(edge.connections)
-        reader, writer = await raw_visitor(edge.port, app.demo["site"], rcvbuf=4096)
-        (lazy,) = set(edge.connections) - before
-        server_end = lazy.transport.underlying_transport.get_extra_info("socket")
-        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        writer.write(masked_text_frame(orjson.dumps({"type": "hello", "v": 1})))
+        reader, writer, lazy = await lazy_visitor(app, edge)
         writer.write(masked_text_frame(orjson.dumps({"type": "msg", "cid": "1", "text": "hi"})))
         await writer.drain()
         lazy_chat = ""
