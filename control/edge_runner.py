@@ -1,8 +1,9 @@
 """``parley edge``: one edge process on uvloop, linked to the engine.
 
-Start order: a metrics port in use is said first; then attach to the engine (a
-wrong secret or no engine is said at once, and the edge exits before it takes
-a visitor), then listen. A stop closes
+Start order: the metrics port first (one it cannot take is said at once, and
+the edge can be watched while it attaches), then attach to the engine (a wrong
+secret or no engine is said at once, and the edge exits before it takes a
+visitor), then listen. A stop closes
 each visitor websocket with 1001 (reconnect and resume) and ends the link.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from control.metrics import MetricsServer, edge_registry
 from control.permissions import RPC_PERMISSIONS
-from control.runner import PortInUse, check_port_free, raise_fd_limit, tune_gc
+from control.runner import PortInUse, raise_fd_limit, tune_gc
 from edge.bridge.relay import unary_methods
 from edge.config import EdgeConfig
 from edge.link.client import RETRY_MAX
@@ -89,20 +90,20 @@ async def run_edge(config: EdgeProcessConfig) -> None:
     metrics_port = 0
     try:
         if metrics is not None:
-            check_port_free("metrics", config.metrics_host, config.metrics_port or 0)
+            # First: a port or address it cannot take is said before anything
+            # else, and the edge can be watched while it attaches.
+            try:
+                metrics_port = await metrics.start(config.metrics_host, config.metrics_port or 0)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    port = config.metrics_port or 0
+                    raise PortInUse("metrics", config.metrics_host, port) from None
+                raise
         await edge.attach(config.attach_timeout)
         await edge.start(config.reuse_port)
         edge.open_bridge(
             config.edge.console_engine or config.engine, unary_methods(RPC_PERMISSIONS)
         )
-        if metrics is not None:
-            try:
-                metrics_port = await metrics.start(config.metrics_host, config.metrics_port or 0)
-            except OSError as error:
-                if error.errno == errno.EADDRINUSE:  # taken since the check
-                    port = config.metrics_port or 0
-                    raise PortInUse("metrics", config.metrics_host, port) from None
-                raise
         tune_gc()
         sys.stdout.write(banner(edge, config, metrics_port) + "\n")
         sys.stdout.flush()

@@ -266,6 +266,15 @@ def test_an_edges_taken_metrics_port_is_named_before_it_attaches(tmp_path: Path)
     assert f"cannot listen for metrics on 127.0.0.1:{port}: the port is in use" in result.output
     assert "choose another with --metrics-port" in result.output
     assert "cannot reach the engine" not in result.output  # said before it tried
+    # An address that is not this machine's (TEST-NET-1): said, and before attaching.
+    result = CliRunner().invoke(
+        main, [*args, "--metrics-host", "192.0.2.1", "--metrics-port", "9100"], prog_name="parley"
+    )
+    assert result.exit_code == 1, result.output
+    assert "cannot start the edge:" in result.output and "192.0.2.1" in result.output
+    assert "cannot reach the engine" not in result.output
+    result = CliRunner().invoke(main, [*args, "--metrics-port", "70000"], prog_name="parley")
+    assert result.exit_code == 2 and "Invalid value for '--metrics-port'" in result.output
     for host in ("127.0.0.1", "0.0.0.0"):  # the metrics on 127.0.0.1, the edge on HOST
         same = ["--host", host, "--port", "9100", "--metrics-port", "9100"]
         result = CliRunner().invoke(main, [*args, *same], prog_name="parley")
