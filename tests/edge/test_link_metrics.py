@@ -12,6 +12,7 @@ import pytest
 
 from control.metrics import MetricsServer, edge_registry, registry
 from edge.link import client as link_client
+from engine.status import load
 from tests.control.test_metrics import _scrape, _value
 from tests.edge.test_link import linked, url
 from tests.integration.helpers import Visitor, on_duty
@@ -61,6 +62,8 @@ async def test_an_edges_metrics_follow_its_visitors_refusals_and_link(tmp_path: 
             assert _value(engine_body, 'parley_connections{kind="visitor_websocket"}') == 0
             assert _value(engine_body, 'parley_connections{kind="visitor_on_edge"}') == 1
             assert app.engine.status().visitor_websockets == 1  # connected to this engine
+            # Its open-files health rule counts the engine's own sockets alone.
+            assert load(app.engine, 0, 1 << 30).visitor_websockets == 0
             assert _value(engine_body, 'parley_messages_total{direction="from_visitor"}') == 1
             assert "parley_link_queued_items " in engine_body
             status, health = await _scrape(edge.port, "/healthz")
