@@ -28,7 +28,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from control.errors import DOMAIN, detail_of, reason_of, status_of
 from edge.bridge.protocol import error_frame, reply_frame
-from edge.ping import answer_ping
+from edge.ping import control_bucket, control_frame
 from engine.errors import Refused
 from parley.v1 import bridge_pb2, control_pb2
 
@@ -50,6 +50,7 @@ class LoginConnection(WSListener, abc.ABC):
         self.transport: WSTransport | None = None
         self.ip = ""
         self.task: asyncio.Task[None] | None = None
+        self.control = control_bucket()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -64,10 +65,8 @@ class LoginConnection(WSListener, abc.ABC):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if frame.msg_type is WSMsgType.PING:
-            answer_ping(transport, frame)
-            return
-        if frame.msg_type is WSMsgType.PONG:
+        if frame.msg_type is WSMsgType.PING or frame.msg_type is WSMsgType.PONG:
+            control_frame(transport, frame, self.control)
             return
         if self.task is not None or frame.msg_type is not WSMsgType.BINARY or not frame.fin:
             self._close(4400, "send one binary login frame")

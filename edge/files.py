@@ -51,7 +51,7 @@ from picows import (
 
 from edge import static
 from edge.bridge.origin import console_origin_allowed
-from edge.ping import answer_ping
+from edge.ping import control_bucket, control_frame
 from engine.attachments import Upload, Uploader
 from engine.attachments.sniff import IMAGES
 from engine.chat.events import FileRef
@@ -341,6 +341,7 @@ class UploadConnection(WSListener):
         self.transport: WSTransport | None = None
         console = console_origin_allowed(origin, host, edge.config.console_origins)
         self.session = UploadSession(engine, origin, console, self._out)
+        self.control = control_bucket()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -354,9 +355,9 @@ class UploadConnection(WSListener):
         if kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
-        elif kind is WSMsgType.PING:
-            answer_ping(transport, frame)
-        elif kind is WSMsgType.PONG or self.session.ended:
+        elif kind is WSMsgType.PING or kind is WSMsgType.PONG:
+            control_frame(transport, frame, self.control)
+        elif self.session.ended:
             return
         elif not frame.fin or kind is WSMsgType.CONTINUATION:
             self.session.refuse("bad_frame", "send whole frames")

@@ -179,7 +179,8 @@ class VisitorConnection(WSListener, VisitorCore):
         kind = frame.msg_type
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             if not frame.fin:
-                self._send(encode_error(FrameError("fragmented", "send whole frames")))
+                refusal = self.protocol.control(time.monotonic())
+                self._handle(refusal or FrameError("fragmented", "send whole frames"))
                 return
             command = self.protocol.receive(
                 frame.get_payload_as_bytes(), kind is WSMsgType.TEXT, time.monotonic()
@@ -199,8 +200,12 @@ class VisitorConnection(WSListener, VisitorCore):
             self.flush()
             transport.send_close(frame.get_close_code())
             transport.disconnect()
-        elif kind is WSMsgType.CONTINUATION:
-            pass  # the head frame was refused already
+        elif kind is WSMsgType.PONG or kind is WSMsgType.CONTINUATION:
+            # Nothing to answer (a fragment's head was refused already), but
+            # like every frame they spend the rate: a flood is cut.
+            refusal = self.protocol.control(time.monotonic())
+            if refusal is not None:
+                self._handle(refusal)
 
     # -- output ------------------------------------------------------------------------
 

@@ -133,11 +133,16 @@ class ConsoleConnection(WSListener):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if kind is WSMsgType.PING:
-            answer_ping(transport, frame)
+        if self.closing:
             return
-        if self.closing or (kind is not WSMsgType.BINARY and kind is not WSMsgType.TEXT):
-            return  # a pong, or a continuation (its head was refused)
+        if kind is not WSMsgType.BINARY and kind is not WSMsgType.TEXT:
+            # A ping, a pong, or a continuation (its head was refused): each
+            # spends the console's bucket like any frame.
+            if not self.protocol.bucket.take(time.monotonic()):
+                self.close("rate_limited", "too many frames: batch commands", codes.CLOSE_RATE)
+            elif kind is WSMsgType.PING:
+                answer_ping(transport, frame)
+            return
         if not frame.fin:
             self.close("bad_frame", "send whole frames", codes.CLOSE_PROTOCOL)
             return

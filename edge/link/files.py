@@ -42,7 +42,7 @@ from edge.files import (
     refusal,
     write_upload,
 )
-from edge.ping import answer_ping
+from edge.ping import control_bucket, control_frame
 from edge.static import JSON, headers
 from parley.link.v1 import link_pb2
 
@@ -71,6 +71,7 @@ class LinkedUpload(WSListener):
         self.paused = False
         self.ended = False
         self.relay: asyncio.Task[None] | None = None
+        self.control = control_bucket()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -95,10 +96,10 @@ class LinkedUpload(WSListener):
             transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
-        if kind is WSMsgType.PING:
-            answer_ping(transport, frame)
+        if kind is WSMsgType.PING or kind is WSMsgType.PONG:
+            control_frame(transport, frame, self.control)
             return
-        if kind is WSMsgType.PONG or self.ended:
+        if self.ended:
             return
         if not frame.fin or kind is WSMsgType.CONTINUATION:
             self._out(refusal("bad_frame", "send whole frames"), CLOSE_REFUSED, "bad_frame")

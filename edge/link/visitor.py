@@ -159,8 +159,8 @@ class LinkedVisitor(WSListener):
         kind = frame.msg_type
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             if not frame.fin:
-                self.edge.refused("fragmented")
-                self._send(encode_error(FrameError("fragmented", "send whole frames")))
+                refusal = self.protocol.control(time.monotonic())
+                self._handle(refusal or FrameError("fragmented", "send whole frames"), b"")
                 return
             payload = frame.get_payload_as_bytes()
             command = self.protocol.receive(payload, kind is WSMsgType.TEXT, time.monotonic())
@@ -176,6 +176,12 @@ class LinkedVisitor(WSListener):
         elif kind is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()
+        elif kind is WSMsgType.PONG or kind is WSMsgType.CONTINUATION:
+            # Nothing to answer (a fragment's head was refused already), but
+            # like every frame they spend the rate: a flood is cut.
+            refusal = self.protocol.control(time.monotonic())
+            if refusal is not None:
+                self._handle(refusal, b"")
 
     # -- frames ------------------------------------------------------------------------
 

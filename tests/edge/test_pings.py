@@ -12,6 +12,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from edge.console_login import LOGIN_PATH
 from edge.files import UPLOAD_PATH
+from edge.ping import CONTROL_BURST
 from edge.server import CONSOLE_PATH
 from edge.visitor.codes import CLOSE_RATE
 from edge.visitor.protocol import MAX_RATE_STRIKES
@@ -96,3 +97,73 @@ async def test_a_visitors_pings_spend_its_rate(tmp_path: Path) -> None:
     async with linked(tmp_path / "split", **limits) as (app, edge):
         assert app.demo is not None
         await flooded(f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}", 3)
+
+
+async def spent(url: str, burst: int) -> None:
+    """Pongs nobody asked for, fragments' heads (refused ``fragmented``) and
+    their continuations spend a visitor's rate like any frame: past the burst
+    they are refused ``rate_limited``, and enough refusals close it 4429."""
+    transport, client = await ws_connect(Frames, url)
+    try:
+        transport.send(WSMsgType.TEXT, b'{"type":', fin=False)
+        kind, payload = await client.next()
+        assert kind is WSMsgType.TEXT and orjson.loads(payload)["code"] == "fragmented"
+        for _ in range(burst - 2):
+            transport.send(WSMsgType.CONTINUATION, b'"ping"', fin=False)
+        transport.send(WSMsgType.PONG, b"unasked")  # the burst is spent now
+        for _ in range(MAX_RATE_STRIKES):
+            transport.send(WSMsgType.PONG, b"unasked")
+        for _ in range(MAX_RATE_STRIKES):
+            kind, payload = await client.next()
+            assert kind is WSMsgType.TEXT, (kind, payload)
+            assert orjson.loads(payload)["code"] == "rate_limited"
+        assert await client.next() == (WSMsgType.CLOSE, CLOSE_RATE)
+    finally:
+        transport.disconnect()
+
+
+async def test_pongs_and_fragments_spend_a_visitors_rate(tmp_path: Path) -> None:
+    limits = {"visitor_rate": 0.1, "visitor_burst": 4}
+    async with running(tmp_path / "one", **limits) as app:
+        assert app.demo is not None
+        await spent(f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={app.demo['site']}", 4)
+    async with linked(tmp_path / "split", **limits) as (app, edge):
+        assert app.demo is not None
+        await spent(f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}", 4)
+        assert edge.refusals["fragmented"] == 1
+        assert edge.refusals["rate_limited"] == MAX_RATE_STRIKES
+
+
+async def pings_closed(url: str, port: int, count: int) -> int:
+    """``count`` pings at once on a new websocket at ``url``: the connection
+    is closed 4429 before it answers them all; the pongs it sent first."""
+    origin = f"http://127.0.0.1:{port}"
+    transport, client = await ws_connect(Frames, url, extra_headers={"Origin": origin})
+    try:
+        for i in range(count):
+            transport.send_ping(b"%d" % i)
+        pongs = 0
+        while (frame := await client.next())[0] is not WSMsgType.CLOSE:
+            kind, _payload = frame
+            assert kind in (WSMsgType.PONG, WSMsgType.BINARY), frame  # BINARY: BridgeClosed
+            pongs += kind is WSMsgType.PONG
+        assert frame[1] == CLOSE_RATE, (url, frame)
+        assert pongs < count
+        return pongs
+    finally:
+        transport.disconnect()
+
+
+async def test_consoles_logins_and_uploads_close_a_flood_of_pings(tmp_path: Path) -> None:
+    """Connections with no visitor's buckets meter their control frames too: a
+    console spends its bridge's bucket (a burst of 200), a login and an upload
+    a bucket of their own (CONTROL_BURST), in one process and on an edge."""
+    bursts = {CONSOLE_PATH: 200, LOGIN_PATH: int(CONTROL_BURST), UPLOAD_PATH: int(CONTROL_BURST)}
+    async with running(tmp_path / "one") as app:
+        for path, burst in bursts.items():
+            url = f"ws://127.0.0.1:{app.http_port}{path}"
+            assert burst <= await pings_closed(url, app.http_port, 3 * burst) < 2 * burst
+    async with linked(tmp_path / "split") as (app, edge):
+        for path in (LOGIN_PATH, UPLOAD_PATH):
+            url = f"ws://127.0.0.1:{edge.port}{path}"
+            assert int(CONTROL_BURST) <= await pings_closed(url, edge.port, 60) < 40
