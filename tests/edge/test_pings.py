@@ -80,13 +80,18 @@ async def flooded(url: str, burst: int) -> None:
             assert await client.next() == (WSMsgType.PONG, b"%d" % i)
         for _ in range(MAX_RATE_STRIKES):
             transport.send_ping(b"more")
-        for _ in range(MAX_RATE_STRIKES):
-            kind, payload = await client.next()
-            assert kind is WSMsgType.TEXT, (kind, payload)  # no pong among them
-            assert orjson.loads(payload)["code"] == "rate_limited"
-        assert await client.next() == (WSMsgType.CLOSE, CLOSE_RATE)
+        await refused_then_closed(client)  # no pong among them
     finally:
         transport.disconnect()
+
+
+async def refused_then_closed(client: Frames) -> None:
+    """Each of MAX_RATE_STRIKES frames refused ``rate_limited``, then the close."""
+    for _ in range(MAX_RATE_STRIKES):
+        kind, payload = await client.next()
+        assert kind is WSMsgType.TEXT, (kind, payload)
+        assert orjson.loads(payload)["code"] == "rate_limited"
+    assert await client.next() == (WSMsgType.CLOSE, CLOSE_RATE)
 
 
 async def test_a_visitors_pings_spend_its_rate(tmp_path: Path) -> None:
@@ -113,11 +118,7 @@ async def spent(url: str, burst: int) -> None:
         transport.send(WSMsgType.PONG, b"unasked")  # the burst is spent now
         for _ in range(MAX_RATE_STRIKES):
             transport.send(WSMsgType.PONG, b"unasked")
-        for _ in range(MAX_RATE_STRIKES):
-            kind, payload = await client.next()
-            assert kind is WSMsgType.TEXT, (kind, payload)
-            assert orjson.loads(payload)["code"] == "rate_limited"
-        assert await client.next() == (WSMsgType.CLOSE, CLOSE_RATE)
+        await refused_then_closed(client)
     finally:
         transport.disconnect()
 
