@@ -4,6 +4,7 @@ off), and a visitor's spend its rate buckets like any other frame."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +95,24 @@ async def refused_then_closed(client: Frames) -> None:
     assert await client.next() == (WSMsgType.CLOSE, CLOSE_RATE)
 
 
-async def test_a_visitors_pings_spend_its_rate(tmp_path: Path) -> None:
-    limits = {"visitor_rate": 0.1, "visitor_burst": 3}
+async def in_both_modes(
+    tmp_path: Path, burst: int, check: Callable[[str, int], Awaitable[None]]
+) -> dict[str, int]:
+    """``check(visitor url, burst)`` on a server whose visitors have that burst
+    (and a tenth of a frame a second), in one process and through an edge;
+    what the edge refused itself, by code."""
+    limits = {"visitor_rate": 0.1, "visitor_burst": burst}
     async with running(tmp_path / "one", **limits) as app:
         assert app.demo is not None
-        await flooded(f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={app.demo['site']}", 3)
+        await check(f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={app.demo['site']}", burst)
     async with linked(tmp_path / "split", **limits) as (app, edge):
         assert app.demo is not None
-        await flooded(f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}", 3)
+        await check(f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}", burst)
+        return dict(edge.refusals)
+
+
+async def test_a_visitors_pings_spend_its_rate(tmp_path: Path) -> None:
+    await in_both_modes(tmp_path, 3, flooded)
 
 
 async def spent(url: str, burst: int) -> None:
@@ -124,15 +135,9 @@ async def spent(url: str, burst: int) -> None:
 
 
 async def test_pongs_and_fragments_spend_a_visitors_rate(tmp_path: Path) -> None:
-    limits = {"visitor_rate": 0.1, "visitor_burst": 4}
-    async with running(tmp_path / "one", **limits) as app:
-        assert app.demo is not None
-        await spent(f"ws://127.0.0.1:{app.http_port}/v1/visitor?site={app.demo['site']}", 4)
-    async with linked(tmp_path / "split", **limits) as (app, edge):
-        assert app.demo is not None
-        await spent(f"ws://127.0.0.1:{edge.port}/v1/visitor?site={app.demo['site']}", 4)
-        assert edge.refusals["fragmented"] == 1
-        assert edge.refusals["rate_limited"] == MAX_RATE_STRIKES
+    refused = await in_both_modes(tmp_path, 4, spent)
+    assert refused["fragmented"] == 1
+    assert refused["rate_limited"] == MAX_RATE_STRIKES
 
 
 async def pings_closed(url: str, port: int, burst: int) -> int:
